@@ -1,0 +1,31 @@
+//! What an action handler can see of its call.
+
+use crate::client::ComponentClient;
+use crate::metadata::Metadata;
+
+/// The context of one call to an action handler: its metadata and a component client.
+///
+/// A handler asks for it by taking a `&ActionContext` parameter.
+#[derive(Clone, Debug)]
+pub struct ActionContext {
+    metadata: Metadata,
+    client: ComponentClient,
+}
+
+impl ActionContext {
+    /// A context with the given metadata and client (the runtime and the testkits build these).
+    pub fn new(metadata: Metadata, client: ComponentClient) -> Self {
+        Self { metadata, client }
+    }
+
+    /// The call's metadata: the request headers listed in the action's `forward_headers`, or the
+    /// metadata a caller attached with `DeferredCall::with_metadata`.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// A client for calling other components of the service.
+    pub fn component_client(&self) -> &ComponentClient {
+        &self.client
+    }
+}

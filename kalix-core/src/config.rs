@@ -1,0 +1,135 @@
+//! Service configuration, read from the environment.
+
+use std::time::Duration;
+
+use crate::error::StartError;
+
+/// How the service listens and what it accepts.
+///
+/// [`Config::from_env`] reads:
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `KALIX_HTTP_HOST` | `127.0.0.1` | address to listen on |
+/// | `KALIX_HTTP_PORT` | `9000` | port to listen on (`0`: any free port) |
+/// | `KALIX_HTTP_MAX_BODY_BYTES` | 12 MiB | largest request body accepted (413 above) |
+/// | `KALIX_STARTUP_RETRY_DELAY_MS` | `1000` | pause between retries of a failed `#[on_startup]` hook |
+///
+/// ```
+/// let config = kalix_core::Config::default().with_port(0);
+/// assert_eq!(config.http_host, "127.0.0.1");
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Address to listen on.
+    pub http_host: String,
+    /// Port to listen on; 0 picks a free one.
+    pub http_port: u16,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Pause between retries of a failed start-up hook.
+    pub startup_retry_delay: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http_host: "127.0.0.1".to_owned(),
+            http_port: 9000,
+            max_body_bytes: 12 * 1024 * 1024,
+            startup_retry_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Config {
+    /// The defaults, overridden by the `KALIX_*` environment variables.
+    pub fn from_env() -> Result<Self, StartError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, StartError> {
+        let mut config = Self::default();
+        if let Some(host) = lookup("KALIX_HTTP_HOST") {
+            config.http_host = host;
+        }
+        if let Some(port) = parse(&lookup, "KALIX_HTTP_PORT", "a port number from 0 to 65535")? {
+            config.http_port = port;
+        }
+        if let Some(bytes) = parse(&lookup, "KALIX_HTTP_MAX_BODY_BYTES", "a number of bytes")? {
+            config.max_body_bytes = bytes;
+        }
+        if let Some(ms) = parse(
+            &lookup,
+            "KALIX_STARTUP_RETRY_DELAY_MS",
+            "a number of milliseconds",
+        )? {
+            config.startup_retry_delay = Duration::from_millis(ms);
+        }
+        Ok(config)
+    }
+
+    /// Returns the config with another port.
+    #[must_use]
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.http_port = port;
+        self
+    }
+
+    /// Returns the config with another body limit.
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Returns the config with another pause between start-up hook retries.
+    #[must_use]
+    pub fn with_startup_retry_delay(mut self, delay: Duration) -> Self {
+        self.startup_retry_delay = delay;
+        self
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    expected: &str,
+) -> Result<Option<T>, StartError> {
+    lookup(variable)
+        .map(|raw| {
+            raw.trim().parse().map_err(|_| StartError::Config {
+                variable,
+                problem: format!("expected {expected}, got '{raw}'"),
+            })
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_defaults_and_bad_values_are_named() {
+        let config = Config::from_lookup(|name| match name {
+            "KALIX_HTTP_PORT" => Some("8080".into()),
+            "KALIX_HTTP_HOST" => Some("0.0.0.0".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            (config.http_host.as_str(), config.http_port),
+            ("0.0.0.0", 8080)
+        );
+        assert_eq!(config.max_body_bytes, 12 * 1024 * 1024);
+
+        let error = Config::from_lookup(|name| (name == "KALIX_HTTP_PORT").then(|| "http".into()))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "KALIX_HTTP_PORT: expected a port number from 0 to 65535, got 'http'"
+        );
+    }
+}

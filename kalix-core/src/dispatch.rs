@@ -1,0 +1,278 @@
+//! The dispatcher: the one path by which HTTP requests, component-client calls, forwards and
+//! side effects reach a handler, and by which its effect is carried out.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+
+use crate::action::SideEffect;
+use crate::call::{Call, UntypedCall};
+use crate::client::{ComponentClient, Transport};
+use crate::dependencies::Dependencies;
+use crate::error::{CallError, StartError};
+use crate::invocation::{Body, Invocation};
+use crate::metadata::Metadata;
+use crate::registry::{ComponentDescriptor, HandlerDescriptor};
+use crate::status::ErrorCode;
+
+/// How deep a chain of forwards may go before it is taken for a loop.
+const MAX_FORWARDS: usize = 32;
+
+/// What a handler call came to, once its effect has been carried out.
+pub enum Outcome {
+    /// A JSON reply.
+    Reply {
+        /// The reply, serialized.
+        body: Bytes,
+        /// Response headers and status.
+        metadata: Metadata,
+    },
+    /// A failure.
+    Error(CallError),
+    /// No reply.
+    Ignore,
+    /// Many replies, each JSON, or an error that ends them.
+    Stream(BoxStream<'static, Result<Bytes, CallError>>),
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Reply { body, .. } => write!(f, "Reply({})", String::from_utf8_lossy(body)),
+            Outcome::Error(error) => write!(f, "Error({error})"),
+            Outcome::Ignore => f.write_str("Ignore"),
+            Outcome::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// What a handler returned, before forwards and side effects are carried out.
+pub struct HandlerOutcome {
+    pub(crate) step: Step,
+    pub(crate) side_effects: Vec<SideEffect>,
+}
+
+pub(crate) enum Step {
+    Done(Outcome),
+    Forward(UntypedCall),
+}
+
+impl HandlerOutcome {
+    /// A finished outcome with side effects.
+    pub(crate) fn new(outcome: Outcome, side_effects: Vec<SideEffect>) -> Self {
+        Self {
+            step: Step::Done(outcome),
+            side_effects,
+        }
+    }
+
+    /// A forward to another handler, with side effects.
+    pub(crate) fn forward(call: UntypedCall, side_effects: Vec<SideEffect>) -> Self {
+        Self {
+            step: Step::Forward(call),
+            side_effects,
+        }
+    }
+
+    /// A failure before the handler ran (bad input).
+    pub fn error(error: CallError) -> Self {
+        Self::new(Outcome::Error(error), Vec::new())
+    }
+}
+
+/// A handler together with the instance of its component.
+#[derive(Clone)]
+pub(crate) struct BoundHandler {
+    pub component: &'static ComponentDescriptor,
+    pub handler: &'static HandlerDescriptor,
+    instance: Arc<dyn Any + Send + Sync>,
+}
+
+/// Finds handlers by component id and method name, runs them, and carries out their effects.
+pub(crate) struct Dispatcher {
+    handlers: HashMap<&'static str, HashMap<&'static str, BoundHandler>>,
+}
+
+impl Dispatcher {
+    /// Builds every component's instance and indexes its handlers.
+    pub fn new(
+        components: &[&'static ComponentDescriptor],
+        dependencies: &Dependencies,
+    ) -> Result<Self, StartError> {
+        let mut handlers = HashMap::new();
+        for &component in components {
+            let instance =
+                (component.construct)(dependencies).map_err(StartError::MissingDependency)?;
+            for handler in component.handlers {
+                let bound = BoundHandler {
+                    component,
+                    handler,
+                    instance: Arc::clone(&instance),
+                };
+                handlers
+                    .entry(component.id)
+                    .or_insert_with(HashMap::new)
+                    .insert(handler.name, bound);
+            }
+        }
+        Ok(Self { handlers })
+    }
+
+    /// Every bound handler, in a stable order.
+    pub fn handlers(&self) -> Vec<&BoundHandler> {
+        let mut all: Vec<_> = self.handlers.values().flat_map(HashMap::values).collect();
+        all.sort_by_key(|bound| (bound.component.id, bound.handler.name));
+        all
+    }
+
+    fn find(&self, component: &str, method: &str) -> Option<&BoundHandler> {
+        self.handlers.get(component)?.get(method)
+    }
+
+    /// Runs `bound` with `invocation`, follows its forwards, runs its side effects, and returns
+    /// the final outcome.
+    pub async fn invoke(self: &Arc<Self>, bound: &BoundHandler, invocation: Invocation) -> Outcome {
+        let mut current = bound.clone();
+        let mut outcome = self.run_handler(&current, invocation).await;
+        for _ in 0..MAX_FORWARDS {
+            self.run_side_effects(std::mem::take(&mut outcome.side_effects))
+                .await;
+            let call = match outcome.step {
+                Step::Done(done) => return done,
+                Step::Forward(call) => call,
+            };
+            let (next, invocation) = match self.resolve(call) {
+                Ok(found) => found,
+                Err(error) => return Outcome::Error(error),
+            };
+            current = next;
+            outcome = self.run_handler(&current, invocation).await;
+        }
+        Outcome::Error(CallError::new(
+            ErrorCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "more than {MAX_FORWARDS} forwards in a row, last to {}::{}; is there a forward loop?",
+                current.component.id, current.handler.name
+            ),
+        ))
+    }
+
+    /// Runs a described call: looks the handler up, then as [`Dispatcher::invoke`].
+    pub fn call(self: &Arc<Self>, call: UntypedCall) -> BoxFuture<'static, Outcome> {
+        let dispatcher = Arc::clone(self);
+        Box::pin(async move {
+            match dispatcher.resolve(call) {
+                Ok((bound, invocation)) => dispatcher.invoke(&bound, invocation).await,
+                Err(error) => Outcome::Error(error),
+            }
+        })
+    }
+
+    fn resolve(&self, call: UntypedCall) -> Result<(BoundHandler, Invocation), CallError> {
+        if let Some(defect) = call.defect {
+            return Err(defect);
+        }
+        let parts = call.call.into_parts();
+        let bound = self
+            .find(&parts.component, &parts.method)
+            .cloned()
+            .ok_or_else(|| {
+                CallError::new(
+                    ErrorCode::NOT_FOUND,
+                    format!(
+                        "no handler {}::{} in this service",
+                        parts.component, parts.method
+                    ),
+                )
+            })?;
+        let body = parts.body.map_or(Body::Absent, Body::Value);
+        let invocation = Invocation::new(parts.path_params, parts.query, body, parts.metadata);
+        Ok((bound, invocation))
+    }
+
+    /// Runs one handler, turning a panic into a 500 with a correlation id.
+    async fn run_handler(
+        self: &Arc<Self>,
+        bound: &BoundHandler,
+        invocation: Invocation,
+    ) -> HandlerOutcome {
+        let client = ComponentClient::new(Arc::clone(self) as Arc<dyn Transport>);
+        let instance = Arc::clone(&bound.instance);
+        let dispatch = bound.handler.dispatch;
+        let run = AssertUnwindSafe(async move { dispatch(instance, invocation, client).await });
+        match run.catch_unwind().await {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let correlation_id = uuid::Uuid::new_v4();
+                tracing::error!(
+                    %correlation_id,
+                    component = bound.component.id,
+                    handler = bound.handler.name,
+                    panic = panic_message(panic.as_ref()),
+                    "handler panicked"
+                );
+                HandlerOutcome::error(CallError::new(
+                    ErrorCode::INTERNAL_SERVER_ERROR,
+                    format!("Unexpected error [{correlation_id}]"),
+                ))
+            }
+        }
+    }
+
+    /// Synchronous side effects complete in order before this returns; asynchronous ones are
+    /// spawned. Results are logged and otherwise ignored.
+    async fn run_side_effects(self: &Arc<Self>, side_effects: Vec<SideEffect>) {
+        for side_effect in side_effects {
+            let synchronous = side_effect.is_synchronous();
+            let call = side_effect.into_untyped();
+            let target = format!("{}::{}", call.call.component(), call.call.method());
+            let run = self.call(call).map(move |outcome| {
+                if let Outcome::Error(error) = outcome {
+                    tracing::warn!(%target, %error, "side effect failed");
+                }
+            });
+            if synchronous {
+                run.await;
+            } else {
+                tokio::spawn(run);
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic with a non-string payload)")
+}
+
+impl Transport for Dispatcher {
+    fn execute(self: Arc<Self>, call: Call) -> BoxFuture<'static, Result<Bytes, CallError>> {
+        let target = format!("{}::{}", call.component(), call.method());
+        let outcome = self.call(UntypedCall { call, defect: None });
+        Box::pin(async move {
+            match outcome.await {
+                Outcome::Reply { body, .. } => Ok(body),
+                Outcome::Error(error) => Err(error),
+                Outcome::Ignore => Err(CallError::new(
+                    ErrorCode::NOT_FOUND,
+                    format!("{target} ignored the call"),
+                )),
+                Outcome::Stream(_) => Err(CallError::new(
+                    ErrorCode::BAD_REQUEST,
+                    format!(
+                        "{target} replies with a stream, which a component client call cannot await"
+                    ),
+                )),
+            }
+        })
+    }
+}

@@ -1,0 +1,120 @@
+//! Errors a user sees: a failed call to a component, and a service that cannot start.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::status::ErrorCode;
+
+/// The failure of a call to a component: the HTTP status and the description the callee gave.
+///
+/// Awaiting a [`crate::DeferredCall`] yields one when the callee answered with an error effect
+/// (its status and description are kept), when it ignored the call (404), or when the call could
+/// not be made at all.
+///
+/// ```
+/// use kalix_core::{CallError, ErrorCode};
+/// let error = CallError::new(ErrorCode::NOT_FOUND, "no such cart");
+/// assert_eq!(error.status(), 404);
+/// assert_eq!(error.to_string(), "404 Not Found: no such cart");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallError {
+    status: u16,
+    description: String,
+}
+
+impl CallError {
+    /// An error with a status of Kalix's table.
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        Self {
+            status: code.as_u16(),
+            description: description.into(),
+        }
+    }
+
+    /// An error with any HTTP status, as a transport may receive it.
+    pub fn from_status(status: u16, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            description: description.into(),
+        }
+    }
+
+    /// The HTTP status of the failure.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The status as a code of Kalix's table; statuses outside it read as 500.
+    pub fn error_code(&self) -> ErrorCode {
+        ErrorCode::from_u16(self.status).unwrap_or(ErrorCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// What went wrong, as the callee described it.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reason = http::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        write!(f, "{} {}: {}", self.status, reason, self.description)
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// Why a service could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A configuration variable holds a value that cannot be used.
+    Config {
+        /// The variable, e.g. `KALIX_HTTP_PORT`.
+        variable: &'static str,
+        /// What is wrong with its value.
+        problem: String,
+    },
+    /// Two handlers claim the same method and path.
+    ConflictingRoutes(String),
+    /// A component could not be built because a dependency was not supplied.
+    MissingDependency(crate::dependencies::MissingDependency),
+    /// The listener could not be bound.
+    Bind {
+        /// The address asked for.
+        address: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    Serve(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config { variable, problem } => write!(f, "{variable}: {problem}"),
+            StartError::ConflictingRoutes(message) => f.write_str(message),
+            StartError::MissingDependency(missing) => fmt::Display::fmt(missing, f),
+            StartError::Bind { address, source } => {
+                write!(f, "cannot listen on {address}: {source}")
+            }
+            StartError::Serve(source) => write!(f, "serving failed: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Bind { source, .. } | StartError::Serve(source) => Some(source),
+            StartError::MissingDependency(missing) => Some(missing),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! HTTP ingress: an axum router built from the registered routes. It turns requests into
+//! [`Invocation`](crate::invocation::Invocation)s for the dispatcher, and outcomes into responses;
+//! bad requests are rejected here with a 4xx problem body.
+
+mod problem;
+mod request;
+mod response;
+mod routes;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use crate::dispatch::{BoundHandler, Dispatcher};
+use crate::error::StartError;
+use crate::registry::HttpMethod;
+
+use request::RequestLimits;
+pub(crate) use routes::RouteTemplate;
+
+/// Builds the router serving every handler that has a route.
+pub(crate) fn router(
+    dispatcher: Arc<Dispatcher>,
+    max_body_bytes: usize,
+) -> Result<Router, StartError> {
+    let table = routes::RouteTable::build(&dispatcher.handlers())?;
+    let limits = RequestLimits { max_body_bytes };
+    let mut by_path: BTreeMap<String, (MethodRouter, Vec<HttpMethod>)> = BTreeMap::new();
+    for entry in table.entries() {
+        let endpoint = request::endpoint(
+            Arc::clone(&dispatcher),
+            entry.bound.clone(),
+            entry.template.clone(),
+            limits,
+        );
+        let (methods, allowed) = by_path
+            .entry(entry.template.axum_path())
+            .or_insert_with(|| (MethodRouter::new(), Vec::new()));
+        *methods = std::mem::take(methods).merge(on(method_filter(entry.method), endpoint));
+        allowed.push(entry.method);
+    }
+    let mut router = Router::new();
+    for (path, (methods, allowed)) in by_path {
+        router = router.route(
+            &path,
+            methods.fallback(request::method_not_allowed(allowed)),
+        );
+    }
+    Ok(router.fallback(request::not_found(Arc::new(table))))
+}
+
+fn method_filter(method: HttpMethod) -> MethodFilter {
+    match method {
+        HttpMethod::Get => MethodFilter::GET,
+        HttpMethod::Post => MethodFilter::POST,
+        HttpMethod::Put => MethodFilter::PUT,
+        HttpMethod::Patch => MethodFilter::PATCH,
+        HttpMethod::Delete => MethodFilter::DELETE,
+    }
+}
+
+/// A routed handler, with its parsed template.
+pub(crate) struct RouteEntry {
+    pub method: HttpMethod,
+    pub template: Arc<RouteTemplate>,
+    pub bound: BoundHandler,
+}

@@ -1,0 +1,29 @@
+//! `application/problem+json` bodies (RFC 9457) for every error the service answers with.
+
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+
+/// The media type of problem bodies.
+const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");
+
+/// A problem object: `{"type","title","status","detail"}`.
+pub(crate) fn problem_body(status: StatusCode, detail: &str) -> Bytes {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    Bytes::from(body.to_string())
+}
+
+/// A response carrying a problem object.
+pub(crate) fn problem_response(status: StatusCode, detail: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, PROBLEM_JSON)],
+        problem_body(status, detail),
+    )
+        .into_response()
+}

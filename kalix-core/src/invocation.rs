@@ -1,0 +1,271 @@
+//! The arguments of one handler call, as text and JSON, and their typed extraction.
+//!
+//! Every failure here is the caller's fault and becomes a 400 whose description names the
+//! parameter and what was expected.
+
+use std::str::FromStr;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::error::CallError;
+use crate::metadata::Metadata;
+use crate::status::ErrorCode;
+
+/// The raw arguments of a handler call: path parameters and query values as text, the body as
+/// JSON, and the metadata. The generated dispatch code turns them into the handler's typed
+/// arguments.
+#[derive(Debug, Default)]
+pub struct Invocation {
+    path_params: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Body,
+    metadata: Metadata,
+}
+
+/// A JSON body, either as received bytes (HTTP) or as an already parsed value (component client).
+#[derive(Debug, Default)]
+pub(crate) enum Body {
+    #[default]
+    Absent,
+    Bytes(Bytes),
+    Value(serde_json::Value),
+}
+
+impl Invocation {
+    pub(crate) fn new(
+        path_params: Vec<(String, String)>,
+        query: Vec<(String, String)>,
+        body: Body,
+        metadata: Metadata,
+    ) -> Self {
+        Self {
+            path_params,
+            query,
+            body,
+            metadata,
+        }
+    }
+
+    /// Parses the path parameter `name` as `T`; `type_name` is how the error names the type.
+    pub fn path_param<T: FromStr>(&self, name: &str, type_name: &str) -> Result<T, CallError> {
+        let raw = self
+            .path_params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| {
+                bad_request(format!(
+                    "Path parameter '{name}' is missing; expected a value of type {type_name}"
+                ))
+            })?;
+        raw.parse().map_err(|_| {
+            bad_request(format!(
+                "Path parameter '{name}' must be of type {type_name}, received '{raw}'"
+            ))
+        })
+    }
+
+    /// Parses the required query parameter `name` as `T`.
+    pub fn query_required<T: FromStr>(&self, name: &str, type_name: &str) -> Result<T, CallError> {
+        match self.query_optional(name, type_name)? {
+            Some(value) => Ok(value),
+            None => Err(bad_request(format!(
+                "Required request parameter is missing: {name}"
+            ))),
+        }
+    }
+
+    /// Parses the optional query parameter `name` as `T` (its first value, if repeated).
+    pub fn query_optional<T: FromStr>(
+        &self,
+        name: &str,
+        type_name: &str,
+    ) -> Result<Option<T>, CallError> {
+        self.query_values(name)
+            .next()
+            .map(|raw| parse_query(name, raw, type_name))
+            .transpose()
+    }
+
+    /// Parses every value of the repeated query parameter `name` as `T`.
+    pub fn query_all<T: FromStr>(&self, name: &str, type_name: &str) -> Result<Vec<T>, CallError> {
+        self.query_values(name)
+            .map(|raw| parse_query(name, raw, type_name))
+            .collect()
+    }
+
+    fn query_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.query
+            .iter()
+            .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The value of the forwarded header `name`, which the caller must send.
+    pub fn header_required(&self, name: &str) -> Result<String, CallError> {
+        self.header_optional(name)
+            .ok_or_else(|| bad_request(format!("Required request header is missing: {name}")))
+    }
+
+    /// The value of the forwarded header `name`, if sent.
+    pub fn header_optional(&self, name: &str) -> Option<String> {
+        self.metadata.get(name).map(str::to_owned)
+    }
+
+    /// Decodes the JSON body as `T`; errors name the path of the offending field.
+    pub fn body<T: DeserializeOwned>(&mut self, type_name: &str) -> Result<T, CallError> {
+        match std::mem::take(&mut self.body) {
+            Body::Absent => Err(bad_request(format!(
+                "Request body is missing; expected a JSON {type_name}"
+            ))),
+            Body::Bytes(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Err(bad_request(
+                format!("Request body is missing; expected a JSON {type_name}"),
+            )),
+            Body::Bytes(bytes) => {
+                let mut json = serde_json::Deserializer::from_slice(&bytes);
+                let value = serde_path_to_error::deserialize(&mut json)
+                    .map_err(|error| invalid_body(error, type_name))?;
+                json.end()
+                    .map_err(|error| bad_request(format!("Malformed JSON body: {error}")))?;
+                Ok(value)
+            }
+            Body::Value(value) => serde_path_to_error::deserialize(value)
+                .map_err(|error| invalid_body(error, type_name)),
+        }
+    }
+
+    /// The call's metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Takes the metadata out, for the handler's context.
+    pub fn take_metadata(&mut self) -> Metadata {
+        std::mem::take(&mut self.metadata)
+    }
+}
+
+fn parse_query<T: FromStr>(name: &str, raw: &str, type_name: &str) -> Result<T, CallError> {
+    raw.parse().map_err(|_| {
+        bad_request(format!(
+            "Request parameter '{name}' must be of type {type_name}, received '{raw}'"
+        ))
+    })
+}
+
+fn invalid_body(
+    error: serde_path_to_error::Error<serde_json::Error>,
+    type_name: &str,
+) -> CallError {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return bad_request(format!("Malformed JSON body: {inner}"));
+    }
+    if path == "." {
+        bad_request(format!("Invalid JSON body for {type_name}: {inner}"))
+    } else {
+        bad_request(format!(
+            "Invalid JSON body for {type_name}: field `{path}`: {inner}"
+        ))
+    }
+}
+
+fn bad_request(description: String) -> CallError {
+    CallError::new(ErrorCode::BAD_REQUEST, description)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_body(json: &str) -> Invocation {
+        Invocation::new(
+            vec![],
+            vec![],
+            Body::Bytes(Bytes::from(json.to_owned())),
+            Metadata::new(),
+        )
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Item {
+        name: String,
+        quantity: u32,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Order {
+        items: Vec<Item>,
+    }
+
+    #[test]
+    fn a_mistyped_nested_field_is_named_by_its_path() {
+        let error = with_body(r#"{"items":[{"name":"a","quantity":"x"}]}"#)
+            .body::<Order>("Order")
+            .unwrap_err();
+        assert_eq!(error.status(), 400);
+        assert!(
+            error.description().contains("field `items[0].quantity`"),
+            "{}",
+            error.description()
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let error = with_body(r#"{"name":"a"}"#)
+            .body::<Item>("Item")
+            .unwrap_err();
+        assert!(
+            error.description().contains("missing field `quantity`"),
+            "{}",
+            error.description()
+        );
+    }
+
+    #[test]
+    fn malformed_json_and_trailing_garbage_are_rejected() {
+        let error = with_body(r#"{"name":"#).body::<Item>("Item").unwrap_err();
+        assert!(error.description().starts_with("Malformed JSON body"));
+        let error = with_body(r#"{"name":"a","quantity":1} x"#)
+            .body::<Item>("Item")
+            .unwrap_err();
+        assert!(error.description().starts_with("Malformed JSON body"));
+    }
+
+    #[test]
+    fn path_and_query_parameters_parse_by_type() {
+        let invocation = Invocation::new(
+            vec![("n".into(), "12".into()), ("empty".into(), String::new())],
+            vec![
+                ("q".into(), "1".into()),
+                ("q".into(), "2".into()),
+                ("b".into(), "x".into()),
+            ],
+            Body::Absent,
+            Metadata::new(),
+        );
+        assert_eq!(invocation.path_param::<u8>("n", "u8").unwrap(), 12);
+        let error = invocation.path_param::<bool>("n", "bool").unwrap_err();
+        assert_eq!(
+            error.description(),
+            "Path parameter 'n' must be of type bool, received '12'"
+        );
+        assert!(invocation.path_param::<String>("empty", "String").is_err());
+        assert_eq!(invocation.query_all::<u8>("q", "u8").unwrap(), vec![1, 2]);
+        assert_eq!(invocation.query_optional::<u8>("none", "u8").unwrap(), None);
+        assert_eq!(
+            invocation
+                .query_required::<u8>("none", "u8")
+                .unwrap_err()
+                .description(),
+            "Required request parameter is missing: none"
+        );
+        assert!(invocation.query_optional::<bool>("b", "bool").is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! Metadata travelling with a call: forwarded request headers in, response headers and a
+//! success status out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::status::SuccessCode;
+
+/// Key-value entries attached to a call or a reply, like HTTP headers.
+///
+/// Keys compare case-insensitively; a key may hold several values. On the way in, a component
+/// sees the request headers it listed in `forward_headers`; on the way out, the entries of a
+/// reply's metadata become response headers and [`Metadata::with_status_code`] picks the 2xx
+/// status.
+///
+/// ```
+/// use kalix_core::{Metadata, SuccessCode};
+///
+/// let metadata = Metadata::new().add("Role", "Admin").with_status_code(SuccessCode::ACCEPTED);
+/// assert_eq!(metadata.get("role"), Some("Admin"));
+/// assert_eq!(metadata.status_code(), Some(SuccessCode::ACCEPTED));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    entries: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status_code: Option<SuccessCode>,
+}
+
+impl Metadata {
+    /// Empty metadata.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Returns this metadata with one more entry (builder style, like Kalix's `Metadata.add`).
+    #[must_use]
+    pub fn add(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.append(key, value);
+        self
+    }
+
+    /// Adds an entry, keeping any other values of the same key.
+    pub fn append(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.entries.push((key.into(), value.into()));
+    }
+
+    /// Sets the only value of a key, replacing what it held.
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        let key = key.into();
+        self.remove(&key);
+        self.entries.push((key, value.into()));
+    }
+
+    /// Removes every value of a key.
+    pub fn remove(&mut self, key: &str) {
+        self.entries.retain(|(k, _)| !k.eq_ignore_ascii_case(key));
+    }
+
+    /// The first value of a key, if any.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a key, in the order they were added.
+    pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.entries
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the key has at least one value.
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// All entries, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Whether there are no entries and no status code.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.status_code.is_none()
+    }
+
+    /// Returns this metadata with the success status a reply should be sent with.
+    #[must_use]
+    pub fn with_status_code(mut self, code: SuccessCode) -> Self {
+        self.status_code = Some(code);
+        self
+    }
+
+    /// The success status set with [`Metadata::with_status_code`], if any.
+    pub fn status_code(&self) -> Option<SuccessCode> {
+        self.status_code
+    }
+}

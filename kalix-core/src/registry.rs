@@ -1,0 +1,111 @@
+//! The component registry: what each macro submits through `inventory`, and how the runtime
+//! collects it.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use crate::client::ComponentClient;
+use crate::dependencies::{Dependencies, MissingDependency};
+use crate::dispatch::HandlerOutcome;
+use crate::invocation::Invocation;
+
+/// The kinds of component the runtime hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComponentKind {
+    /// A stateless action.
+    Action,
+}
+
+/// An HTTP method a route answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HttpMethod {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+    /// DELETE
+    Delete,
+}
+
+impl HttpMethod {
+    /// The method's name, e.g. `GET`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+}
+
+/// Runs one handler: the instance, the raw arguments and a client for the handler's context.
+pub type HandlerFn = fn(
+    Arc<dyn Any + Send + Sync>,
+    Invocation,
+    ComponentClient,
+) -> BoxFuture<'static, HandlerOutcome>;
+
+/// Builds a component's instance from the service's dependencies.
+pub type ConstructFn = fn(&Dependencies) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency>;
+
+/// One component, as a macro describes it.
+#[derive(Debug)]
+pub struct ComponentDescriptor {
+    /// What kind of component.
+    pub kind: ComponentKind,
+    /// The component id: the Rust path of the type (`module::Type`).
+    pub id: &'static str,
+    /// The source file of the `impl` block.
+    pub file: &'static str,
+    /// The line of the `impl` block.
+    pub line: u32,
+    /// Request headers copied into the metadata of its calls.
+    pub forward_headers: &'static [&'static str],
+    /// Builds the instance.
+    pub construct: ConstructFn,
+    /// Its handlers.
+    pub handlers: &'static [HandlerDescriptor],
+}
+
+/// One handler of a component.
+#[derive(Debug)]
+pub struct HandlerDescriptor {
+    /// The method's name.
+    pub name: &'static str,
+    /// The HTTP route, if it has one.
+    pub route: Option<RouteDescriptor>,
+    /// `Some(max_retries)` if it runs at start-up.
+    pub on_startup: Option<u32>,
+    /// Whether it takes a JSON body.
+    pub takes_body: bool,
+    /// Whether it reads the query string.
+    pub reads_query: bool,
+    /// Runs it.
+    pub dispatch: HandlerFn,
+}
+
+/// A handler's HTTP route.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDescriptor {
+    /// The method.
+    pub method: HttpMethod,
+    /// The template as written, e.g. `/fibonacci/<number>/next` (validated by the macro).
+    pub template: &'static str,
+}
+
+inventory::collect!(ComponentDescriptor);
+
+/// Every component registered in this binary, in a stable order.
+pub(crate) fn registered_components() -> Vec<&'static ComponentDescriptor> {
+    let mut components: Vec<_> = inventory::iter::<ComponentDescriptor>.into_iter().collect();
+    components.sort_by_key(|component| component.id);
+    components
+}

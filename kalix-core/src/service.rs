@@ -1,0 +1,207 @@
+//! The service: collects the registered components, serves them over HTTP, runs start-up hooks
+//! and shuts down gracefully.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::client::{ComponentClient, Transport};
+use crate::config::Config;
+use crate::dependencies::Dependencies;
+use crate::dispatch::Dispatcher;
+use crate::error::StartError;
+use crate::registry::registered_components;
+
+/// A service serving every component registered in the binary.
+///
+/// The usual `main` is one line:
+///
+/// ```no_run
+/// fn main() -> Result<(), kalix_core::StartError> {
+///     kalix_core::Service::new().run()
+/// }
+/// ```
+///
+/// [`Service::run`] reads [`Config::from_env`], logs through `tracing` (filtered by `RUST_LOG`,
+/// `info` by default), serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
+#[derive(Debug, Default)]
+pub struct Service {
+    config: Option<Config>,
+    dependencies: Dependencies,
+}
+
+impl Service {
+    /// A service with the configuration from the environment and no dependencies.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses `config` instead of reading the environment.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Supplies a dependency to component constructors (see [`Dependencies`]).
+    #[must_use]
+    pub fn dependency<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.dependencies.insert(value);
+        self
+    }
+
+    /// Builds a multi-threaded runtime, installs logging, and serves until Ctrl-C or SIGTERM.
+    pub fn run(self) -> Result<(), StartError> {
+        install_logging();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(StartError::Serve)?;
+        let result = runtime.block_on(self.serve());
+        if let Err(error) = &result {
+            tracing::error!(%error, "the service stopped");
+        }
+        result
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, on the current tokio runtime.
+    pub async fn serve(self) -> Result<(), StartError> {
+        let running = self.start().await?;
+        shutdown_signal().await;
+        tracing::info!("shutting down; finishing requests in flight");
+        running.stop().await
+    }
+
+    /// Binds the listener and starts serving in the background; start-up hooks run once the
+    /// listener is ready. Stop it with [`RunningService::stop`] (or by dropping it).
+    pub async fn start(self) -> Result<RunningService, StartError> {
+        let config = match self.config {
+            Some(config) => config,
+            None => Config::from_env()?,
+        };
+        let dispatcher = Arc::new(Dispatcher::new(
+            &registered_components(),
+            &self.dependencies,
+        )?);
+        let router = crate::ingress::router(Arc::clone(&dispatcher), config.max_body_bytes)?;
+        let address = format!("{}:{}", config.http_host, config.http_port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|source| StartError::Bind {
+                address: address.clone(),
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(StartError::Serve)?;
+        tracing::info!(%local_addr, handlers = dispatcher.handlers().len(), "serving");
+
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        let hooks = tokio::spawn(crate::startup::run_hooks(
+            Arc::clone(&dispatcher),
+            config.startup_retry_delay,
+        ));
+        Ok(RunningService {
+            local_addr,
+            client: ComponentClient::new(dispatcher as Arc<dyn Transport>),
+            stop: Some(stop),
+            server: Some(server),
+            hooks: Some(hooks),
+        })
+    }
+}
+
+/// A service serving in the background.
+#[derive(Debug)]
+pub struct RunningService {
+    local_addr: SocketAddr,
+    client: ComponentClient,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    hooks: Option<JoinHandle<()>>,
+}
+
+impl RunningService {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A component client calling the service in-process.
+    pub fn component_client(&self) -> ComponentClient {
+        self.client.clone()
+    }
+
+    /// Waits until every `#[on_startup]` hook has succeeded or given up.
+    pub async fn startup_hooks_finished(&mut self) {
+        if let Some(hooks) = self.hooks.take() {
+            let _ = hooks.await;
+        }
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and returns.
+    pub async fn stop(mut self) -> Result<(), StartError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(hooks) = self.hooks.take() {
+            hooks.abort();
+        }
+        match self.server.take() {
+            Some(server) => match server.await {
+                Ok(result) => result.map_err(StartError::Serve),
+                Err(join) => Err(StartError::Serve(std::io::Error::other(join))),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningService {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(hooks) = self.hooks.take() {
+            hooks.abort();
+        }
+    }
+}
+
+fn install_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A subscriber set by the application wins.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

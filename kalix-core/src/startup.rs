@@ -1,0 +1,51 @@
+//! `#[on_startup]` hooks: run once the listener is ready, retried with a fixed delay.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::dispatch::{BoundHandler, Dispatcher, Outcome};
+use crate::invocation::Invocation;
+
+/// Runs every start-up hook concurrently and returns when all have succeeded or given up.
+pub(crate) async fn run_hooks(dispatcher: Arc<Dispatcher>, retry_delay: Duration) {
+    let hooks: Vec<(BoundHandler, u32)> = dispatcher
+        .handlers()
+        .into_iter()
+        .filter_map(|bound| {
+            bound
+                .handler
+                .on_startup
+                .map(|retries| (bound.clone(), retries))
+        })
+        .collect();
+    let runs = hooks.into_iter().map(|(bound, max_retries)| {
+        let dispatcher = Arc::clone(&dispatcher);
+        async move { run_hook(&dispatcher, &bound, max_retries, retry_delay).await }
+    });
+    futures_util::future::join_all(runs).await;
+}
+
+async fn run_hook(
+    dispatcher: &Arc<Dispatcher>,
+    bound: &BoundHandler,
+    max_retries: u32,
+    delay: Duration,
+) {
+    let hook = format!("{}::{}", bound.component.id, bound.handler.name);
+    for attempt in 0..=max_retries {
+        match dispatcher.invoke(bound, Invocation::default()).await {
+            Outcome::Error(error) => {
+                if attempt < max_retries {
+                    tracing::warn!(%hook, attempt = attempt + 1, %error, "start-up hook failed; retrying in {delay:?}");
+                    tokio::time::sleep(delay).await;
+                } else {
+                    tracing::error!(%hook, attempts = attempt + 1, %error, "start-up hook failed; giving up");
+                }
+            }
+            _ => {
+                tracing::info!(%hook, attempts = attempt + 1, "start-up hook done");
+                return;
+            }
+        }
+    }
+}

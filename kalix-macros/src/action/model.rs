@@ -1,0 +1,113 @@
+//! The model of an action: its type, options and handlers, validated as a whole.
+
+use proc_macro2::TokenStream;
+use syn::{Ident, ImplItem, ItemImpl, Type};
+
+use crate::diagnostics::Diagnostics;
+use crate::handler::{Handler, HandlerRules, ParamKind};
+use crate::options::ComponentOptions;
+
+pub(crate) const RULES: HandlerRules = HandlerRules {
+    component_attribute: "action",
+    context_type: "ActionContext",
+    unary_reply: "Effect",
+    stream_reply: Some("EffectStream"),
+    reply_help: "`action::Effect<T>` or `action::EffectStream<T>`",
+    allows_on_startup: true,
+};
+
+pub(crate) struct Action {
+    pub self_ty: Type,
+    pub name: Ident,
+    pub options: ComponentOptions,
+    pub handlers: Vec<Handler>,
+}
+
+impl Action {
+    pub fn from_impl(
+        args: TokenStream,
+        item: &mut ItemImpl,
+        diagnostics: &mut Diagnostics,
+    ) -> Option<Self> {
+        let options = ComponentOptions::parse(args, "action", diagnostics);
+        if let Some((_, trait_path, _)) = &item.trait_ {
+            diagnostics.error(
+                trait_path,
+                "`#[action]` goes on an inherent `impl` block, not a trait impl",
+            );
+        }
+        if !item.generics.params.is_empty() {
+            diagnostics.error(&item.generics, "an action cannot be generic");
+        }
+        let name = type_name(&item.self_ty, diagnostics);
+        let mut handlers = Vec::new();
+        for impl_item in &mut item.items {
+            if let ImplItem::Fn(method) = impl_item
+                && let Some(handler) = Handler::from_method(method, &RULES, diagnostics)
+            {
+                handlers.push(handler);
+            }
+        }
+        let action = Action {
+            self_ty: (*item.self_ty).clone(),
+            name: name?,
+            options,
+            handlers,
+        };
+        action.validate(diagnostics);
+        Some(action)
+    }
+
+    fn validate(&self, diagnostics: &mut Diagnostics) {
+        let mut routes: Vec<(String, &Handler)> = Vec::new();
+        for handler in &self.handlers {
+            if let Some(route) = &handler.route {
+                let key = format!("{} {}", route.method.as_str(), route.template.shape());
+                if let Some((_, first)) = routes.iter().find(|(k, _)| *k == key) {
+                    diagnostics.error(
+                        &route.template.literal,
+                        format!(
+                            "{} {} is already routed to `{}` in this action",
+                            route.method.as_str(),
+                            route.template.literal.value(),
+                            first.ident
+                        ),
+                    );
+                } else {
+                    routes.push((key, handler));
+                }
+            }
+            for param in &handler.params {
+                if let ParamKind::Header { name, .. } = &param.kind {
+                    let forwarded = self
+                        .options
+                        .forward_headers
+                        .iter()
+                        .any(|h| h.value().eq_ignore_ascii_case(&name.value()));
+                    if !forwarded {
+                        diagnostics.error(
+                            name,
+                            format!("header `{0}` is not forwarded to this action; add it: `#[action(forward_headers = [\"{0}\"])]`", name.value()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The type's own name, e.g. `FibonacciAction` in `impl crate::FibonacciAction`.
+fn type_name(ty: &Type, diagnostics: &mut Diagnostics) -> Option<Ident> {
+    if let Type::Path(path) = ty
+        && path.qself.is_none()
+        && let Some(last) = path.path.segments.last()
+        && last.arguments.is_none()
+    {
+        return Some(last.ident.clone());
+    }
+    diagnostics.error(
+        ty,
+        "`#[action]` goes on the `impl` block of a named, non-generic type",
+    );
+    None
+}

@@ -1,0 +1,397 @@
+//! Handler signatures: the route and hook attributes on a method, how each parameter binds
+//! (path, query, header, body, context), and what the method returns. Shared by every
+//! component kind; the kind says which context and reply types it accepts.
+
+use syn::spanned::Spanned;
+use syn::{
+    FnArg, GenericArgument, Ident, ImplItemFn, LitStr, Pat, PathArguments, ReturnType, Type,
+};
+
+use crate::diagnostics::Diagnostics;
+use crate::options::StartupOptions;
+use crate::route::{Method, Template};
+
+/// What a component kind accepts in its handlers.
+pub(crate) struct HandlerRules {
+    /// The attribute of the component, for messages (`action`).
+    pub component_attribute: &'static str,
+    /// The context type a handler may take by reference (`ActionContext`).
+    pub context_type: &'static str,
+    /// Reply types, by the last segment of their path, e.g. `Effect`.
+    pub unary_reply: &'static str,
+    /// The streamed reply type, if the kind has one.
+    pub stream_reply: Option<&'static str>,
+    /// The return types in words, for messages.
+    pub reply_help: &'static str,
+    /// Whether `#[on_startup]` is allowed.
+    pub allows_on_startup: bool,
+}
+
+/// A method that handles calls.
+pub(crate) struct Handler {
+    pub ident: Ident,
+    pub is_async: bool,
+    pub route: Option<Route>,
+    pub on_startup: Option<StartupOptions>,
+    pub params: Vec<Param>,
+    pub reply: Reply,
+}
+
+pub(crate) struct Route {
+    pub method: Method,
+    pub template: Template,
+}
+
+pub(crate) struct Param {
+    pub ident: Ident,
+    pub ty: Type,
+    pub kind: ParamKind,
+}
+
+pub(crate) enum ParamKind {
+    Path,
+    Query(QueryShape),
+    Header { name: LitStr, optional: bool },
+    Body,
+    Context,
+}
+
+pub(crate) enum QueryShape {
+    Required,
+    Optional(Type),
+    Repeated(Type),
+}
+
+/// What a handler replies with: the `T` of `Effect<T>` or of a stream of them.
+pub(crate) enum Reply {
+    Unary(Type),
+    Stream(Type),
+}
+
+impl Reply {
+    pub fn ty(&self) -> &Type {
+        match self {
+            Reply::Unary(ty) | Reply::Stream(ty) => ty,
+        }
+    }
+}
+
+const QUERY: &str = "query";
+const HEADER: &str = "header";
+const ON_STARTUP: &str = "on_startup";
+
+impl Handler {
+    /// Reads a method's handler attributes and signature, removing the attributes. Returns `None`
+    /// for a method that is not a handler (no route, no hook), or whose errors were reported.
+    pub fn from_method(
+        method: &mut ImplItemFn,
+        rules: &HandlerRules,
+        diagnostics: &mut Diagnostics,
+    ) -> Option<Self> {
+        let before = diagnostics.count();
+        let mut route: Option<Route> = None;
+        let mut on_startup = None;
+        let mut is_handler = false;
+        let mut kept = Vec::new();
+        for attribute in std::mem::take(&mut method.attrs) {
+            let name = attribute
+                .path()
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
+            if let Some(http) = Method::from_attribute(&name) {
+                is_handler = true;
+                let parsed = match attribute.parse_args::<LitStr>() {
+                    Ok(literal) => Template::parse(&literal, diagnostics),
+                    Err(_) => {
+                        diagnostics.error(
+                            &attribute,
+                            format!("expected a route template: `#[{name}(\"/items/<id>\")]`"),
+                        );
+                        None
+                    }
+                };
+                if route.is_some() {
+                    diagnostics.error(
+                        &attribute,
+                        "a handler has one route; this method already has one",
+                    );
+                } else if let Some(template) = parsed {
+                    route = Some(Route {
+                        method: http,
+                        template,
+                    });
+                }
+            } else if name == ON_STARTUP {
+                is_handler = true;
+                if !rules.allows_on_startup {
+                    diagnostics.error(
+                        &attribute,
+                        format!(
+                            "`#[on_startup]` is for actions, not `#[{}]`",
+                            rules.component_attribute
+                        ),
+                    );
+                }
+                on_startup = Some(StartupOptions::parse(&attribute, diagnostics));
+            } else {
+                kept.push(attribute);
+            }
+        }
+        method.attrs = kept;
+        if !is_handler {
+            return None;
+        }
+
+        let signature = &method.sig;
+        if !signature.generics.params.is_empty() {
+            diagnostics.error(&signature.generics, "a handler cannot be generic");
+        }
+        check_receiver(method, rules, diagnostics);
+        let params = classify_params(method, route.as_ref(), rules, diagnostics);
+        let reply = reply_type(&method.sig.output, &method.sig.ident, rules, diagnostics);
+
+        let handler = Handler {
+            ident: method.sig.ident.clone(),
+            is_async: method.sig.asyncness.is_some(),
+            route,
+            on_startup,
+            params: params.unwrap_or_default(),
+            reply: reply?,
+        };
+        handler.validate(rules, diagnostics);
+        (diagnostics.count() == before).then_some(handler)
+    }
+
+    fn validate(&self, rules: &HandlerRules, diagnostics: &mut Diagnostics) {
+        if let Some(route) = &self.route {
+            for name in route.template.params() {
+                if !self
+                    .params
+                    .iter()
+                    .any(|p| matches!(p.kind, ParamKind::Path) && p.ident == name)
+                {
+                    diagnostics.push(route.template.param_error(
+                        name,
+                        &format!(
+                            "path parameter `{name}` has no argument; add `{name}: T` to `fn {}`",
+                            self.ident
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut bodies = self
+            .params
+            .iter()
+            .filter(|p| matches!(p.kind, ParamKind::Body));
+        if let Some(first) = bodies.next() {
+            for extra in bodies {
+                diagnostics.error(
+                    &extra.ident,
+                    format!(
+                        "a handler takes at most one JSON body, and `{}` is already the body; bind `{}` to a path parameter `<{}>` or mark it `#[query]`",
+                        first.ident, extra.ident, extra.ident
+                    ),
+                );
+            }
+        }
+        if self.on_startup.is_some() {
+            for param in self
+                .params
+                .iter()
+                .filter(|p| !matches!(p.kind, ParamKind::Context))
+            {
+                diagnostics.error(
+                    &param.ident,
+                    format!(
+                        "an `#[on_startup]` handler takes no parameters besides `&{}`",
+                        rules.context_type
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn check_receiver(method: &ImplItemFn, rules: &HandlerRules, diagnostics: &mut Diagnostics) {
+    match method.sig.receiver() {
+        Some(receiver) if receiver.reference.is_some() && receiver.mutability.is_none() => {}
+        Some(receiver) => diagnostics.error(
+            receiver,
+            format!(
+                "a handler takes `&self`: one `#[{}]` instance serves concurrent calls",
+                rules.component_attribute
+            ),
+        ),
+        None => diagnostics.error(
+            &method.sig.ident,
+            "a handler takes `&self` as its first parameter",
+        ),
+    }
+}
+
+fn classify_params(
+    method: &mut ImplItemFn,
+    route: Option<&Route>,
+    rules: &HandlerRules,
+    diagnostics: &mut Diagnostics,
+) -> Option<Vec<Param>> {
+    let path_names: Vec<String> = route
+        .map(|r| r.template.params().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let mut params = Vec::new();
+    for input in method.sig.inputs.iter_mut() {
+        let FnArg::Typed(typed) = input else { continue };
+        let mut query = false;
+        let mut header: Option<LitStr> = None;
+        let mut kept = Vec::new();
+        for attribute in std::mem::take(&mut typed.attrs) {
+            if attribute.path().is_ident(QUERY) {
+                if !matches!(attribute.meta, syn::Meta::Path(_)) {
+                    diagnostics.error(
+                        &attribute,
+                        "`#[query]` takes no options; the parameter's name is the query key",
+                    );
+                }
+                query = true;
+            } else if attribute.path().is_ident(HEADER) {
+                match attribute.parse_args::<LitStr>() {
+                    Ok(name) => header = Some(name),
+                    Err(_) => diagnostics.error(
+                        &attribute,
+                        "expected the header's name: `#[header(\"UserRole\")]`",
+                    ),
+                }
+            } else {
+                kept.push(attribute);
+            }
+        }
+        typed.attrs = kept;
+        let Pat::Ident(pattern) = typed.pat.as_ref() else {
+            diagnostics.error(
+                &typed.pat,
+                "a handler parameter is a plain name, bound by that name",
+            );
+            continue;
+        };
+        let ident = pattern.ident.clone();
+        let ty = (*typed.ty).clone();
+        let kind = if query && header.is_some() {
+            diagnostics.error(
+                &ident,
+                "a parameter is either `#[query]` or `#[header]`, not both",
+            );
+            continue;
+        } else if query {
+            ParamKind::Query(
+                match (generic_arg(&ty, "Option"), generic_arg(&ty, "Vec")) {
+                    (Some(inner), _) => QueryShape::Optional(inner.clone()),
+                    (_, Some(inner)) => QueryShape::Repeated(inner.clone()),
+                    _ => QueryShape::Required,
+                },
+            )
+        } else if let Some(name) = header {
+            let optional = generic_arg(&ty, "Option").is_some();
+            ParamKind::Header { name, optional }
+        } else if is_context(&ty, rules.context_type) {
+            if !matches!(ty, Type::Reference(_)) {
+                diagnostics.error(
+                    &ty,
+                    format!("take the context by reference: `&{}`", rules.context_type),
+                );
+            }
+            ParamKind::Context
+        } else if path_names.iter().any(|name| ident == name) {
+            ParamKind::Path
+        } else {
+            match route {
+                Some(route) if !route.method.carries_body() => {
+                    diagnostics.error(
+                        &ident,
+                        format!(
+                            "argument `{ident}` is bound to nothing: {} requests carry no body; add `<{ident}>` to the route, mark it `#[query]`, or take `&{}`",
+                            route.method.as_str(),
+                            rules.context_type
+                        ),
+                    );
+                    continue;
+                }
+                None => {
+                    diagnostics.error(
+                        &ident,
+                        format!("argument `{ident}` is bound to nothing: the method has no route"),
+                    );
+                    continue;
+                }
+                Some(_) => ParamKind::Body,
+            }
+        };
+        params.push(Param { ident, ty, kind });
+    }
+    Some(params)
+}
+
+fn reply_type(
+    output: &ReturnType,
+    ident: &Ident,
+    rules: &HandlerRules,
+    diagnostics: &mut Diagnostics,
+) -> Option<Reply> {
+    let unsupported = |diagnostics: &mut Diagnostics, tokens: &dyn quote::ToTokens| {
+        diagnostics.error(
+            tokens,
+            format!(
+                "unsupported return type: a `#[{}]` handler returns {}",
+                rules.component_attribute, rules.reply_help
+            ),
+        );
+    };
+    let ReturnType::Type(_, ty) = output else {
+        unsupported(diagnostics, ident);
+        return None;
+    };
+    if let Some(inner) = generic_arg(ty, rules.unary_reply) {
+        return Some(Reply::Unary(inner.clone()));
+    }
+    if let Some(inner) = rules.stream_reply.and_then(|name| generic_arg(ty, name)) {
+        return Some(Reply::Stream(inner.clone()));
+    }
+    unsupported(diagnostics, ty);
+    None
+}
+
+/// The single type argument of `ty` if its path ends in `Name<T>`.
+pub(crate) fn generic_arg<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>().as_slice() {
+        [GenericArgument::Type(inner)] => Some(inner),
+        _ => None,
+    }
+}
+
+fn is_context(ty: &Type, context: &str) -> bool {
+    let ty = match ty {
+        Type::Reference(reference) => reference.elem.as_ref(),
+        other => other,
+    };
+    matches!(ty, Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == context))
+}
+
+/// A type as readable text for runtime messages, e.g. `Vec<u8>`.
+pub(crate) fn type_text(ty: &Type) -> String {
+    quote::quote!(#ty).to_string().replace(' ', "")
+}
+
+/// The span of a parameter's type, for errors about it.
+pub(crate) fn type_span(ty: &Type) -> proc_macro2::Span {
+    ty.span()
+}

@@ -1,0 +1,70 @@
+//! Attribute macros of `kalix-core`. Use them through `kalix_core::prelude`, which re-exports
+//! them; the generated code reaches the runtime through `::kalix_core::__private`.
+//!
+//! Each attribute kind is a module that runs parse -> model -> validate -> expand. Every error
+//! of an item is reported at once, on the tokens at fault, and the user's item is still
+//! emitted, so one mistake gives one error.
+
+use proc_macro::TokenStream;
+
+mod action;
+mod diagnostics;
+mod handler;
+mod options;
+mod route;
+
+/// Makes the methods of an `impl` block with route attributes the handlers of an action.
+///
+/// Options: `new = path::to::constructor` (a `fn(&Dependencies) -> Result<Self, MissingDependency>`
+/// used instead of `Default`), `forward_headers = ["UserRole", ...]` (request headers copied into
+/// the metadata of its calls). See `kalix_core::action` for the handler signatures.
+#[proc_macro_attribute]
+pub fn action(args: TokenStream, item: TokenStream) -> TokenStream {
+    action::expand(args.into(), item.into()).into()
+}
+
+/// Routes `GET <template>` to a handler of an `#[action]` impl block.
+#[proc_macro_attribute]
+pub fn get(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("get", item)
+}
+
+/// Routes `POST <template>` to a handler of an `#[action]` impl block.
+#[proc_macro_attribute]
+pub fn post(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("post", item)
+}
+
+/// Routes `PUT <template>` to a handler of an `#[action]` impl block.
+#[proc_macro_attribute]
+pub fn put(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("put", item)
+}
+
+/// Routes `PATCH <template>` to a handler of an `#[action]` impl block.
+#[proc_macro_attribute]
+pub fn patch(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("patch", item)
+}
+
+/// Routes `DELETE <template>` to a handler of an `#[action]` impl block.
+#[proc_macro_attribute]
+pub fn delete(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("delete", item)
+}
+
+/// Runs a handler of an `#[action]` impl block each time the service starts:
+/// `#[on_startup]` or `#[on_startup(max_retries = 3)]`.
+#[proc_macro_attribute]
+pub fn on_startup(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("on_startup", item)
+}
+
+/// These attributes are read by the component macro on the enclosing `impl` block, which removes
+/// them; one that reaches its own expansion stands outside such a block.
+fn misplaced(name: &str, item: TokenStream) -> TokenStream {
+    let message = format!("`#[{name}]` goes on a method of an `impl` block marked `#[action]`");
+    let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
+    let item = proc_macro2::TokenStream::from(item);
+    quote::quote!(#error #item).into()
+}

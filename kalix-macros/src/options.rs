@@ -1,0 +1,91 @@
+//! Options of the component attributes: `#[action(new = path, forward_headers = [..])]` and
+//! `#[on_startup(max_retries = N)]`.
+
+use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
+use syn::punctuated::Punctuated;
+use syn::{LitInt, LitStr, Token};
+
+use crate::diagnostics::Diagnostics;
+
+/// Options of `#[action(...)]`.
+#[derive(Default)]
+pub(crate) struct ComponentOptions {
+    /// A constructor taking `&Dependencies`, used instead of `Default`.
+    pub new: Option<syn::Path>,
+    /// Request headers copied into call metadata.
+    pub forward_headers: Vec<LitStr>,
+}
+
+const NEW: &str = "new";
+const FORWARD_HEADERS: &str = "forward_headers";
+
+impl ComponentOptions {
+    pub fn parse(args: TokenStream, attribute: &str, diagnostics: &mut Diagnostics) -> Self {
+        let mut options = Self::default();
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident(NEW) {
+                options.new = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if meta.path.is_ident(FORWARD_HEADERS) {
+                options.forward_headers = parse_string_list(&meta)?;
+                Ok(())
+            } else {
+                Err(meta.error(format!(
+                    "unknown option of `#[{attribute}]`; expected `{NEW} = path::to::constructor` or `{FORWARD_HEADERS} = [\"Header\", ..]`"
+                )))
+            }
+        });
+        if let Err(error) = syn::parse::Parser::parse2(parser, args) {
+            diagnostics.push(error);
+        }
+        for header in &options.forward_headers {
+            if header.value().is_empty() || !header.value().bytes().all(is_token_byte) {
+                diagnostics.error(header, "not a valid HTTP header name");
+            }
+        }
+        options
+    }
+}
+
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
+fn parse_string_list(meta: &ParseNestedMeta) -> syn::Result<Vec<LitStr>> {
+    let value = meta.value()?;
+    let content;
+    syn::bracketed!(content in value);
+    let list = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
+    Ok(list.into_iter().collect())
+}
+
+/// Options of `#[on_startup(...)]`.
+pub(crate) struct StartupOptions {
+    pub max_retries: u32,
+}
+
+const MAX_RETRIES: &str = "max_retries";
+
+impl StartupOptions {
+    pub fn parse(attribute: &syn::Attribute, diagnostics: &mut Diagnostics) -> Self {
+        let mut options = Self { max_retries: 0 };
+        if matches!(attribute.meta, syn::Meta::Path(_)) {
+            return options;
+        }
+        let result = attribute.parse_nested_meta(|meta| {
+            if meta.path.is_ident(MAX_RETRIES) {
+                options.max_retries = meta.value()?.parse::<LitInt>()?.base10_parse()?;
+                Ok(())
+            } else {
+                Err(meta.error(format!(
+                    "unknown option of `#[on_startup]`; expected `{MAX_RETRIES} = N`"
+                )))
+            }
+        });
+        if let Err(error) = result {
+            diagnostics.push(error);
+        }
+        options
+    }
+}
