@@ -1,1 +1,16 @@
-//! placeholder
+//! Testkits for `kalix-core` services.
+//!
+//! - [`ActionTestkit`] calls an action's handler directly, without a runtime, and returns an
+//!   [`ActionResult`] describing its effect: the reply, the error and its status, the forward's
+//!   target, the side effects. Nothing is executed beyond the handler itself.
+//! - [`TestKit`] runs the whole service in-process on a free port and gives an HTTP client with
+//!   its base URL and a component client.
+
+mod action;
+mod integration;
+
+pub use action::{ActionResult, ActionTestkit};
+pub use integration::{TestKit, TestKitBuilder};
+
+/// The HTTP client [`TestKit`] hands out, re-exported so tests need no extra dependency.
+pub use reqwest;

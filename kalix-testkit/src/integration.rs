@@ -1,0 +1,136 @@
+//! The integration `TestKit`: the whole service, in-process, on a free port.
+
+use std::time::Duration;
+
+use kalix_core::{ComponentClient, Config, RunningService, Service};
+use reqwest::RequestBuilder;
+
+/// Runs every component of the test binary as a service on `127.0.0.1` and a free port.
+///
+/// It stops when dropped. Configuration is the defaults (not the environment), except the
+/// port and a short pause between start-up hook retries.
+///
+/// ```no_run
+/// # async fn example() {
+/// let testkit = kalix_testkit::TestKit::start().await;
+/// let response = testkit.get("/fibonacci/5/next").send().await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// # }
+/// ```
+pub struct TestKit {
+    running: RunningService,
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl TestKit {
+    /// Starts the service with the default test configuration. Panics if it cannot start.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    /// A builder, to supply dependencies or change the configuration.
+    pub fn builder() -> TestKitBuilder {
+        TestKitBuilder {
+            service: Service::new(),
+            config: Config::default()
+                .with_port(0)
+                .with_startup_retry_delay(Duration::from_millis(20)),
+        }
+    }
+
+    /// The service's base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// An HTTP client (reuse it: it keeps connections open).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A GET request to `path`.
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.http.get(self.url(path))
+    }
+
+    /// A POST request to `path`.
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.http.post(self.url(path))
+    }
+
+    /// A PUT request to `path`.
+    pub fn put(&self, path: &str) -> RequestBuilder {
+        self.http.put(self.url(path))
+    }
+
+    /// A PATCH request to `path`.
+    pub fn patch(&self, path: &str) -> RequestBuilder {
+        self.http.patch(self.url(path))
+    }
+
+    /// A DELETE request to `path`.
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.http.delete(self.url(path))
+    }
+
+    /// A component client that calls the service in-process.
+    pub fn component_client(&self) -> ComponentClient {
+        self.running.component_client()
+    }
+
+    /// Waits until every `#[on_startup]` hook has succeeded or given up.
+    pub async fn startup_hooks_finished(&mut self) {
+        self.running.startup_hooks_finished().await;
+    }
+
+    /// Stops the service, letting requests in flight finish.
+    pub async fn stop(self) {
+        self.running
+            .stop()
+            .await
+            .expect("the service stops cleanly");
+    }
+}
+
+/// Configures a [`TestKit`] before it starts.
+pub struct TestKitBuilder {
+    service: Service,
+    config: Config,
+}
+
+impl TestKitBuilder {
+    /// Supplies a dependency to component constructors.
+    #[must_use]
+    pub fn dependency<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.service = self.service.dependency(value);
+        self
+    }
+
+    /// Changes the configuration (the port stays 0 unless changed here).
+    #[must_use]
+    pub fn config(mut self, change: impl FnOnce(Config) -> Config) -> Self {
+        self.config = change(self.config);
+        self
+    }
+
+    /// Starts the service. Panics with the reason if it cannot start.
+    pub async fn start(self) -> TestKit {
+        let running = self
+            .service
+            .config(self.config)
+            .start()
+            .await
+            .unwrap_or_else(|error| panic!("the service did not start: {error}"));
+        TestKit {
+            base_url: format!("http://{}", running.local_addr()),
+            running,
+            http: reqwest::Client::new(),
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The Fibonacci sample's tests: unit tests of the actions through `ActionTestkit`, and the HTTP
+//! contract and component-client calls through the in-process `TestKit`.
+
+mod client;
+mod http;
+mod unit;
