@@ -1,0 +1,226 @@
+//! Components exercising every feature of actions. Every test's service serves all of them.
+
+use std::sync::{Arc, Mutex};
+
+use kalix_core::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What components saw, shared with the test that started the service.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<String>>>);
+
+impl Recorder {
+    pub fn push(&self, entry: impl Into<String>) {
+        self.0.lock().unwrap().push(entry.into());
+    }
+
+    pub fn entries(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn count(&self, entry: &str) -> usize {
+        self.entries().iter().filter(|e| *e == entry).count()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Search {
+    pub q: String,
+    pub limit: Option<u32>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payload {
+    pub text: String,
+}
+
+pub struct Effects {
+    recorder: Recorder,
+}
+
+impl Effects {
+    pub fn new(dependencies: &Dependencies) -> Result<Self, MissingDependency> {
+        Ok(Self {
+            recorder: dependencies.get()?,
+        })
+    }
+}
+
+#[action(new = Effects::new, forward_headers = ["X-Tenant", "Role"])]
+impl Effects {
+    #[post("/record/<entry>")]
+    pub async fn record(&self, entry: String) -> action::Effect<String> {
+        self.recorder.push(entry);
+        action::Effect::reply("recorded".to_owned())
+    }
+
+    #[get("/effects/echo/<n>")]
+    pub fn echo(&self, n: i64) -> action::Effect<i64> {
+        action::Effect::reply(n)
+    }
+
+    #[get("/effects/reply-with")]
+    pub async fn reply_with(&self) -> action::Effect<String> {
+        let metadata = Metadata::new()
+            .add("X-Custom", "yes")
+            .with_status_code(SuccessCode::ACCEPTED);
+        action::Effect::reply_with("accepted".to_owned(), metadata)
+    }
+
+    #[get("/effects/created")]
+    pub async fn created(&self) -> action::Effect<String> {
+        action::Effect::reply_with(
+            String::new(),
+            Metadata::new().with_status_code(SuccessCode::NO_CONTENT),
+        )
+    }
+
+    #[get("/effects/error/<status>")]
+    pub async fn error(&self, status: u16) -> action::Effect<String> {
+        match ErrorCode::from_u16(status) {
+            Some(code) => action::Effect::error_with_status(format!("failed with {status}"), code),
+            None => action::Effect::error("failed with the default status"),
+        }
+    }
+
+    #[get("/effects/ignore")]
+    pub async fn ignore(&self) -> action::Effect<String> {
+        action::Effect::ignore()
+    }
+
+    #[get("/effects/async-reply/<n>")]
+    pub async fn async_reply(&self, n: i64, ctx: &ActionContext) -> action::Effect<i64> {
+        let echo = ctx.component_client().action::<Effects>().echo(n);
+        action::Effect::async_reply(async move { Ok(echo.await? * 2) })
+    }
+
+    #[get("/effects/async-effect/<n>")]
+    pub async fn async_effect(&self, n: i64, ctx: &ActionContext) -> action::Effect<i64> {
+        let client = ctx.component_client().action::<Effects>();
+        action::Effect::async_effect(async move {
+            match client.echo(n).await {
+                Ok(value) if value < 0 => {
+                    action::Effect::error_with_status("negative", ErrorCode::CONFLICT)
+                }
+                Ok(value) => action::Effect::forward(client.echo(value + 1)),
+                Err(error) => action::Effect::error(error.description().to_owned()),
+            }
+        })
+    }
+
+    #[post("/effects/side-effects/<id>")]
+    pub async fn side_effects(&self, id: String, ctx: &ActionContext) -> action::Effect<String> {
+        let client = ctx.component_client().action::<Effects>();
+        action::Effect::reply("ok".to_owned())
+            .add_side_effect(SideEffect::synchronous(client.record(format!("{id}-sync"))))
+            .add_side_effect(SideEffect::of(client.record(format!("{id}-async"))))
+            .add_side_effect(SideEffect::of(client.error(503)))
+    }
+
+    #[get("/effects/forward-with-metadata")]
+    pub async fn forward_with_metadata(&self, ctx: &ActionContext) -> action::Effect<String> {
+        let call = ctx.component_client().action::<Effects>().whoami();
+        action::Effect::forward(call.with_metadata(Metadata::new().add("Role", "Admin")))
+    }
+
+    #[get("/effects/whoami")]
+    pub async fn whoami(&self, ctx: &ActionContext) -> action::Effect<String> {
+        action::Effect::reply(ctx.metadata().get("Role").unwrap_or("nobody").to_owned())
+    }
+
+    #[get("/effects/tenant")]
+    pub async fn tenant(
+        &self,
+        #[header("X-Tenant")] tenant: Option<String>,
+        ctx: &ActionContext,
+    ) -> action::Effect<Vec<String>> {
+        let from_metadata = ctx.metadata().get("x-tenant").unwrap_or("-").to_owned();
+        action::Effect::reply(vec![
+            tenant.unwrap_or_else(|| "-".to_owned()),
+            from_metadata,
+        ])
+    }
+
+    #[get("/effects/role")]
+    pub async fn role(&self, #[header("Role")] role: String) -> action::Effect<String> {
+        action::Effect::reply(role)
+    }
+
+    #[get("/effects/panic/<message>")]
+    pub async fn panic(&self, message: String) -> action::Effect<String> {
+        panic!("{message}");
+    }
+
+    #[get("/effects/search")]
+    async fn search(
+        &self,
+        #[query] q: String,
+        #[query] limit: Option<u32>,
+        #[query] tags: Vec<String>,
+    ) -> action::Effect<Search> {
+        action::Effect::reply(Search { q, limit, tags })
+    }
+
+    #[put("/effects/payload/<id>")]
+    pub async fn payload(&self, id: u32, payload: Payload) -> action::Effect<String> {
+        action::Effect::reply(format!("{id}:{}", payload.text))
+    }
+
+    #[patch("/effects/payload/<id>/<flag>")]
+    pub async fn flag(&self, id: u32, flag: bool) -> action::Effect<String> {
+        action::Effect::reply(format!("{id}:{flag}"))
+    }
+
+    #[delete("/effects/payload/<id>")]
+    pub async fn remove(&self, id: u32, #[query] ratio: Option<f64>) -> action::Effect<String> {
+        action::Effect::reply(format!("{id}:{ratio:?}"))
+    }
+
+    #[get("/effects/stream/<n>")]
+    pub async fn stream(&self, n: u32) -> action::EffectStream<u32> {
+        action::EffectStream::replies(futures_util::stream::iter(1..=n))
+    }
+
+    #[get("/effects/stream-with-error/<n>")]
+    pub fn stream_with_error(&self, n: u32) -> action::EffectStream<u32> {
+        let effects = (1..=n)
+            .map(|i| match i {
+                2 => action::Effect::ignore(),
+                i if i == n => action::Effect::error("stream failed"),
+                i => action::Effect::reply(i),
+            })
+            .collect::<Vec<_>>();
+        action::EffectStream::new(futures_util::stream::iter(effects))
+    }
+}
+
+/// Start-up hooks: one that succeeds on its third attempt, one that never does.
+pub struct Startup {
+    recorder: Recorder,
+}
+
+#[action(new = Startup::new)]
+impl Startup {
+    fn new(dependencies: &Dependencies) -> Result<Self, MissingDependency> {
+        Ok(Self {
+            recorder: dependencies.get()?,
+        })
+    }
+
+    #[on_startup(max_retries = 5)]
+    pub async fn init(&self) -> action::Effect<String> {
+        self.recorder.push("init");
+        if self.recorder.count("init") < 3 {
+            return action::Effect::error("not ready yet");
+        }
+        action::Effect::reply("done".to_owned())
+    }
+
+    #[on_startup(max_retries = 2)]
+    #[post("/startup/always-fails")]
+    pub async fn always_fails(&self) -> action::Effect<String> {
+        self.recorder.push("always_fails");
+        action::Effect::error_with_status("broken", ErrorCode::SERVICE_UNAVAILABLE)
+    }
+}

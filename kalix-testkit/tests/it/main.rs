@@ -1,0 +1,25 @@
+//! Tests of the framework as a user sees it: components written with the macros, called over
+//! HTTP through the `TestKit`, through the component client, and through the unit testkit; and
+//! the compile errors of misused macros (`ui`).
+
+mod components;
+mod effects;
+mod failures;
+mod params;
+mod startup;
+mod streams;
+mod ui;
+mod unit;
+
+use components::Recorder;
+use kalix_testkit::TestKit;
+
+/// Starts the service with the dependencies every test component needs.
+async fn start() -> (TestKit, Recorder) {
+    let recorder = Recorder::default();
+    let testkit = TestKit::builder()
+        .dependency(recorder.clone())
+        .start()
+        .await;
+    (testkit, recorder)
+}
