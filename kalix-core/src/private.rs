@@ -27,14 +27,12 @@ pub fn downcast<T: Any + Send + Sync>(instance: Arc<dyn Any + Send + Sync>) -> A
 }
 
 /// Carries out an action's effect.
-pub async fn complete_action<T: Serialize + Send + 'static>(effect: Effect<T>) -> HandlerOutcome {
+pub async fn complete_action<T: ReplyType>(effect: Effect<T>) -> HandlerOutcome {
     crate::host::action::complete(effect).await
 }
 
 /// Carries out an action's streamed effects.
-pub fn complete_action_stream<T: Serialize + Send + 'static>(
-    stream: EffectStream<T>,
-) -> HandlerOutcome {
+pub fn complete_action_stream<T: ReplyType>(stream: EffectStream<T>) -> HandlerOutcome {
     crate::host::action::complete_stream(stream)
 }
 
@@ -62,24 +60,46 @@ pub fn construct_default<T: DefaultComponent + Any + Send + Sync>(
     Ok(Arc::new(T::build()))
 }
 
-/// Checks a handler's reply type can be sent as JSON; the bound carries a readable error.
+/// A handler's reply type; the bound carries a readable error.
 #[diagnostic::on_unimplemented(
     message = "the reply type `{Self}` cannot be sent as JSON",
+    label = "needs `Serialize`",
     note = "derive `serde::Serialize` for `{Self}`"
 )]
 pub trait ReplyType: Serialize + Send + 'static {}
 impl<T: Serialize + Send + 'static> ReplyType for T {}
 
-/// Asserts at compile time that `T` can be a reply.
-pub fn assert_reply<T: ReplyType>() {}
+/// Decodes a handler's JSON body; the bound carries a readable error.
+pub fn body<T: BodyType>(
+    invocation: &mut Invocation,
+    type_name: &str,
+) -> Result<T, crate::CallError> {
+    invocation.body(type_name)
+}
 
-/// Checks a handler's body type can be read from JSON (and written, for the component client).
+/// A deferred call with a JSON body; the bound carries a readable error.
+pub fn deferred_with_body<R, B: ClientBodyType>(
+    client: &ComponentClient,
+    call: Call,
+    body: &B,
+) -> crate::DeferredCall<R> {
+    client.deferred(call, Some(body))
+}
+
+/// A handler's body type, read from JSON by the runtime.
 #[diagnostic::on_unimplemented(
     message = "the body type `{Self}` cannot be read from JSON",
-    note = "derive `serde::Deserialize` and `serde::Serialize` for `{Self}` (the component client sends it as JSON)"
+    label = "needs `Deserialize`",
+    note = "derive `serde::Deserialize` for `{Self}`"
 )]
-pub trait BodyType: serde::de::DeserializeOwned + Serialize {}
-impl<T: serde::de::DeserializeOwned + Serialize> BodyType for T {}
+pub trait BodyType: serde::de::DeserializeOwned {}
+impl<T: serde::de::DeserializeOwned> BodyType for T {}
 
-/// Asserts at compile time that `T` can be a body.
-pub fn assert_body<T: BodyType>() {}
+/// A handler's body type, written as JSON by the generated component client.
+#[diagnostic::on_unimplemented(
+    message = "the body type `{Self}` cannot be sent as JSON by the component client",
+    label = "needs `Serialize`",
+    note = "derive `serde::Serialize` for `{Self}`"
+)]
+pub trait ClientBodyType: Serialize {}
+impl<T: Serialize> ClientBodyType for T {}

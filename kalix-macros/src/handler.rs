@@ -149,7 +149,14 @@ impl Handler {
             diagnostics.error(&signature.generics, "a handler cannot be generic");
         }
         check_receiver(method, rules, diagnostics);
-        let params = classify_params(method, route.as_ref(), rules, diagnostics);
+        // Without a valid route (its template's errors are already reported) parameters cannot
+        // be checked, and reporting them would only echo the first error.
+        let binding = match (&route, on_startup.is_some()) {
+            (Some(route), _) => Binding::Route(route),
+            (None, true) => Binding::Hook,
+            (None, false) => Binding::Unknown,
+        };
+        let params = classify_params(method, binding, rules, diagnostics);
         let reply = reply_type(&method.sig.output, &method.sig.ident, rules, diagnostics);
 
         let handler = Handler {
@@ -232,15 +239,27 @@ fn check_receiver(method: &ImplItemFn, rules: &HandlerRules, diagnostics: &mut D
     }
 }
 
+/// What the parameters of a method bind against.
+#[derive(Clone, Copy)]
+enum Binding<'a> {
+    /// A valid route: path parameters by name, a body if the method carries one.
+    Route(&'a Route),
+    /// A start-up hook without a route: parameters are reported by the hook's own check.
+    Hook,
+    /// No route to check against: its template failed to parse, and that is already reported.
+    Unknown,
+}
+
 fn classify_params(
     method: &mut ImplItemFn,
-    route: Option<&Route>,
+    binding: Binding,
     rules: &HandlerRules,
     diagnostics: &mut Diagnostics,
 ) -> Option<Vec<Param>> {
-    let path_names: Vec<String> = route
-        .map(|r| r.template.params().map(str::to_owned).collect())
-        .unwrap_or_default();
+    let path_names: Vec<String> = match binding {
+        Binding::Route(route) => route.template.params().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
     let mut params = Vec::new();
     for input in method.sig.inputs.iter_mut() {
         let FnArg::Typed(typed) = input else { continue };
@@ -306,8 +325,8 @@ fn classify_params(
         } else if path_names.iter().any(|name| ident == name) {
             ParamKind::Path
         } else {
-            match route {
-                Some(route) if !route.method.carries_body() => {
+            match binding {
+                Binding::Route(route) if !route.method.carries_body() => {
                     diagnostics.error(
                         &ident,
                         format!(
@@ -318,14 +337,8 @@ fn classify_params(
                     );
                     continue;
                 }
-                None => {
-                    diagnostics.error(
-                        &ident,
-                        format!("argument `{ident}` is bound to nothing: the method has no route"),
-                    );
-                    continue;
-                }
-                Some(_) => ParamKind::Body,
+                Binding::Unknown => continue,
+                Binding::Hook | Binding::Route(_) => ParamKind::Body,
             }
         };
         params.push(Param { ident, ty, kind });

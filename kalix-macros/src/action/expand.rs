@@ -23,7 +23,6 @@ pub(crate) fn generate(action: &Action) -> TokenStream {
         .filter(|h| matches!(h.reply, Reply::Unary(_)))
         .map(|h| client_method(action, h));
     let dispatch_fns = action.handlers.iter().map(|h| dispatch_fn(action, h));
-    let checks = action.handlers.iter().map(type_checks);
     let descriptors = action.handlers.iter().map(handler_descriptor);
     let forward_headers = &action.options.forward_headers;
     let construct = construct(action);
@@ -49,7 +48,6 @@ pub(crate) fn generate(action: &Action) -> TokenStream {
             }
 
             #(#dispatch_fns)*
-            #(#checks)*
 
             ::kalix_core::__private::inventory::submit! {
                 ::kalix_core::__private::ComponentDescriptor {
@@ -101,9 +99,19 @@ fn dispatch_fn(action: &Action, handler: &Handler) -> TokenStream {
     } else {
         quote!(__kalix_instance.#ident(#(#args),*))
     };
+    // Spanned at the reply type, so a reply that cannot be serialized is reported there.
+    let reply = handler.reply.ty();
+    let reply_span = reply.span();
     let complete = match handler.reply {
-        Reply::Unary(_) => quote!(::kalix_core::__private::complete_action(#call).await),
-        Reply::Stream(_) => quote!(::kalix_core::__private::complete_action_stream(#call)),
+        Reply::Unary(_) => {
+            let complete =
+                quote_spanned!(reply_span=> ::kalix_core::__private::complete_action::<#reply>);
+            quote!(#complete(#call).await)
+        }
+        Reply::Stream(_) => {
+            let complete = quote_spanned!(reply_span=> ::kalix_core::__private::complete_action_stream::<#reply>);
+            quote!(#complete(#call))
+        }
     };
     quote! {
         fn #dispatch(
@@ -158,7 +166,7 @@ fn extraction(index: usize, param: &Param) -> TokenStream {
         }
         ParamKind::Body => {
             let text = type_text(ty);
-            quote_spanned!(span=> __kalix_invocation.body::<#ty>(#text))
+            quote_spanned!(span=> ::kalix_core::__private::body::<#ty>(&mut __kalix_invocation, #text))
         }
     };
     quote! {
@@ -219,7 +227,7 @@ fn client_method(action: &Action, handler: &Handler) -> TokenStream {
             ParamKind::Query(QueryShape::Repeated(_)) => {
                 let value = text(quote!(value));
                 builders.push(quote! {
-                    let __kalix_call = #ident.iter().fold(__kalix_call, |call, value| call.with_query(#name, #value));
+                    let __kalix_call = ::core::iter::Iterator::fold(::core::iter::IntoIterator::into_iter(&#ident), __kalix_call, |call, value| call.with_query(#name, #value));
                 });
             }
             ParamKind::Header {
@@ -251,7 +259,8 @@ fn client_method(action: &Action, handler: &Handler) -> TokenStream {
     }
     let deferred = match body {
         Some(Param { ident, ty, .. }) => {
-            quote!(self.client.deferred::<#reply, #ty>(__kalix_call, ::core::option::Option::Some(&#ident)))
+            let deferred = quote_spanned!(ty.span()=> ::kalix_core::__private::deferred_with_body::<#reply, #ty>);
+            quote!(#deferred(&self.client, __kalix_call, &#ident))
         }
         None => {
             quote!(self.client.deferred::<#reply, ()>(__kalix_call, ::core::option::Option::None))
@@ -264,27 +273,6 @@ fn client_method(action: &Action, handler: &Handler) -> TokenStream {
             #(#builders)*
             #deferred
         }
-    }
-}
-
-/// Checks whose failures land on the user's types with a sentence saying what is missing.
-fn type_checks(handler: &Handler) -> TokenStream {
-    let reply = handler.reply.ty();
-    let reply_check =
-        quote_spanned!(reply.span()=> ::kalix_core::__private::assert_reply::<#reply>(););
-    let body_checks = handler
-        .params
-        .iter()
-        .filter(|p| matches!(p.kind, ParamKind::Body))
-        .map(|p| {
-            let ty = &p.ty;
-            quote_spanned!(ty.span()=> ::kalix_core::__private::assert_body::<#ty>();)
-        });
-    quote! {
-        const _: fn() = || {
-            #reply_check
-            #(#body_checks)*
-        };
     }
 }
 
