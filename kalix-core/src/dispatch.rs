@@ -94,6 +94,20 @@ pub(crate) struct BoundHandler {
     instance: Arc<dyn Any + Send + Sync>,
 }
 
+impl BoundHandler {
+    pub(crate) fn new(
+        component: &'static ComponentDescriptor,
+        handler: &'static HandlerDescriptor,
+        instance: Arc<dyn Any + Send + Sync>,
+    ) -> Self {
+        Self {
+            component,
+            handler,
+            instance,
+        }
+    }
+}
+
 /// Finds handlers by component id and method name, runs them, and carries out their effects.
 pub(crate) struct Dispatcher {
     handlers: HashMap<&'static str, HashMap<&'static str, BoundHandler>>,
@@ -110,11 +124,7 @@ impl Dispatcher {
             let instance =
                 (component.construct)(dependencies).map_err(StartError::MissingDependency)?;
             for handler in component.handlers {
-                let bound = BoundHandler {
-                    component,
-                    handler,
-                    instance: Arc::clone(&instance),
-                };
+                let bound = BoundHandler::new(component, handler, Arc::clone(&instance));
                 handlers
                     .entry(component.id)
                     .or_insert_with(HashMap::new)

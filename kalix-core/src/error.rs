@@ -70,7 +70,9 @@ impl fmt::Display for CallError {
 impl std::error::Error for CallError {}
 
 /// Why a service could not start.
-#[derive(Debug)]
+///
+/// `Debug` prints the same sentence as `Display`, so `fn main() -> Result<(), StartError>` ends
+/// with a readable message.
 #[non_exhaustive]
 pub enum StartError {
     /// A configuration variable holds a value that cannot be used.
@@ -106,6 +108,12 @@ impl fmt::Display for StartError {
             }
             StartError::Serve(source) => write!(f, "serving failed: {source}"),
         }
+    }
+}
+
+impl fmt::Debug for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -58,8 +58,8 @@ pub(crate) enum ParamKind {
 
 pub(crate) enum QueryShape {
     Required,
-    Optional(Type),
-    Repeated(Type),
+    Optional(Box<Type>),
+    Repeated(Box<Type>),
 }
 
 /// What a handler replies with: the `T` of `Effect<T>` or of a stream of them.
@@ -306,8 +306,8 @@ fn classify_params(
         } else if query {
             ParamKind::Query(
                 match (generic_arg(&ty, "Option"), generic_arg(&ty, "Vec")) {
-                    (Some(inner), _) => QueryShape::Optional(inner.clone()),
-                    (_, Some(inner)) => QueryShape::Repeated(inner.clone()),
+                    (Some(inner), _) => QueryShape::Optional(Box::new(inner.clone())),
+                    (_, Some(inner)) => QueryShape::Repeated(Box::new(inner.clone())),
                     _ => QueryShape::Required,
                 },
             )

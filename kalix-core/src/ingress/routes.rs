@@ -112,17 +112,16 @@ impl RouteTable {
             let key = (route.method, template.axum_path());
             if let Some(first) = claimed.get(&key) {
                 conflicts.push(format!(
-                    "{} {} is claimed by both {} ({}:{}) as `{}` and {} ({}:{}) as `{}`",
-                    route.method.as_str(),
-                    key.1,
+                    "{method} {} in {} ({}:{}) and {method} {} in {} ({}:{}) match the same requests",
+                    first.handler.route.map_or("", |r| r.template),
                     describe(first),
                     first.component.file,
                     first.component.line,
-                    first.handler.route.map_or("", |r| r.template),
+                    route.template,
                     describe(bound),
                     bound.component.file,
                     bound.component.line,
-                    route.template,
+                    method = route.method.as_str(),
                 ));
                 continue;
             }
@@ -154,7 +153,102 @@ fn describe(bound: &BoundHandler) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::any::Any;
+
+    use futures_util::future::BoxFuture;
+
     use super::*;
+    use crate::client::ComponentClient;
+    use crate::dispatch::HandlerOutcome;
+    use crate::invocation::Invocation;
+    use crate::registry::{
+        ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor,
+    };
+
+    fn never_called(
+        _: Arc<dyn Any + Send + Sync>,
+        _: Invocation,
+        _: ComponentClient,
+    ) -> BoxFuture<'static, HandlerOutcome> {
+        unreachable!("routing tests do not call handlers")
+    }
+
+    fn never_built(
+        _: &crate::Dependencies,
+    ) -> Result<Arc<dyn Any + Send + Sync>, crate::MissingDependency> {
+        unreachable!("routing tests do not build components")
+    }
+
+    const fn handler(
+        name: &'static str,
+        method: HttpMethod,
+        template: &'static str,
+    ) -> HandlerDescriptor {
+        HandlerDescriptor {
+            name,
+            route: Some(RouteDescriptor { method, template }),
+            on_startup: None,
+            takes_body: false,
+            reads_query: false,
+            dispatch: never_called,
+        }
+    }
+
+    static CART_HANDLERS: [HandlerDescriptor; 2] = [
+        handler("get_cart", HttpMethod::Get, "/cart/<cart_id>"),
+        handler("add_item", HttpMethod::Post, "/cart/<cart_id>"),
+    ];
+    static CARTS: ComponentDescriptor = ComponentDescriptor {
+        kind: ComponentKind::Action,
+        id: "shop::Carts",
+        file: "src/carts.rs",
+        line: 10,
+        forward_headers: &[],
+        construct: never_built,
+        handlers: &CART_HANDLERS,
+    };
+    static ADMIN_HANDLERS: [HandlerDescriptor; 2] = [
+        handler("inspect", HttpMethod::Get, "/cart/<id>"),
+        handler("purge", HttpMethod::Delete, "/cart/<id>"),
+    ];
+    static ADMIN: ComponentDescriptor = ComponentDescriptor {
+        kind: ComponentKind::Action,
+        id: "admin::Admin",
+        file: "src/admin.rs",
+        line: 3,
+        forward_headers: &[],
+        construct: never_built,
+        handlers: &ADMIN_HANDLERS,
+    };
+
+    fn bound(component: &'static ComponentDescriptor) -> Vec<BoundHandler> {
+        component
+            .handlers
+            .iter()
+            .map(|handler| BoundHandler::new(component, handler, Arc::new(())))
+            .collect()
+    }
+
+    #[test]
+    fn the_same_method_and_path_in_two_components_is_refused_naming_both() {
+        let handlers: Vec<BoundHandler> = bound(&CARTS).into_iter().chain(bound(&ADMIN)).collect();
+        let refs: Vec<&BoundHandler> = handlers.iter().collect();
+        let Err(error) = RouteTable::build(&refs) else {
+            panic!("conflicting routes were accepted");
+        };
+        assert_eq!(
+            error.to_string(),
+            "conflicting routes: GET /cart/<cart_id> in shop::Carts::get_cart (src/carts.rs:10) \
+             and GET /cart/<id> in admin::Admin::inspect (src/admin.rs:3) match the same requests"
+        );
+    }
+
+    #[test]
+    fn different_methods_on_one_path_share_it() {
+        let handlers = bound(&CARTS);
+        let refs: Vec<&BoundHandler> = handlers.iter().collect();
+        assert_eq!(RouteTable::build(&refs).unwrap().entries().len(), 2);
+    }
 
     #[test]
     fn templates_become_positional_axum_paths() {
