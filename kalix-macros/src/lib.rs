@@ -5,6 +5,8 @@
 //! of an item is reported at once, on the tokens at fault, and the user's item is still
 //! emitted, so one mistake gives one error.
 
+#![warn(missing_docs)]
+
 use proc_macro::TokenStream;
 
 mod action;

@@ -6,6 +6,8 @@
 //! - [`TestKit`] runs the whole service in-process on a free port and gives an HTTP client with
 //!   its base URL and a component client.
 
+#![warn(missing_docs)]
+
 mod action;
 mod integration;
 
