@@ -99,6 +99,8 @@ pub struct RouteDescriptor {
     pub method: HttpMethod,
     /// The template as written, e.g. `/fibonacci/<number>/next` (validated by the macro).
     pub template: &'static str,
+    /// Each path parameter's name and Rust type, for messages: `[("number", "u64")]`.
+    pub params: &'static [(&'static str, &'static str)],
 }
 
 inventory::collect!(ComponentDescriptor);

@@ -194,15 +194,20 @@ pub(crate) fn not_found(
 ) -> impl Fn(Request) -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
     move |request: Request| {
         let path = request.uri().path();
-        let missing = table
-            .entries()
-            .iter()
-            .find_map(|entry| entry.template.missing_param(path));
+        let missing = table.entries().iter().find_map(|entry| {
+            let name = entry.template.missing_param(path)?;
+            let type_name = entry
+                .bound
+                .handler
+                .route
+                .and_then(|route| route.params.iter().find(|(param, _)| *param == name))
+                .map_or("text", |(_, type_name)| type_name);
+            Some(format!(
+                "Path parameter '{name}' is missing; expected a value of type {type_name}"
+            ))
+        });
         let response = match missing {
-            Some(name) => problem_response(
-                StatusCode::BAD_REQUEST,
-                &format!("Path parameter '{name}' is missing"),
-            ),
+            Some(detail) => problem_response(StatusCode::BAD_REQUEST, &detail),
             None => problem_response(
                 StatusCode::NOT_FOUND,
                 &format!("Could not find path: {path}"),

@@ -186,7 +186,11 @@ mod tests {
     ) -> HandlerDescriptor {
         HandlerDescriptor {
             name,
-            route: Some(RouteDescriptor { method, template }),
+            route: Some(RouteDescriptor {
+                method,
+                template,
+                params: &[],
+            }),
             on_startup: None,
             takes_body: false,
             reads_query: false,

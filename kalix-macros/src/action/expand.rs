@@ -283,9 +283,19 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
         Some(route) => {
             let method = format_ident!("{}", route.method.variant());
             let template = &route.template.literal;
+            let params = handler
+                .params
+                .iter()
+                .filter(|p| matches!(p.kind, ParamKind::Path))
+                .map(|p| {
+                    let name = p.ident.to_string();
+                    let ty = type_text(&p.ty);
+                    quote!((#name, #ty))
+                });
             quote!(::core::option::Option::Some(::kalix_core::__private::RouteDescriptor {
                 method: ::kalix_core::__private::HttpMethod::#method,
                 template: #template,
+                params: &[#(#params),*],
             }))
         }
         None => quote!(::core::option::Option::None),

@@ -107,7 +107,10 @@ async fn path_parameters_parse_by_type_for_every_method() {
     let response = testkit.get("/effects/echo/").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["detail"], "Path parameter 'n' is missing");
+    assert_eq!(
+        body["detail"],
+        "Path parameter 'n' is missing; expected a value of type i64"
+    );
 
     let client = testkit.component_client().action::<Effects>();
     assert_eq!(
@@ -117,6 +120,18 @@ async fn path_parameters_parse_by_type_for_every_method() {
             .unwrap(),
         "3:x"
     );
+}
+
+#[tokio::test]
+async fn path_parameters_are_percent_decoded() {
+    let (testkit, recorder) = start().await;
+    let response = testkit
+        .post("/record/caf%C3%A9%20au%20lait")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(recorder.count("café au lait"), 1, "{:?}", recorder.entries());
 }
 
 #[tokio::test]

@@ -84,6 +84,13 @@ async fn bad_input_is_a_4xx_that_says_what_was_wrong() {
         "Path parameter 'number' must be of type u64, received 'five'"
     );
 
+    let (status, body) = get(&testkit, "/fibonacci//next").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["detail"],
+        "Path parameter 'number' is missing; expected a value of type u64"
+    );
+
     let (status, body) = get(&testkit, "/fibonacci/-1/next").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["detail"].as_str().unwrap().contains("'number'"));
