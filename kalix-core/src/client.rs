@@ -60,6 +60,14 @@ impl ComponentClient {
         A::client(self.clone())
     }
 
+    /// The typed client of value entity `E` with id `entity_id`.
+    pub fn value_entity<E: crate::value_entity::ValueEntityComponent>(
+        &self,
+        entity_id: impl Into<String>,
+    ) -> E::Client {
+        E::client(self.clone(), entity_id.into())
+    }
+
     /// A deferred call with `body` serialized to JSON; used by generated clients.
     pub fn deferred<R, B: Serialize>(&self, call: Call, body: Option<&B>) -> DeferredCall<R> {
         match body.map(serde_json::to_value).transpose() {

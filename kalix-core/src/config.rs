@@ -14,6 +14,9 @@ use crate::error::StartError;
 /// | `KALIX_HTTP_PORT` | `9000` | port to listen on (`0`: any free port) |
 /// | `KALIX_HTTP_MAX_BODY_BYTES` | 12 MiB | largest request body accepted (413 above) |
 /// | `KALIX_STARTUP_RETRY_DELAY_MS` | `1000` | pause between retries of a failed `#[on_startup]` hook |
+/// | `KALIX_STORE` | `sqlite://kalix-data/kalix.db` | where entity state is kept: `sqlite://<path>` or `sqlite::memory:` |
+/// | `KALIX_PASSIVATION_TIMEOUT_MS` | `30000` | an entity idle this long leaves memory |
+/// | `KALIX_MAX_ACTIVE_ENTITIES` | `10000` | entities of one type kept in memory at most |
 ///
 /// ```
 /// let config = kalix_core::Config::default().with_port(0);
@@ -30,6 +33,37 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Pause between retries of a failed start-up hook.
     pub startup_retry_delay: Duration,
+    /// Where entity state is kept.
+    pub store: StoreLocation,
+    /// An entity idle this long leaves memory.
+    pub passivation_timeout: Duration,
+    /// Entities of one type kept in memory at most.
+    pub max_active_entities: usize,
+}
+
+/// Where entity state is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An SQLite database file (`sqlite://<path>`).
+    Sqlite(std::path::PathBuf),
+    /// An SQLite database in memory, gone at exit (`sqlite::memory:`).
+    SqliteMemory,
+}
+
+impl std::str::FromStr for StoreLocation {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text == "sqlite::memory:" {
+            return Ok(StoreLocation::SqliteMemory);
+        }
+        match text.strip_prefix("sqlite://") {
+            Some(path) if !path.is_empty() => Ok(StoreLocation::Sqlite(path.into())),
+            _ => Err(format!(
+                "expected sqlite://<path> or sqlite::memory:, got '{text}'"
+            )),
+        }
+    }
 }
 
 impl Default for Config {
@@ -39,6 +73,9 @@ impl Default for Config {
             http_port: 9000,
             max_body_bytes: 12 * 1024 * 1024,
             startup_retry_delay: Duration::from_secs(1),
+            store: StoreLocation::Sqlite("kalix-data/kalix.db".into()),
+            passivation_timeout: Duration::from_secs(30),
+            max_active_entities: 10_000,
         }
     }
 }
@@ -67,6 +104,24 @@ impl Config {
         )? {
             config.startup_retry_delay = Duration::from_millis(ms);
         }
+        if let Some(store) = lookup("KALIX_STORE") {
+            config.store = store.parse().map_err(|problem| StartError::Config {
+                variable: "KALIX_STORE",
+                problem,
+            })?;
+        }
+        if let Some(ms) = parse(
+            &lookup,
+            "KALIX_PASSIVATION_TIMEOUT_MS",
+            "a number of milliseconds",
+        )? {
+            config.passivation_timeout = Duration::from_millis(ms);
+        }
+        if let Some(count) =
+            parse::<usize>(&lookup, "KALIX_MAX_ACTIVE_ENTITIES", "a positive number")?
+        {
+            config.max_active_entities = count.max(1);
+        }
         Ok(config)
     }
 
@@ -81,6 +136,27 @@ impl Config {
     #[must_use]
     pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Returns the config with another store.
+    #[must_use]
+    pub fn with_store(mut self, store: StoreLocation) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Returns the config with another passivation timeout.
+    #[must_use]
+    pub fn with_passivation_timeout(mut self, timeout: Duration) -> Self {
+        self.passivation_timeout = timeout;
+        self
+    }
+
+    /// Returns the config with another bound on entities kept in memory.
+    #[must_use]
+    pub fn with_max_active_entities(mut self, count: usize) -> Self {
+        self.max_active_entities = count.max(1);
         self
     }
 

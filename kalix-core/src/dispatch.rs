@@ -14,8 +14,8 @@ use futures_util::stream::BoxStream;
 use crate::action::SideEffect;
 use crate::call::{Call, UntypedCall};
 use crate::client::{ComponentClient, Transport};
-use crate::dependencies::Dependencies;
 use crate::error::{CallError, StartError};
+use crate::host::ComponentEnv;
 use crate::invocation::{Body, Invocation};
 use crate::metadata::Metadata;
 use crate::registry::{ComponentDescriptor, HandlerDescriptor};
@@ -117,12 +117,11 @@ impl Dispatcher {
     /// Builds every component's instance and indexes its handlers.
     pub fn new(
         components: &[&'static ComponentDescriptor],
-        dependencies: &Dependencies,
+        env: &ComponentEnv<'_>,
     ) -> Result<Self, StartError> {
         let mut handlers = HashMap::new();
         for &component in components {
-            let instance =
-                (component.construct)(dependencies).map_err(StartError::MissingDependency)?;
+            let instance = (component.construct)(env).map_err(StartError::MissingDependency)?;
             for handler in component.handlers {
                 let bound = BoundHandler::new(component, handler, Arc::clone(&instance));
                 handlers
@@ -218,20 +217,11 @@ impl Dispatcher {
         let run = AssertUnwindSafe(async move { dispatch(instance, invocation, client).await });
         match run.catch_unwind().await {
             Ok(outcome) => outcome,
-            Err(panic) => {
-                let correlation_id = uuid::Uuid::new_v4();
-                tracing::error!(
-                    %correlation_id,
-                    component = bound.component.id,
-                    handler = bound.handler.name,
-                    panic = panic_message(panic.as_ref()),
-                    "handler panicked"
-                );
-                HandlerOutcome::error(CallError::new(
-                    ErrorCode::INTERNAL_SERVER_ERROR,
-                    format!("Unexpected error [{correlation_id}]"),
-                ))
-            }
+            Err(panic) => HandlerOutcome::error(panic_error(
+                bound.component.id,
+                bound.handler.name,
+                panic.as_ref(),
+            )),
         }
     }
 
@@ -254,6 +244,23 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// The error a panicking handler's caller gets: a 500 with a correlation id, whose details go to
+/// the log under that id.
+pub(crate) fn panic_error(component: &str, context: &str, panic: &(dyn Any + Send)) -> CallError {
+    let correlation_id = uuid::Uuid::new_v4();
+    tracing::error!(
+        %correlation_id,
+        component,
+        context,
+        panic = panic_message(panic),
+        "handler panicked"
+    );
+    CallError::new(
+        ErrorCode::INTERNAL_SERVER_ERROR,
+        format!("Unexpected error [{correlation_id}]"),
+    )
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> &str {

@@ -86,6 +86,8 @@ mod registry;
 mod service;
 mod startup;
 mod status;
+pub mod store;
+pub mod value_entity;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -93,22 +95,24 @@ pub mod __private;
 
 pub use call::{Call, DeferredCall};
 pub use client::{ComponentClient, Transport};
-pub use config::Config;
+pub use config::{Config, StoreLocation};
 pub use dependencies::{Dependencies, MissingDependency};
 pub use error::{CallError, StartError};
 pub use metadata::Metadata;
 pub use service::{RunningService, Service};
 pub use status::{ErrorCode, SuccessCode};
 
-/// Attribute macros. `#[action]` goes on an `impl` block; the others go on its methods.
-pub use kalix_macros::{action, delete, get, on_startup, patch, post, put};
+/// Attribute macros. `#[action]` and `#[value_entity]` go on an `impl` block; the others go on
+/// its methods.
+pub use kalix_macros::{action, delete, get, on_startup, patch, post, put, value_entity};
 
 /// What a component module needs: `use kalix_core::prelude::*;`.
 pub mod prelude {
     pub use crate::action::{self, ActionContext, SideEffect};
+    pub use crate::value_entity::{self, ValueEntityContext};
     pub use crate::{
         CallError, ComponentClient, DeferredCall, Dependencies, ErrorCode, Metadata,
         MissingDependency, SuccessCode,
     };
-    pub use kalix_macros::{action, delete, get, on_startup, patch, post, put};
+    pub use kalix_macros::{action, delete, get, on_startup, patch, post, put, value_entity};
 }

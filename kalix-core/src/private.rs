@@ -10,10 +10,13 @@ pub use crate::call::Call;
 pub use crate::client::ComponentClient;
 pub use crate::dependencies::{Dependencies, MissingDependency};
 pub use crate::dispatch::HandlerOutcome;
+pub use crate::host::ComponentEnv;
+pub use crate::host::value_entity::ValueEntityRuntime;
 pub use crate::invocation::Invocation;
 pub use crate::registry::{
     ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor,
 };
+use crate::value_entity::ValueEntityComponent;
 
 use serde::Serialize;
 
@@ -55,9 +58,24 @@ impl<T: Default> DefaultComponent for T {
 
 /// Builds a component with `Default`.
 pub fn construct_default<T: DefaultComponent + Any + Send + Sync>(
-    _: &Dependencies,
+    _: &ComponentEnv<'_>,
 ) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
     Ok(Arc::new(T::build()))
+}
+
+/// Builds a value entity's runtime around the user's component.
+pub fn construct_value_entity<E: ValueEntityComponent>(
+    env: &ComponentEnv<'_>,
+    entity: Result<E, MissingDependency>,
+) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
+    Ok(ValueEntityRuntime::start(entity?, env))
+}
+
+/// A value entity built with `Default`.
+pub fn default_value_entity<E: ValueEntityComponent + DefaultComponent>(
+    env: &ComponentEnv<'_>,
+) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
+    construct_value_entity(env, Ok(E::build()))
 }
 
 /// A handler's reply type; the bound carries a readable error.
@@ -103,3 +121,26 @@ impl<T: serde::de::DeserializeOwned> BodyType for T {}
 )]
 pub trait ClientBodyType: Serialize {}
 impl<T: Serialize> ClientBodyType for T {}
+
+/// Registers an action built by a user constructor.
+pub fn construct_action<T: Any + Send + Sync>(
+    _: &ComponentEnv<'_>,
+    instance: Result<T, MissingDependency>,
+) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
+    Ok(Arc::new(instance?))
+}
+
+/// Runs one command on a value entity; the bound on the reply carries a readable error.
+pub async fn value_entity_command<E: ValueEntityComponent, R: ReplyType>(
+    runtime: &ValueEntityRuntime<E>,
+    entity_id: String,
+    metadata: crate::Metadata,
+    client: ComponentClient,
+    handler: impl FnOnce(
+        &E,
+        &E::State,
+        &crate::value_entity::ValueEntityContext,
+    ) -> crate::value_entity::Effect<E::State, R>,
+) -> HandlerOutcome {
+    runtime.command(entity_id, metadata, client, handler).await
+}

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use crate::client::ComponentClient;
-use crate::dependencies::{Dependencies, MissingDependency};
+use crate::dependencies::MissingDependency;
 use crate::dispatch::HandlerOutcome;
+use crate::host::ComponentEnv;
 use crate::invocation::Invocation;
 
 /// The kinds of component the runtime hosts.
@@ -16,6 +17,8 @@ use crate::invocation::Invocation;
 pub enum ComponentKind {
     /// A stateless action.
     Action,
+    /// A value entity.
+    ValueEntity,
 }
 
 /// An HTTP method a route answers.
@@ -53,8 +56,9 @@ pub type HandlerFn = fn(
     ComponentClient,
 ) -> BoxFuture<'static, HandlerOutcome>;
 
-/// Builds a component's instance from the service's dependencies.
-pub type ConstructFn = fn(&Dependencies) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency>;
+/// Builds a component's instance from the service's dependencies and runtime services.
+pub type ConstructFn =
+    fn(&ComponentEnv<'_>) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency>;
 
 /// One component, as a macro describes it.
 #[derive(Debug)]

@@ -10,10 +10,13 @@ use tokio::task::JoinHandle;
 
 use crate::client::{ComponentClient, Transport};
 use crate::config::Config;
+use crate::config::StoreLocation;
 use crate::dependencies::Dependencies;
 use crate::dispatch::Dispatcher;
 use crate::error::StartError;
+use crate::host::{ComponentEnv, EntitySettings};
 use crate::registry::registered_components;
+use crate::store::{GroupCommitter, SqliteStore, Store};
 
 /// A service serving every component registered in the binary.
 ///
@@ -82,10 +85,24 @@ impl Service {
             Some(config) => config,
             None => Config::from_env()?,
         };
-        let dispatcher = Arc::new(Dispatcher::new(
-            &registered_components(),
-            &self.dependencies,
-        )?);
+        let components = registered_components();
+        if components.is_empty() {
+            tracing::warn!(
+                "no components are registered in this binary; if they live in a library crate, \
+                 link it from main with `use my_library as _;`"
+            );
+        }
+        let store = open_store(&config.store)?;
+        let env = ComponentEnv {
+            dependencies: &self.dependencies,
+            committer: GroupCommitter::start(Arc::clone(&store)),
+            store,
+            entities: EntitySettings {
+                passivation_timeout: config.passivation_timeout,
+                max_active: config.max_active_entities,
+            },
+        };
+        let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
         let router = crate::ingress::router(Arc::clone(&dispatcher), config.max_body_bytes)?;
         let address = format!("{}:{}", config.http_host, config.http_port);
         let listener = TcpListener::bind(&address)
@@ -174,6 +191,19 @@ impl Drop for RunningService {
             hooks.abort();
         }
     }
+}
+
+fn open_store(location: &StoreLocation) -> Result<Arc<dyn Store>, StartError> {
+    let store = match location {
+        StoreLocation::Sqlite(path) => SqliteStore::open(path),
+        StoreLocation::SqliteMemory => SqliteStore::memory(),
+    };
+    let store = store.map_err(|error| StartError::Config {
+        variable: "KALIX_STORE",
+        problem: error.to_string(),
+    })?;
+    tracing::info!(store = ?location, "store open");
+    Ok(Arc::new(store))
 }
 
 fn install_logging() {

@@ -25,12 +25,19 @@ pub(crate) struct HandlerRules {
     pub reply_help: &'static str,
     /// Whether `#[on_startup]` is allowed.
     pub allows_on_startup: bool,
+    /// Whether the effect carries the state type first (`Effect<State, Reply>`); the handler
+    /// then takes the state as `&State`.
+    pub stateful: bool,
+    /// Whether handlers must be synchronous (entity handlers are pure).
+    pub synchronous: bool,
 }
 
 /// A method that handles calls.
 pub(crate) struct Handler {
     pub ident: Ident,
     pub is_async: bool,
+    /// The state type of a stateful kind's effect.
+    pub state: Option<Type>,
     pub route: Option<Route>,
     pub on_startup: Option<StartupOptions>,
     pub params: Vec<Param>,
@@ -51,9 +58,14 @@ pub(crate) struct Param {
 pub(crate) enum ParamKind {
     Path,
     Query(QueryShape),
-    Header { name: LitStr, optional: bool },
+    Header {
+        name: LitStr,
+        optional: bool,
+    },
     Body,
     Context,
+    /// The entity's current state, `&State`.
+    State,
 }
 
 pub(crate) enum QueryShape {
@@ -83,9 +95,11 @@ const ON_STARTUP: &str = "on_startup";
 impl Handler {
     /// Reads a method's handler attributes and signature, removing the attributes. Returns `None`
     /// for a method that is not a handler (no route, no hook), or whose errors were reported.
+    /// `implicit` names path parameters a handler need not take as arguments (an entity's id).
     pub fn from_method(
         method: &mut ImplItemFn,
         rules: &HandlerRules,
+        implicit: Option<&str>,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
         let before = diagnostics.count();
@@ -149,6 +163,16 @@ impl Handler {
             diagnostics.error(&signature.generics, "a handler cannot be generic");
         }
         check_receiver(method, rules, diagnostics);
+        if rules.synchronous
+            && let Some(asyncness) = &method.sig.asyncness
+        {
+            diagnostics.error(
+                asyncness,
+                format!("a `#[{}]` handler is synchronous and pure: remove `async`; do I/O in an action", rules.component_attribute),
+            );
+        }
+        let reply = reply_type(&method.sig.output, &method.sig.ident, rules, diagnostics);
+        let state = reply.as_ref().and_then(|(state, _)| state.clone());
         // Without a valid route (its template's errors are already reported) parameters cannot
         // be checked, and reporting them would only echo the first error.
         let binding = match (&route, on_startup.is_some()) {
@@ -156,24 +180,33 @@ impl Handler {
             (None, true) => Binding::Hook,
             (None, false) => Binding::Unknown,
         };
-        let params = classify_params(method, binding, rules, diagnostics);
-        let reply = reply_type(&method.sig.output, &method.sig.ident, rules, diagnostics);
+        let params = classify_params(method, binding, state.as_ref(), rules, diagnostics);
 
         let handler = Handler {
             ident: method.sig.ident.clone(),
             is_async: method.sig.asyncness.is_some(),
+            state,
             route,
             on_startup,
             params: params.unwrap_or_default(),
-            reply: reply?,
+            reply: reply?.1,
         };
-        handler.validate(rules, diagnostics);
+        handler.validate(rules, implicit, diagnostics);
         (diagnostics.count() == before).then_some(handler)
     }
 
-    fn validate(&self, rules: &HandlerRules, diagnostics: &mut Diagnostics) {
+    fn validate(
+        &self,
+        rules: &HandlerRules,
+        implicit: Option<&str>,
+        diagnostics: &mut Diagnostics,
+    ) {
         if let Some(route) = &self.route {
-            for name in route.template.params() {
+            for name in route
+                .template
+                .params()
+                .filter(|name| Some(*name) != implicit)
+            {
                 if !self
                     .params
                     .iter()
@@ -253,6 +286,7 @@ enum Binding<'a> {
 fn classify_params(
     method: &mut ImplItemFn,
     binding: Binding,
+    state: Option<&Type>,
     rules: &HandlerRules,
     diagnostics: &mut Diagnostics,
 ) -> Option<Vec<Param>> {
@@ -314,6 +348,8 @@ fn classify_params(
         } else if let Some(name) = header {
             let optional = generic_arg(&ty, "Option").is_some();
             ParamKind::Header { name, optional }
+        } else if state.is_some_and(|state| is_state(&ty, state)) {
+            ParamKind::State
         } else if is_context(&ty, rules.context_type) {
             if !matches!(ty, Type::Reference(_)) {
                 diagnostics.error(
@@ -346,12 +382,13 @@ fn classify_params(
     Some(params)
 }
 
+/// The handler's reply type, and for a stateful kind its state type.
 fn reply_type(
     output: &ReturnType,
     ident: &Ident,
     rules: &HandlerRules,
     diagnostics: &mut Diagnostics,
-) -> Option<Reply> {
+) -> Option<(Option<Type>, Reply)> {
     let unsupported = |diagnostics: &mut Diagnostics, tokens: &dyn quote::ToTokens| {
         diagnostics.error(
             tokens,
@@ -365,11 +402,15 @@ fn reply_type(
         unsupported(diagnostics, ident);
         return None;
     };
-    if let Some(inner) = generic_arg(ty, rules.unary_reply) {
-        return Some(Reply::Unary(inner.clone()));
+    if rules.stateful {
+        if let Some([state, reply]) = generic_args::<2>(ty, rules.unary_reply) {
+            return Some((Some(state.clone()), Reply::Unary(reply.clone())));
+        }
+    } else if let Some(inner) = generic_arg(ty, rules.unary_reply) {
+        return Some((None, Reply::Unary(inner.clone())));
     }
     if let Some(inner) = rules.stream_reply.and_then(|name| generic_arg(ty, name)) {
-        return Some(Reply::Stream(inner.clone()));
+        return Some((None, Reply::Stream(inner.clone())));
     }
     unsupported(diagnostics, ty);
     None
@@ -377,6 +418,16 @@ fn reply_type(
 
 /// The single type argument of `ty` if its path ends in `Name<T>`.
 pub(crate) fn generic_arg<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    generic_args::<1>(ty, name).map(|[inner]| inner)
+}
+
+/// Whether `ty` is `&State`.
+fn is_state(ty: &Type, state: &Type) -> bool {
+    matches!(ty, Type::Reference(reference) if reference.mutability.is_none() && type_text(&reference.elem) == type_text(state))
+}
+
+/// The `N` type arguments of `ty` if its path ends in `Name<T1, .., TN>`.
+fn generic_args<'a, const N: usize>(ty: &'a Type, name: &str) -> Option<[&'a Type; N]> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
     if last.ident != name {
@@ -385,10 +436,15 @@ pub(crate) fn generic_arg<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     let PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
-    match args.args.iter().collect::<Vec<_>>().as_slice() {
-        [GenericArgument::Type(inner)] => Some(inner),
-        _ => None,
-    }
+    let types: Vec<&Type> = args
+        .args
+        .iter()
+        .map(|arg| match arg {
+            GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    types.try_into().ok()
 }
 
 fn is_context(ty: &Type, context: &str) -> bool {

@@ -10,10 +10,12 @@
 use proc_macro::TokenStream;
 
 mod action;
+mod codegen;
 mod diagnostics;
 mod handler;
 mod options;
 mod route;
+mod value_entity;
 
 /// Makes the methods of an `impl` block with route attributes the handlers of an action.
 ///
@@ -69,4 +71,11 @@ fn misplaced(name: &str, item: TokenStream) -> TokenStream {
     let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
     let item = proc_macro2::TokenStream::from(item);
     quote::quote!(#error #item).into()
+}
+
+/// Makes the methods of an `impl` block with route attributes the command handlers of a value
+/// entity: `#[value_entity(type_id = "counter", id = "counter_id")]`. See `kalix_core::value_entity`.
+#[proc_macro_attribute]
+pub fn value_entity(args: TokenStream, item: TokenStream) -> TokenStream {
+    value_entity::expand(args.into(), item.into()).into()
 }

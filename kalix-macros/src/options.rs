@@ -8,33 +8,67 @@ use syn::{LitInt, LitStr, Token};
 
 use crate::diagnostics::Diagnostics;
 
-/// Options of `#[action(...)]`.
+/// Options of a component attribute (`#[action(...)]`, `#[value_entity(...)]`).
 #[derive(Default)]
 pub(crate) struct ComponentOptions {
     /// A constructor taking `&Dependencies`, used instead of `Default`.
     pub new: Option<syn::Path>,
     /// Request headers copied into call metadata.
     pub forward_headers: Vec<LitStr>,
+    /// An entity's storage namespace.
+    pub type_id: Option<LitStr>,
+    /// The path parameter carrying an entity's id.
+    pub id: Option<LitStr>,
+    /// A function of the entity id giving the empty state, used instead of `Default`.
+    pub empty_state: Option<syn::Path>,
 }
 
-const NEW: &str = "new";
-const FORWARD_HEADERS: &str = "forward_headers";
+pub(crate) const NEW: &str = "new";
+pub(crate) const FORWARD_HEADERS: &str = "forward_headers";
+pub(crate) const TYPE_ID: &str = "type_id";
+pub(crate) const ID: &str = "id";
+pub(crate) const EMPTY_STATE: &str = "empty_state";
+
+fn describe(option: &str) -> &'static str {
+    match option {
+        NEW => "`new = path::to::constructor`",
+        FORWARD_HEADERS => "`forward_headers = [\"Header\", ..]`",
+        TYPE_ID => "`type_id = \"name\"`",
+        ID => "`id = \"path_parameter\"`",
+        _ => "`empty_state = path::to::function`",
+    }
+}
 
 impl ComponentOptions {
-    pub fn parse(args: TokenStream, attribute: &str, diagnostics: &mut Diagnostics) -> Self {
+    /// Parses the options `allowed` for `#[attribute(...)]`; others are errors listing these.
+    pub fn parse(
+        args: TokenStream,
+        attribute: &str,
+        allowed: &[&str],
+        diagnostics: &mut Diagnostics,
+    ) -> Self {
         let mut options = Self::default();
         let parser = syn::meta::parser(|meta| {
-            if meta.path.is_ident(NEW) {
-                options.new = Some(meta.value()?.parse()?);
-                Ok(())
-            } else if meta.path.is_ident(FORWARD_HEADERS) {
-                options.forward_headers = parse_string_list(&meta)?;
-                Ok(())
-            } else {
-                Err(meta.error(format!(
-                    "unknown option of `#[{attribute}]`; expected `{NEW} = path::to::constructor` or `{FORWARD_HEADERS} = [\"Header\", ..]`"
-                )))
+            let name = meta
+                .path
+                .get_ident()
+                .map(|i| i.to_string())
+                .unwrap_or_default();
+            if !allowed.contains(&name.as_str()) {
+                let expected: Vec<&str> = allowed.iter().map(|o| describe(o)).collect();
+                return Err(meta.error(format!(
+                    "unknown option of `#[{attribute}]`; expected {}",
+                    expected.join(", ")
+                )));
             }
+            match name.as_str() {
+                NEW => options.new = Some(meta.value()?.parse()?),
+                FORWARD_HEADERS => options.forward_headers = parse_string_list(&meta)?,
+                TYPE_ID => options.type_id = Some(meta.value()?.parse()?),
+                ID => options.id = Some(meta.value()?.parse()?),
+                _ => options.empty_state = Some(meta.value()?.parse()?),
+            }
+            Ok(())
         });
         if let Err(error) = syn::parse::Parser::parse2(parser, args) {
             diagnostics.push(error);

@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use kalix_core::{ComponentClient, Config, RunningService, Service};
+use kalix_core::{ComponentClient, Config, RunningService, Service, StoreLocation};
 use reqwest::RequestBuilder;
 
 /// Runs every component of the test binary as a service on `127.0.0.1` and a free port.
 ///
 /// It stops when dropped. Configuration is the defaults (not the environment), except the
-/// port and a short pause between start-up hook retries.
+/// port, an in-memory store, and a short pause between start-up hook retries.
 ///
 /// ```no_run
 /// # async fn example() {
@@ -35,6 +35,7 @@ impl TestKit {
             service: Service::new(),
             config: Config::default()
                 .with_port(0)
+                .with_store(StoreLocation::SqliteMemory)
                 .with_startup_retry_delay(Duration::from_millis(20)),
         }
     }

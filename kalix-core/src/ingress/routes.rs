@@ -174,7 +174,7 @@ mod tests {
     }
 
     fn never_built(
-        _: &crate::Dependencies,
+        _: &crate::host::ComponentEnv<'_>,
     ) -> Result<Arc<dyn Any + Send + Sync>, crate::MissingDependency> {
         unreachable!("routing tests do not build components")
     }

@@ -3,6 +3,8 @@
 mod expand;
 mod model;
 
+pub(crate) use model::type_name;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 

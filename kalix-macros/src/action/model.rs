@@ -5,7 +5,7 @@ use syn::{Ident, ImplItem, ItemImpl, Type};
 
 use crate::diagnostics::Diagnostics;
 use crate::handler::{Handler, HandlerRules, ParamKind};
-use crate::options::ComponentOptions;
+use crate::options::{ComponentOptions, FORWARD_HEADERS, NEW};
 
 pub(crate) const RULES: HandlerRules = HandlerRules {
     component_attribute: "action",
@@ -14,6 +14,8 @@ pub(crate) const RULES: HandlerRules = HandlerRules {
     stream_reply: Some("EffectStream"),
     reply_help: "`action::Effect<T>` or `action::EffectStream<T>`",
     allows_on_startup: true,
+    stateful: false,
+    synchronous: false,
 };
 
 pub(crate) struct Action {
@@ -29,7 +31,7 @@ impl Action {
         item: &mut ItemImpl,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
-        let options = ComponentOptions::parse(args, "action", diagnostics);
+        let options = ComponentOptions::parse(args, "action", &[NEW, FORWARD_HEADERS], diagnostics);
         if let Some((_, trait_path, _)) = &item.trait_ {
             diagnostics.error(
                 trait_path,
@@ -39,11 +41,11 @@ impl Action {
         if !item.generics.params.is_empty() {
             diagnostics.error(&item.generics, "an action cannot be generic");
         }
-        let name = type_name(&item.self_ty, diagnostics);
+        let name = type_name(&item.self_ty, "action", diagnostics);
         let mut handlers = Vec::new();
         for impl_item in &mut item.items {
             if let ImplItem::Fn(method) = impl_item
-                && let Some(handler) = Handler::from_method(method, &RULES, diagnostics)
+                && let Some(handler) = Handler::from_method(method, &RULES, None, diagnostics)
             {
                 handlers.push(handler);
             }
@@ -97,7 +99,11 @@ impl Action {
 }
 
 /// The type's own name, e.g. `FibonacciAction` in `impl crate::FibonacciAction`.
-fn type_name(ty: &Type, diagnostics: &mut Diagnostics) -> Option<Ident> {
+pub(crate) fn type_name(
+    ty: &Type,
+    attribute: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<Ident> {
     if let Type::Path(path) = ty
         && path.qself.is_none()
         && let Some(last) = path.path.segments.last()
@@ -107,7 +113,7 @@ fn type_name(ty: &Type, diagnostics: &mut Diagnostics) -> Option<Ident> {
     }
     diagnostics.error(
         ty,
-        "`#[action]` goes on the `impl` block of a named, non-generic type",
+        format!("`#[{attribute}]` goes on the `impl` block of a named, non-generic type"),
     );
     None
 }

@@ -131,7 +131,12 @@ async fn path_parameters_are_percent_decoded() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(recorder.count("café au lait"), 1, "{:?}", recorder.entries());
+    assert_eq!(
+        recorder.count("café au lait"),
+        1,
+        "{:?}",
+        recorder.entries()
+    );
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ impl Drop for Service {
 fn spawn(port: &str) -> Service {
     let child = Command::new(env!("CARGO_BIN_EXE_fibonacci"))
         .env("KALIX_HTTP_PORT", port)
+        .env("KALIX_STORE", "sqlite::memory:")
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())

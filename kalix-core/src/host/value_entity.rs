@@ -1,0 +1,335 @@
+//! The value entity host.
+//!
+//! Each entity id has a slot holding its state, behind a fair (FIFO) async mutex, so commands to
+//! one id run one at a time in arrival order while different ids run in parallel. A command holds
+//! the lock only to run its (synchronous) handler and queue its write; it then waits for its
+//! commit without the lock, so a hot entity's commands flow into the group commit one after
+//! another. Each reply still waits for its own commit (and a read for the last write before it),
+//! and a failed commit marks the entity stale: it is reloaded from the store before its next
+//! command, and commands computed on top of the failed write fail their version check too.
+//!
+//! Slots of idle entities are dropped after the passivation timeout, and the number of slots is
+//! bounded per type: past the bound the least recently used idle slot is dropped.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::{ComponentEnv, EntitySettings};
+use crate::client::ComponentClient;
+use crate::dispatch::{HandlerOutcome, Outcome};
+use crate::error::CallError;
+use crate::metadata::Metadata;
+use crate::status::ErrorCode;
+use crate::store::PendingCommit;
+use crate::store::{GroupCommitter, StateWrite, Store, WriteError};
+use crate::value_entity::{Effect, StateChange, Then, ValueEntityComponent, ValueEntityContext};
+
+const SHARDS: usize = 64;
+
+/// A value entity type at run time: the user's component and the slots of its entities.
+pub struct ValueEntityRuntime<E: ValueEntityComponent> {
+    entity: E,
+    slots: Slots<E::State>,
+    store: Arc<dyn Store>,
+    committer: GroupCommitter,
+}
+
+/// The slots of the ids that hash to one shard.
+type Shard<S> = Mutex<HashMap<String, Arc<Slot<S>>>>;
+
+struct Slots<S> {
+    shards: Box<[Shard<S>]>,
+    per_shard: usize,
+    epoch: Instant,
+}
+
+struct Slot<S> {
+    cell: tokio::sync::Mutex<Option<Loaded<S>>>,
+    /// Set when the cached state may not match the store (a failed commit, a panic).
+    stale: AtomicBool,
+    /// Milliseconds since the epoch of the last command.
+    last_used: AtomicU64,
+}
+
+struct Loaded<S> {
+    state: S,
+    version: u64,
+    /// The last write of this entity, until it is known to be committed.
+    pending: Option<PendingCommit>,
+}
+
+impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
+    /// Builds the runtime of `entity` and starts its passivation sweeper.
+    pub fn start(entity: E, env: &ComponentEnv<'_>) -> Arc<Self> {
+        let settings = env.entities;
+        let runtime = Arc::new(Self {
+            entity,
+            slots: Slots {
+                shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+                per_shard: settings.max_active.div_ceil(SHARDS).max(1),
+                epoch: Instant::now(),
+            },
+            store: Arc::clone(&env.store),
+            committer: env.committer.clone(),
+        });
+        tokio::spawn(sweep(Arc::downgrade(&runtime), settings));
+        runtime
+    }
+
+    /// Runs one command on entity `entity_id`.
+    pub async fn command<R: Serialize + Send + 'static>(
+        &self,
+        entity_id: String,
+        metadata: Metadata,
+        client: ComponentClient,
+        handler: impl FnOnce(&E, &E::State, &ValueEntityContext) -> Effect<E::State, R>,
+    ) -> HandlerOutcome {
+        let slot = self.slots.get_or_insert(&entity_id);
+        let mut cell = slot.cell.lock().await;
+        if slot.stale.swap(false, Ordering::AcqRel) || cell.is_none() {
+            if let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
+                let _ = pending.await;
+            }
+            match self.load(&entity_id).await {
+                Ok(loaded) => *cell = Some(loaded),
+                Err(error) => {
+                    *cell = None;
+                    return HandlerOutcome::error(error);
+                }
+            }
+        }
+        let loaded = cell.as_mut().expect("loaded above");
+        if loaded.pending.as_ref().is_some_and(|p| p.peek().is_some()) {
+            loaded.pending = None;
+        }
+        let context = ValueEntityContext::new(entity_id.clone(), metadata, client);
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            handler(&self.entity, &loaded.state, &context)
+        }));
+        let effect = match run {
+            Ok(effect) => effect,
+            Err(panic) => {
+                // The state was only borrowed, but Kalix restarts a failed entity from its
+                // journal; so do we.
+                slot.stale.store(true, Ordering::Release);
+                return HandlerOutcome::error(crate::dispatch::panic_error(
+                    E::COMPONENT_ID,
+                    &entity_id,
+                    panic.as_ref(),
+                ));
+            }
+        };
+        let (change, then, side_effects) = effect.into_parts();
+        let payload = match &change {
+            StateChange::None => None,
+            StateChange::Update(state) => match serde_json::to_vec(state) {
+                Ok(json) => Some(Some(Bytes::from(json))),
+                Err(error) => {
+                    return HandlerOutcome::error(CallError::new(
+                        ErrorCode::INTERNAL_SERVER_ERROR,
+                        format!(
+                            "the new state of {} '{entity_id}' cannot be serialized: {error}",
+                            E::TYPE_ID
+                        ),
+                    ));
+                }
+            },
+            StateChange::Delete => Some(None),
+        };
+        let commit = match payload {
+            None => loaded.pending.clone(),
+            Some(payload) => {
+                let commit = self.committer.submit(StateWrite {
+                    type_id: E::TYPE_ID.to_owned(),
+                    entity_id: entity_id.clone(),
+                    expected_version: loaded.version,
+                    payload,
+                });
+                loaded.state = match change {
+                    StateChange::Update(state) => state,
+                    _ => E::empty_state(&entity_id),
+                };
+                loaded.version += 1;
+                loaded.pending = Some(commit.clone());
+                Some(commit)
+            }
+        };
+        drop(cell);
+        if let Some(commit) = commit
+            && let Err(error) = commit.await
+        {
+            slot.stale.store(true, Ordering::Release);
+            return HandlerOutcome::error(commit_error(E::TYPE_ID, &entity_id, &error));
+        }
+        match then {
+            Then::Reply(value, metadata) => match serde_json::to_vec(&value) {
+                Ok(json) => HandlerOutcome::new(
+                    Outcome::Reply {
+                        body: json.into(),
+                        metadata,
+                    },
+                    side_effects,
+                ),
+                Err(error) => HandlerOutcome::error(CallError::new(
+                    ErrorCode::INTERNAL_SERVER_ERROR,
+                    format!("the reply could not be serialized: {error}"),
+                )),
+            },
+            Then::Forward(call) => HandlerOutcome::forward(call.into_untyped(), side_effects),
+            Then::Error(error) => HandlerOutcome::error(error),
+        }
+    }
+
+    async fn load(&self, entity_id: &str) -> Result<Loaded<E::State>, CallError> {
+        let stored = self.store.load(E::TYPE_ID, entity_id).await.map_err(|error| {
+            tracing::error!(%error, type_id = E::TYPE_ID, entity_id, "loading an entity failed");
+            CallError::new(ErrorCode::SERVICE_UNAVAILABLE, format!("the state of {} '{entity_id}' could not be loaded", E::TYPE_ID))
+        })?;
+        let (version, state) = match stored {
+            None => (0, E::empty_state(entity_id)),
+            Some(stored) => match stored.payload {
+                None => (stored.version, E::empty_state(entity_id)),
+                Some(json) => {
+                    let state = serde_json::from_slice(&json).map_err(|error| {
+                        CallError::new(
+                            ErrorCode::INTERNAL_SERVER_ERROR,
+                            format!(
+                                "the stored state of {} '{entity_id}' cannot be read: {error}",
+                                E::TYPE_ID
+                            ),
+                        )
+                    })?;
+                    (stored.version, state)
+                }
+            },
+        };
+        Ok(Loaded {
+            state,
+            version,
+            pending: None,
+        })
+    }
+
+    /// How many entities are in memory.
+    pub fn active_entities(&self) -> usize {
+        self.slots
+            .shards
+            .iter()
+            .map(|shard| shard.lock().map_or(0, |s| s.len()))
+            .sum()
+    }
+}
+
+fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError {
+    match error {
+        WriteError::Conflict { .. } => {
+            tracing::warn!(%error, type_id, entity_id, "write conflict; the entity will be reloaded");
+            CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!("{type_id} '{entity_id}' was changed concurrently; retry the command"),
+            )
+        }
+        WriteError::Store(_) => {
+            tracing::error!(%error, type_id, entity_id, "commit failed");
+            CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the change to {type_id} '{entity_id}' could not be committed; retry the command"
+                ),
+            )
+        }
+    }
+}
+
+impl<S> Slots<S> {
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn shard(&self, entity_id: &str) -> &Shard<S> {
+        use std::hash::{BuildHasher, RandomState};
+        // One hasher for the process: an id only needs a stable shard.
+        static SEED: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+        let hash = SEED.get_or_init(RandomState::new).hash_one(entity_id);
+        &self.shards[(hash as usize) % self.shards.len()]
+    }
+
+    fn get_or_insert(&self, entity_id: &str) -> Arc<Slot<S>> {
+        let now = self.now();
+        let mut shard = self
+            .shard(entity_id)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = shard.get(entity_id) {
+            slot.last_used.store(now, Ordering::Relaxed);
+            return Arc::clone(slot);
+        }
+        if shard.len() >= self.per_shard {
+            evict_least_recently_used(&mut shard);
+        }
+        let slot = Arc::new(Slot {
+            cell: tokio::sync::Mutex::new(None),
+            stale: AtomicBool::new(false),
+            last_used: AtomicU64::new(now),
+        });
+        shard.insert(entity_id.to_owned(), Arc::clone(&slot));
+        slot
+    }
+}
+
+/// Whether a slot can be dropped without losing anything: nobody holds it (the map's reference
+/// is the only one, and references are only taken under the shard lock), and its last write is
+/// committed.
+fn evictable<S>(slot: &Arc<Slot<S>>) -> bool {
+    if Arc::strong_count(slot) != 1 {
+        return false;
+    }
+    match slot.cell.try_lock() {
+        Ok(cell) => cell
+            .as_ref()
+            .and_then(|loaded| loaded.pending.as_ref())
+            .is_none_or(|pending| pending.peek().is_some()),
+        Err(_) => false,
+    }
+}
+
+fn evict_least_recently_used<S>(shard: &mut HashMap<String, Arc<Slot<S>>>) {
+    let oldest = shard
+        .iter()
+        .filter(|(_, slot)| evictable(slot))
+        .min_by_key(|(_, slot)| slot.last_used.load(Ordering::Relaxed))
+        .map(|(id, _)| id.clone());
+    if let Some(id) = oldest {
+        shard.remove(&id);
+    }
+}
+
+/// Drops the slots of entities idle for longer than the passivation timeout.
+async fn sweep<E: ValueEntityComponent>(
+    runtime: Weak<ValueEntityRuntime<E>>,
+    settings: EntitySettings,
+) {
+    let period =
+        (settings.passivation_timeout / 2).clamp(Duration::from_millis(10), Duration::from_secs(5));
+    let timeout = settings.passivation_timeout.as_millis() as u64;
+    loop {
+        tokio::time::sleep(period).await;
+        let Some(runtime) = runtime.upgrade() else {
+            return;
+        };
+        let now = runtime.slots.now();
+        for shard in runtime.slots.shards.iter() {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            shard.retain(|_, slot| {
+                let idle = now.saturating_sub(slot.last_used.load(Ordering::Relaxed)) >= timeout;
+                !(idle && evictable(slot))
+            });
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Code generation shared by every component kind: argument extraction, typed client methods,
+//! handler descriptors and constructors. Generated code names everything by absolute path.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::Type;
+use syn::spanned::Spanned;
+
+use crate::handler::{Handler, Param, ParamKind, QueryShape, type_span, type_text};
+
+pub(crate) fn dispatch_ident(handler: &Handler) -> syn::Ident {
+    format_ident!("__kalix_dispatch_{}", handler.ident)
+}
+
+pub(crate) fn arg_ident(index: usize) -> syn::Ident {
+    format_ident!("__kalix_arg_{}", index)
+}
+
+/// `let __kalix_arg_N: T = ...;` for every parameter taken from the invocation.
+pub(crate) fn extractions(handler: &Handler) -> TokenStream {
+    handler
+        .params
+        .iter()
+        .enumerate()
+        .map(|(index, param)| extraction(index, param))
+        .collect()
+}
+
+fn extraction(index: usize, param: &Param) -> TokenStream {
+    let arg = arg_ident(index);
+    let ty = &param.ty;
+    let name = param.ident.to_string();
+    let span = type_span(ty);
+    let extract = match &param.kind {
+        ParamKind::Context | ParamKind::State => return TokenStream::new(),
+        ParamKind::Path => {
+            let text = type_text(ty);
+            quote_spanned!(span=> __kalix_invocation.path_param::<#ty>(#name, #text))
+        }
+        ParamKind::Query(QueryShape::Required) => {
+            let text = type_text(ty);
+            quote_spanned!(span=> __kalix_invocation.query_required::<#ty>(#name, #text))
+        }
+        ParamKind::Query(QueryShape::Optional(inner)) => {
+            let text = type_text(inner);
+            quote_spanned!(span=> __kalix_invocation.query_optional::<#inner>(#name, #text))
+        }
+        ParamKind::Query(QueryShape::Repeated(inner)) => {
+            let text = type_text(inner);
+            quote_spanned!(span=> __kalix_invocation.query_all::<#inner>(#name, #text))
+        }
+        ParamKind::Header {
+            name,
+            optional: false,
+        } => {
+            quote_spanned!(span=> __kalix_invocation.header_required(#name))
+        }
+        ParamKind::Header {
+            name,
+            optional: true,
+        } => {
+            quote_spanned!(span=> ::core::result::Result::<_, ::kalix_core::CallError>::Ok(__kalix_invocation.header_optional(#name)))
+        }
+        ParamKind::Body => {
+            let text = type_text(ty);
+            quote_spanned!(span=> ::kalix_core::__private::body::<#ty>(&mut __kalix_invocation, #text))
+        }
+    };
+    quote! {
+        let #arg: #ty = match #extract {
+            ::core::result::Result::Ok(value) => value,
+            ::core::result::Result::Err(error) => return ::kalix_core::__private::HandlerOutcome::error(error),
+        };
+    }
+}
+
+/// The arguments of the call to the user's method: extracted values, and the given tokens for
+/// the context and the state.
+pub(crate) fn call_args(
+    handler: &Handler,
+    context: &TokenStream,
+    state: &TokenStream,
+) -> Vec<TokenStream> {
+    handler
+        .params
+        .iter()
+        .enumerate()
+        .map(|(index, param)| match param.kind {
+            ParamKind::Context => context.clone(),
+            ParamKind::State => state.clone(),
+            _ => {
+                let arg = arg_ident(index);
+                quote!(#arg)
+            }
+        })
+        .collect()
+}
+
+/// Whom a generated client calls.
+pub(crate) struct ClientTarget<'a> {
+    /// The component's trait (`::kalix_core::action::ActionComponent`).
+    pub component_trait: TokenStream,
+    pub self_ty: &'a Type,
+    pub name: &'a syn::Ident,
+    /// For an entity: the id parameter, filled from the client's entity id.
+    pub id_param: Option<String>,
+}
+
+/// A method of a typed client: the handler's arguments (minus context, state and entity id) in,
+/// a `DeferredCall` of its reply type out.
+pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> TokenStream {
+    let ClientTarget {
+        component_trait,
+        self_ty,
+        name,
+        id_param,
+    } = target;
+    let ident = &handler.ident;
+    let method = ident.to_string();
+    let reply = handler.reply.ty();
+    let doc = format!("A call to [`{name}::{ident}`], run when awaited.");
+    let is_entity_id = |param: &Param| {
+        matches!(param.kind, ParamKind::Path)
+            && id_param.as_deref() == Some(&*param.ident.to_string())
+    };
+    let takes = |param: &&Param| {
+        !matches!(param.kind, ParamKind::Context | ParamKind::State) && !is_entity_id(param)
+    };
+    let params = handler.params.iter().filter(takes).map(|p| {
+        let (ident, ty) = (&p.ident, &p.ty);
+        quote!(#ident: #ty)
+    });
+    let mut builders = Vec::new();
+    if let Some(id) = id_param {
+        builders.push(quote!(let __kalix_call = __kalix_call.with_path_param(#id, ::core::clone::Clone::clone(&self.entity_id));));
+    }
+    let mut headers = Vec::new();
+    let mut body = None;
+    for param in handler.params.iter().filter(takes) {
+        let ident = &param.ident;
+        let name = ident.to_string();
+        let span = type_span(&param.ty);
+        let text =
+            |value: TokenStream| quote_spanned!(span=> ::std::string::ToString::to_string(#value));
+        match &param.kind {
+            ParamKind::Path => {
+                let value = text(quote!(&#ident));
+                builders
+                    .push(quote!(let __kalix_call = __kalix_call.with_path_param(#name, #value);));
+            }
+            ParamKind::Query(QueryShape::Required) => {
+                let value = text(quote!(&#ident));
+                builders.push(quote!(let __kalix_call = __kalix_call.with_query(#name, #value);));
+            }
+            ParamKind::Query(QueryShape::Optional(_)) => {
+                let value = text(quote!(value));
+                builders.push(quote! {
+                    let __kalix_call = match &#ident {
+                        ::core::option::Option::Some(value) => __kalix_call.with_query(#name, #value),
+                        ::core::option::Option::None => __kalix_call,
+                    };
+                });
+            }
+            ParamKind::Query(QueryShape::Repeated(_)) => {
+                let value = text(quote!(value));
+                builders.push(quote! {
+                    let __kalix_call = ::core::iter::Iterator::fold(::core::iter::IntoIterator::into_iter(&#ident), __kalix_call, |call, value| call.with_query(#name, #value));
+                });
+            }
+            ParamKind::Header {
+                name,
+                optional: false,
+            } => {
+                headers.push(quote!(__kalix_metadata.append(#name, #ident);));
+            }
+            ParamKind::Header {
+                name,
+                optional: true,
+            } => {
+                headers.push(quote! {
+                    if let ::core::option::Option::Some(value) = #ident {
+                        __kalix_metadata.append(#name, value);
+                    }
+                });
+            }
+            ParamKind::Body => body = Some(param),
+            ParamKind::Context | ParamKind::State => {}
+        }
+    }
+    if !headers.is_empty() {
+        builders.push(quote! {
+            let mut __kalix_metadata = ::kalix_core::Metadata::new();
+            #(#headers)*
+            let __kalix_call = __kalix_call.with_metadata(__kalix_metadata);
+        });
+    }
+    let deferred = match body {
+        Some(Param { ident, ty, .. }) => {
+            let deferred = quote_spanned!(ty.span()=> ::kalix_core::__private::deferred_with_body::<#reply, #ty>);
+            quote!(#deferred(&self.client, __kalix_call, &#ident))
+        }
+        None => {
+            quote!(self.client.deferred::<#reply, ()>(__kalix_call, ::core::option::Option::None))
+        }
+    };
+    quote! {
+        #[doc = #doc]
+        pub fn #ident(&self, #(#params),*) -> ::kalix_core::DeferredCall<#reply> {
+            let __kalix_call = ::kalix_core::Call::new(<#self_ty as #component_trait>::COMPONENT_ID, #method);
+            #(#builders)*
+            #deferred
+        }
+    }
+}
+
+/// The registry's description of a handler.
+pub(crate) fn handler_descriptor(handler: &Handler) -> TokenStream {
+    let name = handler.ident.to_string();
+    let dispatch = dispatch_ident(handler);
+    let route = match &handler.route {
+        Some(route) => {
+            let method = format_ident!("{}", route.method.variant());
+            let template = &route.template.literal;
+            let params = handler
+                .params
+                .iter()
+                .filter(|p| matches!(p.kind, ParamKind::Path))
+                .map(|p| {
+                    let name = p.ident.to_string();
+                    let ty = type_text(&p.ty);
+                    quote!((#name, #ty))
+                });
+            quote!(::core::option::Option::Some(::kalix_core::__private::RouteDescriptor {
+                method: ::kalix_core::__private::HttpMethod::#method,
+                template: #template,
+                params: &[#(#params),*],
+            }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let on_startup = match &handler.on_startup {
+        Some(options) => {
+            let retries = options.max_retries;
+            quote!(::core::option::Option::Some(#retries))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let takes_body = handler
+        .params
+        .iter()
+        .any(|p| matches!(p.kind, ParamKind::Body));
+    let reads_query = handler
+        .params
+        .iter()
+        .any(|p| matches!(p.kind, ParamKind::Query(_)));
+    quote! {
+        ::kalix_core::__private::HandlerDescriptor {
+            name: #name,
+            route: #route,
+            on_startup: #on_startup,
+            takes_body: #takes_body,
+            reads_query: #reads_query,
+            dispatch: #dispatch,
+        }
+    }
+}
+
+/// How the runtime builds the instance: with `Default` through `by_default`, or with the
+/// constructor named by `new = path`, whose result `wrap` turns into the registered instance.
+pub(crate) fn construct(
+    self_ty: &Type,
+    new: Option<&syn::Path>,
+    by_default: TokenStream,
+    wrap: TokenStream,
+) -> TokenStream {
+    match new {
+        None => quote_spanned!(self_ty.span()=> #by_default::<#self_ty>),
+        Some(path) => quote! {{
+            fn __kalix_construct(
+                env: &::kalix_core::__private::ComponentEnv<'_>,
+            ) -> ::core::result::Result<
+                ::kalix_core::__private::Arc<dyn ::kalix_core::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
+                ::kalix_core::MissingDependency,
+            > {
+                let instance: ::core::result::Result<#self_ty, ::kalix_core::MissingDependency> = #path(env.dependencies);
+                #wrap(env, instance)
+            }
+            __kalix_construct
+        }},
+    }
+}

@@ -1,0 +1,128 @@
+//! Code generated for a value entity: the `ValueEntityComponent` impl, a typed client bound to an
+//! entity id, one dispatch function per handler, and the registration.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::model::ValueEntity;
+use crate::codegen::{self, ClientTarget, call_args, dispatch_ident, extractions};
+use crate::handler::Handler;
+
+pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
+    let self_ty = &entity.self_ty;
+    let state = &entity.state;
+    let name = entity.name.to_string();
+    let (type_id, id) = (&entity.type_id, &entity.id);
+    let client = format_ident!("{}Client", entity.name);
+    let client_doc = format!(
+        "The typed client of one [`{name}`]: one method per command handler, each returning a `DeferredCall`."
+    );
+    let target = ClientTarget {
+        component_trait: quote!(::kalix_core::value_entity::ValueEntityComponent),
+        self_ty,
+        name: &entity.name,
+        id_param: Some(id.value()),
+    };
+    let client_methods = entity
+        .handlers
+        .iter()
+        .map(|h| codegen::client_method(&target, h));
+    let dispatch_fns = entity.handlers.iter().map(|h| dispatch_fn(entity, h));
+    let descriptors = entity.handlers.iter().map(codegen::handler_descriptor);
+    let forward_headers = &entity.options.forward_headers;
+    let empty_state = match &entity.options.empty_state {
+        Some(path) => quote!(#path(entity_id)),
+        None => quote_spanned!(state.span()=> <#state as ::core::default::Default>::default()),
+    };
+    let construct = codegen::construct(
+        self_ty,
+        entity.options.new.as_ref(),
+        quote!(::kalix_core::__private::default_value_entity),
+        quote!(::kalix_core::__private::construct_value_entity),
+    );
+    quote! {
+        const _: () = {
+            impl ::kalix_core::value_entity::ValueEntityComponent for #self_ty {
+                const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
+                const TYPE_ID: &'static str = #type_id;
+                const ID_PARAM: &'static str = #id;
+                type State = #state;
+                type Client = #client;
+                fn client(client: ::kalix_core::ComponentClient, entity_id: ::std::string::String) -> #client {
+                    #client { client, entity_id }
+                }
+                #[allow(unused_variables)]
+                fn empty_state(entity_id: &str) -> #state {
+                    #empty_state
+                }
+            }
+
+            #[doc = #client_doc]
+            #[allow(dead_code)]
+            pub struct #client {
+                client: ::kalix_core::ComponentClient,
+                entity_id: ::std::string::String,
+            }
+
+            #[allow(dead_code, clippy::too_many_arguments)]
+            impl #client {
+                #(#client_methods)*
+            }
+
+            #(#dispatch_fns)*
+
+            ::kalix_core::__private::inventory::submit! {
+                ::kalix_core::__private::ComponentDescriptor {
+                    kind: ::kalix_core::__private::ComponentKind::ValueEntity,
+                    id: <#self_ty as ::kalix_core::value_entity::ValueEntityComponent>::COMPONENT_ID,
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    forward_headers: &[#(#forward_headers),*],
+                    construct: #construct,
+                    handlers: &[#(#descriptors),*],
+                }
+            }
+        };
+    }
+}
+
+/// The function the runtime calls: extracts the entity id and each argument (a 400 on bad
+/// input), then runs the command on the entity's slot.
+fn dispatch_fn(entity: &ValueEntity, handler: &Handler) -> TokenStream {
+    let self_ty = &entity.self_ty;
+    let state = &entity.state;
+    let id = &entity.id;
+    let ident = &handler.ident;
+    let dispatch = dispatch_ident(handler);
+    let extractions = extractions(handler);
+    let args = call_args(handler, &quote!(__kalix_context), &quote!(__kalix_state));
+    let reply = handler.reply.ty();
+    let command = quote_spanned!(reply.span()=> ::kalix_core::__private::value_entity_command::<#self_ty, #reply>);
+    quote! {
+        fn #dispatch(
+            __kalix_instance: ::kalix_core::__private::Arc<dyn ::kalix_core::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
+            mut __kalix_invocation: ::kalix_core::__private::Invocation,
+            __kalix_client: ::kalix_core::ComponentClient,
+        ) -> ::kalix_core::__private::BoxFuture<'static, ::kalix_core::__private::HandlerOutcome> {
+            ::std::boxed::Box::pin(async move {
+                let __kalix_runtime = ::kalix_core::__private::downcast::<::kalix_core::__private::ValueEntityRuntime<#self_ty>>(__kalix_instance);
+                let __kalix_entity_id = match __kalix_invocation.path_param::<::std::string::String>(#id, "String") {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(error) => return ::kalix_core::__private::HandlerOutcome::error(error),
+                };
+                #extractions
+                let __kalix_metadata = __kalix_invocation.take_metadata();
+                #command(
+                    &__kalix_runtime,
+                    __kalix_entity_id,
+                    __kalix_metadata,
+                    __kalix_client,
+                    move |__kalix_entity: &#self_ty, __kalix_state: &#state, __kalix_context: &::kalix_core::value_entity::ValueEntityContext| {
+                        __kalix_entity.#ident(#(#args),*)
+                    },
+                ).await
+            })
+        }
+    }
+}
