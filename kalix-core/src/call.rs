@@ -172,9 +172,10 @@ impl<R> DeferredCall<R> {
         }
     }
 
-    /// Replaces the metadata sent with the call.
+    /// Adds `metadata` to the call's metadata, replacing the values of keys it sets (values set
+    /// by the call's own header parameters stay unless `metadata` sets the same key).
     pub fn with_metadata(mut self, metadata: Metadata) -> Self {
-        self.call.metadata = metadata;
+        self.call.metadata.merge(metadata);
         self
     }
 

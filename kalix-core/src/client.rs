@@ -82,7 +82,7 @@ impl ComponentClient {
                 DeferredCall::failed(
                     call,
                     self.clone(),
-                    CallError::new(ErrorCode::BAD_REQUEST, message),
+                    CallError::new(ErrorCode::INTERNAL_SERVER_ERROR, message),
                 )
             }
         }

@@ -119,8 +119,20 @@ impl Dispatcher {
         components: &[&'static ComponentDescriptor],
         env: &ComponentEnv<'_>,
     ) -> Result<Self, StartError> {
-        let mut handlers = HashMap::new();
+        let mut handlers: HashMap<&'static str, HashMap<&'static str, BoundHandler>> =
+            HashMap::new();
         for &component in components {
+            if let Some(other) = handlers.get(component.id).and_then(|h| h.values().next()) {
+                return Err(StartError::DuplicateComponent(format!(
+                    "two components have the id `{}` ({}:{} and {}:{}); an id is the module of the \
+                     `impl` block and the type's name, so move one `impl` block or rename one type",
+                    component.id,
+                    other.component.file,
+                    other.component.line,
+                    component.file,
+                    component.line
+                )));
+            }
             let instance = (component.construct)(env).map_err(StartError::MissingDependency)?;
             for handler in component.handlers {
                 let bound = BoundHandler::new(component, handler, Arc::clone(&instance));
@@ -149,13 +161,24 @@ impl Dispatcher {
     pub async fn invoke(self: &Arc<Self>, bound: &BoundHandler, invocation: Invocation) -> Outcome {
         let mut current = bound.clone();
         let mut outcome = self.run_handler(&current, invocation).await;
-        for _ in 0..MAX_FORWARDS {
+        let mut forwards = 0;
+        loop {
             self.run_side_effects(std::mem::take(&mut outcome.side_effects))
                 .await;
             let call = match outcome.step {
                 Step::Done(done) => return done,
                 Step::Forward(call) => call,
             };
+            forwards += 1;
+            if forwards > MAX_FORWARDS {
+                return Outcome::Error(CallError::new(
+                    ErrorCode::INTERNAL_SERVER_ERROR,
+                    format!(
+                        "more than {MAX_FORWARDS} forwards in a row, last from {}::{}; is there a forward loop?",
+                        current.component.id, current.handler.name
+                    ),
+                ));
+            }
             let (next, invocation) = match self.resolve(call) {
                 Ok(found) => found,
                 Err(error) => return Outcome::Error(error),
@@ -163,13 +186,6 @@ impl Dispatcher {
             current = next;
             outcome = self.run_handler(&current, invocation).await;
         }
-        Outcome::Error(CallError::new(
-            ErrorCode::INTERNAL_SERVER_ERROR,
-            format!(
-                "more than {MAX_FORWARDS} forwards in a row, last to {}::{}; is there a forward loop?",
-                current.component.id, current.handler.name
-            ),
-        ))
     }
 
     /// Runs a described call: looks the handler up, then as [`Dispatcher::invoke`].

@@ -84,6 +84,8 @@ pub enum StartError {
     },
     /// Two handlers claim the same method and path.
     ConflictingRoutes(String),
+    /// Two components have the same id.
+    DuplicateComponent(String),
     /// A component could not be built because a dependency was not supplied.
     MissingDependency(crate::dependencies::MissingDependency),
     /// The listener could not be bound.
@@ -101,11 +103,14 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Config { variable, problem } => write!(f, "{variable}: {problem}"),
-            StartError::ConflictingRoutes(message) => f.write_str(message),
-            StartError::MissingDependency(missing) => fmt::Display::fmt(missing, f),
-            StartError::Bind { address, source } => {
-                write!(f, "cannot listen on {address}: {source}")
+            StartError::ConflictingRoutes(message) | StartError::DuplicateComponent(message) => {
+                f.write_str(message)
             }
+            StartError::MissingDependency(missing) => fmt::Display::fmt(missing, f),
+            StartError::Bind { address, source } => write!(
+                f,
+                "cannot listen on {address} (KALIX_HTTP_HOST, KALIX_HTTP_PORT): {source}"
+            ),
             StartError::Serve(source) => write!(f, "serving failed: {source}"),
         }
     }

@@ -51,6 +51,18 @@ impl Metadata {
         self.entries.push((key, value.into()));
     }
 
+    /// Adds every entry of `other`, replacing the values of the keys it sets; its status code,
+    /// if set, replaces this one's.
+    pub fn merge(&mut self, other: Metadata) {
+        for (key, _) in &other.entries {
+            self.remove(key);
+        }
+        self.entries.extend(other.entries);
+        if other.status_code.is_some() {
+            self.status_code = other.status_code;
+        }
+    }
+
     /// Removes every value of a key.
     pub fn remove(&mut self, key: &str) {
         self.entries.retain(|(k, _)| !k.eq_ignore_ascii_case(key));

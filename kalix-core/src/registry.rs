@@ -65,7 +65,8 @@ pub type ConstructFn =
 pub struct ComponentDescriptor {
     /// What kind of component.
     pub kind: ComponentKind,
-    /// The component id: the Rust path of the type (`module::Type`).
+    /// The component id: the module of the `impl` block and the type's name (`module::Type`);
+    /// two components with one id are refused at start.
     pub id: &'static str,
     /// The source file of the `impl` block.
     pub file: &'static str,

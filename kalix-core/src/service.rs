@@ -136,6 +136,9 @@ impl Service {
     }
 }
 
+/// How long a stopping service waits for requests in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A service serving in the background.
 #[derive(Debug)]
 pub struct RunningService {
@@ -172,12 +175,18 @@ impl RunningService {
         if let Some(hooks) = self.hooks.take() {
             hooks.abort();
         }
-        match self.server.take() {
-            Some(server) => match server.await {
-                Ok(result) => result.map_err(StartError::Serve),
-                Err(join) => Err(StartError::Serve(std::io::Error::other(join))),
-            },
-            None => Ok(()),
+        let Some(mut server) = self.server.take() else {
+            return Ok(());
+        };
+        // Requests in flight get a grace period; long-lived streams do not hold the exit.
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+            Ok(Ok(result)) => result.map_err(StartError::Serve),
+            Ok(Err(join)) => Err(StartError::Serve(std::io::Error::other(join))),
+            Err(_) => {
+                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+                server.abort();
+                Ok(())
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::Type;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::handler::{Handler, Param, ParamKind, QueryShape, type_span, type_text};
@@ -29,7 +30,7 @@ pub(crate) fn extractions(handler: &Handler) -> TokenStream {
 fn extraction(index: usize, param: &Param) -> TokenStream {
     let arg = arg_ident(index);
     let ty = &param.ty;
-    let name = param.ident.to_string();
+    let name = param.ident.unraw().to_string();
     let span = type_span(ty);
     let extract = match &param.kind {
         ParamKind::Context | ParamKind::State => return TokenStream::new(),
@@ -116,9 +117,13 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
         id_param,
     } = target;
     let ident = &handler.ident;
-    let method = ident.to_string();
+    let method = ident.unraw().to_string();
     let reply = handler.reply.ty();
     let doc = format!("A call to [`{name}::{ident}`], run when awaited.");
+    let vis = match &handler.vis {
+        syn::Visibility::Inherited => quote!(pub(crate)),
+        vis => quote!(#vis),
+    };
     let is_entity_id = |param: &Param| {
         matches!(param.kind, ParamKind::Path)
             && id_param.as_deref() == Some(&*param.ident.to_string())
@@ -138,7 +143,7 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
     let mut body = None;
     for param in handler.params.iter().filter(takes) {
         let ident = &param.ident;
-        let name = ident.to_string();
+        let name = ident.unraw().to_string();
         let span = type_span(&param.ty);
         let text =
             |value: TokenStream| quote_spanned!(span=> ::std::string::ToString::to_string(#value));
@@ -205,7 +210,7 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
     };
     quote! {
         #[doc = #doc]
-        pub fn #ident(&self, #(#params),*) -> ::kalix_core::DeferredCall<#reply> {
+                #vis fn #ident(&self, #(#params),*) -> ::kalix_core::DeferredCall<#reply> {
             let __kalix_call = ::kalix_core::Call::new(<#self_ty as #component_trait>::COMPONENT_ID, #method);
             #(#builders)*
             #deferred
@@ -215,7 +220,7 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
 
 /// The registry's description of a handler.
 pub(crate) fn handler_descriptor(handler: &Handler) -> TokenStream {
-    let name = handler.ident.to_string();
+    let name = handler.ident.unraw().to_string();
     let dispatch = dispatch_ident(handler);
     let route = match &handler.route {
         Some(route) => {
@@ -226,7 +231,7 @@ pub(crate) fn handler_descriptor(handler: &Handler) -> TokenStream {
                 .iter()
                 .filter(|p| matches!(p.kind, ParamKind::Path))
                 .map(|p| {
-                    let name = p.ident.to_string();
+                    let name = p.ident.unraw().to_string();
                     let ty = type_text(&p.ty);
                     quote!((#name, #ty))
                 });

@@ -35,6 +35,9 @@ pub(crate) struct HandlerRules {
 /// A method that handles calls.
 pub(crate) struct Handler {
     pub ident: Ident,
+    /// The method's visibility; its client method gets the same, or `pub(crate)` if private,
+    /// so a private handler's types never leak into a public interface.
+    pub vis: syn::Visibility,
     pub is_async: bool,
     /// The state type of a stateful kind's effect.
     pub state: Option<Type>,
@@ -184,6 +187,7 @@ impl Handler {
 
         let handler = Handler {
             ident: method.sig.ident.clone(),
+            vis: method.vis.clone(),
             is_async: method.sig.asyncness.is_some(),
             state,
             route,
@@ -236,6 +240,12 @@ impl Handler {
                     ),
                 );
             }
+        }
+        if self.on_startup.is_some() && matches!(self.reply, Reply::Stream(_)) {
+            diagnostics.error(
+                &self.ident,
+                "an `#[on_startup]` handler returns `action::Effect<T>`, not a stream",
+            );
         }
         if self.on_startup.is_some() {
             for param in self
@@ -457,7 +467,15 @@ fn is_context(ty: &Type, context: &str) -> bool {
 
 /// A type as readable text for runtime messages, e.g. `Vec<u8>`.
 pub(crate) fn type_text(ty: &Type) -> String {
-    quote::quote!(#ty).to_string().replace(' ', "")
+    quote::quote!(#ty)
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace("& ", "&")
 }
 
 /// The span of a parameter's type, for errors about it.

@@ -127,11 +127,18 @@ impl Template {
                     }
                     Err((at, len, message)) => report(offset + at, len, &message),
                 }
-            } else if part.contains(['{', '}']) {
+            } else if part.contains(['{', '}']) || part.starts_with(':') {
                 report(
                     offset,
                     part.len(),
-                    "path parameters are written `<name>`, not `{name}`",
+                    "path parameters are written `<name>`, not `{name}` or `:name`",
+                );
+            } else if let Some(at) = part.find(|c: char| !is_path_char(c)) {
+                let culprit = part[at..].chars().next().map_or(1, char::len_utf8);
+                report(
+                    offset + at,
+                    culprit,
+                    "a route template holds only unreserved URL characters (letters, digits, `-._~!$&'()+,;=@`); a request path with others arrives percent-encoded and would never match",
                 );
             } else {
                 segments.push(Segment::Static((*part).to_owned()));
@@ -179,6 +186,11 @@ impl Template {
             .unwrap_or(0);
         pointed_error(&self.literal, &text, offset, name.len() + 2, message)
     }
+}
+
+/// A character that stands for itself in a request path.
+fn is_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~!$&'()+,;=@".contains(c)
 }
 
 /// Parses one segment holding `<` or `>`: it must be exactly `<identifier>`.
@@ -285,6 +297,10 @@ mod tests {
             ("/a/{b}", "not `{name}`"),
             ("/a?b=1", "no query"),
             ("/a/<1b>", "not a valid parameter name"),
+            ("/items/:id", "not `{name}` or `:name`"),
+            ("/files/*", "unreserved URL characters"),
+            ("/café", "unreserved URL characters"),
+            ("/a b", "unreserved URL characters"),
         ] {
             let error = parse(template).unwrap_err();
             assert!(error.contains(expected), "{template}: {error}");

@@ -11,7 +11,7 @@ use crate::client::ComponentClient;
     note = "put `#[action]` on an `impl {Self}` block to make it one"
 )]
 pub trait ActionComponent: Send + Sync + 'static {
-    /// The component id: the Rust path of the type.
+    /// The component id: the module of the `impl` block and the type's name.
     const COMPONENT_ID: &'static str;
     /// The generated client, with one method per handler.
     type Client;

@@ -8,7 +8,9 @@ use crate::action::Effect;
 ///
 /// Over HTTP each reply becomes one line of newline-delimited JSON (`application/x-ndjson`), or
 /// one server-sent event when the request asks for `text/event-stream`. An error effect ends the
-/// stream with a problem object; an ignored effect is skipped.
+/// stream with a problem object (nothing after it is polled); an ignored effect is skipped; a
+/// panic while producing an element ends the stream with a 500 element. Side effects of streamed
+/// effects are not run.
 ///
 /// ```
 /// use kalix_core::prelude::*;

@@ -2,6 +2,8 @@
 //! serializing the reply.
 
 use bytes::Bytes;
+use std::panic::AssertUnwindSafe;
+
 use futures_util::StreamExt;
 use serde::Serialize;
 
@@ -49,14 +51,26 @@ pub(crate) fn complete_stream<T: Serialize + Send + 'static>(
                 ))),
             }
         })
-        .filter_map(std::future::ready)
-        .scan(false, |ended, item| {
-            // Stop after the first error: it is the last element the client sees.
-            if *ended {
-                return std::future::ready(None);
+        .filter_map(std::future::ready);
+    // A panic while producing an element becomes a 500 element, like a panicking handler.
+    let guarded = AssertUnwindSafe(replies).catch_unwind().map(|item| {
+        item.unwrap_or_else(|panic| {
+            Err(crate::dispatch::panic_error(
+                "stream",
+                "streamed reply",
+                panic.as_ref(),
+            ))
+        })
+    });
+    // The first error is the last element: the stream ends there, without polling further.
+    let replies =
+        futures_util::stream::unfold((guarded.boxed(), false), |(mut items, ended)| async move {
+            if ended {
+                return None;
             }
-            *ended = item.is_err();
-            std::future::ready(Some(item))
+            let item = items.next().await?;
+            let ended = item.is_err();
+            Some((item, (items, ended)))
         });
     HandlerOutcome::new(Outcome::Stream(replies.boxed()), Vec::new())
 }

@@ -9,13 +9,20 @@ const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+
 
 /// A problem object: `{"type","title","status","detail"}`.
 pub(crate) fn problem_body(status: StatusCode, detail: &str) -> Bytes {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    Bytes::from(body.to_string())
+    #[derive(serde::Serialize)]
+    struct Problem<'a> {
+        r#type: &'static str,
+        title: &'static str,
+        status: u16,
+        detail: &'a str,
+    }
+    let problem = Problem {
+        r#type: "about:blank",
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail,
+    };
+    Bytes::from(serde_json::to_vec(&problem).expect("a problem always serializes"))
 }
 
 /// A response carrying a problem object.

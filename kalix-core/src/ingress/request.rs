@@ -57,10 +57,10 @@ async fn invocation(
     let (mut parts, body) = request.into_parts();
     let raw = RawPathParams::from_request_parts(&mut parts, &())
         .await
-        .map_err(|rejection| {
+        .map_err(|_| {
             Box::new(problem_response(
                 StatusCode::BAD_REQUEST,
-                &rejection.body_text(),
+                "A path parameter is not valid percent-encoded UTF-8",
             ))
         })?;
     let path_params = param_names
@@ -168,11 +168,12 @@ fn accepts_event_stream(headers: &HeaderMap) -> bool {
 pub(crate) fn method_not_allowed(
     allowed: Vec<HttpMethod>,
 ) -> impl Fn(Request) -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
-    let allow = allowed
-        .iter()
-        .map(|m| m.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+    // axum answers HEAD through a GET handler.
+    if allowed.contains(&HttpMethod::Get) {
+        names.push("HEAD");
+    }
+    let allow = names.join(", ");
     move |request: Request| {
         let detail = format!(
             "Method {} is not allowed on {}; allowed: {allow}",

@@ -70,6 +70,16 @@ fn stream_error(error: &crate::error::CallError) -> Bytes {
     problem_body(status, error.description())
 }
 
+fn is_framing(name: &HeaderName) -> bool {
+    [
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+        header::UPGRADE,
+    ]
+    .contains(name)
+}
+
 fn reply(body: Bytes, metadata: &Metadata) -> Response {
     let status = metadata
         .status_code()
@@ -87,12 +97,23 @@ fn reply(body: Bytes, metadata: &Metadata) -> Response {
         )
             .into_response()
     };
+    let mut replaced = Vec::new();
     for (key, value) in metadata.iter() {
         match (
             HeaderName::from_bytes(key.as_bytes()),
             HeaderValue::from_str(value),
         ) {
+            // Framing is the server's business: a handler cannot corrupt the response with it.
+            (Ok(name), Ok(_)) if is_framing(&name) => {
+                tracing::warn!(key, "reply metadata cannot set a framing header; not sent");
+            }
             (Ok(name), Ok(value)) => {
+                // A header the handler sets replaces the server's default (Content-Type), and
+                // repeated keys of the metadata stay repeated.
+                if !replaced.contains(&name) {
+                    response.headers_mut().remove(&name);
+                    replaced.push(name.clone());
+                }
                 response.headers_mut().append(name, value);
             }
             _ => tracing::warn!(

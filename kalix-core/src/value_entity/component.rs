@@ -13,7 +13,7 @@ use crate::client::ComponentClient;
     note = "put `#[value_entity(type_id = \"..\", id = \"..\")]` on an `impl {Self}` block"
 )]
 pub trait ValueEntityComponent: Send + Sync + Sized + 'static {
-    /// The component id: the Rust path of the type.
+    /// The component id: the module of the `impl` block and the type's name.
     const COMPONENT_ID: &'static str;
     /// The storage namespace; changing it starts from empty state.
     const TYPE_ID: &'static str;

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use futures_util::StreamExt;
 use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -180,6 +181,39 @@ impl Effects {
     #[get("/effects/stream/<n>")]
     pub async fn stream(&self, n: u32) -> action::EffectStream<u32> {
         action::EffectStream::replies(futures_util::stream::iter(1..=n))
+    }
+
+    #[get("/effects/stream-error-then-silence")]
+    pub fn stream_error_then_silence(&self) -> action::EffectStream<u32> {
+        let first = futures_util::stream::iter(vec![
+            action::Effect::reply(1),
+            action::Effect::error("stop here"),
+        ]);
+        action::EffectStream::new(first.chain(futures_util::stream::pending()))
+    }
+
+    #[get("/effects/stream-panic")]
+    pub fn stream_panic(&self) -> action::EffectStream<u32> {
+        action::EffectStream::replies(futures_util::stream::iter(1..=3).map(|i| {
+            assert!(i < 2, "element {i} cannot be produced");
+            i
+        }))
+    }
+
+    #[get("/effects/countdown/<n>")]
+    pub async fn countdown(&self, n: u32, ctx: &ActionContext) -> action::Effect<u32> {
+        if n == 0 {
+            return action::Effect::reply(0);
+        }
+        action::Effect::forward(ctx.component_client().action::<Effects>().countdown(n - 1))
+    }
+
+    #[get("/effects/content-type")]
+    pub async fn content_type(&self) -> action::Effect<String> {
+        let metadata = Metadata::new()
+            .add("Content-Type", "application/vnd.kalix+json")
+            .add("Content-Length", "1");
+        action::Effect::reply_with("typed".to_owned(), metadata)
     }
 
     #[get("/effects/stream-with-error/<n>")]

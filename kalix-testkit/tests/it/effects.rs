@@ -124,6 +124,36 @@ async fn synchronous_side_effects_complete_before_the_reply_and_others_run_besid
 }
 
 #[tokio::test]
+async fn forwards_chain_up_to_32_deep_and_a_longer_chain_is_refused() {
+    let (testkit, _) = start().await;
+    let body: Value = testkit
+        .get("/effects/countdown/32")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, json!(0));
+    let response = testkit.get("/effects/countdown/33").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("forward loop"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn reply_metadata_replaces_the_content_type_and_cannot_set_framing_headers() {
+    let (testkit, _) = start().await;
+    let response = testkit.get("/effects/content-type").send().await.unwrap();
+    let types: Vec<_> = response.headers().get_all("content-type").iter().collect();
+    assert_eq!(types, ["application/vnd.kalix+json"]);
+    assert_eq!(response.text().await.unwrap(), "\"typed\"");
+}
+
+#[tokio::test]
 async fn a_forward_carries_the_metadata_set_on_the_deferred_call() {
     let (testkit, _) = start().await;
     let body: Value = testkit

@@ -170,6 +170,11 @@ async fn forwarded_headers_reach_the_handler_and_its_metadata() {
     // The component client passes header parameters as metadata.
     let client = testkit.component_client().action::<Effects>();
     assert_eq!(client.role("Admin".into()).await.unwrap(), "Admin");
+    // Metadata added to the call keeps the header parameter's value.
+    let call = client
+        .role("Admin".into())
+        .with_metadata(kalix_core::Metadata::new().add("X-Tenant", "t"));
+    assert_eq!(call.await.unwrap(), "Admin");
     assert_eq!(
         client.tenant(Some("t1".into())).await.unwrap(),
         vec!["t1", "t1"]

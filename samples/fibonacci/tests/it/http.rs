@@ -139,7 +139,7 @@ async fn bad_input_is_a_4xx_that_says_what_was_wrong() {
 
     let response = testkit.delete("/fibonacci/5/next").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
 
     let response = testkit
         .post("/fibonacci/next")
