@@ -138,7 +138,7 @@ impl Dispatcher {
                 let bound = BoundHandler::new(component, handler, Arc::clone(&instance));
                 handlers
                     .entry(component.id)
-                    .or_insert_with(HashMap::new)
+                    .or_default()
                     .insert(handler.name, bound);
             }
         }
