@@ -104,6 +104,56 @@ impl Call {
         &self.metadata
     }
 
+    /// `component::method`, for messages.
+    pub fn target(&self) -> String {
+        format!("{}::{}", self.component, self.method)
+    }
+
+    /// The HTTP request that makes this call: the handler's method, and its route with the path
+    /// parameters filled in (percent-encoded) and the query appended. Fails if the handler is not
+    /// registered in this binary or has no route.
+    pub fn http_request(&self) -> Result<HttpRequest, CallError> {
+        let route = crate::registry::route_of(&self.component, &self.method).ok_or_else(|| {
+            CallError::new(
+                ErrorCode::NOT_FOUND,
+                format!("{} has no HTTP route in this binary", self.target()),
+            )
+        })?;
+        let mut path = String::new();
+        for segment in route.template.trim_start_matches('/').split('/') {
+            path.push('/');
+            match segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                Some(name) => {
+                    let value = self
+                        .path_params
+                        .iter()
+                        .find(|(key, _)| key == name)
+                        .map(|(_, value)| value)
+                        .ok_or_else(|| {
+                            CallError::new(
+                                ErrorCode::BAD_REQUEST,
+                                format!("the call to {} has no value for `{name}`", self.target()),
+                            )
+                        })?;
+                    percent_encode_segment(value, &mut path);
+                }
+                None => path.push_str(segment),
+            }
+        }
+        if !self.query.is_empty() {
+            path.push('?');
+            path.push_str(
+                &form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&self.query)
+                    .finish(),
+            );
+        }
+        Ok(HttpRequest {
+            method: route.method.as_str(),
+            path_and_query: path,
+        })
+    }
+
     pub(crate) fn into_parts(self) -> CallParts {
         CallParts {
             component: self.component,
@@ -112,6 +162,26 @@ impl Call {
             query: self.query,
             body: self.body,
             metadata: self.metadata,
+        }
+    }
+}
+
+/// The HTTP form of a [`Call`]: see [`Call::http_request`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, ...
+    pub method: &'static str,
+    /// The path with its parameters filled in, and the query string if any.
+    pub path_and_query: String,
+}
+
+/// Appends `value` to `path`, percent-encoding all but the unreserved characters (RFC 3986).
+fn percent_encode_segment(value: &str, path: &mut String) {
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            path.push(byte as char);
+        } else {
+            path.push_str(&format!("%{byte:02X}"));
         }
     }
 }

@@ -93,7 +93,7 @@ pub mod value_entity;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use call::{Call, DeferredCall};
+pub use call::{Call, DeferredCall, HttpRequest};
 pub use client::{ComponentClient, Transport};
 pub use config::{Config, StoreLocation};
 pub use dependencies::{Dependencies, MissingDependency};

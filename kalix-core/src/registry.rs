@@ -110,6 +110,17 @@ pub struct RouteDescriptor {
 
 inventory::collect!(ComponentDescriptor);
 
+/// The route of a registered handler.
+pub(crate) fn route_of(component: &str, method: &str) -> Option<RouteDescriptor> {
+    inventory::iter::<ComponentDescriptor>
+        .into_iter()
+        .find(|descriptor| descriptor.id == component)?
+        .handlers
+        .iter()
+        .find(|handler| handler.name == method)?
+        .route
+}
+
 /// Every component registered in this binary, in a stable order.
 pub(crate) fn registered_components() -> Vec<&'static ComponentDescriptor> {
     let mut components: Vec<_> = inventory::iter::<ComponentDescriptor>.into_iter().collect();

@@ -85,6 +85,11 @@ impl TestKit {
         self.running.component_client()
     }
 
+    /// A component client that calls the service over HTTP, as a client outside it would.
+    pub fn http_component_client(&self) -> ComponentClient {
+        crate::HttpTransport::client(self.base_url.clone())
+    }
+
     /// Waits until every `#[on_startup]` hook has succeeded or given up.
     pub async fn startup_hooks_finished(&mut self) {
         self.running.startup_hooks_finished().await;

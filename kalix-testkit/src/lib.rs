@@ -4,16 +4,25 @@
 //!   [`ActionResult`] describing its effect: the reply, the error and its status, the forward's
 //!   target, the side effects. The handler and its asynchronous replies run; forwards and side
 //!   effects are recorded, not executed.
+//! - [`ValueEntityTestkit`] runs a value entity's command handlers against an in-memory state,
+//!   returning a [`ValueEntityResult`] with the reply or error and the state change.
+//! - [`store_conformance`] is the suite every storage backend must pass.
 //! - [`TestKit`] runs the whole service in-process on a free port and gives an HTTP client with
 //!   its base URL and a component client.
 
 #![warn(missing_docs)]
 
 mod action;
+mod http_transport;
+
 mod integration;
+pub mod store_conformance;
+mod value_entity;
 
 pub use action::{ActionResult, ActionTestkit};
+pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};
+pub use value_entity::{ValueEntityResult, ValueEntityTestkit};
 
 /// The HTTP client [`TestKit`] hands out, re-exported so tests need no extra dependency.
 pub use reqwest;

@@ -1,0 +1,251 @@
+//! The conformance suite every [`Store`] backend must pass.
+//!
+//! A backend's tests call [`run`] with a factory of fresh, empty stores (a new schema, database or
+//! file each time). Each check names what it verifies; the first failure panics with that name.
+//!
+//! ```no_run
+//! # async fn example() {
+//! use kalix_core::store::SqliteStore;
+//! kalix_testkit::store_conformance::run(|| async { SqliteStore::memory().unwrap() }).await;
+//! # }
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kalix_core::store::{GroupCommitter, StateWrite, Store, StoredState, WriteError};
+
+fn write(entity: &str, expected: u64, payload: Option<&str>) -> StateWrite {
+    StateWrite {
+        type_id: "conformance".to_owned(),
+        entity_id: entity.to_owned(),
+        expected_version: expected,
+        payload: payload.map(|p| Bytes::from(p.to_owned())),
+    }
+}
+
+fn stored(version: u64, payload: Option<&str>) -> Option<StoredState> {
+    Some(StoredState {
+        version,
+        payload: payload.map(|p| Bytes::from(p.to_owned())),
+    })
+}
+
+/// Runs every check, each on a fresh store from `fresh`.
+pub async fn run<S, F, Fut>(fresh: F)
+where
+    S: Store,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    an_unknown_entity_has_no_state(fresh().await).await;
+    a_first_write_creates_version_1_and_reads_back(fresh().await).await;
+    a_write_expecting_the_current_version_applies(fresh().await).await;
+    a_stale_write_is_refused_and_changes_nothing(fresh().await).await;
+    a_second_creation_is_refused(fresh().await).await;
+    a_delete_keeps_a_tombstone_with_the_next_version(fresh().await).await;
+    writes_of_one_batch_apply_in_order_and_a_conflict_spares_the_others(fresh().await).await;
+    type_ids_are_separate_namespaces(fresh().await).await;
+    concurrent_group_commits_lose_nothing(fresh().await).await;
+}
+
+async fn an_unknown_entity_has_no_state(store: impl Store) {
+    assert_eq!(
+        store.load("conformance", "nobody").await.unwrap(),
+        None,
+        "an unknown entity has no state"
+    );
+}
+
+async fn a_first_write_creates_version_1_and_reads_back(store: impl Store) {
+    let results = store
+        .commit(vec![write("a", 0, Some("{\"v\":1}"))])
+        .await
+        .unwrap();
+    assert_eq!(results, vec![Ok(1)], "a first write creates version 1");
+    assert_eq!(
+        store.load("conformance", "a").await.unwrap(),
+        stored(1, Some("{\"v\":1}")),
+        "a written state reads back"
+    );
+}
+
+async fn a_write_expecting_the_current_version_applies(store: impl Store) {
+    store.commit(vec![write("a", 0, Some("1"))]).await.unwrap();
+    let results = store.commit(vec![write("a", 1, Some("2"))]).await.unwrap();
+    assert_eq!(
+        results,
+        vec![Ok(2)],
+        "a write expecting the current version applies"
+    );
+    assert_eq!(
+        store.load("conformance", "a").await.unwrap(),
+        stored(2, Some("2"))
+    );
+}
+
+async fn a_stale_write_is_refused_and_changes_nothing(store: impl Store) {
+    store
+        .commit(vec![write("a", 0, Some("1")), write("a", 1, Some("2"))])
+        .await
+        .unwrap();
+    let results = store
+        .commit(vec![write("a", 1, Some("stale"))])
+        .await
+        .unwrap();
+    assert_eq!(
+        results,
+        vec![Err(WriteError::Conflict {
+            expected: 1,
+            found: Some(2)
+        })],
+        "a write expecting an old version is a conflict"
+    );
+    assert_eq!(
+        store.load("conformance", "a").await.unwrap(),
+        stored(2, Some("2")),
+        "a refused write changes nothing"
+    );
+}
+
+async fn a_second_creation_is_refused(store: impl Store) {
+    store
+        .commit(vec![write("a", 0, Some("first"))])
+        .await
+        .unwrap();
+    let results = store
+        .commit(vec![write("a", 0, Some("second"))])
+        .await
+        .unwrap();
+    assert_eq!(
+        results,
+        vec![Err(WriteError::Conflict {
+            expected: 0,
+            found: Some(1)
+        })],
+        "creating an existing entity is a conflict"
+    );
+    assert_eq!(
+        store.load("conformance", "a").await.unwrap(),
+        stored(1, Some("first"))
+    );
+}
+
+async fn a_delete_keeps_a_tombstone_with_the_next_version(store: impl Store) {
+    store.commit(vec![write("a", 0, Some("1"))]).await.unwrap();
+    assert_eq!(
+        store.commit(vec![write("a", 1, None)]).await.unwrap(),
+        vec![Ok(2)],
+        "a delete is a write"
+    );
+    assert_eq!(
+        store.load("conformance", "a").await.unwrap(),
+        stored(2, None),
+        "a deleted entity reads as a tombstone"
+    );
+    assert_eq!(
+        store
+            .commit(vec![write("a", 2, Some("again"))])
+            .await
+            .unwrap(),
+        vec![Ok(3)],
+        "a deleted entity can be written again"
+    );
+    assert_eq!(
+        store.commit(vec![write("b", 0, None)]).await.unwrap(),
+        vec![Ok(1)],
+        "deleting an unknown entity leaves a tombstone"
+    );
+}
+
+async fn writes_of_one_batch_apply_in_order_and_a_conflict_spares_the_others(store: impl Store) {
+    let results = store
+        .commit(vec![
+            write("a", 0, Some("a1")),
+            write("a", 1, Some("a2")),
+            write("b", 5, Some("b?")),
+            write("c", 0, Some("c1")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        results,
+        vec![
+            Ok(1),
+            Ok(2),
+            Err(WriteError::Conflict {
+                expected: 5,
+                found: None
+            }),
+            Ok(1)
+        ],
+        "a batch applies in order, and one conflict spares the other writes"
+    );
+    assert_eq!(
+        store.load("conformance", "a").await.unwrap(),
+        stored(2, Some("a2"))
+    );
+    assert_eq!(store.load("conformance", "b").await.unwrap(), None);
+    assert_eq!(
+        store.load("conformance", "c").await.unwrap(),
+        stored(1, Some("c1"))
+    );
+}
+
+async fn type_ids_are_separate_namespaces(store: impl Store) {
+    store.commit(vec![write("a", 0, Some("1"))]).await.unwrap();
+    let other = StateWrite {
+        type_id: "other".to_owned(),
+        ..write("a", 0, Some("x"))
+    };
+    assert_eq!(
+        store.commit(vec![other]).await.unwrap(),
+        vec![Ok(1)],
+        "type ids are separate namespaces"
+    );
+    assert_eq!(
+        store.load("other", "a").await.unwrap(),
+        stored(1, Some("x"))
+    );
+    assert_eq!(
+        store.load("conformance", "a").await.unwrap(),
+        stored(1, Some("1"))
+    );
+}
+
+async fn concurrent_group_commits_lose_nothing(store: impl Store) {
+    let store: Arc<dyn Store> = Arc::new(store);
+    let committer = GroupCommitter::start(Arc::clone(&store));
+    // 20 entities, 25 chained writes each, all queued at once: every one must land, in order.
+    let mut commits = Vec::new();
+    for entity in 0..20 {
+        for version in 0..25u64 {
+            commits.push(committer.submit(write(
+                &format!("e{entity}"),
+                version,
+                Some(&format!("{}", version + 1)),
+            )));
+        }
+    }
+    for (index, result) in futures_util::future::join_all(commits)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(
+            result,
+            Ok(index as u64 % 25 + 1),
+            "every queued write commits, in order"
+        );
+    }
+    for entity in 0..20 {
+        assert_eq!(
+            store
+                .load("conformance", &format!("e{entity}"))
+                .await
+                .unwrap(),
+            stored(25, Some("25"))
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! The cart entity, at `/cart/<cart_id>`.
+
+use kalix_core::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One product in a cart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineItem {
+    /// The product's id.
+    pub product_id: String,
+    /// Its name.
+    pub name: String,
+    /// How many.
+    pub quantity: i32,
+}
+
+/// A cart, as stored and as replied: `{"cartId", "items"}` (items sorted by product id).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShoppingCart {
+    /// The cart's id (the empty state already holds it).
+    pub cart_id: String,
+    /// Its items, sorted by product id.
+    pub items: Vec<LineItem>,
+    /// When it was created, in milliseconds since the epoch; 0 until created.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub creation_timestamp: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+impl ShoppingCart {
+    /// The empty cart of `cart_id`.
+    pub fn empty(cart_id: &str) -> Self {
+        Self {
+            cart_id: cart_id.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    fn with_item(&self, item: LineItem) -> Self {
+        let mut cart = self.clone();
+        match cart
+            .items
+            .iter_mut()
+            .find(|existing| existing.product_id == item.product_id)
+        {
+            Some(existing) => existing.quantity += item.quantity,
+            None => cart.items.push(item),
+        }
+        cart.items.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+        cart
+    }
+}
+
+/// The shopping cart entity.
+#[derive(Default)]
+pub struct ShoppingCartEntity;
+
+#[value_entity(
+    type_id = "shopping-cart",
+    id = "cart_id",
+    empty_state = ShoppingCart::empty,
+    forward_headers = ["Role"]
+)]
+impl ShoppingCartEntity {
+    /// Creates the cart (once).
+    #[post("/cart/<cart_id>/create")]
+    pub fn create(&self, cart: &ShoppingCart) -> value_entity::Effect<ShoppingCart, ShoppingCart> {
+        if cart.creation_timestamp > 0 {
+            return value_entity::Effect::error("Cart was already created");
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |elapsed| elapsed.as_millis() as u64)
+            .max(1);
+        let created = ShoppingCart {
+            creation_timestamp: now,
+            ..cart.clone()
+        };
+        value_entity::Effect::update_state(created.clone()).then_reply(created)
+    }
+
+    /// Adds an item; the same product sums quantities.
+    #[post("/cart/<cart_id>/items/add")]
+    pub fn add_item(
+        &self,
+        cart: &ShoppingCart,
+        item: LineItem,
+    ) -> value_entity::Effect<ShoppingCart, ShoppingCart> {
+        if item.quantity <= 0 {
+            return value_entity::Effect::error(format!(
+                "Quantity for item {} must be greater than zero.",
+                item.product_id
+            ));
+        }
+        let updated = cart.with_item(item);
+        value_entity::Effect::update_state(updated.clone()).then_reply(updated)
+    }
+
+    /// Removes an item.
+    #[post("/cart/<cart_id>/items/<product_id>/remove")]
+    pub fn remove_item(
+        &self,
+        cart: &ShoppingCart,
+        product_id: String,
+    ) -> value_entity::Effect<ShoppingCart, ShoppingCart> {
+        if !cart.items.iter().any(|item| item.product_id == product_id) {
+            return value_entity::Effect::error(format!(
+                "Cannot remove item {product_id} because it is not in the cart."
+            ));
+        }
+        let mut updated = cart.clone();
+        updated.items.retain(|item| item.product_id != product_id);
+        value_entity::Effect::update_state(updated.clone()).then_reply(updated)
+    }
+
+    /// The cart.
+    #[get("/cart/<cart_id>")]
+    pub fn get_cart(
+        &self,
+        cart: &ShoppingCart,
+    ) -> value_entity::Effect<ShoppingCart, ShoppingCart> {
+        value_entity::Effect::reply(cart.clone())
+    }
+
+    /// Deletes the cart; only for metadata `Role: Admin`.
+    #[post("/cart/<cart_id>/remove")]
+    pub fn remove_cart(
+        &self,
+        _cart: &ShoppingCart,
+        ctx: &ValueEntityContext,
+    ) -> value_entity::Effect<ShoppingCart, String> {
+        if ctx.metadata().get("Role") != Some("Admin") {
+            return value_entity::Effect::error("Only admin can remove the cart");
+        }
+        value_entity::Effect::delete_entity().then_reply("OK".to_owned())
+    }
+}

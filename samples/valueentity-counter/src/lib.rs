@@ -1,0 +1,93 @@
+//! The Kalix value-entity counter sample in Rust: a durable counter per id, and an action that
+//! increases one as a side effect.
+//!
+//! - `POST /counter/<counter_id>/increase` `{"value": n}` -> `{"value": new}`
+//! - `PUT /counter/<counter_id>/set` `{"value": n}` -> `{"value": n}`
+//! - `POST /counter/<counter_id>/plusone` -> `{"value": new}`
+//! - `DELETE /counter/<counter_id>` -> `"deleted: <id>"`
+//! - `GET /counter/<counter_id>` -> `{"value": n}` (0 for an unknown id)
+//! - `POST /counter/<counter_id>/double-increase/<value>` -> `"ok"`, and the counter grows by
+//!   `2 * value` as a side effect.
+
+use kalix_core::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A number, as the sample's JSON: `{"value": 5}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Number {
+    /// The number.
+    pub value: i64,
+}
+
+/// A durable counter.
+#[derive(Default)]
+pub struct CounterEntity;
+
+#[value_entity(type_id = "counter", id = "counter_id")]
+impl CounterEntity {
+    /// Adds the body's value.
+    #[post("/counter/<counter_id>/increase")]
+    pub fn increase(
+        &self,
+        counter: &Number,
+        increase: Number,
+    ) -> value_entity::Effect<Number, Number> {
+        let value = Number {
+            value: counter.value + increase.value,
+        };
+        value_entity::Effect::update_state(value).then_reply(value)
+    }
+
+    /// Sets the value.
+    #[put("/counter/<counter_id>/set")]
+    pub fn set(&self, _counter: &Number, value: Number) -> value_entity::Effect<Number, Number> {
+        value_entity::Effect::update_state(value).then_reply(value)
+    }
+
+    /// Adds one.
+    #[post("/counter/<counter_id>/plusone")]
+    pub fn plus_one(&self, counter: &Number) -> value_entity::Effect<Number, Number> {
+        let value = Number {
+            value: counter.value + 1,
+        };
+        value_entity::Effect::update_state(value).then_reply(value)
+    }
+
+    /// Deletes the counter: it reads as 0 again.
+    #[delete("/counter/<counter_id>")]
+    pub fn delete(
+        &self,
+        _counter: &Number,
+        ctx: &ValueEntityContext,
+    ) -> value_entity::Effect<Number, String> {
+        value_entity::Effect::delete_entity().then_reply(format!("deleted: {}", ctx.entity_id()))
+    }
+
+    /// The current value.
+    #[get("/counter/<counter_id>")]
+    pub fn get(&self, counter: &Number) -> value_entity::Effect<Number, Number> {
+        value_entity::Effect::reply(*counter)
+    }
+}
+
+/// Increases a counter by twice a value, as a side effect of its reply.
+#[derive(Default)]
+pub struct DoubleCounterAction;
+
+#[action]
+impl DoubleCounterAction {
+    /// Replies `"ok"` and increases the counter by `2 * value` afterwards.
+    #[post("/counter/<counter_id>/double-increase/<value>")]
+    pub async fn double_increase(
+        &self,
+        counter_id: String,
+        value: i64,
+        ctx: &ActionContext,
+    ) -> action::Effect<String> {
+        let increase = ctx
+            .component_client()
+            .value_entity::<CounterEntity>(counter_id)
+            .increase(Number { value: value * 2 });
+        action::Effect::reply("ok".to_owned()).add_side_effect(SideEffect::of(increase))
+    }
+}

@@ -1,0 +1,8 @@
+//! The counter sample's tests: unit tests through `ValueEntityTestkit`, the HTTP contract and the
+//! component client through `TestKit`, and durability: restarts, concurrency, SIGKILL.
+
+mod client;
+mod http;
+mod kill;
+mod reliability;
+mod unit;
