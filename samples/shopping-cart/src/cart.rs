@@ -15,7 +15,7 @@ pub struct LineItem {
     pub quantity: i32,
 }
 
-/// A cart, as stored and as replied: `{"cartId", "items"}` (items sorted by product id).
+/// A cart as stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShoppingCart {
@@ -24,12 +24,18 @@ pub struct ShoppingCart {
     /// Its items, sorted by product id.
     pub items: Vec<LineItem>,
     /// When it was created, in milliseconds since the epoch; 0 until created.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub creation_timestamp: u64,
 }
 
-fn is_zero(value: &u64) -> bool {
-    *value == 0
+/// A cart as replied (Kalix's `ShoppingCartDTO`): `{"cartId", "items"}`, items sorted by product id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CartView {
+    /// The cart's id.
+    pub cart_id: String,
+    /// Its items, sorted by product id.
+    pub items: Vec<LineItem>,
 }
 
 impl ShoppingCart {
@@ -38,6 +44,14 @@ impl ShoppingCart {
         Self {
             cart_id: cart_id.to_owned(),
             ..Self::default()
+        }
+    }
+
+    /// What a reply shows of the cart.
+    pub fn view(&self) -> CartView {
+        CartView {
+            cart_id: self.cart_id.clone(),
+            items: self.items.clone(),
         }
     }
 
@@ -69,7 +83,7 @@ pub struct ShoppingCartEntity;
 impl ShoppingCartEntity {
     /// Creates the cart (once).
     #[post("/cart/<cart_id>/create")]
-    pub fn create(&self, cart: &ShoppingCart) -> value_entity::Effect<ShoppingCart, ShoppingCart> {
+    pub fn create(&self, cart: &ShoppingCart) -> value_entity::Effect<ShoppingCart, CartView> {
         if cart.creation_timestamp > 0 {
             return value_entity::Effect::error("Cart was already created");
         }
@@ -81,7 +95,8 @@ impl ShoppingCartEntity {
             creation_timestamp: now,
             ..cart.clone()
         };
-        value_entity::Effect::update_state(created.clone()).then_reply(created)
+        let view = created.view();
+        value_entity::Effect::update_state(created).then_reply(view)
     }
 
     /// Adds an item; the same product sums quantities.
@@ -90,7 +105,7 @@ impl ShoppingCartEntity {
         &self,
         cart: &ShoppingCart,
         item: LineItem,
-    ) -> value_entity::Effect<ShoppingCart, ShoppingCart> {
+    ) -> value_entity::Effect<ShoppingCart, CartView> {
         if item.quantity <= 0 {
             return value_entity::Effect::error(format!(
                 "Quantity for item {} must be greater than zero.",
@@ -98,7 +113,8 @@ impl ShoppingCartEntity {
             ));
         }
         let updated = cart.with_item(item);
-        value_entity::Effect::update_state(updated.clone()).then_reply(updated)
+        let view = updated.view();
+        value_entity::Effect::update_state(updated).then_reply(view)
     }
 
     /// Removes an item.
@@ -107,7 +123,7 @@ impl ShoppingCartEntity {
         &self,
         cart: &ShoppingCart,
         product_id: String,
-    ) -> value_entity::Effect<ShoppingCart, ShoppingCart> {
+    ) -> value_entity::Effect<ShoppingCart, CartView> {
         if !cart.items.iter().any(|item| item.product_id == product_id) {
             return value_entity::Effect::error(format!(
                 "Cannot remove item {product_id} because it is not in the cart."
@@ -115,16 +131,14 @@ impl ShoppingCartEntity {
         }
         let mut updated = cart.clone();
         updated.items.retain(|item| item.product_id != product_id);
-        value_entity::Effect::update_state(updated.clone()).then_reply(updated)
+        let view = updated.view();
+        value_entity::Effect::update_state(updated).then_reply(view)
     }
 
     /// The cart.
     #[get("/cart/<cart_id>")]
-    pub fn get_cart(
-        &self,
-        cart: &ShoppingCart,
-    ) -> value_entity::Effect<ShoppingCart, ShoppingCart> {
-        value_entity::Effect::reply(cart.clone())
+    pub fn get_cart(&self, cart: &ShoppingCart) -> value_entity::Effect<ShoppingCart, CartView> {
+        value_entity::Effect::reply(cart.view())
     }
 
     /// Deletes the cart; only for metadata `Role: Admin`.

@@ -2,7 +2,7 @@
 
 use kalix_core::prelude::*;
 
-use crate::cart::{LineItem, ShoppingCart, ShoppingCartEntity};
+use crate::cart::{CartView, LineItem, ShoppingCartEntity};
 
 /// The controller in front of the cart entity.
 #[derive(Default)]
@@ -33,7 +33,7 @@ impl ShoppingCartController {
         cart_id: String,
         item: LineItem,
         ctx: &ActionContext,
-    ) -> action::Effect<ShoppingCart> {
+    ) -> action::Effect<CartView> {
         if item.name.eq_ignore_ascii_case("carrot") {
             return action::Effect::error("Carrots no longer for sale");
         }

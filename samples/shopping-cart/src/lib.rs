@@ -4,5 +4,5 @@
 mod cart;
 mod controller;
 
-pub use cart::{LineItem, ShoppingCart, ShoppingCartEntity};
+pub use cart::{CartView, LineItem, ShoppingCart, ShoppingCartEntity};
 pub use controller::ShoppingCartController;
