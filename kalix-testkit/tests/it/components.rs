@@ -258,3 +258,21 @@ impl Startup {
         action::Effect::error_with_status("broken", ErrorCode::SERVICE_UNAVAILABLE)
     }
 }
+
+/// A value entity for host behaviour: a running total per id; adding 13 panics.
+#[derive(Default)]
+pub struct Tally;
+
+#[value_entity(type_id = "tally", id = "id")]
+impl Tally {
+    #[post("/tally/<id>/add/<n>")]
+    pub fn add(&self, total: &i64, n: i64) -> value_entity::Effect<i64, i64> {
+        assert!(n != 13, "unlucky number");
+        value_entity::Effect::update_state(total + n).then_reply(total + n)
+    }
+
+    #[get("/tally/<id>")]
+    pub fn get(&self, total: &i64) -> value_entity::Effect<i64, i64> {
+        value_entity::Effect::reply(*total)
+    }
+}

@@ -4,9 +4,11 @@
 
 mod components;
 mod effects;
+mod entities;
 mod failures;
 mod params;
 mod startup;
+mod store;
 mod streams;
 mod ui;
 mod unit;

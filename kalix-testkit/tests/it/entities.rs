@@ -1,0 +1,84 @@
+use std::time::Duration;
+
+use kalix_testkit::TestKit;
+use kalix_testkit::reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::components::Recorder;
+use crate::start;
+
+async fn total(testkit: &TestKit, id: &str) -> i64 {
+    let body: Value = testkit
+        .get(&format!("/tally/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body.as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_panicking_command_is_a_500_and_leaves_the_entity_and_the_others_intact() {
+    let (testkit, _) = start().await;
+    testkit.post("/tally/p1/add/5").send().await.unwrap();
+    testkit.post("/tally/p2/add/7").send().await.unwrap();
+    let response = testkit.post("/tally/p1/add/13").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Unexpected error [")
+    );
+    // Reloaded from the store: the state before the panic.
+    assert_eq!(total(&testkit, "p1").await, 5);
+    testkit.post("/tally/p1/add/1").send().await.unwrap();
+    assert_eq!(total(&testkit, "p1").await, 6);
+    assert_eq!(total(&testkit, "p2").await, 7);
+}
+
+#[tokio::test]
+async fn entities_evicted_past_the_bound_reload_their_state() {
+    let testkit = TestKit::builder()
+        .dependency(Recorder::default())
+        .config(|config| config.with_max_active_entities(4))
+        .start()
+        .await;
+    for round in 1..=3 {
+        for id in 0..100 {
+                        // Never 13, which panics.
+            let n = id + 100;
+            let response = testkit.post(&format!("/tally/e{id}/add/{n}")).send().await.unwrap();
+            assert_eq!(response.json::<Value>().await.unwrap(), round * n);
+        }
+    }
+    for id in 0..100 {
+                assert_eq!(total(&testkit, &format!("e{id}")).await, 3 * (id + 100));
+    }
+}
+
+#[tokio::test]
+async fn passivated_entities_reload_their_state() {
+    let testkit = TestKit::builder()
+        .dependency(Recorder::default())
+        .config(|config| config.with_passivation_timeout(Duration::from_millis(20)))
+        .start()
+        .await;
+    for _ in 0..3 {
+        testkit.post("/tally/idle/add/2").send().await.unwrap();
+        // Long enough for the sweeper (every 10 ms at this timeout) to drop the idle entity.
+        tokio::time::sleep(Duration::from_millis(80)).await;
+    }
+    assert_eq!(total(&testkit, "idle").await, 6);
+}
+
+#[tokio::test]
+async fn an_unknown_entity_id_reads_as_the_empty_state_and_a_missing_id_is_a_400() {
+    let (testkit, _) = start().await;
+    assert_eq!(total(&testkit, "never-written").await, 0);
+    let response = testkit.get("/tally/").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}

@@ -1,0 +1,14 @@
+use kalix_core::prelude::*;
+
+#[derive(Default)]
+pub struct Counter;
+
+#[value_entity(type_id = "counter", id = "counter_id")]
+impl Counter {
+    #[get("/counter")]
+    fn get(&self, value: &i64) -> value_entity::Effect<i64, i64> {
+        value_entity::Effect::reply(*value)
+    }
+}
+
+fn main() {}
