@@ -7,18 +7,17 @@
 //! two alternating rounds per target after a warm-up, all on one multi-threaded runtime, so the
 //! load generator shares the machine with the server exactly as much in both cases.
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+#[path = "load.rs"]
+mod load;
+
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::Path;
 use axum::routing::get;
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use kalix_core::prelude::*;
+use load::{env_or, header, load};
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpStream;
 
 #[derive(Serialize, Deserialize)]
 struct Number {
@@ -54,80 +53,9 @@ async fn bare_axum(Path(number): Path<u64>) -> Json<Number> {
     })
 }
 
-struct Figures {
-    requests: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Figures {
-    fn throughput(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile(&self, p: f64) -> Duration {
-        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[index]
-    }
-
-    fn merge(mut self, other: Figures) -> Figures {
-        self.requests += other.requests;
-        self.elapsed += other.elapsed;
-        self.latencies.extend(other.latencies);
-        self
-    }
-}
-
-/// Drives `address` with `connections` keep-alive connections for `duration`.
-async fn load(address: SocketAddr, connections: usize, duration: Duration) -> Figures {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let workers: Vec<_> = (0..connections)
-        .map(|worker| {
-            tokio::spawn(async move {
-                let stream = TcpStream::connect(address).await.expect("connect");
-                stream.set_nodelay(true).unwrap();
-                let (mut sender, connection) =
-                    hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                        .await
-                        .expect("handshake");
-                tokio::spawn(connection);
-                let mut latencies = Vec::with_capacity(100_000);
-                let mut n = worker as u64;
-                while Instant::now() < deadline {
-                    n = (n + 1) % 1000;
-                    let request = hyper::Request::get(format!("/fibonacci/{n}/next"))
-                        .header("host", "bench")
-                        .body(Empty::<Bytes>::new())
-                        .unwrap();
-                    let sent = Instant::now();
-                    let response = sender.send_request(request).await.expect("request");
-                    assert!(response.status().is_success(), "{}", response.status());
-                    response.into_body().collect().await.expect("body");
-                    latencies.push(sent.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.expect("worker"));
-    }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    Figures {
-        requests: latencies.len(),
-        elapsed,
-        latencies,
-    }
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+fn get_next(worker: usize, sequence: u64) -> (&'static str, String, &'static str) {
+    let n = (worker as u64 + sequence) % 1000;
+    ("GET", format!("/fibonacci/{n}/next"), "")
 }
 
 fn main() {
@@ -152,30 +80,21 @@ fn main() {
         tokio::spawn(async move { axum::serve(listener, router).await });
 
         let warm_up = Duration::from_secs_f64((seconds / 5.0).max(0.5));
-        load(axum_address, connections, warm_up).await;
-        load(framework_address, connections, warm_up).await;
+        load(axum_address, connections, warm_up, get_next).await;
+        load(framework_address, connections, warm_up, get_next).await;
 
-        let mut axum_figures = load(axum_address, connections, round).await;
-        let mut framework_figures = load(framework_address, connections, round).await;
-        axum_figures = axum_figures.merge(load(axum_address, connections, round).await);
-        framework_figures = framework_figures.merge(load(framework_address, connections, round).await);
-        axum_figures.latencies.sort_unstable();
-        framework_figures.latencies.sort_unstable();
+        let mut axum_figures = load(axum_address, connections, round, get_next).await;
+        let mut framework_figures = load(framework_address, connections, round, get_next).await;
+        axum_figures = axum_figures.merge(load(axum_address, connections, round, get_next).await);
+        framework_figures = framework_figures.merge(load(framework_address, connections, round, get_next).await);
 
         println!(
             "GET /fibonacci/<n>/next, {connections} connections, 2 rounds x {seconds}s each, {} worker threads",
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
-        println!("{:<12} {:>12} {:>10} {:>10}", "server", "requests/s", "p50", "p99");
-        for (name, figures) in [("bare axum", &axum_figures), ("kalix-core", &framework_figures)] {
-            println!(
-                "{:<12} {:>12.0} {:>10.2?} {:>10.2?}",
-                name,
-                figures.throughput(),
-                figures.percentile(0.50),
-                figures.percentile(0.99)
-            );
-        }
+        println!("{}", header());
+        println!("{}", axum_figures.row("bare axum"));
+        println!("{}", framework_figures.row("kalix-core"));
         println!(
             "ratio kalix-core / bare axum (requests/s): {:.3}",
             framework_figures.throughput() / axum_figures.throughput()

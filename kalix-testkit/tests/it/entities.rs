@@ -49,14 +49,18 @@ async fn entities_evicted_past_the_bound_reload_their_state() {
         .await;
     for round in 1..=3 {
         for id in 0..100 {
-                        // Never 13, which panics.
+            // Never 13, which panics.
             let n = id + 100;
-            let response = testkit.post(&format!("/tally/e{id}/add/{n}")).send().await.unwrap();
+            let response = testkit
+                .post(&format!("/tally/e{id}/add/{n}"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.json::<Value>().await.unwrap(), round * n);
         }
     }
     for id in 0..100 {
-                assert_eq!(total(&testkit, &format!("e{id}")).await, 3 * (id + 100));
+        assert_eq!(total(&testkit, &format!("e{id}")).await, 3 * (id + 100));
     }
 }
 

@@ -1,0 +1,147 @@
+//! The load generator both benchmarks use: keep-alive HTTP/1.1 connections, each sending
+//! requests back to back until a deadline, recording every latency.
+
+// Each benchmark uses part of this module.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// Throughput and latencies of one run.
+pub struct Figures {
+    pub requests: usize,
+    pub elapsed: Duration,
+    pub latencies: Vec<Duration>,
+}
+
+impl Figures {
+    pub fn throughput(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn percentile(&self, p: f64) -> Duration {
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[index]
+    }
+
+    /// The figures of two runs together.
+    pub fn merge(mut self, other: Figures) -> Figures {
+        self.requests += other.requests;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort_unstable();
+        self
+    }
+
+    /// One table row.
+    pub fn row(&self, name: &str) -> String {
+        format!(
+            "{:<28} {:>12.0} {:>10.2?} {:>10.2?}",
+            name,
+            self.throughput(),
+            self.percentile(0.50),
+            self.percentile(0.99)
+        )
+    }
+}
+
+/// The table's header.
+pub fn header() -> String {
+    format!(
+        "{:<28} {:>12} {:>10} {:>10}",
+        "server", "requests/s", "p50", "p99"
+    )
+}
+
+/// A request: method, path and JSON body (empty for none).
+pub type MakeRequest = fn(worker: usize, sequence: u64) -> (&'static str, String, &'static str);
+
+/// How long each connection keeps sending.
+#[derive(Clone, Copy)]
+pub enum Budget {
+    /// Until this much time has passed.
+    Time(Duration),
+    /// This many requests.
+    Requests(u64),
+}
+
+/// Drives `address` with `connections` connections for `duration`; every answer must be a 2xx.
+pub async fn load(
+    address: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    make: MakeRequest,
+) -> Figures {
+    load_with(address, connections, Budget::Time(duration), make).await
+}
+
+/// Drives `address` with `connections` connections within `budget`; every answer must be a 2xx.
+pub async fn load_with(
+    address: SocketAddr,
+    connections: usize,
+    budget: Budget,
+    make: MakeRequest,
+) -> Figures {
+    let started = Instant::now();
+    let more = move |sequence: u64| match budget {
+        Budget::Time(duration) => started.elapsed() < duration,
+        Budget::Requests(count) => sequence < count,
+    };
+    let workers: Vec<_> = (0..connections)
+        .map(|worker| {
+            tokio::spawn(async move {
+                let stream = TcpStream::connect(address).await.expect("connect");
+                stream.set_nodelay(true).unwrap();
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                        .await
+                        .expect("handshake");
+                tokio::spawn(connection);
+                let mut latencies = Vec::with_capacity(100_000);
+                let mut sequence = 0u64;
+                while more(sequence) {
+                    sequence += 1;
+                    let (method, path, body) = make(worker, sequence);
+                    let request = hyper::Request::builder()
+                        .method(method)
+                        .uri(path)
+                        .header("host", "bench")
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from_static(body.as_bytes())))
+                        .unwrap();
+                    let sent = Instant::now();
+                    let response = sender.send_request(request).await.expect("request");
+                    let status = response.status();
+                    response.into_body().collect().await.expect("body");
+                    assert!(status.is_success(), "{status}");
+                    latencies.push(sent.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await.expect("worker"));
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    Figures {
+        requests: latencies.len(),
+        elapsed,
+        latencies,
+    }
+}
+
+/// An environment variable's value, or `default`.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
