@@ -218,8 +218,79 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
     }
 }
 
+/// The parts of a component's generated code that every kind shares: the client struct and its
+/// methods, the dispatch functions, and the registration.
+pub(crate) struct Generated<'a> {
+    pub self_ty: &'a Type,
+    pub name: &'a syn::Ident,
+    /// The registry's `ComponentKind` variant, e.g. `Action`.
+    pub kind: &'static str,
+    pub component_trait: TokenStream,
+    /// Extra fields of the client beside the component client (an entity's id).
+    pub client_fields: TokenStream,
+    pub client_methods: Vec<TokenStream>,
+    pub dispatch_fns: Vec<TokenStream>,
+    pub handlers: &'a [Handler],
+    pub forward_headers: &'a [syn::LitStr],
+    pub construct: TokenStream,
+}
+
+/// The client struct, its methods, the dispatch functions and the `inventory` registration.
+pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
+    let Generated {
+        self_ty,
+        name,
+        kind,
+        component_trait,
+        client_fields,
+        client_methods,
+        dispatch_fns,
+        handlers,
+        forward_headers,
+        construct,
+    } = generated;
+    let client = client_ident(name);
+    let client_doc = format!(
+        "The typed client of [`{name}`]: one method per handler, each returning a `DeferredCall`."
+    );
+    let kind = format_ident!("{}", kind);
+    let descriptors = handlers.iter().map(handler_descriptor);
+    quote! {
+        #[doc = #client_doc]
+        #[allow(dead_code)]
+        pub struct #client {
+            client: ::kalix_core::ComponentClient,
+            #client_fields
+        }
+
+        #[allow(dead_code, clippy::too_many_arguments)]
+        impl #client {
+            #(#client_methods)*
+        }
+
+        #(#dispatch_fns)*
+
+        ::kalix_core::__private::inventory::submit! {
+            ::kalix_core::__private::ComponentDescriptor {
+                kind: ::kalix_core::__private::ComponentKind::#kind,
+                id: <#self_ty as #component_trait>::COMPONENT_ID,
+                file: ::core::file!(),
+                line: ::core::line!(),
+                forward_headers: &[#(#forward_headers),*],
+                construct: #construct,
+                handlers: &[#(#descriptors),*],
+            }
+        }
+    }
+}
+
+/// The name of a component's generated client: `{Type}Client`.
+pub(crate) fn client_ident(name: &syn::Ident) -> syn::Ident {
+    format_ident!("{}Client", name)
+}
+
 /// The registry's description of a handler.
-pub(crate) fn handler_descriptor(handler: &Handler) -> TokenStream {
+fn handler_descriptor(handler: &Handler) -> TokenStream {
     let name = handler.ident.unraw().to_string();
     let dispatch = dispatch_ident(handler);
     let route = match &handler.route {

@@ -11,6 +11,7 @@ use proc_macro::TokenStream;
 
 mod action;
 mod codegen;
+mod component;
 mod diagnostics;
 mod handler;
 mod options;

@@ -4,7 +4,7 @@
 //! user's can shadow it.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::model::Action;
@@ -14,30 +14,42 @@ use crate::handler::{Handler, Reply};
 pub(crate) fn generate(action: &Action) -> TokenStream {
     let self_ty = &action.self_ty;
     let name = action.name.to_string();
-    let client = format_ident!("{}Client", action.name);
-    let client_doc = format!(
-        "The typed client of [`{name}`]: one method per handler, each returning a `DeferredCall`."
-    );
+    let client = codegen::client_ident(&action.name);
+    let component_trait = quote!(::kalix_core::action::ActionComponent);
     let target = ClientTarget {
-        component_trait: quote!(::kalix_core::action::ActionComponent),
+        component_trait: component_trait.clone(),
         self_ty,
         name: &action.name,
         id_param: None,
     };
+    // A streamed reply cannot be awaited through a client, so streaming handlers get no method.
     let client_methods = action
         .handlers
         .iter()
         .filter(|h| matches!(h.reply, Reply::Unary(_)))
-        .map(|h| codegen::client_method(&target, h));
-    let dispatch_fns = action.handlers.iter().map(|h| dispatch_fn(action, h));
-    let descriptors = action.handlers.iter().map(codegen::handler_descriptor);
-    let forward_headers = &action.options.forward_headers;
-    let construct = codegen::construct(
+        .map(|h| codegen::client_method(&target, h))
+        .collect();
+    let shared = codegen::shared_items(codegen::Generated {
         self_ty,
-        action.options.new.as_ref(),
-        quote!(::kalix_core::__private::construct_default),
-        quote!(::kalix_core::__private::construct_action),
-    );
+        name: &action.name,
+        kind: "Action",
+        component_trait,
+        client_fields: TokenStream::new(),
+        client_methods,
+        dispatch_fns: action
+            .handlers
+            .iter()
+            .map(|h| dispatch_fn(action, h))
+            .collect(),
+        handlers: &action.handlers,
+        forward_headers: &action.options.forward_headers,
+        construct: codegen::construct(
+            self_ty,
+            action.options.new.as_ref(),
+            quote!(::kalix_core::__private::construct_default),
+            quote!(::kalix_core::__private::construct_action),
+        ),
+    });
     quote! {
         const _: () = {
             impl ::kalix_core::action::ActionComponent for #self_ty {
@@ -48,30 +60,7 @@ pub(crate) fn generate(action: &Action) -> TokenStream {
                 }
             }
 
-            #[doc = #client_doc]
-            #[allow(dead_code)]
-            pub struct #client {
-                client: ::kalix_core::ComponentClient,
-            }
-
-            #[allow(dead_code, clippy::too_many_arguments)]
-            impl #client {
-                #(#client_methods)*
-            }
-
-            #(#dispatch_fns)*
-
-            ::kalix_core::__private::inventory::submit! {
-                ::kalix_core::__private::ComponentDescriptor {
-                    kind: ::kalix_core::__private::ComponentKind::Action,
-                    id: <#self_ty as ::kalix_core::action::ActionComponent>::COMPONENT_ID,
-                    file: ::core::file!(),
-                    line: ::core::line!(),
-                    forward_headers: &[#(#forward_headers),*],
-                    construct: #construct,
-                    handlers: &[#(#descriptors),*],
-                }
-            }
+            #shared
         };
     }
 }

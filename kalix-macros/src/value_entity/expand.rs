@@ -2,7 +2,7 @@
 //! entity id, one dispatch function per handler, and the registration.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::model::ValueEntity;
@@ -14,33 +14,43 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
     let state = &entity.state;
     let name = entity.name.to_string();
     let (type_id, id) = (&entity.type_id, &entity.id);
-    let client = format_ident!("{}Client", entity.name);
-    let client_doc = format!(
-        "The typed client of one [`{name}`]: one method per command handler, each returning a `DeferredCall`."
-    );
+    let client = codegen::client_ident(&entity.name);
+    let component_trait = quote!(::kalix_core::value_entity::ValueEntityComponent);
     let target = ClientTarget {
-        component_trait: quote!(::kalix_core::value_entity::ValueEntityComponent),
+        component_trait: component_trait.clone(),
         self_ty,
         name: &entity.name,
         id_param: Some(id.value()),
     };
-    let client_methods = entity
-        .handlers
-        .iter()
-        .map(|h| codegen::client_method(&target, h));
-    let dispatch_fns = entity.handlers.iter().map(|h| dispatch_fn(entity, h));
-    let descriptors = entity.handlers.iter().map(codegen::handler_descriptor);
-    let forward_headers = &entity.options.forward_headers;
     let empty_state = match &entity.options.empty_state {
         Some(path) => quote!(#path(entity_id)),
         None => quote_spanned!(state.span()=> <#state as ::core::default::Default>::default()),
     };
-    let construct = codegen::construct(
+    let shared = codegen::shared_items(codegen::Generated {
         self_ty,
-        entity.options.new.as_ref(),
-        quote!(::kalix_core::__private::default_value_entity),
-        quote!(::kalix_core::__private::construct_value_entity),
-    );
+        name: &entity.name,
+        kind: "ValueEntity",
+        component_trait,
+        client_fields: quote!(entity_id: ::std::string::String,),
+        client_methods: entity
+            .handlers
+            .iter()
+            .map(|h| codegen::client_method(&target, h))
+            .collect(),
+        dispatch_fns: entity
+            .handlers
+            .iter()
+            .map(|h| dispatch_fn(entity, h))
+            .collect(),
+        handlers: &entity.handlers,
+        forward_headers: &entity.options.forward_headers,
+        construct: codegen::construct(
+            self_ty,
+            entity.options.new.as_ref(),
+            quote!(::kalix_core::__private::default_value_entity),
+            quote!(::kalix_core::__private::construct_value_entity),
+        ),
+    });
     quote! {
         const _: () = {
             impl ::kalix_core::value_entity::ValueEntityComponent for #self_ty {
@@ -58,31 +68,7 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
                 }
             }
 
-            #[doc = #client_doc]
-            #[allow(dead_code)]
-            pub struct #client {
-                client: ::kalix_core::ComponentClient,
-                entity_id: ::std::string::String,
-            }
-
-            #[allow(dead_code, clippy::too_many_arguments)]
-            impl #client {
-                #(#client_methods)*
-            }
-
-            #(#dispatch_fns)*
-
-            ::kalix_core::__private::inventory::submit! {
-                ::kalix_core::__private::ComponentDescriptor {
-                    kind: ::kalix_core::__private::ComponentKind::ValueEntity,
-                    id: <#self_ty as ::kalix_core::value_entity::ValueEntityComponent>::COMPONENT_ID,
-                    file: ::core::file!(),
-                    line: ::core::line!(),
-                    forward_headers: &[#(#forward_headers),*],
-                    construct: #construct,
-                    handlers: &[#(#descriptors),*],
-                }
-            }
+            #shared
         };
     }
 }

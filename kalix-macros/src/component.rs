@@ -1,0 +1,38 @@
+//! The frame every component attribute shares: parse the `impl` block, build and validate the
+//! kind's model, and emit the user's item with either the generated code or every error.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::diagnostics::Diagnostics;
+
+/// Expands `#[attribute(args)] impl ... { ... }` with the kind's `model` and `generate` steps. On
+/// errors the user's item is still emitted (handler attributes removed) beside the errors, so one
+/// mistake gives one error.
+pub(crate) fn expand<M>(
+    args: TokenStream,
+    item: TokenStream,
+    usage: &str,
+    model: impl FnOnce(TokenStream, &mut syn::ItemImpl, &mut Diagnostics) -> Option<M>,
+    generate: impl FnOnce(&M) -> TokenStream,
+) -> TokenStream {
+    let mut diagnostics = Diagnostics::default();
+    let mut item: syn::ItemImpl = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let error = syn::Error::new_spanned(&item, format!("{usage} goes on an `impl` block"));
+            let error = error.to_compile_error();
+            return quote!(#error #item);
+        }
+    };
+    match model(args, &mut item, &mut diagnostics) {
+        Some(model) if diagnostics.count() == 0 => {
+            let generated = generate(&model);
+            quote!(#item #generated)
+        }
+        _ => {
+            let errors = diagnostics.into_compile_errors();
+            quote!(#item #errors)
+        }
+    }
+}
