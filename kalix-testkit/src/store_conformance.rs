@@ -14,15 +14,46 @@ use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use kalix_core::store::{GroupCommitter, StateWrite, Store, StoredState, WriteError};
+use kalix_core::store::{
+    EventAppend, GroupCommitter, NewEvent, Snapshot, StateWrite, Store, StoredEvent, StoredState,
+    Write, WriteError,
+};
 
-fn write(entity: &str, expected: u64, payload: Option<&str>) -> StateWrite {
+fn state_write(entity: &str, expected: u64, payload: Option<&str>) -> StateWrite {
     StateWrite {
         type_id: "conformance".to_owned(),
         entity_id: entity.to_owned(),
         expected_version: expected,
         payload: payload.map(|p| Bytes::from(p.to_owned())),
     }
+}
+
+fn write(entity: &str, expected: u64, payload: Option<&str>) -> Write {
+    Write::State(state_write(entity, expected, payload))
+}
+
+fn append(entity: &str, expected: u64, events: &[&str]) -> EventAppend {
+    EventAppend {
+        type_id: "journal".to_owned(),
+        entity_id: entity.to_owned(),
+        expected_seq: expected,
+        events: events
+            .iter()
+            .map(|name| NewEvent {
+                type_name: (*name).to_owned(),
+                payload: Bytes::from(format!("{{\"{name}\":{{}}}}")),
+            })
+            .collect(),
+        snapshot: None,
+        delete: false,
+    }
+}
+
+fn names(events: &[StoredEvent]) -> Vec<(u64, &str)> {
+    events
+        .iter()
+        .map(|e| (e.seq, e.type_name.as_str()))
+        .collect()
 }
 
 fn stored(version: u64, payload: Option<&str>) -> Option<StoredState> {
@@ -48,6 +79,172 @@ where
     writes_of_one_batch_apply_in_order_and_a_conflict_spares_the_others(fresh().await).await;
     type_ids_are_separate_namespaces(fresh().await).await;
     concurrent_group_commits_lose_nothing(fresh().await).await;
+    an_unknown_journal_is_empty(fresh().await).await;
+    events_append_in_sequence_and_read_back_from_any_point(fresh().await).await;
+    an_append_expecting_an_old_sequence_is_refused(fresh().await).await;
+    loading_starts_from_the_latest_snapshot(fresh().await).await;
+    a_delete_is_remembered_with_the_journal(fresh().await).await;
+    state_writes_and_appends_share_a_transaction_in_order(fresh().await).await;
+}
+
+async fn an_unknown_journal_is_empty(store: impl Store) {
+    assert_eq!(
+        store.load_events("journal", "nobody").await.unwrap(),
+        Default::default(),
+        "an unknown journal is empty"
+    );
+    assert!(
+        store
+            .read_events("journal", "nobody", 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn events_append_in_sequence_and_read_back_from_any_point(store: impl Store) {
+    assert_eq!(
+        store
+            .commit(vec![append("a", 0, &["A", "B"]).into()])
+            .await
+            .unwrap(),
+        vec![Ok(2)],
+        "an append returns the last sequence number"
+    );
+    assert_eq!(
+        store
+            .commit(vec![append("a", 2, &["C"]).into()])
+            .await
+            .unwrap(),
+        vec![Ok(3)]
+    );
+    let all = store.read_events("journal", "a", 1).await.unwrap();
+    assert_eq!(
+        names(&all),
+        [(1, "A"), (2, "B"), (3, "C")],
+        "events read back in order"
+    );
+    assert_eq!(
+        &all[0].payload[..],
+        b"{\"A\":{}}",
+        "an event's payload reads back"
+    );
+    assert_eq!(
+        names(&store.read_events("journal", "a", 3).await.unwrap()),
+        [(3, "C")],
+        "reading starts at a sequence number"
+    );
+    let log = store.load_events("journal", "a").await.unwrap();
+    assert_eq!(
+        (log.snapshot, names(&log.events), log.deleted),
+        (None, vec![(1, "A"), (2, "B"), (3, "C")], false)
+    );
+}
+
+async fn an_append_expecting_an_old_sequence_is_refused(store: impl Store) {
+    store
+        .commit(vec![append("a", 0, &["A", "B"]).into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .commit(vec![append("a", 1, &["X"]).into()])
+            .await
+            .unwrap(),
+        vec![Err(WriteError::Conflict {
+            expected: 1,
+            found: Some(2)
+        })],
+        "an append expecting an old sequence number is a conflict"
+    );
+    assert_eq!(
+        store
+            .commit(vec![append("b", 3, &["X"]).into()])
+            .await
+            .unwrap(),
+        vec![Err(WriteError::Conflict {
+            expected: 3,
+            found: None
+        })],
+        "an append expecting events an empty journal lacks is a conflict"
+    );
+    assert_eq!(
+        names(&store.read_events("journal", "a", 1).await.unwrap()),
+        [(1, "A"), (2, "B")],
+        "a refused append changes nothing"
+    );
+}
+
+async fn loading_starts_from_the_latest_snapshot(store: impl Store) {
+    let mut first = append("a", 0, &["A", "B"]);
+    first.snapshot = Some(Bytes::from_static(b"{\"after\":2}"));
+    store.commit(vec![first.into()]).await.unwrap();
+    store
+        .commit(vec![append("a", 2, &["C"]).into()])
+        .await
+        .unwrap();
+    let log = store.load_events("journal", "a").await.unwrap();
+    assert_eq!(
+        log.snapshot,
+        Some(Snapshot {
+            seq: 2,
+            payload: Bytes::from_static(b"{\"after\":2}")
+        }),
+        "the snapshot is kept at its sequence number"
+    );
+    assert_eq!(
+        names(&log.events),
+        [(3, "C")],
+        "loading reads only the events after the snapshot"
+    );
+    let mut later = append("a", 3, &["D"]);
+    later.snapshot = Some(Bytes::from_static(b"{\"after\":4}"));
+    store.commit(vec![later.into()]).await.unwrap();
+    let log = store.load_events("journal", "a").await.unwrap();
+    assert_eq!(
+        (log.snapshot.map(|s| s.seq), log.events.len()),
+        (Some(4), 0),
+        "a newer snapshot replaces the older"
+    );
+    assert_eq!(
+        store.read_events("journal", "a", 1).await.unwrap().len(),
+        4,
+        "snapshots keep the journal whole"
+    );
+}
+
+async fn a_delete_is_remembered_with_the_journal(store: impl Store) {
+    let mut last = append("a", 0, &["A", "Deleted"]);
+    last.delete = true;
+    store.commit(vec![last.into()]).await.unwrap();
+    let log = store.load_events("journal", "a").await.unwrap();
+    assert!(log.deleted, "a deleted entity is remembered as deleted");
+    assert_eq!(log.events.len(), 2, "its events stay");
+}
+
+async fn state_writes_and_appends_share_a_transaction_in_order(store: impl Store) {
+    let results = store
+        .commit(vec![
+            write("s", 0, Some("1")),
+            append("e", 0, &["A"]).into(),
+            append("e", 0, &["B"]).into(),
+            append("e", 1, &["B"]).into(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        results,
+        vec![
+            Ok(1),
+            Ok(1),
+            Err(WriteError::Conflict {
+                expected: 0,
+                found: Some(1)
+            }),
+            Ok(2)
+        ],
+        "state writes and appends apply in one batch, in order"
+    );
 }
 
 async fn an_unknown_entity_has_no_state(store: impl Store) {
@@ -197,10 +394,10 @@ async fn type_ids_are_separate_namespaces(store: impl Store) {
     store.commit(vec![write("a", 0, Some("1"))]).await.unwrap();
     let other = StateWrite {
         type_id: "other".to_owned(),
-        ..write("a", 0, Some("x"))
+        ..state_write("a", 0, Some("x"))
     };
     assert_eq!(
-        store.commit(vec![other]).await.unwrap(),
+        store.commit(vec![other.into()]).await.unwrap(),
         vec![Ok(1)],
         "type ids are separate namespaces"
     );

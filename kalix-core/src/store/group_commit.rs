@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{StateWrite, Store, StoreError, WriteError};
+use super::{Store, StoreError, Write, WriteError};
 
 /// The most writes one transaction takes.
 const MAX_BATCH: usize = 1024;
@@ -19,7 +19,7 @@ pub type CommitResult = Result<u64, WriteError>;
 pub type PendingCommit = Shared<BoxFuture<'static, CommitResult>>;
 
 struct Queued {
-    write: StateWrite,
+    write: Write,
     done: oneshot::Sender<CommitResult>,
 }
 
@@ -39,7 +39,8 @@ impl GroupCommitter {
 
     /// Queues `write` and returns its commit. Writes queued earlier commit earlier (or in the same
     /// transaction, before it).
-    pub fn submit(&self, write: StateWrite) -> PendingCommit {
+    pub fn submit(&self, write: impl Into<Write>) -> PendingCommit {
+        let write = write.into();
         let (done, result) = oneshot::channel();
         let queued = self.queue.send(Queued { write, done }).is_ok();
         async move {

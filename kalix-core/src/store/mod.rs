@@ -39,14 +39,94 @@ pub struct StateWrite {
     pub payload: Option<Bytes>,
 }
 
+/// Events to append to one entity's journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventAppend {
+    /// The entity type's storage namespace.
+    pub type_id: String,
+    /// The entity id.
+    pub entity_id: String,
+    /// The sequence number of the last event the writer saw: 0 for an empty journal.
+    pub expected_seq: u64,
+    /// The events, numbered from `expected_seq + 1`.
+    pub events: Vec<NewEvent>,
+    /// The state after these events, kept as the entity's snapshot at its new last sequence
+    /// number, replacing the previous one.
+    pub snapshot: Option<Bytes>,
+    /// Whether the entity is deleted with these events.
+    pub delete: bool,
+}
+
+/// One event to append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The event's stable type name (its serde tag), stored beside it.
+    pub type_name: String,
+    /// The event as JSON.
+    pub payload: Bytes,
+}
+
+/// One event of a journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Its sequence number, from 1.
+    pub seq: u64,
+    /// Its type name.
+    pub type_name: String,
+    /// The event as JSON.
+    pub payload: Bytes,
+}
+
+/// A snapshot: the state after the event `seq`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The sequence number of the last event it includes.
+    pub seq: u64,
+    /// The state as JSON.
+    pub payload: Bytes,
+}
+
+/// What loading an event-sourced entity needs: its latest snapshot and the events after it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventLog {
+    /// The latest snapshot, if any.
+    pub snapshot: Option<Snapshot>,
+    /// The events after the snapshot (all of them if there is none), in order.
+    pub events: Vec<StoredEvent>,
+    /// Whether the entity was deleted.
+    pub deleted: bool,
+}
+
+/// One change to commit: a state row or a journal append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// Replace (or delete) a value entity's state.
+    State(StateWrite),
+    /// Append events to an event-sourced entity's journal.
+    Events(EventAppend),
+}
+
+impl From<StateWrite> for Write {
+    fn from(write: StateWrite) -> Self {
+        Write::State(write)
+    }
+}
+
+impl From<EventAppend> for Write {
+    fn from(append: EventAppend) -> Self {
+        Write::Events(append)
+    }
+}
+
 /// Why a write was not applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WriteError {
-    /// Another writer changed the entity first: the stored version is not the one expected.
+    /// Another writer changed the entity first: the stored version (or last sequence number)
+    /// is not the one expected.
     Conflict {
-        /// The version the write expected.
+        /// The version or sequence number the write expected.
         expected: u64,
-        /// The version found, if a row exists.
+        /// The one found, if the entity has any.
         found: Option<u64>,
     },
     /// The store failed; the write may not be durable.
@@ -83,9 +163,8 @@ impl std::error::Error for StoreError {}
 /// A storage backend. Every backend passes the conformance suite in `kalix-testkit`
 /// (`kalix_testkit::store_conformance`).
 ///
-/// Planned additions, in this trait, as their component kinds arrive: an event journal (append
-/// with the expected sequence number, read from a sequence number), snapshots, an ordered change
-/// feed with durable consumer offsets, timers and view tables.
+/// Planned additions, in this trait, as their component kinds arrive: an ordered change feed with
+/// durable consumer offsets, timers and view tables.
 pub trait Store: Send + Sync + 'static {
     /// The state of an entity, or `None` if it was never written.
     fn load(
@@ -94,12 +173,27 @@ pub trait Store: Send + Sync + 'static {
         entity_id: &str,
     ) -> BoxFuture<'static, Result<Option<StoredState>, StoreError>>;
 
-    /// Applies `writes` in one transaction, in order, each checked against the version it expects.
-    /// Returns one result per write: its new version or why it was refused. A write refused for a
-    /// conflict does not stop the others; an `Err` means the transaction failed as a whole and
-    /// nothing was applied.
+    /// Applies `writes` in one transaction, in order, each checked against the version or
+    /// sequence number it expects. Returns one result per write: the new version (state) or last
+    /// sequence number (events), or why it was refused. A write refused for a conflict does not
+    /// stop the others; an `Err` means the transaction failed as a whole and nothing was applied.
     fn commit(
         &self,
-        writes: Vec<StateWrite>,
+        writes: Vec<Write>,
     ) -> BoxFuture<'static, Result<Vec<Result<u64, WriteError>>, StoreError>>;
+
+    /// The latest snapshot of an event-sourced entity and the events after it.
+    fn load_events(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<EventLog, StoreError>>;
+
+    /// The events of an entity from sequence number `from_seq` on, in order.
+    fn read_events(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        from_seq: u64,
+    ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>>;
 }

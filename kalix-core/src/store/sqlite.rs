@@ -5,9 +5,12 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{StateWrite, Store, StoreError, StoredState, WriteError};
+use super::{
+    EventAppend, EventLog, Snapshot, StateWrite, Store, StoreError, StoredEvent, StoredState,
+    Write, WriteError,
+};
 
 /// A store in one SQLite database.
 ///
@@ -25,6 +28,26 @@ CREATE TABLE IF NOT EXISTS entity_state (
     entity_id TEXT    NOT NULL,
     version   INTEGER NOT NULL,
     payload   BLOB,
+    PRIMARY KEY (type_id, entity_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_journal (
+    type_id   TEXT    NOT NULL,
+    entity_id TEXT    NOT NULL,
+    seq       INTEGER NOT NULL,
+    type_name TEXT    NOT NULL,
+    payload   BLOB    NOT NULL,
+    PRIMARY KEY (type_id, entity_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_snapshot (
+    type_id   TEXT    NOT NULL,
+    entity_id TEXT    NOT NULL,
+    seq       INTEGER NOT NULL,
+    payload   BLOB    NOT NULL,
+    PRIMARY KEY (type_id, entity_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_deleted (
+    type_id   TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
     PRIMARY KEY (type_id, entity_id)
 ) WITHOUT ROWID;
 ";
@@ -121,7 +144,7 @@ impl Store for SqliteStore {
 
     fn commit(
         &self,
-        writes: Vec<StateWrite>,
+        writes: Vec<Write>,
     ) -> BoxFuture<'static, Result<Vec<Result<u64, WriteError>>, StoreError>> {
         let writer = Arc::clone(&self.writer);
         blocking(move || {
@@ -129,59 +152,199 @@ impl Store for SqliteStore {
                 .lock()
                 .map_err(|_| StoreError("writer lock poisoned".into()))?;
             let transaction = connection.transaction().map_err(sqlite_error)?;
-            let mut results = Vec::with_capacity(writes.len());
-            {
-                let mut update = transaction
-                    .prepare_cached(
-                        "UPDATE entity_state SET version = ?4, payload = ?5 \
-                         WHERE type_id = ?1 AND entity_id = ?2 AND version = ?3",
-                    )
-                    .map_err(sqlite_error)?;
-                let mut insert = transaction
-                    .prepare_cached(
-                        "INSERT INTO entity_state (type_id, entity_id, version, payload) VALUES (?1, ?2, 1, ?3) \
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .map_err(sqlite_error)?;
-                let mut current = transaction
-                    .prepare_cached(
-                        "SELECT version FROM entity_state WHERE type_id = ?1 AND entity_id = ?2",
-                    )
-                    .map_err(sqlite_error)?;
-                for write in &writes {
-                    let payload = write.payload.as_deref();
-                    let applied = if write.expected_version == 0 {
-                        insert
-                            .execute(params![write.type_id, write.entity_id, payload])
-                            .map_err(sqlite_error)?
-                    } else {
-                        let next = write.expected_version as i64 + 1;
-                        update
-                            .execute(params![
-                                write.type_id,
-                                write.entity_id,
-                                write.expected_version as i64,
-                                next,
-                                payload
-                            ])
-                            .map_err(sqlite_error)?
-                    };
-                    if applied == 1 {
-                        results.push(Ok(write.expected_version + 1));
-                    } else {
-                        let found: Option<i64> = current
-                            .query_row(params![write.type_id, write.entity_id], |row| row.get(0))
-                            .optional()
-                            .map_err(sqlite_error)?;
-                        results.push(Err(WriteError::Conflict {
-                            expected: write.expected_version,
-                            found: found.map(|v| v as u64),
-                        }));
-                    }
-                }
-            }
+            let results = writes
+                .iter()
+                .map(|write| match write {
+                    Write::State(write) => write_state(&transaction, write),
+                    Write::Events(append) => append_events(&transaction, append),
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
             transaction.commit().map_err(sqlite_error)?;
             Ok(results)
         })
     }
+
+    fn load_events(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<EventLog, StoreError>> {
+        let reader = Arc::clone(&self.reader);
+        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
+        blocking(move || {
+            let connection = reader
+                .lock()
+                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+            let snapshot = connection
+                .prepare_cached(
+                    "SELECT seq, payload FROM event_snapshot WHERE type_id = ?1 AND entity_id = ?2",
+                )
+                .map_err(sqlite_error)?
+                .query_row(params![type_id, entity_id], |row| {
+                    let seq: i64 = row.get(0)?;
+                    let payload: Vec<u8> = row.get(1)?;
+                    Ok(Snapshot {
+                        seq: seq as u64,
+                        payload: Bytes::from(payload),
+                    })
+                })
+                .optional()
+                .map_err(sqlite_error)?;
+            let from = snapshot.as_ref().map_or(1, |s| s.seq + 1);
+            let events = events_from(&connection, &type_id, &entity_id, from)?;
+            let deleted = connection
+                .prepare_cached("SELECT 1 FROM event_deleted WHERE type_id = ?1 AND entity_id = ?2")
+                .map_err(sqlite_error)?
+                .exists(params![type_id, entity_id])
+                .map_err(sqlite_error)?;
+            Ok(EventLog {
+                snapshot,
+                events,
+                deleted,
+            })
+        })
+    }
+
+    fn read_events(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        from_seq: u64,
+    ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>> {
+        let reader = Arc::clone(&self.reader);
+        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
+        blocking(move || {
+            let connection = reader
+                .lock()
+                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+            events_from(&connection, &type_id, &entity_id, from_seq)
+        })
+    }
+}
+
+fn events_from(
+    connection: &Connection,
+    type_id: &str,
+    entity_id: &str,
+    from: u64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT seq, type_name, payload FROM event_journal \
+             WHERE type_id = ?1 AND entity_id = ?2 AND seq >= ?3 ORDER BY seq",
+        )
+        .map_err(sqlite_error)?;
+    let rows = statement
+        .query_map(params![type_id, entity_id, from as i64], |row| {
+            let seq: i64 = row.get(0)?;
+            let payload: Vec<u8> = row.get(2)?;
+            Ok(StoredEvent {
+                seq: seq as u64,
+                type_name: row.get(1)?,
+                payload: Bytes::from(payload),
+            })
+        })
+        .map_err(sqlite_error)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sqlite_error)
+}
+
+/// Replaces a state row if it holds the expected version (0: creates it).
+fn write_state(
+    transaction: &Transaction<'_>,
+    write: &StateWrite,
+) -> Result<Result<u64, WriteError>, StoreError> {
+    let payload = write.payload.as_deref();
+    let applied = if write.expected_version == 0 {
+        transaction
+            .prepare_cached(
+                "INSERT INTO entity_state (type_id, entity_id, version, payload) VALUES (?1, ?2, 1, ?3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .map_err(sqlite_error)?
+            .execute(params![write.type_id, write.entity_id, payload])
+            .map_err(sqlite_error)?
+    } else {
+        transaction
+            .prepare_cached(
+                "UPDATE entity_state SET version = ?4, payload = ?5 \
+                 WHERE type_id = ?1 AND entity_id = ?2 AND version = ?3",
+            )
+            .map_err(sqlite_error)?
+            .execute(params![
+                write.type_id,
+                write.entity_id,
+                write.expected_version as i64,
+                write.expected_version as i64 + 1,
+                payload
+            ])
+            .map_err(sqlite_error)?
+    };
+    if applied == 1 {
+        return Ok(Ok(write.expected_version + 1));
+    }
+    let found: Option<i64> = transaction
+        .prepare_cached("SELECT version FROM entity_state WHERE type_id = ?1 AND entity_id = ?2")
+        .map_err(sqlite_error)?
+        .query_row(params![write.type_id, write.entity_id], |row| row.get(0))
+        .optional()
+        .map_err(sqlite_error)?;
+    Ok(Err(WriteError::Conflict {
+        expected: write.expected_version,
+        found: found.map(|v| v as u64),
+    }))
+}
+
+/// Appends events if the journal ends at the expected sequence number.
+fn append_events(
+    transaction: &Transaction<'_>,
+    append: &EventAppend,
+) -> Result<Result<u64, WriteError>, StoreError> {
+    let last: Option<i64> = transaction
+        .prepare_cached("SELECT MAX(seq) FROM event_journal WHERE type_id = ?1 AND entity_id = ?2")
+        .map_err(sqlite_error)?
+        .query_row(params![append.type_id, append.entity_id], |row| row.get(0))
+        .map_err(sqlite_error)?;
+    let last = last.map_or(0, |seq| seq as u64);
+    if last != append.expected_seq {
+        return Ok(Err(WriteError::Conflict {
+            expected: append.expected_seq,
+            found: (last > 0).then_some(last),
+        }));
+    }
+    let mut insert = transaction
+        .prepare_cached(
+            "INSERT INTO event_journal (type_id, entity_id, seq, type_name, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(sqlite_error)?;
+    let mut seq = last;
+    for event in &append.events {
+        seq += 1;
+        insert
+            .execute(params![
+                append.type_id,
+                append.entity_id,
+                seq as i64,
+                event.type_name,
+                &event.payload[..]
+            ])
+            .map_err(sqlite_error)?;
+    }
+    if let Some(snapshot) = &append.snapshot {
+        transaction
+            .prepare_cached(
+                "INSERT INTO event_snapshot (type_id, entity_id, seq, payload) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (type_id, entity_id) DO UPDATE SET seq = excluded.seq, payload = excluded.payload",
+            )
+            .map_err(sqlite_error)?
+            .execute(params![append.type_id, append.entity_id, seq as i64, &snapshot[..]])
+            .map_err(sqlite_error)?;
+    }
+    if append.delete {
+        transaction
+            .prepare_cached("INSERT INTO event_deleted (type_id, entity_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+            .map_err(sqlite_error)?
+            .execute(params![append.type_id, append.entity_id])
+            .map_err(sqlite_error)?;
+    }
+    Ok(Ok(seq))
 }

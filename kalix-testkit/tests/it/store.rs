@@ -31,7 +31,7 @@ async fn a_sqlite_file_keeps_its_state_across_reopening() {
     assert_eq!(
         SqliteStore::open(&path)
             .unwrap()
-            .commit(vec![write])
+            .commit(vec![write.into()])
             .await
             .unwrap(),
         vec![Ok(1)]
