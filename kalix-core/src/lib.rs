@@ -78,6 +78,7 @@ mod config;
 mod dependencies;
 mod dispatch;
 mod error;
+pub mod event_sourced_entity;
 mod host;
 mod ingress;
 mod invocation;
@@ -104,15 +105,22 @@ pub use status::{ErrorCode, SuccessCode};
 
 /// Attribute macros. `#[action]` and `#[value_entity]` go on an `impl` block; the others go on
 /// its methods.
-pub use kalix_macros::{action, delete, get, on_startup, patch, post, put, value_entity};
+pub use kalix_macros::{
+    action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, put,
+    value_entity,
+};
 
 /// What a component module needs: `use kalix_core::prelude::*;`.
 pub mod prelude {
     pub use crate::action::{self, ActionContext, SideEffect};
+    pub use crate::event_sourced_entity::{self, EventSourcedEntityContext};
     pub use crate::value_entity::{self, ValueEntityContext};
     pub use crate::{
         CallError, ComponentClient, DeferredCall, Dependencies, ErrorCode, Metadata,
         MissingDependency, SuccessCode,
     };
-    pub use kalix_macros::{action, delete, get, on_startup, patch, post, put, value_entity};
+    pub use kalix_macros::{
+        action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, put,
+        value_entity,
+    };
 }

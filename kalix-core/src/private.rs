@@ -144,3 +144,36 @@ pub async fn value_entity_command<E: ValueEntityComponent, R: ReplyType>(
 ) -> HandlerOutcome {
     runtime.command(entity_id, metadata, client, handler).await
 }
+
+use crate::event_sourced_entity::EventSourcedComponent;
+pub use crate::host::event_sourced::EventSourcedRuntime;
+
+/// Builds an event-sourced entity's runtime around the user's component.
+pub fn construct_event_sourced<E: EventSourcedComponent>(
+    env: &ComponentEnv<'_>,
+    entity: Result<E, MissingDependency>,
+) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
+    Ok(EventSourcedRuntime::start(entity?, env))
+}
+
+/// An event-sourced entity built with `Default`.
+pub fn default_event_sourced<E: EventSourcedComponent + DefaultComponent>(
+    env: &ComponentEnv<'_>,
+) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
+    construct_event_sourced(env, Ok(E::build()))
+}
+
+/// Runs one command on an event-sourced entity; the bound on the reply carries a readable error.
+pub async fn event_sourced_command<E: EventSourcedComponent, R: ReplyType>(
+    runtime: &EventSourcedRuntime<E>,
+    entity_id: String,
+    metadata: crate::Metadata,
+    client: ComponentClient,
+    handler: impl FnOnce(
+        &E,
+        &E::State,
+        &crate::event_sourced_entity::EventSourcedEntityContext,
+    ) -> crate::event_sourced_entity::Effect<E::State, E::Event, R>,
+) -> HandlerOutcome {
+    runtime.command(entity_id, metadata, client, handler).await
+}

@@ -19,6 +19,8 @@ pub enum ComponentKind {
     Action,
     /// A value entity.
     ValueEntity,
+    /// An event-sourced entity.
+    EventSourcedEntity,
 }
 
 /// An HTTP method a route answers.

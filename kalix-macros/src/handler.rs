@@ -28,6 +28,8 @@ pub(crate) struct HandlerRules {
     /// Whether the effect carries the state type first (`Effect<State, Reply>`); the handler
     /// then takes the state as `&State`.
     pub stateful: bool,
+    /// Whether the effect also carries the event type (`Effect<State, Event, Reply>`).
+    pub evented: bool,
     /// Whether handlers must be synchronous (entity handlers are pure).
     pub synchronous: bool,
 }
@@ -41,6 +43,8 @@ pub(crate) struct Handler {
     pub is_async: bool,
     /// The state type of a stateful kind's effect.
     pub state: Option<Type>,
+    /// The event type of an evented kind's effect.
+    pub event: Option<Type>,
     pub route: Option<Route>,
     pub on_startup: Option<StartupOptions>,
     pub params: Vec<Param>,
@@ -175,7 +179,8 @@ impl Handler {
             );
         }
         let reply = reply_type(&method.sig.output, &method.sig.ident, rules, diagnostics);
-        let state = reply.as_ref().and_then(|(state, _)| state.clone());
+        let state = reply.as_ref().and_then(|(types, _)| types.state.clone());
+        let event = reply.as_ref().and_then(|(types, _)| types.event.clone());
         // Without a valid route (its template's errors are already reported) parameters cannot
         // be checked, and reporting them would only echo the first error.
         let binding = match (&route, on_startup.is_some()) {
@@ -190,6 +195,7 @@ impl Handler {
             vis: method.vis.clone(),
             is_async: method.sig.asyncness.is_some(),
             state,
+            event,
             route,
             on_startup,
             params: params.unwrap_or_default(),
@@ -392,13 +398,20 @@ fn classify_params(
     Some(params)
 }
 
-/// The handler's reply type, and for a stateful kind its state type.
+/// The state and event types an effect names, for the kinds that have them.
+#[derive(Default)]
+struct EffectTypes {
+    state: Option<Type>,
+    event: Option<Type>,
+}
+
+/// The handler's reply type, and for a stateful kind its state (and event) type.
 fn reply_type(
     output: &ReturnType,
     ident: &Ident,
     rules: &HandlerRules,
     diagnostics: &mut Diagnostics,
-) -> Option<(Option<Type>, Reply)> {
+) -> Option<(EffectTypes, Reply)> {
     let unsupported = |diagnostics: &mut Diagnostics, tokens: &dyn quote::ToTokens| {
         diagnostics.error(
             tokens,
@@ -412,15 +425,27 @@ fn reply_type(
         unsupported(diagnostics, ident);
         return None;
     };
-    if rules.stateful {
+    if rules.evented {
+        if let Some([state, event, reply]) = generic_args::<3>(ty, rules.unary_reply) {
+            let types = EffectTypes {
+                state: Some(state.clone()),
+                event: Some(event.clone()),
+            };
+            return Some((types, Reply::Unary(reply.clone())));
+        }
+    } else if rules.stateful {
         if let Some([state, reply]) = generic_args::<2>(ty, rules.unary_reply) {
-            return Some((Some(state.clone()), Reply::Unary(reply.clone())));
+            let types = EffectTypes {
+                state: Some(state.clone()),
+                event: None,
+            };
+            return Some((types, Reply::Unary(reply.clone())));
         }
     } else if let Some(inner) = generic_arg(ty, rules.unary_reply) {
-        return Some((None, Reply::Unary(inner.clone())));
+        return Some((EffectTypes::default(), Reply::Unary(inner.clone())));
     }
     if let Some(inner) = rules.stream_reply.and_then(|name| generic_arg(ty, name)) {
-        return Some((None, Reply::Stream(inner.clone())));
+        return Some((EffectTypes::default(), Reply::Stream(inner.clone())));
     }
     unsupported(diagnostics, ty);
     None

@@ -13,10 +13,12 @@ mod action;
 mod codegen;
 mod component;
 mod diagnostics;
+mod entity;
+mod event_sourced_entity;
 mod handler;
 mod options;
 mod route;
-mod value_entity;
+pub(crate) mod value_entity;
 
 /// Makes the methods of an `impl` block with route attributes the handlers of an action.
 ///
@@ -68,7 +70,12 @@ pub fn on_startup(_args: TokenStream, item: TokenStream) -> TokenStream {
 /// These attributes are read by the component macro on the enclosing `impl` block, which removes
 /// them; one that reaches its own expansion stands outside such a block.
 fn misplaced(name: &str, item: TokenStream) -> TokenStream {
-    let message = format!("`#[{name}]` goes on a method of an `impl` block marked `#[action]`");
+    let container = match name {
+        "on_startup" => "`#[action]`",
+        "event_handler" => "`#[event_sourced_entity]`",
+        _ => "`#[action]`, `#[value_entity]` or `#[event_sourced_entity]`",
+    };
+    let message = format!("`#[{name}]` goes on a method of an `impl` block marked {container}");
     let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
     let item = proc_macro2::TokenStream::from(item);
     quote::quote!(#error #item).into()
@@ -79,4 +86,19 @@ fn misplaced(name: &str, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn value_entity(args: TokenStream, item: TokenStream) -> TokenStream {
     value_entity::expand(args.into(), item.into()).into()
+}
+
+/// Makes the methods of an `impl` block with route attributes the command handlers of an
+/// event-sourced entity, and its one `#[event_handler]` method the fold of events into state:
+/// `#[event_sourced_entity(type_id = "cart", id = "cart_id")]`. See
+/// `kalix_core::event_sourced_entity`.
+#[proc_macro_attribute]
+pub fn event_sourced_entity(args: TokenStream, item: TokenStream) -> TokenStream {
+    event_sourced_entity::expand(args.into(), item.into()).into()
+}
+
+/// Marks the method of an `#[event_sourced_entity]` impl block that applies an event to the state.
+#[proc_macro_attribute]
+pub fn event_handler(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("event_handler", item)
 }

@@ -21,6 +21,8 @@ pub(crate) struct ComponentOptions {
     pub id: Option<LitStr>,
     /// A function of the entity id giving the empty state, used instead of `Default`.
     pub empty_state: Option<syn::Path>,
+    /// How many events between snapshots.
+    pub snapshot_every: Option<syn::LitInt>,
 }
 
 pub(crate) const NEW: &str = "new";
@@ -28,6 +30,7 @@ pub(crate) const FORWARD_HEADERS: &str = "forward_headers";
 pub(crate) const TYPE_ID: &str = "type_id";
 pub(crate) const ID: &str = "id";
 pub(crate) const EMPTY_STATE: &str = "empty_state";
+pub(crate) const SNAPSHOT_EVERY: &str = "snapshot_every";
 
 fn describe(option: &str) -> &'static str {
     match option {
@@ -35,6 +38,7 @@ fn describe(option: &str) -> &'static str {
         FORWARD_HEADERS => "`forward_headers = [\"Header\", ..]`",
         TYPE_ID => "`type_id = \"name\"`",
         ID => "`id = \"path_parameter\"`",
+        SNAPSHOT_EVERY => "`snapshot_every = 100`",
         _ => "`empty_state = path::to::function`",
     }
 }
@@ -66,6 +70,16 @@ impl ComponentOptions {
                 FORWARD_HEADERS => options.forward_headers = parse_string_list(&meta)?,
                 TYPE_ID => options.type_id = Some(meta.value()?.parse()?),
                 ID => options.id = Some(meta.value()?.parse()?),
+                SNAPSHOT_EVERY => {
+                    let every: syn::LitInt = meta.value()?.parse()?;
+                    if every.base10_parse::<u64>()? == 0 {
+                        return Err(syn::Error::new(
+                            every.span(),
+                            "snapshot_every is at least 1",
+                        ));
+                    }
+                    options.snapshot_every = Some(every);
+                }
                 _ => options.empty_state = Some(meta.value()?.parse()?),
             }
             Ok(())

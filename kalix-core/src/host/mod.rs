@@ -1,13 +1,17 @@
 //! Component hosts: how each kind of component runs a call and carries out its effect.
 
 pub(crate) mod action;
+pub(crate) mod event_sourced;
+mod slots;
 pub(crate) mod value_entity;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dependencies::Dependencies;
-use crate::store::{GroupCommitter, Store};
+use crate::error::CallError;
+use crate::status::ErrorCode;
+use crate::store::{GroupCommitter, Store, WriteError};
 
 /// What building a component may use: the user's dependencies and the runtime's services.
 pub struct ComponentEnv<'a> {
@@ -25,4 +29,27 @@ pub(crate) struct EntitySettings {
     pub passivation_timeout: Duration,
     /// At most this many entities of one type are kept in memory.
     pub max_active: usize,
+}
+
+/// What the caller of a command gets when its commit failed: a 503 saying to retry (the entity is
+/// reloaded before its next command).
+pub(crate) fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError {
+    match error {
+        WriteError::Conflict { .. } => {
+            tracing::warn!(%error, type_id, entity_id, "write conflict; the entity will be reloaded");
+            CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!("{type_id} '{entity_id}' was changed concurrently; retry the command"),
+            )
+        }
+        WriteError::Store(_) => {
+            tracing::error!(%error, type_id, entity_id, "commit failed");
+            CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the change to {type_id} '{entity_id}' could not be committed; retry the command"
+                ),
+            )
+        }
+    }
 }

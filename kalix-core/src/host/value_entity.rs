@@ -11,50 +11,29 @@
 //! Slots of idle entities are dropped after the passivation timeout, and the number of slots is
 //! bounded per type: past the bound the least recently used idle slot is dropped.
 
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{ComponentEnv, EntitySettings};
+use super::slots::{Resident, Slots};
+use super::{ComponentEnv, commit_error};
 use crate::client::ComponentClient;
 use crate::dispatch::{HandlerOutcome, Outcome};
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;
-use crate::store::PendingCommit;
-use crate::store::{GroupCommitter, StateWrite, Store, WriteError};
+use crate::store::{GroupCommitter, PendingCommit, StateWrite, Store};
 use crate::value_entity::{Effect, StateChange, Then, ValueEntityComponent, ValueEntityContext};
-
-const SHARDS: usize = 64;
 
 /// A value entity type at run time: the user's component and the slots of its entities.
 pub struct ValueEntityRuntime<E: ValueEntityComponent> {
     entity: E,
-    slots: Slots<E::State>,
+    slots: Arc<Slots<Loaded<E::State>>>,
     store: Arc<dyn Store>,
     committer: GroupCommitter,
-}
-
-/// The slots of the ids that hash to one shard.
-type Shard<S> = Mutex<HashMap<String, Arc<Slot<S>>>>;
-
-struct Slots<S> {
-    shards: Box<[Shard<S>]>,
-    per_shard: usize,
-    epoch: Instant,
-}
-
-struct Slot<S> {
-    cell: tokio::sync::Mutex<Option<Loaded<S>>>,
-    /// Set when the cached state may not match the store (a failed commit, a panic).
-    stale: AtomicBool,
-    /// Milliseconds since the epoch of the last command.
-    last_used: AtomicU64,
 }
 
 struct Loaded<S> {
@@ -64,22 +43,21 @@ struct Loaded<S> {
     pending: Option<PendingCommit>,
 }
 
+impl<S: Send + 'static> Resident for Loaded<S> {
+    fn pending(&self) -> Option<&PendingCommit> {
+        self.pending.as_ref()
+    }
+}
+
 impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
     /// Builds the runtime of `entity` and starts its passivation sweeper.
     pub fn start(entity: E, env: &ComponentEnv<'_>) -> Arc<Self> {
-        let settings = env.entities;
-        let runtime = Arc::new(Self {
+        Arc::new(Self {
             entity,
-            slots: Slots {
-                shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-                per_shard: settings.max_active.div_ceil(SHARDS).max(1),
-                epoch: Instant::now(),
-            },
+            slots: Slots::start(env.entities),
             store: Arc::clone(&env.store),
             committer: env.committer.clone(),
-        });
-        tokio::spawn(sweep(Arc::downgrade(&runtime), settings));
-        runtime
+        })
     }
 
     /// Runs one command on entity `entity_id`.
@@ -218,118 +196,6 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
 
     /// How many entities are in memory.
     pub fn active_entities(&self) -> usize {
-        self.slots
-            .shards
-            .iter()
-            .map(|shard| shard.lock().map_or(0, |s| s.len()))
-            .sum()
-    }
-}
-
-fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError {
-    match error {
-        WriteError::Conflict { .. } => {
-            tracing::warn!(%error, type_id, entity_id, "write conflict; the entity will be reloaded");
-            CallError::new(
-                ErrorCode::SERVICE_UNAVAILABLE,
-                format!("{type_id} '{entity_id}' was changed concurrently; retry the command"),
-            )
-        }
-        WriteError::Store(_) => {
-            tracing::error!(%error, type_id, entity_id, "commit failed");
-            CallError::new(
-                ErrorCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the change to {type_id} '{entity_id}' could not be committed; retry the command"
-                ),
-            )
-        }
-    }
-}
-
-impl<S> Slots<S> {
-    fn now(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-
-    fn shard(&self, entity_id: &str) -> &Shard<S> {
-        use std::hash::{BuildHasher, RandomState};
-        // One hasher for the process: an id only needs a stable shard.
-        static SEED: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
-        let hash = SEED.get_or_init(RandomState::new).hash_one(entity_id);
-        &self.shards[(hash as usize) % self.shards.len()]
-    }
-
-    fn get_or_insert(&self, entity_id: &str) -> Arc<Slot<S>> {
-        let now = self.now();
-        let mut shard = self
-            .shard(entity_id)
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(slot) = shard.get(entity_id) {
-            slot.last_used.store(now, Ordering::Relaxed);
-            return Arc::clone(slot);
-        }
-        if shard.len() >= self.per_shard {
-            evict_least_recently_used(&mut shard);
-        }
-        let slot = Arc::new(Slot {
-            cell: tokio::sync::Mutex::new(None),
-            stale: AtomicBool::new(false),
-            last_used: AtomicU64::new(now),
-        });
-        shard.insert(entity_id.to_owned(), Arc::clone(&slot));
-        slot
-    }
-}
-
-/// Whether a slot can be dropped without losing anything: nobody holds it (the map's reference
-/// is the only one, and references are only taken under the shard lock), and its last write is
-/// committed.
-fn evictable<S>(slot: &Arc<Slot<S>>) -> bool {
-    if Arc::strong_count(slot) != 1 {
-        return false;
-    }
-    match slot.cell.try_lock() {
-        Ok(cell) => cell
-            .as_ref()
-            .and_then(|loaded| loaded.pending.as_ref())
-            .is_none_or(|pending| pending.peek().is_some()),
-        Err(_) => false,
-    }
-}
-
-fn evict_least_recently_used<S>(shard: &mut HashMap<String, Arc<Slot<S>>>) {
-    let oldest = shard
-        .iter()
-        .filter(|(_, slot)| evictable(slot))
-        .min_by_key(|(_, slot)| slot.last_used.load(Ordering::Relaxed))
-        .map(|(id, _)| id.clone());
-    if let Some(id) = oldest {
-        shard.remove(&id);
-    }
-}
-
-/// Drops the slots of entities idle for longer than the passivation timeout.
-async fn sweep<E: ValueEntityComponent>(
-    runtime: Weak<ValueEntityRuntime<E>>,
-    settings: EntitySettings,
-) {
-    let period =
-        (settings.passivation_timeout / 2).clamp(Duration::from_millis(10), Duration::from_secs(5));
-    let timeout = settings.passivation_timeout.as_millis() as u64;
-    loop {
-        tokio::time::sleep(period).await;
-        let Some(runtime) = runtime.upgrade() else {
-            return;
-        };
-        let now = runtime.slots.now();
-        for shard in runtime.slots.shards.iter() {
-            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
-            shard.retain(|_, slot| {
-                let idle = now.saturating_sub(slot.last_used.load(Ordering::Relaxed)) >= timeout;
-                !(idle && evictable(slot))
-            });
-        }
+        self.slots.len()
     }
 }

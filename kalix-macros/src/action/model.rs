@@ -15,6 +15,7 @@ pub(crate) const RULES: HandlerRules = HandlerRules {
     reply_help: "`action::Effect<T>` or `action::EffectStream<T>`",
     allows_on_startup: true,
     stateful: false,
+    evented: false,
     synchronous: false,
 };
 

@@ -3,6 +3,8 @@
 mod expand;
 mod model;
 
+pub(crate) use model::{check_impl, command_handlers};
+
 use proc_macro2::TokenStream;
 
 /// Expands `#[value_entity(args)] impl ... { ... }`.

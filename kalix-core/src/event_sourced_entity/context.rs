@@ -1,0 +1,39 @@
+//! What an event-sourced entity's command handler can see.
+
+use crate::client::ComponentClient;
+use crate::metadata::Metadata;
+
+/// The context of one command to an event-sourced entity: its id, the metadata, and a client to
+/// build calls for `then_forward` and side effects.
+#[derive(Clone, Debug)]
+pub struct EventSourcedEntityContext {
+    entity_id: String,
+    metadata: Metadata,
+    client: ComponentClient,
+}
+
+impl EventSourcedEntityContext {
+    /// A context (the runtime and the testkits build these).
+    pub fn new(entity_id: String, metadata: Metadata, client: ComponentClient) -> Self {
+        Self {
+            entity_id,
+            metadata,
+            client,
+        }
+    }
+
+    /// The id of the entity handling the command.
+    pub fn entity_id(&self) -> &str {
+        &self.entity_id
+    }
+
+    /// The command's metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// A client to describe calls for forwards and side effects.
+    pub fn component_client(&self) -> &ComponentClient {
+        &self.client
+    }
+}

@@ -1,0 +1,142 @@
+//! Entity slots, shared by the entity hosts: one slot per active entity id, holding what the host
+//! keeps of it behind a fair (FIFO) async mutex, in 64 shards.
+//!
+//! A slot is dropped only when nobody holds it (the map's reference is the only one, and
+//! references are only taken under the shard lock) and its last write is committed: by the
+//! sweeper once idle past the passivation timeout, or when a shard is over its share of the
+//! active bound (least recently used first). A dropped entity reloads from the store.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use super::EntitySettings;
+use crate::store::PendingCommit;
+
+const SHARDS: usize = 64;
+
+/// What a host keeps of a loaded entity; it exposes its last uncommitted write.
+pub(crate) trait Resident: Send + 'static {
+    /// The entity's last write, until it is known to be committed.
+    fn pending(&self) -> Option<&PendingCommit>;
+}
+
+/// The slots of the ids that hash to one shard.
+type Shard<L> = Mutex<HashMap<String, Arc<Slot<L>>>>;
+
+/// The slots of one entity type.
+pub(crate) struct Slots<L> {
+    shards: Box<[Shard<L>]>,
+    per_shard: usize,
+    epoch: Instant,
+}
+
+/// One entity's slot.
+pub(crate) struct Slot<L> {
+    /// What is loaded, if anything; commands hold this lock while they run.
+    pub cell: tokio::sync::Mutex<Option<L>>,
+    /// Set when the cached state may not match the store (a failed commit, a panic).
+    pub stale: AtomicBool,
+    /// Milliseconds since the epoch of the last command.
+    last_used: AtomicU64,
+}
+
+impl<L: Resident> Slots<L> {
+    /// Slots bounded by `settings`, with a sweeper dropping idle ones.
+    pub fn start(settings: EntitySettings) -> Arc<Self> {
+        let slots = Arc::new(Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            per_shard: settings.max_active.div_ceil(SHARDS).max(1),
+            epoch: Instant::now(),
+        });
+        tokio::spawn(sweep(Arc::downgrade(&slots), settings.passivation_timeout));
+        slots
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn shard(&self, entity_id: &str) -> &Shard<L> {
+        use std::hash::{BuildHasher, RandomState};
+        // One hasher for the process: an id only needs a stable shard.
+        static SEED: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+        let hash = SEED.get_or_init(RandomState::new).hash_one(entity_id);
+        &self.shards[(hash as usize) % self.shards.len()]
+    }
+
+    /// The slot of `entity_id`, created (and the bound enforced) if it has none.
+    pub fn get_or_insert(&self, entity_id: &str) -> Arc<Slot<L>> {
+        let now = self.now();
+        let mut shard = self
+            .shard(entity_id)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = shard.get(entity_id) {
+            slot.last_used.store(now, Ordering::Relaxed);
+            return Arc::clone(slot);
+        }
+        if shard.len() >= self.per_shard {
+            evict_least_recently_used(&mut shard);
+        }
+        let slot = Arc::new(Slot {
+            cell: tokio::sync::Mutex::new(None),
+            stale: AtomicBool::new(false),
+            last_used: AtomicU64::new(now),
+        });
+        shard.insert(entity_id.to_owned(), Arc::clone(&slot));
+        slot
+    }
+
+    /// How many entities are in memory.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().map_or(0, |s| s.len()))
+            .sum()
+    }
+}
+
+fn evictable<L: Resident>(slot: &Arc<Slot<L>>) -> bool {
+    if Arc::strong_count(slot) != 1 {
+        return false;
+    }
+    match slot.cell.try_lock() {
+        Ok(cell) => cell
+            .as_ref()
+            .and_then(Resident::pending)
+            .is_none_or(|pending| pending.peek().is_some()),
+        Err(_) => false,
+    }
+}
+
+fn evict_least_recently_used<L: Resident>(shard: &mut HashMap<String, Arc<Slot<L>>>) {
+    let oldest = shard
+        .iter()
+        .filter(|(_, slot)| evictable(slot))
+        .min_by_key(|(_, slot)| slot.last_used.load(Ordering::Relaxed))
+        .map(|(id, _)| id.clone());
+    if let Some(id) = oldest {
+        shard.remove(&id);
+    }
+}
+
+/// Drops the slots of entities idle for longer than the passivation timeout, until the slots are
+/// gone.
+async fn sweep<L: Resident>(slots: Weak<Slots<L>>, passivation_timeout: Duration) {
+    let period = (passivation_timeout / 2).clamp(Duration::from_millis(10), Duration::from_secs(5));
+    let timeout = passivation_timeout.as_millis() as u64;
+    loop {
+        tokio::time::sleep(period).await;
+        let Some(slots) = slots.upgrade() else { return };
+        let now = slots.now();
+        for shard in slots.shards.iter() {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            shard.retain(|_, slot| {
+                let idle = now.saturating_sub(slot.last_used.load(Ordering::Relaxed)) >= timeout;
+                !(idle && evictable(slot))
+            });
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Checks shared by the entity kinds: required options, routes that carry the id, one handler per
+//! route, forwarded headers, and one agreed state (or event) type across handlers.
+
+use proc_macro2::Span;
+use syn::{Ident, LitStr, Type};
+
+use crate::diagnostics::Diagnostics;
+use crate::handler::{Handler, ParamKind, type_text};
+
+/// The option's value, or an error saying the attribute needs it.
+pub(crate) fn required(
+    option: &Option<LitStr>,
+    attribute: &str,
+    name: &str,
+    example: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<LitStr> {
+    if option.is_none() {
+        diagnostics.push(syn::Error::new(
+            Span::call_site(),
+            format!("`#[{attribute}]` needs `{name} = {example}`"),
+        ));
+    }
+    option.clone()
+}
+
+/// Every route carries the id, no two handlers share a route, and header parameters are forwarded.
+pub(crate) fn validate_routes(
+    kind: &str,
+    id: &LitStr,
+    handlers: &[Handler],
+    forward_headers: &[LitStr],
+    diagnostics: &mut Diagnostics,
+) {
+    let id = id.value();
+    let mut routes: Vec<(String, &Ident)> = Vec::new();
+    for handler in handlers {
+        let Some(route) = &handler.route else {
+            continue;
+        };
+        if !route.template.params().any(|param| param == id) {
+            diagnostics.error(
+                &route.template.literal,
+                format!("every route of this {kind} contains its id parameter `<{id}>`, e.g. \"/counter/<{id}>\""),
+            );
+        }
+        let key = format!("{} {}", route.method.as_str(), route.template.shape());
+        match routes.iter().find(|(k, _)| *k == key) {
+            Some((_, first)) => diagnostics.error(
+                &route.template.literal,
+                format!(
+                    "{} {} is already routed to `{first}` in this {kind}",
+                    route.method.as_str(),
+                    route.template.literal.value()
+                ),
+            ),
+            None => routes.push((key, &handler.ident)),
+        }
+        for param in &handler.params {
+            if let ParamKind::Header { name, .. } = &param.kind
+                && !forward_headers
+                    .iter()
+                    .any(|h| h.value().eq_ignore_ascii_case(&name.value()))
+            {
+                diagnostics.error(
+                    name,
+                    format!("header `{0}` is not forwarded to this {kind}; add it: `forward_headers = [\"{0}\"]`", name.value()),
+                );
+            }
+        }
+    }
+}
+
+/// The one type all handlers agree on for `what` (the state, the event), reported where they
+/// disagree. `None` if no handler names one; then, unless handlers already failed, an error.
+pub(crate) fn agreed_type<'a>(
+    kind: &str,
+    what: &str,
+    types: impl IntoIterator<Item = &'a Type>,
+    self_ty: &Type,
+    handlers_failed: bool,
+    diagnostics: &mut Diagnostics,
+) -> Option<Type> {
+    let mut types = types.into_iter();
+    let Some(first) = types.next() else {
+        if !handlers_failed {
+            diagnostics.error(
+                self_ty,
+                format!("a {kind} needs at least one command handler with a route"),
+            );
+        }
+        return None;
+    };
+    for other in types {
+        if type_text(other) != type_text(first) {
+            diagnostics.error(
+                other,
+                format!(
+                    "every handler of a {kind} has the same {what} type; this one says `{}`, another `{}`",
+                    type_text(other),
+                    type_text(first)
+                ),
+            );
+        }
+    }
+    Some(first.clone())
+}

@@ -1,0 +1,210 @@
+//! The model of an event-sourced entity: like a value entity's, plus the event type and the one
+//! `#[event_handler]` method that folds an event into the state.
+
+use proc_macro2::TokenStream;
+use syn::{FnArg, Ident, ImplItem, ItemImpl, LitStr, ReturnType, Type};
+
+use crate::diagnostics::Diagnostics;
+use crate::entity::{agreed_type, required, validate_routes};
+use crate::handler::{Handler, HandlerRules, type_text};
+use crate::options::{
+    ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, SNAPSHOT_EVERY, TYPE_ID,
+};
+use crate::value_entity::{check_impl, command_handlers};
+
+pub(crate) const RULES: HandlerRules = HandlerRules {
+    component_attribute: "event_sourced_entity",
+    context_type: "EventSourcedEntityContext",
+    unary_reply: "Effect",
+    stream_reply: None,
+    reply_help: "`event_sourced_entity::Effect<State, Event, Reply>`",
+    allows_on_startup: false,
+    stateful: true,
+    evented: true,
+    synchronous: true,
+};
+
+const EVENT_HANDLER: &str = "event_handler";
+const KIND: &str = "event sourced entity";
+
+pub(crate) struct EventSourced {
+    pub self_ty: Type,
+    pub name: Ident,
+    pub options: ComponentOptions,
+    pub type_id: LitStr,
+    pub id: LitStr,
+    pub state: Type,
+    pub event: Type,
+    pub event_handler: Ident,
+    pub snapshot_every: u64,
+    pub handlers: Vec<Handler>,
+}
+
+/// The `#[event_handler]` method: `fn name(&self, state: State, event: &Event) -> State`.
+struct EventHandler {
+    ident: Ident,
+    state: Type,
+    event: Type,
+}
+
+impl EventSourced {
+    pub fn from_impl(
+        args: TokenStream,
+        item: &mut ItemImpl,
+        diagnostics: &mut Diagnostics,
+    ) -> Option<Self> {
+        let attribute = "event_sourced_entity";
+        let options = ComponentOptions::parse(
+            args,
+            attribute,
+            &[
+                TYPE_ID,
+                ID,
+                NEW,
+                EMPTY_STATE,
+                FORWARD_HEADERS,
+                SNAPSHOT_EVERY,
+            ],
+            diagnostics,
+        );
+        check_impl(item, attribute, diagnostics);
+        let name = crate::action::type_name(&item.self_ty, attribute, diagnostics);
+        let type_id = required(
+            &options.type_id,
+            attribute,
+            TYPE_ID,
+            "\"cart\"",
+            diagnostics,
+        );
+        let id = required(&options.id, attribute, ID, "\"cart_id\"", diagnostics);
+        let event_handler = event_handler(item, diagnostics);
+        let before = diagnostics.count();
+        let handlers = command_handlers(item, &RULES, id.as_ref(), diagnostics);
+        let failed = diagnostics.count() > before;
+        let state = agreed_type(
+            KIND,
+            "state",
+            handlers
+                .iter()
+                .filter_map(|h| h.state.as_ref())
+                .chain(event_handler.as_ref().map(|h| &h.state)),
+            &item.self_ty,
+            failed,
+            diagnostics,
+        );
+        let event = agreed_type(
+            KIND,
+            "event",
+            handlers
+                .iter()
+                .filter_map(|h| h.event.as_ref())
+                .chain(event_handler.as_ref().map(|h| &h.event)),
+            &item.self_ty,
+            true,
+            diagnostics,
+        );
+        let snapshot_every = options
+            .snapshot_every
+            .as_ref()
+            .and_then(|every| every.base10_parse().ok())
+            .unwrap_or(100);
+        let entity = EventSourced {
+            self_ty: (*item.self_ty).clone(),
+            name: name?,
+            type_id: type_id?,
+            id: id?,
+            state: state?,
+            event: event?,
+            event_handler: event_handler?.ident,
+            snapshot_every,
+            options,
+            handlers,
+        };
+        validate_routes(
+            KIND,
+            &entity.id,
+            &entity.handlers,
+            &entity.options.forward_headers,
+            diagnostics,
+        );
+        Some(entity)
+    }
+}
+
+/// Finds the one `#[event_handler]` method, removes the attribute, and checks its signature.
+fn event_handler(item: &mut ItemImpl, diagnostics: &mut Diagnostics) -> Option<EventHandler> {
+    let mut found: Option<EventHandler> = None;
+    let mut any = false;
+    for impl_item in &mut item.items {
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        let before = method.attrs.len();
+        method
+            .attrs
+            .retain(|attribute| !attribute.path().is_ident(EVENT_HANDLER));
+        if method.attrs.len() == before {
+            continue;
+        }
+        if any {
+            diagnostics.error(&method.sig.ident, "an event sourced entity has one `#[event_handler]`; match on the event enum inside it");
+            continue;
+        }
+        any = true;
+        found = event_handler_signature(method, diagnostics);
+    }
+    if !any {
+        diagnostics.error(
+            &item.self_ty,
+            "an event sourced entity needs one `#[event_handler] fn apply(&self, state: State, event: &Event) -> State`",
+        );
+    }
+    found
+}
+
+fn event_handler_signature(
+    method: &syn::ImplItemFn,
+    diagnostics: &mut Diagnostics,
+) -> Option<EventHandler> {
+    let shape = "an `#[event_handler]` is `fn apply(&self, state: State, event: &Event) -> State`";
+    let signature = &method.sig;
+    let receiver_ok = signature
+        .receiver()
+        .is_some_and(|r| r.reference.is_some() && r.mutability.is_none());
+    let typed: Vec<&syn::PatType> = signature
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(typed),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let ([state, event], ReturnType::Type(_, returned)) = (typed.as_slice(), &signature.output)
+    else {
+        diagnostics.error(&signature.ident, shape);
+        return None;
+    };
+    let Type::Reference(event_ref) = event.ty.as_ref() else {
+        diagnostics.error(&event.ty, format!("{shape}: take the event by reference"));
+        return None;
+    };
+    if !receiver_ok || signature.asyncness.is_some() {
+        diagnostics.error(&signature.ident, shape);
+        return None;
+    }
+    if type_text(&state.ty) != type_text(returned) {
+        diagnostics.error(
+            returned,
+            format!(
+                "{shape}: it returns the state type it takes, `{}`",
+                type_text(&state.ty)
+            ),
+        );
+        return None;
+    }
+    Some(EventHandler {
+        ident: signature.ident.clone(),
+        state: (*state.ty).clone(),
+        event: (*event_ref.elem).clone(),
+    })
+}
