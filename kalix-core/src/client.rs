@@ -68,6 +68,14 @@ impl ComponentClient {
         E::client(self.clone(), entity_id.into())
     }
 
+    /// The typed client of event-sourced entity `E` with id `entity_id`.
+    pub fn event_sourced_entity<E: crate::event_sourced_entity::EventSourcedComponent>(
+        &self,
+        entity_id: impl Into<String>,
+    ) -> E::Client {
+        E::client(self.clone(), entity_id.into())
+    }
+
     /// A deferred call with `body` serialized to JSON; used by generated clients.
     pub fn deferred<R, B: Serialize>(&self, call: Call, body: Option<&B>) -> DeferredCall<R> {
         match body.map(serde_json::to_value).transpose() {

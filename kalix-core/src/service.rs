@@ -30,10 +30,11 @@ use crate::store::{GroupCommitter, SqliteStore, Store};
 ///
 /// [`Service::run`] reads [`Config::from_env`], logs through `tracing` (filtered by `RUST_LOG`,
 /// `info` by default), serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Service {
     config: Option<Config>,
     dependencies: Dependencies,
+    store: Option<Arc<dyn Store>>,
 }
 
 impl Service {
@@ -46,6 +47,14 @@ impl Service {
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {
         self.config = Some(config);
+        self
+    }
+
+    /// Uses `store` instead of the one `KALIX_STORE` names (for another backend, or a wrapper
+    /// around one).
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
         self
     }
 
@@ -92,7 +101,10 @@ impl Service {
                  link it from main with `use my_library as _;`"
             );
         }
-        let store = open_store(&config.store)?;
+        let store = match self.store {
+            Some(store) => store,
+            None => open_store(&config.store)?,
+        };
         let env = ComponentEnv {
             dependencies: &self.dependencies,
             committer: GroupCommitter::start(Arc::clone(&store)),
@@ -138,6 +150,16 @@ impl Service {
 
 /// How long a stopping service waits for requests in flight.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("config", &self.config)
+            .field("dependencies", &self.dependencies)
+            .field("custom_store", &self.store.is_some())
+            .finish()
+    }
+}
 
 /// A service serving in the background.
 #[derive(Debug)]

@@ -118,6 +118,13 @@ impl TestKitBuilder {
         self
     }
 
+    /// Uses `store` instead of the configured one.
+    #[must_use]
+    pub fn store(mut self, store: std::sync::Arc<dyn kalix_core::store::Store>) -> Self {
+        self.service = self.service.store(store);
+        self
+    }
+
     /// Changes the configuration (the port stays 0 unless changed here).
     #[must_use]
     pub fn config(mut self, change: impl FnOnce(Config) -> Config) -> Self {

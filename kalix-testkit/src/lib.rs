@@ -6,6 +6,8 @@
 //!   effects are recorded, not executed.
 //! - [`ValueEntityTestkit`] runs a value entity's command handlers against an in-memory state,
 //!   returning a [`ValueEntityResult`] with the reply or error and the state change.
+//! - [`EventSourcedTestkit`] runs an event-sourced entity's command handlers, applying their
+//!   events through its event handler, and returns an [`EventSourcedResult`] with the events.
 //! - [`store_conformance`] is the suite every storage backend must pass.
 //! - [`TestKit`] runs the whole service in-process on a free port and gives an HTTP client with
 //!   its base URL and a component client.
@@ -13,6 +15,8 @@
 #![warn(missing_docs)]
 
 mod action;
+mod event_sourced;
+
 mod http_transport;
 
 mod integration;
@@ -20,6 +24,7 @@ pub mod store_conformance;
 mod value_entity;
 
 pub use action::{ActionResult, ActionTestkit};
+pub use event_sourced::{EventSourcedResult, EventSourcedTestkit};
 pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};
 pub use value_entity::{ValueEntityResult, ValueEntityTestkit};

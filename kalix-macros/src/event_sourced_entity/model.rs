@@ -17,7 +17,7 @@ pub(crate) const RULES: HandlerRules = HandlerRules {
     context_type: "EventSourcedEntityContext",
     unary_reply: "Effect",
     stream_reply: None,
-    reply_help: "`event_sourced_entity::Effect<State, Event, Reply>`",
+    reply_help: "`event_sourced_entity::Effect<State, Event, Reply>`, written out (the macro cannot see through a type alias)",
     allows_on_startup: false,
     stateful: true,
     evented: true,

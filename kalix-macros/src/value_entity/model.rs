@@ -14,7 +14,7 @@ pub(crate) const RULES: HandlerRules = HandlerRules {
     context_type: "ValueEntityContext",
     unary_reply: "Effect",
     stream_reply: None,
-    reply_help: "`value_entity::Effect<State, Reply>`",
+    reply_help: "`value_entity::Effect<State, Reply>`, written out (the macro cannot see through a type alias)",
     allows_on_startup: false,
     stateful: true,
     evented: false,

@@ -1,0 +1,9 @@
+//! Serves the event-sourced counter: `cargo run -p eventsourced-counter`, then
+//! `curl -X POST localhost:9000/counter/c1/increase/5`.
+
+// Link the components of the library so their registrations are part of this binary.
+use eventsourced_counter as _;
+
+fn main() -> Result<(), kalix_core::StartError> {
+    kalix_core::Service::new().run()
+}

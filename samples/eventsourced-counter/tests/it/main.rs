@@ -1,0 +1,6 @@
+//! The event-sourced counter's tests: unit tests through `EventSourcedTestkit`, the HTTP contract
+//! and component client through `TestKit`, and replay after a restart with snapshots.
+
+mod http;
+mod replay;
+mod unit;

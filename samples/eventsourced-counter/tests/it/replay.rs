@@ -1,0 +1,141 @@
+//! A restart rebuilds the state exactly, reading only the events after the latest snapshot.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use kalix_core::store::{
+    EventLog, SqliteStore, Store, StoreError, StoredEvent, StoredState, Write, WriteError,
+};
+use kalix_testkit::TestKit;
+use serde_json::json;
+
+use crate::http::value;
+
+/// SQLite, counting the events it hands out for loading entities.
+struct CountingStore {
+    inner: SqliteStore,
+    events_loaded: Arc<AtomicUsize>,
+    snapshots_loaded: Arc<AtomicUsize>,
+}
+
+impl Store for CountingStore {
+    fn load(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<Option<StoredState>, StoreError>> {
+        self.inner.load(type_id, entity_id)
+    }
+
+    fn commit(
+        &self,
+        writes: Vec<Write>,
+    ) -> BoxFuture<'static, Result<Vec<Result<u64, WriteError>>, StoreError>> {
+        self.inner.commit(writes)
+    }
+
+    fn load_events(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<EventLog, StoreError>> {
+        let (events, snapshots) = (
+            Arc::clone(&self.events_loaded),
+            Arc::clone(&self.snapshots_loaded),
+        );
+        self.inner
+            .load_events(type_id, entity_id)
+            .map(move |log| {
+                if let Ok(log) = &log {
+                    events.fetch_add(log.events.len(), Ordering::SeqCst);
+                    snapshots.fetch_add(usize::from(log.snapshot.is_some()), Ordering::SeqCst);
+                }
+                log
+            })
+            .boxed()
+    }
+
+    fn read_events(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        from_seq: u64,
+    ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>> {
+        self.inner.read_events(type_id, entity_id, from_seq)
+    }
+}
+
+async fn start(path: &std::path::Path) -> (TestKit, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let events_loaded = Arc::new(AtomicUsize::new(0));
+    let snapshots_loaded = Arc::new(AtomicUsize::new(0));
+    let store = CountingStore {
+        inner: SqliteStore::open(path).unwrap(),
+        events_loaded: Arc::clone(&events_loaded),
+        snapshots_loaded: Arc::clone(&snapshots_loaded),
+    };
+    let testkit = TestKit::builder().store(Arc::new(store)).start().await;
+    (testkit, events_loaded, snapshots_loaded)
+}
+
+#[tokio::test]
+async fn a_restart_after_250_events_replays_at_most_100_after_the_snapshot() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = directory.path().join("journal.db");
+    let (testkit, _, _) = start(&database).await;
+    for n in 1..=250 {
+        // A mix of events, so that the order of replay matters.
+        let path = if n % 50 == 0 {
+            "/counter/r/multiply/2".to_owned()
+        } else {
+            format!("/counter/r/increase/{n}")
+        };
+        assert!(
+            testkit
+                .post(&path)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .is_success()
+        );
+    }
+    let before = value(&testkit, "r").await;
+    testkit.stop().await;
+
+    let (restarted, events_loaded, snapshots_loaded) = start(&database).await;
+    assert_eq!(
+        value(&restarted, "r").await,
+        before,
+        "the state is rebuilt exactly"
+    );
+    assert_eq!(
+        snapshots_loaded.load(Ordering::SeqCst),
+        1,
+        "loading starts from a snapshot"
+    );
+    let replayed = events_loaded.load(Ordering::SeqCst);
+    assert!(
+        replayed <= 100,
+        "{replayed} events replayed after the snapshot"
+    );
+    assert_eq!(
+        replayed, 50,
+        "the snapshot at 200 leaves 50 events to replay"
+    );
+    let body: serde_json::Value = restarted
+        .post("/counter/r/increase/1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expected = before.as_str().unwrap().parse::<i64>().unwrap() + 1;
+    assert_eq!(
+        body,
+        json!(expected.to_string()),
+        "the journal continues after the restart"
+    );
+}
