@@ -7,14 +7,16 @@ use quote::quote;
 use crate::diagnostics::Diagnostics;
 
 /// Expands `#[attribute(args)] impl ... { ... }` with the kind's `model` and `generate` steps. On
-/// errors the user's item is still emitted (handler attributes removed) beside the errors, so one
-/// mistake gives one error.
+/// errors the user's item is still emitted (handler attributes removed) beside the errors, with
+/// what `recover` generates from a model that exists despite them (so code that uses the item
+/// does not fail too): one mistake gives one error.
 pub(crate) fn expand<M>(
     args: TokenStream,
     item: TokenStream,
     usage: &str,
     model: impl FnOnce(TokenStream, &mut syn::ItemImpl, &mut Diagnostics) -> Option<M>,
     generate: impl FnOnce(&M) -> TokenStream,
+    recover: impl FnOnce(&M) -> TokenStream,
 ) -> TokenStream {
     let mut diagnostics = Diagnostics::default();
     let mut item: syn::ItemImpl = match syn::parse2(item.clone()) {
@@ -25,14 +27,16 @@ pub(crate) fn expand<M>(
             return quote!(#error #item);
         }
     };
-    match model(args, &mut item, &mut diagnostics) {
+    let model = model(args, &mut item, &mut diagnostics);
+    match model {
         Some(model) if diagnostics.count() == 0 => {
             let generated = generate(&model);
             quote!(#item #generated)
         }
-        _ => {
+        model => {
+            let recovered = model.as_ref().map(recover);
             let errors = diagnostics.into_compile_errors();
-            quote!(#item #errors)
+            quote!(#item #recovered #errors)
         }
     }
 }

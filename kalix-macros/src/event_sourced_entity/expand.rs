@@ -10,14 +10,29 @@ use super::model::EventSourced;
 use crate::codegen::{self, ClientTarget, call_args, dispatch_ident, extractions};
 use crate::handler::Handler;
 
+/// What an entity with errors still needs so that code using it reports nothing more: its event
+/// type's link to its state.
+pub(crate) fn recover(entity: &EventSourced) -> TokenStream {
+    let (state, event) = (&entity.state, &entity.event);
+    quote! {
+        impl ::kalix_core::event_sourced_entity::EntityEvent for #event {
+            type State = #state;
+        }
+    }
+}
+
 pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
     let self_ty = &entity.self_ty;
     let (state, event) = (&entity.state, &entity.event);
     let name = entity.name.to_string();
     let (type_id, id) = (&entity.type_id, &entity.id);
     let snapshot_every = entity.snapshot_every;
-    let event_handler = &entity.event_handler;
+    let event_handler = entity
+        .event_handler
+        .as_ref()
+        .expect("generate runs only without errors");
     let client = codegen::client_ident(&entity.name);
+    let link = recover(entity);
     let component_trait = quote!(::kalix_core::event_sourced_entity::EventSourcedComponent);
     let target = ClientTarget {
         component_trait: component_trait.clone(),
@@ -76,9 +91,7 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
                 }
             }
 
-                        impl ::kalix_core::event_sourced_entity::EntityEvent for #event {
-                type State = #state;
-            }
+                                    #link
 
             #shared
         };

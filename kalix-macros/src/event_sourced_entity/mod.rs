@@ -13,5 +13,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         "`#[event_sourced_entity]` (`#[event_sourced_entity(type_id = \"cart\", id = \"cart_id\")] impl CartEntity { ... }`)",
         model::EventSourced::from_impl,
         expand::generate,
+        expand::recover,
     )
 }

@@ -35,7 +35,8 @@ pub(crate) struct EventSourced {
     pub id: LitStr,
     pub state: Type,
     pub event: Type,
-    pub event_handler: Ident,
+    /// `None` when missing or malformed (already reported).
+    pub event_handler: Option<Ident>,
     pub snapshot_every: u64,
     pub handlers: Vec<Handler>,
 }
@@ -115,7 +116,7 @@ impl EventSourced {
             id: id?,
             state: state?,
             event: event?,
-            event_handler: event_handler?.ident,
+            event_handler: event_handler.map(|handler| handler.ident),
             snapshot_every,
             options,
             handlers,

@@ -15,5 +15,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         "`#[value_entity]` (`#[value_entity(type_id = \"counter\", id = \"counter_id\")] impl CounterEntity { ... }`)",
         model::ValueEntity::from_impl,
         expand::generate,
+        |_| TokenStream::new(),
     )
 }

@@ -276,3 +276,54 @@ impl Tally {
         value_entity::Effect::reply(*total)
     }
 }
+
+/// The events of `Ledger`; one variant is stored under an older name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum LedgerEvent {
+    Credited {
+        amount: i64,
+    },
+    #[serde(rename = "Closed")]
+    ClosedForGood,
+}
+
+/// An event-sourced entity for host behaviour: adding 13 panics; a closed ledger is deleted.
+#[derive(Default)]
+pub struct Ledger;
+
+#[event_sourced_entity(type_id = "ledger", id = "id", snapshot_every = 3)]
+impl Ledger {
+    #[post("/ledger/<id>/credit/<amount>")]
+    pub fn credit(
+        &self,
+        _balance: &i64,
+        amount: i64,
+    ) -> event_sourced_entity::Effect<i64, LedgerEvent, i64> {
+        assert!(amount != 13, "unlucky number");
+        event_sourced_entity::Effect::emit_events(vec![
+            LedgerEvent::Credited { amount },
+            LedgerEvent::Credited { amount },
+        ])
+        .then_reply(|balance| *balance)
+    }
+
+    #[post("/ledger/<id>/close")]
+    pub fn close(&self, _balance: &i64) -> event_sourced_entity::Effect<i64, LedgerEvent, String> {
+        event_sourced_entity::Effect::emit_event(LedgerEvent::ClosedForGood)
+            .delete_entity()
+            .then_reply(|balance| format!("closed at {balance}"))
+    }
+
+    #[get("/ledger/<id>")]
+    pub fn balance(&self, balance: &i64) -> event_sourced_entity::Effect<i64, LedgerEvent, i64> {
+        event_sourced_entity::Effect::reply(*balance)
+    }
+
+    #[event_handler]
+    pub fn apply(&self, balance: i64, event: &LedgerEvent) -> i64 {
+        match event {
+            LedgerEvent::Credited { amount } => balance + amount,
+            LedgerEvent::ClosedForGood => balance,
+        }
+    }
+}

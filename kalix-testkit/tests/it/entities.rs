@@ -86,3 +86,85 @@ async fn an_unknown_entity_id_reads_as_the_empty_state_and_a_missing_id_is_a_400
     let response = testkit.get("/tally/").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
+
+async fn balance(testkit: &TestKit, id: &str) -> Value {
+    testkit
+        .get(&format!("/ledger/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_event_sourced_reply_sees_the_state_after_all_its_events() {
+    let (testkit, _) = start().await;
+    let body: Value = testkit
+        .post("/ledger/l1/credit/5")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, 10, "two events of 5 each");
+    // Crossing snapshot boundaries (every 3 events) changes nothing visible.
+    for _ in 0..4 {
+        testkit.post("/ledger/l1/credit/1").send().await.unwrap();
+    }
+    assert_eq!(balance(&testkit, "l1").await, 18);
+}
+
+#[tokio::test]
+async fn a_panicking_command_leaves_the_journal_and_the_entity_rebuilds_from_it() {
+    let (testkit, _) = start().await;
+    testkit.post("/ledger/p/credit/2").send().await.unwrap();
+    let response = testkit.post("/ledger/p/credit/13").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(balance(&testkit, "p").await, 4);
+    testkit.post("/ledger/p/credit/1").send().await.unwrap();
+    assert_eq!(balance(&testkit, "p").await, 6);
+}
+
+#[tokio::test]
+async fn a_deleted_event_sourced_entity_keeps_its_state_and_refuses_events() {
+    let (testkit, _) = start().await;
+    testkit.post("/ledger/d/credit/3").send().await.unwrap();
+    let body: Value = testkit
+        .post("/ledger/d/close")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, "closed at 6");
+    let response = testkit.post("/ledger/d/credit/1").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["detail"],
+        "ledger 'd' was deleted and accepts no more events"
+    );
+    assert_eq!(balance(&testkit, "d").await, 6);
+}
+
+#[tokio::test]
+async fn events_are_stored_under_their_serde_tag() {
+    use kalix_core::store::{SqliteStore, Store};
+    let store = std::sync::Arc::new(SqliteStore::memory().unwrap());
+    let testkit = TestKit::builder()
+        .dependency(Recorder::default())
+        .store(store.clone())
+        .start()
+        .await;
+    testkit.post("/ledger/t/credit/1").send().await.unwrap();
+    testkit.post("/ledger/t/close").send().await.unwrap();
+    let events = store.read_events("ledger", "t", 1).await.unwrap();
+    let names: Vec<&str> = events.iter().map(|e| e.type_name.as_str()).collect();
+    // `ClosedForGood` keeps its stored name `Closed` through `serde(rename)`.
+    assert_eq!(names, ["Credited", "Credited", "Closed"]);
+    assert_eq!(&events[2].payload[..], b"\"Closed\"");
+}
