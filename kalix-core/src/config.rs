@@ -14,7 +14,8 @@ use crate::error::StartError;
 /// | `KALIX_HTTP_PORT` | `9000` | port to listen on (`0`: any free port) |
 /// | `KALIX_HTTP_MAX_BODY_BYTES` | 12 MiB | largest request body accepted (413 above) |
 /// | `KALIX_STARTUP_RETRY_DELAY_MS` | `1000` | pause between retries of a failed `#[on_startup]` hook |
-/// | `KALIX_STORE` | `sqlite://kalix-data/kalix.db` | where entity state is kept: `sqlite://<path>` or `sqlite::memory:` |
+/// | `KALIX_STORE` | `sqlite://kalix-data/kalix.db` | where entity state is kept: `sqlite://<path>`, `sqlite::memory:` or `postgres://user@host:port/database` |
+/// | `KALIX_POSTGRES_SCHEMA` | `kalix` | the PostgreSQL schema holding the tables |
 /// | `KALIX_PASSIVATION_TIMEOUT_MS` | `30000` | an entity idle this long leaves memory |
 /// | `KALIX_MAX_ACTIVE_ENTITIES` | `10000` | entities of one type kept in memory at most |
 ///
@@ -48,6 +49,13 @@ pub enum StoreLocation {
     Sqlite(std::path::PathBuf),
     /// An SQLite database in memory, gone at exit (`sqlite::memory:`).
     SqliteMemory,
+    /// A PostgreSQL database (`postgres://...`), with the schema holding the tables.
+    Postgres {
+        /// The connection URL.
+        url: String,
+        /// The schema (`KALIX_POSTGRES_SCHEMA`, default `kalix`).
+        schema: String,
+    },
 }
 
 impl std::str::FromStr for StoreLocation {
@@ -57,10 +65,16 @@ impl std::str::FromStr for StoreLocation {
         if text == "sqlite::memory:" {
             return Ok(StoreLocation::SqliteMemory);
         }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(StoreLocation::Postgres {
+                url: text.to_owned(),
+                schema: "kalix".to_owned(),
+            });
+        }
         match text.strip_prefix("sqlite://") {
             Some(path) if !path.is_empty() => Ok(StoreLocation::Sqlite(path.into())),
             _ => Err(format!(
-                "expected sqlite://<path> or sqlite::memory:, got '{text}'"
+                "expected sqlite://<path>, sqlite::memory: or postgres://..., got '{text}'"
             )),
         }
     }
@@ -109,6 +123,11 @@ impl Config {
                 variable: "KALIX_STORE",
                 problem,
             })?;
+        }
+        if let (StoreLocation::Postgres { schema, .. }, Some(name)) =
+            (&mut config.store, lookup("KALIX_POSTGRES_SCHEMA"))
+        {
+            *schema = name;
         }
         if let Some(ms) = parse(
             &lookup,

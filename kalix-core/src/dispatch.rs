@@ -24,6 +24,9 @@ use crate::status::ErrorCode;
 /// How deep a chain of forwards may go before it is taken for a loop.
 const MAX_FORWARDS: usize = 32;
 
+/// How often a command whose write conflicted is run again before its caller gets a 503.
+const MAX_CONFLICT_RETRIES: usize = 3;
+
 /// What a handler call came to, once its effect has been carried out.
 pub enum Outcome {
     /// A JSON reply.
@@ -56,6 +59,8 @@ impl std::fmt::Debug for Outcome {
 pub struct HandlerOutcome {
     pub(crate) step: Step,
     pub(crate) side_effects: Vec<SideEffect>,
+    /// The command lost a write race (another process changed the entity): run it again.
+    pub(crate) conflicted: bool,
 }
 
 pub(crate) enum Step {
@@ -69,6 +74,15 @@ impl HandlerOutcome {
         Self {
             step: Step::Done(outcome),
             side_effects,
+            conflicted: false,
+        }
+    }
+
+    /// A command whose write conflicted; the dispatcher runs it again on fresh state.
+    pub(crate) fn conflict(error: CallError) -> Self {
+        Self {
+            conflicted: true,
+            ..Self::error(error)
         }
     }
 
@@ -77,6 +91,7 @@ impl HandlerOutcome {
         Self {
             step: Step::Forward(call),
             side_effects,
+            conflicted: false,
         }
     }
 
@@ -221,8 +236,40 @@ impl Dispatcher {
         Ok((bound, invocation))
     }
 
-    /// Runs one handler, turning a panic into a 500 with a correlation id.
+    /// Runs one handler; a command that lost a write race to another process is run again (its
+    /// entity reloaded) up to `MAX_CONFLICT_RETRIES` times, then answered with a 503.
     async fn run_handler(
+        self: &Arc<Self>,
+        bound: &BoundHandler,
+        invocation: Invocation,
+    ) -> HandlerOutcome {
+        let mut outcome = self.run_handler_once(bound, invocation.clone()).await;
+        for retry in 1..=MAX_CONFLICT_RETRIES {
+            if !outcome.conflicted {
+                return outcome;
+            }
+            tracing::debug!(
+                component = bound.component.id,
+                handler = bound.handler.name,
+                retry,
+                "write conflict; running the command again"
+            );
+            outcome = self.run_handler_once(bound, invocation.clone()).await;
+        }
+        if outcome.conflicted {
+            return HandlerOutcome::error(CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "{}::{} kept conflicting with concurrent writers ({MAX_CONFLICT_RETRIES} retries); retry the request",
+                    bound.component.id, bound.handler.name
+                ),
+            ));
+        }
+        outcome
+    }
+
+    /// Runs one handler once, turning a panic into a 500 with a correlation id.
+    async fn run_handler_once(
         self: &Arc<Self>,
         bound: &BoundHandler,
         invocation: Invocation,

@@ -15,7 +15,7 @@ use crate::status::ErrorCode;
 /// The raw arguments of a handler call: path parameters and query values as text, the body as
 /// JSON, and the metadata. The generated dispatch code turns them into the handler's typed
 /// arguments.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Invocation {
     path_params: Vec<(String, String)>,
     query: Vec<(String, String)>,
@@ -24,7 +24,7 @@ pub struct Invocation {
 }
 
 /// A JSON body, either as received bytes (HTTP) or as an already parsed value (component client).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) enum Body {
     #[default]
     Absent,

@@ -16,7 +16,7 @@ use crate::dispatch::Dispatcher;
 use crate::error::StartError;
 use crate::host::{ComponentEnv, EntitySettings};
 use crate::registry::registered_components;
-use crate::store::{GroupCommitter, SqliteStore, Store};
+use crate::store::{GroupCommitter, PostgresStore, SqliteStore, Store};
 
 /// A service serving every component registered in the binary.
 ///
@@ -103,7 +103,7 @@ impl Service {
         }
         let store = match self.store {
             Some(store) => store,
-            None => open_store(&config.store)?,
+            None => open_store(&config.store).await?,
         };
         let env = ComponentEnv {
             dependencies: &self.dependencies,
@@ -224,17 +224,32 @@ impl Drop for RunningService {
     }
 }
 
-fn open_store(location: &StoreLocation) -> Result<Arc<dyn Store>, StartError> {
-    let store = match location {
-        StoreLocation::Sqlite(path) => SqliteStore::open(path),
-        StoreLocation::SqliteMemory => SqliteStore::memory(),
+async fn open_store(location: &StoreLocation) -> Result<Arc<dyn Store>, StartError> {
+    let store: Result<Arc<dyn Store>, _> = match location {
+        StoreLocation::Sqlite(path) => SqliteStore::open(path).map(|s| Arc::new(s) as _),
+        StoreLocation::SqliteMemory => SqliteStore::memory().map(|s| Arc::new(s) as _),
+        StoreLocation::Postgres { url, schema } => PostgresStore::connect(url, schema)
+            .await
+            .map(|s| Arc::new(s) as _),
     };
     let store = store.map_err(|error| StartError::Config {
         variable: "KALIX_STORE",
         problem: error.to_string(),
     })?;
-    tracing::info!(store = ?location, "store open");
-    Ok(Arc::new(store))
+    tracing::info!(store = %describe(location), "store open");
+    Ok(store)
+}
+
+/// The store's location for the log, without a password a URL may hold.
+fn describe(location: &StoreLocation) -> String {
+    match location {
+        StoreLocation::Sqlite(path) => format!("sqlite://{}", path.display()),
+        StoreLocation::SqliteMemory => "sqlite::memory:".to_owned(),
+        StoreLocation::Postgres { url, schema } => {
+            let host = url.rsplit('@').next().unwrap_or(url);
+            format!("postgres://…@{host} (schema {schema})")
+        }
+    }
 }
 
 fn install_logging() {

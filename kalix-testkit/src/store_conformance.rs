@@ -85,6 +85,38 @@ where
     loading_starts_from_the_latest_snapshot(fresh().await).await;
     a_delete_is_remembered_with_the_journal(fresh().await).await;
     state_writes_and_appends_share_a_transaction_in_order(fresh().await).await;
+    versions_and_last_sequence_numbers_read_back(fresh().await).await;
+}
+
+async fn versions_and_last_sequence_numbers_read_back(store: impl Store) {
+    assert_eq!(
+        store.state_version("conformance", "a").await.unwrap(),
+        0,
+        "an unknown entity has version 0"
+    );
+    store
+        .commit(vec![write("a", 0, Some("1")), write("a", 1, Some("2"))])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.state_version("conformance", "a").await.unwrap(),
+        2,
+        "the version counts the writes"
+    );
+    assert_eq!(
+        store.last_seq("journal", "e").await.unwrap(),
+        0,
+        "an empty journal ends at 0"
+    );
+    store
+        .commit(vec![append("e", 0, &["A", "B", "C"]).into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.last_seq("journal", "e").await.unwrap(),
+        3,
+        "the last sequence number of a journal"
+    );
 }
 
 async fn an_unknown_journal_is_empty(store: impl Store) {

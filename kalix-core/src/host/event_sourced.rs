@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::slots::{Resident, Slots};
-use super::{ComponentEnv, commit_error};
+use super::{ComponentEnv, commit_failed};
 use crate::client::ComponentClient;
 use crate::dispatch::{HandlerOutcome, Outcome};
 use crate::error::CallError;
@@ -64,6 +64,12 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
     ) -> HandlerOutcome {
         let slot = self.slots.get_or_insert(&entity_id);
         let mut cell = slot.cell.lock().await;
+        if self.store.is_shared()
+            && !slot.stale.load(Ordering::Acquire)
+            && self.moved_elsewhere(cell.as_ref(), &entity_id).await
+        {
+            slot.stale.store(true, Ordering::Release);
+        }
         if slot.stale.swap(false, Ordering::AcqRel) || cell.is_none() {
             if let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
                 let _ = pending.await;
@@ -142,7 +148,7 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
             && let Err(error) = commit.await
         {
             slot.stale.store(true, Ordering::Release);
-            return HandlerOutcome::error(commit_error(E::TYPE_ID, &entity_id, &error));
+            return commit_failed(E::TYPE_ID, &entity_id, &error);
         }
         match next {
             Next::Reply(value, metadata) => match serde_json::to_vec(&value) {
@@ -209,6 +215,19 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
             snapshot,
             delete,
         })
+    }
+
+    /// On a shared store: whether another process appended to the journal since it was loaded
+    /// here (see the value entity host).
+    async fn moved_elsewhere(&self, loaded: Option<&Loaded<E::State>>, entity_id: &str) -> bool {
+        let Some(loaded) = loaded else { return false };
+        if loaded.pending.as_ref().is_some_and(|p| p.peek().is_none()) {
+            return false;
+        }
+        match self.store.last_seq(E::TYPE_ID, entity_id).await {
+            Ok(seq) => seq != loaded.seq,
+            Err(_) => true,
+        }
     }
 
     async fn load(&self, entity_id: &str) -> Result<Loaded<E::State>, CallError> {

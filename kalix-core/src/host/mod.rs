@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dependencies::Dependencies;
+use crate::dispatch::HandlerOutcome;
 use crate::error::CallError;
 use crate::status::ErrorCode;
 use crate::store::{GroupCommitter, Store, WriteError};
@@ -31,9 +32,18 @@ pub(crate) struct EntitySettings {
     pub max_active: usize,
 }
 
-/// What the caller of a command gets when its commit failed: a 503 saying to retry (the entity is
-/// reloaded before its next command).
-pub(crate) fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError {
+/// What a command whose commit failed comes to: a conflict is run again by the dispatcher; a
+/// store failure is a 503 saying to retry. Either way the entity reloads before its next command.
+pub(crate) fn commit_failed(type_id: &str, entity_id: &str, error: &WriteError) -> HandlerOutcome {
+    match error {
+        WriteError::Conflict { .. } => {
+            HandlerOutcome::conflict(commit_error(type_id, entity_id, error))
+        }
+        WriteError::Store(_) => HandlerOutcome::error(commit_error(type_id, entity_id, error)),
+    }
+}
+
+fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError {
     match error {
         WriteError::Conflict { .. } => {
             tracing::warn!(%error, type_id, entity_id, "write conflict; the entity will be reloaded");

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::slots::{Resident, Slots};
-use super::{ComponentEnv, commit_error};
+use super::{ComponentEnv, commit_failed};
 use crate::client::ComponentClient;
 use crate::dispatch::{HandlerOutcome, Outcome};
 use crate::error::CallError;
@@ -70,6 +70,12 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
     ) -> HandlerOutcome {
         let slot = self.slots.get_or_insert(&entity_id);
         let mut cell = slot.cell.lock().await;
+        if self.store.is_shared()
+            && !slot.stale.load(Ordering::Acquire)
+            && self.moved_elsewhere(cell.as_ref(), &entity_id).await
+        {
+            slot.stale.store(true, Ordering::Release);
+        }
         if slot.stale.swap(false, Ordering::AcqRel) || cell.is_none() {
             if let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
                 let _ = pending.await;
@@ -143,7 +149,7 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
             && let Err(error) = commit.await
         {
             slot.stale.store(true, Ordering::Release);
-            return HandlerOutcome::error(commit_error(E::TYPE_ID, &entity_id, &error));
+            return commit_failed(E::TYPE_ID, &entity_id, &error);
         }
         match then {
             Then::Reply(value, metadata) => match serde_json::to_vec(&value) {
@@ -161,6 +167,20 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
             },
             Then::Forward(call) => HandlerOutcome::forward(call.into_untyped(), side_effects),
             Then::Error(error) => HandlerOutcome::error(error),
+        }
+    }
+
+    /// On a shared store: whether another process wrote the entity since it was loaded here. An
+    /// entity with a write of its own in flight is not checked; if another process got there
+    /// first, that write conflicts and the command runs again.
+    async fn moved_elsewhere(&self, loaded: Option<&Loaded<E::State>>, entity_id: &str) -> bool {
+        let Some(loaded) = loaded else { return false };
+        if loaded.pending.as_ref().is_some_and(|p| p.peek().is_none()) {
+            return false;
+        }
+        match self.store.state_version(E::TYPE_ID, entity_id).await {
+            Ok(version) => version != loaded.version,
+            Err(_) => true,
         }
     }
 

@@ -7,6 +7,7 @@
 //! A delete keeps the row as a tombstone with the next version, so versions never go back.
 
 mod group_commit;
+mod postgres;
 mod sqlite;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// The stored state of one entity.
@@ -196,4 +198,24 @@ pub trait Store: Send + Sync + 'static {
         entity_id: &str,
         from_seq: u64,
     ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>>;
+
+    /// Whether other processes may write to this store too. Entity hosts then check an entity's
+    /// version before each command, so a read sees writes acknowledged by other processes.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// The version of a value entity's state: 0 if it has no row.
+    fn state_version(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<u64, StoreError>>;
+
+    /// The sequence number of an entity's last event: 0 for an empty journal.
+    fn last_seq(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<u64, StoreError>>;
 }

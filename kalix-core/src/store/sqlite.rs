@@ -220,6 +220,51 @@ impl Store for SqliteStore {
             events_from(&connection, &type_id, &entity_id, from_seq)
         })
     }
+
+    fn state_version(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let reader = Arc::clone(&self.reader);
+        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
+        blocking(move || {
+            let connection = reader
+                .lock()
+                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+            let version: Option<i64> = connection
+                .prepare_cached(
+                    "SELECT version FROM entity_state WHERE type_id = ?1 AND entity_id = ?2",
+                )
+                .map_err(sqlite_error)?
+                .query_row(params![type_id, entity_id], |row| row.get(0))
+                .optional()
+                .map_err(sqlite_error)?;
+            Ok(version.map_or(0, |v| v as u64))
+        })
+    }
+
+    fn last_seq(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let reader = Arc::clone(&self.reader);
+        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
+        blocking(move || {
+            let connection = reader
+                .lock()
+                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+            let seq: Option<i64> = connection
+                .prepare_cached(
+                    "SELECT MAX(seq) FROM event_journal WHERE type_id = ?1 AND entity_id = ?2",
+                )
+                .map_err(sqlite_error)?
+                .query_row(params![type_id, entity_id], |row| row.get(0))
+                .map_err(sqlite_error)?;
+            Ok(seq.map_or(0, |s| s as u64))
+        })
+    }
 }
 
 fn events_from(

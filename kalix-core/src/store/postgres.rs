@@ -1,0 +1,485 @@
+//! The PostgreSQL backend: the same tables as SQLite, in one schema, shared safely by several
+//! runtime processes through optimistic concurrency.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use futures_util::future::{BoxFuture, try_join_all};
+use tokio_postgres::NoTls;
+
+use super::{
+    EventAppend, EventLog, Snapshot, StateWrite, Store, StoreError, StoredEvent, StoredState,
+    Write, WriteError,
+};
+
+/// A store in a PostgreSQL schema (`kalix` unless told otherwise).
+///
+/// The schema and its tables are created at start, idempotently, under an advisory lock, so
+/// several processes may start at once. Writes of one batch go through one connection and one
+/// transaction, consecutive state writes pipelined; each event append runs in a savepoint, so a
+/// conflicting append leaves nothing behind.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    sql: Arc<Sql>,
+}
+
+/// The statements, with the schema filled in.
+struct Sql {
+    load_state: String,
+    state_version: String,
+    insert_state: String,
+    update_state: String,
+    last_seq: String,
+    insert_event: String,
+    upsert_snapshot: String,
+    insert_deleted: String,
+    load_snapshot: String,
+    events_from: String,
+    is_deleted: String,
+}
+
+impl Sql {
+    fn new(schema: &str) -> Self {
+        let s = schema;
+        Self {
+            load_state: format!(
+                "SELECT version, payload FROM {s}.entity_state WHERE type_id = $1 AND entity_id = $2"
+            ),
+            state_version: format!(
+                "SELECT version FROM {s}.entity_state WHERE type_id = $1 AND entity_id = $2"
+            ),
+            insert_state: format!(
+                "INSERT INTO {s}.entity_state (type_id, entity_id, version, payload) VALUES ($1, $2, 1, $3) ON CONFLICT DO NOTHING"
+            ),
+            update_state: format!(
+                "UPDATE {s}.entity_state SET version = $4, payload = $5 WHERE type_id = $1 AND entity_id = $2 AND version = $3"
+            ),
+            last_seq: format!(
+                "SELECT MAX(seq) FROM {s}.event_journal WHERE type_id = $1 AND entity_id = $2"
+            ),
+            insert_event: format!(
+                "INSERT INTO {s}.event_journal (type_id, entity_id, seq, type_name, payload) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT DO NOTHING"
+            ),
+            upsert_snapshot: format!(
+                "INSERT INTO {s}.event_snapshot (type_id, entity_id, seq, payload) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (type_id, entity_id) DO UPDATE SET seq = excluded.seq, payload = excluded.payload"
+            ),
+            insert_deleted: format!(
+                "INSERT INTO {s}.event_deleted (type_id, entity_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+            ),
+            load_snapshot: format!(
+                "SELECT seq, payload FROM {s}.event_snapshot WHERE type_id = $1 AND entity_id = $2"
+            ),
+            events_from: format!(
+                "SELECT seq, type_name, payload FROM {s}.event_journal WHERE type_id = $1 AND entity_id = $2 AND seq >= $3 ORDER BY seq"
+            ),
+            is_deleted: format!(
+                "SELECT 1 FROM {s}.event_deleted WHERE type_id = $1 AND entity_id = $2"
+            ),
+        }
+    }
+}
+
+fn schema_ddl(s: &str) -> String {
+    format!(
+        "CREATE SCHEMA IF NOT EXISTS {s};
+         CREATE TABLE IF NOT EXISTS {s}.entity_state (
+             type_id TEXT NOT NULL, entity_id TEXT NOT NULL, version BIGINT NOT NULL, payload BYTEA,
+             PRIMARY KEY (type_id, entity_id));
+         CREATE TABLE IF NOT EXISTS {s}.event_journal (
+             type_id TEXT NOT NULL, entity_id TEXT NOT NULL, seq BIGINT NOT NULL, type_name TEXT NOT NULL,
+             payload BYTEA NOT NULL, PRIMARY KEY (type_id, entity_id, seq));
+         CREATE TABLE IF NOT EXISTS {s}.event_snapshot (
+             type_id TEXT NOT NULL, entity_id TEXT NOT NULL, seq BIGINT NOT NULL, payload BYTEA NOT NULL,
+             PRIMARY KEY (type_id, entity_id));
+         CREATE TABLE IF NOT EXISTS {s}.event_deleted (
+             type_id TEXT NOT NULL, entity_id TEXT NOT NULL, PRIMARY KEY (type_id, entity_id));"
+    )
+}
+
+fn pg_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("postgres: {error}"))
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/database`) and creates `schema` and its
+    /// tables if missing. A schema name is letters, digits and `_`.
+    pub async fn connect(url: &str, schema: &str) -> Result<Self, StoreError> {
+        if schema.is_empty()
+            || !schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(StoreError(format!(
+                "'{schema}' is not a schema name: use letters, digits and _"
+            )));
+        }
+        let config: tokio_postgres::Config = url.parse().map_err(pg_error)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(pg_error)?;
+        let mut client = pool.get().await.map_err(pg_error)?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        // Several processes may start at once; the lock makes creating the schema one at a time.
+        transaction
+            .execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                &[&format!("kalix-schema-{schema}")],
+            )
+            .await
+            .map_err(pg_error)?;
+        transaction
+            .batch_execute(&schema_ddl(schema))
+            .await
+            .map_err(pg_error)?;
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(Self {
+            pool,
+            sql: Arc::new(Sql::new(schema)),
+        })
+    }
+}
+
+type Tx<'a> = deadpool_postgres::Transaction<'a>;
+
+impl Store for PostgresStore {
+    fn load(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<Option<StoredState>, StoreError>> {
+        let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
+        Box::pin(async move {
+            let client = store.pool.get().await.map_err(pg_error)?;
+            let statement = client
+                .prepare_cached(&store.sql.load_state)
+                .await
+                .map_err(pg_error)?;
+            let row = client
+                .query_opt(&statement, &[&type_id, &entity_id])
+                .await
+                .map_err(pg_error)?;
+            Ok(row.map(|row| StoredState {
+                version: row.get::<_, i64>(0) as u64,
+                payload: row.get::<_, Option<Vec<u8>>>(1).map(Bytes::from),
+            }))
+        })
+    }
+
+    fn commit(
+        &self,
+        writes: Vec<Write>,
+    ) -> BoxFuture<'static, Result<Vec<Result<u64, WriteError>>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let mut client = store.pool.get().await.map_err(pg_error)?;
+            let mut transaction = client.transaction().await.map_err(pg_error)?;
+            let mut results = Vec::with_capacity(writes.len());
+            let mut index = 0;
+            while index < writes.len() {
+                // A run of consecutive state writes is pipelined on the connection, in order.
+                let run: Vec<&StateWrite> = writes[index..]
+                    .iter()
+                    .map_while(|write| match write {
+                        Write::State(write) => Some(write),
+                        Write::Events(_) => None,
+                    })
+                    .collect();
+                if run.is_empty() {
+                    let Write::Events(append) = &writes[index] else {
+                        unreachable!("not a state write")
+                    };
+                    results.push(append_events(&store.sql, &mut transaction, append).await?);
+                    index += 1;
+                } else {
+                    index += run.len();
+                    results.extend(write_states(&store.sql, &transaction, &run).await?);
+                }
+            }
+            transaction.commit().await.map_err(pg_error)?;
+            Ok(results)
+        })
+    }
+
+    fn load_events(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<EventLog, StoreError>> {
+        let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
+        Box::pin(async move {
+            let client = store.pool.get().await.map_err(pg_error)?;
+            let statement = client
+                .prepare_cached(&store.sql.load_snapshot)
+                .await
+                .map_err(pg_error)?;
+            let snapshot = client
+                .query_opt(&statement, &[&type_id, &entity_id])
+                .await
+                .map_err(pg_error)?
+                .map(|row| Snapshot {
+                    seq: row.get::<_, i64>(0) as u64,
+                    payload: Bytes::from(row.get::<_, Vec<u8>>(1)),
+                });
+            let from = snapshot.as_ref().map_or(1, |s| s.seq + 1);
+            let events = events_from(&store, &client, &type_id, &entity_id, from).await?;
+            let statement = client
+                .prepare_cached(&store.sql.is_deleted)
+                .await
+                .map_err(pg_error)?;
+            let deleted = client
+                .query_opt(&statement, &[&type_id, &entity_id])
+                .await
+                .map_err(pg_error)?
+                .is_some();
+            Ok(EventLog {
+                snapshot,
+                events,
+                deleted,
+            })
+        })
+    }
+
+    fn read_events(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        from_seq: u64,
+    ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>> {
+        let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
+        Box::pin(async move {
+            let client = store.pool.get().await.map_err(pg_error)?;
+            events_from(&store, &client, &type_id, &entity_id, from_seq).await
+        })
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn state_version(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
+        Box::pin(async move {
+            let client = store.pool.get().await.map_err(pg_error)?;
+            let statement = client
+                .prepare_cached(&store.sql.state_version)
+                .await
+                .map_err(pg_error)?;
+            let row = client
+                .query_opt(&statement, &[&type_id, &entity_id])
+                .await
+                .map_err(pg_error)?;
+            Ok(row.map_or(0, |row| row.get::<_, i64>(0) as u64))
+        })
+    }
+
+    fn last_seq(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
+        Box::pin(async move {
+            let client = store.pool.get().await.map_err(pg_error)?;
+            let statement = client
+                .prepare_cached(&store.sql.last_seq)
+                .await
+                .map_err(pg_error)?;
+            let row = client
+                .query_one(&statement, &[&type_id, &entity_id])
+                .await
+                .map_err(pg_error)?;
+            Ok(row.get::<_, Option<i64>>(0).map_or(0, |seq| seq as u64))
+        })
+    }
+}
+
+async fn events_from(
+    store: &PostgresStore,
+    client: &deadpool_postgres::Client,
+    type_id: &str,
+    entity_id: &str,
+    from: u64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let statement = client
+        .prepare_cached(&store.sql.events_from)
+        .await
+        .map_err(pg_error)?;
+    let rows = client
+        .query(&statement, &[&type_id, &entity_id, &(from as i64)])
+        .await
+        .map_err(pg_error)?;
+    Ok(rows
+        .iter()
+        .map(|row| StoredEvent {
+            seq: row.get::<_, i64>(0) as u64,
+            type_name: row.get(1),
+            payload: Bytes::from(row.get::<_, Vec<u8>>(2)),
+        })
+        .collect())
+}
+
+/// Applies consecutive state writes, pipelined; then asks for the versions of the refused ones.
+async fn write_states(
+    sql: &Sql,
+    transaction: &Tx<'_>,
+    writes: &[&StateWrite],
+) -> Result<Vec<Result<u64, WriteError>>, StoreError> {
+    let insert = transaction
+        .prepare_cached(&sql.insert_state)
+        .await
+        .map_err(pg_error)?;
+    let update = transaction
+        .prepare_cached(&sql.update_state)
+        .await
+        .map_err(pg_error)?;
+    let applied = try_join_all(writes.iter().map(|write| {
+        let payload = write.payload.as_deref();
+        let (insert, update) = (&insert, &update);
+        async move {
+            if write.expected_version == 0 {
+                transaction
+                    .execute(insert, &[&write.type_id, &write.entity_id, &payload])
+                    .await
+            } else {
+                let expected = write.expected_version as i64;
+                transaction
+                    .execute(
+                        update,
+                        &[
+                            &write.type_id,
+                            &write.entity_id,
+                            &expected,
+                            &(expected + 1),
+                            &payload,
+                        ],
+                    )
+                    .await
+            }
+        }
+    }))
+    .await
+    .map_err(pg_error)?;
+    let version = transaction
+        .prepare_cached(&sql.state_version)
+        .await
+        .map_err(pg_error)?;
+    let mut results = Vec::with_capacity(writes.len());
+    for (write, applied) in writes.iter().zip(applied) {
+        if applied == 1 {
+            results.push(Ok(write.expected_version + 1));
+        } else {
+            let found = transaction
+                .query_opt(&version, &[&write.type_id, &write.entity_id])
+                .await
+                .map_err(pg_error)?
+                .map(|row| row.get::<_, i64>(0) as u64);
+            results.push(Err(WriteError::Conflict {
+                expected: write.expected_version,
+                found,
+            }));
+        }
+    }
+    Ok(results)
+}
+
+/// Appends events in a savepoint, if the journal ends at the expected sequence number; a
+/// concurrent append of the same numbers (another process) makes the insert do nothing, which
+/// is a conflict, and the savepoint is rolled back.
+async fn append_events(
+    sql: &Sql,
+    transaction: &mut Tx<'_>,
+    append: &EventAppend,
+) -> Result<Result<u64, WriteError>, StoreError> {
+    let savepoint = transaction.transaction().await.map_err(pg_error)?;
+    let last_seq = savepoint
+        .prepare_cached(&sql.last_seq)
+        .await
+        .map_err(pg_error)?;
+    let last: Option<i64> = savepoint
+        .query_one(&last_seq, &[&append.type_id, &append.entity_id])
+        .await
+        .map_err(pg_error)?
+        .get(0);
+    let last = last.map_or(0, |seq| seq as u64);
+    let conflict = |found: u64| {
+        Ok(Err(WriteError::Conflict {
+            expected: append.expected_seq,
+            found: (found > 0).then_some(found),
+        }))
+    };
+    if last != append.expected_seq {
+        savepoint.rollback().await.map_err(pg_error)?;
+        return conflict(last);
+    }
+    let insert = savepoint
+        .prepare_cached(&sql.insert_event)
+        .await
+        .map_err(pg_error)?;
+    let mut seq = last;
+    for event in &append.events {
+        seq += 1;
+        let inserted = savepoint
+            .execute(
+                &insert,
+                &[
+                    &append.type_id,
+                    &append.entity_id,
+                    &(seq as i64),
+                    &event.type_name,
+                    &&event.payload[..],
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        if inserted == 0 {
+            savepoint.rollback().await.map_err(pg_error)?;
+            return conflict(seq);
+        }
+    }
+    if let Some(snapshot) = &append.snapshot {
+        let upsert = savepoint
+            .prepare_cached(&sql.upsert_snapshot)
+            .await
+            .map_err(pg_error)?;
+        savepoint
+            .execute(
+                &upsert,
+                &[
+                    &append.type_id,
+                    &append.entity_id,
+                    &(seq as i64),
+                    &&snapshot[..],
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+    }
+    if append.delete {
+        let insert = savepoint
+            .prepare_cached(&sql.insert_deleted)
+            .await
+            .map_err(pg_error)?;
+        savepoint
+            .execute(&insert, &[&append.type_id, &append.entity_id])
+            .await
+            .map_err(pg_error)?;
+    }
+    savepoint.commit().await.map_err(pg_error)?;
+    Ok(Ok(seq))
+}
