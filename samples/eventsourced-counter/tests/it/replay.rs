@@ -65,6 +65,22 @@ impl Store for CountingStore {
     ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>> {
         self.inner.read_events(type_id, entity_id, from_seq)
     }
+
+    fn state_version(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        self.inner.state_version(type_id, entity_id)
+    }
+
+    fn last_seq(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        self.inner.last_seq(type_id, entity_id)
+    }
 }
 
 async fn start(path: &std::path::Path) -> (TestKit, Arc<AtomicUsize>, Arc<AtomicUsize>) {
