@@ -8,6 +8,8 @@
 //!   returning a [`ValueEntityResult`] with the reply or error and the state change.
 //! - [`EventSourcedTestkit`] runs an event-sourced entity's command handlers, applying their
 //!   events through its event handler, and returns an [`EventSourcedResult`] with the events.
+//! - [`ServiceProcess`] runs a service binary as a child process, for signal, SIGKILL and
+//!   multi-process tests.
 //! - [`store_conformance`] is the suite every storage backend must pass.
 //! - [`TestKit`] runs the whole service in-process on a free port and gives an HTTP client with
 //!   its base URL and a component client.
@@ -20,6 +22,8 @@ mod event_sourced;
 mod http_transport;
 
 mod integration;
+mod process;
+
 pub mod store_conformance;
 mod value_entity;
 
@@ -27,6 +31,7 @@ pub use action::{ActionResult, ActionTestkit};
 pub use event_sourced::{EventSourcedResult, EventSourcedTestkit};
 pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};
+pub use process::ServiceProcess;
 pub use value_entity::{ValueEntityResult, ValueEntityTestkit};
 
 /// The HTTP client [`TestKit`] hands out, re-exported so tests need no extra dependency.

@@ -3,4 +3,5 @@
 
 mod http;
 mod replay;
+mod two_processes;
 mod unit;

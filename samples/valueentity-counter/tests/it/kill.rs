@@ -1,122 +1,125 @@
 //! SIGKILL mid-load: every increment acknowledged before the kill is there after a restart.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kalix_testkit::ServiceProcess;
 use serde_json::{Value, json};
 
-/// Kills the child if the test fails before it does.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// Per counter id: increments sent, and increments acknowledged.
+#[derive(Default)]
+pub struct Tally {
+    pub sent: HashMap<String, i64>,
+    pub acknowledged: HashMap<String, i64>,
 }
 
-fn start(database: &std::path::Path) -> (Service, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_valueentity-counter"))
-        .env("KALIX_HTTP_PORT", "0")
-        .env("KALIX_STORE", format!("sqlite://{}", database.display()))
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the counter binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let address = loop {
-        let line = lines.next().expect("the service logs its address").unwrap();
-        if let Some(rest) = line.split("local_addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    // Keep draining the log so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (Service(child), format!("http://{address}"))
-}
-
-#[tokio::test]
-async fn acknowledged_increments_survive_sigkill() {
-    let directory = tempfile::tempdir().unwrap();
-    let database = directory.path().join("counter.db");
-    let (service, base) = start(&database);
-
-    const IDS: usize = 4;
-    let acknowledged: Arc<Mutex<HashMap<usize, i64>>> = Arc::default();
-    let sent: Arc<Mutex<HashMap<usize, i64>>> = Arc::default();
+/// Sends increments to `ids` from `workers` tasks spread over `bases`, until a base stops
+/// answering; a 503 (a command that kept conflicting) is sent again, as a client would.
+pub fn load(
+    bases: Vec<String>,
+    ids: Vec<String>,
+    workers: usize,
+    per_worker: usize,
+    tally: Arc<Mutex<Tally>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let http = kalix_testkit::reqwest::Client::new();
-    let workers: Vec<_> = (0..16)
+    (0..workers)
         .map(|worker| {
-            let (http, base) = (http.clone(), base.clone());
-            let (acknowledged, sent) = (Arc::clone(&acknowledged), Arc::clone(&sent));
+            let (http, bases, ids, tally) =
+                (http.clone(), bases.clone(), ids.clone(), Arc::clone(&tally));
             tokio::spawn(async move {
-                for round in 0.. {
-                    let id = (worker + round) % IDS;
-                    *sent.lock().unwrap().entry(id).or_default() += 1;
-                    let request = http
-                        .post(format!("{base}/counter/k{id}/increase"))
-                        .json(&json!({"value": 1}));
-                    match request.send().await {
-                        Ok(response) if response.status().is_success() => {
-                            *acknowledged.lock().unwrap().entry(id).or_default() += 1;
+                for round in 0..per_worker {
+                    let base = &bases[(worker + round) % bases.len()];
+                    let id = &ids[(worker * 7 + round) % ids.len()];
+                    *tally.lock().unwrap().sent.entry(id.clone()).or_default() += 1;
+                    loop {
+                        let request = http
+                            .post(format!("{base}/counter/{id}/increase"))
+                            .json(&json!({"value": 1}));
+                        match request.send().await {
+                            Ok(response) if response.status().is_success() => {
+                                *tally
+                                    .lock()
+                                    .unwrap()
+                                    .acknowledged
+                                    .entry(id.clone())
+                                    .or_default() += 1;
+                                break;
+                            }
+                            Ok(response) if response.status() == 503 => continue,
+                            // The process is gone: stop this worker.
+                            _ => return,
                         }
-                        // The process is gone: stop.
-                        _ => return,
                     }
                 }
             })
         })
-        .collect();
+        .collect()
+}
 
-    // Let the load run until a good number of increments are acknowledged, then kill -9.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while acknowledged.lock().unwrap().values().sum::<i64>() < 400 {
+/// The value of counter `id` as `base` reads it.
+pub async fn read(base: &str, id: &str) -> i64 {
+    let body: Value = kalix_testkit::reqwest::get(format!("{base}/counter/{id}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["value"].as_i64().unwrap()
+}
+
+/// Waits until `count` increments are acknowledged.
+pub async fn until_acknowledged(tally: &Mutex<Tally>, count: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tally.lock().unwrap().acknowledged.values().sum::<i64>() < count {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the service acknowledged too little"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let killed = Command::new("kill")
-        .args(["-KILL", &service.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+}
+
+/// Every acknowledged increment is there, and no more than were sent.
+pub async fn check(base: &str, tally: &Tally) {
+    for (id, sent) in &tally.sent {
+        let acknowledged = tally.acknowledged.get(id).copied().unwrap_or(0);
+        let value = read(base, id).await;
+        assert!(
+            value >= acknowledged,
+            "counter {id}: {value} after restart, but {acknowledged} increments were acknowledged"
+        );
+        assert!(
+            value <= *sent,
+            "counter {id}: {value} after restart, but only {sent} increments were sent"
+        );
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_increments_survive_sigkill() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", directory.path().join("counter.db").display());
+    let env = [("KALIX_STORE", store.as_str())];
+    let service = ServiceProcess::spawn(env!("CARGO_BIN_EXE_valueentity-counter"), &env);
+
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let ids = (0..4).map(|i| format!("k{i}")).collect();
+    let workers = load(
+        vec![service.base_url().to_owned()],
+        ids,
+        16,
+        usize::MAX,
+        Arc::clone(&tally),
+    );
+    until_acknowledged(&tally, 400).await;
+    service.signal("KILL");
     for worker in workers {
         worker.await.unwrap();
     }
     drop(service);
 
-    let (_restarted, base) = start(&database);
-    let acknowledged = acknowledged.lock().unwrap().clone();
-    let sent = sent.lock().unwrap().clone();
-    for id in 0..IDS {
-        let body: Value = http
-            .get(format!("{base}/counter/k{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let value = body["value"].as_i64().unwrap();
-        let (acked, tried) = (
-            acknowledged.get(&id).copied().unwrap_or(0),
-            sent.get(&id).copied().unwrap_or(0),
-        );
-        assert!(
-            value >= acked,
-            "counter k{id}: {value} after restart, but {acked} increments were acknowledged"
-        );
-        assert!(
-            value <= tried,
-            "counter k{id}: {value} after restart, but only {tried} increments were sent"
-        );
-    }
+    let restarted = ServiceProcess::spawn(env!("CARGO_BIN_EXE_valueentity-counter"), &env);
+    check(restarted.base_url(), &tally.lock().unwrap()).await;
 }

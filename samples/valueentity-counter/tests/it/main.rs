@@ -5,4 +5,5 @@ mod client;
 mod http;
 mod kill;
 mod reliability;
+mod two_processes;
 mod unit;

@@ -1,0 +1,103 @@
+//! A service binary run as a child process, for tests of what only a real process shows:
+//! configuration by environment, signals, SIGKILL and restarts, several processes at once.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A service binary running as a child process on a free port. Killed when dropped.
+///
+/// ```no_run
+/// # fn example() {
+/// let service = kalix_testkit::ServiceProcess::spawn(
+///     env!("CARGO_BIN_EXE_valueentity-counter"),
+///     &[("KALIX_STORE", "sqlite::memory:")],
+/// );
+/// let url = format!("{}/counter/c1", service.base_url());
+/// # }
+/// ```
+pub struct ServiceProcess {
+    child: Child,
+    base_url: String,
+}
+
+impl ServiceProcess {
+    /// Starts `binary` with `KALIX_HTTP_PORT=0` and `env`, and waits until it logs the address it
+    /// listens on. Panics if it exits first.
+    pub fn spawn(binary: &str, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(binary);
+        command
+            .env("KALIX_HTTP_PORT", "0")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("{binary} does not start: {error}"));
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+        let address = loop {
+            let Some(Ok(line)) = lines.next() else {
+                let status = child.wait().ok();
+                panic!("{binary} exited ({status:?}) without saying where it listens");
+            };
+            if let Some(rest) = line.split("local_addr=").nth(1) {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+        };
+        // Keep draining the log, so the child never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            base_url: format!("http://{address}"),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The operating system's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (`"TERM"`, `"KILL"`, ...) with `kill`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit. Panics if it does not.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child can be waited for") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the service did not exit within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

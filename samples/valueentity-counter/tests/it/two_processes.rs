@@ -1,0 +1,106 @@
+//! Two processes of the counter on one PostgreSQL database. Run when `KALIX_TEST_POSTGRES_URL`
+//! is set (`.ci/run` sets it and checks the markers these leave in `KALIX_TEST_MARKERS`).
+
+use std::sync::{Arc, Mutex};
+
+use kalix_testkit::ServiceProcess;
+
+use crate::kill::{Tally, check, load, read, until_acknowledged};
+
+fn postgres() -> Option<String> {
+    let url = std::env::var("KALIX_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        eprintln!("KALIX_TEST_POSTGRES_URL is not set: the two-process tests did not run");
+    }
+    url
+}
+
+/// A schema of its own, so runs never collide and a dirty database does not matter.
+fn fresh_schema(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{test}_{}_{nanos}", std::process::id())
+}
+
+fn mark_ran(name: &str) {
+    if let Ok(directory) = std::env::var("KALIX_TEST_MARKERS") {
+        std::fs::write(std::path::Path::new(&directory).join(name), "ran").unwrap();
+    }
+}
+
+fn spawn(url: &str, schema: &str) -> ServiceProcess {
+    ServiceProcess::spawn(
+        env!("CARGO_BIN_EXE_valueentity-counter"),
+        &[("KALIX_STORE", url), ("KALIX_POSTGRES_SCHEMA", schema)],
+    )
+}
+
+#[tokio::test]
+async fn two_processes_on_one_database_end_at_exact_totals() {
+    let Some(url) = postgres() else { return };
+    let schema = fresh_schema("counter_two");
+    let (a, b) = (spawn(&url, &schema), spawn(&url, &schema));
+    let bases = vec![a.base_url().to_owned(), b.base_url().to_owned()];
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let ids: Vec<String> = (0..4).map(|i| format!("shared{i}")).collect();
+    for worker in load(bases.clone(), ids.clone(), 32, 100, Arc::clone(&tally)) {
+        worker.await.unwrap();
+    }
+    let tally = tally.lock().unwrap();
+    assert_eq!(
+        tally.acknowledged.values().sum::<i64>(),
+        3200,
+        "every increment was acknowledged"
+    );
+    for id in &ids {
+        let expected = tally.acknowledged[id];
+        // Each process reads every write, whichever process acknowledged it.
+        assert_eq!(
+            read(&bases[0], id).await,
+            expected,
+            "{id} on the first process"
+        );
+        assert_eq!(
+            read(&bases[1], id).await,
+            expected,
+            "{id} on the second process"
+        );
+    }
+    mark_ran("postgres-two-processes");
+}
+
+#[tokio::test]
+async fn killing_one_of_two_processes_loses_nothing_acknowledged() {
+    let Some(url) = postgres() else { return };
+    let schema = fresh_schema("counter_kill");
+    let (a, b) = (spawn(&url, &schema), spawn(&url, &schema));
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let ids: Vec<String> = (0..4).map(|i| format!("k{i}")).collect();
+    // One load on each process, so that the survivor's load goes on after the kill.
+    let on_a = load(
+        vec![a.base_url().to_owned()],
+        ids.clone(),
+        8,
+        usize::MAX,
+        Arc::clone(&tally),
+    );
+    let on_b = load(
+        vec![b.base_url().to_owned()],
+        ids.clone(),
+        8,
+        200,
+        Arc::clone(&tally),
+    );
+    until_acknowledged(&tally, 300).await;
+    a.signal("KILL");
+    for worker in on_a.into_iter().chain(on_b) {
+        worker.await.unwrap();
+    }
+    drop(a);
+    let restarted = spawn(&url, &schema);
+    check(restarted.base_url(), &tally.lock().unwrap()).await;
+    check(b.base_url(), &tally.lock().unwrap()).await;
+    mark_ran("postgres-kill-one-of-two");
+}
