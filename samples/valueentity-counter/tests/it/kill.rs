@@ -8,7 +8,7 @@ use kalix_testkit::ServiceProcess;
 use serde_json::{Value, json};
 
 /// Per counter id: increments sent, and increments acknowledged.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Tally {
     pub sent: HashMap<String, i64>,
     pub acknowledged: HashMap<String, i64>,
@@ -121,5 +121,6 @@ async fn acknowledged_increments_survive_sigkill() {
     drop(service);
 
     let restarted = ServiceProcess::spawn(env!("CARGO_BIN_EXE_valueentity-counter"), &env);
-    check(restarted.base_url(), &tally.lock().unwrap()).await;
+    let tally = tally.lock().unwrap().clone();
+    check(restarted.base_url(), &tally).await;
 }
