@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 /// A service binary running as a child process on a free port. Killed when dropped.
 ///
+/// In a sample's integration test, `env!("CARGO_BIN_EXE_<name>")` is the path of its binary:
+///
 /// ```no_run
 /// # fn example() {
-/// let service = kalix_testkit::ServiceProcess::spawn(
-///     env!("CARGO_BIN_EXE_valueentity-counter"),
-///     &[("KALIX_STORE", "sqlite::memory:")],
-/// );
+/// let binary = "target/debug/valueentity-counter"; // env!("CARGO_BIN_EXE_valueentity-counter")
+/// let service = kalix_testkit::ServiceProcess::spawn(binary, &[("KALIX_STORE", "sqlite::memory:")]);
 /// let url = format!("{}/counter/c1", service.base_url());
+/// service.signal("KILL");
 /// # }
 /// ```
 pub struct ServiceProcess {

@@ -252,6 +252,15 @@ async fn a_delete_is_remembered_with_the_journal(store: impl Store) {
     let log = store.load_events("journal", "a").await.unwrap();
     assert!(log.deleted, "a deleted entity is remembered as deleted");
     assert_eq!(log.events.len(), 2, "its events stay");
+    assert_eq!(
+        store
+            .commit(vec![append("a", 2, &["Late"]).into()])
+            .await
+            .unwrap(),
+        vec![Err(WriteError::Deleted)],
+        "a deleted journal takes no more events, whoever appends"
+    );
+    assert_eq!(store.read_events("journal", "a", 1).await.unwrap().len(), 2);
 }
 
 async fn state_writes_and_appends_share_a_transaction_in_order(store: impl Store) {

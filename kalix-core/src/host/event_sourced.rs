@@ -64,13 +64,20 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
     ) -> HandlerOutcome {
         let slot = self.slots.get_or_insert(&entity_id);
         let mut cell = slot.cell.lock().await;
-        if self.store.is_shared()
-            && !slot.stale.load(Ordering::Acquire)
-            && self.moved_elsewhere(cell.as_ref(), &entity_id).await
-        {
-            slot.stale.store(true, Ordering::Release);
+        let shared = self.store.is_shared();
+        // On a shared store a command never builds on a write of its own still in flight:
+        // another process could commit in between, and a write stacked on ours could then match
+        // that process's version and overwrite it.
+        if shared && let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
+            let _ = pending.await;
         }
-        if slot.stale.swap(false, Ordering::AcqRel) || cell.is_none() {
+        let mut reload = slot.stale.swap(false, Ordering::AcqRel)
+            || cell.is_none()
+            || cell.as_ref().is_some_and(Resident::last_write_failed);
+        if !reload && shared {
+            reload = self.moved_elsewhere(cell.as_ref(), &entity_id).await;
+        }
+        if reload {
             if let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
                 let _ = pending.await;
             }
@@ -81,7 +88,11 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
             }
         }
         let loaded = cell.as_mut().expect("loaded above");
-        if loaded.pending.as_ref().is_some_and(|p| p.peek().is_some()) {
+        if loaded
+            .pending
+            .as_ref()
+            .is_some_and(|p| matches!(p.peek(), Some(Ok(_))))
+        {
             loaded.pending = None;
         }
         let context = EventSourcedEntityContext::new(entity_id.clone(), metadata, client);
@@ -221,9 +232,6 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
     /// here (see the value entity host).
     async fn moved_elsewhere(&self, loaded: Option<&Loaded<E::State>>, entity_id: &str) -> bool {
         let Some(loaded) = loaded else { return false };
-        if loaded.pending.as_ref().is_some_and(|p| p.peek().is_none()) {
-            return false;
-        }
         match self.store.last_seq(E::TYPE_ID, entity_id).await {
             Ok(seq) => seq != loaded.seq,
             Err(_) => true,

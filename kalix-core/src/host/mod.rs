@@ -39,6 +39,10 @@ pub(crate) fn commit_failed(type_id: &str, entity_id: &str, error: &WriteError) 
         WriteError::Conflict { .. } => {
             HandlerOutcome::conflict(commit_error(type_id, entity_id, error))
         }
+        WriteError::Deleted => HandlerOutcome::error(CallError::new(
+            ErrorCode::CONFLICT,
+            format!("{type_id} '{entity_id}' was deleted and accepts no more events"),
+        )),
         WriteError::Store(_) => HandlerOutcome::error(commit_error(type_id, entity_id, error)),
     }
 }
@@ -52,7 +56,7 @@ fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError
                 format!("{type_id} '{entity_id}' was changed concurrently; retry the command"),
             )
         }
-        WriteError::Store(_) => {
+        WriteError::Store(_) | WriteError::Deleted => {
             tracing::error!(%error, type_id, entity_id, "commit failed");
             CallError::new(
                 ErrorCode::SERVICE_UNAVAILABLE,

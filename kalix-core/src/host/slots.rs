@@ -20,6 +20,14 @@ const SHARDS: usize = 64;
 pub(crate) trait Resident: Send + 'static {
     /// The entity's last write, until it is known to be committed.
     fn pending(&self) -> Option<&PendingCommit>;
+
+    /// Whether the entity's last write is known to have failed: what is cached was never
+    /// committed, so the entity must be reloaded.
+    fn last_write_failed(&self) -> bool {
+        self.pending()
+            .and_then(|pending| pending.peek())
+            .is_some_and(|result| result.is_err())
+    }
 }
 
 /// The slots of the ids that hash to one shard.

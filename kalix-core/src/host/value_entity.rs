@@ -70,13 +70,20 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
     ) -> HandlerOutcome {
         let slot = self.slots.get_or_insert(&entity_id);
         let mut cell = slot.cell.lock().await;
-        if self.store.is_shared()
-            && !slot.stale.load(Ordering::Acquire)
-            && self.moved_elsewhere(cell.as_ref(), &entity_id).await
-        {
-            slot.stale.store(true, Ordering::Release);
+        let shared = self.store.is_shared();
+        // On a shared store a command never builds on a write of its own still in flight:
+        // another process could commit in between, and a write stacked on ours could then match
+        // that process's version and overwrite it.
+        if shared && let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
+            let _ = pending.await;
         }
-        if slot.stale.swap(false, Ordering::AcqRel) || cell.is_none() {
+        let mut reload = slot.stale.swap(false, Ordering::AcqRel)
+            || cell.is_none()
+            || cell.as_ref().is_some_and(Resident::last_write_failed);
+        if !reload && shared {
+            reload = self.moved_elsewhere(cell.as_ref(), &entity_id).await;
+        }
+        if reload {
             if let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
                 let _ = pending.await;
             }
@@ -89,7 +96,11 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
             }
         }
         let loaded = cell.as_mut().expect("loaded above");
-        if loaded.pending.as_ref().is_some_and(|p| p.peek().is_some()) {
+        if loaded
+            .pending
+            .as_ref()
+            .is_some_and(|p| matches!(p.peek(), Some(Ok(_))))
+        {
             loaded.pending = None;
         }
         let context = ValueEntityContext::new(entity_id.clone(), metadata, client);
@@ -170,14 +181,10 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
         }
     }
 
-    /// On a shared store: whether another process wrote the entity since it was loaded here. An
-    /// entity with a write of its own in flight is not checked; if another process got there
-    /// first, that write conflicts and the command runs again.
+    /// On a shared store: whether another process wrote the entity since it was loaded here (its
+    /// own writes are committed by then).
     async fn moved_elsewhere(&self, loaded: Option<&Loaded<E::State>>, entity_id: &str) -> bool {
         let Some(loaded) = loaded else { return false };
-        if loaded.pending.as_ref().is_some_and(|p| p.peek().is_none()) {
-            return false;
-        }
         match self.store.state_version(E::TYPE_ID, entity_id).await {
             Ok(version) => version != loaded.version,
             Err(_) => true,

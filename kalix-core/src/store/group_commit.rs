@@ -43,20 +43,23 @@ impl GroupCommitter {
         let write = write.into();
         let (done, result) = oneshot::channel();
         let queued = self.queue.send(Queued { write, done }).is_ok();
-        async move {
+        let stopped = || {
+            Err(WriteError::Store(StoreError(
+                "the committer has stopped".into(),
+            )))
+        };
+        let commit = async move {
             if !queued {
-                return Err(WriteError::Store(StoreError(
-                    "the committer has stopped".into(),
-                )));
+                return stopped();
             }
-            result.await.unwrap_or_else(|_| {
-                Err(WriteError::Store(StoreError(
-                    "the committer has stopped".into(),
-                )))
-            })
+            result.await.unwrap_or_else(|_| stopped())
         }
         .boxed()
-        .shared()
+        .shared();
+        // Driven to completion even if every waiter goes away (a client that disconnects), so the
+        // entity's slot learns the outcome and can be evicted.
+        tokio::spawn(commit.clone());
+        commit
     }
 }
 

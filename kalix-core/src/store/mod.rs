@@ -131,6 +131,8 @@ pub enum WriteError {
         /// The one found, if the entity has any.
         found: Option<u64>,
     },
+    /// The entity was deleted: its journal takes no more events.
+    Deleted,
     /// The store failed; the write may not be durable.
     Store(StoreError),
 }
@@ -143,6 +145,7 @@ impl fmt::Display for WriteError {
                 "concurrent update: expected version {expected}, found {}",
                 found.map_or("none".to_owned(), |v| v.to_string())
             ),
+            WriteError::Deleted => f.write_str("the entity was deleted"),
             WriteError::Store(error) => fmt::Display::fmt(error, f),
         }
     }

@@ -108,13 +108,16 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/database`) and creates `schema` and its
     /// tables if missing. A schema name is letters, digits and `_`.
     pub async fn connect(url: &str, schema: &str) -> Result<Self, StoreError> {
-        if schema.is_empty()
-            || !schema
+        let valid = schema
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+            && schema
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
             return Err(StoreError(format!(
-                "'{schema}' is not a schema name: use letters, digits and _"
+                "'{schema}' is not a schema name: use lowercase letters, digits and _, not starting with a digit"
             )));
         }
         let config: tokio_postgres::Config = url.parse().map_err(pg_error)?;
@@ -153,6 +156,74 @@ impl PostgresStore {
 
 type Tx<'a> = deadpool_postgres::Transaction<'a>;
 
+/// Why a batch did not commit.
+enum CommitError {
+    /// The database refused it for a race with another transaction (deadlock, serialization).
+    Retry,
+    /// Anything else.
+    Store(StoreError),
+}
+
+impl From<StoreError> for CommitError {
+    fn from(error: StoreError) -> Self {
+        CommitError::Store(error)
+    }
+}
+
+/// The entity a write is for, to order a batch's row locks.
+fn key(write: &Write) -> (&str, &str) {
+    match write {
+        Write::State(write) => (&write.type_id, &write.entity_id),
+        Write::Events(append) => (&append.type_id, &append.entity_id),
+    }
+}
+
+/// Applies `writes`, in this order, in one transaction.
+async fn commit_in_order(
+    store: &PostgresStore,
+    writes: &[&Write],
+) -> Result<Vec<Result<u64, WriteError>>, CommitError> {
+    let mut client = store.pool.get().await.map_err(pg_error)?;
+    let run = async {
+        let mut transaction = client.transaction().await?;
+        let mut results = Vec::with_capacity(writes.len());
+        let mut index = 0;
+        while index < writes.len() {
+            // A run of consecutive state writes is pipelined on the connection, in order.
+            let run: Vec<&StateWrite> = writes[index..]
+                .iter()
+                .map_while(|write| match write {
+                    Write::State(write) => Some(write),
+                    Write::Events(_) => None,
+                })
+                .collect();
+            if run.is_empty() {
+                let Write::Events(append) = writes[index] else {
+                    unreachable!("not a state write")
+                };
+                results.push(append_events(&store.sql, &mut transaction, append).await?);
+                index += 1;
+            } else {
+                index += run.len();
+                results.extend(write_states(&store.sql, &transaction, &run).await?);
+            }
+        }
+        transaction.commit().await?;
+        Ok::<_, tokio_postgres::Error>(results)
+    };
+    run.await.map_err(|error| {
+        let race = error.code().is_some_and(|code| {
+            *code == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+                || *code == tokio_postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+        });
+        if race {
+            CommitError::Retry
+        } else {
+            CommitError::Store(pg_error(error))
+        }
+    })
+}
+
 impl Store for PostgresStore {
     fn load(
         &self,
@@ -183,32 +254,35 @@ impl Store for PostgresStore {
     ) -> BoxFuture<'static, Result<Vec<Result<u64, WriteError>>, StoreError>> {
         let store = self.clone();
         Box::pin(async move {
-            let mut client = store.pool.get().await.map_err(pg_error)?;
-            let mut transaction = client.transaction().await.map_err(pg_error)?;
-            let mut results = Vec::with_capacity(writes.len());
-            let mut index = 0;
-            while index < writes.len() {
-                // A run of consecutive state writes is pipelined on the connection, in order.
-                let run: Vec<&StateWrite> = writes[index..]
+            // Rows are locked in (type, id) order, the same in every process, so two batches
+            // cannot wait on each other in a cycle. The sort is stable: one entity's writes keep
+            // their order.
+            let mut order: Vec<usize> = (0..writes.len()).collect();
+            order.sort_by(|&a, &b| key(&writes[a]).cmp(&key(&writes[b])));
+            let sorted: Vec<&Write> = order.iter().map(|&i| &writes[i]).collect();
+            let outcome = match commit_in_order(&store, &sorted).await {
+                Ok(outcome) => outcome,
+                // A lock cycle or serialization failure with another process is a lost race:
+                // every writer runs its command again.
+                Err(CommitError::Retry) => sorted
                     .iter()
-                    .map_while(|write| match write {
-                        Write::State(write) => Some(write),
-                        Write::Events(_) => None,
+                    .map(|_| {
+                        Err(WriteError::Conflict {
+                            expected: 0,
+                            found: None,
+                        })
                     })
-                    .collect();
-                if run.is_empty() {
-                    let Write::Events(append) = &writes[index] else {
-                        unreachable!("not a state write")
-                    };
-                    results.push(append_events(&store.sql, &mut transaction, append).await?);
-                    index += 1;
-                } else {
-                    index += run.len();
-                    results.extend(write_states(&store.sql, &transaction, &run).await?);
-                }
+                    .collect(),
+                Err(CommitError::Store(error)) => return Err(error),
+            };
+            let mut results: Vec<Option<Result<u64, WriteError>>> = vec![None; writes.len()];
+            for (position, result) in order.into_iter().zip(outcome) {
+                results[position] = Some(result);
             }
-            transaction.commit().await.map_err(pg_error)?;
-            Ok(results)
+            Ok(results
+                .into_iter()
+                .map(|result| result.expect("one result per write"))
+                .collect())
         })
     }
 
@@ -339,15 +413,9 @@ async fn write_states(
     sql: &Sql,
     transaction: &Tx<'_>,
     writes: &[&StateWrite],
-) -> Result<Vec<Result<u64, WriteError>>, StoreError> {
-    let insert = transaction
-        .prepare_cached(&sql.insert_state)
-        .await
-        .map_err(pg_error)?;
-    let update = transaction
-        .prepare_cached(&sql.update_state)
-        .await
-        .map_err(pg_error)?;
+) -> Result<Vec<Result<u64, WriteError>>, tokio_postgres::Error> {
+    let insert = transaction.prepare_cached(&sql.insert_state).await?;
+    let update = transaction.prepare_cached(&sql.update_state).await?;
     let applied = try_join_all(writes.iter().map(|write| {
         let payload = write.payload.as_deref();
         let (insert, update) = (&insert, &update);
@@ -373,12 +441,8 @@ async fn write_states(
             }
         }
     }))
-    .await
-    .map_err(pg_error)?;
-    let version = transaction
-        .prepare_cached(&sql.state_version)
-        .await
-        .map_err(pg_error)?;
+    .await?;
+    let version = transaction.prepare_cached(&sql.state_version).await?;
     let mut results = Vec::with_capacity(writes.len());
     for (write, applied) in writes.iter().zip(applied) {
         if applied == 1 {
@@ -386,8 +450,7 @@ async fn write_states(
         } else {
             let found = transaction
                 .query_opt(&version, &[&write.type_id, &write.entity_id])
-                .await
-                .map_err(pg_error)?
+                .await?
                 .map(|row| row.get::<_, i64>(0) as u64);
             results.push(Err(WriteError::Conflict {
                 expected: write.expected_version,
@@ -405,16 +468,21 @@ async fn append_events(
     sql: &Sql,
     transaction: &mut Tx<'_>,
     append: &EventAppend,
-) -> Result<Result<u64, WriteError>, StoreError> {
-    let savepoint = transaction.transaction().await.map_err(pg_error)?;
-    let last_seq = savepoint
-        .prepare_cached(&sql.last_seq)
-        .await
-        .map_err(pg_error)?;
+) -> Result<Result<u64, WriteError>, tokio_postgres::Error> {
+    let savepoint = transaction.transaction().await?;
+    let is_deleted = savepoint.prepare_cached(&sql.is_deleted).await?;
+    if savepoint
+        .query_opt(&is_deleted, &[&append.type_id, &append.entity_id])
+        .await?
+        .is_some()
+    {
+        savepoint.rollback().await?;
+        return Ok(Err(WriteError::Deleted));
+    }
+    let last_seq = savepoint.prepare_cached(&sql.last_seq).await?;
     let last: Option<i64> = savepoint
         .query_one(&last_seq, &[&append.type_id, &append.entity_id])
-        .await
-        .map_err(pg_error)?
+        .await?
         .get(0);
     let last = last.map_or(0, |seq| seq as u64);
     let conflict = |found: u64| {
@@ -424,13 +492,10 @@ async fn append_events(
         }))
     };
     if last != append.expected_seq {
-        savepoint.rollback().await.map_err(pg_error)?;
+        savepoint.rollback().await?;
         return conflict(last);
     }
-    let insert = savepoint
-        .prepare_cached(&sql.insert_event)
-        .await
-        .map_err(pg_error)?;
+    let insert = savepoint.prepare_cached(&sql.insert_event).await?;
     let mut seq = last;
     for event in &append.events {
         seq += 1;
@@ -445,18 +510,14 @@ async fn append_events(
                     &&event.payload[..],
                 ],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         if inserted == 0 {
-            savepoint.rollback().await.map_err(pg_error)?;
+            savepoint.rollback().await?;
             return conflict(seq);
         }
     }
     if let Some(snapshot) = &append.snapshot {
-        let upsert = savepoint
-            .prepare_cached(&sql.upsert_snapshot)
-            .await
-            .map_err(pg_error)?;
+        let upsert = savepoint.prepare_cached(&sql.upsert_snapshot).await?;
         savepoint
             .execute(
                 &upsert,
@@ -467,19 +528,14 @@ async fn append_events(
                     &&snapshot[..],
                 ],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
     }
     if append.delete {
-        let insert = savepoint
-            .prepare_cached(&sql.insert_deleted)
-            .await
-            .map_err(pg_error)?;
+        let insert = savepoint.prepare_cached(&sql.insert_deleted).await?;
         savepoint
             .execute(&insert, &[&append.type_id, &append.entity_id])
-            .await
-            .map_err(pg_error)?;
+            .await?;
     }
-    savepoint.commit().await.map_err(pg_error)?;
+    savepoint.commit().await?;
     Ok(Ok(seq))
 }

@@ -76,19 +76,15 @@ impl SqliteStore {
 
     /// A private in-memory database, gone when the store is dropped.
     pub fn memory() -> Result<Self, StoreError> {
-        // A named shared-cache memory database, so the reader and writer see the same data.
-        let uri = format!(
-            "file:kalix-{}?mode=memory&cache=shared",
-            uuid::Uuid::new_v4()
-        );
-        let flags = rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_URI;
-        let writer = Connection::open_with_flags(&uri, flags).map_err(sqlite_error)?;
-        writer.execute_batch(SCHEMA).map_err(sqlite_error)?;
-        let reader = Connection::open_with_flags(&uri, flags).map_err(sqlite_error)?;
-        reader
-            .execute_batch("PRAGMA read_uncommitted=0;")
-            .map_err(sqlite_error)?;
-        Ok(Self::from_connections(writer, reader))
+        // One connection for reads and writes: a second connection to a shared-cache memory
+        // database meets SQLITE_LOCKED while a commit runs.
+        let connection = Connection::open_in_memory().map_err(sqlite_error)?;
+        connection.execute_batch(SCHEMA).map_err(sqlite_error)?;
+        let connection = Arc::new(Mutex::new(connection));
+        Ok(Self {
+            writer: Arc::clone(&connection),
+            reader: connection,
+        })
     }
 
     fn from_connections(writer: Connection, reader: Connection) -> Self {
@@ -124,7 +120,7 @@ impl Store for SqliteStore {
         blocking(move || {
             let connection = reader
                 .lock()
-                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let mut statement = connection
                 .prepare_cached("SELECT version, payload FROM entity_state WHERE type_id = ?1 AND entity_id = ?2")
                 .map_err(sqlite_error)?;
@@ -150,7 +146,7 @@ impl Store for SqliteStore {
         blocking(move || {
             let mut connection = writer
                 .lock()
-                .map_err(|_| StoreError("writer lock poisoned".into()))?;
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let transaction = connection.transaction().map_err(sqlite_error)?;
             let results = writes
                 .iter()
@@ -174,7 +170,7 @@ impl Store for SqliteStore {
         blocking(move || {
             let connection = reader
                 .lock()
-                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let snapshot = connection
                 .prepare_cached(
                     "SELECT seq, payload FROM event_snapshot WHERE type_id = ?1 AND entity_id = ?2",
@@ -216,7 +212,7 @@ impl Store for SqliteStore {
         blocking(move || {
             let connection = reader
                 .lock()
-                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             events_from(&connection, &type_id, &entity_id, from_seq)
         })
     }
@@ -231,7 +227,7 @@ impl Store for SqliteStore {
         blocking(move || {
             let connection = reader
                 .lock()
-                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let version: Option<i64> = connection
                 .prepare_cached(
                     "SELECT version FROM entity_state WHERE type_id = ?1 AND entity_id = ?2",
@@ -254,7 +250,7 @@ impl Store for SqliteStore {
         blocking(move || {
             let connection = reader
                 .lock()
-                .map_err(|_| StoreError("reader lock poisoned".into()))?;
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let seq: Option<i64> = connection
                 .prepare_cached(
                     "SELECT MAX(seq) FROM event_journal WHERE type_id = ?1 AND entity_id = ?2",
@@ -344,6 +340,14 @@ fn append_events(
     transaction: &Transaction<'_>,
     append: &EventAppend,
 ) -> Result<Result<u64, WriteError>, StoreError> {
+    let deleted = transaction
+        .prepare_cached("SELECT 1 FROM event_deleted WHERE type_id = ?1 AND entity_id = ?2")
+        .map_err(sqlite_error)?
+        .exists(params![append.type_id, append.entity_id])
+        .map_err(sqlite_error)?;
+    if deleted {
+        return Ok(Err(WriteError::Deleted));
+    }
     let last: Option<i64> = transaction
         .prepare_cached("SELECT MAX(seq) FROM event_journal WHERE type_id = ?1 AND entity_id = ?2")
         .map_err(sqlite_error)?
