@@ -71,12 +71,9 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
         if shared && let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
             let _ = pending.await;
         }
-        let mut reload = slot.stale.swap(false, Ordering::AcqRel)
+        let reload = slot.stale.swap(false, Ordering::AcqRel)
             || cell.is_none()
             || cell.as_ref().is_some_and(Resident::last_write_failed);
-        if !reload && shared {
-            reload = self.moved_elsewhere(cell.as_ref(), &entity_id).await;
-        }
         if reload {
             if let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
                 let _ = pending.await;
@@ -124,7 +121,21 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
                 ));
             }
         };
-        let commit = if events.is_empty() && !delete {
+        // A read on a shared store must see events other processes appended (see the value
+        // entity host): if the journal moved, reload and run the command again.
+        let read = events.is_empty() && !delete;
+        if read && shared && self.moved_elsewhere(Some(&*loaded), &entity_id).await {
+            loaded.state = Some(state);
+            slot.stale.store(true, Ordering::Release);
+            return HandlerOutcome::conflict(CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "{} '{entity_id}' kept changing on other processes; retry the command",
+                    E::TYPE_ID
+                ),
+            ));
+        }
+        let commit = if read {
             loaded.state = Some(state);
             loaded.pending.clone()
         } else if loaded.deleted {

@@ -77,12 +77,9 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
         if shared && let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
             let _ = pending.await;
         }
-        let mut reload = slot.stale.swap(false, Ordering::AcqRel)
+        let reload = slot.stale.swap(false, Ordering::AcqRel)
             || cell.is_none()
             || cell.as_ref().is_some_and(Resident::last_write_failed);
-        if !reload && shared {
-            reload = self.moved_elsewhere(cell.as_ref(), &entity_id).await;
-        }
         if reload {
             if let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
                 let _ = pending.await;
@@ -137,6 +134,19 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
             },
             StateChange::Delete => Some(None),
         };
+        // A read on a shared store must see writes other processes acknowledged: if the entity
+        // moved since it was loaded, reload it and run the command again. (A write needs no such
+        // check: its version check at commit refuses a stale write, and the command runs again.)
+        if payload.is_none() && shared && self.moved_elsewhere(Some(&*loaded), &entity_id).await {
+            slot.stale.store(true, Ordering::Release);
+            return HandlerOutcome::conflict(CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "{} '{entity_id}' kept changing on other processes; retry the command",
+                    E::TYPE_ID
+                ),
+            ));
+        }
         let commit = match payload {
             None => loaded.pending.clone(),
             Some(payload) => {
