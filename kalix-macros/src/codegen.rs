@@ -365,3 +365,62 @@ pub(crate) fn construct(
         }},
     }
 }
+
+/// How an entity kind's dispatch functions reach its runtime.
+pub(crate) struct EntityDispatch<'a> {
+    pub self_ty: &'a Type,
+    pub state: &'a Type,
+    /// The id parameter.
+    pub id: &'a syn::LitStr,
+    /// The runtime type, e.g. `::kalix_core::__private::ValueEntityRuntime`.
+    pub runtime: TokenStream,
+    /// The function running one command, e.g. `::kalix_core::__private::value_entity_command`.
+    pub command: TokenStream,
+    /// The context type handlers take.
+    pub context: TokenStream,
+}
+
+/// The function the runtime calls for an entity's handler: extracts the entity id and each
+/// argument (a 400 on bad input), then runs the command on the entity's slot.
+pub(crate) fn entity_dispatch_fn(entity: &EntityDispatch<'_>, handler: &Handler) -> TokenStream {
+    let EntityDispatch {
+        self_ty,
+        state,
+        id,
+        runtime,
+        command,
+        context,
+    } = entity;
+    let ident = &handler.ident;
+    let dispatch = dispatch_ident(handler);
+    let extractions = extractions(handler);
+    let args = call_args(handler, &quote!(__kalix_context), &quote!(__kalix_state));
+    let reply = handler.reply.ty();
+    let command = quote_spanned!(reply.span()=> #command::<#self_ty, #reply>);
+    quote! {
+        fn #dispatch(
+            __kalix_instance: ::kalix_core::__private::Arc<dyn ::kalix_core::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
+            mut __kalix_invocation: ::kalix_core::__private::Invocation,
+            __kalix_client: ::kalix_core::ComponentClient,
+        ) -> ::kalix_core::__private::BoxFuture<'static, ::kalix_core::__private::HandlerOutcome> {
+            ::std::boxed::Box::pin(async move {
+                let __kalix_runtime = ::kalix_core::__private::downcast::<#runtime<#self_ty>>(__kalix_instance);
+                let __kalix_entity_id = match __kalix_invocation.path_param::<::std::string::String>(#id, "String") {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(error) => return ::kalix_core::__private::HandlerOutcome::error(error),
+                };
+                #extractions
+                let __kalix_metadata = __kalix_invocation.take_metadata();
+                #command(
+                    &__kalix_runtime,
+                    __kalix_entity_id,
+                    __kalix_metadata,
+                    __kalix_client,
+                    move |__kalix_entity: &#self_ty, __kalix_state: &#state, __kalix_context: &#context| {
+                        __kalix_entity.#ident(#(#args),*)
+                    },
+                ).await
+            })
+        }
+    }
+}

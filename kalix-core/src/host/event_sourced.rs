@@ -11,9 +11,9 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::slots::{Resident, Slots};
-use super::{ComponentEnv, commit_failed};
+use super::{ComponentEnv, Next, await_commit};
 use crate::client::ComponentClient;
-use crate::dispatch::{HandlerOutcome, Outcome};
+use crate::dispatch::HandlerOutcome;
 use crate::error::CallError;
 use crate::event_sourced_entity::{Effect, EventSourcedComponent, EventSourcedEntityContext, Then};
 use crate::metadata::Metadata;
@@ -41,6 +41,16 @@ impl<S: Send + 'static> Resident for Loaded<S> {
     fn pending(&self) -> Option<&PendingCommit> {
         self.pending.as_ref()
     }
+
+    fn forget_committed(&mut self) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| matches!(p.peek(), Some(Ok(_))))
+        {
+            self.pending = None;
+        }
+    }
 }
 
 impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
@@ -63,35 +73,12 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
         handler: impl FnOnce(&E, &E::State, &EventSourcedEntityContext) -> Effect<E::State, E::Event, R>,
     ) -> HandlerOutcome {
         let slot = self.slots.get_or_insert(&entity_id);
-        let mut cell = slot.cell.lock().await;
         let shared = self.store.is_shared();
-        // On a shared store a command never builds on a write of its own still in flight:
-        // another process could commit in between, and a write stacked on ours could then match
-        // that process's version and overwrite it.
-        if shared && let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
-            let _ = pending.await;
-        }
-        let reload = slot.stale.swap(false, Ordering::AcqRel)
-            || cell.is_none()
-            || cell.as_ref().is_some_and(Resident::last_write_failed);
-        if reload {
-            if let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
-                let _ = pending.await;
-            }
-            *cell = None;
-            match self.load(&entity_id).await {
-                Ok(loaded) => *cell = Some(loaded),
-                Err(error) => return HandlerOutcome::error(error),
-            }
-        }
-        let loaded = cell.as_mut().expect("loaded above");
-        if loaded
-            .pending
-            .as_ref()
-            .is_some_and(|p| matches!(p.peek(), Some(Ok(_))))
-        {
-            loaded.pending = None;
-        }
+        let mut cell = match slot.lock_current(shared, || self.load(&entity_id)).await {
+            Ok(cell) => cell,
+            Err(error) => return HandlerOutcome::error(error),
+        };
+        let loaded = cell.as_mut().expect("lock_current loads the entity");
         let context = EventSourcedEntityContext::new(entity_id.clone(), metadata, client);
         let state = loaded.state.take().expect("state present between commands");
         // The handler, the event handler and the reply are user code: a panic in any of them
@@ -166,29 +153,10 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
             Some(commit)
         };
         drop(cell);
-        if let Some(commit) = commit
-            && let Err(error) = commit.await
-        {
-            slot.stale.store(true, Ordering::Release);
-            return commit_failed(E::TYPE_ID, &entity_id, &error);
+        if let Err(failed) = await_commit(&slot, commit, E::TYPE_ID, &entity_id).await {
+            return failed;
         }
-        match next {
-            Next::Reply(value, metadata) => match serde_json::to_vec(&value) {
-                Ok(json) => HandlerOutcome::new(
-                    Outcome::Reply {
-                        body: json.into(),
-                        metadata,
-                    },
-                    side_effects,
-                ),
-                Err(error) => HandlerOutcome::error(CallError::new(
-                    ErrorCode::INTERNAL_SERVER_ERROR,
-                    format!("the reply could not be serialized: {error}"),
-                )),
-            },
-            Next::Forward(call) => HandlerOutcome::forward(call.into_untyped(), side_effects),
-            Next::Error(error) => HandlerOutcome::error(error),
-        }
+        next.into_outcome(side_effects)
     }
 
     /// The journal append for `events`, with a snapshot if they pass a multiple of
@@ -292,13 +260,6 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
             pending: None,
         })
     }
-}
-
-/// What follows a command's events, with the reply already computed from the new state.
-enum Next<R> {
-    Reply(R, Metadata),
-    Forward(crate::call::DeferredCall<R>),
-    Error(CallError),
 }
 
 /// An event's stable type name: its serde tag (the variant's name, or its `#[serde(rename)]`).

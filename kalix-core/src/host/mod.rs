@@ -67,3 +67,56 @@ fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError
         }
     }
 }
+
+/// What follows a command's state change, its reply already computed.
+pub(crate) enum Next<R> {
+    Reply(R, crate::metadata::Metadata),
+    Forward(crate::call::DeferredCall<R>),
+    Error(CallError),
+}
+
+impl<R: serde::Serialize> Next<R> {
+    /// The command's outcome, once its commit is done.
+    pub(crate) fn into_outcome(
+        self,
+        side_effects: Vec<crate::action::SideEffect>,
+    ) -> HandlerOutcome {
+        match self {
+            Next::Reply(value, metadata) => match serde_json::to_vec(&value) {
+                Ok(json) => HandlerOutcome::new(
+                    crate::dispatch::Outcome::Reply {
+                        body: json.into(),
+                        metadata,
+                    },
+                    side_effects,
+                ),
+                Err(error) => HandlerOutcome::error(CallError::new(
+                    ErrorCode::INTERNAL_SERVER_ERROR,
+                    format!("the reply could not be serialized: {error}"),
+                )),
+            },
+            Next::Forward(call) => HandlerOutcome::forward(call.into_untyped(), side_effects),
+            Next::Error(error) => HandlerOutcome::error(error),
+        }
+    }
+}
+
+/// Waits for `commit` (the command's own write, or for a read the entity's last write). If it
+/// failed, the slot is marked stale and the outcome says what the caller gets.
+pub(crate) async fn await_commit<L>(
+    slot: &slots::Slot<L>,
+    commit: Option<crate::store::PendingCommit>,
+    type_id: &str,
+    entity_id: &str,
+) -> Result<(), HandlerOutcome> {
+    match commit {
+        Some(commit) => match commit.await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                slot.stale.store(true, std::sync::atomic::Ordering::Release);
+                Err(commit_failed(type_id, entity_id, &error))
+            }
+        },
+        None => Ok(()),
+    }
+}

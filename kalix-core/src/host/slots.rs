@@ -21,6 +21,9 @@ pub(crate) trait Resident: Send + 'static {
     /// The entity's last write, until it is known to be committed.
     fn pending(&self) -> Option<&PendingCommit>;
 
+    /// Forgets the last write once it is known to be committed.
+    fn forget_committed(&mut self);
+
     /// Whether the entity's last write is known to have failed: what is cached was never
     /// committed, so the entity must be reloaded.
     fn last_write_failed(&self) -> bool {
@@ -127,6 +130,40 @@ fn evict_least_recently_used<L: Resident>(shard: &mut HashMap<String, Arc<Slot<L
         .map(|(id, _)| id.clone());
     if let Some(id) = oldest {
         shard.remove(&id);
+    }
+}
+
+impl<L: Resident> Slot<L> {
+    /// Locks the slot for one command and makes what it holds current: on a shared store, first
+    /// waits for the entity's own write in flight (a command never builds on a write another
+    /// process could overtake); then reloads with `load` if the slot is stale, empty, or its
+    /// last write failed.
+    pub async fn lock_current<Load>(
+        &self,
+        shared: bool,
+        load: impl FnOnce() -> Load,
+    ) -> Result<tokio::sync::MutexGuard<'_, Option<L>>, crate::error::CallError>
+    where
+        Load: std::future::Future<Output = Result<L, crate::error::CallError>>,
+    {
+        let mut cell = self.cell.lock().await;
+        let pending = |cell: &Option<L>| cell.as_ref().and_then(Resident::pending).cloned();
+        if shared && let Some(pending) = pending(&cell) {
+            let _ = pending.await;
+        }
+        let reload = self.stale.swap(false, Ordering::AcqRel)
+            || cell.as_ref().is_none_or(Resident::last_write_failed);
+        if reload {
+            if let Some(pending) = pending(&cell) {
+                let _ = pending.await;
+            }
+            *cell = None;
+            *cell = Some(load().await?);
+        }
+        if let Some(loaded) = cell.as_mut() {
+            loaded.forget_committed();
+        }
+        Ok(cell)
     }
 }
 

@@ -19,9 +19,9 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::slots::{Resident, Slots};
-use super::{ComponentEnv, commit_failed};
+use super::{ComponentEnv, Next, await_commit};
 use crate::client::ComponentClient;
-use crate::dispatch::{HandlerOutcome, Outcome};
+use crate::dispatch::HandlerOutcome;
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;
@@ -47,6 +47,16 @@ impl<S: Send + 'static> Resident for Loaded<S> {
     fn pending(&self) -> Option<&PendingCommit> {
         self.pending.as_ref()
     }
+
+    fn forget_committed(&mut self) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| matches!(p.peek(), Some(Ok(_))))
+        {
+            self.pending = None;
+        }
+    }
 }
 
 impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
@@ -69,37 +79,12 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
         handler: impl FnOnce(&E, &E::State, &ValueEntityContext) -> Effect<E::State, R>,
     ) -> HandlerOutcome {
         let slot = self.slots.get_or_insert(&entity_id);
-        let mut cell = slot.cell.lock().await;
         let shared = self.store.is_shared();
-        // On a shared store a command never builds on a write of its own still in flight:
-        // another process could commit in between, and a write stacked on ours could then match
-        // that process's version and overwrite it.
-        if shared && let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
-            let _ = pending.await;
-        }
-        let reload = slot.stale.swap(false, Ordering::AcqRel)
-            || cell.is_none()
-            || cell.as_ref().is_some_and(Resident::last_write_failed);
-        if reload {
-            if let Some(pending) = cell.as_ref().and_then(|loaded| loaded.pending.clone()) {
-                let _ = pending.await;
-            }
-            match self.load(&entity_id).await {
-                Ok(loaded) => *cell = Some(loaded),
-                Err(error) => {
-                    *cell = None;
-                    return HandlerOutcome::error(error);
-                }
-            }
-        }
-        let loaded = cell.as_mut().expect("loaded above");
-        if loaded
-            .pending
-            .as_ref()
-            .is_some_and(|p| matches!(p.peek(), Some(Ok(_))))
-        {
-            loaded.pending = None;
-        }
+        let mut cell = match slot.lock_current(shared, || self.load(&entity_id)).await {
+            Ok(cell) => cell,
+            Err(error) => return HandlerOutcome::error(error),
+        };
+        let loaded = cell.as_mut().expect("lock_current loads the entity");
         let context = ValueEntityContext::new(entity_id.clone(), metadata, client);
         let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
             handler(&self.entity, &loaded.state, &context)
@@ -166,29 +151,15 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
             }
         };
         drop(cell);
-        if let Some(commit) = commit
-            && let Err(error) = commit.await
-        {
-            slot.stale.store(true, Ordering::Release);
-            return commit_failed(E::TYPE_ID, &entity_id, &error);
+        if let Err(failed) = await_commit(&slot, commit, E::TYPE_ID, &entity_id).await {
+            return failed;
         }
-        match then {
-            Then::Reply(value, metadata) => match serde_json::to_vec(&value) {
-                Ok(json) => HandlerOutcome::new(
-                    Outcome::Reply {
-                        body: json.into(),
-                        metadata,
-                    },
-                    side_effects,
-                ),
-                Err(error) => HandlerOutcome::error(CallError::new(
-                    ErrorCode::INTERNAL_SERVER_ERROR,
-                    format!("the reply could not be serialized: {error}"),
-                )),
-            },
-            Then::Forward(call) => HandlerOutcome::forward(call.into_untyped(), side_effects),
-            Then::Error(error) => HandlerOutcome::error(error),
-        }
+        let next = match then {
+            Then::Reply(value, metadata) => Next::Reply(value, metadata),
+            Then::Forward(call) => Next::Forward(call),
+            Then::Error(error) => Next::Error(error),
+        };
+        next.into_outcome(side_effects)
     }
 
     /// On a shared store: whether another process wrote the entity since it was loaded here (its

@@ -7,8 +7,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::model::EventSourced;
-use crate::codegen::{self, ClientTarget, call_args, dispatch_ident, extractions};
-use crate::handler::Handler;
+use crate::codegen::{self, ClientTarget};
 
 /// What an entity with errors still needs so that code using it reports nothing more: its event
 /// type's link to its state.
@@ -44,6 +43,14 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
         Some(path) => quote!(#path(entity_id)),
         None => quote_spanned!(state.span()=> <#state as ::core::default::Default>::default()),
     };
+    let dispatch = codegen::EntityDispatch {
+        self_ty,
+        state,
+        id,
+        runtime: quote!(::kalix_core::__private::EventSourcedRuntime),
+        command: quote!(::kalix_core::__private::event_sourced_command),
+        context: quote!(::kalix_core::event_sourced_entity::EventSourcedEntityContext),
+    };
     let shared = codegen::shared_items(codegen::Generated {
         self_ty,
         name: &entity.name,
@@ -58,7 +65,7 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
         dispatch_fns: entity
             .handlers
             .iter()
-            .map(|h| dispatch_fn(entity, h))
+            .map(|h| codegen::entity_dispatch_fn(&dispatch, h))
             .collect(),
         handlers: &entity.handlers,
         forward_headers: &entity.options.forward_headers,
@@ -95,45 +102,5 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
 
             #shared
         };
-    }
-}
-
-/// The function the runtime calls: extracts the entity id and each argument (a 400 on bad
-/// input), then runs the command on the entity's slot.
-fn dispatch_fn(entity: &EventSourced, handler: &Handler) -> TokenStream {
-    let self_ty = &entity.self_ty;
-    let state = &entity.state;
-    let id = &entity.id;
-    let ident = &handler.ident;
-    let dispatch = dispatch_ident(handler);
-    let extractions = extractions(handler);
-    let args = call_args(handler, &quote!(__kalix_context), &quote!(__kalix_state));
-    let reply = handler.reply.ty();
-    let command = quote_spanned!(reply.span()=> ::kalix_core::__private::event_sourced_command::<#self_ty, #reply>);
-    quote! {
-        fn #dispatch(
-            __kalix_instance: ::kalix_core::__private::Arc<dyn ::kalix_core::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
-            mut __kalix_invocation: ::kalix_core::__private::Invocation,
-            __kalix_client: ::kalix_core::ComponentClient,
-        ) -> ::kalix_core::__private::BoxFuture<'static, ::kalix_core::__private::HandlerOutcome> {
-            ::std::boxed::Box::pin(async move {
-                let __kalix_runtime = ::kalix_core::__private::downcast::<::kalix_core::__private::EventSourcedRuntime<#self_ty>>(__kalix_instance);
-                let __kalix_entity_id = match __kalix_invocation.path_param::<::std::string::String>(#id, "String") {
-                    ::core::result::Result::Ok(value) => value,
-                    ::core::result::Result::Err(error) => return ::kalix_core::__private::HandlerOutcome::error(error),
-                };
-                #extractions
-                let __kalix_metadata = __kalix_invocation.take_metadata();
-                #command(
-                    &__kalix_runtime,
-                    __kalix_entity_id,
-                    __kalix_metadata,
-                    __kalix_client,
-                    move |__kalix_entity: &#self_ty, __kalix_state: &#state, __kalix_context: &::kalix_core::event_sourced_entity::EventSourcedEntityContext| {
-                        __kalix_entity.#ident(#(#args),*)
-                    },
-                ).await
-            })
-        }
     }
 }
