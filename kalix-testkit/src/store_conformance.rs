@@ -466,10 +466,14 @@ async fn concurrent_group_commits_lose_nothing(store: impl Store) {
             )));
         }
     }
-    for (index, result) in futures_util::future::join_all(commits)
-        .await
-        .into_iter()
-        .enumerate()
+    for (index, result) in futures_util::future::join_all(
+        commits
+            .into_iter()
+            .map(std::future::IntoFuture::into_future),
+    )
+    .await
+    .into_iter()
+    .enumerate()
     {
         assert_eq!(
             result,

@@ -2,25 +2,88 @@
 //! its last commit in a single transaction. Each writer waits for its own result; the queue's
 //! order is the commit order, so one entity's writes apply in the order it made them.
 
-use std::sync::Arc;
+use std::future::IntoFuture;
+use std::sync::{Arc, OnceLock};
 
-use futures_util::future::{BoxFuture, FutureExt, Shared};
-use tokio::sync::{mpsc, oneshot};
+use futures_util::future::BoxFuture;
+use tokio::sync::{Notify, mpsc};
 
 use super::{Store, StoreError, Write, WriteError};
 
 /// The most writes one transaction takes.
 const MAX_BATCH: usize = 1024;
 
-/// The result of one write, shared by whoever waits on it.
+/// The result of one write: the new version or last sequence number, or why it was refused.
 pub type CommitResult = Result<u64, WriteError>;
 
-/// A commit that completes once the write is durable (or refused).
-pub type PendingCommit = Shared<BoxFuture<'static, CommitResult>>;
+/// A write queued for commit. The committer records its result here whether or not anyone is
+/// waiting, so [`PendingCommit::peek`] always learns the outcome (an entity's slot relies on it
+/// even after the writer's caller went away). Cloning shares the same result.
+#[derive(Clone, Default)]
+pub struct PendingCommit {
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    result: OnceLock<CommitResult>,
+    done: Notify,
+}
+
+impl PendingCommit {
+    /// The result, if the commit is done.
+    pub fn peek(&self) -> Option<&CommitResult> {
+        self.shared.result.get()
+    }
+
+    fn complete(&self, result: CommitResult) {
+        let _ = self.shared.result.set(result);
+        self.shared.done.notify_waiters();
+    }
+
+    /// Waits for the result.
+    pub async fn wait(&self) -> CommitResult {
+        loop {
+            // Register before checking, so a completion between the check and the wait is seen.
+            let notified = self.shared.done.notified();
+            if let Some(result) = self.peek() {
+                return result.clone();
+            }
+            notified.await;
+        }
+    }
+}
+
+impl IntoFuture for PendingCommit {
+    type Output = CommitResult;
+    type IntoFuture = BoxFuture<'static, CommitResult>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.wait().await })
+    }
+}
 
 struct Queued {
     write: Write,
-    done: oneshot::Sender<CommitResult>,
+    commit: CompleteOnDrop,
+}
+
+/// Fails its commit if dropped before the committer completed it (the committer stopped or
+/// panicked), so no waiter waits forever.
+struct CompleteOnDrop(PendingCommit);
+
+impl Drop for CompleteOnDrop {
+    fn drop(&mut self) {
+        if self.0.peek().is_none() {
+            self.0.complete(stopped());
+        }
+    }
+}
+
+fn stopped() -> CommitResult {
+    Err(WriteError::Store(StoreError(
+        "the committer has stopped".into(),
+    )))
 }
 
 /// Batches writes to a [`Store`] into transactions.
@@ -40,25 +103,13 @@ impl GroupCommitter {
     /// Queues `write` and returns its commit. Writes queued earlier commit earlier (or in the same
     /// transaction, before it).
     pub fn submit(&self, write: impl Into<Write>) -> PendingCommit {
-        let write = write.into();
-        let (done, result) = oneshot::channel();
-        let queued = self.queue.send(Queued { write, done }).is_ok();
-        let stopped = || {
-            Err(WriteError::Store(StoreError(
-                "the committer has stopped".into(),
-            )))
+        let commit = PendingCommit::default();
+        let queued = Queued {
+            write: write.into(),
+            commit: CompleteOnDrop(commit.clone()),
         };
-        let commit = async move {
-            if !queued {
-                return stopped();
-            }
-            result.await.unwrap_or_else(|_| stopped())
-        }
-        .boxed()
-        .shared();
-        // Driven to completion even if every waiter goes away (a client that disconnects), so the
-        // entity's slot learns the outcome and can be evicted.
-        tokio::spawn(commit.clone());
+        // If the committer is gone, the returned `Queued` drops here and fails the commit.
+        let _ = self.queue.send(queued);
         commit
     }
 }
@@ -66,21 +117,56 @@ impl GroupCommitter {
 async fn run(store: Arc<dyn Store>, mut receiver: mpsc::UnboundedReceiver<Queued>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (writes, waiters): (Vec<_>, Vec<_>) =
-            batch.drain(..).map(|q| (q.write, q.done)).unzip();
+        let (writes, commits): (Vec<_>, Vec<_>) =
+            batch.drain(..).map(|q| (q.write, q.commit)).unzip();
         let count = writes.len();
         match store.commit(writes).await {
             Ok(results) => {
-                for (waiter, result) in waiters.into_iter().zip(results) {
-                    let _ = waiter.send(result);
+                for (commit, result) in commits.iter().zip(results) {
+                    commit.0.complete(result);
                 }
             }
             Err(error) => {
                 tracing::error!(%error, writes = count, "commit failed; every write of the batch fails");
-                for waiter in waiters {
-                    let _ = waiter.send(Err(WriteError::Store(error.clone())));
+                for commit in &commits {
+                    commit.0.complete(Err(WriteError::Store(error.clone())));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SqliteStore, StateWrite};
+
+    fn write(entity: &str, expected: u64) -> StateWrite {
+        StateWrite {
+            type_id: "t".into(),
+            entity_id: entity.into(),
+            expected_version: expected,
+            payload: Some(bytes::Bytes::from_static(b"1")),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_commit_nobody_awaits_still_completes_and_can_be_peeked() {
+        let committer = GroupCommitter::start(Arc::new(SqliteStore::memory().unwrap()));
+        let first = committer.submit(write("a", 0));
+        // Awaiting a later write means the earlier one was committed, in the same or an
+        // earlier transaction.
+        assert_eq!(committer.submit(write("b", 0)).await, Ok(1));
+        assert_eq!(first.peek(), Some(&Ok(1)));
+        assert_eq!(first.clone().await, Ok(1), "every clone sees the result");
+    }
+
+    #[tokio::test]
+    async fn writes_of_one_entity_commit_in_order() {
+        let committer = GroupCommitter::start(Arc::new(SqliteStore::memory().unwrap()));
+        let commits: Vec<_> = (0..50).map(|version| committer.submit(write("a", version))).collect();
+        for (version, commit) in commits.into_iter().enumerate() {
+            assert_eq!(commit.await, Ok(version as u64 + 1));
         }
     }
 }
