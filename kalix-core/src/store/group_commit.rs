@@ -164,7 +164,9 @@ mod tests {
     #[tokio::test]
     async fn writes_of_one_entity_commit_in_order() {
         let committer = GroupCommitter::start(Arc::new(SqliteStore::memory().unwrap()));
-        let commits: Vec<_> = (0..50).map(|version| committer.submit(write("a", version))).collect();
+        let commits: Vec<_> = (0..50)
+            .map(|version| committer.submit(write("a", version)))
+            .collect();
         for (version, commit) in commits.into_iter().enumerate() {
             assert_eq!(commit.await, Ok(version as u64 + 1));
         }

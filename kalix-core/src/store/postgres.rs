@@ -32,6 +32,7 @@ struct Sql {
     insert_state: String,
     update_state: String,
     last_seq: String,
+    append_check: String,
     insert_event: String,
     upsert_snapshot: String,
     insert_deleted: String,
@@ -58,6 +59,10 @@ impl Sql {
             ),
             last_seq: format!(
                 "SELECT MAX(seq) FROM {s}.event_journal WHERE type_id = $1 AND entity_id = $2"
+            ),
+            append_check: format!(
+                "SELECT (SELECT MAX(seq) FROM {s}.event_journal WHERE type_id = $1 AND entity_id = $2), \
+                        EXISTS (SELECT 1 FROM {s}.event_deleted WHERE type_id = $1 AND entity_id = $2)"
             ),
             insert_event: format!(
                 "INSERT INTO {s}.event_journal (type_id, entity_id, seq, type_name, payload) VALUES ($1, $2, $3, $4, $5) \
@@ -470,20 +475,16 @@ async fn append_events(
     append: &EventAppend,
 ) -> Result<Result<u64, WriteError>, tokio_postgres::Error> {
     let savepoint = transaction.transaction().await?;
-    let is_deleted = savepoint.prepare_cached(&sql.is_deleted).await?;
-    if savepoint
-        .query_opt(&is_deleted, &[&append.type_id, &append.entity_id])
-        .await?
-        .is_some()
-    {
+    // One round trip for both: where the journal ends, and whether the entity was deleted.
+    let check = savepoint.prepare_cached(&sql.append_check).await?;
+    let row = savepoint
+        .query_one(&check, &[&append.type_id, &append.entity_id])
+        .await?;
+    let (last, deleted): (Option<i64>, bool) = (row.get(0), row.get(1));
+    if deleted {
         savepoint.rollback().await?;
         return Ok(Err(WriteError::Deleted));
     }
-    let last_seq = savepoint.prepare_cached(&sql.last_seq).await?;
-    let last: Option<i64> = savepoint
-        .query_one(&last_seq, &[&append.type_id, &append.entity_id])
-        .await?
-        .get(0);
     let last = last.map_or(0, |seq| seq as u64);
     let conflict = |found: u64| {
         Ok(Err(WriteError::Conflict {

@@ -340,19 +340,20 @@ fn append_events(
     transaction: &Transaction<'_>,
     append: &EventAppend,
 ) -> Result<Result<u64, WriteError>, StoreError> {
-    let deleted = transaction
-        .prepare_cached("SELECT 1 FROM event_deleted WHERE type_id = ?1 AND entity_id = ?2")
+    // One lookup for both: where the journal ends, and whether the entity was deleted.
+    let (last, deleted): (Option<i64>, bool) = transaction
+        .prepare_cached(
+            "SELECT (SELECT MAX(seq) FROM event_journal WHERE type_id = ?1 AND entity_id = ?2), \
+                    EXISTS (SELECT 1 FROM event_deleted WHERE type_id = ?1 AND entity_id = ?2)",
+        )
         .map_err(sqlite_error)?
-        .exists(params![append.type_id, append.entity_id])
+        .query_row(params![append.type_id, append.entity_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .map_err(sqlite_error)?;
     if deleted {
         return Ok(Err(WriteError::Deleted));
     }
-    let last: Option<i64> = transaction
-        .prepare_cached("SELECT MAX(seq) FROM event_journal WHERE type_id = ?1 AND entity_id = ?2")
-        .map_err(sqlite_error)?
-        .query_row(params![append.type_id, append.entity_id], |row| row.get(0))
-        .map_err(sqlite_error)?;
     let last = last.map_or(0, |seq| seq as u64);
     if last != append.expected_seq {
         return Ok(Err(WriteError::Conflict {
