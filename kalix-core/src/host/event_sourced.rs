@@ -181,10 +181,10 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
         let events = events
             .iter()
             .map(|event| {
-                let json = serde_json::to_value(event).map_err(|e| cannot("an event", e))?;
+                let json = serde_json::to_vec(event).map_err(|e| cannot("an event", e))?;
                 Ok(NewEvent {
                     type_name: type_name::<E::Event>(&json),
-                    payload: Bytes::from(json.to_string()),
+                    payload: Bytes::from(json),
                 })
             })
             .collect::<Result<Vec<_>, CallError>>()?;
@@ -263,16 +263,45 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
 }
 
 /// An event's stable type name: its serde tag (the variant's name, or its `#[serde(rename)]`).
-fn type_name<T>(json: &serde_json::Value) -> String {
-    match json {
-        serde_json::Value::String(unit_variant) => unit_variant.clone(),
-        serde_json::Value::Object(fields) if fields.len() == 1 => {
-            fields.keys().next().cloned().unwrap_or_default()
-        }
-        _ => std::any::type_name::<T>()
+fn type_name<T>(json: &[u8]) -> String {
+    // An externally tagged enum serializes as `"Variant"` or `{"Variant":...}`; the tag is an
+    // identifier, so it holds no escapes and ends at the next quote.
+    let tag = json
+        .strip_prefix(b"{\"")
+        .or_else(|| json.strip_prefix(b"\""))
+        .and_then(|rest| rest.iter().position(|&b| b == b'"').map(|end| &rest[..end]))
+        .and_then(|tag| std::str::from_utf8(tag).ok());
+    match tag {
+        Some(tag) => tag.to_owned(),
+        None => std::any::type_name::<T>()
             .rsplit("::")
             .next()
             .unwrap_or_default()
             .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_name;
+
+    #[derive(serde::Serialize)]
+    enum Event {
+        Added {
+            amount: i64,
+        },
+        #[serde(rename = "Closed")]
+        ClosedForGood,
+        Pair(u8, u8),
+    }
+
+    #[test]
+    fn an_event_type_name_is_its_serde_tag() {
+        let name = |event: &Event| type_name::<Event>(&serde_json::to_vec(event).unwrap());
+        assert_eq!(name(&Event::Added { amount: 1 }), "Added");
+        assert_eq!(name(&Event::ClosedForGood), "Closed");
+        assert_eq!(name(&Event::Pair(1, 2)), "Pair");
+        // Not an enum: the type's own name.
+        assert_eq!(type_name::<Event>(b"42"), "Event");
     }
 }
