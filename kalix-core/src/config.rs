@@ -100,6 +100,26 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// The defaults, overridden by the `KALIX_*` environment variables, overridden in turn by
+    /// command-line flags: each variable has a flag named after it (`KALIX_HTTP_PORT` is
+    /// `--http-port 9001` or `--http-port=9001`). An unknown flag is an error listing the flags.
+    ///
+    /// ```
+    /// let args = ["--http-port=9001", "--store", "sqlite::memory:"].map(String::from);
+    /// let config = kalix_core::Config::from_env_and_args(args).unwrap();
+    /// assert_eq!(config.http_port, 9001);
+    /// ```
+    pub fn from_env_and_args(args: impl IntoIterator<Item = String>) -> Result<Self, StartError> {
+        let flags = parse_flags(args)?;
+        Self::from_lookup(|name| {
+            flags
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| value.clone())
+                .or_else(|| std::env::var(name).ok())
+        })
+    }
+
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, StartError> {
         let mut config = Self::default();
         if let Some(host) = lookup("KALIX_HTTP_HOST") {
@@ -187,6 +207,61 @@ impl Config {
     }
 }
 
+/// Every configuration variable; each has a command-line flag.
+const VARIABLES: [&str; 8] = [
+    "KALIX_HTTP_HOST",
+    "KALIX_HTTP_PORT",
+    "KALIX_HTTP_MAX_BODY_BYTES",
+    "KALIX_STARTUP_RETRY_DELAY_MS",
+    "KALIX_STORE",
+    "KALIX_POSTGRES_SCHEMA",
+    "KALIX_PASSIVATION_TIMEOUT_MS",
+    "KALIX_MAX_ACTIVE_ENTITIES",
+];
+
+/// `KALIX_HTTP_PORT` -> `--http-port`.
+fn flag_of(variable: &str) -> String {
+    format!(
+        "--{}",
+        variable
+            .trim_start_matches("KALIX_")
+            .to_ascii_lowercase()
+            .replace('_', "-")
+    )
+}
+
+/// The flags as (variable, value) pairs; `--flag value` and `--flag=value` both work.
+fn parse_flags(
+    args: impl IntoIterator<Item = String>,
+) -> Result<Vec<(&'static str, String)>, StartError> {
+    let mut args = args.into_iter();
+    let mut flags = Vec::new();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+            None => (arg.clone(), None),
+        };
+        let Some(variable) = VARIABLES.iter().find(|v| flag_of(v) == flag) else {
+            let known: Vec<String> = VARIABLES.iter().map(|v| flag_of(v)).collect();
+            return Err(StartError::Config {
+                variable: "command line",
+                problem: format!("unknown flag '{arg}'; the flags are {}", known.join(", ")),
+            });
+        };
+        let value = match inline.or_else(|| args.next()) {
+            Some(value) => value,
+            None => {
+                return Err(StartError::Config {
+                    variable,
+                    problem: format!("{flag} needs a value"),
+                });
+            }
+        };
+        flags.push((*variable, value));
+    }
+    Ok(flags)
+}
+
 fn parse<T: std::str::FromStr>(
     lookup: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
@@ -205,6 +280,35 @@ fn parse<T: std::str::FromStr>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_name_the_variables_and_unknown_ones_are_refused() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let config =
+            Config::from_env_and_args(args(&["--http-port", "9001", "--max-active-entities=7"]))
+                .unwrap();
+        assert_eq!((config.http_port, config.max_active_entities), (9001, 7));
+        let error = Config::from_env_and_args(args(&["--port", "1"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(
+                "command line: unknown flag '--port'; the flags are --http-host, --http-port"
+            ),
+            "{error}"
+        );
+        let error = Config::from_env_and_args(args(&["--http-port"]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "KALIX_HTTP_PORT: --http-port needs a value");
+        let error = Config::from_env_and_args(args(&["--http-port=x"]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "KALIX_HTTP_PORT: expected a port number from 0 to 65535, got 'x'"
+        );
+    }
 
     #[test]
     fn environment_overrides_defaults_and_bad_values_are_named() {

@@ -28,7 +28,7 @@ use crate::store::{GroupCommitter, PostgresStore, SqliteStore, Store};
 /// }
 /// ```
 ///
-/// [`Service::run`] reads [`Config::from_env`], logs through `tracing` (filtered by `RUST_LOG`,
+/// [`Service::run`] reads [`Config::from_env_and_args`] (environment, then flags), logs through `tracing` (filtered by `RUST_LOG`,
 /// `info` by default), serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
 #[derive(Default)]
 pub struct Service {
@@ -66,8 +66,13 @@ impl Service {
     }
 
     /// Builds a multi-threaded runtime, installs logging, and serves until Ctrl-C or SIGTERM.
-    pub fn run(self) -> Result<(), StartError> {
+    pub fn run(mut self) -> Result<(), StartError> {
         install_logging();
+        // Only the binary's own entry point reads the command line: inside a test harness the
+        // arguments belong to the harness.
+        if self.config.is_none() {
+            self.config = Some(Config::from_env_and_args(std::env::args().skip(1))?);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -79,7 +84,8 @@ impl Service {
         result
     }
 
-    /// Serves until Ctrl-C or SIGTERM, on the current tokio runtime.
+    /// Serves until Ctrl-C or SIGTERM, on the current tokio runtime (configured from the
+    /// environment unless [`Service::config`] was given).
     pub async fn serve(self) -> Result<(), StartError> {
         let running = self.start().await?;
         shutdown_signal().await;

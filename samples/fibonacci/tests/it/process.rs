@@ -47,3 +47,18 @@ fn a_bad_port_setting_is_refused_with_a_message_naming_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_unknown_flag_is_refused_with_the_list_of_flags() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fibonacci"))
+        .args(["--port", "9000"])
+        .env("KALIX_STORE", "sqlite::memory:")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown flag '--port'; the flags are --http-host, --http-port"),
+        "{stderr}"
+    );
+}
