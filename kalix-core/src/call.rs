@@ -287,7 +287,7 @@ impl<R: DeserializeOwned + Send + 'static> IntoFuture for DeferredCall<R> {
             if let Some(defect) = self.defect {
                 return Err(defect);
             }
-            let target = format!("{}::{}", self.call.component, self.call.method);
+            let target = self.call.target();
             let reply = self.client.execute(self.call).await?;
             serde_json::from_slice(&reply).map_err(|error| {
                 CallError::new(

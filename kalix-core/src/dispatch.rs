@@ -110,6 +110,11 @@ pub(crate) struct BoundHandler {
 }
 
 impl BoundHandler {
+    /// `component::handler`, for messages.
+    pub(crate) fn target(&self) -> String {
+        format!("{}::{}", self.component.id, self.handler.name)
+    }
+
     pub(crate) fn new(
         component: &'static ComponentDescriptor,
         handler: &'static HandlerDescriptor,
@@ -294,7 +299,7 @@ impl Dispatcher {
         for side_effect in side_effects {
             let synchronous = side_effect.is_synchronous();
             let call = side_effect.into_untyped();
-            let target = format!("{}::{}", call.call.component(), call.call.method());
+            let target = call.call.target();
             let run = self.call(call).map(move |outcome| {
                 if let Outcome::Error(error) = outcome {
                     tracing::warn!(%target, %error, "side effect failed");
@@ -336,7 +341,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 
 impl Transport for Dispatcher {
     fn execute(self: Arc<Self>, call: Call) -> BoxFuture<'static, Result<Bytes, CallError>> {
-        let target = format!("{}::{}", call.component(), call.method());
+        let target = call.target();
         let outcome = self.call(UntypedCall { call, defect: None });
         Box::pin(async move {
             match outcome.await {

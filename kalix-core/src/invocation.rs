@@ -55,11 +55,7 @@ impl Invocation {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
             .filter(|value| !value.is_empty())
-            .ok_or_else(|| {
-                bad_request(format!(
-                    "Path parameter '{name}' is missing; expected a value of type {type_name}"
-                ))
-            })?;
+            .ok_or_else(|| bad_request(missing_path_param(name, type_name)))?;
         raw.parse().map_err(|_| {
             bad_request(format!(
                 "Path parameter '{name}' must be of type {type_name}, received '{raw}'"
@@ -145,6 +141,11 @@ impl Invocation {
     pub fn take_metadata(&mut self) -> Metadata {
         std::mem::take(&mut self.metadata)
     }
+}
+
+/// What the caller is told when path parameter `name` of type `type_name` is empty or absent.
+pub(crate) fn missing_path_param(name: &str, type_name: &str) -> String {
+    format!("Path parameter '{name}' is missing; expected a value of type {type_name}")
 }
 
 fn parse_query<T: FromStr>(name: &str, raw: &str, type_name: &str) -> Result<T, CallError> {

@@ -31,7 +31,7 @@ async fn run_hook(
     max_retries: u32,
     delay: Duration,
 ) {
-    let hook = format!("{}::{}", bound.component.id, bound.handler.name);
+    let hook = bound.target();
     for attempt in 0..=max_retries {
         match dispatcher.invoke(bound, Invocation::default()).await {
             Outcome::Error(error) => {

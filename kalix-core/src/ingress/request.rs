@@ -203,9 +203,7 @@ pub(crate) fn not_found(
                 .route
                 .and_then(|route| route.params.iter().find(|(param, _)| *param == name))
                 .map_or("text", |(_, type_name)| type_name);
-            Some(format!(
-                "Path parameter '{name}' is missing; expected a value of type {type_name}"
-            ))
+            Some(crate::invocation::missing_path_param(name, type_name))
         });
         let response = match missing {
             Some(detail) => problem_response(StatusCode::BAD_REQUEST, &detail),

@@ -25,11 +25,7 @@ pub(crate) enum StreamFormat {
 pub(crate) fn outcome_response(outcome: Outcome, format: StreamFormat) -> Response {
     match outcome {
         Outcome::Reply { body, metadata } => reply(body, &metadata),
-        Outcome::Error(error) => {
-            let status =
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            problem_response(status, error.description())
-        }
+        Outcome::Error(error) => problem_response(status_of(&error), error.description()),
         Outcome::Ignore => problem_response(StatusCode::NOT_FOUND, "The handler ignored the call"),
         Outcome::Stream(items) => match format {
             StreamFormat::NdJson => {
@@ -65,8 +61,13 @@ pub(crate) fn outcome_response(outcome: Outcome, format: StreamFormat) -> Respon
     }
 }
 
+/// The HTTP status of an error; statuses HTTP does not know read as 500.
+fn status_of(error: &crate::error::CallError) -> StatusCode {
+    StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 fn stream_error(error: &crate::error::CallError) -> Bytes {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = status_of(error);
     problem_body(status, error.description())
 }
 

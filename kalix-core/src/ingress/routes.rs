@@ -44,7 +44,8 @@ impl RouteTemplate {
         for segment in &self.segments {
             path.push('/');
             match segment {
-                Segment::Static(text) => path.push_str(&text.replace('{', "{{").replace('}', "}}")),
+                // The macro admits only unreserved URL characters, so nothing needs escaping.
+                Segment::Static(text) => path.push_str(text),
                 Segment::Param(_) => {
                     path.push_str(&format!("{{p{position}}}"));
                     position += 1;
@@ -148,7 +149,7 @@ impl RouteTable {
 }
 
 fn describe(bound: &BoundHandler) -> String {
-    format!("{}::{}", bound.component.id, bound.handler.name)
+    bound.target()
 }
 
 #[cfg(test)]

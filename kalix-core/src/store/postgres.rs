@@ -159,6 +159,32 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// The number a one-column query of (type id, entity id) returns: 0 for no row or NULL.
+    fn number(
+        &self,
+        query: fn(&Sql) -> &String,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
+        Box::pin(async move {
+            let client = store.pool.get().await.map_err(pg_error)?;
+            let statement = client
+                .prepare_cached(query(&store.sql))
+                .await
+                .map_err(pg_error)?;
+            let row = client
+                .query_opt(&statement, &[&type_id, &entity_id])
+                .await
+                .map_err(pg_error)?;
+            Ok(row
+                .and_then(|row| row.get::<_, Option<i64>>(0))
+                .map_or(0, |n| n as u64))
+        })
+    }
+}
+
 type Tx<'a> = deadpool_postgres::Transaction<'a>;
 
 /// Why a batch did not commit.
@@ -352,19 +378,7 @@ impl Store for PostgresStore {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
-        let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
-        Box::pin(async move {
-            let client = store.pool.get().await.map_err(pg_error)?;
-            let statement = client
-                .prepare_cached(&store.sql.state_version)
-                .await
-                .map_err(pg_error)?;
-            let row = client
-                .query_opt(&statement, &[&type_id, &entity_id])
-                .await
-                .map_err(pg_error)?;
-            Ok(row.map_or(0, |row| row.get::<_, i64>(0) as u64))
-        })
+        self.number(|sql| &sql.state_version, type_id, entity_id)
     }
 
     fn last_seq(
@@ -372,19 +386,7 @@ impl Store for PostgresStore {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
-        let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
-        Box::pin(async move {
-            let client = store.pool.get().await.map_err(pg_error)?;
-            let statement = client
-                .prepare_cached(&store.sql.last_seq)
-                .await
-                .map_err(pg_error)?;
-            let row = client
-                .query_one(&statement, &[&type_id, &entity_id])
-                .await
-                .map_err(pg_error)?;
-            Ok(row.get::<_, Option<i64>>(0).map_or(0, |seq| seq as u64))
-        })
+        self.number(|sql| &sql.last_seq, type_id, entity_id)
     }
 }
 

@@ -95,6 +95,31 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The number a one-column query of (type id, entity id) returns: 0 for no row or NULL.
+    fn number(
+        &self,
+        query: &'static str,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let reader = Arc::clone(&self.reader);
+        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
+        blocking(move || {
+            let connection = reader
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let number: Option<Option<i64>> = connection
+                .prepare_cached(query)
+                .map_err(sqlite_error)?
+                .query_row(params![type_id, entity_id], |row| row.get(0))
+                .optional()
+                .map_err(sqlite_error)?;
+            Ok(number.flatten().map_or(0, |n| n as u64))
+        })
+    }
+}
+
 fn sqlite_error(error: rusqlite::Error) -> StoreError {
     StoreError(format!("sqlite: {error}"))
 }
@@ -222,22 +247,11 @@ impl Store for SqliteStore {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
-        let reader = Arc::clone(&self.reader);
-        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
-        blocking(move || {
-            let connection = reader
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let version: Option<i64> = connection
-                .prepare_cached(
-                    "SELECT version FROM entity_state WHERE type_id = ?1 AND entity_id = ?2",
-                )
-                .map_err(sqlite_error)?
-                .query_row(params![type_id, entity_id], |row| row.get(0))
-                .optional()
-                .map_err(sqlite_error)?;
-            Ok(version.map_or(0, |v| v as u64))
-        })
+        self.number(
+            "SELECT version FROM entity_state WHERE type_id = ?1 AND entity_id = ?2",
+            type_id,
+            entity_id,
+        )
     }
 
     fn last_seq(
@@ -245,21 +259,11 @@ impl Store for SqliteStore {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
-        let reader = Arc::clone(&self.reader);
-        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
-        blocking(move || {
-            let connection = reader
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let seq: Option<i64> = connection
-                .prepare_cached(
-                    "SELECT MAX(seq) FROM event_journal WHERE type_id = ?1 AND entity_id = ?2",
-                )
-                .map_err(sqlite_error)?
-                .query_row(params![type_id, entity_id], |row| row.get(0))
-                .map_err(sqlite_error)?;
-            Ok(seq.map_or(0, |s| s as u64))
-        })
+        self.number(
+            "SELECT MAX(seq) FROM event_journal WHERE type_id = ?1 AND entity_id = ?2",
+            type_id,
+            entity_id,
+        )
     }
 }
 
