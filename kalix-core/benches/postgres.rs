@@ -83,6 +83,7 @@ fn main() {
         let config = kalix_core::Config::default().with_port(0).with_store(kalix_core::StoreLocation::Postgres {
             url: url.clone(),
             schema: format!("bench_{nanos}"),
+            timeouts: Default::default(),
         });
         let framework = kalix_core::Service::new().config(config).start().await.expect("framework starts");
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::error::StartError;
+use crate::store::PostgresTimeouts;
 
 /// How the service listens and what it accepts.
 ///
@@ -12,10 +13,17 @@ use crate::error::StartError;
 /// |---|---|---|
 /// | `KALIX_HTTP_HOST` | `127.0.0.1` | address to listen on |
 /// | `KALIX_HTTP_PORT` | `9000` | port to listen on (`0`: any free port) |
-/// | `KALIX_HTTP_MAX_BODY_BYTES` | 12 MiB | largest request body accepted (413 above) |
+/// | `KALIX_HTTP_MAX_BODY_BYTES` | 1 MiB | largest request body accepted (413 above) |
+/// | `KALIX_HTTP_MAX_BUFFERED_BYTES` | 64 MiB | request body bytes held at once across all requests (503 above) |
+/// | `KALIX_HTTP_MAX_CONNECTIONS` | `10000` | open connections at most; more wait to be accepted |
+/// | `KALIX_HTTP_HEADER_TIMEOUT_MS` | `30000` | an HTTP/1 connection that does not deliver a request's headers in full within this time of becoming idle is closed (also the keep-alive idle timeout) |
+/// | `KALIX_HTTP_BODY_TIMEOUT_MS` | `30000` | a request body must arrive in full within this time (408 otherwise) |
+/// | `KALIX_REQUEST_TIMEOUT_MS` | `30000` | a handler's response must be ready within this time (503 otherwise) |
 /// | `KALIX_STARTUP_RETRY_DELAY_MS` | `1000` | pause between retries of a failed `#[on_startup]` hook |
 /// | `KALIX_STORE` | `sqlite://kalix-data/kalix.db` | where entity state is kept: `sqlite://<path>`, `sqlite::memory:` or `postgres://user@host:port/database` |
 /// | `KALIX_POSTGRES_SCHEMA` | `kalix` | the PostgreSQL schema holding the tables |
+/// | `KALIX_POSTGRES_STATEMENT_TIMEOUT_MS` | `5000` | longest a PostgreSQL statement may run or wait for a lock |
+/// | `KALIX_POSTGRES_POOL_TIMEOUT_MS` | `5000` | longest a request waits for, or to open, a PostgreSQL connection |
 /// | `KALIX_PASSIVATION_TIMEOUT_MS` | `30000` | an entity idle this long leaves memory |
 /// | `KALIX_MAX_ACTIVE_ENTITIES` | `10000` | entities of one type kept in memory at most |
 ///
@@ -32,6 +40,18 @@ pub struct Config {
     pub http_port: u16,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Request body bytes held at once across all requests; a body that would go over is
+    /// refused with a 503.
+    pub max_buffered_body_bytes: usize,
+    /// Open connections at most; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long an HTTP/1 connection may take to deliver a request's headers, counted from when
+    /// it became idle; an idle keep-alive connection is closed after it too.
+    pub header_timeout: Duration,
+    /// How long a request body may take to arrive in full.
+    pub body_timeout: Duration,
+    /// How long a handler may take to produce its response (a stream's items are not bounded).
+    pub request_timeout: Duration,
     /// Pause between retries of a failed start-up hook.
     pub startup_retry_delay: Duration,
     /// Where entity state is kept.
@@ -55,6 +75,8 @@ pub enum StoreLocation {
         url: String,
         /// The schema (`KALIX_POSTGRES_SCHEMA`, default `kalix`).
         schema: String,
+        /// How long the service waits for the database.
+        timeouts: PostgresTimeouts,
     },
 }
 
@@ -69,6 +91,7 @@ impl std::str::FromStr for StoreLocation {
             return Ok(StoreLocation::Postgres {
                 url: text.to_owned(),
                 schema: "kalix".to_owned(),
+                timeouts: PostgresTimeouts::default(),
             });
         }
         match text.strip_prefix("sqlite://") {
@@ -85,7 +108,12 @@ impl Default for Config {
         Self {
             http_host: "127.0.0.1".to_owned(),
             http_port: 9000,
-            max_body_bytes: 12 * 1024 * 1024,
+            max_body_bytes: 1024 * 1024,
+            max_buffered_body_bytes: 64 * 1024 * 1024,
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
             startup_retry_delay: Duration::from_secs(1),
             store: StoreLocation::Sqlite("kalix-data/kalix.db".into()),
             passivation_timeout: Duration::from_secs(30),
@@ -131,6 +159,23 @@ impl Config {
         if let Some(bytes) = parse(&lookup, "KALIX_HTTP_MAX_BODY_BYTES", "a number of bytes")? {
             config.max_body_bytes = bytes;
         }
+        if let Some(bytes) = parse(&lookup, "KALIX_HTTP_MAX_BUFFERED_BYTES", "a number of bytes")? {
+            config.max_buffered_body_bytes = bytes;
+        }
+        if let Some(count) =
+            parse::<usize>(&lookup, "KALIX_HTTP_MAX_CONNECTIONS", "a positive number")?
+        {
+            config.max_connections = count.max(1);
+        }
+        if let Some(timeout) = parse_millis(&lookup, "KALIX_HTTP_HEADER_TIMEOUT_MS")? {
+            config.header_timeout = timeout;
+        }
+        if let Some(timeout) = parse_millis(&lookup, "KALIX_HTTP_BODY_TIMEOUT_MS")? {
+            config.body_timeout = timeout;
+        }
+        if let Some(timeout) = parse_millis(&lookup, "KALIX_REQUEST_TIMEOUT_MS")? {
+            config.request_timeout = timeout;
+        }
         if let Some(ms) = parse(
             &lookup,
             "KALIX_STARTUP_RETRY_DELAY_MS",
@@ -144,10 +189,19 @@ impl Config {
                 problem,
             })?;
         }
-        if let (StoreLocation::Postgres { schema, .. }, Some(name)) =
-            (&mut config.store, lookup("KALIX_POSTGRES_SCHEMA"))
+        if let StoreLocation::Postgres {
+            schema, timeouts, ..
+        } = &mut config.store
         {
-            *schema = name;
+            if let Some(name) = lookup("KALIX_POSTGRES_SCHEMA") {
+                *schema = name;
+            }
+            if let Some(timeout) = parse_millis(&lookup, "KALIX_POSTGRES_STATEMENT_TIMEOUT_MS")? {
+                timeouts.statement = timeout;
+            }
+            if let Some(timeout) = parse_millis(&lookup, "KALIX_POSTGRES_POOL_TIMEOUT_MS")? {
+                timeouts.pool = timeout;
+            }
         }
         if let Some(ms) = parse(
             &lookup,
@@ -168,6 +222,30 @@ impl Config {
     #[must_use]
     pub fn with_port(mut self, port: u16) -> Self {
         self.http_port = port;
+        self
+    }
+
+    /// Returns the config with other request timeouts: for an HTTP/1 request's headers (and an
+    /// idle keep-alive connection), for its body, and for the handler's response.
+    #[must_use]
+    pub fn with_timeouts(mut self, header: Duration, body: Duration, request: Duration) -> Self {
+        self.header_timeout = header;
+        self.body_timeout = body;
+        self.request_timeout = request;
+        self
+    }
+
+    /// Returns the config with another bound on request body bytes held at once.
+    #[must_use]
+    pub fn with_max_buffered_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_buffered_body_bytes = bytes;
+        self
+    }
+
+    /// Returns the config with another bound on open connections.
+    #[must_use]
+    pub fn with_max_connections(mut self, count: usize) -> Self {
+        self.max_connections = count.max(1);
         self
     }
 
@@ -208,13 +286,20 @@ impl Config {
 }
 
 /// Every configuration variable; each has a command-line flag.
-const VARIABLES: [&str; 8] = [
+const VARIABLES: [&str; 15] = [
     "KALIX_HTTP_HOST",
     "KALIX_HTTP_PORT",
     "KALIX_HTTP_MAX_BODY_BYTES",
+    "KALIX_HTTP_MAX_BUFFERED_BYTES",
+    "KALIX_HTTP_MAX_CONNECTIONS",
+    "KALIX_HTTP_HEADER_TIMEOUT_MS",
+    "KALIX_HTTP_BODY_TIMEOUT_MS",
+    "KALIX_REQUEST_TIMEOUT_MS",
     "KALIX_STARTUP_RETRY_DELAY_MS",
     "KALIX_STORE",
     "KALIX_POSTGRES_SCHEMA",
+    "KALIX_POSTGRES_STATEMENT_TIMEOUT_MS",
+    "KALIX_POSTGRES_POOL_TIMEOUT_MS",
     "KALIX_PASSIVATION_TIMEOUT_MS",
     "KALIX_MAX_ACTIVE_ENTITIES",
 ];
@@ -277,6 +362,20 @@ fn parse<T: std::str::FromStr>(
         .transpose()
 }
 
+/// A positive number of milliseconds.
+fn parse_millis(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<Duration>, StartError> {
+    match parse::<u64>(lookup, variable, "a positive number of milliseconds")? {
+        Some(0) => Err(StartError::Config {
+            variable,
+            problem: "expected a positive number of milliseconds, got '0'".to_owned(),
+        }),
+        other => Ok(other.map(Duration::from_millis)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +421,7 @@ mod tests {
             (config.http_host.as_str(), config.http_port),
             ("0.0.0.0", 8080)
         );
-        assert_eq!(config.max_body_bytes, 12 * 1024 * 1024);
+        assert_eq!(config.max_body_bytes, 1024 * 1024);
 
         let error = Config::from_lookup(|name| (name == "KALIX_HTTP_PORT").then(|| "http".into()))
             .unwrap_err();

@@ -82,6 +82,7 @@ pub mod event_sourced_entity;
 mod host;
 mod ingress;
 mod invocation;
+mod log_limit;
 mod metadata;
 mod registry;
 mod service;

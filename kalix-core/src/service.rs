@@ -121,7 +121,7 @@ impl Service {
             },
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
-        let router = crate::ingress::router(Arc::clone(&dispatcher), config.max_body_bytes)?;
+        let router = crate::ingress::router(Arc::clone(&dispatcher), &config)?;
         let address = format!("{}:{}", config.http_host, config.http_port);
         let listener = TcpListener::bind(&address)
             .await
@@ -133,13 +133,13 @@ impl Service {
         tracing::info!(%local_addr, handlers = dispatcher.handlers().len(), "serving");
 
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let limits = crate::ingress::ConnectionLimits {
+            max_connections: config.max_connections,
+            header_timeout: config.header_timeout,
+        };
+        let server = tokio::spawn(crate::ingress::serve(listener, router, limits, async move {
+            let _ = stopped.await;
+        }));
         let hooks = tokio::spawn(crate::startup::run_hooks(
             Arc::clone(&dispatcher),
             config.startup_retry_delay,
@@ -173,7 +173,7 @@ pub struct RunningService {
     local_addr: SocketAddr,
     client: ComponentClient,
     stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    server: Option<JoinHandle<()>>,
     hooks: Option<JoinHandle<()>>,
 }
 
@@ -208,7 +208,7 @@ impl RunningService {
         };
         // Requests in flight get a grace period; long-lived streams do not hold the exit.
         match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
-            Ok(Ok(result)) => result.map_err(StartError::Serve),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(join)) => Err(StartError::Serve(std::io::Error::other(join))),
             Err(_) => {
                 tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
@@ -234,7 +234,11 @@ async fn open_store(location: &StoreLocation) -> Result<Arc<dyn Store>, StartErr
     let store: Result<Arc<dyn Store>, _> = match location {
         StoreLocation::Sqlite(path) => SqliteStore::open(path).map(|s| Arc::new(s) as _),
         StoreLocation::SqliteMemory => SqliteStore::memory().map(|s| Arc::new(s) as _),
-        StoreLocation::Postgres { url, schema } => PostgresStore::connect(url, schema)
+        StoreLocation::Postgres {
+            url,
+            schema,
+            timeouts,
+        } => PostgresStore::connect_with(url, schema, *timeouts)
             .await
             .map(|s| Arc::new(s) as _),
     };
@@ -251,7 +255,7 @@ fn describe(location: &StoreLocation) -> String {
     match location {
         StoreLocation::Sqlite(path) => format!("sqlite://{}", path.display()),
         StoreLocation::SqliteMemory => "sqlite::memory:".to_owned(),
-        StoreLocation::Postgres { url, schema } => {
+        StoreLocation::Postgres { url, schema, .. } => {
             let host = url.rsplit('@').next().unwrap_or(url);
             format!("postgres://…@{host} (schema {schema})")
         }

@@ -72,6 +72,9 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
         client: ComponentClient,
         handler: impl FnOnce(&E, &E::State, &EventSourcedEntityContext) -> Effect<E::State, E::Event, R>,
     ) -> HandlerOutcome {
+        if let Err(bad_id) = super::entity_id::check(E::TYPE_ID, &entity_id) {
+            return HandlerOutcome::error(bad_id);
+        }
         let slot = self.slots.get_or_insert(&entity_id);
         let shared = self.store.is_shared();
         let mut cell = match slot.lock_current(shared, || self.load(&entity_id)).await {
@@ -218,23 +221,17 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
     }
 
     async fn load(&self, entity_id: &str) -> Result<Loaded<E::State>, CallError> {
-        let log = self.store.load_events(E::TYPE_ID, entity_id).await.map_err(|error| {
-            tracing::error!(%error, type_id = E::TYPE_ID, entity_id, "loading an entity failed");
-            CallError::new(ErrorCode::SERVICE_UNAVAILABLE, format!("the journal of {} '{entity_id}' could not be read", E::TYPE_ID))
-        })?;
-        let corrupt = |what: String, error: serde_json::Error| {
-            CallError::new(
-                ErrorCode::INTERNAL_SERVER_ERROR,
-                format!(
-                    "{what} of {} '{entity_id}' cannot be read: {error}",
-                    E::TYPE_ID
-                ),
-            )
-        };
+        let log = self
+            .store
+            .load_events(E::TYPE_ID, entity_id)
+            .await
+            .map_err(|error| super::load_failed(E::TYPE_ID, entity_id, "the journal", &error))?;
+        let corrupt =
+            |what: &str, error: serde_json::Error| super::unreadable(E::TYPE_ID, entity_id, what, &error);
         let (mut state, mut seq) = match &log.snapshot {
             Some(snapshot) => (
                 serde_json::from_slice(&snapshot.payload)
-                    .map_err(|e| corrupt("the snapshot".into(), e))?,
+                    .map_err(|e| corrupt("the snapshot", e))?,
                 snapshot.seq,
             ),
             None => (E::empty_state(entity_id), 0),
@@ -242,7 +239,7 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
         let replayed = log.events.len();
         for stored in &log.events {
             let event: E::Event = serde_json::from_slice(&stored.payload)
-                .map_err(|e| corrupt(format!("event {} ({})", stored.seq, stored.type_name), e))?;
+                .map_err(|e| corrupt(&format!("event {} ({})", stored.seq, stored.type_name), e))?;
             state = self.entity.apply(state, &event);
             seq = stored.seq;
         }

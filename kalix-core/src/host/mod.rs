@@ -1,6 +1,7 @@
 //! Component hosts: how each kind of component runs a call and carries out its effect.
 
 pub(crate) mod action;
+mod entity_id;
 pub(crate) mod event_sourced;
 mod slots;
 pub(crate) mod value_entity;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use crate::dependencies::Dependencies;
 use crate::dispatch::HandlerOutcome;
 use crate::error::CallError;
+use crate::log_limit::LogLimit;
 use crate::status::ErrorCode;
 use crate::store::{GroupCommitter, Store, WriteError};
 
@@ -47,6 +49,8 @@ pub(crate) fn commit_failed(type_id: &str, entity_id: &str, error: &WriteError) 
     }
 }
 
+static COMMIT_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
+
 fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError {
     match error {
         WriteError::Conflict { .. } => {
@@ -57,7 +61,9 @@ fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError
             )
         }
         WriteError::Store(_) | WriteError::Deleted => {
-            tracing::error!(%error, type_id, entity_id, "commit failed");
+            if let Some(left_out) = COMMIT_FAILED.admit() {
+                tracing::error!(%error, type_id, entity_id, left_out, "commit failed");
+            }
             CallError::new(
                 ErrorCode::SERVICE_UNAVAILABLE,
                 format!(
@@ -66,6 +72,43 @@ fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError
             )
         }
     }
+}
+
+/// The error for stored data that does not deserialize: a 500 that names what could not be read
+/// and a correlation id, while serde's message (which quotes fragments of the stored value)
+/// goes only to the log.
+pub(crate) fn unreadable(
+    type_id: &str,
+    entity_id: &str,
+    what: &str,
+    error: &serde_json::Error,
+) -> CallError {
+    let correlation_id = uuid::Uuid::new_v4();
+    tracing::error!(%correlation_id, %error, type_id, entity_id, what, "stored data cannot be read");
+    CallError::new(
+        ErrorCode::INTERNAL_SERVER_ERROR,
+        format!(
+            "{what} of {type_id} '{entity_id}' cannot be read [{correlation_id}]; the service log has the details"
+        ),
+    )
+}
+
+static LOAD_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
+
+/// The error for a load the store could not serve: a 503, logged at most once per interval.
+pub(crate) fn load_failed(
+    type_id: &str,
+    entity_id: &str,
+    what: &str,
+    error: &crate::store::StoreError,
+) -> CallError {
+    if let Some(left_out) = LOAD_FAILED.admit() {
+        tracing::error!(%error, type_id, entity_id, left_out, "loading an entity failed");
+    }
+    CallError::new(
+        ErrorCode::SERVICE_UNAVAILABLE,
+        format!("{what} of {type_id} '{entity_id}' could not be loaded; retry the command"),
+    )
 }
 
 /// What follows a command's state change, its reply already computed.

@@ -78,6 +78,9 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
         client: ComponentClient,
         handler: impl FnOnce(&E, &E::State, &ValueEntityContext) -> Effect<E::State, R>,
     ) -> HandlerOutcome {
+        if let Err(bad_id) = super::entity_id::check(E::TYPE_ID, &entity_id) {
+            return HandlerOutcome::error(bad_id);
+        }
         let slot = self.slots.get_or_insert(&entity_id);
         let shared = self.store.is_shared();
         let mut cell = match slot.lock_current(shared, || self.load(&entity_id)).await {
@@ -173,23 +176,18 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
     }
 
     async fn load(&self, entity_id: &str) -> Result<Loaded<E::State>, CallError> {
-        let stored = self.store.load(E::TYPE_ID, entity_id).await.map_err(|error| {
-            tracing::error!(%error, type_id = E::TYPE_ID, entity_id, "loading an entity failed");
-            CallError::new(ErrorCode::SERVICE_UNAVAILABLE, format!("the state of {} '{entity_id}' could not be loaded", E::TYPE_ID))
-        })?;
+        let stored = self
+            .store
+            .load(E::TYPE_ID, entity_id)
+            .await
+            .map_err(|error| super::load_failed(E::TYPE_ID, entity_id, "the state", &error))?;
         let (version, state) = match stored {
             None => (0, E::empty_state(entity_id)),
             Some(stored) => match stored.payload {
                 None => (stored.version, E::empty_state(entity_id)),
                 Some(json) => {
                     let state = serde_json::from_slice(&json).map_err(|error| {
-                        CallError::new(
-                            ErrorCode::INTERNAL_SERVER_ERROR,
-                            format!(
-                                "the stored state of {} '{entity_id}' cannot be read: {error}",
-                                E::TYPE_ID
-                            ),
-                        )
+                        super::unreadable(E::TYPE_ID, entity_id, "the stored state", &error)
                     })?;
                     (stored.version, state)
                 }

@@ -6,6 +6,7 @@ mod problem;
 mod request;
 mod response;
 mod routes;
+mod server;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,23 +18,27 @@ use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::error::StartError;
 use crate::registry::HttpMethod;
 
-use request::RequestLimits;
+use crate::config::Config;
+use request::{BodyBudget, RequestLimits};
 pub(crate) use routes::RouteTemplate;
+pub(crate) use server::{ConnectionLimits, serve};
 
 /// Builds the router serving every handler that has a route.
-pub(crate) fn router(
-    dispatcher: Arc<Dispatcher>,
-    max_body_bytes: usize,
-) -> Result<Router, StartError> {
+pub(crate) fn router(dispatcher: Arc<Dispatcher>, config: &Config) -> Result<Router, StartError> {
     let table = routes::RouteTable::build(&dispatcher.handlers())?;
-    let limits = RequestLimits { max_body_bytes };
+    let limits = RequestLimits {
+        max_body_bytes: config.max_body_bytes,
+        body_timeout: config.body_timeout,
+        request_timeout: config.request_timeout,
+        budget: BodyBudget::new(config.max_buffered_body_bytes),
+    };
     let mut by_path: BTreeMap<String, (MethodRouter, Vec<HttpMethod>)> = BTreeMap::new();
     for entry in table.entries() {
         let endpoint = request::endpoint(
             Arc::clone(&dispatcher),
             entry.bound.clone(),
             entry.template.clone(),
-            limits,
+            limits.clone(),
         );
         let (methods, allowed) = by_path
             .entry(entry.template.axum_path())

@@ -1,11 +1,17 @@
 //! Requests into invocations: path parameters, query, forwarded headers and a bounded JSON body.
+//!
+//! A body is bounded in size (413), in the time it may take to arrive (408), and in what all
+//! bodies being received at once may hold together (503): a client that stalls an upload holds
+//! only the bytes it sent, and only until its deadline.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::problem::problem_response;
 use super::response::{StreamFormat, outcome_response};
@@ -16,9 +22,43 @@ use crate::metadata::Metadata;
 use crate::registry::HttpMethod;
 
 /// Limits applied to every request.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct RequestLimits {
     pub max_body_bytes: usize,
+    pub body_timeout: Duration,
+    pub request_timeout: Duration,
+    pub budget: BodyBudget,
+}
+
+/// The request body bytes all requests may hold at once, shared by every route.
+#[derive(Clone, Debug)]
+pub(crate) struct BodyBudget {
+    bytes: Arc<Semaphore>,
+}
+
+impl BodyBudget {
+    pub fn new(bytes: usize) -> Self {
+        Self {
+            bytes: Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))),
+        }
+    }
+
+    /// Takes `bytes` more for a body that already holds `held`; `false` if the budget is spent.
+    fn take(&self, bytes: usize, held: &mut Option<OwnedSemaphorePermit>) -> bool {
+        let Ok(bytes) = u32::try_from(bytes) else {
+            return false;
+        };
+        match Arc::clone(&self.bytes).try_acquire_many_owned(bytes) {
+            Ok(permit) => {
+                match held {
+                    Some(held) => held.merge(permit),
+                    None => *held = Some(permit),
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
 }
 
 /// The axum handler of one routed component handler.
@@ -37,23 +77,42 @@ pub(crate) fn endpoint(
         let dispatcher = Arc::clone(&dispatcher);
         let bound = bound.clone();
         let param_names = Arc::clone(&param_names);
+        let limits = limits.clone();
         Box::pin(async move {
-            let invocation = match invocation(request, &bound, &param_names, limits).await {
-                Ok(invocation) => invocation,
-                Err(response) => return *response,
-            };
-            let format = invocation.1;
-            outcome_response(dispatcher.invoke(&bound, invocation.0).await, format)
+            // The body's share of the budget is held until the response is ready.
+            let (invocation, format, _body_bytes) =
+                match invocation(request, &bound, &param_names, &limits).await {
+                    Ok(invocation) => invocation,
+                    Err(response) => return *response,
+                };
+            let run = dispatcher.invoke(&bound, invocation);
+            match tokio::time::timeout(limits.request_timeout, run).await {
+                Ok(outcome) => outcome_response(outcome, format),
+                Err(_) => {
+                    tracing::warn!(target = %bound.target(), "no response within the request timeout");
+                    problem_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!(
+                            "The service did not answer within {}; the request may or may not \
+                             have taken effect",
+                            seconds(limits.request_timeout)
+                        ),
+                    )
+                }
+            }
         })
     }
 }
+
+/// A request's invocation, how to frame a streamed reply, and the body's share of the budget.
+type Parsed = (Invocation, StreamFormat, Option<OwnedSemaphorePermit>);
 
 async fn invocation(
     request: Request,
     bound: &BoundHandler,
     param_names: &[String],
-    limits: RequestLimits,
-) -> Result<(Invocation, StreamFormat), Box<Response>> {
+    limits: &RequestLimits,
+) -> Result<Parsed, Box<Response>> {
     let (mut parts, body) = request.into_parts();
     let raw = RawPathParams::from_request_parts(&mut parts, &())
         .await
@@ -75,17 +134,22 @@ async fn invocation(
         _ => Vec::new(),
     };
     let metadata = forwarded_headers(&parts.headers, bound.component.forward_headers);
-    let body = if bound.handler.takes_body {
-        Body::Bytes(read_json_body(&parts.headers, body, limits).await?)
+    let (body, body_bytes) = if bound.handler.takes_body {
+        let (bytes, held) = read_json_body(&parts.headers, body, limits).await?;
+        (Body::Bytes(bytes), held)
     } else {
-        Body::Absent
+        (Body::Absent, None)
     };
     let format = if accepts_event_stream(&parts.headers) {
         StreamFormat::ServerSentEvents
     } else {
         StreamFormat::NdJson
     };
-    Ok((Invocation::new(path_params, query, body, metadata), format))
+    Ok((
+        Invocation::new(path_params, query, body, metadata),
+        format,
+        body_bytes,
+    ))
 }
 
 fn forwarded_headers(headers: &HeaderMap, allowed: &[&str]) -> Metadata {
@@ -103,27 +167,40 @@ fn forwarded_headers(headers: &HeaderMap, allowed: &[&str]) -> Metadata {
 async fn read_json_body(
     headers: &HeaderMap,
     body: axum::body::Body,
-    limits: RequestLimits,
-) -> Result<bytes::Bytes, Box<Response>> {
-    if let Some(content_type) = headers.get(header::CONTENT_TYPE)
+    limits: &RequestLimits,
+) -> Result<(bytes::Bytes, Option<OwnedSemaphorePermit>), Box<Response>> {
+    let problem = |status: StatusCode, detail: &str| Box::new(problem_response(status, detail));
+    if let Some(encoding) = headers.get(header::CONTENT_ENCODING)
+        && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Err(problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &format!(
+                "Content-Encoding '{}' is not supported; send the body uncompressed",
+                String::from_utf8_lossy(encoding.as_bytes())
+            ),
+        ));
+    }
+    let content_type = headers.get(header::CONTENT_TYPE);
+    if let Some(content_type) = content_type
         && !is_json(content_type)
     {
-        return Err(Box::new(problem_response(
+        return Err(problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             &format!(
                 "Content type '{}' is not supported; send 'application/json'",
                 String::from_utf8_lossy(content_type.as_bytes())
             ),
-        )));
+        ));
     }
     let too_large = || {
-        Box::new(problem_response(
+        problem(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!(
                 "Request body is larger than the limit of {} bytes",
                 limits.max_body_bytes
             ),
-        ))
+        )
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -132,14 +209,56 @@ async fn read_json_body(
     if declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, limits.max_body_bytes).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(error) => Err(Box::new(problem_response(
-            StatusCode::BAD_REQUEST,
-            &format!("Request body could not be read: {error}"),
-        ))),
+    let read = async {
+        let mut body = body;
+        let mut bytes = bytes::BytesMut::new();
+        let mut held = None;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|error| {
+                problem(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Request body could not be read: {error}"),
+                )
+            })?;
+            let Ok(data) = frame.into_data() else { continue };
+            if bytes.len() + data.len() > limits.max_body_bytes {
+                return Err(too_large());
+            }
+            if !limits.budget.take(data.len(), &mut held) {
+                return Err(problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is receiving too many request bodies at once; retry shortly",
+                ));
+            }
+            bytes.extend_from_slice(&data);
+        }
+        Ok((bytes.freeze(), held))
+    };
+    let (bytes, held) = tokio::time::timeout(limits.body_timeout, read)
+        .await
+        .map_err(|_| {
+            problem(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!(
+                    "The request body did not arrive within {}",
+                    seconds(limits.body_timeout)
+                ),
+            )
+        })??;
+    // A body must say it is JSON: a form or plain-text request a browser may send across sites
+    // without asking (CSRF) is never taken as a command.
+    if content_type.is_none() && !bytes.is_empty() {
+        return Err(problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "A request body needs the header 'Content-Type: application/json'",
+        ));
     }
+    Ok((bytes, held))
+}
+
+/// `30 s`, `1.5 s`: a timeout as a message shows it.
+fn seconds(duration: Duration) -> String {
+    format!("{} s", duration.as_secs_f64())
 }
 
 fn is_json(content_type: &HeaderValue) -> bool {

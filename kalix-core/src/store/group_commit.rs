@@ -4,11 +4,13 @@
 
 use std::future::IntoFuture;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, mpsc};
 
 use super::{Store, StoreError, Write, WriteError};
+use crate::log_limit::LogLimit;
 
 /// The most writes one transaction takes.
 const MAX_BATCH: usize = 1024;
@@ -81,8 +83,8 @@ impl Drop for CompleteOnDrop {
 }
 
 fn stopped() -> CommitResult {
-    Err(WriteError::Store(StoreError(
-        "the committer has stopped".into(),
+    Err(WriteError::Store(StoreError::new(
+        "the committer has stopped",
     )))
 }
 
@@ -119,19 +121,44 @@ async fn run(store: Arc<dyn Store>, mut receiver: mpsc::UnboundedReceiver<Queued
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (writes, commits): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|q| (q.write, q.commit)).unzip();
-        let count = writes.len();
-        match store.commit(writes).await {
-            Ok(results) => {
-                for (commit, result) in commits.iter().zip(results) {
-                    commit.0.complete(result);
-                }
+        let results = commit_batch(&*store, writes).await;
+        for (commit, result) in commits.iter().zip(results) {
+            commit.0.complete(result);
+        }
+    }
+}
+
+static BATCH_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
+static WRITE_REJECTED: LogLimit = LogLimit::per(Duration::from_secs(10));
+
+/// Commits `writes` in one transaction, one result per write. If the database refused the
+/// transaction for one write's content, the writes are committed again one at a time, in order,
+/// so that write fails alone and one client's bad input is not everyone's error.
+async fn commit_batch(store: &dyn Store, writes: Vec<Write>) -> Vec<CommitResult> {
+    let count = writes.len();
+    // Kept only for a batch whose writes could be separated: cheap clones (ids and `Bytes`).
+    let retry_alone = (count > 1).then(|| writes.clone());
+    match store.commit(writes).await {
+        Ok(results) => results,
+        Err(error) if error.is_rejected_write() && retry_alone.is_some() => {
+            if let Some(left_out) = WRITE_REJECTED.admit() {
+                tracing::warn!(%error, writes = count, left_out, "the database refused a write; committing the batch's writes one at a time");
             }
-            Err(error) => {
-                tracing::error!(%error, writes = count, "commit failed; every write of the batch fails");
-                for commit in &commits {
-                    commit.0.complete(Err(WriteError::Store(error.clone())));
-                }
+            let mut results = Vec::with_capacity(count);
+            for write in retry_alone.into_iter().flatten() {
+                let result = match store.commit(vec![write]).await {
+                    Ok(mut alone) => alone.pop().unwrap_or_else(stopped),
+                    Err(error) => Err(WriteError::Store(error)),
+                };
+                results.push(result);
             }
+            results
+        }
+        Err(error) => {
+            if let Some(left_out) = BATCH_FAILED.admit() {
+                tracing::error!(%error, writes = count, left_out, "commit failed; every write of the batch fails");
+            }
+            vec![Err(WriteError::Store(error)); count]
         }
     }
 }
@@ -170,5 +197,105 @@ mod tests {
         for (version, commit) in commits.into_iter().enumerate() {
             assert_eq!(commit.await, Ok(version as u64 + 1));
         }
+    }
+
+    /// SQLite, but a commit fails as a whole when `fault` says so.
+    struct FaultyStore {
+        inner: SqliteStore,
+        fault: fn(&[Write]) -> Option<StoreError>,
+    }
+
+    impl FaultyStore {
+        fn new(fault: fn(&[Write]) -> Option<StoreError>) -> Arc<Self> {
+            let inner = SqliteStore::memory().unwrap();
+            Arc::new(Self { inner, fault })
+        }
+    }
+
+    impl Store for FaultyStore {
+        fn load(
+            &self,
+            type_id: &str,
+            entity_id: &str,
+        ) -> BoxFuture<'static, Result<Option<crate::store::StoredState>, StoreError>> {
+            self.inner.load(type_id, entity_id)
+        }
+
+        fn commit(
+            &self,
+            writes: Vec<Write>,
+        ) -> BoxFuture<'static, Result<Vec<CommitResult>, StoreError>> {
+            match (self.fault)(&writes) {
+                Some(error) => Box::pin(async { Err(error) }),
+                None => self.inner.commit(writes),
+            }
+        }
+
+        fn load_events(
+            &self,
+            type_id: &str,
+            entity_id: &str,
+        ) -> BoxFuture<'static, Result<crate::store::EventLog, StoreError>> {
+            self.inner.load_events(type_id, entity_id)
+        }
+
+        fn read_events(
+            &self,
+            type_id: &str,
+            entity_id: &str,
+            from_seq: u64,
+        ) -> BoxFuture<'static, Result<Vec<crate::store::StoredEvent>, StoreError>> {
+            self.inner.read_events(type_id, entity_id, from_seq)
+        }
+
+        fn state_version(
+            &self,
+            type_id: &str,
+            entity_id: &str,
+        ) -> BoxFuture<'static, Result<u64, StoreError>> {
+            self.inner.state_version(type_id, entity_id)
+        }
+
+        fn last_seq(
+            &self,
+            type_id: &str,
+            entity_id: &str,
+        ) -> BoxFuture<'static, Result<u64, StoreError>> {
+            self.inner.last_seq(type_id, entity_id)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_the_database_refuses_fails_alone_and_its_batch_commits() {
+        // As PostgreSQL fails a transaction holding an id over its index's row size.
+        let store = FaultyStore::new(|writes| {
+            let poisoned = writes
+                .iter()
+                .any(|w| matches!(w, Write::State(w) if w.entity_id == "poison"));
+            poisoned.then(|| StoreError::rejected_write("index row size exceeds maximum"))
+        });
+        let committer = GroupCommitter::start(Arc::clone(&store) as Arc<dyn Store>);
+        // Queued before the committer runs, so the three share one batch.
+        let first = committer.submit(write("a", 0));
+        let poisoned = committer.submit(write("poison", 0));
+        let last = committer.submit(write("b", 0));
+        assert_eq!(first.await, Ok(1));
+        assert!(
+            matches!(poisoned.await, Err(WriteError::Store(e)) if e.is_rejected_write()),
+            "the refused write reports the database's error"
+        );
+        assert_eq!(last.await, Ok(1));
+        assert_eq!(store.inner.state_version("t", "a").await, Ok(1));
+        assert_eq!(store.inner.state_version("t", "b").await, Ok(1));
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_fails_every_write_of_the_batch() {
+        let store = FaultyStore::new(|_| Some(StoreError::new("disk full")));
+        let committer = GroupCommitter::start(store);
+        let first = committer.submit(write("a", 0));
+        let second = committer.submit(write("b", 0));
+        assert!(matches!(first.await, Err(WriteError::Store(e)) if !e.is_rejected_write()));
+        assert!(matches!(second.await, Err(WriteError::Store(_))));
     }
 }

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, PostgresTimeouts};
 pub use sqlite::SqliteStore;
 
 /// The stored state of one entity.
@@ -154,12 +154,55 @@ impl fmt::Display for WriteError {
 impl std::error::Error for WriteError {}
 
 /// A failure of the storage backend.
+///
+/// Most failures are the store's (unreachable, out of space, timed out). A backend marks the
+/// failure of a transaction that one write's content caused with [`StoreError::rejected_write`];
+/// the group committer then commits the batch's writes one by one, so that write fails alone.
+///
+/// ```
+/// use kalix_core::store::StoreError;
+/// let error = StoreError::rejected_write("index row size 3016 exceeds maximum 2704");
+/// assert!(error.is_rejected_write());
+/// assert_eq!(error.to_string(), "store failure: index row size 3016 exceeds maximum 2704");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreError(pub String);
+pub struct StoreError {
+    message: String,
+    rejected_write: bool,
+}
+
+impl StoreError {
+    /// A failure of the store itself: every write of the transaction fails with it.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            rejected_write: false,
+        }
+    }
+
+    /// The database refused a write for its content (a key too long for an index, a character
+    /// it cannot store), failing the transaction it was in.
+    pub fn rejected_write(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            rejected_write: true,
+        }
+    }
+
+    /// Whether the failure was caused by one write's content rather than by the store.
+    pub fn is_rejected_write(&self) -> bool {
+        self.rejected_write
+    }
+
+    /// What went wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "store failure: {}", self.0)
+        write!(f, "store failure: {}", self.message)
     }
 }
 

@@ -2,9 +2,10 @@
 //! runtime processes through optimistic concurrency.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use futures_util::future::{BoxFuture, try_join_all};
 use tokio_postgres::NoTls;
 
@@ -12,6 +13,38 @@ use super::{
     EventAppend, EventLog, Snapshot, StateWrite, Store, StoreError, StoredEvent, StoredState,
     Write, WriteError,
 };
+
+/// How long a [`PostgresStore`] waits for the database; past each, the command fails with a 503
+/// and the database's error is logged.
+///
+/// ```
+/// let timeouts = kalix_core::store::PostgresTimeouts::default();
+/// assert_eq!(timeouts.statement, std::time::Duration::from_secs(5));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PostgresTimeouts {
+    /// Longest a statement may run, and wait for a lock (`statement_timeout`, `lock_timeout`).
+    pub statement: Duration,
+    /// Longest a caller waits for a connection from the pool, or for a new one to open.
+    pub pool: Duration,
+}
+
+impl Default for PostgresTimeouts {
+    fn default() -> Self {
+        Self {
+            statement: Duration::from_secs(5),
+            pool: Duration::from_secs(5),
+        }
+    }
+}
+
+impl PostgresTimeouts {
+    /// Timeouts for statements and for connections.
+    pub fn new(statement: Duration, pool: Duration) -> Self {
+        Self { statement, pool }
+    }
+}
 
 /// A store in a PostgreSQL schema (`kalix` unless told otherwise).
 ///
@@ -106,13 +139,64 @@ fn schema_ddl(s: &str) -> String {
 }
 
 fn pg_error(error: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("postgres: {error}"))
+    StoreError::new(format!("postgres: {error}"))
+}
+
+/// A client error with what the database said: its severity, SQLSTATE, message and detail.
+/// A transaction refused for a write's content (bad data, a key over a limit, a constraint) is
+/// marked as such, so the group committer can commit the other writes without it.
+fn db_error(error: tokio_postgres::Error) -> StoreError {
+    let error = &error;
+    let Some(db) = error.as_db_error() else {
+        let mut message = format!("postgres: {error}");
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        return StoreError::new(message);
+    };
+    let code = db.code().code();
+    let mut message = format!(
+        "postgres: {} {code}: {}",
+        db.severity(),
+        db.message()
+    );
+    if let Some(detail) = db.detail() {
+        message.push_str(&format!(" ({detail})"));
+    }
+    // 22: data exception, 23: integrity constraint violation, 54: program limit exceeded.
+    if ["22", "23", "54"].iter().any(|class| code.starts_with(class)) {
+        StoreError::rejected_write(message)
+    } else {
+        StoreError::new(message)
+    }
+}
+
+fn pool_error(error: PoolError) -> StoreError {
+    match error {
+        PoolError::Backend(error) => db_error(error),
+        PoolError::Timeout(_) => StoreError::new(
+            "postgres: no connection became available in time (KALIX_POSTGRES_POOL_TIMEOUT_MS)",
+        ),
+        other => pg_error(other),
+    }
 }
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/database`) and creates `schema` and its
-    /// tables if missing. A schema name is letters, digits and `_`.
+    /// tables if missing. A schema name is letters, digits and `_`. Waits for the database as
+    /// long as [`PostgresTimeouts::default`] says.
     pub async fn connect(url: &str, schema: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, schema, PostgresTimeouts::default()).await
+    }
+
+    /// As [`PostgresStore::connect`], waiting for the database as long as `timeouts` says.
+    pub async fn connect_with(
+        url: &str,
+        schema: &str,
+        timeouts: PostgresTimeouts,
+    ) -> Result<Self, StoreError> {
         let valid = schema
             .bytes()
             .next()
@@ -121,11 +205,20 @@ impl PostgresStore {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !valid {
-            return Err(StoreError(format!(
+            return Err(StoreError::new(format!(
                 "'{schema}' is not a schema name: use lowercase letters, digits and _, not starting with a digit"
             )));
         }
-        let config: tokio_postgres::Config = url.parse().map_err(pg_error)?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(db_error)?;
+        // A lock held by another session, or a statement that hangs, must not stall writes
+        // without bound; options in the URL come first and these add to them.
+        let statement_ms = timeouts.statement.as_millis().max(1);
+        let options = format!(
+            "{} -c statement_timeout={statement_ms} -c lock_timeout={statement_ms}",
+            config.get_options().unwrap_or_default()
+        );
+        config.options(options.trim_start());
+        config.connect_timeout(timeouts.pool);
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -135,10 +228,14 @@ impl PostgresStore {
         );
         let pool = Pool::builder(manager)
             .max_size(16)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(timeouts.pool))
+            .create_timeout(Some(timeouts.pool))
+            .recycle_timeout(Some(timeouts.pool))
             .build()
             .map_err(pg_error)?;
-        let mut client = pool.get().await.map_err(pg_error)?;
-        let transaction = client.transaction().await.map_err(pg_error)?;
+        let mut client = pool.get().await.map_err(pool_error)?;
+        let transaction = client.transaction().await.map_err(db_error)?;
         // Several processes may start at once; the lock makes creating the schema one at a time.
         transaction
             .execute(
@@ -146,12 +243,12 @@ impl PostgresStore {
                 &[&format!("kalix-schema-{schema}")],
             )
             .await
-            .map_err(pg_error)?;
+            .map_err(db_error)?;
         transaction
             .batch_execute(&schema_ddl(schema))
             .await
-            .map_err(pg_error)?;
-        transaction.commit().await.map_err(pg_error)?;
+            .map_err(db_error)?;
+        transaction.commit().await.map_err(db_error)?;
         Ok(Self {
             pool,
             sql: Arc::new(Sql::new(schema)),
@@ -169,15 +266,15 @@ impl PostgresStore {
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
         let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
         Box::pin(async move {
-            let client = store.pool.get().await.map_err(pg_error)?;
+            let client = store.pool.get().await.map_err(pool_error)?;
             let statement = client
                 .prepare_cached(query(&store.sql))
                 .await
-                .map_err(pg_error)?;
+                .map_err(db_error)?;
             let row = client
                 .query_opt(&statement, &[&type_id, &entity_id])
                 .await
-                .map_err(pg_error)?;
+                .map_err(db_error)?;
             Ok(row
                 .and_then(|row| row.get::<_, Option<i64>>(0))
                 .map_or(0, |n| n as u64))
@@ -214,7 +311,7 @@ async fn commit_in_order(
     store: &PostgresStore,
     writes: &[&Write],
 ) -> Result<Vec<Result<u64, WriteError>>, CommitError> {
-    let mut client = store.pool.get().await.map_err(pg_error)?;
+    let mut client = store.pool.get().await.map_err(pool_error)?;
     let run = async {
         let mut transaction = client.transaction().await?;
         let mut results = Vec::with_capacity(writes.len());
@@ -250,7 +347,7 @@ async fn commit_in_order(
         if race {
             CommitError::Retry
         } else {
-            CommitError::Store(pg_error(error))
+            CommitError::Store(db_error(error))
         }
     })
 }
@@ -263,15 +360,15 @@ impl Store for PostgresStore {
     ) -> BoxFuture<'static, Result<Option<StoredState>, StoreError>> {
         let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
         Box::pin(async move {
-            let client = store.pool.get().await.map_err(pg_error)?;
+            let client = store.pool.get().await.map_err(pool_error)?;
             let statement = client
                 .prepare_cached(&store.sql.load_state)
                 .await
-                .map_err(pg_error)?;
+                .map_err(db_error)?;
             let row = client
                 .query_opt(&statement, &[&type_id, &entity_id])
                 .await
-                .map_err(pg_error)?;
+                .map_err(db_error)?;
             Ok(row.map(|row| StoredState {
                 version: row.get::<_, i64>(0) as u64,
                 payload: row.get::<_, Option<Vec<u8>>>(1).map(Bytes::from),
@@ -324,15 +421,15 @@ impl Store for PostgresStore {
     ) -> BoxFuture<'static, Result<EventLog, StoreError>> {
         let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
         Box::pin(async move {
-            let client = store.pool.get().await.map_err(pg_error)?;
+            let client = store.pool.get().await.map_err(pool_error)?;
             let statement = client
                 .prepare_cached(&store.sql.load_snapshot)
                 .await
-                .map_err(pg_error)?;
+                .map_err(db_error)?;
             let snapshot = client
                 .query_opt(&statement, &[&type_id, &entity_id])
                 .await
-                .map_err(pg_error)?
+                .map_err(db_error)?
                 .map(|row| Snapshot {
                     seq: row.get::<_, i64>(0) as u64,
                     payload: Bytes::from(row.get::<_, Vec<u8>>(1)),
@@ -342,11 +439,11 @@ impl Store for PostgresStore {
             let statement = client
                 .prepare_cached(&store.sql.is_deleted)
                 .await
-                .map_err(pg_error)?;
+                .map_err(db_error)?;
             let deleted = client
                 .query_opt(&statement, &[&type_id, &entity_id])
                 .await
-                .map_err(pg_error)?
+                .map_err(db_error)?
                 .is_some();
             Ok(EventLog {
                 snapshot,
@@ -364,7 +461,7 @@ impl Store for PostgresStore {
     ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>> {
         let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
         Box::pin(async move {
-            let client = store.pool.get().await.map_err(pg_error)?;
+            let client = store.pool.get().await.map_err(pool_error)?;
             events_from(&store, &client, &type_id, &entity_id, from_seq).await
         })
     }
@@ -400,11 +497,11 @@ async fn events_from(
     let statement = client
         .prepare_cached(&store.sql.events_from)
         .await
-        .map_err(pg_error)?;
+        .map_err(db_error)?;
     let rows = client
         .query(&statement, &[&type_id, &entity_id, &(from as i64)])
         .await
-        .map_err(pg_error)?;
+        .map_err(db_error)?;
     Ok(rows
         .iter()
         .map(|row| StoredEvent {

@@ -1,7 +1,16 @@
 //! The embedded SQLite backend: one file (WAL, `synchronous=FULL`), or memory for tests.
+//!
+//! A file is one process's: it is locked while open, since a second process would serve reads
+//! from its own memory without seeing the first one's writes (several processes share
+//! PostgreSQL instead). Each commit checks that the file is still the one opened, so a database
+//! deleted or replaced under a running service stops taking writes instead of acknowledging
+//! writes a restart would not find.
 
-use std::path::Path;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -20,7 +29,23 @@ use super::{
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     reader: Arc<Mutex<Connection>>,
+    /// The database file, for a file database.
+    file: Option<Arc<OpenFile>>,
 }
+
+/// A database file held open by this store: its lock, and what it was when opened.
+struct OpenFile {
+    path: PathBuf,
+    identity: FileIdentity,
+    /// Held for the store's life: the lock is released when it is dropped or the process dies.
+    _lock: File,
+    /// Set once the file was found gone or replaced; no write is acknowledged after.
+    vanished: AtomicBool,
+}
+
+/// How long opening waits for another store to release a file's lock: a service restarted in
+/// the same process may still be closing the previous store.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entity_state (
@@ -54,12 +79,16 @@ CREATE TABLE IF NOT EXISTS event_deleted (
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`, and its parent directories.
+    ///
+    /// Fails if another process has the file open (`<path>.lock` is locked), or if the
+    /// database cannot be written.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError(format!("cannot create {}: {e}", parent.display())))?;
+                .map_err(|e| StoreError::new(format!("cannot create {}: {e}", parent.display())))?;
         }
+        let lock = lock_file(path)?;
         let writer = Connection::open(path).map_err(sqlite_error)?;
         writer
             .execute_batch(
@@ -67,11 +96,24 @@ impl SqliteStore {
             )
             .map_err(sqlite_error)?;
         writer.execute_batch(SCHEMA).map_err(sqlite_error)?;
+        check_writable(&writer, path)?;
         let reader = Connection::open(path).map_err(sqlite_error)?;
         reader
             .execute_batch("PRAGMA busy_timeout=5000;")
             .map_err(sqlite_error)?;
-        Ok(Self::from_connections(writer, reader))
+        let identity = FileIdentity::of(path).map_err(|e| {
+            StoreError::new(format!("cannot read the metadata of {}: {e}", path.display()))
+        })?;
+        Ok(Self {
+            writer: Arc::new(Mutex::new(writer)),
+            reader: Arc::new(Mutex::new(reader)),
+            file: Some(Arc::new(OpenFile {
+                path: path.to_owned(),
+                identity,
+                _lock: lock,
+                vanished: AtomicBool::new(false),
+            })),
+        })
     }
 
     /// A private in-memory database, gone when the store is dropped.
@@ -84,14 +126,116 @@ impl SqliteStore {
         Ok(Self {
             writer: Arc::clone(&connection),
             reader: connection,
+            file: None,
         })
     }
+}
 
-    fn from_connections(writer: Connection, reader: Connection) -> Self {
-        Self {
-            writer: Arc::new(Mutex::new(writer)),
-            reader: Arc::new(Mutex::new(reader)),
+/// Locks `<path>.lock`, waiting up to [`LOCK_WAIT`] for another holder to let go.
+fn lock_file(path: &Path) -> Result<File, StoreError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::new(format!("cannot open {}: {e}", lock_path.display())))?;
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::new(format!(
+                    "{} is in use by another process (it holds {}); an SQLite database serves \
+                     one process: to run several copies of a service, use PostgreSQL \
+                     (KALIX_STORE=postgres://...)",
+                    path.display(),
+                    lock_path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::new(format!(
+                    "cannot lock {}: {e}",
+                    lock_path.display()
+                )));
+            }
         }
+    }
+}
+
+/// Writes one row, so a database that cannot take writes (a read-only file or mount, no space)
+/// stops the start instead of failing every command later.
+fn check_writable(connection: &Connection, path: &Path) -> Result<(), StoreError> {
+    connection
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS kalix_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO kalix_meta (key, value) VALUES ('writable', 'yes')
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
+        )
+        .map_err(|e| {
+            StoreError::new(format!(
+                "the database {} cannot be written ({e}); check its permissions and free space",
+                path.display()
+            ))
+        })
+}
+
+/// What tells one file from another at the same path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileIdentity {
+    #[cfg(unix)]
+    device: u64,
+    #[cfg(unix)]
+    inode: u64,
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> std::io::Result<Self> {
+        let metadata = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Ok(Self {
+                device: metadata.dev(),
+                inode: metadata.ino(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            Ok(Self {})
+        }
+    }
+}
+
+impl OpenFile {
+    /// `Err` if the file was deleted or replaced since it was opened: what was just committed
+    /// went to a file a restart will not open, so it must not be acknowledged. Once found, every
+    /// later commit fails too.
+    fn check_still_there(&self) -> Result<(), StoreError> {
+        if !self.vanished.load(Ordering::Acquire) {
+            match FileIdentity::of(&self.path) {
+                Ok(identity) if identity == self.identity => return Ok(()),
+                _ => {
+                    self.vanished.store(true, Ordering::Release);
+                    tracing::error!(
+                        path = %self.path.display(),
+                        "the database file was deleted or replaced while the service ran; \
+                         no write is acknowledged from now on: restart the service"
+                    );
+                }
+            }
+        }
+        Err(StoreError::new(format!(
+            "the database file {} was deleted or replaced while the service ran; writes are \
+             refused until the service restarts",
+            self.path.display()
+        )))
     }
 }
 
@@ -121,7 +265,7 @@ impl SqliteStore {
 }
 
 fn sqlite_error(error: rusqlite::Error) -> StoreError {
-    StoreError(format!("sqlite: {error}"))
+    StoreError::new(format!("sqlite: {error}"))
 }
 
 fn blocking<T: Send + 'static>(
@@ -130,7 +274,7 @@ fn blocking<T: Send + 'static>(
     Box::pin(async move {
         tokio::task::spawn_blocking(work)
             .await
-            .map_err(|e| StoreError(format!("store task failed: {e}")))?
+            .map_err(|e| StoreError::new(format!("store task failed: {e}")))?
     })
 }
 
@@ -168,10 +312,14 @@ impl Store for SqliteStore {
         writes: Vec<Write>,
     ) -> BoxFuture<'static, Result<Vec<Result<u64, WriteError>>, StoreError>> {
         let writer = Arc::clone(&self.writer);
+        let file = self.file.clone();
         blocking(move || {
             let mut connection = writer
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(file) = &file {
+                file.check_still_there()?;
+            }
             let transaction = connection.transaction().map_err(sqlite_error)?;
             let results = writes
                 .iter()
@@ -181,6 +329,10 @@ impl Store for SqliteStore {
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             transaction.commit().map_err(sqlite_error)?;
+            // Checked again after the commit: a file deleted during it took the writes with it.
+            if let Some(file) = &file {
+                file.check_still_there()?;
+            }
             Ok(results)
         })
     }
@@ -401,4 +553,62 @@ fn append_events(
             .map_err(sqlite_error)?;
     }
     Ok(Ok(seq))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(entity: &str) -> Write {
+        Write::State(StateWrite {
+            type_id: "t".into(),
+            entity_id: entity.into(),
+            expected_version: 0,
+            payload: Some(Bytes::from_static(b"1")),
+        })
+    }
+
+    #[test]
+    fn a_second_store_on_the_same_file_is_refused_and_names_postgres() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("kalix.db");
+        let first = SqliteStore::open(&path).unwrap();
+        let error = SqliteStore::open(&path).err().expect("the file is in use");
+        assert!(
+            error.message().contains("is in use by another process")
+                && error.message().contains("PostgreSQL"),
+            "{error}"
+        );
+        drop(first);
+        SqliteStore::open(&path).expect("the lock goes with the store");
+    }
+
+    #[tokio::test]
+    async fn a_deleted_database_file_refuses_every_later_write() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("kalix.db");
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.commit(vec![write("a")]).await, Ok(vec![Ok(1)]));
+        std::fs::remove_file(&path).unwrap();
+        let error = store.commit(vec![write("b")]).await.unwrap_err();
+        assert!(error.message().contains("was deleted or replaced"), "{error}");
+        // A new file at the same path is not the one the service opened either.
+        std::fs::write(&path, b"").unwrap();
+        assert!(store.commit(vec![write("c")]).await.is_err());
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_written_stops_the_start() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("kalix.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let read_only =
+            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let error = check_writable(&read_only, &path).unwrap_err();
+        assert!(
+            error.message().contains("cannot be written")
+                && error.message().contains("check its permissions"),
+            "{error}"
+        );
+    }
 }

@@ -28,24 +28,34 @@ pub struct CounterEntity;
 
 #[event_sourced_entity(type_id = "counter", id = "counter_id")]
 impl CounterEntity {
-    /// Adds `value`.
+    /// Adds `value`; a result past the range of `i64` is refused with a 400.
     #[post("/counter/<counter_id>/increase/<value>")]
     pub fn increase(
         &self,
-        _counter: &i64,
+        counter: &i64,
         value: i64,
     ) -> event_sourced_entity::Effect<i64, CounterEvent, String> {
+        if counter.checked_add(value).is_none() {
+            return event_sourced_entity::Effect::error(format!(
+                "Increasing {counter} by {value} would overflow the counter"
+            ));
+        }
         event_sourced_entity::Effect::emit_event(CounterEvent::ValueIncreased { value })
             .then_reply(|counter| counter.to_string())
     }
 
-    /// Multiplies by `value`.
+    /// Multiplies by `value`; a result past the range of `i64` is refused with a 400.
     #[post("/counter/<counter_id>/multiply/<value>")]
     pub fn multiply(
         &self,
-        _counter: &i64,
+        counter: &i64,
         value: i64,
     ) -> event_sourced_entity::Effect<i64, CounterEvent, String> {
+        if counter.checked_mul(value).is_none() {
+            return event_sourced_entity::Effect::error(format!(
+                "Multiplying {counter} by {value} would overflow the counter"
+            ));
+        }
         event_sourced_entity::Effect::emit_event(CounterEvent::ValueMultiplied { value })
             .then_reply(|counter| counter.to_string())
     }
@@ -56,7 +66,8 @@ impl CounterEntity {
         event_sourced_entity::Effect::reply(counter.to_string())
     }
 
-    /// Applies an event.
+    /// Applies an event. Commands refuse events that would overflow; saturating keeps a journal
+    /// written before that check replayable.
     #[event_handler]
     pub fn apply(&self, counter: i64, event: &CounterEvent) -> i64 {
         match event {

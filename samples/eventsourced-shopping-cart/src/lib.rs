@@ -95,6 +95,14 @@ impl ShoppingCartEntity {
                 item.product_id
             ));
         }
+        let held = cart.find(&item.product_id).map_or(0, |existing| existing.quantity);
+        if held.checked_add(item.quantity).is_none() {
+            return Effect::error(format!(
+                "Quantity for item {} would exceed {}.",
+                item.product_id,
+                i32::MAX
+            ));
+        }
         Effect::emit_event(ShoppingCartEvent::ItemAdded { item }).then_reply(|_| OK.to_owned())
     }
 
@@ -147,7 +155,11 @@ impl ShoppingCartEntity {
                     .iter_mut()
                     .find(|existing| existing.product_id == item.product_id)
                 {
-                    Some(existing) => existing.quantity += item.quantity,
+                    // Commands refuse an add past `i32::MAX`; saturating keeps older journals
+                    // replayable.
+                    Some(existing) => {
+                        existing.quantity = existing.quantity.saturating_add(item.quantity)
+                    }
                     None => cart.items.push(item.clone()),
                 }
                 cart.items.sort_by(|a, b| a.product_id.cmp(&b.product_id));

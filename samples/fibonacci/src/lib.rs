@@ -32,10 +32,15 @@ impl FibonacciAction {
     #[post("/fibonacci/next")]
     pub async fn next_number(&self, number: Number) -> action::Effect<Number> {
         match next_fibonacci(number.value) {
-            Some(value) => action::Effect::reply(Number { value }),
-            None => action::Effect::error(format!(
+            Ok(value) => action::Effect::reply(Number { value }),
+            Err(NoSuccessor::NotFibonacci) => action::Effect::error(format!(
                 "Input number is not a Fibonacci number, received '{}'",
                 number.value
+            )),
+            Err(NoSuccessor::TooLarge) => action::Effect::error(format!(
+                "The Fibonacci number after '{}' is larger than {}",
+                number.value,
+                u64::MAX
             )),
         }
     }
@@ -74,48 +79,73 @@ fn limit_exceeded() -> action::Effect<Number> {
     action::Effect::error("Only numbers between 0 and 10k are allowed")
 }
 
-/// The Fibonacci number after `number`, or `None` if `number` is not a Fibonacci number.
+/// Why a number has no successor in [`next_fibonacci`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoSuccessor {
+    /// The number is not a Fibonacci number.
+    NotFibonacci,
+    /// It is one, but the next one does not fit in a `u64`.
+    TooLarge,
+}
+
+/// The Fibonacci number after `number`.
 ///
 /// Exact integer arithmetic (the Java sample's `Math.round(n * phi)` drifts for large numbers).
 /// `1` appears twice in the sequence; its successor is `2`, as in the Java sample.
-pub fn next_fibonacci(number: u64) -> Option<u64> {
+///
+/// ```
+/// use fibonacci::{NoSuccessor, next_fibonacci};
+/// assert_eq!(next_fibonacci(5), Ok(8));
+/// assert_eq!(next_fibonacci(7), Err(NoSuccessor::NotFibonacci));
+/// ```
+pub fn next_fibonacci(number: u64) -> Result<u64, NoSuccessor> {
     let (mut previous, mut current) = (0u64, 1u64);
     if number == 0 {
-        return Some(1);
+        return Ok(1);
     }
     while current < number {
-        let next = previous.checked_add(current)?;
+        // Past the largest Fibonacci number of u64, `number` is not one.
+        let next = previous
+            .checked_add(current)
+            .ok_or(NoSuccessor::NotFibonacci)?;
         previous = current;
         current = next;
     }
     if current != number {
-        return None;
+        return Err(NoSuccessor::NotFibonacci);
     }
     // For 1 the pair is (0, 1); step once more so that 1 -> 2 rather than 1 -> 1.
     if number == 1 {
-        return Some(2);
+        return Ok(2);
     }
-    previous.checked_add(current)
+    previous.checked_add(current).ok_or(NoSuccessor::TooLarge)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::next_fibonacci;
+    use super::{NoSuccessor, next_fibonacci};
 
     #[test]
     fn successors_follow_the_sequence() {
         let sequence = [0u64, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144];
         for pair in sequence.windows(2) {
-            assert_eq!(next_fibonacci(pair[0]), Some(pair[1]), "after {}", pair[0]);
+            assert_eq!(next_fibonacci(pair[0]), Ok(pair[1]), "after {}", pair[0]);
         }
-        for not_fibonacci in [4u64, 6, 7, 9, 10, 100, 10_000] {
-            assert_eq!(next_fibonacci(not_fibonacci), None, "{not_fibonacci}");
+        for not_fibonacci in [4u64, 6, 7, 9, 10, 100, 10_000, u64::MAX] {
+            assert_eq!(
+                next_fibonacci(not_fibonacci),
+                Err(NoSuccessor::NotFibonacci),
+                "{not_fibonacci}"
+            );
         }
         // The largest Fibonacci number that fits in u64 has no successor that does.
-        assert_eq!(next_fibonacci(12_200_160_415_121_876_738), None);
+        assert_eq!(
+            next_fibonacci(12_200_160_415_121_876_738),
+            Err(NoSuccessor::TooLarge)
+        );
         assert_eq!(
             next_fibonacci(7_540_113_804_746_346_429),
-            Some(12_200_160_415_121_876_738)
+            Ok(12_200_160_415_121_876_738)
         );
     }
 }

@@ -55,18 +55,19 @@ impl ShoppingCart {
         }
     }
 
-    fn with_item(&self, item: LineItem) -> Self {
+    /// The cart with `item` added, or `None` if its quantity would overflow.
+    fn with_item(&self, item: LineItem) -> Option<Self> {
         let mut cart = self.clone();
         match cart
             .items
             .iter_mut()
             .find(|existing| existing.product_id == item.product_id)
         {
-            Some(existing) => existing.quantity += item.quantity,
+            Some(existing) => existing.quantity = existing.quantity.checked_add(item.quantity)?,
             None => cart.items.push(item),
         }
         cart.items.sort_by(|a, b| a.product_id.cmp(&b.product_id));
-        cart
+        Some(cart)
     }
 }
 
@@ -112,7 +113,13 @@ impl ShoppingCartEntity {
                 item.product_id
             ));
         }
-        let updated = cart.with_item(item);
+        let product_id = item.product_id.clone();
+        let Some(updated) = cart.with_item(item) else {
+            return value_entity::Effect::error(format!(
+                "Quantity for item {product_id} would exceed {}.",
+                i32::MAX
+            ));
+        };
         let view = updated.view();
         value_entity::Effect::update_state(updated).then_reply(view)
     }

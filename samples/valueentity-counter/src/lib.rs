@@ -25,17 +25,14 @@ pub struct CounterEntity;
 
 #[value_entity(type_id = "counter", id = "counter_id")]
 impl CounterEntity {
-    /// Adds the body's value.
+    /// Adds the body's value; a sum past the range of `i64` is refused with a 400.
     #[post("/counter/<counter_id>/increase")]
     pub fn increase(
         &self,
         counter: &Number,
         increase: Number,
     ) -> value_entity::Effect<Number, Number> {
-        let value = Number {
-            value: counter.value + increase.value,
-        };
-        value_entity::Effect::update_state(value).then_reply(value)
+        add(counter, increase.value)
     }
 
     /// Sets the value.
@@ -47,10 +44,7 @@ impl CounterEntity {
     /// Adds one.
     #[post("/counter/<counter_id>/plusone")]
     pub fn plus_one(&self, counter: &Number) -> value_entity::Effect<Number, Number> {
-        let value = Number {
-            value: counter.value + 1,
-        };
-        value_entity::Effect::update_state(value).then_reply(value)
+        add(counter, 1)
     }
 
     /// Deletes the counter: it reads as 0 again.
@@ -70,6 +64,20 @@ impl CounterEntity {
     }
 }
 
+/// The counter increased by `by`, or a 400 if the sum does not fit an `i64`.
+fn add(counter: &Number, by: i64) -> value_entity::Effect<Number, Number> {
+    match counter.value.checked_add(by) {
+        Some(value) => {
+            let value = Number { value };
+            value_entity::Effect::update_state(value).then_reply(value)
+        }
+        None => value_entity::Effect::error(format!(
+            "Increasing {} by {by} would overflow the counter",
+            counter.value
+        )),
+    }
+}
+
 /// Increases a counter by twice a value, as a side effect of its reply.
 #[derive(Default)]
 pub struct DoubleCounterAction;
@@ -84,10 +92,13 @@ impl DoubleCounterAction {
         value: i64,
         ctx: &ActionContext,
     ) -> action::Effect<String> {
+        let Some(doubled) = value.checked_mul(2) else {
+            return action::Effect::error(format!("Doubling {value} would overflow the counter"));
+        };
         let increase = ctx
             .component_client()
             .value_entity::<CounterEntity>(counter_id)
-            .increase(Number { value: value * 2 });
+            .increase(Number { value: doubled });
         action::Effect::reply("ok".to_owned()).add_side_effect(SideEffect::of(increase))
     }
 }

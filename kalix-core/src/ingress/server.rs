@@ -1,0 +1,172 @@
+//! The HTTP server: accepts connections and serves the router on each, over HTTP/1.1 or HTTP/2
+//! cleartext (by prior knowledge), within bounds no client can push past:
+//!
+//! - at most `max_connections` open at once; past that, new ones wait in the listen backlog;
+//! - an HTTP/1 connection must deliver a request's headers within `header_timeout` of becoming
+//!   idle, so idle keep-alives, slowloris clients and half-sent headers are closed;
+//! - headers and the per-connection read buffer are bounded (64 KiB), HTTP/2 streams per
+//!   connection too, and dead HTTP/2 peers are found by pings;
+//! - running out of file descriptors pauses accepting briefly instead of spinning, and is logged
+//!   once per interval.
+//!
+//! Request bodies are bounded where they are read (`request.rs`), and every response says
+//! `X-Content-Type-Options: nosniff`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::response::Response;
+use http::{HeaderValue, Request, StatusCode, Version, header};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+use super::problem::problem_response;
+use crate::log_limit::LogLimit;
+
+/// What bounds the connections a client can open and hold.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+}
+
+/// The most bytes of headers, and of unparsed input, one connection buffers.
+const MAX_BUFFERED_PER_CONNECTION: usize = 64 * 1024;
+
+/// HTTP/2 streams one connection may have open at once.
+const MAX_STREAMS_PER_CONNECTION: u32 = 128;
+
+/// How often an idle HTTP/2 connection is pinged, and how long the answer may take.
+const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
+
+/// How long accepting pauses after an error such as running out of file descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+static ACCEPT_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
+
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting and waits for
+/// the open connections to finish their requests.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let builder = Arc::new(connection_builder(limits));
+    let open = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&open).acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    accept_failed(error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            handle(router.clone(), request)
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A connection ending in an error (a timeout, a reset, bad framing) is the client's.
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+fn connection_builder(limits: ConnectionLimits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(MAX_BUFFERED_PER_CONNECTION);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .max_header_list_size(MAX_BUFFERED_PER_CONNECTION as u32)
+        .keep_alive_interval(H2_KEEP_ALIVE)
+        .keep_alive_timeout(H2_KEEP_ALIVE);
+    builder
+}
+
+/// Runs one request through the router, after the checks that apply to every request.
+async fn handle(router: Router, request: Request<Incoming>) -> Result<Response, Infallible> {
+    let mut response = match malformed(&request) {
+        Some(problem) => problem,
+        None => {
+            let request = request.map(axum::body::Body::new);
+            match router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    };
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+/// A 400 for a request HTTP itself forbids: an HTTP/1.1 request needs exactly one `Host`
+/// (RFC 9112, section 3.2).
+fn malformed<B>(request: &Request<B>) -> Option<Response> {
+    if request.version() == Version::HTTP_11 {
+        let hosts = request.headers().get_all(header::HOST).iter().count();
+        if hosts != 1 {
+            let detail = format!(
+                "An HTTP/1.1 request needs exactly one Host header; this one has {hosts}"
+            );
+            return Some(problem_response(StatusCode::BAD_REQUEST, &detail));
+        }
+    }
+    None
+}
+
+/// After a failed accept: errors of one connection (reset before it was accepted) are skipped;
+/// others (no file descriptors left) pause accepting briefly, logged once per interval.
+async fn accept_failed(error: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    if let Some(left_out) = ACCEPT_FAILED.admit() {
+        tracing::error!(
+            %error,
+            left_out,
+            "accepting connections failed; pausing {ACCEPT_BACKOFF:?} (out of file descriptors? \
+             lower KALIX_HTTP_MAX_CONNECTIONS or raise `ulimit -n`)"
+        );
+    }
+    tokio::time::sleep(ACCEPT_BACKOFF).await;
+}
