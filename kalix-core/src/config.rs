@@ -159,7 +159,11 @@ impl Config {
         if let Some(bytes) = parse(&lookup, "KALIX_HTTP_MAX_BODY_BYTES", "a number of bytes")? {
             config.max_body_bytes = bytes;
         }
-        if let Some(bytes) = parse(&lookup, "KALIX_HTTP_MAX_BUFFERED_BYTES", "a number of bytes")? {
+        if let Some(bytes) = parse(
+            &lookup,
+            "KALIX_HTTP_MAX_BUFFERED_BYTES",
+            "a number of bytes",
+        )? {
             config.max_buffered_body_bytes = bytes;
         }
         if let Some(count) =

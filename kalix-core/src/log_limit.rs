@@ -6,14 +6,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Lets one occurrence of a repeated event through per interval.
-///
-/// ```ignore
-/// static COMMIT_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
-/// if let Some(left_out) = COMMIT_FAILED.admit() {
-///     tracing::error!(%error, left_out, "commit failed");
-/// }
-/// ```
+/// Lets one occurrence of a repeated event through per interval. A call site keeps one in a
+/// `static` and logs only when [`LogLimit::admit`] says so, with the count it returns.
 pub(crate) struct LogLimit {
     interval_ms: u64,
     /// Milliseconds since the process epoch before which occurrences are left out (`u64::MAX`:
@@ -39,7 +33,12 @@ impl LogLimit {
         if now >= next
             && self
                 .next_ms
-                .compare_exchange(next, now + self.interval_ms, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange(
+                    next,
+                    now + self.interval_ms,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
         {
             return Some(self.left_out.swap(0, Ordering::AcqRel));

@@ -137,9 +137,14 @@ impl Service {
             max_connections: config.max_connections,
             header_timeout: config.header_timeout,
         };
-        let server = tokio::spawn(crate::ingress::serve(listener, router, limits, async move {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(crate::ingress::serve(
+            listener,
+            router,
+            limits,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         let hooks = tokio::spawn(crate::startup::run_hooks(
             Arc::clone(&dispatcher),
             config.startup_retry_delay,

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A service binary running as a child process on a free port. Killed when dropped.
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 pub struct ServiceProcess {
     child: Child,
     base_url: String,
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServiceProcess {
@@ -27,38 +29,64 @@ impl ServiceProcess {
     /// listens on. Panics if it exits first.
     pub fn spawn(binary: &str, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(binary);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Self::spawn_command(command)
+    }
+
+    /// Starts `command` (a service binary, or a shell that `exec`s one, say under `ulimit`)
+    /// with `KALIX_HTTP_PORT=0` unless the command sets a port, and waits until it logs the
+    /// address it listens on. Panics if it exits first.
+    pub fn spawn_command(mut command: Command) -> Self {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let sets_port = command.get_envs().any(|(key, _)| key == "KALIX_HTTP_PORT");
+        if !sets_port {
+            command.env("KALIX_HTTP_PORT", "0");
+        }
         command
-            .env("KALIX_HTTP_PORT", "0")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        for (key, value) in env {
-            command.env(key, value);
-        }
         let mut child = command
             .spawn()
-            .unwrap_or_else(|error| panic!("{binary} does not start: {error}"));
+            .unwrap_or_else(|error| panic!("{program} does not start: {error}"));
         let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+        let log = Arc::new(Mutex::new(Vec::new()));
         let address = loop {
             let Some(Ok(line)) = lines.next() else {
                 let status = child.wait().ok();
-                panic!("{binary} exited ({status:?}) without saying where it listens");
+                panic!("{program} exited ({status:?}) without saying where it listens");
             };
-            if let Some(rest) = line.split("local_addr=").nth(1) {
-                break rest
-                    .split_whitespace()
+            let address = line.split("local_addr=").nth(1).map(|rest| {
+                rest.split_whitespace()
                     .next()
                     .unwrap_or_default()
-                    .to_owned();
+                    .to_owned()
+            });
+            log.lock().unwrap().push(line);
+            if let Some(address) = address {
+                break address;
             }
         };
         // Keep draining the log, so the child never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        let kept = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
         Self {
             child,
             base_url: format!("http://{address}"),
+            log,
         }
+    }
+
+    /// The lines the service has logged so far (its standard output).
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 
     /// `http://127.0.0.1:<port>`.

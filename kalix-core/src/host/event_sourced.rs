@@ -226,8 +226,9 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
             .load_events(E::TYPE_ID, entity_id)
             .await
             .map_err(|error| super::load_failed(E::TYPE_ID, entity_id, "the journal", &error))?;
-        let corrupt =
-            |what: &str, error: serde_json::Error| super::unreadable(E::TYPE_ID, entity_id, what, &error);
+        let corrupt = |what: &str, error: serde_json::Error| {
+            super::unreadable(E::TYPE_ID, entity_id, what, &error)
+        };
         let (mut state, mut seq) = match &log.snapshot {
             Some(snapshot) => (
                 serde_json::from_slice(&snapshot.payload)

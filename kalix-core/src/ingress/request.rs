@@ -211,7 +211,7 @@ async fn read_json_body(
     }
     let read = async {
         let mut body = body;
-        let mut bytes = bytes::BytesMut::new();
+        let mut bytes = Collected::default();
         let mut held = None;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|error| {
@@ -220,7 +220,9 @@ async fn read_json_body(
                     &format!("Request body could not be read: {error}"),
                 )
             })?;
-            let Ok(data) = frame.into_data() else { continue };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
             if bytes.len() + data.len() > limits.max_body_bytes {
                 return Err(too_large());
             }
@@ -230,9 +232,9 @@ async fn read_json_body(
                     "The service is receiving too many request bodies at once; retry shortly",
                 ));
             }
-            bytes.extend_from_slice(&data);
+            bytes.push(data);
         }
-        Ok((bytes.freeze(), held))
+        Ok((bytes.into_bytes(), held))
     };
     let (bytes, held) = tokio::time::timeout(limits.body_timeout, read)
         .await
@@ -254,6 +256,48 @@ async fn read_json_body(
         ));
     }
     Ok((bytes, held))
+}
+
+/// A body's bytes as they arrive: one frame is kept as it is, more are copied together.
+#[derive(Default)]
+enum Collected {
+    #[default]
+    Empty,
+    One(bytes::Bytes),
+    Many(bytes::BytesMut),
+}
+
+impl Collected {
+    fn len(&self) -> usize {
+        match self {
+            Collected::Empty => 0,
+            Collected::One(bytes) => bytes.len(),
+            Collected::Many(bytes) => bytes.len(),
+        }
+    }
+
+    fn push(&mut self, data: bytes::Bytes) {
+        *self = match std::mem::take(self) {
+            Collected::Empty => Collected::One(data),
+            Collected::One(first) => {
+                let mut joined = bytes::BytesMut::from(first);
+                joined.extend_from_slice(&data);
+                Collected::Many(joined)
+            }
+            Collected::Many(mut joined) => {
+                joined.extend_from_slice(&data);
+                Collected::Many(joined)
+            }
+        }
+    }
+
+    fn into_bytes(self) -> bytes::Bytes {
+        match self {
+            Collected::Empty => bytes::Bytes::new(),
+            Collected::One(bytes) => bytes,
+            Collected::Many(bytes) => bytes.freeze(),
+        }
+    }
 }
 
 /// `30 s`, `1.5 s`: a timeout as a message shows it.

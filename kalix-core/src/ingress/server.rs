@@ -83,13 +83,17 @@ pub(crate) async fn serve(
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             handle(router.clone(), request)
         });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = Arc::clone(&builder);
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
+            if !protocol_known_within(&stream, limits.header_timeout).await {
+                return;
+            }
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
             // A connection ending in an error (a timeout, a reset, bad framing) is the client's.
-            if let Err(error) = connection.await {
+            if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%error, "connection closed with an error");
             }
             drop(permit);
@@ -97,6 +101,25 @@ pub(crate) async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Waits up to `timeout` for the client to send enough to tell HTTP/1 from HTTP/2 by; `false`
+/// if it does not, or closes. (The auto builder reads this first, with no timeout of its own:
+/// a connection that sends nothing would otherwise stay open.)
+async fn protocol_known_within(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
+    const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let known = async {
+        let mut start = [0u8; H2_PREFACE.len()];
+        loop {
+            match stream.peek(&mut start).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n == start.len() || start[..n] != H2_PREFACE[..n] => return true,
+                // Part of the HTTP/2 preface: peek would return at once, so wait a little.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    };
+    tokio::time::timeout(timeout, known).await.unwrap_or(false)
 }
 
 fn connection_builder(limits: ConnectionLimits) -> auto::Builder<TokioExecutor> {
@@ -141,9 +164,8 @@ fn malformed<B>(request: &Request<B>) -> Option<Response> {
     if request.version() == Version::HTTP_11 {
         let hosts = request.headers().get_all(header::HOST).iter().count();
         if hosts != 1 {
-            let detail = format!(
-                "An HTTP/1.1 request needs exactly one Host header; this one has {hosts}"
-            );
+            let detail =
+                format!("An HTTP/1.1 request needs exactly one Host header; this one has {hosts}");
             return Some(problem_response(StatusCode::BAD_REQUEST, &detail));
         }
     }

@@ -157,16 +157,15 @@ fn db_error(error: tokio_postgres::Error) -> StoreError {
         return StoreError::new(message);
     };
     let code = db.code().code();
-    let mut message = format!(
-        "postgres: {} {code}: {}",
-        db.severity(),
-        db.message()
-    );
+    let mut message = format!("postgres: {} {code}: {}", db.severity(), db.message());
     if let Some(detail) = db.detail() {
         message.push_str(&format!(" ({detail})"));
     }
     // 22: data exception, 23: integrity constraint violation, 54: program limit exceeded.
-    if ["22", "23", "54"].iter().any(|class| code.starts_with(class)) {
+    if ["22", "23", "54"]
+        .iter()
+        .any(|class| code.starts_with(class))
+    {
         StoreError::rejected_write(message)
     } else {
         StoreError::new(message)

@@ -9,8 +9,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -37,15 +36,16 @@ pub struct SqliteStore {
 struct OpenFile {
     path: PathBuf,
     identity: FileIdentity,
-    /// Held for the store's life: the lock is released when it is dropped or the process dies.
-    _lock: File,
+    /// Held for the store's life: the lock is released when the last store of this process
+    /// using the file is dropped, or the process dies.
+    _lock: Arc<File>,
     /// Set once the file was found gone or replaced; no write is acknowledged after.
     vanished: AtomicBool,
 }
 
-/// How long opening waits for another store to release a file's lock: a service restarted in
-/// the same process may still be closing the previous store.
-const LOCK_WAIT: Duration = Duration::from_secs(2);
+/// The lock files this process holds, by canonical path: a service restarted in the same
+/// process (as tests do) shares the lock of the store it replaces, which may still be closing.
+static LOCKS_HELD: Mutex<Vec<(PathBuf, Weak<File>)>> = Mutex::new(Vec::new());
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entity_state (
@@ -102,7 +102,10 @@ impl SqliteStore {
             .execute_batch("PRAGMA busy_timeout=5000;")
             .map_err(sqlite_error)?;
         let identity = FileIdentity::of(path).map_err(|e| {
-            StoreError::new(format!("cannot read the metadata of {}: {e}", path.display()))
+            StoreError::new(format!(
+                "cannot read the metadata of {}: {e}",
+                path.display()
+            ))
         })?;
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
@@ -131,8 +134,8 @@ impl SqliteStore {
     }
 }
 
-/// Locks `<path>.lock`, waiting up to [`LOCK_WAIT`] for another holder to let go.
-fn lock_file(path: &Path) -> Result<File, StoreError> {
+/// Locks `<path>.lock` for this process, or fails naming the file if another process holds it.
+fn lock_file(path: &Path) -> Result<Arc<File>, StoreError> {
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock_path = PathBuf::from(lock_path);
@@ -142,29 +145,35 @@ fn lock_file(path: &Path) -> Result<File, StoreError> {
         .write(true)
         .open(&lock_path)
         .map_err(|e| StoreError::new(format!("cannot open {}: {e}", lock_path.display())))?;
-    let deadline = Instant::now() + LOCK_WAIT;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::new(format!(
-                    "{} is in use by another process (it holds {}); an SQLite database serves \
-                     one process: to run several copies of a service, use PostgreSQL \
-                     (KALIX_STORE=postgres://...)",
-                    path.display(),
-                    lock_path.display()
-                )));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(StoreError::new(format!(
-                    "cannot lock {}: {e}",
-                    lock_path.display()
-                )));
-            }
+    let key = lock_path
+        .canonicalize()
+        .unwrap_or_else(|_| lock_path.clone());
+    let mut held = LOCKS_HELD.lock().unwrap_or_else(|p| p.into_inner());
+    held.retain(|(_, lock)| lock.strong_count() > 0);
+    if let Some(lock) = held
+        .iter()
+        .find(|(path, _)| *path == key)
+        .and_then(|(_, lock)| lock.upgrade())
+    {
+        return Ok(lock);
+    }
+    match file.try_lock() {
+        Ok(()) => {
+            let lock = Arc::new(file);
+            held.push((key, Arc::downgrade(&lock)));
+            Ok(lock)
         }
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::new(format!(
+            "{} is in use by another process (it holds {}); an SQLite database serves one \
+             process: to run several copies of a service, use PostgreSQL \
+             (KALIX_STORE=postgres://...)",
+            path.display(),
+            lock_path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::new(format!(
+            "cannot lock {}: {e}",
+            lock_path.display()
+        ))),
     }
 }
 
@@ -569,18 +578,23 @@ mod tests {
     }
 
     #[test]
-    fn a_second_store_on_the_same_file_is_refused_and_names_postgres() {
+    fn a_file_another_process_holds_is_refused_and_the_error_names_postgres() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("kalix.db");
-        let first = SqliteStore::open(&path).unwrap();
+        // A lock taken through another open file description is what another process's is.
+        let other = File::create(directory.path().join("kalix.db.lock")).unwrap();
+        other.try_lock().unwrap();
         let error = SqliteStore::open(&path).err().expect("the file is in use");
         assert!(
             error.message().contains("is in use by another process")
                 && error.message().contains("PostgreSQL"),
             "{error}"
         );
+        drop(other);
+        let first = SqliteStore::open(&path).expect("the lock was released");
+        // In this process, a second store (a service restarted in a test) shares the lock.
+        SqliteStore::open(&path).expect("this process holds the lock");
         drop(first);
-        SqliteStore::open(&path).expect("the lock goes with the store");
     }
 
     #[tokio::test]
@@ -591,7 +605,10 @@ mod tests {
         assert_eq!(store.commit(vec![write("a")]).await, Ok(vec![Ok(1)]));
         std::fs::remove_file(&path).unwrap();
         let error = store.commit(vec![write("b")]).await.unwrap_err();
-        assert!(error.message().contains("was deleted or replaced"), "{error}");
+        assert!(
+            error.message().contains("was deleted or replaced"),
+            "{error}"
+        );
         // A new file at the same path is not the one the service opened either.
         std::fs::write(&path, b"").unwrap();
         assert!(store.commit(vec![write("c")]).await.is_err());

@@ -163,6 +163,12 @@ impl Effects {
         action::Effect::reply(Search { q, limit, tags })
     }
 
+    #[get("/effects/sleep/<ms>")]
+    pub async fn sleep(&self, ms: u64) -> action::Effect<u64> {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        action::Effect::reply(ms)
+    }
+
     #[put("/effects/payload/<id>")]
     pub async fn payload(&self, id: u32, payload: Payload) -> action::Effect<String> {
         action::Effect::reply(format!("{id}:{}", payload.text))

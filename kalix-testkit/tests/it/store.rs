@@ -88,3 +88,130 @@ fn mark_ran(name: &str) {
         std::fs::write(std::path::Path::new(&directory).join(name), "ran").unwrap();
     }
 }
+
+fn postgres_url(what: &str) -> Option<String> {
+    let url = std::env::var("KALIX_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        eprintln!("KALIX_TEST_POSTGRES_URL is not set: {what} did not run");
+    }
+    url
+}
+
+fn state_write(entity_id: &str) -> kalix_core::store::StateWrite {
+    kalix_core::store::StateWrite {
+        type_id: "t".into(),
+        entity_id: entity_id.into(),
+        expected_version: 0,
+        payload: Some(bytes::Bytes::from_static(b"1")),
+    }
+}
+
+/// Text that does not compress: PostgreSQL compresses index keys, so a long run of one letter
+/// would fit.
+fn incompressible(length: usize) -> String {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    (0..length)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            char::from(b'a' + (seed % 26) as u8)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn on_postgres_a_write_the_database_refuses_fails_alone_in_its_batch() {
+    use kalix_core::store::{GroupCommitter, PostgresStore, Store, WriteError};
+    let Some(url) = postgres_url("the refused-write check") else {
+        return;
+    };
+    let schema = format!("refused_{}", uuid_like());
+    let store: std::sync::Arc<dyn Store> =
+        std::sync::Arc::new(PostgresStore::connect(&url, &schema).await.unwrap());
+    let committer = GroupCommitter::start(store);
+    // Queued together, so they share a transaction: an id over the index's row size, and one
+    // with a NUL, which text columns cannot hold, among good writes.
+    let good = committer.submit(state_write("good"));
+    let too_long = committer.submit(state_write(&incompressible(3000)));
+    let nul = committer.submit(state_write("a\0b"));
+    let other = committer.submit(state_write("other"));
+    assert_eq!(good.await, Ok(1));
+    assert_eq!(other.await, Ok(1));
+    for refused in [too_long, nul] {
+        match refused.await {
+            Err(WriteError::Store(error)) => {
+                assert!(error.is_rejected_write(), "{error}");
+                assert!(error.message().starts_with("postgres: ERROR "), "{error}");
+            }
+            other => panic!("expected the database to refuse the write, got {other:?}"),
+        }
+    }
+    mark_ran("postgres-refused-write");
+}
+
+#[tokio::test]
+async fn on_postgres_a_lock_held_elsewhere_gets_a_503_instead_of_stalling_writes() {
+    use kalix_core::store::{PostgresStore, PostgresTimeouts, Store};
+    use kalix_testkit::reqwest::StatusCode;
+    use std::time::Duration;
+    let Some(url) = postgres_url("the lock-timeout check") else {
+        return;
+    };
+    let schema = format!("timeouts_{}", uuid_like());
+    let timeouts = PostgresTimeouts::new(Duration::from_millis(300), Duration::from_secs(2));
+    let store = PostgresStore::connect_with(&url, &schema, timeouts)
+        .await
+        .unwrap();
+    let testkit = kalix_testkit::TestKit::builder()
+        .dependency(crate::components::Recorder::default())
+        .config(|config| {
+            config.with_store(kalix_core::StoreLocation::Postgres {
+                url: url.clone(),
+                schema: schema.clone(),
+                timeouts,
+            })
+        })
+        .start()
+        .await;
+
+    // Another session takes the table, as a migration or a manual `LOCK TABLE` would.
+    let (session, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    session
+        .batch_execute(&format!(
+            "BEGIN; LOCK TABLE {schema}.entity_state IN ACCESS EXCLUSIVE MODE"
+        ))
+        .await
+        .unwrap();
+
+    let error = tokio::time::timeout(
+        Duration::from_secs(20),
+        store.commit(vec![state_write("w").into()]),
+    )
+    .await
+    .expect("the commit answers instead of waiting for the lock")
+    .unwrap_err();
+    // The lock or the statement timeout, whichever PostgreSQL checks first.
+    let message = error.message();
+    assert!(
+        (message.contains("55P03") || message.contains("57014"))
+            && message.contains("canceling statement due to"),
+        "the database's own error: {error}"
+    );
+    let response = testkit
+        .http()
+        .post(testkit.url("/tally/locked/add/1"))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .expect("answered instead of waiting for the lock");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    session.batch_execute("ROLLBACK").await.unwrap();
+    let response = testkit.post("/tally/locked/add/1").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    mark_ran("postgres-timeouts");
+}

@@ -95,7 +95,9 @@ impl ShoppingCartEntity {
                 item.product_id
             ));
         }
-        let held = cart.find(&item.product_id).map_or(0, |existing| existing.quantity);
+        let held = cart
+            .find(&item.product_id)
+            .map_or(0, |existing| existing.quantity);
         if held.checked_add(item.quantity).is_none() {
             return Effect::error(format!(
                 "Quantity for item {} would exceed {}.",

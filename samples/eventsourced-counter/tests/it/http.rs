@@ -87,3 +87,31 @@ async fn concurrent_increments_on_one_counter_all_count() {
     }
     assert_eq!(value(&testkit, "hot").await, json!("1600"));
 }
+
+#[tokio::test]
+async fn a_result_past_the_range_of_i64_is_a_400_and_no_event_is_stored() {
+    let testkit = TestKit::start().await;
+    let max = i64::MAX;
+    let response = testkit
+        .post(&format!("/counter/big/increase/{max}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for (path, detail) in [
+        (
+            "/counter/big/increase/1",
+            "Increasing 9223372036854775807 by 1 would overflow the counter",
+        ),
+        (
+            "/counter/big/multiply/2",
+            "Multiplying 9223372036854775807 by 2 would overflow the counter",
+        ),
+    ] {
+        let response = testkit.post(path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["detail"], detail);
+    }
+    assert_eq!(value(&testkit, "big").await, json!(max.to_string()));
+}

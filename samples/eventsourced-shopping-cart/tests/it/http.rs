@@ -116,3 +116,22 @@ async fn an_unknown_cart_is_empty() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_quantity_past_the_range_of_i32_is_a_400_and_the_cart_keeps_its_items() {
+    let testkit = TestKit::start().await;
+    let item = json!({"productId": "bulk", "name": "Bulk", "quantity": i32::MAX});
+    let (status, _) = send(testkit.post("/cart/big/add").json(&item)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = send(testkit.post("/cart/big/add").json(&item)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["detail"],
+        "Quantity for item bulk would exceed 2147483647."
+    );
+    let (_, cart) = send(testkit.get("/cart/big")).await;
+    assert_eq!(
+        cart["items"],
+        json!([{"productId": "bulk", "name": "Bulk", "quantity": i32::MAX}])
+    );
+}

@@ -150,3 +150,21 @@ async fn bad_input_is_a_4xx_that_says_what_was_wrong() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
+
+#[tokio::test]
+async fn the_largest_fibonacci_number_of_u64_is_named_as_one() {
+    let testkit = TestKit::start().await;
+    let largest = 12_200_160_415_121_876_738u64;
+    let (status, body) = get(&testkit, &format!("/fibonacci/{largest}/next")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["detail"],
+        "The Fibonacci number after '12200160415121876738' is larger than 18446744073709551615"
+    );
+    let (status, body) = get(&testkit, &format!("/fibonacci/{}/next", u64::MAX)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["detail"],
+        "Input number is not a Fibonacci number, received '18446744073709551615'"
+    );
+}

@@ -84,3 +84,21 @@ async fn a_missing_field_in_an_item_is_named() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_quantity_past_the_range_of_i32_is_a_400_and_the_cart_keeps_its_items() {
+    let testkit = TestKit::start().await;
+    let item = json!({"productId": "bulk", "name": "Bulk", "quantity": i32::MAX});
+    let (status, _) = send(testkit.post("/cart/big/items/add").json(&item)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = send(testkit.post("/cart/big/items/add").json(&item)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["detail"],
+        "Quantity for item bulk would exceed 2147483647."
+    );
+    assert_eq!(
+        cart(&testkit, "big").await["items"],
+        json!([{"productId": "bulk", "name": "Bulk", "quantity": i32::MAX}])
+    );
+}

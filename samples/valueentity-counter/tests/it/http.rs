@@ -125,3 +125,44 @@ async fn bad_input_changes_nothing() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(value(&testkit, "b1").await, 1);
 }
+
+#[tokio::test]
+async fn a_sum_past_the_range_of_i64_is_a_400_and_the_counter_keeps_its_value() {
+    let testkit = TestKit::start().await;
+    let response = testkit
+        .put("/counter/big/set")
+        .json(&json!({"value": i64::MAX}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for (request, detail) in [
+        (
+            testkit
+                .post("/counter/big/increase")
+                .json(&json!({"value": 1})),
+            "Increasing 9223372036854775807 by 1 would overflow the counter",
+        ),
+        (
+            testkit.post("/counter/big/plusone"),
+            "Increasing 9223372036854775807 by 1 would overflow the counter",
+        ),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["detail"], detail);
+    }
+    assert_eq!(value(&testkit, "big").await, i64::MAX);
+    let response = testkit
+        .post(&format!("/counter/big/double-increase/{}", i64::MAX))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(
+        problem["detail"],
+        "Doubling 9223372036854775807 would overflow the counter"
+    );
+}

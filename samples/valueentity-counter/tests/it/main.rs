@@ -2,6 +2,7 @@
 //! component client through `TestKit`, and durability: restarts, concurrency, SIGKILL.
 
 mod client;
+mod hardening;
 mod http;
 mod kill;
 mod reliability;
