@@ -360,3 +360,34 @@ async fn an_entity_id_no_store_can_keep_is_a_400_and_nothing_is_stored() {
     let response = testkit.post("/tally/caf%C3%A9/add/3").send().await.unwrap();
     assert_eq!(response.json::<Value>().await.unwrap(), json!(3));
 }
+
+#[tokio::test]
+async fn a_stored_state_that_cannot_be_read_is_a_500_that_does_not_quote_it() {
+    use kalix_core::store::{SqliteStore, StateWrite, Store};
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("kalix.db");
+    let corrupt = StateWrite {
+        type_id: "tally".into(),
+        entity_id: "bad".into(),
+        expected_version: 0,
+        payload: Some(bytes::Bytes::from_static(b"\"card 4111-1111-1111-1111\"")),
+    };
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.commit(vec![corrupt.into()]).await, Ok(vec![Ok(1)]));
+    drop(store);
+
+    let location = kalix_core::StoreLocation::Sqlite(path);
+    let testkit = start_with(|c| c.with_store(location)).await;
+    let response = testkit.get("/tally/bad").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let problem: Value = response.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("the stored state of tally 'bad' cannot be read ["),
+        "{detail}"
+    );
+    assert!(!detail.contains("4111"), "the stored value stays out: {detail}");
+    // Other entities are served.
+    let response = testkit.post("/tally/good/add/1").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

@@ -175,4 +175,20 @@ async fn after_its_file_is_deleted_no_write_is_acknowledged() {
         "said loudly: {:?}",
         service.log()
     );
+    // Every write fails from now on, as on a full disk; the log does not grow with them.
+    for _ in 0..50 {
+        assert_eq!(
+            increase().await.unwrap().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+    let failures = service
+        .log()
+        .iter()
+        .filter(|line| line.contains("commit failed"))
+        .count();
+    assert!(
+        (1..=4).contains(&failures),
+        "53 failed commits, {failures} log lines"
+    );
 }
