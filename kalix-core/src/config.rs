@@ -229,13 +229,31 @@ impl Config {
         self
     }
 
-    /// Returns the config with other request timeouts: for an HTTP/1 request's headers (and an
-    /// idle keep-alive connection), for its body, and for the handler's response.
+    /// Returns the config with another time allowed for an HTTP/1 request's headers, which is
+    /// also how long an idle keep-alive connection stays open.
     #[must_use]
-    pub fn with_timeouts(mut self, header: Duration, body: Duration, request: Duration) -> Self {
-        self.header_timeout = header;
-        self.body_timeout = body;
-        self.request_timeout = request;
+    pub fn with_header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// Returns the config with another time allowed for a request body to arrive.
+    #[must_use]
+    pub fn with_body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// Returns the config with another time allowed for a handler's response.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = kalix_core::Config::default().with_request_timeout(Duration::from_secs(5));
+    /// assert_eq!(config.request_timeout, Duration::from_secs(5));
+    /// ```
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 
@@ -432,6 +450,41 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "KALIX_HTTP_PORT: expected a port number from 0 to 65535, got 'http'"
+        );
+    }
+
+    #[test]
+    fn limits_and_timeouts_are_read_and_a_zero_timeout_is_refused() {
+        let config = Config::from_lookup(|name| match name {
+            "KALIX_HTTP_MAX_BUFFERED_BYTES" => Some("1000".into()),
+            "KALIX_HTTP_MAX_CONNECTIONS" => Some("50".into()),
+            "KALIX_HTTP_HEADER_TIMEOUT_MS" => Some("1500".into()),
+            "KALIX_REQUEST_TIMEOUT_MS" => Some("2000".into()),
+            "KALIX_STORE" => Some("postgres://u@h/db".into()),
+            "KALIX_POSTGRES_STATEMENT_TIMEOUT_MS" => Some("700".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(config.max_buffered_body_bytes, 1000);
+        assert_eq!(config.max_connections, 50);
+        assert_eq!(config.header_timeout, Duration::from_millis(1500));
+        assert_eq!(config.body_timeout, Duration::from_secs(30));
+        assert_eq!(config.request_timeout, Duration::from_secs(2));
+        let StoreLocation::Postgres { timeouts, .. } = config.store else {
+            panic!("a PostgreSQL store")
+        };
+        assert_eq!(
+            timeouts,
+            PostgresTimeouts::new(Duration::from_millis(700), Duration::from_secs(5))
+        );
+
+        let error = Config::from_lookup(|name| {
+            (name == "KALIX_HTTP_BODY_TIMEOUT_MS").then(|| "0".into())
+        })
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "KALIX_HTTP_BODY_TIMEOUT_MS: expected a positive number of milliseconds, got '0'"
         );
     }
 }

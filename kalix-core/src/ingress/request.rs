@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use futures_util::FutureExt;
 use http_body_util::BodyExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -72,35 +73,55 @@ pub(crate) fn endpoint(
 + Send
 + Sync
 + 'static {
-    let param_names: Arc<[String]> = template.param_names().into();
+    // One shared value, so a request (and axum's clone of the handler) costs one reference count.
+    let endpoint = Arc::new(Endpoint {
+        dispatcher,
+        bound,
+        param_names: template.param_names().into(),
+        limits,
+    });
     move |request: Request| {
-        let dispatcher = Arc::clone(&dispatcher);
-        let bound = bound.clone();
-        let param_names = Arc::clone(&param_names);
-        let limits = limits.clone();
-        Box::pin(async move {
-            // The body's share of the budget is held until the response is ready.
-            let (invocation, format, _body_bytes) =
-                match invocation(request, &bound, &param_names, &limits).await {
-                    Ok(invocation) => invocation,
-                    Err(response) => return *response,
-                };
-            let run = dispatcher.invoke(&bound, invocation);
-            match tokio::time::timeout(limits.request_timeout, run).await {
-                Ok(outcome) => outcome_response(outcome, format),
-                Err(_) => {
-                    tracing::warn!(target = %bound.target(), "no response within the request timeout");
-                    problem_response(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        &format!(
-                            "The service did not answer within {}; the request may or may not \
-                             have taken effect",
-                            seconds(limits.request_timeout)
-                        ),
-                    )
-                }
+        let endpoint = Arc::clone(&endpoint);
+        Box::pin(async move { endpoint.serve(request).await })
+    }
+}
+
+/// What serving one route needs.
+struct Endpoint {
+    dispatcher: Arc<Dispatcher>,
+    bound: BoundHandler,
+    param_names: Box<[String]>,
+    limits: RequestLimits,
+}
+
+impl Endpoint {
+    async fn serve(&self, request: Request) -> Response {
+        let limits = &self.limits;
+        // The body's share of the budget is held until the response is ready.
+        let (invocation, format, _body_bytes) =
+            match invocation(request, &self.bound, &self.param_names, limits).await {
+                Ok(invocation) => invocation,
+                Err(response) => return *response,
+            };
+        let mut run = std::pin::pin!(self.dispatcher.invoke(&self.bound, invocation));
+        // Most handlers finish on their first poll; only one that waits needs a timer.
+        if let Some(outcome) = (&mut run).now_or_never() {
+            return outcome_response(outcome, format);
+        }
+        match tokio::time::timeout(limits.request_timeout, run).await {
+            Ok(outcome) => outcome_response(outcome, format),
+            Err(_) => {
+                tracing::warn!(target = %self.bound.target(), "no response within the request timeout");
+                problem_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!(
+                        "The service did not answer within {}; the request may or may not \
+                         have taken effect",
+                        seconds(limits.request_timeout)
+                    ),
+                )
             }
-        })
+        }
     }
 }
 

@@ -52,7 +52,7 @@ fn short(ms: u64) -> Duration {
 
 #[tokio::test]
 async fn idle_connections_and_slow_headers_are_closed_after_the_header_timeout() {
-    let testkit = start_with(|c| c.with_timeouts(short(300), PATIENCE, PATIENCE)).await;
+    let testkit = start_with(|c| c.with_header_timeout(short(300))).await;
 
     // A connection that never sends anything.
     let mut idle = connect(&testkit).await;
@@ -115,7 +115,7 @@ async fn idle_connections_and_slow_headers_are_closed_after_the_header_timeout()
 
 #[tokio::test]
 async fn a_stalled_upload_gets_a_408_when_the_body_timeout_passes() {
-    let testkit = start_with(|c| c.with_timeouts(PATIENCE, short(300), PATIENCE)).await;
+    let testkit = start_with(|c| c.with_body_timeout(short(300))).await;
     let mut stalled = connect(&testkit).await;
     stalled
         .write_all(
@@ -200,7 +200,7 @@ async fn connections_past_the_limit_wait_to_be_accepted() {
 
 #[tokio::test]
 async fn a_handler_slower_than_the_request_timeout_gets_a_503() {
-    let testkit = start_with(|c| c.with_timeouts(PATIENCE, PATIENCE, short(300))).await;
+    let testkit = start_with(|c| c.with_request_timeout(short(300))).await;
     let response = testkit.get("/effects/sleep/5000").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let problem: Value = response.json().await.unwrap();
