@@ -478,10 +478,9 @@ mod tests {
             PostgresTimeouts::new(Duration::from_millis(700), Duration::from_secs(5))
         );
 
-        let error = Config::from_lookup(|name| {
-            (name == "KALIX_HTTP_BODY_TIMEOUT_MS").then(|| "0".into())
-        })
-        .unwrap_err();
+        let error =
+            Config::from_lookup(|name| (name == "KALIX_HTTP_BODY_TIMEOUT_MS").then(|| "0".into()))
+                .unwrap_err();
         assert_eq!(
             error.to_string(),
             "KALIX_HTTP_BODY_TIMEOUT_MS: expected a positive number of milliseconds, got '0'"

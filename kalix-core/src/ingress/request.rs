@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
 use futures_util::FutureExt;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::problem::problem_response;
 use super::response::{StreamFormat, outcome_response};
@@ -34,30 +34,43 @@ pub(crate) struct RequestLimits {
 /// The request body bytes all requests may hold at once, shared by every route.
 #[derive(Clone, Debug)]
 pub(crate) struct BodyBudget {
-    bytes: Arc<Semaphore>,
+    free: Arc<AtomicUsize>,
 }
 
 impl BodyBudget {
     pub fn new(bytes: usize) -> Self {
         Self {
-            bytes: Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))),
+            free: Arc::new(AtomicUsize::new(bytes)),
         }
     }
 
-    /// Takes `bytes` more for a body that already holds `held`; `false` if the budget is spent.
-    fn take(&self, bytes: usize, held: &mut Option<OwnedSemaphorePermit>) -> bool {
-        let Ok(bytes) = u32::try_from(bytes) else {
-            return false;
-        };
-        match Arc::clone(&self.bytes).try_acquire_many_owned(bytes) {
-            Ok(permit) => {
-                match held {
-                    Some(held) => held.merge(permit),
-                    None => *held = Some(permit),
-                }
-                true
-            }
-            Err(_) => false,
+    /// Takes `bytes` more into `share`; `false` (taking nothing) if the budget is spent.
+    fn take<'a>(&'a self, bytes: usize, share: &mut BudgetShare<'a>) -> bool {
+        let taken = self
+            .free
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| {
+                free.checked_sub(bytes)
+            })
+            .is_ok();
+        if taken {
+            share.free = Some(&self.free);
+            share.bytes += bytes;
+        }
+        taken
+    }
+}
+
+/// The bytes one body holds of the budget, given back when it is dropped.
+#[derive(Default)]
+struct BudgetShare<'a> {
+    free: Option<&'a AtomicUsize>,
+    bytes: usize,
+}
+
+impl Drop for BudgetShare<'_> {
+    fn drop(&mut self) {
+        if let Some(free) = self.free {
+            free.fetch_add(self.bytes, Ordering::AcqRel);
         }
     }
 }
@@ -126,14 +139,14 @@ impl Endpoint {
 }
 
 /// A request's invocation, how to frame a streamed reply, and the body's share of the budget.
-type Parsed = (Invocation, StreamFormat, Option<OwnedSemaphorePermit>);
+type Parsed<'a> = (Invocation, StreamFormat, BudgetShare<'a>);
 
-async fn invocation(
+async fn invocation<'a>(
     request: Request,
     bound: &BoundHandler,
     param_names: &[String],
-    limits: &RequestLimits,
-) -> Result<Parsed, Box<Response>> {
+    limits: &'a RequestLimits,
+) -> Result<Parsed<'a>, Box<Response>> {
     let (mut parts, body) = request.into_parts();
     let raw = RawPathParams::from_request_parts(&mut parts, &())
         .await
@@ -159,7 +172,7 @@ async fn invocation(
         let (bytes, held) = read_json_body(&parts.headers, body, limits).await?;
         (Body::Bytes(bytes), held)
     } else {
-        (Body::Absent, None)
+        (Body::Absent, BudgetShare::default())
     };
     let format = if accepts_event_stream(&parts.headers) {
         StreamFormat::ServerSentEvents
@@ -185,11 +198,11 @@ fn forwarded_headers(headers: &HeaderMap, allowed: &[&str]) -> Metadata {
     metadata
 }
 
-async fn read_json_body(
+async fn read_json_body<'a>(
     headers: &HeaderMap,
     body: axum::body::Body,
-    limits: &RequestLimits,
-) -> Result<(bytes::Bytes, Option<OwnedSemaphorePermit>), Box<Response>> {
+    limits: &'a RequestLimits,
+) -> Result<(bytes::Bytes, BudgetShare<'a>), Box<Response>> {
     let problem = |status: StatusCode, detail: &str| Box::new(problem_response(status, detail));
     if let Some(encoding) = headers.get(header::CONTENT_ENCODING)
         && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
@@ -233,7 +246,7 @@ async fn read_json_body(
     let read = async {
         let mut body = body;
         let mut bytes = Collected::default();
-        let mut held = None;
+        let mut held = BudgetShare::default();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|error| {
                 problem(
@@ -257,17 +270,23 @@ async fn read_json_body(
         }
         Ok((bytes.into_bytes(), held))
     };
-    let (bytes, held) = tokio::time::timeout(limits.body_timeout, read)
-        .await
-        .map_err(|_| {
-            problem(
-                StatusCode::REQUEST_TIMEOUT,
-                &format!(
-                    "The request body did not arrive within {}",
-                    seconds(limits.body_timeout)
-                ),
-            )
-        })??;
+    // A body that has arrived already (most do) needs no timer.
+    let mut read = std::pin::pin!(read);
+    let read = match (&mut read).now_or_never() {
+        Some(read) => read,
+        None => tokio::time::timeout(limits.body_timeout, read)
+            .await
+            .map_err(|_| {
+                problem(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &format!(
+                        "The request body did not arrive within {}",
+                        seconds(limits.body_timeout)
+                    ),
+                )
+            })?,
+    };
+    let (bytes, held) = read?;
     // A body must say it is JSON: a form or plain-text request a browser may send across sites
     // without asking (CSRF) is never taken as a command.
     if content_type.is_none() && !bytes.is_empty() {

@@ -386,7 +386,10 @@ async fn a_stored_state_that_cannot_be_read_is_a_500_that_does_not_quote_it() {
         detail.starts_with("the stored state of tally 'bad' cannot be read ["),
         "{detail}"
     );
-    assert!(!detail.contains("4111"), "the stored value stays out: {detail}");
+    assert!(
+        !detail.contains("4111"),
+        "the stored value stays out: {detail}"
+    );
     // Other entities are served.
     let response = testkit.post("/tally/good/add/1").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
