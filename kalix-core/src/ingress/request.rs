@@ -5,6 +5,7 @@
 //! only the bytes it sent, and only until its deadline.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, RawPathParams, Request};
@@ -12,13 +13,13 @@ use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::problem::problem_response;
 use super::response::{StreamFormat, outcome_response};
 use super::routes::{RouteTable, RouteTemplate};
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::{Body, Invocation};
+use crate::log_limit::LogLimit;
 use crate::metadata::Metadata;
 use crate::registry::HttpMethod;
 
@@ -99,6 +100,8 @@ pub(crate) fn endpoint(
     }
 }
 
+static REQUEST_TIMED_OUT: LogLimit = LogLimit::per(Duration::from_secs(10));
+
 /// What serving one route needs.
 struct Endpoint {
     dispatcher: Arc<Dispatcher>,
@@ -124,7 +127,10 @@ impl Endpoint {
         match tokio::time::timeout(limits.request_timeout, run).await {
             Ok(outcome) => outcome_response(outcome, format),
             Err(_) => {
-                tracing::warn!(target = %self.bound.target(), "no response within the request timeout");
+                if let Some(left_out) = REQUEST_TIMED_OUT.admit() {
+                    let target = self.bound.target();
+                    tracing::warn!(%target, left_out, "no response within the request timeout");
+                }
                 problem_response(
                     StatusCode::SERVICE_UNAVAILABLE,
                     &format!(
@@ -245,7 +251,9 @@ async fn read_json_body<'a>(
     }
     let read = async {
         let mut body = body;
-        let mut bytes = Collected::default();
+        // Frames as they came; one frame (most bodies) is used as it is, without a copy.
+        let mut frames: Vec<bytes::Bytes> = Vec::new();
+        let mut length = 0;
         let mut held = BudgetShare::default();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|error| {
@@ -257,7 +265,7 @@ async fn read_json_body<'a>(
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            if bytes.len() + data.len() > limits.max_body_bytes {
+            if length + data.len() > limits.max_body_bytes {
                 return Err(too_large());
             }
             if !limits.budget.take(data.len(), &mut held) {
@@ -266,9 +274,14 @@ async fn read_json_body<'a>(
                     "The service is receiving too many request bodies at once; retry shortly",
                 ));
             }
-            bytes.push(data);
+            length += data.len();
+            frames.push(data);
         }
-        Ok((bytes.into_bytes(), held))
+        let bytes = match frames.len() {
+            1 => frames.swap_remove(0),
+            _ => bytes::Bytes::from(frames.concat()),
+        };
+        Ok((bytes, held))
     };
     // A body that has arrived already (most do) needs no timer.
     let mut read = std::pin::pin!(read);
@@ -296,48 +309,6 @@ async fn read_json_body<'a>(
         ));
     }
     Ok((bytes, held))
-}
-
-/// A body's bytes as they arrive: one frame is kept as it is, more are copied together.
-#[derive(Default)]
-enum Collected {
-    #[default]
-    Empty,
-    One(bytes::Bytes),
-    Many(bytes::BytesMut),
-}
-
-impl Collected {
-    fn len(&self) -> usize {
-        match self {
-            Collected::Empty => 0,
-            Collected::One(bytes) => bytes.len(),
-            Collected::Many(bytes) => bytes.len(),
-        }
-    }
-
-    fn push(&mut self, data: bytes::Bytes) {
-        *self = match std::mem::take(self) {
-            Collected::Empty => Collected::One(data),
-            Collected::One(first) => {
-                let mut joined = bytes::BytesMut::from(first);
-                joined.extend_from_slice(&data);
-                Collected::Many(joined)
-            }
-            Collected::Many(mut joined) => {
-                joined.extend_from_slice(&data);
-                Collected::Many(joined)
-            }
-        }
-    }
-
-    fn into_bytes(self) -> bytes::Bytes {
-        match self {
-            Collected::Empty => bytes::Bytes::new(),
-            Collected::One(bytes) => bytes,
-            Collected::Many(bytes) => bytes.freeze(),
-        }
-    }
 }
 
 /// `30 s`, `1.5 s`: a timeout as a message shows it.
