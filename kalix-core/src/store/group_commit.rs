@@ -213,6 +213,10 @@ mod tests {
     }
 
     impl Store for FaultyStore {
+        fn is_shared(&self) -> bool {
+            self.inner.is_shared()
+        }
+
         fn load(
             &self,
             type_id: &str,

@@ -1,9 +1,10 @@
-//! Durable storage: the [`Store`] trait every backend implements, the SQLite backend, and the
-//! group committer that batches concurrent writes into one transaction.
+//! Durable storage: the [`Store`] trait every backend implements, the SQLite and PostgreSQL
+//! backends, and the group committer that batches concurrent writes into one transaction.
 //!
-//! Entity state is stored as versioned rows keyed by (type id, entity id). Every write names the
-//! version it expects to replace (optimistic concurrency), so a conflicting writer is detected
-//! and never overwritten; this is what later lets several runtime processes share one database.
+//! Entity state is stored as versioned rows keyed by (type id, entity id), events as journals
+//! keyed by (type id, entity id, sequence number). Every write names the version or sequence
+//! number it expects to build on (optimistic concurrency), so a conflicting writer is detected
+//! and never overwritten; that is what lets several processes share one PostgreSQL database.
 //! A delete keeps the row as a tombstone with the next version, so versions never go back.
 
 mod group_commit;
@@ -246,10 +247,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>>;
 
     /// Whether other processes may write to this store too. Entity hosts then check an entity's
-    /// version before each command, so a read sees writes acknowledged by other processes.
-    fn is_shared(&self) -> bool {
-        false
-    }
+    /// version before replying to a read, so it sees writes acknowledged by other processes, and
+    /// do not stack a command on a write still in flight. There is no default: a store that
+    /// wraps another says what the wrapped one says, so a wrapper cannot drop these checks.
+    fn is_shared(&self) -> bool;
 
     /// The version of a value entity's state: 0 if it has no row.
     fn state_version(

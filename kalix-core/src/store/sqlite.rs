@@ -288,6 +288,11 @@ fn blocking<T: Send + 'static>(
 }
 
 impl Store for SqliteStore {
+    /// One process per file (see the module's documentation).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
     fn load(
         &self,
         type_id: &str,

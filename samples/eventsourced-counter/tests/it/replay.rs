@@ -21,6 +21,10 @@ struct CountingStore {
 }
 
 impl Store for CountingStore {
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
+    }
+
     fn load(
         &self,
         type_id: &str,
