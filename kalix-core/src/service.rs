@@ -100,6 +100,16 @@ impl Service {
             Some(config) => config,
             None => Config::from_env()?,
         };
+        if config.max_buffered_body_bytes < config.max_body_bytes {
+            return Err(StartError::Config {
+                variable: "KALIX_HTTP_MAX_BUFFERED_BYTES",
+                problem: format!(
+                    "{} is less than KALIX_HTTP_MAX_BODY_BYTES ({}): a body between the two could \
+                     never be received",
+                    config.max_buffered_body_bytes, config.max_body_bytes
+                ),
+            });
+        }
         let components = registered_components();
         if components.is_empty() {
             tracing::warn!(

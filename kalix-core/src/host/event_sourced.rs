@@ -111,22 +111,23 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
                 ));
             }
         };
-        // A read on a shared store must see events other processes appended (see the value
-        // entity host): if the journal moved, reload and run the command again.
         let read = events.is_empty() && !delete;
-        if read && shared && self.moved_elsewhere(Some(&*loaded), &entity_id).await {
-            loaded.state = Some(state);
-            slot.stale.store(true, Ordering::Release);
-            return HandlerOutcome::conflict(CallError::new(
-                ErrorCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "{} '{entity_id}' kept changing on other processes; retry the command",
-                    E::TYPE_ID
-                ),
-            ));
-        }
         let commit = if read {
+            // The state goes back into the slot before anything is awaited: a caller that gives
+            // up (a timeout, a closed connection) drops this future there.
             loaded.state = Some(state);
+            // A read on a shared store must see events other processes appended (see the value
+            // entity host): if the journal moved, reload and run the command again.
+            if shared && self.moved_elsewhere(Some(&*loaded), &entity_id).await {
+                slot.stale.store(true, Ordering::Release);
+                return HandlerOutcome::conflict(CallError::new(
+                    ErrorCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "{} '{entity_id}' kept changing on other processes; retry the command",
+                        E::TYPE_ID
+                    ),
+                ));
+            }
             loaded.pending.clone()
         } else if loaded.deleted {
             loaded.state = Some(state);

@@ -45,6 +45,15 @@ pub(crate) fn commit_failed(type_id: &str, entity_id: &str, error: &WriteError) 
             ErrorCode::CONFLICT,
             format!("{type_id} '{entity_id}' was deleted and accepts no more events"),
         )),
+        // Retrying cannot help a write the database refuses for what it holds.
+        WriteError::Store(refused) if refused.is_rejected_write() => {
+            HandlerOutcome::error(CallError::new(
+                ErrorCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "the database refused the change to {type_id} '{entity_id}'; the service log has the details"
+                ),
+            ))
+        }
         WriteError::Store(_) => HandlerOutcome::error(commit_error(type_id, entity_id, error)),
     }
 }

@@ -251,10 +251,19 @@ async fn read_json_body<'a>(
     }
     let read = async {
         let mut body = body;
-        // Frames as they came; one frame (most bodies) is used as it is, without a copy.
-        let mut frames: Vec<bytes::Bytes> = Vec::new();
+        // The first frame (most bodies have one) is used as it is; from a second one on, the
+        // frames are copied into one buffer, whose whole capacity is charged to the budget, so
+        // a body sent in tiny chunks holds no more than it pays for.
+        let mut first: Option<bytes::Bytes> = None;
+        let mut joined = bytes::BytesMut::new();
         let mut length = 0;
         let mut held = BudgetShare::default();
+        let busy = || {
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is receiving too many request bodies at once; retry shortly",
+            )
+        };
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|error| {
                 problem(
@@ -268,19 +277,27 @@ async fn read_json_body<'a>(
             if length + data.len() > limits.max_body_bytes {
                 return Err(too_large());
             }
-            if !limits.budget.take(data.len(), &mut held) {
-                return Err(problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is receiving too many request bodies at once; retry shortly",
-                ));
-            }
             length += data.len();
-            frames.push(data);
+            if length == data.len() {
+                if !limits.budget.take(data.len(), &mut held) {
+                    return Err(busy());
+                }
+                first = Some(data);
+                continue;
+            }
+            joined.reserve(length - joined.len());
+            if !limits
+                .budget
+                .take(joined.capacity().saturating_sub(held.bytes), &mut held)
+            {
+                return Err(busy());
+            }
+            if let Some(first) = first.take() {
+                joined.extend_from_slice(&first);
+            }
+            joined.extend_from_slice(&data);
         }
-        let bytes = match frames.len() {
-            1 => frames.swap_remove(0),
-            _ => bytes::Bytes::from(frames.concat()),
-        };
+        let bytes = first.unwrap_or_else(|| joined.freeze());
         Ok((bytes, held))
     };
     // A body that has arrived already (most do) needs no timer.

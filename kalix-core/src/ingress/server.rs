@@ -4,6 +4,8 @@
 //! - at most `max_connections` open at once; past that, new ones wait in the listen backlog;
 //! - an HTTP/1 connection must deliver a request's headers within `header_timeout` of becoming
 //!   idle, so idle keep-alives, slowloris clients and half-sent headers are closed;
+//! - a connection must send its first bytes within `header_timeout` too, and an HTTP/2
+//!   connection with no request in flight (response bodies included) for that long is closed;
 //! - headers and the per-connection read buffer are bounded (64 KiB), HTTP/2 streams per
 //!   connection too, and dead HTTP/2 peers are found by pings;
 //! - running out of file descriptors pauses accepting briefly instead of spinning, and is logged
@@ -13,8 +15,9 @@
 //! `X-Content-Type-Options: nosniff`.
 
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::response::Response;
@@ -22,9 +25,9 @@ use http::{HeaderValue, Request, StatusCode, Version, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
 use super::problem::problem_response;
@@ -52,7 +55,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 static ACCEPT_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and waits for
-/// the open connections to finish their requests.
+/// the open connections to finish their requests. Dropping the returned future (as a stop whose
+/// grace period ran out does) closes every connection.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
@@ -62,6 +66,8 @@ pub(crate) async fn serve(
     let builder = Arc::new(connection_builder(limits));
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
+    // `true` once shutdown starts; dropped (closing every connection) with this future.
+    let (stopping, stopping_seen) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -79,47 +85,179 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            handle(router.clone(), request)
-        });
-        let builder = Arc::clone(&builder);
+        let connection = Connection {
+            builder: Arc::clone(&builder),
+            router: router.clone(),
+            header_timeout: limits.header_timeout,
+            stopping: stopping_seen.clone(),
+        };
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if !protocol_known_within(&stream, limits.header_timeout).await {
-                return;
-            }
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
-            // A connection ending in an error (a timeout, a reset, bad framing) is the client's.
-            if let Err(error) = watcher.watch(connection).await {
-                tracing::debug!(%error, "connection closed with an error");
-            }
+            connection.serve(stream, watcher).await;
             drop(permit);
         });
     }
     drop(listener);
+    let _ = stopping.send(true);
     graceful.shutdown().await;
 }
 
-/// Waits up to `timeout` for the client to send enough to tell HTTP/1 from HTTP/2 by; `false`
+/// One accepted connection and what serving it needs.
+struct Connection {
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    router: Router,
+    header_timeout: Duration,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn serve(mut self, stream: TcpStream, watcher: Watcher) {
+        let protocol = tokio::select! {
+            protocol = protocol_within(&stream, self.header_timeout) => protocol,
+            _ = self.stopping.wait_for(|stopping| *stopping) => None,
+        };
+        let Some(protocol) = protocol else { return };
+        // HTTP/2 has no header timeout: an HTTP/2 connection with nothing in flight for the
+        // header timeout is closed instead. (HTTP/1's idle connections hyper closes itself.)
+        let activity = (protocol == Protocol::Http2).then(|| Arc::new(Activity::new()));
+        let router = self.router;
+        let tracked = activity.clone();
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            handle(router.clone(), request, tracked.clone())
+        });
+        let connection = self
+            .builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let mut stopping = self.stopping;
+        tokio::select! {
+            served = watcher.watch(connection) => {
+                // A connection ending in an error (a timeout, a reset, bad framing) is the client's.
+                if let Err(error) = served {
+                    tracing::debug!(%error, "connection closed with an error");
+                }
+            }
+            () = idle_for(activity, self.header_timeout) => {}
+            // The server's future was dropped: close without waiting.
+            () = async { while stopping.changed().await.is_ok() {} } => {}
+        }
+    }
+}
+
+/// Requests in flight on a connection (until their response bodies end), and when one last
+/// started or ended.
+struct Activity {
+    in_flight: AtomicUsize,
+    since: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            since: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn touch(&self) {
+        *self.since.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    /// How long nothing has been in flight, or `None` while something is.
+    fn idle_for(&self) -> Option<Duration> {
+        (self.in_flight.load(Ordering::Acquire) == 0).then(|| {
+            self.since
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .elapsed()
+        })
+    }
+}
+
+/// Holds a request in flight until dropped (with the response body, once it is sent).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        activity.touch();
+        Self(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Completes once the connection has had nothing in flight for `timeout`; never without
+/// `activity`.
+async fn idle_for(activity: Option<Arc<Activity>>, timeout: Duration) {
+    let Some(activity) = activity else {
+        return std::future::pending().await;
+    };
+    let period = (timeout / 4).max(Duration::from_millis(10));
+    loop {
+        tokio::time::sleep(period).await;
+        if activity.idle_for().is_some_and(|idle| idle >= timeout) {
+            return;
+        }
+    }
+}
+
+/// A response body that keeps its request in flight until it is dropped.
+struct TrackedBody {
+    body: axum::body::Body,
+    _in_flight: InFlight,
+}
+
+impl http_body::Body for TrackedBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The protocol a connection speaks, told by its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    Http2,
+}
+
+/// Waits up to `timeout` for the client to send enough to tell HTTP/1 from HTTP/2 by; `None`
 /// if it does not, or closes. (The auto builder reads this first, with no timeout of its own:
 /// a connection that sends nothing would otherwise stay open.)
-async fn protocol_known_within(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
+async fn protocol_within(stream: &TcpStream, timeout: Duration) -> Option<Protocol> {
     const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     let known = async {
         let mut start = [0u8; H2_PREFACE.len()];
         loop {
             match stream.peek(&mut start).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) if n == start.len() || start[..n] != H2_PREFACE[..n] => return true,
+                Ok(0) | Err(_) => return None,
+                Ok(n) if start[..n] != H2_PREFACE[..n] => return Some(Protocol::Http1),
+                Ok(n) if n == start.len() => return Some(Protocol::Http2),
                 // Part of the HTTP/2 preface: peek would return at once, so wait a little.
                 Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
         }
     };
-    tokio::time::timeout(timeout, known).await.unwrap_or(false)
+    tokio::time::timeout(timeout, known).await.ok().flatten()
 }
 
 fn connection_builder(limits: ConnectionLimits) -> auto::Builder<TokioExecutor> {
@@ -140,7 +278,12 @@ fn connection_builder(limits: ConnectionLimits) -> auto::Builder<TokioExecutor> 
 }
 
 /// Runs one request through the router, after the checks that apply to every request.
-async fn handle(router: Router, request: Request<Incoming>) -> Result<Response, Infallible> {
+async fn handle(
+    router: Router,
+    request: Request<Incoming>,
+    activity: Option<Arc<Activity>>,
+) -> Result<Response, Infallible> {
+    let in_flight = activity.map(InFlight::start);
     let mut response = match malformed(&request) {
         Some(problem) => problem,
         None => {
@@ -155,6 +298,15 @@ async fn handle(router: Router, request: Request<Incoming>) -> Result<Response, 
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if let Some(in_flight) = in_flight {
+        let response = response.map(|body| {
+            axum::body::Body::new(TrackedBody {
+                body,
+                _in_flight: in_flight,
+            })
+        });
+        return Ok(response);
+    }
     Ok(response)
 }
 

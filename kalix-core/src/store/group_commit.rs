@@ -132,28 +132,32 @@ static BATCH_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
 static WRITE_REJECTED: LogLimit = LogLimit::per(Duration::from_secs(10));
 
 /// Commits `writes` in one transaction, one result per write. If the database refused the
-/// transaction for one write's content, the writes are committed again one at a time, in order,
-/// so that write fails alone and one client's bad input is not everyone's error.
+/// transaction for one write's content, the batch is split in halves, committed in order, and
+/// split again where a half is refused: the refused writes fail alone (a few transactions per
+/// refused write, not one per write), so one client's bad input is not everyone's error.
 async fn commit_batch(store: &dyn Store, writes: Vec<Write>) -> Vec<CommitResult> {
     let count = writes.len();
-    // Kept only for a batch whose writes could be separated: cheap clones (ids and `Bytes`).
-    let retry_alone = (count > 1).then(|| writes.clone());
+    // Kept only for a batch that could be split: cheap clones (ids and `Bytes`).
+    let to_split = (count > 1).then(|| writes.clone());
     match store.commit(writes).await {
         Ok(results) => results,
-        Err(error) if error.is_rejected_write() && retry_alone.is_some() => {
-            if let Some(left_out) = WRITE_REJECTED.admit() {
-                tracing::warn!(%error, writes = count, left_out, "the database refused a write; committing the batch's writes one at a time");
+        Err(error) if error.is_rejected_write() => match to_split {
+            Some(mut writes) => {
+                if let Some(left_out) = WRITE_REJECTED.admit() {
+                    tracing::warn!(%error, writes = count, left_out, "the database refused a write; committing the batch in parts to find it");
+                }
+                let second = writes.split_off(count / 2);
+                let mut results = Box::pin(commit_batch(store, writes)).await;
+                results.extend(Box::pin(commit_batch(store, second)).await);
+                results
             }
-            let mut results = Vec::with_capacity(count);
-            for write in retry_alone.into_iter().flatten() {
-                let result = match store.commit(vec![write]).await {
-                    Ok(mut alone) => alone.pop().unwrap_or_else(stopped),
-                    Err(error) => Err(WriteError::Store(error)),
-                };
-                results.push(result);
+            None => {
+                if let Some(left_out) = WRITE_REJECTED.admit() {
+                    tracing::error!(%error, left_out, "the database refused a write");
+                }
+                vec![Err(WriteError::Store(error))]
             }
-            results
-        }
+        },
         Err(error) => {
             if let Some(left_out) = BATCH_FAILED.admit() {
                 tracing::error!(%error, writes = count, left_out, "commit failed; every write of the batch fails");
@@ -291,6 +295,37 @@ mod tests {
         assert_eq!(last.await, Ok(1));
         assert_eq!(store.inner.state_version("t", "a").await, Ok(1));
         assert_eq!(store.inner.state_version("t", "b").await, Ok(1));
+    }
+
+    #[tokio::test]
+    async fn finding_a_refused_write_in_a_large_batch_takes_a_few_transactions() {
+        static COMMITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let store = FaultyStore::new(|writes| {
+            COMMITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let poisoned = writes
+                .iter()
+                .any(|w| matches!(w, Write::State(w) if w.entity_id == "poison"));
+            poisoned.then(|| StoreError::rejected_write("refused"))
+        });
+        let committer = GroupCommitter::start(store);
+        let mut commits: Vec<_> = (0..500)
+            .map(|n| committer.submit(write(&format!("e{n}"), 0)))
+            .collect();
+        commits.insert(250, committer.submit(write("poison", 0)));
+        let mut refused = 0;
+        for commit in commits {
+            match commit.await {
+                Ok(1) => {}
+                Err(WriteError::Store(e)) if e.is_rejected_write() => refused += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(refused, 1);
+        let transactions = COMMITS.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            transactions <= 20,
+            "{transactions} transactions for 501 writes"
+        );
     }
 
     #[tokio::test]

@@ -210,13 +210,14 @@ impl PostgresStore {
         }
         let mut config: tokio_postgres::Config = url.parse().map_err(db_error)?;
         // A lock held by another session, or a statement that hangs, must not stall writes
-        // without bound; options in the URL come first and these add to them.
+        // without bound.
         let statement_ms = timeouts.statement.as_millis().max(1);
+        // The URL's own options come last, so a timeout set there wins over ours.
         let options = format!(
-            "{} -c statement_timeout={statement_ms} -c lock_timeout={statement_ms}",
+            "-c statement_timeout={statement_ms} -c lock_timeout={statement_ms} {}",
             config.get_options().unwrap_or_default()
         );
-        config.options(options.trim_start());
+        config.options(options.trim_end());
         config.connect_timeout(timeouts.pool);
         let manager = Manager::from_config(
             config,

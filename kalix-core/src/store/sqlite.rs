@@ -149,6 +149,8 @@ fn lock_file(path: &Path) -> Result<Arc<File>, StoreError> {
         .canonicalize()
         .unwrap_or_else(|_| lock_path.clone());
     let mut held = LOCKS_HELD.lock().unwrap_or_else(|p| p.into_inner());
+    // A store of this process that is being dropped may not have closed its descriptor yet.
+    let closing = held.iter().any(|(path, _)| *path == key);
     held.retain(|(_, lock)| lock.strong_count() > 0);
     if let Some(lock) = held
         .iter()
@@ -157,7 +159,15 @@ fn lock_file(path: &Path) -> Result<Arc<File>, StoreError> {
     {
         return Ok(lock);
     }
-    match file.try_lock() {
+    let mut attempt = file.try_lock();
+    for _ in 0..50 {
+        if !(closing && matches!(attempt, Err(std::fs::TryLockError::WouldBlock))) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        attempt = file.try_lock();
+    }
+    match attempt {
         Ok(()) => {
             let lock = Arc::new(file);
             held.push((key, Arc::downgrade(&lock)));
@@ -230,6 +240,13 @@ impl OpenFile {
         if !self.vanished.load(Ordering::Acquire) {
             match FileIdentity::of(&self.path) {
                 Ok(identity) if identity == self.identity => return Ok(()),
+                // Not a verdict (EIO, EACCES): this commit fails, later ones check again.
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(StoreError::new(format!(
+                        "the database file {} cannot be checked: {error}",
+                        self.path.display()
+                    )));
+                }
                 _ => {
                     self.vanished.store(true, Ordering::Release);
                     tracing::error!(

@@ -150,7 +150,6 @@ async fn bodies_held_at_once_are_bounded_and_a_body_over_the_budget_gets_a_503()
         .write_all(format!("{head}{partial}").as_bytes())
         .await
         .unwrap();
-    tokio::time::sleep(short(300)).await;
 
     let text = "y".repeat(400);
     let put = || {
@@ -159,7 +158,15 @@ async fn bodies_held_at_once_are_bounded_and_a_body_over_the_budget_gets_a_503()
             .json(&json!({"text": text}))
             .send()
     };
-    let response = put().await.unwrap();
+    // Once the service has read the stalled bytes, there is no room for another 400.
+    let mut response = put().await.unwrap();
+    for _ in 0..50 {
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(short(100)).await;
+        response = put().await.unwrap();
+    }
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let problem: Value = response.json().await.unwrap();
     assert_eq!(
@@ -393,4 +400,49 @@ async fn a_stored_state_that_cannot_be_read_is_a_500_that_does_not_quote_it() {
     // Other entities are served.
     let response = testkit.post("/tally/good/add/1").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_after_the_header_timeout() {
+    let testkit = start_with(|c| c.with_header_timeout(short(300))).await;
+    let mut h2 = connect(&testkit).await;
+    // The preface and an empty SETTINGS frame, then nothing.
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    assert!(
+        read_until_closed(&mut h2).await.is_some(),
+        "an idle HTTP/2 connection is closed"
+    );
+    // A stream that outlives the timeout keeps its connection open.
+    let client = kalix_testkit::reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client
+        .get(testkit.url("/effects/sleep/1000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_body_budget_below_the_body_limit_stops_the_start() {
+    let config = kalix_core::Config::default()
+        .with_port(0)
+        .with_store(kalix_core::StoreLocation::SqliteMemory)
+        .with_max_body_bytes(1000)
+        .with_max_buffered_body_bytes(500);
+    let error = kalix_core::Service::new()
+        .dependency(Recorder::default())
+        .config(config)
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "KALIX_HTTP_MAX_BUFFERED_BYTES: 500 is less than KALIX_HTTP_MAX_BODY_BYTES (1000): a body \
+         between the two could never be received"
+    );
 }
