@@ -119,14 +119,7 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
             // A read on a shared store must see events other processes appended (see the value
             // entity host): if the journal moved, reload and run the command again.
             if shared && self.moved_elsewhere(Some(&*loaded), &entity_id).await {
-                slot.stale.store(true, Ordering::Release);
-                return HandlerOutcome::conflict(CallError::new(
-                    ErrorCode::SERVICE_UNAVAILABLE,
-                    format!(
-                        "{} '{entity_id}' kept changing on other processes; retry the command",
-                        E::TYPE_ID
-                    ),
-                ));
+                return super::moved_elsewhere(&slot, E::TYPE_ID, &entity_id);
             }
             loaded.pending.clone()
         } else if loaded.deleted {

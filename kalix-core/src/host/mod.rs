@@ -120,6 +120,20 @@ pub(crate) fn load_failed(
     )
 }
 
+/// A read on a shared store found the entity moved by another process: the slot reloads and the
+/// dispatcher runs the command again.
+pub(crate) fn moved_elsewhere<L>(
+    slot: &slots::Slot<L>,
+    type_id: &str,
+    entity_id: &str,
+) -> HandlerOutcome {
+    slot.stale.store(true, std::sync::atomic::Ordering::Release);
+    HandlerOutcome::conflict(CallError::new(
+        ErrorCode::SERVICE_UNAVAILABLE,
+        format!("{type_id} '{entity_id}' kept changing on other processes; retry the command"),
+    ))
+}
+
 /// What follows a command's state change, its reply already computed.
 pub(crate) enum Next<R> {
     Reply(R, crate::metadata::Metadata),

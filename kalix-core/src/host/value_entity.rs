@@ -126,14 +126,7 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
         // moved since it was loaded, reload it and run the command again. (A write needs no such
         // check: its version check at commit refuses a stale write, and the command runs again.)
         if payload.is_none() && shared && self.moved_elsewhere(Some(&*loaded), &entity_id).await {
-            slot.stale.store(true, Ordering::Release);
-            return HandlerOutcome::conflict(CallError::new(
-                ErrorCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "{} '{entity_id}' kept changing on other processes; retry the command",
-                    E::TYPE_ID
-                ),
-            ));
+            return super::moved_elsewhere(&slot, E::TYPE_ID, &entity_id);
         }
         let commit = match payload {
             None => loaded.pending.clone(),
