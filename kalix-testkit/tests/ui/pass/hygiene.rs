@@ -1,5 +1,5 @@
 //! Generated code names everything by absolute path, so it compiles without the prelude and
-//! beside user items that shadow common names.
+//! beside user items that shadow common names: every attribute is used here.
 #![no_implicit_prelude]
 
 mod shadowing {
@@ -40,6 +40,82 @@ mod service {
             let _ = (id, page, tags, role, ctx);
             action::Effect::reply(body)
         }
+
+        #[patch("/hygiene/flag/<on>")]
+        pub async fn flag(&self, on: bool) -> action::Effect<bool> {
+            action::Effect::reply(on)
+        }
+
+        #[on_startup(max_retries = 2)]
+        pub async fn warm_up(&self) -> action::Effect<()> {
+            action::Effect::reply(())
+        }
+    }
+
+    #[derive(::std::default::Default)]
+    pub struct Tally;
+
+    #[value_entity(type_id = "hygienic-tally", id = "tally_id")]
+    impl Tally {
+        #[put("/hygiene/tally/<tally_id>/<by>")]
+        pub fn add(
+            &self,
+            total: &Number,
+            by: u64,
+            ctx: &ValueEntityContext,
+        ) -> value_entity::Effect<Number, Number> {
+            let _ = ctx.entity_id();
+            let total = Number {
+                value: total.value + by,
+            };
+            let reply = Number { value: total.value };
+            value_entity::Effect::update_state(total).then_reply(reply)
+        }
+
+        #[get("/hygiene/tally/<tally_id>")]
+        pub fn get(&self, total: &Number) -> value_entity::Effect<Number, u64> {
+            value_entity::Effect::reply(total.value)
+        }
+
+        #[delete("/hygiene/tally/<tally_id>")]
+        pub fn reset(&self, _total: &Number) -> value_entity::Effect<Number, ()> {
+            value_entity::Effect::delete_entity().then_reply(())
+        }
+    }
+
+    impl ::std::default::Default for Number {
+        fn default() -> Self {
+            Number { value: 0 }
+        }
+    }
+
+    #[derive(::serde::Serialize, ::serde::Deserialize)]
+    pub enum Counted {
+        By(u64),
+    }
+
+    #[derive(::std::default::Default)]
+    pub struct Ledger;
+
+    #[event_sourced_entity(type_id = "hygienic-ledger", id = "ledger_id", snapshot_every = 10)]
+    impl Ledger {
+        #[post("/hygiene/ledger/<ledger_id>/<by>")]
+        pub fn count(
+            &self,
+            _total: &u64,
+            by: u64,
+            ctx: &EventSourcedEntityContext,
+        ) -> event_sourced_entity::Effect<u64, Counted, u64> {
+            let _ = ctx.entity_id();
+            event_sourced_entity::Effect::emit_event(Counted::By(by)).then_reply(|total| *total)
+        }
+
+        #[event_handler]
+        pub fn apply(&self, total: u64, event: &Counted) -> u64 {
+            match event {
+                Counted::By(by) => total + by,
+            }
+        }
     }
 }
 
@@ -53,4 +129,12 @@ fn main() {
         service::Number { value: 1 },
     );
     ::std::assert_eq!(call.call().method(), "handle");
+    let add = client
+        .value_entity::<service::Tally>(::std::string::ToString::to_string("t"))
+        .add(3);
+    ::std::assert_eq!(add.call().method(), "add");
+    let count = client
+        .event_sourced_entity::<service::Ledger>(::std::string::ToString::to_string("l"))
+        .count(4);
+    ::std::assert_eq!(count.call().method(), "count");
 }
