@@ -284,6 +284,25 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
     }
 }
 
+/// The frame of everything a component attribute generates, as serde frames what it derives: an
+/// anonymous `const` (its items are reached only through the component's traits), hidden from
+/// the docs, with the lints a user's crate may deny allowed on code the user did not write.
+pub(crate) fn wrap(items: TokenStream) -> TokenStream {
+    quote! {
+        #[doc(hidden)]
+        #[allow(
+            non_upper_case_globals,
+            unused_attributes,
+            unused_qualifications,
+            clippy::absolute_paths,
+            clippy::all
+        )]
+        const _: () = {
+            #items
+        };
+    }
+}
+
 /// The name of a component's generated client: `{Type}Client`.
 pub(crate) fn client_ident(name: &syn::Ident) -> syn::Ident {
     format_ident!("{}Client", name)

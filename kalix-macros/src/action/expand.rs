@@ -50,19 +50,18 @@ pub(crate) fn generate(action: &Action) -> TokenStream {
             quote!(::kalix_core::__private::construct_action),
         ),
     });
-    quote! {
-        const _: () = {
-            impl ::kalix_core::action::ActionComponent for #self_ty {
-                const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
-                type Client = #client;
-                fn client(client: ::kalix_core::ComponentClient) -> #client {
-                    #client { client }
-                }
+    codegen::wrap(quote! {
+        #[automatically_derived]
+        impl ::kalix_core::action::ActionComponent for #self_ty {
+            const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
+            type Client = #client;
+            fn client(client: ::kalix_core::ComponentClient) -> #client {
+                #client { client }
             }
+        }
 
-            #shared
-        };
-    }
+        #shared
+    })
 }
 
 /// The function the runtime calls: extracts each argument (a 400 on bad input), calls the

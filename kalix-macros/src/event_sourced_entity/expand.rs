@@ -76,31 +76,30 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
             quote!(::kalix_core::__private::construct_event_sourced),
         ),
     });
-    quote! {
-        const _: () = {
-            impl ::kalix_core::event_sourced_entity::EventSourcedComponent for #self_ty {
-                const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
-                const TYPE_ID: &'static str = #type_id;
-                const ID_PARAM: &'static str = #id;
-                const SNAPSHOT_EVERY: u64 = #snapshot_every;
-                type State = #state;
-                type Event = #event;
-                type Client = #client;
-                fn client(client: ::kalix_core::ComponentClient, entity_id: ::std::string::String) -> #client {
-                    #client { client, entity_id }
-                }
-                #[allow(unused_variables)]
-                fn empty_state(entity_id: &str) -> #state {
-                    #empty_state
-                }
-                fn apply(&self, state: #state, event: &#event) -> #state {
-                    self.#event_handler(state, event)
-                }
+    codegen::wrap(quote! {
+        #[automatically_derived]
+        impl ::kalix_core::event_sourced_entity::EventSourcedComponent for #self_ty {
+            const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
+            const TYPE_ID: &'static str = #type_id;
+            const ID_PARAM: &'static str = #id;
+            const SNAPSHOT_EVERY: u64 = #snapshot_every;
+            type State = #state;
+            type Event = #event;
+            type Client = #client;
+            fn client(client: ::kalix_core::ComponentClient, entity_id: ::std::string::String) -> #client {
+                #client { client, entity_id }
             }
+            #[allow(unused_variables)]
+            fn empty_state(entity_id: &str) -> #state {
+                #empty_state
+            }
+            fn apply(&self, state: #state, event: &#event) -> #state {
+                self.#event_handler(state, event)
+            }
+        }
 
-                                    #link
+        #link
 
-            #shared
-        };
-    }
+        #shared
+    })
 }

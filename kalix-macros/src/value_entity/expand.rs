@@ -58,24 +58,23 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
             quote!(::kalix_core::__private::construct_value_entity),
         ),
     });
-    quote! {
-        const _: () = {
-            impl ::kalix_core::value_entity::ValueEntityComponent for #self_ty {
-                const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
-                const TYPE_ID: &'static str = #type_id;
-                const ID_PARAM: &'static str = #id;
-                type State = #state;
-                type Client = #client;
-                fn client(client: ::kalix_core::ComponentClient, entity_id: ::std::string::String) -> #client {
-                    #client { client, entity_id }
-                }
-                #[allow(unused_variables)]
-                fn empty_state(entity_id: &str) -> #state {
-                    #empty_state
-                }
+    codegen::wrap(quote! {
+        #[automatically_derived]
+        impl ::kalix_core::value_entity::ValueEntityComponent for #self_ty {
+            const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
+            const TYPE_ID: &'static str = #type_id;
+            const ID_PARAM: &'static str = #id;
+            type State = #state;
+            type Client = #client;
+            fn client(client: ::kalix_core::ComponentClient, entity_id: ::std::string::String) -> #client {
+                #client { client, entity_id }
             }
+            #[allow(unused_variables)]
+            fn empty_state(entity_id: &str) -> #state {
+                #empty_state
+            }
+        }
 
-            #shared
-        };
-    }
+        #shared
+    })
 }
