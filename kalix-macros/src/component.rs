@@ -18,7 +18,6 @@ pub(crate) fn expand<M>(
     generate: impl FnOnce(&M) -> TokenStream,
     recover: impl FnOnce(&M) -> TokenStream,
 ) -> TokenStream {
-    let mut diagnostics = Diagnostics::default();
     let mut item: syn::ItemImpl = match syn::parse2(item.clone()) {
         Ok(item) => item,
         Err(_) => {
@@ -27,15 +26,16 @@ pub(crate) fn expand<M>(
             return quote!(#error #item);
         }
     };
+    let mut diagnostics = Diagnostics::default();
     let model = model(args, &mut item, &mut diagnostics);
-    match model {
-        Some(model) if diagnostics.count() == 0 => {
+    match (model, diagnostics.check()) {
+        (Some(model), Ok(())) => {
             let generated = generate(&model);
             quote!(#item #generated)
         }
-        model => {
+        (model, checked) => {
             let recovered = model.as_ref().map(recover);
-            let errors = diagnostics.into_compile_errors();
+            let errors = checked.err();
             quote!(#item #recovered #errors)
         }
     }

@@ -1,36 +1,88 @@
 //! Collects every error of an item so they are all reported at once.
+//!
+//! As serde's `Ctxt`: the collection must be ended with [`Diagnostics::check`], and dropping it
+//! unchecked panics, so no code path can lose the errors it found.
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use std::fmt::Display;
 
 /// The errors found so far in one macro invocation.
-#[derive(Default)]
 pub(crate) struct Diagnostics {
-    errors: Vec<syn::Error>,
+    /// `None` once checked.
+    errors: Option<Vec<syn::Error>>,
+}
+
+impl Default for Diagnostics {
+    fn default() -> Self {
+        Self {
+            errors: Some(Vec::new()),
+        }
+    }
 }
 
 impl Diagnostics {
+    fn errors(&mut self) -> &mut Vec<syn::Error> {
+        self.errors
+            .as_mut()
+            .expect("diagnostics are not used after they are checked")
+    }
+
     /// An error spanning `tokens`.
     pub fn error(&mut self, tokens: impl ToTokens, message: impl Display) {
-        self.errors.push(syn::Error::new_spanned(tokens, message));
+        self.errors().push(syn::Error::new_spanned(tokens, message));
     }
 
     /// An error already built.
     pub fn push(&mut self, error: syn::Error) {
-        self.errors.push(error);
+        self.errors().push(error);
     }
 
     /// How many errors have been found.
     pub fn count(&self) -> usize {
-        self.errors.len()
+        self.errors.as_ref().map_or(0, Vec::len)
     }
 
-    /// The errors as `compile_error!` invocations.
-    pub fn into_compile_errors(self) -> TokenStream {
-        self.errors
-            .into_iter()
-            .map(|e| e.to_compile_error())
-            .collect()
+    /// Ends the collection: `Ok` if nothing was found, otherwise every error as
+    /// `compile_error!` invocations.
+    pub fn check(mut self) -> Result<(), TokenStream> {
+        let errors = self.errors.take().unwrap_or_default();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        Err(errors.into_iter().map(|e| e.to_compile_error()).collect())
+    }
+}
+
+impl Drop for Diagnostics {
+    fn drop(&mut self) {
+        if self.errors.is_some() && !std::thread::panicking() {
+            panic!("macro diagnostics were dropped without being checked");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checking_returns_every_error() {
+        let mut diagnostics = Diagnostics::default();
+        diagnostics.error(quote::quote!(x), "first");
+        diagnostics.error(quote::quote!(y), "second");
+        let errors = diagnostics.check().unwrap_err().to_string();
+        assert!(
+            errors.contains("first") && errors.contains("second"),
+            "{errors}"
+        );
+        assert!(Diagnostics::default().check().is_ok());
+    }
+
+    #[test]
+    #[should_panic(expected = "dropped without being checked")]
+    fn dropping_unchecked_diagnostics_panics() {
+        let mut diagnostics = Diagnostics::default();
+        diagnostics.error(quote::quote!(x), "lost");
     }
 }

@@ -2,10 +2,10 @@
 //! route, forwarded headers, and one agreed state (or event) type across handlers.
 
 use proc_macro2::Span;
-use syn::{Ident, LitStr, Type};
+use syn::{LitStr, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::handler::{Handler, ParamKind, type_text};
+use crate::handler::{Handler, ParamKind, check_unique_routes, type_text};
 
 /// The option's value, or an error saying the attribute needs it.
 pub(crate) fn required(
@@ -33,7 +33,7 @@ pub(crate) fn validate_routes(
     diagnostics: &mut Diagnostics,
 ) {
     let id = id.value();
-    let mut routes: Vec<(String, &Ident)> = Vec::new();
+    check_unique_routes(handlers, kind, diagnostics);
     for handler in handlers {
         let Some(route) = &handler.route else {
             continue;
@@ -43,18 +43,6 @@ pub(crate) fn validate_routes(
                 &route.template.literal,
                 format!("every route of this {kind} contains its id parameter `<{id}>`, e.g. \"/counter/<{id}>\""),
             );
-        }
-        let key = format!("{} {}", route.method.as_str(), route.template.shape());
-        match routes.iter().find(|(k, _)| *k == key) {
-            Some((_, first)) => diagnostics.error(
-                &route.template.literal,
-                format!(
-                    "{} {} is already routed to `{first}` in this {kind}",
-                    route.method.as_str(),
-                    route.template.literal.value()
-                ),
-            ),
-            None => routes.push((key, &handler.ident)),
         }
         for param in &handler.params {
             if let ParamKind::Header { name, .. } = &param.kind

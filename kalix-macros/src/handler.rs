@@ -507,3 +507,37 @@ pub(crate) fn type_text(ty: &Type) -> String {
 pub(crate) fn type_span(ty: &Type) -> proc_macro2::Span {
     ty.span()
 }
+
+/// No two handlers of one component share a method and route shape: each duplicate is an error
+/// at its route, with a second pointing at the route it repeats.
+pub(crate) fn check_unique_routes(handlers: &[Handler], kind: &str, diagnostics: &mut Diagnostics) {
+    let mut routes: Vec<(String, &Handler)> = Vec::new();
+    for handler in handlers {
+        let Some(route) = &handler.route else {
+            continue;
+        };
+        let key = format!("{} {}", route.method.as_str(), route.template.shape());
+        let Some((_, first)) = routes.iter().find(|(k, _)| *k == key) else {
+            routes.push((key, handler));
+            continue;
+        };
+        let described = format!(
+            "{} {}",
+            route.method.as_str(),
+            route.template.literal.value()
+        );
+        diagnostics.error(
+            &route.template.literal,
+            format!(
+                "{described} is already routed to `{}` in this {kind}",
+                first.ident
+            ),
+        );
+        if let Some(first_route) = &first.route {
+            diagnostics.error(
+                &first_route.template.literal,
+                format!("first defined here, on `{}`", first.ident),
+            );
+        }
+    }
+}

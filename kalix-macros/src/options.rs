@@ -39,7 +39,8 @@ fn describe(option: &str) -> &'static str {
         TYPE_ID => "`type_id = \"name\"`",
         ID => "`id = \"path_parameter\"`",
         SNAPSHOT_EVERY => "`snapshot_every = 100`",
-        _ => "`empty_state = path::to::function`",
+        EMPTY_STATE => "`empty_state = path::to::function`",
+        other => unreachable!("option `{other}` has no description"),
     }
 }
 
@@ -80,7 +81,8 @@ impl ComponentOptions {
                     }
                     options.snapshot_every = Some(every);
                 }
-                _ => options.empty_state = Some(meta.value()?.parse()?),
+                EMPTY_STATE => options.empty_state = Some(meta.value()?.parse()?),
+                other => unreachable!("option `{other}` is allowed but has no parser"),
             }
             Ok(())
         });

@@ -265,9 +265,10 @@ mod tests {
     fn parse(text: &str) -> Result<Vec<Segment>, String> {
         let mut diagnostics = Diagnostics::default();
         let literal = LitStr::new(text, Span::call_site());
-        match Template::parse(&literal, &mut diagnostics) {
-            Some(template) => Ok(template.segments),
-            None => Err(diagnostics.into_compile_errors().to_string()),
+        let template = Template::parse(&literal, &mut diagnostics);
+        match (template, diagnostics.check()) {
+            (Some(template), Ok(())) => Ok(template.segments),
+            (_, checked) => Err(checked.err().unwrap_or_default().to_string()),
         }
     }
 

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use syn::{Ident, ImplItem, ItemImpl, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::handler::{Handler, HandlerRules, ParamKind};
+use crate::handler::{Handler, HandlerRules, ParamKind, check_unique_routes};
 use crate::options::{ComponentOptions, FORWARD_HEADERS, NEW};
 
 pub(crate) const RULES: HandlerRules = HandlerRules {
@@ -62,24 +62,8 @@ impl Action {
     }
 
     fn validate(&self, diagnostics: &mut Diagnostics) {
-        let mut routes: Vec<(String, &Handler)> = Vec::new();
+        check_unique_routes(&self.handlers, "action", diagnostics);
         for handler in &self.handlers {
-            if let Some(route) = &handler.route {
-                let key = format!("{} {}", route.method.as_str(), route.template.shape());
-                if let Some((_, first)) = routes.iter().find(|(k, _)| *k == key) {
-                    diagnostics.error(
-                        &route.template.literal,
-                        format!(
-                            "{} {} is already routed to `{}` in this action",
-                            route.method.as_str(),
-                            route.template.literal.value(),
-                            first.ident
-                        ),
-                    );
-                } else {
-                    routes.push((key, handler));
-                }
-            }
             for param in &handler.params {
                 if let ParamKind::Header { name, .. } = &param.kind {
                     let forwarded = self
