@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::client::ComponentClient;
 use crate::error::CallError;
 use crate::metadata::Metadata;
+use crate::registry::RouteSegment;
 use crate::status::ErrorCode;
 
 /// A serializable description of one call to one handler of one component.
@@ -120,10 +121,10 @@ impl Call {
             )
         })?;
         let mut path = String::new();
-        for segment in route.template.trim_start_matches('/').split('/') {
+        for segment in route.segments {
             path.push('/');
-            match segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-                Some(name) => {
+            match *segment {
+                RouteSegment::Param(name) => {
                     let value = self
                         .path_params
                         .iter()
@@ -137,8 +138,11 @@ impl Call {
                         })?;
                     percent_encode_segment(value, &mut path);
                 }
-                None => path.push_str(segment),
+                RouteSegment::Literal(text) => path.push_str(text),
             }
+        }
+        if path.is_empty() {
+            path.push('/');
         }
         if !self.query.is_empty() {
             path.push('?');

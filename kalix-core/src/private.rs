@@ -15,6 +15,7 @@ pub use crate::host::value_entity::ValueEntityRuntime;
 pub use crate::invocation::Invocation;
 pub use crate::registry::{
     ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor,
+    RouteSegment,
 };
 use crate::value_entity::ValueEntityComponent;
 

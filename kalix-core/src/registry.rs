@@ -104,10 +104,23 @@ pub struct HandlerDescriptor {
 pub struct RouteDescriptor {
     /// The method.
     pub method: HttpMethod,
-    /// The template as written, e.g. `/fibonacci/<number>/next` (validated by the macro).
+    /// The template as written, e.g. `/fibonacci/<number>/next` (validated by the macro), for
+    /// messages.
     pub template: &'static str,
+    /// The template as the macro parsed it: `[Literal("fibonacci"), Param("number"),
+    /// Literal("next")]`. Routing and calls use these; nothing parses the template again.
+    pub segments: &'static [RouteSegment],
     /// Each path parameter's name and Rust type, for messages: `[("number", "u64")]`.
     pub params: &'static [(&'static str, &'static str)],
+}
+
+/// One `/`-separated part of a route template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteSegment {
+    /// Text the path must hold as it is.
+    Literal(&'static str),
+    /// A path parameter, by name.
+    Param(&'static str),
 }
 
 inventory::collect!(ComponentDescriptor);

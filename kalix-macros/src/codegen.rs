@@ -8,6 +8,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::handler::{Handler, Param, ParamKind, QueryShape, type_span, type_text};
+use crate::route::Segment;
 
 pub(crate) fn dispatch_ident(handler: &Handler) -> syn::Ident {
     format_ident!("__kalix_dispatch_{}", handler.ident)
@@ -316,6 +317,15 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
         Some(route) => {
             let method = format_ident!("{}", route.method.variant());
             let template = &route.template.literal;
+            // The template parsed here, once: the runtime routes and renders calls from these.
+            let segments = route.template.segments.iter().map(|segment| match segment {
+                Segment::Static(text) => {
+                    quote!(::kalix_core::__private::RouteSegment::Literal(#text))
+                }
+                Segment::Param { name, .. } => {
+                    quote!(::kalix_core::__private::RouteSegment::Param(#name))
+                }
+            });
             let params = handler
                 .params
                 .iter()
@@ -328,6 +338,7 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
             quote!(::core::option::Option::Some(::kalix_core::__private::RouteDescriptor {
                 method: ::kalix_core::__private::HttpMethod::#method,
                 template: #template,
+                segments: &[#(#segments),*],
                 params: &[#(#params),*],
             }))
         }

@@ -7,32 +7,16 @@ use std::sync::Arc;
 use super::RouteEntry;
 use crate::dispatch::BoundHandler;
 use crate::error::StartError;
+use crate::registry::RouteSegment;
 
-/// A parsed route template. The macro has validated it, so parsing cannot fail here.
+/// A route template, as the macro parsed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RouteTemplate {
-    segments: Vec<Segment>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Static(String),
-    Param(String),
+    segments: &'static [RouteSegment],
 }
 
 impl RouteTemplate {
-    pub fn parse(template: &str) -> Self {
-        let segments = template
-            .trim_start_matches('/')
-            .split('/')
-            .filter(|segment| !segment.is_empty())
-            .map(
-                |segment| match segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-                    Some(name) => Segment::Param(name.to_owned()),
-                    None => Segment::Static(segment.to_owned()),
-                },
-            )
-            .collect();
+    pub fn new(segments: &'static [RouteSegment]) -> Self {
         Self { segments }
     }
 
@@ -41,12 +25,12 @@ impl RouteTemplate {
     pub fn axum_path(&self) -> String {
         let mut path = String::new();
         let mut position = 0;
-        for segment in &self.segments {
+        for segment in self.segments {
             path.push('/');
             match segment {
                 // The macro admits only unreserved URL characters, so nothing needs escaping.
-                Segment::Static(text) => path.push_str(text),
-                Segment::Param(_) => {
+                RouteSegment::Literal(text) => path.push_str(text),
+                RouteSegment::Param(_) => {
                     path.push_str(&format!("{{p{position}}}"));
                     position += 1;
                 }
@@ -63,8 +47,8 @@ impl RouteTemplate {
         self.segments
             .iter()
             .filter_map(|segment| match segment {
-                Segment::Param(name) => Some(name.clone()),
-                Segment::Static(_) => None,
+                RouteSegment::Param(name) => Some((*name).to_owned()),
+                RouteSegment::Literal(_) => None,
             })
             .collect()
     }
@@ -83,10 +67,8 @@ impl RouteTemplate {
         let mut missing = None;
         for (segment, part) in self.segments.iter().zip(parts) {
             match segment {
-                Segment::Static(text) if text != part => return None,
-                Segment::Param(name) if part.is_empty() => {
-                    missing = missing.or(Some(name.as_str()))
-                }
+                RouteSegment::Literal(text) if text != part => return None,
+                RouteSegment::Param(name) if part.is_empty() => missing = missing.or(Some(*name)),
                 _ => {}
             }
         }
@@ -109,7 +91,7 @@ impl RouteTable {
             let Some(route) = bound.handler.route else {
                 continue;
             };
-            let template = Arc::new(RouteTemplate::parse(route.template));
+            let template = Arc::new(RouteTemplate::new(route.segments));
             let key = (route.method, template.axum_path());
             if let Some(first) = claimed.get(&key) {
                 conflicts.push(format!(
@@ -184,12 +166,14 @@ mod tests {
         name: &'static str,
         method: HttpMethod,
         template: &'static str,
+        segments: &'static [RouteSegment],
     ) -> HandlerDescriptor {
         HandlerDescriptor {
             name,
             route: Some(RouteDescriptor {
                 method,
                 template,
+                segments,
                 params: &[],
             }),
             on_startup: None,
@@ -199,9 +183,13 @@ mod tests {
         }
     }
 
+    use RouteSegment::{Literal, Param};
+    const CART_ID: &[RouteSegment] = &[Literal("cart"), Param("cart_id")];
+    const CART_BY_ID: &[RouteSegment] = &[Literal("cart"), Param("id")];
+
     static CART_HANDLERS: [HandlerDescriptor; 2] = [
-        handler("get_cart", HttpMethod::Get, "/cart/<cart_id>"),
-        handler("add_item", HttpMethod::Post, "/cart/<cart_id>"),
+        handler("get_cart", HttpMethod::Get, "/cart/<cart_id>", CART_ID),
+        handler("add_item", HttpMethod::Post, "/cart/<cart_id>", CART_ID),
     ];
     static CARTS: ComponentDescriptor = ComponentDescriptor {
         kind: ComponentKind::Action,
@@ -213,8 +201,8 @@ mod tests {
         handlers: &CART_HANDLERS,
     };
     static ADMIN_HANDLERS: [HandlerDescriptor; 2] = [
-        handler("inspect", HttpMethod::Get, "/cart/<id>"),
-        handler("purge", HttpMethod::Delete, "/cart/<id>"),
+        handler("inspect", HttpMethod::Get, "/cart/<id>", CART_BY_ID),
+        handler("purge", HttpMethod::Delete, "/cart/<id>", CART_BY_ID),
     ];
     static ADMIN: ComponentDescriptor = ComponentDescriptor {
         kind: ComponentKind::Action,
@@ -257,19 +245,25 @@ mod tests {
 
     #[test]
     fn templates_become_positional_axum_paths() {
-        let template = RouteTemplate::parse("/cart/<cart_id>/items/<item>");
+        let template = RouteTemplate::new(&[
+            Literal("cart"),
+            Param("cart_id"),
+            Literal("items"),
+            Param("item"),
+        ]);
         assert_eq!(template.axum_path(), "/cart/{p0}/items/{p1}");
         assert_eq!(template.param_names(), vec!["cart_id", "item"]);
-        assert_eq!(RouteTemplate::parse("/").axum_path(), "/");
+        assert_eq!(RouteTemplate::new(&[]).axum_path(), "/");
     }
 
     #[test]
     fn an_empty_parameter_segment_is_reported() {
-        let template = RouteTemplate::parse("/fibonacci/<number>/next");
+        let template =
+            RouteTemplate::new(&[Literal("fibonacci"), Param("number"), Literal("next")]);
         assert_eq!(template.missing_param("/fibonacci//next"), Some("number"));
         assert_eq!(template.missing_param("/fibonacci/3/next"), None);
         assert_eq!(template.missing_param("/other//next"), None);
-        let trailing = RouteTemplate::parse("/echo/<word>");
+        let trailing = RouteTemplate::new(&[Literal("echo"), Param("word")]);
         assert_eq!(trailing.missing_param("/echo/"), Some("word"));
     }
 }
