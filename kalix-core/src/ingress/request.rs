@@ -251,19 +251,11 @@ async fn read_json_body<'a>(
     }
     let read = async {
         let mut body = body;
-        // The first frame (most bodies have one) is used as it is; from a second one on, the
-        // frames are copied into one buffer, whose whole capacity is charged to the budget, so
-        // a body sent in tiny chunks holds no more than it pays for.
-        let mut first: Option<bytes::Bytes> = None;
+        // Frames are copied into one buffer, and its capacity is what the budget is charged:
+        // the declared length when there is one, else doubling up to the limit. (A frame kept
+        // as it is could pin a whole read buffer of hyper's.)
         let mut joined = bytes::BytesMut::new();
-        let mut length = 0;
         let mut held = BudgetShare::default();
-        let busy = || {
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is receiving too many request bodies at once; retry shortly",
-            )
-        };
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|error| {
                 problem(
@@ -274,31 +266,29 @@ async fn read_json_body<'a>(
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            if length + data.len() > limits.max_body_bytes {
+            let length = joined.len() + data.len();
+            if length > limits.max_body_bytes {
                 return Err(too_large());
             }
-            length += data.len();
-            if length == data.len() {
-                if !limits.budget.take(data.len(), &mut held) {
-                    return Err(busy());
+            if length > joined.capacity() {
+                let wanted = match declared {
+                    Some(declared) => declared as usize,
+                    None => (joined.capacity() * 2).min(limits.max_body_bytes),
+                };
+                let capacity = wanted.max(length);
+                if !limits.budget.take(capacity - held.bytes, &mut held) {
+                    return Err(problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The service is receiving too many request bodies at once; retry shortly",
+                    ));
                 }
-                first = Some(data);
-                continue;
-            }
-            joined.reserve(length - joined.len());
-            if !limits
-                .budget
-                .take(joined.capacity().saturating_sub(held.bytes), &mut held)
-            {
-                return Err(busy());
-            }
-            if let Some(first) = first.take() {
-                joined.extend_from_slice(&first);
+                let mut grown = bytes::BytesMut::with_capacity(capacity);
+                grown.extend_from_slice(&joined);
+                joined = grown;
             }
             joined.extend_from_slice(&data);
         }
-        let bytes = first.unwrap_or_else(|| joined.freeze());
-        Ok((bytes, held))
+        Ok((joined.freeze(), held))
     };
     // A body that has arrived already (most do) needs no timer.
     let mut read = std::pin::pin!(read);

@@ -25,7 +25,6 @@ use http::{HeaderValue, Request, StatusCode, Version, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
@@ -65,8 +64,8 @@ pub(crate) async fn serve(
 ) {
     let builder = Arc::new(connection_builder(limits));
     let open = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
-    // `true` once shutdown starts; dropped (closing every connection) with this future.
+    // `true` once shutdown starts; each connection holds a receiver until it is done, and all
+    // of them close at once if this future is dropped with the sender.
     let (stopping, stopping_seen) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -91,15 +90,16 @@ pub(crate) async fn serve(
             header_timeout: limits.header_timeout,
             stopping: stopping_seen.clone(),
         };
-        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            connection.serve(stream, watcher).await;
+            connection.serve(stream).await;
             drop(permit);
         });
     }
     drop(listener);
+    drop(stopping_seen);
     let _ = stopping.send(true);
-    graceful.shutdown().await;
+    // Every connection has finished its requests once it has dropped its receiver.
+    stopping.closed().await;
 }
 
 /// One accepted connection and what serving it needs.
@@ -111,35 +111,64 @@ struct Connection {
 }
 
 impl Connection {
-    async fn serve(mut self, stream: TcpStream, watcher: Watcher) {
+    async fn serve(mut self, stream: TcpStream) {
         let protocol = tokio::select! {
             protocol = protocol_within(&stream, self.header_timeout) => protocol,
             _ = self.stopping.wait_for(|stopping| *stopping) => None,
         };
         let Some(protocol) = protocol else { return };
         // HTTP/2 has no header timeout: an HTTP/2 connection with nothing in flight for the
-        // header timeout is closed instead. (HTTP/1's idle connections hyper closes itself.)
+        // header timeout is shut down instead. (HTTP/1's idle connections hyper closes itself.)
         let activity = (protocol == Protocol::Http2).then(|| Arc::new(Activity::new()));
         let router = self.router;
         let tracked = activity.clone();
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            handle(router.clone(), request, tracked.clone())
+            // Counted when hyper hands the request over, before its handler is polled.
+            let in_flight = tracked.clone().map(InFlight::start);
+            handle(router.clone(), request, in_flight)
         });
         let connection = self
             .builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
+        let mut connection = std::pin::pin!(connection);
         let mut stopping = self.stopping;
-        tokio::select! {
-            served = watcher.watch(connection) => {
-                // A connection ending in an error (a timeout, a reset, bad framing) is the client's.
-                if let Err(error) = served {
-                    tracing::debug!(%error, "connection closed with an error");
+        let mut idle = std::pin::pin!(idle_for(activity, self.header_timeout));
+        let mut shutting_down = false;
+        // An idle connection's graceful close waits for the peer (HTTP/2 pings it once more);
+        // a peer that does not answer is cut off after another header timeout.
+        let mut cut_off = std::pin::pin!(tokio::time::sleep(Duration::MAX));
+        loop {
+            tokio::select! {
+                served = connection.as_mut() => {
+                    // A connection ending in an error (a timeout, a reset, bad framing) is the
+                    // client's.
+                    if let Err(error) = served {
+                        tracing::debug!(%error, "connection closed with an error");
+                    }
+                    return;
                 }
+                // Idle, or the service is stopping: finish what is in flight and close (an
+                // HTTP/2 GOAWAY tells the client which requests were not taken, so it may
+                // send them again elsewhere).
+                () = &mut idle, if !shutting_down => {
+                    connection.as_mut().graceful_shutdown();
+                    shutting_down = true;
+                    cut_off
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + self.header_timeout);
+                }
+                () = &mut cut_off => return,
+                changed = stopping.changed() => match changed {
+                    Ok(()) if *stopping.borrow() && !shutting_down => {
+                        connection.as_mut().graceful_shutdown();
+                        shutting_down = true;
+                    }
+                    Ok(()) => {}
+                    // The server's future was dropped: close without waiting.
+                    Err(_) => return,
+                },
             }
-            () = idle_for(activity, self.header_timeout) => {}
-            // The server's future was dropped: close without waiting.
-            () = async { while stopping.changed().await.is_ok() {} } => {}
         }
     }
 }
@@ -281,9 +310,8 @@ fn connection_builder(limits: ConnectionLimits) -> auto::Builder<TokioExecutor> 
 async fn handle(
     router: Router,
     request: Request<Incoming>,
-    activity: Option<Arc<Activity>>,
+    in_flight: Option<InFlight>,
 ) -> Result<Response, Infallible> {
-    let in_flight = activity.map(InFlight::start);
     let mut response = match malformed(&request) {
         Some(problem) => problem,
         None => {
