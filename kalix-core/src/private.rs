@@ -15,7 +15,7 @@ pub use crate::host::value_entity::ValueEntityRuntime;
 pub use crate::invocation::Invocation;
 pub use crate::registry::{
     ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor,
-    RouteSegment,
+    RouteSegment, Trigger,
 };
 use crate::value_entity::ValueEntityComponent;
 

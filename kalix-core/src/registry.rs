@@ -87,16 +87,42 @@ pub struct ComponentDescriptor {
 pub struct HandlerDescriptor {
     /// The method's name.
     pub name: &'static str,
-    /// The HTTP route, if it has one.
-    pub route: Option<RouteDescriptor>,
-    /// `Some(max_retries)` if it runs at start-up.
-    pub on_startup: Option<u32>,
-    /// Whether it takes a JSON body.
-    pub takes_body: bool,
-    /// Whether it reads the query string.
-    pub reads_query: bool,
+    /// What makes it run: a route, the service's start (and, as kinds arrive, subscriptions,
+    /// timers, workflow steps).
+    pub triggers: &'static [Trigger],
     /// Runs it.
     pub dispatch: HandlerFn,
+}
+
+impl HandlerDescriptor {
+    /// Its HTTP route, if one of its triggers is a route.
+    pub fn route(&'static self) -> Option<&'static RouteDescriptor> {
+        self.triggers.iter().find_map(|trigger| match trigger {
+            Trigger::Http(route) => Some(route),
+            Trigger::Startup { .. } => None,
+        })
+    }
+
+    /// `Some(max_retries)` if it runs at start-up.
+    pub fn startup_retries(&self) -> Option<u32> {
+        self.triggers.iter().find_map(|trigger| match trigger {
+            Trigger::Startup { max_retries } => Some(*max_retries),
+            Trigger::Http(_) => None,
+        })
+    }
+}
+
+/// What makes a handler run.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Trigger {
+    /// An HTTP request on a route.
+    Http(RouteDescriptor),
+    /// The service's start, retried up to `max_retries` times after a failure.
+    Startup {
+        /// Retries after the first attempt.
+        max_retries: u32,
+    },
 }
 
 /// A handler's HTTP route.
@@ -112,6 +138,10 @@ pub struct RouteDescriptor {
     pub segments: &'static [RouteSegment],
     /// Each path parameter's name and Rust type, for messages: `[("number", "u64")]`.
     pub params: &'static [(&'static str, &'static str)],
+    /// Whether the handler takes a JSON body.
+    pub takes_body: bool,
+    /// Whether the handler reads the query string.
+    pub reads_query: bool,
 }
 
 /// One `/`-separated part of a route template.
@@ -133,7 +163,8 @@ pub(crate) fn route_of(component: &str, method: &str) -> Option<RouteDescriptor>
         .handlers
         .iter()
         .find(|handler| handler.name == method)?
-        .route
+        .route()
+        .copied()
 }
 
 /// Every component registered in this binary, in a stable order.

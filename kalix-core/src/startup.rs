@@ -14,7 +14,7 @@ pub(crate) async fn run_hooks(dispatcher: Arc<Dispatcher>, retry_delay: Duration
         .filter_map(|bound| {
             bound
                 .handler
-                .on_startup
+                .startup_retries()
                 .map(|retries| (bound.clone(), retries))
         })
         .collect();

@@ -313,44 +313,6 @@ pub(crate) fn client_ident(name: &syn::Ident) -> syn::Ident {
 fn handler_descriptor(handler: &Handler) -> TokenStream {
     let name = handler.ident.unraw().to_string();
     let dispatch = dispatch_ident(handler);
-    let route = match &handler.route {
-        Some(route) => {
-            let method = format_ident!("{}", route.method.variant());
-            let template = &route.template.literal;
-            // The template parsed here, once: the runtime routes and renders calls from these.
-            let segments = route.template.segments.iter().map(|segment| match segment {
-                Segment::Static(text) => {
-                    quote!(::kalix_core::__private::RouteSegment::Literal(#text))
-                }
-                Segment::Param { name, .. } => {
-                    quote!(::kalix_core::__private::RouteSegment::Param(#name))
-                }
-            });
-            let params = handler
-                .params
-                .iter()
-                .filter(|p| matches!(p.kind, ParamKind::Path))
-                .map(|p| {
-                    let name = p.ident.unraw().to_string();
-                    let ty = type_text(&p.ty);
-                    quote!((#name, #ty))
-                });
-            quote!(::core::option::Option::Some(::kalix_core::__private::RouteDescriptor {
-                method: ::kalix_core::__private::HttpMethod::#method,
-                template: #template,
-                segments: &[#(#segments),*],
-                params: &[#(#params),*],
-            }))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let on_startup = match &handler.on_startup {
-        Some(options) => {
-            let retries = options.max_retries;
-            quote!(::core::option::Option::Some(#retries))
-        }
-        None => quote!(::core::option::Option::None),
-    };
     let takes_body = handler
         .params
         .iter()
@@ -359,13 +321,46 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
         .params
         .iter()
         .any(|p| matches!(p.kind, ParamKind::Query(_)));
+    let mut triggers = Vec::new();
+    if let Some(route) = &handler.route {
+        let method = format_ident!("{}", route.method.variant());
+        let template = &route.template.literal;
+        // The template parsed here, once: the runtime routes and renders calls from these.
+        let segments = route.template.segments.iter().map(|segment| match segment {
+            Segment::Static(text) => quote!(::kalix_core::__private::RouteSegment::Literal(#text)),
+            Segment::Param { name, .. } => {
+                quote!(::kalix_core::__private::RouteSegment::Param(#name))
+            }
+        });
+        let params = handler
+            .params
+            .iter()
+            .filter(|p| matches!(p.kind, ParamKind::Path))
+            .map(|p| {
+                let name = p.ident.unraw().to_string();
+                let ty = type_text(&p.ty);
+                quote!((#name, #ty))
+            });
+        triggers.push(quote!(::kalix_core::__private::Trigger::Http(
+            ::kalix_core::__private::RouteDescriptor {
+                method: ::kalix_core::__private::HttpMethod::#method,
+                template: #template,
+                segments: &[#(#segments),*],
+                params: &[#(#params),*],
+                takes_body: #takes_body,
+                reads_query: #reads_query,
+            }
+        )));
+    }
+    if let Some(options) = &handler.on_startup {
+        let max_retries = options.max_retries;
+        triggers
+            .push(quote!(::kalix_core::__private::Trigger::Startup { max_retries: #max_retries }));
+    }
     quote! {
         ::kalix_core::__private::HandlerDescriptor {
             name: #name,
-            route: #route,
-            on_startup: #on_startup,
-            takes_body: #takes_body,
-            reads_query: #reads_query,
+            triggers: &[#(#triggers),*],
             dispatch: #dispatch,
         }
     }

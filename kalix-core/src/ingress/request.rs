@@ -167,14 +167,15 @@ async fn invocation<'a>(
         .cloned()
         .zip(raw.iter().map(|(_, value)| value.to_owned()))
         .collect();
-    let query = match (bound.handler.reads_query, parts.uri.query()) {
+    let route = bound.handler.route();
+    let query = match (route.is_some_and(|r| r.reads_query), parts.uri.query()) {
         (true, Some(query)) => form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect(),
         _ => Vec::new(),
     };
     let metadata = forwarded_headers(&parts.headers, bound.component.forward_headers);
-    let (body, body_bytes) = if bound.handler.takes_body {
+    let (body, body_bytes) = if route.is_some_and(|r| r.takes_body) {
         let (bytes, held) = read_json_body(&parts.headers, body, limits).await?;
         (Body::Bytes(bytes), held)
     } else {
@@ -381,7 +382,7 @@ pub(crate) fn not_found(
             let type_name = entry
                 .bound
                 .handler
-                .route
+                .route()
                 .and_then(|route| route.params.iter().find(|(param, _)| *param == name))
                 .map_or("text", |(_, type_name)| type_name);
             Some(crate::invocation::missing_path_param(name, type_name))

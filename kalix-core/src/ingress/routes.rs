@@ -88,7 +88,7 @@ impl RouteTable {
             HashMap::new();
         let mut conflicts = Vec::new();
         for &bound in handlers {
-            let Some(route) = bound.handler.route else {
+            let Some(route) = bound.handler.route() else {
                 continue;
             };
             let template = Arc::new(RouteTemplate::new(route.segments));
@@ -96,7 +96,7 @@ impl RouteTable {
             if let Some(first) = claimed.get(&key) {
                 conflicts.push(format!(
                     "{method} {} in {} ({}:{}) and {method} {} in {} ({}:{}) match the same requests",
-                    first.handler.route.map_or("", |r| r.template),
+                    first.handler.route().map_or("", |r| r.template),
                     describe(first),
                     first.component.file,
                     first.component.line,
@@ -145,7 +145,7 @@ mod tests {
     use crate::dispatch::HandlerOutcome;
     use crate::invocation::Invocation;
     use crate::registry::{
-        ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor,
+        ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor, Trigger,
     };
 
     fn never_called(
@@ -162,25 +162,19 @@ mod tests {
         unreachable!("routing tests do not build components")
     }
 
-    const fn handler(
-        name: &'static str,
+    const fn route(
         method: HttpMethod,
         template: &'static str,
         segments: &'static [RouteSegment],
-    ) -> HandlerDescriptor {
-        HandlerDescriptor {
-            name,
-            route: Some(RouteDescriptor {
-                method,
-                template,
-                segments,
-                params: &[],
-            }),
-            on_startup: None,
+    ) -> Trigger {
+        Trigger::Http(RouteDescriptor {
+            method,
+            template,
+            segments,
+            params: &[],
             takes_body: false,
             reads_query: false,
-            dispatch: never_called,
-        }
+        })
     }
 
     use RouteSegment::{Literal, Param};
@@ -188,8 +182,16 @@ mod tests {
     const CART_BY_ID: &[RouteSegment] = &[Literal("cart"), Param("id")];
 
     static CART_HANDLERS: [HandlerDescriptor; 2] = [
-        handler("get_cart", HttpMethod::Get, "/cart/<cart_id>", CART_ID),
-        handler("add_item", HttpMethod::Post, "/cart/<cart_id>", CART_ID),
+        HandlerDescriptor {
+            name: "get_cart",
+            triggers: &[route(HttpMethod::Get, "/cart/<cart_id>", CART_ID)],
+            dispatch: never_called,
+        },
+        HandlerDescriptor {
+            name: "add_item",
+            triggers: &[route(HttpMethod::Post, "/cart/<cart_id>", CART_ID)],
+            dispatch: never_called,
+        },
     ];
     static CARTS: ComponentDescriptor = ComponentDescriptor {
         kind: ComponentKind::Action,
@@ -201,8 +203,16 @@ mod tests {
         handlers: &CART_HANDLERS,
     };
     static ADMIN_HANDLERS: [HandlerDescriptor; 2] = [
-        handler("inspect", HttpMethod::Get, "/cart/<id>", CART_BY_ID),
-        handler("purge", HttpMethod::Delete, "/cart/<id>", CART_BY_ID),
+        HandlerDescriptor {
+            name: "inspect",
+            triggers: &[route(HttpMethod::Get, "/cart/<id>", CART_BY_ID)],
+            dispatch: never_called,
+        },
+        HandlerDescriptor {
+            name: "purge",
+            triggers: &[route(HttpMethod::Delete, "/cart/<id>", CART_BY_ID)],
+            dispatch: never_called,
+        },
     ];
     static ADMIN: ComponentDescriptor = ComponentDescriptor {
         kind: ComponentKind::Action,
