@@ -72,6 +72,7 @@
 extern crate self as kalix_core;
 
 pub mod action;
+mod background;
 mod call;
 mod client;
 mod config;

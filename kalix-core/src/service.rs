@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::background::{BackgroundDriver, RunningDrivers};
 use crate::client::{ComponentClient, Transport};
 use crate::config::Config;
 use crate::config::StoreLocation;
@@ -16,6 +17,7 @@ use crate::dispatch::Dispatcher;
 use crate::error::StartError;
 use crate::host::{ComponentEnv, EntitySettings};
 use crate::registry::registered_components;
+use crate::startup::StartupHooks;
 use crate::store::{GroupCommitter, PostgresStore, SqliteStore, Store};
 
 /// A service serving every component registered in the binary.
@@ -155,16 +157,17 @@ impl Service {
                 let _ = stopped.await;
             },
         ));
-        let hooks = tokio::spawn(crate::startup::run_hooks(
-            Arc::clone(&dispatcher),
-            config.startup_retry_delay,
-        ));
+        // Started once the listener is ready.
+        let drivers: Vec<Box<dyn BackgroundDriver>> = vec![Box::new(StartupHooks {
+            retry_delay: config.startup_retry_delay,
+        })];
+        let drivers = RunningDrivers::start(drivers, &dispatcher);
         Ok(RunningService {
             local_addr,
             client: ComponentClient::new(dispatcher as Arc<dyn Transport>),
             stop: Some(stop),
             server: Some(server),
-            hooks: Some(hooks),
+            drivers: Some(drivers),
         })
     }
 }
@@ -189,7 +192,7 @@ pub struct RunningService {
     client: ComponentClient,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
-    hooks: Option<JoinHandle<()>>,
+    drivers: Option<RunningDrivers>,
 }
 
 impl RunningService {
@@ -205,8 +208,8 @@ impl RunningService {
 
     /// Waits until every `#[on_startup]` hook has succeeded or given up.
     pub async fn startup_hooks_finished(&mut self) {
-        if let Some(hooks) = self.hooks.take() {
-            let _ = hooks.await;
+        if let Some(drivers) = &mut self.drivers {
+            drivers.finished(StartupHooks::NAME).await;
         }
     }
 
@@ -215,8 +218,10 @@ impl RunningService {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(hooks) = self.hooks.take() {
-            hooks.abort();
+        // Background work stops first, last started first, so it starts no new calls while
+        // requests in flight finish.
+        if let Some(drivers) = self.drivers.take() {
+            drivers.stop().await;
         }
         let Some(mut server) = self.server.take() else {
             return Ok(());
@@ -239,9 +244,8 @@ impl Drop for RunningService {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(hooks) = self.hooks.take() {
-            hooks.abort();
-        }
+        // Dropping the drivers aborts them.
+        self.drivers.take();
     }
 }
 

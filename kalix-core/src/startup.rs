@@ -3,11 +3,44 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
+
+use crate::background::BackgroundDriver;
 use crate::dispatch::{BoundHandler, Dispatcher, Outcome};
 use crate::invocation::Invocation;
 
+/// The background driver running every `#[on_startup]` hook.
+pub(crate) struct StartupHooks {
+    pub retry_delay: Duration,
+}
+
+impl StartupHooks {
+    pub const NAME: &'static str = "startup hooks";
+}
+
+impl BackgroundDriver for StartupHooks {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn run(
+        self: Box<Self>,
+        dispatcher: Arc<Dispatcher>,
+        mut stopping: watch::Receiver<bool>,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            tokio::select! {
+                () = run_hooks(dispatcher, self.retry_delay) => {}
+                // A hook still retrying when the service stops gives up.
+                _ = stopping.wait_for(|stopping| *stopping) => {}
+            }
+        })
+    }
+}
+
 /// Runs every start-up hook concurrently and returns when all have succeeded or given up.
-pub(crate) async fn run_hooks(dispatcher: Arc<Dispatcher>, retry_delay: Duration) {
+async fn run_hooks(dispatcher: Arc<Dispatcher>, retry_delay: Duration) {
     let hooks: Vec<(BoundHandler, u32)> = dispatcher
         .handlers()
         .into_iter()
