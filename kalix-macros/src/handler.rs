@@ -11,27 +11,85 @@ use crate::diagnostics::Diagnostics;
 use crate::options::StartupOptions;
 use crate::route::{Method, Template};
 
-/// What a component kind accepts in its handlers.
-pub(crate) struct HandlerRules {
+/// The kinds of component, each with its own rules for its handlers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ComponentKind {
+    Action,
+    ValueEntity,
+    EventSourcedEntity,
+}
+
+/// What a kind's effect type carries before the reply: `Effect<Reply>`,
+/// `Effect<State, Reply>` or `Effect<State, Event, Reply>`. The handler then takes the state as
+/// `&State`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EffectShape {
+    Reply,
+    StateAndReply,
+    StateEventAndReply,
+}
+
+/// Every kind's effect type ends in this name.
+const UNARY_REPLY: &str = "Effect";
+
+impl ComponentKind {
     /// The attribute of the component, for messages (`action`).
-    pub component_attribute: &'static str,
+    pub fn attribute(self) -> &'static str {
+        match self {
+            ComponentKind::Action => "action",
+            ComponentKind::ValueEntity => "value_entity",
+            ComponentKind::EventSourcedEntity => "event_sourced_entity",
+        }
+    }
+
     /// The context type a handler may take by reference (`ActionContext`).
-    pub context_type: &'static str,
-    /// Reply types, by the last segment of their path, e.g. `Effect`.
-    pub unary_reply: &'static str,
+    pub fn context_type(self) -> &'static str {
+        match self {
+            ComponentKind::Action => "ActionContext",
+            ComponentKind::ValueEntity => "ValueEntityContext",
+            ComponentKind::EventSourcedEntity => "EventSourcedEntityContext",
+        }
+    }
+
     /// The streamed reply type, if the kind has one.
-    pub stream_reply: Option<&'static str>,
+    pub fn stream_reply(self) -> Option<&'static str> {
+        match self {
+            ComponentKind::Action => Some("EffectStream"),
+            ComponentKind::ValueEntity | ComponentKind::EventSourcedEntity => None,
+        }
+    }
+
     /// The return types in words, for messages.
-    pub reply_help: &'static str,
+    pub fn reply_help(self) -> &'static str {
+        match self {
+            ComponentKind::Action => "`action::Effect<T>` or `action::EffectStream<T>`",
+            ComponentKind::ValueEntity => {
+                "`value_entity::Effect<State, Reply>`, written out (the macro cannot see through a type alias)"
+            }
+            ComponentKind::EventSourcedEntity => {
+                "`event_sourced_entity::Effect<State, Event, Reply>`, written out (the macro cannot see through a type alias)"
+            }
+        }
+    }
+
     /// Whether `#[on_startup]` is allowed.
-    pub allows_on_startup: bool,
-    /// Whether the effect carries the state type first (`Effect<State, Reply>`); the handler
-    /// then takes the state as `&State`.
-    pub stateful: bool,
-    /// Whether the effect also carries the event type (`Effect<State, Event, Reply>`).
-    pub evented: bool,
+    pub fn allows_on_startup(self) -> bool {
+        self == ComponentKind::Action
+    }
+
+    /// What the effect carries.
+    pub fn effect_shape(self) -> EffectShape {
+        match self {
+            ComponentKind::Action => EffectShape::Reply,
+            ComponentKind::ValueEntity => EffectShape::StateAndReply,
+            ComponentKind::EventSourcedEntity => EffectShape::StateEventAndReply,
+        }
+    }
+
     /// Whether handlers must be synchronous (entity handlers are pure).
-    pub synchronous: bool,
+    pub fn synchronous(self) -> bool {
+        self != ComponentKind::Action
+    }
 }
 
 /// A method that handles calls.
@@ -105,7 +163,7 @@ impl Handler {
     /// `implicit` names path parameters a handler need not take as arguments (an entity's id).
     pub fn from_method(
         method: &mut ImplItemFn,
-        rules: &HandlerRules,
+        kind: ComponentKind,
         implicit: Option<&str>,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
@@ -146,12 +204,12 @@ impl Handler {
                 }
             } else if name == ON_STARTUP {
                 is_handler = true;
-                if !rules.allows_on_startup {
+                if !kind.allows_on_startup() {
                     diagnostics.error(
                         &attribute,
                         format!(
                             "`#[on_startup]` is for actions, not `#[{}]`",
-                            rules.component_attribute
+                            kind.attribute()
                         ),
                     );
                 }
@@ -169,16 +227,16 @@ impl Handler {
         if !signature.generics.params.is_empty() {
             diagnostics.error(&signature.generics, "a handler cannot be generic");
         }
-        check_receiver(method, rules, diagnostics);
-        if rules.synchronous
+        check_receiver(method, kind, diagnostics);
+        if kind.synchronous()
             && let Some(asyncness) = &method.sig.asyncness
         {
             diagnostics.error(
                 asyncness,
-                format!("a `#[{}]` handler is synchronous and pure: remove `async`; do I/O in an action", rules.component_attribute),
+                format!("a `#[{}]` handler is synchronous and pure: remove `async`; do I/O in an action", kind.attribute()),
             );
         }
-        let reply = reply_type(&method.sig.output, &method.sig.ident, rules, diagnostics);
+        let reply = reply_type(&method.sig.output, &method.sig.ident, kind, diagnostics);
         let state = reply.as_ref().and_then(|(types, _)| types.state.clone());
         let event = reply.as_ref().and_then(|(types, _)| types.event.clone());
         // Without a valid route (its template's errors are already reported) parameters cannot
@@ -188,7 +246,7 @@ impl Handler {
             (None, true) => Binding::Hook,
             (None, false) => Binding::Unknown,
         };
-        let params = classify_params(method, binding, state.as_ref(), rules, diagnostics);
+        let params = classify_params(method, binding, state.as_ref(), kind, diagnostics);
 
         let handler = Handler {
             ident: method.sig.ident.clone(),
@@ -201,16 +259,11 @@ impl Handler {
             params: params.unwrap_or_default(),
             reply: reply?.1,
         };
-        handler.validate(rules, implicit, diagnostics);
+        handler.validate(kind, implicit, diagnostics);
         (diagnostics.count() == before).then_some(handler)
     }
 
-    fn validate(
-        &self,
-        rules: &HandlerRules,
-        implicit: Option<&str>,
-        diagnostics: &mut Diagnostics,
-    ) {
+    fn validate(&self, kind: ComponentKind, implicit: Option<&str>, diagnostics: &mut Diagnostics) {
         if let Some(route) = &self.route {
             for name in route
                 .template
@@ -263,7 +316,7 @@ impl Handler {
                     &param.ident,
                     format!(
                         "an `#[on_startup]` handler takes no parameters besides `&{}`",
-                        rules.context_type
+                        kind.context_type()
                     ),
                 );
             }
@@ -271,14 +324,14 @@ impl Handler {
     }
 }
 
-fn check_receiver(method: &ImplItemFn, rules: &HandlerRules, diagnostics: &mut Diagnostics) {
+fn check_receiver(method: &ImplItemFn, kind: ComponentKind, diagnostics: &mut Diagnostics) {
     match method.sig.receiver() {
         Some(receiver) if receiver.reference.is_some() && receiver.mutability.is_none() => {}
         Some(receiver) => diagnostics.error(
             receiver,
             format!(
                 "a handler takes `&self`: one `#[{}]` instance serves concurrent calls",
-                rules.component_attribute
+                kind.attribute()
             ),
         ),
         None => diagnostics.error(
@@ -303,7 +356,7 @@ fn classify_params(
     method: &mut ImplItemFn,
     binding: Binding,
     state: Option<&Type>,
-    rules: &HandlerRules,
+    kind: ComponentKind,
     diagnostics: &mut Diagnostics,
 ) -> Option<Vec<Param>> {
     let path_names: Vec<String> = match binding {
@@ -366,11 +419,11 @@ fn classify_params(
             ParamKind::Header { name, optional }
         } else if state.is_some_and(|state| is_state(&ty, state)) {
             ParamKind::State
-        } else if is_context(&ty, rules.context_type) {
+        } else if is_context(&ty, kind.context_type()) {
             if !matches!(ty, Type::Reference(_)) {
                 diagnostics.error(
                     &ty,
-                    format!("take the context by reference: `&{}`", rules.context_type),
+                    format!("take the context by reference: `&{}`", kind.context_type()),
                 );
             }
             ParamKind::Context
@@ -384,7 +437,7 @@ fn classify_params(
                         format!(
                             "argument `{ident}` is bound to nothing: {} requests carry no body; add `<{ident}>` to the route, mark it `#[query]`, or take `&{}`",
                             route.method.as_str(),
-                            rules.context_type
+                            kind.context_type()
                         ),
                     );
                     continue;
@@ -409,7 +462,7 @@ struct EffectTypes {
 fn reply_type(
     output: &ReturnType,
     ident: &Ident,
-    rules: &HandlerRules,
+    kind: ComponentKind,
     diagnostics: &mut Diagnostics,
 ) -> Option<(EffectTypes, Reply)> {
     let unsupported = |diagnostics: &mut Diagnostics, tokens: &dyn quote::ToTokens| {
@@ -417,7 +470,8 @@ fn reply_type(
             tokens,
             format!(
                 "unsupported return type: a `#[{}]` handler returns {}",
-                rules.component_attribute, rules.reply_help
+                kind.attribute(),
+                kind.reply_help()
             ),
         );
     };
@@ -425,26 +479,32 @@ fn reply_type(
         unsupported(diagnostics, ident);
         return None;
     };
-    if rules.evented {
-        if let Some([state, event, reply]) = generic_args::<3>(ty, rules.unary_reply) {
-            let types = EffectTypes {
-                state: Some(state.clone()),
-                event: Some(event.clone()),
-            };
-            return Some((types, Reply::Unary(reply.clone())));
+    match kind.effect_shape() {
+        EffectShape::StateEventAndReply => {
+            if let Some([state, event, reply]) = generic_args::<3>(ty, UNARY_REPLY) {
+                let types = EffectTypes {
+                    state: Some(state.clone()),
+                    event: Some(event.clone()),
+                };
+                return Some((types, Reply::Unary(reply.clone())));
+            }
         }
-    } else if rules.stateful {
-        if let Some([state, reply]) = generic_args::<2>(ty, rules.unary_reply) {
-            let types = EffectTypes {
-                state: Some(state.clone()),
-                event: None,
-            };
-            return Some((types, Reply::Unary(reply.clone())));
+        EffectShape::StateAndReply => {
+            if let Some([state, reply]) = generic_args::<2>(ty, UNARY_REPLY) {
+                let types = EffectTypes {
+                    state: Some(state.clone()),
+                    event: None,
+                };
+                return Some((types, Reply::Unary(reply.clone())));
+            }
         }
-    } else if let Some(inner) = generic_arg(ty, rules.unary_reply) {
-        return Some((EffectTypes::default(), Reply::Unary(inner.clone())));
+        EffectShape::Reply => {
+            if let Some(inner) = generic_arg(ty, UNARY_REPLY) {
+                return Some((EffectTypes::default(), Reply::Unary(inner.clone())));
+            }
+        }
     }
-    if let Some(inner) = rules.stream_reply.and_then(|name| generic_arg(ty, name)) {
+    if let Some(inner) = kind.stream_reply().and_then(|name| generic_arg(ty, name)) {
         return Some((EffectTypes::default(), Reply::Stream(inner.clone())));
     }
     unsupported(diagnostics, ty);

@@ -4,20 +4,8 @@ use proc_macro2::TokenStream;
 use syn::{Ident, ImplItem, ItemImpl, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::handler::{Handler, HandlerRules, ParamKind, check_unique_routes};
+use crate::handler::{ComponentKind, Handler, ParamKind, check_unique_routes};
 use crate::options::{ComponentOptions, FORWARD_HEADERS, NEW};
-
-pub(crate) const RULES: HandlerRules = HandlerRules {
-    component_attribute: "action",
-    context_type: "ActionContext",
-    unary_reply: "Effect",
-    stream_reply: Some("EffectStream"),
-    reply_help: "`action::Effect<T>` or `action::EffectStream<T>`",
-    allows_on_startup: true,
-    stateful: false,
-    evented: false,
-    synchronous: false,
-};
 
 pub(crate) struct Action {
     pub self_ty: Type,
@@ -46,7 +34,8 @@ impl Action {
         let mut handlers = Vec::new();
         for impl_item in &mut item.items {
             if let ImplItem::Fn(method) = impl_item
-                && let Some(handler) = Handler::from_method(method, &RULES, None, diagnostics)
+                && let Some(handler) =
+                    Handler::from_method(method, ComponentKind::Action, None, diagnostics)
             {
                 handlers.push(handler);
             }

@@ -6,23 +6,11 @@ use syn::{FnArg, Ident, ImplItem, ItemImpl, LitStr, ReturnType, Type};
 
 use crate::diagnostics::Diagnostics;
 use crate::entity::{agreed_type, required, validate_routes};
-use crate::handler::{Handler, HandlerRules, type_text};
+use crate::handler::{ComponentKind, Handler, type_text};
 use crate::options::{
     ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, SNAPSHOT_EVERY, TYPE_ID,
 };
 use crate::value_entity::{check_impl, command_handlers};
-
-pub(crate) const RULES: HandlerRules = HandlerRules {
-    component_attribute: "event_sourced_entity",
-    context_type: "EventSourcedEntityContext",
-    unary_reply: "Effect",
-    stream_reply: None,
-    reply_help: "`event_sourced_entity::Effect<State, Event, Reply>`, written out (the macro cannot see through a type alias)",
-    allows_on_startup: false,
-    stateful: true,
-    evented: true,
-    synchronous: true,
-};
 
 const EVENT_HANDLER: &str = "event_handler";
 const KIND: &str = "event sourced entity";
@@ -80,7 +68,12 @@ impl EventSourced {
         let id = required(&options.id, attribute, ID, "\"cart_id\"", diagnostics);
         let event_handler = event_handler(item, diagnostics);
         let before = diagnostics.count();
-        let handlers = command_handlers(item, &RULES, id.as_ref(), diagnostics);
+        let handlers = command_handlers(
+            item,
+            ComponentKind::EventSourcedEntity,
+            id.as_ref(),
+            diagnostics,
+        );
         let failed = diagnostics.count() > before;
         let state = agreed_type(
             KIND,

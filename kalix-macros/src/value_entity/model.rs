@@ -6,20 +6,8 @@ use syn::{Ident, ImplItem, ItemImpl, LitStr, Type};
 
 use crate::diagnostics::Diagnostics;
 use crate::entity::{agreed_type, required, validate_routes};
-use crate::handler::{Handler, HandlerRules};
+use crate::handler::{ComponentKind, Handler};
 use crate::options::{ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, TYPE_ID};
-
-pub(crate) const RULES: HandlerRules = HandlerRules {
-    component_attribute: "value_entity",
-    context_type: "ValueEntityContext",
-    unary_reply: "Effect",
-    stream_reply: None,
-    reply_help: "`value_entity::Effect<State, Reply>`, written out (the macro cannot see through a type alias)",
-    allows_on_startup: false,
-    stateful: true,
-    evented: false,
-    synchronous: true,
-};
 
 pub(crate) struct ValueEntity {
     pub self_ty: Type,
@@ -55,7 +43,7 @@ impl ValueEntity {
         );
         let id = required(&options.id, attribute, ID, "\"counter_id\"", diagnostics);
         let before = diagnostics.count();
-        let handlers = command_handlers(item, &RULES, id.as_ref(), diagnostics);
+        let handlers = command_handlers(item, ComponentKind::ValueEntity, id.as_ref(), diagnostics);
         let handlers_failed = diagnostics.count() > before;
         let state = agreed_type(
             "value entity",
@@ -101,7 +89,7 @@ pub(crate) fn check_impl(item: &ItemImpl, attribute: &str, diagnostics: &mut Dia
 /// The command handlers of the block; the id parameter need not be an argument.
 pub(crate) fn command_handlers(
     item: &mut ItemImpl,
-    rules: &HandlerRules,
+    kind: ComponentKind,
     id: Option<&LitStr>,
     diagnostics: &mut Diagnostics,
 ) -> Vec<Handler> {
@@ -110,7 +98,7 @@ pub(crate) fn command_handlers(
     for impl_item in &mut item.items {
         if let ImplItem::Fn(method) = impl_item
             && let Some(handler) =
-                Handler::from_method(method, rules, id_name.as_deref(), diagnostics)
+                Handler::from_method(method, kind, id_name.as_deref(), diagnostics)
         {
             handlers.push(handler);
         }
