@@ -1,13 +1,19 @@
-//! The component client: typed calls to other components, over a pluggable transport.
+//! The component client: typed calls to other components ([`DeferredCall`]), over a pluggable
+//! transport.
 
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::call::{Call, DeferredCall};
+use crate::call::{Call, UntypedCall};
 use crate::error::CallError;
+use crate::metadata::Metadata;
 use crate::status::ErrorCode;
 
 /// Carries a [`Call`] to the component and brings back its JSON reply.
@@ -117,5 +123,104 @@ impl std::fmt::Debug for ComponentClient {
         f.debug_struct("ComponentClient")
             .field("connected", &self.transport.is_some())
             .finish()
+    }
+}
+
+/// A call to a component that has been described but not run; `R` is the type of its reply.
+///
+/// Generated component clients return one per handler. `.await` it to run the call and get the
+/// reply (`Result<R, CallError>`), or hand it to [`crate::action::Effect::forward`] or
+/// [`crate::action::SideEffect::of`].
+///
+/// ```no_run
+/// # use kalix_core::prelude::*;
+/// # #[derive(Default)] pub struct Echo;
+/// # #[action] impl Echo {
+/// #     #[get("/echo/<word>")]
+/// #     async fn echo(&self, word: String) -> action::Effect<String> { action::Effect::reply(word) }
+/// # }
+/// # async fn example(client: ComponentClient) -> Result<(), CallError> {
+/// let call = client.action::<Echo>().echo("hi".to_string());
+/// let reply: String = call.with_metadata(Metadata::new().add("Role", "Admin")).await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a DeferredCall does nothing until it is awaited, forwarded or used as a side effect"]
+pub struct DeferredCall<R> {
+    call: Call,
+    defect: Option<CallError>,
+    client: ComponentClient,
+    reply: PhantomData<fn() -> R>,
+}
+
+impl<R> DeferredCall<R> {
+    /// A deferred call that `client` will run when awaited.
+    pub fn new(call: Call, client: ComponentClient) -> Self {
+        Self {
+            call,
+            defect: None,
+            client,
+            reply: PhantomData,
+        }
+    }
+
+    /// A call that could not be described (for example a body that failed to serialize); running
+    /// it yields `error`.
+    pub fn failed(call: Call, client: ComponentClient, error: CallError) -> Self {
+        Self {
+            defect: Some(error),
+            ..Self::new(call, client)
+        }
+    }
+
+    /// Adds `metadata` to the call's metadata, replacing the values of keys it sets (values set
+    /// by the call's own header parameters stay unless `metadata` sets the same key).
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.call.merge_metadata(metadata);
+        self
+    }
+
+    /// The description of the call.
+    pub fn call(&self) -> &Call {
+        &self.call
+    }
+
+    pub(crate) fn into_untyped(self) -> UntypedCall {
+        UntypedCall {
+            call: self.call,
+            defect: self.defect,
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for DeferredCall<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeferredCall")
+            .field("call", &self.call)
+            .field("defect", &self.defect)
+            .finish()
+    }
+}
+
+impl<R: DeserializeOwned + Send + 'static> IntoFuture for DeferredCall<R> {
+    type Output = Result<R, CallError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<R, CallError>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            if let Some(defect) = self.defect {
+                return Err(defect);
+            }
+            let target = self.call.target();
+            let reply = self.client.execute(self.call).await?;
+            serde_json::from_slice(&reply).map_err(|error| {
+                CallError::new(
+                    ErrorCode::INTERNAL_SERVER_ERROR,
+                    format!(
+                        "the reply of {target} is not a valid {}: {error}",
+                        std::any::type_name::<R>()
+                    ),
+                )
+            })
+        })
     }
 }

@@ -79,6 +79,7 @@ mod config;
 mod dependencies;
 mod dispatch;
 mod error;
+mod http_request;
 pub mod event_sourced_entity;
 mod host;
 mod ingress;
@@ -96,7 +97,9 @@ pub mod value_entity;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use call::{Call, DeferredCall, HttpRequest};
+pub use call::Call;
+pub use client::DeferredCall;
+pub use http_request::HttpRequest;
 pub use client::{ComponentClient, Transport};
 pub use config::{Config, StoreLocation};
 pub use dependencies::{Dependencies, MissingDependency};

@@ -40,7 +40,7 @@ impl HttpTransport {
 impl Transport for HttpTransport {
     fn execute(self: Arc<Self>, call: Call) -> BoxFuture<'static, Result<bytes::Bytes, CallError>> {
         Box::pin(async move {
-            let request = call.http_request()?;
+            let request = kalix_core::HttpRequest::of(&call)?;
             let method =
                 reqwest::Method::from_bytes(request.method.as_bytes()).expect("a valid method");
             let mut builder = self.http.request(

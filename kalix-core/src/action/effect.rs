@@ -6,7 +6,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use crate::action::SideEffect;
-use crate::call::DeferredCall;
+use crate::client::DeferredCall;
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;

@@ -1,6 +1,7 @@
 //! Calls an effect makes besides its reply, whose results are ignored.
 
-use crate::call::{Call, DeferredCall, UntypedCall};
+use crate::call::{Call, UntypedCall};
+use crate::client::DeferredCall;
 
 /// A call made after the handler's own work, whose result is ignored and which is not retried.
 ///

@@ -2,7 +2,7 @@
 
 use super::EntityEvent;
 use crate::action::SideEffect;
-use crate::call::DeferredCall;
+use crate::client::DeferredCall;
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;

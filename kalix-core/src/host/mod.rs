@@ -137,7 +137,7 @@ pub(crate) fn moved_elsewhere<L>(
 /// What follows a command's state change, its reply already computed.
 pub(crate) enum Next<R> {
     Reply(R, crate::metadata::Metadata),
-    Forward(crate::call::DeferredCall<R>),
+    Forward(crate::client::DeferredCall<R>),
     Error(CallError),
 }
 

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 
 use crate::action::SideEffect;
-use crate::call::DeferredCall;
+use crate::client::DeferredCall;
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;
