@@ -20,12 +20,13 @@ impl HttpRequest {
     /// parameters filled in (percent-encoded) and the query appended. Fails if the handler is not
     /// registered in this binary or has no route.
     pub fn of(call: &Call) -> Result<Self, CallError> {
-        let route = crate::registry::route_of(call.component(), call.method()).ok_or_else(|| {
-            CallError::new(
-                ErrorCode::NOT_FOUND,
-                format!("{} has no HTTP route in this binary", call.target()),
-            )
-        })?;
+        let route =
+            crate::registry::route_of(call.component(), call.method()).ok_or_else(|| {
+                CallError::new(
+                    ErrorCode::NOT_FOUND,
+                    format!("{} has no HTTP route in this binary", call.target()),
+                )
+            })?;
         let mut path = String::new();
         for segment in route.segments {
             path.push('/');
@@ -75,4 +76,3 @@ fn percent_encode_segment(value: &str, path: &mut String) {
         }
     }
 }
-

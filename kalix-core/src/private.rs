@@ -9,10 +9,10 @@ pub use std::sync::Arc;
 pub use crate::call::Call;
 pub use crate::client::ComponentClient;
 pub use crate::dependencies::{Dependencies, MissingDependency};
-pub use crate::dispatch::HandlerOutcome;
-pub use crate::host::ComponentEnv;
 pub use crate::host::value_entity::ValueEntityRuntime;
 pub use crate::invocation::Invocation;
+pub use crate::outcome::HandlerOutcome;
+pub use crate::registry::ComponentEnv;
 pub use crate::registry::{
     ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor,
     RouteSegment, Trigger,

@@ -3,14 +3,16 @@
 
 use std::any::Any;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
 use crate::client::ComponentClient;
+use crate::dependencies::Dependencies;
 use crate::dependencies::MissingDependency;
-use crate::dispatch::HandlerOutcome;
-use crate::host::ComponentEnv;
 use crate::invocation::Invocation;
+use crate::outcome::HandlerOutcome;
+use crate::store::{GroupCommitter, Store};
 
 /// The kinds of component the runtime hosts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +153,24 @@ pub enum RouteSegment {
     Literal(&'static str),
     /// A path parameter, by name.
     Param(&'static str),
+}
+
+/// What building a component may use: the user's dependencies and the runtime's services.
+pub struct ComponentEnv<'a> {
+    /// Values supplied with `Service::dependency`.
+    pub dependencies: &'a Dependencies,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) committer: GroupCommitter,
+    pub(crate) entities: EntitySettings,
+}
+
+/// How entity hosts keep entities in memory.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EntitySettings {
+    /// An entity idle this long is dropped from memory.
+    pub passivation_timeout: Duration,
+    /// At most this many entities of one type are kept in memory.
+    pub max_active: usize,
 }
 
 inventory::collect!(ComponentDescriptor);

@@ -15,8 +15,8 @@ use crate::config::StoreLocation;
 use crate::dependencies::Dependencies;
 use crate::dispatch::Dispatcher;
 use crate::error::StartError;
-use crate::host::{ComponentEnv, EntitySettings};
 use crate::registry::registered_components;
+use crate::registry::{ComponentEnv, EntitySettings};
 use crate::startup::StartupHooks;
 use crate::store::{GroupCommitter, PostgresStore, SqliteStore, Store};
 

@@ -7,8 +7,9 @@ use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
 use crate::background::BackgroundDriver;
-use crate::dispatch::{BoundHandler, Dispatcher, Outcome};
+use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::Invocation;
+use crate::outcome::Outcome;
 
 /// The background driver running every `#[on_startup]` hook.
 pub(crate) struct StartupHooks {

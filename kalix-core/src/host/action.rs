@@ -8,8 +8,8 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::action::{Effect, EffectStream, Resolved};
-use crate::dispatch::{HandlerOutcome, Outcome};
 use crate::error::CallError;
+use crate::outcome::{HandlerOutcome, Outcome};
 use crate::status::ErrorCode;
 
 /// Resolves an action's effect into what the dispatcher carries out.
@@ -55,7 +55,7 @@ pub(crate) fn complete_stream<T: Serialize + Send + 'static>(
     // A panic while producing an element becomes a 500 element, like a panicking handler.
     let guarded = AssertUnwindSafe(replies).catch_unwind().map(|item| {
         item.unwrap_or_else(|panic| {
-            Err(crate::dispatch::panic_error(
+            Err(crate::outcome::panic_error(
                 "stream",
                 "streamed reply",
                 panic.as_ref(),

@@ -11,12 +11,13 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::slots::{Resident, Slots};
-use super::{ComponentEnv, Next, await_commit};
+use super::{Next, await_commit};
 use crate::client::ComponentClient;
-use crate::dispatch::HandlerOutcome;
 use crate::error::CallError;
 use crate::event_sourced_entity::{Effect, EventSourcedComponent, EventSourcedEntityContext, Then};
 use crate::metadata::Metadata;
+use crate::outcome::HandlerOutcome;
+use crate::registry::ComponentEnv;
 use crate::status::ErrorCode;
 use crate::store::{EventAppend, GroupCommitter, NewEvent, PendingCommit, Store};
 
@@ -104,7 +105,7 @@ impl<E: EventSourcedComponent> EventSourcedRuntime<E> {
             Ok(parts) => parts,
             Err(panic) => {
                 slot.stale.store(true, Ordering::Release);
-                return HandlerOutcome::error(crate::dispatch::panic_error(
+                return HandlerOutcome::error(crate::outcome::panic_error(
                     E::COMPONENT_ID,
                     &entity_id,
                     panic.as_ref(),

@@ -6,33 +6,13 @@ pub(crate) mod event_sourced;
 mod slots;
 pub(crate) mod value_entity;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::dependencies::Dependencies;
-use crate::dispatch::HandlerOutcome;
 use crate::error::CallError;
 use crate::log_limit::LogLimit;
+use crate::outcome::HandlerOutcome;
 use crate::status::ErrorCode;
-use crate::store::{GroupCommitter, Store, WriteError};
-
-/// What building a component may use: the user's dependencies and the runtime's services.
-pub struct ComponentEnv<'a> {
-    /// Values supplied with `Service::dependency`.
-    pub dependencies: &'a Dependencies,
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) committer: GroupCommitter,
-    pub(crate) entities: EntitySettings,
-}
-
-/// How entity hosts keep entities in memory.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct EntitySettings {
-    /// An entity idle this long is dropped from memory.
-    pub passivation_timeout: Duration,
-    /// At most this many entities of one type are kept in memory.
-    pub max_active: usize,
-}
+use crate::store::WriteError;
 
 /// What a command whose commit failed comes to: a conflict is run again by the dispatcher; a
 /// store failure is a 503 saying to retry. Either way the entity reloads before its next command.
@@ -150,7 +130,7 @@ impl<R: serde::Serialize> Next<R> {
         match self {
             Next::Reply(value, metadata) => match serde_json::to_vec(&value) {
                 Ok(json) => HandlerOutcome::new(
-                    crate::dispatch::Outcome::Reply {
+                    crate::outcome::Outcome::Reply {
                         body: json.into(),
                         metadata,
                     },

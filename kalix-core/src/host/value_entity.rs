@@ -19,11 +19,12 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::slots::{Resident, Slots};
-use super::{ComponentEnv, Next, await_commit};
+use super::{Next, await_commit};
 use crate::client::ComponentClient;
-use crate::dispatch::HandlerOutcome;
 use crate::error::CallError;
 use crate::metadata::Metadata;
+use crate::outcome::HandlerOutcome;
+use crate::registry::ComponentEnv;
 use crate::status::ErrorCode;
 use crate::store::{GroupCommitter, PendingCommit, StateWrite, Store};
 use crate::value_entity::{Effect, StateChange, Then, ValueEntityComponent, ValueEntityContext};
@@ -98,7 +99,7 @@ impl<E: ValueEntityComponent> ValueEntityRuntime<E> {
                 // The state was only borrowed, but Kalix restarts a failed entity from its
                 // journal; so do we.
                 slot.stale.store(true, Ordering::Release);
-                return HandlerOutcome::error(crate::dispatch::panic_error(
+                return HandlerOutcome::error(crate::outcome::panic_error(
                     E::COMPONENT_ID,
                     &entity_id,
                     panic.as_ref(),

@@ -10,8 +10,8 @@ use futures_util::StreamExt;
 use http::{HeaderName, HeaderValue, StatusCode, header};
 
 use super::problem::{problem_body, problem_response};
-use crate::dispatch::Outcome;
 use crate::metadata::Metadata;
+use crate::outcome::Outcome;
 
 /// How a streamed reply is framed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -142,8 +142,8 @@ mod tests {
 
     use super::*;
     use crate::client::ComponentClient;
-    use crate::dispatch::HandlerOutcome;
     use crate::invocation::Invocation;
+    use crate::outcome::HandlerOutcome;
     use crate::registry::{
         ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor, Trigger,
     };
@@ -157,7 +157,7 @@ mod tests {
     }
 
     fn never_built(
-        _: &crate::host::ComponentEnv<'_>,
+        _: &crate::registry::ComponentEnv<'_>,
     ) -> Result<Arc<dyn Any + Send + Sync>, crate::MissingDependency> {
         unreachable!("routing tests do not build components")
     }

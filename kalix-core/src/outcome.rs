@@ -1,0 +1,113 @@
+//! What running a handler comes to: the vocabulary shared by the hosts (which produce it), the
+//! dispatcher (which carries out its forwards and side effects) and the transports (which turn
+//! it into a response).
+
+use std::any::Any;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+
+use crate::action::SideEffect;
+use crate::call::UntypedCall;
+use crate::error::CallError;
+use crate::metadata::Metadata;
+use crate::status::ErrorCode;
+
+/// What a handler call came to, once its effect has been carried out.
+pub enum Outcome {
+    /// A JSON reply.
+    Reply {
+        /// The reply, serialized.
+        body: Bytes,
+        /// Response headers and status.
+        metadata: Metadata,
+    },
+    /// A failure.
+    Error(CallError),
+    /// No reply.
+    Ignore,
+    /// Many replies, each JSON, or an error that ends them.
+    Stream(BoxStream<'static, Result<Bytes, CallError>>),
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Reply { body, .. } => write!(f, "Reply({})", String::from_utf8_lossy(body)),
+            Outcome::Error(error) => write!(f, "Error({error})"),
+            Outcome::Ignore => f.write_str("Ignore"),
+            Outcome::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// What a handler returned, before forwards and side effects are carried out.
+pub struct HandlerOutcome {
+    pub(crate) step: Step,
+    pub(crate) side_effects: Vec<SideEffect>,
+    /// The command lost a write race (another process changed the entity): run it again.
+    pub(crate) conflicted: bool,
+}
+
+pub(crate) enum Step {
+    Done(Outcome),
+    Forward(UntypedCall),
+}
+
+impl HandlerOutcome {
+    /// A finished outcome with side effects.
+    pub(crate) fn new(outcome: Outcome, side_effects: Vec<SideEffect>) -> Self {
+        Self {
+            step: Step::Done(outcome),
+            side_effects,
+            conflicted: false,
+        }
+    }
+
+    /// A command whose write conflicted; the dispatcher runs it again on fresh state.
+    pub(crate) fn conflict(error: CallError) -> Self {
+        Self {
+            conflicted: true,
+            ..Self::error(error)
+        }
+    }
+
+    /// A forward to another handler, with side effects.
+    pub(crate) fn forward(call: UntypedCall, side_effects: Vec<SideEffect>) -> Self {
+        Self {
+            step: Step::Forward(call),
+            side_effects,
+            conflicted: false,
+        }
+    }
+
+    /// A failure before the handler ran (bad input).
+    pub fn error(error: CallError) -> Self {
+        Self::new(Outcome::Error(error), Vec::new())
+    }
+}
+
+/// The error a panicking handler's caller gets: a 500 with a correlation id, whose details go to
+/// the log under that id.
+pub(crate) fn panic_error(component: &str, context: &str, panic: &(dyn Any + Send)) -> CallError {
+    let correlation_id = uuid::Uuid::new_v4();
+    tracing::error!(
+        %correlation_id,
+        component,
+        context,
+        panic = panic_message(panic),
+        "handler panicked"
+    );
+    CallError::new(
+        ErrorCode::INTERNAL_SERVER_ERROR,
+        format!("Unexpected error [{correlation_id}]"),
+    )
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic with a non-string payload)")
+}
