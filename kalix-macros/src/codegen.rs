@@ -7,6 +7,7 @@ use syn::Type;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
+use crate::exports::{KalixCore, KalixCoreAt};
 use crate::handler::{Handler, Param, ParamKind, QueryShape, type_span, type_text};
 use crate::route::Segment;
 
@@ -61,17 +62,21 @@ fn extraction(index: usize, param: &Param) -> TokenStream {
             name,
             optional: true,
         } => {
-            quote_spanned!(span=> ::core::result::Result::<_, ::kalix_core::CallError>::Ok(__kalix_invocation.header_optional(#name)))
+            let core = KalixCoreAt(span);
+            quote_spanned!(span=> ::core::result::Result::<_, #core::CallError>::Ok(__kalix_invocation.header_optional(#name)))
         }
         ParamKind::Body => {
             let text = type_text(ty);
-            quote_spanned!(span=> ::kalix_core::__private::body::<#ty>(&mut __kalix_invocation, #text))
+            {
+                let core = KalixCoreAt(span);
+                quote_spanned!(span=> #core::__private::body::<#ty>(&mut __kalix_invocation, #text))
+            }
         }
     };
     quote! {
         let #arg: #ty = match #extract {
             ::core::result::Result::Ok(value) => value,
-            ::core::result::Result::Err(error) => return ::kalix_core::__private::HandlerOutcome::error(error),
+            ::core::result::Result::Err(error) => return #KalixCore::__private::HandlerOutcome::error(error),
         };
     }
 }
@@ -100,7 +105,7 @@ pub(crate) fn call_args(
 
 /// Whom a generated client calls.
 pub(crate) struct ClientTarget<'a> {
-    /// The component's trait (`::kalix_core::action::ActionComponent`).
+    /// The component's trait (`#KalixCore::action::ActionComponent`).
     pub component_trait: TokenStream,
     pub self_ty: &'a Type,
     pub name: &'a syn::Ident,
@@ -195,14 +200,16 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
     }
     if !headers.is_empty() {
         builders.push(quote! {
-            let mut __kalix_metadata = ::kalix_core::Metadata::new();
+            let mut __kalix_metadata = #KalixCore::Metadata::new();
             #(#headers)*
             let __kalix_call = __kalix_call.with_metadata(__kalix_metadata);
         });
     }
     let deferred = match body {
         Some(Param { ident, ty, .. }) => {
-            let deferred = quote_spanned!(ty.span()=> ::kalix_core::__private::deferred_with_body::<#reply, #ty>);
+            let core = KalixCoreAt(ty.span());
+            let deferred =
+                quote_spanned!(ty.span()=> #core::__private::deferred_with_body::<#reply, #ty>);
             quote!(#deferred(&self.client, __kalix_call, &#ident))
         }
         None => {
@@ -211,8 +218,8 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
     };
     quote! {
         #[doc = #doc]
-                #vis fn #ident(&self, #(#params),*) -> ::kalix_core::DeferredCall<#reply> {
-            let __kalix_call = ::kalix_core::Call::new(<#self_ty as #component_trait>::COMPONENT_ID, #method);
+                #vis fn #ident(&self, #(#params),*) -> #KalixCore::DeferredCall<#reply> {
+            let __kalix_call = #KalixCore::Call::new(<#self_ty as #component_trait>::COMPONENT_ID, #method);
             #(#builders)*
             #deferred
         }
@@ -260,7 +267,7 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
         #[doc = #client_doc]
         #[allow(dead_code)]
         pub struct #client {
-            client: ::kalix_core::ComponentClient,
+            client: #KalixCore::ComponentClient,
             #client_fields
         }
 
@@ -271,9 +278,9 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
 
         #(#dispatch_fns)*
 
-        ::kalix_core::__private::inventory::submit! {
-            ::kalix_core::__private::ComponentDescriptor {
-                kind: ::kalix_core::__private::ComponentKind::#kind,
+        #KalixCore::__private::inventory::submit! {
+            #KalixCore::__private::ComponentDescriptor {
+                kind: #KalixCore::__private::ComponentKind::#kind,
                 id: <#self_ty as #component_trait>::COMPONENT_ID,
                 file: ::core::file!(),
                 line: ::core::line!(),
@@ -327,9 +334,9 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
         let template = &route.template.literal;
         // The template parsed here, once: the runtime routes and renders calls from these.
         let segments = route.template.segments.iter().map(|segment| match segment {
-            Segment::Static(text) => quote!(::kalix_core::__private::RouteSegment::Literal(#text)),
+            Segment::Static(text) => quote!(#KalixCore::__private::RouteSegment::Literal(#text)),
             Segment::Param { name, .. } => {
-                quote!(::kalix_core::__private::RouteSegment::Param(#name))
+                quote!(#KalixCore::__private::RouteSegment::Param(#name))
             }
         });
         let params = handler
@@ -341,9 +348,9 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
                 let ty = type_text(&p.ty);
                 quote!((#name, #ty))
             });
-        triggers.push(quote!(::kalix_core::__private::Trigger::Http(
-            ::kalix_core::__private::RouteDescriptor {
-                method: ::kalix_core::__private::HttpMethod::#method,
+        triggers.push(quote!(#KalixCore::__private::Trigger::Http(
+            #KalixCore::__private::RouteDescriptor {
+                method: #KalixCore::__private::HttpMethod::#method,
                 template: #template,
                 segments: &[#(#segments),*],
                 params: &[#(#params),*],
@@ -355,10 +362,10 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
     if let Some(options) = &handler.on_startup {
         let max_retries = options.max_retries;
         triggers
-            .push(quote!(::kalix_core::__private::Trigger::Startup { max_retries: #max_retries }));
+            .push(quote!(#KalixCore::__private::Trigger::Startup { max_retries: #max_retries }));
     }
     quote! {
-        ::kalix_core::__private::HandlerDescriptor {
+        #KalixCore::__private::HandlerDescriptor {
             name: #name,
             triggers: &[#(#triggers),*],
             dispatch: #dispatch,
@@ -378,12 +385,12 @@ pub(crate) fn construct(
         None => quote_spanned!(self_ty.span()=> #by_default::<#self_ty>),
         Some(path) => quote! {{
             fn __kalix_construct(
-                env: &::kalix_core::__private::ComponentEnv<'_>,
+                env: &#KalixCore::__private::ComponentEnv<'_>,
             ) -> ::core::result::Result<
-                ::kalix_core::__private::Arc<dyn ::kalix_core::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
-                ::kalix_core::MissingDependency,
+                #KalixCore::__private::Arc<dyn #KalixCore::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
+                #KalixCore::MissingDependency,
             > {
-                let instance: ::core::result::Result<#self_ty, ::kalix_core::MissingDependency> = #path(env.dependencies);
+                let instance: ::core::result::Result<#self_ty, #KalixCore::MissingDependency> = #path(env.dependencies);
                 #wrap(env, instance)
             }
             __kalix_construct
@@ -397,9 +404,9 @@ pub(crate) struct EntityDispatch<'a> {
     pub state: &'a Type,
     /// The id parameter.
     pub id: &'a syn::LitStr,
-    /// The runtime type, e.g. `::kalix_core::__private::ValueEntityRuntime`.
+    /// The runtime type, e.g. `#KalixCore::__private::ValueEntityRuntime`.
     pub runtime: TokenStream,
-    /// The function running one command, e.g. `::kalix_core::__private::value_entity_command`.
+    /// The function running one command, e.g. `#KalixCore::__private::value_entity_command`.
     pub command: TokenStream,
     /// The context type handlers take.
     pub context: TokenStream,
@@ -424,15 +431,15 @@ pub(crate) fn entity_dispatch_fn(entity: &EntityDispatch<'_>, handler: &Handler)
     let command = quote_spanned!(reply.span()=> #command::<#self_ty, #reply>);
     quote! {
         fn #dispatch(
-            __kalix_instance: ::kalix_core::__private::Arc<dyn ::kalix_core::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
-            mut __kalix_invocation: ::kalix_core::__private::Invocation,
-            __kalix_client: ::kalix_core::ComponentClient,
-        ) -> ::kalix_core::__private::BoxFuture<'static, ::kalix_core::__private::HandlerOutcome> {
+            __kalix_instance: #KalixCore::__private::Arc<dyn #KalixCore::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
+            mut __kalix_invocation: #KalixCore::__private::Invocation,
+            __kalix_client: #KalixCore::ComponentClient,
+        ) -> #KalixCore::__private::BoxFuture<'static, #KalixCore::__private::HandlerOutcome> {
             ::std::boxed::Box::pin(async move {
-                let __kalix_runtime = ::kalix_core::__private::downcast::<#runtime<#self_ty>>(__kalix_instance);
+                let __kalix_runtime = #KalixCore::__private::downcast::<#runtime<#self_ty>>(__kalix_instance);
                 let __kalix_entity_id = match __kalix_invocation.path_param::<::std::string::String>(#id, "String") {
                     ::core::result::Result::Ok(value) => value,
-                    ::core::result::Result::Err(error) => return ::kalix_core::__private::HandlerOutcome::error(error),
+                    ::core::result::Result::Err(error) => return #KalixCore::__private::HandlerOutcome::error(error),
                 };
                 #extractions
                 let __kalix_metadata = __kalix_invocation.take_metadata();

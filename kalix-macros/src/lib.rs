@@ -15,6 +15,7 @@ mod component;
 mod diagnostics;
 mod entity;
 mod event_sourced_entity;
+mod exports;
 mod handler;
 mod options;
 mod route;

@@ -1,6 +1,6 @@
 //! Code generated for an action: the `ActionComponent` impl, a typed client, one dispatch
 //! function per handler, and the registration. Everything sits in `const _: () = { ... };` and
-//! reaches the runtime through `::kalix_core::__private`, with absolute paths, so no name of the
+//! reaches the runtime through `#KalixCore::__private`, with absolute paths, so no name of the
 //! user's can shadow it.
 
 use proc_macro2::TokenStream;
@@ -9,13 +9,14 @@ use syn::spanned::Spanned;
 
 use super::model::Action;
 use crate::codegen::{self, ClientTarget, call_args, dispatch_ident, extractions};
+use crate::exports::{KalixCore, KalixCoreAt};
 use crate::handler::{Handler, Reply};
 
 pub(crate) fn generate(action: &Action) -> TokenStream {
     let self_ty = &action.self_ty;
     let name = action.name.to_string();
     let client = codegen::client_ident(&action.name);
-    let component_trait = quote!(::kalix_core::action::ActionComponent);
+    let component_trait = quote!(#KalixCore::action::ActionComponent);
     let target = ClientTarget {
         component_trait: component_trait.clone(),
         self_ty,
@@ -46,16 +47,16 @@ pub(crate) fn generate(action: &Action) -> TokenStream {
         construct: codegen::construct(
             self_ty,
             action.options.new.as_ref(),
-            quote!(::kalix_core::__private::construct_default),
-            quote!(::kalix_core::__private::construct_action),
+            quote!(#KalixCore::__private::construct_default),
+            quote!(#KalixCore::__private::construct_action),
         ),
     });
     codegen::wrap(quote! {
         #[automatically_derived]
-        impl ::kalix_core::action::ActionComponent for #self_ty {
+        impl #KalixCore::action::ActionComponent for #self_ty {
             const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
             type Client = #client;
-            fn client(client: ::kalix_core::ComponentClient) -> #client {
+            fn client(client: #KalixCore::ComponentClient) -> #client {
                 #client { client }
             }
         }
@@ -80,27 +81,28 @@ fn dispatch_fn(action: &Action, handler: &Handler) -> TokenStream {
     // Spanned at the reply type, so a reply that cannot be serialized is reported there.
     let reply = handler.reply.ty();
     let reply_span = reply.span();
+    let core = KalixCoreAt(reply_span);
     let complete = match handler.reply {
         Reply::Unary(_) => {
-            let complete =
-                quote_spanned!(reply_span=> ::kalix_core::__private::complete_action::<#reply>);
+            let complete = quote_spanned!(reply_span=> #core::__private::complete_action::<#reply>);
             quote!(#complete(#call).await)
         }
         Reply::Stream(_) => {
-            let complete = quote_spanned!(reply_span=> ::kalix_core::__private::complete_action_stream::<#reply>);
+            let complete =
+                quote_spanned!(reply_span=> #core::__private::complete_action_stream::<#reply>);
             quote!(#complete(#call))
         }
     };
     quote! {
         fn #dispatch(
-            __kalix_instance: ::kalix_core::__private::Arc<dyn ::kalix_core::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
-            mut __kalix_invocation: ::kalix_core::__private::Invocation,
-            __kalix_client: ::kalix_core::ComponentClient,
-        ) -> ::kalix_core::__private::BoxFuture<'static, ::kalix_core::__private::HandlerOutcome> {
+            __kalix_instance: #KalixCore::__private::Arc<dyn #KalixCore::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
+            mut __kalix_invocation: #KalixCore::__private::Invocation,
+            __kalix_client: #KalixCore::ComponentClient,
+        ) -> #KalixCore::__private::BoxFuture<'static, #KalixCore::__private::HandlerOutcome> {
             ::std::boxed::Box::pin(async move {
-                let __kalix_instance = ::kalix_core::__private::downcast::<#self_ty>(__kalix_instance);
+                let __kalix_instance = #KalixCore::__private::downcast::<#self_ty>(__kalix_instance);
                 #extractions
-                let __kalix_context = ::kalix_core::action::ActionContext::new(__kalix_invocation.take_metadata(), __kalix_client);
+                let __kalix_context = #KalixCore::action::ActionContext::new(__kalix_invocation.take_metadata(), __kalix_client);
                 #complete
             })
         }

@@ -8,13 +8,14 @@ use syn::spanned::Spanned;
 
 use super::model::EventSourced;
 use crate::codegen::{self, ClientTarget};
+use crate::exports::KalixCore;
 
 /// What an entity with errors still needs so that code using it reports nothing more: its event
 /// type's link to its state.
 pub(crate) fn recover(entity: &EventSourced) -> TokenStream {
     let (state, event) = (&entity.state, &entity.event);
     quote! {
-        impl ::kalix_core::event_sourced_entity::EntityEvent for #event {
+        impl #KalixCore::event_sourced_entity::EntityEvent for #event {
             type State = #state;
         }
     }
@@ -32,7 +33,7 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
         .expect("generate runs only without errors");
     let client = codegen::client_ident(&entity.name);
     let link = recover(entity);
-    let component_trait = quote!(::kalix_core::event_sourced_entity::EventSourcedComponent);
+    let component_trait = quote!(#KalixCore::event_sourced_entity::EventSourcedComponent);
     let target = ClientTarget {
         component_trait: component_trait.clone(),
         self_ty,
@@ -47,9 +48,9 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
         self_ty,
         state,
         id,
-        runtime: quote!(::kalix_core::__private::EventSourcedRuntime),
-        command: quote!(::kalix_core::__private::event_sourced_command),
-        context: quote!(::kalix_core::event_sourced_entity::EventSourcedEntityContext),
+        runtime: quote!(#KalixCore::__private::EventSourcedRuntime),
+        command: quote!(#KalixCore::__private::event_sourced_command),
+        context: quote!(#KalixCore::event_sourced_entity::EventSourcedEntityContext),
     };
     let shared = codegen::shared_items(codegen::Generated {
         self_ty,
@@ -72,13 +73,13 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
         construct: codegen::construct(
             self_ty,
             entity.options.new.as_ref(),
-            quote!(::kalix_core::__private::default_event_sourced),
-            quote!(::kalix_core::__private::construct_event_sourced),
+            quote!(#KalixCore::__private::default_event_sourced),
+            quote!(#KalixCore::__private::construct_event_sourced),
         ),
     });
     codegen::wrap(quote! {
         #[automatically_derived]
-        impl ::kalix_core::event_sourced_entity::EventSourcedComponent for #self_ty {
+        impl #KalixCore::event_sourced_entity::EventSourcedComponent for #self_ty {
             const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
             const TYPE_ID: &'static str = #type_id;
             const ID_PARAM: &'static str = #id;
@@ -86,7 +87,7 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
             type State = #state;
             type Event = #event;
             type Client = #client;
-            fn client(client: ::kalix_core::ComponentClient, entity_id: ::std::string::String) -> #client {
+            fn client(client: #KalixCore::ComponentClient, entity_id: ::std::string::String) -> #client {
                 #client { client, entity_id }
             }
             #[allow(unused_variables)]

@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 
 use super::model::ValueEntity;
 use crate::codegen::{self, ClientTarget};
+use crate::exports::KalixCore;
 
 pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
     let self_ty = &entity.self_ty;
@@ -14,7 +15,7 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
     let name = entity.name.to_string();
     let (type_id, id) = (&entity.type_id, &entity.id);
     let client = codegen::client_ident(&entity.name);
-    let component_trait = quote!(::kalix_core::value_entity::ValueEntityComponent);
+    let component_trait = quote!(#KalixCore::value_entity::ValueEntityComponent);
     let target = ClientTarget {
         component_trait: component_trait.clone(),
         self_ty,
@@ -29,9 +30,9 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
         self_ty,
         state,
         id,
-        runtime: quote!(::kalix_core::__private::ValueEntityRuntime),
-        command: quote!(::kalix_core::__private::value_entity_command),
-        context: quote!(::kalix_core::value_entity::ValueEntityContext),
+        runtime: quote!(#KalixCore::__private::ValueEntityRuntime),
+        command: quote!(#KalixCore::__private::value_entity_command),
+        context: quote!(#KalixCore::value_entity::ValueEntityContext),
     };
     let shared = codegen::shared_items(codegen::Generated {
         self_ty,
@@ -54,19 +55,19 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
         construct: codegen::construct(
             self_ty,
             entity.options.new.as_ref(),
-            quote!(::kalix_core::__private::default_value_entity),
-            quote!(::kalix_core::__private::construct_value_entity),
+            quote!(#KalixCore::__private::default_value_entity),
+            quote!(#KalixCore::__private::construct_value_entity),
         ),
     });
     codegen::wrap(quote! {
         #[automatically_derived]
-        impl ::kalix_core::value_entity::ValueEntityComponent for #self_ty {
+        impl #KalixCore::value_entity::ValueEntityComponent for #self_ty {
             const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
             const TYPE_ID: &'static str = #type_id;
             const ID_PARAM: &'static str = #id;
             type State = #state;
             type Client = #client;
-            fn client(client: ::kalix_core::ComponentClient, entity_id: ::std::string::String) -> #client {
+            fn client(client: #KalixCore::ComponentClient, entity_id: ::std::string::String) -> #client {
                 #client { client, entity_id }
             }
             #[allow(unused_variables)]
