@@ -233,6 +233,14 @@ impl FileIdentity {
 }
 
 impl OpenFile {
+    /// `Err` if the file was already found gone: a batch is then refused without being written.
+    fn refuse_if_vanished(&self) -> Result<(), StoreError> {
+        if self.vanished.load(Ordering::Acquire) {
+            return Err(self.vanished_error());
+        }
+        Ok(())
+    }
+
     /// `Err` if the file was deleted or replaced since it was opened: what was just committed
     /// went to a file a restart will not open, so it must not be acknowledged. Once found, every
     /// later commit fails too.
@@ -257,11 +265,15 @@ impl OpenFile {
                 }
             }
         }
-        Err(StoreError::new(format!(
+        Err(self.vanished_error())
+    }
+
+    fn vanished_error(&self) -> StoreError {
+        StoreError::new(format!(
             "the database file {} was deleted or replaced while the service ran; writes are \
              refused until the service restarts",
             self.path.display()
-        )))
+        ))
     }
 }
 
@@ -348,8 +360,9 @@ impl Store for SqliteStore {
             let mut connection = writer
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // One look at the file per batch, after its commit; before it, only the verdict.
             if let Some(file) = &file {
-                file.check_still_there()?;
+                file.refuse_if_vanished()?;
             }
             let transaction = connection.transaction().map_err(sqlite_error)?;
             let results = writes
