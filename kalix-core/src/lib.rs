@@ -106,6 +106,7 @@ pub use dependencies::{Dependencies, MissingDependency};
 pub use error::{CallError, StartError};
 pub use http_request::HttpRequest;
 pub use metadata::Metadata;
+pub use outcome::Answer;
 pub use service::{RunningService, Service};
 pub use status::{ErrorCode, SuccessCode};
 

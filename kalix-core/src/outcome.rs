@@ -9,9 +9,36 @@ use futures_util::stream::BoxStream;
 
 use crate::action::SideEffect;
 use crate::call::UntypedCall;
+use crate::client::DeferredCall;
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;
+
+/// What a handler answers its caller, once its effect's asynchronous parts have run: the part of
+/// an effect every component kind shares. The runtime carries it out; a unit test inspects it.
+#[derive(Debug)]
+pub enum Answer<T> {
+    /// Reply with this value; the metadata's entries become response headers.
+    Reply(T, Metadata),
+    /// Fail with this status and description.
+    Error(CallError),
+    /// Let this call produce the reply.
+    Forward(DeferredCall<T>),
+    /// Send no reply (404 over HTTP). Only actions ignore a call.
+    Ignore,
+}
+
+impl<T> Answer<T> {
+    /// What the answer is, in a few words, for messages: "a reply", "an error (..)", ...
+    pub fn describe(&self) -> String {
+        match self {
+            Answer::Reply(..) => "a reply".to_owned(),
+            Answer::Error(error) => format!("an error ({error})"),
+            Answer::Forward(call) => format!("a forward to {}", call.call().target()),
+            Answer::Ignore => "ignore".to_owned(),
+        }
+    }
+}
 
 /// What a handler call came to, once its effect has been carried out.
 pub enum Outcome {

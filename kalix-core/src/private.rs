@@ -9,7 +9,7 @@ pub use std::sync::Arc;
 pub use crate::call::Call;
 pub use crate::client::ComponentClient;
 pub use crate::dependencies::{Dependencies, MissingDependency};
-pub use crate::host::value_entity::ValueEntityRuntime;
+pub use crate::host::value_entity::{StateRow, ValueEntityRuntime};
 pub use crate::invocation::Invocation;
 pub use crate::outcome::HandlerOutcome;
 pub use crate::registry::ComponentEnv;
@@ -69,7 +69,7 @@ pub fn construct_value_entity<E: ValueEntityComponent>(
     env: &ComponentEnv<'_>,
     entity: Result<E, MissingDependency>,
 ) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
-    Ok(ValueEntityRuntime::start(entity?, env))
+    Ok(ValueEntityRuntime::new(StateRow(entity?), env))
 }
 
 /// A value entity built with `Default`.
@@ -147,14 +147,14 @@ pub async fn value_entity_command<E: ValueEntityComponent, R: ReplyType>(
 }
 
 use crate::event_sourced_entity::EventSourcedComponent;
-pub use crate::host::event_sourced::EventSourcedRuntime;
+pub use crate::host::event_sourced::{EventSourcedRuntime, Journal};
 
 /// Builds an event-sourced entity's runtime around the user's component.
 pub fn construct_event_sourced<E: EventSourcedComponent>(
     env: &ComponentEnv<'_>,
     entity: Result<E, MissingDependency>,
 ) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
-    Ok(EventSourcedRuntime::start(entity?, env))
+    Ok(EventSourcedRuntime::new(Journal(entity?), env))
 }
 
 /// An event-sourced entity built with `Default`.

@@ -1,8 +1,10 @@
 //! Unit tests of actions: call a handler, inspect its effect.
 
 use futures_util::StreamExt;
-use kalix_core::action::{ActionContext, Effect, EffectStream, Resolved, SideEffect};
-use kalix_core::{Call, ComponentClient, ErrorCode, Metadata};
+use kalix_core::action::{ActionContext, Effect, EffectStream};
+use kalix_core::{ComponentClient, Metadata};
+
+use crate::EffectResult;
 
 /// Calls the handlers of one action directly and reports their effects.
 ///
@@ -82,104 +84,13 @@ impl<A> ActionTestkit<A> {
     }
 }
 
-/// The effect of one handler call, resolved.
-///
-/// The accessors for one kind of effect (`reply`, `error`, `forward`) panic with a message saying
-/// what the effect was instead, so a failing assertion reads well.
-#[derive(Debug)]
-pub struct ActionResult<T> {
-    resolved: Resolved<T>,
-    side_effects: Vec<SideEffect>,
-}
+/// The effect of one action handler call, resolved: its answer and side effects.
+pub type ActionResult<T> = EffectResult<T>;
 
-impl<T: Send + 'static> ActionResult<T> {
+impl<T: Send + 'static> EffectResult<T> {
     /// Resolves `effect` (running its asynchronous parts) into a result.
     pub async fn of(effect: Effect<T>) -> Self {
-        let (resolved, side_effects) = effect.resolve().await;
-        Self {
-            resolved,
-            side_effects,
-        }
-    }
-}
-
-impl<T> ActionResult<T> {
-    fn describe(&self) -> String {
-        match &self.resolved {
-            Resolved::Reply(..) => "a reply".to_owned(),
-            Resolved::Error(error) => format!("an error ({error})"),
-            Resolved::Forward(call) => format!(
-                "a forward to {}::{}",
-                call.call().component(),
-                call.call().method()
-            ),
-            Resolved::Ignore => "ignore".to_owned(),
-        }
-    }
-
-    /// Whether the handler replied.
-    pub fn is_reply(&self) -> bool {
-        matches!(self.resolved, Resolved::Reply(..))
-    }
-
-    /// The reply. Panics if the effect was not a reply.
-    pub fn reply(&self) -> &T {
-        match &self.resolved {
-            Resolved::Reply(value, _) => value,
-            _ => panic!("expected a reply, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// The reply's metadata. Panics if the effect was not a reply.
-    pub fn reply_metadata(&self) -> &Metadata {
-        match &self.resolved {
-            Resolved::Reply(_, metadata) => metadata,
-            _ => panic!("expected a reply, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// Whether the handler failed.
-    pub fn is_error(&self) -> bool {
-        matches!(self.resolved, Resolved::Error(_))
-    }
-
-    /// The error's description. Panics if the effect was not an error.
-    pub fn error(&self) -> &str {
-        match &self.resolved {
-            Resolved::Error(error) => error.description(),
-            _ => panic!("expected an error, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// The error's status. Panics if the effect was not an error.
-    pub fn error_status(&self) -> ErrorCode {
-        match &self.resolved {
-            Resolved::Error(error) => error.error_code(),
-            _ => panic!("expected an error, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// Whether the handler forwarded.
-    pub fn is_forward(&self) -> bool {
-        matches!(self.resolved, Resolved::Forward(_))
-    }
-
-    /// The forwarded call: target component, method, body and metadata. Panics if the effect
-    /// was not a forward.
-    pub fn forward(&self) -> &Call {
-        match &self.resolved {
-            Resolved::Forward(call) => call.call(),
-            _ => panic!("expected a forward, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// Whether the handler ignored the call.
-    pub fn is_ignore(&self) -> bool {
-        matches!(self.resolved, Resolved::Ignore)
-    }
-
-    /// The side effects, in the order they were added.
-    pub fn side_effects(&self) -> &[SideEffect] {
-        &self.side_effects
+        let (answer, side_effects) = effect.resolve().await;
+        Self::new(answer, side_effects, ())
     }
 }

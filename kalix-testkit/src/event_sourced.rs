@@ -1,11 +1,12 @@
 //! Unit tests of event-sourced entities: run commands, apply their events through the entity's
 //! event handler, and inspect events and state.
 
-use kalix_core::action::SideEffect;
 use kalix_core::event_sourced_entity::{
-    Effect, EventSourcedComponent, EventSourcedEntityContext, Then,
+    Effect, EventSourcedComponent, EventSourcedEntityContext, Transition,
 };
-use kalix_core::{Call, CallError, ComponentClient, ErrorCode, Metadata};
+use kalix_core::{ComponentClient, Metadata};
+
+use crate::EffectResult;
 
 /// Runs the command handlers of one event-sourced entity directly. Emitted events are applied
 /// through its `#[event_handler]`, as the runtime does; forwards and side effects are recorded,
@@ -97,7 +98,8 @@ where
         self.deleted
     }
 
-    /// Runs one command and applies its events.
+    /// Runs one command and applies its events, as the runtime does: a deleted entity refuses
+    /// new events with a 409.
     pub fn call<R: Send + 'static>(
         &mut self,
         handler: impl FnOnce(&E, &E::State, &EventSourcedEntityContext) -> Effect<E::State, E::Event, R>,
@@ -107,157 +109,65 @@ where
             self.metadata.clone(),
             ComponentClient::disconnected(),
         );
-        let (events, delete, then, side_effects) =
-            handler(&self.entity, self.state(), &context).into_parts();
-        if self.deleted && (!events.is_empty() || delete) {
-            let error = CallError::new(
-                ErrorCode::CONFLICT,
-                format!(
-                    "{} '{}' was deleted and accepts no more events",
-                    E::TYPE_ID,
-                    self.entity_id
-                ),
-            );
-            return EventSourcedResult {
-                next: Next::Error(error),
-                events: Vec::new(),
-                cursor: 0,
-                state: self.state().clone(),
-                side_effects: Vec::new(),
-            };
-        }
-        let mut state = self.state.take().expect("state present between commands");
-        for event in &events {
-            state = self.entity.apply(state, event);
-        }
-        let next = match then {
-            Then::Reply(reply, metadata) => Next::Reply(reply(&state), metadata),
-            Then::Forward(call) => Next::Forward(call.call().clone()),
-            Then::Error(error) => Next::Error(error),
-        };
-        self.events.extend(events.iter().cloned());
-        self.deleted |= delete;
-        self.state = Some(state.clone());
-        EventSourcedResult {
-            next,
-            events,
+        let state = self.state.take().expect("state present between commands");
+        let effect = handler(&self.entity, &state, &context);
+        let transition = Transition::of(&self.entity, &self.entity_id, state, self.deleted, effect);
+        self.events.extend(transition.events.iter().cloned());
+        self.deleted |= transition.delete;
+        self.state = Some(transition.state.clone());
+        let emitted = Emitted {
+            events: transition.events,
             cursor: 0,
-            state,
-            side_effects,
-        }
+            state: transition.state,
+        };
+        EffectResult::new(transition.answer, transition.side_effects, emitted)
     }
 }
 
-#[derive(Debug)]
-enum Next<R> {
-    Reply(R, Metadata),
-    Forward(Call),
-    Error(CallError),
-}
+/// The effect of one event-sourced command: its answer, side effects, the events it emitted and
+/// the state after them.
+pub type EventSourcedResult<S, Ev, R> = EffectResult<R, Emitted<S, Ev>>;
 
-/// The effect of one command: the events it emitted, the state after them, and what followed.
+/// What an event-sourced command adds to its result: the events it emitted and the state after.
 #[derive(Debug)]
-pub struct EventSourcedResult<S, Ev, R> {
-    next: Next<R>,
+pub struct Emitted<S, Ev> {
     events: Vec<Ev>,
     cursor: usize,
     state: S,
-    side_effects: Vec<SideEffect>,
 }
 
-impl<S, Ev, R> EventSourcedResult<S, Ev, R> {
-    fn describe(&self) -> String {
-        match &self.next {
-            Next::Reply(..) => "a reply".to_owned(),
-            Next::Forward(call) => format!("a forward to {}", call.target()),
-            Next::Error(error) => format!("an error ({error})"),
-        }
-    }
-
-    /// Whether the command replied.
-    pub fn is_reply(&self) -> bool {
-        matches!(self.next, Next::Reply(..))
-    }
-
-    /// The reply. Panics if the command did not reply.
-    pub fn reply(&self) -> &R {
-        match &self.next {
-            Next::Reply(value, _) => value,
-            _ => panic!("expected a reply, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// The reply's metadata. Panics if the command did not reply.
-    pub fn reply_metadata(&self) -> &Metadata {
-        match &self.next {
-            Next::Reply(_, metadata) => metadata,
-            _ => panic!("expected a reply, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// Whether the command failed.
-    pub fn is_error(&self) -> bool {
-        matches!(self.next, Next::Error(_))
-    }
-
-    /// The error's description. Panics if the command did not fail.
-    pub fn error(&self) -> &str {
-        match &self.next {
-            Next::Error(error) => error.description(),
-            _ => panic!("expected an error, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// The error's status. Panics if the command did not fail.
-    pub fn error_status(&self) -> ErrorCode {
-        match &self.next {
-            Next::Error(error) => error.error_code(),
-            _ => panic!("expected an error, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// The forwarded call. Panics if the command did not forward.
-    pub fn forward(&self) -> &Call {
-        match &self.next {
-            Next::Forward(call) => call,
-            _ => panic!("expected a forward, but the effect was {}", self.describe()),
-        }
-    }
-
+impl<S, Ev, R> EffectResult<R, Emitted<S, Ev>> {
     /// Whether the command emitted any event.
     pub fn did_emit_events(&self) -> bool {
-        !self.events.is_empty()
+        !self.kind.events.is_empty()
     }
 
     /// The events the command emitted, in order.
     pub fn events(&self) -> &[Ev] {
-        &self.events
+        &self.kind.events
     }
 
     /// The next emitted event (after those already taken this way) that `matches`, e.g.
     /// `result.next_event(|e| matches!(e, Event::ItemAdded { .. }))`. Panics if there is none.
+    #[track_caller]
     pub fn next_event(&mut self, matches: impl Fn(&Ev) -> bool) -> &Ev {
-        let found = self.events[self.cursor..].iter().position(matches);
+        let emitted = &mut self.kind;
+        let found = emitted.events[emitted.cursor..].iter().position(matches);
         match found {
             Some(offset) => {
-                self.cursor += offset + 1;
-                &self.events[self.cursor - 1]
+                emitted.cursor += offset + 1;
+                &emitted.events[emitted.cursor - 1]
             }
             None => panic!(
                 "no matching event among the {} emitted after the first {} already taken",
-                self.events.len() - self.cursor,
-                self.cursor
+                emitted.events.len() - emitted.cursor,
+                emitted.cursor
             ),
         }
     }
 
     /// The state after the command's events.
     pub fn updated_state(&self) -> &S {
-        &self.state
-    }
-
-    /// The side effects, in the order they were added.
-    pub fn side_effects(&self) -> &[SideEffect] {
-        &self.side_effects
+        &self.kind.state
     }
 }

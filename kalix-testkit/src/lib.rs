@@ -23,15 +23,17 @@ mod http_transport;
 
 mod integration;
 mod process;
+mod result;
 
 pub mod store_conformance;
 mod value_entity;
 
 pub use action::{ActionResult, ActionTestkit};
-pub use event_sourced::{EventSourcedResult, EventSourcedTestkit};
+pub use event_sourced::{Emitted, EventSourcedResult, EventSourcedTestkit};
 pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};
 pub use process::ServiceProcess;
+pub use result::EffectResult;
 pub use value_entity::{ValueEntityResult, ValueEntityTestkit};
 
 /// The HTTP client [`TestKit`] hands out, re-exported so tests need no extra dependency.

@@ -1,10 +1,9 @@
 //! Unit tests of value entities: run commands against an in-memory state per entity id.
 
-use kalix_core::action::SideEffect;
-use kalix_core::value_entity::{
-    Effect, StateChange, Then, ValueEntityComponent, ValueEntityContext,
-};
-use kalix_core::{Call, ComponentClient, ErrorCode, Metadata};
+use kalix_core::value_entity::{Effect, StateChange, ValueEntityComponent, ValueEntityContext};
+use kalix_core::{ComponentClient, Metadata};
+
+use crate::EffectResult;
 
 /// Runs the command handlers of one value entity directly, keeping its state between calls.
 ///
@@ -68,7 +67,7 @@ impl<E: ValueEntityComponent> ValueEntityTestkit<E> {
         &self.state
     }
 
-    /// Runs one command and applies its state change.
+    /// Runs one command and applies its state change, as the runtime does.
     pub fn call<R>(
         &mut self,
         handler: impl FnOnce(&E, &E::State, &ValueEntityContext) -> Effect<E::State, R>,
@@ -81,111 +80,27 @@ impl<E: ValueEntityComponent> ValueEntityTestkit<E> {
             self.metadata.clone(),
             ComponentClient::disconnected(),
         );
-        let (change, then, side_effects) =
+        let (change, answer, side_effects) =
             handler(&self.entity, &self.state, &context).into_parts();
-        let change = match change {
-            StateChange::None => StateChange::None,
-            StateChange::Update(state) => {
-                self.state = state.clone();
-                StateChange::Update(state)
-            }
-            StateChange::Delete => {
-                self.state = E::empty_state(&self.entity_id);
-                StateChange::Delete
-            }
-        };
-        ValueEntityResult {
-            change,
-            then,
-            side_effects,
-        }
+        change
+            .clone()
+            .apply_to(&mut self.state, || E::empty_state(&self.entity_id));
+        EffectResult::new(answer, side_effects, change)
     }
 }
 
-/// The effect of one command.
-#[derive(Debug)]
-pub struct ValueEntityResult<S, R> {
-    change: StateChange<S>,
-    then: Then<R>,
-    side_effects: Vec<SideEffect>,
-}
+/// The effect of one value entity command: its answer, side effects and state change.
+pub type ValueEntityResult<S, R> = EffectResult<R, StateChange<S>>;
 
-impl<S, R> ValueEntityResult<S, R> {
-    fn describe(&self) -> String {
-        match &self.then {
-            Then::Reply(..) => "a reply".to_owned(),
-            Then::Forward(call) => format!(
-                "a forward to {}::{}",
-                call.call().component(),
-                call.call().method()
-            ),
-            Then::Error(error) => format!("an error ({error})"),
-        }
-    }
-
-    /// Whether the command replied.
-    pub fn is_reply(&self) -> bool {
-        matches!(self.then, Then::Reply(..))
-    }
-
-    /// The reply. Panics if the command did not reply.
-    pub fn reply(&self) -> &R {
-        match &self.then {
-            Then::Reply(value, _) => value,
-            _ => panic!("expected a reply, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// The reply's metadata. Panics if the command did not reply.
-    pub fn reply_metadata(&self) -> &Metadata {
-        match &self.then {
-            Then::Reply(_, metadata) => metadata,
-            _ => panic!("expected a reply, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// Whether the command failed.
-    pub fn is_error(&self) -> bool {
-        matches!(self.then, Then::Error(_))
-    }
-
-    /// The error's description. Panics if the command did not fail.
-    pub fn error(&self) -> &str {
-        match &self.then {
-            Then::Error(error) => error.description(),
-            _ => panic!("expected an error, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// The error's status. Panics if the command did not fail.
-    pub fn error_status(&self) -> ErrorCode {
-        match &self.then {
-            Then::Error(error) => error.error_code(),
-            _ => panic!("expected an error, but the effect was {}", self.describe()),
-        }
-    }
-
-    /// Whether the command forwarded.
-    pub fn is_forward(&self) -> bool {
-        matches!(self.then, Then::Forward(_))
-    }
-
-    /// The forwarded call. Panics if the command did not forward.
-    pub fn forward(&self) -> &Call {
-        match &self.then {
-            Then::Forward(call) => call.call(),
-            _ => panic!("expected a forward, but the effect was {}", self.describe()),
-        }
-    }
-
+impl<S, R> EffectResult<R, StateChange<S>> {
     /// Whether the command replaced the state.
     pub fn state_was_updated(&self) -> bool {
-        matches!(self.change, StateChange::Update(_))
+        matches!(self.kind, StateChange::Update(_))
     }
 
     /// The state the command set, if it set one.
     pub fn updated_state(&self) -> Option<&S> {
-        match &self.change {
+        match &self.kind {
             StateChange::Update(state) => Some(state),
             _ => None,
         }
@@ -193,11 +108,6 @@ impl<S, R> ValueEntityResult<S, R> {
 
     /// Whether the command deleted the entity.
     pub fn state_was_deleted(&self) -> bool {
-        matches!(self.change, StateChange::Delete)
-    }
-
-    /// The side effects, in the order they were added.
-    pub fn side_effects(&self) -> &[SideEffect] {
-        &self.side_effects
+        matches!(self.kind, StateChange::Delete)
     }
 }

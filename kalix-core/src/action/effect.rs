@@ -9,6 +9,7 @@ use crate::action::SideEffect;
 use crate::client::DeferredCall;
 use crate::error::CallError;
 use crate::metadata::Metadata;
+use crate::outcome::Answer;
 use crate::status::ErrorCode;
 
 /// What an action handler returns: reply, fail, forward, reply later, or ignore, plus any side
@@ -36,19 +37,6 @@ enum Kind<T> {
     Forward(DeferredCall<T>),
     AsyncReply(BoxFuture<'static, Result<T, CallError>>, Metadata),
     AsyncEffect(BoxFuture<'static, Effect<T>>),
-    Ignore,
-}
-
-/// An effect with its asynchronous parts run: what the runtime (or a unit test) acts on.
-#[derive(Debug)]
-pub enum Resolved<T> {
-    /// Reply with this value; the metadata's entries become response headers.
-    Reply(T, Metadata),
-    /// Fail with this status and description.
-    Error(CallError),
-    /// Let this call produce the reply.
-    Forward(DeferredCall<T>),
-    /// Send no reply (404 over HTTP; a skipped message in a subscription).
     Ignore,
 }
 
@@ -126,17 +114,17 @@ impl<T: Send + 'static> Effect<T> {
 
     /// Runs the asynchronous parts (`async_reply`, `async_effect`) and returns what remains to
     /// do, with every side effect collected along the way.
-    pub async fn resolve(self) -> (Resolved<T>, Vec<SideEffect>) {
+    pub async fn resolve(self) -> (Answer<T>, Vec<SideEffect>) {
         let mut side_effects = self.side_effects;
         let mut kind = self.kind;
         loop {
             let resolved = match kind {
-                Kind::Reply(value, metadata) => Resolved::Reply(value, metadata),
-                Kind::Error(error) => Resolved::Error(error),
-                Kind::Forward(call) => Resolved::Forward(call),
+                Kind::Reply(value, metadata) => Answer::Reply(value, metadata),
+                Kind::Error(error) => Answer::Error(error),
+                Kind::Forward(call) => Answer::Forward(call),
                 Kind::AsyncReply(future, metadata) => match future.await {
-                    Ok(value) => Resolved::Reply(value, metadata),
-                    Err(error) => Resolved::Error(error),
+                    Ok(value) => Answer::Reply(value, metadata),
+                    Err(error) => Answer::Error(error),
                 },
                 Kind::AsyncEffect(future) => {
                     let next = future.await;
@@ -152,7 +140,7 @@ impl<T: Send + 'static> Effect<T> {
                         );
                         side_effects.clear();
                     }
-                    Resolved::Ignore
+                    Answer::Ignore
                 }
             };
             return (resolved, side_effects);

@@ -30,6 +30,6 @@ mod stream;
 
 pub use component::ActionComponent;
 pub use context::ActionContext;
-pub use effect::{Effect, Resolved};
+pub use effect::Effect;
 pub use side_effect::SideEffect;
 pub use stream::EffectStream;

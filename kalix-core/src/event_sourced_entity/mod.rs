@@ -48,7 +48,9 @@
 mod component;
 mod context;
 mod effect;
+mod transition;
 
 pub use component::{EntityEvent, EventSourcedComponent};
 pub use context::EventSourcedEntityContext;
 pub use effect::{Effect, OnSuccess, Then};
+pub use transition::{Transition, deleted_error, fold};

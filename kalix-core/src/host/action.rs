@@ -1,29 +1,21 @@
 //! The action host: actions are stateless, so carrying out their effect is resolving it and
 //! serializing the reply.
 
-use bytes::Bytes;
 use std::panic::AssertUnwindSafe;
 
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::action::{Effect, EffectStream, Resolved};
+use crate::action::{Effect, EffectStream};
 use crate::error::CallError;
+use crate::outcome::Answer;
 use crate::outcome::{HandlerOutcome, Outcome};
 use crate::status::ErrorCode;
 
 /// Resolves an action's effect into what the dispatcher carries out.
 pub(crate) async fn complete<T: Serialize + Send + 'static>(effect: Effect<T>) -> HandlerOutcome {
-    let (resolved, side_effects) = effect.resolve().await;
-    match resolved {
-        Resolved::Reply(value, metadata) => match to_json(&value) {
-            Ok(body) => HandlerOutcome::new(Outcome::Reply { body, metadata }, side_effects),
-            Err(error) => HandlerOutcome::new(Outcome::Error(error), side_effects),
-        },
-        Resolved::Error(error) => HandlerOutcome::new(Outcome::Error(error), side_effects),
-        Resolved::Forward(call) => HandlerOutcome::forward(call.into_untyped(), side_effects),
-        Resolved::Ignore => HandlerOutcome::new(Outcome::Ignore, Vec::new()),
-    }
+    let (answer, side_effects) = effect.resolve().await;
+    super::answered(answer, side_effects)
 }
 
 /// Turns a stream of effects into a stream of JSON replies that ends at the first error.
@@ -38,10 +30,10 @@ pub(crate) fn complete_stream<T: Serialize + Send + 'static>(
                 tracing::warn!("side effects of streamed replies are not run");
             }
             match resolved {
-                Resolved::Reply(value, _) => Some(to_json(&value)),
-                Resolved::Error(error) => Some(Err(error)),
-                Resolved::Ignore => None,
-                Resolved::Forward(call) => Some(Err(CallError::new(
+                Answer::Reply(value, _) => Some(super::to_json(&value)),
+                Answer::Error(error) => Some(Err(error)),
+                Answer::Ignore => None,
+                Answer::Forward(call) => Some(Err(CallError::new(
                     ErrorCode::INTERNAL_SERVER_ERROR,
                     format!(
                         "a streamed reply cannot forward (to {}::{})",
@@ -73,14 +65,4 @@ pub(crate) fn complete_stream<T: Serialize + Send + 'static>(
             Some((item, (items, ended)))
         });
     HandlerOutcome::new(Outcome::Stream(replies.boxed()), Vec::new())
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<Bytes, CallError> {
-    serde_json::to_vec(value).map(Bytes::from).map_err(|error| {
-        tracing::error!(%error, "a reply could not be serialized");
-        CallError::new(
-            ErrorCode::INTERNAL_SERVER_ERROR,
-            format!("the reply could not be serialized: {error}"),
-        )
-    })
 }

@@ -1,6 +1,7 @@
 //! Component hosts: how each kind of component runs a call and carries out its effect.
 
 pub(crate) mod action;
+mod entity;
 mod entity_id;
 pub(crate) mod event_sourced;
 mod slots;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use crate::error::CallError;
 use crate::log_limit::LogLimit;
-use crate::outcome::HandlerOutcome;
+use crate::outcome::{Answer, HandlerOutcome, Outcome};
 use crate::status::ErrorCode;
 use crate::store::WriteError;
 
@@ -21,9 +22,8 @@ pub(crate) fn commit_failed(type_id: &str, entity_id: &str, error: &WriteError) 
         WriteError::Conflict { .. } => {
             HandlerOutcome::conflict(commit_error(type_id, entity_id, error))
         }
-        WriteError::Deleted => HandlerOutcome::error(CallError::new(
-            ErrorCode::CONFLICT,
-            format!("{type_id} '{entity_id}' was deleted and accepts no more events"),
+        WriteError::Deleted => HandlerOutcome::error(crate::event_sourced_entity::deleted_error(
+            type_id, entity_id,
         )),
         // Retrying cannot help a write the database refuses for what it holds.
         WriteError::Store(refused) if refused.is_rejected_write() => {
@@ -102,8 +102,8 @@ pub(crate) fn load_failed(
 
 /// A read on a shared store found the entity moved by another process: the slot reloads and the
 /// dispatcher runs the command again.
-pub(crate) fn moved_elsewhere<L>(
-    slot: &slots::Slot<L>,
+pub(crate) fn moved_elsewhere<M>(
+    slot: &slots::Slot<M>,
     type_id: &str,
     entity_id: &str,
 ) -> HandlerOutcome {
@@ -114,55 +114,33 @@ pub(crate) fn moved_elsewhere<L>(
     ))
 }
 
-/// What follows a command's state change, its reply already computed.
-pub(crate) enum Next<R> {
-    Reply(R, crate::metadata::Metadata),
-    Forward(crate::client::DeferredCall<R>),
-    Error(CallError),
-}
-
-impl<R: serde::Serialize> Next<R> {
-    /// The command's outcome, once its commit is done.
-    pub(crate) fn into_outcome(
-        self,
-        side_effects: Vec<crate::action::SideEffect>,
-    ) -> HandlerOutcome {
-        match self {
-            Next::Reply(value, metadata) => match serde_json::to_vec(&value) {
-                Ok(json) => HandlerOutcome::new(
-                    crate::outcome::Outcome::Reply {
-                        body: json.into(),
-                        metadata,
-                    },
-                    side_effects,
-                ),
-                Err(error) => HandlerOutcome::error(CallError::new(
-                    ErrorCode::INTERNAL_SERVER_ERROR,
-                    format!("the reply could not be serialized: {error}"),
-                )),
-            },
-            Next::Forward(call) => HandlerOutcome::forward(call.into_untyped(), side_effects),
-            Next::Error(error) => HandlerOutcome::error(error),
-        }
-    }
-}
-
-/// Waits for `commit` (the command's own write, or for a read the entity's last write). If it
-/// failed, the slot is marked stale and the outcome says what the caller gets.
-pub(crate) async fn await_commit<L>(
-    slot: &slots::Slot<L>,
-    commit: Option<crate::store::PendingCommit>,
-    type_id: &str,
-    entity_id: &str,
-) -> Result<(), HandlerOutcome> {
-    match commit {
-        Some(commit) => match commit.await {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                slot.stale.store(true, std::sync::atomic::Ordering::Release);
-                Err(commit_failed(type_id, entity_id, &error))
-            }
+/// What the dispatcher carries out for a handler's answer: the reply serialized, or the forward
+/// or error as it is.
+pub(crate) fn answered<R: serde::Serialize>(
+    answer: Answer<R>,
+    side_effects: Vec<crate::action::SideEffect>,
+) -> HandlerOutcome {
+    match answer {
+        Answer::Reply(value, metadata) => match to_json(&value) {
+            Ok(body) => HandlerOutcome::new(Outcome::Reply { body, metadata }, side_effects),
+            Err(error) => HandlerOutcome::new(Outcome::Error(error), side_effects),
         },
-        None => Ok(()),
+        Answer::Error(error) => HandlerOutcome::new(Outcome::Error(error), side_effects),
+        Answer::Forward(call) => HandlerOutcome::forward(call.into_untyped(), side_effects),
+        // An ignored call's side effects were dropped when its effect was resolved.
+        Answer::Ignore => HandlerOutcome::new(Outcome::Ignore, Vec::new()),
     }
+}
+
+/// A reply as JSON; a reply that does not serialize is a 500 (and logged).
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<bytes::Bytes, CallError> {
+    serde_json::to_vec(value)
+        .map(bytes::Bytes::from)
+        .map_err(|error| {
+            tracing::error!(%error, "a reply could not be serialized");
+            CallError::new(
+                ErrorCode::INTERNAL_SERVER_ERROR,
+                format!("the reply could not be serialized: {error}"),
+            )
+        })
 }

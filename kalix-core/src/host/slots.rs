@@ -16,44 +16,68 @@ use crate::store::PendingCommit;
 
 const SHARDS: usize = 64;
 
-/// What a host keeps of a loaded entity; it exposes its last uncommitted write.
-pub(crate) trait Resident: Send + 'static {
+/// What a host keeps of a loaded entity: what its kind keeps (`M`), where it stands, and its last
+/// write until that is known to be committed.
+pub(crate) struct Resident<M> {
+    /// What the entity's kind keeps: a state, or a state and whether the journal is closed.
+    pub memory: M,
+    /// The version of its state, or the sequence number of its journal's last event.
+    pub position: u64,
     /// The entity's last write, until it is known to be committed.
-    fn pending(&self) -> Option<&PendingCommit>;
+    pub pending: Option<PendingCommit>,
+}
 
-    /// Forgets the last write once it is known to be committed.
-    fn forget_committed(&mut self);
+impl<M> Resident<M> {
+    /// An entity as loaded: nothing in flight.
+    pub fn loaded(memory: M, position: u64) -> Self {
+        Self {
+            memory,
+            position,
+            pending: None,
+        }
+    }
+
+    fn forget_committed(&mut self) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| matches!(p.peek(), Some(Ok(_))))
+        {
+            self.pending = None;
+        }
+    }
 
     /// Whether the entity's last write is known to have failed: what is cached was never
     /// committed, so the entity must be reloaded.
     fn last_write_failed(&self) -> bool {
-        self.pending()
+        self.pending
+            .as_ref()
             .and_then(|pending| pending.peek())
             .is_some_and(|result| result.is_err())
     }
 }
 
 /// The slots of the ids that hash to one shard.
-type Shard<L> = Mutex<HashMap<String, Arc<Slot<L>>>>;
+type Shard<M> = Mutex<HashMap<String, Arc<Slot<M>>>>;
 
 /// The slots of one entity type.
-pub(crate) struct Slots<L> {
-    shards: Box<[Shard<L>]>,
+pub(crate) struct Slots<M> {
+    shards: Box<[Shard<M>]>,
     per_shard: usize,
     epoch: Instant,
 }
 
 /// One entity's slot.
-pub(crate) struct Slot<L> {
+pub(crate) struct Slot<M> {
     /// What is loaded, if anything; commands hold this lock while they run.
-    pub cell: tokio::sync::Mutex<Option<L>>,
+    pub cell: tokio::sync::Mutex<Option<Resident<M>>>,
     /// Set when the cached state may not match the store (a failed commit, a panic).
     pub stale: AtomicBool,
     /// Milliseconds since the epoch of the last command.
     last_used: AtomicU64,
 }
 
-impl<L: Resident> Slots<L> {
+impl<M: Send + 'static> Slots<M> {
     /// Slots bounded by `settings`, with a sweeper dropping idle ones.
     pub fn start(settings: EntitySettings) -> Arc<Self> {
         let slots = Arc::new(Self {
@@ -69,7 +93,7 @@ impl<L: Resident> Slots<L> {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    fn shard(&self, entity_id: &str) -> &Shard<L> {
+    fn shard(&self, entity_id: &str) -> &Shard<M> {
         use std::hash::{BuildHasher, RandomState};
         // One hasher for the process: an id only needs a stable shard.
         static SEED: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
@@ -78,7 +102,7 @@ impl<L: Resident> Slots<L> {
     }
 
     /// The slot of `entity_id`, created (and the bound enforced) if it has none.
-    pub fn get_or_insert(&self, entity_id: &str) -> Arc<Slot<L>> {
+    pub fn get_or_insert(&self, entity_id: &str) -> Arc<Slot<M>> {
         let now = self.now();
         let mut shard = self
             .shard(entity_id)
@@ -99,30 +123,22 @@ impl<L: Resident> Slots<L> {
         shard.insert(entity_id.to_owned(), Arc::clone(&slot));
         slot
     }
-
-    /// How many entities are in memory.
-    pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| shard.lock().map_or(0, |s| s.len()))
-            .sum()
-    }
 }
 
-fn evictable<L: Resident>(slot: &Arc<Slot<L>>) -> bool {
+fn evictable<M>(slot: &Arc<Slot<M>>) -> bool {
     if Arc::strong_count(slot) != 1 {
         return false;
     }
     match slot.cell.try_lock() {
         Ok(cell) => cell
             .as_ref()
-            .and_then(Resident::pending)
+            .and_then(|resident| resident.pending.as_ref())
             .is_none_or(|pending| pending.peek().is_some()),
         Err(_) => false,
     }
 }
 
-fn evict_least_recently_used<L: Resident>(shard: &mut HashMap<String, Arc<Slot<L>>>) {
+fn evict_least_recently_used<M>(shard: &mut HashMap<String, Arc<Slot<M>>>) {
     let oldest = shard
         .iter()
         .filter(|(_, slot)| evictable(slot))
@@ -133,7 +149,7 @@ fn evict_least_recently_used<L: Resident>(shard: &mut HashMap<String, Arc<Slot<L
     }
 }
 
-impl<L: Resident> Slot<L> {
+impl<M> Slot<M> {
     /// Locks the slot for one command and makes what it holds current: on a shared store, first
     /// waits for the entity's own write in flight (a command never builds on a write another
     /// process could overtake); then reloads with `load` if the slot is stale, empty, or its
@@ -142,12 +158,12 @@ impl<L: Resident> Slot<L> {
         &self,
         shared: bool,
         load: impl FnOnce() -> Load,
-    ) -> Result<tokio::sync::MutexGuard<'_, Option<L>>, crate::error::CallError>
+    ) -> Result<tokio::sync::MutexGuard<'_, Option<Resident<M>>>, crate::error::CallError>
     where
-        Load: std::future::Future<Output = Result<L, crate::error::CallError>>,
+        Load: std::future::Future<Output = Result<Resident<M>, crate::error::CallError>>,
     {
         let mut cell = self.cell.lock().await;
-        let pending = |cell: &Option<L>| cell.as_ref().and_then(Resident::pending).cloned();
+        let pending = |cell: &Option<Resident<M>>| cell.as_ref().and_then(|r| r.pending.clone());
         if shared && let Some(pending) = pending(&cell) {
             let _ = pending.await;
         }
@@ -160,8 +176,8 @@ impl<L: Resident> Slot<L> {
             *cell = None;
             *cell = Some(load().await?);
         }
-        if let Some(loaded) = cell.as_mut() {
-            loaded.forget_committed();
+        if let Some(resident) = cell.as_mut() {
+            resident.forget_committed();
         }
         Ok(cell)
     }
@@ -169,7 +185,7 @@ impl<L: Resident> Slot<L> {
 
 /// Drops the slots of entities idle for longer than the passivation timeout, until the slots are
 /// gone.
-async fn sweep<L: Resident>(slots: Weak<Slots<L>>, passivation_timeout: Duration) {
+async fn sweep<M: Send + 'static>(slots: Weak<Slots<M>>, passivation_timeout: Duration) {
     let period = (passivation_timeout / 2).clamp(Duration::from_millis(10), Duration::from_secs(5));
     let timeout = passivation_timeout.as_millis() as u64;
     loop {

@@ -6,6 +6,7 @@ use crate::action::SideEffect;
 use crate::client::DeferredCall;
 use crate::error::CallError;
 use crate::metadata::Metadata;
+use crate::outcome::Answer;
 use crate::status::ErrorCode;
 
 /// What a value entity's command handler returns: an optional state change, then a reply, a
@@ -24,12 +25,12 @@ use crate::status::ErrorCode;
 #[must_use = "an effect does nothing unless the handler returns it"]
 pub struct Effect<S, R> {
     change: StateChange<S>,
-    then: Then<R>,
+    then: Answer<R>,
     side_effects: Vec<SideEffect>,
 }
 
 /// The state change of an effect.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StateChange<S> {
     /// The state stays as it is.
     None,
@@ -39,15 +40,28 @@ pub enum StateChange<S> {
     Delete,
 }
 
-/// What follows the state change.
-#[derive(Debug)]
-pub enum Then<R> {
-    /// Reply with this value and metadata.
-    Reply(R, Metadata),
-    /// Let this call produce the reply.
-    Forward(DeferredCall<R>),
-    /// Fail; no state change is made.
-    Error(CallError),
+impl<S> StateChange<S> {
+    /// Carries the change out on `state`: the runtime's transition, which the unit testkit
+    /// shares. A delete leaves the entity's empty state.
+    ///
+    /// ```
+    /// use kalix_core::value_entity::StateChange;
+    ///
+    /// let mut state = 5;
+    /// StateChange::Update(7).apply_to(&mut state, || 0);
+    /// assert_eq!(state, 7);
+    /// StateChange::None.apply_to(&mut state, || 0);
+    /// assert_eq!(state, 7);
+    /// StateChange::Delete.apply_to(&mut state, || 0);
+    /// assert_eq!(state, 0);
+    /// ```
+    pub fn apply_to(self, state: &mut S, empty_state: impl FnOnce() -> S) {
+        match self {
+            StateChange::None => {}
+            StateChange::Update(new) => *state = new,
+            StateChange::Delete => *state = empty_state(),
+        }
+    }
 }
 
 /// A state change waiting for what follows it: `.then_reply(..)` or `.then_forward(..)`.
@@ -60,20 +74,20 @@ pub struct OnSuccess<S, R> {
 impl<S, R> OnSuccess<S, R> {
     /// Reply with `value` once the change is committed.
     pub fn then_reply(self, value: R) -> Effect<S, R> {
-        self.then(Then::Reply(value, Metadata::new()))
+        self.then(Answer::Reply(value, Metadata::new()))
     }
 
     /// Reply with `value` and metadata once the change is committed.
     pub fn then_reply_with(self, value: R, metadata: Metadata) -> Effect<S, R> {
-        self.then(Then::Reply(value, metadata))
+        self.then(Answer::Reply(value, metadata))
     }
 
     /// Forward to `call` once the change is committed.
     pub fn then_forward(self, call: DeferredCall<R>) -> Effect<S, R> {
-        self.then(Then::Forward(call))
+        self.then(Answer::Forward(call))
     }
 
-    fn then(self, then: Then<R>) -> Effect<S, R> {
+    fn then(self, then: Answer<R>) -> Effect<S, R> {
         Effect {
             change: self.change,
             then,
@@ -99,7 +113,7 @@ impl<S, R> Effect<S, R> {
         }
     }
 
-    fn unchanged(then: Then<R>) -> Self {
+    fn unchanged(then: Answer<R>) -> Self {
         Self {
             change: StateChange::None,
             then,
@@ -109,17 +123,17 @@ impl<S, R> Effect<S, R> {
 
     /// Reply with `value`, leaving the state as it is.
     pub fn reply(value: R) -> Self {
-        Self::unchanged(Then::Reply(value, Metadata::new()))
+        Self::unchanged(Answer::Reply(value, Metadata::new()))
     }
 
     /// Reply with `value` and metadata, leaving the state as it is.
     pub fn reply_with(value: R, metadata: Metadata) -> Self {
-        Self::unchanged(Then::Reply(value, metadata))
+        Self::unchanged(Answer::Reply(value, metadata))
     }
 
     /// Let another handler answer, leaving the state as it is.
     pub fn forward(call: DeferredCall<R>) -> Self {
-        Self::unchanged(Then::Forward(call))
+        Self::unchanged(Answer::Forward(call))
     }
 
     /// Fail with status 400 and `description`; the state is not changed.
@@ -129,7 +143,7 @@ impl<S, R> Effect<S, R> {
 
     /// Fail with `status` and `description`; the state is not changed.
     pub fn error_with_status(description: impl Into<String>, status: ErrorCode) -> Self {
-        Self::unchanged(Then::Error(CallError::new(status, description)))
+        Self::unchanged(Answer::Error(CallError::new(status, description)))
     }
 
     /// Adds a side effect, run after the state change is committed.
@@ -146,9 +160,9 @@ impl<S, R> Effect<S, R> {
 
     /// The effect's parts: the state change, what follows, and the side effects. An error never
     /// changes the state.
-    pub fn into_parts(self) -> (StateChange<S>, Then<R>, Vec<SideEffect>) {
+    pub fn into_parts(self) -> (StateChange<S>, Answer<R>, Vec<SideEffect>) {
         match self.then {
-            Then::Error(error) => (StateChange::None, Then::Error(error), Vec::new()),
+            Answer::Error(error) => (StateChange::None, Answer::Error(error), Vec::new()),
             then => (self.change, then, self.side_effects),
         }
     }

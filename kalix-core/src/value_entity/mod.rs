@@ -42,4 +42,4 @@ mod effect;
 
 pub use component::ValueEntityComponent;
 pub use context::ValueEntityContext;
-pub use effect::{Effect, OnSuccess, StateChange, Then};
+pub use effect::{Effect, OnSuccess, StateChange};

@@ -1,0 +1,186 @@
+//! The entity host: the command loop every entity kind shares, generic over what the kind
+//! persists (a state row, a journal with snapshots; next, a workflow's state and position).
+//!
+//! Each entity id has a slot holding what the host keeps of it, behind a fair (FIFO) async mutex,
+//! so commands to one id run one at a time in arrival order while different ids run in parallel.
+//! A command holds the lock only to run its (synchronous) handler and queue its write; it then
+//! waits for its commit without the lock, so a hot entity's commands flow into the group commit
+//! one after another. Each reply still waits for its own commit (and a read for the last write
+//! before it), and a failed commit, a failed step or a panic marks the entity stale: it is
+//! reloaded from the store before its next command, and commands computed on top of a failed
+//! write fail their version check too.
+//!
+//! On a store other processes share, a read first checks that the entity did not move there, and
+//! a command waits for the entity's own write in flight before building on it.
+//!
+//! Slots of idle entities are dropped after the passivation timeout, and the number of slots is
+//! bounded per type: past the bound the least recently used idle slot is dropped.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+
+use super::slots::{Resident, Slot, Slots};
+use crate::action::SideEffect;
+use crate::error::CallError;
+use crate::outcome::{Answer, HandlerOutcome};
+use crate::registry::ComponentEnv;
+use crate::store::{GroupCommitter, PendingCommit, Store, StoreError, Write};
+
+/// What differs between kinds of entity: what the host keeps of one, how it is loaded, and how
+/// its stored position is read.
+pub trait EntityKind: Send + Sync + 'static {
+    /// The entity type's storage namespace.
+    const TYPE_ID: &'static str;
+    /// The component id, for messages.
+    const COMPONENT_ID: &'static str;
+    /// What the host keeps of a loaded entity between commands.
+    type Memory: Send + 'static;
+
+    /// Loads an entity from `store`: what is kept of it and its position (the version of its
+    /// state, or its journal's last sequence number).
+    fn load(
+        &self,
+        store: &dyn Store,
+        entity_id: &str,
+    ) -> impl Future<Output = Result<(Self::Memory, u64), CallError>> + Send;
+
+    /// The entity's position as stored now.
+    fn stored_position(store: &dyn Store, entity_id: &str) -> StoredPosition;
+}
+
+/// A read of an entity's position in the store.
+pub type StoredPosition = BoxFuture<'static, Result<u64, StoreError>>;
+
+/// What a command decided, its handler run and its memory updated.
+pub(crate) struct Decision<R> {
+    /// What to commit, if the command changed anything.
+    pub persist: Option<Persist>,
+    /// What the caller gets once the commit is done.
+    pub answer: Answer<R>,
+    /// Run once the commit is done.
+    pub side_effects: Vec<SideEffect>,
+}
+
+/// A command's write and the entity's position once it is committed.
+pub(crate) struct Persist {
+    pub write: Write,
+    pub position: u64,
+}
+
+/// The entities of one type at run time: their kind and their slots.
+pub struct EntityHost<K: EntityKind> {
+    pub(crate) kind: K,
+    slots: Arc<Slots<K::Memory>>,
+    store: Arc<dyn Store>,
+    committer: GroupCommitter,
+}
+
+impl<K: EntityKind> EntityHost<K> {
+    /// Hosts the entities of `kind` and starts their passivation sweeper.
+    pub fn new(kind: K, env: &ComponentEnv<'_>) -> Arc<Self> {
+        Arc::new(Self {
+            kind,
+            slots: Slots::start(env.entities),
+            store: Arc::clone(&env.store),
+            committer: env.committer.clone(),
+        })
+    }
+
+    /// Runs one command on entity `entity_id`: `step` runs the handler on what is kept of the
+    /// entity (given its position), updates it, and says what to commit and answer.
+    pub(crate) async fn run_command<R: Serialize + Send + 'static>(
+        &self,
+        entity_id: &str,
+        step: impl FnOnce(&K, &mut K::Memory, u64) -> Result<Decision<R>, CallError>,
+    ) -> HandlerOutcome {
+        if let Err(bad_id) = super::entity_id::check(K::TYPE_ID, entity_id) {
+            return HandlerOutcome::error(bad_id);
+        }
+        let slot = self.slots.get_or_insert(entity_id);
+        let shared = self.store.is_shared();
+        let load = || async {
+            let (memory, position) = self.kind.load(&*self.store, entity_id).await?;
+            Ok(Resident::loaded(memory, position))
+        };
+        let mut cell = match slot.lock_current(shared, load).await {
+            Ok(cell) => cell,
+            Err(error) => return HandlerOutcome::error(error),
+        };
+        let resident = cell.as_mut().expect("lock_current loads the entity");
+        let position = resident.position;
+        // The handler (and for a journal the event handler and the reply) are user code: after a
+        // panic, or a step that failed half way, what is kept may be partly updated, so the
+        // entity is rebuilt from the store, as Kalix restarts a failed entity.
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            step(&self.kind, &mut resident.memory, position)
+        }));
+        let decision = match run {
+            Ok(Ok(decision)) => decision,
+            Ok(Err(error)) => {
+                slot.stale.store(true, Ordering::Release);
+                return HandlerOutcome::error(error);
+            }
+            Err(panic) => {
+                slot.stale.store(true, Ordering::Release);
+                return HandlerOutcome::error(crate::outcome::panic_error(
+                    K::COMPONENT_ID,
+                    entity_id,
+                    panic.as_ref(),
+                ));
+            }
+        };
+        let commit = match decision.persist {
+            None => {
+                // A read on a shared store must see writes other processes acknowledged: if the
+                // entity moved since it was loaded, reload it and run the command again. (A write
+                // needs no such check: its position check at commit refuses a stale write.)
+                if shared && self.moved_elsewhere(position, entity_id).await {
+                    return super::moved_elsewhere(&slot, K::TYPE_ID, entity_id);
+                }
+                resident.pending.clone()
+            }
+            Some(Persist { write, position }) => {
+                let commit = self.committer.submit(write);
+                resident.position = position;
+                resident.pending = Some(commit.clone());
+                Some(commit)
+            }
+        };
+        drop(cell);
+        if let Err(failed) = await_commit(&slot, commit, K::TYPE_ID, entity_id).await {
+            return failed;
+        }
+        super::answered(decision.answer, decision.side_effects)
+    }
+
+    /// On a shared store: whether another process wrote the entity since it was loaded here (its
+    /// own writes are committed by then).
+    async fn moved_elsewhere(&self, position: u64, entity_id: &str) -> bool {
+        match K::stored_position(&*self.store, entity_id).await {
+            Ok(stored) => stored != position,
+            Err(_) => true,
+        }
+    }
+}
+
+/// Waits for `commit` (the command's own write, or for a read the entity's last write). If it
+/// failed, the slot is marked stale and the outcome says what the caller gets.
+async fn await_commit<M>(
+    slot: &Slot<M>,
+    commit: Option<PendingCommit>,
+    type_id: &str,
+    entity_id: &str,
+) -> Result<(), HandlerOutcome> {
+    let Some(commit) = commit else { return Ok(()) };
+    match commit.await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            slot.stale.store(true, Ordering::Release);
+            Err(super::commit_failed(type_id, entity_id, &error))
+        }
+    }
+}
