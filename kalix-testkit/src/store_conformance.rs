@@ -24,6 +24,7 @@ fn state_write(entity: &str, expected: u64, payload: Option<&str>) -> StateWrite
         type_id: "conformance".to_owned(),
         entity_id: entity.to_owned(),
         expected_version: expected,
+        follows_own_write: false,
         payload: payload.map(|p| Bytes::from(p.to_owned())),
     }
 }
@@ -37,6 +38,7 @@ fn append(entity: &str, expected: u64, events: &[&str]) -> EventAppend {
         type_id: "journal".to_owned(),
         entity_id: entity.to_owned(),
         expected_seq: expected,
+        follows_own_write: false,
         events: events
             .iter()
             .map(|name| NewEvent {
@@ -86,6 +88,45 @@ where
     a_delete_is_remembered_with_the_journal(fresh().await).await;
     state_writes_and_appends_share_a_transaction_in_order(fresh().await).await;
     versions_and_last_sequence_numbers_read_back(fresh().await).await;
+    a_write_following_its_own_write_applies_on_top_of_it(fresh().await).await;
+}
+
+/// A writer queues writes on top of its own, in one batch and in the next: the store applies
+/// them as it applies any write whose expected version matches.
+async fn a_write_following_its_own_write_applies_on_top_of_it(store: impl Store) {
+    let following = |expected, payload| {
+        let mut write = state_write("a", expected, Some(payload));
+        write.follows_own_write = true;
+        Write::State(write)
+    };
+    let mut appended = append("a", 1, &["B"]);
+    appended.follows_own_write = true;
+    let results = store
+        .commit(vec![
+            write("a", 0, Some("1")),
+            following(1, "2"),
+            append("a", 0, &["A"]).into(),
+            appended.into(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results, vec![Ok(1), Ok(2), Ok(1), Ok(2)]);
+    let mut appended = append("a", 2, &["C"]);
+    appended.follows_own_write = true;
+    let results = store
+        .commit(vec![following(2, "3"), appended.into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        results,
+        vec![Ok(3), Ok(3)],
+        "a write following its own committed write applies"
+    );
+    assert_eq!(
+        store.load("conformance", "a").await.unwrap(),
+        stored(3, Some("3"))
+    );
+    assert_eq!(store.last_seq("journal", "a").await.unwrap(), 3);
 }
 
 async fn versions_and_last_sequence_numbers_read_back(store: impl Store) {

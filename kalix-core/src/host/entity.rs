@@ -10,8 +10,10 @@
 //! reloaded from the store before its next command, and commands computed on top of a failed
 //! write fail their version check too.
 //!
-//! On a store other processes share, a read first checks that the entity did not move there, and
-//! a command waits for the entity's own write in flight before building on it.
+//! On a store other processes share, a read first checks that the entity did not move there. A
+//! command builds on the entity's own write in flight there too: its write is marked as
+//! following that write, and the store refuses it if the write before it failed and another
+//! process produced the version it expects (see `Store::commit`).
 //!
 //! Slots of idle entities are dropped after the passivation timeout, and the number of slots is
 //! bounded per type: past the bound the least recently used idle slot is dropped.
@@ -106,7 +108,7 @@ impl<K: EntityKind> EntityHost<K> {
             let (memory, position) = self.kind.load(&*self.store, entity_id).await?;
             Ok(Resident::loaded(memory, position))
         };
-        let mut cell = match slot.lock_current(shared, load).await {
+        let mut cell = match slot.lock_current(load).await {
             Ok(cell) => cell,
             Err(error) => return HandlerOutcome::error(error),
         };
@@ -135,15 +137,29 @@ impl<K: EntityKind> EntityHost<K> {
         };
         let commit = match decision.persist {
             None => {
-                // A read on a shared store must see writes other processes acknowledged: if the
-                // entity moved since it was loaded, reload it and run the command again. (A write
-                // needs no such check: its position check at commit refuses a stale write.)
-                if shared && self.moved_elsewhere(position, entity_id).await {
-                    return super::moved_elsewhere(&slot, K::TYPE_ID, entity_id);
+                // A read on a shared store must see writes other processes acknowledged: once
+                // the entity's own write is in, if the entity moved since it was loaded, reload it
+                // and run the command again. (A write needs no such check: its position check at
+                // commit refuses a stale write.)
+                if shared {
+                    if let Some(own) = resident.pending.clone() {
+                        let _ = own.await;
+                    }
+                    if self.moved_elsewhere(position, entity_id).await {
+                        return super::moved_elsewhere(&slot, K::TYPE_ID, entity_id);
+                    }
                 }
                 resident.pending.clone()
             }
-            Some(Persist { write, position }) => {
+            Some(Persist {
+                mut write,
+                position,
+            }) => {
+                // Built on the entity's own write still in flight: the store refuses it if that
+                // write fails and another process takes its place.
+                if resident.pending.is_some() {
+                    write.follow_own_write();
+                }
                 let commit = self.committer.submit(write);
                 resident.position = position;
                 resident.pending = Some(commit.clone());

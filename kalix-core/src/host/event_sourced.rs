@@ -159,6 +159,7 @@ fn append<E: EventSourcedComponent, R>(
         type_id: E::TYPE_ID.to_owned(),
         entity_id: entity_id.to_owned(),
         expected_seq: seq,
+        follows_own_write: false,
         events,
         snapshot,
         delete: transition.delete,

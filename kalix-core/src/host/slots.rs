@@ -150,27 +150,21 @@ fn evict_least_recently_used<M>(shard: &mut HashMap<String, Arc<Slot<M>>>) {
 }
 
 impl<M> Slot<M> {
-    /// Locks the slot for one command and makes what it holds current: on a shared store, first
-    /// waits for the entity's own write in flight (a command never builds on a write another
-    /// process could overtake); then reloads with `load` if the slot is stale, empty, or its
-    /// last write failed.
+    /// Locks the slot for one command and makes what it holds current: reloads with `load` if
+    /// the slot is stale, empty, or its last write failed (waiting for that write first, so the
+    /// load sees it).
     pub async fn lock_current<Load>(
         &self,
-        shared: bool,
         load: impl FnOnce() -> Load,
     ) -> Result<tokio::sync::MutexGuard<'_, Option<Resident<M>>>, crate::error::CallError>
     where
         Load: std::future::Future<Output = Result<Resident<M>, crate::error::CallError>>,
     {
         let mut cell = self.cell.lock().await;
-        let pending = |cell: &Option<Resident<M>>| cell.as_ref().and_then(|r| r.pending.clone());
-        if shared && let Some(pending) = pending(&cell) {
-            let _ = pending.await;
-        }
         let reload = self.stale.swap(false, Ordering::AcqRel)
             || cell.as_ref().is_none_or(Resident::last_write_failed);
         if reload {
-            if let Some(pending) = pending(&cell) {
+            if let Some(pending) = cell.as_ref().and_then(|r| r.pending.clone()) {
                 let _ = pending.await;
             }
             *cell = None;

@@ -68,6 +68,7 @@ impl<E: ValueEntityComponent> EntityHost<StateRow<E>> {
                     type_id: E::TYPE_ID.to_owned(),
                     entity_id: entity_id.clone(),
                     expected_version: version,
+                    follows_own_write: false,
                     payload,
                 }
                 .into(),

@@ -177,6 +177,7 @@ mod tests {
             type_id: "t".into(),
             entity_id: entity.into(),
             expected_version: expected,
+            follows_own_write: false,
             payload: Some(bytes::Bytes::from_static(b"1")),
         }
     }

@@ -38,6 +38,9 @@ pub struct StateWrite {
     pub entity_id: String,
     /// The version the writer read: 0 if the entity had no row.
     pub expected_version: u64,
+    /// Whether the expected version is the writer's own write, queued before this one and
+    /// perhaps not yet committed. See [`Store::commit`].
+    pub follows_own_write: bool,
     /// The new state as JSON, or `None` to delete the entity.
     pub payload: Option<Bytes>,
 }
@@ -51,6 +54,9 @@ pub struct EventAppend {
     pub entity_id: String,
     /// The sequence number of the last event the writer saw: 0 for an empty journal.
     pub expected_seq: u64,
+    /// Whether the expected last event is the writer's own append, queued before this one and
+    /// perhaps not yet committed. See [`Store::commit`].
+    pub follows_own_write: bool,
     /// The events, numbered from `expected_seq + 1`.
     pub events: Vec<NewEvent>,
     /// The state after these events, kept as the entity's snapshot at its new last sequence
@@ -107,6 +113,16 @@ pub enum Write {
     State(StateWrite),
     /// Append events to an event-sourced entity's journal.
     Events(EventAppend),
+}
+
+impl Write {
+    /// Marks the write as following the writer's own write still in flight.
+    pub(crate) fn follow_own_write(&mut self) {
+        match self {
+            Write::State(write) => write.follows_own_write = true,
+            Write::Events(append) => append.follows_own_write = true,
+        }
+    }
 }
 
 impl From<StateWrite> for Write {
@@ -226,6 +242,13 @@ pub trait Store: Send + Sync + 'static {
     /// sequence number it expects. Returns one result per write: the new version (state) or last
     /// sequence number (events), or why it was refused. A write refused for a conflict does not
     /// stop the others; an `Err` means the transaction failed as a whole and nothing was applied.
+    ///
+    /// A writer may queue a write on top of its own write still in flight (`follows_own_write`).
+    /// If that earlier write fails, the version it would have produced may be produced by another
+    /// writer instead, and a bare version check would let the later write overwrite it. So a
+    /// shared store records who wrote each version and refuses a write that follows its own
+    /// write when another writer produced the version it expects. A store with one writer (see
+    /// [`Store::is_shared`]) needs no such record: a failed write leaves its version unproduced.
     fn commit(
         &self,
         writes: Vec<Write>,

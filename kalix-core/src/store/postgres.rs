@@ -52,10 +52,15 @@ impl PostgresTimeouts {
 /// several processes may start at once. Writes of one batch go through one connection and one
 /// transaction, consecutive state writes pipelined; each event append runs in a savepoint, so a
 /// conflicting append leaves nothing behind.
+///
+/// Each store records itself as the writer of every state version and event it writes, under a
+/// random id taken at connect, so that a write following its own write in flight is refused when
+/// another process produced the version it expects (see [`Store::commit`]).
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
     sql: Arc<Sql>,
+    writer: i64,
 }
 
 /// The statements, with the schema filled in.
@@ -64,6 +69,7 @@ struct Sql {
     state_version: String,
     insert_state: String,
     update_state: String,
+    update_own_state: String,
     last_seq: String,
     append_check: String,
     insert_event: String,
@@ -85,21 +91,29 @@ impl Sql {
                 "SELECT version FROM {s}.entity_state WHERE type_id = $1 AND entity_id = $2"
             ),
             insert_state: format!(
-                "INSERT INTO {s}.entity_state (type_id, entity_id, version, payload) VALUES ($1, $2, 1, $3) ON CONFLICT DO NOTHING"
+                "INSERT INTO {s}.entity_state (type_id, entity_id, version, payload, writer) VALUES ($1, $2, 1, $3, $4) ON CONFLICT DO NOTHING"
             ),
             update_state: format!(
-                "UPDATE {s}.entity_state SET version = $4, payload = $5 WHERE type_id = $1 AND entity_id = $2 AND version = $3"
+                "UPDATE {s}.entity_state SET version = $4, payload = $5, writer = $6 \
+                 WHERE type_id = $1 AND entity_id = $2 AND version = $3"
+            ),
+            update_own_state: format!(
+                "UPDATE {s}.entity_state SET version = $4, payload = $5, writer = $6 \
+                 WHERE type_id = $1 AND entity_id = $2 AND version = $3 AND writer = $6"
             ),
             last_seq: format!(
                 "SELECT MAX(seq) FROM {s}.event_journal WHERE type_id = $1 AND entity_id = $2"
             ),
             append_check: format!(
-                "SELECT (SELECT MAX(seq) FROM {s}.event_journal WHERE type_id = $1 AND entity_id = $2), \
-                        EXISTS (SELECT 1 FROM {s}.event_deleted WHERE type_id = $1 AND entity_id = $2)"
+                "SELECT last.seq, last.writer, \
+                        EXISTS (SELECT 1 FROM {s}.event_deleted WHERE type_id = $1 AND entity_id = $2) \
+                 FROM (SELECT 1) AS one LEFT JOIN LATERAL ( \
+                     SELECT seq, writer FROM {s}.event_journal WHERE type_id = $1 AND entity_id = $2 \
+                     ORDER BY seq DESC LIMIT 1) AS last ON true"
             ),
             insert_event: format!(
-                "INSERT INTO {s}.event_journal (type_id, entity_id, seq, type_name, payload) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT DO NOTHING"
+                "INSERT INTO {s}.event_journal (type_id, entity_id, seq, type_name, payload, writer) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
             ),
             upsert_snapshot: format!(
                 "INSERT INTO {s}.event_snapshot (type_id, entity_id, seq, payload) VALUES ($1, $2, $3, $4) \
@@ -134,7 +148,9 @@ fn schema_ddl(s: &str) -> String {
              type_id TEXT NOT NULL, entity_id TEXT NOT NULL, seq BIGINT NOT NULL, payload BYTEA NOT NULL,
              PRIMARY KEY (type_id, entity_id));
          CREATE TABLE IF NOT EXISTS {s}.event_deleted (
-             type_id TEXT NOT NULL, entity_id TEXT NOT NULL, PRIMARY KEY (type_id, entity_id));"
+             type_id TEXT NOT NULL, entity_id TEXT NOT NULL, PRIMARY KEY (type_id, entity_id));
+         ALTER TABLE {s}.entity_state ADD COLUMN IF NOT EXISTS writer BIGINT;
+         ALTER TABLE {s}.event_journal ADD COLUMN IF NOT EXISTS writer BIGINT;"
     )
 }
 
@@ -252,6 +268,8 @@ impl PostgresStore {
         Ok(Self {
             pool,
             sql: Arc::new(Sql::new(schema)),
+            // Random, so no other process (or restart) records itself as this writer.
+            writer: uuid::Uuid::new_v4().as_u64_pair().0 as i64,
         })
     }
 }
@@ -329,11 +347,11 @@ async fn commit_in_order(
                 let Write::Events(append) = writes[index] else {
                     unreachable!("not a state write")
                 };
-                results.push(append_events(&store.sql, &mut transaction, append).await?);
+                results.push(append_events(store, &mut transaction, append).await?);
                 index += 1;
             } else {
                 index += run.len();
-                results.extend(write_states(&store.sql, &transaction, &run).await?);
+                results.extend(write_states(store, &transaction, &run).await?);
             }
         }
         transaction.commit().await?;
@@ -514,31 +532,43 @@ async fn events_from(
 
 /// Applies consecutive state writes, pipelined; then asks for the versions of the refused ones.
 async fn write_states(
-    sql: &Sql,
+    store: &PostgresStore,
     transaction: &Tx<'_>,
     writes: &[&StateWrite],
 ) -> Result<Vec<Result<u64, WriteError>>, tokio_postgres::Error> {
+    let sql = &store.sql;
     let insert = transaction.prepare_cached(&sql.insert_state).await?;
     let update = transaction.prepare_cached(&sql.update_state).await?;
+    let update_own = transaction.prepare_cached(&sql.update_own_state).await?;
+    let writer = &store.writer;
     let applied = try_join_all(writes.iter().map(|write| {
         let payload = write.payload.as_deref();
-        let (insert, update) = (&insert, &update);
+        let (insert, update, update_own) = (&insert, &update, &update_own);
         async move {
             if write.expected_version == 0 {
                 transaction
-                    .execute(insert, &[&write.type_id, &write.entity_id, &payload])
+                    .execute(
+                        insert,
+                        &[&write.type_id, &write.entity_id, &payload, writer],
+                    )
                     .await
             } else {
                 let expected = write.expected_version as i64;
+                let statement = if write.follows_own_write {
+                    update_own
+                } else {
+                    update
+                };
                 transaction
                     .execute(
-                        update,
+                        statement,
                         &[
                             &write.type_id,
                             &write.entity_id,
                             &expected,
                             &(expected + 1),
                             &payload,
+                            writer,
                         ],
                     )
                     .await
@@ -569,17 +599,19 @@ async fn write_states(
 /// concurrent append of the same numbers (another process) makes the insert do nothing, which
 /// is a conflict, and the savepoint is rolled back.
 async fn append_events(
-    sql: &Sql,
+    store: &PostgresStore,
     transaction: &mut Tx<'_>,
     append: &EventAppend,
 ) -> Result<Result<u64, WriteError>, tokio_postgres::Error> {
+    let sql = &store.sql;
     let savepoint = transaction.transaction().await?;
     // One round trip for both: where the journal ends, and whether the entity was deleted.
     let check = savepoint.prepare_cached(&sql.append_check).await?;
     let row = savepoint
         .query_one(&check, &[&append.type_id, &append.entity_id])
         .await?;
-    let (last, deleted): (Option<i64>, bool) = (row.get(0), row.get(1));
+    let (last, last_writer, deleted): (Option<i64>, Option<i64>, bool) =
+        (row.get(0), row.get(1), row.get(2));
     if deleted {
         savepoint.rollback().await?;
         return Ok(Err(WriteError::Deleted));
@@ -591,7 +623,9 @@ async fn append_events(
             found: (found > 0).then_some(found),
         }))
     };
-    if last != append.expected_seq {
+    // Following its own append, the writer must find that append, not another's in its place.
+    let taken_over = append.follows_own_write && last_writer != Some(store.writer);
+    if last != append.expected_seq || taken_over {
         savepoint.rollback().await?;
         return conflict(last);
     }
@@ -608,6 +642,7 @@ async fn append_events(
                     &(seq as i64),
                     &event.type_name,
                     &&event.payload[..],
+                    &store.writer,
                 ],
             )
             .await?;

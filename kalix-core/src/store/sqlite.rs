@@ -608,6 +608,7 @@ mod tests {
             type_id: "t".into(),
             entity_id: entity.into(),
             expected_version: 0,
+            follows_own_write: false,
             payload: Some(Bytes::from_static(b"1")),
         })
     }

@@ -377,6 +377,7 @@ async fn a_stored_state_that_cannot_be_read_is_a_500_that_does_not_quote_it() {
         type_id: "tally".into(),
         entity_id: "bad".into(),
         expected_version: 0,
+        follows_own_write: false,
         payload: Some(bytes::Bytes::from_static(b"\"card 4111-1111-1111-1111\"")),
     };
     let store = SqliteStore::open(&path).unwrap();

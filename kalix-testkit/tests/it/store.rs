@@ -26,6 +26,7 @@ async fn a_sqlite_file_keeps_its_state_across_reopening() {
         type_id: "t".into(),
         entity_id: "e".into(),
         expected_version: 0,
+        follows_own_write: false,
         payload: Some(bytes::Bytes::from_static(b"42")),
     };
     assert_eq!(
@@ -102,6 +103,7 @@ fn state_write(entity_id: &str) -> kalix_core::store::StateWrite {
         type_id: "t".into(),
         entity_id: entity_id.into(),
         expected_version: 0,
+        follows_own_write: false,
         payload: Some(bytes::Bytes::from_static(b"1")),
     }
 }
@@ -118,6 +120,99 @@ fn incompressible(length: usize) -> String {
             char::from(b'a' + (seed % 26) as u8)
         })
         .collect()
+}
+
+/// Two processes' stores on one schema: A queues a write on top of its own write in flight; B
+/// takes that version first. A's first write conflicts, and the write on top of it must not
+/// land on B's version (a bare version check would let it, losing B's update).
+#[tokio::test]
+async fn on_postgres_a_write_on_top_of_a_failed_own_write_never_lands_on_another_writers_version() {
+    use kalix_core::store::{EventAppend, NewEvent, PostgresStore, StateWrite, Store, WriteError};
+    let Some(url) = postgres_url("the chained-write check") else {
+        return;
+    };
+    let schema = format!("chained_{}", uuid_like());
+    let a = PostgresStore::connect(&url, &schema).await.unwrap();
+    let b = PostgresStore::connect(&url, &schema).await.unwrap();
+    let state = |expected, follows_own_write, payload: &'static [u8]| StateWrite {
+        type_id: "t".into(),
+        entity_id: "hot".into(),
+        expected_version: expected,
+        follows_own_write,
+        payload: Some(bytes::Bytes::from_static(payload)),
+    };
+    let events = |expected, follows_own_write, name: &str| EventAppend {
+        type_id: "j".into(),
+        entity_id: "hot".into(),
+        expected_seq: expected,
+        follows_own_write,
+        events: vec![NewEvent {
+            type_name: name.into(),
+            payload: bytes::Bytes::from(format!("\"{name}\"")),
+        }],
+        snapshot: None,
+        delete: false,
+    };
+    assert_eq!(
+        b.commit(vec![
+            state(0, false, b"b1").into(),
+            events(0, false, "B1").into()
+        ])
+        .await
+        .unwrap(),
+        vec![Ok(1), Ok(1)],
+        "B takes version 1 and sequence number 1"
+    );
+    // A's first writes (expecting 0) conflict; those queued on top of them expect exactly what
+    // B produced, in the same batch and in the next.
+    let results = a
+        .commit(vec![
+            state(0, false, b"a1").into(),
+            state(1, true, b"a2").into(),
+            events(0, false, "A1").into(),
+            events(1, true, "A2").into(),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(WriteError::Conflict { .. }))),
+        "every write of the chain is refused: {results:?}"
+    );
+    let next_batch = a
+        .commit(vec![
+            state(1, true, b"a2").into(),
+            events(1, true, "A2").into(),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        next_batch
+            .iter()
+            .all(|r| matches!(r, Err(WriteError::Conflict { .. }))),
+        "{next_batch:?}"
+    );
+    let stored = a.load("t", "hot").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.version, stored.payload.as_deref()),
+        (1, Some(&b"b1"[..])),
+        "B's write is intact"
+    );
+    let journal = a.read_events("j", "hot", 1).await.unwrap();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].type_name, "B1");
+    // The same writes, not marked as following their own, are plain version checks and apply.
+    assert_eq!(
+        a.commit(vec![
+            state(1, false, b"a2").into(),
+            events(1, false, "A2").into()
+        ])
+        .await
+        .unwrap(),
+        vec![Ok(2), Ok(2)]
+    );
+    mark_ran("postgres-chained-writes");
 }
 
 #[tokio::test]
