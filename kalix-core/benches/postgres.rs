@@ -2,9 +2,9 @@
 //! handler doing one upsert per request (same pool size), in the same run.
 //!
 //! `cargo bench -p kalix-core --bench postgres`. Needs PostgreSQL: `BENCH_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`); each run uses fresh schemas. 1000 random ids,
-//! `BENCH_CONNECTIONS` connections (default 64), `BENCH_SECONDS` (default 5) per round, two
-//! alternating rounds each.
+//! `postgres://postgres@127.0.0.1:5432/test`); each run uses fresh schemas. Two cases: 1000
+//! random ids, and one hot id that every request increments. `BENCH_CONNECTIONS` connections
+//! (default 64), `BENCH_SECONDS` (default 5) per round, two alternating rounds each.
 
 #[path = "load.rs"]
 mod load;
@@ -16,7 +16,7 @@ use axum::extract::{Path, State};
 use axum::routing::post;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use kalix_core::prelude::*;
-use load::{env_or, header, load};
+use load::{MakeRequest, env_or, header, load};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Default, Serialize, Deserialize)]
@@ -66,6 +66,10 @@ fn random_id(worker: usize, sequence: u64) -> (&'static str, String, &'static st
     ("POST", format!("/counter/c{id}/increase"), r#"{"value":1}"#)
 }
 
+fn one_id(_worker: usize, _sequence: u64) -> (&'static str, String, &'static str) {
+    ("POST", "/counter/hot/increase".to_owned(), r#"{"value":1}"#)
+}
+
 fn main() {
     let seconds: f64 = env_or("BENCH_SECONDS", 5.0);
     let connections: usize = env_or("BENCH_CONNECTIONS", 64);
@@ -104,18 +108,21 @@ fn main() {
         let router = axum::Router::new().route("/counter/{id}/increase", post(baseline_increase)).with_state(pool);
         tokio::spawn(async move { axum::serve(listener, router).await });
 
-        println!("durable increments on PostgreSQL, 1000 random ids, {connections} connections, 2 rounds x {seconds}s");
-        println!("{}", header());
-        let warm_up = Duration::from_secs_f64((seconds / 5.0).max(0.5));
-        load(baseline_address, connections, warm_up, random_id).await;
-        load(framework.local_addr(), connections, warm_up, random_id).await;
-        let mut baseline = load(baseline_address, connections, round, random_id).await;
-        let mut framework_figures = load(framework.local_addr(), connections, round, random_id).await;
-        baseline = baseline.merge(load(baseline_address, connections, round, random_id).await);
-        framework_figures = framework_figures.merge(load(framework.local_addr(), connections, round, random_id).await);
-        println!("{}", baseline.row("axum + one upsert/request"));
-        println!("{}", framework_figures.row("kalix-core on postgres"));
-        println!("ratio kalix-core / baseline: {:.3}", framework_figures.throughput() / baseline.throughput());
+        let cases: [(&str, MakeRequest); 2] = [("1000 random ids", random_id), ("one hot id", one_id)];
+        for (case, request) in cases {
+            println!("durable increments on PostgreSQL, {case}, {connections} connections, 2 rounds x {seconds}s");
+            println!("{}", header());
+            let warm_up = Duration::from_secs_f64((seconds / 5.0).max(0.5));
+            load(baseline_address, connections, warm_up, request).await;
+            load(framework.local_addr(), connections, warm_up, request).await;
+            let mut baseline = load(baseline_address, connections, round, request).await;
+            let mut framework_figures = load(framework.local_addr(), connections, round, request).await;
+            baseline = baseline.merge(load(baseline_address, connections, round, request).await);
+            framework_figures = framework_figures.merge(load(framework.local_addr(), connections, round, request).await);
+            println!("{}", baseline.row("axum + one upsert/request"));
+            println!("{}", framework_figures.row("kalix-core on postgres"));
+            println!("ratio kalix-core / baseline ({case}): {:.3}", framework_figures.throughput() / baseline.throughput());
+        }
         framework.stop().await.unwrap();
     });
 }

@@ -15,10 +15,9 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{
-    EventAppend, EventLog, Snapshot, StateWrite, Store, StoreError, StoredEvent, StoredState,
-    Write, WriteError,
-};
+mod journal;
+
+use super::{EventLog, StateWrite, Store, StoreError, StoredEvent, StoredState, Write, WriteError};
 
 /// A store in one SQLite database.
 ///
@@ -47,32 +46,13 @@ struct OpenFile {
 /// process (as tests do) shares the lock of the store it replaces, which may still be closing.
 static LOCKS_HELD: Mutex<Vec<(PathBuf, Weak<File>)>> = Mutex::new(Vec::new());
 
+/// The state table; the journal's are in [`journal::SCHEMA`].
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entity_state (
     type_id   TEXT    NOT NULL,
     entity_id TEXT    NOT NULL,
     version   INTEGER NOT NULL,
     payload   BLOB,
-    PRIMARY KEY (type_id, entity_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS event_journal (
-    type_id   TEXT    NOT NULL,
-    entity_id TEXT    NOT NULL,
-    seq       INTEGER NOT NULL,
-    type_name TEXT    NOT NULL,
-    payload   BLOB    NOT NULL,
-    PRIMARY KEY (type_id, entity_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS event_snapshot (
-    type_id   TEXT    NOT NULL,
-    entity_id TEXT    NOT NULL,
-    seq       INTEGER NOT NULL,
-    payload   BLOB    NOT NULL,
-    PRIMARY KEY (type_id, entity_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS event_deleted (
-    type_id   TEXT NOT NULL,
-    entity_id TEXT NOT NULL,
     PRIMARY KEY (type_id, entity_id)
 ) WITHOUT ROWID;
 ";
@@ -89,13 +69,13 @@ impl SqliteStore {
                 .map_err(|e| StoreError::new(format!("cannot create {}: {e}", parent.display())))?;
         }
         let lock = lock_file(path)?;
-        let writer = Connection::open(path).map_err(sqlite_error)?;
+        let mut writer = Connection::open(path).map_err(sqlite_error)?;
         writer
             .execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;",
             )
             .map_err(sqlite_error)?;
-        writer.execute_batch(SCHEMA).map_err(sqlite_error)?;
+        create_tables(&mut writer)?;
         check_writable(&writer, path)?;
         let reader = Connection::open(path).map_err(sqlite_error)?;
         reader
@@ -123,8 +103,8 @@ impl SqliteStore {
     pub fn memory() -> Result<Self, StoreError> {
         // One connection for reads and writes: a second connection to a shared-cache memory
         // database meets SQLITE_LOCKED while a commit runs.
-        let connection = Connection::open_in_memory().map_err(sqlite_error)?;
-        connection.execute_batch(SCHEMA).map_err(sqlite_error)?;
+        let mut connection = Connection::open_in_memory().map_err(sqlite_error)?;
+        create_tables(&mut connection)?;
         let connection = Arc::new(Mutex::new(connection));
         Ok(Self {
             writer: Arc::clone(&connection),
@@ -132,6 +112,15 @@ impl SqliteStore {
             file: None,
         })
     }
+}
+
+/// Creates the tables if missing, and moves journals of the earlier layout into the log.
+fn create_tables(connection: &mut Connection) -> Result<(), StoreError> {
+    connection.execute_batch(SCHEMA).map_err(sqlite_error)?;
+    connection
+        .execute_batch(journal::SCHEMA)
+        .map_err(sqlite_error)?;
+    journal::migrate_keyed_journal(connection)
 }
 
 /// Locks `<path>.lock` for this process, or fails naming the file if another process holds it.
@@ -369,7 +358,7 @@ impl Store for SqliteStore {
                 .iter()
                 .map(|write| match write {
                     Write::State(write) => write_state(&transaction, write),
-                    Write::Events(append) => append_events(&transaction, append),
+                    Write::Events(append) => journal::append_events(&transaction, append),
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             transaction.commit().map_err(sqlite_error)?;
@@ -392,33 +381,7 @@ impl Store for SqliteStore {
             let connection = reader
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let snapshot = connection
-                .prepare_cached(
-                    "SELECT seq, payload FROM event_snapshot WHERE type_id = ?1 AND entity_id = ?2",
-                )
-                .map_err(sqlite_error)?
-                .query_row(params![type_id, entity_id], |row| {
-                    let seq: i64 = row.get(0)?;
-                    let payload: Vec<u8> = row.get(1)?;
-                    Ok(Snapshot {
-                        seq: seq as u64,
-                        payload: Bytes::from(payload),
-                    })
-                })
-                .optional()
-                .map_err(sqlite_error)?;
-            let from = snapshot.as_ref().map_or(1, |s| s.seq + 1);
-            let events = events_from(&connection, &type_id, &entity_id, from)?;
-            let deleted = connection
-                .prepare_cached("SELECT 1 FROM event_deleted WHERE type_id = ?1 AND entity_id = ?2")
-                .map_err(sqlite_error)?
-                .exists(params![type_id, entity_id])
-                .map_err(sqlite_error)?;
-            Ok(EventLog {
-                snapshot,
-                events,
-                deleted,
-            })
+            journal::load_events(&connection, &type_id, &entity_id)
         })
     }
 
@@ -434,7 +397,7 @@ impl Store for SqliteStore {
             let connection = reader
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            events_from(&connection, &type_id, &entity_id, from_seq)
+            journal::read_events(&connection, &type_id, &entity_id, from_seq)
         })
     }
 
@@ -455,38 +418,15 @@ impl Store for SqliteStore {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
-        self.number(
-            "SELECT MAX(seq) FROM event_journal WHERE type_id = ?1 AND entity_id = ?2",
-            type_id,
-            entity_id,
-        )
-    }
-}
-
-fn events_from(
-    connection: &Connection,
-    type_id: &str,
-    entity_id: &str,
-    from: u64,
-) -> Result<Vec<StoredEvent>, StoreError> {
-    let mut statement = connection
-        .prepare_cached(
-            "SELECT seq, type_name, payload FROM event_journal \
-             WHERE type_id = ?1 AND entity_id = ?2 AND seq >= ?3 ORDER BY seq",
-        )
-        .map_err(sqlite_error)?;
-    let rows = statement
-        .query_map(params![type_id, entity_id, from as i64], |row| {
-            let seq: i64 = row.get(0)?;
-            let payload: Vec<u8> = row.get(2)?;
-            Ok(StoredEvent {
-                seq: seq as u64,
-                type_name: row.get(1)?,
-                payload: Bytes::from(payload),
-            })
+        let reader = Arc::clone(&self.reader);
+        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
+        blocking(move || {
+            let connection = reader
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            journal::last_seq(&connection, &type_id, &entity_id)
         })
-        .map_err(sqlite_error)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(sqlite_error)
+    }
 }
 
 /// Replaces a state row if it holds the expected version (0: creates it).
@@ -533,70 +473,6 @@ fn write_state(
         expected: write.expected_version,
         found: found.map(|v| v as u64),
     }))
-}
-
-/// Appends events if the journal ends at the expected sequence number.
-fn append_events(
-    transaction: &Transaction<'_>,
-    append: &EventAppend,
-) -> Result<Result<u64, WriteError>, StoreError> {
-    // One lookup for both: where the journal ends, and whether the entity was deleted.
-    let (last, deleted): (Option<i64>, bool) = transaction
-        .prepare_cached(
-            "SELECT (SELECT MAX(seq) FROM event_journal WHERE type_id = ?1 AND entity_id = ?2), \
-                    EXISTS (SELECT 1 FROM event_deleted WHERE type_id = ?1 AND entity_id = ?2)",
-        )
-        .map_err(sqlite_error)?
-        .query_row(params![append.type_id, append.entity_id], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .map_err(sqlite_error)?;
-    if deleted {
-        return Ok(Err(WriteError::Deleted));
-    }
-    let last = last.map_or(0, |seq| seq as u64);
-    if last != append.expected_seq {
-        return Ok(Err(WriteError::Conflict {
-            expected: append.expected_seq,
-            found: (last > 0).then_some(last),
-        }));
-    }
-    let mut insert = transaction
-        .prepare_cached(
-            "INSERT INTO event_journal (type_id, entity_id, seq, type_name, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(sqlite_error)?;
-    let mut seq = last;
-    for event in &append.events {
-        seq += 1;
-        insert
-            .execute(params![
-                append.type_id,
-                append.entity_id,
-                seq as i64,
-                event.type_name,
-                &event.payload[..]
-            ])
-            .map_err(sqlite_error)?;
-    }
-    if let Some(snapshot) = &append.snapshot {
-        transaction
-            .prepare_cached(
-                "INSERT INTO event_snapshot (type_id, entity_id, seq, payload) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (type_id, entity_id) DO UPDATE SET seq = excluded.seq, payload = excluded.payload",
-            )
-            .map_err(sqlite_error)?
-            .execute(params![append.type_id, append.entity_id, seq as i64, &snapshot[..]])
-            .map_err(sqlite_error)?;
-    }
-    if append.delete {
-        transaction
-            .prepare_cached("INSERT INTO event_deleted (type_id, entity_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
-            .map_err(sqlite_error)?
-            .execute(params![append.type_id, append.entity_id])
-            .map_err(sqlite_error)?;
-    }
-    Ok(Ok(seq))
 }
 
 #[cfg(test)]
