@@ -113,6 +113,7 @@ impl Dispatcher {
             let call = match outcome.step {
                 Step::Done(done) => return done,
                 Step::Forward(call) => call,
+                Step::Conflict(error) => return Outcome::Error(error),
             };
             forwards += 1;
             if forwards > MAX_FORWARDS {
@@ -161,21 +162,27 @@ impl Dispatcher {
                     ),
                 )
             })?;
-        let body = parts.body.map_or(Body::Absent, Body::Value);
+        let body = parts
+            .body
+            .map_or(Body::Absent, |value| Body::Value(Arc::new(value)));
         let invocation = Invocation::new(parts.path_params, parts.query, body, parts.metadata);
         Ok((bound, invocation))
     }
 
-    /// Runs one handler; a command that lost a write race to another process is run again (its
-    /// entity reloaded) up to `MAX_CONFLICT_RETRIES` times, then answered with a 503.
+    /// Runs one handler; a command that lost a write race to another writer is run again (its
+    /// entity reloaded) up to `MAX_CONFLICT_RETRIES` times, then its caller gets the host's 503.
     async fn run_handler(
         self: &Arc<Self>,
         bound: &BoundHandler,
         invocation: Invocation,
     ) -> HandlerOutcome {
-        let mut outcome = self.run_handler_once(bound, invocation.clone()).await;
+        // Only entities conflict; an action's invocation is not kept for a second run.
+        if !bound.component.kind.is_entity() {
+            return self.run_handler_once(bound, invocation).await;
+        }
         for retry in 1..=MAX_CONFLICT_RETRIES {
-            if !outcome.conflicted {
+            let outcome = self.run_handler_once(bound, invocation.clone()).await;
+            if !matches!(outcome.step, Step::Conflict(_)) {
                 return outcome;
             }
             tracing::debug!(
@@ -184,18 +191,8 @@ impl Dispatcher {
                 retry,
                 "write conflict; running the command again"
             );
-            outcome = self.run_handler_once(bound, invocation.clone()).await;
         }
-        if outcome.conflicted {
-            return HandlerOutcome::error(CallError::new(
-                ErrorCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "{}::{} kept conflicting with concurrent writers ({MAX_CONFLICT_RETRIES} retries); retry the request",
-                    bound.component.id, bound.handler.name
-                ),
-            ));
-        }
-        outcome
+        self.run_handler_once(bound, invocation).await
     }
 
     /// Runs one handler once, turning a panic into a 500 with a correlation id.

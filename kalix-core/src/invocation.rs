@@ -29,7 +29,8 @@ pub(crate) enum Body {
     #[default]
     Absent,
     Bytes(Bytes),
-    Value(serde_json::Value),
+    /// Shared, so an invocation kept for running a command again is a cheap clone.
+    Value(std::sync::Arc<serde_json::Value>),
 }
 
 impl Invocation {
@@ -127,7 +128,7 @@ impl Invocation {
                     .map_err(|error| bad_request(format!("Malformed JSON body: {error}")))?;
                 Ok(value)
             }
-            Body::Value(value) => serde_path_to_error::deserialize(value)
+            Body::Value(value) => serde_path_to_error::deserialize(&*value)
                 .map_err(|error| invalid_body(error, type_name)),
         }
     }

@@ -72,13 +72,17 @@ impl std::fmt::Debug for Outcome {
 pub struct HandlerOutcome {
     pub(crate) step: Step,
     pub(crate) side_effects: Vec<SideEffect>,
-    /// The command lost a write race (another process changed the entity): run it again.
-    pub(crate) conflicted: bool,
 }
 
+/// What the dispatcher does next with a handler's outcome.
 pub(crate) enum Step {
+    /// Answer the caller.
     Done(Outcome),
+    /// Run this call; its answer is the caller's.
     Forward(UntypedCall),
+    /// The command lost a write race (its entity changed elsewhere, or under a failed write):
+    /// run it again on the reloaded entity; the error is the caller's once retries run out.
+    Conflict(CallError),
 }
 
 impl HandlerOutcome {
@@ -87,15 +91,14 @@ impl HandlerOutcome {
         Self {
             step: Step::Done(outcome),
             side_effects,
-            conflicted: false,
         }
     }
 
     /// A command whose write conflicted; the dispatcher runs it again on fresh state.
     pub(crate) fn conflict(error: CallError) -> Self {
         Self {
-            conflicted: true,
-            ..Self::error(error)
+            step: Step::Conflict(error),
+            side_effects: Vec::new(),
         }
     }
 
@@ -104,7 +107,6 @@ impl HandlerOutcome {
         Self {
             step: Step::Forward(call),
             side_effects,
-            conflicted: false,
         }
     }
 

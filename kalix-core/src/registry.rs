@@ -25,6 +25,16 @@ pub enum ComponentKind {
     EventSourcedEntity,
 }
 
+impl ComponentKind {
+    /// Whether its components are keyed, durable entities (whose commands may conflict).
+    pub fn is_entity(self) -> bool {
+        match self {
+            ComponentKind::Action => false,
+            ComponentKind::ValueEntity | ComponentKind::EventSourcedEntity => true,
+        }
+    }
+}
+
 /// An HTTP method a route answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HttpMethod {
