@@ -267,26 +267,20 @@ impl OpenFile {
 }
 
 impl SqliteStore {
-    /// The number a one-column query of (type id, entity id) returns: 0 for no row or NULL.
-    fn number(
+    /// Runs `work` on the reader connection, off the async threads.
+    fn read<T: Send + 'static>(
         &self,
-        query: &'static str,
         type_id: &str,
         entity_id: &str,
-    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        work: impl FnOnce(&Connection, &str, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, StoreError>> {
         let reader = Arc::clone(&self.reader);
         let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
         blocking(move || {
             let connection = reader
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let number: Option<Option<i64>> = connection
-                .prepare_cached(query)
-                .map_err(sqlite_error)?
-                .query_row(params![type_id, entity_id], |row| row.get(0))
-                .optional()
-                .map_err(sqlite_error)?;
-            Ok(number.flatten().map_or(0, |n| n as u64))
+            work(&connection, &type_id, &entity_id)
         })
     }
 }
@@ -316,12 +310,7 @@ impl Store for SqliteStore {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<Option<StoredState>, StoreError>> {
-        let reader = Arc::clone(&self.reader);
-        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
-        blocking(move || {
-            let connection = reader
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.read(type_id, entity_id, |connection, type_id, entity_id| {
             let mut statement = connection
                 .prepare_cached("SELECT version, payload FROM entity_state WHERE type_id = ?1 AND entity_id = ?2")
                 .map_err(sqlite_error)?;
@@ -375,14 +364,7 @@ impl Store for SqliteStore {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<EventLog, StoreError>> {
-        let reader = Arc::clone(&self.reader);
-        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
-        blocking(move || {
-            let connection = reader
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            journal::load_events(&connection, &type_id, &entity_id)
-        })
+        self.read(type_id, entity_id, journal::load_events)
     }
 
     fn read_events(
@@ -391,13 +373,8 @@ impl Store for SqliteStore {
         entity_id: &str,
         from_seq: u64,
     ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>> {
-        let reader = Arc::clone(&self.reader);
-        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
-        blocking(move || {
-            let connection = reader
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            journal::read_events(&connection, &type_id, &entity_id, from_seq)
+        self.read(type_id, entity_id, move |connection, type_id, entity_id| {
+            journal::read_events(connection, type_id, entity_id, from_seq)
         })
     }
 
@@ -406,11 +383,17 @@ impl Store for SqliteStore {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
-        self.number(
-            "SELECT version FROM entity_state WHERE type_id = ?1 AND entity_id = ?2",
-            type_id,
-            entity_id,
-        )
+        self.read(type_id, entity_id, |connection, type_id, entity_id| {
+            let version: Option<i64> = connection
+                .prepare_cached(
+                    "SELECT version FROM entity_state WHERE type_id = ?1 AND entity_id = ?2",
+                )
+                .map_err(sqlite_error)?
+                .query_row(params![type_id, entity_id], |row| row.get(0))
+                .optional()
+                .map_err(sqlite_error)?;
+            Ok(version.map_or(0, |v| v as u64))
+        })
     }
 
     fn last_seq(
@@ -418,14 +401,7 @@ impl Store for SqliteStore {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
-        let reader = Arc::clone(&self.reader);
-        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
-        blocking(move || {
-            let connection = reader
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            journal::last_seq(&connection, &type_id, &entity_id)
-        })
+        self.read(type_id, entity_id, journal::last_seq)
     }
 }
 
