@@ -109,8 +109,8 @@ where
             self.metadata.clone(),
             ComponentClient::disconnected(),
         );
+        let effect = handler(&self.entity, self.state(), &context);
         let state = self.state.take().expect("state present between commands");
-        let effect = handler(&self.entity, &state, &context);
         let transition = Transition::of(&self.entity, &self.entity_id, state, self.deleted, effect);
         self.events.extend(transition.events.iter().cloned());
         self.deleted |= transition.delete;

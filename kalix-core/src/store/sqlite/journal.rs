@@ -110,6 +110,8 @@ pub(super) fn migrate_keyed_journal(connection: &mut Connection) -> Result<(), S
 
 /// Where an entity's journal ends.
 struct Head {
+    /// Whether the entity has a head row.
+    exists: bool,
     last_seq: u64,
     last_position: Option<i64>,
     deleted: bool,
@@ -124,6 +126,7 @@ fn head(connection: &Connection, type_id: &str, entity_id: &str) -> Result<Head,
         .map_err(sqlite_error)?
         .query_row(params![type_id, entity_id], |row| {
             Ok(Head {
+                exists: true,
                 last_seq: row.get::<_, i64>(0)? as u64,
                 last_position: row.get(1)?,
                 deleted: row.get(2)?,
@@ -132,6 +135,7 @@ fn head(connection: &Connection, type_id: &str, entity_id: &str) -> Result<Head,
         .optional()
         .map_err(sqlite_error)?;
     Ok(head.unwrap_or(Head {
+        exists: false,
         last_seq: 0,
         last_position: None,
         deleted: false,
@@ -230,57 +234,120 @@ pub(super) fn load_events(
 }
 
 /// Appends events if the journal ends at the expected sequence number.
+///
+/// Two statements for the usual append of one event: the insert, which reads the entity's last
+/// position itself, and an update of the head that holds only if the journal ended where the
+/// writer expected. When it does not hold, the rows just inserted are removed again.
 pub(super) fn append_events(
     transaction: &Transaction<'_>,
     append: &EventAppend,
 ) -> Result<Result<u64, WriteError>, StoreError> {
-    let head = head(transaction, &append.type_id, &append.entity_id)?;
-    if head.deleted {
-        return Ok(Err(WriteError::Deleted));
-    }
-    if head.last_seq != append.expected_seq {
-        return Ok(Err(WriteError::Conflict {
-            expected: append.expected_seq,
-            found: (head.last_seq > 0).then_some(head.last_seq),
-        }));
-    }
-    let mut insert = transaction
-        .prepare_cached(
-            "INSERT INTO event_log (type_id, entity_id, seq, type_name, payload, previous) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .map_err(sqlite_error)?;
-    let (mut seq, mut position) = (head.last_seq, head.last_position);
+    let (type_id, entity_id) = (&append.type_id, &append.entity_id);
+    let mut first_position = None;
+    let mut position: Option<i64> = None;
+    let mut seq = append.expected_seq;
     for event in &append.events {
         seq += 1;
-        insert
-            .execute(params![
-                append.type_id,
-                append.entity_id,
-                seq as i64,
-                event.type_name,
-                &event.payload[..],
-                position
-            ])
-            .map_err(sqlite_error)?;
+        let payload = &event.payload[..];
+        match position {
+            None => transaction
+                .prepare_cached(
+                    "INSERT INTO event_log (type_id, entity_id, seq, type_name, payload, previous) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, (SELECT last_position FROM event_head \
+                                                  WHERE type_id = ?1 AND entity_id = ?2))",
+                )
+                .map_err(sqlite_error)?
+                .execute(params![
+                    type_id,
+                    entity_id,
+                    seq as i64,
+                    event.type_name,
+                    payload
+                ]),
+            Some(previous) => transaction
+                .prepare_cached(
+                    "INSERT INTO event_log (type_id, entity_id, seq, type_name, payload, previous) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(sqlite_error)?
+                .execute(params![
+                    type_id,
+                    entity_id,
+                    seq as i64,
+                    event.type_name,
+                    payload,
+                    previous
+                ]),
+        }
+        .map_err(sqlite_error)?;
         position = Some(transaction.last_insert_rowid());
+        first_position = first_position.or(position);
     }
-    transaction
+    let moved = transaction
         .prepare_cached(
-            "INSERT INTO event_head (type_id, entity_id, last_seq, last_position, deleted) \
-             VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (type_id, entity_id) DO UPDATE SET last_seq = excluded.last_seq, \
-             last_position = excluded.last_position, deleted = excluded.deleted",
+            "UPDATE event_head SET last_seq = ?4, last_position = COALESCE(?5, last_position), \
+             deleted = ?6 WHERE type_id = ?1 AND entity_id = ?2 AND last_seq = ?3 AND NOT deleted",
         )
         .map_err(sqlite_error)?
         .execute(params![
-            append.type_id,
-            append.entity_id,
+            type_id,
+            entity_id,
+            append.expected_seq as i64,
             seq as i64,
             position,
             append.delete
         ])
         .map_err(sqlite_error)?;
+    if moved == 1 {
+        write_snapshot(transaction, append, seq)?;
+        return Ok(Ok(seq));
+    }
+    let head = head(transaction, type_id, entity_id)?;
+    let refused = if head.deleted {
+        Some(WriteError::Deleted)
+    } else if head.exists || append.expected_seq != 0 {
+        Some(WriteError::Conflict {
+            expected: append.expected_seq,
+            found: (head.last_seq > 0).then_some(head.last_seq),
+        })
+    } else {
+        None
+    };
+    if let Some(refused) = refused {
+        if let Some(first) = first_position {
+            transaction
+                .prepare_cached("DELETE FROM event_log WHERE position >= ?1")
+                .map_err(sqlite_error)?
+                .execute([first])
+                .map_err(sqlite_error)?;
+        }
+        return Ok(Err(refused));
+    }
+    // The entity's first append.
+    transaction
+        .prepare_cached(
+            "INSERT INTO event_head (type_id, entity_id, last_seq, last_position, deleted) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(sqlite_error)?
+        .execute(params![
+            type_id,
+            entity_id,
+            seq as i64,
+            position,
+            append.delete
+        ])
+        .map_err(sqlite_error)?;
+    write_snapshot(transaction, append, seq)?;
+    Ok(Ok(seq))
+}
+
+/// Keeps the append's snapshot, if it has one, as the entity's snapshot at `seq`.
+fn write_snapshot(
+    transaction: &Transaction<'_>,
+    append: &EventAppend,
+    seq: u64,
+) -> Result<(), StoreError> {
     if let Some(snapshot) = &append.snapshot {
         transaction
             .prepare_cached(
@@ -291,7 +358,7 @@ pub(super) fn append_events(
             .execute(params![append.type_id, append.entity_id, seq as i64, &snapshot[..]])
             .map_err(sqlite_error)?;
     }
-    Ok(Ok(seq))
+    Ok(())
 }
 
 #[cfg(test)]
