@@ -236,7 +236,7 @@ pub(super) fn load_events(
 /// Appends events if the journal ends at the expected sequence number.
 ///
 /// Two statements for the usual append of one event: the insert, which reads the entity's last
-/// position itself, and an update of the head that holds only if the journal ended where the
+/// position itself (SQLite's `COALESCE` evaluates that lookup only for the first event), and an update of the head that holds only if the journal ended where the
 /// writer expected. When it does not hold, the rows just inserted are removed again.
 pub(super) fn append_events(
     transaction: &Transaction<'_>,
@@ -249,37 +249,23 @@ pub(super) fn append_events(
     for event in &append.events {
         seq += 1;
         let payload = &event.payload[..];
-        match position {
-            None => transaction
-                .prepare_cached(
-                    "INSERT INTO event_log (type_id, entity_id, seq, type_name, payload, previous) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, (SELECT last_position FROM event_head \
-                                                  WHERE type_id = ?1 AND entity_id = ?2))",
-                )
-                .map_err(sqlite_error)?
-                .execute(params![
-                    type_id,
-                    entity_id,
-                    seq as i64,
-                    event.type_name,
-                    payload
-                ]),
-            Some(previous) => transaction
-                .prepare_cached(
-                    "INSERT INTO event_log (type_id, entity_id, seq, type_name, payload, previous) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(sqlite_error)?
-                .execute(params![
-                    type_id,
-                    entity_id,
-                    seq as i64,
-                    event.type_name,
-                    payload,
-                    previous
-                ]),
-        }
-        .map_err(sqlite_error)?;
+        // The first event links to where the journal ended; the next ones to the one before.
+        transaction
+            .prepare_cached(
+                "INSERT INTO event_log (type_id, entity_id, seq, type_name, payload, previous) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, (SELECT last_position FROM event_head \
+                                                          WHERE type_id = ?1 AND entity_id = ?2)))",
+            )
+            .map_err(sqlite_error)?
+            .execute(params![
+                type_id,
+                entity_id,
+                seq as i64,
+                event.type_name,
+                payload,
+                position
+            ])
+            .map_err(sqlite_error)?;
         position = Some(transaction.last_insert_rowid());
         first_position = first_position.or(position);
     }
