@@ -140,18 +140,45 @@ fn schema_ddl(s: &str) -> String {
         "CREATE SCHEMA IF NOT EXISTS {s};
          CREATE TABLE IF NOT EXISTS {s}.entity_state (
              type_id TEXT NOT NULL, entity_id TEXT NOT NULL, version BIGINT NOT NULL, payload BYTEA,
-             PRIMARY KEY (type_id, entity_id));
+             writer BIGINT, PRIMARY KEY (type_id, entity_id));
          CREATE TABLE IF NOT EXISTS {s}.event_journal (
              type_id TEXT NOT NULL, entity_id TEXT NOT NULL, seq BIGINT NOT NULL, type_name TEXT NOT NULL,
-             payload BYTEA NOT NULL, PRIMARY KEY (type_id, entity_id, seq));
+             payload BYTEA NOT NULL, writer BIGINT, PRIMARY KEY (type_id, entity_id, seq));
          CREATE TABLE IF NOT EXISTS {s}.event_snapshot (
              type_id TEXT NOT NULL, entity_id TEXT NOT NULL, seq BIGINT NOT NULL, payload BYTEA NOT NULL,
              PRIMARY KEY (type_id, entity_id));
          CREATE TABLE IF NOT EXISTS {s}.event_deleted (
-             type_id TEXT NOT NULL, entity_id TEXT NOT NULL, PRIMARY KEY (type_id, entity_id));
-         ALTER TABLE {s}.entity_state ADD COLUMN IF NOT EXISTS writer BIGINT;
-         ALTER TABLE {s}.event_journal ADD COLUMN IF NOT EXISTS writer BIGINT;"
+             type_id TEXT NOT NULL, entity_id TEXT NOT NULL, PRIMARY KEY (type_id, entity_id));"
     )
+}
+
+/// Adds the writer columns to tables created before they existed. Only when one is missing:
+/// `ALTER TABLE` takes the table's exclusive lock even when it has nothing to do, and would
+/// stall the writes of processes already serving.
+async fn add_writer_columns(
+    transaction: &tokio_postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<(), StoreError> {
+    for table in ["entity_state", "event_journal"] {
+        let missing = transaction
+            .query_opt(
+                "SELECT 1 FROM information_schema.columns \
+                 WHERE table_schema = $1 AND table_name = $2 AND column_name = 'writer'",
+                &[&schema, &table],
+            )
+            .await
+            .map_err(db_error)?
+            .is_none();
+        if missing {
+            transaction
+                .batch_execute(&format!(
+                    "ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS writer BIGINT"
+                ))
+                .await
+                .map_err(db_error)?;
+        }
+    }
+    Ok(())
 }
 
 fn pg_error(error: impl std::fmt::Display) -> StoreError {
@@ -264,6 +291,7 @@ impl PostgresStore {
             .batch_execute(&schema_ddl(schema))
             .await
             .map_err(db_error)?;
+        add_writer_columns(&transaction, schema).await?;
         transaction.commit().await.map_err(db_error)?;
         Ok(Self {
             pool,

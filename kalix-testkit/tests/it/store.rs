@@ -203,6 +203,53 @@ async fn on_postgres_a_write_on_top_of_a_failed_own_write_never_lands_on_another
     mark_ran("postgres-chained-writes");
 }
 
+/// Tables made before the writer columns get them at connect; once they have them, a process
+/// starting beside one that is writing does not wait for its locks.
+#[tokio::test]
+async fn on_postgres_older_tables_get_writer_columns_and_a_start_does_not_wait_for_writers() {
+    use kalix_core::store::{PostgresStore, PostgresTimeouts, Store};
+    use std::time::Duration;
+    let Some(url) = postgres_url("the writer-column check") else {
+        return;
+    };
+    let schema = format!("columns_{}", uuid_like());
+    let (session, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    session
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema};
+             CREATE TABLE {schema}.entity_state (
+                 type_id TEXT NOT NULL, entity_id TEXT NOT NULL, version BIGINT NOT NULL,
+                 payload BYTEA, PRIMARY KEY (type_id, entity_id));
+             CREATE TABLE {schema}.event_journal (
+                 type_id TEXT NOT NULL, entity_id TEXT NOT NULL, seq BIGINT NOT NULL,
+                 type_name TEXT NOT NULL, payload BYTEA NOT NULL,
+                 PRIMARY KEY (type_id, entity_id, seq));
+             INSERT INTO {schema}.entity_state VALUES ('t', 'old', 1, '1');"
+        ))
+        .await
+        .unwrap();
+    let store = PostgresStore::connect(&url, &schema).await.unwrap();
+    let mut write = state_write("old");
+    write.expected_version = 1;
+    assert_eq!(store.commit(vec![write.into()]).await.unwrap(), vec![Ok(2)]);
+
+    // A writer holds its row locks (a transaction in flight); a second process starts.
+    session
+        .batch_execute(&format!(
+            "BEGIN; LOCK TABLE {schema}.entity_state, {schema}.event_journal IN ROW EXCLUSIVE MODE"
+        ))
+        .await
+        .unwrap();
+    let timeouts = PostgresTimeouts::new(Duration::from_millis(500), Duration::from_secs(2));
+    let started = PostgresStore::connect_with(&url, &schema, timeouts).await;
+    session.batch_execute("ROLLBACK").await.unwrap();
+    assert!(started.is_ok(), "{:?}", started.err());
+    mark_ran("postgres-writer-columns");
+}
+
 #[tokio::test]
 async fn on_postgres_a_write_the_database_refuses_fails_alone_in_its_batch() {
     use kalix_core::store::{GroupCommitter, PostgresStore, Store, WriteError};
