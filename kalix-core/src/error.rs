@@ -86,6 +86,10 @@ pub enum StartError {
     ConflictingRoutes(String),
     /// Two components have the same id.
     DuplicateComponent(String),
+    /// Two entities store under the same type id.
+    SharedTypeId(String),
+    /// The binary registers no component: the crate that defines them was not linked.
+    NoComponents,
     /// A component could not be built because a dependency was not supplied.
     MissingDependency(crate::dependencies::MissingDependency),
     /// The listener could not be bound.
@@ -103,9 +107,15 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Config { variable, problem } => write!(f, "{variable}: {problem}"),
-            StartError::ConflictingRoutes(message) | StartError::DuplicateComponent(message) => {
-                f.write_str(message)
-            }
+            StartError::ConflictingRoutes(message)
+            | StartError::DuplicateComponent(message)
+            | StartError::SharedTypeId(message) => f.write_str(message),
+            StartError::NoComponents => f.write_str(
+                "no components are registered in this binary, so every request would get a 404. \
+                 Components register themselves when the crate that defines them is linked: if \
+                 they live in a library crate that this binary (or test) names nothing from, add \
+                 `use my_service as _;` (your crate's name) to it",
+            ),
             StartError::MissingDependency(missing) => fmt::Display::fmt(missing, f),
             StartError::Bind { address, source } => write!(
                 f,

@@ -82,6 +82,8 @@ pub struct ComponentDescriptor {
     /// The component id: the module of the `impl` block and the type's name (`module::Type`);
     /// two components with one id are refused at start.
     pub id: &'static str,
+    /// Where an entity stores its state or journal (its `type_id`); none for an action.
+    pub type_id: Option<&'static str>,
     /// The source file of the `impl` block.
     pub file: &'static str,
     /// The line of the `impl` block.
@@ -197,9 +199,81 @@ pub(crate) fn route_of(component: &str, method: &str) -> Option<RouteDescriptor>
         .copied()
 }
 
+/// Refuses two entities that store under one type id: they would read each other's state (and
+/// fail to decode it) at run time.
+pub(crate) fn check_type_ids(
+    components: &[&'static ComponentDescriptor],
+) -> Result<(), crate::error::StartError> {
+    let mut stores: std::collections::HashMap<&str, &ComponentDescriptor> =
+        std::collections::HashMap::new();
+    for &component in components {
+        let Some(type_id) = component.type_id else {
+            continue;
+        };
+        if let Some(other) = stores.insert(type_id, component) {
+            return Err(crate::error::StartError::SharedTypeId(format!(
+                "two entities store under the type id `{type_id}` ({} at {}:{} and {} at {}:{}); \
+                 a type id is where an entity keeps its state or journal, so give each entity \
+                 type its own",
+                other.id, other.file, other.line, component.id, component.file, component.line
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Every component registered in this binary, in a stable order.
 pub(crate) fn registered_components() -> Vec<&'static ComponentDescriptor> {
     let mut components: Vec<_> = inventory::iter::<ComponentDescriptor>.into_iter().collect();
     components.sort_by_key(|component| component.id);
     components
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn construct(_: &ComponentEnv<'_>) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
+        unreachable!("not built in this test")
+    }
+
+    const fn entity(
+        id: &'static str,
+        type_id: Option<&'static str>,
+        line: u32,
+    ) -> ComponentDescriptor {
+        ComponentDescriptor {
+            kind: ComponentKind::ValueEntity,
+            id,
+            type_id,
+            file: "src/customer.rs",
+            line,
+            forward_headers: &[],
+            construct,
+            handlers: &[],
+        }
+    }
+
+    static CUSTOMER: ComponentDescriptor = entity("customer::CustomerEntity", Some("customer"), 10);
+    static CUSTOMER_ES: ComponentDescriptor =
+        entity("customer::CustomerEsEntity", Some("customer"), 40);
+    static ORDERS: ComponentDescriptor = entity("orders::OrderEntity", Some("order"), 7);
+    static ACTION: ComponentDescriptor = entity("customer::Registry", None, 70);
+
+    #[test]
+    fn two_entities_with_one_type_id_stop_the_start_naming_both() {
+        let error = check_type_ids(&[&CUSTOMER, &ORDERS, &ACTION, &CUSTOMER_ES])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("type id `customer`"), "{error}");
+        assert!(
+            error.contains("customer::CustomerEntity at src/customer.rs:10"),
+            "{error}"
+        );
+        assert!(
+            error.contains("customer::CustomerEsEntity at src/customer.rs:40"),
+            "{error}"
+        );
+        assert!(check_type_ids(&[&CUSTOMER, &ORDERS, &ACTION]).is_ok());
+    }
 }

@@ -114,11 +114,9 @@ impl Service {
         }
         let components = registered_components();
         if components.is_empty() {
-            tracing::warn!(
-                "no components are registered in this binary; if they live in a library crate, \
-                 link it from main with `use my_library as _;`"
-            );
+            return Err(StartError::NoComponents);
         }
+        crate::registry::check_type_ids(&components)?;
         let store = match self.store {
             Some(store) => store,
             None => open_store(&config.store).await?,
@@ -308,5 +306,23 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Service, StartError, StoreLocation};
+
+    /// This crate's unit tests define no component, like a test binary that names nothing from
+    /// the service's crate (the linker then drops its registrations).
+    #[tokio::test]
+    async fn a_binary_without_components_does_not_start_and_says_how_to_link_them() {
+        let config = Config::default()
+            .with_port(0)
+            .with_store(StoreLocation::SqliteMemory);
+        let error = Service::new().config(config).start().await.err();
+        assert!(matches!(error, Some(StartError::NoComponents)), "{error:?}");
+        let message = error.unwrap().to_string();
+        assert!(message.contains("use my_service as _;"), "{message}");
     }
 }

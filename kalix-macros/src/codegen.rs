@@ -234,6 +234,8 @@ pub(crate) struct Generated<'a> {
     /// The registry's `ComponentKind` variant, e.g. `Action`.
     pub kind: &'static str,
     pub component_trait: TokenStream,
+    /// Whether the component stores under a type id (entities do), read from its trait.
+    pub stores: bool,
     /// Extra fields of the client beside the component client (an entity's id).
     pub client_fields: TokenStream,
     pub client_methods: Vec<TokenStream>,
@@ -250,6 +252,7 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
         name,
         kind,
         component_trait,
+        stores,
         client_fields,
         client_methods,
         dispatch_fns,
@@ -263,6 +266,11 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
     );
     let kind = format_ident!("{}", kind);
     let descriptors = handlers.iter().map(handler_descriptor);
+    let type_id = if stores {
+        quote!(::core::option::Option::Some(<#self_ty as #component_trait>::TYPE_ID))
+    } else {
+        quote!(::core::option::Option::None)
+    };
     quote! {
         #[doc = #client_doc]
         #[allow(dead_code)]
@@ -282,6 +290,7 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
             #KalixCore::__private::ComponentDescriptor {
                 kind: #KalixCore::__private::ComponentKind::#kind,
                 id: <#self_ty as #component_trait>::COMPONENT_ID,
+                type_id: #type_id,
                 file: ::core::file!(),
                 line: ::core::line!(),
                 forward_headers: &[#(#forward_headers),*],

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kalix_core::{ComponentClient, Config, RunningService, Service, StoreLocation};
+use kalix_core::{ComponentClient, Config, RunningService, Service, StartError, StoreLocation};
 use reqwest::RequestBuilder;
 
 /// Runs every component of the test binary as a service on `127.0.0.1` and a free port.
@@ -132,18 +132,22 @@ impl TestKitBuilder {
         self
     }
 
-    /// Starts the service. Panics with the reason if it cannot start.
+    /// Starts the service. Panics with the reason if it cannot start: a dependency not supplied,
+    /// a bad configuration, or no components at all. A test that only speaks HTTP names nothing
+    /// from the service's crate, so the linker drops its components; add `use my_service as _;`.
     pub async fn start(self) -> TestKit {
-        let running = self
-            .service
-            .config(self.config)
-            .start()
+        self.try_start()
             .await
-            .unwrap_or_else(|error| panic!("the service did not start: {error}"));
-        TestKit {
+            .unwrap_or_else(|error| panic!("the service did not start: {error}"))
+    }
+
+    /// Starts the service, or says why it cannot.
+    pub async fn try_start(self) -> Result<TestKit, StartError> {
+        let running = self.service.config(self.config).start().await?;
+        Ok(TestKit {
             base_url: format!("http://{}", running.local_addr()),
             running,
             http: reqwest::Client::new(),
-        }
+        })
     }
 }

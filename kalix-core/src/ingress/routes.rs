@@ -194,6 +194,7 @@ mod tests {
         },
     ];
     static CARTS: ComponentDescriptor = ComponentDescriptor {
+        type_id: None,
         kind: ComponentKind::Action,
         id: "shop::Carts",
         file: "src/carts.rs",
@@ -215,6 +216,7 @@ mod tests {
         },
     ];
     static ADMIN: ComponentDescriptor = ComponentDescriptor {
+        type_id: None,
         kind: ComponentKind::Action,
         id: "admin::Admin",
         file: "src/admin.rs",

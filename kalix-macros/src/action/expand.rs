@@ -35,6 +35,7 @@ pub(crate) fn generate(action: &Action) -> TokenStream {
         name: &action.name,
         kind: "Action",
         component_trait,
+        stores: false,
         client_fields: TokenStream::new(),
         client_methods,
         dispatch_fns: action

@@ -57,6 +57,7 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
         name: &entity.name,
         kind: "EventSourcedEntity",
         component_trait,
+        stores: true,
         client_fields: quote!(entity_id: ::std::string::String,),
         client_methods: entity
             .handlers

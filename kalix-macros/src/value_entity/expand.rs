@@ -39,6 +39,7 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
         name: &entity.name,
         kind: "ValueEntity",
         component_trait,
+        stores: true,
         client_fields: quote!(entity_id: ::std::string::String,),
         client_methods: entity
             .handlers
