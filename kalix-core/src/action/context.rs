@@ -24,8 +24,33 @@ impl ActionContext {
         &self.metadata
     }
 
-    /// A client for calling other components of the service.
-    pub fn component_client(&self) -> &ComponentClient {
-        &self.client
+    /// A client for calling other components of the service. It is an owned handle (a cheap
+    /// clone), so an asynchronous reply can take it along:
+    ///
+    /// ```
+    /// use kalix_core::prelude::*;
+    ///
+    /// #[derive(Default)]
+    /// pub struct Doubler;
+    ///
+    /// #[action]
+    /// impl Doubler {
+    ///     #[get("/double/<n>")]
+    ///     async fn double(&self, n: i64) -> action::Effect<i64> {
+    ///         action::Effect::reply(n * 2)
+    ///     }
+    ///
+    ///     #[get("/quadruple/<n>")]
+    ///     async fn quadruple(&self, n: i64, ctx: &ActionContext) -> action::Effect<i64> {
+    ///         let client = ctx.component_client();
+    ///         action::Effect::async_reply(async move {
+    ///             let doubled = client.action::<Doubler>().double(n).await?;
+    ///             client.action::<Doubler>().double(doubled).await
+    ///         })
+    ///     }
+    /// }
+    /// ```
+    pub fn component_client(&self) -> ComponentClient {
+        self.client.clone()
     }
 }

@@ -33,7 +33,7 @@ impl EventSourcedEntityContext {
     }
 
     /// A client to describe calls for forwards and side effects.
-    pub fn component_client(&self) -> &ComponentClient {
-        &self.client
+    pub fn component_client(&self) -> ComponentClient {
+        self.client.clone()
     }
 }

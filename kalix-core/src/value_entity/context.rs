@@ -34,7 +34,7 @@ impl ValueEntityContext {
 
     /// A client to describe calls for forwards and side effects. Handlers are synchronous, so
     /// they describe calls rather than await them.
-    pub fn component_client(&self) -> &ComponentClient {
-        &self.client
+    pub fn component_client(&self) -> ComponentClient {
+        self.client.clone()
     }
 }

@@ -96,6 +96,16 @@ impl Effects {
         action::Effect::async_reply(async move { Ok(echo.await? * 2) })
     }
 
+    /// The client taken from the context goes into the reply's future as it is.
+    #[get("/effects/tally-doubled/<id>")]
+    pub async fn tally_doubled(&self, id: String, ctx: &ActionContext) -> action::Effect<i64> {
+        let client = ctx.component_client();
+        action::Effect::async_reply(async move {
+            let total = client.value_entity::<Tally>(id).get().await?;
+            Ok(total * 2)
+        })
+    }
+
     #[get("/effects/async-effect/<n>")]
     pub async fn async_effect(&self, n: i64, ctx: &ActionContext) -> action::Effect<i64> {
         let client = ctx.component_client().action::<Effects>();

@@ -60,6 +60,22 @@ async fn an_ignored_call_is_a_404() {
 }
 
 #[tokio::test]
+async fn an_async_reply_takes_the_context_client_along() {
+    let (testkit, _) = start().await;
+    let added = testkit.post("/tally/doubled/add/21").send().await.unwrap();
+    assert_eq!(added.status(), 200);
+    let body: Value = testkit
+        .get("/effects/tally-doubled/doubled")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, json!(42));
+}
+
+#[tokio::test]
 async fn async_reply_and_async_effect_compose_calls() {
     let (testkit, _) = start().await;
     let body: Value = testkit
