@@ -26,7 +26,11 @@ struct ValueCounter;
 #[value_entity(type_id = "value-counter", id = "id")]
 impl ValueCounter {
     #[post("/value/<id>/increase")]
-    fn increase(&self, counter: &Number, by: Number) -> value_entity::Effect<Number, Number> {
+    fn increase(
+        &self,
+        counter: &Number,
+        #[body] by: Number,
+    ) -> value_entity::Effect<Number, Number> {
         let value = Number {
             value: counter.value + by.value,
         };

@@ -30,7 +30,11 @@ struct CounterEntity;
 #[value_entity(type_id = "counter", id = "counter_id")]
 impl CounterEntity {
     #[post("/counter/<counter_id>/increase")]
-    fn increase(&self, counter: &Number, by: Number) -> value_entity::Effect<Number, Number> {
+    fn increase(
+        &self,
+        counter: &Number,
+        #[body] by: Number,
+    ) -> value_entity::Effect<Number, Number> {
         let value = Number {
             value: counter.value + by.value,
         };

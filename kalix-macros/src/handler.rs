@@ -155,6 +155,7 @@ impl Reply {
 
 const QUERY: &str = "query";
 const HEADER: &str = "header";
+const BODY: &str = "body";
 const ON_STARTUP: &str = "on_startup";
 
 impl Handler {
@@ -367,6 +368,7 @@ fn classify_params(
     for input in method.sig.inputs.iter_mut() {
         let FnArg::Typed(typed) = input else { continue };
         let mut query = false;
+        let mut body = false;
         let mut header: Option<LitStr> = None;
         let mut kept = Vec::new();
         for attribute in std::mem::take(&mut typed.attrs) {
@@ -378,6 +380,11 @@ fn classify_params(
                     );
                 }
                 query = true;
+            } else if attribute.path().is_ident(BODY) {
+                if !matches!(attribute.meta, syn::Meta::Path(_)) {
+                    diagnostics.error(&attribute, "`#[body]` takes no options");
+                }
+                body = true;
             } else if attribute.path().is_ident(HEADER) {
                 match attribute.parse_args::<LitStr>() {
                     Ok(name) => header = Some(name),
@@ -417,7 +424,7 @@ fn classify_params(
         } else if let Some(name) = header {
             let optional = generic_arg(&ty, "Option").is_some();
             ParamKind::Header { name, optional }
-        } else if state.is_some_and(|state| is_state(&ty, state)) {
+        } else if state.is_some_and(|state| is_state(&ty, state)) && !body {
             ParamKind::State
         } else if is_context(&ty, kind.context_type()) {
             if !matches!(ty, Type::Reference(_)) {
@@ -429,8 +436,37 @@ fn classify_params(
             ParamKind::Context
         } else if path_names.iter().any(|name| ident == name) {
             ParamKind::Path
+        } else if let Some(state) = state.filter(|state| mistaken_state(&ty, state, body)) {
+            // By value it would be read from the request body, so any client could set the
+            // state; `&mut` suggests changing it in place, which a handler never does.
+            let could_be_body = !matches!(ty, Type::Reference(_))
+                && matches!(binding, Binding::Route(route) if route.method.carries_body());
+            let or_body = if could_be_body {
+                "; if it is the request body, mark it `#[body]`"
+            } else {
+                ""
+            };
+            diagnostics.error(
+                &ty,
+                format!(
+                    "`{ident}` has the entity's state type: take the state by reference, `&{}` \
+                     (a handler returns the new state in its effect){or_body}",
+                    type_text(state)
+                ),
+            );
+            continue;
         } else {
             match binding {
+                Binding::Route(route) if body && !route.method.carries_body() => {
+                    diagnostics.error(
+                        &ident,
+                        format!(
+                            "`#[body]` on a {} handler: such requests carry no body",
+                            route.method.as_str()
+                        ),
+                    );
+                    continue;
+                }
                 Binding::Route(route) if !route.method.carries_body() => {
                     diagnostics.error(
                         &ident,
@@ -514,6 +550,18 @@ fn reply_type(
 /// The single type argument of `ty` if its path ends in `Name<T>`.
 pub(crate) fn generic_arg<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     generic_args::<1>(ty, name).map(|[inner]| inner)
+}
+
+/// Whether `ty` names the state in a way a handler cannot take it: by value (unless marked as
+/// the body) or by `&mut`.
+fn mistaken_state(ty: &Type, state: &Type, marked_body: bool) -> bool {
+    let state = type_text(state);
+    match ty {
+        Type::Reference(reference) => {
+            reference.mutability.is_some() && type_text(&reference.elem) == state
+        }
+        _ => !marked_body && type_text(ty) == state,
+    }
 }
 
 /// Whether `ty` is `&State`.

@@ -287,6 +287,12 @@ impl Tally {
         value_entity::Effect::update_state(total + n).then_reply(total + n)
     }
 
+    /// A body of the state's own type, marked as such.
+    #[put("/tally/<id>")]
+    pub fn set(&self, _total: &i64, #[body] total: i64) -> value_entity::Effect<i64, i64> {
+        value_entity::Effect::update_state(total).then_reply(total)
+    }
+
     #[get("/tally/<id>")]
     pub fn get(&self, total: &i64) -> value_entity::Effect<i64, i64> {
         value_entity::Effect::reply(*total)

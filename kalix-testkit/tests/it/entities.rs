@@ -168,3 +168,17 @@ async fn events_are_stored_under_their_serde_tag() {
     assert_eq!(names, ["Credited", "Credited", "Closed"]);
     assert_eq!(&events[2].payload[..], b"\"Closed\"");
 }
+
+#[tokio::test]
+async fn a_body_of_the_state_type_marked_body_sets_the_state() {
+    let (testkit, _) = start().await;
+    let set = testkit
+        .put("/tally/marked")
+        .header("content-type", "application/json")
+        .body("7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+    assert_eq!(total(&testkit, "marked").await, 7);
+}

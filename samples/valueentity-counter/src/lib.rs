@@ -30,14 +30,18 @@ impl CounterEntity {
     pub fn increase(
         &self,
         counter: &Number,
-        increase: Number,
+        #[body] increase: Number,
     ) -> value_entity::Effect<Number, Number> {
         add(counter, increase.value)
     }
 
     /// Sets the value.
     #[put("/counter/<counter_id>/set")]
-    pub fn set(&self, _counter: &Number, value: Number) -> value_entity::Effect<Number, Number> {
+    pub fn set(
+        &self,
+        _counter: &Number,
+        #[body] value: Number,
+    ) -> value_entity::Effect<Number, Number> {
         value_entity::Effect::update_state(value).then_reply(value)
     }
 
