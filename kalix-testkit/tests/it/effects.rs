@@ -64,15 +64,8 @@ async fn an_async_reply_takes_the_context_client_along() {
     let (testkit, _) = start().await;
     let added = testkit.post("/tally/doubled/add/21").send().await.unwrap();
     assert_eq!(added.status(), 200);
-    let body: Value = testkit
-        .get("/effects/tally-doubled/doubled")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(body, json!(42));
+    let doubled = crate::get_json(&testkit, "/effects/tally-doubled/doubled").await;
+    assert_eq!(doubled, json!(42));
 }
 
 #[tokio::test]

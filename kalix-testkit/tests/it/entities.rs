@@ -8,14 +8,7 @@ use crate::components::Recorder;
 use crate::start;
 
 async fn total(testkit: &TestKit, id: &str) -> i64 {
-    let body: Value = testkit
-        .get(&format!("/tally/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = crate::get_json(testkit, &format!("/tally/{id}")).await;
     body.as_i64().unwrap()
 }
 

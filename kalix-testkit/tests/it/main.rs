@@ -26,3 +26,9 @@ async fn start() -> (TestKit, Recorder) {
         .await;
     (testkit, recorder)
 }
+
+/// The JSON body of `GET path`.
+async fn get_json(testkit: &TestKit, path: &str) -> serde_json::Value {
+    let response = testkit.get(path).send().await.unwrap();
+    response.json().await.unwrap()
+}

@@ -90,6 +90,15 @@ fn mark_ran(name: &str) {
     }
 }
 
+/// A session of its own on the database, as another process or an operator would have.
+async fn side_session(url: &str) -> tokio_postgres::Client {
+    let (session, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    session
+}
+
 fn postgres_url(what: &str) -> Option<String> {
     let url = std::env::var("KALIX_TEST_POSTGRES_URL").ok();
     if url.is_none() {
@@ -213,10 +222,7 @@ async fn on_postgres_older_tables_get_writer_columns_and_a_start_does_not_wait_f
         return;
     };
     let schema = format!("columns_{}", uuid_like());
-    let (session, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let session = side_session(&url).await;
     session
         .batch_execute(&format!(
             "CREATE SCHEMA {schema};
@@ -306,10 +312,7 @@ async fn on_postgres_a_lock_held_elsewhere_gets_a_503_instead_of_stalling_writes
         .await;
 
     // Another session takes the table, as a migration or a manual `LOCK TABLE` would.
-    let (session, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let session = side_session(&url).await;
     session
         .batch_execute(&format!(
             "BEGIN; LOCK TABLE {schema}.entity_state IN ACCESS EXCLUSIVE MODE"
