@@ -36,9 +36,8 @@ pub(crate) fn complete_stream<T: Serialize + Send + 'static>(
                 Answer::Forward(call) => Some(Err(CallError::new(
                     ErrorCode::INTERNAL_SERVER_ERROR,
                     format!(
-                        "a streamed reply cannot forward (to {}::{})",
-                        call.call().component(),
-                        call.call().method()
+                        "a streamed reply cannot forward (to {})",
+                        call.call().target()
                     ),
                 ))),
             }

@@ -21,6 +21,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use serde::Serialize;
@@ -28,9 +29,11 @@ use serde::Serialize;
 use super::slots::{Resident, Slot, Slots};
 use crate::action::SideEffect;
 use crate::error::CallError;
+use crate::log_limit::LogLimit;
 use crate::outcome::{Answer, HandlerOutcome};
 use crate::registry::ComponentEnv;
-use crate::store::{GroupCommitter, PendingCommit, Store, StoreError, Write};
+use crate::status::ErrorCode;
+use crate::store::{GroupCommitter, PendingCommit, Store, StoreError, Write, WriteError};
 
 /// What differs between kinds of entity: what the host keeps of one, how it is loaded, and how
 /// its stored position is read.
@@ -75,7 +78,7 @@ pub(crate) struct Persist {
 
 /// The entities of one type at run time: their kind and their slots.
 pub struct EntityHost<K: EntityKind> {
-    pub(crate) kind: K,
+    kind: K,
     slots: Arc<Slots<K::Memory>>,
     store: Arc<dyn Store>,
     committer: GroupCommitter,
@@ -146,7 +149,7 @@ impl<K: EntityKind> EntityHost<K> {
                         let _ = own.await;
                     }
                     if self.moved_elsewhere(position, entity_id).await {
-                        return super::moved_elsewhere(&slot, K::TYPE_ID, entity_id);
+                        return moved_on_other_process(&slot, K::TYPE_ID, entity_id);
                     }
                 }
                 resident.pending.clone()
@@ -196,7 +199,65 @@ async fn await_commit<M>(
         Ok(_) => Ok(()),
         Err(error) => {
             slot.stale.store(true, Ordering::Release);
-            Err(super::commit_failed(type_id, entity_id, &error))
+            Err(commit_failed(type_id, entity_id, &error))
+        }
+    }
+}
+
+/// A read on a shared store found the entity moved by another process: the slot reloads and the
+/// dispatcher runs the command again.
+fn moved_on_other_process<M>(slot: &Slot<M>, type_id: &str, entity_id: &str) -> HandlerOutcome {
+    slot.stale.store(true, std::sync::atomic::Ordering::Release);
+    HandlerOutcome::conflict(CallError::new(
+        ErrorCode::SERVICE_UNAVAILABLE,
+        format!("{type_id} '{entity_id}' kept changing on other processes; retry the command"),
+    ))
+}
+
+/// What a command whose commit failed comes to: a conflict is run again by the dispatcher; a
+/// store failure is a 503 saying to retry. Either way the entity reloads before its next command.
+fn commit_failed(type_id: &str, entity_id: &str, error: &WriteError) -> HandlerOutcome {
+    match error {
+        WriteError::Conflict { .. } => {
+            HandlerOutcome::conflict(commit_error(type_id, entity_id, error))
+        }
+        WriteError::Deleted => HandlerOutcome::error(crate::event_sourced_entity::deleted_error(
+            type_id, entity_id,
+        )),
+        // Retrying cannot help a write the database refuses for what it holds.
+        WriteError::Store(refused) if refused.is_rejected_write() => {
+            HandlerOutcome::error(CallError::new(
+                ErrorCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "the database refused the change to {type_id} '{entity_id}'; the service log has the details"
+                ),
+            ))
+        }
+        WriteError::Store(_) => HandlerOutcome::error(commit_error(type_id, entity_id, error)),
+    }
+}
+
+static COMMIT_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
+
+fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError {
+    match error {
+        WriteError::Conflict { .. } => {
+            tracing::warn!(%error, type_id, entity_id, "write conflict; the entity will be reloaded");
+            CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!("{type_id} '{entity_id}' was changed concurrently; retry the command"),
+            )
+        }
+        WriteError::Store(_) | WriteError::Deleted => {
+            if let Some(left_out) = COMMIT_FAILED.admit() {
+                tracing::error!(%error, type_id, entity_id, left_out, "commit failed");
+            }
+            CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the change to {type_id} '{entity_id}' could not be committed; retry the command"
+                ),
+            )
         }
     }
 }

@@ -13,55 +13,6 @@ use crate::error::CallError;
 use crate::log_limit::LogLimit;
 use crate::outcome::{Answer, HandlerOutcome, Outcome};
 use crate::status::ErrorCode;
-use crate::store::WriteError;
-
-/// What a command whose commit failed comes to: a conflict is run again by the dispatcher; a
-/// store failure is a 503 saying to retry. Either way the entity reloads before its next command.
-pub(crate) fn commit_failed(type_id: &str, entity_id: &str, error: &WriteError) -> HandlerOutcome {
-    match error {
-        WriteError::Conflict { .. } => {
-            HandlerOutcome::conflict(commit_error(type_id, entity_id, error))
-        }
-        WriteError::Deleted => HandlerOutcome::error(crate::event_sourced_entity::deleted_error(
-            type_id, entity_id,
-        )),
-        // Retrying cannot help a write the database refuses for what it holds.
-        WriteError::Store(refused) if refused.is_rejected_write() => {
-            HandlerOutcome::error(CallError::new(
-                ErrorCode::INTERNAL_SERVER_ERROR,
-                format!(
-                    "the database refused the change to {type_id} '{entity_id}'; the service log has the details"
-                ),
-            ))
-        }
-        WriteError::Store(_) => HandlerOutcome::error(commit_error(type_id, entity_id, error)),
-    }
-}
-
-static COMMIT_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
-
-fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError {
-    match error {
-        WriteError::Conflict { .. } => {
-            tracing::warn!(%error, type_id, entity_id, "write conflict; the entity will be reloaded");
-            CallError::new(
-                ErrorCode::SERVICE_UNAVAILABLE,
-                format!("{type_id} '{entity_id}' was changed concurrently; retry the command"),
-            )
-        }
-        WriteError::Store(_) | WriteError::Deleted => {
-            if let Some(left_out) = COMMIT_FAILED.admit() {
-                tracing::error!(%error, type_id, entity_id, left_out, "commit failed");
-            }
-            CallError::new(
-                ErrorCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the change to {type_id} '{entity_id}' could not be committed; retry the command"
-                ),
-            )
-        }
-    }
-}
 
 /// The error for stored data that does not deserialize: a 500 that names what could not be read
 /// and a correlation id, while serde's message (which quotes fragments of the stored value)
@@ -98,20 +49,6 @@ pub(crate) fn load_failed(
         ErrorCode::SERVICE_UNAVAILABLE,
         format!("{what} of {type_id} '{entity_id}' could not be loaded; retry the command"),
     )
-}
-
-/// A read on a shared store found the entity moved by another process: the slot reloads and the
-/// dispatcher runs the command again.
-pub(crate) fn moved_elsewhere<M>(
-    slot: &slots::Slot<M>,
-    type_id: &str,
-    entity_id: &str,
-) -> HandlerOutcome {
-    slot.stale.store(true, std::sync::atomic::Ordering::Release);
-    HandlerOutcome::conflict(CallError::new(
-        ErrorCode::SERVICE_UNAVAILABLE,
-        format!("{type_id} '{entity_id}' kept changing on other processes; retry the command"),
-    ))
 }
 
 /// What the dispatcher carries out for a handler's answer: the reply serialized, or the forward
