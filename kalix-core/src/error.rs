@@ -75,13 +75,15 @@ impl std::error::Error for CallError {}
 /// with a readable message.
 #[non_exhaustive]
 pub enum StartError {
-    /// A configuration variable holds a value that cannot be used.
+    /// A setting holds a value that cannot be used.
     Config {
-        /// The variable, e.g. `KALIX_HTTP_PORT`.
+        /// Where the value came from: a variable (`KALIX_HTTP_PORT`) or a flag (`--http-port`).
         variable: &'static str,
         /// What is wrong with its value.
         problem: String,
     },
+    /// The command line names an unknown flag or lacks a flag's value; the message is clap's.
+    CommandLine(String),
     /// Two handlers claim the same method and path.
     ConflictingRoutes(String),
     /// Two components have the same id.
@@ -107,7 +109,8 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Config { variable, problem } => write!(f, "{variable}: {problem}"),
-            StartError::ConflictingRoutes(message)
+            StartError::CommandLine(message)
+            | StartError::ConflictingRoutes(message)
             | StartError::DuplicateComponent(message)
             | StartError::SharedTypeId(message) => f.write_str(message),
             StartError::NoComponents => f.write_str(

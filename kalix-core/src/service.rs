@@ -30,11 +30,14 @@ use crate::store::{GroupCommitter, PostgresStore, SqliteStore, Store};
 /// }
 /// ```
 ///
-/// [`Service::run`] reads [`Config::from_env_and_args`] (environment, then flags), logs through `tracing` (filtered by `RUST_LOG`,
-/// `info` by default), serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
+/// [`Service::run`] reads the settings of [`Config`] from the environment and the command line
+/// (`--help` lists them, `--version` prints [`Service::version`]), logs through `tracing`
+/// (filtered by `RUST_LOG`, `info` by default), serves until Ctrl-C or SIGTERM, then lets
+/// requests in flight finish.
 #[derive(Default)]
 pub struct Service {
     config: Option<Config>,
+    version: Option<&'static str>,
     dependencies: Dependencies,
     store: Option<Arc<dyn Store>>,
 }
@@ -49,6 +52,19 @@ impl Service {
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {
         self.config = Some(config);
+        self
+    }
+
+    /// The version `--version` prints beside kalix-core's, usually your crate's:
+    ///
+    /// ```no_run
+    /// fn main() -> Result<(), kalix_core::StartError> {
+    ///     kalix_core::Service::new().version(env!("CARGO_PKG_VERSION")).run()
+    /// }
+    /// ```
+    #[must_use]
+    pub fn version(mut self, version: &'static str) -> Self {
+        self.version = Some(version);
         self
     }
 
@@ -71,9 +87,9 @@ impl Service {
     pub fn run(mut self) -> Result<(), StartError> {
         install_logging();
         // Only the binary's own entry point reads the command line: inside a test harness the
-        // arguments belong to the harness.
+        // arguments belong to the harness. `--help`, `--version` and a mistaken flag end here.
         if self.config.is_none() {
-            self.config = Some(Config::from_env_and_args(std::env::args().skip(1))?);
+            self.config = Some(Config::from_command_line(self.version)?);
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -5,5 +5,7 @@
 use eventsourced_shopping_cart as _;
 
 fn main() -> Result<(), kalix_core::StartError> {
-    kalix_core::Service::new().run()
+    kalix_core::Service::new()
+        .version(env!("CARGO_PKG_VERSION"))
+        .run()
 }

@@ -49,16 +49,72 @@ fn a_bad_port_setting_is_refused_with_a_message_naming_it() {
 }
 
 #[test]
-fn an_unknown_flag_is_refused_with_the_list_of_flags() {
+fn an_unknown_flag_is_refused_and_points_to_help() {
     let output = Command::new(env!("CARGO_BIN_EXE_fibonacci"))
         .args(["--port", "9000"])
         .env("KALIX_STORE", "sqlite::memory:")
         .output()
         .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unexpected argument '--port' found") && stderr.contains("--help"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_flag_value_is_named_by_its_flag() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fibonacci"))
+        .args(["--http-body-timeout-ms", "soon"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("unknown flag '--port'; the flags are --http-host, --http-port"),
+        stderr.contains(
+            "--http-body-timeout-ms: expected a positive number of milliseconds, got 'soon'"
+        ),
         "{stderr}"
+    );
+}
+
+#[test]
+fn help_lists_each_flag_with_its_variable_and_default() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fibonacci"))
+        .arg("--help")
+        .env_remove("KALIX_HTTP_PORT")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.starts_with("A Kalix service."), "{help}");
+    for expected in [
+        "Usage: fibonacci [OPTIONS]",
+        "--http-port <PORT>",
+        "[env: KALIX_HTTP_PORT=] [default: 9000]",
+        "--store <URL>",
+        "[env: KALIX_STORE=] [default: sqlite://kalix-data/kalix.db]",
+        "--max-active-entities <COUNT>",
+        "--version",
+    ] {
+        assert!(help.contains(expected), "{expected} in {help}");
+    }
+}
+
+#[test]
+fn version_names_the_service_and_kalix_core() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fibonacci"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!(
+            "fibonacci {} (kalix-core {})",
+            env!("CARGO_PKG_VERSION"),
+            env!("CARGO_PKG_VERSION")
+        )
     );
 }

@@ -1,4 +1,6 @@
-//! Service configuration, read from the environment.
+//! Service configuration, read from the environment and the command line.
+
+mod settings;
 
 use std::time::Duration;
 
@@ -7,7 +9,8 @@ use crate::store::PostgresTimeouts;
 
 /// How the service listens and what it accepts.
 ///
-/// [`Config::from_env`] reads:
+/// [`Config::from_env`] reads these variables, and a service binary also takes each as a flag
+/// (`--http-port 9001`; `--help` lists them):
 ///
 /// | variable | default | meaning |
 /// |---|---|---|
@@ -125,101 +128,52 @@ impl Default for Config {
 impl Config {
     /// The defaults, overridden by the `KALIX_*` environment variables.
     pub fn from_env() -> Result<Self, StartError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_env_and_args(std::iter::empty())
     }
 
     /// The defaults, overridden by the `KALIX_*` environment variables, overridden in turn by
-    /// command-line flags: each variable has a flag named after it (`KALIX_HTTP_PORT` is
-    /// `--http-port 9001` or `--http-port=9001`). An unknown flag is an error listing the flags.
+    /// command-line flags (`args` without the program's name): each variable has a flag named
+    /// after it (`KALIX_HTTP_PORT` is `--http-port 9001` or `--http-port=9001`).
     ///
     /// ```
     /// let args = ["--http-port=9001", "--store", "sqlite::memory:"].map(String::from);
     /// let config = kalix_core::Config::from_env_and_args(args).unwrap();
     /// assert_eq!(config.http_port, 9001);
+    ///
+    /// let error = kalix_core::Config::from_env_and_args(["--http-port=x".to_owned()]);
+    /// assert_eq!(
+    ///     error.unwrap_err().to_string(),
+    ///     "--http-port: expected a port number from 0 to 65535, got 'x'"
+    /// );
     /// ```
     pub fn from_env_and_args(args: impl IntoIterator<Item = String>) -> Result<Self, StartError> {
-        let flags = parse_flags(args)?;
-        Self::from_lookup(|name| {
-            flags
-                .iter()
-                .find(|(variable, _)| *variable == name)
-                .map(|(_, value)| value.clone())
-                .or_else(|| std::env::var(name).ok())
-        })
+        let program = "service".to_owned();
+        let matches = settings::command(program.clone(), env!("CARGO_PKG_VERSION").to_owned())
+            .try_get_matches_from(std::iter::once(program).chain(args))
+            .map_err(|error| StartError::CommandLine(error.render().to_string()))?;
+        settings::config_of(&matches)
     }
 
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, StartError> {
-        let mut config = Self::default();
-        if let Some(host) = lookup("KALIX_HTTP_HOST") {
-            config.http_host = host;
-        }
-        if let Some(port) = parse(&lookup, "KALIX_HTTP_PORT", "a port number from 0 to 65535")? {
-            config.http_port = port;
-        }
-        if let Some(bytes) = parse(&lookup, "KALIX_HTTP_MAX_BODY_BYTES", "a number of bytes")? {
-            config.max_body_bytes = bytes;
-        }
-        if let Some(bytes) = parse(
-            &lookup,
-            "KALIX_HTTP_MAX_BUFFERED_BYTES",
-            "a number of bytes",
-        )? {
-            config.max_buffered_body_bytes = bytes;
-        }
-        if let Some(count) =
-            parse::<usize>(&lookup, "KALIX_HTTP_MAX_CONNECTIONS", "a positive number")?
-        {
-            config.max_connections = count.max(1);
-        }
-        if let Some(timeout) = parse_millis(&lookup, "KALIX_HTTP_HEADER_TIMEOUT_MS")? {
-            config.header_timeout = timeout;
-        }
-        if let Some(timeout) = parse_millis(&lookup, "KALIX_HTTP_BODY_TIMEOUT_MS")? {
-            config.body_timeout = timeout;
-        }
-        if let Some(timeout) = parse_millis(&lookup, "KALIX_REQUEST_TIMEOUT_MS")? {
-            config.request_timeout = timeout;
-        }
-        if let Some(ms) = parse(
-            &lookup,
-            "KALIX_STARTUP_RETRY_DELAY_MS",
-            "a number of milliseconds",
-        )? {
-            config.startup_retry_delay = Duration::from_millis(ms);
-        }
-        if let Some(store) = lookup("KALIX_STORE") {
-            config.store = store.parse().map_err(|problem| StartError::Config {
-                variable: "KALIX_STORE",
-                problem,
-            })?;
-        }
-        if let StoreLocation::Postgres {
-            schema, timeouts, ..
-        } = &mut config.store
-        {
-            if let Some(name) = lookup("KALIX_POSTGRES_SCHEMA") {
-                *schema = name;
-            }
-            if let Some(timeout) = parse_millis(&lookup, "KALIX_POSTGRES_STATEMENT_TIMEOUT_MS")? {
-                timeouts.statement = timeout;
-            }
-            if let Some(timeout) = parse_millis(&lookup, "KALIX_POSTGRES_POOL_TIMEOUT_MS")? {
-                timeouts.pool = timeout;
-            }
-        }
-        if let Some(ms) = parse(
-            &lookup,
-            "KALIX_PASSIVATION_TIMEOUT_MS",
-            "a number of milliseconds",
-        )? {
-            config.passivation_timeout = Duration::from_millis(ms);
-        }
-        if let Some(count) =
-            parse::<usize>(&lookup, "KALIX_MAX_ACTIVE_ENTITIES", "a positive number")?
-        {
-            config.max_active_entities = count.max(1);
-        }
-        Ok(config)
+    /// The config of a service binary's command line, or the help, version or usage error that
+    /// clap prints before it exits (status 0 for help and version, 2 for a mistake).
+    pub(crate) fn from_command_line(version: Option<&str>) -> Result<Self, StartError> {
+        let mut args = std::env::args_os();
+        let program = args
+            .next()
+            .map(std::path::PathBuf::from)
+            .and_then(|path| {
+                path.file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "service".to_owned());
+        let core = concat!("(kalix-core ", env!("CARGO_PKG_VERSION"), ")");
+        let version = match version {
+            Some(version) => format!("{version} {core}"),
+            None => core.to_owned(),
+        };
+        let matches = settings::command(program.clone(), version)
+            .get_matches_from(std::iter::once(program.into()).chain(args));
+        settings::config_of(&matches)
     }
 
     /// Returns the config with another port.
@@ -307,183 +261,75 @@ impl Config {
     }
 }
 
-/// Every configuration variable; each has a command-line flag.
-const VARIABLES: [&str; 15] = [
-    "KALIX_HTTP_HOST",
-    "KALIX_HTTP_PORT",
-    "KALIX_HTTP_MAX_BODY_BYTES",
-    "KALIX_HTTP_MAX_BUFFERED_BYTES",
-    "KALIX_HTTP_MAX_CONNECTIONS",
-    "KALIX_HTTP_HEADER_TIMEOUT_MS",
-    "KALIX_HTTP_BODY_TIMEOUT_MS",
-    "KALIX_REQUEST_TIMEOUT_MS",
-    "KALIX_STARTUP_RETRY_DELAY_MS",
-    "KALIX_STORE",
-    "KALIX_POSTGRES_SCHEMA",
-    "KALIX_POSTGRES_STATEMENT_TIMEOUT_MS",
-    "KALIX_POSTGRES_POOL_TIMEOUT_MS",
-    "KALIX_PASSIVATION_TIMEOUT_MS",
-    "KALIX_MAX_ACTIVE_ENTITIES",
-];
-
-/// `KALIX_HTTP_PORT` -> `--http-port`.
-fn flag_of(variable: &str) -> String {
-    format!(
-        "--{}",
-        variable
-            .trim_start_matches("KALIX_")
-            .to_ascii_lowercase()
-            .replace('_', "-")
-    )
-}
-
-/// The flags as (variable, value) pairs; `--flag value` and `--flag=value` both work.
-fn parse_flags(
-    args: impl IntoIterator<Item = String>,
-) -> Result<Vec<(&'static str, String)>, StartError> {
-    let mut args = args.into_iter();
-    let mut flags = Vec::new();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
-            None => (arg.clone(), None),
-        };
-        let Some(variable) = VARIABLES.iter().find(|v| flag_of(v) == flag) else {
-            let known: Vec<String> = VARIABLES.iter().map(|v| flag_of(v)).collect();
-            return Err(StartError::Config {
-                variable: "command line",
-                problem: format!("unknown flag '{arg}'; the flags are {}", known.join(", ")),
-            });
-        };
-        let value = match inline.or_else(|| args.next()) {
-            Some(value) => value,
-            None => {
-                return Err(StartError::Config {
-                    variable,
-                    problem: format!("{flag} needs a value"),
-                });
-            }
-        };
-        flags.push((*variable, value));
-    }
-    Ok(flags)
-}
-
-fn parse<T: std::str::FromStr>(
-    lookup: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-    expected: &str,
-) -> Result<Option<T>, StartError> {
-    lookup(variable)
-        .map(|raw| {
-            raw.trim().parse().map_err(|_| StartError::Config {
-                variable,
-                problem: format!("expected {expected}, got '{raw}'"),
-            })
-        })
-        .transpose()
-}
-
-/// A positive number of milliseconds.
-fn parse_millis(
-    lookup: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-) -> Result<Option<Duration>, StartError> {
-    match parse::<u64>(lookup, variable, "a positive number of milliseconds")? {
-        Some(0) => Err(StartError::Config {
-            variable,
-            problem: "expected a positive number of milliseconds, got '0'".to_owned(),
-        }),
-        other => Ok(other.map(Duration::from_millis)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn flags_name_the_variables_and_unknown_ones_are_refused() {
-        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let config =
-            Config::from_env_and_args(args(&["--http-port", "9001", "--max-active-entities=7"]))
-                .unwrap();
-        assert_eq!((config.http_port, config.max_active_entities), (9001, 7));
-        let error = Config::from_env_and_args(args(&["--port", "1"]))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.starts_with(
-                "command line: unknown flag '--port'; the flags are --http-host, --http-port"
-            ),
-            "{error}"
-        );
-        let error = Config::from_env_and_args(args(&["--http-port"]))
-            .unwrap_err()
-            .to_string();
-        assert_eq!(error, "KALIX_HTTP_PORT: --http-port needs a value");
-        let error = Config::from_env_and_args(args(&["--http-port=x"]))
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            error,
-            "KALIX_HTTP_PORT: expected a port number from 0 to 65535, got 'x'"
-        );
+    fn from_args(list: &[&str]) -> Result<Config, StartError> {
+        Config::from_env_and_args(list.iter().map(|s| s.to_string()))
     }
 
     #[test]
-    fn environment_overrides_defaults_and_bad_values_are_named() {
-        let config = Config::from_lookup(|name| match name {
-            "KALIX_HTTP_PORT" => Some("8080".into()),
-            "KALIX_HTTP_HOST" => Some("0.0.0.0".into()),
-            _ => None,
-        })
-        .unwrap();
+    fn flags_name_the_variables_and_mistakes_are_named() {
+        let config = from_args(&["--http-port", "9001", "--max-active-entities=7"]).unwrap();
+        assert_eq!((config.http_port, config.max_active_entities), (9001, 7));
         assert_eq!(
-            (config.http_host.as_str(), config.http_port),
-            ("0.0.0.0", 8080)
+            config.max_body_bytes,
+            1024 * 1024,
+            "the others keep their defaults"
         );
-        assert_eq!(config.max_body_bytes, 1024 * 1024);
 
-        let error = Config::from_lookup(|name| (name == "KALIX_HTTP_PORT").then(|| "http".into()))
-            .unwrap_err();
+        let error = from_args(&["--port", "1"]).unwrap_err().to_string();
+        assert!(
+            error.starts_with("error: unexpected argument '--port' found"),
+            "{error}"
+        );
+        assert!(error.contains("try '--help'"), "{error}");
+        let error = from_args(&["--http-port"]).unwrap_err().to_string();
+        assert!(
+            error.starts_with("error: a value is required for '--http-port <PORT>'"),
+            "{error}"
+        );
+        let error = from_args(&["--http-port=x"]).unwrap_err().to_string();
         assert_eq!(
-            error.to_string(),
-            "KALIX_HTTP_PORT: expected a port number from 0 to 65535, got 'http'"
+            error,
+            "--http-port: expected a port number from 0 to 65535, got 'x'"
         );
     }
 
     #[test]
     fn limits_and_timeouts_are_read_and_a_zero_timeout_is_refused() {
-        let config = Config::from_lookup(|name| match name {
-            "KALIX_HTTP_MAX_BUFFERED_BYTES" => Some("1000".into()),
-            "KALIX_HTTP_MAX_CONNECTIONS" => Some("50".into()),
-            "KALIX_HTTP_HEADER_TIMEOUT_MS" => Some("1500".into()),
-            "KALIX_REQUEST_TIMEOUT_MS" => Some("2000".into()),
-            "KALIX_STORE" => Some("postgres://u@h/db".into()),
-            "KALIX_POSTGRES_STATEMENT_TIMEOUT_MS" => Some("700".into()),
-            _ => None,
-        })
+        let config = from_args(&[
+            "--http-max-buffered-bytes=1000",
+            "--http-max-connections=50",
+            "--http-header-timeout-ms=1500",
+            "--request-timeout-ms=2000",
+            "--postgres-statement-timeout-ms=700",
+            "--store=postgres://u@h/db",
+            "--postgres-schema=tenant_a",
+        ])
         .unwrap();
         assert_eq!(config.max_buffered_body_bytes, 1000);
         assert_eq!(config.max_connections, 50);
         assert_eq!(config.header_timeout, Duration::from_millis(1500));
         assert_eq!(config.body_timeout, Duration::from_secs(30));
         assert_eq!(config.request_timeout, Duration::from_secs(2));
-        let StoreLocation::Postgres { timeouts, .. } = config.store else {
+        let StoreLocation::Postgres {
+            timeouts, schema, ..
+        } = config.store
+        else {
             panic!("a PostgreSQL store")
         };
+        assert_eq!(schema, "tenant_a");
         assert_eq!(
             timeouts,
             PostgresTimeouts::new(Duration::from_millis(700), Duration::from_secs(5))
         );
 
-        let error =
-            Config::from_lookup(|name| (name == "KALIX_HTTP_BODY_TIMEOUT_MS").then(|| "0".into()))
-                .unwrap_err();
+        let error = from_args(&["--http-body-timeout-ms", "0"]).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "KALIX_HTTP_BODY_TIMEOUT_MS: expected a positive number of milliseconds, got '0'"
+            "--http-body-timeout-ms: expected a positive number of milliseconds, got '0'"
         );
     }
 }

@@ -1,0 +1,268 @@
+//! The settings a service reads at start: each one a `KALIX_*` variable and a flag named after it,
+//! parsed by `clap` so that `--help` lists them with their defaults and a bad value is named.
+
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{Arg, ArgMatches, Command};
+
+use super::{Config, StoreLocation};
+use crate::error::StartError;
+
+/// One setting: its variable, how `--help` shows it, and how its value changes a [`Config`].
+struct Setting {
+    variable: &'static str,
+    /// The flag: the variable without `KALIX_`, in kebab case.
+    flag: &'static str,
+    value_name: &'static str,
+    help: &'static str,
+    /// The default as `--help` shows it, read off [`Config::default`] so the two cannot drift.
+    shown_default: fn(&Config) -> String,
+    /// Parses the value and stores it; the error says what was expected.
+    apply: fn(&mut Config, &str) -> Result<(), String>,
+}
+
+/// Every setting, in the order they apply: the store comes before the settings of a PostgreSQL
+/// store.
+const SETTINGS: &[Setting] = &[
+    Setting {
+        variable: "KALIX_HTTP_HOST",
+        flag: "--http-host",
+        value_name: "ADDRESS",
+        help: "Address to listen on",
+        shown_default: |c| c.http_host.clone(),
+        apply: |c, raw| {
+            c.http_host = raw.to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_HTTP_PORT",
+        flag: "--http-port",
+        value_name: "PORT",
+        help: "Port to listen on (0: any free port)",
+        shown_default: |c| c.http_port.to_string(),
+        apply: |c, raw| {
+            c.http_port = number(raw, "a port number from 0 to 65535")?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_HTTP_MAX_BODY_BYTES",
+        flag: "--http-max-body-bytes",
+        value_name: "BYTES",
+        help: "Largest request body accepted (413 above)",
+        shown_default: |c| c.max_body_bytes.to_string(),
+        apply: |c, raw| {
+            c.max_body_bytes = number(raw, "a number of bytes")?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_HTTP_MAX_BUFFERED_BYTES",
+        flag: "--http-max-buffered-bytes",
+        value_name: "BYTES",
+        help: "Request body bytes held at once across all requests (503 above)",
+        shown_default: |c| c.max_buffered_body_bytes.to_string(),
+        apply: |c, raw| {
+            c.max_buffered_body_bytes = number(raw, "a number of bytes")?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_HTTP_MAX_CONNECTIONS",
+        flag: "--http-max-connections",
+        value_name: "COUNT",
+        help: "Open connections at most; more wait to be accepted",
+        shown_default: |c| c.max_connections.to_string(),
+        apply: |c, raw| {
+            c.max_connections = count(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_HTTP_HEADER_TIMEOUT_MS",
+        flag: "--http-header-timeout-ms",
+        value_name: "MS",
+        help: "An HTTP/1 connection must deliver a request's headers within this time of becoming \
+               idle (also the keep-alive idle timeout)",
+        shown_default: |c| millis_of(c.header_timeout),
+        apply: |c, raw| {
+            c.header_timeout = millis(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_HTTP_BODY_TIMEOUT_MS",
+        flag: "--http-body-timeout-ms",
+        value_name: "MS",
+        help: "A request body must arrive in full within this time (408 otherwise)",
+        shown_default: |c| millis_of(c.body_timeout),
+        apply: |c, raw| {
+            c.body_timeout = millis(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_REQUEST_TIMEOUT_MS",
+        flag: "--request-timeout-ms",
+        value_name: "MS",
+        help: "A handler's response must be ready within this time (503 otherwise)",
+        shown_default: |c| millis_of(c.request_timeout),
+        apply: |c, raw| {
+            c.request_timeout = millis(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_STARTUP_RETRY_DELAY_MS",
+        flag: "--startup-retry-delay-ms",
+        value_name: "MS",
+        help: "Pause between retries of a failed #[on_startup] hook",
+        shown_default: |c| millis_of(c.startup_retry_delay),
+        apply: |c, raw| {
+            c.startup_retry_delay = Duration::from_millis(number(raw, "a number of milliseconds")?);
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_STORE",
+        flag: "--store",
+        value_name: "URL",
+        help: "Where entity state is kept: sqlite://<path>, sqlite::memory: or \
+               postgres://user@host:port/database",
+        shown_default: |c| match &c.store {
+            StoreLocation::Sqlite(path) => format!("sqlite://{}", path.display()),
+            StoreLocation::SqliteMemory => "sqlite::memory:".to_owned(),
+            StoreLocation::Postgres { url, .. } => url.clone(),
+        },
+        apply: |c, raw| {
+            c.store = raw.parse()?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_POSTGRES_SCHEMA",
+        flag: "--postgres-schema",
+        value_name: "NAME",
+        help: "The PostgreSQL schema holding the tables",
+        shown_default: |_| "kalix".to_owned(),
+        apply: |c, raw| {
+            if let StoreLocation::Postgres { schema, .. } = &mut c.store {
+                *schema = raw.to_owned();
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_POSTGRES_STATEMENT_TIMEOUT_MS",
+        flag: "--postgres-statement-timeout-ms",
+        value_name: "MS",
+        help: "Longest a PostgreSQL statement may run or wait for a lock",
+        shown_default: |_| millis_of(crate::store::PostgresTimeouts::default().statement),
+        apply: |c, raw| {
+            let timeout = millis(raw)?;
+            if let StoreLocation::Postgres { timeouts, .. } = &mut c.store {
+                timeouts.statement = timeout;
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_POSTGRES_POOL_TIMEOUT_MS",
+        flag: "--postgres-pool-timeout-ms",
+        value_name: "MS",
+        help: "Longest a request waits for, or to open, a PostgreSQL connection",
+        shown_default: |_| millis_of(crate::store::PostgresTimeouts::default().pool),
+        apply: |c, raw| {
+            let timeout = millis(raw)?;
+            if let StoreLocation::Postgres { timeouts, .. } = &mut c.store {
+                timeouts.pool = timeout;
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_PASSIVATION_TIMEOUT_MS",
+        flag: "--passivation-timeout-ms",
+        value_name: "MS",
+        help: "An entity idle this long leaves memory",
+        shown_default: |c| millis_of(c.passivation_timeout),
+        apply: |c, raw| {
+            c.passivation_timeout = Duration::from_millis(number(raw, "a number of milliseconds")?);
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_MAX_ACTIVE_ENTITIES",
+        flag: "--max-active-entities",
+        value_name: "COUNT",
+        help: "Entities of one type kept in memory at most",
+        shown_default: |c| c.max_active_entities.to_string(),
+        apply: |c, raw| {
+            c.max_active_entities = count(raw)?;
+            Ok(())
+        },
+    },
+];
+
+/// The command line of a service binary: a flag per setting, each also read from its variable.
+pub(super) fn command(name: String, version: String) -> Command {
+    let defaults = Config::default();
+    let arguments = SETTINGS.iter().map(|setting| {
+        Arg::new(setting.variable)
+            .long(setting.flag.trim_start_matches("--"))
+            .env(setting.variable)
+            .value_name(setting.value_name)
+            .help(setting.help)
+            .default_value((setting.shown_default)(&defaults))
+    });
+    Command::new(name)
+        .version(version)
+        .about("A Kalix service. Each flag can also be set by the variable shown beside it.")
+        .args(arguments)
+}
+
+/// The config the matches describe: the defaults, with each setting given by a flag or a
+/// variable applied in turn. A bad value is named as the user gave it, by flag or by variable.
+pub(super) fn config_of(matches: &ArgMatches) -> Result<Config, StartError> {
+    let mut config = Config::default();
+    for setting in SETTINGS {
+        let source = matches.value_source(setting.variable);
+        let given_as = match source {
+            Some(ValueSource::CommandLine) => setting.flag,
+            Some(ValueSource::EnvVariable) => setting.variable,
+            _ => continue,
+        };
+        let raw = matches
+            .get_one::<String>(setting.variable)
+            .map_or("", |raw| raw.trim());
+        (setting.apply)(&mut config, raw).map_err(|problem| StartError::Config {
+            variable: given_as,
+            problem,
+        })?;
+    }
+    Ok(config)
+}
+
+fn number<T: std::str::FromStr>(raw: &str, expected: &str) -> Result<T, String> {
+    raw.parse()
+        .map_err(|_| format!("expected {expected}, got '{raw}'"))
+}
+
+/// A count of at least one (0 reads as 1).
+fn count(raw: &str) -> Result<usize, String> {
+    number::<usize>(raw, "a positive number").map(|n| n.max(1))
+}
+
+/// A positive number of milliseconds.
+fn millis(raw: &str) -> Result<Duration, String> {
+    match number::<u64>(raw, "a positive number of milliseconds")? {
+        0 => Err("expected a positive number of milliseconds, got '0'".to_owned()),
+        ms => Ok(Duration::from_millis(ms)),
+    }
+}
+
+fn millis_of(duration: Duration) -> String {
+    duration.as_millis().to_string()
+}
