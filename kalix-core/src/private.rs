@@ -178,3 +178,24 @@ pub async fn event_sourced_command<E: EventSourcedComponent, R: ReplyType>(
 ) -> HandlerOutcome {
     runtime.command(entity_id, metadata, client, handler).await
 }
+
+/// The reply type of an entity's effect, so a handler may return a type alias of its effect
+/// (`type Effect<R> = value_entity::Effect<Customer, R>`) and the generated client still knows
+/// what the call yields.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an entity's effect",
+    label = "an entity handler returns its kind's `Effect`",
+    note = "a value entity handler returns `value_entity::Effect<State, Reply>`, an event-sourced one `event_sourced_entity::Effect<State, Event, Reply>`, or a type alias of either"
+)]
+pub trait EffectReply {
+    /// What the handler replies with.
+    type Reply;
+}
+
+impl<S, R> EffectReply for crate::value_entity::Effect<S, R> {
+    type Reply = R;
+}
+
+impl<S, E, R> EffectReply for crate::event_sourced_entity::Effect<S, E, R> {
+    type Reply = R;
+}

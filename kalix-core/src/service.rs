@@ -135,7 +135,14 @@ impl Service {
         crate::registry::check_type_ids(&components)?;
         let store = match self.store {
             Some(store) => store,
-            None => open_store(&config.store).await?,
+            None if components.iter().any(|c| c.type_id.is_some()) => {
+                open_store(&config.store).await?
+            }
+            // Nothing keeps state: no file is made and no database is dialled.
+            None => {
+                tracing::info!("no component keeps state: the store (KALIX_STORE) is not opened");
+                open_store(&StoreLocation::SqliteMemory).await?
+            }
         };
         let env = ComponentEnv {
             dependencies: &self.dependencies,

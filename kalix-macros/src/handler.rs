@@ -8,6 +8,7 @@ use syn::{
 };
 
 use crate::diagnostics::Diagnostics;
+use crate::exports::KalixCoreAt;
 use crate::options::StartupOptions;
 use crate::route::{Method, Template};
 
@@ -64,10 +65,10 @@ impl ComponentKind {
         match self {
             ComponentKind::Action => "`action::Effect<T>` or `action::EffectStream<T>`",
             ComponentKind::ValueEntity => {
-                "`value_entity::Effect<State, Reply>`, written out (the macro cannot see through a type alias)"
+                "`value_entity::Effect<State, Reply>`, or an alias of it named `..Effect` once the attribute names the state: `#[value_entity(.., state = State)]`"
             }
             ComponentKind::EventSourcedEntity => {
-                "`event_sourced_entity::Effect<State, Event, Reply>`, written out (the macro cannot see through a type alias)"
+                "`event_sourced_entity::Effect<State, Event, Reply>`, or an alias of it named `..Effect` once the `#[event_handler]` method names the state and event"
             }
         }
     }
@@ -90,6 +91,14 @@ impl ComponentKind {
     pub fn synchronous(self) -> bool {
         self != ComponentKind::Action
     }
+}
+
+/// The state and event types a component names outside its handlers' return types (in its
+/// attribute, or in its event handler). Knowing them lets handlers return an alias of the effect.
+#[derive(Clone, Default)]
+pub(crate) struct KnownTypes {
+    pub state: Option<Type>,
+    pub event: Option<Type>,
 }
 
 /// A method that handles calls.
@@ -166,6 +175,7 @@ impl Handler {
         method: &mut ImplItemFn,
         kind: ComponentKind,
         implicit: Option<&str>,
+        known: &KnownTypes,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
         let before = diagnostics.count();
@@ -237,12 +247,20 @@ impl Handler {
                 format!("a `#[{}]` handler is synchronous and pure: remove `async`; do I/O in an action", kind.attribute()),
             );
         }
-        let reply = reply_type(&method.sig.output, &method.sig.ident, kind, diagnostics);
+        let reply = reply_type(
+            &method.sig.output,
+            &method.sig.ident,
+            kind,
+            known,
+            diagnostics,
+        );
         let state = reply.as_ref().and_then(|(types, _)| types.state.clone());
         let event = reply.as_ref().and_then(|(types, _)| types.event.clone());
         // Without a valid route (its template's errors are already reported) parameters cannot
         // be checked, and reporting them would only echo the first error.
+        // Nor can they when the return type is not understood: the state is not known then.
         let binding = match (&route, on_startup.is_some()) {
+            _ if reply.is_none() => Binding::Unknown,
             (Some(route), _) => Binding::Route(route),
             (None, true) => Binding::Hook,
             (None, false) => Binding::Unknown,
@@ -499,6 +517,7 @@ fn reply_type(
     output: &ReturnType,
     ident: &Ident,
     kind: ComponentKind,
+    known: &KnownTypes,
     diagnostics: &mut Diagnostics,
 ) -> Option<(EffectTypes, Reply)> {
     let unsupported = |diagnostics: &mut Diagnostics, tokens: &dyn quote::ToTokens| {
@@ -542,6 +561,25 @@ fn reply_type(
     }
     if let Some(inner) = kind.stream_reply().and_then(|name| generic_arg(ty, name)) {
         return Some((EffectTypes::default(), Reply::Stream(inner.clone())));
+    }
+    // A type named `..Effect` may be an alias of the effect, once the state is known from
+    // elsewhere; the compiler checks that it is one, and the reply is read through it.
+    let evented = kind.effect_shape() == EffectShape::StateEventAndReply;
+    let names_an_effect = matches!(ty.as_ref(), Type::Path(path)
+        if path.path.segments.last().is_some_and(|last| last.ident.to_string().ends_with(UNARY_REPLY)));
+    if names_an_effect
+        && kind.effect_shape() != EffectShape::Reply
+        && known.state.is_some()
+        && (!evented || known.event.is_some())
+    {
+        let core = KalixCoreAt(ty.span());
+        let reply: Type =
+            syn::parse_quote_spanned!(ty.span()=> <#ty as #core::__private::EffectReply>::Reply);
+        let types = EffectTypes {
+            state: known.state.clone(),
+            event: known.event.clone(),
+        };
+        return Some((types, Reply::Unary(reply)));
     }
     unsupported(diagnostics, ty);
     None

@@ -23,6 +23,8 @@ pub(crate) struct ComponentOptions {
     pub empty_state: Option<syn::Path>,
     /// How many events between snapshots.
     pub snapshot_every: Option<syn::LitInt>,
+    /// A value entity's state type, named once so handlers may return an alias of the effect.
+    pub state: Option<syn::Type>,
 }
 
 pub(crate) const NEW: &str = "new";
@@ -31,6 +33,7 @@ pub(crate) const TYPE_ID: &str = "type_id";
 pub(crate) const ID: &str = "id";
 pub(crate) const EMPTY_STATE: &str = "empty_state";
 pub(crate) const SNAPSHOT_EVERY: &str = "snapshot_every";
+pub(crate) const STATE: &str = "state";
 
 fn describe(option: &str) -> &'static str {
     match option {
@@ -40,6 +43,7 @@ fn describe(option: &str) -> &'static str {
         ID => "`id = \"path_parameter\"`",
         SNAPSHOT_EVERY => "`snapshot_every = 100`",
         EMPTY_STATE => "`empty_state = path::to::function`",
+        STATE => "`state = StateType`",
         other => unreachable!("option `{other}` has no description"),
     }
 }
@@ -82,6 +86,7 @@ impl ComponentOptions {
                     options.snapshot_every = Some(every);
                 }
                 EMPTY_STATE => options.empty_state = Some(meta.value()?.parse()?),
+                STATE => options.state = Some(meta.value()?.parse()?),
                 other => unreachable!("option `{other}` is allowed but has no parser"),
             }
             Ok(())

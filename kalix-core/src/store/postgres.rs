@@ -255,9 +255,12 @@ impl PostgresStore {
         // A lock held by another session, or a statement that hangs, must not stall writes
         // without bound.
         let statement_ms = timeouts.statement.as_millis().max(1);
-        // The URL's own options come last, so a timeout set there wins over ours.
+        // The URL's own options come last, so a timeout set there wins over ours. Notices are
+        // left out: the only ones our statements raise say that a table another process made
+        // already exists, which tokio-postgres would log at INFO on every start.
         let options = format!(
-            "-c statement_timeout={statement_ms} -c lock_timeout={statement_ms} {}",
+            "-c statement_timeout={statement_ms} -c lock_timeout={statement_ms} \
+             -c client_min_messages=warning {}",
             config.get_options().unwrap_or_default()
         );
         config.options(options.trim_end());

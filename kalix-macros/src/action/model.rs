@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use syn::{Ident, ImplItem, ItemImpl, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::handler::{ComponentKind, Handler, ParamKind, check_unique_routes};
+use crate::handler::{ComponentKind, Handler, KnownTypes, ParamKind, check_unique_routes};
 use crate::options::{ComponentOptions, FORWARD_HEADERS, NEW};
 
 pub(crate) struct Action {
@@ -34,8 +34,13 @@ impl Action {
         let mut handlers = Vec::new();
         for impl_item in &mut item.items {
             if let ImplItem::Fn(method) = impl_item
-                && let Some(handler) =
-                    Handler::from_method(method, ComponentKind::Action, None, diagnostics)
+                && let Some(handler) = Handler::from_method(
+                    method,
+                    ComponentKind::Action,
+                    None,
+                    &KnownTypes::default(),
+                    diagnostics,
+                )
             {
                 handlers.push(handler);
             }

@@ -6,7 +6,7 @@ use syn::{FnArg, Ident, ImplItem, ItemImpl, LitStr, ReturnType, Type};
 
 use crate::diagnostics::Diagnostics;
 use crate::entity::{agreed_type, required, validate_routes};
-use crate::handler::{ComponentKind, Handler, type_text};
+use crate::handler::{ComponentKind, Handler, KnownTypes, type_text};
 use crate::options::{
     ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, SNAPSHOT_EVERY, TYPE_ID,
 };
@@ -68,10 +68,16 @@ impl EventSourced {
         let id = required(&options.id, attribute, ID, "\"cart_id\"", diagnostics);
         let event_handler = event_handler(item, diagnostics);
         let before = diagnostics.count();
+        // The event handler names the state and the event, so handlers may return an alias.
+        let known = KnownTypes {
+            state: event_handler.as_ref().map(|h| h.state.clone()),
+            event: event_handler.as_ref().map(|h| h.event.clone()),
+        };
         let handlers = command_handlers(
             item,
             ComponentKind::EventSourcedEntity,
             id.as_ref(),
+            &known,
             diagnostics,
         );
         let failed = diagnostics.count() > before;

@@ -6,8 +6,8 @@ use syn::{Ident, ImplItem, ItemImpl, LitStr, Type};
 
 use crate::diagnostics::Diagnostics;
 use crate::entity::{agreed_type, required, validate_routes};
-use crate::handler::{ComponentKind, Handler};
-use crate::options::{ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, TYPE_ID};
+use crate::handler::{ComponentKind, Handler, KnownTypes};
+use crate::options::{ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, STATE, TYPE_ID};
 
 pub(crate) struct ValueEntity {
     pub self_ty: Type,
@@ -29,7 +29,7 @@ impl ValueEntity {
         let options = ComponentOptions::parse(
             args,
             attribute,
-            &[TYPE_ID, ID, NEW, EMPTY_STATE, FORWARD_HEADERS],
+            &[TYPE_ID, ID, STATE, NEW, EMPTY_STATE, FORWARD_HEADERS],
             diagnostics,
         );
         check_impl(item, attribute, diagnostics);
@@ -43,12 +43,25 @@ impl ValueEntity {
         );
         let id = required(&options.id, attribute, ID, "\"counter_id\"", diagnostics);
         let before = diagnostics.count();
-        let handlers = command_handlers(item, ComponentKind::ValueEntity, id.as_ref(), diagnostics);
+        let known = KnownTypes {
+            state: options.state.clone(),
+            event: None,
+        };
+        let handlers = command_handlers(
+            item,
+            ComponentKind::ValueEntity,
+            id.as_ref(),
+            &known,
+            diagnostics,
+        );
         let handlers_failed = diagnostics.count() > before;
         let state = agreed_type(
             "value entity",
             "state",
-            handlers.iter().filter_map(|h| h.state.as_ref()),
+            known
+                .state
+                .iter()
+                .chain(handlers.iter().filter_map(|h| h.state.as_ref())),
             &item.self_ty,
             handlers_failed,
             diagnostics,
@@ -91,6 +104,7 @@ pub(crate) fn command_handlers(
     item: &mut ItemImpl,
     kind: ComponentKind,
     id: Option<&LitStr>,
+    known: &KnownTypes,
     diagnostics: &mut Diagnostics,
 ) -> Vec<Handler> {
     let id_name = id.map(LitStr::value);
@@ -98,7 +112,7 @@ pub(crate) fn command_handlers(
     for impl_item in &mut item.items {
         if let ImplItem::Fn(method) = impl_item
             && let Some(handler) =
-                Handler::from_method(method, kind, id_name.as_deref(), diagnostics)
+                Handler::from_method(method, kind, id_name.as_deref(), known, diagnostics)
         {
             handlers.push(handler);
         }

@@ -6,9 +6,12 @@
 //! - `POST /checkout` -> `"OK"`: emits `CheckedOut` and deletes the entity
 //! - `GET` -> `{"cartId","items","checkedOut"}`, items sorted by product id
 
-use kalix_core::event_sourced_entity::Effect;
 use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// The cart's effect, named once: handlers return `Effect<Reply>`. The macro reads the state and
+/// event from the `#[event_handler]` method, so an alias works.
+type Effect<R> = event_sourced_entity::Effect<ShoppingCart, ShoppingCartEvent, R>;
 
 /// One product in a cart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,17 +78,13 @@ const OK: &str = "OK";
 impl ShoppingCartEntity {
     /// Creates the cart.
     #[post("/cart/<cart_id>/create")]
-    pub fn create(&self, _cart: &ShoppingCart) -> Effect<ShoppingCart, ShoppingCartEvent, String> {
+    pub fn create(&self, _cart: &ShoppingCart) -> Effect<String> {
         Effect::reply(OK.to_owned())
     }
 
     /// Adds an item.
     #[post("/cart/<cart_id>/add")]
-    pub fn add_item(
-        &self,
-        cart: &ShoppingCart,
-        item: LineItem,
-    ) -> Effect<ShoppingCart, ShoppingCartEvent, String> {
+    pub fn add_item(&self, cart: &ShoppingCart, item: LineItem) -> Effect<String> {
         if cart.checked_out {
             return Effect::error("Cart is already checked out.");
         }
@@ -110,11 +109,7 @@ impl ShoppingCartEntity {
 
     /// Removes an item.
     #[post("/cart/<cart_id>/items/<product_id>/remove")]
-    pub fn remove_item(
-        &self,
-        cart: &ShoppingCart,
-        product_id: String,
-    ) -> Effect<ShoppingCart, ShoppingCartEvent, String> {
+    pub fn remove_item(&self, cart: &ShoppingCart, product_id: String) -> Effect<String> {
         if cart.checked_out {
             return Effect::error("Cart is already checked out.");
         }
@@ -129,7 +124,7 @@ impl ShoppingCartEntity {
 
     /// Checks the cart out and deletes the entity.
     #[post("/cart/<cart_id>/checkout")]
-    pub fn checkout(&self, cart: &ShoppingCart) -> Effect<ShoppingCart, ShoppingCartEvent, String> {
+    pub fn checkout(&self, cart: &ShoppingCart) -> Effect<String> {
         if cart.checked_out {
             return Effect::error("Cart is already checked out.");
         }
@@ -140,10 +135,7 @@ impl ShoppingCartEntity {
 
     /// The cart.
     #[get("/cart/<cart_id>")]
-    pub fn get_cart(
-        &self,
-        cart: &ShoppingCart,
-    ) -> Effect<ShoppingCart, ShoppingCartEvent, ShoppingCart> {
+    pub fn get_cart(&self, cart: &ShoppingCart) -> Effect<ShoppingCart> {
         Effect::reply(cart.clone())
     }
 

@@ -75,18 +75,23 @@ impl ShoppingCart {
 #[derive(Default)]
 pub struct ShoppingCartEntity;
 
+/// The cart's effect, named once: handlers return `Effect<Reply>` (the attribute names the state,
+/// so the macro needs no more).
+type Effect<R> = value_entity::Effect<ShoppingCart, R>;
+
 #[value_entity(
     type_id = "shopping-cart",
     id = "cart_id",
+    state = ShoppingCart,
     empty_state = ShoppingCart::empty,
     forward_headers = ["Role"]
 )]
 impl ShoppingCartEntity {
     /// Creates the cart (once).
     #[post("/cart/<cart_id>/create")]
-    pub fn create(&self, cart: &ShoppingCart) -> value_entity::Effect<ShoppingCart, CartView> {
+    pub fn create(&self, cart: &ShoppingCart) -> Effect<CartView> {
         if cart.creation_timestamp > 0 {
-            return value_entity::Effect::error("Cart was already created");
+            return Effect::error("Cart was already created");
         }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -97,67 +102,55 @@ impl ShoppingCartEntity {
             ..cart.clone()
         };
         let view = created.view();
-        value_entity::Effect::update_state(created).then_reply(view)
+        Effect::update_state(created).then_reply(view)
     }
 
     /// Adds an item; the same product sums quantities.
     #[post("/cart/<cart_id>/items/add")]
-    pub fn add_item(
-        &self,
-        cart: &ShoppingCart,
-        item: LineItem,
-    ) -> value_entity::Effect<ShoppingCart, CartView> {
+    pub fn add_item(&self, cart: &ShoppingCart, item: LineItem) -> Effect<CartView> {
         if item.quantity <= 0 {
-            return value_entity::Effect::error(format!(
+            return Effect::error(format!(
                 "Quantity for item {} must be greater than zero.",
                 item.product_id
             ));
         }
         let product_id = item.product_id.clone();
         let Some(updated) = cart.with_item(item) else {
-            return value_entity::Effect::error(format!(
+            return Effect::error(format!(
                 "Quantity for item {product_id} would exceed {}.",
                 i32::MAX
             ));
         };
         let view = updated.view();
-        value_entity::Effect::update_state(updated).then_reply(view)
+        Effect::update_state(updated).then_reply(view)
     }
 
     /// Removes an item.
     #[post("/cart/<cart_id>/items/<product_id>/remove")]
-    pub fn remove_item(
-        &self,
-        cart: &ShoppingCart,
-        product_id: String,
-    ) -> value_entity::Effect<ShoppingCart, CartView> {
+    pub fn remove_item(&self, cart: &ShoppingCart, product_id: String) -> Effect<CartView> {
         if !cart.items.iter().any(|item| item.product_id == product_id) {
-            return value_entity::Effect::error(format!(
+            return Effect::error(format!(
                 "Cannot remove item {product_id} because it is not in the cart."
             ));
         }
         let mut updated = cart.clone();
         updated.items.retain(|item| item.product_id != product_id);
         let view = updated.view();
-        value_entity::Effect::update_state(updated).then_reply(view)
+        Effect::update_state(updated).then_reply(view)
     }
 
     /// The cart.
     #[get("/cart/<cart_id>")]
-    pub fn get_cart(&self, cart: &ShoppingCart) -> value_entity::Effect<ShoppingCart, CartView> {
-        value_entity::Effect::reply(cart.view())
+    pub fn get_cart(&self, cart: &ShoppingCart) -> Effect<CartView> {
+        Effect::reply(cart.view())
     }
 
     /// Deletes the cart; only for metadata `Role: Admin`.
     #[post("/cart/<cart_id>/remove")]
-    pub fn remove_cart(
-        &self,
-        _cart: &ShoppingCart,
-        ctx: &ValueEntityContext,
-    ) -> value_entity::Effect<ShoppingCart, String> {
+    pub fn remove_cart(&self, _cart: &ShoppingCart, ctx: &ValueEntityContext) -> Effect<String> {
         if ctx.metadata().get("Role") != Some("Admin") {
-            return value_entity::Effect::error("Only admin can remove the cart");
+            return Effect::error("Only admin can remove the cart");
         }
-        value_entity::Effect::delete_entity().then_reply("OK".to_owned())
+        Effect::delete_entity().then_reply("OK".to_owned())
     }
 }

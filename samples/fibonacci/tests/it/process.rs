@@ -34,6 +34,28 @@ async fn the_binary_serves_the_contract_and_stops_cleanly_on_sigterm() {
     assert!(service.wait(Duration::from_secs(10)).success());
 }
 
+#[tokio::test]
+async fn a_service_without_entities_makes_no_database_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fibonacci"));
+    // The default store, `sqlite://kalix-data/kalix.db`, relative to the working directory.
+    command
+        .current_dir(directory.path())
+        .env_remove("KALIX_STORE");
+    let mut service = ServiceProcess::spawn_command(command);
+    let response = reqwest::get(format!("{}/fibonacci/5/next", service.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    service.signal("TERM");
+    assert!(service.wait(Duration::from_secs(10)).success());
+    let made: Vec<_> = std::fs::read_dir(directory.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(made.is_empty(), "{made:?}");
+}
+
 #[test]
 fn a_bad_port_setting_is_refused_with_a_message_naming_it() {
     let service = spawn("nine-thousand");
