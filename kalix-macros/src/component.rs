@@ -8,8 +8,9 @@ use crate::diagnostics::Diagnostics;
 
 /// Expands `#[attribute(args)] impl ... { ... }` with the kind's `model` and `generate` steps. On
 /// errors the user's item is still emitted (handler attributes removed) beside the errors, with
-/// what `recover` generates from a model that exists despite them (so code that uses the item
-/// does not fail too): one mistake gives one error.
+/// what `recover` generates from a model that exists despite them (the component's trait impls
+/// and its client, with the handlers that had no errors), so code that uses the component does
+/// not fail too: one mistake gives one error.
 pub(crate) fn expand<M>(
     args: TokenStream,
     item: TokenStream,

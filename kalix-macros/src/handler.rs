@@ -116,6 +116,9 @@ pub(crate) struct Handler {
     pub on_startup: Option<StartupOptions>,
     pub params: Vec<Param>,
     pub reply: Reply,
+    /// Whether an error was reported for it. A failed handler still tells its component's state
+    /// type, but gets no generated code.
+    pub failed: bool,
 }
 
 pub(crate) struct Route {
@@ -169,7 +172,8 @@ const ON_STARTUP: &str = "on_startup";
 
 impl Handler {
     /// Reads a method's handler attributes and signature, removing the attributes. Returns `None`
-    /// for a method that is not a handler (no route, no hook), or whose errors were reported.
+    /// for a method that is not a handler (no route, no hook) or whose return type is not
+    /// understood; a handler with other errors comes back marked `failed`.
     /// `implicit` names path parameters a handler need not take as arguments (an entity's id).
     pub fn from_method(
         method: &mut ImplItemFn,
@@ -277,9 +281,13 @@ impl Handler {
             on_startup,
             params: params.unwrap_or_default(),
             reply: reply?.1,
+            failed: false,
         };
         handler.validate(kind, implicit, diagnostics);
-        (diagnostics.count() == before).then_some(handler)
+        Some(Handler {
+            failed: diagnostics.count() != before,
+            ..handler
+        })
     }
 
     fn validate(&self, kind: ComponentKind, implicit: Option<&str>, diagnostics: &mut Diagnostics) {

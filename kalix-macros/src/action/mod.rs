@@ -15,6 +15,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         "`#[action]` (`#[action] impl MyAction { ... }`)",
         model::Action::from_impl,
         expand::generate,
-        |_| TokenStream::new(),
+        expand::generate,
     )
 }

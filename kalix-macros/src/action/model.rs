@@ -49,7 +49,7 @@ impl Action {
             self_ty: (*item.self_ty).clone(),
             name: name?,
             options,
-            handlers,
+            handlers: crate::value_entity::sound(handlers),
         };
         action.validate(diagnostics);
         Some(action)

@@ -10,9 +10,18 @@ use super::model::EventSourced;
 use crate::codegen::{self, ClientTarget};
 use crate::exports::KalixCore;
 
-/// What an entity with errors still needs so that code using it reports nothing more: its event
-/// type's link to its state.
+/// What an entity with errors still generates, so that code using it reports nothing more: all
+/// of it (with the handlers that had no errors) when its event handler was read, otherwise its
+/// event type's link to its state.
 pub(crate) fn recover(entity: &EventSourced) -> TokenStream {
+    match entity.event_handler {
+        Some(_) => generate(entity),
+        None => link(entity),
+    }
+}
+
+/// The event type's link to its state.
+fn link(entity: &EventSourced) -> TokenStream {
     let (state, event) = (&entity.state, &entity.event);
     quote! {
         impl #KalixCore::event_sourced_entity::EntityEvent for #event {
@@ -30,9 +39,9 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
     let event_handler = entity
         .event_handler
         .as_ref()
-        .expect("generate runs only without errors");
+        .expect("generate runs only with the event handler read");
     let client = codegen::client_ident(&entity.name);
-    let link = recover(entity);
+    let link = link(entity);
     let component_trait = quote!(#KalixCore::event_sourced_entity::EventSourcedComponent);
     let target = ClientTarget {
         component_trait: component_trait.clone(),

@@ -10,7 +10,7 @@ use crate::handler::{ComponentKind, Handler, KnownTypes, type_text};
 use crate::options::{
     ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, SNAPSHOT_EVERY, TYPE_ID,
 };
-use crate::value_entity::{check_impl, command_handlers};
+use crate::value_entity::{check_impl, command_handlers, sound};
 
 const EVENT_HANDLER: &str = "event_handler";
 const KIND: &str = "event sourced entity";
@@ -118,7 +118,7 @@ impl EventSourced {
             event_handler: event_handler.map(|handler| handler.ident),
             snapshot_every,
             options,
-            handlers,
+            handlers: sound(handlers),
         };
         validate_routes(
             KIND,

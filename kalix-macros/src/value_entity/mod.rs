@@ -3,7 +3,7 @@
 mod expand;
 mod model;
 
-pub(crate) use model::{check_impl, command_handlers};
+pub(crate) use model::{check_impl, command_handlers, sound};
 
 use proc_macro2::TokenStream;
 
@@ -15,6 +15,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         "`#[value_entity]` (`#[value_entity(type_id = \"counter\", id = \"counter_id\")] impl CounterEntity { ... }`)",
         model::ValueEntity::from_impl,
         expand::generate,
-        |_| TokenStream::new(),
+        expand::generate,
     )
 }

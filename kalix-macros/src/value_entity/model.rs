@@ -73,7 +73,7 @@ impl ValueEntity {
             type_id: type_id?,
             id: id?,
             state,
-            handlers,
+            handlers: sound(handlers),
         };
         validate_routes(
             "value entity",
@@ -97,6 +97,13 @@ pub(crate) fn check_impl(item: &ItemImpl, attribute: &str, diagnostics: &mut Dia
     if !item.generics.params.is_empty() {
         diagnostics.error(&item.generics, "an entity cannot be generic");
     }
+}
+
+/// The handlers that generate code: those without errors. The others were reported, and left
+/// out of the generated client so the rest of the crate still sees the component.
+pub(crate) fn sound(mut handlers: Vec<Handler>) -> Vec<Handler> {
+    handlers.retain(|handler| !handler.failed);
+    handlers
 }
 
 /// The command handlers of the block; the id parameter need not be an argument.
