@@ -3,14 +3,13 @@
 //! Every failure here is the caller's fault and becomes a 400 whose description names the
 //! parameter and what was expected.
 
-use std::str::FromStr;
-
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;
+use crate::url_param::UrlParam;
 
 /// The raw arguments of a handler call: path parameters and query values as text, the body as
 /// JSON, and the metadata. The generated dispatch code turns them into the handler's typed
@@ -49,7 +48,7 @@ impl Invocation {
     }
 
     /// Parses the path parameter `name` as `T`; `type_name` is how the error names the type.
-    pub fn path_param<T: FromStr>(&self, name: &str, type_name: &str) -> Result<T, CallError> {
+    pub fn path_param<T: UrlParam>(&self, name: &str, type_name: &str) -> Result<T, CallError> {
         let raw = self
             .path_params
             .iter()
@@ -57,7 +56,7 @@ impl Invocation {
             .map(|(_, value)| value.as_str())
             .filter(|value| !value.is_empty())
             .ok_or_else(|| bad_request(missing_path_param(name, type_name)))?;
-        raw.parse().map_err(|_| {
+        T::from_url(raw).ok_or_else(|| {
             bad_request(format!(
                 "Path parameter '{name}' must be of type {type_name}, received '{raw}'"
             ))
@@ -65,7 +64,7 @@ impl Invocation {
     }
 
     /// Parses the required query parameter `name` as `T`.
-    pub fn query_required<T: FromStr>(&self, name: &str, type_name: &str) -> Result<T, CallError> {
+    pub fn query_required<T: UrlParam>(&self, name: &str, type_name: &str) -> Result<T, CallError> {
         match self.query_optional(name, type_name)? {
             Some(value) => Ok(value),
             None => Err(bad_request(format!(
@@ -75,7 +74,7 @@ impl Invocation {
     }
 
     /// Parses the optional query parameter `name` as `T` (its first value, if repeated).
-    pub fn query_optional<T: FromStr>(
+    pub fn query_optional<T: UrlParam>(
         &self,
         name: &str,
         type_name: &str,
@@ -87,7 +86,7 @@ impl Invocation {
     }
 
     /// Parses every value of the repeated query parameter `name` as `T`.
-    pub fn query_all<T: FromStr>(&self, name: &str, type_name: &str) -> Result<Vec<T>, CallError> {
+    pub fn query_all<T: UrlParam>(&self, name: &str, type_name: &str) -> Result<Vec<T>, CallError> {
         self.query_values(name)
             .map(|raw| parse_query(name, raw, type_name))
             .collect()
@@ -149,8 +148,8 @@ pub(crate) fn missing_path_param(name: &str, type_name: &str) -> String {
     format!("Path parameter '{name}' is missing; expected a value of type {type_name}")
 }
 
-fn parse_query<T: FromStr>(name: &str, raw: &str, type_name: &str) -> Result<T, CallError> {
-    raw.parse().map_err(|_| {
+fn parse_query<T: UrlParam>(name: &str, raw: &str, type_name: &str) -> Result<T, CallError> {
+    T::from_url(raw).ok_or_else(|| {
         bad_request(format!(
             "Request parameter '{name}' must be of type {type_name}, received '{raw}'"
         ))

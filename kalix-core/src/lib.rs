@@ -92,6 +92,7 @@ mod service;
 mod startup;
 mod status;
 pub mod store;
+mod url_param;
 pub mod value_entity;
 
 #[doc(hidden)]
@@ -109,6 +110,7 @@ pub use metadata::Metadata;
 pub use outcome::Answer;
 pub use service::{RunningService, Service};
 pub use status::{ErrorCode, SuccessCode};
+pub use url_param::UrlParam;
 
 /// Attribute macros. `#[action]` and `#[value_entity]` go on an `impl` block; the others go on
 /// its methods.

@@ -31,7 +31,13 @@ pub(crate) fn extractions(handler: &Handler) -> TokenStream {
 
 fn extraction(index: usize, param: &Param) -> TokenStream {
     let arg = arg_ident(index);
-    let ty = &param.ty;
+    // A `&str` parameter is read as a `String` and lent to the handler.
+    let owned: Type = syn::parse_quote_spanned!(param.ty.span()=> ::std::string::String);
+    let ty = if is_str_ref(&param.ty) {
+        &owned
+    } else {
+        &param.ty
+    };
     let name = param.ident.unraw().to_string();
     let span = type_span(ty);
     let extract = match &param.kind {
@@ -97,7 +103,11 @@ pub(crate) fn call_args(
             ParamKind::State => state.clone(),
             _ => {
                 let arg = arg_ident(index);
-                quote!(#arg)
+                if is_str_ref(&param.ty) {
+                    quote!(&#arg)
+                } else {
+                    quote!(#arg)
+                }
             }
         })
         .collect()
@@ -151,8 +161,15 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
         let ident = &param.ident;
         let name = ident.unraw().to_string();
         let span = type_span(&param.ty);
-        let text =
-            |value: TokenStream| quote_spanned!(span=> ::std::string::ToString::to_string(#value));
+        let core = KalixCoreAt(span);
+        let str_ref = is_str_ref(&param.ty);
+        let text = |value: TokenStream| {
+            if str_ref {
+                quote_spanned!(span=> ::std::string::ToString::to_string(#value))
+            } else {
+                quote_spanned!(span=> #core::UrlParam::to_url(#value))
+            }
+        };
         match &param.kind {
             ParamKind::Path => {
                 let value = text(quote!(&#ident));
@@ -224,6 +241,13 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
             #deferred
         }
     }
+}
+
+/// Whether `ty` is `&str` (a path or query parameter lent from an owned `String`).
+pub(crate) fn is_str_ref(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(reference)
+        if reference.mutability.is_none()
+            && matches!(reference.elem.as_ref(), Type::Path(path) if path.path.is_ident("str")))
 }
 
 /// The parts of a component's generated code that every kind shares: the client struct and its

@@ -173,6 +173,12 @@ impl Effects {
         action::Effect::reply(Search { q, limit, tags })
     }
 
+    // Borrowed text parameters: read as a `String` and lent to the handler.
+    #[get("/effects/greet/<name>")]
+    pub async fn greet(&self, name: &str, #[query] title: &str) -> action::Effect<String> {
+        action::Effect::reply(format!("Hello, {title} {name}"))
+    }
+
     #[get("/effects/sleep/<ms>")]
     pub async fn sleep(&self, ms: u64) -> action::Effect<u64> {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;

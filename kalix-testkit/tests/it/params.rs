@@ -67,6 +67,26 @@ async fn the_component_client_sends_query_parameters() {
 }
 
 #[tokio::test]
+async fn path_and_query_parameters_may_be_borrowed_str() {
+    let (testkit, _) = start().await;
+    let body: Value = testkit
+        .get("/effects/greet/Ada%20L?title=Dr.")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, json!("Hello, Dr. Ada L"));
+    let response = testkit.get("/effects/greet/Ada").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    let client = testkit.component_client().action::<Effects>();
+    let greeting = client.greet("Grace", "Adm.").await.unwrap();
+    assert_eq!(greeting, "Hello, Adm. Grace");
+}
+
+#[tokio::test]
 async fn path_parameters_parse_by_type_for_every_method() {
     let (testkit, _) = start().await;
     let response = testkit
