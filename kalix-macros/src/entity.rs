@@ -2,10 +2,11 @@
 //! route, forwarded headers, and one agreed state (or event) type across handlers.
 
 use proc_macro2::Span;
-use syn::{LitStr, Type};
+use syn::{ImplItem, ItemImpl, LitStr, Type};
 
 use crate::diagnostics::Diagnostics;
 use crate::handler::{Handler, ParamKind, check_unique_routes, type_text};
+use crate::route::{Method, Template};
 
 /// The option's value, or an error saying the attribute needs it.
 pub(crate) fn required(
@@ -22,6 +23,58 @@ pub(crate) fn required(
         ));
     }
     option.clone()
+}
+
+/// The id option, checked against the routes before the handlers are read: when no route has
+/// the parameter it names but every route shares another one, that is the one mistake reported
+/// (at the option), and the shared parameter stands in for it so the handlers report nothing more.
+pub(crate) fn id_in_routes(id: LitStr, item: &ItemImpl, diagnostics: &mut Diagnostics) -> LitStr {
+    let routes = route_params(item);
+    let name = id.value();
+    if routes.is_empty() || routes.iter().any(|params| params.contains(&name)) {
+        return id;
+    }
+    let shared: Vec<&String> = routes[0]
+        .iter()
+        .filter(|param| routes.iter().all(|params| params.contains(param)))
+        .collect();
+    let [shared] = shared.as_slice() else {
+        // No single candidate: each route's own error says what is missing.
+        return id;
+    };
+    diagnostics.error(
+        &id,
+        format!("`id = \"{name}\"` names a path parameter no route has; every route has `<{shared}>`: write `id = \"{shared}\"`"),
+    );
+    LitStr::new(shared, id.span())
+}
+
+/// The path parameters of each route template in the block, read quietly: a template's own
+/// errors are reported when its handler is read.
+fn route_params(item: &ItemImpl) -> Vec<Vec<String>> {
+    let mut scratch = Diagnostics::default();
+    let routes = item
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            ImplItem::Fn(method) => Some(method),
+            _ => None,
+        })
+        .flat_map(|method| &method.attrs)
+        .filter(|attribute| {
+            attribute
+                .path()
+                .segments
+                .last()
+                .is_some_and(|last| Method::from_attribute(&last.ident.to_string()).is_some())
+        })
+        .filter_map(|attribute| attribute.parse_args::<LitStr>().ok())
+        .filter_map(|literal| Template::parse(&literal, &mut scratch))
+        .map(|template| template.params().map(str::to_owned).collect())
+        .collect();
+    // Reported again, where they belong, when the handlers are read.
+    let _ = scratch.check();
+    routes
 }
 
 /// Every route carries the id, no two handlers share a route, and header parameters are forwarded.

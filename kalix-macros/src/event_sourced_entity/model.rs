@@ -66,6 +66,7 @@ impl EventSourced {
             diagnostics,
         );
         let id = required(&options.id, attribute, ID, "\"cart_id\"", diagnostics);
+        let id = id.map(|id| crate::entity::id_in_routes(id, item, diagnostics));
         let event_handler = event_handler(item, diagnostics);
         let before = diagnostics.count();
         // The event handler names the state and the event, so handlers may return an alias.

@@ -42,6 +42,7 @@ impl ValueEntity {
             diagnostics,
         );
         let id = required(&options.id, attribute, ID, "\"counter_id\"", diagnostics);
+        let id = id.map(|id| crate::entity::id_in_routes(id, item, diagnostics));
         let before = diagnostics.count();
         let known = KnownTypes {
             state: options.state.clone(),
