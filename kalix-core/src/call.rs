@@ -79,6 +79,20 @@ impl Call {
         &self.path_params
     }
 
+    /// The value of path parameter `name` (an entity's id is the one its `id` option names).
+    ///
+    /// ```
+    /// let call = kalix_core::Call::new("cart", "get").with_path_param("cart_id", "c1");
+    /// assert_eq!(call.path_param("cart_id"), Some("c1"));
+    /// assert_eq!(call.path_param("other"), None);
+    /// ```
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path_params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
     /// The query values, by name, as text.
     pub fn query(&self) -> &[(String, String)] {
         &self.query

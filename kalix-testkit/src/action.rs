@@ -1,16 +1,25 @@
 //! Unit tests of actions: call a handler, inspect its effect.
 
+use std::sync::Arc;
+
 use futures_util::StreamExt;
-use kalix_core::action::{ActionContext, Effect, EffectStream};
-use kalix_core::{ComponentClient, Metadata};
+use kalix_core::action::{ActionComponent, ActionContext, Effect, EffectStream};
+use kalix_core::event_sourced_entity::EventSourcedComponent;
+use kalix_core::value_entity::ValueEntityComponent;
+use kalix_core::{Call, CallError, ComponentClient, Metadata};
+use serde::Serialize;
 
 use crate::EffectResult;
+use crate::stubs::Stubs;
 
 /// Calls the handlers of one action directly and reports their effects.
 ///
 /// The context handed to the handler carries the metadata given with
-/// [`ActionTestkit::with_metadata`] and a component client that builds calls without running
-/// them: forwards and side effects are recorded, not executed, and awaiting a call fails.
+/// [`ActionTestkit::with_metadata`] and a component client whose calls reach no service:
+/// forwards and side effects are recorded, not executed, and an awaited call is answered by the
+/// stub scripted for its component and method ([`ActionTestkit::stub_value_entity`] and its
+/// siblings), or fails with a 500 naming the missing stub. [`ActionTestkit::calls`] lists the
+/// awaited calls.
 ///
 /// ```
 /// use kalix_core::prelude::*;
@@ -37,6 +46,7 @@ use crate::EffectResult;
 pub struct ActionTestkit<A> {
     action: A,
     metadata: Metadata,
+    stubs: Arc<Stubs>,
 }
 
 impl<A> ActionTestkit<A> {
@@ -45,7 +55,96 @@ impl<A> ActionTestkit<A> {
         Self {
             action,
             metadata: Metadata::new(),
+            stubs: Arc::default(),
         }
+    }
+
+    /// Answers every awaited call to `method` of value entity `E` with `answer`, which sees the
+    /// call (its entity id is the path parameter named by the entity's `id`) and returns the
+    /// reply or the error the entity would give.
+    ///
+    /// ```
+    /// use kalix_core::prelude::*;
+    /// use kalix_core::{CallError, ErrorCode};
+    /// use kalix_testkit::ActionTestkit;
+    ///
+    /// #[derive(Default)]
+    /// pub struct Counter;
+    ///
+    /// #[value_entity(type_id = "counter", id = "id")]
+    /// impl Counter {
+    ///     #[get("/counter/<id>")]
+    ///     fn get(&self, value: &i64) -> value_entity::Effect<i64, i64> {
+    ///         value_entity::Effect::reply(*value)
+    ///     }
+    /// }
+    ///
+    /// #[derive(Default)]
+    /// pub struct Report;
+    ///
+    /// #[action]
+    /// impl Report {
+    ///     #[get("/report/<id>")]
+    ///     async fn report(&self, id: String, ctx: &ActionContext) -> action::Effect<String> {
+    ///         match ctx.component_client().value_entity::<Counter>(id).get().await {
+    ///             Ok(value) => action::Effect::reply(format!("at {value}")),
+    ///             Err(error) => action::Effect::error(error.description().to_owned()),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let testkit = ActionTestkit::new(Report).stub_value_entity::<Counter, _>("get", |call| {
+    ///     match call.path_param("id") {
+    ///         Some("c1") => Ok(7),
+    ///         _ => Err(CallError::new(ErrorCode::NOT_FOUND, "no such counter")),
+    ///     }
+    /// });
+    /// let result = testkit.call(async |a, ctx| a.report("c1".into(), ctx).await).await;
+    /// assert_eq!(result.reply(), "at 7");
+    /// let result = testkit.call(async |a, ctx| a.report("c2".into(), ctx).await).await;
+    /// assert_eq!(result.error(), "no such counter");
+    /// assert_eq!(testkit.calls().len(), 2);
+    /// # })
+    /// ```
+    #[must_use]
+    pub fn stub_value_entity<E: ValueEntityComponent, R: Serialize>(
+        self,
+        method: &str,
+        answer: impl Fn(&Call) -> Result<R, CallError> + Send + Sync + 'static,
+    ) -> Self {
+        self.stubs.insert(E::COMPONENT_ID, method, answer);
+        self
+    }
+
+    /// Answers every awaited call to `method` of event-sourced entity `E` with `answer`, as
+    /// [`ActionTestkit::stub_value_entity`] does.
+    #[must_use]
+    pub fn stub_event_sourced_entity<E: EventSourcedComponent, R: Serialize>(
+        self,
+        method: &str,
+        answer: impl Fn(&Call) -> Result<R, CallError> + Send + Sync + 'static,
+    ) -> Self {
+        self.stubs.insert(E::COMPONENT_ID, method, answer);
+        self
+    }
+
+    /// Answers every awaited call to `method` of action `B` with `answer`, as
+    /// [`ActionTestkit::stub_value_entity`] does.
+    #[must_use]
+    pub fn stub_action<B: ActionComponent, R: Serialize>(
+        self,
+        method: &str,
+        answer: impl Fn(&Call) -> Result<R, CallError> + Send + Sync + 'static,
+    ) -> Self {
+        self.stubs.insert(B::COMPONENT_ID, method, answer);
+        self
+    }
+
+    /// The component calls awaited so far (stubbed or not), in order. Forwards and side effects
+    /// are not run, so they are not here: read them from the call's result.
+    pub fn calls(&self) -> Vec<Call> {
+        self.stubs.calls()
     }
 
     /// Returns the testkit with the metadata every call's context carries (forwarded headers).
@@ -56,7 +155,8 @@ impl<A> ActionTestkit<A> {
     }
 
     fn context(&self) -> ActionContext {
-        ActionContext::new(self.metadata.clone(), ComponentClient::disconnected())
+        let transport: Arc<dyn kalix_core::Transport> = self.stubs.clone();
+        ActionContext::new(self.metadata.clone(), ComponentClient::new(transport))
     }
 
     /// Calls a handler and resolves its effect (asynchronous replies are awaited).

@@ -24,6 +24,7 @@ mod http_transport;
 mod integration;
 mod process;
 mod result;
+mod stubs;
 
 pub mod store_conformance;
 mod value_entity;

@@ -1,7 +1,7 @@
-use kalix_core::{Dependencies, ErrorCode, SuccessCode};
+use kalix_core::{CallError, Dependencies, ErrorCode, SuccessCode};
 use kalix_testkit::ActionTestkit;
 
-use crate::components::{Effects, Recorder};
+use crate::components::{Effects, Recorder, Tally};
 
 fn testkit() -> ActionTestkit<Effects> {
     let dependencies = Dependencies::new().with(Recorder::default());
@@ -68,15 +68,60 @@ async fn ignore_and_unrunnable_calls() {
             .await
             .is_ignore()
     );
-    // The unit testkit's client does not run calls, so an async reply built on one fails.
+    // The unit testkit's client reaches no service: a call nothing stubs fails, naming the fix.
     let result = testkit()
         .call(async |a, ctx| a.async_reply(1, ctx).await)
         .await;
     assert_eq!(result.error_status(), ErrorCode::INTERNAL_SERVER_ERROR);
     assert!(
-        result.error().contains("not connected"),
+        result.error().contains("no stub answers") && result.error().contains("stub_action"),
         "{}",
         result.error()
+    );
+}
+
+#[tokio::test]
+async fn stubbed_component_calls_answer_per_target_and_are_recorded() {
+    let testkit = testkit()
+        .stub_value_entity::<Tally, _>("get", |call| match call.path_param("id") {
+            Some("t1") => Ok(20),
+            _ => Err(CallError::new(ErrorCode::NOT_FOUND, "no such tally")),
+        })
+        .stub_action::<Effects, _>("echo", |call| {
+            let n: i64 = call.path_param("n").unwrap().parse().unwrap();
+            Ok(n + 1)
+        });
+
+    let result = testkit
+        .call(async |a, ctx| a.tally_doubled("t1".into(), ctx).await)
+        .await;
+    assert_eq!(*result.reply(), 40);
+    let result = testkit
+        .call(async |a, ctx| a.tally_doubled("t9".into(), ctx).await)
+        .await;
+    assert_eq!(result.error_status(), ErrorCode::NOT_FOUND);
+    assert_eq!(result.error(), "no such tally");
+    // Another target's stub answers its own calls.
+    let result = testkit
+        .call(async |a, ctx| a.async_reply(4, ctx).await)
+        .await;
+    assert_eq!(*result.reply(), 10);
+
+    let calls: Vec<(String, Option<String>)> = testkit
+        .calls()
+        .iter()
+        .map(|call| {
+            let id = call.path_param("id").or(call.path_param("n"));
+            (call.method().to_owned(), id.map(str::to_owned))
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("get".to_owned(), Some("t1".to_owned())),
+            ("get".to_owned(), Some("t9".to_owned())),
+            ("echo".to_owned(), Some("4".to_owned())),
+        ]
     );
 }
 
