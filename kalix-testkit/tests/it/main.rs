@@ -6,6 +6,7 @@ mod components;
 mod effects;
 mod entities;
 mod failures;
+mod guide;
 mod hardening;
 mod params;
 mod startup;

@@ -1,6 +1,6 @@
-use kalix_core::Metadata;
-use kalix_testkit::ValueEntityTestkit;
-use shopping_cart::{LineItem, ShoppingCartEntity};
+use kalix_core::{CallError, ErrorCode, Metadata};
+use kalix_testkit::{ActionTestkit, ValueEntityTestkit};
+use shopping_cart::{CartView, LineItem, ShoppingCartController, ShoppingCartEntity};
 
 fn item(product_id: &str, quantity: i32) -> LineItem {
     LineItem {
@@ -67,4 +67,45 @@ fn only_an_admin_removes_a_cart() {
     let result = admin.call(|e, s, ctx| e.remove_cart(s, ctx));
     assert!(result.state_was_deleted());
     assert!(admin.state().items.is_empty());
+}
+
+/// What the entity would answer: the cart of the call's id, holding the item sent, if any.
+fn cart_of(call: &kalix_core::Call) -> Result<CartView, CallError> {
+    let cart_id = call.path_param("cart_id").unwrap_or_default().to_owned();
+    let items = call.body_as::<LineItem>().into_iter().collect();
+    Ok(CartView { cart_id, items })
+}
+
+/// The controller's calls to the cart, answered by stubs: the prepopulated cart is created, then
+/// gets its eggplant, and the reply is the id the entity answered with.
+#[tokio::test]
+async fn the_controller_creates_then_fills_a_prepopulated_cart() {
+    let testkit = ActionTestkit::new(ShoppingCartController)
+        .stub_value_entity::<ShoppingCartEntity, _>("create", cart_of)
+        .stub_value_entity::<ShoppingCartEntity, _>("add_item", cart_of);
+    let result = testkit
+        .call(async |action, ctx| action.create_prepopulated(ctx).await)
+        .await;
+    let calls = testkit.calls();
+    let methods: Vec<&str> = calls.iter().map(|call| call.method()).collect();
+    assert_eq!(methods, ["create", "add_item"]);
+    assert_eq!(result.reply(), calls[0].path_param("cart_id").unwrap());
+    assert_eq!(calls[1].body_as::<LineItem>().unwrap().name, "eggplant");
+}
+
+#[tokio::test]
+async fn a_failed_creation_fails_the_prepopulated_cart() {
+    let testkit = ActionTestkit::new(ShoppingCartController)
+        .stub_value_entity::<ShoppingCartEntity, CartView>("create", |_| {
+            Err(CallError::new(ErrorCode::SERVICE_UNAVAILABLE, "store down"))
+        });
+    let result = testkit
+        .call(async |action, ctx| action.create_prepopulated(ctx).await)
+        .await;
+    assert_eq!(result.error_status(), ErrorCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        testkit.calls().len(),
+        1,
+        "no item is added to a cart that was not created"
+    );
 }
