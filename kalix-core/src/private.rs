@@ -199,3 +199,8 @@ impl<S, R> EffectReply for crate::value_entity::Effect<S, R> {
 impl<S, E, R> EffectReply for crate::event_sourced_entity::Effect<S, E, R> {
     type Reply = R;
 }
+
+/// Checks that a path or query parameter's type is a [`crate::UrlParam`]. The generated parsing
+/// and client code both call it first, spanned at the parameter's type, so a type that is not
+/// one is reported once there (the compiler drops the identical report and the ones it implies).
+pub fn assert_url_param<T: crate::UrlParam>() {}

@@ -44,19 +44,23 @@ fn extraction(index: usize, param: &Param) -> TokenStream {
         ParamKind::Context | ParamKind::State => return TokenStream::new(),
         ParamKind::Path => {
             let text = type_text(ty);
-            quote_spanned!(span=> __kalix_invocation.path_param::<#ty>(#name, #text))
+            let check = assert_url_param(ty);
+            quote_spanned!(span=> { #check __kalix_invocation.path_param::<#ty>(#name, #text) })
         }
         ParamKind::Query(QueryShape::Required) => {
             let text = type_text(ty);
-            quote_spanned!(span=> __kalix_invocation.query_required::<#ty>(#name, #text))
+            let check = assert_url_param(ty);
+            quote_spanned!(span=> { #check __kalix_invocation.query_required::<#ty>(#name, #text) })
         }
         ParamKind::Query(QueryShape::Optional(inner)) => {
             let text = type_text(inner);
-            quote_spanned!(span=> __kalix_invocation.query_optional::<#inner>(#name, #text))
+            let check = assert_url_param(inner);
+            quote_spanned!(span=> { #check __kalix_invocation.query_optional::<#inner>(#name, #text) })
         }
         ParamKind::Query(QueryShape::Repeated(inner)) => {
             let text = type_text(inner);
-            quote_spanned!(span=> __kalix_invocation.query_all::<#inner>(#name, #text))
+            let check = assert_url_param(inner);
+            quote_spanned!(span=> { #check __kalix_invocation.query_all::<#inner>(#name, #text) })
         }
         ParamKind::Header {
             name,
@@ -163,6 +167,11 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
         let span = type_span(&param.ty);
         let core = KalixCoreAt(span);
         let str_ref = is_str_ref(&param.ty);
+        // Every token of the conversion is spanned at the parameter's type, so a type that
+        // cannot be written into a URL is reported there once, not again at the attribute.
+        let mut own = ident.clone();
+        own.set_span(span);
+        let item = syn::Ident::new("__kalix_value", span);
         let text = |value: TokenStream| {
             if str_ref {
                 quote_spanned!(span=> ::std::string::ToString::to_string(#value))
@@ -170,29 +179,39 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
                 quote_spanned!(span=> #core::UrlParam::to_url(#value))
             }
         };
+        let checked = match &param.kind {
+            ParamKind::Query(QueryShape::Optional(inner) | QueryShape::Repeated(inner)) => {
+                Some(inner.as_ref())
+            }
+            ParamKind::Path | ParamKind::Query(QueryShape::Required) => Some(&param.ty),
+            _ => None,
+        };
+        if let Some(ty) = checked.filter(|ty| !is_str_ref(ty)) {
+            builders.push(assert_url_param(ty));
+        }
         match &param.kind {
             ParamKind::Path => {
-                let value = text(quote!(&#ident));
+                let value = text(quote_spanned!(span=> &#own));
                 builders
                     .push(quote!(let __kalix_call = __kalix_call.with_path_param(#name, #value);));
             }
             ParamKind::Query(QueryShape::Required) => {
-                let value = text(quote!(&#ident));
+                let value = text(quote_spanned!(span=> &#own));
                 builders.push(quote!(let __kalix_call = __kalix_call.with_query(#name, #value);));
             }
             ParamKind::Query(QueryShape::Optional(_)) => {
-                let value = text(quote!(value));
+                let value = text(quote!(#item));
                 builders.push(quote! {
                     let __kalix_call = match &#ident {
-                        ::core::option::Option::Some(value) => __kalix_call.with_query(#name, #value),
+                        ::core::option::Option::Some(#item) => __kalix_call.with_query(#name, #value),
                         ::core::option::Option::None => __kalix_call,
                     };
                 });
             }
             ParamKind::Query(QueryShape::Repeated(_)) => {
-                let value = text(quote!(value));
+                let value = text(quote!(#item));
                 builders.push(quote! {
-                    let __kalix_call = ::core::iter::Iterator::fold(::core::iter::IntoIterator::into_iter(&#ident), __kalix_call, |call, value| call.with_query(#name, #value));
+                    let __kalix_call = ::core::iter::Iterator::fold(::core::iter::IntoIterator::into_iter(&#ident), __kalix_call, |call, #item| call.with_query(#name, #value));
                 });
             }
             ParamKind::Header {
@@ -241,6 +260,16 @@ pub(crate) fn client_method(target: &ClientTarget<'_>, handler: &Handler) -> Tok
             #deferred
         }
     }
+}
+
+/// `assert_url_param::<T>();`, spanned at `ty`: the one place a type that cannot be a path or
+/// query parameter is reported (the same report from the client and the dispatch is shown once).
+fn assert_url_param(ty: &Type) -> TokenStream {
+    if is_str_ref(ty) {
+        return TokenStream::new();
+    }
+    let core = KalixCoreAt(ty.span());
+    quote_spanned!(ty.span()=> #core::__private::assert_url_param::<#ty>();)
 }
 
 /// Whether `ty` is `&str` (a path or query parameter lent from an owned `String`).
