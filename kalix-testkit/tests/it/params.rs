@@ -2,7 +2,7 @@ use kalix_testkit::reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::components::{Effects, Payload, Search};
-use crate::start;
+use crate::{get_json, start};
 
 #[tokio::test]
 async fn query_parameters_bind_as_required_optional_and_repeated() {
@@ -69,14 +69,7 @@ async fn the_component_client_sends_query_parameters() {
 #[tokio::test]
 async fn path_and_query_parameters_may_be_borrowed_str() {
     let (testkit, _) = start().await;
-    let body: Value = testkit
-        .get("/effects/greet/Ada%20L?title=Dr.")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = get_json(&testkit, "/effects/greet/Ada%20L?title=Dr.").await;
     assert_eq!(body, json!("Hello, Dr. Ada L"));
     let response = testkit.get("/effects/greet/Ada").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
