@@ -7,6 +7,7 @@
 //! and never overwritten; that is what lets several processes share one PostgreSQL database.
 //! A delete keeps the row as a tombstone with the next version, so versions never go back.
 
+mod feed;
 mod group_commit;
 mod postgres;
 mod sqlite;
@@ -16,6 +17,7 @@ use std::fmt;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
+pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset};
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
 pub use postgres::{PostgresStore, PostgresTimeouts};
 pub use sqlite::SqliteStore;
@@ -228,8 +230,7 @@ impl std::error::Error for StoreError {}
 /// A storage backend. Every backend passes the conformance suite in `kalix-testkit`
 /// (`kalix_testkit::store_conformance`).
 ///
-/// Planned additions, in this trait, as their component kinds arrive: an ordered change feed with
-/// durable consumer offsets, timers and view tables.
+/// Planned additions, in this trait, as their component kinds arrive: timers and view tables.
 pub trait Store: Send + Sync + 'static {
     /// The state of an entity, or `None` if it was never written.
     fn load(
@@ -288,4 +289,30 @@ pub trait Store: Send + Sync + 'static {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>>;
+
+    /// Up to `limit` entries of entity type `type_id`'s feed after `after`, in feed order; only
+    /// entries that no transaction still in flight can precede (see [`FeedOffset`]).
+    fn read_feed(
+        &self,
+        kind: FeedKind,
+        type_id: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<FeedEntry>, StoreError>>;
+
+    /// The progress `consumer` saved last (the feed's start if none), with the sequence numbers
+    /// it saved for `entity_ids` (an entity it never saved is left out).
+    fn consumer_progress(
+        &self,
+        consumer: &str,
+        entity_ids: Vec<String>,
+    ) -> BoxFuture<'static, Result<ConsumerProgress, StoreError>>;
+
+    /// Saves `consumer`'s progress in one transaction: its offset, and the sequence numbers of
+    /// the entities in `progress.seqs` (others keep theirs).
+    fn save_consumer_progress(
+        &self,
+        consumer: &str,
+        progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
 }

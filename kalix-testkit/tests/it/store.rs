@@ -99,6 +99,28 @@ async fn side_session(url: &str) -> tokio_postgres::Client {
     session
 }
 
+/// The state changes of type `t` after `after`, read until there are `count` of them (a shared
+/// store hands an entry out once every transaction older than its own has ended, so other
+/// sessions' work can hold it back a moment) or 30 s have passed.
+async fn read_until(
+    store: &kalix_core::store::PostgresStore,
+    after: kalix_core::store::FeedOffset,
+    count: usize,
+) -> Vec<kalix_core::store::FeedEntry> {
+    use kalix_core::store::{FeedKind, Store};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let entries = store
+            .read_feed(FeedKind::StateChanges, "t", after, 100)
+            .await
+            .unwrap();
+        if entries.len() >= count || std::time::Instant::now() > deadline {
+            return entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 fn postgres_url(what: &str) -> Option<String> {
     let url = std::env::var("KALIX_TEST_POSTGRES_URL").ok();
     if url.is_none() {
@@ -238,6 +260,14 @@ async fn on_postgres_older_tables_get_writer_columns_and_a_start_does_not_wait_f
         .await
         .unwrap();
     let store = PostgresStore::connect(&url, &schema).await.unwrap();
+    let fed = read_until(&store, Default::default(), 1).await;
+    assert_eq!(
+        fed.iter()
+            .map(|e| (e.entity_id.as_str(), e.seq))
+            .collect::<Vec<_>>(),
+        [("old", 1)],
+        "rows written before the feed existed enter it"
+    );
     let mut write = state_write("old");
     write.expected_version = 1;
     assert_eq!(store.commit(vec![write.into()]).await.unwrap(), vec![Ok(2)]);
@@ -254,6 +284,61 @@ async fn on_postgres_older_tables_get_writer_columns_and_a_start_does_not_wait_f
     session.batch_execute("ROLLBACK").await.unwrap();
     assert!(started.is_ok(), "{:?}", started.err());
     mark_ran("postgres-writer-columns");
+}
+
+/// The change feed on a shared database: a transaction that took its id first but commits last
+/// is still delivered, though a reader already read past a later one. A feed ordered by a
+/// sequence or by commit time alone would skip it.
+#[tokio::test]
+async fn on_postgres_the_feed_never_skips_a_transaction_that_commits_out_of_order() {
+    use kalix_core::store::{FeedEntry, FeedKind, FeedOffset, PostgresStore, Store};
+    let Some(url) = postgres_url("the out-of-order feed check") else {
+        return;
+    };
+    let schema = format!("feed_{}", uuid_like());
+    let store = PostgresStore::connect(&url, &schema).await.unwrap();
+    let ids = |entries: &[FeedEntry]| {
+        entries
+            .iter()
+            .map(|e| e.entity_id.clone())
+            .collect::<Vec<_>>()
+    };
+    store
+        .commit(vec![state_write("first").into()])
+        .await
+        .unwrap();
+    let first = read_until(&store, FeedOffset::default(), 1).await;
+    assert_eq!(ids(&first), ["first"]);
+
+    // Another process's transaction writes, and so takes its id, before ours...
+    let session = side_session(&url).await;
+    session
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO {schema}.entity_state \
+             (type_id, entity_id, version, payload, feed_tx, feed_position) \
+             VALUES ('t', 'early', 1, '1', pg_current_xact_id(), nextval('{schema}.feed_position'))"
+        ))
+        .await
+        .unwrap();
+    // ...ours commits first...
+    store
+        .commit(vec![state_write("later").into()])
+        .await
+        .unwrap();
+    let meanwhile = store
+        .read_feed(FeedKind::StateChanges, "t", first[0].offset, 100)
+        .await
+        .unwrap();
+    assert!(
+        meanwhile.is_empty(),
+        "nothing past a transaction still running is handed out: {:?}",
+        ids(&meanwhile)
+    );
+    // ...and theirs commits last: a reader past `first` gets both.
+    session.batch_execute("COMMIT").await.unwrap();
+    let both = read_until(&store, first[0].offset, 2).await;
+    assert_eq!(ids(&both), ["early", "later"]);
+    mark_ran("postgres-feed-out-of-order");
 }
 
 #[tokio::test]

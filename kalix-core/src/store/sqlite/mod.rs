@@ -15,9 +15,13 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+mod feed;
 mod journal;
 
-use super::{EventLog, StateWrite, Store, StoreError, StoredEvent, StoredState, Write, WriteError};
+use super::{
+    ConsumerProgress, EventLog, FeedEntry, FeedKind, FeedOffset, StateWrite, Store, StoreError,
+    StoredEvent, StoredState, Write, WriteError,
+};
 
 /// A store in one SQLite database.
 ///
@@ -46,13 +50,15 @@ struct OpenFile {
 /// process (as tests do) shares the lock of the store it replaces, which may still be closing.
 static LOCKS_HELD: Mutex<Vec<(PathBuf, Weak<File>)>> = Mutex::new(Vec::new());
 
-/// The state table; the journal's are in [`journal::SCHEMA`].
+/// The state table; the journal's are in [`journal::SCHEMA`], the feed's in [`feed::SCHEMA`].
+/// `position` places a row's latest change in its type's change feed.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entity_state (
     type_id   TEXT    NOT NULL,
     entity_id TEXT    NOT NULL,
     version   INTEGER NOT NULL,
     payload   BLOB,
+    position  INTEGER,
     PRIMARY KEY (type_id, entity_id)
 ) WITHOUT ROWID;
 ";
@@ -120,7 +126,8 @@ fn create_tables(connection: &mut Connection) -> Result<(), StoreError> {
     connection
         .execute_batch(journal::SCHEMA)
         .map_err(sqlite_error)?;
-    journal::migrate_keyed_journal(connection)
+    journal::migrate_keyed_journal(connection)?;
+    feed::migrate(connection)
 }
 
 /// Locks `<path>.lock` for this process, or fails naming the file if another process holds it.
@@ -403,6 +410,47 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
         self.read(type_id, entity_id, journal::last_seq)
     }
+
+    fn read_feed(
+        &self,
+        kind: FeedKind,
+        type_id: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<FeedEntry>, StoreError>> {
+        self.read(type_id, "", move |connection, type_id, _| {
+            feed::read(connection, kind, type_id, after, limit)
+        })
+    }
+
+    fn consumer_progress(
+        &self,
+        consumer: &str,
+        entity_ids: Vec<String>,
+    ) -> BoxFuture<'static, Result<ConsumerProgress, StoreError>> {
+        self.read(consumer, "", move |connection, consumer, _| {
+            feed::progress(connection, consumer, &entity_ids)
+        })
+    }
+
+    fn save_consumer_progress(
+        &self,
+        consumer: &str,
+        progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let writer = Arc::clone(&self.writer);
+        let file = self.file.clone();
+        let consumer = consumer.to_owned();
+        blocking(move || {
+            if let Some(file) = &file {
+                file.refuse_if_vanished()?;
+            }
+            let mut connection = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            feed::save(&mut connection, &consumer, &progress)
+        })
+    }
 }
 
 /// Replaces a state row if it holds the expected version (0: creates it).
@@ -414,7 +462,8 @@ fn write_state(
     let applied = if write.expected_version == 0 {
         transaction
             .prepare_cached(
-                "INSERT INTO entity_state (type_id, entity_id, version, payload) VALUES (?1, ?2, 1, ?3) \
+                "INSERT INTO entity_state (type_id, entity_id, version, payload, position) \
+                 VALUES (?1, ?2, 1, ?3, (SELECT COALESCE(MAX(position), 0) + 1 FROM entity_state WHERE type_id = ?1)) \
                  ON CONFLICT DO NOTHING",
             )
             .map_err(sqlite_error)?
@@ -423,7 +472,8 @@ fn write_state(
     } else {
         transaction
             .prepare_cached(
-                "UPDATE entity_state SET version = ?4, payload = ?5 \
+                "UPDATE entity_state SET version = ?4, payload = ?5, \
+                 position = (SELECT COALESCE(MAX(position), 0) + 1 FROM entity_state WHERE type_id = ?1) \
                  WHERE type_id = ?1 AND entity_id = ?2 AND version = ?3",
             )
             .map_err(sqlite_error)?

@@ -10,6 +10,8 @@
 //! # }
 //! ```
 
+mod feed;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -89,6 +91,9 @@ where
     state_writes_and_appends_share_a_transaction_in_order(fresh().await).await;
     versions_and_last_sequence_numbers_read_back(fresh().await).await;
     a_write_following_its_own_write_applies_on_top_of_it(fresh().await).await;
+    feed::state_changes_enter_the_feed_in_commit_order_each_at_its_latest(fresh().await).await;
+    feed::every_event_enters_the_feed_in_commit_order(fresh().await).await;
+    feed::consumer_progress_reads_back_as_saved(fresh().await).await;
 }
 
 /// A writer queues writes on top of its own, in one batch and in the next: the store applies

@@ -9,10 +9,13 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use futures_util::future::{BoxFuture, try_join_all};
 use tokio_postgres::NoTls;
 
+mod feed;
+
 use super::{
-    EventAppend, EventLog, Snapshot, StateWrite, Store, StoreError, StoredEvent, StoredState,
-    Write, WriteError,
+    ConsumerProgress, EventAppend, EventLog, FeedEntry, FeedKind, FeedOffset, Snapshot, StateWrite,
+    Store, StoreError, StoredEvent, StoredState, Write, WriteError,
 };
+use feed::FEED_COLUMNS;
 
 /// How long a [`PostgresStore`] waits for the database; past each, the command fails with a 503
 /// and the database's error is logged.
@@ -78,11 +81,13 @@ struct Sql {
     load_snapshot: String,
     events_from: String,
     is_deleted: String,
+    feed: feed::FeedSql,
 }
 
 impl Sql {
     fn new(schema: &str) -> Self {
         let s = schema;
+        let feed = feed::place(s);
         Self {
             load_state: format!(
                 "SELECT version, payload FROM {s}.entity_state WHERE type_id = $1 AND entity_id = $2"
@@ -91,14 +96,15 @@ impl Sql {
                 "SELECT version FROM {s}.entity_state WHERE type_id = $1 AND entity_id = $2"
             ),
             insert_state: format!(
-                "INSERT INTO {s}.entity_state (type_id, entity_id, version, payload, writer) VALUES ($1, $2, 1, $3, $4) ON CONFLICT DO NOTHING"
+                "INSERT INTO {s}.entity_state (type_id, entity_id, version, payload, writer, {FEED_COLUMNS}) \
+                 VALUES ($1, $2, 1, $3, $4, {feed}) ON CONFLICT DO NOTHING"
             ),
             update_state: format!(
-                "UPDATE {s}.entity_state SET version = $4, payload = $5, writer = $6 \
+                "UPDATE {s}.entity_state SET version = $4, payload = $5, writer = $6, ({FEED_COLUMNS}) = ({feed}) \
                  WHERE type_id = $1 AND entity_id = $2 AND version = $3"
             ),
             update_own_state: format!(
-                "UPDATE {s}.entity_state SET version = $4, payload = $5, writer = $6 \
+                "UPDATE {s}.entity_state SET version = $4, payload = $5, writer = $6, ({FEED_COLUMNS}) = ({feed}) \
                  WHERE type_id = $1 AND entity_id = $2 AND version = $3 AND writer = $6"
             ),
             last_seq: format!(
@@ -112,8 +118,8 @@ impl Sql {
                      ORDER BY seq DESC LIMIT 1) AS last ON true"
             ),
             insert_event: format!(
-                "INSERT INTO {s}.event_journal (type_id, entity_id, seq, type_name, payload, writer) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+                "INSERT INTO {s}.event_journal (type_id, entity_id, seq, type_name, payload, writer, {FEED_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, {feed}) ON CONFLICT DO NOTHING"
             ),
             upsert_snapshot: format!(
                 "INSERT INTO {s}.event_snapshot (type_id, entity_id, seq, payload) VALUES ($1, $2, $3, $4) \
@@ -131,6 +137,7 @@ impl Sql {
             is_deleted: format!(
                 "SELECT 1 FROM {s}.event_deleted WHERE type_id = $1 AND entity_id = $2"
             ),
+            feed: feed::FeedSql::new(s),
         }
     }
 }
@@ -295,6 +302,7 @@ impl PostgresStore {
             .await
             .map_err(db_error)?;
         add_writer_columns(&transaction, schema).await?;
+        feed::create(&transaction, schema).await?;
         transaction.commit().await.map_err(db_error)?;
         Ok(Self {
             pool,
@@ -533,6 +541,35 @@ impl Store for PostgresStore {
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
         self.number(|sql| &sql.last_seq, type_id, entity_id)
+    }
+
+    fn read_feed(
+        &self,
+        kind: FeedKind,
+        type_id: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<FeedEntry>, StoreError>> {
+        let (store, type_id) = (self.clone(), type_id.to_owned());
+        Box::pin(async move { feed::read(&store, kind, &type_id, after, limit).await })
+    }
+
+    fn consumer_progress(
+        &self,
+        consumer: &str,
+        entity_ids: Vec<String>,
+    ) -> BoxFuture<'static, Result<ConsumerProgress, StoreError>> {
+        let (store, consumer) = (self.clone(), consumer.to_owned());
+        Box::pin(async move { feed::progress(&store, &consumer, &entity_ids).await })
+    }
+
+    fn save_consumer_progress(
+        &self,
+        consumer: &str,
+        progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, consumer) = (self.clone(), consumer.to_owned());
+        Box::pin(async move { feed::save(&store, &consumer, &progress).await })
     }
 }
 

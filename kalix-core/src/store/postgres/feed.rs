@@ -1,0 +1,239 @@
+//! The change feed in PostgreSQL, and consumer progress.
+//!
+//! Every state row and event carries the id of the transaction that wrote it (`feed_tx`, an
+//! `xid8`) and a number from one sequence (`feed_position`). A transaction may commit after one
+//! that began later, so neither orders commits; what does hold is that a transaction running
+//! now, or starting later, has an id at least `pg_snapshot_xmin(pg_current_snapshot())`, the
+//! oldest still running. So the feed hands out only entries below that mark, in (transaction,
+//! position) order: once a reader has passed an offset, nothing can commit below it.
+//!
+//! The price: an entry waits for every transaction that was running when it was written to end
+//! (any transaction of the cluster holding an id, so a session left idle in a transaction stalls
+//! the feed until it ends), and one entity's events may come out of order when its appends were
+//! made by transactions whose ids are in the other order. A consumer tells that from the
+//! sequence numbers and reads the entity's missing events from its journal.
+
+use bytes::Bytes;
+
+use super::{PostgresStore, db_error, pool_error};
+use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError};
+
+/// The columns that place a row in the feed, in the order [`place`] gives their values.
+pub(super) const FEED_COLUMNS: &str = "feed_tx, feed_position";
+
+/// The values of [`FEED_COLUMNS`] for a row written now.
+pub(super) fn place(schema: &str) -> String {
+    format!("pg_current_xact_id(), nextval('{schema}.feed_position')")
+}
+
+/// Creates what the feed needs, changing tables that lack it only where something is missing:
+/// `ALTER TABLE` and `CREATE INDEX` lock a table even when they have nothing to do, which would
+/// stall the writes of processes already serving.
+pub(super) async fn create(
+    transaction: &tokio_postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<(), StoreError> {
+    let s = schema;
+    transaction
+        .batch_execute(&format!(
+            "CREATE SEQUENCE IF NOT EXISTS {s}.feed_position;
+             CREATE TABLE IF NOT EXISTS {s}.consumer_offset (
+                 consumer TEXT PRIMARY KEY, tx BIGINT NOT NULL, position BIGINT NOT NULL);
+             CREATE TABLE IF NOT EXISTS {s}.consumer_seq (
+                 consumer TEXT NOT NULL, entity_id TEXT NOT NULL, seq BIGINT NOT NULL,
+                 PRIMARY KEY (consumer, entity_id));"
+        ))
+        .await
+        .map_err(db_error)?;
+    for table in ["entity_state", "event_journal"] {
+        let missing = transaction
+            .query_opt(
+                "SELECT 1 FROM information_schema.columns \
+                 WHERE table_schema = $1 AND table_name = $2 AND column_name = 'feed_tx'",
+                &[&schema, &table],
+            )
+            .await
+            .map_err(db_error)?
+            .is_none();
+        if missing {
+            // Rows written before the feed existed enter it at this transaction.
+            transaction
+                .batch_execute(&format!(
+                    "ALTER TABLE {s}.{table} \
+                     ADD COLUMN feed_tx xid8 NOT NULL DEFAULT pg_current_xact_id(), \
+                     ADD COLUMN feed_position BIGINT NOT NULL DEFAULT nextval('{s}.feed_position')"
+                ))
+                .await
+                .map_err(db_error)?;
+        }
+        let index = format!("{table}_feed");
+        let missing = transaction
+            .query_opt(
+                "SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
+                &[&schema, &index],
+            )
+            .await
+            .map_err(db_error)?
+            .is_none();
+        if missing {
+            transaction
+                .batch_execute(&format!(
+                    "CREATE INDEX IF NOT EXISTS {index} ON {s}.{table} (type_id, feed_tx, feed_position)"
+                ))
+                .await
+                .map_err(db_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// The feed's statements, with the schema filled in.
+pub(super) struct FeedSql {
+    state_changes: String,
+    events: String,
+    offset: String,
+    seqs: String,
+    save_offset: String,
+    save_seq: String,
+}
+
+impl FeedSql {
+    pub(super) fn new(s: &str) -> Self {
+        // Below the oldest transaction still running, every transaction has ended.
+        let read = |table: &str, columns: &str| {
+            format!(
+                "SELECT feed_tx::text::bigint, feed_position, entity_id, {columns} FROM {s}.{table} \
+                 WHERE type_id = $1 AND (feed_tx, feed_position) > ($2::bigint::text::xid8, $3) \
+                   AND feed_tx < pg_snapshot_xmin(pg_current_snapshot()) \
+                 ORDER BY feed_tx, feed_position LIMIT $4"
+            )
+        };
+        Self {
+            state_changes: read("entity_state", "version, NULL::text, payload"),
+            events: read("event_journal", "seq, type_name, payload"),
+            offset: format!("SELECT tx, position FROM {s}.consumer_offset WHERE consumer = $1"),
+            seqs: format!(
+                "SELECT entity_id, seq FROM {s}.consumer_seq WHERE consumer = $1 AND entity_id = ANY($2)"
+            ),
+            save_offset: format!(
+                "INSERT INTO {s}.consumer_offset (consumer, tx, position) VALUES ($1, $2, $3) \
+                 ON CONFLICT (consumer) DO UPDATE SET tx = excluded.tx, position = excluded.position"
+            ),
+            save_seq: format!(
+                "INSERT INTO {s}.consumer_seq (consumer, entity_id, seq) VALUES ($1, $2, $3) \
+                 ON CONFLICT (consumer, entity_id) DO UPDATE SET seq = excluded.seq"
+            ),
+        }
+    }
+}
+
+/// Up to `limit` entries of the type's feed after `after`.
+pub(super) async fn read(
+    store: &PostgresStore,
+    kind: FeedKind,
+    type_id: &str,
+    after: FeedOffset,
+    limit: usize,
+) -> Result<Vec<FeedEntry>, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let sql = match kind {
+        FeedKind::StateChanges => &store.sql.feed.state_changes,
+        FeedKind::Events => &store.sql.feed.events,
+    };
+    let statement = client.prepare_cached(sql).await.map_err(db_error)?;
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &type_id,
+                &(after.transaction as i64),
+                &(after.position as i64),
+                &(limit as i64),
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(rows
+        .iter()
+        .map(|row| FeedEntry {
+            offset: FeedOffset {
+                transaction: row.get::<_, i64>(0) as u64,
+                position: row.get::<_, i64>(1) as u64,
+            },
+            entity_id: row.get(2),
+            seq: row.get::<_, i64>(3) as u64,
+            type_name: row.get(4),
+            payload: row.get::<_, Option<Vec<u8>>>(5).map(Bytes::from),
+        })
+        .collect())
+}
+
+/// The consumer's saved progress, with its sequence numbers for `entity_ids`.
+pub(super) async fn progress(
+    store: &PostgresStore,
+    consumer: &str,
+    entity_ids: &[String],
+) -> Result<ConsumerProgress, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(&store.sql.feed.offset)
+        .await
+        .map_err(db_error)?;
+    let offset = client
+        .query_opt(&statement, &[&consumer])
+        .await
+        .map_err(db_error)?
+        .map(|row| FeedOffset {
+            transaction: row.get::<_, i64>(0) as u64,
+            position: row.get::<_, i64>(1) as u64,
+        })
+        .unwrap_or_default();
+    let statement = client
+        .prepare_cached(&store.sql.feed.seqs)
+        .await
+        .map_err(db_error)?;
+    let seqs = client
+        .query(&statement, &[&consumer, &entity_ids])
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1) as u64))
+        .collect();
+    Ok(ConsumerProgress { offset, seqs })
+}
+
+/// Saves the consumer's offset and sequence numbers in one transaction.
+pub(super) async fn save(
+    store: &PostgresStore,
+    consumer: &str,
+    progress: &ConsumerProgress,
+) -> Result<(), StoreError> {
+    let mut client = store.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    let statement = transaction
+        .prepare_cached(&store.sql.feed.save_offset)
+        .await
+        .map_err(db_error)?;
+    transaction
+        .execute(
+            &statement,
+            &[
+                &consumer,
+                &(progress.offset.transaction as i64),
+                &(progress.offset.position as i64),
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+    let statement = transaction
+        .prepare_cached(&store.sql.feed.save_seq)
+        .await
+        .map_err(db_error)?;
+    for (entity_id, seq) in &progress.seqs {
+        transaction
+            .execute(&statement, &[&consumer, entity_id, &(*seq as i64)])
+            .await
+            .map_err(db_error)?;
+    }
+    transaction.commit().await.map_err(db_error)
+}

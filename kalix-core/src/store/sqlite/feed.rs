@@ -1,0 +1,160 @@
+//! The change feed in SQLite, and consumer progress.
+//!
+//! One writer, so positions are commit order and every committed entry is final: a reader needs
+//! no high-water mark. Events are the journal's log (`event_log`, by position); state changes
+//! are the state rows, each placed at its latest change by `entity_state.position`, which a write
+//! sets one past its type's greatest.
+
+use bytes::Bytes;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::sqlite_error;
+use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError};
+
+/// The feed's indexes and the consumers' tables.
+const SCHEMA: &str = "
+CREATE INDEX IF NOT EXISTS entity_state_feed ON entity_state (type_id, position);
+CREATE INDEX IF NOT EXISTS event_log_feed ON event_log (type_id, position);
+CREATE TABLE IF NOT EXISTS consumer_offset (
+    consumer TEXT    PRIMARY KEY,
+    position INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS consumer_seq (
+    consumer  TEXT    NOT NULL,
+    entity_id TEXT    NOT NULL,
+    seq       INTEGER NOT NULL,
+    PRIMARY KEY (consumer, entity_id)
+) WITHOUT ROWID;
+";
+
+/// Adds the feed position to state tables made before it existed (existing rows enter the feed
+/// in (type id, entity id) order), then the indexes and consumer tables.
+pub(super) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let has_position: bool = connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('entity_state') WHERE name = 'position')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sqlite_error)?;
+    if !has_position {
+        connection
+            .execute_batch(
+                "BEGIN;
+                 ALTER TABLE entity_state ADD COLUMN position INTEGER;
+                 UPDATE entity_state SET position = numbered.n
+                     FROM (SELECT type_id, entity_id,
+                                  row_number() OVER (ORDER BY type_id, entity_id) AS n
+                           FROM entity_state) AS numbered
+                     WHERE entity_state.type_id = numbered.type_id
+                       AND entity_state.entity_id = numbered.entity_id;
+                 COMMIT;",
+            )
+            .map_err(sqlite_error)?;
+    }
+    connection.execute_batch(SCHEMA).map_err(sqlite_error)
+}
+
+/// Up to `limit` entries of the type's feed after `after`.
+pub(super) fn read(
+    connection: &Connection,
+    kind: FeedKind,
+    type_id: &str,
+    after: FeedOffset,
+    limit: usize,
+) -> Result<Vec<FeedEntry>, StoreError> {
+    let sql = match kind {
+        FeedKind::StateChanges => {
+            "SELECT position, entity_id, version, NULL, payload FROM entity_state \
+             WHERE type_id = ?1 AND position > ?2 ORDER BY position LIMIT ?3"
+        }
+        FeedKind::Events => {
+            "SELECT position, entity_id, seq, type_name, payload FROM event_log \
+             WHERE type_id = ?1 AND position > ?2 ORDER BY position LIMIT ?3"
+        }
+    };
+    let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+    let rows = statement
+        .query_map(
+            params![type_id, after.position as i64, limit as i64],
+            |row| {
+                Ok(FeedEntry {
+                    offset: FeedOffset {
+                        transaction: 0,
+                        position: row.get::<_, i64>(0)? as u64,
+                    },
+                    entity_id: row.get(1)?,
+                    seq: row.get::<_, i64>(2)? as u64,
+                    type_name: row.get(3)?,
+                    payload: row.get::<_, Option<Vec<u8>>>(4)?.map(Bytes::from),
+                })
+            },
+        )
+        .map_err(sqlite_error)?;
+    rows.collect::<Result<_, _>>().map_err(sqlite_error)
+}
+
+/// The consumer's saved progress, with its sequence numbers for `entity_ids`.
+pub(super) fn progress(
+    connection: &Connection,
+    consumer: &str,
+    entity_ids: &[String],
+) -> Result<ConsumerProgress, StoreError> {
+    let position: Option<i64> = connection
+        .prepare_cached("SELECT position FROM consumer_offset WHERE consumer = ?1")
+        .map_err(sqlite_error)?
+        .query_row([consumer], |row| row.get(0))
+        .optional()
+        .map_err(sqlite_error)?;
+    let mut seq = connection
+        .prepare_cached("SELECT seq FROM consumer_seq WHERE consumer = ?1 AND entity_id = ?2")
+        .map_err(sqlite_error)?;
+    let mut seqs = Vec::new();
+    for entity_id in entity_ids {
+        let found: Option<i64> = seq
+            .query_row(params![consumer, entity_id], |row| row.get(0))
+            .optional()
+            .map_err(sqlite_error)?;
+        if let Some(found) = found {
+            seqs.push((entity_id.clone(), found as u64));
+        }
+    }
+    Ok(ConsumerProgress {
+        offset: FeedOffset {
+            transaction: 0,
+            position: position.unwrap_or(0) as u64,
+        },
+        seqs,
+    })
+}
+
+/// Saves the consumer's offset and sequence numbers in one transaction.
+pub(super) fn save(
+    connection: &mut Connection,
+    consumer: &str,
+    progress: &ConsumerProgress,
+) -> Result<(), StoreError> {
+    let transaction = connection.transaction().map_err(sqlite_error)?;
+    transaction
+        .prepare_cached(
+            "INSERT INTO consumer_offset (consumer, position) VALUES (?1, ?2) \
+             ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
+        )
+        .map_err(sqlite_error)?
+        .execute(params![consumer, progress.offset.position as i64])
+        .map_err(sqlite_error)?;
+    {
+        let mut upsert = transaction
+            .prepare_cached(
+                "INSERT INTO consumer_seq (consumer, entity_id, seq) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (consumer, entity_id) DO UPDATE SET seq = excluded.seq",
+            )
+            .map_err(sqlite_error)?;
+        for (entity_id, seq) in &progress.seqs {
+            upsert
+                .execute(params![consumer, entity_id, *seq as i64])
+                .map_err(sqlite_error)?;
+        }
+    }
+    transaction.commit().map_err(sqlite_error)
+}

@@ -1,0 +1,304 @@
+//! The change feed and consumer progress.
+
+use kalix_core::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store};
+
+use super::{append, write};
+
+/// What a test compares of an entry: entity, sequence number, type name and payload.
+fn seen(entries: &[FeedEntry]) -> Vec<(String, u64, Option<String>, Option<String>)> {
+    entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.entity_id.clone(),
+                entry.seq,
+                entry.type_name.clone(),
+                entry
+                    .payload
+                    .as_ref()
+                    .map(|p| String::from_utf8_lossy(p).into_owned()),
+            )
+        })
+        .collect()
+}
+
+fn change(
+    entity: &str,
+    version: u64,
+    payload: Option<&str>,
+) -> (String, u64, Option<String>, Option<String>) {
+    (entity.to_owned(), version, None, payload.map(str::to_owned))
+}
+
+fn event(entity: &str, seq: u64, name: &str) -> (String, u64, Option<String>, Option<String>) {
+    (
+        entity.to_owned(),
+        seq,
+        Some(name.to_owned()),
+        Some(format!("{{\"{name}\":{{}}}}")),
+    )
+}
+
+/// Reads the feed after `after`, `page` entries at a time, until it holds `expected` entries.
+/// A shared store hands out an entry only once every transaction that began before its own has
+/// ended, so what a test just committed may show up a moment later when other sessions are busy.
+async fn read_all(
+    store: &impl Store,
+    kind: FeedKind,
+    type_id: &str,
+    after: FeedOffset,
+    page: usize,
+    expected: usize,
+) -> Vec<FeedEntry> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut entries: Vec<FeedEntry> = Vec::new();
+    let mut offset = after;
+    loop {
+        let next = store.read_feed(kind, type_id, offset, page).await.unwrap();
+        assert!(next.len() <= page, "a read returns at most the limit");
+        match next.last() {
+            Some(last) => offset = last.offset,
+            None if entries.len() >= expected || std::time::Instant::now() > deadline => {
+                return entries;
+            }
+            None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+        entries.extend(next);
+    }
+}
+
+pub(super) async fn state_changes_enter_the_feed_in_commit_order_each_at_its_latest(
+    store: impl Store,
+) {
+    assert!(
+        read_all(
+            &store,
+            FeedKind::StateChanges,
+            "conformance",
+            FeedOffset::default(),
+            10,
+            0
+        )
+        .await
+        .is_empty(),
+        "a new store's feed is empty"
+    );
+    for batch in [
+        vec![write("a", 0, Some("1"))],
+        vec![write("b", 0, Some("10"))],
+        vec![write("a", 1, Some("2")), write("c", 0, Some("100"))],
+        vec![write("b", 1, None)],
+    ] {
+        store.commit(batch).await.unwrap();
+    }
+    let entries = read_all(
+        &store,
+        FeedKind::StateChanges,
+        "conformance",
+        FeedOffset::default(),
+        2,
+        3,
+    )
+    .await;
+    let mut order = seen(&entries);
+    // One batch's writes to different entities may enter in either order.
+    order[..2].sort();
+    assert_eq!(
+        order,
+        vec![
+            change("a", 2, Some("2")),
+            change("c", 1, Some("100")),
+            change("b", 2, None)
+        ],
+        "each entity once, at its latest change (a delete has no payload), in commit order"
+    );
+    let offsets: Vec<FeedOffset> = entries.iter().map(|e| e.offset).collect();
+    assert!(
+        offsets.windows(2).all(|w| w[0] < w[1]),
+        "offsets grow: {offsets:?}"
+    );
+    let after_first = read_all(
+        &store,
+        FeedKind::StateChanges,
+        "conformance",
+        entries[0].offset,
+        10,
+        2,
+    )
+    .await;
+    assert_eq!(
+        after_first,
+        entries[1..],
+        "a read after an offset starts past it"
+    );
+    store.commit(vec![write("a", 2, Some("3"))]).await.unwrap();
+    let later = read_all(
+        &store,
+        FeedKind::StateChanges,
+        "conformance",
+        entries[2].offset,
+        10,
+        1,
+    )
+    .await;
+    assert_eq!(
+        seen(&later),
+        vec![change("a", 3, Some("3"))],
+        "a later change comes after the offset read last"
+    );
+    assert!(
+        read_all(
+            &store,
+            FeedKind::StateChanges,
+            "elsewhere",
+            FeedOffset::default(),
+            10,
+            0
+        )
+        .await
+        .is_empty(),
+        "a type's feed holds only its own entities"
+    );
+    assert!(
+        read_all(
+            &store,
+            FeedKind::Events,
+            "conformance",
+            FeedOffset::default(),
+            10,
+            0
+        )
+        .await
+        .is_empty(),
+        "state changes are not events"
+    );
+}
+
+pub(super) async fn every_event_enters_the_feed_in_commit_order(store: impl Store) {
+    store
+        .commit(vec![append("x", 0, &["A", "B"]).into()])
+        .await
+        .unwrap();
+    store
+        .commit(vec![append("y", 0, &["C"]).into()])
+        .await
+        .unwrap();
+    store
+        .commit(vec![append("x", 2, &["D"]).into()])
+        .await
+        .unwrap();
+    let mut deleted = append("y", 1, &["Gone"]);
+    deleted.delete = true;
+    store.commit(vec![deleted.into()]).await.unwrap();
+    let entries = read_all(
+        &store,
+        FeedKind::Events,
+        "journal",
+        FeedOffset::default(),
+        3,
+        5,
+    )
+    .await;
+    assert_eq!(
+        seen(&entries),
+        vec![
+            event("x", 1, "A"),
+            event("x", 2, "B"),
+            event("y", 1, "C"),
+            event("x", 3, "D"),
+            event("y", 2, "Gone"),
+        ],
+        "every event, in commit order, read in pages"
+    );
+    // A refused append leaves nothing in the feed; the one after it is there.
+    store
+        .commit(vec![append("x", 1, &["Stale"]).into()])
+        .await
+        .unwrap();
+    store
+        .commit(vec![append("z", 0, &["E"]).into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        seen(
+            &read_all(
+                &store,
+                FeedKind::Events,
+                "journal",
+                entries[4].offset,
+                10,
+                1
+            )
+            .await
+        ),
+        vec![event("z", 1, "E")],
+        "a refused append is not in the feed"
+    );
+}
+
+pub(super) async fn consumer_progress_reads_back_as_saved(store: impl Store) {
+    let fresh = store
+        .consumer_progress("c", vec!["a".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh,
+        ConsumerProgress::default(),
+        "a new consumer starts at the feed's start"
+    );
+    store.commit(vec![write("a", 0, Some("1"))]).await.unwrap();
+    let entries = read_all(
+        &store,
+        FeedKind::StateChanges,
+        "conformance",
+        FeedOffset::default(),
+        10,
+        1,
+    )
+    .await;
+    let saved = ConsumerProgress {
+        offset: entries[0].offset,
+        seqs: vec![("a".into(), 1), ("b".into(), 7)],
+    };
+    store
+        .save_consumer_progress("c", saved.clone())
+        .await
+        .unwrap();
+    let mut read = store
+        .consumer_progress("c", vec!["a".into(), "b".into(), "z".into()])
+        .await
+        .unwrap();
+    read.seqs.sort();
+    assert_eq!(
+        read, saved,
+        "the offset and the asked entities' sequence numbers read back; unknown ones are left out"
+    );
+    store
+        .save_consumer_progress(
+            "c",
+            ConsumerProgress {
+                offset: entries[0].offset,
+                seqs: vec![("a".into(), 2)],
+            },
+        )
+        .await
+        .unwrap();
+    let mut read = store
+        .consumer_progress("c", vec!["a".into(), "b".into()])
+        .await
+        .unwrap();
+    read.seqs.sort();
+    assert_eq!(
+        read.seqs,
+        vec![("a".into(), 2), ("b".into(), 7)],
+        "a save updates the entities it names, others keep theirs"
+    );
+    assert_eq!(
+        store
+            .consumer_progress("other", vec!["a".into()])
+            .await
+            .unwrap(),
+        ConsumerProgress::default(),
+        "consumers are apart"
+    );
+}
