@@ -92,6 +92,7 @@ mod service;
 mod startup;
 mod status;
 pub mod store;
+mod subscription;
 mod url_param;
 pub mod value_entity;
 
@@ -116,7 +117,7 @@ pub use url_param::UrlParam;
 /// its methods.
 pub use kalix_macros::{
     action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, put,
-    value_entity,
+    subscribe, value_entity,
 };
 
 /// What a component module needs: `use kalix_core::prelude::*;`.
@@ -130,6 +131,6 @@ pub mod prelude {
     };
     pub use kalix_macros::{
         action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, put,
-        value_entity,
+        subscribe, value_entity,
     };
 }

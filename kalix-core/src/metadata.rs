@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::status::SuccessCode;
 
+/// The CloudEvents attribute naming the entity a change or event is about.
+pub const CE_SUBJECT: &str = "ce-subject";
+/// The CloudEvents attribute naming a message's type (an event's serde tag).
+pub const CE_TYPE: &str = "ce-type";
+/// The CloudEvents attribute giving a message's id, unique per source.
+pub const CE_ID: &str = "ce-id";
+
 /// Key-value entries attached to a call or a reply, like HTTP headers.
 ///
 /// Keys compare case-insensitively; a key may hold several values. On the way in, a component

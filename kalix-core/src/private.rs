@@ -15,7 +15,7 @@ pub use crate::outcome::HandlerOutcome;
 pub use crate::registry::ComponentEnv;
 pub use crate::registry::{
     ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor,
-    RouteSegment, Trigger,
+    RouteSegment, SubscriptionDescriptor, SubscriptionSource, Trigger,
 };
 use crate::value_entity::ValueEntityComponent;
 
@@ -204,3 +204,44 @@ impl<S, E, R> EffectReply for crate::event_sourced_entity::Effect<S, E, R> {
 /// and client code both call it first, spanned at the parameter's type, so a type that is not
 /// one is reported once there (the compiler drops the identical report and the ones it implies).
 pub fn assert_url_param<T: crate::UrlParam>() {}
+
+/// The subscription of a handler taking `T` to the changes of the value entity `E`; compiles
+/// only if `E` is one and `T` is its state. One function, so a mistake is one error.
+pub const fn value_entity_changes<E, T>() -> SubscriptionDescriptor
+where
+    E: crate::value_entity::ValueEntityComponent<State = T>,
+{
+    SubscriptionDescriptor {
+        source: SubscriptionSource::ValueEntity,
+        component: E::COMPONENT_ID,
+        type_id: E::TYPE_ID,
+        handles_deletes: false,
+    }
+}
+
+/// The subscription of a handler to the deletes of the value entity `E`.
+pub const fn value_entity_deletes<E>() -> SubscriptionDescriptor
+where
+    E: crate::value_entity::ValueEntityComponent,
+{
+    SubscriptionDescriptor {
+        source: SubscriptionSource::ValueEntity,
+        component: E::COMPONENT_ID,
+        type_id: E::TYPE_ID,
+        handles_deletes: true,
+    }
+}
+
+/// The subscription of a handler taking `T` to the events of the event-sourced entity `E`;
+/// compiles only if `E` is one and `T` is its event type.
+pub const fn event_sourced_events<E, T>() -> SubscriptionDescriptor
+where
+    E: crate::event_sourced_entity::EventSourcedComponent<Event = T>,
+{
+    SubscriptionDescriptor {
+        source: SubscriptionSource::EventSourcedEntity,
+        component: E::COMPONENT_ID,
+        type_id: E::TYPE_ID,
+        handles_deletes: false,
+    }
+}

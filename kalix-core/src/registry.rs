@@ -113,7 +113,7 @@ impl HandlerDescriptor {
     pub fn route(&'static self) -> Option<&'static RouteDescriptor> {
         self.triggers.iter().find_map(|trigger| match trigger {
             Trigger::Http(route) => Some(route),
-            Trigger::Startup { .. } => None,
+            Trigger::Startup { .. } | Trigger::Subscription(_) => None,
         })
     }
 
@@ -121,7 +121,15 @@ impl HandlerDescriptor {
     pub fn startup_retries(&self) -> Option<u32> {
         self.triggers.iter().find_map(|trigger| match trigger {
             Trigger::Startup { max_retries } => Some(*max_retries),
-            Trigger::Http(_) => None,
+            Trigger::Http(_) | Trigger::Subscription(_) => None,
+        })
+    }
+
+    /// Its subscription, if it has one.
+    pub fn subscription(&self) -> Option<&SubscriptionDescriptor> {
+        self.triggers.iter().find_map(|trigger| match trigger {
+            Trigger::Subscription(subscription) => Some(subscription),
+            Trigger::Http(_) | Trigger::Startup { .. } => None,
         })
     }
 }
@@ -137,6 +145,30 @@ pub enum Trigger {
         /// Retries after the first attempt.
         max_retries: u32,
     },
+    /// Each change of an entity type, delivered at least once, in order per entity.
+    Subscription(SubscriptionDescriptor),
+}
+
+/// A handler's subscription to an entity type's changes (`#[subscribe(..)]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubscriptionDescriptor {
+    /// What kind of entity, so which of its feeds.
+    pub source: SubscriptionSource,
+    /// The entity's component id, for messages.
+    pub component: &'static str,
+    /// The entity's type id: where its changes are stored.
+    pub type_id: &'static str,
+    /// Whether this is the handler of the entity's deletes (a value entity's, taking no state).
+    pub handles_deletes: bool,
+}
+
+/// The source of a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubscriptionSource {
+    /// A value entity: its state after each change, and its deletes.
+    ValueEntity,
+    /// An event-sourced entity: each event.
+    EventSourcedEntity,
 }
 
 /// A handler's HTTP route.

@@ -19,6 +19,7 @@ use crate::registry::registered_components;
 use crate::registry::{ComponentEnv, EntitySettings};
 use crate::startup::StartupHooks;
 use crate::store::{GroupCommitter, PostgresStore, SqliteStore, Store};
+use crate::subscription::Subscriptions;
 
 /// A service serving every component registered in the binary.
 ///
@@ -144,6 +145,9 @@ impl Service {
                 open_store(&StoreLocation::SqliteMemory).await?
             }
         };
+        let subscriptions = Subscriptions {
+            store: Arc::clone(&store),
+        };
         let env = ComponentEnv {
             dependencies: &self.dependencies,
             committer: GroupCommitter::start(Arc::clone(&store)),
@@ -179,9 +183,12 @@ impl Service {
             },
         ));
         // Started once the listener is ready.
-        let drivers: Vec<Box<dyn BackgroundDriver>> = vec![Box::new(StartupHooks {
-            retry_delay: config.startup_retry_delay,
-        })];
+        let drivers: Vec<Box<dyn BackgroundDriver>> = vec![
+            Box::new(StartupHooks {
+                retry_delay: config.startup_retry_delay,
+            }),
+            Box::new(subscriptions),
+        ];
         let drivers = RunningDrivers::start(drivers, &dispatcher);
         Ok(RunningService {
             local_addr,

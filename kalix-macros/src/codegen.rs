@@ -9,6 +9,7 @@ use syn::spanned::Spanned;
 
 use crate::exports::{KalixCore, KalixCoreAt};
 use crate::handler::{Handler, Param, ParamKind, QueryShape, type_span, type_text};
+use crate::options::{SubscribeOptions, SubscriptionSource};
 use crate::route::Segment;
 
 pub(crate) fn dispatch_ident(handler: &Handler) -> syn::Ident {
@@ -421,6 +422,9 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
             }
         )));
     }
+    if let Some(subscription) = &handler.subscription {
+        triggers.extend(subscription_trigger(handler, subscription));
+    }
     if let Some(options) = &handler.on_startup {
         let max_retries = options.max_retries;
         triggers
@@ -433,6 +437,34 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
             dispatch: #dispatch,
         }
     }
+}
+
+/// The trigger of a `#[subscribe]` handler: a const fn of the entity (and the payload type it
+/// takes) that compiles only if the entity is of the kind named and delivers that type, spanned
+/// at the entity's path the user wrote, so either mistake is one error there.
+fn subscription_trigger(handler: &Handler, subscription: &SubscribeOptions) -> Option<TokenStream> {
+    let entity = &subscription.entity;
+    let span = entity.span();
+    let core = KalixCoreAt(span);
+    let payload = handler
+        .params
+        .iter()
+        .find(|p| matches!(p.kind, ParamKind::Body))
+        .map(|p| &p.ty);
+    let descriptor = match (subscription.source, payload) {
+        (SubscriptionSource::ValueEntity, _) if subscription.handle_deletes => {
+            quote_spanned!(span=> #core::__private::value_entity_deletes::<#entity>())
+        }
+        (SubscriptionSource::ValueEntity, Some(ty)) => {
+            quote_spanned!(span=> #core::__private::value_entity_changes::<#entity, #ty>())
+        }
+        (SubscriptionSource::EventSourcedEntity, Some(ty)) => {
+            quote_spanned!(span=> #core::__private::event_sourced_events::<#entity, #ty>())
+        }
+        // No payload parameter: already reported by the handler's check.
+        (_, None) => return None,
+    };
+    Some(quote!(#KalixCore::__private::Trigger::Subscription(#descriptor)))
 }
 
 /// How the runtime builds the instance: with `Default` through `by_default`, or with the

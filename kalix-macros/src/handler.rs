@@ -9,7 +9,7 @@ use syn::{
 
 use crate::diagnostics::Diagnostics;
 use crate::exports::KalixCoreAt;
-use crate::options::StartupOptions;
+use crate::options::{StartupOptions, SubscribeOptions};
 use crate::route::{Method, Template};
 
 /// The kinds of component, each with its own rules for its handlers.
@@ -114,6 +114,7 @@ pub(crate) struct Handler {
     pub event: Option<Type>,
     pub route: Option<Route>,
     pub on_startup: Option<StartupOptions>,
+    pub subscription: Option<SubscribeOptions>,
     pub params: Vec<Param>,
     pub reply: Reply,
     /// Whether an error was reported for it. A failed handler still tells its component's state
@@ -169,6 +170,7 @@ const QUERY: &str = "query";
 const HEADER: &str = "header";
 const BODY: &str = "body";
 const ON_STARTUP: &str = "on_startup";
+const SUBSCRIBE: &str = "subscribe";
 
 impl Handler {
     /// Reads a method's handler attributes and signature, removing the attributes. Returns `None`
@@ -185,6 +187,7 @@ impl Handler {
         let before = diagnostics.count();
         let mut route: Option<Route> = None;
         let mut on_startup = None;
+        let mut subscription: Option<SubscribeOptions> = None;
         let mut is_handler = false;
         let mut kept = Vec::new();
         for attribute in std::mem::take(&mut method.attrs) {
@@ -229,6 +232,24 @@ impl Handler {
                     );
                 }
                 on_startup = Some(StartupOptions::parse(&attribute, diagnostics));
+            } else if name == SUBSCRIBE {
+                is_handler = true;
+                if !kind.allows_on_startup() {
+                    diagnostics.error(
+                        &attribute,
+                        format!(
+                            "`#[subscribe]` is for actions, not `#[{}]`",
+                            kind.attribute()
+                        ),
+                    );
+                } else if subscription.is_some() {
+                    diagnostics.error(
+                        &attribute,
+                        "a handler has one subscription; this method already has one",
+                    );
+                } else {
+                    subscription = SubscribeOptions::parse(&attribute, diagnostics);
+                }
             } else {
                 kept.push(attribute);
             }
@@ -263,7 +284,8 @@ impl Handler {
         // Without a valid route (its template's errors are already reported) parameters cannot
         // be checked, and reporting them would only echo the first error.
         // Nor can they when the return type is not understood: the state is not known then.
-        let binding = match (&route, on_startup.is_some()) {
+        let hook = on_startup.is_some() || subscription.is_some();
+        let binding = match (&route, hook) {
             _ if reply.is_none() => Binding::Unknown,
             (Some(route), _) => Binding::Route(route),
             (None, true) => Binding::Hook,
@@ -279,6 +301,7 @@ impl Handler {
             event,
             route,
             on_startup,
+            subscription,
             params: params.unwrap_or_default(),
             reply: reply?.1,
             failed: false,
@@ -327,6 +350,9 @@ impl Handler {
                 );
             }
         }
+        if let Some(subscription) = &self.subscription {
+            self.validate_subscription(subscription, kind, diagnostics);
+        }
         if self.on_startup.is_some() && matches!(self.reply, Reply::Stream(_)) {
             diagnostics.error(
                 &self.ident,
@@ -346,6 +372,75 @@ impl Handler {
                         kind.context_type()
                     ),
                 );
+            }
+        }
+    }
+}
+
+impl Handler {
+    /// A subscription handler is triggered by nothing else and takes the state or event as its
+    /// one parameter besides the context; a delete handler takes none.
+    fn validate_subscription(
+        &self,
+        subscription: &SubscribeOptions,
+        kind: ComponentKind,
+        diagnostics: &mut Diagnostics,
+    ) {
+        let attribute = &subscription.attribute;
+        if self.route.is_some() || self.on_startup.is_some() {
+            diagnostics.error(
+                attribute,
+                "a `#[subscribe]` handler is run by its subscription alone: remove its route or `#[on_startup]`",
+            );
+            return;
+        }
+        if matches!(self.reply, Reply::Stream(_)) {
+            diagnostics.error(
+                &self.ident,
+                "a `#[subscribe]` handler returns `action::Effect<T>`, not a stream",
+            );
+        }
+        let context = kind.context_type();
+        let mut payloads = self
+            .params
+            .iter()
+            .filter(|p| !matches!(p.kind, ParamKind::Context));
+        if subscription.handle_deletes {
+            for param in payloads {
+                diagnostics.error(
+                    &param.ident,
+                    format!(
+                        "a `handle_deletes` handler takes no state (the entity is gone), only `&{context}`; `ctx.event_subject()` is its id"
+                    ),
+                );
+            }
+            return;
+        }
+        let what = match subscription.source {
+            crate::options::SubscriptionSource::ValueEntity => "the entity's new state",
+            crate::options::SubscriptionSource::EventSourcedEntity => "the entity's event",
+        };
+        match payloads.next() {
+            None => diagnostics.error(
+                &self.ident,
+                format!("a `#[subscribe]` handler takes {what} as a parameter: add `value: T` besides `&{context}`"),
+            ),
+            Some(first) => {
+                if !matches!(first.kind, ParamKind::Body) {
+                    diagnostics.error(
+                        &first.ident,
+                        format!("a `#[subscribe]` handler's parameter is {what}, not a query or header"),
+                    );
+                }
+                for extra in payloads {
+                    diagnostics.error(
+                        &extra.ident,
+                        format!(
+                            "a `#[subscribe]` handler takes one parameter, {what}, and `{}` is already it",
+                            first.ident
+                        ),
+                    );
+                }
             }
         }
     }

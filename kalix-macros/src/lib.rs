@@ -68,11 +68,20 @@ pub fn on_startup(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("on_startup", item)
 }
 
+/// Runs a handler of an `#[action]` impl block for each change of an entity:
+/// `#[subscribe(value_entity = CounterEntity)]` (the new state), with
+/// `#[subscribe(value_entity = CounterEntity, handle_deletes)]` for its deletes, or
+/// `#[subscribe(event_sourced_entity = CartEntity)]` (each event).
+#[proc_macro_attribute]
+pub fn subscribe(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("subscribe", item)
+}
+
 /// These attributes are read by the component macro on the enclosing `impl` block, which removes
 /// them; one that reaches its own expansion stands outside such a block.
 fn misplaced(name: &str, item: TokenStream) -> TokenStream {
     let container = match name {
-        "on_startup" => "`#[action]`",
+        "on_startup" | "subscribe" => "`#[action]`",
         "event_handler" => "`#[event_sourced_entity]`",
         _ => "`#[action]`, `#[value_entity]` or `#[event_sourced_entity]`",
     };

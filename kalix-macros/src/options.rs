@@ -1,5 +1,5 @@
 //! Options of the component attributes: `#[action(new = path, forward_headers = [..])]` and
-//! `#[on_startup(max_retries = N)]`.
+//! `#[on_startup(max_retries = N)]`, `#[subscribe(value_entity = Entity)]`.
 
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
@@ -142,5 +142,88 @@ impl StartupOptions {
             diagnostics.push(error);
         }
         options
+    }
+}
+
+/// What `#[subscribe(...)]` subscribes to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SubscriptionSource {
+    /// A value entity's state changes.
+    ValueEntity,
+    /// An event-sourced entity's events.
+    EventSourcedEntity,
+}
+
+/// Options of `#[subscribe(value_entity = Entity[, handle_deletes])]` and
+/// `#[subscribe(event_sourced_entity = Entity)]`.
+pub(crate) struct SubscribeOptions {
+    pub source: SubscriptionSource,
+    /// The entity's type, as written.
+    pub entity: syn::Path,
+    /// The handler is the one for deletes (`handle_deletes`): it takes no state.
+    pub handle_deletes: bool,
+    /// The whole attribute, for errors about it.
+    pub attribute: TokenStream,
+}
+
+const VALUE_ENTITY: &str = "value_entity";
+const EVENT_SOURCED_ENTITY: &str = "event_sourced_entity";
+const HANDLE_DELETES: &str = "handle_deletes";
+
+impl SubscribeOptions {
+    /// Parses the attribute; `None` (with the error reported) when it names no source.
+    pub fn parse(attribute: &syn::Attribute, diagnostics: &mut Diagnostics) -> Option<Self> {
+        let expected = "expected `#[subscribe(value_entity = Entity)]`, \
+                        `#[subscribe(value_entity = Entity, handle_deletes)]` or \
+                        `#[subscribe(event_sourced_entity = Entity)]`";
+        let mut source: Option<(SubscriptionSource, syn::Path)> = None;
+        let mut handle_deletes: Option<syn::Path> = None;
+        if matches!(attribute.meta, syn::Meta::Path(_)) {
+            diagnostics.error(attribute, expected);
+            return None;
+        }
+        let result = attribute.parse_nested_meta(|meta| {
+            let kind = if meta.path.is_ident(VALUE_ENTITY) {
+                Some(SubscriptionSource::ValueEntity)
+            } else if meta.path.is_ident(EVENT_SOURCED_ENTITY) {
+                Some(SubscriptionSource::EventSourcedEntity)
+            } else {
+                None
+            };
+            if let Some(kind) = kind {
+                if source.is_some() {
+                    return Err(meta.error("a handler subscribes to one source"));
+                }
+                source = Some((kind, meta.value()?.parse::<syn::Path>()?));
+                Ok(())
+            } else if meta.path.is_ident(HANDLE_DELETES) {
+                handle_deletes = Some(meta.path.clone());
+                Ok(())
+            } else {
+                Err(meta.error(format!("unknown option of `#[subscribe]`; {expected}")))
+            }
+        });
+        if let Err(error) = result {
+            diagnostics.push(error);
+            return None;
+        }
+        let Some((source, entity)) = source else {
+            diagnostics.error(attribute, expected);
+            return None;
+        };
+        if let Some(path) = &handle_deletes
+            && source != SubscriptionSource::ValueEntity
+        {
+            diagnostics.error(
+                path,
+                "`handle_deletes` is for value entities: an event-sourced entity's delete is its last event",
+            );
+        }
+        Some(Self {
+            source,
+            entity,
+            handle_deletes: handle_deletes.is_some(),
+            attribute: quote::ToTokens::to_token_stream(attribute),
+        })
     }
 }

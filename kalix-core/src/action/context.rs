@@ -24,6 +24,12 @@ impl ActionContext {
         &self.metadata
     }
 
+    /// The id of the entity whose change or event a subscription handler is processing (the
+    /// CloudEvents `ce-subject`); `None` for other calls.
+    pub fn event_subject(&self) -> Option<&str> {
+        self.metadata.get(crate::metadata::CE_SUBJECT)
+    }
+
     /// A client for calling other components of the service. It is an owned handle (a cheap
     /// clone), so an asynchronous reply can take it along:
     ///

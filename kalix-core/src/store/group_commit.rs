@@ -170,7 +170,9 @@ async fn commit_batch(store: &dyn Store, writes: Vec<Write>) -> Vec<CommitResult
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{SqliteStore, StateWrite};
+    use crate::store::{
+        ConsumerProgress, FeedEntry, FeedKind, FeedOffset, SqliteStore, StateWrite,
+    };
 
     fn write(entity: &str, expected: u64) -> StateWrite {
         StateWrite {
@@ -271,6 +273,32 @@ mod tests {
             entity_id: &str,
         ) -> BoxFuture<'static, Result<u64, StoreError>> {
             self.inner.last_seq(type_id, entity_id)
+        }
+
+        fn read_feed(
+            &self,
+            kind: FeedKind,
+            type_id: &str,
+            after: FeedOffset,
+            limit: usize,
+        ) -> BoxFuture<'static, Result<Vec<FeedEntry>, StoreError>> {
+            self.inner.read_feed(kind, type_id, after, limit)
+        }
+
+        fn consumer_progress(
+            &self,
+            consumer: &str,
+            entity_ids: Vec<String>,
+        ) -> BoxFuture<'static, Result<ConsumerProgress, StoreError>> {
+            self.inner.consumer_progress(consumer, entity_ids)
+        }
+
+        fn save_consumer_progress(
+            &self,
+            consumer: &str,
+            progress: ConsumerProgress,
+        ) -> BoxFuture<'static, Result<(), StoreError>> {
+            self.inner.save_consumer_progress(consumer, progress)
         }
     }
 

@@ -23,11 +23,12 @@ pub(crate) fn generate(action: &Action) -> TokenStream {
         name: &action.name,
         id_param: None,
     };
-    // A streamed reply cannot be awaited through a client, so streaming handlers get no method.
+    // A streamed reply cannot be awaited through a client, so streaming handlers get no method;
+    // a subscription's handlers are run by the runtime alone.
     let client_methods = action
         .handlers
         .iter()
-        .filter(|h| matches!(h.reply, Reply::Unary(_)))
+        .filter(|h| matches!(h.reply, Reply::Unary(_)) && h.subscription.is_none())
         .map(|h| codegen::client_method(&target, h))
         .collect();
     let shared = codegen::shared_items(codegen::Generated {

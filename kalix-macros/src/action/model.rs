@@ -1,6 +1,7 @@
 //! The model of an action: its type, options and handlers, validated as a whole.
 
 use proc_macro2::TokenStream;
+use quote::ToTokens;
 use syn::{Ident, ImplItem, ItemImpl, Type};
 
 use crate::diagnostics::Diagnostics;
@@ -57,6 +58,7 @@ impl Action {
 
     fn validate(&self, diagnostics: &mut Diagnostics) {
         check_unique_routes(&self.handlers, "action", diagnostics);
+        self.check_subscriptions(diagnostics);
         for handler in &self.handlers {
             for param in &handler.params {
                 if let ParamKind::Header { name, .. } = &param.kind {
@@ -73,6 +75,45 @@ impl Action {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Action {
+    /// An action either serves calls or consumes a source, as Kalix keeps them apart; and one
+    /// source has one handler for its changes (or events) and one for its deletes.
+    fn check_subscriptions(&self, diagnostics: &mut Diagnostics) {
+        let routed = self.handlers.iter().find(|h| h.route.is_some());
+        let mut seen: Vec<(String, bool, &Handler)> = Vec::new();
+        for handler in &self.handlers {
+            let Some(subscription) = &handler.subscription else {
+                continue;
+            };
+            if let Some(routed) = routed {
+                diagnostics.error(
+                    &subscription.attribute,
+                    format!(
+                        "this action serves routes (`{}`), so it cannot also subscribe: move the `#[subscribe]` handlers to an action of their own",
+                        routed.ident
+                    ),
+                );
+                continue;
+            }
+            let entity = subscription.entity.to_token_stream().to_string();
+            let deletes = subscription.handle_deletes;
+            if let Some((_, _, first)) = seen.iter().find(|(e, d, _)| *e == entity && *d == deletes)
+            {
+                let what = if deletes { "deletes" } else { "changes" };
+                diagnostics.error(
+                    &subscription.attribute,
+                    format!(
+                        "the {what} of `{entity}` are already handled by `{}` in this action; a source has one handler",
+                        first.ident
+                    ),
+                );
+                continue;
+            }
+            seen.push((entity, deletes, handler));
         }
     }
 }

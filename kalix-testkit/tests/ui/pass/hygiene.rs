@@ -83,6 +83,29 @@ mod service {
         }
     }
 
+    #[derive(::std::default::Default)]
+    pub struct Watcher;
+
+    #[action]
+    impl Watcher {
+        #[subscribe(value_entity = Tally)]
+        pub async fn on_tally(&self, total: Number, ctx: &ActionContext) -> action::Effect<()> {
+            let _ = (total, ctx.event_subject());
+            action::Effect::reply(())
+        }
+
+        #[subscribe(value_entity = Tally, handle_deletes)]
+        pub async fn on_reset(&self) -> action::Effect<()> {
+            action::Effect::ignore()
+        }
+
+        #[subscribe(event_sourced_entity = Ledger)]
+        pub async fn on_counted(&self, event: Counted) -> action::Effect<()> {
+            let _ = event;
+            action::Effect::reply(())
+        }
+    }
+
     impl ::std::default::Default for Number {
         fn default() -> Self {
             Number { value: 0 }
