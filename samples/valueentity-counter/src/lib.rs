@@ -8,6 +8,9 @@
 //! - `GET /counter/<counter_id>` -> `{"value": n}` (0 for an unknown id)
 //! - `POST /counter/<counter_id>/double-increase/<value>` -> `"ok"`, and the counter grows by
 //!   `2 * value` as a side effect.
+//! - `GET /counter/<counter_id>/mirror` -> `{"value": n, "deleted": false}`: what a subscription
+//!   to the counter's changes saw last (`CounterChangesAction`), shortly after each change;
+//!   `"deleted": true` once the counter was deleted.
 
 use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -104,5 +107,91 @@ impl DoubleCounterAction {
             .value_entity::<CounterEntity>(counter_id)
             .increase(Number { value: doubled });
         action::Effect::reply("ok".to_owned()).add_side_effect(SideEffect::of(increase))
+    }
+}
+
+/// What a subscriber saw last of a counter: its latest value, and whether it was deleted since.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mirror {
+    /// The counter's value at its last change (kept after a delete).
+    pub value: i64,
+    /// Whether the counter's last change was its delete.
+    pub deleted: bool,
+}
+
+/// A copy of each counter, kept up to date by [`CounterChangesAction`] from the counter's
+/// changes: the subscription's effect, visible over HTTP.
+#[derive(Default)]
+pub struct CounterMirrorEntity;
+
+#[value_entity(type_id = "counter-mirror", id = "counter_id")]
+impl CounterMirrorEntity {
+    /// What the subscription saw last.
+    #[get("/counter/<counter_id>/mirror")]
+    pub fn get(&self, mirror: &Mirror) -> value_entity::Effect<Mirror, Mirror> {
+        value_entity::Effect::reply(*mirror)
+    }
+
+    /// Records a change; the subscription calls it. Setting a whole value is idempotent, as a
+    /// handler delivered at least once must be.
+    #[put("/counter/<counter_id>/mirror")]
+    pub fn record(
+        &self,
+        _mirror: &Mirror,
+        #[body] seen: Mirror,
+    ) -> value_entity::Effect<Mirror, Mirror> {
+        value_entity::Effect::update_state(seen).then_reply(seen)
+    }
+}
+
+/// Subscribes to every counter's changes and deletes and copies them into
+/// [`CounterMirrorEntity`].
+#[derive(Default)]
+pub struct CounterChangesAction;
+
+#[action]
+impl CounterChangesAction {
+    /// A counter's new state.
+    #[subscribe(value_entity = CounterEntity)]
+    pub async fn on_change(&self, counter: Number, ctx: &ActionContext) -> action::Effect<Mirror> {
+        Self::record(
+            ctx,
+            Mirror {
+                value: counter.value,
+                deleted: false,
+            },
+        )
+    }
+
+    /// A counter's delete: the last value seen stays, marked deleted.
+    #[subscribe(value_entity = CounterEntity, handle_deletes)]
+    pub async fn on_delete(&self, ctx: &ActionContext) -> action::Effect<Mirror> {
+        let Some(counter_id) = ctx.event_subject() else {
+            return action::Effect::error("a change without a subject");
+        };
+        let client = ctx.component_client();
+        let mirror = client.value_entity::<CounterMirrorEntity>(counter_id.to_owned());
+        action::Effect::async_effect(async move {
+            match mirror.get().await {
+                Ok(last) => action::Effect::forward(mirror.record(Mirror {
+                    deleted: true,
+                    ..last
+                })),
+                // Failed: the same delete is delivered again.
+                Err(error) => action::Effect::error(error.to_string()),
+            }
+        })
+    }
+}
+
+impl CounterChangesAction {
+    fn record(ctx: &ActionContext, seen: Mirror) -> action::Effect<Mirror> {
+        let Some(counter_id) = ctx.event_subject() else {
+            return action::Effect::error("a change without a subject");
+        };
+        let mirror = ctx
+            .component_client()
+            .value_entity::<CounterMirrorEntity>(counter_id.to_owned());
+        action::Effect::forward(mirror.record(seen))
     }
 }

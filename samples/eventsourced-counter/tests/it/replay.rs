@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use kalix_core::store::{
-    EventLog, SqliteStore, Store, StoreError, StoredEvent, StoredState, Write, WriteError,
+    ConsumerProgress, EventLog, FeedEntry, FeedKind, FeedOffset, SqliteStore, Store, StoreError,
+    StoredEvent, StoredState, Write, WriteError,
 };
 use kalix_testkit::TestKit;
 use serde_json::json;
@@ -84,6 +85,32 @@ impl Store for CountingStore {
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
         self.inner.last_seq(type_id, entity_id)
+    }
+
+    fn read_feed(
+        &self,
+        kind: FeedKind,
+        type_id: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<FeedEntry>, StoreError>> {
+        self.inner.read_feed(kind, type_id, after, limit)
+    }
+
+    fn consumer_progress(
+        &self,
+        consumer: &str,
+        entity_ids: Vec<String>,
+    ) -> BoxFuture<'static, Result<ConsumerProgress, StoreError>> {
+        self.inner.consumer_progress(consumer, entity_ids)
+    }
+
+    fn save_consumer_progress(
+        &self,
+        consumer: &str,
+        progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.inner.save_consumer_progress(consumer, progress)
     }
 }
 

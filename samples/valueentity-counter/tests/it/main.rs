@@ -6,5 +6,6 @@ mod hardening;
 mod http;
 mod kill;
 mod reliability;
+mod subscription;
 mod two_processes;
 mod unit;
