@@ -9,6 +9,9 @@ use crate::status::SuccessCode;
 pub const CE_SUBJECT: &str = "ce-subject";
 /// The CloudEvents attribute naming a message's type (an event's serde tag).
 pub const CE_TYPE: &str = "ce-type";
+/// The CloudEvents `sequence` extension: an entity's event sequence number, or its state's
+/// version, in the changes a subscription delivers.
+pub const CE_SEQUENCE: &str = "ce-sequence";
 /// The CloudEvents attribute giving a message's id, unique per source.
 pub const CE_ID: &str = "ce-id";
 

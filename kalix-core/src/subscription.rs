@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use crate::background::BackgroundDriver;
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::{Body, Invocation};
-use crate::metadata::{CE_ID, CE_SUBJECT, CE_TYPE, Metadata};
+use crate::metadata::{CE_ID, CE_SEQUENCE, CE_SUBJECT, CE_TYPE, Metadata};
 use crate::outcome::Outcome;
 use crate::registry::SubscriptionSource;
 use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, StoreError};
@@ -39,6 +39,14 @@ const IDLE_POLL: Duration = Duration::from_millis(20);
 /// [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// How long a consumer's lease lasts without renewal: on a shared store another process takes
+/// the consumer over within this (plus [`LEASE_POLL`]) after its holder died.
+const LEASE_TTL: Duration = Duration::from_secs(6);
+/// How often the holder renews its lease.
+const LEASE_RENEW: Duration = Duration::from_secs(2);
+/// How often a process without the lease asks for it.
+const LEASE_POLL: Duration = Duration::from_secs(1);
 
 /// The background driver running every subscription of the service.
 pub(crate) struct Subscriptions {
@@ -60,7 +68,9 @@ impl BackgroundDriver for Subscriptions {
         stopping: watch::Receiver<bool>,
     ) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            let consumers = consumers(&dispatcher);
+            // This process, as the holder of consumers' leases.
+            let owner = uuid::Uuid::new_v4().as_u64_pair().0;
+            let consumers = consumers(&dispatcher, owner);
             let runs = consumers.into_iter().map(|consumer| {
                 let (dispatcher, store, stopping) = (
                     Arc::clone(&dispatcher),
@@ -82,10 +92,14 @@ struct Consumer {
     type_id: &'static str,
     on_change: Option<BoundHandler>,
     on_delete: Option<BoundHandler>,
+    /// This process's id as a lease holder.
+    owner: u64,
+    /// When the lease was last taken or renewed, while it is held.
+    leased_at: std::sync::Mutex<Option<Instant>>,
 }
 
 /// The consumers of the service's subscription handlers, one per action and entity type.
-fn consumers(dispatcher: &Dispatcher) -> Vec<Consumer> {
+fn consumers(dispatcher: &Dispatcher, owner: u64) -> Vec<Consumer> {
     let mut consumers: Vec<Consumer> = Vec::new();
     for bound in dispatcher.handlers() {
         let Some(subscription) = bound.handler.subscription() else {
@@ -104,6 +118,8 @@ fn consumers(dispatcher: &Dispatcher) -> Vec<Consumer> {
                     type_id: subscription.type_id,
                     on_change: None,
                     on_delete: None,
+                    owner,
+                    leased_at: std::sync::Mutex::new(None),
                 });
                 consumers.len() - 1
             }
@@ -122,6 +138,8 @@ fn consumers(dispatcher: &Dispatcher) -> Vec<Consumer> {
 enum Stop {
     /// The service is stopping.
     Stopping,
+    /// Another process holds the consumer's lease now.
+    LeaseLost,
 }
 
 impl Consumer {
@@ -137,6 +155,20 @@ impl Consumer {
         loop {
             if *stopping.borrow() {
                 return;
+            }
+            match self.hold_lease(&store).await {
+                Ok(true) => {}
+                held => {
+                    if let Err(error) = held {
+                        tracing::warn!(consumer = %self.name, %error, "taking the consumer's lease failed");
+                    }
+                    // Whoever holds it moves the offset meanwhile: read it again once taken.
+                    offset = None;
+                    if pause(&mut stopping, LEASE_POLL).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
             }
             let step = async {
                 let after = match offset {
@@ -184,6 +216,10 @@ impl Consumer {
                 Ok(Some(last)) => offset = Some(last),
                 Ok(None) => {}
                 Err(Stop::Stopping) => return,
+                Err(Stop::LeaseLost) => {
+                    tracing::info!(consumer = %self.name, "another process took the consumer over");
+                    offset = None;
+                }
             }
         }
     }
@@ -292,6 +328,7 @@ impl Consumer {
         };
         let mut metadata = Metadata::new()
             .add(CE_SUBJECT, entry.entity_id.clone())
+            .add(CE_SEQUENCE, entry.seq.to_string())
             .add(
                 CE_ID,
                 format!("{}:{}:{}", self.type_id, entry.entity_id, entry.seq),
@@ -301,6 +338,11 @@ impl Consumer {
         }
         let mut attempt = 0u32;
         loop {
+            // A long run of retries must not outlive the lease: another process may have taken
+            // the consumer over, and goes on from the progress saved before the first pause.
+            if !matches!(self.hold_lease(store).await, Ok(true)) {
+                return Err(Stop::LeaseLost);
+            }
             let invocation =
                 Invocation::new(Vec::new(), Vec::new(), body.clone(), metadata.clone());
             match dispatcher.invoke(handler, invocation).await {
@@ -359,6 +401,27 @@ impl Consumer {
                 }
             }
         }
+    }
+}
+
+impl Consumer {
+    /// Whether this process holds the consumer's lease, taking or renewing it when due.
+    async fn hold_lease(&self, store: &Arc<dyn Store>) -> Result<bool, StoreError> {
+        let leased_at = *self.leased_at.lock().unwrap_or_else(|p| p.into_inner());
+        if leased_at.is_some_and(|at| at.elapsed() < LEASE_RENEW) {
+            return Ok(true);
+        }
+        let asked_at = Instant::now();
+        let held = store.lease(&self.name, self.owner, LEASE_TTL).await;
+        let mut leased = self.leased_at.lock().unwrap_or_else(|p| p.into_inner());
+        *leased = match held {
+            Ok(true) => Some(asked_at),
+            _ => None,
+        };
+        if held == Ok(true) && leased_at.is_none() {
+            tracing::info!(consumer = %self.name, "consuming (holds the lease)");
+        }
+        held
     }
 }
 

@@ -30,6 +30,16 @@ impl ActionContext {
         self.metadata.get(crate::metadata::CE_SUBJECT)
     }
 
+    /// In a subscription handler, the sequence number of the event (or the version of the
+    /// state) being processed (the CloudEvents `ce-sequence`). Delivery is at least once: a
+    /// handler can drop what it has seen by this number.
+    pub fn event_sequence(&self) -> Option<u64> {
+        self.metadata
+            .get(crate::metadata::CE_SEQUENCE)?
+            .parse()
+            .ok()
+    }
+
     /// A client for calling other components of the service. It is an owned handle (a cheap
     /// clone), so an asynchronous reply can take it along:
     ///

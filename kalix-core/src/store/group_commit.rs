@@ -300,6 +300,15 @@ mod tests {
         ) -> BoxFuture<'static, Result<(), StoreError>> {
             self.inner.save_consumer_progress(consumer, progress)
         }
+
+        fn lease(
+            &self,
+            name: &str,
+            owner: u64,
+            ttl: std::time::Duration,
+        ) -> BoxFuture<'static, Result<bool, StoreError>> {
+            self.inner.lease(name, owner, ttl)
+        }
     }
 
     #[tokio::test]

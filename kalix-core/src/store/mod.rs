@@ -315,4 +315,16 @@ pub trait Store: Send + Sync + 'static {
         consumer: &str,
         progress: ConsumerProgress,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Takes the lease `name` for `owner`, or renews it, until `ttl` from now: `true` if
+    /// `owner` holds it. Another owner gets it only once it has expired. A store used by one
+    /// process at a time grants every lease. Background work on a shared store runs only where
+    /// its lease is held, so one process at a time does it and another takes over when that
+    /// one stops renewing.
+    fn lease(
+        &self,
+        name: &str,
+        owner: u64,
+        ttl: std::time::Duration,
+    ) -> BoxFuture<'static, Result<bool, StoreError>>;
 }

@@ -341,6 +341,59 @@ async fn on_postgres_the_feed_never_skips_a_transaction_that_commits_out_of_orde
     mark_ran("postgres-feed-out-of-order");
 }
 
+/// A lease is one holder's until it expires; its holder renews it, another takes it after.
+#[tokio::test]
+async fn on_postgres_a_lease_has_one_holder_until_it_expires() {
+    use kalix_core::store::{PostgresStore, Store};
+    use std::time::Duration;
+    let Some(url) = postgres_url("the lease check") else {
+        return;
+    };
+    let store = PostgresStore::connect(&url, &format!("lease_{}", uuid_like()))
+        .await
+        .unwrap();
+    let ttl = Duration::from_millis(500);
+    assert_eq!(
+        store.lease("consumer", 1, ttl).await,
+        Ok(true),
+        "a free lease is taken"
+    );
+    assert_eq!(
+        store.lease("consumer", 2, ttl).await,
+        Ok(false),
+        "a held lease is refused to another"
+    );
+    assert_eq!(
+        store.lease("other", 2, ttl).await,
+        Ok(true),
+        "leases are apart"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        store.lease("consumer", 1, ttl).await,
+        Ok(true),
+        "the holder renews"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        store.lease("consumer", 2, ttl).await,
+        Ok(false),
+        "a renewed lease is still held past the first term"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        store.lease("consumer", 2, ttl).await,
+        Ok(true),
+        "an expired lease goes to another"
+    );
+    assert_eq!(
+        store.lease("consumer", 1, ttl).await,
+        Ok(false),
+        "and its old holder has lost it"
+    );
+    mark_ran("postgres-leases");
+}
+
 #[tokio::test]
 async fn on_postgres_a_write_the_database_refuses_fails_alone_in_its_batch() {
     use kalix_core::store::{GroupCommitter, PostgresStore, Store, WriteError};

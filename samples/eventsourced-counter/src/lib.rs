@@ -3,6 +3,8 @@
 //! - `POST /counter/<counter_id>/increase/<value>` -> the new value as a JSON string (`"10"`)
 //! - `POST /counter/<counter_id>/multiply/<value>` -> the new value as a JSON string
 //! - `GET /counter/<counter_id>` -> the value as a JSON string
+//! - `GET /counter/<counter_id>/events` -> `[{"seq": 1, "event": {"ValueIncreased": {"value": 3}}}, ..]`:
+//!   the counter's events as a subscription saw them (`CounterEventsAction`), shortly after each.
 
 use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -74,5 +76,71 @@ impl CounterEntity {
             CounterEvent::ValueIncreased { value } => counter.saturating_add(*value),
             CounterEvent::ValueMultiplied { value } => counter.saturating_mul(*value),
         }
+    }
+}
+
+/// One event as the subscription saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenEvent {
+    /// Its sequence number in the counter's journal.
+    pub seq: u64,
+    /// The event.
+    pub event: CounterEvent,
+}
+
+/// A counter's events as the subscription delivered them, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventLog {
+    /// The events, by sequence number.
+    pub events: Vec<SeenEvent>,
+}
+
+/// The events of each counter, in order, as [`CounterEventsAction`] delivers them.
+#[derive(Default)]
+pub struct CounterEventLogEntity;
+
+#[value_entity(type_id = "counter-event-log", id = "counter_id")]
+impl CounterEventLogEntity {
+    /// The events seen so far.
+    #[get("/counter/<counter_id>/events")]
+    pub fn list(&self, log: &EventLog) -> value_entity::Effect<EventLog, Vec<SeenEvent>> {
+        value_entity::Effect::reply(log.events.clone())
+    }
+
+    /// Appends an event the subscription delivers. Delivery is at least once, so an event at or
+    /// below the last sequence number is one seen already and changes nothing.
+    #[post("/counter/<counter_id>/events")]
+    pub fn append(
+        &self,
+        log: &EventLog,
+        #[body] seen: SeenEvent,
+    ) -> value_entity::Effect<EventLog, u64> {
+        if log.events.last().is_some_and(|last| last.seq >= seen.seq) {
+            return value_entity::Effect::reply(seen.seq);
+        }
+        let seq = seen.seq;
+        let mut log = log.clone();
+        log.events.push(seen);
+        value_entity::Effect::update_state(log).then_reply(seq)
+    }
+}
+
+/// Subscribes to every counter's events and appends each to the counter's
+/// [`CounterEventLogEntity`].
+#[derive(Default)]
+pub struct CounterEventsAction;
+
+#[action]
+impl CounterEventsAction {
+    /// One event of one counter.
+    #[subscribe(event_sourced_entity = CounterEntity)]
+    pub async fn on_event(&self, event: CounterEvent, ctx: &ActionContext) -> action::Effect<u64> {
+        let (Some(counter_id), Some(seq)) = (ctx.event_subject(), ctx.event_sequence()) else {
+            return action::Effect::error("an event without its subject and sequence number");
+        };
+        let log = ctx
+            .component_client()
+            .value_entity::<CounterEventLogEntity>(counter_id.to_owned());
+        action::Effect::forward(log.append(SeenEvent { seq, event }))
     }
 }

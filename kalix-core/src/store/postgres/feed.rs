@@ -39,6 +39,8 @@ pub(super) async fn create(
             "CREATE SEQUENCE IF NOT EXISTS {s}.feed_position;
              CREATE TABLE IF NOT EXISTS {s}.consumer_offset (
                  consumer TEXT PRIMARY KEY, tx BIGINT NOT NULL, position BIGINT NOT NULL);
+             CREATE TABLE IF NOT EXISTS {s}.lease (
+                 name TEXT PRIMARY KEY, owner BIGINT NOT NULL, expires TIMESTAMPTZ NOT NULL);
              CREATE TABLE IF NOT EXISTS {s}.consumer_seq (
                  consumer TEXT NOT NULL, entity_id TEXT NOT NULL, seq BIGINT NOT NULL,
                  PRIMARY KEY (consumer, entity_id));"
@@ -95,6 +97,7 @@ pub(super) struct FeedSql {
     seqs: String,
     save_offset: String,
     save_seq: String,
+    lease: String,
 }
 
 impl FeedSql {
@@ -122,6 +125,14 @@ impl FeedSql {
             save_seq: format!(
                 "INSERT INTO {s}.consumer_seq (consumer, entity_id, seq) VALUES ($1, $2, $3) \
                  ON CONFLICT (consumer, entity_id) DO UPDATE SET seq = excluded.seq"
+            ),
+            // The database's clock, so processes whose clocks differ agree on expiry.
+            lease: format!(
+                "INSERT INTO {s}.lease (name, owner, expires) \
+                 VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond') \
+                 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires \
+                 WHERE lease.owner = excluded.owner OR lease.expires < clock_timestamp() \
+                 RETURNING owner"
             ),
         }
     }
@@ -236,4 +247,24 @@ pub(super) async fn save(
             .map_err(db_error)?;
     }
     transaction.commit().await.map_err(db_error)
+}
+
+/// Takes or renews the lease `name` for `owner`; `true` if `owner` holds it now.
+pub(super) async fn lease(
+    store: &PostgresStore,
+    name: &str,
+    owner: u64,
+    ttl: std::time::Duration,
+) -> Result<bool, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(&store.sql.feed.lease)
+        .await
+        .map_err(db_error)?;
+    let ttl_ms = ttl.as_millis() as f64;
+    let row = client
+        .query_opt(&statement, &[&name, &(owner as i64), &ttl_ms])
+        .await
+        .map_err(db_error)?;
+    Ok(row.is_some())
 }

@@ -571,6 +571,16 @@ impl Store for PostgresStore {
         let (store, consumer) = (self.clone(), consumer.to_owned());
         Box::pin(async move { feed::save(&store, &consumer, &progress).await })
     }
+
+    fn lease(
+        &self,
+        name: &str,
+        owner: u64,
+        ttl: Duration,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let (store, name) = (self.clone(), name.to_owned());
+        Box::pin(async move { feed::lease(&store, &name, owner, ttl).await })
+    }
 }
 
 async fn events_from(

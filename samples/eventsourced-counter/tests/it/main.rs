@@ -3,5 +3,6 @@
 
 mod http;
 mod replay;
+mod subscription;
 mod two_processes;
 mod unit;

@@ -112,6 +112,15 @@ impl Store for CountingStore {
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         self.inner.save_consumer_progress(consumer, progress)
     }
+
+    fn lease(
+        &self,
+        name: &str,
+        owner: u64,
+        ttl: std::time::Duration,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.inner.lease(name, owner, ttl)
+    }
 }
 
 async fn start(path: &std::path::Path) -> (TestKit, Arc<AtomicUsize>, Arc<AtomicUsize>) {

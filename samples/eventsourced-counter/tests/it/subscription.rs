@@ -1,0 +1,140 @@
+//! The subscription to the counter's events (`CounterEventsAction`), seen over HTTP through the
+//! event log it keeps: every event, in order per counter, in one process and across two processes
+//! on one PostgreSQL database when the one consuming is killed.
+
+use std::time::{Duration, Instant};
+
+use kalix_testkit::{ServiceProcess, TestKit};
+use serde_json::{Value, json};
+
+/// The event log of `id` at `base`, read until it holds `count` events or 30 s have passed.
+async fn events_until(base: &str, id: &str, count: usize) -> Vec<Value> {
+    let http = kalix_testkit::reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log: Vec<Value> = http
+            .get(format!("{base}/counter/{id}/events"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if log.len() >= count || Instant::now() > deadline {
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn post(base: &str, path: &str) {
+    let response = kalix_testkit::reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+}
+
+#[tokio::test]
+async fn a_subscriber_sees_every_event_in_order() {
+    let testkit = TestKit::start().await;
+    let base = testkit.base_url().to_owned();
+    post(&base, "/counter/c1/increase/3").await;
+    post(&base, "/counter/c1/multiply/4").await;
+    post(&base, "/counter/c2/increase/7").await;
+    post(&base, "/counter/c1/increase/1").await;
+    assert_eq!(
+        events_until(&base, "c1", 3).await,
+        [
+            json!({"seq": 1, "event": {"ValueIncreased": {"value": 3}}}),
+            json!({"seq": 2, "event": {"ValueMultiplied": {"value": 4}}}),
+            json!({"seq": 3, "event": {"ValueIncreased": {"value": 1}}}),
+        ]
+    );
+    assert_eq!(
+        events_until(&base, "c2", 1).await,
+        [json!({"seq": 1, "event": {"ValueIncreased": {"value": 7}}})]
+    );
+    testkit.stop().await;
+}
+
+/// Two processes share the database; one at a time consumes the events (it holds the lease).
+/// It is killed with events not yet delivered; the other takes over and delivers every event
+/// of every counter, in order.
+#[tokio::test]
+async fn on_postgres_the_other_process_takes_over_the_subscription_after_sigkill() {
+    let Ok(url) = std::env::var("KALIX_TEST_POSTGRES_URL") else {
+        eprintln!("KALIX_TEST_POSTGRES_URL is not set: the subscription failover test did not run");
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!("es_subscription_{}_{nanos}", std::process::id());
+    let env = [
+        ("KALIX_STORE", url.as_str()),
+        ("KALIX_POSTGRES_SCHEMA", schema.as_str()),
+        ("RUST_LOG", "info"),
+    ];
+    let holds_lease = |process: &ServiceProcess| {
+        process
+            .log()
+            .iter()
+            .any(|line| line.contains("holds the lease") && line.contains("CounterEventsAction"))
+    };
+    let a = ServiceProcess::spawn(env!("CARGO_BIN_EXE_eventsourced-counter"), &env);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !holds_lease(&a) {
+        assert!(
+            Instant::now() < deadline,
+            "the first process never consumed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let b = ServiceProcess::spawn(env!("CARGO_BIN_EXE_eventsourced-counter"), &env);
+    let ids = ["f0", "f1", "f2", "f3"];
+    for round in 0..25 {
+        for (n, id) in ids.iter().enumerate() {
+            let base = if (round + n) % 2 == 0 {
+                a.base_url()
+            } else {
+                b.base_url()
+            };
+            post(base, &format!("/counter/{id}/increase/1")).await;
+        }
+    }
+    assert!(!holds_lease(&b), "two processes consumed at once");
+    a.signal("KILL");
+    drop(a);
+    for _ in 0..25 {
+        for id in ids {
+            post(b.base_url(), &format!("/counter/{id}/increase/1")).await;
+        }
+    }
+    for id in ids {
+        let log = events_until(b.base_url(), id, 50).await;
+        let seqs: Vec<u64> = log.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(
+            seqs,
+            (1..=50).collect::<Vec<u64>>(),
+            "counter {id}: every event, in order"
+        );
+    }
+    assert!(
+        holds_lease(&b),
+        "the second process took the subscription over"
+    );
+    if let Ok(directory) = std::env::var("KALIX_TEST_MARKERS") {
+        std::fs::write(
+            std::path::Path::new(&directory).join("postgres-subscription-failover"),
+            "ran",
+        )
+        .unwrap();
+    }
+}
