@@ -5,16 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::status::SuccessCode;
 
-/// The CloudEvents attribute naming the entity a change or event is about.
-pub const CE_SUBJECT: &str = "ce-subject";
-/// The CloudEvents attribute naming a message's type (an event's serde tag).
-pub const CE_TYPE: &str = "ce-type";
-/// The CloudEvents `sequence` extension: an entity's event sequence number, or its state's
-/// version, in the changes a subscription delivers.
-pub const CE_SEQUENCE: &str = "ce-sequence";
-/// The CloudEvents attribute giving a message's id, unique per source.
-pub const CE_ID: &str = "ce-id";
-
 /// Key-value entries attached to a call or a reply, like HTTP headers.
 ///
 /// Keys compare case-insensitively; a key may hold several values. On the way in, a component
@@ -37,6 +27,16 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// The CloudEvents attribute naming the entity a change or event is about.
+    pub const CE_SUBJECT: &'static str = "ce-subject";
+    /// The CloudEvents attribute naming a message's type (an event's serde tag).
+    pub const CE_TYPE: &'static str = "ce-type";
+    /// The CloudEvents `sequence` extension: an entity's event sequence number, or its state's
+    /// version, in the changes a subscription delivers.
+    pub const CE_SEQUENCE: &'static str = "ce-sequence";
+    /// The CloudEvents attribute giving a message's id, unique per source.
+    pub const CE_ID: &'static str = "ce-id";
+
     /// Empty metadata.
     pub fn new() -> Self {
         Self::default()

@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use crate::background::BackgroundDriver;
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::{Body, Invocation};
-use crate::metadata::{CE_ID, CE_SEQUENCE, CE_SUBJECT, CE_TYPE, Metadata};
+use crate::metadata::Metadata;
 use crate::outcome::Outcome;
 use crate::registry::SubscriptionSource;
 use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, StoreError};
@@ -327,14 +327,14 @@ impl Consumer {
             return Ok(());
         };
         let mut metadata = Metadata::new()
-            .add(CE_SUBJECT, entry.entity_id.clone())
-            .add(CE_SEQUENCE, entry.seq.to_string())
+            .add(Metadata::CE_SUBJECT, entry.entity_id.clone())
+            .add(Metadata::CE_SEQUENCE, entry.seq.to_string())
             .add(
-                CE_ID,
+                Metadata::CE_ID,
                 format!("{}:{}:{}", self.type_id, entry.entity_id, entry.seq),
             );
         if let Some(type_name) = &entry.type_name {
-            metadata.set(CE_TYPE, type_name.clone());
+            metadata.set(Metadata::CE_TYPE, type_name.clone());
         }
         let mut attempt = 0u32;
         loop {

@@ -154,6 +154,39 @@ impl<A> ActionTestkit<A> {
         self
     }
 
+    /// Returns the testkit with the metadata a subscription handler sees for the change or
+    /// event number `sequence` of the entity `subject` (`ctx.event_subject()`,
+    /// `ctx.event_sequence()`).
+    ///
+    /// ```
+    /// use kalix_core::prelude::*;
+    /// use kalix_testkit::ActionTestkit;
+    ///
+    /// #[derive(Default)]
+    /// pub struct Audit;
+    ///
+    /// #[action]
+    /// impl Audit {
+    ///     pub async fn on_change(&self, value: i64, ctx: &ActionContext) -> action::Effect<String> {
+    ///         let subject = ctx.event_subject().unwrap_or("?");
+    ///         action::Effect::reply(format!("{subject}#{}: {value}", ctx.event_sequence().unwrap_or(0)))
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let testkit = ActionTestkit::new(Audit).with_event("c1", 3);
+    /// let result = testkit.call(async |a, ctx| a.on_change(7, ctx).await).await;
+    /// assert_eq!(result.reply(), "c1#3: 7");
+    /// # })
+    /// ```
+    #[must_use]
+    pub fn with_event(mut self, subject: impl Into<String>, sequence: u64) -> Self {
+        self.metadata.set(Metadata::CE_SUBJECT, subject);
+        self.metadata
+            .set(Metadata::CE_SEQUENCE, sequence.to_string());
+        self
+    }
+
     fn context(&self) -> ActionContext {
         let transport: Arc<dyn kalix_core::Transport> = self.stubs.clone();
         ActionContext::new(self.metadata.clone(), ComponentClient::new(transport))

@@ -27,17 +27,14 @@ impl ActionContext {
     /// The id of the entity whose change or event a subscription handler is processing (the
     /// CloudEvents `ce-subject`); `None` for other calls.
     pub fn event_subject(&self) -> Option<&str> {
-        self.metadata.get(crate::metadata::CE_SUBJECT)
+        self.metadata.get(Metadata::CE_SUBJECT)
     }
 
     /// In a subscription handler, the sequence number of the event (or the version of the
     /// state) being processed (the CloudEvents `ce-sequence`). Delivery is at least once: a
     /// handler can drop what it has seen by this number.
     pub fn event_sequence(&self) -> Option<u64> {
-        self.metadata
-            .get(crate::metadata::CE_SEQUENCE)?
-            .parse()
-            .ok()
+        self.metadata.get(Metadata::CE_SEQUENCE)?.parse().ok()
     }
 
     /// A client for calling other components of the service. It is an owned handle (a cheap

@@ -31,7 +31,7 @@ pub struct Search {
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Payload {
     pub text: String,
 }
@@ -353,5 +353,78 @@ impl Ledger {
             LedgerEvent::Credited { amount } => balance + amount,
             LedgerEvent::ClosedForGood => balance,
         }
+    }
+}
+
+/// A source for the subscription tests: a note per id.
+#[derive(Default)]
+pub struct Signal;
+
+#[value_entity(type_id = "signal", id = "id")]
+impl Signal {
+    #[put("/signal/<id>")]
+    pub fn set(&self, _note: &Payload, #[body] note: Payload) -> value_entity::Effect<Payload, ()> {
+        value_entity::Effect::update_state(note).then_reply(())
+    }
+}
+
+/// Subscribes to `Signal`: a note `fail-N` fails its first N deliveries, `panic-N` panics in
+/// them; every attempt and every success is recorded.
+pub struct FlakySubscriber {
+    recorder: Recorder,
+}
+
+impl FlakySubscriber {
+    pub fn new(dependencies: &Dependencies) -> Result<Self, MissingDependency> {
+        Ok(Self {
+            recorder: dependencies.get()?,
+        })
+    }
+}
+
+#[action(new = FlakySubscriber::new)]
+impl FlakySubscriber {
+    #[subscribe(value_entity = Signal)]
+    pub async fn on_signal(&self, note: Payload, ctx: &ActionContext) -> action::Effect<()> {
+        let seen = format!("{}:{}", ctx.event_subject().unwrap_or("?"), note.text);
+        let attempt = format!("flaky attempt {seen}");
+        self.recorder.push(attempt.clone());
+        let attempts = self.recorder.count(&attempt);
+        let failures = |prefix: &str| {
+            note.text
+                .strip_prefix(prefix)
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        if attempts <= failures("fail-") {
+            return action::Effect::error(format!("failing {seen}, attempt {attempts}"));
+        }
+        assert!(attempts > failures("panic-"), "panicking on {seen}");
+        self.recorder.push(format!("flaky done {seen}"));
+        action::Effect::reply(())
+    }
+}
+
+/// Subscribes to `Signal` too, and never fails: it goes on while `FlakySubscriber` retries.
+pub struct SteadySubscriber {
+    recorder: Recorder,
+}
+
+impl SteadySubscriber {
+    pub fn new(dependencies: &Dependencies) -> Result<Self, MissingDependency> {
+        Ok(Self {
+            recorder: dependencies.get()?,
+        })
+    }
+}
+
+#[action(new = SteadySubscriber::new)]
+impl SteadySubscriber {
+    #[subscribe(value_entity = Signal)]
+    pub async fn on_signal(&self, note: Payload, ctx: &ActionContext) -> action::Effect<()> {
+        let subject = ctx.event_subject().unwrap_or("?");
+        self.recorder
+            .push(format!("steady {subject}:{}", note.text));
+        action::Effect::reply(())
     }
 }

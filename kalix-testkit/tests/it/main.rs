@@ -12,6 +12,7 @@ mod params;
 mod startup;
 mod store;
 mod streams;
+mod subscriptions;
 mod ui;
 mod unit;
 

@@ -1,0 +1,95 @@
+//! Subscriptions as a user sees them: a failing or panicking handler gets the same message again,
+//! after a pause, until it succeeds; it holds back its own subscription only; the unit testkit
+//! calls a subscription handler with its event's metadata.
+
+use std::time::{Duration, Instant};
+
+use crate::components::{Payload, Recorder, SteadySubscriber};
+use crate::start;
+
+async fn put(testkit: &kalix_testkit::TestKit, id: &str, text: &str) {
+    let response = testkit
+        .put(&format!("/signal/{id}"))
+        .json(&serde_json::json!({"text": text}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+/// Waits until `recorder` holds `entry`, at most 20 s.
+async fn until_recorded(recorder: &Recorder, entry: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while recorder.count(entry) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "never recorded `{entry}`: {:?}",
+            recorder.entries()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failing_handler_gets_the_same_message_again_and_holds_back_only_its_subscription() {
+    let (testkit, recorder) = start().await;
+    put(&testkit, "a", "fail-2").await;
+    put(&testkit, "b", "ok").await;
+
+    // The other subscription to the same entity goes on at once.
+    until_recorded(&recorder, "steady a:fail-2").await;
+    until_recorded(&recorder, "steady b:ok").await;
+    assert_eq!(
+        recorder.count("flaky done b:ok"),
+        0,
+        "a message after a failing one waits for it: {:?}",
+        recorder.entries()
+    );
+
+    until_recorded(&recorder, "flaky done b:ok").await;
+    let flaky: Vec<String> = recorder
+        .entries()
+        .into_iter()
+        .filter(|e| e.starts_with("flaky"))
+        .collect();
+    assert_eq!(
+        flaky,
+        [
+            "flaky attempt a:fail-2",
+            "flaky attempt a:fail-2",
+            "flaky attempt a:fail-2",
+            "flaky done a:fail-2",
+            "flaky attempt b:ok",
+            "flaky done b:ok",
+        ],
+        "the same message until it succeeds, then the next, in order"
+    );
+    testkit.stop().await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_gets_the_message_again_and_the_service_keeps_serving() {
+    let (testkit, recorder) = start().await;
+    put(&testkit, "p", "panic-1").await;
+    until_recorded(&recorder, "flaky done p:panic-1").await;
+    assert_eq!(recorder.count("flaky attempt p:panic-1"), 2);
+    put(&testkit, "p", "after").await;
+    until_recorded(&recorder, "flaky done p:after").await;
+    testkit.stop().await;
+}
+
+#[tokio::test]
+async fn the_unit_testkit_calls_a_subscription_handler_with_its_event() {
+    let recorder = Recorder::default();
+    let dependencies = kalix_core::Dependencies::default().with(recorder.clone());
+    let subscriber = SteadySubscriber::new(&dependencies).unwrap();
+    let testkit = kalix_testkit::ActionTestkit::new(subscriber).with_event("s1", 4);
+    let note = Payload {
+        text: "hello".into(),
+    };
+    let result = testkit
+        .call(async |action, ctx| action.on_signal(note, ctx).await)
+        .await;
+    assert!(result.is_reply());
+    assert_eq!(recorder.entries(), ["steady s1:hello"]);
+}
