@@ -1,0 +1,209 @@
+//! Subscriptions: the lag from an event's commit to its subscription handler at a steady write
+//! rate, and how fast the feed delivers when writes come as fast as they can.
+//!
+//! `cargo bench -p kalix-core --bench subscription`. An event-sourced counter on an SQLite file
+//! (WAL, `synchronous=FULL`) emits one event per command; an action subscribed to its events
+//! notes when each arrives. Commands go through the in-process component client to 1000 ids.
+//!
+//! - Steady: `BENCH_RATE` commands per second (default 10,000) for `BENCH_SECONDS` (default 5).
+//!   The lag of an event is from the moment its command's reply arrived (the commit is
+//!   acknowledged just before) to the moment the handler starts on it; p50, p99 and max.
+//! - Burst: `BENCH_BURST` commands (default 100,000) from 64 tasks as fast as they are answered:
+//!   the write rate, and the delivery rate from the first write to the last delivery. The
+//!   baseline of the same run is the write rate: delivery keeps up if it is at least that.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use kalix_core::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Counted {
+    Increased,
+}
+
+#[derive(Default)]
+struct Counter;
+
+#[event_sourced_entity(type_id = "bench-counter", id = "id")]
+impl Counter {
+    #[post("/counter/<id>/increase")]
+    fn increase(&self, _count: &u64) -> event_sourced_entity::Effect<u64, Counted, u64> {
+        event_sourced_entity::Effect::emit_event(Counted::Increased).then_reply(|count| *count)
+    }
+
+    #[event_handler]
+    fn apply(&self, count: u64, _event: &Counted) -> u64 {
+        count + 1
+    }
+}
+
+/// When each (counter, sequence number) reached the handler.
+fn arrivals() -> &'static Mutex<HashMap<(String, u64), Instant>> {
+    static ARRIVALS: OnceLock<Mutex<HashMap<(String, u64), Instant>>> = OnceLock::new();
+    ARRIVALS.get_or_init(Mutex::default)
+}
+
+#[derive(Default)]
+struct Watcher;
+
+#[action]
+impl Watcher {
+    #[subscribe(event_sourced_entity = Counter)]
+    async fn on_event(&self, _event: Counted, ctx: &ActionContext) -> action::Effect<()> {
+        let now = Instant::now();
+        if let (Some(id), Some(seq)) = (ctx.event_subject(), ctx.event_sequence()) {
+            arrivals().lock().unwrap().insert((id.to_owned(), seq), now);
+        }
+        action::Effect::reply(())
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Acknowledged commands: (counter, sequence number) -> when the reply arrived.
+type Acks = Arc<Mutex<Vec<((String, u64), Instant)>>>;
+
+async fn increase(client: &ComponentClient, n: u64, acks: &Acks) {
+    let id = format!("c{}", n % 1000);
+    let seq = client
+        .event_sourced_entity::<Counter>(id.clone())
+        .increase()
+        .await
+        .expect("the command succeeds");
+    acks.lock().unwrap().push(((id, seq), Instant::now()));
+}
+
+/// Waits until every acknowledged event has arrived (or 60 s pass); the last arrival.
+async fn all_arrived(acks: &Acks) -> Option<Instant> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let acks = acks.lock().unwrap().clone();
+        let arrivals = arrivals().lock().unwrap();
+        let missing = acks
+            .iter()
+            .filter(|(key, _)| !arrivals.contains_key(key))
+            .count();
+        if missing == 0 {
+            return acks
+                .iter()
+                .filter_map(|(key, _)| arrivals.get(key))
+                .max()
+                .copied();
+        }
+        drop(arrivals);
+        if Instant::now() > deadline {
+            println!("  {missing} events not delivered within 60 s");
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let rate: u64 = env_or("BENCH_RATE", 10_000);
+    let seconds: f64 = env_or("BENCH_SECONDS", 5.0);
+    let burst: u64 = env_or("BENCH_BURST", 100_000);
+    let directory = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let config = kalix_core::Config::default()
+            .with_port(0)
+            .with_store(kalix_core::StoreLocation::Sqlite(directory.path().join("bench.db")));
+        let service = kalix_core::Service::new()
+            .config(config)
+            .start()
+            .await
+            .expect("the service starts");
+        let client = service.component_client();
+
+        // Steady: a tick every millisecond starts rate/1000 commands.
+        let acks: Acks = Arc::default();
+        let per_tick = (rate / 1000).max(1);
+        let ticks = (seconds * 1000.0) as u64;
+        let mut interval = tokio::time::interval(Duration::from_millis(1));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for tick in 0..ticks {
+            interval.tick().await;
+            for k in 0..per_tick {
+                let (client, acks) = (client.clone(), Arc::clone(&acks));
+                tasks.push(tokio::spawn(async move {
+                    increase(&client, tick * per_tick + k, &acks).await
+                }));
+            }
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let written = acks.lock().unwrap().len();
+        let write_seconds = started.elapsed().as_secs_f64();
+        all_arrived(&acks).await;
+        let arrived = arrivals().lock().unwrap().clone();
+        let mut lags: Vec<Duration> = acks
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(key, acked)| arrived.get(key).map(|at| at.saturating_duration_since(*acked)))
+            .collect();
+        lags.sort();
+        println!("subscription lag, SQLite WAL synchronous=FULL, 1000 ids, one event per command");
+        println!(
+            "  steady: {written} events at {:.0}/s (asked {rate}/s); lag from reply to handler p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            written as f64 / write_seconds,
+            percentile(&lags, 0.50).as_secs_f64() * 1000.0,
+            percentile(&lags, 0.99).as_secs_f64() * 1000.0,
+            lags.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
+        );
+
+        // Burst: as fast as 64 tasks are answered.
+        arrivals().lock().unwrap().clear();
+        let acks: Acks = Arc::default();
+        let started = Instant::now();
+        let workers: Vec<_> = (0..64u64)
+            .map(|worker| {
+                let (client, acks) = (client.clone(), Arc::clone(&acks));
+                tokio::spawn(async move {
+                    let mut n = worker;
+                    while n < burst {
+                        increase(&client, n, &acks).await;
+                        n += 64;
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.await.unwrap();
+        }
+        let write_seconds = started.elapsed().as_secs_f64();
+        let written = acks.lock().unwrap().len() as f64;
+        if let Some(last) = all_arrived(&acks).await {
+            let deliver_seconds = last.duration_since(started).as_secs_f64();
+            let writes = written / write_seconds;
+            let deliveries = written / deliver_seconds;
+            println!(
+                "  burst: {written} events written at {writes:.0}/s, delivered at {deliveries:.0}/s (first write to last delivery)"
+            );
+            println!("ratio delivery / write rate: {:.3}", deliveries / writes);
+        }
+        service.stop().await.unwrap();
+    });
+}
