@@ -86,19 +86,22 @@ async fn all_arrived(acks: &Acks) -> Option<Instant> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let acks = acks.lock().unwrap().clone();
-        let arrivals = arrivals().lock().unwrap();
-        let missing = acks
-            .iter()
-            .filter(|(key, _)| !arrivals.contains_key(key))
-            .count();
-        if missing == 0 {
-            return acks
+        let (missing, last) = {
+            let arrivals = arrivals().lock().unwrap();
+            let missing = acks
+                .iter()
+                .filter(|(key, _)| !arrivals.contains_key(key))
+                .count();
+            let last = acks
                 .iter()
                 .filter_map(|(key, _)| arrivals.get(key))
                 .max()
                 .copied();
+            (missing, last)
+        };
+        if missing == 0 {
+            return last;
         }
-        drop(arrivals);
         if Instant::now() > deadline {
             println!("  {missing} events not delivered within 60 s");
             return None;
