@@ -58,3 +58,24 @@ pub struct ConsumerProgress {
     /// (entity id, sequence number) for each entity the progress was saved with.
     pub seqs: Vec<(String, u64)>,
 }
+
+/// A message of a topic on the embedded broker: its id (unique in its topic: publishing an id
+/// again changes nothing), its attributes (CloudEvents `ce-*` and `Content-Type`) and its body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicMessage {
+    /// Unique in its topic; a second publish of it is dropped.
+    pub id: String,
+    /// Its attributes, as (name, value).
+    pub attributes: Vec<(String, String)>,
+    /// Its body.
+    pub payload: Bytes,
+}
+
+/// A message as a topic's reader gets it, with its place in the topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Where it is; a reader that processed it saves this as its offset.
+    pub offset: FeedOffset,
+    /// The message.
+    pub message: TopicMessage,
+}

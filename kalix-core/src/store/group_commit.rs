@@ -301,6 +301,23 @@ mod tests {
             self.inner.save_consumer_progress(consumer, progress)
         }
 
+        fn publish(
+            &self,
+            topic: &str,
+            messages: Vec<crate::store::TopicMessage>,
+        ) -> BoxFuture<'static, Result<(), StoreError>> {
+            self.inner.publish(topic, messages)
+        }
+
+        fn read_topic(
+            &self,
+            topic: &str,
+            after: FeedOffset,
+            limit: usize,
+        ) -> BoxFuture<'static, Result<Vec<crate::store::StoredMessage>, StoreError>> {
+            self.inner.read_topic(topic, after, limit)
+        }
+
         fn lease(
             &self,
             name: &str,

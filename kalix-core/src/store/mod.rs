@@ -17,7 +17,7 @@ use std::fmt;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset};
+pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage, TopicMessage};
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
 pub use postgres::{PostgresStore, PostgresTimeouts};
 pub use sqlite::SqliteStore;
@@ -315,6 +315,23 @@ pub trait Store: Send + Sync + 'static {
         consumer: &str,
         progress: ConsumerProgress,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Appends `messages` to `topic` in one transaction, in order; a message whose id the topic
+    /// holds already is dropped, so publishing again after a failure is safe.
+    fn publish(
+        &self,
+        topic: &str,
+        messages: Vec<TopicMessage>,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Up to `limit` messages of `topic` after `after`, in order; like [`Store::read_feed`],
+    /// only messages that no transaction still in flight can precede.
+    fn read_topic(
+        &self,
+        topic: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<StoredMessage>, StoreError>>;
 
     /// Takes the lease `name` for `owner`, or renews it, until `ttl` from now: `true` if
     /// `owner` holds it. Another owner gets it only once it has expired. A store used by one

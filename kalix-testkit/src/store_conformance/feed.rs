@@ -1,6 +1,9 @@
-//! The change feed and consumer progress.
+//! The change feed, consumer progress and topic messages.
 
-use kalix_core::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store};
+use bytes::Bytes;
+use kalix_core::store::{
+    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, StoredMessage, TopicMessage,
+};
 
 use super::{append, write};
 
@@ -300,5 +303,86 @@ pub(super) async fn consumer_progress_reads_back_as_saved(store: impl Store) {
             .unwrap(),
         ConsumerProgress::default(),
         "consumers are apart"
+    );
+}
+
+fn message(id: &str, body: &str) -> TopicMessage {
+    TopicMessage {
+        id: id.to_owned(),
+        attributes: vec![("ce-type".to_owned(), "Note".to_owned())],
+        payload: Bytes::from(body.to_owned()),
+    }
+}
+
+/// Reads `topic` after `after` until it holds `expected` messages (see [`read_all`]).
+async fn read_topic_all(
+    store: &impl Store,
+    topic: &str,
+    after: FeedOffset,
+    expected: usize,
+) -> Vec<StoredMessage> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut messages: Vec<StoredMessage> = Vec::new();
+    let mut offset = after;
+    loop {
+        let next = store.read_topic(topic, offset, 2).await.unwrap();
+        assert!(next.len() <= 2, "a read returns at most the limit");
+        match next.last() {
+            Some(last) => offset = last.offset,
+            None if messages.len() >= expected || std::time::Instant::now() > deadline => {
+                return messages;
+            }
+            None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+        messages.extend(next);
+    }
+}
+
+pub(super) async fn topic_messages_read_back_in_order_once_per_id(store: impl Store) {
+    store
+        .publish("notes", vec![message("1", "\"a\""), message("2", "\"b\"")])
+        .await
+        .unwrap();
+    store
+        .publish("other", vec![message("1", "\"elsewhere\"")])
+        .await
+        .unwrap();
+    // A message published again (a retry after a failure) is dropped.
+    store
+        .publish(
+            "notes",
+            vec![message("2", "\"b again\""), message("3", "\"c\"")],
+        )
+        .await
+        .unwrap();
+    let read = read_topic_all(&store, "notes", FeedOffset::default(), 3).await;
+    let bodies: Vec<(String, String)> = read
+        .iter()
+        .map(|m| {
+            (
+                m.message.id.clone(),
+                String::from_utf8_lossy(&m.message.payload).into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            ("1".into(), "\"a\"".into()),
+            ("2".into(), "\"b\"".into()),
+            ("3".into(), "\"c\"".into())
+        ],
+        "messages in publish order, each id once, only the topic's own"
+    );
+    assert_eq!(
+        read[0].message.attributes,
+        [("ce-type".to_owned(), "Note".to_owned())],
+        "attributes read back"
+    );
+    let after_first = read_topic_all(&store, "notes", read[0].offset, 2).await;
+    assert_eq!(
+        after_first,
+        read[1..],
+        "a read after an offset starts past it"
     );
 }

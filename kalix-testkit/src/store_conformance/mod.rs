@@ -94,6 +94,7 @@ where
     feed::state_changes_enter_the_feed_in_commit_order_each_at_its_latest(fresh().await).await;
     feed::every_event_enters_the_feed_in_commit_order(fresh().await).await;
     feed::consumer_progress_reads_back_as_saved(fresh().await).await;
+    feed::topic_messages_read_back_in_order_once_per_id(fresh().await).await;
 }
 
 /// A writer queues writes on top of its own, in one batch and in the next: the store applies

@@ -16,7 +16,9 @@
 use bytes::Bytes;
 
 use super::{PostgresStore, db_error, pool_error};
-use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError};
+use crate::store::{
+    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError, StoredMessage, TopicMessage,
+};
 
 /// The columns that place a row in the feed, in the order [`place`] gives their values.
 pub(super) const FEED_COLUMNS: &str = "feed_tx, feed_position";
@@ -39,6 +41,13 @@ pub(super) async fn create(
             "CREATE SEQUENCE IF NOT EXISTS {s}.feed_position;
              CREATE TABLE IF NOT EXISTS {s}.consumer_offset (
                  consumer TEXT PRIMARY KEY, tx BIGINT NOT NULL, position BIGINT NOT NULL);
+             CREATE TABLE IF NOT EXISTS {s}.topic_message (
+                 topic TEXT NOT NULL, message_id TEXT NOT NULL, attributes TEXT NOT NULL,
+                 payload BYTEA NOT NULL,
+                 feed_tx xid8 NOT NULL DEFAULT pg_current_xact_id(),
+                 feed_position BIGINT NOT NULL DEFAULT nextval('{s}.feed_position'),
+                 PRIMARY KEY (topic, message_id));
+             CREATE INDEX IF NOT EXISTS topic_message_feed ON {s}.topic_message (topic, feed_tx, feed_position);
              CREATE TABLE IF NOT EXISTS {s}.lease (
                  name TEXT PRIMARY KEY, owner BIGINT NOT NULL, expires TIMESTAMPTZ NOT NULL);
              CREATE TABLE IF NOT EXISTS {s}.consumer_seq (
@@ -98,6 +107,8 @@ pub(super) struct FeedSql {
     save_offset: String,
     save_seq: String,
     lease: String,
+    publish: String,
+    read_topic: String,
 }
 
 impl FeedSql {
@@ -133,6 +144,17 @@ impl FeedSql {
                  ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires \
                  WHERE lease.owner = excluded.owner OR lease.expires < clock_timestamp() \
                  RETURNING owner"
+            ),
+            publish: format!(
+                "INSERT INTO {s}.topic_message (topic, message_id, attributes, payload) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+            ),
+            read_topic: format!(
+                "SELECT feed_tx::text::bigint, feed_position, message_id, attributes, payload \
+                 FROM {s}.topic_message \
+                 WHERE topic = $1 AND (feed_tx, feed_position) > ($2::bigint::text::xid8, $3) \
+                   AND feed_tx < pg_snapshot_xmin(pg_current_snapshot()) \
+                 ORDER BY feed_tx, feed_position LIMIT $4"
             ),
         }
     }
@@ -267,4 +289,73 @@ pub(super) async fn lease(
         .await
         .map_err(db_error)?;
     Ok(row.is_some())
+}
+
+/// Appends messages to a topic in one transaction; an id the topic holds is dropped.
+pub(super) async fn publish(
+    store: &PostgresStore,
+    topic: &str,
+    messages: &[TopicMessage],
+) -> Result<(), StoreError> {
+    let mut client = store.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    let statement = transaction
+        .prepare_cached(&store.sql.feed.publish)
+        .await
+        .map_err(db_error)?;
+    for message in messages {
+        let attributes = serde_json::to_string(&message.attributes)
+            .map_err(|e| StoreError::new(format!("postgres: attributes: {e}")))?;
+        transaction
+            .execute(
+                &statement,
+                &[&topic, &message.id, &attributes, &&message.payload[..]],
+            )
+            .await
+            .map_err(db_error)?;
+    }
+    transaction.commit().await.map_err(db_error)
+}
+
+/// Up to `limit` messages of a topic after `after`.
+pub(super) async fn read_topic(
+    store: &PostgresStore,
+    topic: &str,
+    after: FeedOffset,
+    limit: usize,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(&store.sql.feed.read_topic)
+        .await
+        .map_err(db_error)?;
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &topic,
+                &(after.transaction as i64),
+                &(after.position as i64),
+                &(limit as i64),
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(StoredMessage {
+                offset: FeedOffset {
+                    transaction: row.get::<_, i64>(0) as u64,
+                    position: row.get::<_, i64>(1) as u64,
+                },
+                message: TopicMessage {
+                    id: row.get(2),
+                    attributes: serde_json::from_str(row.get::<_, &str>(3)).map_err(|e| {
+                        StoreError::new(format!("postgres: stored attributes: {e}"))
+                    })?,
+                    payload: Bytes::from(row.get::<_, Vec<u8>>(4)),
+                },
+            })
+        })
+        .collect()
 }

@@ -13,7 +13,7 @@ mod feed;
 
 use super::{
     ConsumerProgress, EventAppend, EventLog, FeedEntry, FeedKind, FeedOffset, Snapshot, StateWrite,
-    Store, StoreError, StoredEvent, StoredState, Write, WriteError,
+    Store, StoreError, StoredEvent, StoredMessage, StoredState, TopicMessage, Write, WriteError,
 };
 use feed::FEED_COLUMNS;
 
@@ -570,6 +570,25 @@ impl Store for PostgresStore {
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let (store, consumer) = (self.clone(), consumer.to_owned());
         Box::pin(async move { feed::save(&store, &consumer, &progress).await })
+    }
+
+    fn publish(
+        &self,
+        topic: &str,
+        messages: Vec<TopicMessage>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, topic) = (self.clone(), topic.to_owned());
+        Box::pin(async move { feed::publish(&store, &topic, &messages).await })
+    }
+
+    fn read_topic(
+        &self,
+        topic: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<StoredMessage>, StoreError>> {
+        let (store, topic) = (self.clone(), topic.to_owned());
+        Box::pin(async move { feed::read_topic(&store, &topic, after, limit).await })
     }
 
     fn lease(

@@ -9,7 +9,9 @@ use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::sqlite_error;
-use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError};
+use crate::store::{
+    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError, StoredMessage, TopicMessage,
+};
 
 /// The feed's indexes and the consumers' tables.
 const SCHEMA: &str = "
@@ -19,6 +21,15 @@ CREATE TABLE IF NOT EXISTS consumer_offset (
     consumer TEXT    PRIMARY KEY,
     position INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topic_message (
+    position   INTEGER PRIMARY KEY,
+    topic      TEXT    NOT NULL,
+    message_id TEXT    NOT NULL,
+    attributes TEXT    NOT NULL,
+    payload    BLOB    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS topic_message_id ON topic_message (topic, message_id);
+CREATE INDEX IF NOT EXISTS topic_message_feed ON topic_message (topic, position);
 CREATE TABLE IF NOT EXISTS consumer_seq (
     consumer  TEXT    NOT NULL,
     entity_id TEXT    NOT NULL,
@@ -157,4 +168,70 @@ pub(super) fn save(
         }
     }
     transaction.commit().map_err(sqlite_error)
+}
+
+/// Appends messages to a topic in one transaction; an id the topic holds is dropped.
+pub(super) fn publish(
+    connection: &mut Connection,
+    topic: &str,
+    messages: &[TopicMessage],
+) -> Result<(), StoreError> {
+    let transaction = connection.transaction().map_err(sqlite_error)?;
+    {
+        let mut insert = transaction
+            .prepare_cached(
+                "INSERT INTO topic_message (topic, message_id, attributes, payload) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            )
+            .map_err(sqlite_error)?;
+        for message in messages {
+            let attributes = serde_json::to_string(&message.attributes)
+                .map_err(|e| StoreError::new(format!("sqlite: attributes: {e}")))?;
+            insert
+                .execute(params![topic, message.id, attributes, &message.payload[..]])
+                .map_err(sqlite_error)?;
+        }
+    }
+    transaction.commit().map_err(sqlite_error)
+}
+
+/// Up to `limit` messages of a topic after `after`.
+pub(super) fn read_topic(
+    connection: &Connection,
+    topic: &str,
+    after: FeedOffset,
+    limit: usize,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT position, message_id, attributes, payload FROM topic_message \
+             WHERE topic = ?1 AND position > ?2 ORDER BY position LIMIT ?3",
+        )
+        .map_err(sqlite_error)?;
+    let rows = statement
+        .query_map(params![topic, after.position as i64, limit as i64], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Vec<u8>>(3)?,
+            ))
+        })
+        .map_err(sqlite_error)?;
+    rows.map(|row| {
+        let (position, id, attributes, payload) = row.map_err(sqlite_error)?;
+        Ok(StoredMessage {
+            offset: FeedOffset {
+                transaction: 0,
+                position: position as u64,
+            },
+            message: TopicMessage {
+                id,
+                attributes: serde_json::from_str(&attributes)
+                    .map_err(|e| StoreError::new(format!("sqlite: stored attributes: {e}")))?,
+                payload: Bytes::from(payload),
+            },
+        })
+    })
+    .collect()
 }

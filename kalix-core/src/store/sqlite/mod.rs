@@ -20,7 +20,7 @@ mod journal;
 
 use super::{
     ConsumerProgress, EventLog, FeedEntry, FeedKind, FeedOffset, StateWrite, Store, StoreError,
-    StoredEvent, StoredState, Write, WriteError,
+    StoredEvent, StoredMessage, StoredState, TopicMessage, Write, WriteError,
 };
 
 /// A store in one SQLite database.
@@ -275,6 +275,25 @@ impl OpenFile {
 
 impl SqliteStore {
     /// Runs `work` on the reader connection, off the async threads.
+    /// Runs `work` on the writer connection, between the group committer's batches: for the
+    /// small writes that are not entity changes (consumer progress, topic messages).
+    fn write_outside_batches(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<(), StoreError> + Send + 'static,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let writer = Arc::clone(&self.writer);
+        let file = self.file.clone();
+        blocking(move || {
+            if let Some(file) = &file {
+                file.refuse_if_vanished()?;
+            }
+            let mut connection = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut connection)
+        })
+    }
+
     fn read<T: Send + 'static>(
         &self,
         type_id: &str,
@@ -438,17 +457,27 @@ impl Store for SqliteStore {
         consumer: &str,
         progress: ConsumerProgress,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
-        let writer = Arc::clone(&self.writer);
-        let file = self.file.clone();
         let consumer = consumer.to_owned();
-        blocking(move || {
-            if let Some(file) = &file {
-                file.refuse_if_vanished()?;
-            }
-            let mut connection = writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            feed::save(&mut connection, &consumer, &progress)
+        self.write_outside_batches(move |connection| feed::save(connection, &consumer, &progress))
+    }
+
+    fn publish(
+        &self,
+        topic: &str,
+        messages: Vec<TopicMessage>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let topic = topic.to_owned();
+        self.write_outside_batches(move |connection| feed::publish(connection, &topic, &messages))
+    }
+
+    fn read_topic(
+        &self,
+        topic: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<StoredMessage>, StoreError>> {
+        self.read(topic, "", move |connection, topic, _| {
+            feed::read_topic(connection, topic, after, limit)
         })
     }
 

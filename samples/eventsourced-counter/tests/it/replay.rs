@@ -113,6 +113,23 @@ impl Store for CountingStore {
         self.inner.save_consumer_progress(consumer, progress)
     }
 
+    fn publish(
+        &self,
+        topic: &str,
+        messages: Vec<kalix_core::store::TopicMessage>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.inner.publish(topic, messages)
+    }
+
+    fn read_topic(
+        &self,
+        topic: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<kalix_core::store::StoredMessage>, StoreError>> {
+        self.inner.read_topic(topic, after, limit)
+    }
+
     fn lease(
         &self,
         name: &str,
