@@ -146,6 +146,9 @@ mod tests {
         let env = ComponentEnv {
             dependencies: &dependencies,
             committer: GroupCommitter::start(Arc::clone(&store)),
+            broker: Arc::new(crate::eventing::EmbeddedBroker {
+                store: Arc::clone(&store),
+            }),
             store,
             entities: EntitySettings {
                 passivation_timeout: Duration::from_secs(30),

@@ -14,7 +14,9 @@ use crate::action::SideEffect;
 use crate::call::{Call, UntypedCall};
 use crate::client::{ComponentClient, Transport};
 use crate::error::{CallError, StartError};
+use crate::eventing::{self, Broker};
 use crate::invocation::{Body, Invocation};
+use crate::metadata::Metadata;
 use crate::outcome::{HandlerOutcome, Outcome, Step, panic_error};
 use crate::registry::ComponentEnv;
 use crate::registry::{ComponentDescriptor, HandlerDescriptor};
@@ -56,6 +58,8 @@ impl BoundHandler {
 /// Finds handlers by component id and method name, runs them, and carries out their effects.
 pub(crate) struct Dispatcher {
     handlers: HashMap<&'static str, HashMap<&'static str, BoundHandler>>,
+    /// Where the replies of `#[publish]` handlers go.
+    broker: Arc<dyn Broker>,
 }
 
 impl Dispatcher {
@@ -87,7 +91,10 @@ impl Dispatcher {
                     .insert(handler.name, bound);
             }
         }
-        Ok(Self { handlers })
+        Ok(Self {
+            handlers,
+            broker: Arc::clone(&env.broker),
+        })
     }
 
     /// Every bound handler, in a stable order.
@@ -104,6 +111,8 @@ impl Dispatcher {
     /// Runs `bound` with `invocation`, follows its forwards, runs its side effects, and returns
     /// the final outcome.
     pub async fn invoke(self: &Arc<Self>, bound: &BoundHandler, invocation: Invocation) -> Outcome {
+        // What a published reply's id and subject follow from.
+        let incoming = bound.handler.publish.map(|_| invocation.metadata().clone());
         let mut current = bound.clone();
         let mut outcome = self.run_handler(&current, invocation).await;
         let mut forwards = 0;
@@ -111,7 +120,7 @@ impl Dispatcher {
             self.run_side_effects(std::mem::take(&mut outcome.side_effects))
                 .await;
             let call = match outcome.step {
-                Step::Done(done) => return done,
+                Step::Done(done) => return self.published(bound, incoming.as_ref(), done).await,
                 Step::Forward(call) => call,
                 Step::Conflict(error) => return Outcome::Error(error),
             };
@@ -131,6 +140,32 @@ impl Dispatcher {
             };
             current = next;
             outcome = self.run_handler(&current, invocation).await;
+        }
+    }
+
+    /// Publishes the reply of a `#[publish]` handler to its topic before it is answered; if
+    /// publishing fails, the answer is that error.
+    async fn published(
+        &self,
+        bound: &BoundHandler,
+        incoming: Option<&Metadata>,
+        outcome: Outcome,
+    ) -> Outcome {
+        let (Some(topic), Some(incoming)) = (bound.handler.publish, incoming) else {
+            return outcome;
+        };
+        let Outcome::Reply {
+            body,
+            metadata,
+            payload_type,
+        } = &outcome
+        else {
+            return outcome;
+        };
+        let message = eventing::message_of(bound, incoming, body, metadata, *payload_type);
+        match eventing::publish(self.broker.as_ref(), topic, message).await {
+            Ok(()) => outcome,
+            Err(error) => Outcome::Error(error),
         }
     }
 

@@ -75,11 +75,13 @@ pub mod action;
 mod background;
 mod call;
 mod client;
+mod cloud_events;
 mod config;
 mod dependencies;
 mod dispatch;
 mod error;
 pub mod event_sourced_entity;
+mod eventing;
 mod host;
 mod http_request;
 mod ingress;
@@ -92,7 +94,6 @@ mod service;
 mod startup;
 mod status;
 pub mod store;
-mod subscription;
 mod url_param;
 pub mod value_entity;
 
@@ -106,6 +107,7 @@ pub use client::{ComponentClient, Transport};
 pub use config::{Config, StoreLocation};
 pub use dependencies::{Dependencies, MissingDependency};
 pub use error::{CallError, StartError};
+pub use eventing::{TopicMessages, Topics};
 pub use http_request::HttpRequest;
 pub use metadata::Metadata;
 pub use outcome::Answer;
@@ -116,8 +118,8 @@ pub use url_param::UrlParam;
 /// Attribute macros. `#[action]` and `#[value_entity]` go on an `impl` block; the others go on
 /// its methods.
 pub use kalix_macros::{
-    action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, put,
-    subscribe, value_entity,
+    action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, publish,
+    put, subscribe, value_entity,
 };
 
 /// What a component module needs: `use kalix_core::prelude::*;`.
@@ -130,7 +132,7 @@ pub mod prelude {
         MissingDependency, SuccessCode,
     };
     pub use kalix_macros::{
-        action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, put,
-        subscribe, value_entity,
+        action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, publish,
+        put, subscribe, value_entity,
     };
 }

@@ -10,6 +10,7 @@ use futures_util::stream::BoxStream;
 use crate::action::SideEffect;
 use crate::call::UntypedCall;
 use crate::client::DeferredCall;
+use crate::cloud_events::PayloadType;
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;
@@ -48,6 +49,8 @@ pub enum Outcome {
         body: Bytes,
         /// Response headers and status.
         metadata: Metadata,
+        /// What the reply is, should it be published to a topic.
+        payload_type: PayloadType,
     },
     /// A failure.
     Error(CallError),

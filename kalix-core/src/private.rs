@@ -15,7 +15,7 @@ pub use crate::outcome::HandlerOutcome;
 pub use crate::registry::ComponentEnv;
 pub use crate::registry::{
     ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor,
-    RouteSegment, SubscriptionDescriptor, SubscriptionSource, Trigger,
+    RouteSegment, SubscriptionDescriptor, SubscriptionSource, TopicSubscriptionDescriptor, Trigger,
 };
 use crate::value_entity::ValueEntityComponent;
 
@@ -244,4 +244,13 @@ where
         type_id: E::TYPE_ID,
         handles_deletes: false,
     }
+}
+
+/// Reads a topic message's body as a `T` (see `TopicSubscriptionDescriptor::decode`).
+pub fn decode_message<T: serde::de::DeserializeOwned>(
+    ce_type: &str,
+    body: &[u8],
+    as_variant: bool,
+) -> Option<serde_json::Value> {
+    crate::cloud_events::decode::<T>(ce_type, body, as_variant)
 }

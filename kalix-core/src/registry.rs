@@ -106,6 +106,8 @@ pub struct HandlerDescriptor {
     pub triggers: &'static [Trigger],
     /// Runs it.
     pub dispatch: HandlerFn,
+    /// The topic its replies are published to (`#[publish(topic = "..")]`).
+    pub publish: Option<&'static str>,
 }
 
 impl HandlerDescriptor {
@@ -113,7 +115,7 @@ impl HandlerDescriptor {
     pub fn route(&'static self) -> Option<&'static RouteDescriptor> {
         self.triggers.iter().find_map(|trigger| match trigger {
             Trigger::Http(route) => Some(route),
-            Trigger::Startup { .. } | Trigger::Subscription(_) => None,
+            Trigger::Startup { .. } | Trigger::Subscription(_) | Trigger::Topic(_) => None,
         })
     }
 
@@ -121,7 +123,7 @@ impl HandlerDescriptor {
     pub fn startup_retries(&self) -> Option<u32> {
         self.triggers.iter().find_map(|trigger| match trigger {
             Trigger::Startup { max_retries } => Some(*max_retries),
-            Trigger::Http(_) | Trigger::Subscription(_) => None,
+            Trigger::Http(_) | Trigger::Subscription(_) | Trigger::Topic(_) => None,
         })
     }
 
@@ -129,7 +131,15 @@ impl HandlerDescriptor {
     pub fn subscription(&self) -> Option<&SubscriptionDescriptor> {
         self.triggers.iter().find_map(|trigger| match trigger {
             Trigger::Subscription(subscription) => Some(subscription),
-            Trigger::Http(_) | Trigger::Startup { .. } => None,
+            Trigger::Http(_) | Trigger::Startup { .. } | Trigger::Topic(_) => None,
+        })
+    }
+
+    /// Its subscription to a topic, if it has one.
+    pub fn topic_subscription(&self) -> Option<&TopicSubscriptionDescriptor> {
+        self.triggers.iter().find_map(|trigger| match trigger {
+            Trigger::Topic(subscription) => Some(subscription),
+            _ => None,
         })
     }
 }
@@ -147,6 +157,25 @@ pub enum Trigger {
     },
     /// Each change of an entity type, delivered at least once, in order per entity.
     Subscription(SubscriptionDescriptor),
+    /// Each message of a topic whose type the handler takes, at least once, in order.
+    Topic(TopicSubscriptionDescriptor),
+}
+
+/// A handler's subscription to a topic (`#[subscribe(topic = "..")]`).
+#[derive(Debug, Clone, Copy)]
+pub struct TopicSubscriptionDescriptor {
+    /// The topic.
+    pub topic: &'static str,
+    /// The consumer group; every process of the service in one group shares the messages, and
+    /// another group gets them all again. The action's id when not named.
+    pub consumer_group: Option<&'static str>,
+    /// Whether a message of a type no handler takes is skipped (else it is dead-lettered).
+    pub ignore_unknown: bool,
+    /// The type the handler takes, by its name: messages whose `ce-type` is this name.
+    pub type_name: &'static str,
+    /// Reads a message body (of the `ce-type` given; as that variant of an enum when asked) as
+    /// the handler's parameter, as JSON; `None` if it does not parse.
+    pub decode: fn(&str, &[u8], bool) -> Option<serde_json::Value>,
 }
 
 /// A handler's subscription to an entity type's changes (`#[subscribe(..)]`).
@@ -206,6 +235,7 @@ pub struct ComponentEnv<'a> {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) committer: GroupCommitter,
     pub(crate) entities: EntitySettings,
+    pub(crate) broker: Arc<dyn crate::eventing::Broker>,
 }
 
 /// How entity hosts keep entities in memory.

@@ -15,11 +15,11 @@ use crate::config::StoreLocation;
 use crate::dependencies::Dependencies;
 use crate::dispatch::Dispatcher;
 use crate::error::StartError;
+use crate::eventing::{Broker, EmbeddedBroker, Subscriptions, Topics};
 use crate::registry::registered_components;
 use crate::registry::{ComponentEnv, EntitySettings};
 use crate::startup::StartupHooks;
 use crate::store::{GroupCommitter, PostgresStore, SqliteStore, Store};
-use crate::subscription::Subscriptions;
 
 /// A service serving every component registered in the binary.
 ///
@@ -136,18 +136,23 @@ impl Service {
         crate::registry::check_type_ids(&components)?;
         let store = match self.store {
             Some(store) => store,
-            None if components.iter().any(|c| c.type_id.is_some()) => {
-                open_store(&config.store).await?
-            }
+            None if components.iter().any(|c| keeps_state(c)) => open_store(&config.store).await?,
             // Nothing keeps state: no file is made and no database is dialled.
             None => {
-                tracing::info!("no component keeps state: the store (KALIX_STORE) is not opened");
+                tracing::info!(
+                    "no component keeps state or uses topics: the store (KALIX_STORE) is not opened"
+                );
                 open_store(&StoreLocation::SqliteMemory).await?
             }
         };
+        let broker: Arc<dyn Broker> = Arc::new(EmbeddedBroker {
+            store: Arc::clone(&store),
+        });
         let subscriptions = Subscriptions {
             store: Arc::clone(&store),
+            broker: Arc::clone(&broker),
         };
+        let topics = Topics::new(Arc::clone(&broker));
         let env = ComponentEnv {
             dependencies: &self.dependencies,
             committer: GroupCommitter::start(Arc::clone(&store)),
@@ -156,6 +161,7 @@ impl Service {
                 passivation_timeout: config.passivation_timeout,
                 max_active: config.max_active_entities,
             },
+            broker,
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
         let router = crate::ingress::router(Arc::clone(&dispatcher), &config)?;
@@ -193,11 +199,22 @@ impl Service {
         Ok(RunningService {
             local_addr,
             client: ComponentClient::new(dispatcher as Arc<dyn Transport>),
+            topics,
             stop: Some(stop),
             server: Some(server),
             drivers: Some(drivers),
         })
     }
+}
+
+/// Whether a component needs the store: an entity, or an action using topics (the embedded
+/// broker keeps them in the store).
+fn keeps_state(component: &crate::registry::ComponentDescriptor) -> bool {
+    component.type_id.is_some()
+        || component
+            .handlers
+            .iter()
+            .any(|h| h.publish.is_some() || h.topic_subscription().is_some())
 }
 
 /// How long a stopping service waits for requests in flight.
@@ -218,6 +235,7 @@ impl std::fmt::Debug for Service {
 pub struct RunningService {
     local_addr: SocketAddr,
     client: ComponentClient,
+    topics: Topics,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     drivers: Option<RunningDrivers>,
@@ -227,6 +245,11 @@ impl RunningService {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Its topics: publish to its subscribers, read what it publishes.
+    pub fn topics(&self) -> Topics {
+        self.topics.clone()
     }
 
     /// A component client calling the service in-process.

@@ -391,6 +391,10 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
         .params
         .iter()
         .any(|p| matches!(p.kind, ParamKind::Query(_)));
+    let publish = match &handler.publish {
+        Some(topic) => quote!(::core::option::Option::Some(#topic)),
+        None => quote!(::core::option::Option::None),
+    };
     let mut triggers = Vec::new();
     if let Some(route) = &handler.route {
         let method = format_ident!("{}", route.method.variant());
@@ -435,6 +439,7 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
             name: #name,
             triggers: &[#(#triggers),*],
             dispatch: #dispatch,
+            publish: #publish,
         }
     }
 }
@@ -461,10 +466,43 @@ fn subscription_trigger(handler: &Handler, subscription: &SubscribeOptions) -> O
         (SubscriptionSource::EventSourcedEntity, Some(ty)) => {
             quote_spanned!(span=> #core::__private::event_sourced_events::<#entity, #ty>())
         }
+        (SubscriptionSource::Topic, Some(ty)) => {
+            let topic = subscription.topic.as_ref()?;
+            let group = match &subscription.consumer_group {
+                Some(group) => quote!(::core::option::Option::Some(#group)),
+                None => quote!(::core::option::Option::None),
+            };
+            let ignore_unknown = subscription.ignore_unknown;
+            let type_name = short_type_name(ty);
+            let decode = quote_spanned!(ty.span()=> #core::__private::decode_message::<#ty>);
+            return Some(quote! {
+                #KalixCore::__private::Trigger::Topic(#KalixCore::__private::TopicSubscriptionDescriptor {
+                    topic: #topic,
+                    consumer_group: #group,
+                    ignore_unknown: #ignore_unknown,
+                    type_name: #type_name,
+                    decode: #decode,
+                })
+            });
+        }
         // No payload parameter: already reported by the handler's check.
         (_, None) => return None,
     };
     Some(quote!(#KalixCore::__private::Trigger::Subscription(#descriptor)))
+}
+
+/// The name a message's `ce-type` gives for `ty`: the last segment of its path
+/// (`IncreaseCounter` for `commands::IncreaseCounter`).
+fn short_type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map(|segment| segment.ident.unraw().to_string())
+            .unwrap_or_default(),
+        other => type_text(other),
+    }
 }
 
 /// How the runtime builds the instance: with `Default` through `by_default`, or with the

@@ -9,7 +9,7 @@ use syn::{
 
 use crate::diagnostics::Diagnostics;
 use crate::exports::KalixCoreAt;
-use crate::options::{StartupOptions, SubscribeOptions};
+use crate::options::{StartupOptions, SubscribeOptions, SubscriptionSource, parse_publish};
 use crate::route::{Method, Template};
 
 /// The kinds of component, each with its own rules for its handlers.
@@ -115,6 +115,8 @@ pub(crate) struct Handler {
     pub route: Option<Route>,
     pub on_startup: Option<StartupOptions>,
     pub subscription: Option<SubscribeOptions>,
+    /// The topic its replies are published to.
+    pub publish: Option<LitStr>,
     pub params: Vec<Param>,
     pub reply: Reply,
     /// Whether an error was reported for it. A failed handler still tells its component's state
@@ -171,6 +173,7 @@ const HEADER: &str = "header";
 const BODY: &str = "body";
 const ON_STARTUP: &str = "on_startup";
 const SUBSCRIBE: &str = "subscribe";
+const PUBLISH: &str = "publish";
 
 impl Handler {
     /// Reads a method's handler attributes and signature, removing the attributes. Returns `None`
@@ -188,6 +191,7 @@ impl Handler {
         let mut route: Option<Route> = None;
         let mut on_startup = None;
         let mut subscription: Option<SubscribeOptions> = None;
+        let mut publish: Option<LitStr> = None;
         let mut is_handler = false;
         let mut kept = Vec::new();
         for attribute in std::mem::take(&mut method.attrs) {
@@ -250,6 +254,17 @@ impl Handler {
                 } else {
                     subscription = SubscribeOptions::parse(&attribute, diagnostics);
                 }
+            } else if name == PUBLISH {
+                if !kind.allows_on_startup() {
+                    diagnostics.error(
+                        &attribute,
+                        format!("`#[publish]` is for actions, not `#[{}]`", kind.attribute()),
+                    );
+                } else if publish.is_some() {
+                    diagnostics.error(&attribute, "a handler publishes to one topic");
+                } else {
+                    publish = parse_publish(&attribute, diagnostics);
+                }
             } else {
                 kept.push(attribute);
             }
@@ -302,6 +317,7 @@ impl Handler {
             route,
             on_startup,
             subscription,
+            publish,
             params: params.unwrap_or_default(),
             reply: reply?.1,
             failed: false,
@@ -417,8 +433,9 @@ impl Handler {
             return;
         }
         let what = match subscription.source {
-            crate::options::SubscriptionSource::ValueEntity => "the entity's new state",
-            crate::options::SubscriptionSource::EventSourcedEntity => "the entity's event",
+            SubscriptionSource::ValueEntity => "the entity's new state",
+            SubscriptionSource::EventSourcedEntity => "the entity's event",
+            SubscriptionSource::Topic => "the message",
         };
         match payloads.next() {
             None => diagnostics.error(

@@ -77,11 +77,18 @@ pub fn subscribe(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("subscribe", item)
 }
 
+/// Publishes the replies of a handler of an `#[action]` impl block to a topic, as CloudEvents:
+/// `#[publish(topic = "counter-events")]`.
+#[proc_macro_attribute]
+pub fn publish(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("publish", item)
+}
+
 /// These attributes are read by the component macro on the enclosing `impl` block, which removes
 /// them; one that reaches its own expansion stands outside such a block.
 fn misplaced(name: &str, item: TokenStream) -> TokenStream {
     let container = match name {
-        "on_startup" | "subscribe" => "`#[action]`",
+        "on_startup" | "subscribe" | "publish" => "`#[action]`",
         "event_handler" => "`#[event_sourced_entity]`",
         _ => "`#[action]`, `#[value_entity]` or `#[event_sourced_entity]`",
     };

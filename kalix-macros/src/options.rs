@@ -4,6 +4,7 @@
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{LitInt, LitStr, Token};
 
 use crate::diagnostics::Diagnostics;
@@ -152,14 +153,22 @@ pub(crate) enum SubscriptionSource {
     ValueEntity,
     /// An event-sourced entity's events.
     EventSourcedEntity,
+    /// A topic's messages.
+    Topic,
 }
 
 /// Options of `#[subscribe(value_entity = Entity[, handle_deletes])]` and
 /// `#[subscribe(event_sourced_entity = Entity)]`.
 pub(crate) struct SubscribeOptions {
     pub source: SubscriptionSource,
-    /// The entity's type, as written.
+    /// The entity's type, as written (for an entity source).
     pub entity: syn::Path,
+    /// The topic's name (for a topic source).
+    pub topic: Option<LitStr>,
+    /// The consumer group of a topic subscription.
+    pub consumer_group: Option<LitStr>,
+    /// Whether a message of a type no handler takes is skipped.
+    pub ignore_unknown: bool,
     /// The handler is the one for deletes (`handle_deletes`): it takes no state.
     pub handle_deletes: bool,
     /// The whole attribute, for errors about it.
@@ -169,15 +178,22 @@ pub(crate) struct SubscribeOptions {
 const VALUE_ENTITY: &str = "value_entity";
 const EVENT_SOURCED_ENTITY: &str = "event_sourced_entity";
 const HANDLE_DELETES: &str = "handle_deletes";
+const TOPIC: &str = "topic";
+const CONSUMER_GROUP: &str = "consumer_group";
+const IGNORE_UNKNOWN: &str = "ignore_unknown";
 
 impl SubscribeOptions {
     /// Parses the attribute; `None` (with the error reported) when it names no source.
     pub fn parse(attribute: &syn::Attribute, diagnostics: &mut Diagnostics) -> Option<Self> {
         let expected = "expected `#[subscribe(value_entity = Entity)]`, \
-                        `#[subscribe(value_entity = Entity, handle_deletes)]` or \
-                        `#[subscribe(event_sourced_entity = Entity)]`";
+                        `#[subscribe(value_entity = Entity, handle_deletes)]`, \
+                        `#[subscribe(event_sourced_entity = Entity)]` or \
+                        `#[subscribe(topic = \"name\", consumer_group = \"group\", ignore_unknown)]`";
         let mut source: Option<(SubscriptionSource, syn::Path)> = None;
         let mut handle_deletes: Option<syn::Path> = None;
+        let mut topic: Option<LitStr> = None;
+        let mut consumer_group: Option<LitStr> = None;
+        let mut ignore_unknown: Option<syn::Path> = None;
         if matches!(attribute.meta, syn::Meta::Path(_)) {
             diagnostics.error(attribute, expected);
             return None;
@@ -199,6 +215,22 @@ impl SubscribeOptions {
             } else if meta.path.is_ident(HANDLE_DELETES) {
                 handle_deletes = Some(meta.path.clone());
                 Ok(())
+            } else if meta.path.is_ident(TOPIC) {
+                if source.is_some() || topic.is_some() {
+                    return Err(meta.error("a handler subscribes to one source"));
+                }
+                let name: LitStr = meta.value()?.parse()?;
+                if name.value().is_empty() {
+                    return Err(syn::Error::new(name.span(), "a topic has a name"));
+                }
+                topic = Some(name);
+                Ok(())
+            } else if meta.path.is_ident(CONSUMER_GROUP) {
+                consumer_group = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if meta.path.is_ident(IGNORE_UNKNOWN) {
+                ignore_unknown = Some(meta.path.clone());
+                Ok(())
             } else {
                 Err(meta.error(format!("unknown option of `#[subscribe]`; {expected}")))
             }
@@ -207,23 +239,79 @@ impl SubscribeOptions {
             diagnostics.push(error);
             return None;
         }
-        let Some((source, entity)) = source else {
-            diagnostics.error(attribute, expected);
-            return None;
+        let (source, entity) = match (source, &topic) {
+            (Some(source), _) => source,
+            (None, Some(topic)) => (
+                SubscriptionSource::Topic,
+                syn::Path::from(syn::Ident::new("topic", topic.span())),
+            ),
+            (None, None) => {
+                diagnostics.error(attribute, expected);
+                return None;
+            }
         };
+        if source != SubscriptionSource::Topic {
+            for (option, name) in [
+                (&consumer_group.as_ref().map(|l| l.span()), CONSUMER_GROUP),
+                (&ignore_unknown.as_ref().map(|p| p.span()), IGNORE_UNKNOWN),
+            ] {
+                if let Some(span) = option {
+                    diagnostics.push(syn::Error::new(
+                        *span,
+                        format!("`{name}` is for topic subscriptions"),
+                    ));
+                }
+            }
+        }
         if let Some(path) = &handle_deletes
             && source != SubscriptionSource::ValueEntity
         {
             diagnostics.error(
                 path,
-                "`handle_deletes` is for value entities: an event-sourced entity's delete is its last event",
+                "`handle_deletes` is for value entities: an event-sourced entity's delete is its last event, and a topic has none",
             );
         }
         Some(Self {
             source,
             entity,
             handle_deletes: handle_deletes.is_some(),
+            topic,
+            consumer_group,
+            ignore_unknown: ignore_unknown.is_some(),
             attribute: quote::ToTokens::to_token_stream(attribute),
         })
     }
+}
+
+/// Options of `#[publish(topic = "name")]`: the topic a handler's replies are published to.
+pub(crate) fn parse_publish(
+    attribute: &syn::Attribute,
+    diagnostics: &mut Diagnostics,
+) -> Option<LitStr> {
+    let mut topic: Option<LitStr> = None;
+    let expected = "expected `#[publish(topic = \"name\")]`";
+    if matches!(attribute.meta, syn::Meta::Path(_)) {
+        diagnostics.error(attribute, expected);
+        return None;
+    }
+    let result = attribute.parse_nested_meta(|meta| {
+        if meta.path.is_ident(TOPIC) {
+            let name: LitStr = meta.value()?.parse()?;
+            if name.value().is_empty() {
+                return Err(syn::Error::new(name.span(), "a topic has a name"));
+            }
+            topic = Some(name);
+            Ok(())
+        } else {
+            Err(meta.error(format!("unknown option of `#[publish]`; {expected}")))
+        }
+    });
+    if let Err(error) = result {
+        diagnostics.push(error);
+        return None;
+    }
+    if topic.is_none() {
+        diagnostics.error(attribute, expected);
+    }
+    topic
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 use kalix_core::{ComponentClient, Config, RunningService, Service, StartError, StoreLocation};
 use reqwest::RequestBuilder;
 
+use crate::topics::{IncomingMessages, OutgoingMessages};
+
 /// Runs every component of the test binary as a service on `127.0.0.1` and a free port.
 ///
 /// It stops when dropped. Configuration is the defaults (not the environment), except the
@@ -53,6 +55,39 @@ impl TestKit {
     /// An HTTP client (reuse it: it keeps connections open).
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// Publishes messages to `topic`, as another service would: the service's subscribers to
+    /// it receive them.
+    ///
+    /// ```no_run
+    /// # async fn example(testkit: kalix_testkit::TestKit) {
+    /// #[derive(serde::Serialize)]
+    /// #[serde(rename_all = "camelCase")]
+    /// struct IncreaseCounter { counter_id: String, value: i64 }
+    ///
+    /// let commands = testkit.incoming("counter-commands");
+    /// commands.publish(&IncreaseCounter { counter_id: "c1".into(), value: 3 }, "c1").await;
+    /// # }
+    /// ```
+    pub fn incoming(&self, topic: &str) -> IncomingMessages {
+        IncomingMessages::new(self.running.topics(), topic)
+    }
+
+    /// The messages the service publishes to `topic` from its start, to expect in order.
+    ///
+    /// ```no_run
+    /// # async fn example(testkit: kalix_testkit::TestKit) {
+    /// #[derive(serde::Deserialize)]
+    /// enum CounterEvent { ValueIncreased { value: i64 } }
+    ///
+    /// let mut events = testkit.outgoing("counter-events");
+    /// let event = events.expect_one::<CounterEvent>().await;
+    /// assert_eq!(event.subject(), Some("c1"));
+    /// # }
+    /// ```
+    pub fn outgoing(&self, topic: &str) -> OutgoingMessages {
+        OutgoingMessages::new(&self.running.topics(), topic)
     }
 
     /// A GET request to `path`.

@@ -25,6 +25,7 @@ mod integration;
 mod process;
 mod result;
 mod stubs;
+mod topics;
 
 pub mod store_conformance;
 mod value_entity;
@@ -35,6 +36,7 @@ pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};
 pub use process::ServiceProcess;
 pub use result::EffectResult;
+pub use topics::{IncomingMessages, OutgoingMessages, ReceivedMessage};
 pub use value_entity::{ValueEntityResult, ValueEntityTestkit};
 
 /// The HTTP client [`TestKit`] hands out, re-exported so tests need no extra dependency.

@@ -59,7 +59,15 @@ pub(crate) fn answered<R: serde::Serialize>(
 ) -> HandlerOutcome {
     match answer {
         Answer::Reply(value, metadata) => match to_json(&value) {
-            Ok(body) => HandlerOutcome::new(Outcome::Reply { body, metadata }, side_effects),
+            Ok(body) => {
+                let payload_type = crate::cloud_events::PayloadType::of(&value);
+                let reply = Outcome::Reply {
+                    body,
+                    metadata,
+                    payload_type,
+                };
+                HandlerOutcome::new(reply, side_effects)
+            }
             Err(error) => HandlerOutcome::new(Outcome::Error(error), side_effects),
         },
         Answer::Error(error) => HandlerOutcome::new(Outcome::Error(error), side_effects),

@@ -24,7 +24,7 @@ pub(crate) enum StreamFormat {
 
 pub(crate) fn outcome_response(outcome: Outcome, format: StreamFormat) -> Response {
     match outcome {
-        Outcome::Reply { body, metadata } => reply(body, &metadata),
+        Outcome::Reply { body, metadata, .. } => reply(body, &metadata),
         Outcome::Error(error) => problem_response(status_of(&error), error.description()),
         Outcome::Ignore => problem_response(StatusCode::NOT_FOUND, "The handler ignored the call"),
         Outcome::Stream(items) => match format {

@@ -186,11 +186,13 @@ mod tests {
             name: "get_cart",
             triggers: &[route(HttpMethod::Get, "/cart/<cart_id>", CART_ID)],
             dispatch: never_called,
+            publish: None,
         },
         HandlerDescriptor {
             name: "add_item",
             triggers: &[route(HttpMethod::Post, "/cart/<cart_id>", CART_ID)],
             dispatch: never_called,
+            publish: None,
         },
     ];
     static CARTS: ComponentDescriptor = ComponentDescriptor {
@@ -208,11 +210,13 @@ mod tests {
             name: "inspect",
             triggers: &[route(HttpMethod::Get, "/cart/<id>", CART_BY_ID)],
             dispatch: never_called,
+            publish: None,
         },
         HandlerDescriptor {
             name: "purge",
             triggers: &[route(HttpMethod::Delete, "/cart/<id>", CART_BY_ID)],
             dispatch: never_called,
+            publish: None,
         },
     ];
     static ADMIN: ComponentDescriptor = ComponentDescriptor {

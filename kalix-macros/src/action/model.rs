@@ -85,6 +85,7 @@ impl Action {
     fn check_subscriptions(&self, diagnostics: &mut Diagnostics) {
         let routed = self.handlers.iter().find(|h| h.route.is_some());
         let mut seen: Vec<(String, bool, &Handler)> = Vec::new();
+        let mut topics: Vec<&Handler> = Vec::new();
         for handler in &self.handlers {
             let Some(subscription) = &handler.subscription else {
                 continue;
@@ -97,6 +98,10 @@ impl Action {
                         routed.ident
                     ),
                 );
+                continue;
+            }
+            if let Some(topic) = &subscription.topic {
+                self.check_topic_handler(handler, topic, &mut topics, diagnostics);
                 continue;
             }
             let entity = subscription.entity.to_token_stream().to_string();
@@ -115,6 +120,69 @@ impl Action {
             }
             seen.push((entity, deletes, handler));
         }
+    }
+}
+
+impl Action {
+    /// The handlers of one topic share its consumer group, and take different message types.
+    fn check_topic_handler<'a>(
+        &self,
+        handler: &'a Handler,
+        topic: &syn::LitStr,
+        topics: &mut Vec<&'a Handler>,
+        diagnostics: &mut Diagnostics,
+    ) {
+        let subscription = handler.subscription.as_ref().expect("a subscription");
+        let group = |h: &Handler| {
+            h.subscription
+                .as_ref()
+                .and_then(|s| s.consumer_group.as_ref())
+                .map(syn::LitStr::value)
+        };
+        let payload = |h: &Handler| {
+            h.params
+                .iter()
+                .find(|p| matches!(p.kind, ParamKind::Body))
+                .map(|p| p.ty.to_token_stream().to_string())
+        };
+        for other in topics.iter().filter(|other| {
+            other
+                .subscription
+                .as_ref()
+                .and_then(|s| s.topic.as_ref())
+                .map(syn::LitStr::value)
+                == Some(topic.value())
+        }) {
+            if group(other) != group(handler) {
+                let span = subscription
+                    .consumer_group
+                    .as_ref()
+                    .map(|g| g.to_token_stream())
+                    .unwrap_or_else(|| subscription.attribute.clone());
+                diagnostics.error(
+                    span,
+                    format!(
+                        "`{}` subscribes to topic \"{}\" in consumer group {}; every handler of one topic shares its consumer group",
+                        other.ident,
+                        topic.value(),
+                        group(other).map_or("(none: the action's)".to_owned(), |g| format!("\"{g}\"")),
+                    ),
+                );
+                return;
+            }
+            if payload(other).is_some() && payload(other) == payload(handler) {
+                diagnostics.error(
+                    &subscription.attribute,
+                    format!(
+                        "`{}` already takes this message type from topic \"{}\"; a message type has one handler",
+                        other.ident,
+                        topic.value()
+                    ),
+                );
+                return;
+            }
+        }
+        topics.push(handler);
     }
 }
 

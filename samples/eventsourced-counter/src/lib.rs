@@ -5,9 +5,14 @@
 //! - `GET /counter/<counter_id>` -> the value as a JSON string
 //! - `GET /counter/<counter_id>/events` -> `[{"seq": 1, "event": {"ValueIncreased": {"value": 3}}}, ..]`:
 //!   the counter's events as a subscription saw them (`CounterEventsAction`), shortly after each.
+//!
+//! Topics (see [`eventing`]): commands from `counter-commands`, every event to `counter-events`
+//! and `counter-events-with-meta`.
 
 use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
+
+pub mod eventing;
 
 /// The counter's events.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

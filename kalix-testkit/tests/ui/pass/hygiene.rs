@@ -100,8 +100,26 @@ mod service {
         }
 
         #[subscribe(event_sourced_entity = Ledger)]
+        #[publish(topic = "counted")]
+        pub async fn on_counted(&self, event: Counted) -> action::Effect<Counted> {
+            action::Effect::reply(event)
+        }
+    }
+
+    #[derive(::std::default::Default)]
+    pub struct Listener;
+
+    #[action]
+    impl Listener {
+        #[subscribe(topic = "counted", consumer_group = "listeners", ignore_unknown)]
         pub async fn on_counted(&self, event: Counted) -> action::Effect<()> {
             let _ = event;
+            action::Effect::reply(())
+        }
+
+        #[subscribe(topic = "counted", consumer_group = "listeners")]
+        pub async fn on_number(&self, number: Number) -> action::Effect<()> {
+            let _ = number;
             action::Effect::reply(())
         }
     }

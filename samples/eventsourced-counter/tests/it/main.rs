@@ -1,6 +1,7 @@
 //! The event-sourced counter's tests: unit tests through `EventSourcedTestkit`, the HTTP contract
 //! and component client through `TestKit`, and replay after a restart with snapshots.
 
+mod eventing;
 mod http;
 mod replay;
 mod subscription;

@@ -1,0 +1,196 @@
+//! What every consumer shares: a lease so that one process at a time consumes, the delivery of
+//! one message to its handler until the handler succeeds, and the pauses between attempts.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
+
+use crate::dispatch::{BoundHandler, Dispatcher};
+use crate::error::CallError;
+use crate::invocation::{Body, Invocation};
+use crate::metadata::Metadata;
+use crate::outcome::Outcome;
+use crate::store::{Store, StoreError};
+
+/// How long a consumer's lease lasts without renewal: on a shared store another process takes
+/// the consumer over within this (plus [`LEASE_POLL`]) after its holder died.
+const LEASE_TTL: Duration = Duration::from_secs(6);
+/// How often the holder renews its lease.
+const LEASE_RENEW: Duration = Duration::from_secs(2);
+/// How often a process without the lease asks for it.
+pub(super) const LEASE_POLL: Duration = Duration::from_secs(1);
+
+/// The first pause after a failure, doubled after each further failure up to [`MAX_BACKOFF`].
+pub(super) const MIN_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Why a consumer stopped delivering.
+pub(super) enum Stop {
+    /// The service is stopping.
+    Stopping,
+    /// Another process holds the consumer's lease now.
+    LeaseLost,
+}
+
+/// A consumer's lease: taken, renewed when due, and checked before each delivery.
+pub(super) struct Lease {
+    name: String,
+    owner: u64,
+    store: Arc<dyn Store>,
+    /// When it was last taken or renewed, while it is held.
+    leased_at: Mutex<Option<Instant>>,
+}
+
+impl Lease {
+    pub(super) fn new(name: String, owner: u64, store: Arc<dyn Store>) -> Self {
+        Self {
+            name,
+            owner,
+            store,
+            leased_at: Mutex::new(None),
+        }
+    }
+
+    /// Whether this process holds the lease, taking or renewing it when due.
+    pub(super) async fn hold(&self) -> Result<bool, StoreError> {
+        let leased_at = *self.leased_at.lock().unwrap_or_else(|p| p.into_inner());
+        if leased_at.is_some_and(|at| at.elapsed() < LEASE_RENEW) {
+            return Ok(true);
+        }
+        let asked_at = Instant::now();
+        let held = self.store.lease(&self.name, self.owner, LEASE_TTL).await;
+        *self.leased_at.lock().unwrap_or_else(|p| p.into_inner()) = match held {
+            Ok(true) => Some(asked_at),
+            _ => None,
+        };
+        if held == Ok(true) && leased_at.is_none() {
+            tracing::info!(consumer = %self.name, "consuming (holds the lease)");
+        }
+        held
+    }
+}
+
+/// One message for a handler: its body and metadata.
+pub(super) struct Message {
+    pub body: Body,
+    pub metadata: Metadata,
+}
+
+/// Runs `handler` with `message` once: `Err` if it failed (an error or a panic).
+pub(super) async fn attempt(
+    dispatcher: &Arc<Dispatcher>,
+    handler: &BoundHandler,
+    message: &Message,
+) -> Result<(), CallError> {
+    let invocation = Invocation::new(
+        Vec::new(),
+        Vec::new(),
+        message.body.clone(),
+        message.metadata.clone(),
+    );
+    match dispatcher.invoke(handler, invocation).await {
+        Outcome::Error(error) => Err(error),
+        Outcome::Reply { .. } | Outcome::Ignore | Outcome::Stream(_) => Ok(()),
+    }
+}
+
+/// After `handler` failed on `message` with `error`: pauses, 1 s doubling to 30 s, and runs it
+/// again until it succeeds. Returns early when the lease is lost or the service stops.
+pub(super) async fn retry_until_done(
+    dispatcher: &Arc<Dispatcher>,
+    handler: &BoundHandler,
+    message: &Message,
+    lease: &Lease,
+    stopping: &mut watch::Receiver<bool>,
+    about: &str,
+    mut error: CallError,
+) -> Result<(), Stop> {
+    let mut attempt = 1u32;
+    loop {
+        let delay = backoff(attempt);
+        tracing::warn!(
+            consumer = %lease.name,
+            handler = %handler.target(),
+            message = about,
+            attempt,
+            %error,
+            "subscription handler failed; delivering the same message again in {delay:?}"
+        );
+        pause(stopping, delay).await?;
+        // A long run of retries must not outlive the lease: another process may have taken
+        // the consumer over, and goes on from the progress saved before the first pause.
+        if !matches!(lease.hold().await, Ok(true)) {
+            return Err(Stop::LeaseLost);
+        }
+        match self::attempt(dispatcher, handler, message).await {
+            Ok(()) => return Ok(()),
+            Err(next) => {
+                error = next;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Logs a failed store operation and pauses before the attempt after `attempt`.
+pub(super) async fn failed(
+    consumer: &str,
+    what: &str,
+    error: &StoreError,
+    attempt: u32,
+    stopping: &mut watch::Receiver<bool>,
+) -> Result<(), Stop> {
+    let delay = backoff(attempt);
+    tracing::warn!(consumer, %error, attempt, "{what} failed; trying again in {delay:?}");
+    pause(stopping, delay).await
+}
+
+/// The pause before attempt `attempt + 1`: 1 s, doubling, at most 30 s.
+pub(super) fn backoff(attempt: u32) -> Duration {
+    MIN_BACKOFF
+        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
+        .min(MAX_BACKOFF)
+}
+
+/// Sleeps for `delay`, or until the service stops (then `Err`).
+pub(super) async fn pause(
+    stopping: &mut watch::Receiver<bool>,
+    delay: Duration,
+) -> Result<(), Stop> {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => Ok(()),
+        _ = stopping.wait_for(|stopping| *stopping) => Err(Stop::Stopping),
+    }
+}
+
+/// Runs `work` until it succeeds or the service stops, with [`failed`] between attempts.
+pub(super) async fn retry<T>(
+    consumer: &str,
+    what: &str,
+    stopping: &mut watch::Receiver<bool>,
+    mut work: impl FnMut() -> BoxFuture<'static, Result<T, StoreError>>,
+) -> Result<T, Stop> {
+    let mut attempt = 0;
+    loop {
+        match work().await {
+            Ok(value) => return Ok(value),
+            Err(error) => {
+                attempt += 1;
+                failed(consumer, what, &error, attempt, stopping).await?;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_starts_at_a_second_and_doubles_to_thirty() {
+        let delays: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+}

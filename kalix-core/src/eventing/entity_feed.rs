@@ -1,0 +1,278 @@
+//! The consumer of an entity type's change feed for one action's `#[subscribe]` handlers.
+//!
+//! Its durable progress in the store is its feed offset and the last sequence number it
+//! processed of each entity. It reads the feed in batches and runs the handler for each entry
+//! in turn; progress is saved after each batch and before each pause after a failure, so after a
+//! crash it resumes at its last save and may deliver again what it had processed since: at
+//! least once.
+//!
+//! The sequence numbers drop what was processed already (an entry seen again after a restart,
+//! or a value entity's older version) and reveal events that arrive ahead of an earlier one of
+//! their entity (possible on PostgreSQL, see `store::postgres::feed`): the missing events are
+//! read from the entity's journal and delivered first.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::delivery::{self, LEASE_POLL, Lease, Message, Stop, failed, pause, retry};
+use super::{BATCH, IDLE_POLL};
+use crate::dispatch::{BoundHandler, Dispatcher};
+use crate::invocation::Body;
+use crate::metadata::Metadata;
+use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store};
+
+/// One action's subscription to one entity type.
+pub(super) struct EntityConsumer {
+    /// Its durable name: `<action id>@<entity type id>`.
+    pub name: String,
+    pub kind: FeedKind,
+    pub type_id: &'static str,
+    pub on_change: Option<BoundHandler>,
+    pub on_delete: Option<BoundHandler>,
+}
+
+impl EntityConsumer {
+    pub(super) async fn run(
+        self,
+        dispatcher: Arc<Dispatcher>,
+        store: Arc<dyn Store>,
+        owner: u64,
+        mut stopping: watch::Receiver<bool>,
+    ) {
+        let lease = Lease::new(self.name.clone(), owner, Arc::clone(&store));
+        let mut offset: Option<FeedOffset> = None;
+        loop {
+            if *stopping.borrow() {
+                return;
+            }
+            if !matches!(lease.hold().await, Ok(true)) {
+                // Whoever holds it moves the offset meanwhile: read it again once taken.
+                offset = None;
+                if pause(&mut stopping, LEASE_POLL).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            let mut attempt = 0;
+            let entries = loop {
+                let read = async {
+                    let after = match offset {
+                        Some(offset) => offset,
+                        None => {
+                            store
+                                .consumer_progress(&self.name, Vec::new())
+                                .await?
+                                .offset
+                        }
+                    };
+                    offset = Some(after);
+                    store.read_feed(self.kind, self.type_id, after, BATCH).await
+                };
+                match read.await {
+                    Ok(entries) => break entries,
+                    Err(error) => {
+                        attempt += 1;
+                        let failed = failed(
+                            &self.name,
+                            "reading the feed",
+                            &error,
+                            attempt,
+                            &mut stopping,
+                        );
+                        if failed.await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            };
+            if entries.is_empty() {
+                if pause(&mut stopping, IDLE_POLL).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            match self
+                .process(&dispatcher, &store, &lease, entries, &mut stopping)
+                .await
+            {
+                Ok(Some(last)) => offset = Some(last),
+                Ok(None) => {}
+                Err(Stop::Stopping) => return,
+                Err(Stop::LeaseLost) => {
+                    tracing::info!(consumer = %self.name, "another process took the consumer over");
+                    offset = None;
+                }
+            }
+        }
+    }
+
+    /// Delivers a batch, then saves the progress; returns the offset reached.
+    async fn process(
+        &self,
+        dispatcher: &Arc<Dispatcher>,
+        store: &Arc<dyn Store>,
+        lease: &Lease,
+        entries: Vec<FeedEntry>,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<Option<FeedOffset>, Stop> {
+        let mut ids: Vec<String> = entries.iter().map(|e| e.entity_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let known = retry(
+            &self.name,
+            "reading the consumer's progress",
+            stopping,
+            || store.consumer_progress(&self.name, ids.clone()),
+        )
+        .await?;
+        let mut progress = Progress {
+            known: known.seqs.into_iter().collect(),
+            touched: HashMap::new(),
+            offset: None,
+        };
+        for entry in entries {
+            let last = progress.last_seq(&entry.entity_id);
+            if entry.seq <= last {
+                // Processed already (a redelivery), or an older version of a value entity's
+                // state than one already delivered.
+                progress.offset = Some(entry.offset);
+                continue;
+            }
+            if self.kind == FeedKind::Events && entry.seq > last + 1 {
+                for missing in self.missing_events(store, &entry, last, stopping).await? {
+                    self.deliver(dispatcher, store, lease, &missing, &progress, stopping)
+                        .await?;
+                    progress.processed(&missing.entity_id, missing.seq, None);
+                }
+            }
+            self.deliver(dispatcher, store, lease, &entry, &progress, stopping)
+                .await?;
+            progress.processed(&entry.entity_id, entry.seq, Some(entry.offset));
+        }
+        self.save(store, &progress, stopping).await?;
+        Ok(progress.offset)
+    }
+
+    /// The events of `entry`'s entity after `last` and before `entry`, from its journal.
+    async fn missing_events(
+        &self,
+        store: &Arc<dyn Store>,
+        entry: &FeedEntry,
+        last: u64,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<Vec<FeedEntry>, Stop> {
+        let events = retry(&self.name, "reading an entity's journal", stopping, || {
+            store.read_events(self.type_id, &entry.entity_id, last + 1)
+        })
+        .await?;
+        Ok(events
+            .into_iter()
+            .filter(|event| event.seq < entry.seq)
+            .map(|event| FeedEntry {
+                offset: entry.offset,
+                entity_id: entry.entity_id.clone(),
+                seq: event.seq,
+                type_name: Some(event.type_name),
+                payload: Some(event.payload),
+            })
+            .collect())
+    }
+
+    /// Runs the handler of one entry until it succeeds; saves the batch's progress before the
+    /// first pause after a failure.
+    async fn deliver(
+        &self,
+        dispatcher: &Arc<Dispatcher>,
+        store: &Arc<dyn Store>,
+        lease: &Lease,
+        entry: &FeedEntry,
+        progress: &Progress,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let (handler, body) = match &entry.payload {
+            Some(payload) => (self.on_change.as_ref(), Body::Bytes(payload.clone())),
+            None => (self.on_delete.as_ref(), Body::Absent),
+        };
+        // A change without a handler (only deletes are handled, or deletes are not) is done.
+        let Some(handler) = handler else {
+            return Ok(());
+        };
+        let mut metadata = Metadata::new()
+            .add(Metadata::CE_SUBJECT, entry.entity_id.clone())
+            .add(Metadata::CE_SEQUENCE, entry.seq.to_string())
+            .add(
+                Metadata::CE_ID,
+                format!("{}:{}:{}", self.type_id, entry.entity_id, entry.seq),
+            );
+        if let Some(type_name) = &entry.type_name {
+            metadata.set(Metadata::CE_TYPE, type_name.clone());
+        }
+        let message = Message { body, metadata };
+        let Err(error) = delivery::attempt(dispatcher, handler, &message).await else {
+            return Ok(());
+        };
+        // What was processed before it is not delivered again after a restart.
+        self.save(store, progress, stopping).await?;
+        let about = format!("{} #{}", entry.entity_id, entry.seq);
+        delivery::retry_until_done(
+            dispatcher, handler, &message, lease, stopping, &about, error,
+        )
+        .await
+    }
+
+    /// Saves what a batch has processed so far; retried until it is saved or the service stops.
+    async fn save(
+        &self,
+        store: &Arc<dyn Store>,
+        progress: &Progress,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let Some(offset) = progress.offset else {
+            return Ok(());
+        };
+        let saved = ConsumerProgress {
+            offset,
+            seqs: progress
+                .touched
+                .iter()
+                .map(|(id, seq)| (id.clone(), *seq))
+                .collect(),
+        };
+        retry(
+            &self.name,
+            "saving the consumer's progress",
+            stopping,
+            || store.save_consumer_progress(&self.name, saved.clone()),
+        )
+        .await
+    }
+}
+
+/// What a batch has processed: the sequence numbers known before it, those it moved, and the
+/// offset of its last processed entry.
+struct Progress {
+    known: HashMap<String, u64>,
+    touched: HashMap<String, u64>,
+    offset: Option<FeedOffset>,
+}
+
+impl Progress {
+    fn last_seq(&self, entity_id: &str) -> u64 {
+        self.touched
+            .get(entity_id)
+            .or_else(|| self.known.get(entity_id))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Records an entity's entry as processed; `offset` is `None` for an event read from the
+    /// journal ahead of its place in the feed.
+    fn processed(&mut self, entity_id: &str, seq: u64, offset: Option<FeedOffset>) {
+        self.touched.insert(entity_id.to_owned(), seq);
+        if offset.is_some() {
+            self.offset = offset;
+        }
+    }
+}

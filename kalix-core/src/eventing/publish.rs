@@ -1,0 +1,65 @@
+//! Publishing a handler's reply to its topic as a CloudEvent (`#[publish(topic = "..")]`).
+
+use bytes::Bytes;
+
+use super::broker::Broker;
+use crate::cloud_events::{PayloadType, message_body};
+use crate::dispatch::BoundHandler;
+use crate::error::CallError;
+use crate::metadata::Metadata;
+use crate::status::ErrorCode;
+use crate::store::TopicMessage;
+
+/// The CloudEvents spec version the messages follow.
+const SPEC_VERSION: &str = "1.0";
+
+/// The message carrying a reply of `handler`. Its subject is the one the reply's metadata sets,
+/// else the one of the message the handler processed (the source entity's id). Its id follows
+/// from the message processed, so publishing again after a crash is dropped as a duplicate; a
+/// reply to a call gets a fresh one.
+pub(crate) fn message_of(
+    handler: &BoundHandler,
+    incoming: &Metadata,
+    body: &Bytes,
+    reply_metadata: &Metadata,
+    payload_type: PayloadType,
+) -> TopicMessage {
+    let id = match incoming.get(Metadata::CE_ID) {
+        Some(source) => format!("{}:{source}", handler.target()),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let mut attributes = vec![
+        ("ce-specversion".to_owned(), SPEC_VERSION.to_owned()),
+        (Metadata::CE_TYPE.to_owned(), payload_type.name().to_owned()),
+        ("ce-source".to_owned(), handler.component.id.to_owned()),
+        (Metadata::CE_ID.to_owned(), id.clone()),
+        ("Content-Type".to_owned(), "application/json".to_owned()),
+    ];
+    let subject = reply_metadata
+        .get(Metadata::CE_SUBJECT)
+        .or_else(|| incoming.get(Metadata::CE_SUBJECT));
+    if let Some(subject) = subject {
+        attributes.push((Metadata::CE_SUBJECT.to_owned(), subject.to_owned()));
+    }
+    TopicMessage {
+        id,
+        attributes,
+        payload: message_body(body, payload_type),
+    }
+}
+
+/// Publishes `message` to `topic`; a failure is the caller's 503 (a subscription delivers the
+/// same message again, a caller may retry).
+pub(crate) async fn publish(
+    broker: &dyn Broker,
+    topic: &str,
+    message: TopicMessage,
+) -> Result<(), CallError> {
+    broker.publish(topic, message).await.map_err(|error| {
+        tracing::warn!(topic, %error, "publishing failed");
+        CallError::new(
+            ErrorCode::SERVICE_UNAVAILABLE,
+            format!("the reply could not be published to topic '{topic}'; retry"),
+        )
+    })
+}

@@ -1,0 +1,256 @@
+//! The consumer of a topic for one action's `#[subscribe(topic = "..")]` handlers, in one
+//! consumer group.
+//!
+//! A message goes to the handler whose parameter type is named by its `ce-type`, or else to the
+//! one taking an enum with a variant of that name. A message no handler takes is skipped when
+//! the subscription says `ignore_unknown`; otherwise it, and a message whose body does not parse
+//! as the type its `ce-type` names, is logged and moved to the dead-letter topic
+//! `<topic>.dead-letter` (it would fail the same way every time), and the consumer goes on. A
+//! handler that fails gets the same message again, as for entity subscriptions.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::broker::{Broker, TopicReader};
+use super::delivery::{self, LEASE_POLL, Lease, Message, Stop, failed, pause, retry};
+use super::{BATCH, IDLE_POLL};
+use crate::dispatch::{BoundHandler, Dispatcher};
+use crate::invocation::Body;
+use crate::metadata::Metadata;
+use crate::registry::TopicSubscriptionDescriptor;
+use crate::store::{FeedOffset, Store, StoredMessage, TopicMessage};
+
+/// The suffix of the topic a message no handler can take is moved to.
+pub(crate) const DEAD_LETTER_SUFFIX: &str = ".dead-letter";
+
+/// One action's handlers of one topic, in one consumer group.
+pub(super) struct TopicConsumer {
+    pub topic: &'static str,
+    pub group: String,
+    pub handlers: Vec<(BoundHandler, TopicSubscriptionDescriptor)>,
+}
+
+/// Where a message goes.
+enum Route<'a> {
+    Handler(&'a BoundHandler, serde_json::Value),
+    /// No handler takes its type.
+    Unknown,
+    /// Its type names a handler's parameter, but its body is not one.
+    Unreadable(&'a BoundHandler),
+}
+
+impl TopicConsumer {
+    fn name(&self) -> String {
+        format!("topic:{}:{}", self.topic, self.group)
+    }
+
+    fn ignores_unknown(&self) -> bool {
+        self.handlers.iter().any(|(_, s)| s.ignore_unknown)
+    }
+
+    pub(super) async fn run(
+        self,
+        dispatcher: Arc<Dispatcher>,
+        store: Arc<dyn Store>,
+        broker: Arc<dyn Broker>,
+        owner: u64,
+        mut stopping: watch::Receiver<bool>,
+    ) {
+        let name = self.name();
+        let lease = Lease::new(name.clone(), owner, store);
+        let mut reader = broker.reader(self.topic, &self.group);
+        loop {
+            if *stopping.borrow() {
+                return;
+            }
+            if !matches!(lease.hold().await, Ok(true)) {
+                reader.rewind();
+                if pause(&mut stopping, LEASE_POLL).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            let mut attempt = 0;
+            let messages = loop {
+                match reader.read(BATCH).await {
+                    Ok(messages) => break messages,
+                    Err(error) => {
+                        attempt += 1;
+                        let failed =
+                            failed(&name, "reading the topic", &error, attempt, &mut stopping);
+                        if failed.await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            };
+            if messages.is_empty() {
+                if pause(&mut stopping, IDLE_POLL).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            let outcome = self
+                .process(
+                    &dispatcher,
+                    broker.as_ref(),
+                    &lease,
+                    reader.as_mut(),
+                    messages,
+                    &mut stopping,
+                )
+                .await;
+            match outcome {
+                Ok(()) => {}
+                Err(Stop::Stopping) => return,
+                Err(Stop::LeaseLost) => {
+                    tracing::info!(consumer = %name, "another process took the consumer over");
+                    reader.rewind();
+                }
+            }
+        }
+    }
+
+    async fn process(
+        &self,
+        dispatcher: &Arc<Dispatcher>,
+        broker: &dyn Broker,
+        lease: &Lease,
+        reader: &mut dyn TopicReader,
+        messages: Vec<StoredMessage>,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let name = self.name();
+        let mut done: Option<FeedOffset> = None;
+        for stored in messages {
+            let message = &stored.message;
+            let about = format!(
+                "{} ({})",
+                message.id,
+                attribute(message, Metadata::CE_TYPE).unwrap_or("no ce-type")
+            );
+            match self.route(message) {
+                Route::Handler(handler, body) => {
+                    let delivered = Message {
+                        body: Body::Value(Arc::new(body)),
+                        metadata: metadata_of(message),
+                    };
+                    if let Err(error) = delivery::attempt(dispatcher, handler, &delivered).await {
+                        // What was processed before it is not delivered again after a restart.
+                        save(&name, reader, done, stopping).await?;
+                        delivery::retry_until_done(
+                            dispatcher, handler, &delivered, lease, stopping, &about, error,
+                        )
+                        .await?;
+                    }
+                }
+                Route::Unknown if self.ignores_unknown() => {}
+                Route::Unknown => {
+                    self.dead_letter(broker, message, "no handler takes its type", stopping)
+                        .await?;
+                }
+                Route::Unreadable(handler) => {
+                    let reason = format!("its body is not what {} takes", handler.target());
+                    self.dead_letter(broker, message, &reason, stopping).await?;
+                }
+            }
+            done = Some(stored.offset);
+        }
+        save(&name, reader, done, stopping).await
+    }
+
+    fn route(&self, message: &TopicMessage) -> Route<'_> {
+        let Some(ce_type) = attribute(message, Metadata::CE_TYPE) else {
+            return Route::Unknown;
+        };
+        if let Some((handler, subscription)) =
+            self.handlers.iter().find(|(_, s)| s.type_name == ce_type)
+        {
+            return match (subscription.decode)(ce_type, &message.payload, false) {
+                Some(body) => Route::Handler(handler, body),
+                None => Route::Unreadable(handler),
+            };
+        }
+        self.handlers
+            .iter()
+            .find_map(|(handler, subscription)| {
+                (subscription.decode)(ce_type, &message.payload, true)
+                    .map(|body| Route::Handler(handler, body))
+            })
+            .unwrap_or(Route::Unknown)
+    }
+
+    /// Logs a message no handler can take and moves it to `<topic>.dead-letter`.
+    async fn dead_letter(
+        &self,
+        broker: &dyn Broker,
+        message: &TopicMessage,
+        reason: &str,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let dead_letter = format!("{}{DEAD_LETTER_SUFFIX}", self.topic);
+        tracing::error!(
+            topic = self.topic,
+            message = %message.id,
+            ce_type = attribute(message, Metadata::CE_TYPE).unwrap_or(""),
+            reason,
+            "a message no handler can take; moved to {dead_letter}"
+        );
+        let mut moved = message.clone();
+        moved
+            .attributes
+            .push(("kalix-dead-letter-reason".to_owned(), reason.to_owned()));
+        retry(&self.name(), "dead-lettering a message", stopping, || {
+            broker.publish(&dead_letter, moved.clone())
+        })
+        .await
+    }
+}
+
+/// Saves the group's offset, if it moved.
+async fn save(
+    name: &str,
+    reader: &mut dyn TopicReader,
+    done: Option<FeedOffset>,
+    stopping: &mut watch::Receiver<bool>,
+) -> Result<(), Stop> {
+    let Some(offset) = done else {
+        return Ok(());
+    };
+    let mut attempt = 0;
+    loop {
+        match reader.processed(offset).await {
+            Ok(()) => return Ok(()),
+            Err(error) => {
+                attempt += 1;
+                failed(
+                    name,
+                    "saving the consumer's offset",
+                    &error,
+                    attempt,
+                    stopping,
+                )
+                .await?;
+            }
+        }
+    }
+}
+
+/// A message's attribute, by a name compared without case.
+pub(crate) fn attribute<'a>(message: &'a TopicMessage, name: &str) -> Option<&'a str> {
+    message
+        .attributes
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
+/// What a handler sees of a message: its attributes as metadata (`ce-subject`, `ce-type`, ..).
+fn metadata_of(message: &TopicMessage) -> Metadata {
+    let mut metadata = Metadata::new();
+    for (key, value) in &message.attributes {
+        metadata.append(key.clone(), value.clone());
+    }
+    metadata
+}

@@ -1,0 +1,110 @@
+//! The service's topics seen from outside its components: what a test (or an embedding program)
+//! uses to publish messages to the service's subscribers and to read what it publishes.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::broker::{Broker, TopicReader};
+use crate::cloud_events::{PayloadType, message_body};
+use crate::metadata::Metadata;
+use crate::store::{FeedOffset, StoreError, StoredMessage, TopicMessage};
+
+/// The topics of a running service, on its broker. Get it from
+/// [`RunningService::topics`](crate::RunningService::topics).
+#[derive(Clone)]
+pub struct Topics {
+    broker: Arc<dyn Broker>,
+}
+
+impl std::fmt::Debug for Topics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Topics").finish_non_exhaustive()
+    }
+}
+
+impl Topics {
+    pub(crate) fn new(broker: Arc<dyn Broker>) -> Self {
+        Self { broker }
+    }
+
+    /// Publishes `message` to `topic`, as a subscriber of the service receives it.
+    pub async fn publish(&self, topic: &str, message: TopicMessage) -> Result<(), StoreError> {
+        self.broker.publish(topic, message).await
+    }
+
+    /// A reader of `topic` in the consumer group `group`: a new group reads from the topic's
+    /// start.
+    pub fn reader(&self, topic: &str, group: &str) -> TopicMessages {
+        TopicMessages {
+            reader: self.broker.reader(topic, group),
+        }
+    }
+
+    /// The CloudEvent carrying `value`, as the service publishes one: `ce-type` is the serde
+    /// tag of an enum variant (the body is the variant's content) or the type's name, with
+    /// `ce-subject` if given, a fresh `ce-id` and `Content-Type: application/json`.
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)]
+    /// enum CounterEvent { ValueIncreased { value: i64 } }
+    ///
+    /// let message = kalix_core::Topics::message_of(&CounterEvent::ValueIncreased { value: 3 }, Some("c1"));
+    /// let attribute = |name: &str| message.attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    /// assert_eq!(attribute("ce-type"), Some("ValueIncreased"));
+    /// assert_eq!(attribute("ce-subject"), Some("c1"));
+    /// assert_eq!(&message.payload[..], br#"{"value":3}"#);
+    /// ```
+    pub fn message_of<T: Serialize>(value: &T, subject: Option<&str>) -> TopicMessage {
+        let json = bytes::Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+        let payload_type = PayloadType::of(value);
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut attributes = vec![
+            ("ce-specversion".to_owned(), "1.0".to_owned()),
+            (Metadata::CE_TYPE.to_owned(), payload_type.name().to_owned()),
+            ("ce-source".to_owned(), "kalix-testkit".to_owned()),
+            (Metadata::CE_ID.to_owned(), id.clone()),
+            ("Content-Type".to_owned(), "application/json".to_owned()),
+        ];
+        if let Some(subject) = subject {
+            attributes.push((Metadata::CE_SUBJECT.to_owned(), subject.to_owned()));
+        }
+        TopicMessage {
+            id,
+            attributes,
+            payload: message_body(&json, payload_type),
+        }
+    }
+}
+
+impl Topics {
+    /// The body of `message` as a `T`: read directly, or as the variant its `ce-type` names of
+    /// the enum `T`; `None` if it is neither.
+    pub fn decode<T: serde::de::DeserializeOwned>(message: &TopicMessage) -> Option<T> {
+        let ce_type = message
+            .attributes
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(Metadata::CE_TYPE))
+            .map_or("", |(_, value)| value.as_str());
+        let value = crate::cloud_events::decode::<T>(ce_type, &message.payload, false)
+            .or_else(|| crate::cloud_events::decode::<T>(ce_type, &message.payload, true))?;
+        serde_json::from_value(value).ok()
+    }
+}
+
+/// Reads one topic in one consumer group (see [`Topics::reader`]).
+pub struct TopicMessages {
+    reader: Box<dyn TopicReader>,
+}
+
+impl TopicMessages {
+    /// Up to `limit` messages after the last one read; empty when there are none for now.
+    pub async fn read(&mut self, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
+        self.reader.read(limit).await
+    }
+
+    /// Records that the group processed every message up to `offset`.
+    pub async fn processed(&mut self, offset: FeedOffset) -> Result<(), StoreError> {
+        self.reader.processed(offset).await
+    }
+}
