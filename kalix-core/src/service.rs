@@ -10,12 +10,13 @@ use tokio::task::JoinHandle;
 
 use crate::background::{BackgroundDriver, RunningDrivers};
 use crate::client::{ComponentClient, Transport};
+use crate::config::BrokerLocation;
 use crate::config::Config;
 use crate::config::StoreLocation;
 use crate::dependencies::Dependencies;
 use crate::dispatch::Dispatcher;
 use crate::error::StartError;
-use crate::eventing::{Broker, EmbeddedBroker, Subscriptions, Topics};
+use crate::eventing::{Broker, EmbeddedBroker, NatsBroker, Subscriptions, Topics};
 use crate::registry::registered_components;
 use crate::registry::{ComponentEnv, EntitySettings};
 use crate::startup::StartupHooks;
@@ -145,9 +146,18 @@ impl Service {
                 open_store(&StoreLocation::SqliteMemory).await?
             }
         };
-        let broker: Arc<dyn Broker> = Arc::new(EmbeddedBroker {
-            store: Arc::clone(&store),
-        });
+        let broker: Arc<dyn Broker> = match &config.broker {
+            BrokerLocation::Embedded => Arc::new(EmbeddedBroker {
+                store: Arc::clone(&store),
+            }),
+            BrokerLocation::Nats {
+                url,
+                subject_prefix,
+            } => Arc::new(
+                NatsBroker::connect(url, subject_prefix, Arc::clone(&store), BROKER_TIMEOUT)
+                    .await?,
+            ),
+        };
         let subscriptions = Subscriptions {
             store: Arc::clone(&store),
             broker: Arc::clone(&broker),
@@ -216,6 +226,9 @@ fn keeps_state(component: &crate::registry::ComponentDescriptor) -> bool {
             .iter()
             .any(|h| h.publish.is_some() || h.topic_subscription().is_some())
 }
+
+/// How long the service waits for a broker to answer at start.
+const BROKER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long a stopping service waits for requests in flight.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);

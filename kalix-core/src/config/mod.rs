@@ -27,6 +27,8 @@ use crate::store::PostgresTimeouts;
 /// | `KALIX_POSTGRES_SCHEMA` | `kalix` | the PostgreSQL schema holding the tables |
 /// | `KALIX_POSTGRES_STATEMENT_TIMEOUT_MS` | `5000` | longest a PostgreSQL statement may run or wait for a lock |
 /// | `KALIX_POSTGRES_POOL_TIMEOUT_MS` | `5000` | longest a request waits for, or to open, a PostgreSQL connection |
+/// | `KALIX_BROKER` | `embedded` | where topics live: `embedded` (in the store) or `nats://host:port` (NATS JetStream) |
+/// | `KALIX_NATS_SUBJECT_PREFIX` | (none) | put before each topic's name to make its NATS subject (a namespace, e.g. per test run) |
 /// | `KALIX_PASSIVATION_TIMEOUT_MS` | `30000` | an entity idle this long leaves memory |
 /// | `KALIX_MAX_ACTIVE_ENTITIES` | `10000` | entities of one type kept in memory at most |
 ///
@@ -59,6 +61,8 @@ pub struct Config {
     pub startup_retry_delay: Duration,
     /// Where entity state is kept.
     pub store: StoreLocation,
+    /// Where topics live.
+    pub broker: BrokerLocation,
     /// An entity idle this long leaves memory.
     pub passivation_timeout: Duration,
     /// Entities of one type kept in memory at most.
@@ -81,6 +85,40 @@ pub enum StoreLocation {
         /// How long the service waits for the database.
         timeouts: PostgresTimeouts,
     },
+}
+
+/// Where topics live.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum BrokerLocation {
+    /// In the service's store (`embedded`, the default): durable as the store is.
+    #[default]
+    Embedded,
+    /// NATS JetStream (`nats://host:port`): topic `T` is the subject `T`, after a prefix.
+    Nats {
+        /// The server's URL.
+        url: String,
+        /// Put before each topic's name to make its subject (`KALIX_NATS_SUBJECT_PREFIX`).
+        subject_prefix: String,
+    },
+}
+
+impl std::str::FromStr for BrokerLocation {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text == "embedded" {
+            return Ok(BrokerLocation::Embedded);
+        }
+        if text.starts_with("nats://") {
+            return Ok(BrokerLocation::Nats {
+                url: text.to_owned(),
+                subject_prefix: String::new(),
+            });
+        }
+        Err(format!(
+            "expected embedded or nats://host:port, got '{text}'"
+        ))
+    }
 }
 
 impl std::str::FromStr for StoreLocation {
@@ -119,6 +157,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             startup_retry_delay: Duration::from_secs(1),
             store: StoreLocation::Sqlite("kalix-data/kalix.db".into()),
+            broker: BrokerLocation::Embedded,
             passivation_timeout: Duration::from_secs(30),
             max_active_entities: 10_000,
         }
@@ -236,6 +275,13 @@ impl Config {
     #[must_use]
     pub fn with_store(mut self, store: StoreLocation) -> Self {
         self.store = store;
+        self
+    }
+
+    /// Returns the config with another broker.
+    #[must_use]
+    pub fn with_broker(mut self, broker: BrokerLocation) -> Self {
+        self.broker = broker;
         self
     }
 

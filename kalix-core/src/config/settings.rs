@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Command};
 
-use super::{Config, StoreLocation};
+use super::{BrokerLocation, Config, StoreLocation};
 use crate::error::StartError;
 
 /// One setting: its variable, how `--help` shows it, and how its value changes a [`Config`].
@@ -139,6 +139,43 @@ const SETTINGS: &[Setting] = &[
         apply: |c, raw| {
             c.store = raw.parse()?;
             Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_BROKER",
+        flag: "--broker",
+        value_name: "URL",
+        help: "Where topics live: embedded (in the store) or nats://host:port (NATS JetStream)",
+        shown_default: |c| match &c.broker {
+            BrokerLocation::Embedded => "embedded".to_owned(),
+            BrokerLocation::Nats { url, .. } => url.clone(),
+        },
+        apply: |c, raw| {
+            let prefix = match &c.broker {
+                BrokerLocation::Nats { subject_prefix, .. } => subject_prefix.clone(),
+                BrokerLocation::Embedded => String::new(),
+            };
+            c.broker = raw.parse()?;
+            if let BrokerLocation::Nats { subject_prefix, .. } = &mut c.broker {
+                *subject_prefix = prefix;
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_NATS_SUBJECT_PREFIX",
+        flag: "--nats-subject-prefix",
+        value_name: "PREFIX",
+        help: "Put before each topic's name to make its NATS subject",
+        shown_default: |_| String::new(),
+        apply: |c, raw| match &mut c.broker {
+            BrokerLocation::Nats { subject_prefix, .. } => {
+                *subject_prefix = raw.to_owned();
+                Ok(())
+            }
+            BrokerLocation::Embedded => {
+                Err("a subject prefix needs KALIX_BROKER=nats://..".to_owned())
+            }
         },
     },
     Setting {

@@ -8,6 +8,7 @@
 mod broker;
 mod delivery;
 mod entity_feed;
+mod nats;
 mod publish;
 mod topic;
 mod topics;
@@ -19,6 +20,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
 pub(crate) use broker::{Broker, EmbeddedBroker};
+pub(crate) use nats::NatsBroker;
 pub(crate) use publish::{message_of, publish};
 pub use topics::{TopicMessages, Topics};
 

@@ -1,9 +1,12 @@
-//! The eventing contract of the counter sample, on the embedded broker: commands from
+//! The eventing contract of the counter sample, on the embedded broker and on NATS JetStream
+//! (when `KALIX_TEST_NATS_URL` is set; `.ci/run` sets it and checks the marker): commands from
 //! `counter-commands` come out of `counter-events` as events, in order, with CloudEvents
-//! attributes; unknown types are skipped, unreadable bodies dead-lettered.
+//! attributes; unknown types are skipped, unreadable bodies dead-lettered; on NATS, an outside
+//! client's messages reach the service and it sees what the service publishes.
 
 use eventsourced_counter::CounterEvent;
 use eventsourced_counter::eventing::{IncreaseCounter, MultiplyCounter};
+use kalix_core::BrokerLocation;
 use kalix_core::store::TopicMessage;
 use kalix_testkit::TestKit;
 use serde_json::Value;
@@ -26,9 +29,79 @@ async fn counter(testkit: &TestKit, id: &str) -> Value {
         .unwrap()
 }
 
+/// The NATS server to test against, if any, and a subject prefix of this test's own (the
+/// server's streams outlive the test).
+fn nats() -> Option<(String, String)> {
+    let Ok(url) = std::env::var("KALIX_TEST_NATS_URL") else {
+        eprintln!("KALIX_TEST_NATS_URL is not set: the NATS eventing tests did not run");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    Some((url, format!("test{}x{nanos}.", std::process::id())))
+}
+
+async fn on_nats(url: &str, prefix: &str) -> TestKit {
+    let broker = BrokerLocation::Nats {
+        url: url.to_owned(),
+        subject_prefix: prefix.to_owned(),
+    };
+    TestKit::builder()
+        .config(|config| config.with_broker(broker))
+        .start()
+        .await
+}
+
+/// Deletes the streams this test's prefix made: the server keeps them otherwise.
+async fn delete_streams(url: &str, prefix: &str) {
+    use futures_util::StreamExt;
+    let jetstream = async_nats::jetstream::new(async_nats::connect(url).await.unwrap());
+    let ours = format!("KALIX_{}", prefix.replace('.', "_"));
+    let names: Vec<String> = jetstream
+        .stream_names()
+        .filter_map(|name| async move { name.ok() })
+        .collect()
+        .await;
+    for name in names.into_iter().filter(|name| name.starts_with(&ours)) {
+        let _ = jetstream.delete_stream(&name).await;
+    }
+}
+
+fn mark_ran(name: &str) {
+    if let Ok(directory) = std::env::var("KALIX_TEST_MARKERS") {
+        std::fs::write(std::path::Path::new(&directory).join(name), "ran").unwrap();
+    }
+}
+
 #[tokio::test]
 async fn commands_from_a_topic_come_out_of_the_events_topic_in_order() {
-    let testkit = TestKit::start().await;
+    commands_come_out_as_events(TestKit::start().await).await;
+}
+
+#[tokio::test]
+async fn on_nats_commands_from_a_topic_come_out_of_the_events_topic_in_order() {
+    let Some((url, prefix)) = nats() else { return };
+    commands_come_out_as_events(on_nats(&url, &prefix).await).await;
+    delete_streams(&url, &prefix).await;
+    mark_ran("nats-eventing");
+}
+
+#[tokio::test]
+async fn an_unknown_type_is_skipped_and_an_unreadable_body_is_dead_lettered() {
+    unknown_and_unreadable(TestKit::start().await).await;
+}
+
+#[tokio::test]
+async fn on_nats_an_unknown_type_is_skipped_and_an_unreadable_body_is_dead_lettered() {
+    let Some((url, prefix)) = nats() else { return };
+    unknown_and_unreadable(on_nats(&url, &prefix).await).await;
+    delete_streams(&url, &prefix).await;
+    mark_ran("nats-dead-letters");
+}
+
+async fn commands_come_out_as_events(testkit: TestKit) {
     let mut events = testkit.outgoing("counter-events");
     let mut with_meta = testkit.outgoing("counter-events-with-meta");
     let commands = testkit.incoming("counter-commands");
@@ -69,9 +142,7 @@ async fn commands_from_a_topic_come_out_of_the_events_topic_in_order() {
     testkit.stop().await;
 }
 
-#[tokio::test]
-async fn an_unknown_type_is_skipped_and_an_unreadable_body_is_dead_lettered() {
-    let testkit = TestKit::start().await;
+async fn unknown_and_unreadable(testkit: TestKit) {
     let commands = testkit.incoming("counter-commands");
     let mut dead_letters = testkit.outgoing("counter-commands.dead-letter");
     let raw = |ce_type: &str, body: &str| TopicMessage {
@@ -113,4 +184,65 @@ async fn an_unknown_type_is_skipped_and_an_unreadable_body_is_dead_lettered() {
     assert_eq!(event.payload, CounterEvent::ValueIncreased { value: 5 });
     assert_eq!(counter(&testkit, "c2").await, Value::String("5".into()));
     testkit.stop().await;
+}
+
+/// An outside NATS client publishes a command with CloudEvents headers; another, subscribed to
+/// the events subject, sees the service's event with its attributes as headers.
+#[tokio::test]
+async fn on_nats_outside_clients_publish_commands_and_read_events() {
+    use futures_util::StreamExt;
+    let Some((url, prefix)) = nats() else { return };
+    let testkit = on_nats(&url, &prefix).await;
+    let client = async_nats::connect(&url).await.unwrap();
+    let mut events = client
+        .subscribe(format!("{prefix}counter-events"))
+        .await
+        .unwrap();
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("ce-specversion", "1.0");
+    headers.insert("ce-type", "IncreaseCounter");
+    headers.insert("ce-id", "outside-1");
+    headers.insert("Content-Type", "application/json");
+    let jetstream = async_nats::jetstream::new(client.clone());
+    // The service made the stream at its first read of the topic; wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let published = jetstream
+            .publish_with_headers(
+                format!("{prefix}counter-commands"),
+                headers.clone(),
+                r#"{"counterId":"n1","value":7}"#.into(),
+            )
+            .await;
+        let acknowledged = match published {
+            Ok(ack) => ack.await.is_ok(),
+            Err(_) => false,
+        };
+        match acknowledged {
+            true => break,
+            false if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            false => panic!("no stream took the outside command"),
+        }
+    }
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .unwrap();
+    let header = |name: &str| {
+        event
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .map(|v| v.as_str().to_owned())
+    };
+    assert_eq!(header("ce-type").as_deref(), Some("ValueIncreased"));
+    assert_eq!(header("ce-subject").as_deref(), Some("n1"));
+    assert_eq!(header("Content-Type").as_deref(), Some("application/json"));
+    assert_eq!(&event.payload[..], br#"{"value":7}"#);
+    assert_eq!(counter(&testkit, "n1").await, Value::String("7".into()));
+    testkit.stop().await;
+    delete_streams(&url, &prefix).await;
+    mark_ran("nats-outside-clients");
 }
