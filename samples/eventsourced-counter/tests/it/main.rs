@@ -3,6 +3,7 @@
 
 mod eventing;
 mod http;
+mod reliability;
 mod replay;
 mod subscription;
 mod two_processes;
