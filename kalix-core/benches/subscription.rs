@@ -11,6 +11,10 @@
 //! - Burst: `BENCH_BURST` commands (default 100,000) from 64 tasks as fast as they are answered:
 //!   the write rate, and the delivery rate from the first write to the last delivery. The
 //!   baseline of the same run is the write rate: delivery keeps up if it is at least that.
+//! - NATS (when `BENCH_NATS_URL`, default `nats://127.0.0.1:4222`, answers): messages published
+//!   per second through the service's broker (`Topics::publish`: a CloudEvent, acknowledged by
+//!   JetStream) beside a bare `async-nats` JetStream publisher of the same bodies and headers,
+//!   `BENCH_MESSAGES` (default 20,000) each from 64 tasks, alternating twice.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -208,5 +212,133 @@ fn main() {
             println!("ratio delivery / write rate: {:.3}", deliveries / writes);
         }
         service.stop().await.unwrap();
+        nats_publishing().await;
     });
+}
+
+/// Publishing through the service's NATS broker beside a bare JetStream publisher.
+async fn nats_publishing() {
+    let url = std::env::var("BENCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let messages: usize = env_or("BENCH_MESSAGES", 20_000);
+    let Ok(client) = async_nats::connect(&url).await else {
+        println!("NATS at {url} does not answer: publishing not measured");
+        return;
+    };
+    let jetstream = async_nats::jetstream::new(client);
+    let prefix = format!("bench{}.", std::process::id());
+    let broker = kalix_core::BrokerLocation::Nats {
+        url: url.clone(),
+        subject_prefix: prefix.clone(),
+    };
+    let directory = tempfile::tempdir().unwrap();
+    let config = kalix_core::Config::default()
+        .with_port(0)
+        .with_store(kalix_core::StoreLocation::Sqlite(
+            directory.path().join("nats.db"),
+        ))
+        .with_broker(broker);
+    let service = kalix_core::Service::new()
+        .config(config)
+        .start()
+        .await
+        .expect("the service starts on NATS");
+    let topics = service.topics();
+    // Both publish to streams of their own, made before the clock starts.
+    let bare_subject = format!("{prefix}bare");
+    jetstream
+        .get_or_create_stream(async_nats::jetstream::stream::Config {
+            name: format!("BENCH_BARE_{}", std::process::id()),
+            subjects: vec![bare_subject.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let sample = kalix_core::Topics::message_of(&Counted::Increased, Some("c1"));
+    topics.publish("framework", sample.clone()).await.unwrap();
+
+    let framework = |round: usize| {
+        let topics = topics.clone();
+        let sample = sample.clone();
+        async move {
+            let started = Instant::now();
+            let tasks: Vec<_> = (0..64)
+                .map(|task| {
+                    let (topics, sample) = (topics.clone(), sample.clone());
+                    tokio::spawn(async move {
+                        for n in (task..messages).step_by(64) {
+                            let mut message = sample.clone();
+                            message.id = format!("{round}-{n}");
+                            topics.publish("framework", message).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            messages as f64 / started.elapsed().as_secs_f64()
+        }
+    };
+    let bare = |round: usize| {
+        let jetstream = jetstream.clone();
+        let (subject, sample) = (bare_subject.clone(), sample.clone());
+        async move {
+            let started = Instant::now();
+            let tasks: Vec<_> = (0..64)
+                .map(|task| {
+                    let (jetstream, subject, sample) =
+                        (jetstream.clone(), subject.clone(), sample.clone());
+                    tokio::spawn(async move {
+                        for n in (task..messages).step_by(64) {
+                            let mut headers = async_nats::HeaderMap::new();
+                            for (name, value) in &sample.attributes {
+                                headers.insert(name.as_str(), value.as_str());
+                            }
+                            headers.insert("Nats-Msg-Id", format!("{round}-{n}").as_str());
+                            let ack = jetstream
+                                .publish_with_headers(
+                                    subject.clone(),
+                                    headers,
+                                    sample.payload.clone(),
+                                )
+                                .await
+                                .unwrap();
+                            ack.await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            messages as f64 / started.elapsed().as_secs_f64()
+        }
+    };
+    let mut framework_rates = Vec::new();
+    let mut bare_rates = Vec::new();
+    for round in 0..2 {
+        bare_rates.push(bare(round).await);
+        framework_rates.push(framework(round).await);
+    }
+    let mean = |rates: &[f64]| rates.iter().sum::<f64>() / rates.len() as f64;
+    println!("NATS JetStream publishing, {messages} messages per round from 64 tasks, 2 rounds");
+    println!(
+        "  bare async-nats: {:.0} messages/s {bare_rates:.0?}",
+        mean(&bare_rates)
+    );
+    println!(
+        "  kalix-core broker: {:.0} messages/s {framework_rates:.0?}",
+        mean(&framework_rates)
+    );
+    println!(
+        "ratio kalix-core / bare async-nats: {:.3}",
+        mean(&framework_rates) / mean(&bare_rates)
+    );
+    service.stop().await.unwrap();
+    for name in [
+        format!("BENCH_BARE_{}", std::process::id()),
+        format!("KALIX_{}framework", prefix.replace('.', "_")),
+    ] {
+        let _ = jetstream.delete_stream(&name).await;
+    }
 }
