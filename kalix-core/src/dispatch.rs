@@ -19,7 +19,7 @@ use crate::invocation::{Body, Invocation};
 use crate::metadata::Metadata;
 use crate::outcome::{HandlerOutcome, Outcome, Step, panic_error};
 use crate::registry::ComponentEnv;
-use crate::registry::{ComponentDescriptor, HandlerDescriptor};
+use crate::registry::{ComponentDescriptor, HandlerDescriptor, PublishTarget};
 use crate::status::ErrorCode;
 
 /// How deep a chain of forwards may go before it is taken for a loop.
@@ -58,8 +58,11 @@ impl BoundHandler {
 /// Finds handlers by component id and method name, runs them, and carries out their effects.
 pub(crate) struct Dispatcher {
     handlers: HashMap<&'static str, HashMap<&'static str, BoundHandler>>,
-    /// Where the replies of `#[publish]` handlers go.
+    /// Where the replies of `#[publish(topic = ..)]` handlers go.
     broker: Arc<dyn Broker>,
+    /// Where the replies of `#[publish(stream = ..)]` handlers go: the service's own store,
+    /// which serves them to other services.
+    streams: Arc<dyn Broker>,
 }
 
 impl Dispatcher {
@@ -94,6 +97,9 @@ impl Dispatcher {
         Ok(Self {
             handlers,
             broker: Arc::clone(&env.broker),
+            streams: Arc::new(eventing::EmbeddedBroker {
+                store: Arc::clone(&env.store),
+            }),
         })
     }
 
@@ -151,7 +157,7 @@ impl Dispatcher {
         incoming: Option<&Metadata>,
         outcome: Outcome,
     ) -> Outcome {
-        let (Some(topic), Some(incoming)) = (bound.handler.publish, incoming) else {
+        let (Some(target), Some(incoming)) = (bound.handler.publish, incoming) else {
             return outcome;
         };
         let Outcome::Reply {
@@ -163,7 +169,16 @@ impl Dispatcher {
             return outcome;
         };
         let message = eventing::message_of(bound, incoming, body, metadata, *payload_type);
-        match eventing::publish(self.broker.as_ref(), topic, message).await {
+        let published = match target {
+            PublishTarget::Topic(topic) => {
+                eventing::publish(self.broker.as_ref(), topic, message).await
+            }
+            PublishTarget::Stream(id) => {
+                let topic = eventing::stream_topic(id);
+                eventing::publish(self.streams.as_ref(), &topic, message).await
+            }
+        };
+        match published {
             Ok(()) => outcome,
             Err(error) => Outcome::Error(error),
         }

@@ -14,8 +14,9 @@ pub use crate::invocation::Invocation;
 pub use crate::outcome::HandlerOutcome;
 pub use crate::registry::ComponentEnv;
 pub use crate::registry::{
-    ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor,
-    RouteSegment, SubscriptionDescriptor, SubscriptionSource, TopicSubscriptionDescriptor, Trigger,
+    ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, PublishTarget,
+    RouteDescriptor, RouteSegment, SubscriptionDescriptor, SubscriptionSource,
+    TopicSubscriptionDescriptor, Trigger,
 };
 use crate::value_entity::ValueEntityComponent;
 

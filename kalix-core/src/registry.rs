@@ -106,8 +106,17 @@ pub struct HandlerDescriptor {
     pub triggers: &'static [Trigger],
     /// Runs it.
     pub dispatch: HandlerFn,
-    /// The topic its replies are published to (`#[publish(topic = "..")]`).
-    pub publish: Option<&'static str>,
+    /// Where its replies are published (`#[publish(topic = "..")]`, `#[publish(stream = "..")]`).
+    pub publish: Option<PublishTarget>,
+}
+
+/// Where a handler's replies are published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishTarget {
+    /// A topic of the service's broker.
+    Topic(&'static str),
+    /// A stream other services of the project subscribe to, served by this service over HTTP.
+    Stream(&'static str),
 }
 
 impl HandlerDescriptor {
@@ -161,11 +170,14 @@ pub enum Trigger {
     Topic(TopicSubscriptionDescriptor),
 }
 
-/// A handler's subscription to a topic (`#[subscribe(topic = "..")]`).
+/// A handler's subscription to a topic (`#[subscribe(topic = "..")]`) or to another service's
+/// stream (`#[subscribe(stream = "..", service = "..")]`).
 #[derive(Debug, Clone, Copy)]
 pub struct TopicSubscriptionDescriptor {
-    /// The topic.
+    /// The topic, or the stream's id.
     pub topic: &'static str,
+    /// For a stream, the service that publishes it.
+    pub service: Option<&'static str>,
     /// The consumer group; every process of the service in one group shares the messages, and
     /// another group gets them all again. The action's id when not named.
     pub consumer_group: Option<&'static str>,

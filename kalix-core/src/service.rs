@@ -16,7 +16,7 @@ use crate::config::StoreLocation;
 use crate::dependencies::Dependencies;
 use crate::dispatch::Dispatcher;
 use crate::error::StartError;
-use crate::eventing::{Broker, EmbeddedBroker, NatsBroker, Subscriptions, Topics};
+use crate::eventing::{Broker, EmbeddedBroker, NatsBroker, ServiceUrls, Subscriptions, Topics};
 use crate::registry::registered_components;
 use crate::registry::{ComponentEnv, EntitySettings};
 use crate::startup::StartupHooks;
@@ -161,6 +161,9 @@ impl Service {
         let subscriptions = Subscriptions {
             store: Arc::clone(&store),
             broker: Arc::clone(&broker),
+            services: ServiceUrls {
+                configured: config.service_urls.clone(),
+            },
         };
         let topics = Topics::new(Arc::clone(&broker));
         let env = ComponentEnv {
@@ -174,7 +177,8 @@ impl Service {
             broker,
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
-        let router = crate::ingress::router(Arc::clone(&dispatcher), &config)?;
+        let router =
+            crate::ingress::router(Arc::clone(&dispatcher), &config, Arc::clone(&env.store))?;
         let address = format!("{}:{}", config.http_host, config.http_port);
         let listener = TcpListener::bind(&address)
             .await

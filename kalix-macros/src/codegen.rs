@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 
 use crate::exports::{KalixCore, KalixCoreAt};
 use crate::handler::{Handler, Param, ParamKind, QueryShape, type_span, type_text};
-use crate::options::{SubscribeOptions, SubscriptionSource};
+use crate::options::{PublishTo, SubscribeOptions, SubscriptionSource};
 use crate::route::Segment;
 
 pub(crate) fn dispatch_ident(handler: &Handler) -> syn::Ident {
@@ -392,7 +392,12 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
         .iter()
         .any(|p| matches!(p.kind, ParamKind::Query(_)));
     let publish = match &handler.publish {
-        Some(topic) => quote!(::core::option::Option::Some(#topic)),
+        Some(PublishTo::Topic(topic)) => quote!(::core::option::Option::Some(
+            #KalixCore::__private::PublishTarget::Topic(#topic)
+        )),
+        Some(PublishTo::Stream(stream)) => quote!(::core::option::Option::Some(
+            #KalixCore::__private::PublishTarget::Stream(#stream)
+        )),
         None => quote!(::core::option::Option::None),
     };
     let mut triggers = Vec::new();
@@ -468,6 +473,10 @@ fn subscription_trigger(handler: &Handler, subscription: &SubscribeOptions) -> O
         }
         (SubscriptionSource::Topic, Some(ty)) => {
             let topic = subscription.topic.as_ref()?;
+            let service = match &subscription.service {
+                Some(service) => quote!(::core::option::Option::Some(#service)),
+                None => quote!(::core::option::Option::None),
+            };
             let group = match &subscription.consumer_group {
                 Some(group) => quote!(::core::option::Option::Some(#group)),
                 None => quote!(::core::option::Option::None),
@@ -478,6 +487,7 @@ fn subscription_trigger(handler: &Handler, subscription: &SubscribeOptions) -> O
             return Some(quote! {
                 #KalixCore::__private::Trigger::Topic(#KalixCore::__private::TopicSubscriptionDescriptor {
                     topic: #topic,
+                    service: #service,
                     consumer_group: #group,
                     ignore_unknown: #ignore_unknown,
                     type_name: #type_name,

@@ -9,7 +9,9 @@ use syn::{
 
 use crate::diagnostics::Diagnostics;
 use crate::exports::KalixCoreAt;
-use crate::options::{StartupOptions, SubscribeOptions, SubscriptionSource, parse_publish};
+use crate::options::{
+    PublishTo, StartupOptions, SubscribeOptions, SubscriptionSource, parse_publish,
+};
 use crate::route::{Method, Template};
 
 /// The kinds of component, each with its own rules for its handlers.
@@ -115,8 +117,8 @@ pub(crate) struct Handler {
     pub route: Option<Route>,
     pub on_startup: Option<StartupOptions>,
     pub subscription: Option<SubscribeOptions>,
-    /// The topic its replies are published to.
-    pub publish: Option<LitStr>,
+    /// The topic or stream its replies are published to.
+    pub publish: Option<PublishTo>,
     pub params: Vec<Param>,
     pub reply: Reply,
     /// Whether an error was reported for it. A failed handler still tells its component's state
@@ -191,7 +193,7 @@ impl Handler {
         let mut route: Option<Route> = None;
         let mut on_startup = None;
         let mut subscription: Option<SubscribeOptions> = None;
-        let mut publish: Option<LitStr> = None;
+        let mut publish: Option<PublishTo> = None;
         let mut is_handler = false;
         let mut kept = Vec::new();
         for attribute in std::mem::take(&mut method.attrs) {

@@ -163,8 +163,10 @@ pub(crate) struct SubscribeOptions {
     pub source: SubscriptionSource,
     /// The entity's type, as written (for an entity source).
     pub entity: syn::Path,
-    /// The topic's name (for a topic source).
+    /// The topic's name (for a topic source), or the stream's id (for a stream source).
     pub topic: Option<LitStr>,
+    /// The service publishing the stream (for a stream source).
+    pub service: Option<LitStr>,
     /// The consumer group of a topic subscription.
     pub consumer_group: Option<LitStr>,
     /// Whether a message of a type no handler takes is skipped.
@@ -181,6 +183,8 @@ const HANDLE_DELETES: &str = "handle_deletes";
 const TOPIC: &str = "topic";
 const CONSUMER_GROUP: &str = "consumer_group";
 const IGNORE_UNKNOWN: &str = "ignore_unknown";
+const STREAM: &str = "stream";
+const SERVICE: &str = "service";
 
 impl SubscribeOptions {
     /// Parses the attribute; `None` (with the error reported) when it names no source.
@@ -188,12 +192,15 @@ impl SubscribeOptions {
         let expected = "expected `#[subscribe(value_entity = Entity)]`, \
                         `#[subscribe(value_entity = Entity, handle_deletes)]`, \
                         `#[subscribe(event_sourced_entity = Entity)]` or \
-                        `#[subscribe(topic = \"name\", consumer_group = \"group\", ignore_unknown)]`";
+                        `#[subscribe(topic = \"name\", consumer_group = \"group\", ignore_unknown)]` or \
+                        `#[subscribe(stream = \"id\", service = \"name\", consumer_group = \"group\")]`";
         let mut source: Option<(SubscriptionSource, syn::Path)> = None;
         let mut handle_deletes: Option<syn::Path> = None;
         let mut topic: Option<LitStr> = None;
         let mut consumer_group: Option<LitStr> = None;
         let mut ignore_unknown: Option<syn::Path> = None;
+        let mut stream: Option<LitStr> = None;
+        let mut service: Option<LitStr> = None;
         if matches!(attribute.meta, syn::Meta::Path(_)) {
             diagnostics.error(attribute, expected);
             return None;
@@ -216,7 +223,7 @@ impl SubscribeOptions {
                 handle_deletes = Some(meta.path.clone());
                 Ok(())
             } else if meta.path.is_ident(TOPIC) {
-                if source.is_some() || topic.is_some() {
+                if source.is_some() || topic.is_some() || stream.is_some() {
                     return Err(meta.error("a handler subscribes to one source"));
                 }
                 let name: LitStr = meta.value()?.parse()?;
@@ -224,6 +231,15 @@ impl SubscribeOptions {
                     return Err(syn::Error::new(name.span(), "a topic has a name"));
                 }
                 topic = Some(name);
+                Ok(())
+            } else if meta.path.is_ident(STREAM) {
+                if source.is_some() || topic.is_some() || stream.is_some() {
+                    return Err(meta.error("a handler subscribes to one source"));
+                }
+                stream = Some(non_empty(meta.value()?.parse()?, "a stream has an id")?);
+                Ok(())
+            } else if meta.path.is_ident(SERVICE) {
+                service = Some(non_empty(meta.value()?.parse()?, "a service has a name")?);
                 Ok(())
             } else if meta.path.is_ident(CONSUMER_GROUP) {
                 consumer_group = Some(meta.value()?.parse()?);
@@ -239,6 +255,24 @@ impl SubscribeOptions {
             diagnostics.push(error);
             return None;
         }
+        match (&stream, &service) {
+            (Some(stream), None) => {
+                diagnostics.push(syn::Error::new(
+                    stream.span(),
+                    "a stream comes from another service: name it, `service = \"name\"` (its URL is `KALIX_SERVICE_<NAME>`)",
+                ));
+                return None;
+            }
+            (None, Some(service)) => {
+                diagnostics.push(syn::Error::new(
+                    service.span(),
+                    "`service` goes with `stream = \"id\"`",
+                ));
+                return None;
+            }
+            _ => {}
+        }
+        let topic = topic.or(stream);
         let (source, entity) = match (source, &topic) {
             (Some(source), _) => source,
             (None, Some(topic)) => (
@@ -276,6 +310,7 @@ impl SubscribeOptions {
             entity,
             handle_deletes: handle_deletes.is_some(),
             topic,
+            service,
             consumer_group,
             ignore_unknown: ignore_unknown.is_some(),
             attribute: quote::ToTokens::to_token_stream(attribute),
@@ -283,35 +318,53 @@ impl SubscribeOptions {
     }
 }
 
-/// Options of `#[publish(topic = "name")]`: the topic a handler's replies are published to.
+/// Where `#[publish(..)]` sends a handler's replies.
+pub(crate) enum PublishTo {
+    Topic(LitStr),
+    Stream(LitStr),
+}
+
+fn non_empty(name: LitStr, message: &str) -> syn::Result<LitStr> {
+    if name.value().is_empty() {
+        Err(syn::Error::new(name.span(), message))
+    } else {
+        Ok(name)
+    }
+}
+
+/// Options of `#[publish(topic = "name")]` and `#[publish(stream = "id")]`.
 pub(crate) fn parse_publish(
     attribute: &syn::Attribute,
     diagnostics: &mut Diagnostics,
-) -> Option<LitStr> {
-    let mut topic: Option<LitStr> = None;
-    let expected = "expected `#[publish(topic = \"name\")]`";
+) -> Option<PublishTo> {
+    let mut target: Option<PublishTo> = None;
+    let expected = "expected `#[publish(topic = \"name\")]` or `#[publish(stream = \"id\")]`";
     if matches!(attribute.meta, syn::Meta::Path(_)) {
         diagnostics.error(attribute, expected);
         return None;
     }
     let result = attribute.parse_nested_meta(|meta| {
-        if meta.path.is_ident(TOPIC) {
-            let name: LitStr = meta.value()?.parse()?;
-            if name.value().is_empty() {
-                return Err(syn::Error::new(name.span(), "a topic has a name"));
-            }
-            topic = Some(name);
-            Ok(())
-        } else {
-            Err(meta.error(format!("unknown option of `#[publish]`; {expected}")))
+        let stream = meta.path.is_ident(STREAM);
+        if !stream && !meta.path.is_ident(TOPIC) {
+            return Err(meta.error(format!("unknown option of `#[publish]`; {expected}")));
         }
+        if target.is_some() {
+            return Err(meta.error("a handler publishes to one topic or stream"));
+        }
+        let name = non_empty(meta.value()?.parse()?, "a topic or stream has a name")?;
+        target = Some(if stream {
+            PublishTo::Stream(name)
+        } else {
+            PublishTo::Topic(name)
+        });
+        Ok(())
     });
     if let Err(error) = result {
         diagnostics.push(error);
         return None;
     }
-    if topic.is_none() {
+    if target.is_none() {
         diagnostics.error(attribute, expected);
     }
-    topic
+    target
 }

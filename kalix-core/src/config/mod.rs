@@ -29,6 +29,7 @@ use crate::store::PostgresTimeouts;
 /// | `KALIX_POSTGRES_POOL_TIMEOUT_MS` | `5000` | longest a request waits for, or to open, a PostgreSQL connection |
 /// | `KALIX_BROKER` | `embedded` | where topics live: `embedded` (in the store) or `nats://host:port` (NATS JetStream) |
 /// | `KALIX_NATS_SUBJECT_PREFIX` | (none) | put before each topic's name to make its NATS subject (a namespace, e.g. per test run) |
+/// | `KALIX_SERVICE_<NAME>` | (none) | the URL of service `<name>` (upper-cased, `-` as `_`), whose streams this one subscribes to |
 /// | `KALIX_PASSIVATION_TIMEOUT_MS` | `30000` | an entity idle this long leaves memory |
 /// | `KALIX_MAX_ACTIVE_ENTITIES` | `10000` | entities of one type kept in memory at most |
 ///
@@ -63,6 +64,9 @@ pub struct Config {
     pub store: StoreLocation,
     /// Where topics live.
     pub broker: BrokerLocation,
+    /// Where other services of the project are, by name, for subscriptions to their streams;
+    /// a service not listed is looked up in `KALIX_SERVICE_<NAME>`.
+    pub service_urls: Vec<(String, String)>,
     /// An entity idle this long leaves memory.
     pub passivation_timeout: Duration,
     /// Entities of one type kept in memory at most.
@@ -158,6 +162,7 @@ impl Default for Config {
             startup_retry_delay: Duration::from_secs(1),
             store: StoreLocation::Sqlite("kalix-data/kalix.db".into()),
             broker: BrokerLocation::Embedded,
+            service_urls: Vec::new(),
             passivation_timeout: Duration::from_secs(30),
             max_active_entities: 10_000,
         }
@@ -282,6 +287,14 @@ impl Config {
     #[must_use]
     pub fn with_broker(mut self, broker: BrokerLocation) -> Self {
         self.broker = broker;
+        self
+    }
+
+    /// Returns the config with the address of the service `name`, whose streams it subscribes
+    /// to (otherwise read from `KALIX_SERVICE_<NAME>`, the name upper-cased with `-` as `_`).
+    #[must_use]
+    pub fn with_service_url(mut self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        self.service_urls.push((name.into(), url.into()));
         self
     }
 

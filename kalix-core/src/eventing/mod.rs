@@ -10,6 +10,7 @@ mod delivery;
 mod entity_feed;
 mod nats;
 mod publish;
+mod stream;
 mod topic;
 mod topics;
 
@@ -19,9 +20,13 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
-pub(crate) use broker::{Broker, EmbeddedBroker};
+pub(crate) use broker::{Broker, EmbeddedBroker, TopicReader};
 pub(crate) use nats::NatsBroker;
 pub(crate) use publish::{message_of, publish};
+use stream::RemoteStreamReader;
+pub(crate) use stream::{
+    MAX_PAGE, PAGE_WAIT, STREAMS_PATH, ServiceUrls, page, parse_offset, stream_topic,
+};
 pub use topics::{TopicMessages, Topics};
 
 use crate::background::BackgroundDriver;
@@ -41,6 +46,8 @@ const IDLE_POLL: Duration = Duration::from_millis(20);
 pub(crate) struct Subscriptions {
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
+    /// Where the services whose streams are subscribed to are.
+    pub services: ServiceUrls,
 }
 
 impl Subscriptions {
@@ -71,10 +78,21 @@ impl BackgroundDriver for Subscriptions {
                 runs.push(Box::pin(run));
             }
             for consumer in topic_consumers(&dispatcher) {
+                let reader: Box<dyn TopicReader> = match consumer.service {
+                    Some(service) => Box::new(RemoteStreamReader::new(
+                        service,
+                        consumer.topic,
+                        &consumer.group,
+                        self.services.clone(),
+                        Arc::clone(&self.store),
+                    )),
+                    None => self.broker.reader(consumer.topic, &consumer.group),
+                };
                 let run = consumer.run(
                     Arc::clone(&dispatcher),
                     Arc::clone(&self.store),
                     Arc::clone(&self.broker),
+                    reader,
                     owner,
                     stopping.clone(),
                 );
@@ -119,7 +137,8 @@ fn entity_consumers(dispatcher: &Dispatcher) -> Vec<EntityConsumer> {
     consumers
 }
 
-/// One consumer per action, topic and consumer group (the action's id when not named).
+/// One consumer per action, topic (or other service's stream) and consumer group (the action's
+/// id when not named).
 fn topic_consumers(dispatcher: &Dispatcher) -> Vec<TopicConsumer> {
     let mut consumers: Vec<TopicConsumer> = Vec::new();
     for bound in dispatcher.handlers() {
@@ -130,12 +149,12 @@ fn topic_consumers(dispatcher: &Dispatcher) -> Vec<TopicConsumer> {
             .consumer_group
             .unwrap_or(bound.component.id)
             .to_owned();
-        match consumers
-            .iter_mut()
-            .find(|c| c.topic == subscription.topic && c.group == group)
-        {
+        match consumers.iter_mut().find(|c| {
+            c.service == subscription.service && c.topic == subscription.topic && c.group == group
+        }) {
             Some(consumer) => consumer.handlers.push((bound.clone(), *subscription)),
             None => consumers.push(TopicConsumer {
+                service: subscription.service,
                 topic: subscription.topic,
                 group,
                 handlers: vec![(bound.clone(), *subscription)],

@@ -41,6 +41,10 @@ pub(crate) fn message_of(
     if let Some(subject) = subject {
         attributes.push((Metadata::CE_SUBJECT.to_owned(), subject.to_owned()));
     }
+    // The source event's sequence number, for consumers that drop what they have seen.
+    if let Some(sequence) = incoming.get(Metadata::CE_SEQUENCE) {
+        attributes.push((Metadata::CE_SEQUENCE.to_owned(), sequence.to_owned()));
+    }
     TopicMessage {
         id,
         attributes,

@@ -26,6 +26,9 @@ pub(crate) const DEAD_LETTER_SUFFIX: &str = ".dead-letter";
 
 /// One action's handlers of one topic, in one consumer group.
 pub(super) struct TopicConsumer {
+    /// For another service's stream, that service.
+    pub service: Option<&'static str>,
+    /// The topic, or the stream's id.
     pub topic: &'static str,
     pub group: String,
     pub handlers: Vec<(BoundHandler, TopicSubscriptionDescriptor)>,
@@ -42,7 +45,19 @@ enum Route<'a> {
 
 impl TopicConsumer {
     fn name(&self) -> String {
-        format!("topic:{}:{}", self.topic, self.group)
+        match self.service {
+            Some(service) => format!("stream:{service}:{}:{}", self.topic, self.group),
+            None => format!("topic:{}:{}", self.topic, self.group),
+        }
+    }
+
+    /// Where messages no handler can take go: `<topic>.dead-letter`, or for a stream
+    /// `<service>.<stream>.dead-letter` on this service's broker.
+    fn dead_letter_topic(&self) -> String {
+        match self.service {
+            Some(service) => format!("{service}.{}{DEAD_LETTER_SUFFIX}", self.topic),
+            None => format!("{}{DEAD_LETTER_SUFFIX}", self.topic),
+        }
     }
 
     fn ignores_unknown(&self) -> bool {
@@ -54,12 +69,12 @@ impl TopicConsumer {
         dispatcher: Arc<Dispatcher>,
         store: Arc<dyn Store>,
         broker: Arc<dyn Broker>,
+        mut reader: Box<dyn TopicReader>,
         owner: u64,
         mut stopping: watch::Receiver<bool>,
     ) {
         let name = self.name();
         let lease = Lease::new(name.clone(), owner, store);
-        let mut reader = broker.reader(self.topic, &self.group);
         loop {
             if *stopping.borrow() {
                 return;
@@ -189,7 +204,7 @@ impl TopicConsumer {
         reason: &str,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
-        let dead_letter = format!("{}{DEAD_LETTER_SUFFIX}", self.topic);
+        let dead_letter = self.dead_letter_topic();
         tracing::error!(
             topic = self.topic,
             message = %message.id,

@@ -7,6 +7,7 @@ mod request;
 mod response;
 mod routes;
 mod server;
+mod streams;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +17,8 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::error::StartError;
-use crate::registry::HttpMethod;
+use crate::registry::{HttpMethod, PublishTarget};
+use crate::store::Store;
 
 use crate::config::Config;
 use request::{BodyBudget, RequestLimits};
@@ -24,8 +26,30 @@ pub(crate) use routes::RouteTemplate;
 pub(crate) use server::{ConnectionLimits, serve};
 
 /// Builds the router serving every handler that has a route.
-pub(crate) fn router(dispatcher: Arc<Dispatcher>, config: &Config) -> Result<Router, StartError> {
+pub(crate) fn router(
+    dispatcher: Arc<Dispatcher>,
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> Result<Router, StartError> {
     let table = routes::RouteTable::build(&dispatcher.handlers())?;
+    if let Some(entry) = table
+        .entries()
+        .iter()
+        .find(|entry| entry.template.axum_path().starts_with("/_kalix/"))
+    {
+        return Err(StartError::ConflictingRoutes(format!(
+            "{} routes a path under /_kalix/, which the runtime keeps for its own use (streams to other services); choose another path",
+            entry.bound.target()
+        )));
+    }
+    let streams: Vec<&'static str> = dispatcher
+        .handlers()
+        .iter()
+        .filter_map(|bound| match bound.handler.publish {
+            Some(PublishTarget::Stream(id)) => Some(id),
+            _ => None,
+        })
+        .collect();
     let limits = RequestLimits {
         max_body_bytes: config.max_body_bytes,
         body_timeout: config.body_timeout,
@@ -52,6 +76,9 @@ pub(crate) fn router(dispatcher: Arc<Dispatcher>, config: &Config) -> Result<Rou
             &path,
             methods.fallback(request::method_not_allowed(allowed)),
         );
+    }
+    if !streams.is_empty() {
+        router = router.merge(streams::route(store, streams));
     }
     Ok(router.fallback(request::not_found(Arc::new(table))))
 }

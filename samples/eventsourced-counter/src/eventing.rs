@@ -8,6 +8,10 @@
 //! - `CounterJournalToTopicWithMeta` publishes the same to `counter-events-with-meta`, setting
 //!   `ce-subject` itself through the reply's metadata.
 //! - `CounterTopicSubscription` consumes `counter-events` and logs each event.
+//! - `CounterJournalToStream` publishes every event as the service stream `counter_events`;
+//!   `CounterStreamSubscriber`, in another copy of the service told where this one is
+//!   (`KALIX_SERVICE_EVENTSOURCED_COUNTER`), rebuilds each counter from it:
+//!   `GET /counter/<counter_id>/copy` -> `{"value": n, "seq": last event applied}`.
 
 use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -115,5 +119,101 @@ impl CounterTopicSubscription {
             "counter event from the topic"
         );
         action::Effect::reply(())
+    }
+}
+
+/// Publishes every counter event as the service's stream `counter_events`, which other services
+/// subscribe to by this service's name.
+#[derive(Default)]
+pub struct CounterJournalToStream;
+
+#[action]
+impl CounterJournalToStream {
+    /// Each event, as it is.
+    #[subscribe(event_sourced_entity = CounterEntity)]
+    #[publish(stream = "counter_events")]
+    pub async fn on_event(&self, event: CounterEvent) -> action::Effect<CounterEvent> {
+        action::Effect::reply(event)
+    }
+}
+
+/// A counter rebuilt in another service from the stream `counter_events`: its value, and the
+/// sequence number of the last event applied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterCopy {
+    /// The value.
+    pub value: i64,
+    /// The last event applied.
+    pub seq: u64,
+}
+
+/// An event of the stream and its sequence number, as the subscriber hands it on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequencedEvent {
+    /// The event's sequence number in its counter's journal.
+    pub seq: u64,
+    /// The event.
+    pub event: CounterEvent,
+}
+
+/// The copies of the counters of service `eventsourced-counter`, as its stream tells them.
+#[derive(Default)]
+pub struct CounterCopyEntity;
+
+#[value_entity(type_id = "counter-copy", id = "counter_id")]
+impl CounterCopyEntity {
+    /// The copy.
+    #[get("/counter/<counter_id>/copy")]
+    pub fn get(&self, copy: &CounterCopy) -> value_entity::Effect<CounterCopy, CounterCopy> {
+        value_entity::Effect::reply(*copy)
+    }
+
+    /// Applies an event; one at or below the last applied is a redelivery and changes nothing.
+    #[post("/counter/<counter_id>/copy")]
+    pub fn apply(
+        &self,
+        copy: &CounterCopy,
+        #[body] next: SequencedEvent,
+    ) -> value_entity::Effect<CounterCopy, CounterCopy> {
+        if next.seq <= copy.seq {
+            return value_entity::Effect::reply(*copy);
+        }
+        let value = match next.event {
+            CounterEvent::ValueIncreased { value } => copy.value.saturating_add(value),
+            CounterEvent::ValueMultiplied { value } => copy.value.saturating_mul(value),
+        };
+        let copy = CounterCopy {
+            value,
+            seq: next.seq,
+        };
+        value_entity::Effect::update_state(copy).then_reply(copy)
+    }
+}
+
+/// Subscribes to the stream `counter_events` of the service `eventsourced-counter` (found at
+/// `KALIX_SERVICE_EVENTSOURCED_COUNTER`) and keeps a copy of each counter.
+#[derive(Default)]
+pub struct CounterStreamSubscriber;
+
+#[action]
+impl CounterStreamSubscriber {
+    /// An event of the other service's counter.
+    #[subscribe(
+        stream = "counter_events",
+        service = "eventsourced-counter",
+        consumer_group = "counter-copies"
+    )]
+    pub async fn on_event(
+        &self,
+        event: CounterEvent,
+        ctx: &ActionContext,
+    ) -> action::Effect<CounterCopy> {
+        let (Some(counter_id), Some(seq)) = (ctx.event_subject(), ctx.event_sequence()) else {
+            return action::Effect::error("a stream event without its subject and sequence number");
+        };
+        let copy = ctx
+            .component_client()
+            .value_entity::<CounterCopyEntity>(counter_id.to_owned());
+        action::Effect::forward(copy.apply(SequencedEvent { seq, event }))
     }
 }

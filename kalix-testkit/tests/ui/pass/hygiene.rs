@@ -124,6 +124,18 @@ mod service {
         }
     }
 
+    #[derive(::std::default::Default)]
+    pub struct Streamer;
+
+    #[action]
+    impl Streamer {
+        #[subscribe(stream = "ledger", service = "other-service", consumer_group = "copies")]
+        #[publish(stream = "ledger-copies")]
+        pub async fn on_counted(&self, event: Counted) -> action::Effect<Counted> {
+            action::Effect::reply(event)
+        }
+    }
+
     impl ::std::default::Default for Number {
         fn default() -> Self {
             Number { value: 0 }

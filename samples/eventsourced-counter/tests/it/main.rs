@@ -5,6 +5,7 @@ mod eventing;
 mod http;
 mod reliability;
 mod replay;
+mod streams;
 mod subscription;
 mod two_processes;
 mod unit;

@@ -1,0 +1,276 @@
+//! Service-to-service streams: what a `#[publish(stream = "id")]` handler publishes is kept in
+//! the producing service's store and served over HTTP, page by page after an offset; a
+//! `#[subscribe(stream = "id", service = "name")]` handler in another service reads those pages
+//! and keeps its position in its own store, so either side can restart and the consumer goes on
+//! where it was.
+//!
+//! The consumer finds the producer at `KALIX_SERVICE_<NAME>` (the name upper-cased, `-` as `_`),
+//! or where [`Config::with_service_url`](crate::Config::with_service_url) says.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+
+use super::broker::TopicReader;
+use crate::store::{ConsumerProgress, FeedOffset, Store, StoreError, StoredMessage, TopicMessage};
+
+/// The path under which a service serves its streams.
+pub(crate) const STREAMS_PATH: &str = "/_kalix/streams";
+
+/// How long the producer holds a request for a page while there is nothing new.
+pub(crate) const PAGE_WAIT: Duration = Duration::from_millis(1000);
+
+/// The most messages one page holds.
+pub(crate) const MAX_PAGE: usize = 1000;
+
+/// The largest page a consumer accepts.
+const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The producer's topic holding stream `id`.
+pub(crate) fn stream_topic(id: &str) -> String {
+    format!("stream:{id}")
+}
+
+/// One page of a stream, as the producer serves it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StreamPage {
+    pub messages: Vec<StreamItem>,
+}
+
+/// One message of a page.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StreamItem {
+    /// Its place in the stream, to ask for the messages after it: `<transaction>.<position>`.
+    pub offset: String,
+    pub id: String,
+    pub attributes: Vec<(String, String)>,
+    /// The body as text (JSON).
+    pub body: String,
+}
+
+/// `<transaction>.<position>`.
+pub(crate) fn offset_text(offset: FeedOffset) -> String {
+    format!("{}.{}", offset.transaction, offset.position)
+}
+
+/// Reads `<transaction>.<position>`.
+pub(crate) fn parse_offset(text: &str) -> Option<FeedOffset> {
+    let (transaction, position) = text.split_once('.')?;
+    Some(FeedOffset {
+        transaction: transaction.parse().ok()?,
+        position: position.parse().ok()?,
+    })
+}
+
+/// The producer's page of stream `id` after `after`: at most `limit` messages, waiting up to
+/// `wait` for the first.
+pub(crate) async fn page(
+    store: &Arc<dyn Store>,
+    id: &str,
+    after: FeedOffset,
+    limit: usize,
+    wait: Duration,
+) -> Result<StreamPage, StoreError> {
+    let topic = stream_topic(id);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let messages = store.read_topic(&topic, after, limit).await?;
+        if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(StreamPage {
+                messages: messages
+                    .into_iter()
+                    .map(|stored| StreamItem {
+                        offset: offset_text(stored.offset),
+                        id: stored.message.id,
+                        attributes: stored.message.attributes,
+                        body: String::from_utf8_lossy(&stored.message.payload).into_owned(),
+                    })
+                    .collect(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Where other services of the project are: configured URLs, then `KALIX_SERVICE_<NAME>`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ServiceUrls {
+    pub configured: Vec<(String, String)>,
+}
+
+impl ServiceUrls {
+    /// The variable naming `service`'s URL: `KALIX_SERVICE_CUSTOMER_REGISTRY`.
+    pub(crate) fn variable(service: &str) -> String {
+        let name: String = service
+            .chars()
+            .map(|c| {
+                if c == '-' {
+                    '_'
+                } else {
+                    c.to_ascii_uppercase()
+                }
+            })
+            .collect();
+        format!("KALIX_SERVICE_{name}")
+    }
+
+    fn url(&self, service: &str) -> Result<String, StoreError> {
+        if let Some((_, url)) = self.configured.iter().find(|(name, _)| name == service) {
+            return Ok(url.clone());
+        }
+        let variable = Self::variable(service);
+        std::env::var(&variable).map_err(|_| {
+            StoreError::new(format!(
+                "service '{service}' has no address: set {variable}=http://host:port"
+            ))
+        })
+    }
+}
+
+/// A consumer group's reader of another service's stream.
+pub(crate) struct RemoteStreamReader {
+    service: String,
+    stream: String,
+    urls: ServiceUrls,
+    store: Arc<dyn Store>,
+    /// Its durable name in this service's store.
+    consumer: String,
+    /// Where the last read ended; `None` until the saved position is read.
+    position: Option<FeedOffset>,
+    client: Client<HttpConnector, Empty<Bytes>>,
+}
+
+impl RemoteStreamReader {
+    pub(crate) fn new(
+        service: &str,
+        stream: &str,
+        group: &str,
+        urls: ServiceUrls,
+        store: Arc<dyn Store>,
+    ) -> Self {
+        Self {
+            service: service.to_owned(),
+            stream: stream.to_owned(),
+            urls,
+            store,
+            consumer: format!("stream:{service}:{stream}:{group}"),
+            position: None,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    async fn fetch(&mut self, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
+        let after = match self.position {
+            Some(position) => position,
+            None => {
+                self.store
+                    .consumer_progress(&self.consumer, Vec::new())
+                    .await?
+                    .offset
+            }
+        };
+        self.position = Some(after);
+        let base = self.urls.url(&self.service)?;
+        let failed = |what: &str, error: &dyn std::fmt::Display| {
+            StoreError::new(format!(
+                "stream '{}' of service '{}' at {base}: {what}: {error}",
+                self.stream, self.service
+            ))
+        };
+        let uri: hyper::Uri = format!(
+            "{}{STREAMS_PATH}/{}?after={}&limit={}&wait_ms={}",
+            base.trim_end_matches('/'),
+            self.stream,
+            offset_text(after),
+            limit.min(MAX_PAGE),
+            PAGE_WAIT.as_millis()
+        )
+        .parse()
+        .map_err(|e| failed("not a URL", &e))?;
+        let request = self.client.get(uri);
+        let response = tokio::time::timeout(PAGE_WAIT + Duration::from_secs(10), request)
+            .await
+            .map_err(|_| failed("no answer", &"timed out"))?
+            .map_err(|e| failed("request failed", &e))?;
+        let status = response.status();
+        let body = Limited::new(response.into_body(), MAX_PAGE_BYTES)
+            .collect()
+            .await
+            .map_err(|e| failed("reading the page", &e))?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(failed(
+                "refused",
+                &format!("{status} {}", String::from_utf8_lossy(&body)),
+            ));
+        }
+        let page: StreamPage =
+            serde_json::from_slice(&body).map_err(|e| failed("not a stream page", &e))?;
+        let mut messages = Vec::with_capacity(page.messages.len());
+        for item in page.messages {
+            let offset = parse_offset(&item.offset)
+                .ok_or_else(|| failed("a message without a valid offset", &item.offset))?;
+            messages.push(StoredMessage {
+                offset,
+                message: TopicMessage {
+                    id: item.id,
+                    attributes: item.attributes,
+                    payload: Bytes::from(item.body),
+                },
+            });
+        }
+        if let Some(last) = messages.last() {
+            self.position = Some(last.offset);
+        }
+        Ok(messages)
+    }
+}
+
+impl TopicReader for RemoteStreamReader {
+    fn read(&mut self, limit: usize) -> BoxFuture<'_, Result<Vec<StoredMessage>, StoreError>> {
+        Box::pin(self.fetch(limit))
+    }
+
+    fn processed(&mut self, offset: FeedOffset) -> BoxFuture<'_, Result<(), StoreError>> {
+        let progress = ConsumerProgress {
+            offset,
+            seqs: Vec::new(),
+        };
+        self.store.save_consumer_progress(&self.consumer, progress)
+    }
+
+    fn rewind(&mut self) {
+        self.position = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_name_gives_its_variable() {
+        assert_eq!(
+            ServiceUrls::variable("customer-registry"),
+            "KALIX_SERVICE_CUSTOMER_REGISTRY"
+        );
+    }
+
+    #[test]
+    fn offsets_read_back() {
+        let offset = FeedOffset {
+            transaction: 7,
+            position: 42,
+        };
+        assert_eq!(parse_offset(&offset_text(offset)), Some(offset));
+        assert_eq!(parse_offset("7"), None);
+        assert_eq!(parse_offset("a.1"), None);
+    }
+}

@@ -1,0 +1,120 @@
+//! Service-to-service streams: one copy of the service publishes its counters' events as the
+//! stream `counter_events`; another, told where the first is, rebuilds each counter from it, and
+//! catches up after either side restarts. Both keep their state in files of their own.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kalix_core::StoreLocation;
+use kalix_testkit::TestKit;
+use serde_json::{Value, json};
+
+async fn producer(directory: &Path, port: u16) -> TestKit {
+    let store = StoreLocation::Sqlite(directory.join("producer.db"));
+    TestKit::builder()
+        .config(|config| config.with_store(store).with_port(port))
+        .start()
+        .await
+}
+
+async fn consumer(directory: &Path, producer_url: &str) -> TestKit {
+    let store = StoreLocation::Sqlite(directory.join("consumer.db"));
+    let producer_url = producer_url.to_owned();
+    TestKit::builder()
+        .config(|config| {
+            config
+                .with_store(store)
+                .with_service_url("eventsourced-counter", producer_url)
+        })
+        .start()
+        .await
+}
+
+async fn post(testkit: &TestKit, path: &str) {
+    let response = testkit.post(path).send().await.unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+}
+
+/// The copy of `id` in `testkit`, read until it is `expected` or 20 s have passed.
+async fn copy_until(testkit: &TestKit, id: &str, expected: &Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let copy: Value = testkit
+            .get(&format!("/counter/{id}/copy"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if &copy == expected || Instant::now() > deadline {
+            return copy;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_rebuilds_the_producers_counters_and_catches_up_after_restarts() {
+    let directory = tempfile::tempdir().unwrap();
+    let producing = producer(directory.path(), 0).await;
+    let port = producing
+        .base_url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let consuming = consumer(directory.path(), producing.base_url()).await;
+
+    post(&producing, "/counter/s1/increase/3").await;
+    post(&producing, "/counter/s1/multiply/4").await;
+    post(&producing, "/counter/s2/increase/5").await;
+    let expected = json!({"value": 12, "seq": 2});
+    assert_eq!(copy_until(&consuming, "s1", &expected).await, expected);
+    let expected = json!({"value": 5, "seq": 1});
+    assert_eq!(copy_until(&consuming, "s2", &expected).await, expected);
+
+    // The consumer restarts: it goes on from its own saved position.
+    let producer_url = producing.base_url().to_owned();
+    consuming.stop().await;
+    post(&producing, "/counter/s1/increase/1").await;
+    let consuming = consumer(directory.path(), &producer_url).await;
+    let expected = json!({"value": 13, "seq": 3});
+    assert_eq!(copy_until(&consuming, "s1", &expected).await, expected);
+
+    // The producer restarts on the same port: the stream is in its store.
+    producing.stop().await;
+    let producing = producer(directory.path(), port).await;
+    post(&producing, "/counter/s2/multiply/2").await;
+    let expected = json!({"value": 10, "seq": 2});
+    assert_eq!(copy_until(&consuming, "s2", &expected).await, expected);
+    let expected = json!({"value": 13, "seq": 3});
+    assert_eq!(copy_until(&consuming, "s1", &expected).await, expected);
+
+    // The producer answers bad requests for its streams with a 4xx.
+    let unknown = producing.get("/_kalix/streams/nope").send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let bad = producing
+        .get("/_kalix/streams/counter_events?after=yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let page: Value = producing
+        .get("/_kalix/streams/counter_events?limit=2")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(page["messages"][0]["body"], r#"{"value":3}"#);
+    consuming.stop().await;
+    producing.stop().await;
+}
