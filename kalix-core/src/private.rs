@@ -211,12 +211,15 @@ pub fn assert_url_param<T: crate::UrlParam>() {}
 pub const fn value_entity_changes<E, T>() -> SubscriptionDescriptor
 where
     E: crate::value_entity::ValueEntityComponent<State = T>,
+    T: serde::de::DeserializeOwned,
 {
     SubscriptionDescriptor {
         source: SubscriptionSource::ValueEntity,
         component: E::COMPONENT_ID,
         type_id: E::TYPE_ID,
         handles_deletes: false,
+        ignore_unknown: false,
+        decode: decode_message::<T>,
     }
 }
 
@@ -230,6 +233,8 @@ where
         component: E::COMPONENT_ID,
         type_id: E::TYPE_ID,
         handles_deletes: true,
+        ignore_unknown: false,
+        decode: decode_message::<()>,
     }
 }
 
@@ -238,12 +243,32 @@ where
 pub const fn event_sourced_events<E, T>() -> SubscriptionDescriptor
 where
     E: crate::event_sourced_entity::EventSourcedComponent<Event = T>,
+    T: serde::de::DeserializeOwned,
 {
     SubscriptionDescriptor {
         source: SubscriptionSource::EventSourcedEntity,
         component: E::COMPONENT_ID,
         type_id: E::TYPE_ID,
         handles_deletes: false,
+        ignore_unknown: false,
+        decode: decode_message::<T>,
+    }
+}
+
+/// The subscription of a handler taking `T` to those events of the event-sourced entity `E`
+/// that parse as a `T` (`ignore_unknown`: the others are skipped).
+pub const fn event_sourced_events_of<E, T>() -> SubscriptionDescriptor
+where
+    E: crate::event_sourced_entity::EventSourcedComponent,
+    T: serde::de::DeserializeOwned,
+{
+    SubscriptionDescriptor {
+        source: SubscriptionSource::EventSourcedEntity,
+        component: E::COMPONENT_ID,
+        type_id: E::TYPE_ID,
+        handles_deletes: false,
+        ignore_unknown: true,
+        decode: decode_message::<T>,
     }
 }
 

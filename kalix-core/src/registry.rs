@@ -191,7 +191,7 @@ pub struct TopicSubscriptionDescriptor {
 }
 
 /// A handler's subscription to an entity type's changes (`#[subscribe(..)]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct SubscriptionDescriptor {
     /// What kind of entity, so which of its feeds.
     pub source: SubscriptionSource,
@@ -201,6 +201,11 @@ pub struct SubscriptionDescriptor {
     pub type_id: &'static str,
     /// Whether this is the handler of the entity's deletes (a value entity's, taking no state).
     pub handles_deletes: bool,
+    /// Whether an event that does not parse as the handler's parameter is skipped (else it is
+    /// delivered, fails, and is retried).
+    pub ignore_unknown: bool,
+    /// Reads a change's or event's JSON as the handler's parameter; `None` if it does not parse.
+    pub decode: fn(&str, &[u8], bool) -> Option<serde_json::Value>,
 }
 
 /// The source of a subscription.

@@ -468,6 +468,10 @@ fn subscription_trigger(handler: &Handler, subscription: &SubscribeOptions) -> O
         (SubscriptionSource::ValueEntity, Some(ty)) => {
             quote_spanned!(span=> #core::__private::value_entity_changes::<#entity, #ty>())
         }
+        // With `ignore_unknown` the parameter may be any type the events it takes parse as.
+        (SubscriptionSource::EventSourcedEntity, Some(ty)) if subscription.ignore_unknown => {
+            quote_spanned!(span=> #core::__private::event_sourced_events_of::<#entity, #ty>())
+        }
         (SubscriptionSource::EventSourcedEntity, Some(ty)) => {
             quote_spanned!(span=> #core::__private::event_sourced_events::<#entity, #ty>())
         }

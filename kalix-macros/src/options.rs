@@ -284,18 +284,21 @@ impl SubscribeOptions {
                 return None;
             }
         };
-        if source != SubscriptionSource::Topic {
-            for (option, name) in [
-                (&consumer_group.as_ref().map(|l| l.span()), CONSUMER_GROUP),
-                (&ignore_unknown.as_ref().map(|p| p.span()), IGNORE_UNKNOWN),
-            ] {
-                if let Some(span) = option {
-                    diagnostics.push(syn::Error::new(
-                        *span,
-                        format!("`{name}` is for topic subscriptions"),
-                    ));
-                }
-            }
+        if source != SubscriptionSource::Topic
+            && let Some(group) = &consumer_group
+        {
+            diagnostics.push(syn::Error::new(
+                group.span(),
+                format!("`{CONSUMER_GROUP}` is for topics and streams"),
+            ));
+        }
+        if source == SubscriptionSource::ValueEntity
+            && let Some(path) = &ignore_unknown
+        {
+            diagnostics.push(syn::Error::new(
+                path.span(),
+                format!("`{IGNORE_UNKNOWN}` is for events and messages: a value entity's changes are all its state"),
+            ));
         }
         if let Some(path) = &handle_deletes
             && source != SubscriptionSource::ValueEntity

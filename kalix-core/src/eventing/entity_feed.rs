@@ -21,6 +21,7 @@ use super::{BATCH, IDLE_POLL};
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::Body;
 use crate::metadata::Metadata;
+use crate::registry::SubscriptionDescriptor;
 use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store};
 
 /// One action's subscription to one entity type.
@@ -29,7 +30,8 @@ pub(super) struct EntityConsumer {
     pub name: String,
     pub kind: FeedKind,
     pub type_id: &'static str,
-    pub on_change: Option<BoundHandler>,
+    /// The handlers of changes or events, each with what it takes, by handler name.
+    pub on_change: Vec<(BoundHandler, SubscriptionDescriptor)>,
     pub on_delete: Option<BoundHandler>,
 }
 
@@ -192,12 +194,15 @@ impl EntityConsumer {
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
         let (handler, body) = match &entry.payload {
-            Some(payload) => (self.on_change.as_ref(), Body::Bytes(payload.clone())),
-            None => (self.on_delete.as_ref(), Body::Absent),
-        };
-        // A change without a handler (only deletes are handled, or deletes are not) is done.
-        let Some(handler) = handler else {
-            return Ok(());
+            Some(payload) => match self.change_handler(entry, payload) {
+                Some(found) => found,
+                None => return Ok(()),
+            },
+            None => match &self.on_delete {
+                Some(handler) => (handler, Body::Absent),
+                // Deletes are not handled: done.
+                None => return Ok(()),
+            },
         };
         let mut metadata = Metadata::new()
             .add(Metadata::CE_SUBJECT, entry.entity_id.clone())
@@ -220,6 +225,27 @@ impl EntityConsumer {
             dispatcher, handler, &message, lease, stopping, &about, error,
         )
         .await
+    }
+
+    /// The handler of a change or event: the first whose parameter it parses as. If none takes
+    /// it, it is skipped when a handler says `ignore_unknown`, and otherwise goes to the first
+    /// handler as it is, which fails on it (and so it is retried and logged, not lost).
+    fn change_handler<'a>(
+        &'a self,
+        entry: &FeedEntry,
+        payload: &bytes::Bytes,
+    ) -> Option<(&'a BoundHandler, Body)> {
+        let type_name = entry.type_name.as_deref().unwrap_or("");
+        for (handler, subscription) in &self.on_change {
+            if let Some(value) = (subscription.decode)(type_name, payload, false) {
+                return Some((handler, Body::Value(Arc::new(value))));
+            }
+        }
+        if self.on_change.iter().any(|(_, s)| s.ignore_unknown) {
+            return None;
+        }
+        let (handler, _) = self.on_change.first()?;
+        Some((handler, Body::Bytes(payload.clone())))
     }
 
     /// Saves what a batch has processed so far; retried until it is saved or the service stops.

@@ -121,7 +121,7 @@ fn entity_consumers(dispatcher: &Dispatcher) -> Vec<EntityConsumer> {
                         SubscriptionSource::EventSourcedEntity => FeedKind::Events,
                     },
                     type_id: subscription.type_id,
-                    on_change: None,
+                    on_change: Vec::new(),
                     on_delete: None,
                 });
                 consumers.len() - 1
@@ -131,7 +131,7 @@ fn entity_consumers(dispatcher: &Dispatcher) -> Vec<EntityConsumer> {
         if subscription.handles_deletes {
             consumer.on_delete = Some(bound.clone());
         } else {
-            consumer.on_change = Some(bound.clone());
+            consumer.on_change.push((bound.clone(), *subscription));
         }
     }
     consumers

@@ -6,7 +6,7 @@ use syn::{Ident, ImplItem, ItemImpl, Type};
 
 use crate::diagnostics::Diagnostics;
 use crate::handler::{ComponentKind, Handler, KnownTypes, ParamKind, check_unique_routes};
-use crate::options::{ComponentOptions, FORWARD_HEADERS, NEW};
+use crate::options::{ComponentOptions, FORWARD_HEADERS, NEW, SubscriptionSource};
 
 pub(crate) struct Action {
     pub self_ty: Type,
@@ -106,13 +106,30 @@ impl Action {
             }
             let entity = subscription.entity.to_token_stream().to_string();
             let deletes = subscription.handle_deletes;
-            if let Some((_, _, first)) = seen.iter().find(|(e, d, _)| *e == entity && *d == deletes)
-            {
-                let what = if deletes { "deletes" } else { "changes" };
+            // An event-sourced entity's events may go to several handlers, each taking the
+            // events that parse as its parameter (`ignore_unknown` skips the others).
+            let payload = |h: &Handler| {
+                h.params
+                    .iter()
+                    .find(|p| matches!(p.kind, ParamKind::Body))
+                    .map(|p| p.ty.to_token_stream().to_string())
+            };
+            let by_type = subscription.source == SubscriptionSource::EventSourcedEntity;
+            let same = |(e, d, other): &&(String, bool, &Handler)| {
+                *e == entity && *d == deletes && (!by_type || payload(other) == payload(handler))
+            };
+            if let Some((_, _, first)) = seen.iter().find(same) {
+                let what = if deletes {
+                    "deletes"
+                } else if by_type {
+                    "events of this type"
+                } else {
+                    "changes"
+                };
                 diagnostics.error(
                     &subscription.attribute,
                     format!(
-                        "the {what} of `{entity}` are already handled by `{}` in this action; a source has one handler",
+                        "the {what} of `{entity}` are already handled by `{}` in this action; a source has one handler per type",
                         first.ident
                     ),
                 );

@@ -12,6 +12,8 @@
 //!   `CounterStreamSubscriber`, in another copy of the service told where this one is
 //!   (`KALIX_SERVICE_EVENTSOURCED_COUNTER`), rebuilds each counter from it:
 //!   `GET /counter/<counter_id>/copy` -> `{"value": n, "seq": last event applied}`.
+//! - `SubscribeTypeLevel` takes only the counter's `ValueIncreased` events (`ignore_unknown`):
+//!   `GET /counter/<counter_id>/increases` -> `{"total": sum of increases, "seq": last counted}`.
 
 use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -215,5 +217,79 @@ impl CounterStreamSubscriber {
             .component_client()
             .value_entity::<CounterCopyEntity>(counter_id.to_owned());
         action::Effect::forward(copy.apply(SequencedEvent { seq, event }))
+    }
+}
+
+/// The one counter event [`SubscribeTypeLevel`] takes; the others do not parse as it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Increase {
+    /// The value grew by `value`.
+    ValueIncreased {
+        /// By how much.
+        value: i64,
+    },
+}
+
+/// What the increases of a counter add up to, and the last event counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Increases {
+    /// The sum of the increases.
+    pub total: i64,
+    /// The sequence number of the last increase counted.
+    pub seq: u64,
+}
+
+/// The increases of each counter, as [`SubscribeTypeLevel`] sees them.
+#[derive(Default)]
+pub struct CounterIncreasesEntity;
+
+#[value_entity(type_id = "counter-increases", id = "counter_id")]
+impl CounterIncreasesEntity {
+    /// The sum so far.
+    #[get("/counter/<counter_id>/increases")]
+    pub fn get(&self, increases: &Increases) -> value_entity::Effect<Increases, Increases> {
+        value_entity::Effect::reply(*increases)
+    }
+
+    /// Counts an increase once (a redelivery is at or below the last counted).
+    #[post("/counter/<counter_id>/increases")]
+    pub fn count(
+        &self,
+        increases: &Increases,
+        #[body] next: Increases,
+    ) -> value_entity::Effect<Increases, Increases> {
+        if next.seq <= increases.seq {
+            return value_entity::Effect::reply(*increases);
+        }
+        let counted = Increases {
+            total: increases.total.saturating_add(next.total),
+            seq: next.seq,
+        };
+        value_entity::Effect::update_state(counted).then_reply(counted)
+    }
+}
+
+/// Kalix's type-level subscription with `ignore_unknown`: of the counter's events it takes only
+/// `ValueIncreased`; the others are skipped.
+#[derive(Default)]
+pub struct SubscribeTypeLevel;
+
+#[action]
+impl SubscribeTypeLevel {
+    /// An increase of any counter.
+    #[subscribe(event_sourced_entity = CounterEntity, ignore_unknown)]
+    pub async fn on_increase(
+        &self,
+        event: Increase,
+        ctx: &ActionContext,
+    ) -> action::Effect<Increases> {
+        let (Some(counter_id), Some(seq)) = (ctx.event_subject(), ctx.event_sequence()) else {
+            return action::Effect::error("an event without its subject and sequence number");
+        };
+        let Increase::ValueIncreased { value } = event;
+        let increases = ctx
+            .component_client()
+            .value_entity::<CounterIncreasesEntity>(counter_id.to_owned());
+        action::Effect::forward(increases.count(Increases { total: value, seq }))
     }
 }

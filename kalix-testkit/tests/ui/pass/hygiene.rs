@@ -99,6 +99,12 @@ mod service {
             action::Effect::ignore()
         }
 
+        #[subscribe(event_sourced_entity = Ledger, ignore_unknown)]
+        pub async fn on_number_event(&self, number: Number) -> action::Effect<()> {
+            let _ = number;
+            action::Effect::reply(())
+        }
+
         #[subscribe(event_sourced_entity = Ledger)]
         #[publish(topic = "counted")]
         pub async fn on_counted(&self, event: Counted) -> action::Effect<Counted> {

@@ -60,6 +60,25 @@ async fn a_subscriber_sees_every_event_in_order() {
         events_until(&base, "c2", 1).await,
         [json!({"seq": 1, "event": {"ValueIncreased": {"value": 7}}})]
     );
+    // A subscription that takes only increases skipped the multiplication.
+    let http = kalix_testkit::reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let expected = json!({"total": 4, "seq": 3});
+    loop {
+        let increases: Value = http
+            .get(format!("{base}/counter/c1/increases"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if increases == expected || Instant::now() > deadline {
+            assert_eq!(increases, expected);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     testkit.stop().await;
 }
 
