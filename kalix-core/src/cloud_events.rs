@@ -20,7 +20,17 @@ pub enum PayloadType {
 
 impl PayloadType {
     /// The type of `value`.
-    pub(crate) fn of<T: Serialize>(value: &T) -> Self {
+    ///
+    /// ```
+    /// use kalix_core::cloud_events::PayloadType;
+    ///
+    /// #[derive(serde::Serialize)]
+    /// enum CounterEvent { ValueIncreased { value: i64 } }
+    ///
+    /// assert_eq!(PayloadType::of(&CounterEvent::ValueIncreased { value: 1 }).name(), "ValueIncreased");
+    /// assert_eq!(PayloadType::of(&42_i64).name(), "i64");
+    /// ```
+    pub fn of<T: Serialize>(value: &T) -> Self {
         match value.serialize(VariantDetector) {
             Err(Detected(Some(variant))) => PayloadType::Variant(variant),
             _ => PayloadType::Named(short_type_name::<T>()),

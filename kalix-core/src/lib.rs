@@ -75,7 +75,7 @@ pub mod action;
 mod background;
 mod call;
 mod client;
-mod cloud_events;
+pub mod cloud_events;
 mod config;
 mod dependencies;
 mod dispatch;

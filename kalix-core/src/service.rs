@@ -158,6 +158,7 @@ impl Service {
                     .await?,
             ),
         };
+        let service_store = Arc::clone(&store);
         let subscriptions = Subscriptions {
             store: Arc::clone(&store),
             broker: Arc::clone(&broker),
@@ -214,6 +215,7 @@ impl Service {
             local_addr,
             client: ComponentClient::new(dispatcher as Arc<dyn Transport>),
             topics,
+            store: service_store,
             stop: Some(stop),
             server: Some(server),
             drivers: Some(drivers),
@@ -248,20 +250,34 @@ impl std::fmt::Debug for Service {
 }
 
 /// A service serving in the background.
-#[derive(Debug)]
 pub struct RunningService {
     local_addr: SocketAddr,
     client: ComponentClient,
     topics: Topics,
+    store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     drivers: Option<RunningDrivers>,
+}
+
+impl std::fmt::Debug for RunningService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningService")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RunningService {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Its store, as it is open (for tests and tools: writing to it bypasses the entities,
+    /// which do not see the change while they are in memory).
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
     }
 
     /// Its topics: publish to its subscribers, read what it publishes.

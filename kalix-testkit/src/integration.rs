@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+use kalix_core::cloud_events::PayloadType;
+use kalix_core::event_sourced_entity::EventSourcedComponent;
+use kalix_core::store::{EventAppend, NewEvent, StateWrite, Write};
+use kalix_core::value_entity::ValueEntityComponent;
 use kalix_core::{ComponentClient, Config, RunningService, Service, StartError, StoreLocation};
 use reqwest::RequestBuilder;
 
@@ -88,6 +92,78 @@ impl TestKit {
     /// ```
     pub fn outgoing(&self, topic: &str) -> OutgoingMessages {
         OutgoingMessages::new(&self.running.topics(), topic)
+    }
+
+    /// Appends `events` to the journal of the event-sourced entity `E` with id `entity_id`, as
+    /// if a command had emitted them, without running the entity: the service's subscriptions
+    /// receive them (to test a consumer, or a view, alone). Inject into entities no command has
+    /// touched: one the service holds in memory does not see them until it is passivated.
+    pub async fn inject_events<E: EventSourcedComponent>(
+        &self,
+        entity_id: &str,
+        events: &[E::Event],
+    ) {
+        let store = self.running.store();
+        let last = store
+            .last_seq(E::TYPE_ID, entity_id)
+            .await
+            .unwrap_or_else(|error| panic!("reading the journal of {entity_id} failed: {error}"));
+        let events = events
+            .iter()
+            .map(|event| NewEvent {
+                type_name: PayloadType::of(event).name().to_owned(),
+                payload: bytes::Bytes::from(
+                    serde_json::to_vec(event).expect("an event serializes"),
+                ),
+            })
+            .collect();
+        let append = EventAppend {
+            type_id: E::TYPE_ID.to_owned(),
+            entity_id: entity_id.to_owned(),
+            expected_seq: last,
+            follows_own_write: false,
+            events,
+            snapshot: None,
+            delete: false,
+        };
+        let results = store
+            .commit(vec![Write::Events(append)])
+            .await
+            .unwrap_or_else(|error| panic!("injecting events into {entity_id} failed: {error}"));
+        if let Some(Err(error)) = results.into_iter().next() {
+            panic!("injecting events into {entity_id} was refused: {error:?}");
+        }
+    }
+
+    /// Writes `state` as the new state of the value entity `E` with id `entity_id` (`None`
+    /// deletes it), without running the entity: the service's subscriptions receive the change.
+    /// The same caveat as [`TestKit::inject_events`] holds.
+    pub async fn inject_state<E: ValueEntityComponent>(
+        &self,
+        entity_id: &str,
+        state: Option<&E::State>,
+    ) {
+        let store = self.running.store();
+        let version = store
+            .state_version(E::TYPE_ID, entity_id)
+            .await
+            .unwrap_or_else(|error| panic!("reading the state of {entity_id} failed: {error}"));
+        let write = StateWrite {
+            type_id: E::TYPE_ID.to_owned(),
+            entity_id: entity_id.to_owned(),
+            expected_version: version,
+            follows_own_write: false,
+            payload: state.map(|state| {
+                bytes::Bytes::from(serde_json::to_vec(state).expect("a state serializes"))
+            }),
+        };
+        let results = store
+            .commit(vec![Write::State(write)])
+            .await
+            .unwrap_or_else(|error| panic!("injecting a state into {entity_id} failed: {error}"));
+        if let Some(Err(error)) = results.into_iter().next() {
+            panic!("injecting a state into {entity_id} was refused: {error:?}");
+        }
     }
 
     /// A GET request to `path`.

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::entity::{Decision, EntityHost, EntityKind, Persist, StoredPosition};
 use crate::client::ComponentClient;
+use crate::cloud_events::PayloadType;
 use crate::error::CallError;
 use crate::event_sourced_entity::{
     Effect, EventSourcedComponent, EventSourcedEntityContext, Transition, fold,
@@ -142,7 +143,7 @@ fn append<E: EventSourcedComponent, R>(
         .map(|event| {
             let json = serde_json::to_vec(event).map_err(|e| cannot("an event", e))?;
             Ok(NewEvent {
-                type_name: type_name::<E::Event>(&json),
+                type_name: PayloadType::of(event).name().to_owned(),
                 payload: Bytes::from(json),
             })
         })
@@ -166,28 +167,9 @@ fn append<E: EventSourcedComponent, R>(
     })
 }
 
-/// An event's stable type name: its serde tag (the variant's name, or its `#[serde(rename)]`).
-fn type_name<T>(json: &[u8]) -> String {
-    // An externally tagged enum serializes as `"Variant"` or `{"Variant":...}`; the tag is an
-    // identifier, so it holds no escapes and ends at the next quote.
-    let tag = json
-        .strip_prefix(b"{\"")
-        .or_else(|| json.strip_prefix(b"\""))
-        .and_then(|rest| rest.iter().position(|&b| b == b'"').map(|end| &rest[..end]))
-        .and_then(|tag| std::str::from_utf8(tag).ok());
-    match tag {
-        Some(tag) => tag.to_owned(),
-        None => std::any::type_name::<T>()
-            .rsplit("::")
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::type_name;
+    use crate::cloud_events::PayloadType;
 
     #[derive(serde::Serialize)]
     enum Event {
@@ -199,13 +181,18 @@ mod tests {
         Pair(u8, u8),
     }
 
+    #[derive(serde::Serialize)]
+    struct Flat {
+        amount: i64,
+    }
+
     #[test]
     fn an_event_type_name_is_its_serde_tag() {
-        let name = |event: &Event| type_name::<Event>(&serde_json::to_vec(event).unwrap());
+        let name = |event: &Event| PayloadType::of(event).name();
         assert_eq!(name(&Event::Added { amount: 1 }), "Added");
         assert_eq!(name(&Event::ClosedForGood), "Closed");
         assert_eq!(name(&Event::Pair(1, 2)), "Pair");
-        // Not an enum: the type's own name.
-        assert_eq!(type_name::<Event>(b"42"), "Event");
+        // Not an enum: the type's own name, not its first field's.
+        assert_eq!(PayloadType::of(&Flat { amount: 1 }).name(), "Flat");
     }
 }

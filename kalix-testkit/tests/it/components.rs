@@ -428,3 +428,41 @@ impl SteadySubscriber {
         action::Effect::reply(())
     }
 }
+
+/// A route handler that publishes its reply too.
+#[derive(Default)]
+pub struct Announcer;
+
+#[action]
+impl Announcer {
+    #[post("/announce")]
+    #[publish(topic = "announcements")]
+    pub async fn announce(&self, note: Payload) -> action::Effect<Payload> {
+        action::Effect::reply_with(note, Metadata::new().add(Metadata::CE_SUBJECT, "board"))
+    }
+}
+
+/// Records every event of `Ledger`.
+pub struct LedgerWatcher {
+    recorder: Recorder,
+}
+
+impl LedgerWatcher {
+    pub fn new(dependencies: &Dependencies) -> Result<Self, MissingDependency> {
+        Ok(Self {
+            recorder: dependencies.get()?,
+        })
+    }
+}
+
+#[action(new = LedgerWatcher::new)]
+impl LedgerWatcher {
+    #[subscribe(event_sourced_entity = Ledger)]
+    pub async fn on_event(&self, event: LedgerEvent, ctx: &ActionContext) -> action::Effect<()> {
+        let subject = ctx.event_subject().unwrap_or("?");
+        let seq = ctx.event_sequence().unwrap_or(0);
+        self.recorder
+            .push(format!("ledger {subject}#{seq}: {event:?}"));
+        action::Effect::reply(())
+    }
+}

@@ -93,3 +93,61 @@ async fn the_unit_testkit_calls_a_subscription_handler_with_its_event() {
     assert!(result.is_reply());
     assert_eq!(recorder.entries(), ["steady s1:hello"]);
 }
+
+#[tokio::test]
+async fn a_route_handler_with_publish_answers_and_publishes_its_reply() {
+    let (testkit, _) = start().await;
+    let mut announcements = testkit.outgoing("announcements");
+    let response = testkit
+        .post("/announce")
+        .json(&serde_json::json!({"text": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"text": "hello"}));
+    let published = announcements.expect_one::<Payload>().await;
+    assert_eq!(published.payload.text, "hello");
+    assert_eq!(published.ce_type(), Some("Payload"));
+    assert_eq!(published.subject(), Some("board"));
+    assert_eq!(published.attribute("ce-specversion"), Some("1.0"));
+    assert!(
+        published
+            .attribute("ce-id")
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert!(
+        published
+            .attribute("ce-source")
+            .is_some_and(|source| source.ends_with("Announcer")),
+        "{:?}",
+        published.attributes
+    );
+    announcements.expect_none().await;
+    testkit.stop().await;
+}
+
+/// A consumer tested alone: changes and events written straight to the store, no entity run.
+#[tokio::test]
+async fn injected_changes_and_events_reach_the_subscribers() {
+    use crate::components::{Ledger, LedgerEvent, Signal};
+    let (testkit, recorder) = start().await;
+    let note = Payload {
+        text: "injected".into(),
+    };
+    testkit.inject_state::<Signal>("i1", Some(&note)).await;
+    until_recorded(&recorder, "steady i1:injected").await;
+    testkit
+        .inject_events::<Ledger>(
+            "l1",
+            &[
+                LedgerEvent::Credited { amount: 5 },
+                LedgerEvent::ClosedForGood,
+            ],
+        )
+        .await;
+    until_recorded(&recorder, "ledger l1#1: Credited { amount: 5 }").await;
+    until_recorded(&recorder, "ledger l1#2: ClosedForGood").await;
+    testkit.stop().await;
+}
