@@ -4,7 +4,8 @@
 //! A message's `ce-type` is its payload's stable type name: for a value of an externally tagged
 //! enum, the variant's serde tag, and the body is what the variant holds
 //! (`CounterEvent::ValueIncreased { value: 3 }` is `ValueIncreased` with `{"value":3}`); for any
-//! other value, the type's own name, and the body is the value.
+//! other value, the type's own name, and the body is the value. Bytes (`Vec<u8>`,
+//! `bytes::Bytes`) travel as they are, as `application/octet-stream`, with no `ce-type`.
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -16,6 +17,8 @@ pub enum PayloadType {
     Variant(&'static str),
     /// Any other value, by its type's name (the last segment of its path).
     Named(&'static str),
+    /// Bytes (`Vec<u8>`, `bytes::Bytes`): sent as they are.
+    Bytes,
 }
 
 impl PayloadType {
@@ -32,18 +35,31 @@ impl PayloadType {
     /// ```
     pub fn of<T: Serialize>(value: &T) -> Self {
         match value.serialize(VariantDetector) {
-            Err(Detected(Some(variant))) => PayloadType::Variant(variant),
+            Err(Detected(Some(Found::Variant(variant)))) => PayloadType::Variant(variant),
+            Err(Detected(Some(Found::Bytes))) => PayloadType::Bytes,
             _ => PayloadType::Named(short_type_name::<T>()),
         }
     }
 
-    /// The `ce-type` of a message carrying it.
+    /// The `ce-type` of a message carrying it (none for bytes).
     pub fn name(self) -> &'static str {
         match self {
             PayloadType::Variant(name) | PayloadType::Named(name) => name,
+            PayloadType::Bytes => "",
+        }
+    }
+
+    /// The `Content-Type` of a message carrying it.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            PayloadType::Bytes => OCTET_STREAM,
+            PayloadType::Variant(_) | PayloadType::Named(_) => "application/json",
         }
     }
 }
+
+/// The content type of raw messages.
+pub const OCTET_STREAM: &str = "application/octet-stream";
 
 /// The last segment of `T`'s path, without generic arguments: `IncreaseCounter`.
 pub fn short_type_name<T>() -> &'static str {
@@ -55,8 +71,15 @@ pub fn short_type_name<T>() -> &'static str {
 /// The body of a message carrying `reply` (JSON of a value of `payload_type`): a variant's
 /// content, or the value itself.
 pub(crate) fn message_body(reply: &Bytes, payload_type: PayloadType) -> Bytes {
-    let PayloadType::Variant(variant) = payload_type else {
-        return reply.clone();
+    let variant = match payload_type {
+        PayloadType::Variant(variant) => variant,
+        // JSON has bytes as an array of numbers; the message carries the bytes themselves.
+        PayloadType::Bytes => {
+            return serde_json::from_slice::<Vec<u8>>(reply)
+                .map(Bytes::from)
+                .unwrap_or_else(|_| reply.clone());
+        }
+        PayloadType::Named(_) => return reply.clone(),
     };
     match serde_json::from_slice::<serde_json::Value>(reply) {
         Ok(serde_json::Value::Object(mut object)) if object.len() == 1 => {
@@ -69,6 +92,18 @@ pub(crate) fn message_body(reply: &Bytes, payload_type: PayloadType) -> Bytes {
         Ok(serde_json::Value::String(tag)) if tag == variant => Bytes::from_static(b"null"),
         _ => reply.clone(),
     }
+}
+
+/// Whether a message is raw bytes (`Content-Type: application/octet-stream`).
+pub(crate) fn is_raw(message: &crate::store::TopicMessage) -> bool {
+    message.attributes.iter().any(|(key, value)| {
+        key.eq_ignore_ascii_case("content-type") && value.eq_ignore_ascii_case(OCTET_STREAM)
+    })
+}
+
+/// A raw message's bytes as the JSON a `Vec<u8>` or `bytes::Bytes` parameter reads.
+pub(crate) fn bytes_as_json(body: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_default()
 }
 
 /// A message's body as a `T`, read directly (`T` names the message's type) or, when
@@ -95,7 +130,14 @@ pub fn decode<T: serde::de::DeserializeOwned>(
 struct VariantDetector;
 
 #[derive(Debug)]
-struct Detected(Option<&'static str>);
+struct Detected(Option<Found>);
+
+/// What the detector found.
+#[derive(Debug)]
+enum Found {
+    Variant(&'static str),
+    Bytes,
+}
 
 impl std::fmt::Display for Detected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -123,7 +165,7 @@ macro_rules! not_a_variant {
 impl serde::Serializer for VariantDetector {
     type Ok = ();
     type Error = Detected;
-    type SerializeSeq = Nothing;
+    type SerializeSeq = SeqOfBytes;
     type SerializeTuple = Nothing;
     type SerializeTupleStruct = Nothing;
     type SerializeTupleVariant = Nothing;
@@ -145,11 +187,14 @@ impl serde::Serializer for VariantDetector {
         serialize_f64(f64),
         serialize_char(char),
         serialize_str(&str),
-        serialize_bytes(&[u8]),
         serialize_none(),
         serialize_unit(),
         serialize_unit_struct(&'static str),
     );
+
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Detected> {
+        Err(Detected(Some(Found::Bytes)))
+    }
 
     fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Detected> {
         Err(Detected(None))
@@ -161,7 +206,7 @@ impl serde::Serializer for VariantDetector {
         _: u32,
         variant: &'static str,
     ) -> Result<(), Detected> {
-        Err(Detected(Some(variant)))
+        Err(Detected(Some(Found::Variant(variant))))
     }
 
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
@@ -179,7 +224,128 @@ impl serde::Serializer for VariantDetector {
         variant: &'static str,
         _: &T,
     ) -> Result<(), Detected> {
-        Err(Detected(Some(variant)))
+        Err(Detected(Some(Found::Variant(variant))))
+    }
+
+    fn serialize_seq(self, _: Option<usize>) -> Result<SeqOfBytes, Detected> {
+        Ok(SeqOfBytes { any: false })
+    }
+
+    fn serialize_tuple(self, _: usize) -> Result<Nothing, Detected> {
+        Err(Detected(None))
+    }
+
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Nothing, Detected> {
+        Err(Detected(None))
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Nothing, Detected> {
+        Err(Detected(Some(Found::Variant(variant))))
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Result<Nothing, Detected> {
+        Err(Detected(None))
+    }
+
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Nothing, Detected> {
+        Err(Detected(None))
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Nothing, Detected> {
+        Err(Detected(Some(Found::Variant(variant))))
+    }
+}
+
+/// A sequence is bytes if it is not empty and each element is a `u8` (a `Vec<u8>`); it stops
+/// at the first element that is not.
+struct SeqOfBytes {
+    any: bool,
+}
+
+impl serde::ser::SerializeSeq for SeqOfBytes {
+    type Ok = ();
+    type Error = Detected;
+
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Detected> {
+        self.any = true;
+        value.serialize(U8Probe)
+    }
+
+    fn end(self) -> Result<(), Detected> {
+        Err(Detected(self.any.then_some(Found::Bytes)))
+    }
+}
+
+/// Accepts a `u8`, refuses anything else.
+struct U8Probe;
+
+impl serde::Serializer for U8Probe {
+    type Ok = ();
+    type Error = Detected;
+    type SerializeSeq = Nothing;
+    type SerializeTuple = Nothing;
+    type SerializeTupleStruct = Nothing;
+    type SerializeTupleVariant = Nothing;
+    type SerializeMap = Nothing;
+    type SerializeStruct = Nothing;
+    type SerializeStructVariant = Nothing;
+
+    fn serialize_u8(self, _: u8) -> Result<(), Detected> {
+        Ok(())
+    }
+
+    not_a_variant!(
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
+        serialize_none(),
+        serialize_unit(),
+        serialize_unit_struct(&'static str),
+        serialize_unit_variant(&'static str, u32, &'static str),
+    );
+
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Detected> {
+        Err(Detected(None))
+    }
+
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Detected> {
+        Err(Detected(None))
+    }
+
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Detected> {
+        Err(Detected(None))
     }
 
     fn serialize_seq(self, _: Option<usize>) -> Result<Nothing, Detected> {
@@ -198,10 +364,10 @@ impl serde::Serializer for VariantDetector {
         self,
         _: &'static str,
         _: u32,
-        variant: &'static str,
+        _: &'static str,
         _: usize,
     ) -> Result<Nothing, Detected> {
-        Err(Detected(Some(variant)))
+        Err(Detected(None))
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<Nothing, Detected> {
@@ -216,10 +382,10 @@ impl serde::Serializer for VariantDetector {
         self,
         _: &'static str,
         _: u32,
-        variant: &'static str,
+        _: &'static str,
         _: usize,
     ) -> Result<Nothing, Detected> {
-        Err(Detected(Some(variant)))
+        Err(Detected(None))
     }
 }
 
@@ -273,7 +439,20 @@ mod tests {
         assert_eq!(kind, PayloadType::Named("IncreaseCounter"));
         let json = Bytes::from(serde_json::to_vec(&command).unwrap());
         assert_eq!(message_body(&json, kind), json);
-        assert_eq!(PayloadType::of(&vec![1u8]).name(), "Vec");
+        assert_eq!(PayloadType::of(&vec![1i64]).name(), "Vec");
+    }
+
+    #[test]
+    fn bytes_travel_as_they_are() {
+        for reply in [vec![0u8, 1, 255], Vec::from(&b"raw"[..])] {
+            let kind = PayloadType::of(&reply);
+            assert_eq!(kind, PayloadType::Bytes);
+            assert_eq!(kind.content_type(), OCTET_STREAM);
+            let json = Bytes::from(serde_json::to_vec(&reply).unwrap());
+            assert_eq!(&message_body(&json, kind)[..], &reply[..]);
+            let read = decode::<Vec<u8>>("", &bytes_as_json(&reply), false).unwrap();
+            assert_eq!(serde_json::from_value::<Vec<u8>>(read).unwrap(), reply);
+        }
     }
 
     #[test]

@@ -30,11 +30,16 @@ pub(crate) fn message_of(
     };
     let mut attributes = vec![
         ("ce-specversion".to_owned(), SPEC_VERSION.to_owned()),
-        (Metadata::CE_TYPE.to_owned(), payload_type.name().to_owned()),
         ("ce-source".to_owned(), handler.component.id.to_owned()),
         (Metadata::CE_ID.to_owned(), id.clone()),
-        ("Content-Type".to_owned(), "application/json".to_owned()),
+        (
+            "Content-Type".to_owned(),
+            payload_type.content_type().to_owned(),
+        ),
     ];
+    if payload_type != PayloadType::Bytes {
+        attributes.push((Metadata::CE_TYPE.to_owned(), payload_type.name().to_owned()));
+    }
     let subject = reply_metadata
         .get(Metadata::CE_SUBJECT)
         .or_else(|| incoming.get(Metadata::CE_SUBJECT));

@@ -2,7 +2,8 @@
 //! consumer group.
 //!
 //! A message goes to the handler whose parameter type is named by its `ce-type`, or else to the
-//! one taking an enum with a variant of that name. A message no handler takes is skipped when
+//! one taking an enum with a variant of that name, or else (and a raw message,
+//! `application/octet-stream`) to one taking bytes (`Vec<u8>`, `bytes::Bytes`). A message no handler takes is skipped when
 //! the subscription says `ignore_unknown`; otherwise it, and a message whose body does not parse
 //! as the type its `ce-type` names, is logged and moved to the dead-letter topic
 //! `<topic>.dead-letter` (it would fail the same way every time), and the consumer goes on. A
@@ -15,6 +16,7 @@ use tokio::sync::watch;
 use super::broker::{Broker, TopicReader};
 use super::delivery::{self, LEASE_POLL, Lease, Message, Stop, failed, pause, retry};
 use super::{BATCH, IDLE_POLL};
+use crate::cloud_events::{bytes_as_json, is_raw};
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::Body;
 use crate::metadata::Metadata;
@@ -176,8 +178,22 @@ impl TopicConsumer {
     }
 
     fn route(&self, message: &TopicMessage) -> Route<'_> {
+        // Raw bytes, or a type no handler names, go to a handler taking bytes (Kalix's rule).
+        let raw_handler = || {
+            let bytes = bytes_as_json(&message.payload);
+            self.handlers.iter().find_map(|(handler, subscription)| {
+                ["Vec", "Bytes"]
+                    .contains(&subscription.type_name)
+                    .then(|| (subscription.decode)("", &bytes, false))
+                    .flatten()
+                    .map(|body| Route::Handler(handler, body))
+            })
+        };
+        if is_raw(message) {
+            return raw_handler().unwrap_or(Route::Unknown);
+        }
         let Some(ce_type) = attribute(message, Metadata::CE_TYPE) else {
-            return Route::Unknown;
+            return raw_handler().unwrap_or(Route::Unknown);
         };
         if let Some((handler, subscription)) =
             self.handlers.iter().find(|(_, s)| s.type_name == ce_type)
@@ -193,6 +209,7 @@ impl TopicConsumer {
                 (subscription.decode)(ce_type, &message.payload, true)
                     .map(|body| Route::Handler(handler, body))
             })
+            .or_else(raw_handler)
             .unwrap_or(Route::Unknown)
     }
 

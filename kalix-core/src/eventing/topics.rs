@@ -43,7 +43,8 @@ impl Topics {
 
     /// The CloudEvent carrying `value`, as the service publishes one: `ce-type` is the serde
     /// tag of an enum variant (the body is the variant's content) or the type's name, with
-    /// `ce-subject` if given, a fresh `ce-id` and `Content-Type: application/json`.
+    /// `ce-subject` if given, a fresh `ce-id` and `Content-Type: application/json`; bytes go as
+    /// they are, `application/octet-stream`, without `ce-type`.
     ///
     /// ```
     /// #[derive(serde::Serialize)]
@@ -61,11 +62,16 @@ impl Topics {
         let id = uuid::Uuid::new_v4().to_string();
         let mut attributes = vec![
             ("ce-specversion".to_owned(), "1.0".to_owned()),
-            (Metadata::CE_TYPE.to_owned(), payload_type.name().to_owned()),
             ("ce-source".to_owned(), "kalix-testkit".to_owned()),
             (Metadata::CE_ID.to_owned(), id.clone()),
-            ("Content-Type".to_owned(), "application/json".to_owned()),
+            (
+                "Content-Type".to_owned(),
+                payload_type.content_type().to_owned(),
+            ),
         ];
+        if payload_type != PayloadType::Bytes {
+            attributes.push((Metadata::CE_TYPE.to_owned(), payload_type.name().to_owned()));
+        }
         if let Some(subject) = subject {
             attributes.push((Metadata::CE_SUBJECT.to_owned(), subject.to_owned()));
         }
@@ -86,8 +92,13 @@ impl Topics {
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(Metadata::CE_TYPE))
             .map_or("", |(_, value)| value.as_str());
-        let value = crate::cloud_events::decode::<T>(ce_type, &message.payload, false)
-            .or_else(|| crate::cloud_events::decode::<T>(ce_type, &message.payload, true))?;
+        let raw = crate::cloud_events::is_raw(message);
+        let body = match raw {
+            true => bytes::Bytes::from(crate::cloud_events::bytes_as_json(&message.payload)),
+            false => message.payload.clone(),
+        };
+        let value = crate::cloud_events::decode::<T>(ce_type, &body, false)
+            .or_else(|| crate::cloud_events::decode::<T>(ce_type, &body, true))?;
         serde_json::from_value(value).ok()
     }
 }

@@ -466,3 +466,39 @@ impl LedgerWatcher {
         action::Effect::reply(())
     }
 }
+
+/// Bytes in and out of topics.
+#[derive(Default)]
+pub struct RawBytes;
+
+#[action]
+impl RawBytes {
+    /// `n` bytes counting up from 0, as the reply and on topic `raw-out`.
+    #[post("/raw/<n>")]
+    #[publish(topic = "raw-out")]
+    pub async fn emit(&self, n: u8) -> action::Effect<Vec<u8>> {
+        action::Effect::reply((0..n).collect())
+    }
+}
+
+/// Records the bytes of each message of topic `raw-in`.
+pub struct RawReader {
+    recorder: Recorder,
+}
+
+impl RawReader {
+    pub fn new(dependencies: &Dependencies) -> Result<Self, MissingDependency> {
+        Ok(Self {
+            recorder: dependencies.get()?,
+        })
+    }
+}
+
+#[action(new = RawReader::new)]
+impl RawReader {
+    #[subscribe(topic = "raw-in")]
+    pub async fn on_bytes(&self, bytes: Vec<u8>) -> action::Effect<()> {
+        self.recorder.push(format!("raw {bytes:?}"));
+        action::Effect::reply(())
+    }
+}

@@ -151,3 +151,29 @@ async fn injected_changes_and_events_reach_the_subscribers() {
     until_recorded(&recorder, "ledger l1#2: ClosedForGood").await;
     testkit.stop().await;
 }
+
+/// Bytes travel as they are: `application/octet-stream`, no `ce-type`, both ways.
+#[tokio::test]
+async fn bytes_are_published_and_consumed_as_octet_streams() {
+    use kalix_core::store::TopicMessage;
+    let (testkit, recorder) = start().await;
+    let mut out = testkit.outgoing("raw-out");
+    let response = testkit.post("/raw/4").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let published = out.expect_raw().await;
+    assert_eq!(&published.payload[..], &[0u8, 1, 2, 3]);
+    assert_eq!(
+        published.attribute("Content-Type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(published.ce_type(), None);
+
+    let raw = TopicMessage {
+        id: "raw-1".into(),
+        attributes: vec![("Content-Type".into(), "application/octet-stream".into())],
+        payload: bytes::Bytes::from_static(&[0, 255, b'a']),
+    };
+    testkit.incoming("raw-in").publish_message(raw).await;
+    until_recorded(&recorder, "raw [0, 255, 97]").await;
+    testkit.stop().await;
+}
