@@ -16,9 +16,9 @@ use crate::store::{Store, StoreError};
 
 /// How long a consumer's lease lasts without renewal: on a shared store another process takes
 /// the consumer over within this (plus [`LEASE_POLL`]) after its holder died.
-const LEASE_TTL: Duration = Duration::from_secs(6);
+pub(super) const LEASE_TTL: Duration = Duration::from_secs(6);
 /// How often the holder renews its lease.
-const LEASE_RENEW: Duration = Duration::from_secs(2);
+pub(super) const LEASE_RENEW: Duration = Duration::from_secs(2);
 /// How often a process without the lease asks for it.
 pub(super) const LEASE_POLL: Duration = Duration::from_secs(1);
 
@@ -69,6 +69,14 @@ impl Lease {
             tracing::info!(consumer = %self.name, "consuming (holds the lease)");
         }
         held
+    }
+
+    /// Gives the lease up, so another process may take it at once.
+    pub(super) async fn release(&self) {
+        *self.leased_at.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        if let Err(error) = self.store.release_lease(&self.name, self.owner).await {
+            tracing::warn!(consumer = %self.name, %error, "giving up the lease failed; it expires instead");
+        }
     }
 }
 

@@ -6,6 +6,12 @@
 //! crash it resumes at its last save and may deliver again what it had processed since: at
 //! least once.
 //!
+//! Each subscription is split into slices of entity ids (by a hash of the id), each consumed with
+//! its own lease and progress, so several processes share the work: a process takes no more
+//! than its fair share of slices (of the processes alive, see [`Processes`]), hands extra ones
+//! over when another process joins, and takes over those of a process that stops. One entity is
+//! in one slice, so its order holds.
+//!
 //! The sequence numbers drop what was processed already (an entry seen again after a restart,
 //! or a value entity's older version) and reveal events that arrive ahead of an earlier one of
 //! their entity (possible on PostgreSQL, see `store::postgres::feed`): the missing events are
@@ -13,6 +19,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::watch;
 
@@ -24,10 +31,45 @@ use crate::metadata::Metadata;
 use crate::registry::SubscriptionDescriptor;
 use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store};
 
-/// One action's subscription to one entity type.
+/// The number of slices each entity subscription is split into.
+pub(super) const SLICES: u32 = 4;
+
+/// How many of the service's processes consume, and how many slices of each subscription this
+/// one holds.
+#[derive(Default)]
+pub(super) struct Processes {
+    /// Processes alive (at least 1: this one), as the store's process leases tell.
+    pub alive: AtomicU64,
+}
+
+impl Processes {
+    /// The most slices of one subscription a process should hold.
+    fn fair_share(&self) -> usize {
+        let alive = self.alive.load(Ordering::Relaxed).max(1) as u32;
+        SLICES.div_ceil(alive) as usize
+    }
+}
+
+/// The slice of entity ids `entity_id` belongs to: FNV-1a of its bytes, so every process and
+/// every version agrees.
+pub(super) fn slice_of(entity_id: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in entity_id.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash % SLICES
+}
+
+/// One slice of one action's subscription to one entity type.
 pub(super) struct EntityConsumer {
-    /// Its durable name: `<action id>@<entity type id>`.
+    /// Its durable name: `<action id>@<entity type id>#<slice>/<slices>`.
     pub name: String,
+    /// Which slice of entity ids it consumes.
+    pub slice: u32,
+    /// How many slices of this subscription this process holds, across its slice consumers.
+    pub held: Arc<AtomicUsize>,
+    pub processes: Arc<Processes>,
     pub kind: FeedKind,
     pub type_id: &'static str,
     /// The handlers of changes or events, each with what it takes, by handler name.
@@ -45,11 +87,16 @@ impl EntityConsumer {
     ) {
         let lease = Lease::new(self.name.clone(), owner, Arc::clone(&store));
         let mut offset: Option<FeedOffset> = None;
+        let mut holding = false;
         loop {
             if *stopping.borrow() {
+                if holding {
+                    // Handed over at once, not after the lease expires.
+                    lease.release().await;
+                }
                 return;
             }
-            if !matches!(lease.hold().await, Ok(true)) {
+            if !self.keep_slice(&lease, &mut holding).await {
                 // Whoever holds it moves the offset meanwhile: read it again once taken.
                 offset = None;
                 if pause(&mut stopping, LEASE_POLL).await.is_err() {
@@ -101,13 +148,50 @@ impl EntityConsumer {
             {
                 Ok(Some(last)) => offset = Some(last),
                 Ok(None) => {}
-                Err(Stop::Stopping) => return,
+                Err(Stop::Stopping) => {
+                    if holding {
+                        lease.release().await;
+                    }
+                    return;
+                }
                 Err(Stop::LeaseLost) => {
                     tracing::info!(consumer = %self.name, "another process took the consumer over");
                     offset = None;
+                    holding = false;
+                    self.held.fetch_sub(1, Ordering::Relaxed);
                 }
             }
         }
+    }
+
+    /// Whether this process consumes the slice now: it takes the lease while it holds fewer
+    /// slices than its fair share, renews it, and gives it up when it holds more.
+    async fn keep_slice(&self, lease: &Lease, holding: &mut bool) -> bool {
+        let fair = self.processes.fair_share();
+        if *holding {
+            if self.held.load(Ordering::Relaxed) > fair {
+                tracing::info!(consumer = %self.name, "handing the slice over to share the work");
+                lease.release().await;
+                self.held.fetch_sub(1, Ordering::Relaxed);
+                *holding = false;
+                return false;
+            }
+            if matches!(lease.hold().await, Ok(true)) {
+                return true;
+            }
+            self.held.fetch_sub(1, Ordering::Relaxed);
+            *holding = false;
+            return false;
+        }
+        if self.held.load(Ordering::Relaxed) >= fair {
+            return false;
+        }
+        if matches!(lease.hold().await, Ok(true)) {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            *holding = true;
+            return true;
+        }
+        false
     }
 
     /// Delivers a batch, then saves the progress; returns the offset reached.
@@ -119,6 +203,12 @@ impl EntityConsumer {
         entries: Vec<FeedEntry>,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<Option<FeedOffset>, Stop> {
+        // Only this slice's entities; the others' entries are passed over.
+        let last_offset = entries.last().map(|e| e.offset);
+        let entries: Vec<FeedEntry> = entries
+            .into_iter()
+            .filter(|e| slice_of(&e.entity_id) == self.slice)
+            .collect();
         let mut ids: Vec<String> = entries.iter().map(|e| e.entity_id.clone()).collect();
         ids.sort();
         ids.dedup();
@@ -153,6 +243,7 @@ impl EntityConsumer {
                 .await?;
             progress.processed(&entry.entity_id, entry.seq, Some(entry.offset));
         }
+        progress.offset = last_offset;
         self.save(store, &progress, stopping).await?;
         Ok(progress.offset)
     }

@@ -15,6 +15,7 @@ mod topic;
 mod topics;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -33,7 +34,8 @@ use crate::background::BackgroundDriver;
 use crate::dispatch::Dispatcher;
 use crate::registry::SubscriptionSource;
 use crate::store::{FeedKind, Store};
-use entity_feed::EntityConsumer;
+use delivery::{LEASE_RENEW, LEASE_TTL};
+use entity_feed::{EntityConsumer, Processes, SLICES};
 use topic::TopicConsumer;
 
 /// How many entries or messages a consumer reads at once.
@@ -68,7 +70,18 @@ impl BackgroundDriver for Subscriptions {
             // This process, as the holder of consumers' leases.
             let owner = uuid::Uuid::new_v4().as_u64_pair().0;
             let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
-            for consumer in entity_consumers(&dispatcher) {
+            let processes = Arc::new(Processes::default());
+            let consumers = entity_consumers(&dispatcher, &processes);
+            if !consumers.is_empty() {
+                let heartbeat = heartbeat(
+                    Arc::clone(&self.store),
+                    owner,
+                    Arc::clone(&processes),
+                    stopping.clone(),
+                );
+                runs.push(Box::pin(heartbeat));
+            }
+            for consumer in consumers {
                 let run = consumer.run(
                     Arc::clone(&dispatcher),
                     Arc::clone(&self.store),
@@ -103,19 +116,25 @@ impl BackgroundDriver for Subscriptions {
     }
 }
 
-/// One consumer per action and entity type.
-fn entity_consumers(dispatcher: &Dispatcher) -> Vec<EntityConsumer> {
+/// One consumer per slice of each action's subscription to an entity type.
+fn entity_consumers(dispatcher: &Dispatcher, processes: &Arc<Processes>) -> Vec<EntityConsumer> {
     let mut consumers: Vec<EntityConsumer> = Vec::new();
     for bound in dispatcher.handlers() {
         let Some(subscription) = bound.handler.subscription() else {
             continue;
         };
-        let name = format!("{}@{}", bound.component.id, subscription.type_id);
-        let index = match consumers.iter().position(|c| c.name == name) {
-            Some(index) => index,
-            None => {
+        let base = format!("{}@{}", bound.component.id, subscription.type_id);
+        if !consumers
+            .iter()
+            .any(|c| c.name.starts_with(&format!("{base}#")))
+        {
+            let held = Arc::new(AtomicUsize::new(0));
+            for slice in 0..SLICES {
                 consumers.push(EntityConsumer {
-                    name,
+                    name: format!("{base}#{slice}/{SLICES}"),
+                    slice,
+                    held: Arc::clone(&held),
+                    processes: Arc::clone(processes),
                     kind: match subscription.source {
                         SubscriptionSource::ValueEntity => FeedKind::StateChanges,
                         SubscriptionSource::EventSourcedEntity => FeedKind::Events,
@@ -124,17 +143,48 @@ fn entity_consumers(dispatcher: &Dispatcher) -> Vec<EntityConsumer> {
                     on_change: Vec::new(),
                     on_delete: None,
                 });
-                consumers.len() - 1
             }
-        };
-        let consumer = &mut consumers[index];
-        if subscription.handles_deletes {
-            consumer.on_delete = Some(bound.clone());
-        } else {
-            consumer.on_change.push((bound.clone(), *subscription));
+        }
+        for consumer in consumers
+            .iter_mut()
+            .filter(|c| c.name.starts_with(&format!("{base}#")))
+        {
+            if subscription.handles_deletes {
+                consumer.on_delete = Some(bound.clone());
+            } else {
+                consumer.on_change.push((bound.clone(), *subscription));
+            }
         }
     }
     consumers
+}
+
+/// The prefix of the leases by which the service's processes count each other.
+const PROCESS_LEASE: &str = "process:subscriptions:";
+
+/// Keeps this process's lease alive and counts the processes alive, so that each takes its
+/// share of every subscription's slices; gives the lease up when the service stops.
+async fn heartbeat(
+    store: Arc<dyn Store>,
+    owner: u64,
+    processes: Arc<Processes>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let name = format!("{PROCESS_LEASE}{owner:016x}");
+    loop {
+        let alive = async {
+            store.lease(&name, owner, LEASE_TTL).await?;
+            store.count_leases(PROCESS_LEASE).await
+        };
+        match alive.await {
+            Ok(alive) => processes.alive.store(alive.max(1), Ordering::Relaxed),
+            Err(error) => tracing::warn!(%error, "counting the service's processes failed"),
+        }
+        if delivery::pause(&mut stopping, LEASE_RENEW).await.is_err() {
+            let _ = store.release_lease(&name, owner).await;
+            return;
+        }
+    }
 }
 
 /// One consumer per action, topic (or other service's stream) and consumer group (the action's

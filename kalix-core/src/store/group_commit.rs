@@ -326,6 +326,18 @@ mod tests {
         ) -> BoxFuture<'static, Result<bool, StoreError>> {
             self.inner.lease(name, owner, ttl)
         }
+
+        fn release_lease(
+            &self,
+            name: &str,
+            owner: u64,
+        ) -> BoxFuture<'static, Result<(), StoreError>> {
+            self.inner.release_lease(name, owner)
+        }
+
+        fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+            self.inner.count_leases(prefix)
+        }
     }
 
     #[tokio::test]

@@ -344,4 +344,11 @@ pub trait Store: Send + Sync + 'static {
         owner: u64,
         ttl: std::time::Duration,
     ) -> BoxFuture<'static, Result<bool, StoreError>>;
+
+    /// Gives up the lease `name` if `owner` holds it, so another owner may take it at once.
+    fn release_lease(&self, name: &str, owner: u64) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// How many leases whose name starts with `prefix` are held now (on a store used by one
+    /// process at a time, 1: that process's).
+    fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>>;
 }

@@ -106,7 +106,9 @@ pub(super) struct FeedSql {
     seqs: String,
     save_offset: String,
     save_seq: String,
-    lease: String,
+    pub(super) lease: String,
+    pub(super) release_lease: String,
+    pub(super) count_leases: String,
     publish: String,
     read_topic: String,
 }
@@ -144,6 +146,10 @@ impl FeedSql {
                  ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires \
                  WHERE lease.owner = excluded.owner OR lease.expires < clock_timestamp() \
                  RETURNING owner"
+            ),
+            release_lease: format!("DELETE FROM {s}.lease WHERE name = $1 AND owner = $2"),
+            count_leases: format!(
+                "SELECT count(*) FROM {s}.lease WHERE starts_with(name, $1) AND expires >= clock_timestamp()"
             ),
             publish: format!(
                 "INSERT INTO {s}.topic_message (topic, message_id, attributes, payload) \
@@ -269,26 +275,6 @@ pub(super) async fn save(
             .map_err(db_error)?;
     }
     transaction.commit().await.map_err(db_error)
-}
-
-/// Takes or renews the lease `name` for `owner`; `true` if `owner` holds it now.
-pub(super) async fn lease(
-    store: &PostgresStore,
-    name: &str,
-    owner: u64,
-    ttl: std::time::Duration,
-) -> Result<bool, StoreError> {
-    let client = store.pool.get().await.map_err(pool_error)?;
-    let statement = client
-        .prepare_cached(&store.sql.feed.lease)
-        .await
-        .map_err(db_error)?;
-    let ttl_ms = ttl.as_millis() as f64;
-    let row = client
-        .query_opt(&statement, &[&name, &(owner as i64), &ttl_ms])
-        .await
-        .map_err(db_error)?;
-    Ok(row.is_some())
 }
 
 /// Appends messages to a topic in one transaction; an id the topic holds is dropped.

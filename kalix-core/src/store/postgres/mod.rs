@@ -10,6 +10,7 @@ use futures_util::future::{BoxFuture, try_join_all};
 use tokio_postgres::NoTls;
 
 mod feed;
+mod lease;
 
 use super::{
     ConsumerProgress, EventAppend, EventLog, FeedEntry, FeedKind, FeedOffset, Snapshot, StateWrite,
@@ -598,7 +599,17 @@ impl Store for PostgresStore {
         ttl: Duration,
     ) -> BoxFuture<'static, Result<bool, StoreError>> {
         let (store, name) = (self.clone(), name.to_owned());
-        Box::pin(async move { feed::lease(&store, &name, owner, ttl).await })
+        Box::pin(async move { lease::lease(&store, &name, owner, ttl).await })
+    }
+
+    fn release_lease(&self, name: &str, owner: u64) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, name) = (self.clone(), name.to_owned());
+        Box::pin(async move { lease::release(&store, &name, owner).await })
+    }
+
+    fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let (store, prefix) = (self.clone(), prefix.to_owned());
+        Box::pin(async move { lease::count(&store, &prefix).await })
     }
 }
 

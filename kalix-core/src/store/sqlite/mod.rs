@@ -490,6 +490,19 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'static, Result<bool, StoreError>> {
         Box::pin(async { Ok(true) })
     }
+
+    fn release_lease(
+        &self,
+        _name: &str,
+        _owner: u64,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// One process per file.
+    fn count_leases(&self, _prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+        Box::pin(async { Ok(1) })
+    }
 }
 
 /// Replaces a state row if it holds the expected version (0: creates it).

@@ -138,6 +138,14 @@ impl Store for CountingStore {
     ) -> BoxFuture<'static, Result<bool, StoreError>> {
         self.inner.lease(name, owner, ttl)
     }
+
+    fn release_lease(&self, name: &str, owner: u64) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.inner.release_lease(name, owner)
+    }
+
+    fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+        self.inner.count_leases(prefix)
+    }
 }
 
 async fn start(path: &std::path::Path) -> (TestKit, Arc<AtomicUsize>, Arc<AtomicUsize>) {

@@ -82,9 +82,10 @@ async fn a_subscriber_sees_every_event_in_order() {
     testkit.stop().await;
 }
 
-/// Two processes share the database; one at a time consumes the events (it holds the lease).
-/// It is killed with events not yet delivered; the other takes over and delivers every event
-/// of every counter, in order.
+/// Two processes share the database and split the subscription's slices of counters between
+/// them (each slice consumed by the one holding its lease). One is killed with events not yet
+/// delivered; the other takes its slices over and every event of every counter arrives, in
+/// order.
 #[tokio::test]
 async fn on_postgres_the_other_process_takes_over_the_subscription_after_sigkill() {
     let Ok(url) = std::env::var("KALIX_TEST_POSTGRES_URL") else {
@@ -101,12 +102,22 @@ async fn on_postgres_the_other_process_takes_over_the_subscription_after_sigkill
         ("KALIX_POSTGRES_SCHEMA", schema.as_str()),
         ("RUST_LOG", "info"),
     ];
-    let holds_lease = |process: &ServiceProcess| {
-        process
+    // The slices of the event log's subscription a process has taken, by name.
+    let slices_taken = |process: &ServiceProcess| {
+        let mut slices: Vec<String> = process
             .log()
             .iter()
-            .any(|line| line.contains("holds the lease") && line.contains("CounterEventsAction"))
+            .filter(|line| line.contains("holds the lease"))
+            .filter_map(|line| {
+                let start = line.find("CounterEventsAction@counter#")?;
+                Some(line[start..].split_whitespace().next()?.to_owned())
+            })
+            .collect();
+        slices.sort();
+        slices.dedup();
+        slices
     };
+    let holds_lease = |process: &ServiceProcess| !slices_taken(process).is_empty();
     let a = ServiceProcess::spawn(env!("CARGO_BIN_EXE_eventsourced-counter"), &env);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !holds_lease(&a) {
@@ -128,7 +139,12 @@ async fn on_postgres_the_other_process_takes_over_the_subscription_after_sigkill
             post(base, &format!("/counter/{id}/increase/1")).await;
         }
     }
-    assert!(!holds_lease(&b), "two processes consumed at once");
+    // The second process gets its share once the first hands slices over.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !holds_lease(&b) {
+        assert!(Instant::now() < deadline, "the work was never shared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     a.signal("KILL");
     drop(a);
     for _ in 0..25 {
@@ -145,9 +161,11 @@ async fn on_postgres_the_other_process_takes_over_the_subscription_after_sigkill
             "counter {id}: every event, in order"
         );
     }
-    assert!(
-        holds_lease(&b),
-        "the second process took the subscription over"
+    assert_eq!(
+        slices_taken(&b).len(),
+        4,
+        "the second process took every slice over: {:?}",
+        slices_taken(&b)
     );
     if let Ok(directory) = std::env::var("KALIX_TEST_MARKERS") {
         std::fs::write(
