@@ -53,42 +53,52 @@ impl Broker for EmbeddedBroker {
         Box::new(EmbeddedReader {
             store: Arc::clone(&self.store),
             topic: topic.to_owned(),
-            consumer: format!("topic:{topic}:{group}"),
-            offset: None,
+            position: SavedPosition::new(Arc::clone(&self.store), format!("topic:{topic}:{group}")),
         })
     }
 }
 
-struct EmbeddedReader {
+/// Where a consumer group is in what it reads: kept in the service's store under the group's
+/// durable name, and followed in memory between saves. Every reader keeps its group's position
+/// this way, so the position moves only with the process holding the group's lease.
+pub(crate) struct SavedPosition {
     store: Arc<dyn Store>,
-    topic: String,
     consumer: String,
-    /// Where the last read ended; `None` until the saved offset is read.
-    offset: Option<FeedOffset>,
+    /// Where the last read ended; `None` until the saved position is read.
+    current: Option<FeedOffset>,
 }
 
-impl TopicReader for EmbeddedReader {
-    fn read(&mut self, limit: usize) -> BoxFuture<'_, Result<Vec<StoredMessage>, StoreError>> {
-        Box::pin(async move {
-            let after = match self.offset {
-                Some(offset) => offset,
-                None => {
-                    self.store
-                        .consumer_progress(&self.consumer, Vec::new())
-                        .await?
-                        .offset
-                }
-            };
-            self.offset = Some(after);
-            let messages = self.store.read_topic(&self.topic, after, limit).await?;
-            if let Some(last) = messages.last() {
-                self.offset = Some(last.offset);
-            }
-            Ok(messages)
-        })
+impl SavedPosition {
+    pub(crate) fn new(store: Arc<dyn Store>, consumer: String) -> Self {
+        Self {
+            store,
+            consumer,
+            current: None,
+        }
     }
 
-    fn processed(&mut self, offset: FeedOffset) -> BoxFuture<'_, Result<(), StoreError>> {
+    /// Where to read from: after the last read, or after the last save.
+    pub(crate) async fn current(&mut self) -> Result<FeedOffset, StoreError> {
+        let current = match self.current {
+            Some(current) => current,
+            None => {
+                self.store
+                    .consumer_progress(&self.consumer, Vec::new())
+                    .await?
+                    .offset
+            }
+        };
+        self.current = Some(current);
+        Ok(current)
+    }
+
+    /// A read ended at `offset`.
+    pub(crate) fn advance(&mut self, offset: FeedOffset) {
+        self.current = Some(offset);
+    }
+
+    /// Saves `offset` as processed.
+    pub(crate) fn save(&self, offset: FeedOffset) -> BoxFuture<'static, Result<(), StoreError>> {
         let progress = ConsumerProgress {
             offset,
             seqs: Vec::new(),
@@ -96,7 +106,35 @@ impl TopicReader for EmbeddedReader {
         self.store.save_consumer_progress(&self.consumer, progress)
     }
 
+    /// Forgets the position in memory: the next read starts after the last save.
+    pub(crate) fn forget(&mut self) {
+        self.current = None;
+    }
+}
+
+struct EmbeddedReader {
+    store: Arc<dyn Store>,
+    topic: String,
+    position: SavedPosition,
+}
+
+impl TopicReader for EmbeddedReader {
+    fn read(&mut self, limit: usize) -> BoxFuture<'_, Result<Vec<StoredMessage>, StoreError>> {
+        Box::pin(async move {
+            let after = self.position.current().await?;
+            let messages = self.store.read_topic(&self.topic, after, limit).await?;
+            if let Some(last) = messages.last() {
+                self.position.advance(last.offset);
+            }
+            Ok(messages)
+        })
+    }
+
+    fn processed(&mut self, offset: FeedOffset) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.position.save(offset)
+    }
+
     fn rewind(&mut self) {
-        self.offset = None;
+        self.position.forget();
     }
 }

@@ -24,9 +24,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 
-use super::broker::{Broker, TopicReader};
+use super::broker::{Broker, SavedPosition, TopicReader};
 use crate::error::StartError;
-use crate::store::{ConsumerProgress, FeedOffset, Store, StoreError, StoredMessage, TopicMessage};
+use crate::store::{FeedOffset, Store, StoreError, StoredMessage, TopicMessage};
 
 /// The header carrying a message's id, by which JetStream drops duplicates.
 const MSG_ID: &str = "Nats-Msg-Id";
@@ -180,8 +180,10 @@ impl Broker for NatsBroker {
         Box::new(NatsReader {
             broker: self.clone(),
             subject: self.subject(topic),
-            consumer: format!("topic:{topic}:{group}"),
-            position: None,
+            position: SavedPosition::new(
+                Arc::clone(&self.inner.store),
+                format!("topic:{topic}:{group}"),
+            ),
             reading: None,
         })
     }
@@ -191,28 +193,15 @@ impl Broker for NatsBroker {
 struct NatsReader {
     broker: NatsBroker,
     subject: String,
-    consumer: String,
-    /// The stream sequence processed last; `None` until read from the store.
-    position: Option<u64>,
+    /// The stream sequence processed last.
+    position: SavedPosition,
     /// The ephemeral consumer reading from just after `position`.
     reading: Option<consumer::Consumer<consumer::pull::Config>>,
 }
 
 impl NatsReader {
     async fn read_batch(&mut self, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
-        let position = match self.position {
-            Some(position) => position,
-            None => {
-                let saved = self
-                    .broker
-                    .inner
-                    .store
-                    .consumer_progress(&self.consumer, Vec::new())
-                    .await?;
-                saved.offset.position
-            }
-        };
-        self.position = Some(position);
+        let position = self.position.current().await?.position;
         if self.reading.is_none() {
             let stream = self.broker.stream_for(&self.subject).await?;
             let config = consumer::pull::Config {
@@ -289,19 +278,12 @@ impl TopicReader for NatsReader {
     }
 
     fn processed(&mut self, offset: FeedOffset) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.position = Some(offset.position);
-        let progress = ConsumerProgress {
-            offset,
-            seqs: Vec::new(),
-        };
-        self.broker
-            .inner
-            .store
-            .save_consumer_progress(&self.consumer, progress)
+        self.position.advance(offset);
+        self.position.save(offset)
     }
 
     fn rewind(&mut self) {
-        self.position = None;
+        self.position.forget();
         self.reading = None;
     }
 }

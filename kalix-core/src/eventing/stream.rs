@@ -18,8 +18,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 
-use super::broker::TopicReader;
-use crate::store::{ConsumerProgress, FeedOffset, Store, StoreError, StoredMessage, TopicMessage};
+use super::broker::{SavedPosition, TopicReader};
+use crate::store::{FeedOffset, Store, StoreError, StoredMessage, TopicMessage};
 
 /// The path under which a service serves its streams.
 pub(crate) const STREAMS_PATH: &str = "/_kalix/streams";
@@ -139,11 +139,7 @@ pub(crate) struct RemoteStreamReader {
     service: String,
     stream: String,
     urls: ServiceUrls,
-    store: Arc<dyn Store>,
-    /// Its durable name in this service's store.
-    consumer: String,
-    /// Where the last read ended; `None` until the saved position is read.
-    position: Option<FeedOffset>,
+    position: SavedPosition,
     client: Client<HttpConnector, Empty<Bytes>>,
 }
 
@@ -159,24 +155,13 @@ impl RemoteStreamReader {
             service: service.to_owned(),
             stream: stream.to_owned(),
             urls,
-            store,
-            consumer: format!("stream:{service}:{stream}:{group}"),
-            position: None,
+            position: SavedPosition::new(store, format!("stream:{service}:{stream}:{group}")),
             client: Client::builder(TokioExecutor::new()).build_http(),
         }
     }
 
     async fn fetch(&mut self, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
-        let after = match self.position {
-            Some(position) => position,
-            None => {
-                self.store
-                    .consumer_progress(&self.consumer, Vec::new())
-                    .await?
-                    .offset
-            }
-        };
-        self.position = Some(after);
+        let after = self.position.current().await?;
         let base = self.urls.url(&self.service)?;
         let failed = |what: &str, error: &dyn std::fmt::Display| {
             StoreError::new(format!(
@@ -227,7 +212,7 @@ impl RemoteStreamReader {
             });
         }
         if let Some(last) = messages.last() {
-            self.position = Some(last.offset);
+            self.position.advance(last.offset);
         }
         Ok(messages)
     }
@@ -239,15 +224,11 @@ impl TopicReader for RemoteStreamReader {
     }
 
     fn processed(&mut self, offset: FeedOffset) -> BoxFuture<'_, Result<(), StoreError>> {
-        let progress = ConsumerProgress {
-            offset,
-            seqs: Vec::new(),
-        };
-        self.store.save_consumer_progress(&self.consumer, progress)
+        self.position.save(offset)
     }
 
     fn rewind(&mut self) {
-        self.position = None;
+        self.position.forget();
     }
 }
 

@@ -15,7 +15,7 @@
 
 use bytes::Bytes;
 
-use super::{PostgresStore, db_error, pool_error};
+use super::{PostgresStore, column_missing, db_error, pool_error};
 use crate::store::{
     ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError, StoredMessage, TopicMessage,
 };
@@ -47,7 +47,6 @@ pub(super) async fn create(
                  feed_tx xid8 NOT NULL DEFAULT pg_current_xact_id(),
                  feed_position BIGINT NOT NULL DEFAULT nextval('{s}.feed_position'),
                  PRIMARY KEY (topic, message_id));
-             CREATE INDEX IF NOT EXISTS topic_message_feed ON {s}.topic_message (topic, feed_tx, feed_position);
              CREATE TABLE IF NOT EXISTS {s}.lease (
                  name TEXT PRIMARY KEY, owner BIGINT NOT NULL, expires TIMESTAMPTZ NOT NULL);
              CREATE TABLE IF NOT EXISTS {s}.consumer_seq (
@@ -57,15 +56,7 @@ pub(super) async fn create(
         .await
         .map_err(db_error)?;
     for table in ["entity_state", "event_journal"] {
-        let missing = transaction
-            .query_opt(
-                "SELECT 1 FROM information_schema.columns \
-                 WHERE table_schema = $1 AND table_name = $2 AND column_name = 'feed_tx'",
-                &[&schema, &table],
-            )
-            .await
-            .map_err(db_error)?
-            .is_none();
+        let missing = column_missing(transaction, schema, table, "feed_tx").await?;
         if missing {
             // Rows written before the feed existed enter it at this transaction.
             transaction
@@ -77,6 +68,12 @@ pub(super) async fn create(
                 .await
                 .map_err(db_error)?;
         }
+    }
+    for (table, key) in [
+        ("entity_state", "type_id"),
+        ("event_journal", "type_id"),
+        ("topic_message", "topic"),
+    ] {
         let index = format!("{table}_feed");
         let missing = transaction
             .query_opt(
@@ -89,7 +86,7 @@ pub(super) async fn create(
         if missing {
             transaction
                 .batch_execute(&format!(
-                    "CREATE INDEX IF NOT EXISTS {index} ON {s}.{table} (type_id, feed_tx, feed_position)"
+                    "CREATE INDEX IF NOT EXISTS {index} ON {s}.{table} ({key}, feed_tx, feed_position)"
                 ))
                 .await
                 .map_err(db_error)?;

@@ -168,16 +168,7 @@ async fn add_writer_columns(
     schema: &str,
 ) -> Result<(), StoreError> {
     for table in ["entity_state", "event_journal"] {
-        let missing = transaction
-            .query_opt(
-                "SELECT 1 FROM information_schema.columns \
-                 WHERE table_schema = $1 AND table_name = $2 AND column_name = 'writer'",
-                &[&schema, &table],
-            )
-            .await
-            .map_err(db_error)?
-            .is_none();
-        if missing {
+        if column_missing(transaction, schema, table, "writer").await? {
             transaction
                 .batch_execute(&format!(
                     "ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS writer BIGINT"
@@ -187,6 +178,24 @@ async fn add_writer_columns(
         }
     }
     Ok(())
+}
+
+/// Whether `schema.table` lacks `column` (to change a table only where it must).
+async fn column_missing(
+    transaction: &tokio_postgres::Transaction<'_>,
+    schema: &str,
+    table: &str,
+    column: &str,
+) -> Result<bool, StoreError> {
+    Ok(transaction
+        .query_opt(
+            "SELECT 1 FROM information_schema.columns \
+             WHERE table_schema = $1 AND table_name = $2 AND column_name = $3",
+            &[&schema, &table, &column],
+        )
+        .await
+        .map_err(db_error)?
+        .is_none())
 }
 
 fn pg_error(error: impl std::fmt::Display) -> StoreError {
