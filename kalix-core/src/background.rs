@@ -154,6 +154,7 @@ mod tests {
                 passivation_timeout: Duration::from_secs(30),
                 max_active: 10,
             },
+            service_name: Arc::from("test"),
         };
         let dispatcher = Arc::new(Dispatcher::new(&[], &env).unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));

@@ -63,6 +63,8 @@ pub(crate) struct Dispatcher {
     /// Where the replies of `#[publish(stream = ..)]` handlers go: the service's own store,
     /// which serves them to other services.
     streams: Arc<dyn Broker>,
+    /// The `ce-source` of what it publishes.
+    service_name: Arc<str>,
 }
 
 impl Dispatcher {
@@ -100,6 +102,7 @@ impl Dispatcher {
             streams: Arc::new(eventing::EmbeddedBroker {
                 store: Arc::clone(&env.store),
             }),
+            service_name: Arc::clone(&env.service_name),
         })
     }
 
@@ -168,7 +171,14 @@ impl Dispatcher {
         else {
             return outcome;
         };
-        let message = eventing::message_of(bound, incoming, body, metadata, *payload_type);
+        let message = eventing::message_of(
+            &self.service_name,
+            bound,
+            incoming,
+            body,
+            metadata,
+            *payload_type,
+        );
         let published = match target {
             PublishTarget::Topic(topic) => {
                 eventing::publish(self.broker.as_ref(), topic, message).await

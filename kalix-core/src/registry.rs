@@ -253,6 +253,8 @@ pub struct ComponentEnv<'a> {
     pub(crate) committer: GroupCommitter,
     pub(crate) entities: EntitySettings,
     pub(crate) broker: Arc<dyn crate::eventing::Broker>,
+    /// The service's name, the source of what it publishes.
+    pub(crate) service_name: Arc<str>,
 }
 
 /// How entity hosts keep entities in memory.

@@ -176,6 +176,7 @@ impl Service {
                 max_active: config.max_active_entities,
             },
             broker,
+            service_name: Arc::from(config.service_name.as_str()),
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
         let router =

@@ -14,6 +14,7 @@ use crate::store::PostgresTimeouts;
 ///
 /// | variable | default | meaning |
 /// |---|---|---|
+/// | `KALIX_SERVICE_NAME` | the binary's name | the service's name: the `ce-source` of what it publishes, and how other services name it (`KALIX_SERVICE_<NAME>`) |
 /// | `KALIX_HTTP_HOST` | `127.0.0.1` | address to listen on |
 /// | `KALIX_HTTP_PORT` | `9000` | port to listen on (`0`: any free port) |
 /// | `KALIX_HTTP_MAX_BODY_BYTES` | 1 MiB | largest request body accepted (413 above) |
@@ -40,6 +41,8 @@ use crate::store::PostgresTimeouts;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {
+    /// The service's name: the `ce-source` of the messages it publishes.
+    pub service_name: String,
     /// Address to listen on.
     pub http_host: String,
     /// Port to listen on; 0 picks a free one.
@@ -151,6 +154,7 @@ impl std::str::FromStr for StoreLocation {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            service_name: binary_name(),
             http_host: "127.0.0.1".to_owned(),
             http_port: 9000,
             max_body_bytes: 1024 * 1024,
@@ -167,6 +171,17 @@ impl Default for Config {
             max_active_entities: 10_000,
         }
     }
+}
+
+/// The running binary's file name without extension, or `kalix-service`.
+fn binary_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| {
+            path.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "kalix-service".to_owned())
 }
 
 impl Config {
@@ -280,6 +295,13 @@ impl Config {
     #[must_use]
     pub fn with_store(mut self, store: StoreLocation) -> Self {
         self.store = store;
+        self
+    }
+
+    /// Returns the config with another service name (the `ce-source` of what it publishes).
+    #[must_use]
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = name.into();
         self
     }
 

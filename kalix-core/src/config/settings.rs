@@ -26,6 +26,20 @@ struct Setting {
 /// store.
 const SETTINGS: &[Setting] = &[
     Setting {
+        variable: "KALIX_SERVICE_NAME",
+        flag: "--service-name",
+        value_name: "NAME",
+        help: "The service's name: the ce-source of what it publishes, and how other services name it",
+        shown_default: |c| c.service_name.clone(),
+        apply: |c, raw| {
+            if raw.is_empty() {
+                return Err("expected a name, got nothing".to_owned());
+            }
+            c.service_name = raw.to_owned();
+            Ok(())
+        },
+    },
+    Setting {
         variable: "KALIX_HTTP_HOST",
         flag: "--http-host",
         value_name: "ADDRESS",

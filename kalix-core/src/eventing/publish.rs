@@ -13,11 +13,13 @@ use crate::store::TopicMessage;
 /// The CloudEvents spec version the messages follow.
 const SPEC_VERSION: &str = "1.0";
 
-/// The message carrying a reply of `handler`. Its subject is the one the reply's metadata sets,
+/// The message carrying a reply of `handler`, published by the service `service_name` (its
+/// `ce-source`). Its subject is the one the reply's metadata sets,
 /// else the one of the message the handler processed (the source entity's id). Its id follows
 /// from the message processed, so publishing again after a crash is dropped as a duplicate; a
 /// reply to a call gets a fresh one.
 pub(crate) fn message_of(
+    service_name: &str,
     handler: &BoundHandler,
     incoming: &Metadata,
     body: &Bytes,
@@ -30,7 +32,7 @@ pub(crate) fn message_of(
     };
     let mut attributes = vec![
         ("ce-specversion".to_owned(), SPEC_VERSION.to_owned()),
-        ("ce-source".to_owned(), handler.component.id.to_owned()),
+        ("ce-source".to_owned(), service_name.to_owned()),
         (Metadata::CE_ID.to_owned(), id.clone()),
         (
             "Content-Type".to_owned(),

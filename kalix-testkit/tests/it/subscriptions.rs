@@ -101,7 +101,11 @@ async fn the_unit_testkit_calls_a_subscription_handler_with_its_event() {
 
 #[tokio::test]
 async fn a_route_handler_with_publish_answers_and_publishes_its_reply() {
-    let (testkit, _) = start().await;
+    let testkit = kalix_testkit::TestKit::builder()
+        .dependency(Recorder::default())
+        .config(|config| config.with_service_name("notice-board"))
+        .start()
+        .await;
     let mut announcements = testkit.outgoing("announcements");
     let response = testkit
         .post("/announce")
@@ -122,12 +126,10 @@ async fn a_route_handler_with_publish_answers_and_publishes_its_reply() {
             .attribute("ce-id")
             .is_some_and(|id| !id.is_empty())
     );
-    assert!(
-        published
-            .attribute("ce-source")
-            .is_some_and(|source| source.ends_with("Announcer")),
-        "{:?}",
-        published.attributes
+    assert_eq!(
+        published.attribute("ce-source"),
+        Some("notice-board"),
+        "the service's name"
     );
     announcements.expect_none().await;
     testkit.stop().await;
