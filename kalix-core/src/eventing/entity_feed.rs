@@ -31,8 +31,9 @@ use crate::metadata::Metadata;
 use crate::registry::SubscriptionDescriptor;
 use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store};
 
-/// The number of slices each entity subscription is split into.
-pub(super) const SLICES: u32 = 4;
+/// The number of slices each entity subscription is split into on a store several processes
+/// share; a store of one process has one slice (nothing to share, and no reads passed over).
+pub(super) const SHARED_SLICES: u32 = 4;
 
 /// How many of the service's processes consume, and how many slices of each subscription this
 /// one holds.
@@ -43,30 +44,31 @@ pub(super) struct Processes {
 }
 
 impl Processes {
-    /// The most slices of one subscription a process should hold.
-    fn fair_share(&self) -> usize {
+    /// The most of a subscription's `slices` a process should hold.
+    fn fair_share(&self, slices: u32) -> usize {
         let alive = self.alive.load(Ordering::Relaxed).max(1) as u32;
-        SLICES.div_ceil(alive) as usize
+        slices.div_ceil(alive) as usize
     }
 }
 
-/// The slice of entity ids `entity_id` belongs to: FNV-1a of its bytes, so every process and
-/// every version agrees.
-pub(super) fn slice_of(entity_id: &str) -> u32 {
+/// The slice (of `slices`) entity ids `entity_id` belongs to: FNV-1a of its bytes, so every
+/// process and every version agrees.
+pub(super) fn slice_of(entity_id: &str, slices: u32) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
     for byte in entity_id.bytes() {
         hash ^= u32::from(byte);
         hash = hash.wrapping_mul(0x0100_0193);
     }
-    hash % SLICES
+    hash % slices
 }
 
 /// One slice of one action's subscription to one entity type.
 pub(super) struct EntityConsumer {
     /// Its durable name: `<action id>@<entity type id>#<slice>/<slices>`.
     pub name: String,
-    /// Which slice of entity ids it consumes.
+    /// Which slice of entity ids it consumes, of how many.
     pub slice: u32,
+    pub slices: u32,
     /// How many slices of this subscription this process holds, across its slice consumers.
     pub held: Arc<AtomicUsize>,
     pub processes: Arc<Processes>,
@@ -167,7 +169,7 @@ impl EntityConsumer {
     /// Whether this process consumes the slice now: it takes the lease while it holds fewer
     /// slices than its fair share, renews it, and gives it up when it holds more.
     async fn keep_slice(&self, lease: &Lease, holding: &mut bool) -> bool {
-        let fair = self.processes.fair_share();
+        let fair = self.processes.fair_share(self.slices);
         if *holding {
             if self.held.load(Ordering::Relaxed) > fair {
                 tracing::info!(consumer = %self.name, "handing the slice over to share the work");
@@ -207,7 +209,7 @@ impl EntityConsumer {
         let last_offset = entries.last().map(|e| e.offset);
         let entries: Vec<FeedEntry> = entries
             .into_iter()
-            .filter(|e| slice_of(&e.entity_id) == self.slice)
+            .filter(|e| slice_of(&e.entity_id, self.slices) == self.slice)
             .collect();
         let mut ids: Vec<String> = entries.iter().map(|e| e.entity_id.clone()).collect();
         ids.sort();

@@ -35,7 +35,7 @@ use crate::dispatch::Dispatcher;
 use crate::registry::SubscriptionSource;
 use crate::store::{FeedKind, Store};
 use delivery::{LEASE_RENEW, LEASE_TTL};
-use entity_feed::{EntityConsumer, Processes, SLICES};
+use entity_feed::{EntityConsumer, Processes, SHARED_SLICES};
 use topic::TopicConsumer;
 
 /// How many entries or messages a consumer reads at once.
@@ -71,7 +71,12 @@ impl BackgroundDriver for Subscriptions {
             let owner = uuid::Uuid::new_v4().as_u64_pair().0;
             let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
             let processes = Arc::new(Processes::default());
-            let consumers = entity_consumers(&dispatcher, &processes);
+            let slices = if self.store.is_shared() {
+                SHARED_SLICES
+            } else {
+                1
+            };
+            let consumers = entity_consumers(&dispatcher, &processes, slices);
             if !consumers.is_empty() {
                 let heartbeat = heartbeat(
                     Arc::clone(&self.store),
@@ -117,7 +122,11 @@ impl BackgroundDriver for Subscriptions {
 }
 
 /// One consumer per slice of each action's subscription to an entity type.
-fn entity_consumers(dispatcher: &Dispatcher, processes: &Arc<Processes>) -> Vec<EntityConsumer> {
+fn entity_consumers(
+    dispatcher: &Dispatcher,
+    processes: &Arc<Processes>,
+    slices: u32,
+) -> Vec<EntityConsumer> {
     let mut consumers: Vec<EntityConsumer> = Vec::new();
     for bound in dispatcher.handlers() {
         let Some(subscription) = bound.handler.subscription() else {
@@ -129,10 +138,11 @@ fn entity_consumers(dispatcher: &Dispatcher, processes: &Arc<Processes>) -> Vec<
             .any(|c| c.name.starts_with(&format!("{base}#")))
         {
             let held = Arc::new(AtomicUsize::new(0));
-            for slice in 0..SLICES {
+            for slice in 0..slices {
                 consumers.push(EntityConsumer {
-                    name: format!("{base}#{slice}/{SLICES}"),
+                    name: format!("{base}#{slice}/{slices}"),
                     slice,
+                    slices,
                     held: Arc::clone(&held),
                     processes: Arc::clone(processes),
                     kind: match subscription.source {
