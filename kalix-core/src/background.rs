@@ -148,6 +148,7 @@ mod tests {
             committer: GroupCommitter::start(Arc::clone(&store)),
             broker: Arc::new(crate::eventing::EmbeddedBroker {
                 store: Arc::clone(&store),
+                news: Arc::default(),
             }),
             store,
             entities: EntitySettings {

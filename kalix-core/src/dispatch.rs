@@ -101,6 +101,7 @@ impl Dispatcher {
             broker: Arc::clone(&env.broker),
             streams: Arc::new(eventing::EmbeddedBroker {
                 store: Arc::clone(&env.store),
+                news: env.committer.news(),
             }),
             service_name: Arc::clone(&env.service_name),
         })

@@ -146,9 +146,12 @@ impl Service {
                 open_store(&StoreLocation::SqliteMemory).await?
             }
         };
+        let committer = GroupCommitter::start(Arc::clone(&store));
+        let news = committer.news();
         let broker: Arc<dyn Broker> = match &config.broker {
             BrokerLocation::Embedded => Arc::new(EmbeddedBroker {
                 store: Arc::clone(&store),
+                news: Arc::clone(&news),
             }),
             BrokerLocation::Nats {
                 url,
@@ -161,6 +164,7 @@ impl Service {
         let service_store = Arc::clone(&store);
         let subscriptions = Subscriptions {
             store: Arc::clone(&store),
+            news,
             broker: Arc::clone(&broker),
             services: ServiceUrls {
                 configured: config.service_urls.clone(),
@@ -169,7 +173,7 @@ impl Service {
         let topics = Topics::new(Arc::clone(&broker));
         let env = ComponentEnv {
             dependencies: &self.dependencies,
-            committer: GroupCommitter::start(Arc::clone(&store)),
+            committer,
             store,
             entities: EntitySettings {
                 passivation_timeout: config.passivation_timeout,

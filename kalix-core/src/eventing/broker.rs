@@ -38,6 +38,8 @@ pub(crate) trait TopicReader: Send {
 /// saved beside them.
 pub(crate) struct EmbeddedBroker {
     pub store: Arc<dyn Store>,
+    /// Notified after each publish, so the topics' readers look at once.
+    pub news: Arc<tokio::sync::Notify>,
 }
 
 impl Broker for EmbeddedBroker {
@@ -46,7 +48,13 @@ impl Broker for EmbeddedBroker {
         topic: &str,
         message: TopicMessage,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.store.publish(topic, vec![message])
+        let published = self.store.publish(topic, vec![message]);
+        let news = Arc::clone(&self.news);
+        Box::pin(async move {
+            published.await?;
+            news.notify_waiters();
+            Ok(())
+        })
     }
 
     fn reader(&self, topic: &str, group: &str) -> Box<dyn TopicReader> {

@@ -26,6 +26,17 @@ pub(super) const LEASE_POLL: Duration = Duration::from_secs(1);
 pub(super) const MIN_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// What every consumer of a process runs with.
+#[derive(Clone)]
+pub(super) struct ConsumerContext {
+    pub dispatcher: Arc<Dispatcher>,
+    pub store: Arc<dyn Store>,
+    /// This process, as the holder of leases.
+    pub owner: u64,
+    /// Notified when this process commits or publishes.
+    pub news: Arc<tokio::sync::Notify>,
+}
+
 /// Why a consumer stopped delivering.
 pub(super) enum Stop {
     /// The service is stopping.
@@ -168,6 +179,19 @@ pub(super) async fn pause(
     delay: Duration,
 ) -> Result<(), Stop> {
     tokio::select! {
+        () = tokio::time::sleep(delay) => Ok(()),
+        _ = stopping.wait_for(|stopping| *stopping) => Err(Stop::Stopping),
+    }
+}
+
+/// Waits until `news` is notified, `delay` has passed, or the service stops (then `Err`).
+pub(super) async fn idle(
+    stopping: &mut watch::Receiver<bool>,
+    news: &tokio::sync::Notify,
+    delay: Duration,
+) -> Result<(), Stop> {
+    tokio::select! {
+        () = news.notified() => Ok(()),
         () = tokio::time::sleep(delay) => Ok(()),
         _ = stopping.wait_for(|stopping| *stopping) => Err(Stop::Stopping),
     }

@@ -23,7 +23,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::watch;
 
-use super::delivery::{self, LEASE_POLL, Lease, Message, Stop, failed, pause, retry};
+use super::delivery::{
+    self, ConsumerContext, LEASE_POLL, Lease, Message, Stop, failed, idle, pause, retry,
+};
 use super::{BATCH, IDLE_POLL};
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::Body;
@@ -80,13 +82,13 @@ pub(super) struct EntityConsumer {
 }
 
 impl EntityConsumer {
-    pub(super) async fn run(
-        self,
-        dispatcher: Arc<Dispatcher>,
-        store: Arc<dyn Store>,
-        owner: u64,
-        mut stopping: watch::Receiver<bool>,
-    ) {
+    pub(super) async fn run(self, context: ConsumerContext, mut stopping: watch::Receiver<bool>) {
+        let ConsumerContext {
+            dispatcher,
+            store,
+            owner,
+            news,
+        } = context;
         let lease = Lease::new(self.name.clone(), owner, Arc::clone(&store));
         let mut offset: Option<FeedOffset> = None;
         let mut holding = false;
@@ -139,7 +141,7 @@ impl EntityConsumer {
                 }
             };
             if entries.is_empty() {
-                if pause(&mut stopping, IDLE_POLL).await.is_err() {
+                if idle(&mut stopping, &news, IDLE_POLL).await.is_err() {
                     return;
                 }
                 continue;

@@ -34,19 +34,22 @@ use crate::background::BackgroundDriver;
 use crate::dispatch::Dispatcher;
 use crate::registry::SubscriptionSource;
 use crate::store::{FeedKind, Store};
-use delivery::{LEASE_RENEW, LEASE_TTL};
+use delivery::{ConsumerContext, LEASE_RENEW, LEASE_TTL};
 use entity_feed::{EntityConsumer, Processes, SHARED_SLICES};
 use topic::TopicConsumer;
 
 /// How many entries or messages a consumer reads at once.
 const BATCH: usize = 256;
 
-/// How long a consumer that found nothing new waits before it looks again.
+/// How long a consumer that found nothing new waits before it looks again, unless this
+/// process commits or publishes something first (another process's writes are seen this way).
 const IDLE_POLL: Duration = Duration::from_millis(20);
 
 /// The background driver running every subscription of the service.
 pub(crate) struct Subscriptions {
     pub store: Arc<dyn Store>,
+    /// Notified when this process commits or publishes: consumers look at once.
+    pub news: Arc<tokio::sync::Notify>,
     pub broker: Arc<dyn Broker>,
     /// Where the services whose streams are subscribed to are.
     pub services: ServiceUrls,
@@ -69,6 +72,12 @@ impl BackgroundDriver for Subscriptions {
         Box::pin(async move {
             // This process, as the holder of consumers' leases.
             let owner = uuid::Uuid::new_v4().as_u64_pair().0;
+            let context = ConsumerContext {
+                dispatcher: Arc::clone(&dispatcher),
+                store: Arc::clone(&self.store),
+                owner,
+                news: Arc::clone(&self.news),
+            };
             let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
             let processes = Arc::new(Processes::default());
             let slices = if self.store.is_shared() {
@@ -87,12 +96,7 @@ impl BackgroundDriver for Subscriptions {
                 runs.push(Box::pin(heartbeat));
             }
             for consumer in consumers {
-                let run = consumer.run(
-                    Arc::clone(&dispatcher),
-                    Arc::clone(&self.store),
-                    owner,
-                    stopping.clone(),
-                );
+                let run = consumer.run(context.clone(), stopping.clone());
                 runs.push(Box::pin(run));
             }
             for consumer in topic_consumers(&dispatcher) {
@@ -107,11 +111,9 @@ impl BackgroundDriver for Subscriptions {
                     None => self.broker.reader(consumer.topic, &consumer.group),
                 };
                 let run = consumer.run(
-                    Arc::clone(&dispatcher),
-                    Arc::clone(&self.store),
+                    context.clone(),
                     Arc::clone(&self.broker),
                     reader,
-                    owner,
                     stopping.clone(),
                 );
                 runs.push(Box::pin(run));

@@ -14,14 +14,16 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::broker::{Broker, TopicReader};
-use super::delivery::{self, LEASE_POLL, Lease, Message, Stop, failed, pause, retry};
+use super::delivery::{
+    self, ConsumerContext, LEASE_POLL, Lease, Message, Stop, failed, idle, pause, retry,
+};
 use super::{BATCH, IDLE_POLL};
 use crate::cloud_events::{bytes_as_json, is_raw};
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::Body;
 use crate::metadata::Metadata;
 use crate::registry::TopicSubscriptionDescriptor;
-use crate::store::{FeedOffset, Store, StoredMessage, TopicMessage};
+use crate::store::{FeedOffset, StoredMessage, TopicMessage};
 
 /// The suffix of the topic a message no handler can take is moved to.
 pub(crate) const DEAD_LETTER_SUFFIX: &str = ".dead-letter";
@@ -68,13 +70,17 @@ impl TopicConsumer {
 
     pub(super) async fn run(
         self,
-        dispatcher: Arc<Dispatcher>,
-        store: Arc<dyn Store>,
+        context: ConsumerContext,
         broker: Arc<dyn Broker>,
         mut reader: Box<dyn TopicReader>,
-        owner: u64,
         mut stopping: watch::Receiver<bool>,
     ) {
+        let ConsumerContext {
+            dispatcher,
+            store,
+            owner,
+            news,
+        } = context;
         let name = self.name();
         let lease = Lease::new(name.clone(), owner, store);
         loop {
@@ -103,7 +109,7 @@ impl TopicConsumer {
                 }
             };
             if messages.is_empty() {
-                if pause(&mut stopping, IDLE_POLL).await.is_err() {
+                if idle(&mut stopping, &news, IDLE_POLL).await.is_err() {
                     return;
                 }
                 continue;

@@ -92,14 +92,22 @@ fn stopped() -> CommitResult {
 #[derive(Clone)]
 pub struct GroupCommitter {
     queue: mpsc::UnboundedSender<Queued>,
+    /// Notified after each commit, so readers of the change feed look at once.
+    news: Arc<Notify>,
 }
 
 impl GroupCommitter {
     /// Starts the commit task on the current tokio runtime; it ends when every handle is dropped.
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, receiver));
-        Self { queue }
+        let news = Arc::new(Notify::new());
+        tokio::spawn(run(store, receiver, Arc::clone(&news)));
+        Self { queue, news }
+    }
+
+    /// Notified after each commit (to the tasks waiting at that moment).
+    pub(crate) fn news(&self) -> Arc<Notify> {
+        Arc::clone(&self.news)
     }
 
     /// Queues `write` and returns its commit. Writes queued earlier commit earlier (or in the same
@@ -116,7 +124,11 @@ impl GroupCommitter {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut receiver: mpsc::UnboundedReceiver<Queued>) {
+async fn run(
+    store: Arc<dyn Store>,
+    mut receiver: mpsc::UnboundedReceiver<Queued>,
+    news: Arc<Notify>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (writes, commits): (Vec<_>, Vec<_>) =
@@ -125,6 +137,7 @@ async fn run(store: Arc<dyn Store>, mut receiver: mpsc::UnboundedReceiver<Queued
         for (commit, result) in commits.iter().zip(results) {
             commit.0.complete(result);
         }
+        news.notify_waiters();
     }
 }
 
