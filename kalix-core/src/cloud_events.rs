@@ -10,6 +10,9 @@
 use bytes::Bytes;
 use serde::Serialize;
 
+use crate::metadata::Metadata;
+use crate::store::TopicMessage;
+
 /// What a reply is, for publishing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PayloadType {
@@ -70,7 +73,7 @@ pub fn short_type_name<T>() -> &'static str {
 
 /// The body of a message carrying `reply` (JSON of a value of `payload_type`): a variant's
 /// content, or the value itself.
-pub(crate) fn message_body(reply: &Bytes, payload_type: PayloadType) -> Bytes {
+fn message_body(reply: &Bytes, payload_type: PayloadType) -> Bytes {
     let variant = match payload_type {
         PayloadType::Variant(variant) => variant,
         // JSON has bytes as an array of numbers; the message carries the bytes themselves.
@@ -94,11 +97,56 @@ pub(crate) fn message_body(reply: &Bytes, payload_type: PayloadType) -> Bytes {
     }
 }
 
+/// The CloudEvents spec version the messages follow.
+const SPEC_VERSION: &str = "1.0";
+
+/// The message carrying `reply` (JSON of a value of `payload_type`) as a CloudEvent, with its
+/// id, source, and, when known, its subject and its source event's sequence number.
+pub(crate) fn message(
+    id: String,
+    source: &str,
+    payload_type: PayloadType,
+    reply: &Bytes,
+    subject: Option<&str>,
+    sequence: Option<&str>,
+) -> TopicMessage {
+    let mut attributes = vec![
+        ("ce-specversion".to_owned(), SPEC_VERSION.to_owned()),
+        ("ce-source".to_owned(), source.to_owned()),
+        (Metadata::CE_ID.to_owned(), id.clone()),
+        (
+            "Content-Type".to_owned(),
+            payload_type.content_type().to_owned(),
+        ),
+    ];
+    if payload_type != PayloadType::Bytes {
+        attributes.push((Metadata::CE_TYPE.to_owned(), payload_type.name().to_owned()));
+    }
+    if let Some(subject) = subject {
+        attributes.push((Metadata::CE_SUBJECT.to_owned(), subject.to_owned()));
+    }
+    if let Some(sequence) = sequence {
+        attributes.push((Metadata::CE_SEQUENCE.to_owned(), sequence.to_owned()));
+    }
+    TopicMessage {
+        id,
+        attributes,
+        payload: message_body(reply, payload_type),
+    }
+}
+
+/// A message's attribute, by a name compared without case.
+pub(crate) fn attribute<'a>(message: &'a TopicMessage, name: &str) -> Option<&'a str> {
+    message
+        .attributes
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
 /// Whether a message is raw bytes (`Content-Type: application/octet-stream`).
-pub(crate) fn is_raw(message: &crate::store::TopicMessage) -> bool {
-    message.attributes.iter().any(|(key, value)| {
-        key.eq_ignore_ascii_case("content-type") && value.eq_ignore_ascii_case(OCTET_STREAM)
-    })
+pub(crate) fn is_raw(message: &TopicMessage) -> bool {
+    attribute(message, "Content-Type").is_some_and(|value| value.eq_ignore_ascii_case(OCTET_STREAM))
 }
 
 /// A raw message's bytes as the JSON a `Vec<u8>` or `bytes::Bytes` parameter reads.
@@ -113,16 +161,14 @@ pub fn decode<T: serde::de::DeserializeOwned>(
     body: &[u8],
     as_variant: bool,
 ) -> Option<serde_json::Value> {
-    if as_variant {
-        let content: serde_json::Value = serde_json::from_slice(body).ok()?;
-        let wrapped = serde_json::json!({ ce_type: content });
-        serde_json::from_value::<T>(wrapped.clone()).ok()?;
-        Some(wrapped)
-    } else {
-        let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-        serde_json::from_value::<T>(value.clone()).ok()?;
-        Some(value)
-    }
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let value = match as_variant {
+        true => serde_json::json!({ ce_type: value }),
+        false => value,
+    };
+    // Checked in place: `&Value` is a deserializer, so nothing is copied.
+    T::deserialize(&value).ok()?;
+    Some(value)
 }
 
 /// A serializer that only finds out whether a value is an enum variant, and which: it stops at

@@ -330,6 +330,12 @@ impl EntityConsumer {
         entry: &FeedEntry,
         payload: &bytes::Bytes,
     ) -> Option<(&'a BoundHandler, Body)> {
+        // One handler taking every change: nothing to choose, so its dispatch parses it once.
+        if let [(handler, subscription)] = self.on_change.as_slice()
+            && !subscription.ignore_unknown
+        {
+            return Some((handler, Body::Bytes(payload.clone())));
+        }
         let type_name = entry.type_name.as_deref().unwrap_or("");
         for (handler, subscription) in &self.on_change {
             if let Some(value) = (subscription.decode)(type_name, payload, false) {

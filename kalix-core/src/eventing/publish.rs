@@ -3,21 +3,18 @@
 use bytes::Bytes;
 
 use super::broker::Broker;
-use crate::cloud_events::{PayloadType, message_body};
+use crate::cloud_events::{self, PayloadType};
 use crate::dispatch::BoundHandler;
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;
 use crate::store::TopicMessage;
 
-/// The CloudEvents spec version the messages follow.
-const SPEC_VERSION: &str = "1.0";
-
 /// The message carrying a reply of `handler`, published by the service `service_name` (its
-/// `ce-source`). Its subject is the one the reply's metadata sets,
-/// else the one of the message the handler processed (the source entity's id). Its id follows
-/// from the message processed, so publishing again after a crash is dropped as a duplicate; a
-/// reply to a call gets a fresh one.
+/// `ce-source`). Its subject is the one the reply's metadata sets, else the one of the message
+/// the handler processed (the source entity's id). Its id follows from the message processed,
+/// so publishing again after a crash is dropped as a duplicate; a reply to a call gets a fresh
+/// one.
 pub(crate) fn message_of(
     service_name: &str,
     handler: &BoundHandler,
@@ -30,33 +27,12 @@ pub(crate) fn message_of(
         Some(source) => format!("{}:{source}", handler.target()),
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let mut attributes = vec![
-        ("ce-specversion".to_owned(), SPEC_VERSION.to_owned()),
-        ("ce-source".to_owned(), service_name.to_owned()),
-        (Metadata::CE_ID.to_owned(), id.clone()),
-        (
-            "Content-Type".to_owned(),
-            payload_type.content_type().to_owned(),
-        ),
-    ];
-    if payload_type != PayloadType::Bytes {
-        attributes.push((Metadata::CE_TYPE.to_owned(), payload_type.name().to_owned()));
-    }
     let subject = reply_metadata
         .get(Metadata::CE_SUBJECT)
         .or_else(|| incoming.get(Metadata::CE_SUBJECT));
-    if let Some(subject) = subject {
-        attributes.push((Metadata::CE_SUBJECT.to_owned(), subject.to_owned()));
-    }
     // The source event's sequence number, for consumers that drop what they have seen.
-    if let Some(sequence) = incoming.get(Metadata::CE_SEQUENCE) {
-        attributes.push((Metadata::CE_SEQUENCE.to_owned(), sequence.to_owned()));
-    }
-    TopicMessage {
-        id,
-        attributes,
-        payload: message_body(body, payload_type),
-    }
+    let sequence = incoming.get(Metadata::CE_SEQUENCE);
+    cloud_events::message(id, service_name, payload_type, body, subject, sequence)
 }
 
 /// Publishes `message` to `topic`; a failure is the caller's 503 (a subscription delivers the

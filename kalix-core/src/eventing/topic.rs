@@ -18,7 +18,7 @@ use super::delivery::{
     self, ConsumerContext, LEASE_POLL, Lease, Message, Stop, failed, idle, pause, retry,
 };
 use super::{BATCH, IDLE_POLL};
-use crate::cloud_events::{bytes_as_json, is_raw};
+use crate::cloud_events::{attribute, bytes_as_json, is_raw};
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::Body;
 use crate::metadata::Metadata;
@@ -273,15 +273,6 @@ async fn save(
             }
         }
     }
-}
-
-/// A message's attribute, by a name compared without case.
-pub(crate) fn attribute<'a>(message: &'a TopicMessage, name: &str) -> Option<&'a str> {
-    message
-        .attributes
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
 }
 
 /// What a handler sees of a message: its attributes as metadata (`ce-subject`, `ce-type`, ..).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::broker::{Broker, TopicReader};
-use crate::cloud_events::{PayloadType, message_body};
+use crate::cloud_events::{self, PayloadType};
 use crate::metadata::Metadata;
 use crate::store::{FeedOffset, StoreError, StoredMessage, TopicMessage};
 
@@ -58,28 +58,15 @@ impl Topics {
     /// ```
     pub fn message_of<T: Serialize>(value: &T, subject: Option<&str>) -> TopicMessage {
         let json = bytes::Bytes::from(serde_json::to_vec(value).unwrap_or_default());
-        let payload_type = PayloadType::of(value);
         let id = uuid::Uuid::new_v4().to_string();
-        let mut attributes = vec![
-            ("ce-specversion".to_owned(), "1.0".to_owned()),
-            ("ce-source".to_owned(), "kalix-testkit".to_owned()),
-            (Metadata::CE_ID.to_owned(), id.clone()),
-            (
-                "Content-Type".to_owned(),
-                payload_type.content_type().to_owned(),
-            ),
-        ];
-        if payload_type != PayloadType::Bytes {
-            attributes.push((Metadata::CE_TYPE.to_owned(), payload_type.name().to_owned()));
-        }
-        if let Some(subject) = subject {
-            attributes.push((Metadata::CE_SUBJECT.to_owned(), subject.to_owned()));
-        }
-        TopicMessage {
+        cloud_events::message(
             id,
-            attributes,
-            payload: message_body(&json, payload_type),
-        }
+            "kalix-testkit",
+            PayloadType::of(value),
+            &json,
+            subject,
+            None,
+        )
     }
 }
 
@@ -87,18 +74,13 @@ impl Topics {
     /// The body of `message` as a `T`: read directly, or as the variant its `ce-type` names of
     /// the enum `T`; `None` if it is neither.
     pub fn decode<T: serde::de::DeserializeOwned>(message: &TopicMessage) -> Option<T> {
-        let ce_type = message
-            .attributes
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(Metadata::CE_TYPE))
-            .map_or("", |(_, value)| value.as_str());
-        let raw = crate::cloud_events::is_raw(message);
-        let body = match raw {
-            true => bytes::Bytes::from(crate::cloud_events::bytes_as_json(&message.payload)),
+        let ce_type = cloud_events::attribute(message, Metadata::CE_TYPE).unwrap_or("");
+        let body = match cloud_events::is_raw(message) {
+            true => bytes::Bytes::from(cloud_events::bytes_as_json(&message.payload)),
             false => message.payload.clone(),
         };
-        let value = crate::cloud_events::decode::<T>(ce_type, &body, false)
-            .or_else(|| crate::cloud_events::decode::<T>(ce_type, &body, true))?;
+        let value = cloud_events::decode::<T>(ce_type, &body, false)
+            .or_else(|| cloud_events::decode::<T>(ce_type, &body, true))?;
         serde_json::from_value(value).ok()
     }
 }
