@@ -156,6 +156,7 @@ mod tests {
                 max_active: 10,
             },
             service_name: Arc::from("test"),
+            view_updates: Arc::default(),
         };
         let dispatcher = Arc::new(Dispatcher::new(&[], &env).unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));

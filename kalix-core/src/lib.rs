@@ -96,6 +96,7 @@ mod status;
 pub mod store;
 mod url_param;
 pub mod value_entity;
+pub mod view;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -119,7 +120,7 @@ pub use url_param::UrlParam;
 /// its methods.
 pub use kalix_macros::{
     action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, publish,
-    put, subscribe, value_entity,
+    put, query, subscribe, value_entity, view,
 };
 
 /// What a component module needs: `use kalix_core::prelude::*;`.
@@ -127,12 +128,13 @@ pub mod prelude {
     pub use crate::action::{self, ActionContext, SideEffect};
     pub use crate::event_sourced_entity::{self, EventSourcedEntityContext};
     pub use crate::value_entity::{self, ValueEntityContext};
+    pub use crate::view::{self, QueryStream, UpdateContext};
     pub use crate::{
         CallError, ComponentClient, DeferredCall, Dependencies, ErrorCode, Metadata,
         MissingDependency, SuccessCode,
     };
     pub use kalix_macros::{
         action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, publish,
-        put, subscribe, value_entity,
+        put, query, subscribe, value_entity, view,
     };
 }

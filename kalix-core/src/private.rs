@@ -18,7 +18,15 @@ pub use crate::registry::{
     RouteDescriptor, RouteSegment, SubscriptionDescriptor, SubscriptionSource,
     TopicSubscriptionDescriptor, Trigger,
 };
+pub use crate::registry::{
+    RowUpdate, ViewDescriptor, ViewSourceDescriptor, ViewUpdateDescriptor, ViewUpdateInput,
+};
 use crate::value_entity::ValueEntityComponent;
+pub use crate::view::private::*;
+pub use crate::view::query::{
+    CompareOp, Expr, Offset, Operand, Order, Query, ResultShape, SelectItem,
+};
+pub use serde_json::{Map as JsonMap, Value as JsonValue};
 
 use serde::Serialize;
 

@@ -23,13 +23,15 @@ pub enum ComponentKind {
     ValueEntity,
     /// An event-sourced entity.
     EventSourcedEntity,
+    /// A view: its query methods are its handlers.
+    View,
 }
 
 impl ComponentKind {
     /// Whether its components are keyed, durable entities (whose commands may conflict).
     pub fn is_entity(self) -> bool {
         match self {
-            ComponentKind::Action => false,
+            ComponentKind::Action | ComponentKind::View => false,
             ComponentKind::ValueEntity | ComponentKind::EventSourcedEntity => true,
         }
     }
@@ -255,6 +257,8 @@ pub struct ComponentEnv<'a> {
     pub(crate) broker: Arc<dyn crate::eventing::Broker>,
     /// The service's name, the source of what it publishes.
     pub(crate) service_name: Arc<str>,
+    /// Notified after each view update this process writes.
+    pub(crate) view_updates: Arc<tokio::sync::Notify>,
 }
 
 /// How entity hosts keep entities in memory.
@@ -267,6 +271,90 @@ pub(crate) struct EntitySettings {
 }
 
 inventory::collect!(ComponentDescriptor);
+
+/// A view table, as `#[view]` describes it beside its component (whose handlers are the
+/// queries).
+#[derive(Debug)]
+pub struct ViewDescriptor {
+    /// The view's component id.
+    pub component: &'static str,
+    /// The table's name.
+    pub table: &'static str,
+    /// The row type's name, for the table's fingerprint.
+    pub row_type: fn() -> &'static str,
+    /// Where its rows come from.
+    pub source: ViewSourceDescriptor,
+    /// Its update methods (none when the row is the entity's state as it is).
+    pub updates: &'static [ViewUpdateDescriptor],
+    /// Its queries, whose indexes the table gets.
+    pub queries: &'static [&'static crate::view::query::Query],
+    /// Builds the instance update methods run on.
+    pub construct: fn() -> Box<dyn Any + Send + Sync>,
+}
+
+/// The source of a view table.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewSourceDescriptor {
+    /// A value entity's changes, or an event-sourced entity's events.
+    pub kind: SubscriptionSource,
+    /// The entity's component id, for messages.
+    pub component: &'static str,
+    /// The entity's type id.
+    pub type_id: &'static str,
+    /// Whether the row is the entity's state as it is (no update methods).
+    pub as_is: bool,
+    /// For a row kept as it is: whether it is removed when the entity is deleted.
+    pub handles_deletes: bool,
+}
+
+/// One update method of a view table.
+#[derive(Debug)]
+pub struct ViewUpdateDescriptor {
+    /// The method's name.
+    pub name: &'static str,
+    /// Whether it handles deletes (and takes no state).
+    pub deletes: bool,
+    /// Runs it.
+    pub apply: ViewUpdateFn,
+}
+
+/// Runs an update method on the view's instance: the new row, its removal, or nothing; `Err`
+/// with why it failed (the same update is tried again).
+pub type ViewUpdateFn =
+    fn(&(dyn Any + Send + Sync), &ViewUpdateInput<'_>) -> Result<RowUpdate, String>;
+
+/// What an update method is run with.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewUpdateInput<'a> {
+    /// The source entity's id: the row's key.
+    pub subject: &'a str,
+    /// The event's type name (events only).
+    pub event_name: Option<&'a str>,
+    /// The new state or the event as JSON; `None` for a delete.
+    pub payload: Option<&'a [u8]>,
+    /// The current row as JSON, if there is one.
+    pub row: Option<&'a [u8]>,
+}
+
+/// What an update did to its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowUpdate {
+    /// The row is now this JSON.
+    Set(bytes::Bytes),
+    /// The row is removed.
+    Delete,
+    /// The row stays as it is.
+    Keep,
+}
+
+inventory::collect!(ViewDescriptor);
+
+/// Every view table registered in this binary, by table name.
+pub(crate) fn registered_views() -> Vec<&'static ViewDescriptor> {
+    let mut views: Vec<_> = inventory::iter::<ViewDescriptor>.into_iter().collect();
+    views.sort_by_key(|view| view.table);
+    views
+}
 
 /// The route of a registered handler.
 pub(crate) fn route_of(component: &str, method: &str) -> Option<RouteDescriptor> {

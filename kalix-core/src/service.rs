@@ -171,6 +171,19 @@ impl Service {
             },
         };
         let topics = Topics::new(Arc::clone(&broker));
+        // The view tables exist, with their indexes, before the first query is served.
+        crate::view::prepare_tables(&store)
+            .await
+            .map_err(|error| StartError::Config {
+                variable: "KALIX_STORE",
+                problem: format!("the view tables could not be set up: {error}"),
+            })?;
+        let view_updates = Arc::new(tokio::sync::Notify::new());
+        let views = crate::view::Views {
+            store: Arc::clone(&store),
+            news: committer.news(),
+            updated: Arc::clone(&view_updates),
+        };
         let env = ComponentEnv {
             dependencies: &self.dependencies,
             committer,
@@ -181,6 +194,7 @@ impl Service {
             },
             broker,
             service_name: Arc::from(config.service_name.as_str()),
+            view_updates,
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
         let router =
@@ -214,6 +228,7 @@ impl Service {
                 retry_delay: config.startup_retry_delay,
             }),
             Box::new(subscriptions),
+            Box::new(views),
         ];
         let drivers = RunningDrivers::start(drivers, &dispatcher);
         Ok(RunningService {
@@ -232,6 +247,7 @@ impl Service {
 /// broker keeps them in the store).
 fn keeps_state(component: &crate::registry::ComponentDescriptor) -> bool {
     component.type_id.is_some()
+        || component.kind == crate::registry::ComponentKind::View
         || component
             .handlers
             .iter()

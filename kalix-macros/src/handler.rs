@@ -20,6 +20,8 @@ pub(crate) enum ComponentKind {
     Action,
     ValueEntity,
     EventSourcedEntity,
+    /// A view's query methods (its update methods are read by the view's own model).
+    View,
 }
 
 /// What a kind's effect type carries before the reply: `Effect<Reply>`,
@@ -42,6 +44,7 @@ impl ComponentKind {
             ComponentKind::Action => "action",
             ComponentKind::ValueEntity => "value_entity",
             ComponentKind::EventSourcedEntity => "event_sourced_entity",
+            ComponentKind::View => "view",
         }
     }
 
@@ -51,6 +54,8 @@ impl ComponentKind {
             ComponentKind::Action => "ActionContext",
             ComponentKind::ValueEntity => "ValueEntityContext",
             ComponentKind::EventSourcedEntity => "EventSourcedEntityContext",
+            // A query method takes its parameters alone.
+            ComponentKind::View => "ViewQueryHasNoContext",
         }
     }
 
@@ -58,6 +63,7 @@ impl ComponentKind {
     pub fn stream_reply(self) -> Option<&'static str> {
         match self {
             ComponentKind::Action => Some("EffectStream"),
+            ComponentKind::View => Some("QueryStream"),
             ComponentKind::ValueEntity | ComponentKind::EventSourcedEntity => None,
         }
     }
@@ -72,6 +78,9 @@ impl ComponentKind {
             ComponentKind::EventSourcedEntity => {
                 "`event_sourced_entity::Effect<State, Event, Reply>`, or an alias of it named `..Effect` once the `#[event_handler]` method names the state and event"
             }
+            ComponentKind::View => {
+                "the row type, a `Vec` of it, a wrapper struct (`SELECT * AS field`) or `view::QueryStream<Row>`"
+            }
         }
     }
 
@@ -83,7 +92,7 @@ impl ComponentKind {
     /// What the effect carries.
     pub fn effect_shape(self) -> EffectShape {
         match self {
-            ComponentKind::Action => EffectShape::Reply,
+            ComponentKind::Action | ComponentKind::View => EffectShape::Reply,
             ComponentKind::ValueEntity => EffectShape::StateAndReply,
             ComponentKind::EventSourcedEntity => EffectShape::StateEventAndReply,
         }
@@ -656,6 +665,13 @@ fn reply_type(
         unsupported(diagnostics, ident);
         return None;
     };
+    // A query method returns what the query gives: no effect around it.
+    if kind == ComponentKind::View {
+        return Some(match generic_arg(ty, "QueryStream") {
+            Some(row) => (EffectTypes::default(), Reply::Stream(row.clone())),
+            None => (EffectTypes::default(), Reply::Unary((**ty).clone())),
+        });
+    }
     match kind.effect_shape() {
         EffectShape::StateEventAndReply => {
             if let Some([state, event, reply]) = generic_args::<3>(ty, UNARY_REPLY) {

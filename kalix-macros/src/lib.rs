@@ -20,6 +20,7 @@ mod handler;
 mod options;
 mod route;
 pub(crate) mod value_entity;
+mod view;
 
 /// Makes the methods of an `impl` block with route attributes the handlers of an action.
 ///
@@ -88,7 +89,9 @@ pub fn publish(_args: TokenStream, item: TokenStream) -> TokenStream {
 /// them; one that reaches its own expansion stands outside such a block.
 fn misplaced(name: &str, item: TokenStream) -> TokenStream {
     let container = match name {
-        "on_startup" | "subscribe" | "publish" => "`#[action]`",
+        "on_startup" | "publish" => "`#[action]`",
+        "subscribe" => "`#[action]` or `#[view]`",
+        "query" => "`#[view]`",
         "event_handler" => "`#[event_sourced_entity]`",
         _ => "`#[action]`, `#[value_entity]` or `#[event_sourced_entity]`",
     };
@@ -112,6 +115,22 @@ pub fn value_entity(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn event_sourced_entity(args: TokenStream, item: TokenStream) -> TokenStream {
     event_sourced_entity::expand(args.into(), item.into()).into()
+}
+
+/// Makes an `impl` block a view: a table kept from a source, and query methods reading it.
+/// `#[view(table = "customers")]`, with the source as `#[subscribe(value_entity = E)]` on the
+/// block (the row is the state as it is) or on update methods, and query methods with a route
+/// and `#[query("SELECT * FROM customers WHERE name = :name")]` and no body. See
+/// `kalix_core::view`.
+#[proc_macro_attribute]
+pub fn view(args: TokenStream, item: TokenStream) -> TokenStream {
+    view::expand(args.into(), item.into()).into()
+}
+
+/// The query of a query method of a `#[view]` impl block.
+#[proc_macro_attribute]
+pub fn query(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("query", item)
 }
 
 /// Marks the method of an `#[event_sourced_entity]` impl block that applies an event to the state.

@@ -16,19 +16,19 @@ use crate::store::{Store, StoreError};
 
 /// How long a consumer's lease lasts without renewal: on a shared store another process takes
 /// the consumer over within this (plus [`LEASE_POLL`]) after its holder died.
-pub(super) const LEASE_TTL: Duration = Duration::from_secs(6);
+pub(crate) const LEASE_TTL: Duration = Duration::from_secs(6);
 /// How often the holder renews its lease.
-pub(super) const LEASE_RENEW: Duration = Duration::from_secs(2);
+pub(crate) const LEASE_RENEW: Duration = Duration::from_secs(2);
 /// How often a process without the lease asks for it.
-pub(super) const LEASE_POLL: Duration = Duration::from_secs(1);
+pub(crate) const LEASE_POLL: Duration = Duration::from_secs(1);
 
 /// The first pause after a failure, doubled after each further failure up to [`MAX_BACKOFF`].
-pub(super) const MIN_BACKOFF: Duration = Duration::from_secs(1);
+pub(crate) const MIN_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What every consumer of a process runs with.
 #[derive(Clone)]
-pub(super) struct ConsumerContext {
+pub(crate) struct ConsumerContext {
     pub dispatcher: Arc<Dispatcher>,
     pub store: Arc<dyn Store>,
     /// This process, as the holder of leases.
@@ -38,7 +38,7 @@ pub(super) struct ConsumerContext {
 }
 
 /// Why a consumer stopped delivering.
-pub(super) enum Stop {
+pub(crate) enum Stop {
     /// The service is stopping.
     Stopping,
     /// Another process holds the consumer's lease now.
@@ -46,7 +46,7 @@ pub(super) enum Stop {
 }
 
 /// A consumer's lease: taken, renewed when due, and checked before each delivery.
-pub(super) struct Lease {
+pub(crate) struct Lease {
     name: String,
     owner: u64,
     store: Arc<dyn Store>,
@@ -55,7 +55,7 @@ pub(super) struct Lease {
 }
 
 impl Lease {
-    pub(super) fn new(name: String, owner: u64, store: Arc<dyn Store>) -> Self {
+    pub(crate) fn new(name: String, owner: u64, store: Arc<dyn Store>) -> Self {
         Self {
             name,
             owner,
@@ -65,7 +65,7 @@ impl Lease {
     }
 
     /// Whether this process holds the lease, taking or renewing it when due.
-    pub(super) async fn hold(&self) -> Result<bool, StoreError> {
+    pub(crate) async fn hold(&self) -> Result<bool, StoreError> {
         let leased_at = *self.leased_at.lock().unwrap_or_else(|p| p.into_inner());
         if leased_at.is_some_and(|at| at.elapsed() < LEASE_RENEW) {
             return Ok(true);
@@ -83,7 +83,7 @@ impl Lease {
     }
 
     /// Gives the lease up, so another process may take it at once.
-    pub(super) async fn release(&self) {
+    pub(crate) async fn release(&self) {
         *self.leased_at.lock().unwrap_or_else(|p| p.into_inner()) = None;
         if let Err(error) = self.store.release_lease(&self.name, self.owner).await {
             tracing::warn!(consumer = %self.name, %error, "giving up the lease failed; it expires instead");
@@ -92,13 +92,13 @@ impl Lease {
 }
 
 /// One message for a handler: its body and metadata.
-pub(super) struct Message {
+pub(crate) struct Message {
     pub body: Body,
     pub metadata: Metadata,
 }
 
 /// Runs `handler` with `message` once: `Err` if it failed (an error or a panic).
-pub(super) async fn attempt(
+pub(crate) async fn attempt(
     dispatcher: &Arc<Dispatcher>,
     handler: &BoundHandler,
     message: &Message,
@@ -117,7 +117,7 @@ pub(super) async fn attempt(
 
 /// After `handler` failed on `message` with `error`: pauses, 1 s doubling to 30 s, and runs it
 /// again until it succeeds. Returns early when the lease is lost or the service stops.
-pub(super) async fn retry_until_done(
+pub(crate) async fn retry_until_done(
     dispatcher: &Arc<Dispatcher>,
     handler: &BoundHandler,
     message: &Message,
@@ -154,7 +154,7 @@ pub(super) async fn retry_until_done(
 }
 
 /// Logs a failed store operation and pauses before the attempt after `attempt`.
-pub(super) async fn failed(
+pub(crate) async fn failed(
     consumer: &str,
     what: &str,
     error: &StoreError,
@@ -167,14 +167,14 @@ pub(super) async fn failed(
 }
 
 /// The pause before attempt `attempt + 1`: 1 s, doubling, at most 30 s.
-pub(super) fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     MIN_BACKOFF
         .saturating_mul(1 << attempt.saturating_sub(1).min(5))
         .min(MAX_BACKOFF)
 }
 
 /// Sleeps for `delay`, or until the service stops (then `Err`).
-pub(super) async fn pause(
+pub(crate) async fn pause(
     stopping: &mut watch::Receiver<bool>,
     delay: Duration,
 ) -> Result<(), Stop> {
@@ -185,7 +185,7 @@ pub(super) async fn pause(
 }
 
 /// Waits until `news` is notified, `delay` has passed, or the service stops (then `Err`).
-pub(super) async fn idle(
+pub(crate) async fn idle(
     stopping: &mut watch::Receiver<bool>,
     news: &tokio::sync::Notify,
     delay: Duration,
@@ -198,7 +198,7 @@ pub(super) async fn idle(
 }
 
 /// Runs `work` until it succeeds or the service stops, with [`failed`] between attempts.
-pub(super) async fn retry<T>(
+pub(crate) async fn retry<T>(
     consumer: &str,
     what: &str,
     stopping: &mut watch::Receiver<bool>,

@@ -6,7 +6,7 @@
 //! each; another takes over when that one stops renewing.
 
 mod broker;
-mod delivery;
+pub(crate) mod delivery;
 mod entity_feed;
 mod nats;
 mod publish;
@@ -39,11 +39,11 @@ use entity_feed::{EntityConsumer, Processes, SHARED_SLICES};
 use topic::TopicConsumer;
 
 /// How many entries or messages a consumer reads at once.
-const BATCH: usize = 256;
+pub(crate) const BATCH: usize = 256;
 
 /// How long a consumer that found nothing new waits before it looks again, unless this
 /// process commits or publishes something first (another process's writes are seen this way).
-const IDLE_POLL: Duration = Duration::from_millis(20);
+pub(crate) const IDLE_POLL: Duration = Duration::from_millis(20);
 
 /// The background driver running every subscription of the service.
 pub(crate) struct Subscriptions {

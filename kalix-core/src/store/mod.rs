@@ -11,6 +11,7 @@ mod feed;
 mod group_commit;
 mod postgres;
 mod sqlite;
+mod view_table;
 
 use std::fmt;
 
@@ -21,6 +22,7 @@ pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage,
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
 pub use postgres::{PostgresStore, PostgresTimeouts};
 pub use sqlite::SqliteStore;
+pub use view_table::{ViewRowWrite, ViewRows, ViewTableSpec};
 
 /// The stored state of one entity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,6 +190,7 @@ impl std::error::Error for WriteError {}
 pub struct StoreError {
     message: String,
     rejected_write: bool,
+    bad_query: bool,
 }
 
 impl StoreError {
@@ -196,7 +199,23 @@ impl StoreError {
         Self {
             message: message.into(),
             rejected_write: false,
+            bad_query: false,
         }
+    }
+
+    /// A view query that cannot run with the parameters it was given (a missing one, a bad
+    /// page token): the caller's mistake, not the store's.
+    pub fn bad_query(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            rejected_write: false,
+            bad_query: true,
+        }
+    }
+
+    /// Whether a view query was refused for its parameters.
+    pub fn is_bad_query(&self) -> bool {
+        self.bad_query
     }
 
     /// The database refused a write for its content (a key too long for an index, a character
@@ -205,6 +224,7 @@ impl StoreError {
         Self {
             message: message.into(),
             rejected_write: true,
+            bad_query: false,
         }
     }
 
@@ -230,7 +250,7 @@ impl std::error::Error for StoreError {}
 /// A storage backend. Every backend passes the conformance suite in `kalix-testkit`
 /// (`kalix_testkit::store_conformance`).
 ///
-/// Planned additions, in this trait, as their component kinds arrive: timers and view tables.
+/// Planned additions, in this trait, as their component kinds arrive: timers.
 pub trait Store: Send + Sync + 'static {
     /// The state of an entity, or `None` if it was never written.
     fn load(
@@ -351,4 +371,47 @@ pub trait Store: Send + Sync + 'static {
     /// How many leases whose name starts with `prefix` are held now (on a store used by one
     /// process at a time, 1: that process's).
     fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>>;
+
+    /// Creates view table `table` if missing, with its indexes (dropping those no longer
+    /// derived). If the definition stored for it differs, the table is emptied and the progress
+    /// of `table.consumer` removed in the same transaction, so the view is rebuilt from its
+    /// source: returns `true` then.
+    fn prepare_view_table(
+        &self,
+        table: ViewTableSpec,
+    ) -> BoxFuture<'static, Result<bool, StoreError>>;
+
+    /// The rows of view table `table` with these keys, as (key, JSON).
+    fn view_rows(
+        &self,
+        table: &str,
+        keys: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<(String, Bytes)>, StoreError>>;
+
+    /// Applies `writes` to view table `table` and saves `consumer`'s progress (as
+    /// [`Store::save_consumer_progress`] does) in one transaction: a view fed by this store's
+    /// feed applies each update exactly once.
+    fn commit_view(
+        &self,
+        table: &str,
+        writes: Vec<ViewRowWrite>,
+        consumer: &str,
+        progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Runs a view query with `params` (by name, as JSON). A parameter that is missing or
+    /// unusable is a [`StoreError::bad_query`].
+    fn query_view(
+        &self,
+        query: &'static crate::view::query::Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<ViewRows, StoreError>>;
+
+    /// How the database would run a view query: its plan, as text (for tests that check an
+    /// index serves it).
+    fn explain_view_query(
+        &self,
+        query: &'static crate::view::query::Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<String, StoreError>>;
 }

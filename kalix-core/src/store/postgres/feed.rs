@@ -248,6 +248,17 @@ pub(super) async fn save(
 ) -> Result<(), StoreError> {
     let mut client = store.pool.get().await.map_err(pool_error)?;
     let transaction = client.transaction().await.map_err(db_error)?;
+    save_in(store, &transaction, consumer, progress).await?;
+    transaction.commit().await.map_err(db_error)
+}
+
+/// Saves the consumer's offset and sequence numbers inside a transaction the caller commits.
+pub(super) async fn save_in(
+    store: &PostgresStore,
+    transaction: &deadpool_postgres::Transaction<'_>,
+    consumer: &str,
+    progress: &ConsumerProgress,
+) -> Result<(), StoreError> {
     let statement = transaction
         .prepare_cached(&store.sql.feed.save_offset)
         .await
@@ -273,7 +284,7 @@ pub(super) async fn save(
             .await
             .map_err(db_error)?;
     }
-    transaction.commit().await.map_err(db_error)
+    Ok(())
 }
 
 /// Appends messages to a topic in one transaction; an id the topic holds is dropped.

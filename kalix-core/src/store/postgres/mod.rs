@@ -11,11 +11,14 @@ use tokio_postgres::NoTls;
 
 mod feed;
 mod lease;
+mod view;
 
 use super::{
     ConsumerProgress, EventAppend, EventLog, FeedEntry, FeedKind, FeedOffset, Snapshot, StateWrite,
-    Store, StoreError, StoredEvent, StoredMessage, StoredState, TopicMessage, Write, WriteError,
+    Store, StoreError, StoredEvent, StoredMessage, StoredState, TopicMessage, ViewRowWrite,
+    ViewRows, ViewTableSpec, Write, WriteError,
 };
+use crate::view::query::Query;
 use feed::FEED_COLUMNS;
 
 /// How long a [`PostgresStore`] waits for the database; past each, the command fails with a 503
@@ -65,6 +68,8 @@ pub struct PostgresStore {
     pool: Pool,
     sql: Arc<Sql>,
     writer: i64,
+    /// The schema, for view tables (named at start, not in [`Sql`]).
+    schema: Arc<str>,
 }
 
 /// The statements, with the schema filled in.
@@ -319,6 +324,7 @@ impl PostgresStore {
             sql: Arc::new(Sql::new(schema)),
             // Random, so no other process (or restart) records itself as this writer.
             writer: uuid::Uuid::new_v4().as_u64_pair().0 as i64,
+            schema: Arc::from(schema),
         })
     }
 }
@@ -619,6 +625,52 @@ impl Store for PostgresStore {
     fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
         let (store, prefix) = (self.clone(), prefix.to_owned());
         Box::pin(async move { lease::count(&store, &prefix).await })
+    }
+
+    fn prepare_view_table(
+        &self,
+        table: ViewTableSpec,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { view::prepare(&store, &table).await })
+    }
+
+    fn view_rows(
+        &self,
+        table: &str,
+        keys: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<(String, Bytes)>, StoreError>> {
+        let (store, table) = (self.clone(), table.to_owned());
+        Box::pin(async move { view::rows(&store, &table, &keys).await })
+    }
+
+    fn commit_view(
+        &self,
+        table: &str,
+        writes: Vec<ViewRowWrite>,
+        consumer: &str,
+        progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, table, consumer) = (self.clone(), table.to_owned(), consumer.to_owned());
+        Box::pin(async move { view::commit(&store, &table, &writes, &consumer, &progress).await })
+    }
+
+    fn query_view(
+        &self,
+        query: &'static Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<ViewRows, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { view::query(&store, query, &params).await })
+    }
+
+    fn explain_view_query(
+        &self,
+        query: &'static Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<String, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { view::explain(&store, query, &params).await })
     }
 }
 

@@ -146,6 +146,16 @@ pub(super) fn save(
     progress: &ConsumerProgress,
 ) -> Result<(), StoreError> {
     let transaction = connection.transaction().map_err(sqlite_error)?;
+    save_in(&transaction, consumer, progress)?;
+    transaction.commit().map_err(sqlite_error)
+}
+
+/// Saves the consumer's offset and sequence numbers inside a transaction the caller commits.
+pub(super) fn save_in(
+    transaction: &Connection,
+    consumer: &str,
+    progress: &ConsumerProgress,
+) -> Result<(), StoreError> {
     transaction
         .prepare_cached(
             "INSERT INTO consumer_offset (consumer, position) VALUES (?1, ?2) \
@@ -167,7 +177,7 @@ pub(super) fn save(
                 .map_err(sqlite_error)?;
         }
     }
-    transaction.commit().map_err(sqlite_error)
+    Ok(())
 }
 
 /// Appends messages to a topic in one transaction; an id the topic holds is dropped.

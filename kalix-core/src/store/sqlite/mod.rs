@@ -17,11 +17,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 mod feed;
 mod journal;
+mod view;
 
 use super::{
     ConsumerProgress, EventLog, FeedEntry, FeedKind, FeedOffset, StateWrite, Store, StoreError,
-    StoredEvent, StoredMessage, StoredState, TopicMessage, Write, WriteError,
+    StoredEvent, StoredMessage, StoredState, TopicMessage, ViewRowWrite, ViewRows, ViewTableSpec,
+    Write, WriteError,
 };
+use crate::view::query::Query;
 
 /// A store in one SQLite database.
 ///
@@ -277,10 +280,10 @@ impl SqliteStore {
     /// Runs `work` on the reader connection, off the async threads.
     /// Runs `work` on the writer connection, between the group committer's batches: for the
     /// small writes that are not entity changes (consumer progress, topic messages).
-    fn write_outside_batches(
+    fn write_outside_batches<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Connection) -> Result<(), StoreError> + Send + 'static,
-    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, StoreError>> {
         let writer = Arc::clone(&self.writer);
         let file = self.file.clone();
         blocking(move || {
@@ -502,6 +505,56 @@ impl Store for SqliteStore {
     /// One process per file.
     fn count_leases(&self, _prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
         Box::pin(async { Ok(1) })
+    }
+
+    fn prepare_view_table(
+        &self,
+        table: ViewTableSpec,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.write_outside_batches(move |connection| view::prepare(connection, &table))
+    }
+
+    fn view_rows(
+        &self,
+        table: &str,
+        keys: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<(String, Bytes)>, StoreError>> {
+        self.read(table, "", move |connection, table, _| {
+            view::rows(connection, table, &keys)
+        })
+    }
+
+    fn commit_view(
+        &self,
+        table: &str,
+        writes: Vec<ViewRowWrite>,
+        consumer: &str,
+        progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (table, consumer) = (table.to_owned(), consumer.to_owned());
+        self.write_outside_batches(move |connection| {
+            view::commit(connection, &table, &writes, &consumer, &progress)
+        })
+    }
+
+    fn query_view(
+        &self,
+        query: &'static Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<ViewRows, StoreError>> {
+        self.read("", "", move |connection, _, _| {
+            view::query(connection, query, &params)
+        })
+    }
+
+    fn explain_view_query(
+        &self,
+        query: &'static Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<String, StoreError>> {
+        self.read("", "", move |connection, _, _| {
+            view::explain(connection, query, &params)
+        })
     }
 }
 

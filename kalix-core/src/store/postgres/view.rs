@@ -1,0 +1,267 @@
+//! View tables in PostgreSQL: one table per view table in the store's schema,
+//! `(view_key, row jsonb)`, with expression indexes on `(row #> '{column}')`.
+
+use bytes::Bytes;
+use serde_json::Value;
+use tokio_postgres::types::ToSql;
+
+use super::{PostgresStore, db_error, pool_error};
+use crate::store::{ConsumerProgress, StoreError, ViewRowWrite, ViewRows, ViewTableSpec};
+use crate::view::query::Query;
+use crate::view::sql::{self, Bind, Dialect};
+
+impl PostgresStore {
+    fn view_table(&self, table: &str) -> String {
+        format!("{}.{}", self.schema, sql::table_name(table))
+    }
+}
+
+/// Creates the table and its indexes; empties it and resets its consumer if its definition
+/// changed. Returns whether it was emptied.
+pub(super) async fn prepare(
+    store: &PostgresStore,
+    spec: &ViewTableSpec,
+) -> Result<bool, StoreError> {
+    let s = &store.schema;
+    let table = store.view_table(spec.name);
+    let bare = sql::table_name(spec.name);
+    let mut client = store.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    // Every process prepares the table at start: one at a time.
+    transaction
+        .execute(
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            &[&format!("kalix-view-{s}-{}", spec.name)],
+        )
+        .await
+        .map_err(db_error)?;
+    transaction
+        .batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {s}.view_definition (
+                 view_table TEXT PRIMARY KEY, definition TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS {table} (view_key TEXT PRIMARY KEY, row JSONB NOT NULL);"
+        ))
+        .await
+        .map_err(db_error)?;
+    let stored = transaction
+        .query_opt(
+            &format!("SELECT definition FROM {s}.view_definition WHERE view_table = $1"),
+            &[&spec.name],
+        )
+        .await
+        .map_err(db_error)?
+        .map(|row| row.get::<_, String>(0));
+    let rebuild = stored.as_deref() != Some(spec.definition.as_str());
+    if rebuild {
+        transaction
+            .batch_execute(&format!("TRUNCATE {table}"))
+            .await
+            .map_err(db_error)?;
+        for consumer_table in ["consumer_offset", "consumer_seq"] {
+            transaction
+                .execute(
+                    &format!("DELETE FROM {s}.{consumer_table} WHERE consumer = $1"),
+                    &[&spec.consumer],
+                )
+                .await
+                .map_err(db_error)?;
+        }
+        transaction
+            .execute(
+                &format!(
+                    "INSERT INTO {s}.view_definition (view_table, definition) VALUES ($1, $2) \
+                     ON CONFLICT (view_table) DO UPDATE SET definition = excluded.definition"
+                ),
+                &[&spec.name, &spec.definition],
+            )
+            .await
+            .map_err(db_error)?;
+    }
+    let wanted: Vec<(String, String)> = spec
+        .indexes
+        .iter()
+        .map(|columns| {
+            let expressions: Vec<String> = columns
+                .iter()
+                .map(|c| sql::column(Dialect::Postgres, c))
+                .collect();
+            let expressions = expressions.join(", ");
+            let name = format!(
+                "{bare}_ix_{:016x}",
+                crate::view::sql::fingerprint(&expressions)
+            );
+            (name, expressions)
+        })
+        .collect();
+    let existing: Vec<String> = transaction
+        .query(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 AND indexname LIKE $3",
+            &[&&*store.schema, &bare, &format!("{bare}_ix_%")],
+        )
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    for name in existing
+        .iter()
+        .filter(|n| !wanted.iter().any(|(w, _)| w == *n))
+    {
+        transaction
+            .batch_execute(&format!("DROP INDEX IF EXISTS {s}.{name}"))
+            .await
+            .map_err(db_error)?;
+    }
+    for (name, expressions) in wanted.iter().filter(|(n, _)| !existing.contains(n)) {
+        transaction
+            .batch_execute(&format!(
+                "CREATE INDEX IF NOT EXISTS {name} ON {table} ({expressions})"
+            ))
+            .await
+            .map_err(db_error)?;
+    }
+    transaction.commit().await.map_err(db_error)?;
+    Ok(rebuild)
+}
+
+pub(super) async fn rows(
+    store: &PostgresStore,
+    table: &str,
+    keys: &[String],
+) -> Result<Vec<(String, Bytes)>, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT view_key, row::text FROM {} WHERE view_key = ANY($1)",
+                store.view_table(table)
+            ),
+            &[&keys],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            (
+                row.get::<_, String>(0),
+                Bytes::from(row.get::<_, String>(1)),
+            )
+        })
+        .collect())
+}
+
+pub(super) async fn commit(
+    store: &PostgresStore,
+    table: &str,
+    writes: &[ViewRowWrite],
+    consumer: &str,
+    progress: &ConsumerProgress,
+) -> Result<(), StoreError> {
+    let table = store.view_table(table);
+    let mut client = store.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    let upsert = transaction
+        .prepare_cached(&format!(
+            "INSERT INTO {table} (view_key, row) VALUES ($1, $2::text::jsonb) \
+             ON CONFLICT (view_key) DO UPDATE SET row = excluded.row"
+        ))
+        .await
+        .map_err(db_error)?;
+    let delete = transaction
+        .prepare_cached(&format!("DELETE FROM {table} WHERE view_key = $1"))
+        .await
+        .map_err(db_error)?;
+    for write in writes {
+        match &write.row {
+            Some(row) => {
+                let text = std::str::from_utf8(row)
+                    .map_err(|_| StoreError::rejected_write("a view row is not UTF-8 JSON"))?;
+                transaction.execute(&upsert, &[&write.key, &text]).await
+            }
+            None => transaction.execute(&delete, &[&write.key]).await,
+        }
+        .map_err(db_error)?;
+    }
+    super::feed::save_in(store, &transaction, consumer, progress).await?;
+    transaction.commit().await.map_err(db_error)
+}
+
+/// The values of `binds` as PostgreSQL parameters: everything is text (cast to `jsonb` in the
+/// SQL where it is compared as JSON).
+fn texts(binds: &[Bind]) -> Vec<String> {
+    binds
+        .iter()
+        .map(|bind| match bind {
+            Bind::Json(value) | Bind::List(value) => value.to_string(),
+            Bind::Text(text) => text.clone(),
+        })
+        .collect()
+}
+
+pub(super) async fn query(
+    store: &PostgresStore,
+    query: &Query,
+    params: &serde_json::Map<String, Value>,
+) -> Result<ViewRows, StoreError> {
+    let select = sql::select(
+        Dialect::Postgres,
+        &store.view_table(query.table),
+        query,
+        params,
+    )
+    .map_err(|bad| StoreError::bad_query(bad.0))?;
+    let texts = texts(&select.binds);
+    let values: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let statement = client.prepare_cached(&select.sql).await.map_err(db_error)?;
+    let rows = client.query(&statement, &values).await.map_err(db_error)?;
+    let rows = rows
+        .iter()
+        .map(|row| {
+            (
+                row.get::<_, String>(0),
+                Bytes::from(row.get::<_, String>(1)),
+            )
+        })
+        .collect();
+    let total = match &select.count_sql {
+        Some(count) => {
+            let statement = client.prepare_cached(count).await.map_err(db_error)?;
+            let total: i64 = client
+                .query_one(&statement, &values)
+                .await
+                .map_err(db_error)?
+                .get(0);
+            Some(total as u64)
+        }
+        None => None,
+    };
+    Ok(ViewRows { rows, total })
+}
+
+pub(super) async fn explain(
+    store: &PostgresStore,
+    query: &Query,
+    params: &serde_json::Map<String, Value>,
+) -> Result<String, StoreError> {
+    let select = sql::select(
+        Dialect::Postgres,
+        &store.view_table(query.table),
+        query,
+        params,
+    )
+    .map_err(|bad| StoreError::bad_query(bad.0))?;
+    let texts = texts(&select.binds);
+    let values: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let rows = client
+        .query(&format!("EXPLAIN {}", select.sql), &values)
+        .await
+        .map_err(db_error)?;
+    Ok(rows
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}

@@ -1,0 +1,256 @@
+//! Running a query method: the query against the store, its rows projected and paged, and the
+//! result in the shape the method's return type asks for.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use super::query::{Query, ResultShape, SelectItem};
+use crate::cloud_events::PayloadType;
+use crate::error::CallError;
+use crate::log_limit::LogLimit;
+use crate::metadata::Metadata;
+use crate::outcome::{HandlerOutcome, Outcome};
+use crate::status::ErrorCode;
+use crate::store::{Store, StoreError, ViewRows};
+
+/// What a view's query methods run with: the store, and the news of this process's view
+/// updates (for `stream_updates`).
+pub struct ViewQueries {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) updated: Arc<tokio::sync::Notify>,
+}
+
+/// How often a stream of updates looks for rows changed by another process.
+const UPDATES_POLL: Duration = Duration::from_millis(500);
+
+static QUERY_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
+
+/// Runs `query` with `params` and answers in `shape`.
+pub(crate) async fn run_query(
+    queries: &ViewQueries,
+    query: &'static Query,
+    params: Map<String, Value>,
+    shape: ResultShape,
+) -> HandlerOutcome {
+    if shape == ResultShape::Stream {
+        return stream(queries, query, params).await;
+    }
+    let found = match queries.store.query_view(query, params.clone()).await {
+        Ok(found) => found,
+        Err(error) => return HandlerOutcome::error(query_error(query, &error)),
+    };
+    let page = Page::of(query, &params, found);
+    let value = if let Some(field) = query.wrapper_field() {
+        page.wrapper(query, field)
+    } else {
+        match shape {
+            ResultShape::One => match page.rows.into_iter().next() {
+                Some((_, row)) => row,
+                None => {
+                    return HandlerOutcome::error(CallError::new(
+                        ErrorCode::NOT_FOUND,
+                        format!("no row of view table `{}` matches", query.table),
+                    ));
+                }
+            },
+            _ => Value::Array(page.rows.into_iter().map(|(_, row)| row).collect()),
+        }
+    };
+    reply(&value)
+}
+
+fn reply(value: &Value) -> HandlerOutcome {
+    match serde_json::to_vec(value) {
+        Ok(body) => HandlerOutcome::new(
+            Outcome::Reply {
+                body: Bytes::from(body),
+                metadata: Metadata::new(),
+                payload_type: PayloadType::Named("view row"),
+            },
+            Vec::new(),
+        ),
+        Err(error) => HandlerOutcome::error(CallError::new(
+            ErrorCode::INTERNAL_SERVER_ERROR,
+            format!("a view row could not be serialized: {error}"),
+        )),
+    }
+}
+
+fn query_error(query: &Query, error: &StoreError) -> CallError {
+    if error.is_bad_query() {
+        return CallError::new(ErrorCode::BAD_REQUEST, error.message().to_owned());
+    }
+    if let Some(left_out) = QUERY_FAILED.admit() {
+        tracing::error!(%error, table = query.table, left_out, "a view query failed");
+    }
+    CallError::new(
+        ErrorCode::SERVICE_UNAVAILABLE,
+        format!(
+            "the query of view table `{}` could not be run; retry",
+            query.table
+        ),
+    )
+}
+
+/// A page of results: the rows projected, and what paging needs.
+struct Page {
+    rows: Vec<(String, Value)>,
+    has_more: bool,
+    next_offset: u64,
+    total: Option<u64>,
+}
+
+impl Page {
+    fn of(query: &Query, params: &Map<String, Value>, found: ViewRows) -> Self {
+        // The store ran the query with these, so they are valid.
+        let (offset, limit) = super::sql::paging(query, params).unwrap_or((0, None));
+        let mut rows: Vec<(String, Value)> = found
+            .rows
+            .into_iter()
+            .map(|(key, json)| {
+                let row = serde_json::from_slice(&json).unwrap_or(Value::Null);
+                (key, project(query, row))
+            })
+            .collect();
+        let has_more = limit.is_some_and(|limit| rows.len() as u64 > limit);
+        if let Some(limit) = limit {
+            rows.truncate(limit as usize);
+        }
+        Self {
+            next_offset: offset + rows.len() as u64,
+            rows,
+            has_more,
+            total: found.total,
+        }
+    }
+
+    fn wrapper(self, query: &Query, field: &str) -> Value {
+        let mut wrapper = Map::new();
+        for item in query.select {
+            match item {
+                SelectItem::NextPageToken(alias) => {
+                    let token = if self.has_more {
+                        super::sql::page_token(self.next_offset)
+                    } else {
+                        String::new()
+                    };
+                    wrapper.insert((*alias).to_owned(), Value::from(token));
+                }
+                SelectItem::HasMore(alias) => {
+                    wrapper.insert((*alias).to_owned(), Value::from(self.has_more));
+                }
+                SelectItem::TotalCount(alias) => {
+                    wrapper.insert((*alias).to_owned(), Value::from(self.total.unwrap_or(0)));
+                }
+                _ => {}
+            }
+        }
+        let rows = self.rows.into_iter().map(|(_, row)| row).collect();
+        wrapper.insert(field.to_owned(), Value::Array(rows));
+        Value::Object(wrapper)
+    }
+}
+
+/// A row as the query selects it: as it is, or the columns it names under their aliases.
+fn project(query: &Query, row: Value) -> Value {
+    let columns: Vec<(&[&str], &str)> = query
+        .select
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::Column { column, alias } => Some((*column, *alias)),
+            _ => None,
+        })
+        .collect();
+    if columns.is_empty() {
+        return row;
+    }
+    let mut projected = Map::new();
+    for (column, alias) in columns {
+        let value = column
+            .iter()
+            .try_fold(&row, |value, field| value.get(field))
+            .cloned()
+            .unwrap_or(Value::Null);
+        projected.insert(alias.to_owned(), value);
+    }
+    Value::Object(projected)
+}
+
+/// The rows now, as a stream; with `stream_updates`, then every new or changed row as it comes
+/// (looked for when this process updates a view, and every [`UPDATES_POLL`] for the updates of
+/// other processes). Not a reliable transport, as in Kalix: a row changed twice between two
+/// looks is sent once, at its latest.
+async fn stream(
+    queries: &ViewQueries,
+    query: &'static Query,
+    params: Map<String, Value>,
+) -> HandlerOutcome {
+    let found = match queries.store.query_view(query, params.clone()).await {
+        Ok(found) => found,
+        Err(error) => return HandlerOutcome::error(query_error(query, &error)),
+    };
+    let page = Page::of(query, &params, found);
+    let mut seen: HashMap<String, Value> = HashMap::new();
+    let mut first = Vec::new();
+    for (key, row) in page.rows {
+        first.push(to_bytes(&row));
+        seen.insert(key, row);
+    }
+    let now = futures_util::stream::iter(first);
+    if !query.stream_updates {
+        return HandlerOutcome::new(Outcome::Stream(now.boxed()), Vec::new());
+    }
+    let store = Arc::clone(&queries.store);
+    let updated = Arc::clone(&queries.updated);
+    let later = futures_util::stream::unfold(
+        (
+            store,
+            updated,
+            params,
+            seen,
+            Vec::<Result<Bytes, CallError>>::new(),
+        ),
+        move |(store, updated, params, mut seen, mut pending)| async move {
+            loop {
+                if let Some(next) = pending.pop() {
+                    return Some((next, (store, updated, params, seen, pending)));
+                }
+                tokio::select! {
+                    () = updated.notified() => {}
+                    () = tokio::time::sleep(UPDATES_POLL) => {}
+                }
+                let found = match store.query_view(query, params.clone()).await {
+                    Ok(found) => found,
+                    Err(error) => {
+                        return Some((
+                            Err(query_error(query, &error)),
+                            (store, updated, params, seen, pending),
+                        ));
+                    }
+                };
+                let page = Page::of(query, &params, found);
+                for (key, row) in page.rows {
+                    if seen.get(&key) != Some(&row) {
+                        pending.insert(0, to_bytes(&row));
+                        seen.insert(key, row);
+                    }
+                }
+            }
+        },
+    );
+    HandlerOutcome::new(Outcome::Stream(now.chain(later).boxed()), Vec::new())
+}
+
+fn to_bytes(row: &Value) -> Result<Bytes, CallError> {
+    serde_json::to_vec(row).map(Bytes::from).map_err(|error| {
+        CallError::new(
+            ErrorCode::INTERNAL_SERVER_ERROR,
+            format!("a view row could not be serialized: {error}"),
+        )
+    })
+}

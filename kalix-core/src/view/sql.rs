@@ -1,0 +1,499 @@
+//! A [`Query`] in each store's SQL, and the indexes its queries need.
+//!
+//! A view table is `(view_key, row)`: the row's key (its source entity's id) and its JSON. A
+//! column is an expression over the JSON (`json_extract(row, '$.a.b')` on SQLite,
+//! `(row #> '{a,b}')` on PostgreSQL, compared as `jsonb`); the indexes are built on the very same
+//! expressions, so the database can serve a query from them. Column names are identifiers
+//! (checked by the macro), so they are written into the SQL as they are; every value is bound.
+
+use serde_json::Value;
+
+use super::query::{Column, CompareOp, Expr, Offset, Operand, Query};
+
+/// The page size of token paging when the query names no `LIMIT`, as Kalix's.
+pub(crate) const DEFAULT_PAGE_SIZE: u64 = 100;
+
+/// Which SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A value to bind.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Bind {
+    /// A JSON value compared with a column: native on SQLite, `jsonb` on PostgreSQL.
+    Json(Value),
+    /// Text compared with a column's text (`LIKE`).
+    Text(String),
+    /// A list as a JSON array, whose items a column is compared with.
+    List(Value),
+}
+
+/// A query ready to run: its SQL, the values bound to it, and how to page.
+#[derive(Debug)]
+pub(crate) struct Select {
+    /// `SELECT view_key, row FROM .. WHERE .. ORDER BY .. LIMIT .. OFFSET ..`.
+    pub sql: String,
+    /// `SELECT COUNT(*) FROM .. WHERE ..`, when the query needs the total.
+    pub count_sql: Option<String>,
+    pub binds: Vec<Bind>,
+}
+
+/// Why a query cannot run with the parameters given.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct BadParameter(pub String);
+
+/// FNV-1a: names of indexes and fingerprints of definitions that stay the same from one start,
+/// and one version, to the next.
+pub(crate) fn fingerprint(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// The SQL name of a view table.
+pub(crate) fn table_name(table: &str) -> String {
+    format!("view_{table}")
+}
+
+/// A column's expression.
+pub(crate) fn column(dialect: Dialect, column: Column) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("json_extract(row, '$.{}')", column.join(".")),
+        Dialect::Postgres => format!("(row #> '{{{}}}')", column.join(",")),
+    }
+}
+
+/// A column's text (for `LIKE`).
+fn column_text(dialect: Dialect, column: Column) -> String {
+    match dialect {
+        Dialect::Sqlite => self::column(dialect, column),
+        Dialect::Postgres => format!("(row #>> '{{{}}}')", column.join(",")),
+    }
+}
+
+struct Writer<'a> {
+    dialect: Dialect,
+    params: &'a serde_json::Map<String, Value>,
+    binds: Vec<Bind>,
+}
+
+impl Writer<'_> {
+    fn placeholder(&mut self, bind: Bind) -> String {
+        let cast = matches!(bind, Bind::Json(_) | Bind::List(_));
+        self.binds.push(bind);
+        match self.dialect {
+            Dialect::Sqlite => format!("?{}", self.binds.len()),
+            Dialect::Postgres if cast => format!("${}::text::jsonb", self.binds.len()),
+            Dialect::Postgres => format!("${}", self.binds.len()),
+        }
+    }
+
+    fn param(&self, name: &str) -> Result<&Value, BadParameter> {
+        self.params
+            .get(name)
+            .ok_or_else(|| BadParameter(format!("missing parameter `{name}`")))
+    }
+
+    fn operand(&mut self, operand: &Operand) -> Result<String, BadParameter> {
+        let value = match operand {
+            Operand::Param(name) => self.param(name)?.clone(),
+            Operand::Text(text) => Value::from(*text),
+            Operand::Integer(n) => Value::from(*n),
+            Operand::Float(n) => Value::from(*n),
+            Operand::Bool(b) => Value::from(*b),
+        };
+        Ok(self.placeholder(Bind::Json(value)))
+    }
+
+    fn expr(&mut self, expr: &Expr) -> Result<String, BadParameter> {
+        let dialect = self.dialect;
+        Ok(match expr {
+            Expr::Compare { column, op, value } => {
+                let value = self.operand(value)?;
+                format!("{} {} {value}", self::column(dialect, column), op.sql())
+            }
+            Expr::And(a, b) => format!("({} AND {})", self.expr(a)?, self.expr(b)?),
+            Expr::Or(a, b) => format!("({} OR {})", self.expr(a)?, self.expr(b)?),
+            Expr::Not(a) => format!("NOT ({})", self.expr(a)?),
+            Expr::In { column, values } => {
+                let values = values
+                    .iter()
+                    .map(|v| self.operand(v))
+                    .collect::<Result<Vec<_>, _>>()?;
+                format!(
+                    "{} IN ({})",
+                    self::column(dialect, column),
+                    values.join(", ")
+                )
+            }
+            Expr::AnyOfParam { column, param } => {
+                let list = self.list(param)?;
+                let list = self.placeholder(Bind::List(list));
+                let items = match dialect {
+                    Dialect::Sqlite => format!("SELECT value FROM json_each({list})"),
+                    Dialect::Postgres => format!("SELECT jsonb_array_elements({list})"),
+                };
+                format!("{} IN ({items})", self::column(dialect, column))
+            }
+            Expr::ParamInColumn { param, column } => {
+                let value = self.param(param)?.clone();
+                let value = self.placeholder(Bind::Json(value));
+                match dialect {
+                    Dialect::Sqlite => format!(
+                        "EXISTS (SELECT 1 FROM json_each(row, '$.{}') WHERE value = {value})",
+                        column.join(".")
+                    ),
+                    Dialect::Postgres => format!(
+                        "{} @> jsonb_build_array({value})",
+                        self::column(dialect, column)
+                    ),
+                }
+            }
+            Expr::Like {
+                column,
+                text,
+                prefix,
+            } => {
+                let length = text.chars().count();
+                let target = column_text(dialect, column);
+                match (dialect, prefix) {
+                    // A range, which an index on the column serves.
+                    (Dialect::Sqlite, true) => {
+                        let low = self.placeholder(Bind::Text((*text).to_owned()));
+                        let high = self.placeholder(Bind::Text(format!("{text}\u{10FFFF}")));
+                        format!("({target} >= {low} AND {target} < {high})")
+                    }
+                    (Dialect::Sqlite, false) => {
+                        let text = self.placeholder(Bind::Text((*text).to_owned()));
+                        format!("substr({target}, -{length}) = {text}")
+                    }
+                    (Dialect::Postgres, true) => {
+                        let text = self.placeholder(Bind::Text((*text).to_owned()));
+                        format!("left({target}, {length}) = {text}")
+                    }
+                    (Dialect::Postgres, false) => {
+                        let text = self.placeholder(Bind::Text((*text).to_owned()));
+                        format!("right({target}, {length}) = {text}")
+                    }
+                }
+            }
+            Expr::IsNull { column, negated } => {
+                let not = if *negated { "NOT " } else { "" };
+                match dialect {
+                    Dialect::Sqlite => format!("{} IS {not}NULL", self::column(dialect, column)),
+                    Dialect::Postgres => {
+                        let test = format!(
+                            "coalesce(jsonb_typeof({}), 'null') = 'null'",
+                            self::column(dialect, column)
+                        );
+                        if *negated {
+                            format!("NOT ({test})")
+                        } else {
+                            test
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    fn list(&self, name: &str) -> Result<Value, BadParameter> {
+        match self.param(name)? {
+            list @ Value::Array(_) => Ok(list.clone()),
+            Value::Null => Ok(Value::Array(Vec::new())),
+            single => Ok(Value::Array(vec![single.clone()])),
+        }
+    }
+
+    fn count(&self, operand: &Operand, what: &str) -> Result<u64, BadParameter> {
+        let value = match operand {
+            Operand::Integer(n) => Value::from(*n),
+            Operand::Param(name) => self.param(name)?.clone(),
+            other => {
+                return Err(BadParameter(format!(
+                    "{what} must be a whole number, not {other:?}"
+                )));
+            }
+        };
+        value.as_u64().ok_or_else(|| {
+            BadParameter(format!(
+                "{what} must be a whole number of zero or more, not {value}"
+            ))
+        })
+    }
+}
+
+/// The SQL of `query` with `params` (by name, as JSON).
+pub(crate) fn select(
+    dialect: Dialect,
+    table: &str,
+    query: &Query,
+    params: &serde_json::Map<String, Value>,
+) -> Result<Select, BadParameter> {
+    let mut writer = Writer {
+        dialect,
+        params,
+        binds: Vec::new(),
+    };
+    let filter = match query.filter {
+        Some(expr) => format!(" WHERE {}", writer.expr(expr)?),
+        None => String::new(),
+    };
+    let mut order: Vec<String> = query
+        .order
+        .iter()
+        .map(|o| {
+            let direction = if o.descending { "DESC" } else { "ASC" };
+            format!("{} {direction}", column(dialect, o.column))
+        })
+        .collect();
+    // The key last, so pages of rows that tie on the order are stable.
+    order.push("view_key ASC".to_owned());
+    let (offset, limit) = paging(query, params)?;
+    // One row more than the page, to know whether more follow.
+    let mut sql = format!(
+        "SELECT view_key, {} FROM {table}{filter} ORDER BY {}",
+        match dialect {
+            Dialect::Sqlite => "row",
+            Dialect::Postgres => "row::text",
+        },
+        order.join(", ")
+    );
+    match (limit, dialect) {
+        (Some(limit), _) => sql.push_str(&format!(" LIMIT {} OFFSET {offset}", limit + 1)),
+        (None, Dialect::Sqlite) => sql.push_str(&format!(" LIMIT -1 OFFSET {offset}")),
+        (None, Dialect::Postgres) => sql.push_str(&format!(" OFFSET {offset}")),
+    }
+    let count_sql = query
+        .counts()
+        .then(|| format!("SELECT COUNT(*) FROM {table}{filter}"));
+    Ok(Select {
+        sql,
+        count_sql,
+        binds: writer.binds,
+    })
+}
+
+/// Where the page of `query` with `params` starts, and how many rows it has at most.
+pub(crate) fn paging(
+    query: &Query,
+    params: &serde_json::Map<String, Value>,
+) -> Result<(u64, Option<u64>), BadParameter> {
+    let writer = Writer {
+        dialect: Dialect::Sqlite,
+        params,
+        binds: Vec::new(),
+    };
+    let offset = match query.offset {
+        None => 0,
+        Some(Offset::Count(operand)) => writer.count(&operand, "OFFSET")?,
+        Some(Offset::PageToken(name)) => page_token_offset(writer.param(name)?)?,
+    };
+    let limit = match &query.limit {
+        Some(operand) => Some(writer.count(operand, "LIMIT")?),
+        None if query.pages_by_token() => Some(DEFAULT_PAGE_SIZE),
+        None => None,
+    };
+    Ok((offset, limit))
+}
+
+/// The offset a page token stands for: empty or absent is the first page.
+fn page_token_offset(token: &Value) -> Result<u64, BadParameter> {
+    match token {
+        Value::Null => Ok(0),
+        Value::String(text) if text.is_empty() => Ok(0),
+        Value::String(text) => decode_page_token(text)
+            .ok_or_else(|| BadParameter(format!("`{text}` is not a page token of this view"))),
+        other => Err(BadParameter(format!("`{other}` is not a page token"))),
+    }
+}
+
+/// The token of the page that starts at `offset`.
+pub(crate) fn page_token(offset: u64) -> String {
+    format!("o{offset:x}")
+}
+
+fn decode_page_token(token: &str) -> Option<u64> {
+    u64::from_str_radix(token.strip_prefix('o')?, 16).ok()
+}
+
+/// The columns of each index `queries` need, in index order: the columns a query's `AND`ed
+/// conditions test for equality, then one it tests by range, then its `ORDER BY` columns; and
+/// for a condition of `OR`s, one index per column tested. Duplicates are dropped.
+pub(crate) fn indexes(queries: &[&Query]) -> Vec<Vec<Column>> {
+    let mut indexes: Vec<Vec<Column>> = Vec::new();
+    let mut add = |index: Vec<Column>| {
+        if !index.is_empty() && !indexes.contains(&index) {
+            indexes.push(index);
+        }
+    };
+    for query in queries {
+        let mut equal: Vec<Column> = Vec::new();
+        let mut range: Option<Column> = None;
+        let mut conjuncts = Vec::new();
+        if let Some(filter) = query.filter {
+            and_terms(filter, &mut conjuncts);
+        }
+        for term in conjuncts {
+            match term {
+                Expr::Compare {
+                    column,
+                    op: CompareOp::Eq,
+                    ..
+                }
+                | Expr::In { column, .. }
+                | Expr::AnyOfParam { column, .. } => equal.push(column),
+                Expr::Compare { column, op, .. } if *op != CompareOp::Ne => {
+                    range.get_or_insert(column);
+                }
+                Expr::Like {
+                    column,
+                    prefix: true,
+                    ..
+                } => {
+                    range.get_or_insert(column);
+                }
+                Expr::Or(..) => {
+                    let mut columns = Vec::new();
+                    or_columns(term, &mut columns);
+                    for column in columns {
+                        add(vec![column]);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut index = equal;
+        index.extend(range);
+        for order in query.order {
+            if !index.contains(&order.column) {
+                index.push(order.column);
+            }
+        }
+        add(index);
+    }
+    indexes
+}
+
+fn and_terms<'a>(expr: &'a Expr, terms: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::And(a, b) => {
+            and_terms(a, terms);
+            and_terms(b, terms);
+        }
+        other => terms.push(other),
+    }
+}
+
+fn or_columns(expr: &Expr, columns: &mut Vec<Column>) {
+    match expr {
+        Expr::Or(a, b) | Expr::And(a, b) => {
+            or_columns(a, columns);
+            or_columns(b, columns);
+        }
+        Expr::Compare { column, .. }
+        | Expr::In { column, .. }
+        | Expr::AnyOfParam { column, .. } => {
+            if !columns.contains(column) {
+                columns.push(column);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::query::{Order, SelectItem};
+
+    static BY_CITY: Query = Query {
+        text: "",
+        table: "customers",
+        select: &[SelectItem::Star],
+        filter: Some(&Expr::And(
+            &Expr::Compare {
+                column: &["address", "city"],
+                op: CompareOp::Eq,
+                value: Operand::Param("city"),
+            },
+            &Expr::Like {
+                column: &["name"],
+                text: "Bo",
+                prefix: true,
+            },
+        )),
+        order: &[Order {
+            column: &["name"],
+            descending: true,
+        }],
+        offset: Some(Offset::PageToken("token")),
+        limit: None,
+        stream_updates: false,
+    };
+
+    fn params(pairs: &[(&str, Value)]) -> serde_json::Map<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_query_becomes_sql_over_the_row_json_with_every_value_bound() {
+        let select = select(
+            Dialect::Sqlite,
+            "view_customers",
+            &BY_CITY,
+            &params(&[("city", "Oslo".into()), ("token", page_token(20).into())]),
+        )
+        .unwrap();
+        assert_eq!(
+            select.sql,
+            "SELECT view_key, row FROM view_customers WHERE (json_extract(row, '$.address.city') = ?1 AND \
+             (json_extract(row, '$.name') >= ?2 AND json_extract(row, '$.name') < ?3)) \
+             ORDER BY json_extract(row, '$.name') DESC, view_key ASC LIMIT 101 OFFSET 20"
+        );
+        assert_eq!(select.binds[0], Bind::Json("Oslo".into()));
+        let pg = super::select(
+            Dialect::Postgres,
+            "kalix.view_customers",
+            &BY_CITY,
+            &params(&[("city", "Oslo".into()), ("token", Value::Null)]),
+        )
+        .unwrap();
+        assert!(
+            pg.sql
+                .contains("(row #> '{address,city}') = $1::text::jsonb"),
+            "{}",
+            pg.sql
+        );
+        assert!(pg.sql.ends_with("LIMIT 101 OFFSET 0"), "{}", pg.sql);
+    }
+
+    #[test]
+    fn a_bad_page_token_or_a_missing_parameter_is_named() {
+        let error = select(
+            Dialect::Sqlite,
+            "view_customers",
+            &BY_CITY,
+            &params(&[("city", "Oslo".into()), ("token", "zz".into())]),
+        )
+        .unwrap_err();
+        assert!(error.0.contains("`zz` is not a page token"), "{error:?}");
+        let error = select(Dialect::Sqlite, "v", &BY_CITY, &params(&[])).unwrap_err();
+        assert_eq!(error.0, "missing parameter `city`");
+    }
+
+    #[test]
+    fn indexes_put_equality_columns_first_then_the_range_then_the_order() {
+        let indexes = indexes(&[&BY_CITY]);
+        assert_eq!(indexes, vec![vec![&["address", "city"][..], &["name"][..]]]);
+    }
+}

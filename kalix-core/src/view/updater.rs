@@ -1,0 +1,415 @@
+//! The background driver that keeps view tables up to date from their sources' feeds.
+//!
+//! Each table has one consumer, named `view:<table>`, holding a lease so that one process at a
+//! time updates it. It reads its source's feed in batches, runs the update method of each entry
+//! on the row as it stands (read from the table, then as the batch left it), and writes the
+//! batch's rows together with its progress (feed offset, and the last sequence number of each
+//! entity) in one transaction. So after a crash it resumes exactly where its last write left
+//! off: each change is applied once. Sequence numbers drop what is already applied and reveal
+//! events that come ahead of an earlier one of their entity (see `eventing::entity_feed`): the
+//! missing ones are read from the journal first.
+//!
+//! An update that fails (an error effect, or a panic) is tried again with the same backoff as a
+//! subscription (1 s doubling to 30 s), after the batch's earlier updates are written.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
+
+use crate::background::BackgroundDriver;
+use crate::dispatch::Dispatcher;
+use crate::eventing::delivery::{LEASE_POLL, Lease, Stop, backoff, idle, pause, retry};
+use crate::eventing::{BATCH, IDLE_POLL};
+use crate::registry::{
+    RowUpdate, SubscriptionSource, ViewDescriptor, ViewUpdateInput, registered_views,
+};
+use crate::store::{
+    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, StoreError, ViewRowWrite,
+    ViewTableSpec,
+};
+
+/// The background driver updating every view table of the service.
+pub(crate) struct Views {
+    pub store: Arc<dyn Store>,
+    /// Notified when this process commits: the updaters look at once.
+    pub news: Arc<tokio::sync::Notify>,
+    /// Notified after each update this process writes, for streams of updates.
+    pub updated: Arc<tokio::sync::Notify>,
+}
+
+impl Views {
+    pub const NAME: &'static str = "views";
+}
+
+/// The name of a table's consumer (its lease and its progress).
+fn consumer_name(view: &ViewDescriptor) -> String {
+    format!("view:{}", view.table)
+}
+
+/// Creates every view table with its indexes before the service serves, emptying those whose
+/// definition changed (they are rebuilt by their updaters).
+pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreError> {
+    for view in registered_views() {
+        let mut queries: Vec<&str> = view.queries.iter().map(|q| q.text).collect();
+        queries.sort_unstable();
+        let updates: Vec<&str> = view.updates.iter().map(|u| u.name).collect();
+        let source = &view.source;
+        let definition = format!(
+            "source={:?}:{} as_is={} deletes={}; row={}; updates={}; queries={}",
+            source.kind,
+            source.type_id,
+            source.as_is,
+            source.handles_deletes,
+            (view.row_type)(),
+            updates.join(","),
+            queries.join(" | "),
+        );
+        let spec = ViewTableSpec {
+            name: view.table,
+            definition: format!("{:016x}", super::sql::fingerprint(&definition)),
+            consumer: consumer_name(view),
+            indexes: super::sql::indexes(view.queries),
+        };
+        if store.prepare_view_table(spec).await? {
+            tracing::info!(
+                table = view.table,
+                "view table is new or its definition changed: building it from its source"
+            );
+        }
+    }
+    Ok(())
+}
+
+impl BackgroundDriver for Views {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn run(
+        self: Box<Self>,
+        _dispatcher: Arc<Dispatcher>,
+        stopping: watch::Receiver<bool>,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let owner = uuid::Uuid::new_v4().as_u64_pair().0;
+            let runs = registered_views().into_iter().map(|view| {
+                let updater = Updater {
+                    view,
+                    name: consumer_name(view),
+                    instance: (view.construct)(),
+                    store: Arc::clone(&self.store),
+                    news: Arc::clone(&self.news),
+                    updated: Arc::clone(&self.updated),
+                };
+                updater.run(owner, stopping.clone())
+            });
+            futures_util::future::join_all(runs).await;
+        })
+    }
+}
+
+/// The updater of one view table.
+struct Updater {
+    view: &'static ViewDescriptor,
+    name: String,
+    instance: Box<dyn std::any::Any + Send + Sync>,
+    store: Arc<dyn Store>,
+    news: Arc<tokio::sync::Notify>,
+    updated: Arc<tokio::sync::Notify>,
+}
+
+/// A batch's work so far: the rows as it left them, what it wrote, and its progress.
+struct Batch {
+    rows: HashMap<String, Option<Bytes>>,
+    writes: Vec<ViewRowWrite>,
+    seqs: HashMap<String, u64>,
+    known: HashMap<String, u64>,
+    offset: Option<FeedOffset>,
+}
+
+impl Batch {
+    fn last_seq(&self, entity_id: &str) -> u64 {
+        self.seqs
+            .get(entity_id)
+            .or_else(|| self.known.get(entity_id))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl Updater {
+    fn kind(&self) -> FeedKind {
+        match self.view.source.kind {
+            SubscriptionSource::ValueEntity => FeedKind::StateChanges,
+            SubscriptionSource::EventSourcedEntity => FeedKind::Events,
+        }
+    }
+
+    async fn run(self, owner: u64, mut stopping: watch::Receiver<bool>) {
+        let lease = Lease::new(self.name.clone(), owner, Arc::clone(&self.store));
+        let mut offset: Option<FeedOffset> = None;
+        let mut holding = false;
+        loop {
+            if *stopping.borrow() {
+                if holding {
+                    lease.release().await;
+                }
+                return;
+            }
+            if !matches!(lease.hold().await, Ok(true)) {
+                holding = false;
+                offset = None;
+                if pause(&mut stopping, LEASE_POLL).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            holding = true;
+            let read = retry(
+                &self.name,
+                "reading the view's source",
+                &mut stopping,
+                || {
+                    let (store, name, kind, type_id) = (
+                        Arc::clone(&self.store),
+                        self.name.clone(),
+                        self.kind(),
+                        self.view.source.type_id,
+                    );
+                    Box::pin(async move {
+                        let after = match offset {
+                            Some(offset) => offset,
+                            None => store.consumer_progress(&name, Vec::new()).await?.offset,
+                        };
+                        let entries = store.read_feed(kind, type_id, after, BATCH).await?;
+                        Ok((after, entries))
+                    })
+                },
+            );
+            let Ok((after, entries)) = read.await else {
+                return;
+            };
+            offset = Some(after);
+            if entries.is_empty() {
+                if idle(&mut stopping, &self.news, IDLE_POLL).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            match self.apply_batch(&lease, entries, &mut stopping).await {
+                Ok(last) => offset = Some(last),
+                Err(Stop::Stopping) => {
+                    lease.release().await;
+                    return;
+                }
+                Err(Stop::LeaseLost) => {
+                    tracing::info!(consumer = %self.name, "another process took the view over");
+                    holding = false;
+                    offset = None;
+                }
+            }
+        }
+    }
+
+    /// Applies a batch of entries and writes it; returns the offset reached.
+    async fn apply_batch(
+        &self,
+        lease: &Lease,
+        entries: Vec<FeedEntry>,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<FeedOffset, Stop> {
+        let last_offset = entries.last().map(|e| e.offset).unwrap_or_default();
+        let mut ids: Vec<String> = entries.iter().map(|e| e.entity_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let (known, rows) = retry(&self.name, "reading the view's rows", stopping, || {
+            let (store, name, table, ids) = (
+                Arc::clone(&self.store),
+                self.name.clone(),
+                self.view.table,
+                ids.clone(),
+            );
+            Box::pin(async move {
+                let known = store.consumer_progress(&name, ids.clone()).await?;
+                let rows = store.view_rows(table, ids).await?;
+                Ok((known, rows))
+            })
+        })
+        .await?;
+        let mut batch = Batch {
+            rows: rows.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+            writes: Vec::new(),
+            seqs: HashMap::new(),
+            known: known.seqs.into_iter().collect(),
+            offset: None,
+        };
+        for entry in entries {
+            let last = batch.last_seq(&entry.entity_id);
+            if entry.seq <= last {
+                batch.offset = Some(entry.offset);
+                continue;
+            }
+            if self.kind() == FeedKind::Events && entry.seq > last + 1 {
+                let missing = self.missing_events(&entry, last, stopping).await?;
+                for event in missing {
+                    self.apply_entry(&mut batch, &event, lease, stopping)
+                        .await?;
+                }
+            }
+            self.apply_entry(&mut batch, &entry, lease, stopping)
+                .await?;
+            batch.offset = Some(entry.offset);
+        }
+        batch.offset = Some(last_offset);
+        self.write(&mut batch, stopping).await?;
+        Ok(last_offset)
+    }
+
+    /// Runs the update of one entry until it succeeds, writing what the batch did before the
+    /// first pause after a failure.
+    async fn apply_entry(
+        &self,
+        batch: &mut Batch,
+        entry: &FeedEntry,
+        lease: &Lease,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let mut attempt = 0;
+        loop {
+            match self.update(batch, entry) {
+                Ok(update) => {
+                    let row = match update {
+                        RowUpdate::Set(row) => Some(Some(row)),
+                        RowUpdate::Delete => Some(None),
+                        RowUpdate::Keep => None,
+                    };
+                    if let Some(row) = row {
+                        batch.writes.push(ViewRowWrite {
+                            key: entry.entity_id.clone(),
+                            row: row.clone(),
+                        });
+                        batch.rows.insert(entry.entity_id.clone(), row);
+                    }
+                    batch.seqs.insert(entry.entity_id.clone(), entry.seq);
+                    return Ok(());
+                }
+                Err(error) => {
+                    attempt += 1;
+                    if attempt == 1 {
+                        self.write(batch, stopping).await?;
+                    }
+                    let delay = backoff(attempt);
+                    tracing::warn!(
+                        consumer = %self.name,
+                        entity = %entry.entity_id,
+                        seq = entry.seq,
+                        attempt,
+                        %error,
+                        "view update failed; applying the same change again in {delay:?}"
+                    );
+                    pause(stopping, delay).await?;
+                    if !matches!(lease.hold().await, Ok(true)) {
+                        return Err(Stop::LeaseLost);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the entry does to its row.
+    fn update(&self, batch: &Batch, entry: &FeedEntry) -> Result<RowUpdate, String> {
+        let source = &self.view.source;
+        if source.as_is {
+            return Ok(match &entry.payload {
+                Some(state) => RowUpdate::Set(state.clone()),
+                None if source.handles_deletes => RowUpdate::Delete,
+                None => RowUpdate::Keep,
+            });
+        }
+        let deletes = entry.payload.is_none();
+        let Some(handler) = self.view.updates.iter().find(|u| u.deletes == deletes) else {
+            // Deletes are not handled: the row stays.
+            return Ok(RowUpdate::Keep);
+        };
+        let row = batch
+            .rows
+            .get(&entry.entity_id)
+            .and_then(|row| row.as_deref());
+        let input = ViewUpdateInput {
+            subject: &entry.entity_id,
+            event_name: entry.type_name.as_deref(),
+            payload: entry.payload.as_deref(),
+            row,
+        };
+        let instance = self.instance.as_ref();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| (handler.apply)(instance, &input))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let error = crate::outcome::panic_error(self.view.component, handler.name, &*panic);
+                Err(error.to_string())
+            }
+        }
+    }
+
+    /// The events of `entry`'s entity after `last` and before `entry`, from its journal.
+    async fn missing_events(
+        &self,
+        entry: &FeedEntry,
+        last: u64,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<Vec<FeedEntry>, Stop> {
+        let events = retry(&self.name, "reading an entity's journal", stopping, || {
+            self.store
+                .read_events(self.view.source.type_id, &entry.entity_id, last + 1)
+        })
+        .await?;
+        Ok(events
+            .into_iter()
+            .filter(|event| event.seq < entry.seq)
+            .map(|event| FeedEntry {
+                offset: entry.offset,
+                entity_id: entry.entity_id.clone(),
+                seq: event.seq,
+                type_name: Some(event.type_name),
+                payload: Some(event.payload),
+            })
+            .collect())
+    }
+
+    /// Writes the batch's rows and progress in one transaction, retried until written.
+    async fn write(
+        &self,
+        batch: &mut Batch,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let Some(offset) = batch.offset else {
+            return Ok(());
+        };
+        let writes = std::mem::take(&mut batch.writes);
+        let progress = ConsumerProgress {
+            offset,
+            seqs: batch.seqs.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        };
+        let wrote = !writes.is_empty();
+        retry(&self.name, "writing the view's rows", stopping, || {
+            self.store.commit_view(
+                self.view.table,
+                writes.clone(),
+                &self.name,
+                progress.clone(),
+            )
+        })
+        .await?;
+        for (key, seq) in &progress.seqs {
+            batch.known.insert(key.clone(), *seq);
+        }
+        if wrote {
+            self.updated.notify_waiters();
+        }
+        Ok(())
+    }
+}

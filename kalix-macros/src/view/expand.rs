@@ -1,0 +1,562 @@
+//! Code generated for a view: the `ViewComponent` impl, each query as a static tree the runtime
+//! translates into SQL, a dispatch function per query method, an apply function per update
+//! method, the registrations, and a function that is never called whose body checks every
+//! query against the row, argument and return types (the compiler reports at the query).
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, Type};
+
+use super::model::{QueryMethod, Source, Update, UpdateParam, View};
+use super::query::{Column, Expr, Offset, Operand, ParamUse, SelectItem};
+use crate::codegen::{self, ClientTarget, dispatch_ident, extractions};
+use crate::exports::{KalixCore, KalixCoreAt};
+use crate::handler::{Handler, ParamKind, QueryShape, Reply, generic_arg};
+
+pub(crate) fn generate(view: &View) -> TokenStream {
+    let self_ty = &view.self_ty;
+    let name = view.name.to_string();
+    let client = codegen::client_ident(&view.name);
+    let component_trait = quote!(#KalixCore::view::ViewComponent);
+    let row = view.row();
+    let target = ClientTarget {
+        component_trait: component_trait.clone(),
+        self_ty,
+        name: &view.name,
+        id_param: None,
+    };
+    let client_methods = view
+        .handlers
+        .iter()
+        .filter(|h| matches!(h.reply, Reply::Unary(_)))
+        .map(|h| codegen::client_method(&target, h))
+        .collect();
+    let methods = || view.handlers.iter().zip(&view.queries);
+    let statics: Vec<TokenStream> = methods().map(|(h, q)| query_static(h, q)).collect();
+    let dispatch_fns = methods().map(|(h, q)| dispatch_fn(h, q)).collect();
+    let shared = codegen::shared_items(codegen::Generated {
+        self_ty,
+        name: &view.name,
+        kind: "View",
+        component_trait,
+        stores: false,
+        client_fields: TokenStream::new(),
+        client_methods,
+        dispatch_fns,
+        handlers: &view.handlers,
+        forward_headers: &[],
+        construct: quote!(#KalixCore::__private::construct_view_queries),
+    });
+    let updates: Vec<TokenStream> = view.updates.iter().map(|u| apply_fn(view, u)).collect();
+    let descriptor = view_descriptor(view);
+    let checks = checks(view);
+    codegen::wrap(quote! {
+        #[automatically_derived]
+        impl #KalixCore::view::ViewComponent for #self_ty {
+            const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
+            type Row = #row;
+            type Client = #client;
+            fn client(client: #KalixCore::ComponentClient) -> #client {
+                #client { client }
+            }
+        }
+
+        #(#statics)*
+        #(#updates)*
+        #descriptor
+        #checks
+        #shared
+    })
+}
+
+fn query_ident(handler: &Handler) -> Ident {
+    format_ident!("__KALIX_QUERY_{}", handler.ident)
+}
+
+fn update_ident(update: &Update) -> Ident {
+    format_ident!("__kalix_update_{}", update.ident)
+}
+
+fn column_tokens(column: &Column) -> TokenStream {
+    let path = &column.path;
+    quote!(&[#(#path),*])
+}
+
+fn operand_tokens(operand: &Operand) -> TokenStream {
+    let core = KalixCore;
+    match operand {
+        Operand::Param(name, _) => quote!(#core::__private::Operand::Param(#name)),
+        Operand::Text(text) => quote!(#core::__private::Operand::Text(#text)),
+        Operand::Integer(n) => quote!(#core::__private::Operand::Integer(#n)),
+        Operand::Float(n) => quote!(#core::__private::Operand::Float(#n)),
+        Operand::Bool(b) => quote!(#core::__private::Operand::Bool(#b)),
+    }
+}
+
+fn expr_tokens(expr: &Expr) -> TokenStream {
+    let core = KalixCore;
+    let e = quote!(#core::__private::Expr);
+    match expr {
+        Expr::Compare { column, op, value } => {
+            let column = column_tokens(column);
+            let op = format_ident!("{}", op.variant());
+            let value = operand_tokens(value);
+            quote!(#e::Compare { column: #column, op: #core::__private::CompareOp::#op, value: #value })
+        }
+        Expr::And(a, b) => {
+            let (a, b) = (expr_tokens(a), expr_tokens(b));
+            quote!(#e::And(&#a, &#b))
+        }
+        Expr::Or(a, b) => {
+            let (a, b) = (expr_tokens(a), expr_tokens(b));
+            quote!(#e::Or(&#a, &#b))
+        }
+        Expr::Not(a) => {
+            let a = expr_tokens(a);
+            quote!(#e::Not(&#a))
+        }
+        Expr::In { column, values } => {
+            let column = column_tokens(column);
+            let values = values.iter().map(operand_tokens);
+            quote!(#e::In { column: #column, values: &[#(#values),*] })
+        }
+        Expr::AnyOfParam { column, param, .. } => {
+            let column = column_tokens(column);
+            quote!(#e::AnyOfParam { column: #column, param: #param })
+        }
+        Expr::ParamInColumn { param, column, .. } => {
+            let column = column_tokens(column);
+            quote!(#e::ParamInColumn { param: #param, column: #column })
+        }
+        Expr::Like {
+            column,
+            text,
+            prefix,
+        } => {
+            let column = column_tokens(column);
+            quote!(#e::Like { column: #column, text: #text, prefix: #prefix })
+        }
+        Expr::IsNull { column, negated } => {
+            let column = column_tokens(column);
+            quote!(#e::IsNull { column: #column, negated: #negated })
+        }
+    }
+}
+
+/// `static __KALIX_QUERY_method: Query = Query { .. };`
+fn query_static(handler: &Handler, method: &QueryMethod) -> TokenStream {
+    let core = KalixCore;
+    let ident = query_ident(handler);
+    let query = &method.query;
+    let text = method.literal.value();
+    let table = &query.table;
+    let p = quote!(#core::__private);
+    let select = query.select.iter().map(|item| match item {
+        SelectItem::Star => quote!(#p::SelectItem::Star),
+        SelectItem::StarAs(field, _) => quote!(#p::SelectItem::StarAs(#field)),
+        SelectItem::Column { column, alias, .. } => {
+            let column = column_tokens(column);
+            quote!(#p::SelectItem::Column { column: #column, alias: #alias })
+        }
+        SelectItem::NextPageToken(field) => quote!(#p::SelectItem::NextPageToken(#field)),
+        SelectItem::HasMore(field) => quote!(#p::SelectItem::HasMore(#field)),
+        SelectItem::TotalCount(field) => quote!(#p::SelectItem::TotalCount(#field)),
+    });
+    let filter = match &query.filter {
+        Some(expr) => {
+            let expr = expr_tokens(expr);
+            quote!(::core::option::Option::Some(&#expr))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let order = query.order.iter().map(|o| {
+        let column = column_tokens(&o.column);
+        let descending = o.descending;
+        quote!(#p::Order { column: #column, descending: #descending })
+    });
+    let offset = match &query.offset {
+        None => quote!(::core::option::Option::None),
+        Some(Offset::Count(operand)) => {
+            let operand = operand_tokens(operand);
+            quote!(::core::option::Option::Some(#p::Offset::Count(#operand)))
+        }
+        Some(Offset::PageToken(name, _)) => {
+            quote!(::core::option::Option::Some(#p::Offset::PageToken(#name)))
+        }
+    };
+    let limit = match &query.limit {
+        None => quote!(::core::option::Option::None),
+        Some(operand) => {
+            let operand = operand_tokens(operand);
+            quote!(::core::option::Option::Some(#operand))
+        }
+    };
+    let stream_updates = method.stream_updates;
+    quote! {
+        static #ident: #p::Query = #p::Query {
+            text: #text,
+            table: #table,
+            select: &[#(#select),*],
+            filter: #filter,
+            order: &[#(#order),*],
+            offset: #offset,
+            limit: #limit,
+            stream_updates: #stream_updates,
+        };
+    }
+}
+
+/// The dispatch function of a query method: its arguments become the query's parameters.
+fn dispatch_fn(handler: &Handler, method: &QueryMethod) -> TokenStream {
+    let _ = method;
+    let dispatch = dispatch_ident(handler);
+    let extractions = extractions(handler);
+    let query = query_ident(handler);
+    let p = quote!(#KalixCore::__private);
+    let params = handler.params.iter().enumerate().map(|(index, param)| {
+        let arg = codegen::arg_ident(index);
+        let name = param.ident.to_string();
+        let add = match param.kind {
+            ParamKind::Body => quote!(#p::query_body_params(&mut __kalix_params, &#arg)),
+            _ => quote!(#p::query_param(&mut __kalix_params, #name, &#arg)),
+        };
+        quote! {
+            if let ::core::result::Result::Err(error) = #add {
+                return #p::HandlerOutcome::error(error);
+            }
+        }
+    });
+    let shape = match &handler.reply {
+        Reply::Stream(_) => quote!(Stream),
+        Reply::Unary(ty) if generic_arg(ty, "Vec").is_some() => quote!(List),
+        Reply::Unary(_) => quote!(One),
+    };
+    quote! {
+        fn #dispatch(
+            __kalix_instance: #p::Arc<dyn #p::Any + ::core::marker::Send + ::core::marker::Sync>,
+            mut __kalix_invocation: #p::Invocation,
+            _: #KalixCore::ComponentClient,
+        ) -> #p::BoxFuture<'static, #p::HandlerOutcome> {
+            ::std::boxed::Box::pin(async move {
+                #extractions
+                let mut __kalix_params = #p::JsonMap::new();
+                #(#params)*
+                #p::run_view_query(__kalix_instance, &#query, __kalix_params, #p::ResultShape::#shape).await
+            })
+        }
+    }
+}
+
+/// The apply function of an update method: reads the row and the change, runs the method, and
+/// turns its effect into the row's update.
+fn apply_fn(view: &View, update: &Update) -> TokenStream {
+    let self_ty = &view.self_ty;
+    let p = quote!(#KalixCore::__private);
+    let ident = &update.ident;
+    let apply = update_ident(update);
+    let row_ty = quote!(<#self_ty as #KalixCore::view::ViewComponent>::Row);
+    let mut reads = Vec::new();
+    let mut args = Vec::new();
+    for param in &update.params {
+        match param {
+            UpdateParam::Row => {
+                reads.push(quote!(let __kalix_row: ::core::option::Option<#row_ty> = #p::view_row::<#row_ty>(__kalix_input)?;));
+                args.push(quote!(__kalix_row.as_ref()));
+            }
+            UpdateParam::Context => {
+                reads.push(quote!(let __kalix_context = #p::view_context(__kalix_input);));
+                args.push(quote!(&__kalix_context));
+            }
+            UpdateParam::Payload { ty, by_ref } => {
+                reads.push(
+                    quote!(let __kalix_payload: #ty = #p::view_payload::<#ty>(__kalix_input)?;),
+                );
+                args.push(if *by_ref {
+                    quote!(&__kalix_payload)
+                } else {
+                    quote!(__kalix_payload)
+                });
+            }
+        }
+    }
+    let update_span = update.row.span();
+    let core = KalixCoreAt(update_span);
+    let complete = quote_spanned!(update_span=> #core::__private::view_update::<#row_ty>);
+    quote! {
+        fn #apply(
+            __kalix_instance: &(dyn #p::Any + ::core::marker::Send + ::core::marker::Sync),
+            __kalix_input: &#p::ViewUpdateInput<'_>,
+        ) -> ::core::result::Result<#p::RowUpdate, ::std::string::String> {
+            let __kalix_view = #p::view_downcast::<#self_ty>(__kalix_instance);
+            #(#reads)*
+            #complete(__kalix_view.#ident(#(#args),*))
+        }
+    }
+}
+
+fn view_descriptor(view: &View) -> TokenStream {
+    let self_ty = &view.self_ty;
+    let p = quote!(#KalixCore::__private);
+    let table = &view.table;
+    let row_ty = quote!(<#self_ty as #KalixCore::view::ViewComponent>::Row);
+    let source = match &view.source {
+        Source::AsIs {
+            entity,
+            handles_deletes,
+        } => {
+            let span = entity.span();
+            let core = KalixCoreAt(span);
+            quote_spanned!(span=> #core::__private::view_value_entity_as_is::<#entity, _>(#handles_deletes))
+        }
+        Source::ValueEntity { entity } => {
+            let span = entity.span();
+            let core = KalixCoreAt(span);
+            quote_spanned!(span=> #core::__private::view_value_entity::<#entity>())
+        }
+        Source::EventSourced { entity } => {
+            let span = entity.span();
+            let core = KalixCoreAt(span);
+            quote_spanned!(span=> #core::__private::view_event_sourced::<#entity>())
+        }
+    };
+    let updates = view.updates.iter().map(|update| {
+        let name = update.ident.to_string();
+        let deletes = update.deletes;
+        let apply = update_ident(update);
+        quote!(#p::ViewUpdateDescriptor { name: #name, deletes: #deletes, apply: #apply })
+    });
+    let queries = view.handlers.iter().map(query_ident);
+    quote! {
+        #p::inventory::submit! {
+            #p::ViewDescriptor {
+                component: <#self_ty as #KalixCore::view::ViewComponent>::COMPONENT_ID,
+                table: #table,
+                row_type: ::core::any::type_name::<#row_ty>,
+                source: #source,
+                updates: &[#(#updates),*],
+                queries: &[#(&#queries),*],
+                construct: #p::view_instance::<#self_ty>,
+            }
+        }
+    }
+}
+
+/// camelCase JSON names to the Rust fields they come from (`customerId` -> `customer_id`), as
+/// `#[serde(rename_all = "camelCase")]` maps them; snake_case names stay as they are.
+fn field_ident(name: &str, span: Span) -> Ident {
+    let mut snake = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                snake.push('_');
+            }
+            snake.push(c.to_ascii_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    Ident::new(&snake, span)
+}
+
+/// `&__kalix_row.a` or, nested, `&(&__kalix_row.a).kalix_nested().b`.
+fn field_access(root: &Ident, path: &[String], span: Span) -> TokenStream {
+    let mut tokens = {
+        let field = field_ident(&path[0], span);
+        quote_spanned!(span=> #root.#field)
+    };
+    for name in &path[1..] {
+        let field = field_ident(name, span);
+        tokens = quote_spanned!(span=> (&#tokens).kalix_nested().#field);
+    }
+    quote_spanned!(span=> &#tokens)
+}
+
+fn type_of_literal(operand: &Operand) -> Option<TokenStream> {
+    match operand {
+        Operand::Text(_) => Some(quote!(::std::string::String)),
+        Operand::Integer(_) => Some(quote!(i64)),
+        Operand::Float(_) => Some(quote!(f64)),
+        Operand::Bool(_) => Some(quote!(bool)),
+        Operand::Param(..) => None,
+    }
+}
+
+/// The type checks of every query, in a function that is never called.
+fn checks(view: &View) -> TokenStream {
+    let self_ty = &view.self_ty;
+    let mut body = Vec::new();
+    for update in &view.updates {
+        let payload = update.params.iter().find_map(|p| match p {
+            UpdateParam::Payload { ty, .. } => Some(ty),
+            _ => None,
+        });
+        if let Some(ty) = payload {
+            let span = ty.span();
+            let core = KalixCoreAt(span);
+            match &view.source {
+                Source::ValueEntity { entity } => body.push(
+                    quote_spanned!(span=> #core::__private::assert_view_state::<#entity, #ty>();),
+                ),
+                Source::EventSourced { entity } => body.push(
+                    quote_spanned!(span=> #core::__private::assert_view_event::<#entity, #ty>();),
+                ),
+                Source::AsIs { .. } => {}
+            }
+        }
+    }
+    for (handler, method) in view.handlers.iter().zip(&view.queries) {
+        body.push(query_checks(view, handler, method));
+    }
+    let p = quote!(#KalixCore::__private);
+    quote! {
+        #[allow(dead_code, unused_variables, clippy::all)]
+        fn __kalix_query_checks() {
+            #[allow(unused_imports)]
+            use #p::{ViaOption as _, ViaPlain as _};
+            let _ = ::core::marker::PhantomData::<#self_ty>;
+            #(#body)*
+        }
+    }
+}
+
+fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenStream {
+    let span = method.literal.span();
+    let core = KalixCoreAt(span);
+    let p = quote_spanned!(span=> #core::__private);
+    let self_ty = &view.self_ty;
+    let row = quote_spanned!(span=> <#self_ty as #core::view::ViewComponent>::Row);
+    let r = Ident::new("__kalix_row", span);
+    let mut checks = Vec::new();
+    let query = &method.query;
+    for column in query.columns() {
+        let access = field_access(&r, &column.path, span);
+        checks.push(quote_spanned!(span=> #p::check_column::<#row, _, _>(|#r: &#row| #access);));
+    }
+    // Literals compared with columns.
+    let mut literals = Vec::new();
+    if let Some(filter) = &query.filter {
+        literal_uses(filter, &mut literals);
+    }
+    for (column, ty) in literals {
+        let access = field_access(&r, &column.path, span);
+        checks.push(
+            quote_spanned!(span=> #p::check_compare::<#row, #ty, _, _>(|#r: &#row| #access);),
+        );
+    }
+    let body = handler
+        .params
+        .iter()
+        .find(|p| matches!(p.kind, ParamKind::Body));
+    for (name, _, usage) in query.params() {
+        let argument = handler
+            .params
+            .iter()
+            .find(|p| !matches!(p.kind, ParamKind::Body) && p.ident == name);
+        let column = match &usage {
+            ParamUse::Compare(column) | ParamUse::AnyOf(column) | ParamUse::InColumn(column) => {
+                column
+            }
+            ParamUse::Count | ParamUse::PageToken => continue,
+        };
+        let access = field_access(&r, &column.path, span);
+        match argument {
+            Some(argument) => {
+                let ty = match &argument.kind {
+                    ParamKind::Query(QueryShape::Optional(inner)) => inner.as_ref().clone(),
+                    _ => argument.ty.clone(),
+                };
+                let check = match usage {
+                    ParamUse::AnyOf(_) => quote_spanned!(span=> check_any_of),
+                    ParamUse::InColumn(_) => quote_spanned!(span=> check_in_column),
+                    _ => quote_spanned!(span=> check_compare),
+                };
+                checks.push(
+                    quote_spanned!(span=> #p::#check::<#row, #ty, _, _>(|#r: &#row| #access);),
+                );
+            }
+            None => {
+                if let Some(body) = body
+                    && matches!(usage, ParamUse::Compare(_))
+                {
+                    let body_ty = &body.ty;
+                    let b = Ident::new("__kalix_body", span);
+                    let field = field_access(&b, &[name.clone()], span);
+                    checks.push(quote_spanned!(span=>
+                        #p::check_compare_body::<#row, #body_ty, _, _, _, _>(|#r: &#row| #access, |#b: &#body_ty| #field);
+                    ));
+                }
+            }
+        }
+    }
+    // What the method returns fits what the query selects.
+    let reply = handler.reply.ty();
+    let element: Type = match &handler.reply {
+        Reply::Stream(row) => row.clone(),
+        Reply::Unary(ty) => generic_arg(ty, "Vec")
+            .cloned()
+            .unwrap_or_else(|| ty.clone()),
+    };
+    let w = Ident::new("__kalix_result", span);
+    if let Some((field, _)) = query.wrapper() {
+        let field = field_access(&w, &[field.to_owned()], span);
+        checks.push(
+            quote_spanned!(span=> #p::check_wrapper::<#reply, #row, _>(|#w: &#reply| #field);),
+        );
+        for item in &query.select {
+            let (name, ty) = match item {
+                SelectItem::NextPageToken(name) => (name, quote!(::std::string::String)),
+                SelectItem::HasMore(name) => (name, quote!(bool)),
+                SelectItem::TotalCount(name) => {
+                    let field = field_access(&w, &[name.clone()], span);
+                    checks.push(quote_spanned!(span=> #p::check_column::<#reply, _, _>(|#w: &#reply| #field);));
+                    continue;
+                }
+                _ => continue,
+            };
+            let field = field_access(&w, &[name.clone()], span);
+            checks.push(quote_spanned!(span=> #p::check_wrapper_field::<#reply, #ty, _>(|#w: &#reply| #field);));
+        }
+    } else if query.select.iter().any(|i| matches!(i, SelectItem::Star)) {
+        checks.push(quote_spanned!(span=> #p::check_selects::<#element, #row>();));
+    } else {
+        for item in &query.select {
+            if let SelectItem::Column { column, alias, .. } = item {
+                let field = field_access(&w, &[alias.clone()], span);
+                if column.path.len() == 1 {
+                    let col = field_access(&r, &column.path, span);
+                    checks.push(quote_spanned!(span=>
+                        #p::check_projection::<#element, #row, _, _, _>(|#w: &#element| #field, |#r: &#row| #col);
+                    ));
+                } else {
+                    checks.push(quote_spanned!(span=> #p::check_column::<#element, _, _>(|#w: &#element| #field);));
+                }
+            }
+        }
+    }
+    quote!(#(#checks)*)
+}
+
+fn literal_uses<'a>(expr: &'a Expr, found: &mut Vec<(&'a Column, TokenStream)>) {
+    match expr {
+        Expr::Compare { column, value, .. } => {
+            if let Some(ty) = type_of_literal(value) {
+                found.push((column, ty));
+            }
+        }
+        Expr::In { column, values } => {
+            for value in values {
+                if let Some(ty) = type_of_literal(value) {
+                    found.push((column, ty));
+                }
+            }
+        }
+        Expr::Like { column, .. } => found.push((column, quote!(::std::string::String))),
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            literal_uses(a, found);
+            literal_uses(b, found);
+        }
+        Expr::Not(a) => literal_uses(a, found),
+        Expr::AnyOfParam { .. } | Expr::ParamInColumn { .. } | Expr::IsNull { .. } => {}
+    }
+}

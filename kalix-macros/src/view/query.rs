@@ -1,0 +1,879 @@
+//! The query language of views (Kalix's): a tokenizer and a recursive-descent parser producing
+//! the model the checks and the expansion use. Every error names its place in the query with a
+//! caret under the text at fault (a proc macro on stable Rust cannot span part of a string, so
+//! the compiler points at the whole literal and the message points inside it).
+
+use std::ops::Range;
+
+/// A parse error: what is wrong, and where in the query.
+#[derive(Debug)]
+pub(crate) struct QueryError {
+    pub message: String,
+    pub at: Range<usize>,
+}
+
+impl QueryError {
+    fn new(message: impl Into<String>, at: Range<usize>) -> Self {
+        Self {
+            message: message.into(),
+            at,
+        }
+    }
+
+    /// The message with the query below it and a caret under the place at fault.
+    pub fn render(&self, query: &str) -> String {
+        render(&self.message, query, &self.at)
+    }
+}
+
+/// `message`, then the query with carets under `at`.
+pub(crate) fn render(message: &str, query: &str, at: &Range<usize>) -> String {
+    let start = query[..at.start.min(query.len())].chars().count();
+    let width = query[at.start.min(query.len())..at.end.min(query.len())]
+        .chars()
+        .count()
+        .max(1);
+    format!(
+        "{message}\n  {query}\n  {}{}",
+        " ".repeat(start),
+        "^".repeat(width)
+    )
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Word(String),
+    Param(String),
+    Text(String),
+    Integer(i64),
+    Float(f64),
+    Symbol(&'static str),
+    End,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    kind: Kind,
+    at: Range<usize>,
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, QueryError> {
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let word = |i: &mut usize| {
+            while *i < bytes.len() && (bytes[*i].is_ascii_alphanumeric() || bytes[*i] == b'_') {
+                *i += 1;
+            }
+        };
+        let kind = if c.is_ascii_alphabetic() || c == b'_' {
+            word(&mut i);
+            Kind::Word(text[start..i].to_owned())
+        } else if c == b':' {
+            i += 1;
+            word(&mut i);
+            if i == start + 1 {
+                return Err(QueryError::new("a parameter is `:name`", start..start + 1));
+            }
+            Kind::Param(text[start + 1..i].to_owned())
+        } else if c == b'\'' {
+            i += 1;
+            let mut value = String::new();
+            loop {
+                match text[i..].chars().next() {
+                    None => {
+                        return Err(QueryError::new("this text has no closing `'`", start..i));
+                    }
+                    Some('\'') if bytes.get(i + 1) == Some(&b'\'') => {
+                        value.push('\'');
+                        i += 2;
+                    }
+                    Some('\'') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(other) => {
+                        value.push(other);
+                        i += other.len_utf8();
+                    }
+                }
+            }
+            Kind::Text(value)
+        } else if c.is_ascii_digit()
+            || (c == b'-' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
+            i += 1;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let float = i < bytes.len()
+                && bytes[i] == b'.'
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+            if float {
+                i += 1;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
+                Kind::Float(
+                    text[start..i]
+                        .parse()
+                        .map_err(|_| QueryError::new("not a number", start..i))?,
+                )
+            } else {
+                Kind::Integer(
+                    text[start..i]
+                        .parse()
+                        .map_err(|_| QueryError::new("this number is too large", start..i))?,
+                )
+            }
+        } else {
+            let two = text.get(i..i + 2).unwrap_or("");
+            let symbol = match two {
+                "!=" => Some("!="),
+                "<>" => Some("!="),
+                ">=" => Some(">="),
+                "<=" => Some("<="),
+                _ => None,
+            };
+            if let Some(symbol) = symbol {
+                i += 2;
+                Kind::Symbol(symbol)
+            } else {
+                i += 1;
+                Kind::Symbol(match c {
+                    b'*' => "*",
+                    b',' => ",",
+                    b'(' => "(",
+                    b')' => ")",
+                    b'.' => ".",
+                    b'=' => "=",
+                    b'>' => ">",
+                    b'<' => "<",
+                    _ => {
+                        let end = start + text[start..].chars().next().map_or(1, char::len_utf8);
+                        return Err(QueryError::new(
+                            format!("unexpected `{}`", &text[start..end]),
+                            start..end,
+                        ));
+                    }
+                })
+            }
+        };
+        tokens.push(Token { kind, at: start..i });
+    }
+    tokens.push(Token {
+        kind: Kind::End,
+        at: text.len()..text.len(),
+    });
+    Ok(tokens)
+}
+
+/// A column as written: its path of field names.
+#[derive(Debug, Clone)]
+pub(crate) struct Column {
+    pub path: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Operand {
+    Param(String, Range<usize>),
+    Text(String),
+    Integer(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CompareOp {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl CompareOp {
+    pub fn variant(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "Eq",
+            CompareOp::Ne => "Ne",
+            CompareOp::Gt => "Gt",
+            CompareOp::Ge => "Ge",
+            CompareOp::Lt => "Lt",
+            CompareOp::Le => "Le",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Expr {
+    Compare {
+        column: Column,
+        op: CompareOp,
+        value: Operand,
+    },
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    In {
+        column: Column,
+        values: Vec<Operand>,
+    },
+    AnyOfParam {
+        column: Column,
+        param: String,
+        param_at: Range<usize>,
+    },
+    ParamInColumn {
+        param: String,
+        param_at: Range<usize>,
+        column: Column,
+    },
+    Like {
+        column: Column,
+        text: String,
+        prefix: bool,
+    },
+    IsNull {
+        column: Column,
+        negated: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum SelectItem {
+    Star,
+    StarAs(String, Range<usize>),
+    Column { column: Column, alias: String },
+    NextPageToken(String),
+    HasMore(String),
+    TotalCount(String),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Offset {
+    Count(Operand),
+    PageToken(String, Range<usize>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Order {
+    pub column: Column,
+    pub descending: bool,
+}
+
+/// A parsed query.
+#[derive(Debug, Clone)]
+pub(crate) struct Query {
+    pub select: Vec<SelectItem>,
+    pub table: String,
+    pub table_at: Range<usize>,
+    pub filter: Option<Expr>,
+    pub order: Vec<Order>,
+    pub offset: Option<Offset>,
+    pub limit: Option<Operand>,
+}
+
+/// How a parameter is used, to check its argument's type.
+#[derive(Debug, Clone)]
+pub(crate) enum ParamUse {
+    /// Compared with a column.
+    Compare(Column),
+    /// `column = ANY(:param)`: a list of items compared with the column.
+    AnyOf(Column),
+    /// `:param = ANY(column)`: an item of an array column.
+    InColumn(Column),
+    /// A count (`OFFSET`, `LIMIT`).
+    Count,
+    /// A page token.
+    PageToken,
+}
+
+impl Query {
+    /// Every parameter, with where and how it is used.
+    pub fn params(&self) -> Vec<(String, Range<usize>, ParamUse)> {
+        let mut found = Vec::new();
+        if let Some(filter) = &self.filter {
+            expr_params(filter, &mut found);
+        }
+        match &self.offset {
+            Some(Offset::Count(Operand::Param(name, at))) => {
+                found.push((name.clone(), at.clone(), ParamUse::Count));
+            }
+            Some(Offset::PageToken(name, at)) => {
+                found.push((name.clone(), at.clone(), ParamUse::PageToken));
+            }
+            _ => {}
+        }
+        if let Some(Operand::Param(name, at)) = &self.limit {
+            found.push((name.clone(), at.clone(), ParamUse::Count));
+        }
+        found
+    }
+
+    /// Every column the query reads.
+    pub fn columns(&self) -> Vec<&Column> {
+        let mut found = Vec::new();
+        for item in &self.select {
+            if let SelectItem::Column { column, .. } = item {
+                found.push(column);
+            }
+        }
+        if let Some(filter) = &self.filter {
+            expr_columns(filter, &mut found);
+        }
+        for order in &self.order {
+            found.push(&order.column);
+        }
+        found
+    }
+
+    /// The field `SELECT * AS field` fills, if any.
+    pub fn wrapper(&self) -> Option<(&str, &Range<usize>)> {
+        self.select.iter().find_map(|item| match item {
+            SelectItem::StarAs(field, at) => Some((field.as_str(), at)),
+            _ => None,
+        })
+    }
+}
+
+fn expr_params(expr: &Expr, found: &mut Vec<(String, Range<usize>, ParamUse)>) {
+    match expr {
+        Expr::Compare {
+            column,
+            value: Operand::Param(name, at),
+            ..
+        } => found.push((name.clone(), at.clone(), ParamUse::Compare(column.clone()))),
+        Expr::Compare { .. } | Expr::Like { .. } | Expr::IsNull { .. } => {}
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            expr_params(a, found);
+            expr_params(b, found);
+        }
+        Expr::Not(a) => expr_params(a, found),
+        Expr::In { column, values } => {
+            for value in values {
+                if let Operand::Param(name, at) = value {
+                    found.push((name.clone(), at.clone(), ParamUse::Compare(column.clone())));
+                }
+            }
+        }
+        Expr::AnyOfParam {
+            column,
+            param,
+            param_at,
+        } => found.push((
+            param.clone(),
+            param_at.clone(),
+            ParamUse::AnyOf(column.clone()),
+        )),
+        Expr::ParamInColumn {
+            param,
+            param_at,
+            column,
+        } => found.push((
+            param.clone(),
+            param_at.clone(),
+            ParamUse::InColumn(column.clone()),
+        )),
+    }
+}
+
+fn expr_columns<'a>(expr: &'a Expr, found: &mut Vec<&'a Column>) {
+    match expr {
+        Expr::Compare { column, .. }
+        | Expr::In { column, .. }
+        | Expr::AnyOfParam { column, .. }
+        | Expr::ParamInColumn { column, .. }
+        | Expr::Like { column, .. }
+        | Expr::IsNull { column, .. } => found.push(column),
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            expr_columns(a, found);
+            expr_columns(b, found);
+        }
+        Expr::Not(a) => expr_columns(a, found),
+    }
+}
+
+/// Parses `text` as a query.
+pub(crate) fn parse(text: &str) -> Result<Query, QueryError> {
+    let tokens = tokenize(text)?;
+    let mut parser = Parser { tokens, next: 0 };
+    parser.query()
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    next: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> &Token {
+        &self.tokens[self.next]
+    }
+
+    fn peek_at(&self, ahead: usize) -> &Kind {
+        &self.tokens[(self.next + ahead).min(self.tokens.len() - 1)].kind
+    }
+
+    fn bump(&mut self) -> Token {
+        let token = self.tokens[self.next].clone();
+        if self.next < self.tokens.len() - 1 {
+            self.next += 1;
+        }
+        token
+    }
+
+    fn is_keyword(&self, keyword: &str) -> bool {
+        matches!(&self.peek().kind, Kind::Word(w) if w.eq_ignore_ascii_case(keyword))
+    }
+
+    fn eat_keyword(&mut self, keyword: &str) -> bool {
+        let found = self.is_keyword(keyword);
+        if found {
+            self.bump();
+        }
+        found
+    }
+
+    fn expect_keyword(&mut self, keyword: &str, context: &str) -> Result<(), QueryError> {
+        if self.eat_keyword(keyword) {
+            return Ok(());
+        }
+        Err(self.unexpected(&format!("expected `{keyword}` {context}")))
+    }
+
+    fn is_symbol(&self, symbol: &str) -> bool {
+        self.peek().kind == Kind::Symbol(leak(symbol))
+    }
+
+    fn eat_symbol(&mut self, symbol: &str) -> bool {
+        let found = self.is_symbol(symbol);
+        if found {
+            self.bump();
+        }
+        found
+    }
+
+    fn expect_symbol(&mut self, symbol: &str, context: &str) -> Result<(), QueryError> {
+        if self.eat_symbol(symbol) {
+            return Ok(());
+        }
+        Err(self.unexpected(&format!("expected `{symbol}` {context}")))
+    }
+
+    fn unexpected(&self, expected: &str) -> QueryError {
+        let token = self.peek();
+        let found = match &token.kind {
+            Kind::End => "the end of the query".to_owned(),
+            Kind::Word(w) => format!("`{w}`"),
+            Kind::Param(p) => format!("`:{p}`"),
+            Kind::Text(t) => format!("'{t}'"),
+            Kind::Integer(n) => format!("`{n}`"),
+            Kind::Float(n) => format!("`{n}`"),
+            Kind::Symbol(s) => format!("`{s}`"),
+        };
+        QueryError::new(format!("{expected}, found {found}"), token.at.clone())
+    }
+
+    fn identifier(&mut self, what: &str) -> Result<(String, Range<usize>), QueryError> {
+        match &self.peek().kind {
+            Kind::Word(word) if !is_reserved(word) => {
+                let word = word.clone();
+                let at = self.bump().at;
+                Ok((word, at))
+            }
+            _ => Err(self.unexpected(&format!("expected {what}"))),
+        }
+    }
+
+    fn query(&mut self) -> Result<Query, QueryError> {
+        self.expect_keyword("SELECT", "at the start of a query")?;
+        let select = self.select_list()?;
+        self.expect_keyword("FROM", "after the selected columns")?;
+        let (table, table_at) = self.identifier("a table name after `FROM`")?;
+        let filter = if self.eat_keyword("WHERE") {
+            Some(self.or()?)
+        } else {
+            None
+        };
+        let mut order = Vec::new();
+        if self.eat_keyword("ORDER") {
+            self.expect_keyword("BY", "after `ORDER`")?;
+            loop {
+                let column = self.column()?;
+                let descending = if self.eat_keyword("DESC") {
+                    true
+                } else {
+                    self.eat_keyword("ASC");
+                    false
+                };
+                order.push(Order { column, descending });
+                if !self.eat_symbol(",") {
+                    break;
+                }
+            }
+        }
+        let offset = if self.eat_keyword("OFFSET") {
+            if self.is_keyword("page_token_offset") {
+                self.bump();
+                self.expect_symbol("(", "after `page_token_offset`")?;
+                let (name, at) = self.param("a token parameter: `page_token_offset(:token)`")?;
+                self.expect_symbol(")", "to close `page_token_offset(`")?;
+                Some(Offset::PageToken(name, at))
+            } else {
+                Some(Offset::Count(self.count("OFFSET")?))
+            }
+        } else {
+            None
+        };
+        let limit = if self.eat_keyword("LIMIT") {
+            Some(self.count("LIMIT")?)
+        } else {
+            None
+        };
+        if !matches!(self.peek().kind, Kind::End) {
+            return Err(self.unexpected(
+                "expected `WHERE`, `ORDER BY`, `OFFSET`, `LIMIT` or the end of the query",
+            ));
+        }
+        Ok(Query {
+            select,
+            table,
+            table_at,
+            filter,
+            order,
+            offset,
+            limit,
+        })
+    }
+
+    fn count(&mut self, what: &str) -> Result<Operand, QueryError> {
+        match self.peek().kind.clone() {
+            Kind::Integer(n) if n >= 0 => {
+                self.bump();
+                Ok(Operand::Integer(n))
+            }
+            Kind::Param(name) => {
+                let at = self.bump().at;
+                Ok(Operand::Param(name, at))
+            }
+            _ => Err(self.unexpected(&format!(
+                "expected a number of zero or more or a `:parameter` after `{what}`"
+            ))),
+        }
+    }
+
+    fn param(&mut self, what: &str) -> Result<(String, Range<usize>), QueryError> {
+        match self.peek().kind.clone() {
+            Kind::Param(name) => {
+                let at = self.bump().at;
+                Ok((name, at))
+            }
+            _ => Err(self.unexpected(&format!("expected {what}"))),
+        }
+    }
+
+    fn select_list(&mut self) -> Result<Vec<SelectItem>, QueryError> {
+        let mut items = Vec::new();
+        loop {
+            items.push(self.select_item()?);
+            if !self.eat_symbol(",") {
+                break;
+            }
+        }
+        let stars = items
+            .iter()
+            .filter(|i| matches!(i, SelectItem::Star | SelectItem::StarAs(..)))
+            .count();
+        let columns = items.iter().any(|i| matches!(i, SelectItem::Column { .. }));
+        if stars > 1 || (stars == 1 && columns) {
+            return Err(QueryError::new(
+                "select `*`, `* AS field`, or columns, one of them",
+                0..0,
+            ));
+        }
+        if matches!(items.as_slice(), [SelectItem::Star, _, ..]) {
+            return Err(QueryError::new(
+                "`next_page_token()`, `has_more()` and `COUNT(*)` go into a wrapper with the rows: `SELECT * AS items, ..`",
+                0..0,
+            ));
+        }
+        Ok(items)
+    }
+
+    fn alias(&mut self, what: &str) -> Result<(String, Range<usize>), QueryError> {
+        self.expect_keyword(
+            "AS",
+            &format!("after {what}: it goes into a field, `{what} AS field`"),
+        )?;
+        self.identifier("a field name after `AS`")
+    }
+
+    fn select_item(&mut self) -> Result<SelectItem, QueryError> {
+        if self.eat_symbol("*") {
+            if self.is_keyword("AS") {
+                let (field, at) = self.alias("`*`")?;
+                return Ok(SelectItem::StarAs(field, at));
+            }
+            return Ok(SelectItem::Star);
+        }
+        for (name, make) in [
+            (
+                "next_page_token",
+                SelectItem::NextPageToken as fn(String) -> SelectItem,
+            ),
+            ("has_more", SelectItem::HasMore),
+            ("total_count", SelectItem::TotalCount),
+        ] {
+            if self.is_keyword(name) && self.peek_at(1) == &Kind::Symbol("(") {
+                self.bump();
+                self.bump();
+                self.expect_symbol(")", &format!("after `{name}(`"))?;
+                let (field, _) = self.alias(&format!("`{name}()`"))?;
+                return Ok(make(field));
+            }
+        }
+        if self.is_keyword("COUNT") && self.peek_at(1) == &Kind::Symbol("(") {
+            self.bump();
+            self.bump();
+            self.expect_symbol("*", "in `COUNT(*)`")?;
+            self.expect_symbol(")", "to close `COUNT(*`")?;
+            let (field, _) = self.alias("`COUNT(*)`")?;
+            return Ok(SelectItem::TotalCount(field));
+        }
+        let column = self.column()?;
+        let alias = if self.is_keyword("AS") {
+            self.bump();
+            self.identifier("a field name after `AS`")?.0
+        } else {
+            column.path.last().cloned().unwrap_or_default()
+        };
+        Ok(SelectItem::Column { column, alias })
+    }
+
+    fn column(&mut self) -> Result<Column, QueryError> {
+        let (first, _) = self.identifier("a column")?;
+        let mut path = vec![first];
+        while self.is_symbol(".") {
+            self.bump();
+            path.push(self.identifier("a field name after `.`")?.0);
+        }
+        Ok(Column { path })
+    }
+
+    fn or(&mut self) -> Result<Expr, QueryError> {
+        let mut left = self.and()?;
+        while self.eat_keyword("OR") {
+            let right = self.and()?;
+            left = Expr::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr, QueryError> {
+        let mut left = self.not()?;
+        while self.eat_keyword("AND") {
+            let right = self.not()?;
+            left = Expr::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn not(&mut self) -> Result<Expr, QueryError> {
+        if self.eat_keyword("NOT") {
+            return Ok(Expr::Not(Box::new(self.not()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Expr, QueryError> {
+        if self.eat_symbol("(") {
+            let inner = self.or()?;
+            self.expect_symbol(")", "to close `(`")?;
+            return Ok(inner);
+        }
+        if let Kind::Param(name) = self.peek().kind.clone() {
+            let param_at = self.bump().at;
+            self.expect_symbol("=", "after a parameter on the left: `:param = ANY(column)`")?;
+            self.expect_keyword("ANY", "after `:param =`: `:param = ANY(column)`")?;
+            self.expect_symbol("(", "after `ANY`")?;
+            let column = self.column()?;
+            self.expect_symbol(")", "to close `ANY(`")?;
+            return Ok(Expr::ParamInColumn {
+                param: name,
+                param_at,
+                column,
+            });
+        }
+        let column = self.column()?;
+        if self.eat_keyword("IS") {
+            let negated = self.eat_keyword("NOT");
+            self.expect_keyword("NULL", "after `IS`")?;
+            return Ok(Expr::IsNull { column, negated });
+        }
+        if self.eat_keyword("IN") {
+            self.expect_symbol("(", "after `IN`")?;
+            let mut values = vec![self.operand()?];
+            while self.eat_symbol(",") {
+                values.push(self.operand()?);
+            }
+            self.expect_symbol(")", "to close `IN (`")?;
+            return Ok(Expr::In { column, values });
+        }
+        if self.is_keyword("LIKE") {
+            self.bump();
+            return self.like(column);
+        }
+        let op = match &self.peek().kind {
+            Kind::Symbol("=") => CompareOp::Eq,
+            Kind::Symbol("!=") => CompareOp::Ne,
+            Kind::Symbol(">") => CompareOp::Gt,
+            Kind::Symbol(">=") => CompareOp::Ge,
+            Kind::Symbol("<") => CompareOp::Lt,
+            Kind::Symbol("<=") => CompareOp::Le,
+            _ => {
+                return Err(self.unexpected(
+                    "expected a comparison (`=`, `!=`, `>`, `>=`, `<`, `<=`), `IN`, `LIKE` or `IS NULL` after a column",
+                ));
+            }
+        };
+        self.bump();
+        if op == CompareOp::Eq && self.is_keyword("ANY") {
+            self.bump();
+            self.expect_symbol("(", "after `ANY`")?;
+            let (param, param_at) = self.param("a list parameter: `column = ANY(:list)`")?;
+            self.expect_symbol(")", "to close `ANY(`")?;
+            return Ok(Expr::AnyOfParam {
+                column,
+                param,
+                param_at,
+            });
+        }
+        let value = self.operand()?;
+        Ok(Expr::Compare { column, op, value })
+    }
+
+    fn like(&mut self, column: Column) -> Result<Expr, QueryError> {
+        let token = self.peek().clone();
+        let Kind::Text(pattern) = token.kind else {
+            return Err(self.unexpected("expected a text pattern after `LIKE`, such as 'Bob%'"));
+        };
+        self.bump();
+        let wildcards = pattern.matches(['%', '_']).count();
+        let (text, prefix) = if let Some(text) =
+            pattern.strip_suffix('%').filter(|_| wildcards == 1)
+        {
+            (text, true)
+        } else if let Some(text) = pattern.strip_prefix('%').filter(|_| wildcards == 1) {
+            (text, false)
+        } else {
+            return Err(QueryError::new(
+                "`LIKE` takes a pattern with one `%`, at its end ('Bob%') or at its start ('%son'): a pattern with a wildcard on both sides or inside cannot use an index",
+                token.at,
+            ));
+        };
+        if text.is_empty() {
+            return Err(QueryError::new(
+                "a `LIKE` pattern needs text beside its `%`",
+                token.at,
+            ));
+        }
+        Ok(Expr::Like {
+            column,
+            text: text.to_owned(),
+            prefix,
+        })
+    }
+
+    fn operand(&mut self) -> Result<Operand, QueryError> {
+        let token = self.peek().clone();
+        let operand = match token.kind {
+            Kind::Param(name) => Operand::Param(name, token.at),
+            Kind::Text(text) => Operand::Text(text),
+            Kind::Integer(n) => Operand::Integer(n),
+            Kind::Float(n) => Operand::Float(n),
+            Kind::Word(word) if word.eq_ignore_ascii_case("true") => Operand::Bool(true),
+            Kind::Word(word) if word.eq_ignore_ascii_case("false") => Operand::Bool(false),
+            _ => {
+                return Err(self.unexpected(
+                    "expected a value: a `:parameter`, a 'text', a number, `true` or `false`",
+                ));
+            }
+        };
+        self.bump();
+        Ok(operand)
+    }
+}
+
+/// The query's keywords, which are not column or table names.
+fn is_reserved(word: &str) -> bool {
+    [
+        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "IS", "NULL", "ORDER", "BY",
+        "ASC", "DESC", "OFFSET", "LIMIT", "AS", "ANY",
+    ]
+    .iter()
+    .any(|k| k.eq_ignore_ascii_case(word))
+}
+
+fn leak(symbol: &str) -> &'static str {
+    match symbol {
+        "*" => "*",
+        "," => ",",
+        "(" => "(",
+        ")" => ")",
+        "." => ".",
+        "=" => "=",
+        ">" => ">",
+        "<" => "<",
+        "!=" => "!=",
+        ">=" => ">=",
+        "<=" => "<=",
+        other => unreachable!("no symbol `{other}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_query_parses() {
+        let query = parse(
+            "SELECT * AS customers, next_page_token() AS nextPageToken, has_more() AS hasMore \
+             FROM customers_by_city WHERE address.city = :city AND NOT (name LIKE 'Bo%' OR age >= 18) \
+             ORDER BY name DESC OFFSET page_token_offset(:token) LIMIT 10",
+        )
+        .unwrap();
+        assert_eq!(query.table, "customers_by_city");
+        assert_eq!(query.wrapper().unwrap().0, "customers");
+        let params: Vec<String> = query.params().into_iter().map(|p| p.0).collect();
+        assert_eq!(params, ["city", "token"]);
+        assert_eq!(query.columns().len(), 4);
+    }
+
+    #[test]
+    fn errors_point_inside_the_query() {
+        let text = "SELECT * FROM t WHERE name = ";
+        let error = parse(text).unwrap_err();
+        assert!(
+            error.message.contains("found the end of the query"),
+            "{error:?}"
+        );
+        let text = "SELECT * FROM t WHERE name LIKE '%x%'";
+        let error = parse(text).unwrap_err();
+        let rendered = error.render(text);
+        assert!(
+            rendered.ends_with("                                ^^^^^"),
+            "{rendered}"
+        );
+        assert!(parse("SELECT * FROM t WHERE a = ANY(:list) AND :x = ANY(tags) AND b IN (1, :y) AND c IS NOT NULL").is_ok());
+    }
+}
