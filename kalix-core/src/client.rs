@@ -82,6 +82,12 @@ impl ComponentClient {
         E::client(self.clone(), entity_id.into())
     }
 
+    /// The typed client of view `V`: one method per query method (streamed queries are read
+    /// over HTTP instead).
+    pub fn view<V: crate::view::ViewComponent>(&self) -> V::Client {
+        V::client(self.clone())
+    }
+
     /// A deferred call with `body` serialized to JSON; used by generated clients.
     pub fn deferred<R, B: Serialize>(&self, call: Call, body: Option<&B>) -> DeferredCall<R> {
         match body.map(serde_json::to_value).transpose() {

@@ -13,6 +13,7 @@ use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub mod eventing;
+pub mod totals;
 
 /// The counter's events.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
