@@ -184,8 +184,10 @@ async fn commit_batch(store: &dyn Store, writes: Vec<Write>) -> Vec<CommitResult
 mod tests {
     use super::*;
     use crate::store::{
-        ConsumerProgress, FeedEntry, FeedKind, FeedOffset, SqliteStore, StateWrite,
+        ConsumerProgress, FeedEntry, FeedKind, FeedOffset, SqliteStore, StateWrite, ViewRowWrite,
+        ViewRows, ViewTableSpec,
     };
+    use crate::view::query::Query;
 
     fn write(entity: &str, expected: u64) -> StateWrite {
         StateWrite {
@@ -350,6 +352,47 @@ mod tests {
 
         fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
             self.inner.count_leases(prefix)
+        }
+
+        fn prepare_view_table(
+            &self,
+            table: ViewTableSpec,
+        ) -> BoxFuture<'static, Result<bool, StoreError>> {
+            self.inner.prepare_view_table(table)
+        }
+
+        fn view_rows(
+            &self,
+            table: &str,
+            keys: Vec<String>,
+        ) -> BoxFuture<'static, Result<Vec<(String, bytes::Bytes)>, StoreError>> {
+            self.inner.view_rows(table, keys)
+        }
+
+        fn commit_view(
+            &self,
+            table: &str,
+            writes: Vec<ViewRowWrite>,
+            consumer: &str,
+            progress: ConsumerProgress,
+        ) -> BoxFuture<'static, Result<(), StoreError>> {
+            self.inner.commit_view(table, writes, consumer, progress)
+        }
+
+        fn query_view(
+            &self,
+            query: &'static Query,
+            params: serde_json::Map<String, serde_json::Value>,
+        ) -> BoxFuture<'static, Result<ViewRows, StoreError>> {
+            self.inner.query_view(query, params)
+        }
+
+        fn explain_view_query(
+            &self,
+            query: &'static Query,
+            params: serde_json::Map<String, serde_json::Value>,
+        ) -> BoxFuture<'static, Result<String, StoreError>> {
+            self.inner.explain_view_query(query, params)
         }
     }
 

@@ -9,3 +9,4 @@ mod streams;
 mod subscription;
 mod two_processes;
 mod unit;
+mod view;

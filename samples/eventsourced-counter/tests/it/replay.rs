@@ -7,8 +7,9 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use kalix_core::store::{
     ConsumerProgress, EventLog, FeedEntry, FeedKind, FeedOffset, SqliteStore, Store, StoreError,
-    StoredEvent, StoredState, Write, WriteError,
+    StoredEvent, StoredState, ViewRowWrite, ViewRows, ViewTableSpec, Write, WriteError,
 };
+use kalix_core::view::query::Query;
 use kalix_testkit::TestKit;
 use serde_json::json;
 
@@ -145,6 +146,47 @@ impl Store for CountingStore {
 
     fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
         self.inner.count_leases(prefix)
+    }
+
+    fn prepare_view_table(
+        &self,
+        table: ViewTableSpec,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.inner.prepare_view_table(table)
+    }
+
+    fn view_rows(
+        &self,
+        table: &str,
+        keys: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<(String, bytes::Bytes)>, StoreError>> {
+        self.inner.view_rows(table, keys)
+    }
+
+    fn commit_view(
+        &self,
+        table: &str,
+        writes: Vec<ViewRowWrite>,
+        consumer: &str,
+        progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.inner.commit_view(table, writes, consumer, progress)
+    }
+
+    fn query_view(
+        &self,
+        query: &'static Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<ViewRows, StoreError>> {
+        self.inner.query_view(query, params)
+    }
+
+    fn explain_view_query(
+        &self,
+        query: &'static Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<String, StoreError>> {
+        self.inner.explain_view_query(query, params)
     }
 }
 
