@@ -204,3 +204,11 @@ pub enum ResultShape {
     /// A stream of rows.
     Stream,
 }
+
+/// The indexes a table with these queries gets, each a list of columns: for each query, the
+/// columns its `AND`ed conditions test for equality, then one it tests by range, then its
+/// `ORDER BY` columns (and one index per column of a condition of `OR`s). The runtime creates
+/// them at start; a store test can use them to set up a table as a view would.
+pub fn indexes(queries: &[&Query]) -> Vec<Vec<Column>> {
+    super::sql::indexes(queries)
+}

@@ -166,7 +166,10 @@ async fn on_postgres_two_processes_one_killed_the_view_stays_exact() {
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while !holds(&a) && !holds(&b) {
-        assert!(Instant::now() < deadline, "neither process took the view's lease");
+        assert!(
+            Instant::now() < deadline,
+            "neither process took the view's lease"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (holder, survivor) = if holds(&a) { (a, b) } else { (b, a) };

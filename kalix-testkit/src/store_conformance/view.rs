@@ -1,0 +1,331 @@
+//! View tables: rows and a consumer's progress written together, queries of every kind of
+//! condition, a changed definition emptying the table, and indexes serving equality queries.
+
+use bytes::Bytes;
+use kalix_core::store::{ConsumerProgress, FeedOffset, Store, ViewRowWrite, ViewTableSpec};
+use kalix_core::view::query::{
+    CompareOp, Expr, Offset, Operand, Order, Query, SelectItem, indexes,
+};
+use serde_json::{Map, Value, json};
+
+const TABLE: &str = "conformance_people";
+
+static BY_EMAIL: Query = Query {
+    text: "SELECT * FROM conformance_people WHERE email = :email",
+    table: TABLE,
+    select: &[SelectItem::Star],
+    filter: Some(&Expr::Compare {
+        column: &["email"],
+        op: CompareOp::Eq,
+        value: Operand::Param("email"),
+    }),
+    order: &[],
+    offset: None,
+    limit: None,
+    stream_updates: false,
+};
+
+/// `WHERE <filter> ORDER BY age DESC` with a count, over the same table.
+const fn by(filter: &'static Expr) -> Query {
+    Query {
+        text: "",
+        table: TABLE,
+        select: &[
+            SelectItem::StarAs("people"),
+            SelectItem::TotalCount("total"),
+        ],
+        filter: Some(filter),
+        order: &[Order {
+            column: &["age"],
+            descending: true,
+        }],
+        offset: None,
+        limit: None,
+        stream_updates: false,
+    }
+}
+
+static OLDER: Query = by(&Expr::Compare {
+    column: &["age"],
+    op: CompareOp::Gt,
+    value: Operand::Param("age"),
+});
+static IN_CITIES: Query = by(&Expr::AnyOfParam {
+    column: &["address", "city"],
+    param: "cities",
+});
+static TAGGED: Query = by(&Expr::ParamInColumn {
+    param: "tag",
+    column: &["tags"],
+});
+static NAME_PREFIX: Query = by(&Expr::Like {
+    column: &["name"],
+    text: "An",
+    prefix: true,
+});
+static NAME_SUFFIX: Query = by(&Expr::Like {
+    column: &["name"],
+    text: "son",
+    prefix: false,
+});
+static NO_ADDRESS: Query = by(&Expr::IsNull {
+    column: &["address"],
+    negated: false,
+});
+static YOUNG_OR_OSLO: Query = by(&Expr::Or(
+    &Expr::Compare {
+        column: &["age"],
+        op: CompareOp::Lt,
+        value: Operand::Integer(20),
+    },
+    &Expr::Not(&Expr::In {
+        column: &["address", "city"],
+        values: &[Operand::Text("Bergen"), Operand::Param("other")],
+    }),
+));
+static PAGED: Query = Query {
+    text: "",
+    table: TABLE,
+    select: &[SelectItem::StarAs("people")],
+    filter: None,
+    order: &[Order {
+        column: &["name"],
+        descending: false,
+    }],
+    offset: Some(Offset::Count(Operand::Integer(1))),
+    limit: Some(Operand::Param("limit")),
+    stream_updates: false,
+};
+
+static ALL: [&Query; 9] = [
+    &BY_EMAIL,
+    &OLDER,
+    &IN_CITIES,
+    &TAGGED,
+    &NAME_PREFIX,
+    &NAME_SUFFIX,
+    &NO_ADDRESS,
+    &YOUNG_OR_OSLO,
+    &PAGED,
+];
+
+fn spec(definition: &str) -> ViewTableSpec {
+    ViewTableSpec {
+        name: TABLE,
+        definition: definition.to_owned(),
+        consumer: format!("view:{TABLE}"),
+        indexes: indexes(&ALL),
+    }
+}
+
+fn person(name: &str, email: &str, age: i64, city: Option<&str>, tags: &[&str]) -> Value {
+    json!({
+        "name": name,
+        "email": email,
+        "age": age,
+        "address": city.map(|city| json!({"city": city})),
+        "tags": tags,
+    })
+}
+
+fn row(key: &str, value: &Value) -> ViewRowWrite {
+    ViewRowWrite {
+        key: key.to_owned(),
+        row: Some(Bytes::from(value.to_string())),
+    }
+}
+
+fn progress(position: u64) -> ConsumerProgress {
+    ConsumerProgress {
+        offset: FeedOffset {
+            transaction: 0,
+            position,
+        },
+        seqs: vec![("p1".to_owned(), position)],
+    }
+}
+
+fn params(pairs: &[(&str, Value)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+async fn keys(store: &impl Store, query: &'static Query, pairs: &[(&str, Value)]) -> Vec<String> {
+    store
+        .query_view(query, params(pairs))
+        .await
+        .unwrap_or_else(|e| panic!("{query:?}: {e}"))
+        .rows
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect()
+}
+
+/// Rows and the consumer's progress are written in one transaction and read back; a delete
+/// removes a row.
+pub(super) async fn view_rows_and_progress_are_written_together(store: impl Store) {
+    let consumer = format!("view:{TABLE}");
+    assert!(
+        store.prepare_view_table(spec("v1")).await.unwrap(),
+        "a new table is built"
+    );
+    assert!(
+        !store.prepare_view_table(spec("v1")).await.unwrap(),
+        "the same definition keeps it"
+    );
+    let ann = person("Ann", "ann@x.org", 30, Some("Oslo"), &["a"]);
+    store
+        .commit_view(
+            TABLE,
+            vec![row("p1", &ann), row("p2", &ann)],
+            &consumer,
+            progress(7),
+        )
+        .await
+        .unwrap();
+    let delete = ViewRowWrite {
+        key: "p2".to_owned(),
+        row: None,
+    };
+    store
+        .commit_view(TABLE, vec![delete], &consumer, progress(8))
+        .await
+        .unwrap();
+    let rows = store
+        .view_rows(TABLE, vec!["p1".to_owned(), "p2".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "p2 was deleted");
+    let read: Value = serde_json::from_slice(&rows[0].1).unwrap();
+    assert_eq!(read, ann);
+    let saved = store
+        .consumer_progress(&consumer, vec!["p1".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(saved.offset.position, 8);
+    assert_eq!(saved.seqs, vec![("p1".to_owned(), 8)]);
+
+    // A changed definition empties the table and resets the consumer, in one go.
+    assert!(store.prepare_view_table(spec("v2")).await.unwrap());
+    assert!(
+        store
+            .view_rows(TABLE, vec!["p1".to_owned()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let reset = store
+        .consumer_progress(&consumer, vec!["p1".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        reset,
+        ConsumerProgress::default(),
+        "the consumer starts over"
+    );
+}
+
+/// Every kind of condition selects the rows it names, in the order asked, with counts and
+/// pages; a missing parameter is the caller's error.
+pub(super) async fn view_queries_select_order_count_and_page(store: impl Store) {
+    store.prepare_view_table(spec("v1")).await.unwrap();
+    let people = [
+        (
+            "p1",
+            person("Ann", "ann@x.org", 30, Some("Oslo"), &["a", "b"]),
+        ),
+        (
+            "p2",
+            person("Anders", "anders@x.org", 45, Some("Bergen"), &["b"]),
+        ),
+        ("p3", person("Bob Olson", "bob@x.org", 18, None, &[])),
+        (
+            "p4",
+            person("Carl Hanson", "carl@x.org", 60, Some("Tromsø"), &["a"]),
+        ),
+    ];
+    let writes = people.iter().map(|(k, v)| row(k, v)).collect();
+    store
+        .commit_view(TABLE, writes, "view:x", progress(1))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        keys(&store, &BY_EMAIL, &[("email", json!("bob@x.org"))]).await,
+        ["p3"]
+    );
+    assert_eq!(
+        keys(&store, &OLDER, &[("age", json!(29))]).await,
+        ["p4", "p2", "p1"]
+    );
+    assert_eq!(
+        keys(&store, &IN_CITIES, &[("cities", json!(["Oslo", "Tromsø"]))]).await,
+        ["p4", "p1"]
+    );
+    assert!(
+        keys(&store, &IN_CITIES, &[("cities", json!([]))])
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        keys(&store, &TAGGED, &[("tag", json!("a"))]).await,
+        ["p4", "p1"]
+    );
+    assert_eq!(keys(&store, &NAME_PREFIX, &[]).await, ["p2", "p1"]);
+    assert_eq!(keys(&store, &NAME_SUFFIX, &[]).await, ["p4", "p3"]);
+    assert_eq!(keys(&store, &NO_ADDRESS, &[]).await, ["p3"]);
+    assert_eq!(
+        keys(&store, &YOUNG_OR_OSLO, &[("other", json!("Tromsø"))]).await,
+        ["p1", "p3"]
+    );
+    let counted = store
+        .query_view(&OLDER, params(&[("age", json!(40))]))
+        .await
+        .unwrap();
+    assert_eq!(counted.total, Some(2));
+    assert_eq!(
+        keys(&store, &PAGED, &[("limit", json!(2))]).await,
+        ["p1", "p3", "p4"],
+        "after the first by name, a page of two and one more to tell if more follow"
+    );
+    let missing = store.query_view(&BY_EMAIL, params(&[])).await.unwrap_err();
+    assert!(missing.is_bad_query(), "{missing}");
+    let negative = store
+        .query_view(&PAGED, params(&[("limit", json!(-1))]))
+        .await
+        .unwrap_err();
+    assert!(negative.is_bad_query(), "{negative}");
+}
+
+/// An equality query on an indexed column is served by the index the queries derived, not by
+/// reading the table.
+pub(super) async fn an_equality_query_is_served_by_an_index(store: impl Store) {
+    store.prepare_view_table(spec("v1")).await.unwrap();
+    let writes = (0..2000)
+        .map(|n| {
+            let value = person(
+                &format!("N{n}"),
+                &format!("{n}@x.org"),
+                n % 90,
+                Some("Oslo"),
+                &[],
+            );
+            row(&format!("k{n}"), &value)
+        })
+        .collect();
+    store
+        .commit_view(TABLE, writes, "view:x", progress(1))
+        .await
+        .unwrap();
+    let plan = store
+        .explain_view_query(&BY_EMAIL, params(&[("email", json!("7@x.org"))]))
+        .await
+        .unwrap();
+    let scans = plan.contains(&format!("SCAN view_{TABLE}")) || plan.contains("Seq Scan");
+    assert!(
+        plan.contains(&format!("view_{TABLE}_ix_")) && !scans,
+        "an index serves the query; the plan was:\n{plan}"
+    );
+}
