@@ -228,7 +228,21 @@ where
         handles_deletes: false,
         ignore_unknown: false,
         decode: decode_message::<T>,
+        migrate: as_stored,
     }
+}
+
+/// A value entity's state, read as stored.
+pub fn as_stored(_: &str, payload: &bytes::Bytes) -> bytes::Bytes {
+    payload.clone()
+}
+
+/// An event of `E`, in the current shape.
+pub fn current_event<E: crate::event_sourced_entity::EventSourcedComponent>(
+    type_name: &str,
+    payload: &bytes::Bytes,
+) -> bytes::Bytes {
+    crate::event_sourced_entity::current_event_json::<E>(type_name, payload)
 }
 
 /// The subscription of a handler to the deletes of the value entity `E`.
@@ -243,6 +257,7 @@ where
         handles_deletes: true,
         ignore_unknown: false,
         decode: decode_message::<()>,
+        migrate: as_stored,
     }
 }
 
@@ -260,6 +275,7 @@ where
         handles_deletes: false,
         ignore_unknown: false,
         decode: decode_message::<T>,
+        migrate: current_event::<E>,
     }
 }
 
@@ -277,6 +293,7 @@ where
         handles_deletes: false,
         ignore_unknown: true,
         decode: decode_message::<T>,
+        migrate: current_event::<E>,
     }
 }
 

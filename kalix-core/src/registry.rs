@@ -208,6 +208,9 @@ pub struct SubscriptionDescriptor {
     pub ignore_unknown: bool,
     /// Reads a change's or event's JSON as the handler's parameter; `None` if it does not parse.
     pub decode: fn(&str, &[u8], bool) -> Option<serde_json::Value>,
+    /// A stored change or event (by its stored type name) in the current shape: an event
+    /// written before a migration is transformed (see `JsonMigration`).
+    pub migrate: fn(&str, &bytes::Bytes) -> bytes::Bytes,
 }
 
 /// The source of a subscription.
@@ -305,6 +308,8 @@ pub struct ViewSourceDescriptor {
     pub as_is: bool,
     /// For a row kept as it is: whether it is removed when the entity is deleted.
     pub handles_deletes: bool,
+    /// A stored change or event in the current shape (see `SubscriptionDescriptor::migrate`).
+    pub migrate: fn(&str, &bytes::Bytes) -> bytes::Bytes,
 }
 
 /// One update method of a view table.

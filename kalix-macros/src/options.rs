@@ -26,6 +26,8 @@ pub(crate) struct ComponentOptions {
     pub snapshot_every: Option<syn::LitInt>,
     /// A value entity's state type, named once so handlers may return an alias of the effect.
     pub state: Option<syn::Type>,
+    /// How an event-sourced entity's older events are read (a `JsonMigration`).
+    pub migration: Option<syn::Path>,
 }
 
 pub(crate) const NEW: &str = "new";
@@ -35,6 +37,7 @@ pub(crate) const ID: &str = "id";
 pub(crate) const EMPTY_STATE: &str = "empty_state";
 pub(crate) const SNAPSHOT_EVERY: &str = "snapshot_every";
 pub(crate) const STATE: &str = "state";
+pub(crate) const MIGRATION: &str = "migration";
 
 fn describe(option: &str) -> &'static str {
     match option {
@@ -45,6 +48,7 @@ fn describe(option: &str) -> &'static str {
         SNAPSHOT_EVERY => "`snapshot_every = 100`",
         EMPTY_STATE => "`empty_state = path::to::function`",
         STATE => "`state = StateType`",
+        MIGRATION => "`migration = path::to::Migration`",
         other => unreachable!("option `{other}` has no description"),
     }
 }
@@ -88,6 +92,7 @@ impl ComponentOptions {
                 }
                 EMPTY_STATE => options.empty_state = Some(meta.value()?.parse()?),
                 STATE => options.state = Some(meta.value()?.parse()?),
+                MIGRATION => options.migration = Some(meta.value()?.parse()?),
                 other => unreachable!("option `{other}` is allowed but has no parser"),
             }
             Ok(())

@@ -111,7 +111,11 @@ impl TestKit {
         let events = events
             .iter()
             .map(|event| NewEvent {
-                type_name: PayloadType::of(event).name().to_owned(),
+                // Written at the entity's current event version, as the entity writes them.
+                type_name: match E::EVENT_VERSION {
+                    0 => PayloadType::of(event).name().to_owned(),
+                    version => format!("{}#{version}", PayloadType::of(event).name()),
+                },
                 payload: bytes::Bytes::from(
                     serde_json::to_vec(event).expect("an event serializes"),
                 ),

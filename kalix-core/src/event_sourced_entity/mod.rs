@@ -50,7 +50,8 @@ mod context;
 mod effect;
 mod transition;
 
-pub use component::{EntityEvent, EventSourcedComponent};
+pub use component::{EntityEvent, EventSourcedComponent, JsonMigration};
+pub(crate) use component::{current_event_json, read_event, split_type_name};
 pub use context::EventSourcedEntityContext;
 pub use effect::{Effect, OnSuccess, Then};
 pub use transition::{Transition, deleted_error, fold};

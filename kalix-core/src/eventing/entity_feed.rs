@@ -288,7 +288,14 @@ impl EntityConsumer {
         progress: &Progress,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
-        let (handler, body) = match &entry.payload {
+        let migrated = entry.payload.as_ref().map(|payload| {
+            let migrate = self.on_change.first().map(|(_, s)| s.migrate);
+            match (migrate, &entry.type_name) {
+                (Some(migrate), Some(type_name)) => migrate(type_name, payload),
+                _ => payload.clone(),
+            }
+        });
+        let (handler, body) = match &migrated {
             Some(payload) => match self.change_handler(entry, payload) {
                 Some(found) => found,
                 None => return Ok(()),
@@ -307,7 +314,8 @@ impl EntityConsumer {
                 format!("{}:{}:{}", self.type_id, entry.entity_id, entry.seq),
             );
         if let Some(type_name) = &entry.type_name {
-            metadata.set(Metadata::CE_TYPE, type_name.clone());
+            let (type_name, _) = crate::event_sourced_entity::split_type_name(type_name);
+            metadata.set(Metadata::CE_TYPE, type_name.to_owned());
         }
         let message = Message { body, metadata };
         let Err(error) = delivery::attempt(dispatcher, handler, &message).await else {
@@ -337,6 +345,7 @@ impl EntityConsumer {
             return Some((handler, Body::Bytes(payload.clone())));
         }
         let type_name = entry.type_name.as_deref().unwrap_or("");
+        let (type_name, _) = crate::event_sourced_entity::split_type_name(type_name);
         for (handler, subscription) in &self.on_change {
             if let Some(value) = (subscription.decode)(type_name, payload, false) {
                 return Some((handler, Body::Value(Arc::new(value))));

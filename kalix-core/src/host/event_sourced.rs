@@ -61,9 +61,10 @@ impl<E: EventSourcedComponent> EntityKind for Journal<E> {
             .events
             .iter()
             .map(|stored| {
-                serde_json::from_slice(&stored.payload).map_err(|e| {
-                    corrupt(&format!("event {} ({})", stored.seq, stored.type_name), e)
-                })
+                crate::event_sourced_entity::read_event::<E>(&stored.type_name, &stored.payload)
+                    .map_err(|e| {
+                        corrupt(&format!("event {} ({})", stored.seq, stored.type_name), e)
+                    })
             })
             .collect::<Result<Vec<E::Event>, CallError>>()?;
         let state = fold(&self.0, state, &events);
@@ -142,8 +143,12 @@ fn append<E: EventSourcedComponent, R>(
         .iter()
         .map(|event| {
             let json = serde_json::to_vec(event).map_err(|e| cannot("an event", e))?;
+            let name = PayloadType::of(event).name();
             Ok(NewEvent {
-                type_name: PayloadType::of(event).name().to_owned(),
+                type_name: match E::EVENT_VERSION {
+                    0 => name.to_owned(),
+                    version => format!("{name}#{version}"),
+                },
                 payload: Bytes::from(json),
             })
         })

@@ -110,6 +110,7 @@ where
         type_id: E::TYPE_ID,
         as_is: true,
         handles_deletes,
+        migrate: crate::__private::as_stored,
     }
 }
 
@@ -121,6 +122,7 @@ pub const fn view_value_entity<E: ValueEntityComponent>() -> ViewSourceDescripto
         type_id: E::TYPE_ID,
         as_is: false,
         handles_deletes: false,
+        migrate: crate::__private::as_stored,
     }
 }
 
@@ -132,6 +134,7 @@ pub const fn view_event_sourced<E: EventSourcedComponent>() -> ViewSourceDescrip
         type_id: E::TYPE_ID,
         as_is: false,
         handles_deletes: false,
+        migrate: crate::__private::current_event::<E>,
     }
 }
 

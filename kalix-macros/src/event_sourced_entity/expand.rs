@@ -87,9 +87,20 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
             quote!(#KalixCore::__private::construct_event_sourced),
         ),
     });
+    let migration = entity.options.migration.as_ref().map(|migration| {
+        let span = syn::spanned::Spanned::span(migration);
+        let core = crate::exports::KalixCoreAt(span);
+        quote::quote_spanned! {span=>
+            const EVENT_VERSION: u32 = <#migration as #core::event_sourced_entity::JsonMigration>::CURRENT_VERSION;
+            fn migrate_event(from_version: u32, event: #core::__private::JsonValue) -> #core::__private::JsonValue {
+                <#migration as #core::event_sourced_entity::JsonMigration>::transform(from_version, event)
+            }
+        }
+    });
     codegen::wrap(quote! {
         #[automatically_derived]
         impl #KalixCore::event_sourced_entity::EventSourcedComponent for #self_ty {
+            #migration
             const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
             const TYPE_ID: &'static str = #type_id;
             const ID_PARAM: &'static str = #id;

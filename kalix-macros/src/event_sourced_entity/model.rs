@@ -8,7 +8,7 @@ use crate::diagnostics::Diagnostics;
 use crate::entity::{agreed_type, required, validate_routes};
 use crate::handler::{ComponentKind, Handler, KnownTypes, type_text};
 use crate::options::{
-    ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, SNAPSHOT_EVERY, TYPE_ID,
+    ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, MIGRATION, NEW, SNAPSHOT_EVERY, TYPE_ID,
 };
 use crate::value_entity::{check_impl, command_handlers, sound};
 
@@ -53,6 +53,7 @@ impl EventSourced {
                 EMPTY_STATE,
                 FORWARD_HEADERS,
                 SNAPSHOT_EVERY,
+                MIGRATION,
             ],
             diagnostics,
         );
