@@ -310,6 +310,20 @@ pub struct ViewSourceDescriptor {
     pub handles_deletes: bool,
     /// A stored change or event in the current shape (see `SubscriptionDescriptor::migrate`).
     pub migrate: fn(&str, &bytes::Bytes) -> bytes::Bytes,
+    /// For a view fed by a topic or another service's stream: which (`kind`, `component` and
+    /// `type_id` are then unused).
+    pub topic: Option<ViewTopicSource>,
+}
+
+/// The topic, or other service's stream, a view table is fed by.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewTopicSource {
+    /// The topic, or the stream's id.
+    pub topic: &'static str,
+    /// For a stream, the service that publishes it.
+    pub service: Option<&'static str>,
+    /// The consumer group (the table's updater's name when not named).
+    pub consumer_group: Option<&'static str>,
 }
 
 /// One update method of a view table.
@@ -319,6 +333,11 @@ pub struct ViewUpdateDescriptor {
     pub name: &'static str,
     /// Whether it handles deletes (and takes no state).
     pub deletes: bool,
+    /// For a topic source: reads a message (of the `ce-type` given; as that variant of an enum
+    /// when asked) as the method's parameter, `None` if it does not parse.
+    pub decode: Option<fn(&str, &[u8], bool) -> Option<serde_json::Value>>,
+    /// For a topic source: whether messages no update method takes are skipped quietly.
+    pub ignore_unknown: bool,
     /// Runs it.
     pub apply: ViewUpdateFn,
 }

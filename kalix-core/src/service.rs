@@ -181,6 +181,10 @@ impl Service {
         let view_updates = Arc::new(tokio::sync::Notify::new());
         let views = crate::view::Views {
             store: Arc::clone(&store),
+            broker: Arc::clone(&broker),
+            services: ServiceUrls {
+                configured: config.service_urls.clone(),
+            },
             news: committer.news(),
             updated: Arc::clone(&view_updates),
         };

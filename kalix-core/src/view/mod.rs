@@ -68,6 +68,7 @@ pub mod private;
 pub mod query;
 mod serve;
 pub(crate) mod sql;
+mod topic_updater;
 mod updater;
 
 use std::marker::PhantomData;

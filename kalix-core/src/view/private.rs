@@ -111,6 +111,7 @@ where
         as_is: true,
         handles_deletes,
         migrate: crate::__private::as_stored,
+        topic: None,
     }
 }
 
@@ -123,6 +124,7 @@ pub const fn view_value_entity<E: ValueEntityComponent>() -> ViewSourceDescripto
         as_is: false,
         handles_deletes: false,
         migrate: crate::__private::as_stored,
+        topic: None,
     }
 }
 
@@ -135,6 +137,28 @@ pub const fn view_event_sourced<E: EventSourcedComponent>() -> ViewSourceDescrip
         as_is: false,
         handles_deletes: false,
         migrate: crate::__private::current_event::<E>,
+        topic: None,
+    }
+}
+
+/// The source of a table fed by update methods from a topic, or another service's stream.
+pub const fn view_topic(
+    topic: &'static str,
+    service: Option<&'static str>,
+    consumer_group: Option<&'static str>,
+) -> ViewSourceDescriptor {
+    ViewSourceDescriptor {
+        kind: SubscriptionSource::ValueEntity,
+        component: "",
+        type_id: "",
+        as_is: false,
+        handles_deletes: false,
+        migrate: crate::__private::as_stored,
+        topic: Some(crate::registry::ViewTopicSource {
+            topic,
+            service,
+            consumer_group,
+        }),
     }
 }
 

@@ -35,6 +35,10 @@ use crate::store::{
 /// The background driver updating every view table of the service.
 pub(crate) struct Views {
     pub store: Arc<dyn Store>,
+    /// Where views fed by topics read them.
+    pub broker: Arc<dyn crate::eventing::Broker>,
+    /// Where the services whose streams views are fed by are.
+    pub services: crate::eventing::ServiceUrls,
     /// Notified when this process commits: the updaters look at once.
     pub news: Arc<tokio::sync::Notify>,
     /// Notified after each update this process writes, for streams of updates.
@@ -59,9 +63,10 @@ pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreEr
         let updates: Vec<&str> = view.updates.iter().map(|u| u.name).collect();
         let source = &view.source;
         let definition = format!(
-            "source={:?}:{} as_is={} deletes={}; row={}; updates={}; queries={}",
+            "source={:?}:{}:{:?} as_is={} deletes={}; row={}; updates={}; queries={}",
             source.kind,
             source.type_id,
+            source.topic.map(|t| (t.topic, t.service)),
             source.as_is,
             source.handles_deletes,
             (view.row_type)(),
@@ -105,7 +110,30 @@ impl BackgroundDriver for Views {
                     news: Arc::clone(&self.news),
                     updated: Arc::clone(&self.updated),
                 };
-                updater.run(owner, stopping.clone())
+                match view.source.topic {
+                    None => {
+                        Box::pin(updater.run(owner, stopping.clone())) as BoxFuture<'static, ()>
+                    }
+                    Some(topic) => {
+                        let group = topic.consumer_group.unwrap_or(&updater.name).to_owned();
+                        let reader: Box<dyn crate::eventing::TopicReader> = match topic.service {
+                            Some(service) => Box::new(crate::eventing::RemoteStreamReader::new(
+                                service,
+                                topic.topic,
+                                &group,
+                                self.services.clone(),
+                                Arc::clone(&self.store),
+                            )),
+                            None => self.broker.reader(topic.topic, &group),
+                        };
+                        Box::pin(super::topic_updater::run(
+                            updater,
+                            reader,
+                            owner,
+                            stopping.clone(),
+                        ))
+                    }
+                }
             });
             futures_util::future::join_all(runs).await;
         })
@@ -113,13 +141,13 @@ impl BackgroundDriver for Views {
 }
 
 /// The updater of one view table.
-struct Updater {
-    view: &'static ViewDescriptor,
-    name: String,
-    instance: Box<dyn std::any::Any + Send + Sync>,
-    store: Arc<dyn Store>,
-    news: Arc<tokio::sync::Notify>,
-    updated: Arc<tokio::sync::Notify>,
+pub(super) struct Updater {
+    pub view: &'static ViewDescriptor,
+    pub name: String,
+    pub instance: Box<dyn std::any::Any + Send + Sync>,
+    pub store: Arc<dyn Store>,
+    pub news: Arc<tokio::sync::Notify>,
+    pub updated: Arc<tokio::sync::Notify>,
 }
 
 /// A batch's work so far: the rows as it left them, what it wrote, and its progress.
@@ -339,14 +367,32 @@ impl Updater {
             .rows
             .get(&entry.entity_id)
             .and_then(|row| row.as_deref());
+        let type_name = entry.type_name.as_deref().unwrap_or("");
+        // An event written before a migration, in the current shape.
+        let payload = entry
+            .payload
+            .as_ref()
+            .map(|payload| (source.migrate)(type_name, payload));
         let input = ViewUpdateInput {
             subject: &entry.entity_id,
-            event_name: entry.type_name.as_deref(),
-            payload: entry.payload.as_deref(),
+            event_name: entry
+                .type_name
+                .as_deref()
+                .map(|name| crate::event_sourced_entity::split_type_name(name).0),
+            payload: payload.as_deref(),
             row,
         };
+        self.run_update(handler, &input)
+    }
+
+    /// Runs an update method; a panic is a failure like an error effect.
+    pub(super) fn run_update(
+        &self,
+        handler: &crate::registry::ViewUpdateDescriptor,
+        input: &ViewUpdateInput<'_>,
+    ) -> Result<RowUpdate, String> {
         let instance = self.instance.as_ref();
-        match std::panic::catch_unwind(AssertUnwindSafe(|| (handler.apply)(instance, &input))) {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| (handler.apply)(instance, input))) {
             Ok(result) => result,
             Err(panic) => {
                 let error = crate::outcome::panic_error(self.view.component, handler.name, &*panic);

@@ -319,12 +319,42 @@ fn view_descriptor(view: &View) -> TokenStream {
             let core = KalixCoreAt(span);
             quote_spanned!(span=> #core::__private::view_event_sourced::<#entity>())
         }
+        Source::Topic {
+            topic,
+            service,
+            consumer_group,
+        } => {
+            let some = |value: &Option<syn::LitStr>| match value {
+                Some(value) => quote!(::core::option::Option::Some(#value)),
+                None => quote!(::core::option::Option::None),
+            };
+            let (service, group) = (some(service), some(consumer_group));
+            quote!(#p::view_topic(#topic, #service, #group))
+        }
     };
+    let topic_source = matches!(view.source, Source::Topic { .. });
     let updates = view.updates.iter().map(|update| {
         let name = update.ident.to_string();
         let deletes = update.deletes;
         let apply = update_ident(update);
-        quote!(#p::ViewUpdateDescriptor { name: #name, deletes: #deletes, apply: #apply })
+        let ignore_unknown = update.ignore_unknown;
+        let payload = update.params.iter().find_map(|p| match p {
+            UpdateParam::Payload { ty, .. } => Some(ty),
+            _ => None,
+        });
+        let decode = match payload {
+            Some(ty) if topic_source => {
+                quote!(::core::option::Option::Some(#p::decode_message::<#ty>))
+            }
+            _ => quote!(::core::option::Option::None),
+        };
+        quote!(#p::ViewUpdateDescriptor {
+            name: #name,
+            deletes: #deletes,
+            decode: #decode,
+            ignore_unknown: #ignore_unknown,
+            apply: #apply,
+        })
     });
     let queries = view.handlers.iter().map(query_ident);
     quote! {
@@ -401,7 +431,7 @@ fn checks(view: &View) -> TokenStream {
                 Source::EventSourced { entity } => body.push(
                     quote_spanned!(span=> #core::__private::assert_view_event::<#entity, #ty>();),
                 ),
-                Source::AsIs { .. } => {}
+                Source::AsIs { .. } | Source::Topic { .. } => {}
             }
         }
     }

@@ -34,12 +34,20 @@ pub(crate) enum Source {
     ValueEntity { entity: syn::Path },
     /// An event-sourced entity's events, through update methods.
     EventSourced { entity: syn::Path },
+    /// A topic or another service's stream, through update methods.
+    Topic {
+        topic: LitStr,
+        service: Option<LitStr>,
+        consumer_group: Option<LitStr>,
+    },
 }
 
 /// An update method.
 pub(crate) struct Update {
     pub ident: Ident,
     pub deletes: bool,
+    /// Whether messages no update method takes are skipped quietly (topic sources).
+    pub ignore_unknown: bool,
     pub params: Vec<UpdateParam>,
     /// The row type of its `view::Effect<Row>`.
     pub row: Type,
@@ -294,13 +302,6 @@ fn update_method(
         .position(|a| attribute_name(a) == SUBSCRIBE)?;
     let attribute = method.attrs.remove(position);
     let options = SubscribeOptions::parse(&attribute, diagnostics)?;
-    if options.topic.is_some() {
-        diagnostics.error(
-            &attribute,
-            "views from topics and service streams are not built yet: subscribe the view to an entity, or feed an entity from the topic with an action",
-        );
-        return None;
-    }
     match method.sig.receiver() {
         Some(receiver) if receiver.reference.is_some() && receiver.mutability.is_none() => {}
         _ => diagnostics.error(&method.sig.ident, "an update method takes `&self`"),
@@ -365,6 +366,7 @@ fn update_method(
     let update = Update {
         ident: method.sig.ident.clone(),
         deletes: options.handle_deletes,
+        ignore_unknown: options.ignore_unknown,
         params,
         row,
     };
@@ -417,10 +419,18 @@ fn source(
         );
         return None;
     };
-    let entity = first.entity.to_token_stream().to_string();
+    let source_of = |o: &SubscribeOptions| {
+        format!(
+            "{} {:?} {:?} {:?}",
+            o.entity.to_token_stream(),
+            o.topic.as_ref().map(LitStr::value),
+            o.service.as_ref().map(LitStr::value),
+            o.consumer_group.as_ref().map(LitStr::value)
+        )
+    };
+    let entity = source_of(first);
     for (options, ident) in update_sources {
-        if options.entity.to_token_stream().to_string() != entity || options.source != first.source
-        {
+        if source_of(options) != entity || options.source != first.source {
             diagnostics.error(
                 &options.attribute,
                 format!(
@@ -442,6 +452,13 @@ fn source(
                 ),
             );
         }
+    }
+    if let Some(topic) = &first.topic {
+        return Some(Source::Topic {
+            topic: topic.clone(),
+            service: first.service.clone(),
+            consumer_group: first.consumer_group.clone(),
+        });
     }
     Some(match first.source {
         SubscriptionSource::EventSourcedEntity => Source::EventSourced {
