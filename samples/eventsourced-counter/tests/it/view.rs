@@ -177,6 +177,17 @@ async fn on_postgres_two_processes_one_killed_the_view_stays_exact() {
     let bases = vec![holder.base_url().to_owned(), survivor.base_url().to_owned()];
     let workers = load(bases, 8, Arc::clone(&stop));
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Every process serves the view's queries, also the one not updating it.
+    let (status, rows) = get(&format!(
+        "{}/counters/at_least/0?limit=100",
+        survivor.base_url()
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        !rows.as_array().unwrap().is_empty(),
+        "the other process reads the rows: {rows}"
+    );
     holder.signal("KILL");
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Relaxed);
