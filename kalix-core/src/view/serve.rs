@@ -44,6 +44,13 @@ pub(crate) async fn run_query(
         Ok(found) => found,
         Err(error) => return HandlerOutcome::error(query_error(query, &error)),
     };
+    if let [SelectItem::Star] = query.select {
+        // The rows as stored are the answer: no need to parse them.
+        return match as_stored(query, &params, found, shape) {
+            Some(body) => reply_bytes(body),
+            None => HandlerOutcome::error(not_found(query)),
+        };
+    }
     let page = Page::of(query, &params, found);
     let value = if let Some(field) = query.wrapper_field() {
         page.wrapper(query, field)
@@ -51,12 +58,7 @@ pub(crate) async fn run_query(
         match shape {
             ResultShape::One => match page.rows.into_iter().next() {
                 Some((_, row)) => row,
-                None => {
-                    return HandlerOutcome::error(CallError::new(
-                        ErrorCode::NOT_FOUND,
-                        format!("no row of view table `{}` matches", query.table),
-                    ));
-                }
+                None => return HandlerOutcome::error(not_found(query)),
             },
             _ => Value::Array(page.rows.into_iter().map(|(_, row)| row).collect()),
         }
@@ -64,16 +66,56 @@ pub(crate) async fn run_query(
     reply(&value)
 }
 
+fn not_found(query: &Query) -> CallError {
+    CallError::new(
+        ErrorCode::NOT_FOUND,
+        format!("no row of view table `{}` matches", query.table),
+    )
+}
+
+/// The answer of a `SELECT *` query from the rows as stored: the first (`None` if there is
+/// none), or a JSON array of the page.
+fn as_stored(
+    query: &Query,
+    params: &Map<String, Value>,
+    found: ViewRows,
+    shape: ResultShape,
+) -> Option<Bytes> {
+    let (_, limit) = super::sql::paging(query, params).unwrap_or((0, None));
+    let mut rows = found.rows.into_iter().map(|(_, row)| row);
+    if shape == ResultShape::One {
+        return rows.next();
+    }
+    let rows: Vec<Bytes> = match limit {
+        Some(limit) => rows.take(limit as usize).collect(),
+        None => rows.collect(),
+    };
+    let mut body = Vec::with_capacity(rows.iter().map(|r| r.len() + 1).sum::<usize>() + 2);
+    body.push(b'[');
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(row);
+    }
+    body.push(b']');
+    Some(Bytes::from(body))
+}
+
+fn reply_bytes(body: Bytes) -> HandlerOutcome {
+    HandlerOutcome::new(
+        Outcome::Reply {
+            body,
+            metadata: Metadata::new(),
+            payload_type: PayloadType::Named("view row"),
+        },
+        Vec::new(),
+    )
+}
+
 fn reply(value: &Value) -> HandlerOutcome {
     match serde_json::to_vec(value) {
-        Ok(body) => HandlerOutcome::new(
-            Outcome::Reply {
-                body: Bytes::from(body),
-                metadata: Metadata::new(),
-                payload_type: PayloadType::Named("view row"),
-            },
-            Vec::new(),
-        ),
+        Ok(body) => reply_bytes(Bytes::from(body)),
         Err(error) => HandlerOutcome::error(CallError::new(
             ErrorCode::INTERNAL_SERVER_ERROR,
             format!("a view row could not be serialized: {error}"),

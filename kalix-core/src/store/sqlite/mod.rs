@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
@@ -28,14 +28,32 @@ use crate::view::query::Query;
 
 /// A store in one SQLite database.
 ///
-/// Writes go through one connection, one transaction per batch; reads use a second connection so
-/// they do not wait behind a commit (in WAL mode they see the last committed state).
+/// Writes go through one connection, one transaction per batch; reads use other connections so
+/// they do not wait behind a commit (in WAL mode they see the last committed state), one per
+/// core (at least two), so view queries run in parallel.
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
-    reader: Arc<Mutex<Connection>>,
+    readers: Arc<Readers>,
     /// The database file, for a file database.
     file: Option<Arc<OpenFile>>,
+}
+
+/// The connections reads use; a read takes a free one, or waits for one in turn.
+struct Readers {
+    connections: Vec<Arc<Mutex<Connection>>>,
+    next: AtomicUsize,
+}
+
+impl Readers {
+    fn pick(&self) -> Arc<Mutex<Connection>> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let count = self.connections.len();
+        let free = (0..count)
+            .map(|i| &self.connections[(start + i) % count])
+            .find(|connection| !connection.is_poisoned() && connection.try_lock().is_ok());
+        Arc::clone(free.unwrap_or(&self.connections[start % count]))
+    }
 }
 
 /// A database file held open by this store: its lock, and what it was when opened.
@@ -86,10 +104,16 @@ impl SqliteStore {
             .map_err(sqlite_error)?;
         create_tables(&mut writer)?;
         check_writable(&writer, path)?;
-        let reader = Connection::open(path).map_err(sqlite_error)?;
-        reader
-            .execute_batch("PRAGMA busy_timeout=5000;")
-            .map_err(sqlite_error)?;
+        let count = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        let readers = (0..count)
+            .map(|_| {
+                let reader = Connection::open(path).map_err(sqlite_error)?;
+                reader
+                    .execute_batch("PRAGMA busy_timeout=5000;")
+                    .map_err(sqlite_error)?;
+                Ok(Arc::new(Mutex::new(reader)))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let identity = FileIdentity::of(path).map_err(|e| {
             StoreError::new(format!(
                 "cannot read the metadata of {}: {e}",
@@ -98,7 +122,10 @@ impl SqliteStore {
         })?;
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
-            reader: Arc::new(Mutex::new(reader)),
+            readers: Arc::new(Readers {
+                connections: readers,
+                next: AtomicUsize::new(0),
+            }),
             file: Some(Arc::new(OpenFile {
                 path: path.to_owned(),
                 identity,
@@ -117,7 +144,10 @@ impl SqliteStore {
         let connection = Arc::new(Mutex::new(connection));
         Ok(Self {
             writer: Arc::clone(&connection),
-            reader: connection,
+            readers: Arc::new(Readers {
+                connections: vec![connection],
+                next: AtomicUsize::new(0),
+            }),
             file: None,
         })
     }
@@ -303,7 +333,7 @@ impl SqliteStore {
         entity_id: &str,
         work: impl FnOnce(&Connection, &str, &str) -> Result<T, StoreError> + Send + 'static,
     ) -> BoxFuture<'static, Result<T, StoreError>> {
-        let reader = Arc::clone(&self.reader);
+        let reader = self.readers.pick();
         let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
         blocking(move || {
             let connection = reader
