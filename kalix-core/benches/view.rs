@@ -268,7 +268,7 @@ fn main() {
         while Instant::now() < until {
             next += interval;
             k += 1;
-            let (http, lags, sample) = (http.clone(), Arc::clone(&lags), k % 50 == 0);
+            let (http, lags, sample) = (http.clone(), Arc::clone(&lags), k.is_multiple_of(50));
             tasks.push(tokio::spawn(async move {
                 let fresh = person(k);
                 let response = http

@@ -335,12 +335,16 @@ pub struct ViewUpdateDescriptor {
     pub deletes: bool,
     /// For a topic source: reads a message (of the `ce-type` given; as that variant of an enum
     /// when asked) as the method's parameter, `None` if it does not parse.
-    pub decode: Option<fn(&str, &[u8], bool) -> Option<serde_json::Value>>,
+    pub decode: Option<DecodeFn>,
     /// For a topic source: whether messages no update method takes are skipped quietly.
     pub ignore_unknown: bool,
     /// Runs it.
     pub apply: ViewUpdateFn,
 }
+
+/// Reads a message body (of the `ce-type` given; as that variant of an enum when asked) as a
+/// handler's parameter, as JSON; `None` if it does not parse.
+pub type DecodeFn = fn(&str, &[u8], bool) -> Option<serde_json::Value>;
 
 /// Runs an update method on the view's instance: the new row, its removal, or nothing; `Err`
 /// with why it failed (the same update is tried again).

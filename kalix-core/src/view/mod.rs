@@ -35,7 +35,7 @@
 //! #[value_entity(type_id = "customer", id = "customer_id")]
 //! impl CustomerEntity {
 //!     #[put("/customer/<customer_id>")]
-//!     fn create(&self, _state: &Customer, customer: Customer) -> value_entity::Effect<Customer, String> {
+//!     fn create(&self, _state: &Customer, #[body] customer: Customer) -> value_entity::Effect<Customer, String> {
 //!         value_entity::Effect::update_state(customer).then_reply("OK".to_owned())
 //!     }
 //! }

@@ -296,27 +296,27 @@ where
 }
 
 /// Checks that a column can be compared with a value of type `P`.
-pub fn check_compare<R, P: ?Sized, C: ?Sized, F>(_column: F)
+pub fn check_compare<R, P: ?Sized, C, F>(_column: F)
 where
     F: for<'a> Fn(&'a R) -> &'a C,
-    C: Comparable<P>,
+    C: Comparable<P> + ?Sized,
 {
 }
 
 /// Checks that a column can be compared with a field of the body.
-pub fn check_compare_body<R, B, C: ?Sized, P: ?Sized, F, G>(_column: F, _field: G)
+pub fn check_compare_body<R, B, C, P: ?Sized, F, G>(_column: F, _field: G)
 where
     F: for<'a> Fn(&'a R) -> &'a C,
     G: for<'a> Fn(&'a B) -> &'a P,
-    C: Comparable<P>,
+    C: Comparable<P> + ?Sized,
 {
 }
 
 /// Checks that a column can be compared with each item of a list parameter.
-pub fn check_any_of<R, P: ListOf + ?Sized, C: ?Sized, F>(_column: F)
+pub fn check_any_of<R, P: ListOf + ?Sized, C, F>(_column: F)
 where
     F: for<'a> Fn(&'a R) -> &'a C,
-    C: Comparable<P::Item>,
+    C: Comparable<P::Item> + ?Sized,
 {
 }
 

@@ -399,10 +399,10 @@ fn or_columns(expr: &Expr, columns: &mut Vec<Column>) {
         }
         Expr::Compare { column, .. }
         | Expr::In { column, .. }
-        | Expr::AnyOfParam { column, .. } => {
-            if !columns.contains(column) {
-                columns.push(column);
-            }
+        | Expr::AnyOfParam { column, .. }
+            if !columns.contains(column) =>
+        {
+            columns.push(column);
         }
         _ => {}
     }

@@ -511,7 +511,7 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
                 {
                     let body_ty = &body.ty;
                     let b = Ident::new("__kalix_body", span);
-                    let field = field_access(&b, &[name.clone()], span);
+                    let field = field_access(&b, std::slice::from_ref(&name), span);
                     checks.push(quote_spanned!(span=>
                         #p::check_compare_body::<#row, #body_ty, _, _, _, _>(|#r: &#row| #access, |#b: &#body_ty| #field);
                     ));
@@ -538,13 +538,13 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
                 SelectItem::NextPageToken(name) => (name, quote!(::std::string::String)),
                 SelectItem::HasMore(name) => (name, quote!(bool)),
                 SelectItem::TotalCount(name) => {
-                    let field = field_access(&w, &[name.clone()], span);
+                    let field = field_access(&w, std::slice::from_ref(name), span);
                     checks.push(quote_spanned!(span=> #p::check_column::<#reply, _, _>(|#w: &#reply| #field);));
                     continue;
                 }
                 _ => continue,
             };
-            let field = field_access(&w, &[name.clone()], span);
+            let field = field_access(&w, std::slice::from_ref(name), span);
             checks.push(quote_spanned!(span=> #p::check_wrapper_field::<#reply, #ty, _>(|#w: &#reply| #field);));
         }
     } else if query.select.iter().any(|i| matches!(i, SelectItem::Star)) {
@@ -552,7 +552,7 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
     } else {
         for item in &query.select {
             if let SelectItem::Column { column, alias, .. } = item {
-                let field = field_access(&w, &[alias.clone()], span);
+                let field = field_access(&w, std::slice::from_ref(alias), span);
                 if column.path.len() == 1 {
                     let col = field_access(&r, &column.path, span);
                     checks.push(quote_spanned!(span=>

@@ -59,7 +59,7 @@ pub(crate) enum UpdateParam {
     /// `&UpdateContext`.
     Context,
     /// The new state or the event, by reference or by value.
-    Payload { ty: Type, by_ref: bool },
+    Payload { ty: Box<Type>, by_ref: bool },
 }
 
 /// A query method (its handler is at the same place in `View::handlers`).
@@ -333,12 +333,12 @@ fn update_method(
             UpdateParam::Context
         } else if let Type::Reference(reference) = ty {
             UpdateParam::Payload {
-                ty: (*reference.elem).clone(),
+                ty: reference.elem.clone(),
                 by_ref: true,
             }
         } else {
             UpdateParam::Payload {
-                ty: ty.clone(),
+                ty: Box::new(ty.clone()),
                 by_ref: false,
             }
         };

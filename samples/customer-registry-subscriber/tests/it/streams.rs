@@ -46,7 +46,7 @@ async fn customers_created_through_the_subscriber_appear_in_both_views_and_follo
     let by_name = format!("{}/customers/by_name/Sue", service.base_url());
     assert_eq!(
         rows_until(&by_name, |rows| !rows.is_empty()).await,
-        [expected.clone()]
+        std::slice::from_ref(&expected)
     );
     let by_email = format!("{}/customers/by_email/sue@x.org", service.base_url());
     assert_eq!(
@@ -71,7 +71,7 @@ async fn customers_created_through_the_subscriber_appear_in_both_views_and_follo
     let by_new_name = format!("{}/customers/by_name/Susan", service.base_url());
     assert_eq!(
         rows_until(&by_new_name, |rows| !rows.is_empty()).await,
-        [renamed.clone()]
+        std::slice::from_ref(&renamed)
     );
     assert_eq!(
         rows_until(&by_email, |rows| rows == [renamed.clone()]).await,

@@ -48,7 +48,7 @@ async fn commands_answer_done_and_the_views_follow_the_events() {
 
     let by_email = testkit.url("/customer/by_email/ann@x.org");
     let rows = rows_until(&by_email, |rows| rows.len() == 1).await;
-    assert_eq!(rows, [body.clone()]);
+    assert_eq!(rows, std::slice::from_ref(&body));
 
     let renamed: Value = testkit
         .post("/customer/c1/changeName/Anna")
@@ -74,7 +74,7 @@ async fn commands_answer_done_and_the_views_follow_the_events() {
         rows == [expected.clone()]
     })
     .await;
-    assert_eq!(rows, [expected.clone()]);
+    assert_eq!(rows, std::slice::from_ref(&expected));
     let rows = rows_until(&testkit.url("/customer/by_name/Ann"), |rows| {
         rows.is_empty()
     })
