@@ -3,6 +3,7 @@
 
 mod contract;
 mod kill;
+mod two_processes;
 mod unit;
 mod views;
 
