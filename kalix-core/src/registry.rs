@@ -375,6 +375,18 @@ pub enum RowUpdate {
     Keep,
 }
 
+impl RowUpdate {
+    /// The row to write: `Some(Some(json))` to set it, `Some(None)` to delete it, `None` to
+    /// leave it.
+    pub(crate) fn into_row(self) -> Option<Option<bytes::Bytes>> {
+        match self {
+            RowUpdate::Set(row) => Some(Some(row)),
+            RowUpdate::Delete => Some(None),
+            RowUpdate::Keep => None,
+        }
+    }
+}
+
 inventory::collect!(ViewDescriptor);
 
 /// Every view table registered in this binary, by table name.

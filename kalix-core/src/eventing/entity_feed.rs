@@ -260,21 +260,7 @@ impl EntityConsumer {
         last: u64,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<Vec<FeedEntry>, Stop> {
-        let events = retry(&self.name, "reading an entity's journal", stopping, || {
-            store.read_events(self.type_id, &entry.entity_id, last + 1)
-        })
-        .await?;
-        Ok(events
-            .into_iter()
-            .filter(|event| event.seq < entry.seq)
-            .map(|event| FeedEntry {
-                offset: entry.offset,
-                entity_id: entry.entity_id.clone(),
-                seq: event.seq,
-                type_name: Some(event.type_name),
-                payload: Some(event.payload),
-            })
-            .collect())
+        missing_events(&self.name, store, self.type_id, entry, last, stopping).await
     }
 
     /// Runs the handler of one entry until it succeeds; saves the batch's progress before the
@@ -411,4 +397,32 @@ impl Progress {
             self.offset = offset;
         }
     }
+}
+
+/// The events of `entry`'s entity after `last` and before `entry`, read from its journal (they
+/// come ahead of `entry` in the feed's place): what a consumer that saw `last` of the entity
+/// processes before `entry`. Retried until read or the service stops.
+pub(crate) async fn missing_events(
+    consumer: &str,
+    store: &Arc<dyn Store>,
+    type_id: &str,
+    entry: &FeedEntry,
+    last: u64,
+    stopping: &mut watch::Receiver<bool>,
+) -> Result<Vec<FeedEntry>, Stop> {
+    let events = retry(consumer, "reading an entity's journal", stopping, || {
+        store.read_events(type_id, &entry.entity_id, last + 1)
+    })
+    .await?;
+    Ok(events
+        .into_iter()
+        .filter(|event| event.seq < entry.seq)
+        .map(|event| FeedEntry {
+            offset: entry.offset,
+            entity_id: entry.entity_id.clone(),
+            seq: event.seq,
+            type_name: Some(event.type_name),
+            payload: Some(event.payload),
+        })
+        .collect())
 }

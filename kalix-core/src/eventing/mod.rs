@@ -7,7 +7,7 @@
 
 mod broker;
 pub(crate) mod delivery;
-mod entity_feed;
+pub(crate) mod entity_feed;
 mod nats;
 mod publish;
 mod stream;

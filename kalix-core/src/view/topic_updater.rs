@@ -109,12 +109,7 @@ async fn apply_batch(
             match apply(updater, &batch, &stored) {
                 Ok(None) => break,
                 Ok(Some((key, update))) => {
-                    let row = match update {
-                        RowUpdate::Set(row) => Some(Some(row)),
-                        RowUpdate::Delete => Some(None),
-                        RowUpdate::Keep => None,
-                    };
-                    if let Some(row) = row {
+                    if let Some(row) = update.into_row() {
                         batch.writes.push(ViewRowWrite {
                             key: key.clone(),
                             row: row.clone(),

@@ -310,12 +310,7 @@ impl Updater {
         loop {
             match self.update(batch, entry) {
                 Ok(update) => {
-                    let row = match update {
-                        RowUpdate::Set(row) => Some(Some(row)),
-                        RowUpdate::Delete => Some(None),
-                        RowUpdate::Keep => None,
-                    };
-                    if let Some(row) = row {
+                    if let Some(row) = update.into_row() {
                         batch.writes.push(ViewRowWrite {
                             key: entry.entity_id.clone(),
                             row: row.clone(),
@@ -408,22 +403,16 @@ impl Updater {
         last: u64,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<Vec<FeedEntry>, Stop> {
-        let events = retry(&self.name, "reading an entity's journal", stopping, || {
-            self.store
-                .read_events(self.view.source.type_id, &entry.entity_id, last + 1)
-        })
-        .await?;
-        Ok(events
-            .into_iter()
-            .filter(|event| event.seq < entry.seq)
-            .map(|event| FeedEntry {
-                offset: entry.offset,
-                entity_id: entry.entity_id.clone(),
-                seq: event.seq,
-                type_name: Some(event.type_name),
-                payload: Some(event.payload),
-            })
-            .collect())
+        let type_id = self.view.source.type_id;
+        crate::eventing::entity_feed::missing_events(
+            &self.name,
+            &self.store,
+            type_id,
+            entry,
+            last,
+            stopping,
+        )
+        .await
     }
 
     /// Writes the batch's rows and progress in one transaction, retried until written.

@@ -187,23 +187,13 @@ pub(super) async fn commit(
     transaction.commit().await.map_err(db_error)
 }
 
-/// The values of `binds` as PostgreSQL parameters: everything is text (cast to `jsonb` in the
-/// SQL where it is compared as JSON).
-fn texts(binds: &[Bind]) -> Vec<String> {
-    binds
-        .iter()
-        .map(|bind| match bind {
-            Bind::Json(value) | Bind::List(value) => value.to_string(),
-            Bind::Text(text) => text.clone(),
-        })
-        .collect()
-}
-
-pub(super) async fn query(
+/// The query's SQL and its values as PostgreSQL parameters (all text, cast to `jsonb` in the
+/// SQL where they are compared as JSON), or the caller's mistake.
+fn prepared(
     store: &PostgresStore,
     query: &Query,
     params: &serde_json::Map<String, Value>,
-) -> Result<ViewRows, StoreError> {
+) -> Result<(sql::Select, Vec<String>), StoreError> {
     let select = sql::select(
         Dialect::Postgres,
         &store.view_table(query.table),
@@ -211,8 +201,28 @@ pub(super) async fn query(
         params,
     )
     .map_err(|bad| StoreError::bad_query(bad.0))?;
-    let texts = texts(&select.binds);
-    let values: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+    let texts = select
+        .binds
+        .iter()
+        .map(|bind| match bind {
+            Bind::Json(value) | Bind::List(value) => value.to_string(),
+            Bind::Text(text) => text.clone(),
+        })
+        .collect();
+    Ok((select, texts))
+}
+
+fn as_params(texts: &[String]) -> Vec<&(dyn ToSql + Sync)> {
+    texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect()
+}
+
+pub(super) async fn query(
+    store: &PostgresStore,
+    query: &Query,
+    params: &serde_json::Map<String, Value>,
+) -> Result<ViewRows, StoreError> {
+    let (select, texts) = prepared(store, query, params)?;
+    let values = as_params(&texts);
     let client = store.pool.get().await.map_err(pool_error)?;
     let statement = client.prepare_cached(&select.sql).await.map_err(db_error)?;
     let rows = client.query(&statement, &values).await.map_err(db_error)?;
@@ -245,15 +255,8 @@ pub(super) async fn explain(
     query: &Query,
     params: &serde_json::Map<String, Value>,
 ) -> Result<String, StoreError> {
-    let select = sql::select(
-        Dialect::Postgres,
-        &store.view_table(query.table),
-        query,
-        params,
-    )
-    .map_err(|bad| StoreError::bad_query(bad.0))?;
-    let texts = texts(&select.binds);
-    let values: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+    let (select, texts) = prepared(store, query, params)?;
+    let values = as_params(&texts);
     let client = store.pool.get().await.map_err(pool_error)?;
     let rows = client
         .query(&format!("EXPLAIN {}", select.sql), &values)

@@ -185,11 +185,11 @@ fn bind_value(bind: &Bind) -> SqlValue {
     }
 }
 
-pub(super) fn query(
-    connection: &Connection,
+/// The query's SQL and its bound values, or the caller's mistake.
+fn prepared(
     query: &Query,
     params: &serde_json::Map<String, Value>,
-) -> Result<ViewRows, StoreError> {
+) -> Result<(sql::Select, Vec<SqlValue>), StoreError> {
     let select = sql::select(
         Dialect::Sqlite,
         &sql::table_name(query.table),
@@ -197,7 +197,16 @@ pub(super) fn query(
         params,
     )
     .map_err(|bad| StoreError::bad_query(bad.0))?;
-    let binds: Vec<SqlValue> = select.binds.iter().map(bind_value).collect();
+    let binds = select.binds.iter().map(bind_value).collect();
+    Ok((select, binds))
+}
+
+pub(super) fn query(
+    connection: &Connection,
+    query: &Query,
+    params: &serde_json::Map<String, Value>,
+) -> Result<ViewRows, StoreError> {
+    let (select, binds) = prepared(query, params)?;
     let mut statement = connection
         .prepare_cached(&select.sql)
         .map_err(sqlite_error)?;
@@ -229,14 +238,7 @@ pub(super) fn explain(
     query: &Query,
     params: &serde_json::Map<String, Value>,
 ) -> Result<String, StoreError> {
-    let select = sql::select(
-        Dialect::Sqlite,
-        &sql::table_name(query.table),
-        query,
-        params,
-    )
-    .map_err(|bad| StoreError::bad_query(bad.0))?;
-    let binds: Vec<SqlValue> = select.binds.iter().map(bind_value).collect();
+    let (select, binds) = prepared(query, params)?;
     let mut statement = connection
         .prepare(&format!("EXPLAIN QUERY PLAN {}", select.sql))
         .map_err(sqlite_error)?;
