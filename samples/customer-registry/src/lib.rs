@@ -17,6 +17,8 @@
 //!   changed one as it comes.
 //! - `GET /customers/by_city/<city>/page?token=<t>` -> `{"customers": [at most 10, by name],
 //!   "nextPageToken": "..", "hasMore": bool}`.
+//! - `POST /customers/search` body `{"name", "city"}` -> `{"customers": [...]}` (beyond Kalix's
+//!   sample: query parameters from a body).
 
 pub mod views;
 

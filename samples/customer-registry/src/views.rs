@@ -72,6 +72,15 @@ impl CustomerByEmail {
     pub fn get_customer(&self, email: String) -> Customer;
 }
 
+/// What `POST /customers/search` looks for: `{"name", "city"}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Search {
+    /// The name.
+    pub name: String,
+    /// The city.
+    pub city: String,
+}
+
 /// Customers by city, and paged.
 #[derive(Default)]
 pub struct CustomersByCity;
@@ -92,6 +101,13 @@ impl CustomersByCity {
          OFFSET page_token_offset(:token) LIMIT 10"
     )]
     pub fn get_page(&self, city: String, #[query] token: Option<String>) -> CustomersPage;
+
+    /// The customers of a name in a city, the parameters coming from the body's fields.
+    #[post("/customers/search")]
+    #[query(
+        "SELECT * AS customers FROM customers_by_city WHERE name = :name AND address.city = :city"
+    )]
+    pub fn search(&self, search: Search) -> CustomersResponse;
 }
 
 /// A summary per customer (`id` is the email, as in the Kalix sample), kept by update methods.

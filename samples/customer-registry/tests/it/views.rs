@@ -169,6 +169,26 @@ async fn customers_are_found_by_any_of_several_cities_and_paged_by_name() {
     assert_eq!(second["hasMore"], false);
     assert_eq!(second["nextPageToken"], "");
 
+    // Parameters from the fields of a body.
+    let found: Value = testkit
+        .post("/customers/search")
+        .json(&json!({"name": "Name 05", "city": "Bergen"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["customers"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["customers"][0]["customerId"], "p05");
+    let missing = testkit
+        .post("/customers/search")
+        .json(&json!({"name": "Name 05"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 400, "a body without the city is refused");
+
     let bad = testkit
         .get("/customers/by_city/Oslo/page?token=not-a-token")
         .send()
