@@ -23,6 +23,12 @@ use crate::status::ErrorCode;
 pub trait Transport: Send + Sync + 'static {
     /// Runs `call` and returns the reply's JSON, or the error the callee answered with.
     fn execute(self: Arc<Self>, call: Call) -> BoxFuture<'static, Result<Bytes, CallError>>;
+
+    /// The timers of the runtime behind this transport, if it keeps any (the service's
+    /// dispatcher does; a transport over HTTP does not).
+    fn timers(&self) -> Option<crate::timers::Timers> {
+        None
+    }
 }
 
 /// Builds typed calls to the components of the service.
@@ -59,6 +65,15 @@ impl ComponentClient {
     /// calls fails with 500, while forwards and side effects built from it can be inspected.
     pub fn disconnected() -> Self {
         Self { transport: None }
+    }
+
+    /// The timers of the runtime this client calls into (see [`crate::timers`]); unavailable
+    /// (each call fails) for a disconnected client or one over HTTP.
+    pub fn timers(&self) -> crate::timers::Timers {
+        self.transport
+            .as_ref()
+            .and_then(|transport| transport.timers())
+            .unwrap_or_else(crate::timers::Timers::unavailable)
     }
 
     /// The typed client of action `A`.

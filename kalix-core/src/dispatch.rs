@@ -65,6 +65,8 @@ pub(crate) struct Dispatcher {
     streams: Arc<dyn Broker>,
     /// The `ce-source` of what it publishes.
     service_name: Arc<str>,
+    /// The service's timers, for `ctx.timers()` in handlers.
+    timers: crate::timers::Timers,
 }
 
 impl Dispatcher {
@@ -104,6 +106,7 @@ impl Dispatcher {
                 news: env.committer.news(),
             }),
             service_name: Arc::clone(&env.service_name),
+            timers: env.timers.clone(),
         })
     }
 
@@ -298,6 +301,10 @@ impl Dispatcher {
 }
 
 impl Transport for Dispatcher {
+    fn timers(&self) -> Option<crate::timers::Timers> {
+        Some(self.timers.clone())
+    }
+
     fn execute(self: Arc<Self>, call: Call) -> BoxFuture<'static, Result<Bytes, CallError>> {
         let target = call.target();
         let outcome = self.call(UntypedCall { call, defect: None });

@@ -94,6 +94,7 @@ mod service;
 mod startup;
 mod status;
 pub mod store;
+pub mod timers;
 mod url_param;
 pub mod value_entity;
 pub mod view;

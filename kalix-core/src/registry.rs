@@ -262,6 +262,8 @@ pub struct ComponentEnv<'a> {
     pub(crate) service_name: Arc<str>,
     /// Notified after each view update this process writes.
     pub(crate) view_updates: Arc<tokio::sync::Notify>,
+    /// The service's timers.
+    pub(crate) timers: crate::timers::Timers,
 }
 
 /// How entity hosts keep entities in memory.

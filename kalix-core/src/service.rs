@@ -42,6 +42,7 @@ pub struct Service {
     version: Option<&'static str>,
     dependencies: Dependencies,
     store: Option<Arc<dyn Store>>,
+    clock: Option<Arc<dyn crate::timers::Clock>>,
 }
 
 impl Service {
@@ -75,6 +76,14 @@ impl Service {
     #[must_use]
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Reads time through `clock` instead of the system's (tests pass a
+    /// [`ManualClock`](crate::timers::ManualClock) and advance it).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn crate::timers::Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -135,7 +144,8 @@ impl Service {
             return Err(StartError::NoComponents);
         }
         crate::registry::check_type_ids(&components)?;
-        let store = match self.store {
+        let mut durable = true;
+        let store = match self.store.clone() {
             Some(store) => store,
             None if components.iter().any(|c| keeps_state(c)) => open_store(&config.store).await?,
             // Nothing keeps state: no file is made and no database is dialled.
@@ -143,6 +153,7 @@ impl Service {
                 tracing::info!(
                     "no component keeps state or uses topics: the store (KALIX_STORE) is not opened"
                 );
+                durable = false;
                 open_store(&StoreLocation::SqliteMemory).await?
             }
         };
@@ -178,6 +189,27 @@ impl Service {
                 variable: "KALIX_STORE",
                 problem: format!("the view tables could not be set up: {error}"),
             })?;
+        let clock: Arc<dyn crate::timers::Clock> = self
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(crate::timers::SystemClock));
+        let timers_started = Arc::new(tokio::sync::Notify::new());
+        let timers = crate::timers::Timers::new(Arc::new(crate::timers::StoredTimers {
+            store: Arc::clone(&store),
+            clock: Arc::clone(&clock),
+            limits: crate::timers::TimerLimits {
+                max_pending: config.max_pending_timers,
+                max_payload_bytes: config.max_timer_payload_bytes,
+                max_name_bytes: config.max_timer_name_bytes,
+            },
+            started: Arc::clone(&timers_started),
+            durable,
+        }));
+        let timer_driver = crate::timers::driver::TimerDriver {
+            store: Arc::clone(&store),
+            clock,
+            started: timers_started,
+        };
         let view_updates = Arc::new(tokio::sync::Notify::new());
         let views = crate::view::Views {
             store: Arc::clone(&store),
@@ -199,6 +231,7 @@ impl Service {
             broker,
             service_name: Arc::from(config.service_name.as_str()),
             view_updates,
+            timers,
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
         let router =
@@ -233,6 +266,7 @@ impl Service {
             }),
             Box::new(subscriptions),
             Box::new(views),
+            Box::new(timer_driver),
         ];
         let drivers = RunningDrivers::start(drivers, &dispatcher);
         Ok(RunningService {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use kalix_core::cloud_events::PayloadType;
 use kalix_core::event_sourced_entity::EventSourcedComponent;
 use kalix_core::store::{EventAppend, NewEvent, StateWrite, Write};
+use kalix_core::timers::{ManualClock, PendingTimer};
 use kalix_core::value_entity::ValueEntityComponent;
 use kalix_core::{ComponentClient, Config, RunningService, Service, StartError, StoreLocation};
 use reqwest::RequestBuilder;
@@ -14,7 +15,9 @@ use crate::topics::{IncomingMessages, OutgoingMessages};
 /// Runs every component of the test binary as a service on `127.0.0.1` and a free port.
 ///
 /// It stops when dropped. Configuration is the defaults (not the environment), except the
-/// port, an in-memory store, and a short pause between start-up hook retries.
+/// port, an in-memory store, and a short pause between start-up hook retries. Time is a
+/// [`ManualClock`] starting at the system's time: timers fall due when the test advances it
+/// ([`TestKit::clock`]), not while it waits.
 ///
 /// ```no_run
 /// # async fn example() {
@@ -27,6 +30,7 @@ pub struct TestKit {
     running: RunningService,
     base_url: String,
     http: reqwest::Client,
+    clock: ManualClock,
 }
 
 impl TestKit {
@@ -39,11 +43,28 @@ impl TestKit {
     pub fn builder() -> TestKitBuilder {
         TestKitBuilder {
             service: Service::new(),
+            clock: ManualClock::new(),
             config: Config::default()
                 .with_port(0)
                 .with_store(StoreLocation::SqliteMemory)
                 .with_startup_retry_delay(Duration::from_millis(20)),
         }
+    }
+
+    /// The service's clock. `testkit.clock().advance(Duration::from_secs(10)).await` moves it on
+    /// and returns once the timers that fell due have fired (their calls finished, or failed
+    /// and were rescheduled).
+    pub fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    /// The pending timers, earliest first: each with its name, due time and target.
+    pub async fn timers(&self) -> Vec<PendingTimer> {
+        self.component_client()
+            .timers()
+            .list()
+            .await
+            .unwrap_or_else(|error| panic!("listing the timers failed: {error}"))
     }
 
     /// The service's base URL, e.g. `http://127.0.0.1:40123`.
@@ -223,6 +244,7 @@ impl TestKit {
 pub struct TestKitBuilder {
     service: Service,
     config: Config,
+    clock: ManualClock,
 }
 
 impl TestKitBuilder {
@@ -258,11 +280,17 @@ impl TestKitBuilder {
 
     /// Starts the service, or says why it cannot.
     pub async fn try_start(self) -> Result<TestKit, StartError> {
-        let running = self.service.config(self.config).start().await?;
+        let running = self
+            .service
+            .config(self.config)
+            .clock(std::sync::Arc::new(self.clock.clone()))
+            .start()
+            .await?;
         Ok(TestKit {
             base_url: format!("http://{}", running.local_addr()),
             running,
             http: reqwest::Client::new(),
+            clock: self.clock,
         })
     }
 }

@@ -44,8 +44,11 @@ impl ServiceProcess {
         if !sets_port {
             command.env("KALIX_HTTP_PORT", "0");
         }
+        // `info` unless the test asks for more (say `RUST_LOG=info,kalix_core::timers=debug`).
+        if !command.get_envs().any(|(key, _)| key == "RUST_LOG") {
+            command.env("RUST_LOG", "info");
+        }
         command
-            .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

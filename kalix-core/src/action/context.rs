@@ -37,6 +37,12 @@ impl ActionContext {
         self.metadata.get(Metadata::CE_SEQUENCE)?.parse().ok()
     }
 
+    /// The service's durable timers: schedule a call for later, or cancel one (see
+    /// [`crate::timers`]).
+    pub fn timers(&self) -> crate::timers::Timers {
+        self.client.timers()
+    }
+
     /// A client for calling other components of the service. It is an owned handle (a cheap
     /// clone), so an asynchronous reply can take it along:
     ///

@@ -33,6 +33,9 @@ use crate::store::PostgresTimeouts;
 /// | `KALIX_SERVICE_<NAME>` | (none) | the URL of service `<name>` (upper-cased, `-` as `_`), whose streams this one subscribes to |
 /// | `KALIX_PASSIVATION_TIMEOUT_MS` | `30000` | an entity idle this long leaves memory |
 /// | `KALIX_MAX_ACTIVE_ENTITIES` | `10000` | entities of one type kept in memory at most |
+/// | `KALIX_TIMERS_MAX_PENDING` | `100000` | timers pending at most in the service; starting one more is refused |
+/// | `KALIX_TIMERS_MAX_PAYLOAD_BYTES` | `65536` | largest call (its JSON) a timer may carry |
+/// | `KALIX_TIMERS_MAX_NAME_BYTES` | `512` | longest timer name |
 ///
 /// ```
 /// let config = kalix_core::Config::default().with_port(0);
@@ -74,6 +77,12 @@ pub struct Config {
     pub passivation_timeout: Duration,
     /// Entities of one type kept in memory at most.
     pub max_active_entities: usize,
+    /// Timers pending at most in the service.
+    pub max_pending_timers: u64,
+    /// The largest call a timer may carry, in bytes of JSON.
+    pub max_timer_payload_bytes: usize,
+    /// The longest timer name, in bytes.
+    pub max_timer_name_bytes: usize,
 }
 
 /// Where entity state is kept.
@@ -169,6 +178,9 @@ impl Default for Config {
             service_urls: Vec::new(),
             passivation_timeout: Duration::from_secs(30),
             max_active_entities: 10_000,
+            max_pending_timers: 100_000,
+            max_timer_payload_bytes: 64 * 1024,
+            max_timer_name_bytes: 512,
         }
     }
 }

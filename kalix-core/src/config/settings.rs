@@ -255,6 +255,39 @@ const SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    Setting {
+        variable: "KALIX_TIMERS_MAX_PENDING",
+        flag: "--timers-max-pending",
+        value_name: "COUNT",
+        help: "Timers pending at most in the service; starting one more is refused",
+        shown_default: |c| c.max_pending_timers.to_string(),
+        apply: |c, raw| {
+            c.max_pending_timers = count(raw)? as u64;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_TIMERS_MAX_PAYLOAD_BYTES",
+        flag: "--timers-max-payload-bytes",
+        value_name: "BYTES",
+        help: "Largest call (its JSON) a timer may carry",
+        shown_default: |c| c.max_timer_payload_bytes.to_string(),
+        apply: |c, raw| {
+            c.max_timer_payload_bytes = count(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_TIMERS_MAX_NAME_BYTES",
+        flag: "--timers-max-name-bytes",
+        value_name: "BYTES",
+        help: "Longest timer name",
+        shown_default: |c| c.max_timer_name_bytes.to_string(),
+        apply: |c, raw| {
+            c.max_timer_name_bytes = count(raw)?;
+            Ok(())
+        },
+    },
 ];
 
 /// The command line of a service binary: a flag per setting, each also read from its variable.

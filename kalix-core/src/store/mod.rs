@@ -11,6 +11,7 @@ mod feed;
 mod group_commit;
 mod postgres;
 mod sqlite;
+mod timer;
 mod view_table;
 
 use std::fmt;
@@ -22,6 +23,7 @@ pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage,
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
 pub use postgres::{PostgresStore, PostgresTimeouts};
 pub use sqlite::SqliteStore;
+pub use timer::{TimerRecord, TimerStart};
 pub use view_table::{ViewRowWrite, ViewRows, ViewTableSpec};
 
 /// The stored state of one entity.
@@ -250,7 +252,6 @@ impl std::error::Error for StoreError {}
 /// A storage backend. Every backend passes the conformance suite in `kalix-testkit`
 /// (`kalix_testkit::store_conformance`).
 ///
-/// Planned additions, in this trait, as their component kinds arrive: timers.
 pub trait Store: Send + Sync + 'static {
     /// The state of an entity, or `None` if it was never written.
     fn load(
@@ -414,4 +415,50 @@ pub trait Store: Send + Sync + 'static {
         query: &'static crate::view::query::Query,
         params: serde_json::Map<String, serde_json::Value>,
     ) -> BoxFuture<'static, Result<String, StoreError>>;
+
+    /// Stores `timer`, replacing a timer of the same name; refused (`TooMany`) when it is a new
+    /// name and `max_pending` timers are stored already.
+    fn start_timer(
+        &self,
+        timer: TimerRecord,
+        max_pending: u64,
+    ) -> BoxFuture<'static, Result<TimerStart, StoreError>>;
+
+    /// Removes the timer `name`, if there is one.
+    fn cancel_timer(&self, name: &str) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Claims for `owner`, until `now_ms + claim_ms`, up to `limit` timers due at `now_ms` that
+    /// no one holds a claim on (or whose claim has run out: its holder died), earliest first.
+    /// On a shared store each due timer is claimed by one process at a time.
+    fn claim_due_timers(
+        &self,
+        now_ms: u64,
+        claim_ms: u64,
+        owner: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>>;
+
+    /// Removes the timer `name` if it is still the start `generation` (it fired).
+    fn finish_timer(
+        &self,
+        name: &str,
+        generation: &str,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Makes the start `generation` of timer `name` due again at `due_ms`, after `attempts`
+    /// failed attempts, and releases its claim.
+    fn retry_timer(
+        &self,
+        name: &str,
+        generation: &str,
+        due_ms: u64,
+        attempts: u32,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// The earliest due time of a timer nobody holds a claim on at `now_ms`.
+    fn next_timer_due(&self, now_ms: u64) -> BoxFuture<'static, Result<Option<u64>, StoreError>>;
+
+    /// Up to `limit` stored timers, earliest first.
+    fn list_timers(&self, limit: usize)
+    -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>>;
 }

@@ -11,12 +11,13 @@ use tokio_postgres::NoTls;
 
 mod feed;
 mod lease;
+mod timer;
 mod view;
 
 use super::{
     ConsumerProgress, EventAppend, EventLog, FeedEntry, FeedKind, FeedOffset, Snapshot, StateWrite,
-    Store, StoreError, StoredEvent, StoredMessage, StoredState, TopicMessage, ViewRowWrite,
-    ViewRows, ViewTableSpec, Write, WriteError,
+    Store, StoreError, StoredEvent, StoredMessage, StoredState, TimerRecord, TimerStart,
+    TopicMessage, ViewRowWrite, ViewRows, ViewTableSpec, Write, WriteError,
 };
 use crate::view::query::Query;
 use feed::FEED_COLUMNS;
@@ -318,6 +319,7 @@ impl PostgresStore {
             .map_err(db_error)?;
         add_writer_columns(&transaction, schema).await?;
         feed::create(&transaction, schema).await?;
+        timer::create(&transaction, schema).await?;
         transaction.commit().await.map_err(db_error)?;
         Ok(Self {
             pool,
@@ -671,6 +673,64 @@ impl Store for PostgresStore {
     ) -> BoxFuture<'static, Result<String, StoreError>> {
         let store = self.clone();
         Box::pin(async move { view::explain(&store, query, &params).await })
+    }
+
+    fn start_timer(
+        &self,
+        timer: TimerRecord,
+        max_pending: u64,
+    ) -> BoxFuture<'static, Result<TimerStart, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { timer::start(&store, &timer, max_pending).await })
+    }
+
+    fn cancel_timer(&self, name: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, name) = (self.clone(), name.to_owned());
+        Box::pin(async move { timer::cancel(&store, &name).await })
+    }
+
+    fn claim_due_timers(
+        &self,
+        now_ms: u64,
+        claim_ms: u64,
+        owner: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { timer::claim(&store, now_ms, claim_ms, owner, limit).await })
+    }
+
+    fn finish_timer(
+        &self,
+        name: &str,
+        generation: &str,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, name, generation) = (self.clone(), name.to_owned(), generation.to_owned());
+        Box::pin(async move { timer::finish(&store, &name, &generation).await })
+    }
+
+    fn retry_timer(
+        &self,
+        name: &str,
+        generation: &str,
+        due_ms: u64,
+        attempts: u32,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, name, generation) = (self.clone(), name.to_owned(), generation.to_owned());
+        Box::pin(async move { timer::retry(&store, &name, &generation, due_ms, attempts).await })
+    }
+
+    fn next_timer_due(&self, now_ms: u64) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { timer::next_due(&store, now_ms).await })
+    }
+
+    fn list_timers(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { timer::list(&store, limit).await })
     }
 }
 

@@ -17,12 +17,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 mod feed;
 mod journal;
+mod timer;
 mod view;
 
 use super::{
     ConsumerProgress, EventLog, FeedEntry, FeedKind, FeedOffset, StateWrite, Store, StoreError,
-    StoredEvent, StoredMessage, StoredState, TopicMessage, ViewRowWrite, ViewRows, ViewTableSpec,
-    Write, WriteError,
+    StoredEvent, StoredMessage, StoredState, TimerRecord, TimerStart, TopicMessage, ViewRowWrite,
+    ViewRows, ViewTableSpec, Write, WriteError,
 };
 use crate::view::query::Query;
 
@@ -158,6 +159,9 @@ fn create_tables(connection: &mut Connection) -> Result<(), StoreError> {
     connection.execute_batch(SCHEMA).map_err(sqlite_error)?;
     connection
         .execute_batch(journal::SCHEMA)
+        .map_err(sqlite_error)?;
+    connection
+        .execute_batch(timer::SCHEMA)
         .map_err(sqlite_error)?;
     journal::migrate_keyed_journal(connection)?;
     feed::migrate(connection)
@@ -584,6 +588,68 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'static, Result<String, StoreError>> {
         self.read("", "", move |connection, _, _| {
             view::explain(connection, query, &params)
+        })
+    }
+
+    fn start_timer(
+        &self,
+        timer: TimerRecord,
+        max_pending: u64,
+    ) -> BoxFuture<'static, Result<TimerStart, StoreError>> {
+        self.write_outside_batches(move |connection| timer::start(connection, &timer, max_pending))
+    }
+
+    fn cancel_timer(&self, name: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        let name = name.to_owned();
+        self.write_outside_batches(move |connection| timer::cancel(connection, &name))
+    }
+
+    fn claim_due_timers(
+        &self,
+        now_ms: u64,
+        claim_ms: u64,
+        owner: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+        self.write_outside_batches(move |connection| {
+            timer::claim(connection, now_ms, claim_ms, owner, limit)
+        })
+    }
+
+    fn finish_timer(
+        &self,
+        name: &str,
+        generation: &str,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (name, generation) = (name.to_owned(), generation.to_owned());
+        self.write_outside_batches(move |connection| timer::finish(connection, &name, &generation))
+    }
+
+    fn retry_timer(
+        &self,
+        name: &str,
+        generation: &str,
+        due_ms: u64,
+        attempts: u32,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (name, generation) = (name.to_owned(), generation.to_owned());
+        self.write_outside_batches(move |connection| {
+            timer::retry(connection, &name, &generation, due_ms, attempts)
+        })
+    }
+
+    fn next_timer_due(&self, now_ms: u64) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {
+        self.read("", "", move |connection, _, _| {
+            timer::next_due(connection, now_ms)
+        })
+    }
+
+    fn list_timers(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+        self.read("", "", move |connection, _, _| {
+            timer::list(connection, limit)
         })
     }
 }

@@ -1,0 +1,235 @@
+//! Timers in PostgreSQL: one row per name. Processes claim due timers with `FOR UPDATE SKIP
+//! LOCKED`, so each is claimed by one process; a claim runs out after its time, so the timers
+//! of a process that died while firing go to another.
+
+use bytes::Bytes;
+use tokio_postgres::Row;
+
+use super::{PostgresStore, db_error, pool_error};
+use crate::store::{StoreError, TimerRecord, TimerStart};
+
+/// Creates the timer table and its index if the table is missing (creating an index that
+/// exists would still lock the table).
+pub(super) async fn create(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<(), StoreError> {
+    let missing = transaction
+        .query_one(
+            &format!("SELECT to_regclass('{schema}.timer') IS NULL"),
+            &[],
+        )
+        .await
+        .map_err(db_error)?
+        .get::<_, bool>(0);
+    if missing {
+        transaction
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {schema}.timer (
+                     name TEXT PRIMARY KEY, generation TEXT NOT NULL, due_ms BIGINT NOT NULL,
+                     call BYTEA NOT NULL, attempts INTEGER NOT NULL, max_retries INTEGER,
+                     claimed_until_ms BIGINT, owner BIGINT);
+                 CREATE INDEX IF NOT EXISTS timer_due ON {schema}.timer (due_ms);"
+            ))
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+const COLUMNS: &str = "name, generation, due_ms, call, attempts, max_retries";
+
+fn record(row: &Row) -> TimerRecord {
+    TimerRecord {
+        name: row.get(0),
+        generation: row.get(1),
+        due_ms: row.get::<_, i64>(2) as u64,
+        call: Bytes::from(row.get::<_, Vec<u8>>(3)),
+        attempts: row.get::<_, i32>(4) as u32,
+        max_retries: row.get::<_, Option<i32>>(5).map(|n| n as u32),
+    }
+}
+
+impl PostgresStore {
+    fn timers(&self) -> String {
+        format!("{}.timer", self.schema)
+    }
+}
+
+pub(super) async fn start(
+    store: &PostgresStore,
+    timer: &TimerRecord,
+    max_pending: u64,
+) -> Result<TimerStart, StoreError> {
+    let table = store.timers();
+    let mut client = store.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    let exists = transaction
+        .query_opt(
+            &format!("SELECT 1 FROM {table} WHERE name = $1"),
+            &[&timer.name],
+        )
+        .await
+        .map_err(db_error)?
+        .is_some();
+    if !exists {
+        // Processes starting timers at once may pass the limit by a few: it bounds the table,
+        // it is not a quota to the unit.
+        let pending: i64 = transaction
+            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+            .await
+            .map_err(db_error)?
+            .get(0);
+        if pending as u64 >= max_pending {
+            return Ok(TimerStart::TooMany);
+        }
+    }
+    transaction
+        .execute(
+            &format!(
+                "INSERT INTO {table} (name, generation, due_ms, call, attempts, max_retries) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, \
+                     due_ms = excluded.due_ms, call = excluded.call, attempts = excluded.attempts, \
+                     max_retries = excluded.max_retries, claimed_until_ms = NULL, owner = NULL"
+            ),
+            &[
+                &timer.name,
+                &timer.generation,
+                &(timer.due_ms as i64),
+                &timer.call.as_ref(),
+                &(timer.attempts as i32),
+                &timer.max_retries.map(|n| n as i32),
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+    transaction.commit().await.map_err(db_error)?;
+    Ok(TimerStart::Started)
+}
+
+pub(super) async fn cancel(store: &PostgresStore, name: &str) -> Result<(), StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    client
+        .execute(
+            &format!("DELETE FROM {} WHERE name = $1", store.timers()),
+            &[&name],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn claim(
+    store: &PostgresStore,
+    now_ms: u64,
+    claim_ms: u64,
+    owner: u64,
+    limit: usize,
+) -> Result<Vec<TimerRecord>, StoreError> {
+    let table = store.timers();
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(&format!(
+            "UPDATE {table} SET claimed_until_ms = $1 + $2, owner = $3 WHERE name IN ( \
+                 SELECT name FROM {table} WHERE due_ms <= $1 \
+                 AND (claimed_until_ms IS NULL OR claimed_until_ms < $1) \
+                 ORDER BY due_ms LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING {COLUMNS}"
+        ))
+        .await
+        .map_err(db_error)?;
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &(now_ms as i64),
+                &(claim_ms as i64),
+                &(owner as i64),
+                &(limit as i64),
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+    let mut claimed: Vec<TimerRecord> = rows.iter().map(record).collect();
+    claimed.sort_by_key(|timer| timer.due_ms);
+    Ok(claimed)
+}
+
+pub(super) async fn finish(
+    store: &PostgresStore,
+    name: &str,
+    generation: &str,
+) -> Result<(), StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    client
+        .execute(
+            &format!(
+                "DELETE FROM {} WHERE name = $1 AND generation = $2",
+                store.timers()
+            ),
+            &[&name, &generation],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn retry(
+    store: &PostgresStore,
+    name: &str,
+    generation: &str,
+    due_ms: u64,
+    attempts: u32,
+) -> Result<(), StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    client
+        .execute(
+            &format!(
+                "UPDATE {} SET due_ms = $3, attempts = $4, claimed_until_ms = NULL, owner = NULL \
+                 WHERE name = $1 AND generation = $2",
+                store.timers()
+            ),
+            &[&name, &generation, &(due_ms as i64), &(attempts as i32)],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn next_due(
+    store: &PostgresStore,
+    now_ms: u64,
+) -> Result<Option<u64>, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let due: Option<i64> = client
+        .query_one(
+            &format!(
+                "SELECT MIN(due_ms) FROM {} WHERE claimed_until_ms IS NULL OR claimed_until_ms < $1",
+                store.timers()
+            ),
+            &[&(now_ms as i64)],
+        )
+        .await
+        .map_err(db_error)?
+        .get(0);
+    Ok(due.map(|d| d as u64))
+}
+
+pub(super) async fn list(
+    store: &PostgresStore,
+    limit: usize,
+) -> Result<Vec<TimerRecord>, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM {} ORDER BY due_ms, name LIMIT $1",
+                store.timers()
+            ),
+            &[&(limit as i64)],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(rows.iter().map(record).collect())
+}

@@ -1,0 +1,182 @@
+//! Timers in SQLite: one row per name, due time indexed. One process uses a file, so a claim
+//! only guards against firing a timer twice within it.
+
+use bytes::Bytes;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::sqlite_error;
+use crate::store::{StoreError, TimerRecord, TimerStart};
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS timer (
+    name             TEXT    PRIMARY KEY,
+    generation       TEXT    NOT NULL,
+    due_ms           INTEGER NOT NULL,
+    call             BLOB    NOT NULL,
+    attempts         INTEGER NOT NULL,
+    max_retries      INTEGER,
+    claimed_until_ms INTEGER,
+    owner            INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS timer_due ON timer (due_ms);
+";
+
+const COLUMNS: &str = "name, generation, due_ms, call, attempts, max_retries";
+
+fn record(row: &Row<'_>) -> rusqlite::Result<TimerRecord> {
+    Ok(TimerRecord {
+        name: row.get(0)?,
+        generation: row.get(1)?,
+        due_ms: row.get::<_, i64>(2)? as u64,
+        call: Bytes::from(row.get::<_, Vec<u8>>(3)?),
+        attempts: row.get::<_, i64>(4)? as u32,
+        max_retries: row.get::<_, Option<i64>>(5)?.map(|n| n as u32),
+    })
+}
+
+pub(super) fn start(
+    connection: &mut Connection,
+    timer: &TimerRecord,
+    max_pending: u64,
+) -> Result<TimerStart, StoreError> {
+    let transaction = connection.transaction().map_err(sqlite_error)?;
+    let exists: bool = transaction
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM timer WHERE name = ?1)",
+            [&timer.name],
+            |row| row.get(0),
+        )
+        .map_err(sqlite_error)?;
+    if !exists {
+        let pending: i64 = transaction
+            .query_row("SELECT COUNT(*) FROM timer", [], |row| row.get(0))
+            .map_err(sqlite_error)?;
+        if pending as u64 >= max_pending {
+            return Ok(TimerStart::TooMany);
+        }
+    }
+    transaction
+        .execute(
+            "INSERT INTO timer (name, generation, due_ms, call, attempts, max_retries) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, \
+                 due_ms = excluded.due_ms, call = excluded.call, attempts = excluded.attempts, \
+                 max_retries = excluded.max_retries, claimed_until_ms = NULL, owner = NULL",
+            params![
+                timer.name,
+                timer.generation,
+                timer.due_ms as i64,
+                timer.call.as_ref(),
+                i64::from(timer.attempts),
+                timer.max_retries.map(i64::from),
+            ],
+        )
+        .map_err(sqlite_error)?;
+    transaction.commit().map_err(sqlite_error)?;
+    Ok(TimerStart::Started)
+}
+
+pub(super) fn cancel(connection: &mut Connection, name: &str) -> Result<(), StoreError> {
+    connection
+        .execute("DELETE FROM timer WHERE name = ?1", [name])
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+pub(super) fn claim(
+    connection: &mut Connection,
+    now_ms: u64,
+    claim_ms: u64,
+    owner: u64,
+    limit: usize,
+) -> Result<Vec<TimerRecord>, StoreError> {
+    let transaction = connection.transaction().map_err(sqlite_error)?;
+    let due: Vec<TimerRecord> = {
+        let mut statement = transaction
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM timer WHERE due_ms <= ?1 \
+                 AND (claimed_until_ms IS NULL OR claimed_until_ms < ?1) \
+                 ORDER BY due_ms LIMIT ?2"
+            ))
+            .map_err(sqlite_error)?;
+        let rows = statement
+            .query_map(params![now_ms as i64, limit as i64], record)
+            .map_err(sqlite_error)?;
+        rows.collect::<Result<_, _>>().map_err(sqlite_error)?
+    };
+    {
+        let mut update = transaction
+            .prepare_cached(
+                "UPDATE timer SET claimed_until_ms = ?1, owner = ?2 WHERE name = ?3 AND generation = ?4",
+            )
+            .map_err(sqlite_error)?;
+        for timer in &due {
+            update
+                .execute(params![
+                    (now_ms + claim_ms) as i64,
+                    owner as i64,
+                    timer.name,
+                    timer.generation
+                ])
+                .map_err(sqlite_error)?;
+        }
+    }
+    transaction.commit().map_err(sqlite_error)?;
+    Ok(due)
+}
+
+pub(super) fn finish(
+    connection: &mut Connection,
+    name: &str,
+    generation: &str,
+) -> Result<(), StoreError> {
+    connection
+        .execute(
+            "DELETE FROM timer WHERE name = ?1 AND generation = ?2",
+            [name, generation],
+        )
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+pub(super) fn retry(
+    connection: &mut Connection,
+    name: &str,
+    generation: &str,
+    due_ms: u64,
+    attempts: u32,
+) -> Result<(), StoreError> {
+    connection
+        .execute(
+            "UPDATE timer SET due_ms = ?3, attempts = ?4, claimed_until_ms = NULL, owner = NULL \
+             WHERE name = ?1 AND generation = ?2",
+            params![name, generation, due_ms as i64, i64::from(attempts)],
+        )
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+pub(super) fn next_due(connection: &Connection, now_ms: u64) -> Result<Option<u64>, StoreError> {
+    let due: Option<i64> = connection
+        .query_row(
+            "SELECT MIN(due_ms) FROM timer WHERE claimed_until_ms IS NULL OR claimed_until_ms < ?1",
+            [now_ms as i64],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sqlite_error)?
+        .flatten();
+    Ok(due.map(|d| d as u64))
+}
+
+pub(super) fn list(connection: &Connection, limit: usize) -> Result<Vec<TimerRecord>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM timer ORDER BY due_ms, name LIMIT ?1"
+        ))
+        .map_err(sqlite_error)?;
+    let rows = statement
+        .query_map([limit as i64], record)
+        .map_err(sqlite_error)?;
+    rows.collect::<Result<_, _>>().map_err(sqlite_error)
+}

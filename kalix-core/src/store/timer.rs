@@ -1,0 +1,31 @@
+//! What a store keeps for timers: one row per timer name, with its due time, the call it makes
+//! and its claim (which process fires it, until when).
+
+use bytes::Bytes;
+
+/// A timer as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimerRecord {
+    /// Its name, unique in the service: starting a timer of a name replaces the one before.
+    pub name: String,
+    /// This start of the timer: firing and retrying act on it only, so a timer started again
+    /// while the old one fires is not removed by the old one's success.
+    pub generation: String,
+    /// When it is due, in milliseconds since the Unix epoch (as the service's clock says).
+    pub due_ms: u64,
+    /// The call it makes, as JSON.
+    pub call: Bytes,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Retries after a failure before it is dropped; `None` retries forever.
+    pub max_retries: Option<u32>,
+}
+
+/// Why a timer was not started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerStart {
+    /// It is stored.
+    Started,
+    /// The service already has `max_pending` timers.
+    TooMany,
+}

@@ -1,0 +1,198 @@
+//! The background driver that fires due timers.
+//!
+//! It claims due timers in the store (each claim lasts [`CLAIM`]: on a shared store each due
+//! timer is claimed by one process, and a process that dies while firing leaves its timers to
+//! another once the claim runs out), makes each call through the dispatcher, and removes the
+//! timer when the call succeeds or reschedules it when it fails. It sleeps until the next due
+//! timer, or until this process starts a timer, the clock is moved by hand, or [`SHARED_POLL`]
+//! passes on a shared store (timers started by other processes are seen that late).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
+
+use super::Clock;
+use crate::background::BackgroundDriver;
+use crate::call::{Call, UntypedCall};
+use crate::dispatch::Dispatcher;
+use crate::outcome::Outcome;
+use crate::store::{Store, StoreError, TimerRecord};
+
+/// How long a claim on a due timer lasts: its call must finish within it.
+pub(crate) const CLAIM: Duration = Duration::from_secs(30);
+/// How long a timer's call may take before it counts as failed.
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// How many due timers a pass claims at once.
+const BATCH: usize = 64;
+/// How often a process on a shared store looks for timers other processes started.
+pub(crate) const SHARED_POLL: Duration = Duration::from_millis(100);
+/// How often a process alone on its store looks anyway (its own starts wake it at once).
+const LOCAL_POLL: Duration = Duration::from_secs(1);
+/// The first pause after a failed call; doubled after each further failure, to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(3);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+pub(crate) struct TimerDriver {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub started: Arc<tokio::sync::Notify>,
+}
+
+impl TimerDriver {
+    pub const NAME: &'static str = "timers";
+}
+
+impl BackgroundDriver for TimerDriver {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn run(
+        self: Box<Self>,
+        dispatcher: Arc<Dispatcher>,
+        mut stopping: watch::Receiver<bool>,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let owner = uuid::Uuid::new_v4().as_u64_pair().0;
+            let poll = if self.store.is_shared() {
+                SHARED_POLL
+            } else {
+                LOCAL_POLL
+            };
+            let mut failures = 0u32;
+            loop {
+                if *stopping.borrow() {
+                    return;
+                }
+                let now = self.clock.now_ms();
+                let claim_ms = CLAIM.as_millis() as u64;
+                let claimed = match self
+                    .store
+                    .claim_due_timers(now, claim_ms, owner, BATCH)
+                    .await
+                {
+                    Ok(claimed) => {
+                        failures = 0;
+                        claimed
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        let delay = Duration::from_millis(100 * u64::from(failures.min(50)));
+                        tracing::warn!(%error, "claiming due timers failed; trying again in {delay:?}");
+                        if pause(&mut stopping, delay).await {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                if !claimed.is_empty() {
+                    let fires = claimed
+                        .into_iter()
+                        .map(|timer| self.fire(&dispatcher, timer));
+                    futures_util::future::join_all(fires).await;
+                    continue;
+                }
+                self.clock.settled(now);
+                let wait = match self.store.next_timer_due(now).await {
+                    Ok(Some(due)) if due > now => Duration::from_millis(due - now).min(poll),
+                    // Due but claimed by someone else, or the store did not answer: look again
+                    // after a poll.
+                    _ => poll,
+                };
+                let moved = self.clock.moved();
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = self.started.notified() => {}
+                    () = moved => {}
+                    _ = stopping.wait_for(|stopping| *stopping) => return,
+                }
+            }
+        })
+    }
+}
+
+/// Sleeps for `delay`; `true` if the service is stopping.
+async fn pause(stopping: &mut watch::Receiver<bool>, delay: Duration) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => false,
+        _ = stopping.wait_for(|stopping| *stopping) => true,
+    }
+}
+
+/// The pause after `attempts` failed calls: a fixed 3 s for a timer with a retry limit, else
+/// 3 s doubling to 30 s.
+fn backoff(attempts: u32, limited: bool) -> Duration {
+    if limited {
+        return FIRST_BACKOFF;
+    }
+    FIRST_BACKOFF
+        .saturating_mul(1 << attempts.saturating_sub(1).min(4))
+        .min(MAX_BACKOFF)
+}
+
+impl TimerDriver {
+    /// Makes a claimed timer's call; removes the timer if it succeeded, reschedules it if not.
+    async fn fire(&self, dispatcher: &Arc<Dispatcher>, timer: TimerRecord) {
+        let call: Call = match serde_json::from_slice(&timer.call) {
+            Ok(call) => call,
+            Err(error) => {
+                tracing::error!(timer = %timer.name, %error, "a stored timer's call does not read; the timer is dropped");
+                self.settle(self.store.finish_timer(&timer.name, &timer.generation))
+                    .await;
+                return;
+            }
+        };
+        let target = format!("{}::{}", call.component(), call.method());
+        let untyped = UntypedCall { call, defect: None };
+        let failure = match tokio::time::timeout(CALL_TIMEOUT, dispatcher.call(untyped)).await {
+            Ok(Outcome::Error(error)) => Some(error.to_string()),
+            Ok(Outcome::Reply { .. } | Outcome::Ignore | Outcome::Stream(_)) => None,
+            Err(_) => Some(format!("no answer within {CALL_TIMEOUT:?}")),
+        };
+        let Some(failure) = failure else {
+            tracing::debug!(timer = %timer.name, %target, "timer fired");
+            self.settle(self.store.finish_timer(&timer.name, &timer.generation))
+                .await;
+            return;
+        };
+        let attempts = timer.attempts + 1;
+        if let Some(max) = timer.max_retries
+            && attempts > max
+        {
+            tracing::warn!(timer = %timer.name, %target, attempts, error = %failure, "timer call failed and its retries are spent; the timer is dropped");
+            self.settle(self.store.finish_timer(&timer.name, &timer.generation))
+                .await;
+            return;
+        }
+        let delay = backoff(attempts, timer.max_retries.is_some());
+        tracing::warn!(timer = %timer.name, %target, attempts, error = %failure, "timer call failed; calling again in {delay:?}");
+        let due = self.clock.now_ms() + delay.as_millis() as u64;
+        self.settle(
+            self.store
+                .retry_timer(&timer.name, &timer.generation, due, attempts),
+        )
+        .await;
+    }
+
+    /// Waits for a store write that ends a firing; if it fails, the claim runs out and the
+    /// timer fires again (at least once).
+    async fn settle(&self, write: BoxFuture<'static, Result<(), StoreError>>) {
+        if let Err(error) = write.await {
+            tracing::warn!(%error, "recording a timer's outcome failed; it fires again once its claim runs out");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_from_three_seconds_to_thirty_or_stay_at_three_with_a_limit() {
+        let delays: Vec<u64> = (1..=6).map(|n| backoff(n, false).as_secs()).collect();
+        assert_eq!(delays, [3, 6, 12, 24, 30, 30]);
+        assert_eq!(backoff(5, true).as_secs(), 3);
+    }
+}

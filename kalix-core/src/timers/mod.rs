@@ -1,0 +1,165 @@
+//! Durable timers: a component schedules a call for later, and it happens even if the service
+//! restarts in between (Kalix's `TimerScheduler`).
+//!
+//! ```
+//! use std::time::Duration;
+//! use kalix_core::prelude::*;
+//!
+//! #[derive(Default)]
+//! pub struct Reminders;
+//!
+//! #[action]
+//! impl Reminders {
+//!     #[post("/remind/<id>")]
+//!     async fn remind(&self, id: String, ctx: &ActionContext) -> action::Effect<String> {
+//!         let call = ctx.component_client().action::<Reminders>().fire(id.clone());
+//!         match ctx.timers().start_single_timer(format!("remind-{id}"), Duration::from_secs(60), call).await {
+//!             Ok(()) => action::Effect::reply("scheduled".to_owned()),
+//!             Err(error) => action::Effect::error(error.description().to_owned()),
+//!         }
+//!     }
+//!
+//!     #[post("/remind/<id>/fire")]
+//!     async fn fire(&self, id: String) -> action::Effect<String> {
+//!         action::Effect::reply(format!("reminded {id}"))
+//!     }
+//! }
+//! ```
+//!
+//! ## Delivery
+//! At least once, through the dispatcher like any other call. A call that succeeds removes the
+//! timer; one that fails (an error reply or a panic) is made again after 3 s, doubling to 30 s,
+//! forever, or, started with [`Timers::start_single_timer_with_retries`], every 3 s until its
+//! retries are spent (then the timer is dropped with a log line). A name is unique: starting a
+//! timer of a name replaces the one before; cancelling a name nobody holds succeeds.
+//!
+//! ## Time
+//! The runtime reads time through a [`Clock`]. Services use the system's; the `TestKit` uses a
+//! [`ManualClock`], so `testkit.clock().advance(d)` fires what fell due at once.
+
+mod clock;
+pub(crate) mod driver;
+mod scheduler;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub(crate) use scheduler::{StoredTimers, TimerLimits};
+
+use crate::call::Call;
+use crate::client::DeferredCall;
+use crate::error::CallError;
+
+/// A timer as [`Timers::list`] and the testkits show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingTimer {
+    /// Its name.
+    pub name: String,
+    /// When it is due, in milliseconds since the Unix epoch (by the service's clock).
+    pub due_ms: u64,
+    /// What it calls: `component::method`.
+    pub target: String,
+    /// The call.
+    pub call: Call,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// What carries out [`Timers`]: the runtime's store-backed timers, or a testkit's recording.
+pub trait TimerBackend: Send + Sync + 'static {
+    /// Starts (or replaces) the timer `name`, due after `delay`, making `call`; returns once it
+    /// is durable.
+    fn start(
+        &self,
+        name: String,
+        delay: Duration,
+        call: Call,
+        max_retries: Option<u32>,
+    ) -> BoxFuture<'static, Result<(), CallError>>;
+
+    /// Cancels the timer `name`; succeeds when there is none.
+    fn cancel(&self, name: String) -> BoxFuture<'static, Result<(), CallError>>;
+
+    /// The pending timers, earliest first (at most 10,000).
+    fn list(&self) -> BoxFuture<'static, Result<Vec<PendingTimer>, CallError>>;
+}
+
+/// Starts and cancels durable timers: `ctx.timers()` in a handler.
+#[derive(Clone)]
+pub struct Timers {
+    backend: Option<Arc<dyn TimerBackend>>,
+}
+
+impl Timers {
+    /// Timers carried out by `backend`.
+    pub fn new(backend: Arc<dyn TimerBackend>) -> Self {
+        Self {
+            backend: Some(backend),
+        }
+    }
+
+    /// Timers where there are none (a context built outside the runtime): every call fails.
+    pub fn unavailable() -> Self {
+        Self { backend: None }
+    }
+
+    fn backend(&self) -> Result<&Arc<dyn TimerBackend>, CallError> {
+        self.backend.as_ref().ok_or_else(|| {
+            CallError::new(
+                crate::ErrorCode::INTERNAL_SERVER_ERROR,
+                "timers are not available here: they run in the service's runtime or a testkit",
+            )
+        })
+    }
+
+    /// Starts the timer `name`: after `delay`, `call` is made. A timer of the same name is
+    /// replaced. Returns once the timer is durable; fails if the name, the call or the number
+    /// of pending timers is over its limit.
+    pub async fn start_single_timer<T>(
+        &self,
+        name: impl Into<String>,
+        delay: Duration,
+        call: DeferredCall<T>,
+    ) -> Result<(), CallError> {
+        let backend = self.backend()?;
+        backend
+            .start(name.into(), delay, call.call().clone(), None)
+            .await
+    }
+
+    /// As [`Timers::start_single_timer`], but a failing call is made again every 3 s at most
+    /// `max_retries` times, then the timer is dropped.
+    pub async fn start_single_timer_with_retries<T>(
+        &self,
+        name: impl Into<String>,
+        delay: Duration,
+        call: DeferredCall<T>,
+        max_retries: u32,
+    ) -> Result<(), CallError> {
+        let backend = self.backend()?;
+        backend
+            .start(name.into(), delay, call.call().clone(), Some(max_retries))
+            .await
+    }
+
+    /// Cancels the timer `name`; succeeds when there is none.
+    pub async fn cancel(&self, name: impl Into<String>) -> Result<(), CallError> {
+        self.backend()?.cancel(name.into()).await
+    }
+
+    /// The pending timers, earliest first.
+    pub async fn list(&self) -> Result<Vec<PendingTimer>, CallError> {
+        self.backend()?.list().await
+    }
+}
+
+impl std::fmt::Debug for Timers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timers")
+            .field("available", &self.backend.is_some())
+            .finish()
+    }
+}
