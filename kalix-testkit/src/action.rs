@@ -9,8 +9,11 @@ use kalix_core::value_entity::ValueEntityComponent;
 use kalix_core::{Call, CallError, ComponentClient, Metadata};
 use serde::Serialize;
 
+use kalix_core::timers::{ManualClock, PendingTimer, Timers};
+
 use crate::EffectResult;
 use crate::stubs::Stubs;
+use crate::timers::RecordedTimers;
 
 /// Calls the handlers of one action directly and reports their effects.
 ///
@@ -47,16 +50,39 @@ pub struct ActionTestkit<A> {
     action: A,
     metadata: Metadata,
     stubs: Arc<Stubs>,
+    clock: ManualClock,
+    timers: Arc<RecordedTimers>,
 }
 
 impl<A> ActionTestkit<A> {
     /// A testkit calling the handlers of `action`.
     pub fn new(action: A) -> Self {
+        let stubs: Arc<Stubs> = Arc::default();
+        let clock = ManualClock::new();
+        let timers = RecordedTimers::new(clock.clone(), Arc::clone(&stubs));
+        *stubs.timers.lock().expect("no stub panics while held") = Some(Timers::new(Arc::clone(
+            &timers,
+        )
+            as Arc<dyn kalix_core::timers::TimerBackend>));
         Self {
             action,
             metadata: Metadata::new(),
-            stubs: Arc::default(),
+            stubs,
+            clock,
+            timers,
         }
+    }
+
+    /// The clock the handlers' timers run on. `advance(d)` fires the timers that fell due
+    /// through the stubs: a stubbed call succeeds and removes its timer, an unstubbed one fails
+    /// and is retried as the runtime retries it.
+    pub fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    /// The timers the handlers started and did not cancel (nor fired), earliest first.
+    pub fn timers(&self) -> Vec<PendingTimer> {
+        self.timers.pending()
     }
 
     /// Answers every awaited call to `method` of value entity `E` with `answer`, which sees the

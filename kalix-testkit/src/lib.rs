@@ -25,6 +25,7 @@ mod integration;
 mod process;
 mod result;
 mod stubs;
+mod timers;
 mod topics;
 
 pub mod store_conformance;

@@ -18,6 +18,8 @@ type Answer = Arc<dyn Fn(&Call) -> Result<serde_json::Value, CallError> + Send +
 pub(crate) struct Stubs {
     answers: Mutex<HashMap<(String, String), Answer>>,
     calls: Mutex<Vec<Call>>,
+    /// The timers handlers start, if the testkit records them.
+    pub timers: Mutex<Option<kalix_core::timers::Timers>>,
 }
 
 impl Stubs {
@@ -53,6 +55,13 @@ impl Stubs {
 }
 
 impl Transport for Stubs {
+    fn timers(&self) -> Option<kalix_core::timers::Timers> {
+        self.timers
+            .lock()
+            .expect("no stub panics while held")
+            .clone()
+    }
+
     fn execute(self: Arc<Self>, call: Call) -> BoxFuture<'static, Result<Bytes, CallError>> {
         self.calls
             .lock()

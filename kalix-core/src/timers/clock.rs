@@ -55,10 +55,14 @@ pub struct ManualClock {
     inner: Arc<Inner>,
 }
 
+/// Fires, by itself, what falls due when the clock is advanced (a unit testkit's timers).
+type Firing = Arc<dyn Fn(u64) -> BoxFuture<'static, ()> + Send + Sync>;
+
 struct Inner {
     now_ms: AtomicU64,
     moved: Notify,
     settled: watch::Sender<u64>,
+    firing: std::sync::Mutex<Option<Firing>>,
 }
 
 impl Default for ManualClock {
@@ -76,6 +80,7 @@ impl ManualClock {
                 now_ms: AtomicU64::new(now),
                 moved: Notify::new(),
                 settled: watch::channel(0).0,
+                firing: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -98,6 +103,16 @@ impl ManualClock {
         let target = self.now_ms() + by.as_millis() as u64;
         let mut settled = self.inner.settled.subscribe();
         self.set_ms(target);
+        let firing = self
+            .inner
+            .firing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(fire) = firing {
+            fire(target).await;
+            return;
+        }
         let waited = tokio::time::timeout(
             Duration::from_secs(30),
             settled.wait_for(|at| *at >= target),
@@ -106,6 +121,15 @@ impl ManualClock {
         if waited.is_err() {
             tracing::warn!("the clock was advanced, but the timers due did not settle within 30 s");
         }
+    }
+}
+
+impl ManualClock {
+    /// Makes `fire` (given the new time) what [`ManualClock::advance`] runs and waits for,
+    /// instead of a service's timer driver: how a unit testkit fires its recorded timers.
+    #[doc(hidden)]
+    pub fn fire_with(&self, fire: impl Fn(u64) -> BoxFuture<'static, ()> + Send + Sync + 'static) {
+        *self.inner.firing.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(fire));
     }
 }
 

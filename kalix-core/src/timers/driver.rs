@@ -121,15 +121,19 @@ async fn pause(stopping: &mut watch::Receiver<bool>, delay: Duration) -> bool {
     }
 }
 
-/// The pause after `attempts` failed calls: a fixed 3 s for a timer with a retry limit, else
-/// 3 s doubling to 30 s.
-fn backoff(attempts: u32, limited: bool) -> Duration {
-    if limited {
-        return FIRST_BACKOFF;
+/// When a timer whose call failed `attempts` times (this one included) is called again: after
+/// 3 s doubling to 30 s, or, with a retry limit, a fixed 3 s; `None` when its retries are spent
+/// and it is dropped. The runtime's driver and the unit testkits follow it alike.
+pub fn next_attempt(attempts: u32, max_retries: Option<u32>) -> Option<Duration> {
+    match max_retries {
+        Some(max) if attempts > max => None,
+        Some(_) => Some(FIRST_BACKOFF),
+        None => Some(
+            FIRST_BACKOFF
+                .saturating_mul(1 << attempts.saturating_sub(1).min(4))
+                .min(MAX_BACKOFF),
+        ),
     }
-    FIRST_BACKOFF
-        .saturating_mul(1 << attempts.saturating_sub(1).min(4))
-        .min(MAX_BACKOFF)
 }
 
 impl TimerDriver {
@@ -158,15 +162,12 @@ impl TimerDriver {
             return;
         };
         let attempts = timer.attempts + 1;
-        if let Some(max) = timer.max_retries
-            && attempts > max
-        {
+        let Some(delay) = next_attempt(attempts, timer.max_retries) else {
             tracing::warn!(timer = %timer.name, %target, attempts, error = %failure, "timer call failed and its retries are spent; the timer is dropped");
             self.settle(self.store.finish_timer(&timer.name, &timer.generation))
                 .await;
             return;
-        }
-        let delay = backoff(attempts, timer.max_retries.is_some());
+        };
         tracing::warn!(timer = %timer.name, %target, attempts, error = %failure, "timer call failed; calling again in {delay:?}");
         let due = self.clock.now_ms() + delay.as_millis() as u64;
         self.settle(
@@ -191,8 +192,11 @@ mod tests {
 
     #[test]
     fn failures_back_off_from_three_seconds_to_thirty_or_stay_at_three_with_a_limit() {
-        let delays: Vec<u64> = (1..=6).map(|n| backoff(n, false).as_secs()).collect();
+        let delays: Vec<u64> = (1..=6)
+            .map(|n| next_attempt(n, None).unwrap().as_secs())
+            .collect();
         assert_eq!(delays, [3, 6, 12, 24, 30, 30]);
-        assert_eq!(backoff(5, true).as_secs(), 3);
+        assert_eq!(next_attempt(2, Some(2)), Some(FIRST_BACKOFF));
+        assert_eq!(next_attempt(3, Some(2)), None, "retries spent");
     }
 }

@@ -47,6 +47,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use driver::next_attempt;
 pub(crate) use scheduler::{StoredTimers, TimerLimits};
 
 use crate::call::Call;

@@ -11,6 +11,7 @@
 //! ```
 
 mod feed;
+mod timer;
 mod view;
 
 use std::future::Future;
@@ -99,6 +100,8 @@ where
     view::view_rows_and_progress_are_written_together(fresh().await).await;
     view::view_queries_select_order_count_and_page(fresh().await).await;
     view::an_equality_query_is_served_by_an_index(fresh().await).await;
+    timer::timers_start_replace_cancel_and_respect_the_limit(fresh().await).await;
+    timer::due_timers_are_claimed_once_until_the_claim_runs_out(fresh().await).await;
 }
 
 /// A writer queues writes on top of its own, in one batch and in the next: the store applies

@@ -13,6 +13,7 @@ mod startup;
 mod store;
 mod streams;
 mod subscriptions;
+mod timers;
 mod ui;
 mod unit;
 

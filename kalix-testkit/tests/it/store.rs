@@ -486,3 +486,53 @@ async fn on_postgres_a_lock_held_elsewhere_gets_a_503_instead_of_stalling_writes
     assert_eq!(response.status(), StatusCode::OK);
     mark_ran("postgres-timeouts");
 }
+
+/// Two processes (two stores on one schema) claiming due timers at once: each timer is claimed
+/// by exactly one of them.
+#[tokio::test]
+async fn on_postgres_two_claimers_never_claim_one_timer_both() {
+    use kalix_core::store::{PostgresStore, Store, TimerRecord};
+    let Some(url) = postgres_url("the timer claim check") else {
+        return;
+    };
+    let schema = format!("timers_{}", uuid_like());
+    let a = PostgresStore::connect(&url, &schema).await.unwrap();
+    let b = PostgresStore::connect(&url, &schema).await.unwrap();
+    for n in 0..300 {
+        let timer = TimerRecord {
+            name: format!("t{n}"),
+            generation: "1".to_owned(),
+            due_ms: n,
+            call: bytes::Bytes::from_static(b"{}"),
+            attempts: 0,
+            max_retries: None,
+        };
+        a.start_timer(timer, 1_000).await.unwrap();
+    }
+    let claim_all = |store: PostgresStore, owner: u64| async move {
+        let mut claimed = Vec::new();
+        loop {
+            let batch = store
+                .claim_due_timers(1_000, 60_000, owner, 7)
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                return claimed;
+            }
+            claimed.extend(batch.into_iter().map(|t| t.name));
+        }
+    };
+    let (by_a, by_b) = tokio::join!(claim_all(a, 1), claim_all(b, 2));
+    let mut all: Vec<&String> = by_a.iter().chain(&by_b).collect();
+    all.sort();
+    let total = all.len();
+    all.dedup();
+    assert_eq!(
+        (total, all.len()),
+        (300, 300),
+        "{} by a, {} by b",
+        by_a.len(),
+        by_b.len()
+    );
+    mark_ran("postgres-timer-claims");
+}

@@ -4,6 +4,7 @@
 
 mod http;
 mod in_process;
+mod unit;
 
 use serde_json::{Value, json};
 

@@ -1,0 +1,102 @@
+//! Timers: start, replace, cancel, claim (once per timer at a time; again once the claim ran
+//! out), finish and retry by generation, the limit on pending timers.
+
+use bytes::Bytes;
+use kalix_core::store::{Store, TimerRecord, TimerStart};
+
+fn timer(name: &str, generation: &str, due_ms: u64) -> TimerRecord {
+    TimerRecord {
+        name: name.to_owned(),
+        generation: generation.to_owned(),
+        due_ms,
+        call: Bytes::from(format!("{{\"to\":\"{name}\"}}")),
+        attempts: 0,
+        max_retries: Some(2),
+    }
+}
+
+fn names(timers: &[TimerRecord]) -> Vec<&str> {
+    timers.iter().map(|t| t.name.as_str()).collect()
+}
+
+/// Timers are stored, replaced by name, listed earliest first and cancelled; a new name over
+/// the limit is refused, a replacement is not.
+pub(super) async fn timers_start_replace_cancel_and_respect_the_limit(store: impl Store) {
+    assert_eq!(
+        store.start_timer(timer("b", "1", 2_000), 2).await.unwrap(),
+        TimerStart::Started
+    );
+    assert_eq!(
+        store.start_timer(timer("a", "1", 1_000), 2).await.unwrap(),
+        TimerStart::Started
+    );
+    assert_eq!(
+        store.start_timer(timer("c", "1", 500), 2).await.unwrap(),
+        TimerStart::TooMany
+    );
+    assert_eq!(
+        store.start_timer(timer("b", "2", 3_000), 2).await.unwrap(),
+        TimerStart::Started,
+        "replacing a timer is not a new one"
+    );
+    let listed = store.list_timers(10).await.unwrap();
+    assert_eq!(names(&listed), ["a", "b"]);
+    assert_eq!(
+        (listed[1].generation.as_str(), listed[1].due_ms),
+        ("2", 3_000)
+    );
+    assert_eq!(listed[0], timer("a", "1", 1_000), "read back as written");
+    store.cancel_timer("a").await.unwrap();
+    store.cancel_timer("nothing").await.unwrap();
+    assert_eq!(names(&store.list_timers(10).await.unwrap()), ["b"]);
+    assert_eq!(store.next_timer_due(0).await.unwrap(), Some(3_000));
+}
+
+/// A due timer is claimed by one owner until its claim runs out; finishing and retrying act
+/// on the generation claimed only.
+pub(super) async fn due_timers_are_claimed_once_until_the_claim_runs_out(store: impl Store) {
+    store
+        .start_timer(timer("early", "1", 1_000), 100)
+        .await
+        .unwrap();
+    store
+        .start_timer(timer("late", "1", 9_000), 100)
+        .await
+        .unwrap();
+    let first = store.claim_due_timers(2_000, 1_000, 1, 10).await.unwrap();
+    assert_eq!(names(&first), ["early"], "only what is due");
+    let second = store.claim_due_timers(2_500, 1_000, 2, 10).await.unwrap();
+    assert!(second.is_empty(), "claimed already: {second:?}");
+    assert_eq!(store.next_timer_due(2_500).await.unwrap(), Some(9_000));
+    let after = store.claim_due_timers(3_500, 1_000, 2, 10).await.unwrap();
+    assert_eq!(
+        names(&after),
+        ["early"],
+        "its claim ran out: another owner takes it"
+    );
+
+    // Started again while it fires: the old generation's outcome leaves the new one alone.
+    store
+        .start_timer(timer("early", "2", 5_000), 100)
+        .await
+        .unwrap();
+    store.finish_timer("early", "1").await.unwrap();
+    store.retry_timer("early", "1", 4_000, 1).await.unwrap();
+    let listed = store.list_timers(10).await.unwrap();
+    assert_eq!(
+        (listed[0].generation.as_str(), listed[0].due_ms),
+        ("2", 5_000)
+    );
+
+    let claimed = store.claim_due_timers(5_000, 1_000, 1, 10).await.unwrap();
+    assert_eq!(names(&claimed), ["early"]);
+    store.retry_timer("early", "2", 6_000, 1).await.unwrap();
+    let retried = store.claim_due_timers(6_000, 1_000, 1, 10).await.unwrap();
+    assert_eq!(
+        (retried[0].attempts, retried[0].due_ms),
+        (1, 6_000),
+        "released and due again"
+    );
+    store.finish_timer("early", "2").await.unwrap();
+    assert_eq!(names(&store.list_timers(10).await.unwrap()), ["late"]);
+}
