@@ -184,8 +184,8 @@ async fn commit_batch(store: &dyn Store, writes: Vec<Write>) -> Vec<CommitResult
 mod tests {
     use super::*;
     use crate::store::{
-        ConsumerProgress, FeedEntry, FeedKind, FeedOffset, SqliteStore, StateWrite, ViewRowWrite,
-        ViewRows, ViewTableSpec,
+        ConsumerProgress, FeedEntry, FeedKind, FeedOffset, SqliteStore, StateWrite, TimerOutcome,
+        TimerRecord, TimerStart, ViewRowWrite, ViewRows, ViewTableSpec,
     };
     use crate::view::query::Query;
 
@@ -393,6 +393,49 @@ mod tests {
             params: serde_json::Map<String, serde_json::Value>,
         ) -> BoxFuture<'static, Result<String, StoreError>> {
             self.inner.explain_view_query(query, params)
+        }
+
+        fn start_timer(
+            &self,
+            timer: TimerRecord,
+            max_pending: u64,
+        ) -> BoxFuture<'static, Result<TimerStart, StoreError>> {
+            self.inner.start_timer(timer, max_pending)
+        }
+
+        fn cancel_timer(&self, name: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+            self.inner.cancel_timer(name)
+        }
+
+        fn claim_due_timers(
+            &self,
+            now_ms: u64,
+            claim_ms: u64,
+            owner: u64,
+            limit: usize,
+        ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+            self.inner.claim_due_timers(now_ms, claim_ms, owner, limit)
+        }
+
+        fn settle_timers(
+            &self,
+            outcomes: Vec<TimerOutcome>,
+        ) -> BoxFuture<'static, Result<(), StoreError>> {
+            self.inner.settle_timers(outcomes)
+        }
+
+        fn next_timer_due(
+            &self,
+            now_ms: u64,
+        ) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {
+            self.inner.next_timer_due(now_ms)
+        }
+
+        fn list_timers(
+            &self,
+            limit: usize,
+        ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+            self.inner.list_timers(limit)
         }
     }
 

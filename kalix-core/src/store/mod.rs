@@ -23,7 +23,7 @@ pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage,
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
 pub use postgres::{PostgresStore, PostgresTimeouts};
 pub use sqlite::SqliteStore;
-pub use timer::{TimerRecord, TimerStart};
+pub use timer::{TimerOutcome, TimerRecord, TimerStart};
 pub use view_table::{ViewRowWrite, ViewRows, ViewTableSpec};
 
 /// The stored state of one entity.
@@ -438,21 +438,11 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>>;
 
-    /// Removes the timer `name` if it is still the start `generation` (it fired).
-    fn finish_timer(
+    /// Records what became of fired timers, in one transaction: each is removed, or made due
+    /// again after a failure (releasing its claim), if it is still the start that fired.
+    fn settle_timers(
         &self,
-        name: &str,
-        generation: &str,
-    ) -> BoxFuture<'static, Result<(), StoreError>>;
-
-    /// Makes the start `generation` of timer `name` due again at `due_ms`, after `attempts`
-    /// failed attempts, and releases its claim.
-    fn retry_timer(
-        &self,
-        name: &str,
-        generation: &str,
-        due_ms: u64,
-        attempts: u32,
+        outcomes: Vec<TimerOutcome>,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
 
     /// The earliest due time of a timer nobody holds a claim on at `now_ms`.

@@ -29,3 +29,15 @@ pub enum TimerStart {
     /// The service already has `max_pending` timers.
     TooMany,
 }
+
+/// What became of a fired timer, for [`Store::settle_timers`](crate::store::Store::settle_timers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimerOutcome {
+    /// The timer's name.
+    pub name: String,
+    /// The start of it that fired: a timer started again since is left alone.
+    pub generation: String,
+    /// `None`: it is done and removed. `Some((due_ms, attempts))`: its call failed; it is due
+    /// again then, after that many failed attempts, and its claim is released.
+    pub retry: Option<(u64, u32)>,
+}

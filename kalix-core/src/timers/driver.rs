@@ -18,14 +18,14 @@ use crate::background::BackgroundDriver;
 use crate::call::{Call, UntypedCall};
 use crate::dispatch::Dispatcher;
 use crate::outcome::Outcome;
-use crate::store::{Store, StoreError, TimerRecord};
+use crate::store::{Store, TimerOutcome, TimerRecord};
 
 /// How long a claim on a due timer lasts: its call must finish within it.
 pub(crate) const CLAIM: Duration = Duration::from_secs(30);
 /// How long a timer's call may take before it counts as failed.
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// How many due timers a pass claims at once.
-const BATCH: usize = 64;
+const BATCH: usize = 256;
 /// How often a process on a shared store looks for timers other processes started.
 pub(crate) const SHARED_POLL: Duration = Duration::from_millis(100);
 /// How often a process alone on its store looks anyway (its own starts wake it at once).
@@ -91,7 +91,12 @@ impl BackgroundDriver for TimerDriver {
                     let fires = claimed
                         .into_iter()
                         .map(|timer| self.fire(&dispatcher, timer));
-                    futures_util::future::join_all(fires).await;
+                    let outcomes = futures_util::future::join_all(fires).await;
+                    // One write for the pass; if it fails, the claims run out and the timers
+                    // fire again (at least once).
+                    if let Err(error) = self.store.settle_timers(outcomes).await {
+                        tracing::warn!(%error, "recording fired timers failed; they fire again once their claims run out");
+                    }
                     continue;
                 }
                 self.clock.settled(now);
@@ -137,15 +142,19 @@ pub fn next_attempt(attempts: u32, max_retries: Option<u32>) -> Option<Duration>
 }
 
 impl TimerDriver {
-    /// Makes a claimed timer's call; removes the timer if it succeeded, reschedules it if not.
-    async fn fire(&self, dispatcher: &Arc<Dispatcher>, timer: TimerRecord) {
+    /// Makes a claimed timer's call: it is done if the call succeeded, due again later if not
+    /// (or done, when its retries are spent).
+    async fn fire(&self, dispatcher: &Arc<Dispatcher>, timer: TimerRecord) -> TimerOutcome {
+        let done = TimerOutcome {
+            name: timer.name.clone(),
+            generation: timer.generation.clone(),
+            retry: None,
+        };
         let call: Call = match serde_json::from_slice(&timer.call) {
             Ok(call) => call,
             Err(error) => {
                 tracing::error!(timer = %timer.name, %error, "a stored timer's call does not read; the timer is dropped");
-                self.settle(self.store.finish_timer(&timer.name, &timer.generation))
-                    .await;
-                return;
+                return done;
             }
         };
         let target = format!("{}::{}", call.component(), call.method());
@@ -157,31 +166,18 @@ impl TimerDriver {
         };
         let Some(failure) = failure else {
             tracing::debug!(timer = %timer.name, %target, "timer fired");
-            self.settle(self.store.finish_timer(&timer.name, &timer.generation))
-                .await;
-            return;
+            return done;
         };
         let attempts = timer.attempts + 1;
         let Some(delay) = next_attempt(attempts, timer.max_retries) else {
             tracing::warn!(timer = %timer.name, %target, attempts, error = %failure, "timer call failed and its retries are spent; the timer is dropped");
-            self.settle(self.store.finish_timer(&timer.name, &timer.generation))
-                .await;
-            return;
+            return done;
         };
         tracing::warn!(timer = %timer.name, %target, attempts, error = %failure, "timer call failed; calling again in {delay:?}");
         let due = self.clock.now_ms() + delay.as_millis() as u64;
-        self.settle(
-            self.store
-                .retry_timer(&timer.name, &timer.generation, due, attempts),
-        )
-        .await;
-    }
-
-    /// Waits for a store write that ends a firing; if it fails, the claim runs out and the
-    /// timer fires again (at least once).
-    async fn settle(&self, write: BoxFuture<'static, Result<(), StoreError>>) {
-        if let Err(error) = write.await {
-            tracing::warn!(%error, "recording a timer's outcome failed; it fires again once its claim runs out");
+        TimerOutcome {
+            retry: Some((due, attempts)),
+            ..done
         }
     }
 }

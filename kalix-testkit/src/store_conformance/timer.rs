@@ -2,7 +2,7 @@
 //! out), finish and retry by generation, the limit on pending timers.
 
 use bytes::Bytes;
-use kalix_core::store::{Store, TimerRecord, TimerStart};
+use kalix_core::store::{Store, TimerOutcome, TimerRecord, TimerStart};
 
 fn timer(name: &str, generation: &str, due_ms: u64) -> TimerRecord {
     TimerRecord {
@@ -12,6 +12,21 @@ fn timer(name: &str, generation: &str, due_ms: u64) -> TimerRecord {
         call: Bytes::from(format!("{{\"to\":\"{name}\"}}")),
         attempts: 0,
         max_retries: Some(2),
+    }
+}
+
+fn done(name: &str, generation: &str) -> TimerOutcome {
+    TimerOutcome {
+        name: name.to_owned(),
+        generation: generation.to_owned(),
+        retry: None,
+    }
+}
+
+fn retry(name: &str, generation: &str, due_ms: u64, attempts: u32) -> TimerOutcome {
+    TimerOutcome {
+        retry: Some((due_ms, attempts)),
+        ..done(name, generation)
     }
 }
 
@@ -80,8 +95,10 @@ pub(super) async fn due_timers_are_claimed_once_until_the_claim_runs_out(store: 
         .start_timer(timer("early", "2", 5_000), 100)
         .await
         .unwrap();
-    store.finish_timer("early", "1").await.unwrap();
-    store.retry_timer("early", "1", 4_000, 1).await.unwrap();
+    store
+        .settle_timers(vec![done("early", "1"), retry("early", "1", 4_000, 1)])
+        .await
+        .unwrap();
     let listed = store.list_timers(10).await.unwrap();
     assert_eq!(
         (listed[0].generation.as_str(), listed[0].due_ms),
@@ -90,13 +107,16 @@ pub(super) async fn due_timers_are_claimed_once_until_the_claim_runs_out(store: 
 
     let claimed = store.claim_due_timers(5_000, 1_000, 1, 10).await.unwrap();
     assert_eq!(names(&claimed), ["early"]);
-    store.retry_timer("early", "2", 6_000, 1).await.unwrap();
+    store
+        .settle_timers(vec![retry("early", "2", 6_000, 1)])
+        .await
+        .unwrap();
     let retried = store.claim_due_timers(6_000, 1_000, 1, 10).await.unwrap();
     assert_eq!(
         (retried[0].attempts, retried[0].due_ms),
         (1, 6_000),
         "released and due again"
     );
-    store.finish_timer("early", "2").await.unwrap();
+    store.settle_timers(vec![done("early", "2")]).await.unwrap();
     assert_eq!(names(&store.list_timers(10).await.unwrap()), ["late"]);
 }

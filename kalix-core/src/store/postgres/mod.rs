@@ -16,8 +16,8 @@ mod view;
 
 use super::{
     ConsumerProgress, EventAppend, EventLog, FeedEntry, FeedKind, FeedOffset, Snapshot, StateWrite,
-    Store, StoreError, StoredEvent, StoredMessage, StoredState, TimerRecord, TimerStart,
-    TopicMessage, ViewRowWrite, ViewRows, ViewTableSpec, Write, WriteError,
+    Store, StoreError, StoredEvent, StoredMessage, StoredState, TimerOutcome, TimerRecord,
+    TimerStart, TopicMessage, ViewRowWrite, ViewRows, ViewTableSpec, Write, WriteError,
 };
 use crate::view::query::Query;
 use feed::FEED_COLUMNS;
@@ -700,24 +700,12 @@ impl Store for PostgresStore {
         Box::pin(async move { timer::claim(&store, now_ms, claim_ms, owner, limit).await })
     }
 
-    fn finish_timer(
+    fn settle_timers(
         &self,
-        name: &str,
-        generation: &str,
+        outcomes: Vec<TimerOutcome>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
-        let (store, name, generation) = (self.clone(), name.to_owned(), generation.to_owned());
-        Box::pin(async move { timer::finish(&store, &name, &generation).await })
-    }
-
-    fn retry_timer(
-        &self,
-        name: &str,
-        generation: &str,
-        due_ms: u64,
-        attempts: u32,
-    ) -> BoxFuture<'static, Result<(), StoreError>> {
-        let (store, name, generation) = (self.clone(), name.to_owned(), generation.to_owned());
-        Box::pin(async move { timer::retry(&store, &name, &generation, due_ms, attempts).await })
+        let store = self.clone();
+        Box::pin(async move { timer::settle(&store, &outcomes).await })
     }
 
     fn next_timer_due(&self, now_ms: u64) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {

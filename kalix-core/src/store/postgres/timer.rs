@@ -6,7 +6,7 @@ use bytes::Bytes;
 use tokio_postgres::Row;
 
 use super::{PostgresStore, db_error, pool_error};
-use crate::store::{StoreError, TimerRecord, TimerStart};
+use crate::store::{StoreError, TimerOutcome, TimerRecord, TimerStart};
 
 /// Creates the timer table and its index if the table is missing (creating an index that
 /// exists would still lock the table).
@@ -156,45 +156,50 @@ pub(super) async fn claim(
     Ok(claimed)
 }
 
-pub(super) async fn finish(
+pub(super) async fn settle(
     store: &PostgresStore,
-    name: &str,
-    generation: &str,
+    outcomes: &[TimerOutcome],
 ) -> Result<(), StoreError> {
-    let client = store.pool.get().await.map_err(pool_error)?;
-    client
-        .execute(
-            &format!(
-                "DELETE FROM {} WHERE name = $1 AND generation = $2",
-                store.timers()
-            ),
-            &[&name, &generation],
-        )
+    let table = store.timers();
+    let mut client = store.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    let remove = transaction
+        .prepare_cached(&format!(
+            "DELETE FROM {table} WHERE name = $1 AND generation = $2"
+        ))
         .await
         .map_err(db_error)?;
-    Ok(())
-}
-
-pub(super) async fn retry(
-    store: &PostgresStore,
-    name: &str,
-    generation: &str,
-    due_ms: u64,
-    attempts: u32,
-) -> Result<(), StoreError> {
-    let client = store.pool.get().await.map_err(pool_error)?;
-    client
-        .execute(
-            &format!(
-                "UPDATE {} SET due_ms = $3, attempts = $4, claimed_until_ms = NULL, owner = NULL \
-                 WHERE name = $1 AND generation = $2",
-                store.timers()
-            ),
-            &[&name, &generation, &(due_ms as i64), &(attempts as i32)],
-        )
+    let retry = transaction
+        .prepare_cached(&format!(
+            "UPDATE {table} SET due_ms = $3, attempts = $4, claimed_until_ms = NULL, owner = NULL \
+             WHERE name = $1 AND generation = $2"
+        ))
         .await
         .map_err(db_error)?;
-    Ok(())
+    for outcome in outcomes {
+        match outcome.retry {
+            None => {
+                transaction
+                    .execute(&remove, &[&outcome.name, &outcome.generation])
+                    .await
+            }
+            Some((due_ms, attempts)) => {
+                transaction
+                    .execute(
+                        &retry,
+                        &[
+                            &outcome.name,
+                            &outcome.generation,
+                            &(due_ms as i64),
+                            &(attempts as i32),
+                        ],
+                    )
+                    .await
+            }
+        }
+        .map_err(db_error)?;
+    }
+    transaction.commit().await.map_err(db_error)
 }
 
 pub(super) async fn next_due(

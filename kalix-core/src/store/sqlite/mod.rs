@@ -22,8 +22,8 @@ mod view;
 
 use super::{
     ConsumerProgress, EventLog, FeedEntry, FeedKind, FeedOffset, StateWrite, Store, StoreError,
-    StoredEvent, StoredMessage, StoredState, TimerRecord, TimerStart, TopicMessage, ViewRowWrite,
-    ViewRows, ViewTableSpec, Write, WriteError,
+    StoredEvent, StoredMessage, StoredState, TimerOutcome, TimerRecord, TimerStart, TopicMessage,
+    ViewRowWrite, ViewRows, ViewTableSpec, Write, WriteError,
 };
 use crate::view::query::Query;
 
@@ -616,26 +616,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn finish_timer(
+    fn settle_timers(
         &self,
-        name: &str,
-        generation: &str,
+        outcomes: Vec<TimerOutcome>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
-        let (name, generation) = (name.to_owned(), generation.to_owned());
-        self.write_outside_batches(move |connection| timer::finish(connection, &name, &generation))
-    }
-
-    fn retry_timer(
-        &self,
-        name: &str,
-        generation: &str,
-        due_ms: u64,
-        attempts: u32,
-    ) -> BoxFuture<'static, Result<(), StoreError>> {
-        let (name, generation) = (name.to_owned(), generation.to_owned());
-        self.write_outside_batches(move |connection| {
-            timer::retry(connection, &name, &generation, due_ms, attempts)
-        })
+        self.write_outside_batches(move |connection| timer::settle(connection, &outcomes))
     }
 
     fn next_timer_due(&self, now_ms: u64) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {

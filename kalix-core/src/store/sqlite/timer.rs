@@ -5,7 +5,7 @@ use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::sqlite_error;
-use crate::store::{StoreError, TimerRecord, TimerStart};
+use crate::store::{StoreError, TimerOutcome, TimerRecord, TimerStart};
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS timer (
@@ -125,35 +125,35 @@ pub(super) fn claim(
     Ok(due)
 }
 
-pub(super) fn finish(
+pub(super) fn settle(
     connection: &mut Connection,
-    name: &str,
-    generation: &str,
+    outcomes: &[TimerOutcome],
 ) -> Result<(), StoreError> {
-    connection
-        .execute(
-            "DELETE FROM timer WHERE name = ?1 AND generation = ?2",
-            [name, generation],
-        )
-        .map_err(sqlite_error)?;
-    Ok(())
-}
-
-pub(super) fn retry(
-    connection: &mut Connection,
-    name: &str,
-    generation: &str,
-    due_ms: u64,
-    attempts: u32,
-) -> Result<(), StoreError> {
-    connection
-        .execute(
-            "UPDATE timer SET due_ms = ?3, attempts = ?4, claimed_until_ms = NULL, owner = NULL \
-             WHERE name = ?1 AND generation = ?2",
-            params![name, generation, due_ms as i64, i64::from(attempts)],
-        )
-        .map_err(sqlite_error)?;
-    Ok(())
+    let transaction = connection.transaction().map_err(sqlite_error)?;
+    {
+        let mut remove = transaction
+            .prepare_cached("DELETE FROM timer WHERE name = ?1 AND generation = ?2")
+            .map_err(sqlite_error)?;
+        let mut retry = transaction
+            .prepare_cached(
+                "UPDATE timer SET due_ms = ?3, attempts = ?4, claimed_until_ms = NULL, owner = NULL \
+                 WHERE name = ?1 AND generation = ?2",
+            )
+            .map_err(sqlite_error)?;
+        for outcome in outcomes {
+            match outcome.retry {
+                None => remove.execute(params![outcome.name, outcome.generation]),
+                Some((due_ms, attempts)) => retry.execute(params![
+                    outcome.name,
+                    outcome.generation,
+                    due_ms as i64,
+                    i64::from(attempts)
+                ]),
+            }
+            .map_err(sqlite_error)?;
+        }
+    }
+    transaction.commit().map_err(sqlite_error)
 }
 
 pub(super) fn next_due(connection: &Connection, now_ms: u64) -> Result<Option<u64>, StoreError> {
