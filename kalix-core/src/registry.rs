@@ -391,6 +391,21 @@ impl RowUpdate {
 
 inventory::collect!(ViewDescriptor);
 
+/// Refuses two views of one table: they would write each other's rows under one consumer.
+pub(crate) fn check_view_tables(
+    views: &[&'static ViewDescriptor],
+) -> Result<(), crate::error::StartError> {
+    for (i, view) in views.iter().enumerate() {
+        if let Some(other) = views[..i].iter().find(|other| other.table == view.table) {
+            return Err(crate::error::StartError::DuplicateComponent(format!(
+                "two views keep the table `{}` ({} and {}); give each view a table of its own",
+                view.table, other.component, view.component
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Every view table registered in this binary, by table name.
 pub(crate) fn registered_views() -> Vec<&'static ViewDescriptor> {
     let mut views: Vec<_> = inventory::iter::<ViewDescriptor>.into_iter().collect();

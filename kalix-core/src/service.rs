@@ -144,6 +144,7 @@ impl Service {
             return Err(StartError::NoComponents);
         }
         crate::registry::check_type_ids(&components)?;
+        crate::registry::check_view_tables(&crate::registry::registered_views())?;
         let mut durable = true;
         let store = match self.store.clone() {
             Some(store) => store,

@@ -14,12 +14,15 @@ use crate::stubs::Stubs;
 struct Recorded {
     timer: PendingTimer,
     max_retries: Option<u32>,
+    /// Which start of the timer this is: a start of the same name while it fires replaces it.
+    start: u64,
 }
 
 /// The recorded timers of a unit testkit.
 pub(crate) struct RecordedTimers {
     clock: ManualClock,
     timers: Mutex<Vec<Recorded>>,
+    starts: std::sync::atomic::AtomicU64,
 }
 
 impl RecordedTimers {
@@ -28,12 +31,14 @@ impl RecordedTimers {
         let timers = Arc::new(Self {
             clock: clock.clone(),
             timers: Mutex::new(Vec::new()),
+            starts: std::sync::atomic::AtomicU64::new(0),
         });
-        let weak = Arc::downgrade(&timers);
+        // Weak both: the stubs hold these timers, and the clock holds this closure.
+        let (weak, stubs) = (Arc::downgrade(&timers), Arc::downgrade(&stubs));
         clock.fire_with(move |now| {
-            let (timers, stubs) = (weak.upgrade(), Arc::clone(&stubs));
+            let (timers, stubs) = (weak.upgrade(), stubs.upgrade());
             Box::pin(async move {
-                if let Some(timers) = timers {
+                if let (Some(timers), Some(stubs)) = (timers, stubs) {
                     timers.fire_due(now, stubs).await;
                 }
             })
@@ -52,27 +57,26 @@ impl RecordedTimers {
         timers
     }
 
-    /// Fires, one by one in due order, every timer due at `now` (a retry falling due again
-    /// within `now` fires again).
+    /// Fires, one by one in due order, every timer due at `now`, each once, as the runtime's
+    /// driver does: a failed call is due again after its backoff from `now`.
     async fn fire_due(&self, now: u64, stubs: Arc<Stubs>) {
+        let mut fired = Vec::new();
         loop {
             let due = {
                 let timers = self.lock();
                 timers
                     .iter()
-                    .filter(|r| r.timer.due_ms <= now)
+                    .filter(|r| r.timer.due_ms <= now && !fired.contains(&r.start))
                     .min_by_key(|r| r.timer.due_ms)
-                    .map(|r| (r.timer.name.clone(), r.timer.due_ms, r.timer.call.clone()))
+                    .map(|r| (r.start, r.timer.call.clone()))
             };
-            let Some((name, due_ms, call)) = due else {
+            let Some((start, call)) = due else {
                 return;
             };
+            fired.push(start);
             let succeeded = Arc::clone(&stubs).execute(call).await.is_ok();
             let mut timers = self.lock();
-            let Some(index) = timers
-                .iter()
-                .position(|r| r.timer.name == name && r.timer.due_ms == due_ms)
-            else {
+            let Some(index) = timers.iter().position(|r| r.start == start) else {
                 continue;
             };
             if succeeded {
@@ -82,7 +86,9 @@ impl RecordedTimers {
             let recorded = &mut timers[index];
             recorded.timer.attempts += 1;
             match next_attempt(recorded.timer.attempts, recorded.max_retries) {
-                Some(delay) => recorded.timer.due_ms = due_ms + delay.as_millis() as u64,
+                Some(delay) => {
+                    recorded.timer.due_ms = now.saturating_add(delay.as_millis() as u64);
+                }
                 None => {
                     timers.remove(index);
                 }
@@ -99,17 +105,24 @@ impl TimerBackend for RecordedTimers {
         call: Call,
         max_retries: Option<u32>,
     ) -> BoxFuture<'static, Result<(), CallError>> {
+        let start = self
+            .starts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut timers = self.lock();
         timers.retain(|r| r.timer.name != name);
         timers.push(Recorded {
             timer: PendingTimer {
                 target: format!("{}::{}", call.component(), call.method()),
                 name,
-                due_ms: self.clock.now_ms() + delay.as_millis() as u64,
+                due_ms: self
+                    .clock
+                    .now_ms()
+                    .saturating_add(delay.as_millis().min(u128::from(u64::MAX)) as u64),
                 call,
                 attempts: 0,
             },
             max_retries,
+            start,
         });
         Box::pin(async { Ok(()) })
     }

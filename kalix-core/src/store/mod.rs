@@ -429,7 +429,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Claims for `owner`, until `now_ms + claim_ms`, up to `limit` timers due at `now_ms` that
     /// no one holds a claim on (or whose claim has run out: its holder died), earliest first.
-    /// On a shared store each due timer is claimed by one process at a time.
+    /// On a shared store each due timer is claimed by one process at a time. A store used by
+    /// one process at a time (see [`Store::is_shared`]) may hand out every due timer: its one
+    /// driver settles a pass before it claims again.
     fn claim_due_timers(
         &self,
         now_ms: u64,

@@ -37,6 +37,9 @@ pub struct TimerOutcome {
     pub name: String,
     /// The start of it that fired: a timer started again since is left alone.
     pub generation: String,
+    /// The process that fired it: a retry releases only a claim this process still holds
+    /// (if the claim ran out and another process took the timer, that one's claim stays).
+    pub owner: u64,
     /// `None`: it is done and removed. `Some((due_ms, attempts))`: its call failed; it is due
     /// again then, after that many failed attempts, and its claim is released.
     pub retry: Option<(u64, u32)>,

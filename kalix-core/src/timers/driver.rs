@@ -7,8 +7,11 @@
 //! timer, or until this process starts a timer, the clock is moved by hand, or [`SHARED_POLL`]
 //! passes on a shared store (timers started by other processes are seen that late).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::FutureExt;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
@@ -66,6 +69,9 @@ impl BackgroundDriver for TimerDriver {
                 if *stopping.borrow() {
                     return;
                 }
+                // Watched from here, so a move during the pass wakes the wait after it.
+                let moved = self.clock.moved();
+                let moves = self.clock.moves();
                 let now = self.clock.now_ms();
                 let claim_ms = CLAIM.as_millis() as u64;
                 let claimed = match self
@@ -90,7 +96,7 @@ impl BackgroundDriver for TimerDriver {
                 if !claimed.is_empty() {
                     let fires = claimed
                         .into_iter()
-                        .map(|timer| self.fire(&dispatcher, timer));
+                        .map(|timer| self.fire_guarded(&dispatcher, timer, owner));
                     let outcomes = futures_util::future::join_all(fires).await;
                     // One write for the pass; if it fails, the claims run out and the timers
                     // fire again (at least once).
@@ -99,14 +105,13 @@ impl BackgroundDriver for TimerDriver {
                     }
                     continue;
                 }
-                self.clock.settled(now);
+                self.clock.settled(moves);
                 let wait = match self.store.next_timer_due(now).await {
                     Ok(Some(due)) if due > now => Duration::from_millis(due - now).min(poll),
                     // Due but claimed by someone else, or the store did not answer: look again
                     // after a poll.
                     _ => poll,
                 };
-                let moved = self.clock.moved();
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
                     () = self.started.notified() => {}
@@ -142,12 +147,44 @@ pub fn next_attempt(attempts: u32, max_retries: Option<u32>) -> Option<Duration>
 }
 
 impl TimerDriver {
-    /// Makes a claimed timer's call: it is done if the call succeeded, due again later if not
-    /// (or done, when its retries are spent).
-    async fn fire(&self, dispatcher: &Arc<Dispatcher>, timer: TimerRecord) -> TimerOutcome {
+    /// [`TimerDriver::fire`], where a panic outside the handler (whose panics are failed calls
+    /// already) does not stop the driver: the timer is done, with a log line.
+    async fn fire_guarded(
+        &self,
+        dispatcher: &Arc<Dispatcher>,
+        timer: TimerRecord,
+        owner: u64,
+    ) -> TimerOutcome {
         let done = TimerOutcome {
             name: timer.name.clone(),
             generation: timer.generation.clone(),
+            owner,
+            retry: None,
+        };
+        match AssertUnwindSafe(self.fire(dispatcher, timer, owner))
+            .catch_unwind()
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::error!(timer = %done.name, "firing a timer panicked; the timer is dropped");
+                done
+            }
+        }
+    }
+
+    /// Makes a claimed timer's call: it is done if the call succeeded, due again later if not
+    /// (or done, when its retries are spent).
+    async fn fire(
+        &self,
+        dispatcher: &Arc<Dispatcher>,
+        timer: TimerRecord,
+        owner: u64,
+    ) -> TimerOutcome {
+        let done = TimerOutcome {
+            name: timer.name.clone(),
+            generation: timer.generation.clone(),
+            owner,
             retry: None,
         };
         let call: Call = match serde_json::from_slice(&timer.call) {
@@ -161,7 +198,10 @@ impl TimerDriver {
         let untyped = UntypedCall { call, defect: None };
         let failure = match tokio::time::timeout(CALL_TIMEOUT, dispatcher.call(untyped)).await {
             Ok(Outcome::Error(error)) => Some(error.to_string()),
-            Ok(Outcome::Reply { .. } | Outcome::Ignore | Outcome::Stream(_)) => None,
+            Ok(Outcome::Reply { .. } | Outcome::Ignore) => None,
+            Ok(Outcome::Stream(_)) => Some(format!(
+                "{target} streams its replies; a timer calls a handler that replies once"
+            )),
             Err(_) => Some(format!("no answer within {CALL_TIMEOUT:?}")),
         };
         let Some(failure) = failure else {
@@ -174,7 +214,7 @@ impl TimerDriver {
             return done;
         };
         tracing::warn!(timer = %timer.name, %target, attempts, error = %failure, "timer call failed; calling again in {delay:?}");
-        let due = self.clock.now_ms() + delay.as_millis() as u64;
+        let due = self.clock.now_ms().saturating_add(delay.as_millis() as u64);
         TimerOutcome {
             retry: Some((due, attempts)),
             ..done

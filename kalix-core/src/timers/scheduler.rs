@@ -88,10 +88,12 @@ impl TimerBackend for StoredTimers {
         }
         let record = TimerRecord {
             generation: uuid::Uuid::new_v4().to_string(),
+            // Stored as a signed 64-bit number: "never" is the largest that fits.
             due_ms: self
                 .clock
                 .now_ms()
-                .saturating_add(delay.as_millis().min(u128::from(u64::MAX)) as u64),
+                .saturating_add(delay.as_millis().min(u128::from(u64::MAX)) as u64)
+                .min(i64::MAX as u64),
             name,
             call: Bytes::from(json),
             attempts: 0,

@@ -255,11 +255,11 @@ async fn stream(
             updated,
             params,
             seen,
-            Vec::<Result<Bytes, CallError>>::new(),
+            std::collections::VecDeque::<Result<Bytes, CallError>>::new(),
         ),
         move |(store, updated, params, mut seen, mut pending)| async move {
             loop {
-                if let Some(next) = pending.pop() {
+                if let Some(next) = pending.pop_front() {
                     return Some((next, (store, updated, params, seen, pending)));
                 }
                 tokio::select! {
@@ -276,12 +276,16 @@ async fn stream(
                     }
                 };
                 let page = Page::of(query, &params, found);
+                // Only the rows that match now are remembered: one that left and comes back
+                // is sent again, and memory follows the result, not the stream's age.
+                let mut now = HashMap::with_capacity(page.rows.len());
                 for (key, row) in page.rows {
                     if seen.get(&key) != Some(&row) {
-                        pending.insert(0, to_bytes(&row));
-                        seen.insert(key, row);
+                        pending.push_back(to_bytes(&row));
                     }
+                    now.insert(key, row);
                 }
+                seen = now;
             }
         },
     );

@@ -10,6 +10,9 @@ use serde_json::Value;
 
 use super::query::{Column, CompareOp, Expr, Offset, Operand, Query};
 
+/// The largest `LIMIT` or `OFFSET` (the stores count rows in signed 64-bit numbers).
+const MAX_COUNT: u64 = i64::MAX as u64 - 1;
+
 /// The page size of token paging when the query names no `LIMIT`, as Kalix's.
 pub(crate) const DEFAULT_PAGE_SIZE: u64 = 100;
 
@@ -29,6 +32,8 @@ pub(crate) enum Bind {
     Text(String),
     /// A list as a JSON array, whose items a column is compared with.
     List(Value),
+    /// A number of rows (`LIMIT`, `OFFSET`).
+    Count(i64),
 }
 
 /// A query ready to run: its SQL, the values bound to it, and how to page.
@@ -39,6 +44,8 @@ pub(crate) struct Select {
     /// `SELECT COUNT(*) FROM .. WHERE ..`, when the query needs the total.
     pub count_sql: Option<String>,
     pub binds: Vec<Bind>,
+    /// How many of the binds (the first) the count takes: the filter's.
+    pub count_binds: usize,
 }
 
 /// Why a query cannot run with the parameters given.
@@ -56,6 +63,31 @@ pub(crate) fn fingerprint(text: &str) -> u64 {
     hash
 }
 
+/// The prefix of the names of view tables' indexes.
+pub(crate) const INDEX_PREFIX: &str = "vix_";
+
+/// Each index of view table `table` as (name, column expressions): the name is a fingerprint of
+/// the table and the expressions, short enough for any database's identifiers.
+pub(crate) fn index_definitions(
+    dialect: Dialect,
+    table: &str,
+    indexes: &[Vec<Column>],
+) -> Vec<(String, String)> {
+    indexes
+        .iter()
+        .map(|columns| {
+            let expressions: Vec<String> =
+                columns.iter().map(|c| ordered(dialect, c, false)).collect();
+            let expressions = expressions.join(", ");
+            let name = format!(
+                "{INDEX_PREFIX}{:016x}",
+                fingerprint(&format!("{table}|{expressions}"))
+            );
+            (name, expressions)
+        })
+        .collect()
+}
+
 /// The SQL name of a view table.
 pub(crate) fn table_name(table: &str) -> String {
     format!("view_{table}")
@@ -65,7 +97,21 @@ pub(crate) fn table_name(table: &str) -> String {
 pub(crate) fn column(dialect: Dialect, column: Column) -> String {
     match dialect {
         Dialect::Sqlite => format!("json_extract(row, '$.{}')", column.join(".")),
-        Dialect::Postgres => format!("(row #> '{{{}}}')", column.join(",")),
+        // A JSON `null` is SQL NULL, as `json_extract` makes it on SQLite, so comparisons,
+        // `IS NULL` and ordering agree between the stores.
+        Dialect::Postgres => format!("nullif(row #> '{{{}}}', 'null'::jsonb)", column.join(",")),
+    }
+}
+
+/// A column in an index or an `ORDER BY`: on PostgreSQL, NULLs first when ascending, as SQLite
+/// orders them.
+pub(crate) fn ordered(dialect: Dialect, column: Column, descending: bool) -> String {
+    let expression = self::column(dialect, column);
+    match (dialect, descending) {
+        (Dialect::Sqlite, false) => format!("{expression} ASC"),
+        (Dialect::Sqlite, true) => format!("{expression} DESC"),
+        (Dialect::Postgres, false) => format!("{expression} ASC NULLS FIRST"),
+        (Dialect::Postgres, true) => format!("{expression} DESC NULLS LAST"),
     }
 }
 
@@ -85,12 +131,15 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn placeholder(&mut self, bind: Bind) -> String {
-        let cast = matches!(bind, Bind::Json(_) | Bind::List(_));
+        let cast = match bind {
+            Bind::Json(_) | Bind::List(_) => "::text::jsonb",
+            Bind::Count(_) => "::text::bigint",
+            Bind::Text(_) => "",
+        };
         self.binds.push(bind);
         match self.dialect {
             Dialect::Sqlite => format!("?{}", self.binds.len()),
-            Dialect::Postgres if cast => format!("${}::text::jsonb", self.binds.len()),
-            Dialect::Postgres => format!("${}", self.binds.len()),
+            Dialect::Postgres => format!("${}{cast}", self.binds.len()),
         }
     }
 
@@ -185,20 +234,7 @@ impl Writer<'_> {
             }
             Expr::IsNull { column, negated } => {
                 let not = if *negated { "NOT " } else { "" };
-                match dialect {
-                    Dialect::Sqlite => format!("{} IS {not}NULL", self::column(dialect, column)),
-                    Dialect::Postgres => {
-                        let test = format!(
-                            "coalesce(jsonb_typeof({}), 'null') = 'null'",
-                            self::column(dialect, column)
-                        );
-                        if *negated {
-                            format!("NOT ({test})")
-                        } else {
-                            test
-                        }
-                    }
-                }
+                format!("{} IS {not}NULL", self::column(dialect, column))
             }
         })
     }
@@ -221,9 +257,9 @@ impl Writer<'_> {
                 )));
             }
         };
-        value.as_u64().ok_or_else(|| {
+        value.as_u64().filter(|n| *n < MAX_COUNT).ok_or_else(|| {
             BadParameter(format!(
-                "{what} must be a whole number of zero or more, not {value}"
+                "{what} must be a whole number from 0 to {MAX_COUNT}, not {value}"
             ))
         })
     }
@@ -245,18 +281,18 @@ pub(crate) fn select(
         Some(expr) => format!(" WHERE {}", writer.expr(expr)?),
         None => String::new(),
     };
+    let count_binds = writer.binds.len();
     let mut order: Vec<String> = query
         .order
         .iter()
-        .map(|o| {
-            let direction = if o.descending { "DESC" } else { "ASC" };
-            format!("{} {direction}", column(dialect, o.column))
-        })
+        .map(|o| ordered(dialect, o.column, o.descending))
         .collect();
     // The key last, so pages of rows that tie on the order are stable.
     order.push("view_key ASC".to_owned());
     let (offset, limit) = paging(query, params)?;
+    let offset_bind = writer.placeholder(Bind::Count(offset as i64));
     // One row more than the page, to know whether more follow.
+    let limit_bind = limit.map(|limit| writer.placeholder(Bind::Count(limit as i64 + 1)));
     let mut sql = format!(
         "SELECT view_key, {} FROM {table}{filter} ORDER BY {}",
         match dialect {
@@ -265,10 +301,12 @@ pub(crate) fn select(
         },
         order.join(", ")
     );
-    match (limit, dialect) {
-        (Some(limit), _) => sql.push_str(&format!(" LIMIT {} OFFSET {offset}", limit + 1)),
-        (None, Dialect::Sqlite) => sql.push_str(&format!(" LIMIT -1 OFFSET {offset}")),
-        (None, Dialect::Postgres) => sql.push_str(&format!(" OFFSET {offset}")),
+    // Bound, not written in: one statement serves every page (PostgreSQL caches statements by
+    // their text).
+    match (limit_bind, dialect) {
+        (Some(limit), _) => sql.push_str(&format!(" LIMIT {limit} OFFSET {offset_bind}")),
+        (None, Dialect::Sqlite) => sql.push_str(&format!(" LIMIT -1 OFFSET {offset_bind}")),
+        (None, Dialect::Postgres) => sql.push_str(&format!(" OFFSET {offset_bind}")),
     }
     let count_sql = query
         .counts()
@@ -277,6 +315,7 @@ pub(crate) fn select(
         sql,
         count_sql,
         binds: writer.binds,
+        count_binds,
     })
 }
 
@@ -320,7 +359,9 @@ pub(crate) fn page_token(offset: u64) -> String {
 }
 
 fn decode_page_token(token: &str) -> Option<u64> {
-    u64::from_str_radix(token.strip_prefix('o')?, 16).ok()
+    u64::from_str_radix(token.strip_prefix('o')?, 16)
+        .ok()
+        .filter(|n| *n < MAX_COUNT)
 }
 
 /// The columns of each index `queries` need, in index order: the columns a query's `AND`ed
@@ -458,9 +499,10 @@ mod tests {
             select.sql,
             "SELECT view_key, row FROM view_customers WHERE (json_extract(row, '$.address.city') = ?1 AND \
              (json_extract(row, '$.name') >= ?2 AND json_extract(row, '$.name') < ?3)) \
-             ORDER BY json_extract(row, '$.name') DESC, view_key ASC LIMIT 101 OFFSET 20"
+             ORDER BY json_extract(row, '$.name') DESC, view_key ASC LIMIT ?5 OFFSET ?4"
         );
         assert_eq!(select.binds[0], Bind::Json("Oslo".into()));
+        assert_eq!(select.binds[3..], [Bind::Count(20), Bind::Count(101)]);
         let pg = super::select(
             Dialect::Postgres,
             "kalix.view_customers",
@@ -474,7 +516,13 @@ mod tests {
             "{}",
             pg.sql
         );
-        assert!(pg.sql.ends_with("LIMIT 101 OFFSET 0"), "{}", pg.sql);
+        assert!(
+            pg.sql
+                .ends_with("LIMIT $5::text::bigint OFFSET $4::text::bigint"),
+            "{}",
+            pg.sql
+        );
+        assert_eq!(pg.binds[2..], [Bind::Count(0), Bind::Count(101)]);
     }
 
     #[test]

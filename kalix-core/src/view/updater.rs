@@ -58,7 +58,12 @@ fn consumer_name(view: &ViewDescriptor) -> String {
 /// definition changed (they are rebuilt by their updaters).
 pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreError> {
     for view in registered_views() {
-        let mut queries: Vec<&str> = view.queries.iter().map(|q| q.text).collect();
+        // A view fed by a topic cannot be rebuilt (it reads on from its position), so a change
+        // of its queries alone, which only changes indexes, does not empty it.
+        let mut queries: Vec<&str> = match view.source.topic {
+            Some(_) => Vec::new(),
+            None => view.queries.iter().map(|q| q.text).collect(),
+        };
         queries.sort_unstable();
         let updates: Vec<&str> = view.updates.iter().map(|u| u.name).collect();
         let source = &view.source;
@@ -293,7 +298,7 @@ impl Updater {
             batch.offset = Some(entry.offset);
         }
         batch.offset = Some(last_offset);
-        self.write(&mut batch, stopping).await?;
+        self.write(&mut batch, lease, stopping).await?;
         Ok(last_offset)
     }
 
@@ -323,7 +328,7 @@ impl Updater {
                 Err(error) => {
                     attempt += 1;
                     if attempt == 1 {
-                        self.write(batch, stopping).await?;
+                        self.write(batch, lease, stopping).await?;
                     }
                     let delay = backoff(attempt);
                     tracing::warn!(
@@ -419,11 +424,17 @@ impl Updater {
     async fn write(
         &self,
         batch: &mut Batch,
+        lease: &Lease,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
         let Some(offset) = batch.offset else {
             return Ok(());
         };
+        // Another process may have taken the view over while this batch ran (a long store
+        // outage): its updates are not written twice.
+        if !matches!(lease.hold().await, Ok(true)) {
+            return Err(Stop::LeaseLost);
+        }
         let writes = std::mem::take(&mut batch.writes);
         let progress = ConsumerProgress {
             offset,

@@ -216,7 +216,7 @@ fn dispatch_fn(handler: &Handler, method: &QueryMethod) -> TokenStream {
     let p = quote!(#KalixCore::__private);
     let params = handler.params.iter().enumerate().map(|(index, param)| {
         let arg = codegen::arg_ident(index);
-        let name = param.ident.to_string();
+        let name = syn::ext::IdentExt::unraw(&param.ident).to_string();
         let add = match param.kind {
             ParamKind::Body => quote!(#p::query_body_params(&mut __kalix_params, &#arg)),
             _ => quote!(#p::query_param(&mut __kalix_params, #name, &#arg)),
@@ -386,7 +386,15 @@ fn field_ident(name: &str, span: Span) -> Ident {
             snake.push(c);
         }
     }
-    Ident::new(&snake, span)
+    // A column named like a Rust keyword is a raw field (`r#type`); `self` and the like cannot
+    // be fields at all, and the compiler says so at the query.
+    match syn::parse_str::<Ident>(&snake) {
+        Ok(_) => Ident::new(&snake, span),
+        Err(_) if !["self", "Self", "super", "crate", "_"].contains(&snake.as_str()) => {
+            Ident::new_raw(&snake, span)
+        }
+        Err(_) => Ident::new(&format!("{snake}_"), span),
+    }
 }
 
 /// `&__kalix_row.a` or, nested, `&(&__kalix_row.a).kalix_nested().b`.
@@ -479,10 +487,10 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
         .iter()
         .find(|p| matches!(p.kind, ParamKind::Body));
     for (name, _, usage) in query.params() {
-        let argument = handler
-            .params
-            .iter()
-            .find(|p| !matches!(p.kind, ParamKind::Body) && p.ident == name);
+        let argument = handler.params.iter().find(|p| {
+            !matches!(p.kind, ParamKind::Body)
+                && syn::ext::IdentExt::unraw(&p.ident) == name.as_str()
+        });
         let column = match &usage {
             ParamUse::Compare(column) | ParamUse::AnyOf(column) | ParamUse::InColumn(column) => {
                 column

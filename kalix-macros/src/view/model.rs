@@ -606,10 +606,10 @@ fn check_query(
         .any(|p| matches!(p.kind, ParamKind::Body));
     let params = query.params();
     for (name, range, _) in &params {
-        let provided = handler
-            .params
-            .iter()
-            .any(|p| !matches!(p.kind, ParamKind::Body) && p.ident == name);
+        let provided = handler.params.iter().any(|p| {
+            !matches!(p.kind, ParamKind::Body)
+                && syn::ext::IdentExt::unraw(&p.ident) == name.as_str()
+        });
         if !provided && !takes_body {
             diagnostics.error(
                 &method.literal,
@@ -630,7 +630,8 @@ fn check_query(
         ) {
             continue;
         }
-        if !params.iter().any(|(name, _, _)| param.ident == name) {
+        let unraw = syn::ext::IdentExt::unraw(&param.ident);
+        if !params.iter().any(|(name, _, _)| unraw == name.as_str()) {
             diagnostics.error(
                 &param.ident,
                 format!(

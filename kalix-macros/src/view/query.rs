@@ -600,7 +600,14 @@ impl Parser {
                 0..0,
             ));
         }
-        if matches!(items.as_slice(), [SelectItem::Star, _, ..]) {
+        let wrapped = items.iter().any(|i| matches!(i, SelectItem::StarAs(..)));
+        let extras = items.iter().any(|i| {
+            matches!(
+                i,
+                SelectItem::NextPageToken(_) | SelectItem::HasMore(_) | SelectItem::TotalCount(_)
+            )
+        });
+        if extras && !wrapped {
             return Err(QueryError::new(
                 "`next_page_token()`, `has_more()` and `COUNT(*)` go into a wrapper with the rows: `SELECT * AS items, ..`",
                 0..0,

@@ -325,7 +325,7 @@ pub(super) async fn an_equality_query_is_served_by_an_index(store: impl Store) {
         .unwrap();
     let scans = plan.contains(&format!("SCAN view_{TABLE}")) || plan.contains("Seq Scan");
     assert!(
-        plan.contains(&format!("view_{TABLE}_ix_")) && !scans,
+        plan.contains("vix_") && !scans,
         "an index serves the query; the plan was:\n{plan}"
     );
 }

@@ -172,7 +172,7 @@ pub(super) async fn settle(
     let retry = transaction
         .prepare_cached(&format!(
             "UPDATE {table} SET due_ms = $3, attempts = $4, claimed_until_ms = NULL, owner = NULL \
-             WHERE name = $1 AND generation = $2"
+             WHERE name = $1 AND generation = $2 AND owner = $5"
         ))
         .await
         .map_err(db_error)?;
@@ -192,6 +192,7 @@ pub(super) async fn settle(
                             &outcome.generation,
                             &(due_ms as i64),
                             &(attempts as i32),
+                            &(outcome.owner as i64),
                         ],
                     )
                     .await

@@ -77,26 +77,11 @@ pub(super) async fn prepare(
             .await
             .map_err(db_error)?;
     }
-    let wanted: Vec<(String, String)> = spec
-        .indexes
-        .iter()
-        .map(|columns| {
-            let expressions: Vec<String> = columns
-                .iter()
-                .map(|c| sql::column(Dialect::Postgres, c))
-                .collect();
-            let expressions = expressions.join(", ");
-            let name = format!(
-                "{bare}_ix_{:016x}",
-                crate::view::sql::fingerprint(&expressions)
-            );
-            (name, expressions)
-        })
-        .collect();
+    let wanted = sql::index_definitions(Dialect::Postgres, &bare, &spec.indexes);
     let existing: Vec<String> = transaction
         .query(
             "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 AND indexname LIKE $3",
-            &[&&*store.schema, &bare, &format!("{bare}_ix_%")],
+            &[&&*store.schema, &bare, &format!("{}%", sql::INDEX_PREFIX)],
         )
         .await
         .map_err(db_error)?
@@ -177,7 +162,15 @@ pub(super) async fn commit(
             Some(row) => {
                 let text = std::str::from_utf8(row)
                     .map_err(|_| StoreError::rejected_write("a view row is not UTF-8 JSON"))?;
-                transaction.execute(&upsert, &[&write.key, &text]).await
+                // `jsonb` cannot hold a NUL character: one in a row would fail this write, and
+                // the view, for good. It is stored as U+FFFD instead.
+                let text = if text.contains("\\u0000") {
+                    tracing::warn!(table, key = %write.key, "a view row holds a NUL character; PostgreSQL stores it as U+FFFD");
+                    std::borrow::Cow::Owned(text.replace("\\u0000", "\\ufffd"))
+                } else {
+                    std::borrow::Cow::Borrowed(text)
+                };
+                transaction.execute(&upsert, &[&write.key, &text.as_ref()]).await
             }
             None => transaction.execute(&delete, &[&write.key]).await,
         }
@@ -201,14 +194,23 @@ fn prepared(
         params,
     )
     .map_err(|bad| StoreError::bad_query(bad.0))?;
-    let texts = select
+    let texts: Vec<String> = select
         .binds
         .iter()
         .map(|bind| match bind {
             Bind::Json(value) | Bind::List(value) => value.to_string(),
             Bind::Text(text) => text.clone(),
+            Bind::Count(n) => n.to_string(),
         })
         .collect();
+    if texts
+        .iter()
+        .any(|t| t.contains('\0') || t.contains("\\u0000"))
+    {
+        return Err(StoreError::bad_query(
+            "a query parameter holds a NUL character, which PostgreSQL cannot compare",
+        ));
+    }
     Ok((select, texts))
 }
 
@@ -239,7 +241,7 @@ pub(super) async fn query(
         Some(count) => {
             let statement = client.prepare_cached(count).await.map_err(db_error)?;
             let total: i64 = client
-                .query_one(&statement, &values)
+                .query_one(&statement, &values[..select.count_binds])
                 .await
                 .map_err(db_error)?
                 .get(0);

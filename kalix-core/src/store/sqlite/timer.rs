@@ -1,5 +1,6 @@
-//! Timers in SQLite: one row per name, due time indexed. One process uses a file, so a claim
-//! only guards against firing a timer twice within it.
+//! Timers in SQLite: one row per name, due time indexed. One process uses a file, and its one
+//! driver settles each pass before it claims again, so every due timer is handed out: a claim
+//! left by a process that was killed does not hold its timers back after the restart.
 
 use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -94,9 +95,7 @@ pub(super) fn claim(
     let due: Vec<TimerRecord> = {
         let mut statement = transaction
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM timer WHERE due_ms <= ?1 \
-                 AND (claimed_until_ms IS NULL OR claimed_until_ms < ?1) \
-                 ORDER BY due_ms LIMIT ?2"
+                "SELECT {COLUMNS} FROM timer WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2"
             ))
             .map_err(sqlite_error)?;
         let rows = statement
@@ -137,7 +136,7 @@ pub(super) fn settle(
         let mut retry = transaction
             .prepare_cached(
                 "UPDATE timer SET due_ms = ?3, attempts = ?4, claimed_until_ms = NULL, owner = NULL \
-                 WHERE name = ?1 AND generation = ?2",
+                 WHERE name = ?1 AND generation = ?2 AND owner = ?5",
             )
             .map_err(sqlite_error)?;
         for outcome in outcomes {
@@ -147,7 +146,8 @@ pub(super) fn settle(
                     outcome.name,
                     outcome.generation,
                     due_ms as i64,
-                    i64::from(attempts)
+                    i64::from(attempts),
+                    outcome.owner as i64
                 ]),
             }
             .map_err(sqlite_error)?;
@@ -159,7 +159,7 @@ pub(super) fn settle(
 pub(super) fn next_due(connection: &Connection, now_ms: u64) -> Result<Option<u64>, StoreError> {
     let due: Option<i64> = connection
         .query_row(
-            "SELECT MIN(due_ms) FROM timer WHERE claimed_until_ms IS NULL OR claimed_until_ms < ?1",
+            "SELECT MIN(due_ms) FROM timer WHERE ?1 >= 0",
             [now_ms as i64],
             |row| row.get(0),
         )

@@ -66,27 +66,15 @@ pub(super) fn prepare(
             )
             .map_err(sqlite_error)?;
     }
-    let wanted: Vec<(String, String)> = spec
-        .indexes
-        .iter()
-        .map(|columns| {
-            let expressions: Vec<String> = columns
-                .iter()
-                .map(|c| sql::column(Dialect::Sqlite, c))
-                .collect();
-            let expressions = expressions.join(", ");
-            (
-                format!("{table}_ix_{:016x}", sql::fingerprint(&expressions)),
-                expressions,
-            )
-        })
-        .collect();
+    let wanted = sql::index_definitions(Dialect::Sqlite, &table, &spec.indexes);
     let existing: Vec<String> = {
         let mut statement = transaction
             .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND name LIKE ?2")
             .map_err(sqlite_error)?;
         let names = statement
-            .query_map(params![table, format!("{table}_ix_%")], |row| row.get(0))
+            .query_map(params![table, format!("{}%", sql::INDEX_PREFIX)], |row| {
+                row.get(0)
+            })
             .map_err(sqlite_error)?;
         names.collect::<Result<_, _>>().map_err(sqlite_error)?
     };
@@ -172,6 +160,7 @@ fn bind_value(bind: &Bind) -> SqlValue {
     match bind {
         Bind::Text(text) => SqlValue::Text(text.clone()),
         Bind::List(list) => SqlValue::Text(list.to_string()),
+        Bind::Count(n) => SqlValue::Integer(*n),
         Bind::Json(value) => match value {
             Value::Null => SqlValue::Null,
             Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
@@ -224,7 +213,10 @@ pub(super) fn query(
             let total: i64 = connection
                 .prepare_cached(count)
                 .map_err(sqlite_error)?
-                .query_row(params_from_iter(binds.iter()), |row| row.get(0))
+                .query_row(
+                    params_from_iter(binds[..select.count_binds].iter()),
+                    |row| row.get(0),
+                )
                 .map_err(sqlite_error)?;
             Some(total as u64)
         }
