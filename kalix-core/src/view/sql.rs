@@ -512,7 +512,7 @@ mod tests {
         .unwrap();
         assert!(
             pg.sql
-                .contains("(row #> '{address,city}') = $1::text::jsonb"),
+                .contains("nullif(row #> '{address,city}', 'null'::jsonb) = $1::text::jsonb"),
             "{}",
             pg.sql
         );
