@@ -518,7 +518,7 @@ mod tests {
         );
         assert!(
             pg.sql
-                .ends_with("LIMIT $5::text::bigint OFFSET $4::text::bigint"),
+                .ends_with("LIMIT $4::text::bigint OFFSET $3::text::bigint"),
             "{}",
             pg.sql
         );
