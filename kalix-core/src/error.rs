@@ -90,6 +90,8 @@ pub enum StartError {
     DuplicateComponent(String),
     /// Two entities store under the same type id.
     SharedTypeId(String),
+    /// A view's query reads a column its row type does not store.
+    InvalidView(String),
     /// The binary registers no component: the crate that defines them was not linked.
     NoComponents,
     /// A component could not be built because a dependency was not supplied.
@@ -112,7 +114,8 @@ impl fmt::Display for StartError {
             StartError::CommandLine(message)
             | StartError::ConflictingRoutes(message)
             | StartError::DuplicateComponent(message)
-            | StartError::SharedTypeId(message) => f.write_str(message),
+            | StartError::SharedTypeId(message)
+            | StartError::InvalidView(message) => f.write_str(message),
             StartError::NoComponents => f.write_str(
                 "no components are registered in this binary, so every request would get a 404. \
                  Components register themselves when the crate that defines them is linked: if \

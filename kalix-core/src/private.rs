@@ -26,6 +26,7 @@ pub use crate::view::private::*;
 pub use crate::view::query::{
     CompareOp, Expr, Offset, Operand, Order, Query, ResultShape, SelectItem,
 };
+pub use crate::view::shape::shape_of;
 pub use serde_json::{Map as JsonMap, Value as JsonValue};
 
 use serde::Serialize;

@@ -287,6 +287,9 @@ pub struct ViewDescriptor {
     pub table: &'static str,
     /// The row type's name, for the table's fingerprint.
     pub row_type: fn() -> &'static str,
+    /// The row type's fields (read from its `Deserialize`): in the fingerprint, and what the
+    /// queries' columns are checked against at start.
+    pub row_shape: fn() -> crate::view::shape::Shape,
     /// Where its rows come from.
     pub source: ViewSourceDescriptor,
     /// Its update methods (none when the row is the entity's state as it is).

@@ -145,6 +145,7 @@ impl Service {
         }
         crate::registry::check_type_ids(&components)?;
         crate::registry::check_view_tables(&crate::registry::registered_views())?;
+        crate::view::check_columns().map_err(StartError::InvalidView)?;
         let mut durable = true;
         let store = match self.store.clone() {
             Some(store) => store,

@@ -67,6 +67,8 @@ mod effect;
 pub mod private;
 pub mod query;
 mod serve;
+#[doc(hidden)]
+pub mod shape;
 pub(crate) mod sql;
 mod topic_updater;
 mod updater;
@@ -77,7 +79,7 @@ pub use effect::{Effect, UpdateContext};
 pub use serve::ViewQueries;
 pub(crate) use serve::run_query;
 pub(crate) use updater::Views;
-pub(crate) use updater::prepare_tables;
+pub(crate) use updater::{check_columns, prepare_tables};
 
 /// The trait `#[view]` implements: how the runtime and clients find a view.
 pub trait ViewComponent: Send + Sync + 'static {

@@ -186,6 +186,38 @@ impl Query {
                 .any(|item| matches!(item, SelectItem::NextPageToken(_)))
     }
 
+    /// Every column the query reads (its projection, conditions and order).
+    pub fn columns(&self) -> Vec<Column> {
+        fn walk(expr: &Expr, found: &mut Vec<Column>) {
+            match expr {
+                Expr::Compare { column, .. }
+                | Expr::In { column, .. }
+                | Expr::AnyOfParam { column, .. }
+                | Expr::ParamInColumn { column, .. }
+                | Expr::Like { column, .. }
+                | Expr::IsNull { column, .. } => found.push(column),
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, found);
+                    walk(b, found);
+                }
+                Expr::Not(a) => walk(a, found),
+            }
+        }
+        let mut found: Vec<Column> = self
+            .select
+            .iter()
+            .filter_map(|item| match item {
+                SelectItem::Column { column, .. } => Some(*column),
+                _ => None,
+            })
+            .collect();
+        if let Some(filter) = self.filter {
+            walk(filter, &mut found);
+        }
+        found.extend(self.order.iter().map(|o| o.column));
+        found
+    }
+
     /// Whether the query needs the number of all matching rows.
     pub fn counts(&self) -> bool {
         self.select

@@ -54,6 +54,37 @@ fn consumer_name(view: &ViewDescriptor) -> String {
     format!("view:{}", view.table)
 }
 
+/// Checks every query's columns against the fields its row type stores (their JSON names, as
+/// `serde` writes them): a column naming no field would match nothing, silently.
+pub(crate) fn check_columns() -> Result<(), String> {
+    registered_views()
+        .into_iter()
+        .try_for_each(check_view_columns)
+}
+
+fn check_view_columns(view: &ViewDescriptor) -> Result<(), String> {
+    let shape = (view.row_shape)();
+    if !shape.complete {
+        return Ok(());
+    }
+    for query in view.queries {
+        for column in query.columns() {
+            if !shape.has_column(column) {
+                let fields: Vec<&str> = shape.fields.iter().map(|(p, _)| p.as_str()).collect();
+                return Err(format!(
+                    "view {}: the query \"{}\" reads the column `{}`, but its row type {} stores no such field (its fields, as serde names them: {})",
+                    view.component,
+                    query.text,
+                    column.join("."),
+                    (view.row_type)(),
+                    fields.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Creates every view table with its indexes before the service serves, emptying those whose
 /// definition changed (they are rebuilt by their updaters).
 pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreError> {
@@ -68,13 +99,14 @@ pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreEr
         let updates: Vec<&str> = view.updates.iter().map(|u| u.name).collect();
         let source = &view.source;
         let definition = format!(
-            "source={:?}:{}:{:?} as_is={} deletes={}; row={}; updates={}; queries={}",
+            "source={:?}:{}:{:?} as_is={} deletes={}; row={} {}; updates={}; queries={}",
             source.kind,
             source.type_id,
             source.topic.map(|t| (t.topic, t.service)),
             source.as_is,
             source.handles_deletes,
             (view.row_type)(),
+            (view.row_shape)().describe(),
             updates.join(","),
             queries.join(" | "),
         );
@@ -457,5 +489,64 @@ impl Updater {
             self.updated.notify_waiters();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::ViewSourceDescriptor;
+    use crate::view::query::{CompareOp, Expr, Operand, Query, SelectItem};
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Row {
+        customer_id: String,
+    }
+
+    static BY_SNAKE_NAME: Query = Query {
+        text: "SELECT * FROM t WHERE customer_id = :id",
+        table: "t",
+        select: &[SelectItem::Star],
+        filter: Some(&Expr::Compare {
+            column: &["customer_id"],
+            op: CompareOp::Eq,
+            value: Operand::Param("id"),
+        }),
+        order: &[],
+        offset: None,
+        limit: None,
+        stream_updates: false,
+    };
+
+    fn view(queries: &'static [&'static Query]) -> ViewDescriptor {
+        ViewDescriptor {
+            component: "tests::View",
+            table: "t",
+            row_type: std::any::type_name::<Row>,
+            row_shape: crate::view::shape::shape_of::<Row>,
+            source: ViewSourceDescriptor {
+                kind: SubscriptionSource::ValueEntity,
+                component: "tests::Entity",
+                type_id: "e",
+                as_is: true,
+                handles_deletes: false,
+                migrate: crate::__private::as_stored,
+                topic: None,
+            },
+            updates: &[],
+            queries,
+            construct: || Box::new(()),
+        }
+    }
+
+    #[test]
+    fn a_column_the_row_does_not_store_under_that_name_stops_the_start() {
+        static QUERIES: [&Query; 1] = [&BY_SNAKE_NAME];
+        let error = check_view_columns(&view(&QUERIES)).unwrap_err();
+        assert!(error.contains("reads the column `customer_id`"), "{error}");
+        assert!(error.contains("customerId"), "{error}");
+        assert!(check_view_columns(&view(&[])).is_ok());
     }
 }

@@ -363,6 +363,7 @@ fn view_descriptor(view: &View) -> TokenStream {
                 component: <#self_ty as #KalixCore::view::ViewComponent>::COMPONENT_ID,
                 table: #table,
                 row_type: ::core::any::type_name::<#row_ty>,
+                row_shape: #p::shape_of::<#row_ty>,
                 source: #source,
                 updates: &[#(#updates),*],
                 queries: &[#(&#queries),*],
