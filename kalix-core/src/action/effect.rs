@@ -69,6 +69,19 @@ impl<T: Send + 'static> Effect<T> {
         Self::of(Kind::Error(CallError::new(status, description)))
     }
 
+    /// Fail with `error` as it is (its status and description): how a handler passes on the
+    /// failure of a call it awaited.
+    ///
+    /// ```
+    /// use kalix_core::{CallError, ErrorCode, action};
+    ///
+    /// let effect: action::Effect<String> =
+    ///     action::Effect::failed(CallError::new(ErrorCode::NOT_FOUND, "No order found for 'o1'"));
+    /// ```
+    pub fn failed(error: CallError) -> Self {
+        Self::of(Kind::Error(error))
+    }
+
     /// Let another component's handler answer: the caller gets that handler's reply or error.
     pub fn forward(call: DeferredCall<T>) -> Self {
         Self::of(Kind::Forward(call))

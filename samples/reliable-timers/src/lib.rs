@@ -170,10 +170,7 @@ impl OrderAction {
             .start_single_timer(timer_name(&order_id), EXPIRY, expire)
             .await
         {
-            return action::Effect::error_with_status(
-                error.description().to_owned(),
-                error.error_code(),
-            );
+            return action::Effect::failed(error);
         }
         action::Effect::forward(client.value_entity::<OrderEntity>(order_id).place(request))
     }
@@ -191,10 +188,7 @@ impl OrderAction {
             Err(error) if [400, 404].contains(&error.status()) => {
                 action::Effect::reply("Ok".to_owned())
             }
-            Err(error) => action::Effect::error_with_status(
-                error.description().to_owned(),
-                error.error_code(),
-            ),
+            Err(error) => action::Effect::failed(error),
         }
     }
 
@@ -206,17 +200,11 @@ impl OrderAction {
             .value_entity::<OrderEntity>(order_id.clone())
             .confirm();
         if let Err(error) = confirm.await {
-            return action::Effect::error_with_status(
-                error.description().to_owned(),
-                error.error_code(),
-            );
+            return action::Effect::failed(error);
         }
         match ctx.timers().cancel(timer_name(&order_id)).await {
             Ok(()) => action::Effect::reply("Ok".to_owned()),
-            Err(error) => action::Effect::error_with_status(
-                error.description().to_owned(),
-                error.error_code(),
-            ),
+            Err(error) => action::Effect::failed(error),
         }
     }
 
@@ -228,17 +216,11 @@ impl OrderAction {
             .value_entity::<OrderEntity>(order_id.clone())
             .cancel();
         if let Err(error) = cancel.await {
-            return action::Effect::error_with_status(
-                error.description().to_owned(),
-                error.error_code(),
-            );
+            return action::Effect::failed(error);
         }
         match ctx.timers().cancel(timer_name(&order_id)).await {
             Ok(()) => action::Effect::reply("Ok".to_owned()),
-            Err(error) => action::Effect::error_with_status(
-                error.description().to_owned(),
-                error.error_code(),
-            ),
+            Err(error) => action::Effect::failed(error),
         }
     }
 }
