@@ -227,7 +227,7 @@ fn main() {
                 })
                 .collect();
             store
-                .commit_view("people", writes, "bench:fill", ConsumerProgress::default())
+                .commit_view("people", writes, "bench:fill", ConsumerProgress::default(), None)
                 .await
                 .unwrap();
             n = end;

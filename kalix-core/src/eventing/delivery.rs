@@ -82,6 +82,11 @@ impl Lease {
         held
     }
 
+    /// The process it is taken for.
+    pub(crate) fn owner(&self) -> u64 {
+        self.owner
+    }
+
     /// Gives the lease up, so another process may take it at once.
     pub(crate) async fn release(&self) {
         *self.leased_at.lock().unwrap_or_else(|p| p.into_inner()) = None;

@@ -375,8 +375,10 @@ mod tests {
             writes: Vec<ViewRowWrite>,
             consumer: &str,
             progress: ConsumerProgress,
+            owner: Option<u64>,
         ) -> BoxFuture<'static, Result<(), StoreError>> {
-            self.inner.commit_view(table, writes, consumer, progress)
+            self.inner
+                .commit_view(table, writes, consumer, progress, owner)
         }
 
         fn query_view(

@@ -193,6 +193,7 @@ pub struct StoreError {
     message: String,
     rejected_write: bool,
     bad_query: bool,
+    lease_lost: bool,
 }
 
 impl StoreError {
@@ -202,7 +203,22 @@ impl StoreError {
             message: message.into(),
             rejected_write: false,
             bad_query: false,
+            lease_lost: false,
         }
+    }
+
+    /// A write refused because the lease it was made under is no longer its writer's: another
+    /// process took the work over.
+    pub fn lease_lost(message: impl Into<String>) -> Self {
+        Self {
+            lease_lost: true,
+            ..Self::new(message)
+        }
+    }
+
+    /// Whether the write was refused for a lease another process holds now.
+    pub fn is_lease_lost(&self) -> bool {
+        self.lease_lost
     }
 
     /// A view query that cannot run with the parameters it was given (a missing one, a bad
@@ -212,6 +228,7 @@ impl StoreError {
             message: message.into(),
             rejected_write: false,
             bad_query: true,
+            lease_lost: false,
         }
     }
 
@@ -227,6 +244,7 @@ impl StoreError {
             message: message.into(),
             rejected_write: true,
             bad_query: false,
+            lease_lost: false,
         }
     }
 
@@ -391,13 +409,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies `writes` to view table `table` and saves `consumer`'s progress (as
     /// [`Store::save_consumer_progress`] does) in one transaction: a view fed by this store's
-    /// feed applies each update exactly once.
+    /// feed applies each update exactly once. With `owner`, a shared store first checks, in
+    /// that transaction, that `owner` still holds the lease named `consumer`, and refuses the
+    /// write ([`StoreError::is_lease_lost`]) if another process took it over.
     fn commit_view(
         &self,
         table: &str,
         writes: Vec<ViewRowWrite>,
         consumer: &str,
         progress: ConsumerProgress,
+        owner: Option<u64>,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
 
     /// Runs a view query with `params` (by name, as JSON). A parameter that is missing or

@@ -121,7 +121,7 @@ async fn apply_batch(
                 Err(error) => {
                     attempt += 1;
                     if attempt == 1 {
-                        write(updater, reader, &mut batch, stopping).await?;
+                        write(updater, reader, &mut batch, lease, stopping).await?;
                     }
                     let delay = backoff(attempt);
                     tracing::warn!(consumer = %updater.name, message = %stored.message.id, attempt, %error, "view update failed; applying the same message again in {delay:?}");
@@ -134,7 +134,7 @@ async fn apply_batch(
         }
         batch.done = Some(stored.offset);
     }
-    write(updater, reader, &mut batch, stopping).await
+    write(updater, reader, &mut batch, lease, stopping).await
 }
 
 /// The row a message changes and how, or `None` if it is skipped.
@@ -177,6 +177,7 @@ async fn write(
     updater: &Updater,
     reader: &mut dyn TopicReader,
     batch: &mut Batch,
+    lease: &Lease,
     stopping: &mut watch::Receiver<bool>,
 ) -> Result<(), Stop> {
     let Some(done) = batch.done else {
@@ -188,14 +189,15 @@ async fn write(
         offset: done,
         seqs: Vec::new(),
     };
-    retry(&updater.name, "writing the view's rows", stopping, || {
-        updater.store.commit_view(
-            updater.view.table,
-            writes.clone(),
-            &updater.name,
-            progress.clone(),
-        )
-    })
+    super::updater::commit_rows(
+        &updater.store,
+        updater.view.table,
+        &updater.name,
+        writes,
+        progress,
+        lease,
+        stopping,
+    )
     .await?;
     let mut attempt = 0;
     while let Err(error) = reader.processed(done).await {

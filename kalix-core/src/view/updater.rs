@@ -473,14 +473,15 @@ impl Updater {
             seqs: batch.seqs.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         };
         let wrote = !writes.is_empty();
-        retry(&self.name, "writing the view's rows", stopping, || {
-            self.store.commit_view(
-                self.view.table,
-                writes.clone(),
-                &self.name,
-                progress.clone(),
-            )
-        })
+        commit_rows(
+            &self.store,
+            self.view.table,
+            &self.name,
+            writes,
+            progress.clone(),
+            lease,
+            stopping,
+        )
         .await?;
         for (key, seq) in &progress.seqs {
             batch.known.insert(key.clone(), *seq);
@@ -489,6 +490,44 @@ impl Updater {
             self.updated.notify_waiters();
         }
         Ok(())
+    }
+}
+
+/// Writes a batch's rows with the updater's progress, fenced by its lease: retried after a
+/// store failure until written, and given up (`LeaseLost`) if another process holds the lease.
+pub(super) async fn commit_rows(
+    store: &Arc<dyn Store>,
+    table: &'static str,
+    consumer: &str,
+    writes: Vec<ViewRowWrite>,
+    progress: ConsumerProgress,
+    lease: &Lease,
+    stopping: &mut watch::Receiver<bool>,
+) -> Result<(), Stop> {
+    let mut attempt = 0;
+    loop {
+        let written = store.commit_view(
+            table,
+            writes.clone(),
+            consumer,
+            progress.clone(),
+            Some(lease.owner()),
+        );
+        match written.await {
+            Ok(()) => return Ok(()),
+            Err(error) if error.is_lease_lost() => return Err(Stop::LeaseLost),
+            Err(error) => {
+                attempt += 1;
+                crate::eventing::delivery::failed(
+                    consumer,
+                    "writing the view's rows",
+                    &error,
+                    attempt,
+                    stopping,
+                )
+                .await?;
+            }
+        }
     }
 }
 

@@ -182,6 +182,7 @@ pub(super) async fn view_rows_and_progress_are_written_together(store: impl Stor
             vec![row("p1", &ann), row("p2", &ann)],
             &consumer,
             progress(7),
+            None,
         )
         .await
         .unwrap();
@@ -190,7 +191,7 @@ pub(super) async fn view_rows_and_progress_are_written_together(store: impl Stor
         row: None,
     };
     store
-        .commit_view(TABLE, vec![delete], &consumer, progress(8))
+        .commit_view(TABLE, vec![delete], &consumer, progress(8), None)
         .await
         .unwrap();
     let rows = store
@@ -206,6 +207,36 @@ pub(super) async fn view_rows_and_progress_are_written_together(store: impl Stor
         .unwrap();
     assert_eq!(saved.offset.position, 8);
     assert_eq!(saved.seqs, vec![("p1".to_owned(), 8)]);
+
+    // On a shared store, a write made under a lease is refused once another owner holds it.
+    if store.is_shared() {
+        let ttl = std::time::Duration::from_secs(30);
+        assert_eq!(store.lease(&consumer, 5, ttl).await, Ok(true));
+        store
+            .commit_view(TABLE, vec![], &consumer, progress(9), Some(5))
+            .await
+            .unwrap();
+        let fenced = store
+            .commit_view(
+                TABLE,
+                vec![row("p3", &ann)],
+                &consumer,
+                progress(10),
+                Some(6),
+            )
+            .await
+            .unwrap_err();
+        assert!(fenced.is_lease_lost(), "{fenced}");
+        assert!(
+            store
+                .view_rows(TABLE, vec!["p3".to_owned()])
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing of a fenced write is applied"
+        );
+        store.release_lease(&consumer, 5).await.unwrap();
+    }
 
     // A changed definition empties the table and resets the consumer, in one go.
     assert!(store.prepare_view_table(spec("v2")).await.unwrap());
@@ -248,7 +279,7 @@ pub(super) async fn view_queries_select_order_count_and_page(store: impl Store) 
     ];
     let writes = people.iter().map(|(k, v)| row(k, v)).collect();
     store
-        .commit_view(TABLE, writes, "view:x", progress(1))
+        .commit_view(TABLE, writes, "view:x", progress(1), None)
         .await
         .unwrap();
 
@@ -316,7 +347,7 @@ pub(super) async fn an_equality_query_is_served_by_an_index(store: impl Store) {
         })
         .collect();
     store
-        .commit_view(TABLE, writes, "view:x", progress(1))
+        .commit_view(TABLE, writes, "view:x", progress(1), None)
         .await
         .unwrap();
     let plan = store

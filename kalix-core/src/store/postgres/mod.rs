@@ -652,9 +652,12 @@ impl Store for PostgresStore {
         writes: Vec<ViewRowWrite>,
         consumer: &str,
         progress: ConsumerProgress,
+        owner: Option<u64>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let (store, table, consumer) = (self.clone(), table.to_owned(), consumer.to_owned());
-        Box::pin(async move { view::commit(&store, &table, &writes, &consumer, &progress).await })
+        Box::pin(
+            async move { view::commit(&store, &table, &writes, &consumer, &progress, owner).await },
+        )
     }
 
     fn query_view(

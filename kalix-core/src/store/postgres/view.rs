@@ -142,10 +142,31 @@ pub(super) async fn commit(
     writes: &[ViewRowWrite],
     consumer: &str,
     progress: &ConsumerProgress,
+    owner: Option<u64>,
 ) -> Result<(), StoreError> {
     let table = store.view_table(table);
     let mut client = store.pool.get().await.map_err(pool_error)?;
     let transaction = client.transaction().await.map_err(db_error)?;
+    if let Some(owner) = owner {
+        // Locked until this transaction ends, so the lease cannot change hands under it.
+        let held = transaction
+            .query_opt(
+                &format!(
+                    "SELECT 1 FROM {}.lease WHERE name = $1 AND owner = $2 \
+                     AND expires > clock_timestamp() FOR UPDATE",
+                    store.schema
+                ),
+                &[&consumer, &(owner as i64)],
+            )
+            .await
+            .map_err(db_error)?
+            .is_some();
+        if !held {
+            return Err(StoreError::lease_lost(format!(
+                "the lease of {consumer} is no longer this process's"
+            )));
+        }
+    }
     let upsert = transaction
         .prepare_cached(&format!(
             "INSERT INTO {table} (view_key, row) VALUES ($1, $2::text::jsonb) \

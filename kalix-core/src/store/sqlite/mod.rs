@@ -564,6 +564,8 @@ impl Store for SqliteStore {
         writes: Vec<ViewRowWrite>,
         consumer: &str,
         progress: ConsumerProgress,
+        // One process per file: the lease is always its own.
+        _owner: Option<u64>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let (table, consumer) = (table.to_owned(), consumer.to_owned());
         self.write_outside_batches(move |connection| {

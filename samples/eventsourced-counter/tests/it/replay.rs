@@ -170,8 +170,10 @@ impl Store for CountingStore {
         writes: Vec<ViewRowWrite>,
         consumer: &str,
         progress: ConsumerProgress,
+        owner: Option<u64>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.inner.commit_view(table, writes, consumer, progress)
+        self.inner
+            .commit_view(table, writes, consumer, progress, owner)
     }
 
     fn query_view(
