@@ -57,9 +57,11 @@ impl BackgroundDriver for TimerDriver {
         dispatcher: Arc<Dispatcher>,
         mut stopping: watch::Receiver<bool>,
     ) -> BoxFuture<'static, ()> {
+        let driver: Arc<Self> = Arc::from(self);
         Box::pin(async move {
+            let this = &driver;
             let owner = uuid::Uuid::new_v4().as_u64_pair().0;
-            let poll = if self.store.is_shared() {
+            let poll = if this.store.is_shared() {
                 SHARED_POLL
             } else {
                 LOCAL_POLL
@@ -70,11 +72,11 @@ impl BackgroundDriver for TimerDriver {
                     return;
                 }
                 // Watched from here, so a move during the pass wakes the wait after it.
-                let moved = self.clock.moved();
-                let moves = self.clock.moves();
-                let now = self.clock.now_ms();
+                let moved = this.clock.moved();
+                let moves = this.clock.moves();
+                let now = this.clock.now_ms();
                 let claim_ms = CLAIM.as_millis() as u64;
-                let claimed = match self
+                let claimed = match this
                     .store
                     .claim_due_timers(now, claim_ms, owner, BATCH)
                     .await
@@ -94,19 +96,30 @@ impl BackgroundDriver for TimerDriver {
                     }
                 };
                 if !claimed.is_empty() {
-                    let fires = claimed
+                    // Each call on a task of its own: handlers run in parallel, and one that
+                    // blocks holds back only itself.
+                    let fires = claimed.into_iter().map(|timer| {
+                        let (driver, dispatcher) = (Arc::clone(&driver), Arc::clone(&dispatcher));
+                        tokio::spawn(
+                            async move { driver.fire_guarded(&dispatcher, timer, owner).await },
+                        )
+                    });
+                    // A task that could not finish (the runtime stopping) leaves its timer
+                    // claimed: it fires again once the claim runs out.
+                    let outcomes: Vec<TimerOutcome> = futures_util::future::join_all(fires)
+                        .await
                         .into_iter()
-                        .map(|timer| self.fire_guarded(&dispatcher, timer, owner));
-                    let outcomes = futures_util::future::join_all(fires).await;
+                        .filter_map(Result::ok)
+                        .collect();
                     // One write for the pass; if it fails, the claims run out and the timers
                     // fire again (at least once).
-                    if let Err(error) = self.store.settle_timers(outcomes).await {
+                    if let Err(error) = this.store.settle_timers(outcomes).await {
                         tracing::warn!(%error, "recording fired timers failed; they fire again once their claims run out");
                     }
                     continue;
                 }
-                self.clock.settled(moves);
-                let wait = match self.store.next_timer_due(now).await {
+                this.clock.settled(moves);
+                let wait = match this.store.next_timer_due(now).await {
                     Ok(Some(due)) if due > now => Duration::from_millis(due - now).min(poll),
                     // Due but claimed by someone else, or the store did not answer: look again
                     // after a poll.
@@ -114,7 +127,7 @@ impl BackgroundDriver for TimerDriver {
                 };
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
-                    () = self.started.notified() => {}
+                    () = this.started.notified() => {}
                     () = moved => {}
                     _ = stopping.wait_for(|stopping| *stopping) => return,
                 }
