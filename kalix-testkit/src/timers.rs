@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use kalix_core::timers::{ManualClock, PendingTimer, TimerBackend, next_attempt};
+use kalix_core::timers::{ManualClock, PendingTimer, TimerBackend, TimerLimits, next_attempt};
 use kalix_core::{Call, CallError, Transport};
 
 use crate::stubs::Stubs;
@@ -105,10 +105,20 @@ impl TimerBackend for RecordedTimers {
         call: Call,
         max_retries: Option<u32>,
     ) -> BoxFuture<'static, Result<(), CallError>> {
+        // The runtime's limits (their defaults): what a service refuses, a unit test refuses.
+        let limits = TimerLimits::default();
+        if let Err(error) = limits.check(&name, &call) {
+            return Box::pin(async move { Err(error) });
+        }
         let start = self
             .starts
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut timers = self.lock();
+        let replaces = timers.iter().any(|r| r.timer.name == name);
+        if !replaces && timers.len() as u64 >= limits.max_pending {
+            let error = limits.too_many(&name);
+            return Box::pin(async move { Err(error) });
+        }
         timers.retain(|r| r.timer.name != name);
         timers.push(Recorded {
             timer: PendingTimer {

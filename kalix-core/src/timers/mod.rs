@@ -48,7 +48,8 @@ use futures_util::future::BoxFuture;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use driver::next_attempt;
-pub(crate) use scheduler::{StoredTimers, TimerLimits};
+pub(crate) use scheduler::StoredTimers;
+pub use scheduler::TimerLimits;
 
 use crate::call::Call;
 use crate::client::DeferredCall;

@@ -15,12 +15,65 @@ use crate::store::{Store, StoreError, TimerRecord, TimerStart};
 /// How many timers a listing shows at most.
 const LIST_LIMIT: usize = 10_000;
 
-/// The limits on what a client can make the service keep.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct TimerLimits {
+/// The limits on what a client can make the service keep (`KALIX_TIMERS_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerLimits {
+    /// Timers pending at most.
     pub max_pending: u64,
+    /// The largest call a timer carries, in bytes of JSON.
     pub max_payload_bytes: usize,
+    /// The longest timer name, in bytes.
     pub max_name_bytes: usize,
+}
+
+impl Default for TimerLimits {
+    /// The defaults of the settings.
+    fn default() -> Self {
+        Self {
+            max_pending: 100_000,
+            max_payload_bytes: 64 * 1024,
+            max_name_bytes: 512,
+        }
+    }
+}
+
+impl TimerLimits {
+    /// Checks a timer's name and call against the limits: its call as JSON if they hold, or
+    /// the 400 the caller gets.
+    pub fn check(&self, name: &str, call: &Call) -> Result<Vec<u8>, CallError> {
+        let bad = |message: String| CallError::new(ErrorCode::BAD_REQUEST, message);
+        if name.is_empty() {
+            return Err(bad("a timer needs a name".to_owned()));
+        }
+        if name.len() > self.max_name_bytes {
+            return Err(bad(format!(
+                "a timer name is at most {} bytes (KALIX_TIMERS_MAX_NAME_BYTES); this one has {}",
+                self.max_name_bytes,
+                name.len()
+            )));
+        }
+        let json = serde_json::to_vec(call)
+            .map_err(|error| bad(format!("the timer's call cannot be stored: {error}")))?;
+        if json.len() > self.max_payload_bytes {
+            return Err(bad(format!(
+                "timer '{name}': its call is {} bytes, above the limit of {} (KALIX_TIMERS_MAX_PAYLOAD_BYTES)",
+                json.len(),
+                self.max_payload_bytes
+            )));
+        }
+        Ok(json)
+    }
+
+    /// The 400 of a timer refused because `max_pending` are pending.
+    pub fn too_many(&self, name: &str) -> CallError {
+        CallError::new(
+            ErrorCode::BAD_REQUEST,
+            format!(
+                "timer '{name}' was not started: the service has {} timers pending, its limit (KALIX_TIMERS_MAX_PENDING)",
+                self.max_pending
+            ),
+        )
+    }
 }
 
 /// Timers in the store.
@@ -53,9 +106,6 @@ impl TimerBackend for StoredTimers {
         max_retries: Option<u32>,
     ) -> BoxFuture<'static, Result<(), CallError>> {
         let limits = self.limits;
-        let bad = |message: String| -> BoxFuture<'static, Result<(), CallError>> {
-            Box::pin(async move { Err(CallError::new(ErrorCode::BAD_REQUEST, message)) })
-        };
         if !self.durable {
             return Box::pin(async {
                 Err(CallError::new(
@@ -65,27 +115,10 @@ impl TimerBackend for StoredTimers {
                 ))
             });
         }
-        if name.is_empty() {
-            return bad("a timer needs a name".to_owned());
-        }
-        if name.len() > limits.max_name_bytes {
-            return bad(format!(
-                "a timer name is at most {} bytes (KALIX_TIMERS_MAX_NAME_BYTES); this one has {}",
-                limits.max_name_bytes,
-                name.len()
-            ));
-        }
-        let json = match serde_json::to_vec(&call) {
+        let json = match limits.check(&name, &call) {
             Ok(json) => json,
-            Err(error) => return bad(format!("the timer's call cannot be stored: {error}")),
+            Err(error) => return Box::pin(async move { Err(error) }),
         };
-        if json.len() > limits.max_payload_bytes {
-            return bad(format!(
-                "timer '{name}': its call is {} bytes, above the limit of {} (KALIX_TIMERS_MAX_PAYLOAD_BYTES)",
-                json.len(),
-                limits.max_payload_bytes
-            ));
-        }
         let record = TimerRecord {
             generation: uuid::Uuid::new_v4().to_string(),
             // Stored as a signed 64-bit number: "never" is the largest that fits.
@@ -107,13 +140,7 @@ impl TimerBackend for StoredTimers {
                     started.notify_one();
                     Ok(())
                 }
-                Ok(TimerStart::TooMany) => Err(CallError::new(
-                    ErrorCode::BAD_REQUEST,
-                    format!(
-                        "timer '{name}' was not started: the service has {} timers pending, its limit (KALIX_TIMERS_MAX_PENDING)",
-                        limits.max_pending
-                    ),
-                )),
+                Ok(TimerStart::TooMany) => Err(limits.too_many(&name)),
                 Err(error) => Err(unavailable("starting a timer", &error)),
             }
         })

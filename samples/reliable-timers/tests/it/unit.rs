@@ -69,3 +69,31 @@ async fn a_timer_whose_call_fails_stays_and_is_retried_as_the_runtime_retries_it
     testkit.clock().advance(Duration::from_secs(3)).await;
     assert_eq!(testkit.timers()[0].attempts, 2);
 }
+
+#[tokio::test]
+async fn the_unit_testkit_refuses_what_the_runtime_refuses() {
+    let testkit = ActionTestkit::new(OrderAction);
+    let result = testkit
+        .call(async |_, ctx| {
+            let call = ctx
+                .component_client()
+                .action::<OrderAction>()
+                .expire("o1".to_owned());
+            match ctx
+                .timers()
+                .start_single_timer("x".repeat(600), EXPIRY, call)
+                .await
+            {
+                Ok(()) => kalix_core::action::Effect::reply("started".to_owned()),
+                Err(error) => kalix_core::action::Effect::failed(error),
+            }
+        })
+        .await;
+    assert!(result.is_error());
+    assert!(
+        result.error().contains("at most 512 bytes"),
+        "{}",
+        result.error()
+    );
+    assert!(testkit.timers().is_empty());
+}
