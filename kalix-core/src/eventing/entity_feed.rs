@@ -237,7 +237,9 @@ impl EntityConsumer {
                 continue;
             }
             if self.kind == FeedKind::Events && entry.seq > last + 1 {
-                for missing in self.missing_events(store, &entry, last, stopping).await? {
+                for missing in
+                    missing_events(&self.name, store, self.type_id, &entry, last, stopping).await?
+                {
                     self.deliver(dispatcher, store, lease, &missing, &progress, stopping)
                         .await?;
                     progress.processed(&missing.entity_id, missing.seq, None);
@@ -250,17 +252,6 @@ impl EntityConsumer {
         progress.offset = last_offset;
         self.save(store, &progress, stopping).await?;
         Ok(progress.offset)
-    }
-
-    /// The events of `entry`'s entity after `last` and before `entry`, from its journal.
-    async fn missing_events(
-        &self,
-        store: &Arc<dyn Store>,
-        entry: &FeedEntry,
-        last: u64,
-        stopping: &mut watch::Receiver<bool>,
-    ) -> Result<Vec<FeedEntry>, Stop> {
-        missing_events(&self.name, store, self.type_id, entry, last, stopping).await
     }
 
     /// Runs the handler of one entry until it succeeds; saves the batch's progress before the

@@ -144,6 +144,16 @@ async fn pause(stopping: &mut watch::Receiver<bool>, delay: Duration) -> bool {
     }
 }
 
+/// The outcome of a timer that is finished: it is removed.
+fn done(timer: &TimerRecord, owner: u64) -> TimerOutcome {
+    TimerOutcome {
+        name: timer.name.clone(),
+        generation: timer.generation.clone(),
+        owner,
+        retry: None,
+    }
+}
+
 /// When a timer whose call failed `attempts` times (this one included) is called again: after
 /// 3 s doubling to 30 s, or, with a retry limit, a fixed 3 s; `None` when its retries are spent
 /// and it is dropped. The runtime's driver and the unit testkits follow it alike.
@@ -168,12 +178,7 @@ impl TimerDriver {
         timer: TimerRecord,
         owner: u64,
     ) -> TimerOutcome {
-        let done = TimerOutcome {
-            name: timer.name.clone(),
-            generation: timer.generation.clone(),
-            owner,
-            retry: None,
-        };
+        let done = done(&timer, owner);
         match AssertUnwindSafe(self.fire(dispatcher, timer, owner))
             .catch_unwind()
             .await
@@ -194,12 +199,7 @@ impl TimerDriver {
         timer: TimerRecord,
         owner: u64,
     ) -> TimerOutcome {
-        let done = TimerOutcome {
-            name: timer.name.clone(),
-            generation: timer.generation.clone(),
-            owner,
-            retry: None,
-        };
+        let done = done(&timer, owner);
         let call: Call = match serde_json::from_slice(&timer.call) {
             Ok(call) => call,
             Err(error) => {

@@ -319,7 +319,15 @@ impl Updater {
                 continue;
             }
             if self.kind() == FeedKind::Events && entry.seq > last + 1 {
-                let missing = self.missing_events(&entry, last, stopping).await?;
+                let missing = crate::eventing::entity_feed::missing_events(
+                    &self.name,
+                    &self.store,
+                    self.view.source.type_id,
+                    &entry,
+                    last,
+                    stopping,
+                )
+                .await?;
                 for event in missing {
                     self.apply_entry(&mut batch, &event, lease, stopping)
                         .await?;
@@ -431,25 +439,6 @@ impl Updater {
                 Err(error.to_string())
             }
         }
-    }
-
-    /// The events of `entry`'s entity after `last` and before `entry`, from its journal.
-    async fn missing_events(
-        &self,
-        entry: &FeedEntry,
-        last: u64,
-        stopping: &mut watch::Receiver<bool>,
-    ) -> Result<Vec<FeedEntry>, Stop> {
-        let type_id = self.view.source.type_id;
-        crate::eventing::entity_feed::missing_events(
-            &self.name,
-            &self.store,
-            type_id,
-            entry,
-            last,
-            stopping,
-        )
-        .await
     }
 
     /// Writes the batch's rows and progress in one transaction, retried until written.

@@ -195,32 +195,34 @@ impl OrderAction {
     /// Confirms an order, then cancels its timer.
     #[post("/orders/confirm/<order_id>")]
     pub async fn confirm(&self, order_id: String, ctx: &ActionContext) -> action::Effect<String> {
-        let confirm = ctx
+        let order = ctx
             .component_client()
-            .value_entity::<OrderEntity>(order_id.clone())
-            .confirm();
-        if let Err(error) = confirm.await {
-            return action::Effect::failed(error);
-        }
-        match ctx.timers().cancel(timer_name(&order_id)).await {
-            Ok(()) => action::Effect::reply("Ok".to_owned()),
-            Err(error) => action::Effect::failed(error),
-        }
+            .value_entity::<OrderEntity>(order_id.clone());
+        then_cancel_timer(order.confirm().await, &order_id, ctx).await
     }
 
     /// Cancels an order, then its timer.
     #[post("/orders/cancel/<order_id>")]
     pub async fn cancel(&self, order_id: String, ctx: &ActionContext) -> action::Effect<String> {
-        let cancel = ctx
+        let order = ctx
             .component_client()
-            .value_entity::<OrderEntity>(order_id.clone())
-            .cancel();
-        if let Err(error) = cancel.await {
-            return action::Effect::failed(error);
-        }
-        match ctx.timers().cancel(timer_name(&order_id)).await {
-            Ok(()) => action::Effect::reply("Ok".to_owned()),
-            Err(error) => action::Effect::failed(error),
-        }
+            .value_entity::<OrderEntity>(order_id.clone());
+        then_cancel_timer(order.cancel().await, &order_id, ctx).await
+    }
+}
+
+/// After a change of the order that ends its waiting: `"Ok"` once its timer is cancelled, or
+/// the error of the change or of the cancelling.
+async fn then_cancel_timer(
+    changed: Result<String, CallError>,
+    order_id: &str,
+    ctx: &ActionContext,
+) -> action::Effect<String> {
+    if let Err(error) = changed {
+        return action::Effect::failed(error);
+    }
+    match ctx.timers().cancel(timer_name(order_id)).await {
+        Ok(()) => action::Effect::reply("Ok".to_owned()),
+        Err(error) => action::Effect::failed(error),
     }
 }
