@@ -158,6 +158,7 @@ mod tests {
             service_name: Arc::from("test"),
             view_updates: Arc::default(),
             timers: crate::timers::Timers::unavailable(),
+            clock: Arc::new(crate::timers::SystemClock),
         };
         let dispatcher = Arc::new(Dispatcher::new(&[], &env).unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));

@@ -97,6 +97,14 @@ impl ComponentClient {
         E::client(self.clone(), entity_id.into())
     }
 
+    /// The typed client of workflow `W` with id `workflow_id`.
+    pub fn workflow<W: crate::workflow::WorkflowComponent>(
+        &self,
+        workflow_id: impl Into<String>,
+    ) -> W::Client {
+        W::client(self.clone(), workflow_id.into())
+    }
+
     /// The typed client of view `V`: one method per query method (streamed queries are read
     /// over HTTP instead).
     pub fn view<V: crate::view::ViewComponent>(&self) -> V::Client {

@@ -98,6 +98,7 @@ pub mod timers;
 mod url_param;
 pub mod value_entity;
 pub mod view;
+pub mod workflow;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -121,7 +122,7 @@ pub use url_param::UrlParam;
 /// its methods.
 pub use kalix_macros::{
     action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, publish,
-    put, query, subscribe, value_entity, view,
+    put, query, settings, step, subscribe, value_entity, view, workflow,
 };
 
 /// What a component module needs: `use kalix_core::prelude::*;`.
@@ -130,12 +131,13 @@ pub mod prelude {
     pub use crate::event_sourced_entity::{self, EventSourcedEntityContext};
     pub use crate::value_entity::{self, ValueEntityContext};
     pub use crate::view::{self, QueryStream, UpdateContext};
+    pub use crate::workflow::{self, StepContext, StepResult, Transition, WorkflowContext};
     pub use crate::{
         CallError, ComponentClient, DeferredCall, Dependencies, ErrorCode, Metadata,
         MissingDependency, SuccessCode,
     };
     pub use kalix_macros::{
         action, delete, event_handler, event_sourced_entity, get, on_startup, patch, post, publish,
-        put, query, subscribe, value_entity, view,
+        put, query, settings, step, subscribe, value_entity, view, workflow,
     };
 }

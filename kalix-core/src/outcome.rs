@@ -117,6 +117,11 @@ impl HandlerOutcome {
     pub fn error(error: CallError) -> Self {
         Self::new(Outcome::Error(error), Vec::new())
     }
+
+    /// Whether the command failed or lost a write race (so nothing it decided was committed).
+    pub(crate) fn is_failure(&self) -> bool {
+        matches!(self.step, Step::Conflict(_) | Step::Done(Outcome::Error(_)))
+    }
 }
 
 /// The error a panicking handler's caller gets: a 500 with a correlation id, whose details go to

@@ -25,6 +25,8 @@ pub enum ComponentKind {
     EventSourcedEntity,
     /// A view: its query methods are its handlers.
     View,
+    /// A workflow.
+    Workflow,
 }
 
 impl ComponentKind {
@@ -32,7 +34,9 @@ impl ComponentKind {
     pub fn is_entity(self) -> bool {
         match self {
             ComponentKind::Action | ComponentKind::View => false,
-            ComponentKind::ValueEntity | ComponentKind::EventSourcedEntity => true,
+            ComponentKind::ValueEntity
+            | ComponentKind::EventSourcedEntity
+            | ComponentKind::Workflow => true,
         }
     }
 }
@@ -264,6 +268,8 @@ pub struct ComponentEnv<'a> {
     pub(crate) view_updates: Arc<tokio::sync::Notify>,
     /// The service's timers.
     pub(crate) timers: crate::timers::Timers,
+    /// The clock the service reads time through.
+    pub(crate) clock: Arc<dyn crate::timers::Clock>,
 }
 
 /// How entity hosts keep entities in memory.

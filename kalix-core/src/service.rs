@@ -209,7 +209,7 @@ impl Service {
         }));
         let timer_driver = crate::timers::driver::TimerDriver {
             store: Arc::clone(&store),
-            clock,
+            clock: Arc::clone(&clock),
             started: timers_started,
         };
         let view_updates = Arc::new(tokio::sync::Notify::new());
@@ -234,6 +234,7 @@ impl Service {
             service_name: Arc::from(config.service_name.as_str()),
             view_updates,
             timers,
+            clock,
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
         let router =

@@ -297,6 +297,8 @@ pub(crate) struct Generated<'a> {
     pub handlers: &'a [Handler],
     pub forward_headers: &'a [syn::LitStr],
     pub construct: TokenStream,
+    /// Handlers the runtime adds to the kind (a workflow's resume and timeout).
+    pub internal_handlers: Vec<TokenStream>,
 }
 
 /// The client struct, its methods, the dispatch functions and the `inventory` registration.
@@ -313,6 +315,7 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
         handlers,
         forward_headers,
         construct,
+        internal_handlers,
     } = generated;
     let client = client_ident(name);
     let client_doc = format!(
@@ -349,7 +352,7 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
                 line: ::core::line!(),
                 forward_headers: &[#(#forward_headers),*],
                 construct: #construct,
-                handlers: &[#(#descriptors),*],
+                handlers: &[#(#descriptors,)* #(#internal_handlers),*],
             }
         }
     }
@@ -547,7 +550,8 @@ pub(crate) fn construct(
 /// How an entity kind's dispatch functions reach its runtime.
 pub(crate) struct EntityDispatch<'a> {
     pub self_ty: &'a Type,
-    pub state: &'a Type,
+    /// How the handler's closure takes the state (`&State`, or a workflow's `Option<&State>`).
+    pub state: TokenStream,
     /// The id parameter.
     pub id: &'a syn::LitStr,
     /// The runtime type, e.g. `#KalixCore::__private::ValueEntityRuntime`.
@@ -594,7 +598,7 @@ pub(crate) fn entity_dispatch_fn(entity: &EntityDispatch<'_>, handler: &Handler)
                     __kalix_entity_id,
                     __kalix_metadata,
                     __kalix_client,
-                    move |__kalix_entity: &#self_ty, __kalix_state: &#state, __kalix_context: &#context| {
+                    move |__kalix_entity: &#self_ty, __kalix_state: #state, __kalix_context: &#context| {
                         __kalix_entity.#ident(#(#args),*)
                     },
                 ).await

@@ -22,6 +22,8 @@ pub(crate) enum ComponentKind {
     EventSourcedEntity,
     /// A view's query methods (its update methods are read by the view's own model).
     View,
+    /// A workflow's command handlers (its steps are read by the workflow's own model).
+    Workflow,
 }
 
 /// What a kind's effect type carries before the reply: `Effect<Reply>`,
@@ -32,6 +34,8 @@ pub(crate) enum EffectShape {
     Reply,
     StateAndReply,
     StateEventAndReply,
+    /// `Effect<Workflow, State, Reply>`; the handler takes the state as `Option<&State>`.
+    WorkflowStateAndReply,
 }
 
 /// Every kind's effect type ends in this name.
@@ -45,6 +49,7 @@ impl ComponentKind {
             ComponentKind::ValueEntity => "value_entity",
             ComponentKind::EventSourcedEntity => "event_sourced_entity",
             ComponentKind::View => "view",
+            ComponentKind::Workflow => "workflow",
         }
     }
 
@@ -56,6 +61,7 @@ impl ComponentKind {
             ComponentKind::EventSourcedEntity => "EventSourcedEntityContext",
             // A query method takes its parameters alone.
             ComponentKind::View => "ViewQueryHasNoContext",
+            ComponentKind::Workflow => "WorkflowContext",
         }
     }
 
@@ -64,7 +70,9 @@ impl ComponentKind {
         match self {
             ComponentKind::Action => Some("EffectStream"),
             ComponentKind::View => Some("QueryStream"),
-            ComponentKind::ValueEntity | ComponentKind::EventSourcedEntity => None,
+            ComponentKind::ValueEntity
+            | ComponentKind::EventSourcedEntity
+            | ComponentKind::Workflow => None,
         }
     }
 
@@ -81,6 +89,9 @@ impl ComponentKind {
             ComponentKind::View => {
                 "the row type, a `Vec` of it, a wrapper struct (`SELECT * AS field`) or `view::QueryStream<Row>`"
             }
+            ComponentKind::Workflow => {
+                "`workflow::Effect<Self, State, Reply>`, or an alias of it named `..Effect` once the attribute names the state: `#[workflow(.., state = State)]`"
+            }
         }
     }
 
@@ -95,6 +106,7 @@ impl ComponentKind {
             ComponentKind::Action | ComponentKind::View => EffectShape::Reply,
             ComponentKind::ValueEntity => EffectShape::StateAndReply,
             ComponentKind::EventSourcedEntity => EffectShape::StateEventAndReply,
+            ComponentKind::Workflow => EffectShape::WorkflowStateAndReply,
         }
     }
 
@@ -573,7 +585,22 @@ fn classify_params(
         } else if let Some(name) = header {
             let optional = generic_arg(&ty, "Option").is_some();
             ParamKind::Header { name, optional }
-        } else if state.is_some_and(|state| is_state(&ty, state)) && !body {
+        } else if kind == ComponentKind::Workflow && state.is_some_and(|state| is_state(&ty, state))
+        {
+            diagnostics.error(
+                &ty,
+                format!(
+                    "a workflow's command handler takes its state as `Option<&{}>`: it has none before its first update",
+                    type_text(state.expect("checked"))
+                ),
+            );
+            continue;
+        } else if state.is_some_and(|state| {
+            is_state(&ty, state)
+                || (kind == ComponentKind::Workflow
+                    && generic_arg(&ty, "Option").is_some_and(|inner| is_state(inner, state)))
+        }) && !body
+        {
             ParamKind::State
         } else if is_context(&ty, kind.context_type()) {
             if !matches!(ty, Type::Reference(_)) {
@@ -678,6 +705,15 @@ fn reply_type(
                 let types = EffectTypes {
                     state: Some(state.clone()),
                     event: Some(event.clone()),
+                };
+                return Some((types, Reply::Unary(reply.clone())));
+            }
+        }
+        EffectShape::WorkflowStateAndReply => {
+            if let Some([_, state, reply]) = generic_args::<3>(ty, UNARY_REPLY) {
+                let types = EffectTypes {
+                    state: Some(state.clone()),
+                    event: None,
                 };
                 return Some((types, Reply::Unary(reply.clone())));
             }

@@ -21,6 +21,7 @@ mod options;
 mod route;
 pub(crate) mod value_entity;
 mod view;
+mod workflow;
 
 /// Makes the methods of an `impl` block with route attributes the handlers of an action.
 ///
@@ -93,6 +94,7 @@ fn misplaced(name: &str, item: TokenStream) -> TokenStream {
         "subscribe" => "`#[action]` or `#[view]`",
         "query" => "`#[view]`",
         "event_handler" => "`#[event_sourced_entity]`",
+        "step" | "settings" => "`#[workflow]`",
         _ => "`#[action]`, `#[value_entity]` or `#[event_sourced_entity]`",
     };
     let message = format!("`#[{name}]` goes on a method of an `impl` block marked {container}");
@@ -137,4 +139,25 @@ pub fn query(_args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn event_handler(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("event_handler", item)
+}
+
+/// Makes the methods of an `impl` block a workflow: command handlers with routes, `#[step]`
+/// methods and an optional `#[settings]` method:
+/// `#[workflow(type_id = "transfer", id = "transfer_id")]`. See `kalix_core::workflow`.
+#[proc_macro_attribute]
+pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
+    workflow::expand(args.into(), item.into()).into()
+}
+
+/// Marks an `async` method of a `#[workflow]` impl block as a step: `#[step]` (named after the
+/// method in kebab case) or `#[step(name = "compensate-withdraw")]`.
+#[proc_macro_attribute]
+pub fn step(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("step", item)
+}
+
+/// Marks the method of a `#[workflow]` impl block that returns its `workflow::Settings`.
+#[proc_macro_attribute]
+pub fn settings(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("settings", item)
 }

@@ -68,6 +68,10 @@ pub(crate) struct Decision<R> {
     pub answer: Answer<R>,
     /// Run once the commit is done.
     pub side_effects: Vec<SideEffect>,
+    /// Awaited before the write is queued, with the entity still locked: what must be durable
+    /// before the change is (a workflow's watchdog timer). If it fails, nothing is written,
+    /// the entity reloads, and the caller gets its error.
+    pub before_commit: Option<BoxFuture<'static, Result<(), CallError>>>,
 }
 
 /// A command's write and the entity's position once it is committed.
@@ -158,6 +162,12 @@ impl<K: EntityKind> EntityHost<K> {
                 mut write,
                 position,
             }) => {
+                if let Some(before) = decision.before_commit
+                    && let Err(error) = before.await
+                {
+                    slot.stale.store(true, Ordering::Release);
+                    return HandlerOutcome::error(error);
+                }
                 // Built on the entity's own write still in flight: the store refuses it if that
                 // write fails and another process takes its place.
                 if resident.pending.is_some() {
@@ -174,6 +184,40 @@ impl<K: EntityKind> EntityHost<K> {
             return failed;
         }
         super::answered(decision.answer, decision.side_effects)
+    }
+
+    /// Reads what is kept of entity `entity_id` (loading it if needed) with `read`. On a shared
+    /// store it is reloaded first if another process moved it.
+    pub(crate) async fn inspect<T>(
+        &self,
+        entity_id: &str,
+        read: impl FnOnce(&K::Memory) -> T,
+    ) -> Result<T, CallError> {
+        let slot = self.slots.get_or_insert(entity_id);
+        let load = || async {
+            let (memory, position) = self.kind.load(&*self.store, entity_id).await?;
+            Ok(Resident::loaded(memory, position))
+        };
+        if self.store.is_shared() {
+            let cell = slot.lock_current(load).await?;
+            let resident = cell.as_ref().expect("lock_current loads the entity");
+            let (position, pending) = (resident.position, resident.pending.clone());
+            drop(cell);
+            if let Some(own) = pending {
+                let _ = own.await;
+            }
+            if self.moved_elsewhere(position, entity_id).await {
+                slot.stale.store(true, Ordering::Release);
+            }
+        }
+        let cell = slot.lock_current(load).await?;
+        let resident = cell.as_ref().expect("lock_current loads the entity");
+        Ok(read(&resident.memory))
+    }
+
+    /// The kind, with what it keeps beside the entities.
+    pub(crate) fn kind(&self) -> &K {
+        &self.kind
     }
 
     /// On a shared store: whether another process wrote the entity since it was loaded here (its

@@ -116,6 +116,7 @@ impl<E: EventSourcedComponent> EntityHost<Journal<E>> {
                 persist,
                 answer: transition.answer,
                 side_effects: transition.side_effects,
+                before_commit: None,
             })
         })
         .await

@@ -6,6 +6,7 @@ mod entity_id;
 pub(crate) mod event_sourced;
 mod slots;
 pub(crate) mod value_entity;
+pub(crate) mod workflow;
 
 use std::time::Duration;
 

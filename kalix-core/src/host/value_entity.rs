@@ -79,6 +79,7 @@ impl<E: ValueEntityComponent> EntityHost<StateRow<E>> {
                 persist,
                 answer,
                 side_effects,
+                before_commit: None,
             })
         })
         .await

@@ -147,6 +147,16 @@ impl Timers {
             .await
     }
 
+    /// Starts the timer `name` making `call` (the runtime's own timers, such as a workflow's).
+    pub(crate) async fn start_call(
+        &self,
+        name: String,
+        delay: Duration,
+        call: Call,
+    ) -> Result<(), CallError> {
+        self.backend()?.start(name, delay, call, None).await
+    }
+
     /// Cancels the timer `name`; succeeds when there is none.
     pub async fn cancel(&self, name: impl Into<String>) -> Result<(), CallError> {
         self.backend()?.cancel(name.into()).await

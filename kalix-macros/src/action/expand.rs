@@ -52,6 +52,7 @@ pub(crate) fn generate(action: &Action) -> TokenStream {
             quote!(#KalixCore::__private::construct_default),
             quote!(#KalixCore::__private::construct_action),
         ),
+        internal_handlers: Vec::new(),
     });
     codegen::wrap(quote! {
         #[automatically_derived]

@@ -55,7 +55,7 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
     };
     let dispatch = codegen::EntityDispatch {
         self_ty,
-        state,
+        state: quote!(&#state),
         id,
         runtime: quote!(#KalixCore::__private::EventSourcedRuntime),
         command: quote!(#KalixCore::__private::event_sourced_command),
@@ -86,6 +86,7 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
             quote!(#KalixCore::__private::default_event_sourced),
             quote!(#KalixCore::__private::construct_event_sourced),
         ),
+        internal_handlers: Vec::new(),
     });
     let migration = entity.options.migration.as_ref().map(|migration| {
         let span = syn::spanned::Spanned::span(migration);

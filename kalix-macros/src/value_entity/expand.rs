@@ -28,7 +28,7 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
     };
     let dispatch = codegen::EntityDispatch {
         self_ty,
-        state,
+        state: quote!(&#state),
         id,
         runtime: quote!(#KalixCore::__private::ValueEntityRuntime),
         command: quote!(#KalixCore::__private::value_entity_command),
@@ -59,6 +59,7 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
             quote!(#KalixCore::__private::default_value_entity),
             quote!(#KalixCore::__private::construct_value_entity),
         ),
+        internal_handlers: Vec::new(),
     });
     codegen::wrap(quote! {
         #[automatically_derived]

@@ -1,0 +1,578 @@
+//! Workflows in the entity host: what is kept of one is its [`Record`] (a state row), commands
+//! run one at a time per id as any entity's do, and steps run beside them.
+//!
+//! A transition to a step first stores the workflow's watchdog timer (due when a step that
+//! stopped without its process noticing should be taken over), then commits the record, then
+//! runs the step in this process. While the step runs the watchdog is pushed forward. A step's
+//! result is applied only if the record is still at the transition that started it (`run`),
+//! and the write is version-checked, so on a shared store a result applies once. If the process
+//! dies, the watchdog falls due and whichever process fires it resumes the step it finds in the
+//! record. The watchdog's call names only the workflow, so any watchdog of a workflow resumes
+//! whatever step it is at.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+
+use super::entity::{Decision, EntityHost, EntityKind, Persist, StoredPosition};
+use crate::call::Call;
+use crate::client::ComponentClient;
+use crate::error::CallError;
+use crate::metadata::Metadata;
+use crate::outcome::{Answer, HandlerOutcome};
+use crate::status::ErrorCode;
+use crate::store::{StateWrite, Store};
+use crate::timers::{Clock, Timers};
+use crate::workflow::{
+    Effect, Position, Record, Recovered, Settings, StepContext, StepResult, WorkflowComponent,
+    WorkflowContext,
+};
+
+/// How far ahead of now the watchdog of a running step is kept: a step whose process died is
+/// taken over this long after its last renewal at most.
+pub(crate) const WATCHDOG: Duration = Duration::from_secs(6);
+/// How often the watchdog of a running step is pushed forward.
+const RENEW_EVERY: Duration = Duration::from_secs(2);
+/// The internal method a watchdog calls.
+pub const RESUME: &str = "__kalix_resume";
+/// The internal method the workflow timeout calls.
+pub const TIME_OUT: &str = "__kalix_time_out";
+
+/// A workflow type at run time.
+pub type WorkflowRuntime<W> = EntityHost<WorkflowRow<W>>;
+
+/// The workflow kind: the user's component, its settings, and the steps this process runs.
+pub struct WorkflowRow<W: WorkflowComponent> {
+    workflow: W,
+    settings: Settings<W>,
+    clock: Arc<dyn Clock>,
+    timers: Timers,
+    /// Workflow id -> the `run` of the step this process is running for it.
+    active: Mutex<HashMap<String, u64>>,
+}
+
+impl<W: WorkflowComponent> WorkflowRow<W> {
+    /// The kind around `workflow`.
+    pub fn new(workflow: W, clock: Arc<dyn Clock>, timers: Timers) -> Self {
+        Self {
+            workflow,
+            settings: W::settings(),
+            clock,
+            timers,
+            active: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<W: WorkflowComponent> EntityKind for WorkflowRow<W> {
+    const TYPE_ID: &'static str = W::TYPE_ID;
+    const COMPONENT_ID: &'static str = W::COMPONENT_ID;
+    type Memory = Record<W::State>;
+
+    async fn load(
+        &self,
+        store: &dyn Store,
+        entity_id: &str,
+    ) -> Result<(Record<W::State>, u64), CallError> {
+        let stored = store
+            .load(W::TYPE_ID, entity_id)
+            .await
+            .map_err(|error| super::load_failed(W::TYPE_ID, entity_id, "the workflow", &error))?;
+        let Some(stored) = stored else {
+            return Ok((Record::default(), 0));
+        };
+        let record = match stored.payload {
+            None => Record::default(),
+            Some(json) => serde_json::from_slice(&json).map_err(|error| {
+                super::unreadable(W::TYPE_ID, entity_id, "the stored workflow", &error)
+            })?,
+        };
+        Ok((record, stored.version))
+    }
+
+    fn stored_position(store: &dyn Store, entity_id: &str) -> StoredPosition {
+        store.state_version(W::TYPE_ID, entity_id)
+    }
+}
+
+/// Names a workflow in messages.
+fn described<W: WorkflowComponent>(workflow_id: &str) -> String {
+    format!("workflow {} '{workflow_id}'", W::TYPE_ID)
+}
+
+/// The watchdog timer's name. Long ids are hashed: the name only has to be one per workflow
+/// (the call carries the id).
+fn timer_name(prefix: &str, type_id: &str, workflow_id: &str) -> String {
+    if workflow_id.len() + type_id.len() <= 200 {
+        return format!("kalix.{prefix}/{type_id}/{workflow_id}");
+    }
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    workflow_id.hash(&mut hasher);
+    format!(
+        "kalix.{prefix}/{type_id}/#{:016x}-{}",
+        hasher.finish(),
+        workflow_id.len()
+    )
+}
+
+/// What follows a committed change, in this process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum After {
+    Nothing,
+    RunStep,
+    Stop,
+}
+
+impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
+    /// Runs one command on workflow `workflow_id`.
+    pub async fn command<R: Serialize + Send + 'static>(
+        self: &Arc<Self>,
+        workflow_id: String,
+        metadata: Metadata,
+        client: ComponentClient,
+        handler: impl FnOnce(&W, Option<&W::State>, &WorkflowContext) -> Effect<W, W::State, R>,
+    ) -> HandlerOutcome {
+        let context = WorkflowContext::new(workflow_id.clone(), metadata, client.clone());
+        let after = Arc::new(Mutex::new(After::Nothing));
+        let decided = Arc::clone(&after);
+        let outcome = self
+            .run_command(&workflow_id, |kind, record, version| {
+                let effect = handler(&kind.workflow, record.state.as_ref(), &context);
+                let (change, answer) = effect.into_parts();
+                let Some(transition) = change else {
+                    return Ok(Decision {
+                        persist: None,
+                        answer,
+                        side_effects: Vec::new(),
+                        before_commit: None,
+                    });
+                };
+                let mut next = record.clone();
+                let now = kind.clock.now_ms();
+                let described = described::<W>(&workflow_id);
+                if let Err(refused) =
+                    next.transition(transition, &kind.settings, W::STEPS, now, &described)
+                {
+                    return Ok(Decision {
+                        persist: None,
+                        answer: Answer::Error(refused),
+                        side_effects: Vec::new(),
+                        before_commit: None,
+                    });
+                }
+                let (persist, before_commit, then) =
+                    kind.persist(&workflow_id, record, next, version)?;
+                *decided.lock().unwrap_or_else(|p| p.into_inner()) = then;
+                Ok(Decision {
+                    persist: Some(persist),
+                    answer,
+                    side_effects: Vec::new(),
+                    before_commit,
+                })
+            })
+            .await;
+        let then = *after.lock().unwrap_or_else(|p| p.into_inner());
+        if !outcome.is_failure() {
+            self.after_commit(workflow_id, then, client);
+        }
+        outcome
+    }
+
+    /// What a committed change leads to here: run the step it entered, or stop the timers of
+    /// a workflow that paused or ended.
+    fn after_commit(self: &Arc<Self>, workflow_id: String, then: After, client: ComponentClient) {
+        match then {
+            After::Nothing => {}
+            After::RunStep => {
+                let host = Arc::clone(self);
+                tokio::spawn(async move { host.drive(workflow_id, client).await });
+            }
+            After::Stop => {
+                let timers = self.kind().timers.clone();
+                tokio::spawn(async move {
+                    let names = [
+                        timer_name("workflow", W::TYPE_ID, &workflow_id),
+                        timer_name("workflow-timeout", W::TYPE_ID, &workflow_id),
+                    ];
+                    for name in names {
+                        if let Err(error) = timers.cancel(name).await {
+                            tracing::debug!(%error, "cancelling a finished workflow's timer failed; it will find nothing to do");
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// Runs the steps of workflow `workflow_id` from where its record is, as long as this
+    /// process makes its transitions.
+    async fn drive(self: Arc<Self>, workflow_id: String, client: ComponentClient) {
+        loop {
+            let found = self
+                .inspect(&workflow_id, |record| {
+                    record.running().map(|(step, input, attempt)| {
+                        let not_before = match &record.position {
+                            Position::Running { not_before_ms, .. } => *not_before_ms,
+                            _ => None,
+                        };
+                        (
+                            record.run,
+                            step.to_owned(),
+                            input.clone(),
+                            attempt,
+                            not_before,
+                            record.state.clone(),
+                        )
+                    })
+                })
+                .await;
+            let Ok(Some((run, step, input, attempt, not_before, state))) = found else {
+                return;
+            };
+            let kind = self.kind();
+            {
+                let mut active = kind.active.lock().unwrap_or_else(|p| p.into_inner());
+                if active.get(&workflow_id) == Some(&run) {
+                    return;
+                }
+                active.insert(workflow_id.clone(), run);
+            }
+            let renewal = self.renew_watchdog(&workflow_id);
+            if let Some(not_before) = not_before {
+                sleep_until(&*kind.clock, not_before).await;
+            }
+            let context =
+                StepContext::new(workflow_id.clone(), step.clone(), attempt, client.clone());
+            let result = self.run_step(&step, input, state.as_ref(), &context).await;
+            renewal.abort();
+            let next = self.apply_step(&workflow_id, run, &step, result).await;
+            {
+                let mut active = kind.active.lock().unwrap_or_else(|p| p.into_inner());
+                if active.get(&workflow_id) == Some(&run) {
+                    active.remove(&workflow_id);
+                }
+            }
+            match next {
+                After::RunStep => continue,
+                then => {
+                    self.after_commit(workflow_id, then, client);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs step `step` within its timeout: its transition, or why it failed.
+    async fn run_step(
+        &self,
+        step: &str,
+        input: serde_json::Value,
+        state: Option<&W::State>,
+        context: &StepContext,
+    ) -> StepResult<W, W::State> {
+        let kind = self.kind();
+        let timeout = kind.settings.step_timeout_of(step);
+        let Some(future) = kind.workflow.run_step(step, input, state, context) else {
+            return Err(CallError::new(
+                ErrorCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "{} has no step '{step}'",
+                    described::<W>(context.workflow_id())
+                ),
+            ));
+        };
+        let due = kind
+            .clock
+            .now_ms()
+            .saturating_add(timeout.as_millis() as u64);
+        let guarded = AssertUnwindSafe(future).catch_unwind();
+        tokio::select! {
+            result = guarded => match result {
+                Ok(result) => result,
+                Err(panic) => Err(crate::outcome::panic_error(
+                    W::COMPONENT_ID,
+                    context.workflow_id(),
+                    panic.as_ref(),
+                )),
+            },
+            () = sleep_until(&*kind.clock, due) => Err(CallError::new(
+                ErrorCode::GATEWAY_TIMEOUT,
+                format!("step '{step}' did not finish within {timeout:?}"),
+            )),
+        }
+    }
+
+    /// Applies a step's result to the workflow, if it is still at the transition that started
+    /// the step: the next transition, or the step's recovery.
+    async fn apply_step(
+        self: &Arc<Self>,
+        workflow_id: &str,
+        run: u64,
+        step: &str,
+        result: StepResult<W, W::State>,
+    ) -> After {
+        let after = Arc::new(Mutex::new(After::Nothing));
+        let decided = Arc::clone(&after);
+        let outcome = self
+            .run_command(workflow_id, |kind, record, version| {
+                if record.run != run || record.running().is_none() {
+                    tracing::debug!(workflow = %described::<W>(workflow_id), step, "a command moved the workflow on while its step ran; the step's result is dropped");
+                    return Ok(Decision::<()> {
+                        persist: None,
+                        answer: Answer::Reply((), Metadata::new()),
+                        side_effects: Vec::new(),
+                        before_commit: None,
+                    });
+                }
+                let mut next = record.clone();
+                let now = kind.clock.now_ms();
+                let described = described::<W>(workflow_id);
+                let failure = match result {
+                    Ok(transition) => next
+                        .transition(transition, &kind.settings, W::STEPS, now, &described)
+                        .err(),
+                    Err(error) => Some(error),
+                };
+                if let Some(error) = failure {
+                    next = record.clone();
+                    match next.fail(&kind.settings, now, backoff) {
+                        Recovered::Retry(attempt) => {
+                            tracing::warn!(workflow = %described, step, attempt, %error, "workflow step failed; running it again");
+                        }
+                        Recovered::FailedOver(to) => {
+                            tracing::warn!(workflow = %described, step, failover = %to, %error, "workflow step failed; failing over");
+                        }
+                        Recovered::Stopped => {
+                            tracing::error!(workflow = %described, step, %error, "workflow step failed and its recovery is spent; the workflow is paused until a command moves it on");
+                        }
+                    }
+                }
+                let (persist, before_commit, then) = kind.persist(workflow_id, record, next, version)?;
+                *decided.lock().unwrap_or_else(|p| p.into_inner()) = then;
+                Ok(Decision {
+                    persist: Some(persist),
+                    answer: Answer::Reply((), Metadata::new()),
+                    side_effects: Vec::new(),
+                    before_commit,
+                })
+            })
+            .await;
+        if outcome.is_failure() {
+            // Another process moved the workflow, or the store failed: the watchdog resumes
+            // whatever the record says.
+            return After::Nothing;
+        }
+        *after.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps the workflow's watchdog ahead of now while its step runs here.
+    fn renew_watchdog(&self, workflow_id: &str) -> tokio::task::JoinHandle<()> {
+        let timers = self.kind().timers.clone();
+        let workflow_id = workflow_id.to_owned();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(RENEW_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(error) = arm_watchdog::<W>(&timers, &workflow_id, Duration::ZERO).await {
+                    tracing::warn!(%error, "renewing a workflow's watchdog failed");
+                }
+            }
+        })
+    }
+
+    /// A watchdog fired: resume the workflow's step unless this process runs it.
+    pub async fn resume(
+        self: &Arc<Self>,
+        workflow_id: String,
+        client: ComponentClient,
+    ) -> HandlerOutcome {
+        if let Err(bad_id) = super::entity_id::check(W::TYPE_ID, &workflow_id) {
+            return HandlerOutcome::error(bad_id);
+        }
+        let kind = self.kind();
+        let running_here = kind
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&workflow_id);
+        let running = match self
+            .inspect(&workflow_id, |record| record.running().is_some())
+            .await
+        {
+            Ok(running) => running,
+            Err(error) => return HandlerOutcome::error(error),
+        };
+        if !running {
+            return super::answered(Answer::Reply((), Metadata::new()), Vec::new());
+        }
+        // Re-armed before this call returns: the fired timer is removed once it does.
+        if let Err(error) = arm_watchdog::<W>(&kind.timers, &workflow_id, Duration::ZERO).await {
+            return HandlerOutcome::error(error);
+        }
+        if !running_here {
+            tracing::info!(workflow = %described::<W>(&workflow_id), "resuming a workflow step");
+            let host = Arc::clone(self);
+            tokio::spawn(async move { host.drive(workflow_id, client).await });
+        }
+        super::answered(Answer::Reply((), Metadata::new()), Vec::new())
+    }
+
+    /// The workflow timeout fired: fail over (or end) if it is still due.
+    pub async fn time_out(
+        self: &Arc<Self>,
+        workflow_id: String,
+        client: ComponentClient,
+    ) -> HandlerOutcome {
+        let after = Arc::new(Mutex::new(After::Nothing));
+        let decided = Arc::clone(&after);
+        let outcome = self
+            .run_command(&workflow_id, |kind, record, version| {
+                let mut next = record.clone();
+                if !next.time_out(&kind.settings, kind.clock.now_ms()) {
+                    return Ok(Decision::<()> {
+                        persist: None,
+                        answer: Answer::Reply((), Metadata::new()),
+                        side_effects: Vec::new(),
+                        before_commit: None,
+                    });
+                }
+                tracing::warn!(workflow = %described::<W>(&workflow_id), "the workflow timed out");
+                let (persist, before_commit, then) =
+                    kind.persist(&workflow_id, record, next, version)?;
+                *decided.lock().unwrap_or_else(|p| p.into_inner()) = then;
+                Ok(Decision {
+                    persist: Some(persist),
+                    answer: Answer::Reply((), Metadata::new()),
+                    side_effects: Vec::new(),
+                    before_commit,
+                })
+            })
+            .await;
+        if !outcome.is_failure() {
+            let then = *after.lock().unwrap_or_else(|p| p.into_inner());
+            self.after_commit(workflow_id, then, client);
+        }
+        outcome
+    }
+}
+
+impl<W: WorkflowComponent> WorkflowRow<W> {
+    /// The write of `next` over `current` (at `version`), what must be durable before it (the
+    /// watchdog of a step it enters, the workflow timeout it sets), and what follows it.
+    #[allow(clippy::type_complexity)]
+    fn persist(
+        &self,
+        workflow_id: &str,
+        current: &mut Record<W::State>,
+        next: Record<W::State>,
+        version: u64,
+    ) -> Result<
+        (
+            Persist,
+            Option<BoxFuture<'static, Result<(), CallError>>>,
+            After,
+        ),
+        CallError,
+    > {
+        let payload = serde_json::to_vec(&next)
+            .map(Bytes::from)
+            .map_err(|error| {
+                CallError::new(
+                    ErrorCode::INTERNAL_SERVER_ERROR,
+                    format!(
+                        "the new state of {} cannot be serialized: {error}",
+                        described::<W>(workflow_id)
+                    ),
+                )
+            })?;
+        let persist = Persist {
+            write: StateWrite {
+                type_id: W::TYPE_ID.to_owned(),
+                entity_id: workflow_id.to_owned(),
+                expected_version: version,
+                follows_own_write: false,
+                payload: Some(payload),
+            }
+            .into(),
+            position: version + 1,
+        };
+        let now = self.clock.now_ms();
+        let watchdog = match &next.position {
+            Position::Running { not_before_ms, .. } => Some(Duration::from_millis(
+                not_before_ms.unwrap_or(now).saturating_sub(now),
+            )),
+            _ => None,
+        };
+        let new_deadline = next.deadline_ms.filter(|d| current.deadline_ms != Some(*d));
+        let then = match &next.position {
+            Position::Running { .. } => After::RunStep,
+            Position::Paused | Position::Ended => After::Stop,
+            Position::NotStarted => After::Nothing,
+        };
+        *current = next;
+        let before_commit = if watchdog.is_some() || new_deadline.is_some() {
+            let timers = self.timers.clone();
+            let workflow_id = workflow_id.to_owned();
+            let deadline_in = new_deadline.map(|d| Duration::from_millis(d.saturating_sub(now)));
+            let future: BoxFuture<'static, Result<(), CallError>> = Box::pin(async move {
+                if let Some(after) = watchdog {
+                    arm_watchdog::<W>(&timers, &workflow_id, after).await?;
+                }
+                if let Some(deadline_in) = deadline_in {
+                    let call = internal_call::<W>(TIME_OUT, &workflow_id);
+                    let name = timer_name("workflow-timeout", W::TYPE_ID, &workflow_id);
+                    timers.start_call(name, deadline_in, call).await?;
+                }
+                Ok(())
+            });
+            Some(future)
+        } else {
+            None
+        };
+        Ok((persist, before_commit, then))
+    }
+}
+
+/// Stores (or pushes forward) the workflow's watchdog: due `after` plus [`WATCHDOG`] from now.
+async fn arm_watchdog<W: WorkflowComponent>(
+    timers: &Timers,
+    workflow_id: &str,
+    after: Duration,
+) -> Result<(), CallError> {
+    let name = timer_name("workflow", W::TYPE_ID, workflow_id);
+    let call = internal_call::<W>(RESUME, workflow_id);
+    timers.start_call(name, after + WATCHDOG, call).await
+}
+
+/// A call to one of the workflow's internal methods.
+fn internal_call<W: WorkflowComponent>(method: &'static str, workflow_id: &str) -> Call {
+    Call::new(W::COMPONENT_ID, method).with_path_param(W::ID_PARAM, workflow_id.to_owned())
+}
+
+/// The pause before attempt `attempt` of a step retried until it succeeds: the timers' backoff.
+fn backoff(attempt: u32) -> Duration {
+    crate::timers::next_attempt(attempt, None).unwrap_or(Duration::from_secs(30))
+}
+
+/// Sleeps until `clock` reads `due_ms` (a manual clock's moves wake it).
+pub(crate) async fn sleep_until(clock: &dyn Clock, due_ms: u64) {
+    loop {
+        let moved = clock.moved();
+        let now = clock.now_ms();
+        if now >= due_ms {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(due_ms - now)) => {}
+            () = moved => {}
+        }
+    }
+}

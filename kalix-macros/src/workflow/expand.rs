@@ -1,0 +1,167 @@
+//! Code generated for a workflow: the `WorkflowComponent` impl (its steps run by name), one
+//! constant per step, a typed client bound to a workflow id, one dispatch function per command
+//! handler, and the registration.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::model::{Step, StepParam, Workflow, step_const};
+use crate::codegen::{self, ClientTarget};
+use crate::exports::{KalixCore, KalixCoreAt};
+
+pub(crate) fn generate(workflow: &Workflow) -> TokenStream {
+    let self_ty = &workflow.self_ty;
+    let state = &workflow.state;
+    let name = workflow.name.to_string();
+    let (type_id, id) = (&workflow.type_id, &workflow.id);
+    let client = codegen::client_ident(&workflow.name);
+    let component_trait = quote!(#KalixCore::workflow::WorkflowComponent);
+    let target = ClientTarget {
+        component_trait: component_trait.clone(),
+        self_ty,
+        name: &workflow.name,
+        id_param: Some(id.value()),
+    };
+    let dispatch = codegen::EntityDispatch {
+        self_ty,
+        state: quote!(::core::option::Option<&#state>),
+        id,
+        runtime: quote!(#KalixCore::__private::WorkflowRuntime),
+        command: quote!(#KalixCore::__private::workflow_command),
+        context: quote!(#KalixCore::workflow::WorkflowContext),
+    };
+    let internal = [
+        (quote!(WORKFLOW_RESUME), quote!(workflow_resume)),
+        (quote!(WORKFLOW_TIME_OUT), quote!(workflow_time_out)),
+    ]
+    .into_iter()
+    .map(|(name, dispatch)| {
+        quote! {
+            #KalixCore::__private::HandlerDescriptor {
+                name: #KalixCore::__private::#name,
+                triggers: &[],
+                dispatch: #KalixCore::__private::#dispatch::<#self_ty>,
+                publish: ::core::option::Option::None,
+            }
+        }
+    })
+    .collect();
+    let shared = codegen::shared_items(codegen::Generated {
+        self_ty,
+        name: &workflow.name,
+        kind: "Workflow",
+        component_trait,
+        stores: true,
+        client_fields: quote!(entity_id: ::std::string::String,),
+        client_methods: workflow
+            .handlers
+            .iter()
+            .map(|h| codegen::client_method(&target, h))
+            .collect(),
+        dispatch_fns: workflow
+            .handlers
+            .iter()
+            .map(|h| codegen::entity_dispatch_fn(&dispatch, h))
+            .collect(),
+        handlers: &workflow.handlers,
+        forward_headers: &workflow.options.forward_headers,
+        construct: codegen::construct(
+            self_ty,
+            workflow.options.new.as_ref(),
+            quote!(#KalixCore::__private::default_workflow),
+            quote!(#KalixCore::__private::construct_workflow),
+        ),
+        internal_handlers: internal,
+    });
+    let step_names = workflow.steps.iter().map(|step| &step.name);
+    let arms = workflow.steps.iter().map(|step| step_arm(step, state));
+    let consts = workflow.steps.iter().map(|step| step_id(step, self_ty));
+    let settings = match &workflow.settings {
+        Some(method) => quote!(<#self_ty>::#method()),
+        None => quote!(#KalixCore::workflow::Settings::new()),
+    };
+    codegen::wrap(quote! {
+        #[automatically_derived]
+        impl #KalixCore::workflow::WorkflowComponent for #self_ty {
+            const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
+            const TYPE_ID: &'static str = #type_id;
+            const ID_PARAM: &'static str = #id;
+            const STEPS: &'static [&'static str] = &[#(#step_names),*];
+            type State = #state;
+            type Client = #client;
+            fn client(client: #KalixCore::ComponentClient, entity_id: ::std::string::String) -> #client {
+                #client { client, entity_id }
+            }
+            fn settings() -> #KalixCore::workflow::Settings<Self> {
+                #settings
+            }
+            #[allow(unused_variables)]
+            fn run_step<'a>(
+                &'a self,
+                step: &str,
+                input: #KalixCore::__private::JsonValue,
+                state: ::core::option::Option<&'a #state>,
+                ctx: &'a #KalixCore::workflow::StepContext,
+            ) -> ::core::option::Option<#KalixCore::__private::BoxFuture<'a, #KalixCore::workflow::StepResult<Self, #state>>> {
+                match step {
+                    #(#arms)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+
+        #[allow(dead_code)]
+        impl #self_ty {
+            #(#consts)*
+        }
+
+        #shared
+    })
+}
+
+/// The arm of `run_step` that runs `step`: its input read from JSON, its state as it takes it.
+fn step_arm(step: &Step, state: &syn::Type) -> TokenStream {
+    let name = &step.name;
+    let ident = &step.ident;
+    let input = step.input.as_ref().map(|ty| {
+        let core = KalixCoreAt(ty.span());
+        quote_spanned!(ty.span()=> let __kalix_input: #ty = #core::__private::step_input::<#ty>(#name, input)?;)
+    });
+    let state_arg = step.state.as_ref().map(|ty| {
+        let core = KalixCoreAt(ty.span());
+        quote_spanned!(ty.span()=> let __kalix_state: #ty = <#ty as #core::__private::StepState<'_, #state>>::from_state(state, #name)?;)
+    });
+    let args = step.order.iter().map(|param| match param {
+        StepParam::State => quote!(__kalix_state),
+        StepParam::Input => quote!(__kalix_input),
+        StepParam::Context => quote!(ctx),
+    });
+    quote! {
+        #name => ::core::option::Option::Some(::std::boxed::Box::pin(async move {
+            #input
+            #state_arg
+            self.#ident(#(#args),*).await
+        })),
+    }
+}
+
+/// `pub const WITHDRAW: StepId<Self, Input> = StepId::new("withdraw");`
+fn step_id(step: &Step, self_ty: &syn::Type) -> TokenStream {
+    let constant = step_const(step);
+    let name = &step.name;
+    let vis = &step.vis;
+    let input = match &step.input {
+        Some(ty) => quote!(#ty),
+        None => quote!(()),
+    };
+    let doc = format!(
+        "The step `{}` ([`Self::{}`]), for transitions.",
+        name.value(),
+        step.ident
+    );
+    quote! {
+        #[doc = #doc]
+        #vis const #constant: #KalixCore::workflow::StepId<#self_ty, #input> = #KalixCore::workflow::StepId::new(#name);
+    }
+}
