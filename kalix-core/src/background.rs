@@ -159,6 +159,8 @@ mod tests {
             view_updates: Arc::default(),
             timers: crate::timers::Timers::unavailable(),
             clock: Arc::new(crate::timers::SystemClock),
+            workflow_observer: None,
+            call_router: None,
         };
         let dispatcher = Arc::new(Dispatcher::new(&[], &env).unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));

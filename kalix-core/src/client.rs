@@ -31,6 +31,11 @@ pub trait Transport: Send + Sync + 'static {
     }
 }
 
+/// Answers a component call in place of the service's components, or passes it on (`None`):
+/// how a testkit scripts the replies of the components a workflow's steps call.
+pub type CallRouter =
+    Arc<dyn Fn(&Call) -> Option<BoxFuture<'static, Result<Bytes, CallError>>> + Send + Sync>;
+
 /// Builds typed calls to the components of the service.
 ///
 /// Get one from a handler's context (`ctx.component_client()`) or from the integration

@@ -67,6 +67,8 @@ pub(crate) struct Dispatcher {
     service_name: Arc<str>,
     /// The service's timers, for `ctx.timers()` in handlers.
     timers: crate::timers::Timers,
+    /// Answers component calls first, if set (a testkit's scripted replies).
+    call_router: Option<crate::client::CallRouter>,
 }
 
 impl Dispatcher {
@@ -107,6 +109,7 @@ impl Dispatcher {
             }),
             service_name: Arc::clone(&env.service_name),
             timers: env.timers.clone(),
+            call_router: env.call_router.clone(),
         })
     }
 
@@ -306,6 +309,9 @@ impl Transport for Dispatcher {
     }
 
     fn execute(self: Arc<Self>, call: Call) -> BoxFuture<'static, Result<Bytes, CallError>> {
+        if let Some(answer) = self.call_router.as_ref().and_then(|route| route(&call)) {
+            return answer;
+        }
         let target = call.target();
         let outcome = self.call(UntypedCall { call, defect: None });
         Box::pin(async move {

@@ -106,7 +106,7 @@ pub mod __private;
 
 pub use call::Call;
 pub use client::DeferredCall;
-pub use client::{ComponentClient, Transport};
+pub use client::{CallRouter, ComponentClient, Transport};
 pub use config::{BrokerLocation, Config, StoreLocation};
 pub use dependencies::{Dependencies, MissingDependency};
 pub use error::{CallError, StartError};

@@ -319,7 +319,12 @@ pub fn construct_workflow<W: WorkflowComponent>(
     env: &ComponentEnv<'_>,
     workflow: Result<W, MissingDependency>,
 ) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
-    let kind = WorkflowRow::new(workflow?, Arc::clone(&env.clock), env.timers.clone());
+    let kind = WorkflowRow::new(
+        workflow?,
+        Arc::clone(&env.clock),
+        env.timers.clone(),
+        env.workflow_observer.clone(),
+    );
     Ok(WorkflowRuntime::new(kind, env))
 }
 

@@ -270,6 +270,10 @@ pub struct ComponentEnv<'a> {
     pub(crate) timers: crate::timers::Timers,
     /// The clock the service reads time through.
     pub(crate) clock: Arc<dyn crate::timers::Clock>,
+    /// Shown each record a workflow commits (a testkit's hook).
+    pub(crate) workflow_observer: Option<crate::workflow::WorkflowObserver>,
+    /// Answers component calls before the dispatcher does (a testkit's scripted replies).
+    pub(crate) call_router: Option<crate::client::CallRouter>,
 }
 
 /// How entity hosts keep entities in memory.

@@ -43,6 +43,8 @@ pub struct Service {
     dependencies: Dependencies,
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn crate::timers::Clock>>,
+    workflow_observer: Option<crate::workflow::WorkflowObserver>,
+    call_router: Option<crate::client::CallRouter>,
 }
 
 impl Service {
@@ -76,6 +78,23 @@ impl Service {
     #[must_use]
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Shows `observer` each record a workflow commits (the workflow testkit's log).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn observe_workflows(mut self, observer: crate::workflow::WorkflowObserver) -> Self {
+        self.workflow_observer = Some(observer);
+        self
+    }
+
+    /// Lets `router` answer the component calls handlers make (through a component client)
+    /// before the service's components do: the workflow testkit's scripted replies.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn route_calls(mut self, router: crate::client::CallRouter) -> Self {
+        self.call_router = Some(router);
         self
     }
 
@@ -235,6 +254,8 @@ impl Service {
             view_updates,
             timers,
             clock,
+            workflow_observer: self.workflow_observer.clone(),
+            call_router: self.call_router.clone(),
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
         let router =

@@ -262,6 +262,20 @@ impl TestKitBuilder {
         self
     }
 
+    /// Reads time through `clock` (one the caller keeps a handle of).
+    #[must_use]
+    pub(crate) fn with_clock(mut self, clock: ManualClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Changes the service before it starts (the testkits' hooks).
+    #[must_use]
+    pub(crate) fn service(mut self, change: impl FnOnce(Service) -> Service) -> Self {
+        self.service = change(self.service);
+        self
+    }
+
     /// Changes the configuration (the port stays 0 unless changed here).
     #[must_use]
     pub fn config(mut self, change: impl FnOnce(Config) -> Config) -> Self {

@@ -30,6 +30,7 @@ mod topics;
 
 pub mod store_conformance;
 mod value_entity;
+mod workflow;
 
 pub use action::{ActionResult, ActionTestkit};
 pub use event_sourced::{Emitted, EventSourcedResult, EventSourcedTestkit};
@@ -39,6 +40,7 @@ pub use process::ServiceProcess;
 pub use result::EffectResult;
 pub use topics::{IncomingMessages, OutgoingMessages, ReceivedMessage};
 pub use value_entity::{ValueEntityResult, ValueEntityTestkit};
+pub use workflow::WorkflowTestkit;
 
 /// The HTTP client [`TestKit`] hands out, re-exported so tests need no extra dependency.
 pub use reqwest;

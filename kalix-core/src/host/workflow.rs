@@ -55,17 +55,29 @@ pub struct WorkflowRow<W: WorkflowComponent> {
     timers: Timers,
     /// Workflow id -> the `run` of the step this process is running for it.
     active: Mutex<HashMap<String, u64>>,
+    /// Shown each committed record (the workflow testkit's log).
+    observer: Option<WorkflowObserver>,
 }
+
+/// Shown each record a workflow commits: its type id, its id and the record as JSON (see
+/// [`Record`]). The workflow testkit logs transitions with one.
+pub type WorkflowObserver = Arc<dyn Fn(&'static str, &str, &[u8]) + Send + Sync>;
 
 impl<W: WorkflowComponent> WorkflowRow<W> {
     /// The kind around `workflow`.
-    pub fn new(workflow: W, clock: Arc<dyn Clock>, timers: Timers) -> Self {
+    pub fn new(
+        workflow: W,
+        clock: Arc<dyn Clock>,
+        timers: Timers,
+        observer: Option<WorkflowObserver>,
+    ) -> Self {
         Self {
             workflow,
             settings: W::settings(),
             clock,
             timers,
             active: Mutex::new(HashMap::new()),
+            observer,
         }
     }
 }
@@ -122,9 +134,18 @@ fn timer_name(prefix: &str, type_id: &str, workflow_id: &str) -> String {
     )
 }
 
+/// What a committed change leads to: what follows it here, and the record as written (for an
+/// observer, such as the workflow testkit's).
+#[derive(Clone, Default)]
+struct Committed {
+    after: After,
+    record: Option<Bytes>,
+}
+
 /// What follows a committed change, in this process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum After {
+    #[default]
     Nothing,
     RunStep,
     Stop,
@@ -140,7 +161,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
         handler: impl FnOnce(&W, Option<&W::State>, &WorkflowContext) -> Effect<W, W::State, R>,
     ) -> HandlerOutcome {
         let context = WorkflowContext::new(workflow_id.clone(), metadata, client.clone());
-        let after = Arc::new(Mutex::new(After::Nothing));
+        let after = Arc::new(Mutex::new(Committed::default()));
         let decided = Arc::clone(&after);
         let outcome = self
             .run_command(&workflow_id, |kind, record, version| {
@@ -178,7 +199,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 })
             })
             .await;
-        let then = *after.lock().unwrap_or_else(|p| p.into_inner());
+        let then = after.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if !outcome.is_failure() {
             self.after_commit(workflow_id, then, client);
         }
@@ -187,8 +208,14 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
 
     /// What a committed change leads to here: run the step it entered, or stop the timers of
     /// a workflow that paused or ended.
-    fn after_commit(self: &Arc<Self>, workflow_id: String, then: After, client: ComponentClient) {
-        match then {
+    fn after_commit(
+        self: &Arc<Self>,
+        workflow_id: String,
+        then: Committed,
+        client: ComponentClient,
+    ) {
+        self.observe(&workflow_id, &then);
+        match then.after {
             After::Nothing => {}
             After::RunStep => {
                 let host = Arc::clone(self);
@@ -208,6 +235,13 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                     }
                 });
             }
+        }
+    }
+
+    /// Shows a committed record to the observer, if there is one.
+    fn observe(&self, workflow_id: &str, committed: &Committed) {
+        if let (Some(observer), Some(record)) = (&self.kind().observer, &committed.record) {
+            observer(W::TYPE_ID, workflow_id, record);
         }
     }
 
@@ -252,20 +286,18 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 StepContext::new(workflow_id.clone(), step.clone(), attempt, client.clone());
             let result = self.run_step(&step, input, state.as_ref(), &context).await;
             renewal.abort();
-            let next = self.apply_step(&workflow_id, run, &step, result).await;
+            let committed = self.apply_step(&workflow_id, run, &step, result).await;
             {
                 let mut active = kind.active.lock().unwrap_or_else(|p| p.into_inner());
                 if active.get(&workflow_id) == Some(&run) {
                     active.remove(&workflow_id);
                 }
             }
-            match next {
-                After::RunStep => continue,
-                then => {
-                    self.after_commit(workflow_id, then, client);
-                    return;
-                }
+            if committed.after != After::RunStep {
+                self.after_commit(workflow_id, committed, client);
+                return;
             }
+            self.observe(&workflow_id, &committed);
         }
     }
 
@@ -317,8 +349,8 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
         run: u64,
         step: &str,
         result: StepResult<W, W::State>,
-    ) -> After {
-        let after = Arc::new(Mutex::new(After::Nothing));
+    ) -> Committed {
+        let after = Arc::new(Mutex::new(Committed::default()));
         let decided = Arc::clone(&after);
         let outcome = self
             .run_command(workflow_id, |kind, record, version| {
@@ -367,9 +399,9 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
         if outcome.is_failure() {
             // Another process moved the workflow, or the store failed: the watchdog resumes
             // whatever the record says.
-            return After::Nothing;
+            return Committed::default();
         }
-        *after.lock().unwrap_or_else(|p| p.into_inner())
+        after.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Keeps the workflow's watchdog ahead of now while its step runs here.
@@ -431,7 +463,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
         workflow_id: String,
         client: ComponentClient,
     ) -> HandlerOutcome {
-        let after = Arc::new(Mutex::new(After::Nothing));
+        let after = Arc::new(Mutex::new(Committed::default()));
         let decided = Arc::clone(&after);
         let outcome = self
             .run_command(&workflow_id, |kind, record, version| {
@@ -457,7 +489,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
             })
             .await;
         if !outcome.is_failure() {
-            let then = *after.lock().unwrap_or_else(|p| p.into_inner());
+            let then = after.lock().unwrap_or_else(|p| p.into_inner()).clone();
             self.after_commit(workflow_id, then, client);
         }
         outcome
@@ -478,7 +510,7 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
         (
             Persist,
             Option<BoxFuture<'static, Result<(), CallError>>>,
-            After,
+            Committed,
         ),
         CallError,
     > {
@@ -499,7 +531,7 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
                 entity_id: workflow_id.to_owned(),
                 expected_version: version,
                 follows_own_write: false,
-                payload: Some(payload),
+                payload: Some(payload.clone()),
             }
             .into(),
             position: version + 1,
@@ -537,7 +569,11 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
         } else {
             None
         };
-        Ok((persist, before_commit, then))
+        let committed = Committed {
+            after: then,
+            record: Some(payload),
+        };
+        Ok((persist, before_commit, committed))
     }
 }
 

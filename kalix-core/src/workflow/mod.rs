@@ -86,6 +86,7 @@ mod effect;
 pub(crate) mod record;
 mod settings;
 
+pub use crate::host::workflow::WorkflowObserver;
 pub use component::WorkflowComponent;
 pub use context::{StepContext, WorkflowContext};
 pub use effect::{Effect, StepId, StepResult, Target, Transition, UpdateState};

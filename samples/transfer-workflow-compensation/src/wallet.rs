@@ -1,0 +1,150 @@
+//! The wallet: a value entity holding a balance, whose withdrawals and deposits reply with
+//! their outcome (succeeded or failed) rather than fail, so the workflow can compensate.
+//!
+//! Withdrawals and deposits may carry a command id (`?command_id=..`): one the wallet has seen
+//! is answered as it was the first time without being applied again, which makes the workflow's
+//! steps (run at least once) safe to repeat.
+
+use kalix_core::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A wallet's state; none until it is created.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Wallet {
+    pub id: String,
+    pub balance: i64,
+    /// The ids of the last commands applied (at most [`REMEMBERED`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<String>,
+}
+
+/// How many command ids a wallet remembers.
+pub const REMEMBERED: usize = 64;
+
+impl Wallet {
+    fn seen(&self, command_id: &Option<String>) -> bool {
+        command_id
+            .as_ref()
+            .is_some_and(|id| self.applied.contains(id))
+    }
+
+    fn applied(&self, balance: i64, command_id: Option<String>) -> Self {
+        let mut applied = self.applied.clone();
+        if let Some(id) = command_id {
+            applied.push(id);
+            if applied.len() > REMEMBERED {
+                applied.remove(0);
+            }
+        }
+        Self {
+            id: self.id.clone(),
+            balance,
+            applied,
+        }
+    }
+}
+
+/// What a withdrawal came to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum WithdrawResult {
+    WithdrawSucceed,
+    WithdrawFailed {
+        #[serde(rename = "errorMsg")]
+        error_msg: String,
+    },
+}
+
+/// What a deposit came to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum DepositResult {
+    DepositSucceed,
+    DepositFailed {
+        #[serde(rename = "errorMsg")]
+        error_msg: String,
+    },
+}
+
+type Effect<R> = value_entity::Effect<Option<Wallet>, R>;
+
+fn not_exists(id: &str) -> String {
+    format!("Wallet [{id}] not exists")
+}
+
+#[derive(Default)]
+pub struct WalletEntity;
+
+#[value_entity(type_id = "wallet", id = "id", state = Option<Wallet>)]
+impl WalletEntity {
+    #[post("/wallet/<id>/create/<init_balance>")]
+    pub fn create(
+        &self,
+        wallet: &Option<Wallet>,
+        init_balance: i64,
+        ctx: &ValueEntityContext,
+    ) -> Effect<String> {
+        if wallet.is_some() {
+            return Effect::error("Wallet already exists");
+        }
+        let wallet = Wallet {
+            id: ctx.entity_id().to_owned(),
+            balance: init_balance,
+            applied: Vec::new(),
+        };
+        Effect::update_state(Some(wallet)).then_reply("Ok".to_owned())
+    }
+
+    #[patch("/wallet/<id>/withdraw/<amount>")]
+    pub fn withdraw(
+        &self,
+        wallet: &Option<Wallet>,
+        amount: i64,
+        #[query] command_id: Option<String>,
+        ctx: &ValueEntityContext,
+    ) -> Effect<WithdrawResult> {
+        let Some(wallet) = wallet else {
+            return Effect::error_with_status(not_exists(ctx.entity_id()), ErrorCode::NOT_FOUND);
+        };
+        if wallet.seen(&command_id) {
+            return Effect::reply(WithdrawResult::WithdrawSucceed);
+        }
+        let balance = wallet.balance - amount;
+        if balance < 0 {
+            return Effect::reply(WithdrawResult::WithdrawFailed {
+                error_msg: "Insufficient balance".to_owned(),
+            });
+        }
+        Effect::update_state(Some(wallet.applied(balance, command_id)))
+            .then_reply(WithdrawResult::WithdrawSucceed)
+    }
+
+    #[patch("/wallet/<id>/deposit/<amount>")]
+    pub fn deposit(
+        &self,
+        wallet: &Option<Wallet>,
+        amount: i64,
+        #[query] command_id: Option<String>,
+        ctx: &ValueEntityContext,
+    ) -> Effect<DepositResult> {
+        let Some(wallet) = wallet else {
+            return Effect::reply(DepositResult::DepositFailed {
+                error_msg: not_exists(ctx.entity_id()),
+            });
+        };
+        if wallet.seen(&command_id) {
+            return Effect::reply(DepositResult::DepositSucceed);
+        }
+        let balance = wallet.balance + amount;
+        Effect::update_state(Some(wallet.applied(balance, command_id)))
+            .then_reply(DepositResult::DepositSucceed)
+    }
+
+    #[get("/wallet/<id>")]
+    pub fn get(&self, wallet: &Option<Wallet>, ctx: &ValueEntityContext) -> Effect<i64> {
+        match wallet {
+            Some(wallet) => Effect::reply(wallet.balance),
+            None => Effect::error_with_status(not_exists(ctx.entity_id()), ErrorCode::NOT_FOUND),
+        }
+    }
+}
