@@ -75,7 +75,11 @@ pub(crate) fn generate(workflow: &Workflow) -> TokenStream {
         internal_handlers: internal,
     });
     let step_names = workflow.steps.iter().map(|step| &step.name);
-    let arms = workflow.steps.iter().map(|step| step_arm(step, state));
+    let arms = workflow
+        .steps
+        .iter()
+        .filter(|step| !step.failed)
+        .map(|step| step_arm(step, state));
     let consts = workflow.steps.iter().map(|step| step_id(step, self_ty));
     let settings = match &workflow.settings {
         Some(method) => quote!(<#self_ty>::#method()),

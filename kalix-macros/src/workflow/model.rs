@@ -34,6 +34,9 @@ pub(crate) struct Step {
     pub input: Option<Type>,
     /// The order of its parameters: which of state, input, context each is.
     pub order: Vec<StepParam>,
+    /// Whether an error was reported for it: it keeps its constant (so transitions to it do not
+    /// fail too) but is not run.
+    pub failed: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -71,7 +74,7 @@ impl Workflow {
         let id = required(&options.id, attribute, ID, "\"transfer_id\"", diagnostics);
         let id = id.map(|id| crate::entity::id_in_routes(id, item, diagnostics));
         // Steps and settings first: their attributes are removed before handlers are read.
-        let steps = steps(item, diagnostics);
+        let mut steps = steps(item, diagnostics);
         let settings = settings(item, diagnostics);
         let before = diagnostics.count();
         let known = KnownTypes {
@@ -97,7 +100,7 @@ impl Workflow {
             handlers_failed,
             diagnostics,
         )?;
-        check_unique_steps(&steps, diagnostics);
+        check_unique_steps(&mut steps, diagnostics);
         let workflow = Workflow {
             self_ty: (*item.self_ty).clone(),
             name: name?,
@@ -150,6 +153,7 @@ fn step(
     attribute: &syn::Attribute,
     diagnostics: &mut Diagnostics,
 ) -> Option<Step> {
+    let before = diagnostics.count();
     let ident = method.sig.ident.clone();
     let mut name = LitStr::new(&ident.to_string().replace('_', "-"), ident.span());
     if !matches!(attribute.meta, syn::Meta::Path(_)) {
@@ -231,6 +235,7 @@ fn step(
         state,
         input,
         order,
+        failed: diagnostics.count() != before,
     })
 }
 

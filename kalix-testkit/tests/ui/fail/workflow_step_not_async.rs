@@ -1,0 +1,20 @@
+use kalix_core::prelude::*;
+use kalix_core::workflow::Effect;
+
+#[derive(Default)]
+pub struct Transfer;
+
+#[workflow(type_id = "transfer", id = "id")]
+impl Transfer {
+    #[get("/transfer/<id>")]
+    fn get(&self, state: Option<&String>) -> Effect<Self, String, String> {
+        Effect::reply(state.cloned().unwrap_or_default())
+    }
+
+    #[step]
+    fn withdraw(&self, amount: i64) -> StepResult<Self, String> {
+        Ok(Transition::end())
+    }
+}
+
+fn main() {}
