@@ -282,21 +282,26 @@ fn settings(item: &mut ItemImpl, diagnostics: &mut Diagnostics) -> Option<Ident>
     found
 }
 
-fn check_unique_steps(steps: &[Step], diagnostics: &mut Diagnostics) {
-    for (index, step) in steps.iter().enumerate() {
-        if let Some(first) = steps[..index]
+fn check_unique_steps(steps: &mut [Step], diagnostics: &mut Diagnostics) {
+    for index in 0..steps.len() {
+        let (earlier, rest) = steps.split_at_mut(index);
+        let step = &mut rest[0];
+        let Some(first) = earlier
             .iter()
             .find(|s| s.name.value() == step.name.value())
-        {
-            diagnostics.error(
-                &step.name,
-                format!(
-                    "step name \"{}\" is already the name of `{}`; step names are unique",
-                    step.name.value(),
-                    first.ident
-                ),
-            );
-        }
+        else {
+            continue;
+        };
+        diagnostics.error(
+            &step.name,
+            format!(
+                "step name \"{}\" is already the name of `{}`; step names are unique",
+                step.name.value(),
+                first.ident
+            ),
+        );
+        // Not run: the name already runs the first.
+        step.failed = true;
     }
 }
 
