@@ -140,6 +140,8 @@ fn timer_name(prefix: &str, type_id: &str, workflow_id: &str) -> String {
 struct Committed {
     after: After,
     record: Option<Bytes>,
+    /// Whether the workflow had a workflow timeout running (whose timer then goes too).
+    timed: bool,
 }
 
 /// What follows a committed change, in this process.
@@ -223,11 +225,12 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
             }
             After::Stop => {
                 let timers = self.kind().timers.clone();
+                let timed = then.timed;
                 tokio::spawn(async move {
-                    let names = [
-                        timer_name("workflow", W::TYPE_ID, &workflow_id),
-                        timer_name("workflow-timeout", W::TYPE_ID, &workflow_id),
-                    ];
+                    let mut names = vec![timer_name("workflow", W::TYPE_ID, &workflow_id)];
+                    if timed {
+                        names.push(timer_name("workflow-timeout", W::TYPE_ID, &workflow_id));
+                    }
                     for name in names {
                         if let Err(error) = timers.cancel(name).await {
                             tracing::debug!(%error, "cancelling a finished workflow's timer failed; it will find nothing to do");
@@ -248,6 +251,8 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
     /// Runs the steps of workflow `workflow_id` from where its record is, as long as this
     /// process makes its transitions.
     async fn drive(self: Arc<Self>, workflow_id: String, client: ComponentClient) {
+        // Kept ahead while this process drives the workflow, across its steps.
+        let mut renewal = Renewal(None);
         loop {
             let found = self
                 .inspect(&workflow_id, |record| {
@@ -278,14 +283,15 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 }
                 active.insert(workflow_id.clone(), run);
             }
-            let renewal = self.renew_watchdog(&workflow_id);
+            if renewal.0.is_none() {
+                renewal.0 = Some(self.renew_watchdog(&workflow_id));
+            }
             if let Some(not_before) = not_before {
                 sleep_until(&*kind.clock, not_before).await;
             }
             let context =
                 StepContext::new(workflow_id.clone(), step.clone(), attempt, client.clone());
             let result = self.run_step(&step, input, state.as_ref(), &context).await;
-            renewal.abort();
             let committed = self.apply_step(&workflow_id, run, &step, result).await;
             {
                 let mut active = kind.active.lock().unwrap_or_else(|p| p.into_inner());
@@ -294,6 +300,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 }
             }
             if committed.after != After::RunStep {
+                drop(renewal);
                 self.after_commit(workflow_id, committed, client);
                 return;
             }
@@ -537,10 +544,15 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
             position: version + 1,
         };
         let now = self.clock.now_ms();
+        // A workflow already running has its watchdog, kept ahead by whoever runs its step; a
+        // backoff pushes it past the retry.
+        let was_running = matches!(current.position, Position::Running { .. });
         let watchdog = match &next.position {
-            Position::Running { not_before_ms, .. } => Some(Duration::from_millis(
-                not_before_ms.unwrap_or(now).saturating_sub(now),
-            )),
+            Position::Running {
+                not_before_ms: Some(not_before),
+                ..
+            } => Some(Duration::from_millis(not_before.saturating_sub(now))),
+            Position::Running { .. } if !was_running => Some(Duration::ZERO),
             _ => None,
         };
         let new_deadline = next.deadline_ms.filter(|d| current.deadline_ms != Some(*d));
@@ -572,8 +584,20 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
         let committed = Committed {
             after: then,
             record: Some(payload),
+            timed: current.deadline_ms.is_some(),
         };
         Ok((persist, before_commit, committed))
+    }
+}
+
+/// The task keeping a workflow's watchdog ahead, stopped when dropped.
+struct Renewal(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
     }
 }
 

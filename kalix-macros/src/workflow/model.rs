@@ -286,10 +286,7 @@ fn check_unique_steps(steps: &mut [Step], diagnostics: &mut Diagnostics) {
     for index in 0..steps.len() {
         let (earlier, rest) = steps.split_at_mut(index);
         let step = &mut rest[0];
-        let Some(first) = earlier
-            .iter()
-            .find(|s| s.name.value() == step.name.value())
-        else {
+        let Some(first) = earlier.iter().find(|s| s.name.value() == step.name.value()) else {
             continue;
         };
         diagnostics.error(
