@@ -16,6 +16,7 @@ mod subscriptions;
 mod timers;
 mod ui;
 mod unit;
+mod workflows;
 
 use components::Recorder;
 use kalix_testkit::TestKit;

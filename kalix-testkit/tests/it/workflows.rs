@@ -1,0 +1,185 @@
+//! Workflows as a user sees them: a step runs without an initial state, a panicking step is a
+//! failure its recovery retries, a command arriving while a step runs is answered at once and its
+//! transition wins over the step's, and after the end a command that would change the state is
+//! refused while the state stays.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use kalix_core::prelude::*;
+use kalix_core::workflow::{Effect, Recovery, Settings};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::start;
+
+/// Releases the `held` step.
+static RELEASE: Notify = Notify::const_new();
+/// How often the `flaky` step ran.
+static FLAKY_RUNS: Mutex<u32> = Mutex::new(0);
+
+#[derive(Default)]
+pub struct Flow;
+
+#[workflow(type_id = "it-flow", id = "id")]
+impl Flow {
+    #[settings]
+    fn settings() -> Settings<Self> {
+        Settings::new()
+            .default_step_timeout(Duration::from_secs(3600))
+            .step_recovery(Self::FLAKY, Recovery::max_retries(1))
+    }
+
+    #[put("/flow/<id>/end/<value>")]
+    fn end_with(&self, state: Option<&String>, value: String) -> Effect<Self, String, String> {
+        let _ = state;
+        Effect::update_state(value.clone()).end().then_reply(value)
+    }
+
+    #[put("/flow/<id>/stateless")]
+    fn stateless(&self, state: Option<&String>) -> Effect<Self, String, String> {
+        let _ = state;
+        Effect::transition_to(Self::FROM_NOTHING, ()).then_reply("running".to_owned())
+    }
+
+    #[put("/flow/<id>/flaky")]
+    fn flaky_start(&self, state: Option<&String>) -> Effect<Self, String, String> {
+        let _ = state;
+        Effect::update_state("flaky".to_owned())
+            .transition_to(Self::FLAKY, ())
+            .then_reply("running".to_owned())
+    }
+
+    #[put("/flow/<id>/held")]
+    fn held_start(&self, state: Option<&String>) -> Effect<Self, String, String> {
+        let _ = state;
+        Effect::update_state("holding".to_owned())
+            .transition_to(Self::HELD, ())
+            .then_reply("running".to_owned())
+    }
+
+    #[get("/flow/<id>")]
+    fn get(&self, state: Option<&String>) -> Effect<Self, String, String> {
+        match state {
+            Some(state) => Effect::reply(state.clone()),
+            None => Effect::error_with_status("no state", ErrorCode::NOT_FOUND),
+        }
+    }
+
+    #[step]
+    async fn from_nothing(&self, state: Option<&String>) -> StepResult<Self, String> {
+        let found = if state.is_none() {
+            "had none"
+        } else {
+            "had one"
+        };
+        Ok(Transition::update_state(found.to_owned()).end())
+    }
+
+    #[step]
+    async fn flaky(&self, ctx: &StepContext) -> StepResult<Self, String> {
+        *FLAKY_RUNS.lock().unwrap() += 1;
+        if ctx.attempt() == 0 {
+            panic!("the first attempt fails");
+        }
+        Ok(Transition::update_state(format!("recovered at attempt {}", ctx.attempt())).end())
+    }
+
+    #[step]
+    async fn held(&self) -> StepResult<Self, String> {
+        RELEASE.notified().await;
+        Ok(Transition::update_state("from the step".to_owned()).end())
+    }
+}
+
+/// `GET /flow/<id>` until it answers `expected`, for at most 5 s.
+async fn state_becomes(
+    testkit: &kalix_testkit::TestKit,
+    id: &str,
+    expected: &str,
+) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let state = crate::get_json(testkit, &format!("/flow/{id}")).await;
+        if state == json!(expected) || started.elapsed() > Duration::from_secs(5) {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_step_runs_without_an_initial_state() {
+    let (testkit, _) = start().await;
+    let reply = testkit.put("/flow/w1/stateless").send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(
+        state_becomes(&testkit, "w1", "had none").await,
+        json!("had none")
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_step_is_a_failure_its_recovery_retries() {
+    let (testkit, _) = start().await;
+    testkit.put("/flow/w2/flaky").send().await.unwrap();
+    assert_eq!(
+        state_becomes(&testkit, "w2", "recovered at attempt 1").await,
+        json!("recovered at attempt 1")
+    );
+    assert!(*FLAKY_RUNS.lock().unwrap() >= 2);
+    // The service kept serving.
+    assert_eq!(testkit.get("/flow/w2").send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_command_during_a_step_is_answered_at_once_and_its_transition_wins() {
+    let (testkit, _) = start().await;
+    testkit.put("/flow/w3/held").send().await.unwrap();
+    // The step waits; a read is answered meanwhile.
+    let read = tokio::time::timeout(Duration::from_secs(2), testkit.get("/flow/w3").send())
+        .await
+        .expect("answered while the step runs")
+        .unwrap();
+    assert_eq!(
+        read.json::<serde_json::Value>().await.unwrap(),
+        json!("holding")
+    );
+    // A transition made meanwhile wins: the step's result, once it comes, is dropped.
+    let ended = testkit.put("/flow/w3/end/by-command").send().await.unwrap();
+    assert_eq!(ended.status(), 200);
+    RELEASE.notify_waiters();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        crate::get_json(&testkit, "/flow/w3").await,
+        json!("by-command")
+    );
+}
+
+#[tokio::test]
+async fn after_the_end_a_command_that_changes_the_state_is_refused_and_the_state_stays() {
+    let (testkit, _) = start().await;
+    let first = testkit.put("/flow/w4/end/first").send().await.unwrap();
+    assert_eq!(
+        first.json::<serde_json::Value>().await.unwrap(),
+        json!("first")
+    );
+    let again = testkit.put("/flow/w4/end/second").send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    let problem: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(
+        problem["detail"],
+        "workflow it-flow 'w4' has ended; its state no longer changes"
+    );
+    assert_eq!(crate::get_json(&testkit, "/flow/w4").await, json!("first"));
+    // An unknown route of the workflow is the ingress's 404.
+    assert_eq!(
+        testkit
+            .get("/flow/w4/nothing")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
