@@ -135,8 +135,11 @@ impl Service {
     /// Serves until Ctrl-C or SIGTERM, on the current tokio runtime (configured from the
     /// environment unless [`Service::config`] was given).
     pub async fn serve(self) -> Result<(), StartError> {
+        // Registered before the listener opens: a SIGTERM sent as soon as the service answers
+        // stops it cleanly instead of killing it.
+        let signals = ShutdownSignals::register();
         let running = self.start().await?;
-        shutdown_signal().await;
+        signals.received().await;
         tracing::info!("shutting down; finishing requests in flight");
         running.stop().await
     }
@@ -455,26 +458,49 @@ fn install_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Ctrl-C and SIGTERM, listened for from the moment they are registered.
+struct ShutdownSignals {
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    fn register() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                terminate: signal(SignalKind::terminate()).ok(),
+                interrupt: signal(SignalKind::interrupt()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves when either arrives.
+    async fn received(self) {
+        #[cfg(unix)]
+        {
+            async fn next(signal: Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = next(self.terminate) => {},
+                () = next(self.interrupt) => {},
+            }
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }
 

@@ -39,7 +39,7 @@ impl Flow {
     #[put("/flow/<id>/stateless")]
     fn stateless(&self, state: Option<&String>) -> Effect<Self, String, String> {
         let _ = state;
-        Effect::transition_to(Self::FROM_NOTHING, ()).then_reply("running".to_owned())
+        Effect::transition_to(Self::WITHOUT_STATE, ()).then_reply("running".to_owned())
     }
 
     #[put("/flow/<id>/flaky")]
@@ -67,7 +67,7 @@ impl Flow {
     }
 
     #[step]
-    async fn from_nothing(&self, state: Option<&String>) -> StepResult<Self, String> {
+    async fn without_state(&self, state: Option<&String>) -> StepResult<Self, String> {
         let found = if state.is_none() {
             "had none"
         } else {
