@@ -30,8 +30,8 @@ use crate::status::ErrorCode;
 use crate::store::{StateWrite, Store};
 use crate::timers::{Clock, Timers};
 use crate::workflow::{
-    Effect, Position, Record, Recovered, Settings, StepContext, StepResult, WorkflowComponent,
-    WorkflowContext,
+    Effect, Position, Record, Recovered, Settings, StepContext, StepResult, TimerChange,
+    WorkflowComponent, WorkflowContext,
 };
 
 /// How far ahead of now the watchdog of a running step is kept: a step whose process died is
@@ -177,6 +177,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                         before_commit: None,
                     });
                 };
+                let timer_changes = context.take_timer_changes();
                 let mut next = record.clone();
                 let now = kind.clock.now_ms();
                 let described = described::<W>(&workflow_id);
@@ -193,18 +194,33 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 let (persist, before_commit, then) =
                     kind.persist(&workflow_id, record, next, version)?;
                 *decided.lock().unwrap_or_else(|p| p.into_inner()) = then;
+                let timers = kind.timers.clone();
+                let before_commit: BoxFuture<'static, Result<(), CallError>> =
+                    Box::pin(async move {
+                        carry_out(&timers, timer_changes).await?;
+                        match before_commit {
+                            Some(before) => before.await,
+                            None => Ok(()),
+                        }
+                    });
                 Ok(Decision {
                     persist: Some(persist),
                     answer,
                     side_effects: Vec::new(),
-                    before_commit,
+                    before_commit: Some(before_commit),
                 })
             })
             .await;
-        let then = after.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if !outcome.is_failure() {
-            self.after_commit(workflow_id, then, client);
+        if outcome.is_failure() {
+            return outcome;
         }
+        // A command that made no transition: its timer changes, before its reply.
+        let changes = context.take_timer_changes();
+        if let Err(error) = carry_out(&self.kind().timers, changes).await {
+            return HandlerOutcome::error(error);
+        }
+        let then = after.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        self.after_commit(workflow_id, then, client);
         outcome
     }
 
@@ -573,7 +589,7 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
                 if let Some(deadline_in) = deadline_in {
                     let call = internal_call::<W>(TIME_OUT, &workflow_id);
                     let name = timer_name("workflow-timeout", W::TYPE_ID, &workflow_id);
-                    timers.start_call(name, deadline_in, call).await?;
+                    timers.start_call(name, deadline_in, call, None).await?;
                 }
                 Ok(())
             });
@@ -588,6 +604,22 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
         };
         Ok((persist, before_commit, committed))
     }
+}
+
+/// Carries out the timer changes a command recorded.
+async fn carry_out(timers: &Timers, changes: Vec<TimerChange>) -> Result<(), CallError> {
+    for change in changes {
+        match change {
+            TimerChange::Start {
+                name,
+                delay,
+                call,
+                max_retries,
+            } => timers.start_call(name, delay, call, max_retries).await?,
+            TimerChange::Cancel(name) => timers.cancel(name).await?,
+        }
+    }
+    Ok(())
 }
 
 /// The task keeping a workflow's watchdog ahead, stopped when dropped.
@@ -609,7 +641,7 @@ async fn arm_watchdog<W: WorkflowComponent>(
 ) -> Result<(), CallError> {
     let name = timer_name("workflow", W::TYPE_ID, workflow_id);
     let call = internal_call::<W>(RESUME, workflow_id);
-    timers.start_call(name, after + WATCHDOG, call).await
+    timers.start_call(name, after + WATCHDOG, call, None).await
 }
 
 /// A call to one of the workflow's internal methods.

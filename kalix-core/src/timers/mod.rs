@@ -153,8 +153,9 @@ impl Timers {
         name: String,
         delay: Duration,
         call: Call,
+        max_retries: Option<u32>,
     ) -> Result<(), CallError> {
-        self.backend()?.start(name, delay, call, None).await
+        self.backend()?.start(name, delay, call, max_retries).await
     }
 
     /// Cancels the timer `name`; succeeds when there is none.

@@ -1,16 +1,91 @@
 //! What a workflow's command handlers and steps can see.
 
-use crate::client::ComponentClient;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::call::Call;
+use crate::client::{ComponentClient, DeferredCall};
 use crate::metadata::Metadata;
 use crate::timers::Timers;
 
-/// The context of one command to a workflow: its id, the metadata, and a client to describe
-/// calls (command handlers are synchronous; steps make the calls).
+/// The context of one command to a workflow: its id, the metadata, a client to describe calls
+/// (command handlers are synchronous; steps make the calls), and the timers the command starts
+/// or cancels.
 #[derive(Clone, Debug)]
 pub struct WorkflowContext {
     workflow_id: String,
     metadata: Metadata,
     client: ComponentClient,
+    timer_changes: Arc<Mutex<Vec<TimerChange>>>,
+}
+
+/// A timer a command starts or cancels, carried out with its effect.
+#[derive(Clone, Debug)]
+pub(crate) enum TimerChange {
+    Start {
+        name: String,
+        delay: Duration,
+        call: Call,
+        max_retries: Option<u32>,
+    },
+    Cancel(String),
+}
+
+/// The timers of a command (`ctx.timers()` in a workflow's command handler). A handler is
+/// synchronous, so starts and cancels are recorded and carried out with its effect: before its
+/// transition is committed (a timer meant for the new state exists once that state does), or
+/// before its reply when it makes none. An error effect drops them. Steps, which are `async`,
+/// use the service's [`Timers`] directly (`StepContext::timers`).
+#[derive(Debug)]
+pub struct CommandTimers<'a> {
+    changes: &'a Mutex<Vec<TimerChange>>,
+}
+
+impl CommandTimers<'_> {
+    fn record(&self, change: TimerChange) {
+        self.changes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(change);
+    }
+
+    /// Starts (or replaces) the timer `name`: after `delay`, `call` is made (see
+    /// [`Timers::start_single_timer`]).
+    pub fn start_single_timer<T>(
+        &self,
+        name: impl Into<String>,
+        delay: Duration,
+        call: DeferredCall<T>,
+    ) {
+        self.record(TimerChange::Start {
+            name: name.into(),
+            delay,
+            call: call.call().clone(),
+            max_retries: None,
+        });
+    }
+
+    /// As [`CommandTimers::start_single_timer`], with at most `max_retries` retries of a
+    /// failing call.
+    pub fn start_single_timer_with_retries<T>(
+        &self,
+        name: impl Into<String>,
+        delay: Duration,
+        call: DeferredCall<T>,
+        max_retries: u32,
+    ) {
+        self.record(TimerChange::Start {
+            name: name.into(),
+            delay,
+            call: call.call().clone(),
+            max_retries: Some(max_retries),
+        });
+    }
+
+    /// Cancels the timer `name` (nothing to cancel is fine).
+    pub fn cancel(&self, name: impl Into<String>) {
+        self.record(TimerChange::Cancel(name.into()));
+    }
 }
 
 impl WorkflowContext {
@@ -20,7 +95,20 @@ impl WorkflowContext {
             workflow_id,
             metadata,
             client,
+            timer_changes: Arc::default(),
         }
+    }
+
+    /// The timers the command starts or cancels, carried out with its effect.
+    pub fn timers(&self) -> CommandTimers<'_> {
+        CommandTimers {
+            changes: &self.timer_changes,
+        }
+    }
+
+    /// The timer changes recorded so far, taken.
+    pub(crate) fn take_timer_changes(&self) -> Vec<TimerChange> {
+        std::mem::take(&mut *self.timer_changes.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The id of the workflow handling the command.

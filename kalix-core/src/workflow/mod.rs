@@ -75,6 +75,9 @@
 //!   30 s apart; with `max_retries(n)` at once, up to `n` times, then its failover step, or the
 //!   workflow pauses when there is none. The workflow timeout counts time spent running (not
 //!   paused) and runs the failover step of [`Settings::failover_to`], or ends the workflow.
+//! - **Timers**: a step uses the service's timers (`ctx.timers()`, async); a command handler's
+//!   `ctx.timers()` records starts and cancels, carried out with its effect: before its
+//!   transition commits, or before its reply when it makes none ([`CommandTimers`]).
 //! - **Several processes** on one PostgreSQL: a step runs in the process that made the
 //!   transition, which keeps a watchdog timer in the store pushed forward while the step runs;
 //!   if the process dies, the watchdog falls due within 6 s and another process resumes the
@@ -88,7 +91,8 @@ mod settings;
 
 pub use crate::host::workflow::WorkflowObserver;
 pub use component::WorkflowComponent;
-pub use context::{StepContext, WorkflowContext};
+pub(crate) use context::TimerChange;
+pub use context::{CommandTimers, StepContext, WorkflowContext};
 pub use effect::{Effect, StepId, StepResult, Target, Transition, UpdateState};
 pub use record::{Position, Record, Recovered};
 pub use settings::{DEFAULT_STEP_TIMEOUT, Failover, Recovery, Settings};

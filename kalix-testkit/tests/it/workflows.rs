@@ -1,7 +1,7 @@
 //! Workflows as a user sees them: a step runs without an initial state, a panicking step is a
 //! failure its recovery retries, a command arriving while a step runs is answered at once and its
 //! transition wins over the step's, and after the end a command that would change the state is
-//! refused while the state stays.
+//! refused while the state stays; a command's timers are carried out with its effect.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -56,6 +56,24 @@ impl Flow {
         Effect::update_state("holding".to_owned())
             .transition_to(Self::HELD, ())
             .then_reply("running".to_owned())
+    }
+
+    #[put("/flow/<id>/remind/<secs>")]
+    fn remind(
+        &self,
+        state: Option<&String>,
+        secs: u64,
+        ctx: &WorkflowContext,
+    ) -> Effect<Self, String, String> {
+        let _ = state;
+        let id = ctx.workflow_id().to_owned();
+        let call = ctx
+            .component_client()
+            .workflow::<Flow>(&id)
+            .end_with("reminded".to_owned());
+        ctx.timers()
+            .start_single_timer(format!("remind-{id}"), Duration::from_secs(secs), call);
+        Effect::reply("scheduled".to_owned())
     }
 
     #[get("/flow/<id>")]
@@ -181,5 +199,27 @@ async fn after_the_end_a_command_that_changes_the_state_is_refused_and_the_state
             .unwrap()
             .status(),
         404
+    );
+}
+
+#[tokio::test]
+async fn a_command_starts_a_timer_that_calls_the_workflow_back() {
+    let (testkit, _) = start().await;
+    let reply = testkit.put("/flow/w5/remind/60").send().await.unwrap();
+    assert_eq!(
+        reply.json::<serde_json::Value>().await.unwrap(),
+        json!("scheduled")
+    );
+    let timers = testkit.timers().await;
+    let timer = timers
+        .iter()
+        .find(|t| t.name == "remind-w5")
+        .expect("stored before the reply");
+    assert!(timer.target.ends_with("Flow::end_with"), "{timer:?}");
+    assert_eq!(testkit.get("/flow/w5").send().await.unwrap().status(), 404);
+    testkit.clock().advance(Duration::from_secs(60)).await;
+    assert_eq!(
+        state_becomes(&testkit, "w5", "reminded").await,
+        json!("reminded")
     );
 }
