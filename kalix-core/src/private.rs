@@ -354,24 +354,15 @@ pub async fn workflow_command<W: WorkflowComponent, R: ReplyType>(
 
 pub use crate::host::workflow::{RESUME as WORKFLOW_RESUME, TIME_OUT as WORKFLOW_TIME_OUT};
 
-fn workflow_id_of<W: WorkflowComponent>(
-    invocation: &Invocation,
-) -> Result<String, crate::CallError> {
-    invocation.path_param::<String>(W::ID_PARAM, "String")
-}
-
 /// The watchdog of a workflow fired: resume its step unless this process runs it.
 pub fn workflow_resume<W: WorkflowComponent>(
     instance: Arc<dyn Any + Send + Sync>,
     invocation: Invocation,
     client: ComponentClient,
 ) -> BoxFuture<'static, HandlerOutcome> {
-    Box::pin(async move {
-        let runtime = downcast::<WorkflowRuntime<W>>(instance);
-        match workflow_id_of::<W>(&invocation) {
-            Ok(id) => runtime.resume(id, client).await,
-            Err(error) => HandlerOutcome::error(error),
-        }
+    let runtime = downcast::<WorkflowRuntime<W>>(instance);
+    on_workflow::<W, _>(invocation, move |id| async move {
+        runtime.resume(id, client).await
     })
 }
 
@@ -381,10 +372,21 @@ pub fn workflow_time_out<W: WorkflowComponent>(
     invocation: Invocation,
     client: ComponentClient,
 ) -> BoxFuture<'static, HandlerOutcome> {
+    let runtime = downcast::<WorkflowRuntime<W>>(instance);
+    on_workflow::<W, _>(invocation, move |id| async move {
+        runtime.time_out(id, client).await
+    })
+}
+
+/// Runs `handle` on the workflow id an internal call names.
+fn on_workflow<W: WorkflowComponent, Run: Future<Output = HandlerOutcome> + Send + 'static>(
+    invocation: Invocation,
+    handle: impl FnOnce(String) -> Run + Send + 'static,
+) -> BoxFuture<'static, HandlerOutcome> {
+    let id = invocation.path_param::<String>(W::ID_PARAM, "String");
     Box::pin(async move {
-        let runtime = downcast::<WorkflowRuntime<W>>(instance);
-        match workflow_id_of::<W>(&invocation) {
-            Ok(id) => runtime.time_out(id, client).await,
+        match id {
+            Ok(id) => handle(id).await,
             Err(error) => HandlerOutcome::error(error),
         }
     })

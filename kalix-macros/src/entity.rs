@@ -6,7 +6,49 @@ use syn::{ImplItem, ItemImpl, LitStr, Type};
 
 use crate::diagnostics::Diagnostics;
 use crate::handler::{Handler, ParamKind, check_unique_routes, type_text};
+use crate::options::{ComponentOptions, ID, TYPE_ID};
 use crate::route::{Method, Template};
+
+/// What every keyed kind reads first: its options, its type's name, its `type_id` and its id
+/// parameter (checked against the routes).
+pub(crate) struct Header {
+    pub options: ComponentOptions,
+    pub name: Option<syn::Ident>,
+    pub type_id: Option<LitStr>,
+    pub id: Option<LitStr>,
+}
+
+impl Header {
+    /// Reads `#[attribute(args)]` on `item`, allowing `allowed` options; `examples` are the
+    /// type id and id a message suggests when one is missing.
+    pub fn read(
+        args: proc_macro2::TokenStream,
+        item: &ItemImpl,
+        attribute: &str,
+        allowed: &[&str],
+        examples: (&str, &str),
+        diagnostics: &mut Diagnostics,
+    ) -> Self {
+        let options = ComponentOptions::parse(args, attribute, allowed, diagnostics);
+        crate::value_entity::check_impl(item, attribute, diagnostics);
+        let name = crate::action::type_name(&item.self_ty, attribute, diagnostics);
+        let type_id = required(
+            &options.type_id,
+            attribute,
+            TYPE_ID,
+            examples.0,
+            diagnostics,
+        );
+        let id = required(&options.id, attribute, ID, examples.1, diagnostics);
+        let id = id.map(|id| id_in_routes(id, item, diagnostics));
+        Self {
+            options,
+            name,
+            type_id,
+            id,
+        }
+    }
+}
 
 /// The option's value, or an error saying the attribute needs it.
 pub(crate) fn required(

@@ -379,12 +379,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
             .run_command(workflow_id, |kind, record, version| {
                 if record.run != run || record.running().is_none() {
                     tracing::debug!(workflow = %described::<W>(workflow_id), step, "a command moved the workflow on while its step ran; the step's result is dropped");
-                    return Ok(Decision::<()> {
-                        persist: None,
-                        answer: Answer::Reply((), Metadata::new()),
-                        side_effects: Vec::new(),
-                        before_commit: None,
-                    });
+                    return Ok(unchanged());
                 }
                 let mut next = record.clone();
                 let now = kind.clock.now_ms();
@@ -492,12 +487,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
             .run_command(&workflow_id, |kind, record, version| {
                 let mut next = record.clone();
                 if !next.time_out(&kind.settings, kind.clock.now_ms()) {
-                    return Ok(Decision::<()> {
-                        persist: None,
-                        answer: Answer::Reply((), Metadata::new()),
-                        side_effects: Vec::new(),
-                        before_commit: None,
-                    });
+                    return Ok(unchanged());
                 }
                 tracing::warn!(workflow = %described::<W>(&workflow_id), "the workflow timed out");
                 let (persist, before_commit, then) =
@@ -603,6 +593,16 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
             timed: current.deadline_ms.is_some(),
         };
         Ok((persist, before_commit, committed))
+    }
+}
+
+/// A decision that changes nothing (an internal call with nothing to do).
+fn unchanged() -> Decision<()> {
+    Decision {
+        persist: None,
+        answer: Answer::Reply((), Metadata::new()),
+        side_effects: Vec::new(),
+        before_commit: None,
     }
 }
 

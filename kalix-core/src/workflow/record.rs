@@ -186,44 +186,37 @@ impl<S> Record<S> {
             recovery.retries()
         };
         let next = attempt + 1;
-        match retries {
+        // Retried until it succeeds: after a backoff. A bounded retry: at once.
+        let retry_at = match retries {
+            None => Some(Some(
+                now_ms.saturating_add(backoff(next).as_millis() as u64),
+            )),
+            Some(retries) if attempt < retries => Some(None),
+            Some(_) => None,
+        };
+        if let Some(not_before_ms) = retry_at {
+            self.position = Position::Running {
+                step,
+                input,
+                attempt: next,
+                failed_over,
+                max_retries,
+                not_before_ms,
+            };
+            self.run += 1;
+            return Recovered::Retry(next);
+        }
+        match recovery.failover().filter(|_| !failed_over) {
+            Some(failover) => {
+                let position =
+                    running(failover.step.to_owned(), failover.input.clone(), true, None);
+                self.move_to(position, settings, now_ms);
+                Recovered::FailedOver(failover.step.to_owned())
+            }
             None => {
-                let not_before = now_ms.saturating_add(backoff(next).as_millis() as u64);
-                self.position = Position::Running {
-                    step,
-                    input,
-                    attempt: next,
-                    failed_over,
-                    max_retries,
-                    not_before_ms: Some(not_before),
-                };
-                self.run += 1;
-                Recovered::Retry(next)
+                self.move_to(Position::Paused, settings, now_ms);
+                Recovered::Stopped
             }
-            Some(retries) if attempt < retries => {
-                self.position = Position::Running {
-                    step,
-                    input,
-                    attempt: next,
-                    failed_over,
-                    max_retries,
-                    not_before_ms: None,
-                };
-                self.run += 1;
-                Recovered::Retry(next)
-            }
-            Some(_) => match recovery.failover().filter(|_| !failed_over) {
-                Some(failover) => {
-                    let position =
-                        running(failover.step.to_owned(), failover.input.clone(), true, None);
-                    self.move_to(position, settings, now_ms);
-                    Recovered::FailedOver(failover.step.to_owned())
-                }
-                None => {
-                    self.move_to(Position::Paused, settings, now_ms);
-                    Recovered::Stopped
-                }
-            },
         }
     }
 

@@ -5,12 +5,12 @@ use proc_macro2::TokenStream;
 use syn::{FnArg, Ident, ImplItem, ItemImpl, LitStr, ReturnType, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::entity::{agreed_type, required, validate_routes};
+use crate::entity::{Header, agreed_type, validate_routes};
 use crate::handler::{ComponentKind, Handler, KnownTypes, type_text};
 use crate::options::{
     ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, MIGRATION, NEW, SNAPSHOT_EVERY, TYPE_ID,
 };
-use crate::value_entity::{check_impl, command_handlers, sound};
+use crate::value_entity::{command_handlers, sound};
 
 const EVENT_HANDLER: &str = "event_handler";
 const KIND: &str = "event sourced entity";
@@ -42,10 +42,15 @@ impl EventSourced {
         item: &mut ItemImpl,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
-        let attribute = "event_sourced_entity";
-        let options = ComponentOptions::parse(
+        let Header {
+            options,
+            name,
+            type_id,
+            id,
+        } = Header::read(
             args,
-            attribute,
+            item,
+            "event_sourced_entity",
             &[
                 TYPE_ID,
                 ID,
@@ -55,19 +60,9 @@ impl EventSourced {
                 SNAPSHOT_EVERY,
                 MIGRATION,
             ],
+            ("\"cart\"", "\"cart_id\""),
             diagnostics,
         );
-        check_impl(item, attribute, diagnostics);
-        let name = crate::action::type_name(&item.self_ty, attribute, diagnostics);
-        let type_id = required(
-            &options.type_id,
-            attribute,
-            TYPE_ID,
-            "\"cart\"",
-            diagnostics,
-        );
-        let id = required(&options.id, attribute, ID, "\"cart_id\"", diagnostics);
-        let id = id.map(|id| crate::entity::id_in_routes(id, item, diagnostics));
         let event_handler = event_handler(item, diagnostics);
         let before = diagnostics.count();
         // The event handler names the state and the event, so handlers may return an alias.

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use syn::{Ident, ImplItem, ItemImpl, LitStr, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::entity::{agreed_type, required, validate_routes};
+use crate::entity::{Header, agreed_type, validate_routes};
 use crate::handler::{ComponentKind, Handler, KnownTypes};
 use crate::options::{ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, STATE, TYPE_ID};
 
@@ -25,24 +25,19 @@ impl ValueEntity {
         item: &mut ItemImpl,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
-        let attribute = "value_entity";
-        let options = ComponentOptions::parse(
+        let Header {
+            options,
+            name,
+            type_id,
+            id,
+        } = Header::read(
             args,
-            attribute,
+            item,
+            "value_entity",
             &[TYPE_ID, ID, STATE, NEW, EMPTY_STATE, FORWARD_HEADERS],
+            ("\"counter\"", "\"counter_id\""),
             diagnostics,
         );
-        check_impl(item, attribute, diagnostics);
-        let name = crate::action::type_name(&item.self_ty, attribute, diagnostics);
-        let type_id = required(
-            &options.type_id,
-            attribute,
-            TYPE_ID,
-            "\"counter\"",
-            diagnostics,
-        );
-        let id = required(&options.id, attribute, ID, "\"counter_id\"", diagnostics);
-        let id = id.map(|id| crate::entity::id_in_routes(id, item, diagnostics));
         let before = diagnostics.count();
         let known = KnownTypes {
             state: options.state.clone(),

@@ -4,10 +4,10 @@ use proc_macro2::TokenStream;
 use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::entity::{agreed_type, required, validate_routes};
+use crate::entity::{Header, agreed_type, validate_routes};
 use crate::handler::{ComponentKind, Handler, KnownTypes, generic_arg};
 use crate::options::{ComponentOptions, FORWARD_HEADERS, ID, NEW, STATE, TYPE_ID};
-use crate::value_entity::{check_impl, command_handlers, sound};
+use crate::value_entity::{command_handlers, sound};
 
 pub(crate) struct Workflow {
     pub self_ty: Type,
@@ -55,24 +55,19 @@ impl Workflow {
         item: &mut ItemImpl,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
-        let attribute = "workflow";
-        let options = ComponentOptions::parse(
+        let Header {
+            options,
+            name,
+            type_id,
+            id,
+        } = Header::read(
             args,
-            attribute,
+            item,
+            "workflow",
             &[TYPE_ID, ID, STATE, NEW, FORWARD_HEADERS],
+            ("\"transfer\"", "\"transfer_id\""),
             diagnostics,
         );
-        check_impl(item, attribute, diagnostics);
-        let name = crate::action::type_name(&item.self_ty, attribute, diagnostics);
-        let type_id = required(
-            &options.type_id,
-            attribute,
-            TYPE_ID,
-            "\"transfer\"",
-            diagnostics,
-        );
-        let id = required(&options.id, attribute, ID, "\"transfer_id\"", diagnostics);
-        let id = id.map(|id| crate::entity::id_in_routes(id, item, diagnostics));
         // Steps and settings first: their attributes are removed before handlers are read.
         let mut steps = steps(item, diagnostics);
         let settings = settings(item, diagnostics);

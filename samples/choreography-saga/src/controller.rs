@@ -23,6 +23,29 @@ fn taken(email: &str) -> CallError {
     )
 }
 
+/// Reserves `email` for `user_id`, then makes `call`: refused with a 400 naming the email if
+/// another user holds it.
+async fn reserve_then(
+    ctx: &ActionContext,
+    email: &str,
+    user_id: &str,
+    call: DeferredCall<Done>,
+) -> action::Effect<Done> {
+    let reserve = ReserveEmail {
+        owner_id: user_id.to_owned(),
+    };
+    let emails = ctx
+        .component_client()
+        .value_entity::<UniqueEmailEntity>(email);
+    if emails.reserve(reserve).await.is_err() {
+        return action::Effect::failed(taken(email));
+    }
+    match call.await {
+        Ok(done) => action::Effect::reply(done),
+        Err(error) => action::Effect::failed(error),
+    }
+}
+
 #[derive(Default)]
 pub struct ApplicationController;
 
@@ -37,26 +60,11 @@ impl ApplicationController {
         create: CreateUser,
         ctx: &ActionContext,
     ) -> action::Effect<Done> {
-        let client = ctx.component_client();
-        let reserve = ReserveEmail {
-            owner_id: user_id.clone(),
-        };
-        if client
-            .value_entity::<UniqueEmailEntity>(&create.email)
-            .reserve(reserve)
-            .await
-            .is_err()
-        {
-            return action::Effect::failed(taken(&create.email));
-        }
-        match client
-            .event_sourced_entity::<UserEntity>(&user_id)
-            .create(create)
-            .await
-        {
-            Ok(done) => action::Effect::reply(done),
-            Err(error) => action::Effect::failed(error),
-        }
+        let user = ctx
+            .component_client()
+            .event_sourced_entity::<UserEntity>(&user_id);
+        let email = create.email.clone();
+        reserve_then(ctx, &email, &user_id, user.create(create)).await
     }
 
     /// Reserves the new email, then changes the user's.
@@ -67,26 +75,11 @@ impl ApplicationController {
         change: ChangeEmail,
         ctx: &ActionContext,
     ) -> action::Effect<Done> {
-        let client = ctx.component_client();
-        let reserve = ReserveEmail {
-            owner_id: user_id.clone(),
-        };
-        if client
-            .value_entity::<UniqueEmailEntity>(&change.new_email)
-            .reserve(reserve)
-            .await
-            .is_err()
-        {
-            return action::Effect::failed(taken(&change.new_email));
-        }
-        match client
-            .event_sourced_entity::<UserEntity>(&user_id)
-            .change_email(change)
-            .await
-        {
-            Ok(done) => action::Effect::reply(done),
-            Err(error) => action::Effect::failed(error),
-        }
+        let user = ctx
+            .component_client()
+            .event_sourced_entity::<UserEntity>(&user_id);
+        let email = change.new_email.clone();
+        reserve_then(ctx, &email, &user_id, user.change_email(change)).await
     }
 
     #[get("/api/users/<user_id>")]
