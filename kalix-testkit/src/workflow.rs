@@ -173,17 +173,18 @@ impl<W: WorkflowComponent> WorkflowTestkit<W> {
 
     /// Each record workflow `workflow_id` committed, in order: one per transition (and per
     /// retry or failover), with the state after it.
-    pub fn transitions(&self, workflow_id: &str) -> Vec<Record<W::State>>
-    where
-        W::State: Clone,
-    {
-        self.log
+    pub fn transitions(&self, workflow_id: &str) -> Vec<Record<W::State>> {
+        let mut records: Vec<Record<W::State>> = self
+            .log
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|logged| logged.workflow_id == workflow_id)
             .map(|logged| logged.record.clone())
-            .collect()
+            .collect();
+        // Observed after their commits, from more than one task: the transition count orders them.
+        records.sort_by_key(|record| record.run);
+        records
     }
 
     /// The steps workflow `workflow_id` entered, in order (retries repeat a step).
@@ -196,7 +197,8 @@ impl<W: WorkflowComponent> WorkflowTestkit<W> {
 
     /// Waits until workflow `workflow_id` stands still: paused, ended or not started, or its
     /// step waits for the clock (a backoff, or a call that never answers until the step times
-    /// out). Returns its record. Panics if it keeps moving for 10 s.
+    /// out). Returns its record. Panics if it keeps moving for 10 s. Calls that never answer are
+    /// counted for the whole testkit: drive one workflow at a time through them.
     pub async fn settled(&self, workflow_id: &str) -> Record<W::State> {
         let started = Instant::now();
         loop {
@@ -217,8 +219,8 @@ impl<W: WorkflowComponent> WorkflowTestkit<W> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .rev()
-            .find(|logged| logged.workflow_id == workflow_id)
+            .filter(|logged| logged.workflow_id == workflow_id)
+            .max_by_key(|logged| logged.record.run)
             .map(|logged| (logged.record.clone(), logged.at_ms))
     }
 

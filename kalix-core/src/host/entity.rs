@@ -186,7 +186,8 @@ impl<K: EntityKind> EntityHost<K> {
         super::answered(decision.answer, decision.side_effects)
     }
 
-    /// Reads what is kept of entity `entity_id` (loading it if needed) with `read`. On a shared
+    /// Reads what is kept of entity `entity_id` (loading it if needed) with `read`, once its
+    /// writes in flight are committed: it never sees a change that may still fail. On a shared
     /// store it is reloaded first if another process moved it.
     pub(crate) async fn inspect<T>(
         &self,
@@ -198,21 +199,28 @@ impl<K: EntityKind> EntityHost<K> {
             let (memory, position) = self.kind.load(&*self.store, entity_id).await?;
             Ok(Resident::loaded(memory, position))
         };
-        if self.store.is_shared() {
+        let mut checked_elsewhere = !self.store.is_shared();
+        loop {
             let cell = slot.lock_current(load).await?;
             let resident = cell.as_ref().expect("lock_current loads the entity");
             let (position, pending) = (resident.position, resident.pending.clone());
+            let settled = pending
+                .as_ref()
+                .is_none_or(|commit| commit.peek().is_some());
+            if settled && checked_elsewhere {
+                return Ok(read(&resident.memory));
+            }
             drop(cell);
             if let Some(own) = pending {
                 let _ = own.await;
             }
-            if self.moved_elsewhere(position, entity_id).await {
-                slot.stale.store(true, Ordering::Release);
+            if !checked_elsewhere {
+                if self.moved_elsewhere(position, entity_id).await {
+                    slot.stale.store(true, Ordering::Release);
+                }
+                checked_elsewhere = true;
             }
         }
-        let cell = slot.lock_current(load).await?;
-        let resident = cell.as_ref().expect("lock_current loads the entity");
-        Ok(read(&resident.memory))
     }
 
     /// The kind, with what it keeps beside the entities.

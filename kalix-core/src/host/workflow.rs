@@ -118,19 +118,37 @@ fn described<W: WorkflowComponent>(workflow_id: &str) -> String {
     format!("workflow {} '{workflow_id}'", W::TYPE_ID)
 }
 
-/// The watchdog timer's name. Long ids are hashed: the name only has to be one per workflow
-/// (the call carries the id).
+/// The name of a workflow's timer: `kalix.<prefix>/<type id>/<id>`. Long ids are hashed (FNV-1a,
+/// stable across builds and processes): the name only has to be one per workflow, as the call
+/// carries the id.
 fn timer_name(prefix: &str, type_id: &str, workflow_id: &str) -> String {
     if workflow_id.len() + type_id.len() <= 200 {
         return format!("kalix.{prefix}/{type_id}/{workflow_id}");
     }
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    workflow_id.hash(&mut hasher);
+    let hash = workflow_id
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
     format!(
-        "kalix.{prefix}/{type_id}/#{:016x}-{}",
-        hasher.finish(),
+        "kalix.{prefix}/{type_id}/#{hash:016x}-{}",
         workflow_id.len()
+    )
+}
+
+/// The watchdog's name: one per workflow. It is never cancelled (a cancel landing late could
+/// remove the one a later transition stored); a workflow that stopped running finds nothing to
+/// do when it fires.
+fn watchdog_name<W: WorkflowComponent>(workflow_id: &str) -> String {
+    timer_name("workflow", W::TYPE_ID, workflow_id)
+}
+
+/// The name of the workflow timeout's timer for `deadline_ms`: a new deadline is a new name,
+/// so cancelling an old one never removes a newer one.
+fn timeout_name<W: WorkflowComponent>(workflow_id: &str, deadline_ms: u64) -> String {
+    format!(
+        "{}@{deadline_ms}",
+        timer_name("workflow-timeout", W::TYPE_ID, workflow_id)
     )
 }
 
@@ -140,8 +158,8 @@ fn timer_name(prefix: &str, type_id: &str, workflow_id: &str) -> String {
 struct Committed {
     after: After,
     record: Option<Bytes>,
-    /// Whether the workflow had a workflow timeout running (whose timer then goes too).
-    timed: bool,
+    /// The workflow timeout timer the change made obsolete, to cancel.
+    obsolete_timeout: Option<String>,
 }
 
 /// What follows a committed change, in this process.
@@ -150,7 +168,6 @@ enum After {
     #[default]
     Nothing,
     RunStep,
-    Stop,
 }
 
 impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
@@ -224,8 +241,8 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
         outcome
     }
 
-    /// What a committed change leads to here: run the step it entered, or stop the timers of
-    /// a workflow that paused or ended.
+    /// What a committed change leads to here: the step it entered runs, and a workflow timeout
+    /// it made obsolete (paused, ended, timed out) is cancelled.
     fn after_commit(
         self: &Arc<Self>,
         workflow_id: String,
@@ -233,27 +250,17 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
         client: ComponentClient,
     ) {
         self.observe(&workflow_id, &then);
-        match then.after {
-            After::Nothing => {}
-            After::RunStep => {
-                let host = Arc::clone(self);
-                tokio::spawn(async move { host.drive(workflow_id, client).await });
-            }
-            After::Stop => {
-                let timers = self.kind().timers.clone();
-                let timed = then.timed;
-                tokio::spawn(async move {
-                    let mut names = vec![timer_name("workflow", W::TYPE_ID, &workflow_id)];
-                    if timed {
-                        names.push(timer_name("workflow-timeout", W::TYPE_ID, &workflow_id));
-                    }
-                    for name in names {
-                        if let Err(error) = timers.cancel(name).await {
-                            tracing::debug!(%error, "cancelling a finished workflow's timer failed; it will find nothing to do");
-                        }
-                    }
-                });
-            }
+        if let Some(name) = then.obsolete_timeout {
+            let timers = self.kind().timers.clone();
+            tokio::spawn(async move {
+                if let Err(error) = timers.cancel(name).await {
+                    tracing::debug!(%error, "cancelling an obsolete workflow timeout failed; it will find nothing to do");
+                }
+            });
+        }
+        if then.after == After::RunStep {
+            let host = Arc::clone(self);
+            tokio::spawn(async move { host.drive(workflow_id, client).await });
         }
     }
 
@@ -304,17 +311,18 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
             }
             if let Some(not_before) = not_before {
                 sleep_until(&*kind.clock, not_before).await;
+                // A command may have moved the workflow on during the backoff.
+                let still = self.inspect(&workflow_id, |record| record.run == run).await;
+                if !matches!(still, Ok(true)) {
+                    kind.release(&workflow_id, run);
+                    return;
+                }
             }
             let context =
                 StepContext::new(workflow_id.clone(), step.clone(), attempt, client.clone());
             let result = self.run_step(&step, input, state.as_ref(), &context).await;
             let committed = self.apply_step(&workflow_id, run, &step, result).await;
-            {
-                let mut active = kind.active.lock().unwrap_or_else(|p| p.into_inner());
-                if active.get(&workflow_id) == Some(&run) {
-                    active.remove(&workflow_id);
-                }
-            }
+            kind.release(&workflow_id, run);
             if committed.after != After::RunStep {
                 drop(renewal);
                 self.after_commit(workflow_id, committed, client);
@@ -510,6 +518,14 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
 }
 
 impl<W: WorkflowComponent> WorkflowRow<W> {
+    /// This process no longer runs the step of `run` of the workflow.
+    fn release(&self, workflow_id: &str, run: u64) {
+        let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        if active.get(workflow_id) == Some(&run) {
+            active.remove(workflow_id);
+        }
+    }
+
     /// The write of `next` over `current` (at `version`), what must be durable before it (the
     /// watchdog of a step it enters, the workflow timeout it sets), and what follows it.
     #[allow(clippy::type_complexity)]
@@ -564,21 +580,25 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
         let new_deadline = next.deadline_ms.filter(|d| current.deadline_ms != Some(*d));
         let then = match &next.position {
             Position::Running { .. } => After::RunStep,
-            Position::Paused | Position::Ended => After::Stop,
-            Position::NotStarted => After::Nothing,
+            Position::Paused | Position::Ended | Position::NotStarted => After::Nothing,
         };
+        let obsolete_timeout = current
+            .deadline_ms
+            .filter(|old| next.deadline_ms != Some(*old))
+            .map(|old| timeout_name::<W>(workflow_id, old));
         *current = next;
         let before_commit = if watchdog.is_some() || new_deadline.is_some() {
             let timers = self.timers.clone();
             let workflow_id = workflow_id.to_owned();
             let deadline_in = new_deadline.map(|d| Duration::from_millis(d.saturating_sub(now)));
+            let deadline = new_deadline.unwrap_or_default();
             let future: BoxFuture<'static, Result<(), CallError>> = Box::pin(async move {
                 if let Some(after) = watchdog {
                     arm_watchdog::<W>(&timers, &workflow_id, after).await?;
                 }
                 if let Some(deadline_in) = deadline_in {
                     let call = internal_call::<W>(TIME_OUT, &workflow_id);
-                    let name = timer_name("workflow-timeout", W::TYPE_ID, &workflow_id);
+                    let name = timeout_name::<W>(&workflow_id, deadline);
                     timers.start_call(name, deadline_in, call, None).await?;
                 }
                 Ok(())
@@ -590,7 +610,7 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
         let committed = Committed {
             after: then,
             record: Some(payload),
-            timed: current.deadline_ms.is_some(),
+            obsolete_timeout,
         };
         Ok((persist, before_commit, committed))
     }
@@ -639,7 +659,7 @@ async fn arm_watchdog<W: WorkflowComponent>(
     workflow_id: &str,
     after: Duration,
 ) -> Result<(), CallError> {
-    let name = timer_name("workflow", W::TYPE_ID, workflow_id);
+    let name = watchdog_name::<W>(workflow_id);
     let call = internal_call::<W>(RESUME, workflow_id);
     timers.start_call(name, after + WATCHDOG, call, None).await
 }

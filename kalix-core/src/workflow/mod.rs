@@ -77,11 +77,14 @@
 //!   paused) and runs the failover step of [`Settings::failover_to`], or ends the workflow.
 //! - **Timers**: a step uses the service's timers (`ctx.timers()`, async); a command handler's
 //!   `ctx.timers()` records starts and cancels, carried out with its effect: before its
-//!   transition commits, or before its reply when it makes none ([`CommandTimers`]).
+//!   transition commits, or before its reply when it makes none ([`CommandTimers`]). A command
+//!   run again after a write conflict keeps the timers its first run started.
 //! - **Several processes** on one PostgreSQL: a step runs in the process that made the
 //!   transition, which keeps a watchdog timer in the store pushed forward while the step runs;
 //!   if the process dies, the watchdog falls due within 6 s and another process resumes the
-//!   step. Results are fenced by the workflow's version, so a step that ran twice applies once.
+//!   step. Delivery is at least once: if a live process cannot renew its watchdog for 6 s (a
+//!   stalled database), another may run the same step meanwhile. Results are fenced by the
+//!   workflow's version, so a step that ran twice applies its result once.
 
 mod component;
 mod context;

@@ -53,6 +53,10 @@ pub struct Record<S> {
     /// What is left of the workflow timeout while it is paused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_left_ms: Option<u64>,
+    /// The workflow timed out: no further workflow timeout runs (its failover step does not
+    /// time out again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
 }
 
 impl<S> Default for Record<S> {
@@ -63,6 +67,7 @@ impl<S> Default for Record<S> {
             run: 0,
             deadline_ms: None,
             timeout_left_ms: None,
+            timed_out: false,
         }
     }
 }
@@ -137,7 +142,11 @@ impl<S> Record<S> {
     fn move_to<W>(&mut self, position: Position, settings: &Settings<W>, now_ms: u64) {
         match &position {
             Position::Running { .. } => {
-                if let (None, Some(timeout)) = (self.deadline_ms, settings.workflow_timeout()) {
+                if let (None, Some(timeout), false) = (
+                    self.deadline_ms,
+                    settings.workflow_timeout(),
+                    self.timed_out,
+                ) {
                     let left = self
                         .timeout_left_ms
                         .take()
@@ -236,6 +245,8 @@ impl<S> Record<S> {
             None => Position::Ended,
         };
         self.deadline_ms = None;
+        self.timeout_left_ms = None;
+        self.timed_out = true;
         self.move_to(position, settings, now_ms);
         true
     }

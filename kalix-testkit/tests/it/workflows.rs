@@ -17,6 +17,8 @@ use crate::start;
 static RELEASE: Notify = Notify::const_new();
 /// How often the `flaky` step ran.
 static FLAKY_RUNS: Mutex<u32> = Mutex::new(0);
+/// How often the `failing` step ran.
+static FAILING_RUNS: Mutex<u32> = Mutex::new(0);
 
 #[derive(Default)]
 pub struct Flow;
@@ -76,6 +78,14 @@ impl Flow {
         Effect::reply("scheduled".to_owned())
     }
 
+    #[put("/flow/<id>/failing")]
+    fn failing_start(&self, state: Option<&String>) -> Effect<Self, String, String> {
+        let _ = state;
+        Effect::update_state("failing".to_owned())
+            .transition_to(Self::FAILING, ())
+            .then_reply("running".to_owned())
+    }
+
     #[get("/flow/<id>")]
     fn get(&self, state: Option<&String>) -> Effect<Self, String, String> {
         match state {
@@ -101,6 +111,15 @@ impl Flow {
             panic!("the first attempt fails");
         }
         Ok(Transition::update_state(format!("recovered at attempt {}", ctx.attempt())).end())
+    }
+
+    #[step]
+    async fn failing(&self) -> StepResult<Self, String> {
+        *FAILING_RUNS.lock().unwrap() += 1;
+        Err(CallError::new(
+            ErrorCode::SERVICE_UNAVAILABLE,
+            "always down",
+        ))
     }
 
     #[step]
@@ -221,5 +240,37 @@ async fn a_command_starts_a_timer_that_calls_the_workflow_back() {
     assert_eq!(
         state_becomes(&testkit, "w5", "reminded").await,
         json!("reminded")
+    );
+}
+
+#[tokio::test]
+async fn a_step_waiting_out_its_backoff_does_not_run_once_a_command_moved_the_workflow_on() {
+    let (testkit, _) = start().await;
+    testkit.put("/flow/w6/failing").send().await.unwrap();
+    let started = Instant::now();
+    while *FAILING_RUNS.lock().unwrap() < 1 && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Failed once: the retry waits 3 s on the clock. The workflow ends meanwhile.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        testkit
+            .put("/flow/w6/end/stopped")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    testkit.clock().advance(Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        *FAILING_RUNS.lock().unwrap(),
+        1,
+        "the superseded retry did not run"
+    );
+    assert_eq!(
+        crate::get_json(&testkit, "/flow/w6").await,
+        json!("stopped")
     );
 }
