@@ -109,7 +109,9 @@ impl WalletEntity {
         if wallet.seen(&command_id) {
             return Effect::reply(WithdrawResult::WithdrawSucceed);
         }
-        let balance = wallet.balance - amount;
+        let Some(balance) = wallet.balance.checked_sub(amount) else {
+            return Effect::error("the amount is out of range");
+        };
         if balance < 0 {
             return Effect::reply(WithdrawResult::WithdrawFailed {
                 error_msg: "Insufficient balance".to_owned(),
@@ -135,7 +137,9 @@ impl WalletEntity {
         if wallet.seen(&command_id) {
             return Effect::reply(DepositResult::DepositSucceed);
         }
-        let balance = wallet.balance + amount;
+        let Some(balance) = wallet.balance.checked_add(amount) else {
+            return Effect::error("the amount is out of range");
+        };
         Effect::update_state(Some(wallet.applied(balance, command_id)))
             .then_reply(DepositResult::DepositSucceed)
     }

@@ -88,7 +88,9 @@ impl WalletEntity {
         if wallet.seen(&command_id) {
             return Effect::reply("Ok".to_owned());
         }
-        let balance = wallet.balance - amount;
+        let Some(balance) = wallet.balance.checked_sub(amount) else {
+            return Effect::error("the amount is out of range");
+        };
         if balance < 0 {
             return Effect::error("Insufficient balance");
         }
@@ -112,7 +114,9 @@ impl WalletEntity {
         if wallet.seen(&command_id) {
             return Effect::reply("Ok".to_owned());
         }
-        let balance = wallet.balance + amount;
+        let Some(balance) = wallet.balance.checked_add(amount) else {
+            return Effect::error("the amount is out of range");
+        };
         Effect::update_state(Some(wallet.applied(balance, command_id))).then_reply("Ok".to_owned())
     }
 
