@@ -181,6 +181,7 @@ fn main() {
                             expected_version: 0,
                             follows_own_write: false,
                             payload: Some(json(&person(*n))),
+                            timers: Vec::new(),
                         })
                     })
                     .collect();

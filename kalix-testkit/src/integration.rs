@@ -181,6 +181,7 @@ impl TestKit {
             payload: state.map(|state| {
                 bytes::Bytes::from(serde_json::to_vec(state).expect("a state serializes"))
             }),
+            timers: Vec::new(),
         };
         let results = store
             .commit(vec![Write::State(write)])

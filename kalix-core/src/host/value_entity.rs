@@ -70,6 +70,7 @@ impl<E: ValueEntityComponent> EntityHost<StateRow<E>> {
                     expected_version: version,
                     follows_own_write: false,
                     payload,
+                    timers: Vec::new(),
                 }
                 .into(),
                 position: version + 1,

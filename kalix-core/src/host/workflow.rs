@@ -1,9 +1,9 @@
 //! Workflows in the entity host: what is kept of one is its [`Record`] (a state row), commands
 //! run one at a time per id as any entity's do, and steps run beside them.
 //!
-//! A transition to a step first stores the workflow's watchdog timer (due when a step that
-//! stopped without its process noticing should be taken over), then commits the record, then
-//! runs the step in this process. While the step runs the watchdog is pushed forward. A step's
+//! A transition that makes the workflow run a step stores its watchdog timer (due when a step
+//! that stopped without its process noticing should be taken over) in the record's own
+//! transaction (`StateWrite::timers`), then runs the step in this process. While the step runs the watchdog is pushed forward. A step's
 //! result is applied only if the record is still at the transition that started it (`run`),
 //! and the write is version-checked, so on a shared store a result applies once. If the process
 //! dies, the watchdog falls due and whichever process fires it resumes the step it finds in the
@@ -27,7 +27,7 @@ use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::outcome::{Answer, HandlerOutcome};
 use crate::status::ErrorCode;
-use crate::store::{StateWrite, Store};
+use crate::store::{StateWrite, Store, TimerRecord};
 use crate::timers::{Clock, Timers};
 use crate::workflow::{
     Effect, Position, Record, Recovered, Settings, StepContext, StepResult, TimerChange,
@@ -208,23 +208,19 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                         before_commit: None,
                     });
                 }
-                let (persist, before_commit, then) =
-                    kind.persist(&workflow_id, record, next, version)?;
+                let (persist, then) = kind.persist(&workflow_id, record, next, version)?;
                 *decided.lock().unwrap_or_else(|p| p.into_inner()) = then;
+                // The command's own timers, before its transition is committed.
                 let timers = kind.timers.clone();
-                let before_commit: BoxFuture<'static, Result<(), CallError>> =
-                    Box::pin(async move {
-                        carry_out(&timers, timer_changes).await?;
-                        match before_commit {
-                            Some(before) => before.await,
-                            None => Ok(()),
-                        }
+                let before_commit: Option<BoxFuture<'static, Result<(), CallError>>> =
+                    (!timer_changes.is_empty()).then(|| {
+                        Box::pin(async move { carry_out(&timers, timer_changes).await }) as _
                     });
                 Ok(Decision {
                     persist: Some(persist),
                     answer,
                     side_effects: Vec::new(),
-                    before_commit: Some(before_commit),
+                    before_commit,
                 })
             })
             .await;
@@ -412,13 +408,13 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                         }
                     }
                 }
-                let (persist, before_commit, then) = kind.persist(workflow_id, record, next, version)?;
+                let (persist, then) = kind.persist(workflow_id, record, next, version)?;
                 *decided.lock().unwrap_or_else(|p| p.into_inner()) = then;
                 Ok(Decision {
                     persist: Some(persist),
                     answer: Answer::Reply((), Metadata::new()),
                     side_effects: Vec::new(),
-                    before_commit,
+                    before_commit: None,
                 })
             })
             .await;
@@ -498,14 +494,13 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                     return Ok(unchanged());
                 }
                 tracing::warn!(workflow = %described::<W>(&workflow_id), "the workflow timed out");
-                let (persist, before_commit, then) =
-                    kind.persist(&workflow_id, record, next, version)?;
+                let (persist, then) = kind.persist(&workflow_id, record, next, version)?;
                 *decided.lock().unwrap_or_else(|p| p.into_inner()) = then;
                 Ok(Decision {
                     persist: Some(persist),
                     answer: Answer::Reply((), Metadata::new()),
                     side_effects: Vec::new(),
-                    before_commit,
+                    before_commit: None,
                 })
             })
             .await;
@@ -527,22 +522,16 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
     }
 
     /// The write of `next` over `current` (at `version`), what must be durable before it (the
-    /// watchdog of a step it enters, the workflow timeout it sets), and what follows it.
-    #[allow(clippy::type_complexity)]
+    /// The write of `next` over `current` (at `version`), with the timers that must be durable
+    /// exactly when it is (the watchdog of a step it enters, the workflow timeout it sets), and
+    /// what follows it.
     fn persist(
         &self,
         workflow_id: &str,
         current: &mut Record<W::State>,
         next: Record<W::State>,
         version: u64,
-    ) -> Result<
-        (
-            Persist,
-            Option<BoxFuture<'static, Result<(), CallError>>>,
-            Committed,
-        ),
-        CallError,
-    > {
+    ) -> Result<(Persist, Committed), CallError> {
         let payload = serde_json::to_vec(&next)
             .map(Bytes::from)
             .map_err(|error| {
@@ -554,6 +543,32 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
                     ),
                 )
             })?;
+        let now = self.clock.now_ms();
+        // A workflow already running has its watchdog, kept ahead by whoever runs its step; a
+        // backoff pushes it past the retry.
+        let was_running = matches!(current.position, Position::Running { .. });
+        let watchdog_due = match &next.position {
+            Position::Running {
+                not_before_ms: Some(not_before),
+                ..
+            } => Some((*not_before).max(now)),
+            Position::Running { .. } if !was_running => Some(now),
+            _ => None,
+        };
+        let mut timers = Vec::new();
+        if let Some(due) = watchdog_due {
+            let due = due.saturating_add(WATCHDOG.as_millis() as u64);
+            timers.push(internal_timer::<W>(
+                watchdog_name::<W>(workflow_id),
+                RESUME,
+                workflow_id,
+                due,
+            ));
+        }
+        if let Some(deadline) = next.deadline_ms.filter(|d| current.deadline_ms != Some(*d)) {
+            let name = timeout_name::<W>(workflow_id, deadline);
+            timers.push(internal_timer::<W>(name, TIME_OUT, workflow_id, deadline));
+        }
         let persist = Persist {
             write: StateWrite {
                 type_id: W::TYPE_ID.to_owned(),
@@ -561,24 +576,12 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
                 expected_version: version,
                 follows_own_write: false,
                 payload: Some(payload.clone()),
+                timers,
             }
             .into(),
             position: version + 1,
         };
-        let now = self.clock.now_ms();
-        // A workflow already running has its watchdog, kept ahead by whoever runs its step; a
-        // backoff pushes it past the retry.
-        let was_running = matches!(current.position, Position::Running { .. });
-        let watchdog = match &next.position {
-            Position::Running {
-                not_before_ms: Some(not_before),
-                ..
-            } => Some(Duration::from_millis(not_before.saturating_sub(now))),
-            Position::Running { .. } if !was_running => Some(Duration::ZERO),
-            _ => None,
-        };
-        let new_deadline = next.deadline_ms.filter(|d| current.deadline_ms != Some(*d));
-        let then = match &next.position {
+        let after = match &next.position {
             Position::Running { .. } => After::RunStep,
             Position::Paused | Position::Ended | Position::NotStarted => After::Nothing,
         };
@@ -587,32 +590,30 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
             .filter(|old| next.deadline_ms != Some(*old))
             .map(|old| timeout_name::<W>(workflow_id, old));
         *current = next;
-        let before_commit = if watchdog.is_some() || new_deadline.is_some() {
-            let timers = self.timers.clone();
-            let workflow_id = workflow_id.to_owned();
-            let deadline_in = new_deadline.map(|d| Duration::from_millis(d.saturating_sub(now)));
-            let deadline = new_deadline.unwrap_or_default();
-            let future: BoxFuture<'static, Result<(), CallError>> = Box::pin(async move {
-                if let Some(after) = watchdog {
-                    arm_watchdog::<W>(&timers, &workflow_id, after).await?;
-                }
-                if let Some(deadline_in) = deadline_in {
-                    let call = internal_call::<W>(TIME_OUT, &workflow_id);
-                    let name = timeout_name::<W>(&workflow_id, deadline);
-                    timers.start_call(name, deadline_in, call, None).await?;
-                }
-                Ok(())
-            });
-            Some(future)
-        } else {
-            None
-        };
         let committed = Committed {
-            after: then,
+            after,
             record: Some(payload),
             obsolete_timeout,
         };
-        Ok((persist, before_commit, committed))
+        Ok((persist, committed))
+    }
+}
+
+/// A timer of the runtime's calling the workflow's internal `method`, due at `due_ms`.
+fn internal_timer<W: WorkflowComponent>(
+    name: String,
+    method: &'static str,
+    workflow_id: &str,
+    due_ms: u64,
+) -> TimerRecord {
+    let call = internal_call::<W>(method, workflow_id);
+    TimerRecord {
+        name,
+        generation: uuid::Uuid::new_v4().to_string(),
+        due_ms: due_ms.min(i64::MAX as u64),
+        call: Bytes::from(serde_json::to_vec(&call).expect("a call serializes")),
+        attempts: 0,
+        max_retries: None,
     }
 }
 

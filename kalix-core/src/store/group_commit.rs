@@ -196,6 +196,7 @@ mod tests {
             expected_version: expected,
             follows_own_write: false,
             payload: Some(bytes::Bytes::from_static(b"1")),
+            timers: Vec::new(),
         }
     }
 

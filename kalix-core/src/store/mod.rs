@@ -49,6 +49,10 @@ pub struct StateWrite {
     pub follows_own_write: bool,
     /// The new state as JSON, or `None` to delete the entity.
     pub payload: Option<Bytes>,
+    /// Timers stored in the same transaction if the write applies, each replacing a timer of
+    /// its name (not counted against the pending limit): a workflow's watchdog, durable exactly
+    /// when the transition that needs it is.
+    pub timers: Vec<TimerRecord>,
 }
 
 /// Events to append to one entity's journal.

@@ -30,6 +30,7 @@ fn state_write(entity: &str, expected: u64, payload: Option<&str>) -> StateWrite
         expected_version: expected,
         follows_own_write: false,
         payload: payload.map(|p| Bytes::from(p.to_owned())),
+        timers: Vec::new(),
     }
 }
 
@@ -102,6 +103,7 @@ where
     view::an_equality_query_is_served_by_an_index(fresh().await).await;
     timer::timers_start_replace_cancel_and_respect_the_limit(fresh().await).await;
     timer::due_timers_are_claimed_once_until_the_claim_runs_out(fresh().await).await;
+    timer::timers_in_a_state_write_are_stored_only_when_it_applies(fresh().await).await;
 }
 
 /// A writer queues writes on top of its own, in one batch and in the next: the store applies

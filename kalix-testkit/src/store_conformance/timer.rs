@@ -125,3 +125,45 @@ pub(super) async fn due_timers_are_claimed_once_until_the_claim_runs_out(store: 
     store.settle_timers(vec![done("early", "2")]).await.unwrap();
     assert_eq!(names(&store.list_timers(10).await.unwrap()), ["late"]);
 }
+
+/// Timers carried by a state write are stored in its transaction when it applies (replacing a
+/// timer of their name), and not at all when it conflicts.
+pub(super) async fn timers_in_a_state_write_are_stored_only_when_it_applies(store: impl Store) {
+    let write = |expected, timers| kalix_core::store::StateWrite {
+        type_id: "flow".to_owned(),
+        entity_id: "w".to_owned(),
+        expected_version: expected,
+        follows_own_write: false,
+        payload: Some(Bytes::from_static(b"1")),
+        timers,
+    };
+    store
+        .start_timer(timer("watchdog", "old", 1_000), 100)
+        .await
+        .unwrap();
+    let applied = store
+        .commit(vec![
+            write(
+                0,
+                vec![timer("watchdog", "new", 5_000), timer("other", "g", 9_000)],
+            )
+            .into(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(applied, vec![Ok(1)]);
+    let listed = store.list_timers(10).await.unwrap();
+    assert_eq!(names(&listed), ["watchdog", "other"]);
+    assert_eq!(
+        (listed[0].generation.as_str(), listed[0].due_ms),
+        ("new", 5_000)
+    );
+
+    let refused = store
+        .commit(vec![write(0, vec![timer("lost", "g", 1)]).into()])
+        .await
+        .unwrap();
+    assert!(refused[0].is_err(), "a conflicting write: {refused:?}");
+    let listed = store.list_timers(10).await.unwrap();
+    assert!(!names(&listed).contains(&"lost"), "{:?}", names(&listed));
+}

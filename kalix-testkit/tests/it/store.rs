@@ -28,6 +28,7 @@ async fn a_sqlite_file_keeps_its_state_across_reopening() {
         expected_version: 0,
         follows_own_write: false,
         payload: Some(bytes::Bytes::from_static(b"42")),
+        timers: Vec::new(),
     };
     assert_eq!(
         SqliteStore::open(&path)
@@ -136,6 +137,7 @@ fn state_write(entity_id: &str) -> kalix_core::store::StateWrite {
         expected_version: 0,
         follows_own_write: false,
         payload: Some(bytes::Bytes::from_static(b"1")),
+        timers: Vec::new(),
     }
 }
 
@@ -171,6 +173,7 @@ async fn on_postgres_a_write_on_top_of_a_failed_own_write_never_lands_on_another
         expected_version: expected,
         follows_own_write,
         payload: Some(bytes::Bytes::from_static(payload)),
+        timers: Vec::new(),
     };
     let events = |expected, follows_own_write, name: &str| EventAppend {
         type_id: "j".into(),

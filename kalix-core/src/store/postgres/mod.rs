@@ -800,6 +800,9 @@ async fn write_states(
     let mut results = Vec::with_capacity(writes.len());
     for (write, applied) in writes.iter().zip(applied) {
         if applied == 1 {
+            for timer in &write.timers {
+                timer::upsert(store, transaction, timer).await?;
+            }
             results.push(Ok(write.expected_version + 1));
         } else {
             let found = transaction

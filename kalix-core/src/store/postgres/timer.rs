@@ -84,26 +84,7 @@ pub(super) async fn start(
             return Ok(TimerStart::TooMany);
         }
     }
-    transaction
-        .execute(
-            &format!(
-                "INSERT INTO {table} (name, generation, due_ms, call, attempts, max_retries) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, \
-                     due_ms = excluded.due_ms, call = excluded.call, attempts = excluded.attempts, \
-                     max_retries = excluded.max_retries, claimed_until_ms = NULL, owner = NULL"
-            ),
-            &[
-                &timer.name,
-                &timer.generation,
-                &(timer.due_ms as i64),
-                &timer.call.as_ref(),
-                &(timer.attempts as i32),
-                &timer.max_retries.map(|n| n as i32),
-            ],
-        )
-        .await
-        .map_err(db_error)?;
+    upsert(store, &transaction, timer).await.map_err(db_error)?;
     transaction.commit().await.map_err(db_error)?;
     Ok(TimerStart::Started)
 }
@@ -238,4 +219,36 @@ pub(super) async fn list(
         .await
         .map_err(db_error)?;
     Ok(rows.iter().map(record).collect())
+}
+
+/// Stores `timer` in `transaction`, replacing a timer of its name (and its claim).
+pub(super) async fn upsert(
+    store: &PostgresStore,
+    transaction: &deadpool_postgres::Transaction<'_>,
+    timer: &TimerRecord,
+) -> Result<(), tokio_postgres::Error> {
+    let table = store.timers();
+    let statement = transaction
+        .prepare_cached(&format!(
+            "INSERT INTO {table} (name, generation, due_ms, call, attempts, max_retries) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, \
+                 due_ms = excluded.due_ms, call = excluded.call, attempts = excluded.attempts, \
+                 max_retries = excluded.max_retries, claimed_until_ms = NULL, owner = NULL"
+        ))
+        .await?;
+    transaction
+        .execute(
+            &statement,
+            &[
+                &timer.name,
+                &timer.generation,
+                &(timer.due_ms as i64),
+                &timer.call.as_ref(),
+                &(timer.attempts as i32),
+                &timer.max_retries.map(|n| n as i32),
+            ],
+        )
+        .await?;
+    Ok(())
 }

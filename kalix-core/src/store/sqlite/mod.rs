@@ -675,6 +675,9 @@ fn write_state(
             .map_err(sqlite_error)?
     };
     if applied == 1 {
+        for timer in &write.timers {
+            timer::upsert(transaction, timer)?;
+        }
         return Ok(Ok(write.expected_version + 1));
     }
     let found: Option<i64> = transaction
@@ -700,6 +703,7 @@ mod tests {
             expected_version: 0,
             follows_own_write: false,
             payload: Some(Bytes::from_static(b"1")),
+            timers: Vec::new(),
         })
     }
 

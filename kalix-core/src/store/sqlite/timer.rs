@@ -3,7 +3,7 @@
 //! left by a process that was killed does not hold its timers back after the restart.
 
 use bytes::Bytes;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::sqlite_error;
 use crate::store::{StoreError, TimerOutcome, TimerRecord, TimerStart};
@@ -56,25 +56,32 @@ pub(super) fn start(
             return Ok(TimerStart::TooMany);
         }
     }
+    upsert(&transaction, timer)?;
+    transaction.commit().map_err(sqlite_error)?;
+    Ok(TimerStart::Started)
+}
+
+/// Stores `timer` in `transaction`, replacing a timer of its name (and its claim).
+pub(super) fn upsert(transaction: &Transaction<'_>, timer: &TimerRecord) -> Result<(), StoreError> {
     transaction
-        .execute(
+        .prepare_cached(
             "INSERT INTO timer (name, generation, due_ms, call, attempts, max_retries) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, \
                  due_ms = excluded.due_ms, call = excluded.call, attempts = excluded.attempts, \
                  max_retries = excluded.max_retries, claimed_until_ms = NULL, owner = NULL",
-            params![
-                timer.name,
-                timer.generation,
-                timer.due_ms as i64,
-                timer.call.as_ref(),
-                i64::from(timer.attempts),
-                timer.max_retries.map(i64::from),
-            ],
         )
+        .map_err(sqlite_error)?
+        .execute(params![
+            timer.name,
+            timer.generation,
+            timer.due_ms as i64,
+            timer.call.as_ref(),
+            i64::from(timer.attempts),
+            timer.max_retries.map(i64::from),
+        ])
         .map_err(sqlite_error)?;
-    transaction.commit().map_err(sqlite_error)?;
-    Ok(TimerStart::Started)
+    Ok(())
 }
 
 pub(super) fn cancel(connection: &mut Connection, name: &str) -> Result<(), StoreError> {
