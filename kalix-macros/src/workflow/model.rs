@@ -250,6 +250,7 @@ fn settings(item: &mut ItemImpl, diagnostics: &mut Diagnostics) -> Option<Ident>
         let Some(attribute) = take_attribute(method, SETTINGS) else {
             continue;
         };
+        let before = diagnostics.count();
         if !matches!(attribute.meta, syn::Meta::Path(_)) {
             diagnostics.error(&attribute, "`#[settings]` takes no options");
         }
@@ -270,7 +271,8 @@ fn settings(item: &mut ItemImpl, diagnostics: &mut Diagnostics) -> Option<Ident>
                 &method.sig.ident,
                 format!("a workflow has one `#[settings]` method, and `{first}` is already it"),
             );
-        } else {
+        } else if diagnostics.count() == before {
+            // One that has errors is not called: its errors are the only ones.
             found = Some(method.sig.ident.clone());
         }
     }

@@ -176,6 +176,49 @@ mod service {
             }
         }
     }
+
+    #[derive(::std::clone::Clone, ::serde::Serialize, ::serde::Deserialize)]
+    pub struct Progress {
+        pub done: u64,
+    }
+
+    #[derive(::std::default::Default)]
+    pub struct Flow;
+
+    #[workflow(type_id = "hygienic-flow", id = "flow_id")]
+    impl Flow {
+        #[settings]
+        fn settings() -> workflow::Settings<Self> {
+            workflow::Settings::new()
+                .default_step_recovery(workflow::Recovery::max_retries(1).failover_to(Self::FINISH, 0))
+        }
+
+        #[put("/hygiene/flow/<flow_id>")]
+        pub fn start(
+            &self,
+            state: ::std::option::Option<&Progress>,
+            ctx: &WorkflowContext,
+        ) -> workflow::Effect<Self, Progress, u64> {
+            let _ = (state, ctx.workflow_id());
+            workflow::Effect::update_state(Progress { done: 0 })
+                .transition_to(Self::WORK, 1)
+                .then_reply(1)
+        }
+
+        #[step]
+        async fn work(&self, state: &Progress, by: u64, ctx: &StepContext) -> StepResult<Self, Progress> {
+            let _ = ctx.attempt();
+            ::std::result::Result::Ok(
+                Transition::update_state(Progress { done: state.done + by }).transition_to(Self::FINISH, 0),
+            )
+        }
+
+        #[step(name = "finish-it")]
+        async fn finish(&self, extra: u64) -> StepResult<Self, Progress> {
+            let _ = extra;
+            ::std::result::Result::Ok(Transition::end())
+        }
+    }
 }
 
 fn main() {
@@ -196,4 +239,8 @@ fn main() {
         .event_sourced_entity::<service::Ledger>(::std::string::ToString::to_string("l"))
         .count(4);
     ::std::assert_eq!(count.call().method(), "count");
+    let start = client
+        .workflow::<service::Flow>(::std::string::ToString::to_string("f"))
+        .start();
+    ::std::assert_eq!(start.call().method(), "start");
 }
