@@ -50,6 +50,37 @@ impl Header {
     }
 }
 
+/// The command handlers of a kind whose effects name its state, and the one state they agree on
+/// (or the `state = ..` option names): `None` after an error.
+pub(crate) fn handlers_and_state(
+    item: &mut ItemImpl,
+    kind: crate::handler::ComponentKind,
+    described: &str,
+    id: Option<&LitStr>,
+    state_option: Option<Type>,
+    diagnostics: &mut Diagnostics,
+) -> (Vec<Handler>, Option<Type>) {
+    let before = diagnostics.count();
+    let known = crate::handler::KnownTypes {
+        state: state_option,
+        event: None,
+    };
+    let handlers = crate::value_entity::command_handlers(item, kind, id, &known, diagnostics);
+    let handlers_failed = diagnostics.count() > before;
+    let state = agreed_type(
+        described,
+        "state",
+        known
+            .state
+            .iter()
+            .chain(handlers.iter().filter_map(|h| h.state.as_ref())),
+        &item.self_ty,
+        handlers_failed,
+        diagnostics,
+    );
+    (handlers, state)
+}
+
 /// The option's value, or an error saying the attribute needs it.
 pub(crate) fn required(
     option: &Option<LitStr>,

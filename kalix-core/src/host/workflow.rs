@@ -410,12 +410,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 }
                 let (persist, then) = kind.persist(workflow_id, record, next, version)?;
                 *decided.lock().unwrap_or_else(|p| p.into_inner()) = then;
-                Ok(Decision {
-                    persist: Some(persist),
-                    answer: Answer::Reply((), Metadata::new()),
-                    side_effects: Vec::new(),
-                    before_commit: None,
-                })
+                Ok(internal_write(persist))
             })
             .await;
         if outcome.is_failure() {
@@ -496,12 +491,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 tracing::warn!(workflow = %described::<W>(&workflow_id), "the workflow timed out");
                 let (persist, then) = kind.persist(&workflow_id, record, next, version)?;
                 *decided.lock().unwrap_or_else(|p| p.into_inner()) = then;
-                Ok(Decision {
-                    persist: Some(persist),
-                    answer: Answer::Reply((), Metadata::new()),
-                    side_effects: Vec::new(),
-                    before_commit: None,
-                })
+                Ok(internal_write(persist))
             })
             .await;
         if !outcome.is_failure() {
@@ -624,6 +614,14 @@ fn unchanged() -> Decision<()> {
         answer: Answer::Reply((), Metadata::new()),
         side_effects: Vec::new(),
         before_commit: None,
+    }
+}
+
+/// The decision of an internal call (a step's result, the timeout) that writes `persist`.
+fn internal_write(persist: Persist) -> Decision<()> {
+    Decision {
+        persist: Some(persist),
+        ..unchanged()
     }
 }
 

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use syn::{Ident, ImplItem, ItemImpl, LitStr, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::entity::{Header, agreed_type, validate_routes};
+use crate::entity::{Header, handlers_and_state, validate_routes};
 use crate::handler::{ComponentKind, Handler, KnownTypes};
 use crate::options::{ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, STATE, TYPE_ID};
 
@@ -38,30 +38,15 @@ impl ValueEntity {
             ("\"counter\"", "\"counter_id\""),
             diagnostics,
         );
-        let before = diagnostics.count();
-        let known = KnownTypes {
-            state: options.state.clone(),
-            event: None,
-        };
-        let handlers = command_handlers(
+        let (handlers, state) = handlers_and_state(
             item,
             ComponentKind::ValueEntity,
+            "value entity",
             id.as_ref(),
-            &known,
+            options.state.clone(),
             diagnostics,
         );
-        let handlers_failed = diagnostics.count() > before;
-        let state = agreed_type(
-            "value entity",
-            "state",
-            known
-                .state
-                .iter()
-                .chain(handlers.iter().filter_map(|h| h.state.as_ref())),
-            &item.self_ty,
-            handlers_failed,
-            diagnostics,
-        )?;
+        let state = state?;
         let entity = ValueEntity {
             self_ty: (*item.self_ty).clone(),
             name: name?,

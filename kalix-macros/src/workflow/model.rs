@@ -4,10 +4,10 @@ use proc_macro2::TokenStream;
 use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::entity::{Header, agreed_type, validate_routes};
-use crate::handler::{ComponentKind, Handler, KnownTypes, generic_arg};
+use crate::entity::{Header, handlers_and_state, validate_routes};
+use crate::handler::{ComponentKind, Handler, generic_arg};
 use crate::options::{ComponentOptions, FORWARD_HEADERS, ID, NEW, STATE, TYPE_ID};
-use crate::value_entity::{command_handlers, sound};
+use crate::value_entity::sound;
 
 pub(crate) struct Workflow {
     pub self_ty: Type,
@@ -71,30 +71,15 @@ impl Workflow {
         // Steps and settings first: their attributes are removed before handlers are read.
         let mut steps = steps(item, diagnostics);
         let settings = settings(item, diagnostics);
-        let before = diagnostics.count();
-        let known = KnownTypes {
-            state: options.state.clone(),
-            event: None,
-        };
-        let handlers = command_handlers(
+        let (handlers, state) = handlers_and_state(
             item,
             ComponentKind::Workflow,
+            "workflow",
             id.as_ref(),
-            &known,
+            options.state.clone(),
             diagnostics,
         );
-        let handlers_failed = diagnostics.count() > before;
-        let state = agreed_type(
-            "workflow",
-            "state",
-            known
-                .state
-                .iter()
-                .chain(handlers.iter().filter_map(|h| h.state.as_ref())),
-            &item.self_ty,
-            handlers_failed,
-            diagnostics,
-        )?;
+        let state = state?;
         check_unique_steps(&mut steps, diagnostics);
         let workflow = Workflow {
             self_ty: (*item.self_ty).clone(),
