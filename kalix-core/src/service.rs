@@ -217,6 +217,18 @@ impl Service {
             .clock
             .clone()
             .unwrap_or_else(|| Arc::new(crate::timers::SystemClock));
+        if !store.is_shared()
+            && components
+                .iter()
+                .any(|c| c.kind == crate::registry::ComponentKind::Workflow)
+        {
+            // One process at a time uses this store: the one that kept these watchdogs ahead
+            // is gone, so the workflows it ran resume now rather than when they fall due.
+            let prefix = crate::host::workflow::WATCHDOG_PREFIX;
+            if let Err(error) = store.hasten_timers(prefix, clock.now_ms()).await {
+                tracing::warn!(%error, "bringing the workflows' watchdogs forward failed; they resume when they fall due");
+            }
+        }
         let timers_started = Arc::new(tokio::sync::Notify::new());
         let timers = crate::timers::Timers::new(Arc::new(crate::timers::StoredTimers {
             store: Arc::clone(&store),

@@ -136,6 +136,9 @@ fn timer_name(prefix: &str, type_id: &str, workflow_id: &str) -> String {
     )
 }
 
+/// What every watchdog's name starts with.
+pub(crate) const WATCHDOG_PREFIX: &str = "kalix.workflow/";
+
 /// The watchdog's name: one per workflow. It is never cancelled (a cancel landing late could
 /// remove the one a later transition stored); a workflow that stopped running finds nothing to
 /// do when it fires.

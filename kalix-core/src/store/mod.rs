@@ -478,4 +478,17 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` stored timers, earliest first.
     fn list_timers(&self, limit: usize)
     -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>>;
+
+    /// Makes every timer whose name starts with `prefix` due at `due_ms` at the latest. A
+    /// service on a store used by one process at a time calls it at start for the workflows'
+    /// watchdogs: the process that kept them ahead is gone, so they resume at once. The default
+    /// does nothing (they fall due as they were).
+    fn hasten_timers(
+        &self,
+        prefix: &str,
+        due_ms: u64,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let _ = (prefix, due_ms);
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -539,3 +539,40 @@ async fn on_postgres_two_claimers_never_claim_one_timer_both() {
     );
     mark_ran("postgres-timer-claims");
 }
+
+#[tokio::test]
+async fn sqlite_brings_the_timers_of_a_prefix_forward_and_leaves_the_others() {
+    use kalix_core::store::{Store, TimerRecord};
+    let store = SqliteStore::memory().unwrap();
+    let timer = |name: &str, due_ms| TimerRecord {
+        name: name.to_owned(),
+        generation: "g".to_owned(),
+        due_ms,
+        call: bytes::Bytes::from_static(b"{}"),
+        attempts: 0,
+        max_retries: None,
+    };
+    for (name, due) in [
+        ("kalix.workflow/t/a", 10_000),
+        ("kalix.workflow/t/b", 3),
+        ("mine", 10_000),
+    ] {
+        store.start_timer(timer(name, due), 100).await.unwrap();
+    }
+    store.hasten_timers("kalix.workflow/", 5).await.unwrap();
+    let due: Vec<(String, u64)> = store
+        .list_timers(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name, t.due_ms))
+        .collect();
+    assert_eq!(
+        due,
+        [
+            ("kalix.workflow/t/b".to_owned(), 3),
+            ("kalix.workflow/t/a".to_owned(), 5),
+            ("mine".to_owned(), 10_000)
+        ]
+    );
+}

@@ -639,6 +639,15 @@ impl Store for SqliteStore {
             timer::list(connection, limit)
         })
     }
+
+    fn hasten_timers(
+        &self,
+        prefix: &str,
+        due_ms: u64,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let prefix = prefix.to_owned();
+        self.write_outside_batches(move |connection| timer::hasten(connection, &prefix, due_ms))
+    }
 }
 
 /// Replaces a state row if it holds the expected version (0: creates it).

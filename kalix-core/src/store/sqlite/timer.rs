@@ -84,6 +84,21 @@ pub(super) fn upsert(transaction: &Transaction<'_>, timer: &TimerRecord) -> Resu
     Ok(())
 }
 
+pub(super) fn hasten(
+    connection: &mut Connection,
+    prefix: &str,
+    due_ms: u64,
+) -> Result<(), StoreError> {
+    connection
+        .execute(
+            "UPDATE timer SET due_ms = ?2 \
+             WHERE substr(name, 1, length(?1)) = ?1 AND due_ms > ?2",
+            params![prefix, due_ms as i64],
+        )
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
 pub(super) fn cancel(connection: &mut Connection, name: &str) -> Result<(), StoreError> {
     connection
         .execute("DELETE FROM timer WHERE name = ?1", [name])
