@@ -58,7 +58,12 @@
 //! ```
 //!
 //! ## Where things are
-//! - [`action`]: the action API (effects, side effects, context, streams).
+//! - [`action`](mod@action): the action API (effects, side effects, context, streams).
+//! - [`value_entity`](mod@value_entity), [`event_sourced_entity`](mod@event_sourced_entity):
+//!   keyed, durable state.
+//! - [`view`](mod@view): tables kept from entities and topics, read with queries.
+//! - [`workflow`](mod@workflow): durable multi-step processes.
+//! - [`timers`]: durable delayed calls, and the clock tests move.
 //! - [`ComponentClient`] and [`DeferredCall`]: typed calls between components.
 //! - [`Service`] and [`Config`]: serving.
 //! - [`Metadata`], [`ErrorCode`], [`SuccessCode`], [`CallError`]: what travels with calls.
