@@ -3,8 +3,9 @@
 //!
 //! A transition that makes the workflow run a step stores its watchdog timer (due when a step
 //! that stopped without its process noticing should be taken over) in the record's own
-//! transaction (`StateWrite::timers`), then runs the step in this process. While the step runs the watchdog is pushed forward. A step's
-//! result is applied only if the record is still at the transition that started it (`run`),
+//! transaction (`StateWrite::timers`), then runs the step in this process. While the step runs
+//! the watchdog is pushed forward. A step's result is applied only if the record is still at
+//! the transition that started it (`run`),
 //! and the write is version-checked, so on a shared store a result applies once. If the process
 //! dies, the watchdog falls due and whichever process fires it resumes the step it finds in the
 //! record. The watchdog's call names only the workflow, so any watchdog of a workflow resumes
