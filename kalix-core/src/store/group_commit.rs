@@ -440,6 +440,14 @@ mod tests {
         ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
             self.inner.list_timers(limit)
         }
+
+        fn hasten_timers(
+            &self,
+            prefix: &str,
+            due_ms: u64,
+        ) -> BoxFuture<'static, Result<(), StoreError>> {
+            self.inner.hasten_timers(prefix, due_ms)
+        }
     }
 
     #[tokio::test]

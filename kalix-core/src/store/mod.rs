@@ -481,14 +481,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Makes every timer whose name starts with `prefix` due at `due_ms` at the latest. A
     /// service on a store used by one process at a time calls it at start for the workflows'
-    /// watchdogs: the process that kept them ahead is gone, so they resume at once. The default
-    /// does nothing (they fall due as they were).
+    /// watchdogs: the process that kept them ahead is gone, so they resume at once.
     fn hasten_timers(
         &self,
         prefix: &str,
         due_ms: u64,
-    ) -> BoxFuture<'static, Result<(), StoreError>> {
-        let _ = (prefix, due_ms);
-        Box::pin(async { Ok(()) })
-    }
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
 }

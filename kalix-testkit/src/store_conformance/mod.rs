@@ -104,6 +104,7 @@ where
     timer::timers_start_replace_cancel_and_respect_the_limit(fresh().await).await;
     timer::due_timers_are_claimed_once_until_the_claim_runs_out(fresh().await).await;
     timer::timers_in_a_state_write_are_stored_only_when_it_applies(fresh().await).await;
+    timer::timers_of_a_prefix_are_brought_forward(fresh().await).await;
 }
 
 /// A writer queues writes on top of its own, in one batch and in the next: the store applies

@@ -167,3 +167,31 @@ pub(super) async fn timers_in_a_state_write_are_stored_only_when_it_applies(stor
     let listed = store.list_timers(10).await.unwrap();
     assert!(!names(&listed).contains(&"lost"), "{:?}", names(&listed));
 }
+
+/// Timers of a prefix are brought forward to a time, unless they are due sooner; the others
+/// stay as they are.
+pub(super) async fn timers_of_a_prefix_are_brought_forward(store: impl Store) {
+    for (name, due) in [
+        ("kalix.workflow/t/a", 10_000),
+        ("kalix.workflow/t/b", 3),
+        ("mine", 10_000),
+    ] {
+        store.start_timer(timer(name, "g", due), 100).await.unwrap();
+    }
+    store.hasten_timers("kalix.workflow/", 5).await.unwrap();
+    let due: Vec<(String, u64)> = store
+        .list_timers(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name, t.due_ms))
+        .collect();
+    assert_eq!(
+        due,
+        [
+            ("kalix.workflow/t/b".to_owned(), 3),
+            ("kalix.workflow/t/a".to_owned(), 5),
+            ("mine".to_owned(), 10_000)
+        ]
+    );
+}

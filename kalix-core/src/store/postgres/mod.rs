@@ -723,6 +723,15 @@ impl Store for PostgresStore {
         let store = self.clone();
         Box::pin(async move { timer::list(&store, limit).await })
     }
+
+    fn hasten_timers(
+        &self,
+        prefix: &str,
+        due_ms: u64,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, prefix) = (self.clone(), prefix.to_owned());
+        Box::pin(async move { timer::hasten(&store, &prefix, due_ms).await })
+    }
 }
 
 async fn events_from(

@@ -89,6 +89,25 @@ pub(super) async fn start(
     Ok(TimerStart::Started)
 }
 
+pub(super) async fn hasten(
+    store: &PostgresStore,
+    prefix: &str,
+    due_ms: u64,
+) -> Result<(), StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    client
+        .execute(
+            &format!(
+                "UPDATE {} SET due_ms = $2 WHERE left(name, length($1)) = $1 AND due_ms > $2",
+                store.timers()
+            ),
+            &[&prefix, &(due_ms as i64)],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
 pub(super) async fn cancel(store: &PostgresStore, name: &str) -> Result<(), StoreError> {
     let client = store.pool.get().await.map_err(pool_error)?;
     client

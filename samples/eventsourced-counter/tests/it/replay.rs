@@ -231,6 +231,14 @@ impl Store for CountingStore {
     ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
         self.inner.list_timers(limit)
     }
+
+    fn hasten_timers(
+        &self,
+        prefix: &str,
+        due_ms: u64,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.inner.hasten_timers(prefix, due_ms)
+    }
 }
 
 async fn start(path: &std::path::Path) -> (TestKit, Arc<AtomicUsize>, Arc<AtomicUsize>) {
