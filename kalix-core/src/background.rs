@@ -161,6 +161,7 @@ mod tests {
             clock: Arc::new(crate::timers::SystemClock),
             workflow_observer: None,
             call_router: None,
+            step_slots: Arc::new(tokio::sync::Semaphore::new(1)),
         };
         let dispatcher = Arc::new(Dispatcher::new(&[], &env).unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));

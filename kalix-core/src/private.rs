@@ -324,6 +324,7 @@ pub fn construct_workflow<W: WorkflowComponent>(
         Arc::clone(&env.clock),
         env.timers.clone(),
         env.workflow_observer.clone(),
+        Arc::clone(&env.step_slots),
     );
     Ok(WorkflowRuntime::new(kind, env))
 }

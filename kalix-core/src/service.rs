@@ -271,6 +271,7 @@ impl Service {
             clock,
             workflow_observer: self.workflow_observer.clone(),
             call_router: self.call_router.clone(),
+            step_slots: Arc::new(tokio::sync::Semaphore::new(config.max_running_steps)),
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
         let router =

@@ -34,6 +34,7 @@ use crate::store::PostgresTimeouts;
 /// | `KALIX_PASSIVATION_TIMEOUT_MS` | `30000` | an entity idle this long leaves memory |
 /// | `KALIX_MAX_ACTIVE_ENTITIES` | `10000` | entities of one type kept in memory at most |
 /// | `KALIX_TIMERS_MAX_PENDING` | `100000` | timers pending at most in the service; starting one more is refused |
+/// | `KALIX_WORKFLOW_MAX_RUNNING_STEPS` | `256` | workflow steps running (or committing their result) at once in this process; more wait their turn |
 /// | `KALIX_TIMERS_MAX_PAYLOAD_BYTES` | `65536` | largest call (its JSON) a timer may carry |
 /// | `KALIX_TIMERS_MAX_NAME_BYTES` | `512` | longest timer name |
 ///
@@ -81,6 +82,9 @@ pub struct Config {
     pub max_pending_timers: u64,
     /// The largest call a timer may carry, in bytes of JSON.
     pub max_timer_payload_bytes: usize,
+    /// Workflow steps running (or committing their result) at once in this process: background
+    /// work that retries a failing call cannot take more of the store than this.
+    pub max_running_steps: usize,
     /// The longest timer name, in bytes.
     pub max_timer_name_bytes: usize,
 }
@@ -180,6 +184,7 @@ impl Default for Config {
             max_active_entities: 10_000,
             max_pending_timers: 100_000,
             max_timer_payload_bytes: 64 * 1024,
+            max_running_steps: 256,
             max_timer_name_bytes: 512,
         }
     }
@@ -343,6 +348,18 @@ impl Config {
     #[must_use]
     pub fn with_max_active_entities(mut self, count: usize) -> Self {
         self.max_active_entities = count.max(1);
+        self
+    }
+
+    /// Returns the config with another bound on workflow steps running at once.
+    ///
+    /// ```
+    /// let config = kalix_core::Config::default().with_max_running_steps(8);
+    /// assert_eq!(config.max_running_steps, 8);
+    /// ```
+    #[must_use]
+    pub fn with_max_running_steps(mut self, count: usize) -> Self {
+        self.max_running_steps = count.max(1);
         self
     }
 

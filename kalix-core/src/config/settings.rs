@@ -267,6 +267,18 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        variable: "KALIX_WORKFLOW_MAX_RUNNING_STEPS",
+        flag: "--workflow-max-running-steps",
+        value_name: "COUNT",
+        help: "Workflow steps running (or committing their result) at once in this process; more \
+               wait their turn, so retrying workflows leave commands their share of the store",
+        shown_default: |c| c.max_running_steps.to_string(),
+        apply: |c, raw| {
+            c.max_running_steps = count(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
         variable: "KALIX_TIMERS_MAX_PAYLOAD_BYTES",
         flag: "--timers-max-payload-bytes",
         value_name: "BYTES",

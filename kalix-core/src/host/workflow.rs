@@ -10,6 +10,15 @@
 //! dies, the watchdog falls due and whichever process fires it resumes the step it finds in the
 //! record. The watchdog's call names only the workflow, so any watchdog of a workflow resumes
 //! whatever step it is at.
+//!
+//! A failed step that its recovery retries is retried by the process that ran it without a
+//! write of the record: the attempt count and the backoff are kept in memory, and the watchdog
+//! is set past the backoff once instead of being renewed through it. So a workflow retrying a
+//! failing call forever costs one timer write per attempt, not a record; after a crash its
+//! retries count again from the record's last transition. Steps run (and commit their result)
+//! under the service's `max_running_steps` permits, shared by every workflow type: background
+//! retries cannot take more of the store than that, and commands, which take no permit, keep
+//! theirs. A repeated failure is logged once per interval with a count, not per attempt.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -25,6 +34,7 @@ use super::entity::{Decision, EntityHost, EntityKind, Persist, StoredPosition};
 use crate::call::Call;
 use crate::client::ComponentClient;
 use crate::error::CallError;
+use crate::log_limit::LogLimit;
 use crate::metadata::Metadata;
 use crate::outcome::{Answer, HandlerOutcome};
 use crate::status::ErrorCode;
@@ -58,10 +68,13 @@ pub struct WorkflowRow<W: WorkflowComponent> {
     active: Mutex<HashMap<String, u64>>,
     /// Shown each committed record (the workflow testkit's log).
     observer: Option<WorkflowObserver>,
+    /// Permits for steps running at once (the service's, shared by every workflow type).
+    step_slots: Arc<tokio::sync::Semaphore>,
 }
 
-/// Shown each record a workflow commits: its type id, its id and the record as JSON (see
-/// [`Record`]). The workflow testkit logs transitions with one.
+/// Shown each record a workflow commits, and each retry a process makes in memory (the record
+/// as it would be, at the same transition count): its type id, its id and the record as JSON
+/// (see [`Record`]). The workflow testkit logs transitions with one.
 pub type WorkflowObserver = Arc<dyn Fn(&'static str, &str, &[u8]) + Send + Sync>;
 
 impl<W: WorkflowComponent> WorkflowRow<W> {
@@ -71,6 +84,7 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
         clock: Arc<dyn Clock>,
         timers: Timers,
         observer: Option<WorkflowObserver>,
+        step_slots: Arc<tokio::sync::Semaphore>,
     ) -> Self {
         Self {
             workflow,
@@ -79,6 +93,7 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
             timers,
             active: Mutex::new(HashMap::new()),
             observer,
+            step_slots,
         }
     }
 }
@@ -172,7 +187,21 @@ enum After {
     #[default]
     Nothing,
     RunStep,
+    /// The step failed and runs again, with nothing written: attempt and backoff in memory.
+    Retry(Retry),
 }
+
+/// A retry this process keeps in memory: of the step entered by transition `run`, its attempt
+/// and when it may run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Retry {
+    run: u64,
+    attempt: u32,
+    not_before_ms: Option<u64>,
+}
+
+/// Repeated step failures are logged once per interval, with how many were left out.
+static STEP_RETRIES_LOGGED: LogLimit = LogLimit::per(Duration::from_secs(10));
 
 impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
     /// Runs one command on workflow `workflow_id`.
@@ -276,6 +305,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
     async fn drive(self: Arc<Self>, workflow_id: String, client: ComponentClient) {
         // Kept ahead while this process drives the workflow, across its steps.
         let mut renewal = Renewal(None);
+        let mut retry: Option<Retry> = None;
         loop {
             let found = self
                 .inspect(&workflow_id, |record| {
@@ -295,21 +325,39 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                     })
                 })
                 .await;
+            let kind = self.kind();
             let Ok(Some((run, step, input, attempt, not_before, state))) = found else {
+                if let Some(retry) = retry {
+                    kind.release(&workflow_id, retry.run);
+                }
                 return;
             };
-            let kind = self.kind();
-            {
-                let mut active = kind.active.lock().unwrap_or_else(|p| p.into_inner());
-                if active.get(&workflow_id) == Some(&run) {
-                    return;
+            // A retry made here goes on from its own attempt and backoff, still marked active.
+            let (attempt, not_before) = match retry.take() {
+                Some(retry) if retry.run == run => (retry.attempt, retry.not_before_ms),
+                other => {
+                    if let Some(stale) = other {
+                        kind.release(&workflow_id, stale.run);
+                    }
+                    let mut active = kind.active.lock().unwrap_or_else(|p| p.into_inner());
+                    if active.get(&workflow_id) == Some(&run) {
+                        return;
+                    }
+                    active.insert(workflow_id.clone(), run);
+                    (attempt, not_before)
                 }
-                active.insert(workflow_id.clone(), run);
-            }
-            if renewal.0.is_none() {
-                renewal.0 = Some(self.renew_watchdog(&workflow_id));
-            }
+            };
             if let Some(not_before) = not_before {
+                // The watchdog is set past the backoff once, not renewed through it.
+                if let Some(task) = renewal.0.take() {
+                    task.abort();
+                }
+                let wait = not_before.saturating_sub(kind.clock.now_ms());
+                let armed =
+                    arm_watchdog::<W>(&kind.timers, &workflow_id, Duration::from_millis(wait));
+                if let Err(error) = armed.await {
+                    tracing::warn!(%error, "setting a workflow's watchdog past its backoff failed");
+                }
                 sleep_until(&*kind.clock, not_before).await;
                 // A command may have moved the workflow on during the backoff.
                 let still = self.inspect(&workflow_id, |record| record.run == run).await;
@@ -318,15 +366,31 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                     return;
                 }
             }
+            if renewal.0.is_none() {
+                renewal.0 = Some(self.renew_watchdog(&workflow_id));
+            }
+            // The step and the commit of its result take one of the service's step permits.
+            let Ok(permit) = kind.step_slots.acquire().await else {
+                kind.release(&workflow_id, run);
+                return;
+            };
             let context =
                 StepContext::new(workflow_id.clone(), step.clone(), attempt, client.clone());
             let result = self.run_step(&step, input, state.as_ref(), &context).await;
-            let committed = self.apply_step(&workflow_id, run, &step, result).await;
-            kind.release(&workflow_id, run);
-            if committed.after != After::RunStep {
-                drop(renewal);
-                self.after_commit(workflow_id, committed, client);
-                return;
+            let committed = self
+                .apply_step(&workflow_id, run, attempt, &step, result)
+                .await;
+            drop(permit);
+            match committed.after {
+                // Still this process's: not released, so a watchdog firing now finds it active.
+                After::Retry(next) => retry = Some(next),
+                After::RunStep => kind.release(&workflow_id, run),
+                After::Nothing => {
+                    kind.release(&workflow_id, run);
+                    drop(renewal);
+                    self.after_commit(workflow_id, committed, client);
+                    return;
+                }
             }
             self.observe(&workflow_id, &committed);
         }
@@ -373,11 +437,13 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
     }
 
     /// Applies a step's result to the workflow, if it is still at the transition that started
-    /// the step: the next transition, or the step's recovery.
+    /// the step: the next transition, or the step's recovery. A retry (of attempt `attempt`,
+    /// which may be ahead of the record's) writes nothing: it comes back as [`After::Retry`].
     async fn apply_step(
         self: &Arc<Self>,
         workflow_id: &str,
         run: u64,
+        attempt: u32,
         step: &str,
         result: StepResult<W, W::State>,
     ) -> Committed {
@@ -400,9 +466,30 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 };
                 if let Some(error) = failure {
                     next = record.clone();
+                    if let Position::Running { attempt: stored, .. } = &mut next.position {
+                        *stored = attempt;
+                    }
                     match next.fail(&kind.settings, now, backoff) {
                         Recovered::Retry(attempt) => {
-                            tracing::warn!(workflow = %described, step, attempt, %error, "workflow step failed; running it again");
+                            if let Some(left_out) = STEP_RETRIES_LOGGED.admit() {
+                                tracing::warn!(workflow = %described, step, attempt, %error, left_out, "workflow step failed; running it again (left_out: retries of any workflow not logged since the last such line)");
+                            }
+                            let Position::Running { not_before_ms, .. } = next.position else {
+                                unreachable!("a retried step is running");
+                            };
+                            // Shown as it would be, at the transition that is still stored.
+                            next.run = record.run;
+                            let shown = serde_json::to_vec(&next).ok().map(Bytes::from);
+                            *decided.lock().unwrap_or_else(|p| p.into_inner()) = Committed {
+                                after: After::Retry(Retry {
+                                    run,
+                                    attempt,
+                                    not_before_ms,
+                                }),
+                                record: shown,
+                                obsolete_timeout: None,
+                            };
+                            return Ok(unchanged());
                         }
                         Recovered::FailedOver(to) => {
                             tracing::warn!(workflow = %described, step, failover = %to, %error, "workflow step failed; failing over");

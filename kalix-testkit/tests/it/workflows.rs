@@ -274,3 +274,159 @@ async fn a_step_waiting_out_its_backoff_does_not_run_once_a_command_moved_the_wo
         json!("stopped")
     );
 }
+
+/// How often the `down` step ran, per workflow id.
+static DOWN_RUNS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Steps of `Gated` running now, and the most that ever ran at once.
+static GATED: Mutex<(u32, u32)> = Mutex::new((0, 0));
+/// Releases the `gate` steps.
+static OPEN_GATE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+
+/// Workflows whose steps fail forever, or wait at a gate: for the bounds on background work.
+#[derive(Default)]
+pub struct Gated;
+
+#[workflow(type_id = "it-gated", id = "id")]
+impl Gated {
+    #[settings]
+    fn settings() -> Settings<Self> {
+        Settings::new().default_step_timeout(Duration::from_secs(3600))
+    }
+
+    #[put("/gated/<id>/down")]
+    fn down_start(&self, state: Option<&String>) -> Effect<Self, String, String> {
+        let _ = state;
+        Effect::update_state("down".to_owned())
+            .transition_to(Self::DOWN, ())
+            .then_reply("running".to_owned())
+    }
+
+    #[put("/gated/<id>/gate")]
+    fn gate_start(&self, state: Option<&String>) -> Effect<Self, String, String> {
+        let _ = state;
+        Effect::update_state("at the gate".to_owned())
+            .transition_to(Self::GATE, ())
+            .then_reply("running".to_owned())
+    }
+
+    #[get("/gated/<id>")]
+    fn get(&self, state: Option<&String>) -> Effect<Self, String, String> {
+        match state {
+            Some(state) => Effect::reply(state.clone()),
+            None => Effect::error_with_status("no state", ErrorCode::NOT_FOUND),
+        }
+    }
+
+    #[step]
+    async fn down(&self, ctx: &StepContext) -> StepResult<Self, String> {
+        DOWN_RUNS.lock().unwrap().push(ctx.workflow_id().to_owned());
+        Err(CallError::new(
+            ErrorCode::SERVICE_UNAVAILABLE,
+            "the wallet service is down",
+        ))
+    }
+
+    #[step]
+    async fn gate(&self) -> StepResult<Self, String> {
+        {
+            let mut gated = GATED.lock().unwrap();
+            gated.0 += 1;
+            gated.1 = gated.1.max(gated.0);
+        }
+        OPEN_GATE.acquire().await.unwrap().forget();
+        GATED.lock().unwrap().0 -= 1;
+        Ok(Transition::update_state("through".to_owned()).end())
+    }
+}
+
+fn down_runs(id: &str) -> usize {
+    DOWN_RUNS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|run| *run == id)
+        .count()
+}
+
+#[tokio::test]
+async fn a_step_retried_forever_writes_its_record_once_not_per_attempt() {
+    let store: std::sync::Arc<dyn kalix_core::store::Store> =
+        std::sync::Arc::new(kalix_core::store::SqliteStore::memory().unwrap());
+    let testkit = kalix_testkit::TestKit::builder()
+        .dependency(crate::components::Recorder::default())
+        .store(std::sync::Arc::clone(&store))
+        .start()
+        .await;
+    testkit.put("/gated/r1/down").send().await.unwrap();
+    let started = Instant::now();
+    // Backoffs of 3, 6, 12, 24 and 30 s on the test's clock: five retries.
+    for attempts in 1..=6 {
+        while down_runs("r1") < attempts && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(down_runs("r1"), attempts, "attempt {attempts} ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        testkit.clock().advance(Duration::from_secs(30)).await;
+    }
+    // The record was written by the command that started the step, and by nothing since.
+    assert_eq!(store.state_version("it-gated", "r1").await.unwrap(), 1);
+    assert_eq!(
+        crate::get_json(&testkit, "/gated/r1").await,
+        json!("down"),
+        "still retrying"
+    );
+    // The watchdog is past the backoff, not due while the process retries.
+    let watchdog = testkit
+        .timers()
+        .await
+        .into_iter()
+        .find(|timer| timer.name.starts_with("kalix.workflow/it-gated/r1"));
+    assert!(watchdog.is_some(), "the workflow keeps its watchdog");
+}
+
+#[tokio::test]
+async fn steps_run_at_most_max_running_steps_at_once_and_commands_are_answered_meanwhile() {
+    let testkit = kalix_testkit::TestKit::builder()
+        .dependency(crate::components::Recorder::default())
+        .config(|config| config.with_max_running_steps(2))
+        .start()
+        .await;
+    for n in 0..6 {
+        let reply = testkit
+            .put(&format!("/gated/g{n}/gate"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+    }
+    let started = Instant::now();
+    while GATED.lock().unwrap().0 < 2 && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(*GATED.lock().unwrap(), (2, 2), "two steps run, four wait");
+    // Commands take no permit: another workflow is answered at once.
+    let read = tokio::time::timeout(Duration::from_secs(2), testkit.get("/gated/g5").send())
+        .await
+        .expect("answered while the permits are taken")
+        .unwrap();
+    assert_eq!(
+        read.json::<serde_json::Value>().await.unwrap(),
+        json!("at the gate")
+    );
+    OPEN_GATE.add_permits(6);
+    for n in 0..6 {
+        let id = format!("g{n}");
+        let started = Instant::now();
+        while crate::get_json(&testkit, &format!("/gated/{id}")).await != json!("through")
+            && started.elapsed() < Duration::from_secs(5)
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            crate::get_json(&testkit, &format!("/gated/{id}")).await,
+            json!("through")
+        );
+    }
+    assert_eq!(GATED.lock().unwrap().1, 2, "never more than two at once");
+}
