@@ -172,7 +172,8 @@ impl<W: WorkflowComponent> WorkflowTestkit<W> {
     }
 
     /// Each record workflow `workflow_id` committed, in order: one per transition (and per
-    /// retry or failover), with the state after it.
+    /// failover), with the state after it; and one per retry, which the engine makes in memory
+    /// without a write (shown at the same transition count, with its attempt).
     pub fn transitions(&self, workflow_id: &str) -> Vec<Record<W::State>> {
         let mut records: Vec<Record<W::State>> = self
             .log

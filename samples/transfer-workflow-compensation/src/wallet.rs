@@ -6,6 +6,8 @@
 //! steps (run at least once) safe to repeat.
 
 use kalix_core::prelude::*;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// A wallet's state; none until it is created.
@@ -13,35 +15,51 @@ use serde::{Deserialize, Serialize};
 pub struct Wallet {
     pub id: String,
     pub balance: i64,
-    /// The ids of the last commands applied (at most [`REMEMBERED`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub applied: Vec<String>,
+    /// The ids of the commands applied within the last [`DEDUP_WINDOW_MS`], with when each was
+    /// applied (ms since the epoch). Bounded by time, not by count: a step re-run after any
+    /// number of other commands is still recognised.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub applied_at: BTreeMap<String, u64>,
 }
 
-/// How many command ids a wallet remembers.
-pub const REMEMBERED: usize = 64;
+/// How long a wallet remembers a command id: 24 hours. A workflow step is re-run within
+/// seconds of a crash (its watchdog), or when the service is back; a service down for longer
+/// than this could apply a re-run step twice.
+pub const DEDUP_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
 
 impl Wallet {
     fn seen(&self, command_id: &Option<String>) -> bool {
         command_id
             .as_ref()
-            .is_some_and(|id| self.applied.contains(id))
+            .is_some_and(|id| self.applied_at.contains_key(id))
     }
 
-    fn applied(&self, balance: i64, command_id: Option<String>) -> Self {
-        let mut applied = self.applied.clone();
+    /// The wallet with `balance`, `command_id` remembered as applied at `now_ms`, and the ids
+    /// older than the window forgotten.
+    pub fn applied(&self, balance: i64, command_id: Option<String>, now_ms: u64) -> Self {
+        let oldest = now_ms.saturating_sub(DEDUP_WINDOW_MS);
+        let mut applied_at: BTreeMap<String, u64> = self
+            .applied_at
+            .iter()
+            .filter(|(_, at)| **at >= oldest)
+            .map(|(id, at)| (id.clone(), *at))
+            .collect();
         if let Some(id) = command_id {
-            applied.push(id);
-            if applied.len() > REMEMBERED {
-                applied.remove(0);
-            }
+            applied_at.insert(id, now_ms);
         }
         Self {
             id: self.id.clone(),
             balance,
-            applied,
+            applied_at,
         }
     }
+}
+
+/// Now, in ms since the epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
 }
 
 /// What a withdrawal came to.
@@ -90,7 +108,7 @@ impl WalletEntity {
         let wallet = Wallet {
             id: ctx.entity_id().to_owned(),
             balance: init_balance,
-            applied: Vec::new(),
+            applied_at: BTreeMap::new(),
         };
         Effect::update_state(Some(wallet)).then_reply("Ok".to_owned())
     }
@@ -117,7 +135,7 @@ impl WalletEntity {
                 error_msg: "Insufficient balance".to_owned(),
             });
         }
-        Effect::update_state(Some(wallet.applied(balance, command_id)))
+        Effect::update_state(Some(wallet.applied(balance, command_id, now_ms())))
             .then_reply(WithdrawResult::WithdrawSucceed)
     }
 
@@ -140,7 +158,7 @@ impl WalletEntity {
         let Some(balance) = wallet.balance.checked_add(amount) else {
             return Effect::error("the amount is out of range");
         };
-        Effect::update_state(Some(wallet.applied(balance, command_id)))
+        Effect::update_state(Some(wallet.applied(balance, command_id, now_ms())))
             .then_reply(DepositResult::DepositSucceed)
     }
 

@@ -153,3 +153,30 @@ async fn the_component_client_starts_and_reads_a_workflow() {
         .unwrap_err();
     assert_eq!(refused.description(), "transfer not started");
 }
+
+#[tokio::test]
+async fn a_step_re_run_after_a_hundred_other_commands_is_still_applied_once() {
+    let testkit = TestKit::start().await;
+    let (http, base) = (testkit.http().clone(), testkit.base_url().to_owned());
+    create_wallet(&http, &base, "busy", 0).await;
+    let deposit = |command_id: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let reply = http
+                .patch(format!(
+                    "{base}/wallet/busy/deposit/1?command_id={command_id}"
+                ))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 200);
+        }
+    };
+    deposit("t0-deposit".to_owned()).await;
+    for n in 1..=100 {
+        deposit(format!("t{n}-deposit")).await;
+    }
+    // The first transfer's deposit step runs again (its process died before it moved on).
+    deposit("t0-deposit".to_owned()).await;
+    assert_eq!(balance(&http, &base, "busy").await, Some(101));
+}
