@@ -136,6 +136,19 @@ pub struct NewCustomer {
     pub address: serde_json::Value,
 }
 
+/// `base` with `segments` appended, each percent-encoded as one path segment.
+fn registry_url<'a>(
+    base: &str,
+    segments: impl IntoIterator<Item = &'a str>,
+) -> Option<reqwest::Url> {
+    let mut url = reqwest::Url::parse(base).ok()?;
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend(segments);
+    Some(url)
+}
+
 /// Creates customers in the registry.
 pub struct CustomerCreator {
     registry: RegistryUrl,
@@ -165,11 +178,18 @@ impl CustomerCreator {
         customer_id: String,
         customer: NewCustomer,
     ) -> action::Effect<serde_json::Value> {
-        let url = format!(
-            "{}/customer/{customer_id}/create",
-            self.registry.0.trim_end_matches('/')
-        );
-        let response = match self.http.post(&url).json(&customer).send().await {
+        // The id is one path segment: percent-encoded, so a '/' or '?' in it cannot reach
+        // another route of the registry.
+        let Some(url) = registry_url(&self.registry.0, ["customer", &customer_id, "create"]) else {
+            return action::Effect::error_with_status(
+                format!(
+                    "the registry's URL '{}' cannot take a path",
+                    self.registry.0
+                ),
+                ErrorCode::INTERNAL_SERVER_ERROR,
+            );
+        };
+        let response = match self.http.post(url).json(&customer).send().await {
             Ok(response) => response,
             Err(error) => {
                 return action::Effect::error_with_status(

@@ -77,6 +77,37 @@ async fn customers_created_through_the_subscriber_appear_in_both_views_and_follo
         rows_until(&by_email, |rows| rows == [renamed.clone()]).await,
         [renamed]
     );
+
+    // An id holding '/' and '?' is one path segment on the way to the registry too: it creates
+    // a customer of that id, and renames nobody.
+    let crafted = http
+        .post(format!(
+            "{}/customer/s1%2FchangeName%2FPwned%3F/create",
+            service.base_url()
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crafted.status(), 200);
+    let s1: Value = http
+        .get(format!("{}/customer/s1", registry.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s1["name"], "Susan", "not renamed: {s1}");
+    let created = http
+        .get(format!(
+            "{}/customer/s1%2FchangeName%2FPwned%3F",
+            registry.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200, "created under the id it was given");
 }
 
 #[tokio::test]
