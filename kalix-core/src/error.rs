@@ -92,6 +92,9 @@ pub enum StartError {
     SharedTypeId(String),
     /// A view's query reads a column its row type does not store.
     InvalidView(String),
+    /// A subscription reads a stream of a service whose address is not set; the message names
+    /// the variable to set.
+    UnlocatedService(String),
     /// The binary registers no component: the crate that defines them was not linked.
     NoComponents,
     /// A component could not be built because a dependency was not supplied.
@@ -115,7 +118,8 @@ impl fmt::Display for StartError {
             | StartError::ConflictingRoutes(message)
             | StartError::DuplicateComponent(message)
             | StartError::SharedTypeId(message)
-            | StartError::InvalidView(message) => f.write_str(message),
+            | StartError::InvalidView(message)
+            | StartError::UnlocatedService(message) => f.write_str(message),
             StartError::NoComponents => f.write_str(
                 "no components are registered in this binary, so every request would get a 404. \
                  Components register themselves when the crate that defines them is linked: if \

@@ -125,11 +125,8 @@ impl Service {
             .enable_all()
             .build()
             .map_err(StartError::Serve)?;
-        let result = runtime.block_on(self.serve());
-        if let Err(error) = &result {
-            tracing::error!(%error, "the service stopped");
-        }
-        result
+        // The error is returned, not logged too: `main` returning it prints it once.
+        runtime.block_on(self.serve())
     }
 
     /// Serves until Ctrl-C or SIGTERM, on the current tokio runtime (configured from the
@@ -197,13 +194,15 @@ impl Service {
             ),
         };
         let service_store = Arc::clone(&store);
+        let services = ServiceUrls {
+            configured: config.service_urls.clone(),
+            own: config.service_name.clone(),
+        };
         let subscriptions = Subscriptions {
             store: Arc::clone(&store),
             news,
             broker: Arc::clone(&broker),
-            services: ServiceUrls {
-                configured: config.service_urls.clone(),
-            },
+            services: services.clone(),
         };
         let topics = Topics::new(Arc::clone(&broker));
         // The view tables exist, with their indexes, before the first query is served.
@@ -250,9 +249,7 @@ impl Service {
         let views = crate::view::Views {
             store: Arc::clone(&store),
             broker: Arc::clone(&broker),
-            services: ServiceUrls {
-                configured: config.service_urls.clone(),
-            },
+            services: services.clone(),
             news: committer.news(),
             updated: Arc::clone(&view_updates),
         };
@@ -274,6 +271,13 @@ impl Service {
             step_slots: Arc::new(tokio::sync::Semaphore::new(config.max_running_steps)),
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
+        // Every stream subscribed to has an address (or is this service's own): a missing one
+        // stops the start, naming the variable to set.
+        for service in crate::eventing::subscribed_services(&dispatcher) {
+            services
+                .locate(service)
+                .map_err(StartError::UnlocatedService)?;
+        }
         let router =
             crate::ingress::router(Arc::clone(&dispatcher), &config, Arc::clone(&env.store))?;
         let address = format!("{}:{}", config.http_host, config.http_port);

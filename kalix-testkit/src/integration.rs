@@ -44,7 +44,7 @@ impl TestKit {
         TestKitBuilder {
             service: Service::new(),
             clock: ManualClock::new(),
-            config: Config::default()
+            config: test_service_name(Config::default())
                 .with_port(0)
                 .with_store(StoreLocation::SqliteMemory)
                 .with_startup_retry_delay(Duration::from_millis(20)),
@@ -307,5 +307,15 @@ impl TestKitBuilder {
             http: reqwest::Client::new(),
             clock: self.clock,
         })
+    }
+}
+
+/// Names the service after the package under test (`CARGO_PKG_NAME`, which cargo sets for the
+/// tests it runs) rather than the test binary's hashed file name: what it publishes has that
+/// `ce-source`, and a subscription to its own stream finds it by that name.
+fn test_service_name(config: Config) -> Config {
+    match std::env::var("CARGO_PKG_NAME") {
+        Ok(name) if !name.is_empty() => config.with_service_name(name),
+        _ => config,
     }
 }

@@ -58,12 +58,21 @@ impl Broker for EmbeddedBroker {
     }
 
     fn reader(&self, topic: &str, group: &str) -> Box<dyn TopicReader> {
-        Box::new(EmbeddedReader {
-            store: Arc::clone(&self.store),
-            topic: topic.to_owned(),
-            position: SavedPosition::new(Arc::clone(&self.store), format!("topic:{topic}:{group}")),
-        })
+        store_reader(&self.store, topic, format!("topic:{topic}:{group}"))
     }
+}
+
+/// A reader of `topic` in `store` itself, keeping its position under `consumer`.
+pub(crate) fn store_reader(
+    store: &Arc<dyn Store>,
+    topic: &str,
+    consumer: String,
+) -> Box<dyn TopicReader> {
+    Box::new(EmbeddedReader {
+        store: Arc::clone(store),
+        topic: topic.to_owned(),
+        position: SavedPosition::new(Arc::clone(store), consumer),
+    })
 }
 
 /// Where a consumer group is in what it reads: kept in the service's store under the group's

@@ -24,7 +24,6 @@ use tokio::sync::watch;
 pub(crate) use broker::{Broker, EmbeddedBroker, TopicReader};
 pub(crate) use nats::NatsBroker;
 pub(crate) use publish::{message_of, publish};
-pub(crate) use stream::RemoteStreamReader;
 pub(crate) use stream::{
     MAX_PAGE, PAGE_WAIT, STREAMS_PATH, ServiceUrls, page, parse_offset, stream_topic,
 };
@@ -101,13 +100,10 @@ impl BackgroundDriver for Subscriptions {
             }
             for consumer in topic_consumers(&dispatcher) {
                 let reader: Box<dyn TopicReader> = match consumer.service {
-                    Some(service) => Box::new(RemoteStreamReader::new(
-                        service,
-                        consumer.topic,
-                        &consumer.group,
-                        self.services.clone(),
-                        Arc::clone(&self.store),
-                    )),
+                    Some(service) => {
+                        self.services
+                            .reader(service, consumer.topic, &consumer.group, &self.store)
+                    }
                     None => self.broker.reader(consumer.topic, &consumer.group),
                 };
                 let run = consumer.run(
@@ -201,6 +197,20 @@ async fn heartbeat(
 
 /// One consumer per action, topic (or other service's stream) and consumer group (the action's
 /// id when not named).
+/// The services whose streams the service's subscriptions and views read.
+pub(crate) fn subscribed_services(dispatcher: &Dispatcher) -> Vec<&'static str> {
+    let by_handlers = topic_consumers(dispatcher)
+        .into_iter()
+        .filter_map(|consumer| consumer.service);
+    let by_views = crate::registry::registered_views()
+        .into_iter()
+        .filter_map(|view| view.source.topic.and_then(|topic| topic.service));
+    let mut services: Vec<&'static str> = by_handlers.chain(by_views).collect();
+    services.sort_unstable();
+    services.dedup();
+    services
+}
+
 fn topic_consumers(dispatcher: &Dispatcher) -> Vec<TopicConsumer> {
     let mut consumers: Vec<TopicConsumer> = Vec::new();
     for bound in dispatcher.handlers() {

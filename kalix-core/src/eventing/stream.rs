@@ -99,10 +99,22 @@ pub(crate) async fn page(
     }
 }
 
-/// Where other services of the project are: configured URLs, then `KALIX_SERVICE_<NAME>`.
+/// Where other services of the project are: configured URLs, then `KALIX_SERVICE_<NAME>`; a
+/// stream of this service itself is read from its own store.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ServiceUrls {
     pub configured: Vec<(String, String)>,
+    /// This service's name: a subscription to its own stream needs no address.
+    pub own: String,
+}
+
+/// Where a subscribed stream is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum StreamSource {
+    /// From this service's own store.
+    Own,
+    /// From the service at this URL.
+    Remote(String),
 }
 
 impl ServiceUrls {
@@ -121,16 +133,51 @@ impl ServiceUrls {
         format!("KALIX_SERVICE_{name}")
     }
 
-    fn url(&self, service: &str) -> Result<String, StoreError> {
+    /// Where `service`'s streams are: a configured URL or `KALIX_SERVICE_<NAME>` first (another
+    /// copy of this service may be meant), then this service's own store; otherwise a message
+    /// naming the variable to set.
+    pub(crate) fn locate(&self, service: &str) -> Result<StreamSource, String> {
         if let Some((_, url)) = self.configured.iter().find(|(name, _)| name == service) {
-            return Ok(url.clone());
+            return Ok(StreamSource::Remote(url.clone()));
         }
         let variable = Self::variable(service);
-        std::env::var(&variable).map_err(|_| {
-            StoreError::new(format!(
-                "service '{service}' has no address: set {variable}=http://host:port"
-            ))
-        })
+        if let Ok(url) = std::env::var(&variable) {
+            return Ok(StreamSource::Remote(url));
+        }
+        if service == self.own {
+            return Ok(StreamSource::Own);
+        }
+        Err(format!(
+            "service '{service}' has no address: set {variable}=http://host:port (this service is '{}')",
+            self.own
+        ))
+    }
+
+    /// A consumer group's reader of stream `stream` of `service`. A service that cannot be
+    /// located was refused at start (see [`ServiceUrls::locate`]); its reader fails each read.
+    pub(crate) fn reader(
+        &self,
+        service: &str,
+        stream: &str,
+        group: &str,
+        store: &Arc<dyn Store>,
+    ) -> Box<dyn TopicReader> {
+        let consumer = format!("stream:{service}:{stream}:{group}");
+        match self.locate(service) {
+            Ok(StreamSource::Own) => {
+                super::broker::store_reader(store, &stream_topic(stream), consumer)
+            }
+            located => Box::new(RemoteStreamReader {
+                service: service.to_owned(),
+                stream: stream.to_owned(),
+                base: located.map(|source| match source {
+                    StreamSource::Remote(url) => url,
+                    StreamSource::Own => unreachable!("handled above"),
+                }),
+                position: SavedPosition::new(Arc::clone(store), consumer),
+                client: Client::builder(TokioExecutor::new()).build_http(),
+            }),
+        }
     }
 }
 
@@ -138,31 +185,16 @@ impl ServiceUrls {
 pub(crate) struct RemoteStreamReader {
     service: String,
     stream: String,
-    urls: ServiceUrls,
+    /// The producer's URL, or why there is none.
+    base: Result<String, String>,
     position: SavedPosition,
     client: Client<HttpConnector, Empty<Bytes>>,
 }
 
 impl RemoteStreamReader {
-    pub(crate) fn new(
-        service: &str,
-        stream: &str,
-        group: &str,
-        urls: ServiceUrls,
-        store: Arc<dyn Store>,
-    ) -> Self {
-        Self {
-            service: service.to_owned(),
-            stream: stream.to_owned(),
-            urls,
-            position: SavedPosition::new(store, format!("stream:{service}:{stream}:{group}")),
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
-    }
-
     async fn fetch(&mut self, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
         let after = self.position.current().await?;
-        let base = self.urls.url(&self.service)?;
+        let base = self.base.clone().map_err(StoreError::new)?;
         let failed = |what: &str, error: &dyn std::fmt::Display| {
             StoreError::new(format!(
                 "stream '{}' of service '{}' at {base}: {what}: {error}",

@@ -154,13 +154,10 @@ impl BackgroundDriver for Views {
                     Some(topic) => {
                         let group = topic.consumer_group.unwrap_or(&updater.name).to_owned();
                         let reader: Box<dyn crate::eventing::TopicReader> = match topic.service {
-                            Some(service) => Box::new(crate::eventing::RemoteStreamReader::new(
-                                service,
-                                topic.topic,
-                                &group,
-                                self.services.clone(),
-                                Arc::clone(&self.store),
-                            )),
+                            Some(service) => {
+                                self.services
+                                    .reader(service, topic.topic, &group, &self.store)
+                            }
                             None => self.broker.reader(topic.topic, &group),
                         };
                         Box::pin(super::topic_updater::run(

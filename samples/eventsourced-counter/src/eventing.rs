@@ -9,8 +9,9 @@
 //!   `ce-subject` itself through the reply's metadata.
 //! - `CounterTopicSubscription` consumes `counter-events` and logs each event.
 //! - `CounterJournalToStream` publishes every event as the service stream `counter_events`;
-//!   `CounterStreamSubscriber`, in another copy of the service told where this one is
-//!   (`KALIX_SERVICE_EVENTSOURCED_COUNTER`), rebuilds each counter from it:
+//!   `CounterStreamSubscriber` rebuilds each counter from it, from this service's own store
+//!   (or, in another copy told where this one is with `KALIX_SERVICE_EVENTSOURCED_COUNTER`,
+//!   over HTTP):
 //!   `GET /counter/<counter_id>/copy` -> `{"value": n, "seq": last event applied}`.
 //! - `SubscribeTypeLevel` takes only the counter's `ValueIncreased` events (`ignore_unknown`):
 //!   `GET /counter/<counter_id>/increases` -> `{"total": sum of increases, "seq": last counted}`.

@@ -149,3 +149,40 @@ async fn after_a_sigkill_the_subscriber_catches_up_with_every_customer() {
     ids.dedup();
     assert_eq!(ids.len(), 200, "every customer once: {} rows", rows.len());
 }
+
+#[test]
+fn without_the_registrys_address_the_subscriber_does_not_start_and_names_the_variable() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_customer-registry-subscriber"))
+        .env_remove("KALIX_SERVICE_CUSTOMER_REGISTRY")
+        .env("KALIX_STORE", "sqlite::memory:")
+        .env("KALIX_HTTP_PORT", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the subscriber started without the registry's address");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(
+        stderr.contains(
+            "service 'customer-registry' has no address: set KALIX_SERVICE_CUSTOMER_REGISTRY=http://host:port"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("has no address").count(),
+        1,
+        "said once: {stderr}"
+    );
+}

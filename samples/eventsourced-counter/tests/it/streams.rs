@@ -126,3 +126,13 @@ async fn a_consumer_rebuilds_the_producers_counters_and_catches_up_after_restart
     consuming.stop().await;
     producing.stop().await;
 }
+
+#[tokio::test]
+async fn the_service_reads_its_own_stream_with_no_address_set() {
+    // As `cargo run -p eventsourced-counter` runs it: named after itself, with no
+    // KALIX_SERVICE_EVENTSOURCED_COUNTER; its copy subscribes to its own `counter_events`.
+    let testkit = TestKit::start().await;
+    post(&testkit, "/counter/own/increase/7").await;
+    let expected = json!({"value": 7, "seq": 1});
+    assert_eq!(copy_until(&testkit, "own", &expected).await, expected);
+}
