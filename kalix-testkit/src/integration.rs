@@ -58,11 +58,23 @@ impl TestKit {
         &self.clock
     }
 
-    /// The pending timers, earliest first: each with its name, due time and target.
+    /// The pending timers of the service's components, earliest first: each with its name, due
+    /// time and target. The runtime's own (workflows' watchdogs) are in
+    /// [`TestKit::runtime_timers`].
     pub async fn timers(&self) -> Vec<PendingTimer> {
         self.component_client()
             .timers()
             .list()
+            .await
+            .unwrap_or_else(|error| panic!("listing the timers failed: {error}"))
+    }
+
+    /// The runtime's own pending timers (names starting with `kalix.`: workflows' watchdogs
+    /// and timeouts), earliest first.
+    pub async fn runtime_timers(&self) -> Vec<PendingTimer> {
+        self.component_client()
+            .timers()
+            .list_runtime()
             .await
             .unwrap_or_else(|error| panic!("listing the timers failed: {error}"))
     }

@@ -269,9 +269,15 @@ impl<W: WorkflowComponent> WorkflowTestkit<W> {
         }
     }
 
-    /// The pending timers (the workflows' own watchdogs are named `kalix.workflow..`).
+    /// The pending timers the workflows' commands and steps started.
     pub async fn timers(&self) -> Vec<PendingTimer> {
         self.testkit.timers().await
+    }
+
+    /// The runtime's own pending timers: each workflow's watchdog (`kalix.workflow/..`, kept
+    /// after it ended: it fires once and finds nothing to do) and workflow timeout.
+    pub async fn runtime_timers(&self) -> Vec<PendingTimer> {
+        self.testkit.runtime_timers().await
     }
 
     /// The client of the whole in-process service.

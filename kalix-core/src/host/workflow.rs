@@ -725,7 +725,11 @@ async fn carry_out(timers: &Timers, changes: Vec<TimerChange>) -> Result<(), Cal
                 delay,
                 call,
                 max_retries,
-            } => timers.start_call(name, delay, call, max_retries).await?,
+            } => {
+                timers
+                    .start_user_call(name, delay, call, max_retries)
+                    .await?
+            }
             TimerChange::Cancel(name) => timers.cancel(name).await?,
         }
     }

@@ -442,7 +442,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<String, StoreError>>;
 
     /// Stores `timer`, replacing a timer of the same name; refused (`TooMany`) when it is a new
-    /// name and `max_pending` timers are stored already.
+    /// name and `max_pending` timers are stored already, not counting the runtime's own (names
+    /// starting with `kalix.`). `u64::MAX` counts nothing.
     fn start_timer(
         &self,
         timer: TimerRecord,

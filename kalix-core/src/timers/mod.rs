@@ -33,6 +33,13 @@
 //! retries are spent (then the timer is dropped with a log line). A name is unique: starting a
 //! timer of a name replaces the one before; cancelling a name nobody holds succeeds.
 //!
+//! ## Limits
+//! `KALIX_TIMERS_MAX_PENDING` bounds the timers of the service's components, all callers
+//! together: past it, starting a timer of a new name fails with a 503 saying the service is at
+//! capacity (not a 400: the caller did nothing wrong). Names starting with `kalix.` are the
+//! runtime's own (a workflow's watchdog and timeout): they are not counted, never refused, not
+//! listed by [`Timers::list`], and a component cannot start one.
+//!
 //! ## Time
 //! The runtime reads time through a [`Clock`]. Services use the system's; the `TestKit` uses a
 //! [`ManualClock`], so `testkit.clock().advance(d)` fires what fell due at once.
@@ -54,6 +61,33 @@ pub use scheduler::TimerLimits;
 use crate::call::Call;
 use crate::client::DeferredCall;
 use crate::error::CallError;
+use crate::status::ErrorCode;
+
+/// What the names of the runtime's own timers start with.
+pub const RUNTIME_TIMER_PREFIX: &str = "kalix.";
+
+/// Whether `name` is one of the runtime's own timers (see [`RUNTIME_TIMER_PREFIX`]).
+///
+/// ```
+/// assert!(kalix_core::timers::is_runtime_timer("kalix.workflow/transfer/t1"));
+/// assert!(!kalix_core::timers::is_runtime_timer("remind-t1"));
+/// ```
+pub fn is_runtime_timer(name: &str) -> bool {
+    name.starts_with(RUNTIME_TIMER_PREFIX)
+}
+
+/// Refuses a component's timer named like the runtime's own.
+fn user_name(name: String) -> Result<String, CallError> {
+    if is_runtime_timer(&name) {
+        return Err(CallError::new(
+            ErrorCode::BAD_REQUEST,
+            format!(
+                "timer '{name}': names starting with '{RUNTIME_TIMER_PREFIX}' are the runtime's own"
+            ),
+        ));
+    }
+    Ok(name)
+}
 
 /// A timer as [`Timers::list`] and the testkits show it.
 #[derive(Clone, Debug, PartialEq)]
@@ -127,9 +161,8 @@ impl Timers {
         call: DeferredCall<T>,
     ) -> Result<(), CallError> {
         let backend = self.backend()?;
-        backend
-            .start(name.into(), delay, call.call().clone(), None)
-            .await
+        let name = user_name(name.into())?;
+        backend.start(name, delay, call.call().clone(), None).await
     }
 
     /// As [`Timers::start_single_timer`], but a failing call is made again every 3 s at most
@@ -142,8 +175,9 @@ impl Timers {
         max_retries: u32,
     ) -> Result<(), CallError> {
         let backend = self.backend()?;
+        let name = user_name(name.into())?;
         backend
-            .start(name.into(), delay, call.call().clone(), Some(max_retries))
+            .start(name, delay, call.call().clone(), Some(max_retries))
             .await
     }
 
@@ -158,14 +192,36 @@ impl Timers {
         self.backend()?.start(name, delay, call, max_retries).await
     }
 
+    /// Starts a component's timer `name` making `call` (a workflow command's, recorded before).
+    pub(crate) async fn start_user_call(
+        &self,
+        name: String,
+        delay: Duration,
+        call: Call,
+        max_retries: Option<u32>,
+    ) -> Result<(), CallError> {
+        let name = user_name(name)?;
+        self.start_call(name, delay, call, max_retries).await
+    }
+
     /// Cancels the timer `name`; succeeds when there is none.
     pub async fn cancel(&self, name: impl Into<String>) -> Result<(), CallError> {
         self.backend()?.cancel(name.into()).await
     }
 
-    /// The pending timers, earliest first.
+    /// The pending timers of the service's components, earliest first (the runtime's own are
+    /// left out: see [`Timers::list_runtime`]).
     pub async fn list(&self) -> Result<Vec<PendingTimer>, CallError> {
-        self.backend()?.list().await
+        let mut timers = self.backend()?.list().await?;
+        timers.retain(|timer| !is_runtime_timer(&timer.name));
+        Ok(timers)
+    }
+
+    /// The runtime's own pending timers (workflows' watchdogs and timeouts), earliest first.
+    pub async fn list_runtime(&self) -> Result<Vec<PendingTimer>, CallError> {
+        let mut timers = self.backend()?.list().await?;
+        timers.retain(|timer| is_runtime_timer(&timer.name));
+        Ok(timers)
     }
 }
 

@@ -64,12 +64,13 @@ impl TimerLimits {
         Ok(json)
     }
 
-    /// The 400 of a timer refused because `max_pending` are pending.
+    /// The 503 of a timer refused because `max_pending` are pending: the service is at
+    /// capacity, which is not the caller's mistake.
     pub fn too_many(&self, name: &str) -> CallError {
         CallError::new(
-            ErrorCode::BAD_REQUEST,
+            ErrorCode::SERVICE_UNAVAILABLE,
             format!(
-                "timer '{name}' was not started: the service has {} timers pending, its limit (KALIX_TIMERS_MAX_PENDING)",
+                "timer '{name}' was not started: the service is at capacity, with {} timers pending (KALIX_TIMERS_MAX_PENDING); retry later",
                 self.max_pending
             ),
         )
@@ -135,7 +136,13 @@ impl TimerBackend for StoredTimers {
         let (store, started) = (Arc::clone(&self.store), Arc::clone(&self.started));
         Box::pin(async move {
             let name = record.name.clone();
-            match store.start_timer(record, limits.max_pending).await {
+            // The runtime's own timers are neither counted nor refused.
+            let max_pending = if super::is_runtime_timer(&name) {
+                u64::MAX
+            } else {
+                limits.max_pending
+            };
+            match store.start_timer(record, max_pending).await {
                 Ok(TimerStart::Started) => {
                     started.notify_one();
                     Ok(())

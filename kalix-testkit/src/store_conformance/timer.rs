@@ -55,6 +55,21 @@ pub(super) async fn timers_start_replace_cancel_and_respect_the_limit(store: imp
         TimerStart::Started,
         "replacing a timer is not a new one"
     );
+    // The runtime's own timers are neither counted nor refused (`u64::MAX`).
+    assert_eq!(
+        store
+            .start_timer(timer("kalix.workflow/t/w", "1", 9_000), u64::MAX)
+            .await
+            .unwrap(),
+        TimerStart::Started
+    );
+    store.cancel_timer("b").await.unwrap();
+    assert_eq!(
+        store.start_timer(timer("b", "2", 3_000), 2).await.unwrap(),
+        TimerStart::Started,
+        "one user timer and one of the runtime's: room for a second user timer"
+    );
+    store.cancel_timer("kalix.workflow/t/w").await.unwrap();
     let listed = store.list_timers(10).await.unwrap();
     assert_eq!(names(&listed), ["a", "b"]);
     assert_eq!(

@@ -256,10 +256,17 @@ async fn names_payloads_and_pending_timers_over_their_limits_are_refused_clearly
         );
     }
     let third = start_timer(&testkit, &schedule("three", "x", 0, None)).await;
-    assert_eq!(third.status(), 400);
+    assert_eq!(
+        third.status(),
+        503,
+        "the service is at capacity: not the caller's fault"
+    );
     let detail = third.json::<serde_json::Value>().await.unwrap()["detail"].clone();
     assert!(
-        detail.as_str().unwrap().contains("2 timers pending"),
+        detail
+            .as_str()
+            .unwrap()
+            .contains("at capacity, with 2 timers pending"),
         "{detail}"
     );
     assert_eq!(

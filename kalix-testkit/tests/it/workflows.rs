@@ -377,7 +377,7 @@ async fn a_step_retried_forever_writes_its_record_once_not_per_attempt() {
     );
     // The watchdog is past the backoff, not due while the process retries.
     let watchdog = testkit
-        .timers()
+        .runtime_timers()
         .await
         .into_iter()
         .find(|timer| timer.name.starts_with("kalix.workflow/it-gated/r1"));
@@ -429,4 +429,47 @@ async fn steps_run_at_most_max_running_steps_at_once_and_commands_are_answered_m
         );
     }
     assert_eq!(GATED.lock().unwrap().1, 2, "never more than two at once");
+}
+
+#[tokio::test]
+async fn the_workflows_watchdogs_do_not_count_against_the_timer_limit_nor_show_in_the_listing() {
+    let testkit = kalix_testkit::TestKit::builder()
+        .dependency(crate::components::Recorder::default())
+        .config(|mut config| {
+            config.max_pending_timers = 2;
+            config
+        })
+        .start()
+        .await;
+    for n in 0..3 {
+        let id = format!("wd{n}");
+        testkit
+            .put(&format!("/flow/{id}/stateless"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            state_becomes(&testkit, &id, "had none").await,
+            json!("had none")
+        );
+    }
+    // Three watchdogs are stored, and kept until they fire; the user's two timers still fit.
+    assert_eq!(testkit.runtime_timers().await.len(), 3);
+    for id in ["wd0", "wd1"] {
+        let reply = testkit
+            .put(&format!("/flow/{id}-r/remind/60"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200, "{id}");
+    }
+    let names: Vec<String> = testkit
+        .timers()
+        .await
+        .into_iter()
+        .map(|timer| timer.name)
+        .collect();
+    assert_eq!(names, ["remind-wd0-r", "remind-wd1-r"]);
+    let third = testkit.put("/flow/wd2-r/remind/60").send().await.unwrap();
+    assert_eq!(third.status(), 503, "the user's own limit still holds");
 }

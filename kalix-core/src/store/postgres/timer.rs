@@ -72,11 +72,15 @@ pub(super) async fn start(
         .await
         .map_err(db_error)?
         .is_some();
-    if !exists {
+    // The runtime's own timers (`kalix.`) are not counted against the limit.
+    if !exists && max_pending < u64::MAX {
         // Processes starting timers at once may pass the limit by a few: it bounds the table,
         // it is not a quota to the unit.
         let pending: i64 = transaction
-            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+            .query_one(
+                &format!("SELECT COUNT(*) FROM {table} WHERE left(name, 6) <> 'kalix.'"),
+                &[],
+            )
             .await
             .map_err(db_error)?
             .get(0);

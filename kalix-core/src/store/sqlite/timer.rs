@@ -48,9 +48,14 @@ pub(super) fn start(
             |row| row.get(0),
         )
         .map_err(sqlite_error)?;
-    if !exists {
+    // The runtime's own timers (`kalix.`) are not counted against the limit.
+    if !exists && max_pending < u64::MAX {
         let pending: i64 = transaction
-            .query_row("SELECT COUNT(*) FROM timer", [], |row| row.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM timer WHERE substr(name, 1, 6) <> 'kalix.'",
+                [],
+                |row| row.get(0),
+            )
             .map_err(sqlite_error)?;
         if pending as u64 >= max_pending {
             return Ok(TimerStart::TooMany);
