@@ -278,8 +278,12 @@ impl Service {
                 .locate(service)
                 .map_err(StartError::UnlocatedService)?;
         }
-        let router =
-            crate::ingress::router(Arc::clone(&dispatcher), &config, Arc::clone(&env.store))?;
+        let router = crate::ingress::router(
+            Arc::clone(&dispatcher),
+            &config,
+            Arc::clone(&env.store),
+            env.committer.news(),
+        )?;
         let address = format!("{}:{}", config.http_host, config.http_port);
         let listener = TcpListener::bind(&address)
             .await

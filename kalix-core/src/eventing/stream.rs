@@ -69,10 +69,17 @@ pub(crate) fn parse_offset(text: &str) -> Option<FeedOffset> {
     })
 }
 
+/// How often a reader waiting for a page looks at a shared store, where another process may
+/// publish without this one being told. A store one process uses is read only when this
+/// process publishes.
+const SHARED_STORE_LOOK: Duration = Duration::from_millis(250);
+
 /// The producer's page of stream `id` after `after`: at most `limit` messages, waiting up to
-/// `wait` for the first.
+/// `wait` for the first. While it waits it holds no connection and does not poll: it reads
+/// again when `news` says this process published (and, on a shared store, every 250 ms).
 pub(crate) async fn page(
     store: &Arc<dyn Store>,
+    news: &tokio::sync::Notify,
     id: &str,
     after: FeedOffset,
     limit: usize,
@@ -81,6 +88,10 @@ pub(crate) async fn page(
     let topic = stream_topic(id);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
+        // Registered before the read, so a publish between the read and the wait is not missed.
+        let published = news.notified();
+        tokio::pin!(published);
+        published.as_mut().enable();
         let messages = store.read_topic(&topic, after, limit).await?;
         if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
             return Ok(StreamPage {
@@ -95,7 +106,15 @@ pub(crate) async fn page(
                     .collect(),
             });
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let look = if store.is_shared() {
+            deadline.min(tokio::time::Instant::now() + SHARED_STORE_LOOK)
+        } else {
+            deadline
+        };
+        tokio::select! {
+            () = published => {}
+            () = tokio::time::sleep_until(look) => {}
+        }
     }
 }
 

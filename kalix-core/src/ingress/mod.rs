@@ -30,6 +30,7 @@ pub(crate) fn router(
     dispatcher: Arc<Dispatcher>,
     config: &Config,
     store: Arc<dyn Store>,
+    news: Arc<tokio::sync::Notify>,
 ) -> Result<Router, StartError> {
     let table = routes::RouteTable::build(&dispatcher.handlers())?;
     if let Some(entry) = table
@@ -78,7 +79,7 @@ pub(crate) fn router(
         );
     }
     if !streams.is_empty() {
-        router = router.merge(streams::route(store, streams));
+        router = router.merge(streams::route(store, streams, news));
     }
     Ok(router.fallback(request::not_found(Arc::new(table))))
 }

@@ -2,12 +2,17 @@
 //! service publishes (`#[publish(stream = "id")]`), for the services that subscribe to it.
 //!
 //! The answer is `{"messages": [{"offset", "id", "attributes", "body"}]}`; a request waits up to
-//! `wait_ms` (at most 1 s) for the first message. A stream no handler publishes is a 404, a bad
-//! parameter a 400. Paths under `/_kalix/` are the runtime's: no route may use them.
+//! `wait_ms` (0 to 1000, default 0) for the first message, and takes `limit` (1 to 1000, default
+//! 256) at most. A stream no handler publishes is a 404, a parameter out of its range a 400 that
+//! gives the range. At most 64 requests read one stream at once, and 256 all streams together:
+//! past that a request is a 503 to retry, so readers cannot crowd out commands. Paths under
+//! `/_kalix/` are the runtime's: no route may use them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use axum::Json;
 use axum::Router;
@@ -20,21 +25,58 @@ use super::problem::problem_response;
 use crate::eventing::{MAX_PAGE, PAGE_WAIT, STREAMS_PATH, page, parse_offset};
 use crate::store::{FeedOffset, Store};
 
-/// What serving streams needs: the store holding them, and which ids are published.
+/// Requests reading one stream at once, at most.
+pub(crate) const MAX_READERS_PER_STREAM: usize = 64;
+/// Requests reading any stream at once, at most.
+pub(crate) const MAX_READERS: usize = 256;
+
+/// What serving streams needs: the store holding them, which ids are published (each with its
+/// readers' permits), the permits of all readers, and what says this process published.
 #[derive(Clone)]
 struct Streams {
     store: Arc<dyn Store>,
-    ids: Arc<Vec<&'static str>>,
+    ids: Arc<Vec<(&'static str, Arc<Semaphore>)>>,
+    readers: Arc<Semaphore>,
+    news: Arc<Notify>,
 }
 
-/// The route serving the streams `ids` from `store`.
-pub(crate) fn route(store: Arc<dyn Store>, ids: Vec<&'static str>) -> Router {
+/// The route serving the streams `ids` from `store`; `news` is notified when this process
+/// publishes.
+pub(crate) fn route(store: Arc<dyn Store>, ids: Vec<&'static str>, news: Arc<Notify>) -> Router {
+    let ids = ids
+        .into_iter()
+        .map(|id| (id, Arc::new(Semaphore::new(MAX_READERS_PER_STREAM))))
+        .collect();
     Router::new()
         .route(&format!("{STREAMS_PATH}/{{id}}"), get(serve_page))
         .with_state(Streams {
             store,
             ids: Arc::new(ids),
+            readers: Arc::new(Semaphore::new(MAX_READERS)),
+            news,
         })
+}
+
+/// Permits to read a stream: one of the stream's and one of all readers', or the 503.
+fn admit(
+    streams: &Streams,
+    id: &str,
+    stream: &Arc<Semaphore>,
+) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), Response> {
+    let busy = |what: String| problem_response(StatusCode::SERVICE_UNAVAILABLE, &what);
+    let one = Arc::clone(stream).try_acquire_owned().map_err(|_| {
+        busy(format!(
+            "stream '{id}' has {MAX_READERS_PER_STREAM} readers already, its limit; retry"
+        ))
+    })?;
+    let all = Arc::clone(&streams.readers)
+        .try_acquire_owned()
+        .map_err(|_| {
+            busy(format!(
+                "the service's streams have {MAX_READERS} readers already, their limit; retry"
+            ))
+        })?;
+    Ok((one, all))
 }
 
 async fn serve_page(
@@ -42,12 +84,12 @@ async fn serve_page(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !streams.ids.contains(&id.as_str()) {
+    let Some((_, stream)) = streams.ids.iter().find(|(known, _)| *known == id) else {
         return problem_response(
             StatusCode::NOT_FOUND,
             &format!("this service publishes no stream '{id}'"),
         );
-    }
+    };
     let after = match query.get("after") {
         None => FeedOffset::default(),
         Some(text) => match parse_offset(text) {
@@ -62,23 +104,29 @@ async fn serve_page(
             }
         },
     };
-    let number = |name: &str, default: u64, max: u64| match query.get(name) {
+    let number = |name: &str, default: u64, min: u64, max: u64| match query.get(name) {
         None => Ok(default),
-        Some(text) => text
-            .parse::<u64>()
-            .map(|n| n.min(max))
-            .map_err(|_| format!("{name}: expected a number, got '{text}'")),
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{name}: expected a number from {min} to {max}, got '{text}'"
+            )),
+        },
     };
     let (limit, wait) = match (
-        number("limit", 256, MAX_PAGE as u64),
-        number("wait_ms", 0, PAGE_WAIT.as_millis() as u64),
+        number("limit", 256, 1, MAX_PAGE as u64),
+        number("wait_ms", 0, 0, PAGE_WAIT.as_millis() as u64),
     ) {
-        (Ok(limit), Ok(wait)) => (limit.max(1) as usize, Duration::from_millis(wait)),
+        (Ok(limit), Ok(wait)) => (limit as usize, Duration::from_millis(wait)),
         (Err(problem), _) | (_, Err(problem)) => {
             return problem_response(StatusCode::BAD_REQUEST, &problem);
         }
     };
-    match page(&streams.store, &id, after, limit, wait).await {
+    let _permits = match admit(&streams, &id, stream) {
+        Ok(permits) => permits,
+        Err(busy) => return busy,
+    };
+    match page(&streams.store, &streams.news, &id, after, limit, wait).await {
         Ok(page) => Json(page).into_response(),
         Err(error) => {
             tracing::warn!(stream = %id, %error, "serving a stream page failed");

@@ -136,3 +136,70 @@ async fn the_service_reads_its_own_stream_with_no_address_set() {
     let expected = json!({"value": 7, "seq": 1});
     assert_eq!(copy_until(&testkit, "own", &expected).await, expected);
 }
+
+#[tokio::test]
+async fn stream_readers_get_bounded_pages_and_past_64_at_once_a_503() {
+    let testkit = TestKit::start().await;
+    for (query, expected) in [
+        (
+            "limit=0",
+            "limit: expected a number from 1 to 1000, got '0'",
+        ),
+        (
+            "limit=5000",
+            "limit: expected a number from 1 to 1000, got '5000'",
+        ),
+        (
+            "wait_ms=99999999999",
+            "wait_ms: expected a number from 0 to 1000, got '99999999999'",
+        ),
+        (
+            "wait_ms=-1",
+            "wait_ms: expected a number from 0 to 1000, got '-1'",
+        ),
+    ] {
+        let reply = testkit
+            .get(&format!("/_kalix/streams/counter_events?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 400, "{query}");
+        let problem: Value = reply.json().await.unwrap();
+        assert_eq!(problem["detail"], expected);
+    }
+    // 80 readers at once at the (empty) stream's end, each waiting up to 1 s: 64 are served
+    // (with no message), the others are told to retry.
+    let readers = (0..80).map(|_| {
+        let request = testkit
+            .get("/_kalix/streams/counter_events?wait_ms=1000")
+            .send();
+        async move {
+            let reply = request.await.unwrap();
+            let status = reply.status().as_u16();
+            (status, reply.json::<Value>().await.unwrap())
+        }
+    });
+    let replies = futures_util::future::join_all(readers).await;
+    let served = replies.iter().filter(|(status, _)| *status == 200).count();
+    let refused: Vec<&Value> = replies
+        .iter()
+        .filter(|(status, _)| *status == 503)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!((served, refused.len()), (64, 16), "{replies:?}");
+    assert_eq!(
+        refused[0]["detail"],
+        "stream 'counter_events' has 64 readers already, its limit; retry"
+    );
+    // Once they are done, a reader is served again, and sees what was published.
+    post(&testkit, "/counter/r1/increase/2").await;
+    let page: Value = testkit
+        .get("/_kalix/streams/counter_events?wait_ms=1000")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["messages"].as_array().unwrap().len(), 1, "{page}");
+}
