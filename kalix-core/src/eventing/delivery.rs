@@ -120,8 +120,16 @@ pub(crate) async fn attempt(
     }
 }
 
+/// Whether a handler's error says the message itself was refused (400, 401, 403, 404): it
+/// would fail the same way every time. A conflict, a rate limit, a timeout or a 5xx may pass.
+pub(crate) fn is_refusal(error: &CallError) -> bool {
+    matches!(error.status(), 400 | 401 | 403 | 404)
+}
+
 /// After `handler` failed on `message` with `error`: pauses, 1 s doubling to 30 s, and runs it
-/// again until it succeeds. Returns early when the lease is lost or the service stops.
+/// again until it succeeds (`Ok(None)`), or until it fails with an error `gives_up` accepts
+/// (`Ok(Some(error))`). Returns early when the lease is lost or the service stops.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn retry_until_done(
     dispatcher: &Arc<Dispatcher>,
     handler: &BoundHandler,
@@ -130,9 +138,13 @@ pub(crate) async fn retry_until_done(
     stopping: &mut watch::Receiver<bool>,
     about: &str,
     mut error: CallError,
-) -> Result<(), Stop> {
+    gives_up: fn(&CallError) -> bool,
+) -> Result<Option<CallError>, Stop> {
     let mut attempt = 1u32;
     loop {
+        if gives_up(&error) {
+            return Ok(Some(error));
+        }
         let delay = backoff(attempt);
         tracing::warn!(
             consumer = %lease.name,
@@ -149,7 +161,7 @@ pub(crate) async fn retry_until_done(
             return Err(Stop::LeaseLost);
         }
         match self::attempt(dispatcher, handler, message).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(None),
             Err(next) => {
                 error = next;
                 attempt += 1;

@@ -301,10 +301,19 @@ impl EntityConsumer {
         // What was processed before it is not delivered again after a restart.
         self.save(store, progress, stopping).await?;
         let about = format!("{} #{}", entry.entity_id, entry.seq);
+        // An entity's change has nowhere else to go: retried until the handler takes it.
         delivery::retry_until_done(
-            dispatcher, handler, &message, lease, stopping, &about, error,
+            dispatcher,
+            handler,
+            &message,
+            lease,
+            stopping,
+            &about,
+            error,
+            |_| false,
         )
         .await
+        .map(|_| ())
     }
 
     /// The handler of a change or event: the first whose parameter it parses as. If none takes

@@ -6,8 +6,11 @@
 //! `application/octet-stream`) to one taking bytes (`Vec<u8>`, `bytes::Bytes`). A message no handler takes is skipped when
 //! the subscription says `ignore_unknown`; otherwise it, and a message whose body does not parse
 //! as the type its `ce-type` names, is logged and moved to the dead-letter topic
-//! `<topic>.dead-letter` (it would fail the same way every time), and the consumer goes on. A
-//! handler that fails gets the same message again, as for entity subscriptions.
+//! `<topic>.dead-letter` (it would fail the same way every time), and the consumer goes on. So
+//! is a message its handler refuses (a 400, 401, 403 or 404, such as an entity's answer to an id
+//! it cannot take): the dead letter's `kalix-dead-letter-reason` says who refused it and why. A
+//! handler that fails otherwise (a 5xx, a timeout, a conflict) gets the same message again, as
+//! for entity subscriptions.
 
 use std::sync::Arc;
 
@@ -162,10 +165,26 @@ impl TopicConsumer {
                     if let Err(error) = delivery::attempt(dispatcher, handler, &delivered).await {
                         // What was processed before it is not delivered again after a restart.
                         save(&name, reader, done, stopping).await?;
-                        delivery::retry_until_done(
-                            dispatcher, handler, &delivered, lease, stopping, &about, error,
+                        let refused = delivery::retry_until_done(
+                            dispatcher,
+                            handler,
+                            &delivered,
+                            lease,
+                            stopping,
+                            &about,
+                            error,
+                            delivery::is_refusal,
                         )
                         .await?;
+                        if let Some(error) = refused {
+                            let reason = format!(
+                                "{} refused it: {} {}",
+                                handler.target(),
+                                error.status(),
+                                error.description()
+                            );
+                            self.dead_letter(broker, message, &reason, stopping).await?;
+                        }
                     }
                 }
                 Route::Unknown if self.ignores_unknown() => {}
@@ -233,7 +252,7 @@ impl TopicConsumer {
             message = %message.id,
             ce_type = attribute(message, Metadata::CE_TYPE).unwrap_or(""),
             reason,
-            "a message no handler can take; moved to {dead_letter}"
+            "a message no handler takes; moved to {dead_letter}"
         );
         let mut moved = message.clone();
         moved

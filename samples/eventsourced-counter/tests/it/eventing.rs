@@ -166,9 +166,22 @@ async fn unknown_and_unreadable(testkit: TestKit) {
     commands
         .publish_message(raw("IncreaseCounter", "not json"))
         .await;
+    // A command the counter refuses (its id is too long for an entity id) would be refused
+    // every time: it goes to the dead letters too, and the commands behind it are applied.
+    let poison = "p".repeat(2_000);
+    commands.publish(&increase(&poison, 1), &poison).await;
     commands.publish(&increase("c2", 5), "c2").await;
 
-    for body in [&br#"{"counterId":"c2","value":"lots"}"#[..], b"not json"] {
+    let poison_body = serde_json::to_vec(&increase(&poison, 1)).unwrap();
+    let expected: [(&[u8], &str); 3] = [
+        (
+            &br#"{"counterId":"c2","value":"lots"}"#[..],
+            "its body is not what",
+        ),
+        (b"not json", "its body is not what"),
+        (&poison_body, "refused it: 400 "),
+    ];
+    for (body, reason) in expected {
         let dead = dead_letters.expect_raw().await;
         assert_eq!(
             &dead.payload[..],
@@ -176,7 +189,8 @@ async fn unknown_and_unreadable(testkit: TestKit) {
             "dead letters in order, as published"
         );
         assert_eq!(dead.ce_type(), Some("IncreaseCounter"));
-        assert!(dead.attribute("kalix-dead-letter-reason").is_some());
+        let said = dead.attribute("kalix-dead-letter-reason").unwrap();
+        assert!(said.contains(reason), "{said}");
     }
     dead_letters.expect_none().await;
     let mut events = testkit.outgoing("counter-events");
