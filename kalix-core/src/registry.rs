@@ -265,7 +265,7 @@ pub struct ComponentEnv<'a> {
     /// The service's name, the source of what it publishes.
     pub(crate) service_name: Arc<str>,
     /// Notified after each view update this process writes.
-    pub(crate) view_updates: Arc<tokio::sync::Notify>,
+    pub(crate) view_updates: Arc<crate::view::ViewUpdates>,
     /// The service's timers.
     pub(crate) timers: crate::timers::Timers,
     /// The clock the service reads time through.

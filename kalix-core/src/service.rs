@@ -245,7 +245,7 @@ impl Service {
             clock: Arc::clone(&clock),
             started: timers_started,
         };
-        let view_updates = Arc::new(tokio::sync::Notify::new());
+        let view_updates = Arc::new(crate::view::ViewUpdates::default());
         let views = crate::view::Views {
             store: Arc::clone(&store),
             broker: Arc::clone(&broker),

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod action;
+mod counting_store;
 mod event_sourced;
 
 mod http_transport;
@@ -33,6 +34,7 @@ mod value_entity;
 mod workflow;
 
 pub use action::{ActionResult, ActionTestkit};
+pub use counting_store::CountingStore;
 pub use event_sourced::{Emitted, EventSourcedResult, EventSourcedTestkit};
 pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};

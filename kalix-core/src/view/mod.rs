@@ -72,6 +72,7 @@ pub mod shape;
 pub(crate) mod sql;
 mod topic_updater;
 mod updater;
+mod updates;
 
 use std::marker::PhantomData;
 
@@ -80,6 +81,7 @@ pub use serve::ViewQueries;
 pub(crate) use serve::run_query;
 pub(crate) use updater::Views;
 pub(crate) use updater::{check_columns, prepare_tables};
+pub(crate) use updates::ViewUpdates;
 
 /// The trait `#[view]` implements: how the runtime and clients find a view.
 pub trait ViewComponent: Send + Sync + 'static {

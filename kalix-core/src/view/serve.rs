@@ -22,10 +22,11 @@ use crate::store::{Store, StoreError, ViewRows};
 /// updates (for `stream_updates`).
 pub struct ViewQueries {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) updated: Arc<tokio::sync::Notify>,
+    pub(crate) updated: Arc<super::ViewUpdates>,
 }
 
-/// How often a stream of updates looks for rows changed by another process.
+/// How often a stream of updates looks for rows changed by another process, on a store other
+/// processes share (on one they do not, it looks only when this process writes its table).
 const UPDATES_POLL: Duration = Duration::from_millis(500);
 
 static QUERY_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
@@ -224,14 +225,31 @@ fn project(query: &Query, row: Value) -> Value {
 }
 
 /// The rows now, as a stream; with `stream_updates`, then every new or changed row as it comes
-/// (looked for when this process updates a view, and every [`UPDATES_POLL`] for the updates of
-/// other processes). Not a reliable transport, as in Kalix: a row changed twice between two
-/// looks is sent once, at its latest.
+/// (looked for when this process writes the query's table, a burst of writes once, and on a
+/// shared store every [`UPDATES_POLL`] for the writes of other processes). Not a reliable
+/// transport, as in Kalix: a row changed twice between two looks is sent once, at its latest.
+/// At most `MAX_UPDATE_STREAMS` such streams are open at once; past it, a 503.
 async fn stream(
     queries: &ViewQueries,
     query: &'static Query,
     params: Map<String, Value>,
 ) -> HandlerOutcome {
+    // An update stream is counted while it is open (the permit goes with it when the client
+    // goes) and follows its table's writes from before its first query, so none is missed.
+    let following = if query.stream_updates {
+        let Some(permit) = queries.updated.open_stream() else {
+            return HandlerOutcome::error(CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the service has {} view update streams open, its limit; retry later",
+                    super::updates::MAX_UPDATE_STREAMS
+                ),
+            ));
+        };
+        Some((queries.updated.follow(query.table), permit))
+    } else {
+        None
+    };
     let found = match queries.store.query_view(query, params.clone()).await {
         Ok(found) => found,
         Err(error) => return HandlerOutcome::error(query_error(query, &error)),
@@ -244,28 +262,35 @@ async fn stream(
         seen.insert(key, row);
     }
     let now = futures_util::stream::iter(first);
-    if !query.stream_updates {
+    let Some(following) = following else {
         return HandlerOutcome::new(Outcome::Stream(now.boxed()), Vec::new());
-    }
+    };
     let store = Arc::clone(&queries.store);
-    let updated = Arc::clone(&queries.updated);
     let later = futures_util::stream::unfold(
         (
             store,
-            updated,
+            following,
             params,
             seen,
             std::collections::VecDeque::<Result<Bytes, CallError>>::new(),
         ),
-        move |(store, updated, params, mut seen, mut pending)| async move {
+        move |(store, mut updated, params, mut seen, mut pending)| async move {
             loop {
                 if let Some(next) = pending.pop_front() {
                     return Some((next, (store, updated, params, seen, pending)));
                 }
-                tokio::select! {
-                    () = updated.notified() => {}
-                    () = tokio::time::sleep(UPDATES_POLL) => {}
+                let written = updated.0.changed();
+                if store.is_shared() {
+                    tokio::select! {
+                        _ = written => {}
+                        () = tokio::time::sleep(UPDATES_POLL) => {}
+                    }
+                } else if written.await.is_err() {
+                    return None;
                 }
+                // A burst of writes is one query.
+                tokio::time::sleep(super::updates::COALESCE).await;
+                updated.0.borrow_and_update();
                 let found = match store.query_view(query, params.clone()).await {
                     Ok(found) => found,
                     Err(error) => {

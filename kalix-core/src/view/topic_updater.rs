@@ -207,7 +207,7 @@ async fn write(
         pause(stopping, delay).await?;
     }
     if wrote {
-        updater.updated.notify_waiters();
+        updater.updated.wrote(updater.view.table);
     }
     Ok(())
 }

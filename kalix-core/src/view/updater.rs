@@ -42,7 +42,7 @@ pub(crate) struct Views {
     /// Notified when this process commits: the updaters look at once.
     pub news: Arc<tokio::sync::Notify>,
     /// Notified after each update this process writes, for streams of updates.
-    pub updated: Arc<tokio::sync::Notify>,
+    pub updated: Arc<super::ViewUpdates>,
 }
 
 impl Views {
@@ -181,7 +181,7 @@ pub(super) struct Updater {
     pub instance: Box<dyn std::any::Any + Send + Sync>,
     pub store: Arc<dyn Store>,
     pub news: Arc<tokio::sync::Notify>,
-    pub updated: Arc<tokio::sync::Notify>,
+    pub updated: Arc<super::ViewUpdates>,
 }
 
 /// A batch's work so far: the rows as it left them, what it wrote, and its progress.
@@ -473,7 +473,7 @@ impl Updater {
             batch.known.insert(key.clone(), *seq);
         }
         if wrote {
-            self.updated.notify_waiters();
+            self.updated.wrote(self.view.table);
         }
         Ok(())
     }

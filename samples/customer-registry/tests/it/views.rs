@@ -218,7 +218,13 @@ async fn customers_are_found_by_any_of_several_cities_and_paged_by_name() {
 
 #[tokio::test]
 async fn a_stream_of_updates_sends_the_rows_now_then_each_change_as_it_comes() {
-    let testkit = TestKit::start().await;
+    let store = kalix_testkit::CountingStore::new(std::sync::Arc::new(
+        kalix_core::store::SqliteStore::memory().unwrap(),
+    ));
+    let testkit = TestKit::builder()
+        .store(std::sync::Arc::new(store.clone()))
+        .start()
+        .await;
     create(&testkit, &customer("s1", "s1@x.org", "Sam", None)).await;
     until(&testkit.url("/customer/by_email/s1@x.org"), |s, _| s == 200).await;
     let response = testkit.get("/stream/by_name/Sam").send().await.unwrap();
@@ -243,8 +249,16 @@ async fn a_stream_of_updates_sends_the_rows_now_then_each_change_as_it_comes() {
         }
     };
     assert_eq!(next_row().await, json!({"id": "s1", "name": "Sam"}));
+    // While nothing is written the stream does not run its query again (it polled every 500 ms).
+    let queries = store.calls("query_view");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(store.calls("query_view"), queries, "no query while idle");
     create(&testkit, &customer("s2", "s2@x.org", "Sam", None)).await;
     assert_eq!(next_row().await, json!({"id": "s2", "name": "Sam"}));
+    assert!(
+        store.calls("query_view") > queries,
+        "a write to its table runs it"
+    );
     testkit.stop().await;
 }
 
