@@ -56,6 +56,10 @@ impl CountingStore {
 }
 
 impl Store for CountingStore {
+    fn commit_news(&self) -> Option<Arc<tokio::sync::Notify>> {
+        self.inner.commit_news()
+    }
+
     fn is_shared(&self) -> bool {
         self.count("is_shared");
         self.inner.is_shared()

@@ -32,6 +32,12 @@ pub(crate) trait TopicReader: Send {
     /// Forgets where it is: the next read starts after what the group processed last (after
     /// another process consumed meanwhile).
     fn rewind(&mut self);
+
+    /// Whether a read waits for messages itself (a broker's or producer's long poll): then a
+    /// consumer reads again at once after an empty read instead of idling.
+    fn long_polls(&self) -> bool {
+        false
+    }
 }
 
 /// Topics in the service's store: messages appended in order, each consumer group's offset

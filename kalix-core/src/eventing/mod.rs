@@ -40,9 +40,11 @@ use topic::TopicConsumer;
 /// How many entries or messages a consumer reads at once.
 pub(crate) const BATCH: usize = 256;
 
-/// How long a consumer that found nothing new waits before it looks again, unless this
-/// process commits or publishes something first (another process's writes are seen this way).
-pub(crate) const IDLE_POLL: Duration = Duration::from_millis(20);
+/// How long a consumer that found nothing new waits before it looks again, unless a commit or
+/// publish wakes it first: this process's (the group committer's news), and on PostgreSQL any
+/// process's (`LISTEN`/`NOTIFY`, see `Store::commit_news`). The poll is only a safety net, so an
+/// idle service does next to nothing.
+pub(crate) const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// The background driver running every subscription of the service.
 pub(crate) struct Subscriptions {

@@ -266,6 +266,10 @@ impl NatsReader {
 }
 
 impl TopicReader for NatsReader {
+    fn long_polls(&self) -> bool {
+        true
+    }
+
     fn read(&mut self, limit: usize) -> BoxFuture<'_, Result<Vec<StoredMessage>, StoreError>> {
         Box::pin(async move {
             let read = self.read_batch(limit).await;

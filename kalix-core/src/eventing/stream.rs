@@ -270,6 +270,11 @@ impl RemoteStreamReader {
 }
 
 impl TopicReader for RemoteStreamReader {
+    fn long_polls(&self) -> bool {
+        // Each page request waits up to `PAGE_WAIT` at the producer.
+        true
+    }
+
     fn read(&mut self, limit: usize) -> BoxFuture<'_, Result<Vec<StoredMessage>, StoreError>> {
         Box::pin(self.fetch(limit))
     }

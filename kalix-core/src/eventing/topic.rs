@@ -112,7 +112,12 @@ impl TopicConsumer {
                 }
             };
             if messages.is_empty() {
-                if idle(&mut stopping, &news, IDLE_POLL).await.is_err() {
+                let wait = if reader.long_polls() {
+                    std::time::Duration::ZERO
+                } else {
+                    IDLE_POLL
+                };
+                if idle(&mut stopping, &news, wait).await.is_err() {
                     return;
                 }
                 continue;

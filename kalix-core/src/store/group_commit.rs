@@ -98,14 +98,17 @@ pub struct GroupCommitter {
 
 impl GroupCommitter {
     /// Starts the commit task on the current tokio runtime; it ends when every handle is dropped.
+    /// Its news is the store's [`Store::commit_news`] where there is one, so readers wake on
+    /// other processes' commits too.
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
-        let news = Arc::new(Notify::new());
+        let news = store.commit_news().unwrap_or_default();
         tokio::spawn(run(store, receiver, Arc::clone(&news)));
         Self { queue, news }
     }
 
-    /// Notified after each commit (to the tasks waiting at that moment).
+    /// Notified after each commit (to the tasks waiting at that moment), and on a shared store
+    /// after other processes' commits.
     pub(crate) fn news(&self) -> Arc<Notify> {
         Arc::clone(&self.news)
     }
@@ -238,6 +241,10 @@ mod tests {
     impl Store for FaultyStore {
         fn is_shared(&self) -> bool {
             self.inner.is_shared()
+        }
+
+        fn commit_news(&self) -> Option<Arc<Notify>> {
+            self.inner.commit_news()
         }
 
         fn load(

@@ -319,6 +319,11 @@ pub trait Store: Send + Sync + 'static {
     /// wraps another says what the wrapped one says, so a wrapper cannot drop these checks.
     fn is_shared(&self) -> bool;
 
+    /// On a store other processes share, a notification their commits to the feed or a topic
+    /// wake (PostgreSQL's `LISTEN`/`NOTIFY`), so readers need not poll; `None` where no other
+    /// process writes. Like [`Store::is_shared`] it has no default.
+    fn commit_news(&self) -> Option<std::sync::Arc<tokio::sync::Notify>>;
+
     /// The version of a value entity's state: 0 if it has no row.
     fn state_version(
         &self,

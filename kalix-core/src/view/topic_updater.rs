@@ -56,7 +56,12 @@ pub(super) async fn run(
             }
         };
         if messages.is_empty() {
-            if idle(&mut stopping, &updater.news, IDLE_POLL).await.is_err() {
+            let wait = if reader.long_polls() {
+                std::time::Duration::ZERO
+            } else {
+                IDLE_POLL
+            };
+            if idle(&mut stopping, &updater.news, wait).await.is_err() {
                 return;
             }
             continue;

@@ -397,6 +397,52 @@ async fn on_postgres_a_lease_has_one_holder_until_it_expires() {
     mark_ran("postgres-leases");
 }
 
+/// A process hears another's commits and publishes (LISTEN/NOTIFY): its readers wake without
+/// polling the database.
+#[tokio::test]
+async fn on_postgres_a_commit_or_publish_wakes_another_processs_readers() {
+    use kalix_core::store::{PostgresStore, StateWrite, Store, TopicMessage};
+    use std::time::Duration;
+    let Some(url) = postgres_url("the commit notification check") else {
+        return;
+    };
+    let schema = format!("news_{}", uuid_like());
+    let writer = PostgresStore::connect(&url, &schema).await.unwrap();
+    let reader = PostgresStore::connect(&url, &schema).await.unwrap();
+    assert!(SqliteStore::memory().unwrap().commit_news().is_none());
+    let heard = reader.commit_news().expect("a shared store hears commits");
+    // The listening connection is up once the first (re)connection wake-up has passed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let woken = heard.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    let write = StateWrite {
+        type_id: "counter".to_owned(),
+        entity_id: "c1".to_owned(),
+        expected_version: 0,
+        follows_own_write: false,
+        payload: Some(bytes::Bytes::from_static(b"1")),
+        timers: Vec::new(),
+    };
+    writer.commit(vec![write.into()]).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), woken)
+        .await
+        .expect("the other process's commit is heard");
+    let woken = heard.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    let message = TopicMessage {
+        id: "m1".to_owned(),
+        attributes: Vec::new(),
+        payload: bytes::Bytes::from_static(b"{}"),
+    };
+    writer.publish("orders", vec![message]).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), woken)
+        .await
+        .expect("the other process's publish is heard");
+    mark_ran("postgres-commit-news");
+}
+
 #[tokio::test]
 async fn on_postgres_a_write_the_database_refuses_fails_alone_in_its_batch() {
     use kalix_core::store::{GroupCommitter, PostgresStore, Store, WriteError};

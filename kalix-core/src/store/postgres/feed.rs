@@ -310,6 +310,11 @@ pub(super) async fn publish(
             .await
             .map_err(db_error)?;
     }
+    // Wakes other processes' readers of the topic as the transaction commits.
+    transaction
+        .batch_execute(&store.sql.notify)
+        .await
+        .map_err(db_error)?;
     transaction.commit().await.map_err(db_error)
 }
 

@@ -11,6 +11,7 @@ use tokio_postgres::NoTls;
 
 mod feed;
 mod lease;
+mod notify;
 mod timer;
 mod view;
 
@@ -67,6 +68,10 @@ impl PostgresTimeouts {
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// Notified when a process (this one too) commits to the feed or a topic.
+    heard: Arc<tokio::sync::Notify>,
+    /// Keeps the connection listening for commits; stopped with the last handle.
+    _listener: Arc<notify::Listener>,
     sql: Arc<Sql>,
     writer: i64,
     /// The schema, for view tables (named at start, not in [`Sql`]).
@@ -89,6 +94,8 @@ struct Sql {
     events_from: String,
     is_deleted: String,
     feed: feed::FeedSql,
+    /// Notifies the schema's channel (see `notify`).
+    notify: String,
 }
 
 impl Sql {
@@ -96,6 +103,7 @@ impl Sql {
         let s = schema;
         let feed = feed::place(s);
         Self {
+            notify: notify::notify_statement(s),
             load_state: format!(
                 "SELECT version, payload FROM {s}.entity_state WHERE type_id = $1 AND entity_id = $2"
             ),
@@ -288,6 +296,8 @@ impl PostgresStore {
         );
         config.options(options.trim_end());
         config.connect_timeout(timeouts.pool);
+        let heard = Arc::new(tokio::sync::Notify::new());
+        let listener = notify::listen(config.clone(), schema, Arc::clone(&heard));
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -323,6 +333,8 @@ impl PostgresStore {
         transaction.commit().await.map_err(db_error)?;
         Ok(Self {
             pool,
+            heard,
+            _listener: Arc::new(listener),
             sql: Arc::new(Sql::new(schema)),
             // Random, so no other process (or restart) records itself as this writer.
             writer: uuid::Uuid::new_v4().as_u64_pair().0 as i64,
@@ -411,6 +423,8 @@ async fn commit_in_order(
                 results.extend(write_states(store, &transaction, &run).await?);
             }
         }
+        // Wakes other processes' consumers as the transaction commits.
+        transaction.batch_execute(&store.sql.notify).await?;
         transaction.commit().await?;
         Ok::<_, tokio_postgres::Error>(results)
     };
@@ -543,6 +557,10 @@ impl Store for PostgresStore {
 
     fn is_shared(&self) -> bool {
         true
+    }
+
+    fn commit_news(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(Arc::clone(&self.heard))
     }
 
     fn state_version(

@@ -368,6 +368,11 @@ impl Store for SqliteStore {
         false
     }
 
+    fn commit_news(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        // One process at a time: its group committer's news covers every commit.
+        None
+    }
+
     fn load(
         &self,
         type_id: &str,

@@ -175,3 +175,35 @@ async fn on_postgres_the_other_process_takes_over_the_subscription_after_sigkill
         .unwrap();
     }
 }
+
+#[tokio::test]
+async fn an_idle_service_wakes_its_consumers_on_commits_instead_of_polling_the_store() {
+    let store = kalix_testkit::CountingStore::new(std::sync::Arc::new(
+        kalix_core::store::SqliteStore::memory().unwrap(),
+    ));
+    let testkit = kalix_testkit::TestKit::builder()
+        .store(std::sync::Arc::new(store.clone()))
+        .start()
+        .await;
+    let reads = || store.calls("read_feed") + store.calls("read_topic");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before = reads();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let idle = reads() - before;
+    // Each consumer looks once a second at most while nothing is written (every 20 ms before:
+    // some 800 reads in 2 s for this service's consumers).
+    assert!(idle < 100, "{idle} reads in 2 s of idling");
+    // A commit wakes them at once: the subscriber sees the event.
+    let response = testkit
+        .post("/counter/idle/increase/4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let started = std::time::Instant::now();
+    while reads() == before + idle && started.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(reads() > before + idle, "the commit woke the consumers");
+    testkit.stop().await;
+}
