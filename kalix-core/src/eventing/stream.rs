@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -32,6 +32,10 @@ pub(crate) const MAX_PAGE: usize = 1000;
 
 /// The largest page a consumer accepts.
 const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The bodies a producer puts in one page at most (a page holds one message at least, however
+/// large): well under what a consumer accepts.
+pub(crate) const PAGE_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// The producer's topic holding stream `id`.
 pub(crate) fn stream_topic(id: &str) -> String {
@@ -94,17 +98,22 @@ pub(crate) async fn page(
         published.as_mut().enable();
         let messages = store.read_topic(&topic, after, limit).await?;
         if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
-            return Ok(StreamPage {
-                messages: messages
-                    .into_iter()
-                    .map(|stored| StreamItem {
-                        offset: offset_text(stored.offset),
-                        id: stored.message.id,
-                        attributes: stored.message.attributes,
-                        body: String::from_utf8_lossy(&stored.message.payload).into_owned(),
-                    })
-                    .collect(),
-            });
+            let mut bytes = 0;
+            let messages = messages
+                .into_iter()
+                .take_while(|stored| {
+                    let first = bytes == 0;
+                    bytes += stored.message.payload.len().max(1);
+                    first || bytes <= PAGE_BODY_BYTES
+                })
+                .map(|stored| StreamItem {
+                    offset: offset_text(stored.offset),
+                    id: stored.message.id,
+                    attributes: stored.message.attributes,
+                    body: String::from_utf8_lossy(&stored.message.payload).into_owned(),
+                })
+                .collect();
+            return Ok(StreamPage { messages });
         }
         let look = if store.is_shared() {
             deadline.min(tokio::time::Instant::now() + SHARED_STORE_LOOK)
@@ -194,6 +203,8 @@ impl ServiceUrls {
                     StreamSource::Own => unreachable!("handled above"),
                 }),
                 position: SavedPosition::new(Arc::clone(store), consumer),
+                page_limit: MAX_PAGE,
+                max_page_bytes: MAX_PAGE_BYTES,
                 client: Client::builder(TokioExecutor::new()).build_http(),
             }),
         }
@@ -206,6 +217,11 @@ pub(crate) struct RemoteStreamReader {
     stream: String,
     /// The producer's URL, or why there is none.
     base: Result<String, String>,
+    /// The page size asked for: halved after a page too large to accept, down to one message,
+    /// and back to the full size after a page that fits.
+    page_limit: usize,
+    /// The largest page accepted, in bytes ([`MAX_PAGE_BYTES`]).
+    max_page_bytes: usize,
     position: SavedPosition,
     client: Client<HttpConnector, Empty<Bytes>>,
 }
@@ -220,27 +236,41 @@ impl RemoteStreamReader {
                 self.stream, self.service
             ))
         };
-        let uri: hyper::Uri = format!(
-            "{}{STREAMS_PATH}/{}?after={}&limit={}&wait_ms={}",
-            base.trim_end_matches('/'),
-            self.stream,
-            offset_text(after),
-            limit.min(MAX_PAGE),
-            PAGE_WAIT.as_millis()
-        )
-        .parse()
-        .map_err(|e| failed("not a URL", &e))?;
-        let request = self.client.get(uri);
-        let response = tokio::time::timeout(PAGE_WAIT + Duration::from_secs(10), request)
-            .await
-            .map_err(|_| failed("no answer", &"timed out"))?
-            .map_err(|e| failed("request failed", &e))?;
-        let status = response.status();
-        let body = Limited::new(response.into_body(), MAX_PAGE_BYTES)
-            .collect()
-            .await
-            .map_err(|e| failed("reading the page", &e))?
-            .to_bytes();
+        // A page too large to accept is asked for again at once with half the messages, down
+        // to one; a page that fits lets the size grow back.
+        let (status, body) = loop {
+            let asked = limit.min(self.page_limit);
+            let uri: hyper::Uri = format!(
+                "{}{STREAMS_PATH}/{}?after={}&limit={}&wait_ms={}",
+                base.trim_end_matches('/'),
+                self.stream,
+                offset_text(after),
+                asked,
+                PAGE_WAIT.as_millis()
+            )
+            .parse()
+            .map_err(|e| failed("not a URL", &e))?;
+            let request = self.client.get(uri);
+            let response = tokio::time::timeout(PAGE_WAIT + Duration::from_secs(10), request)
+                .await
+                .map_err(|_| failed("no answer", &"timed out"))?
+                .map_err(|e| failed("request failed", &e))?;
+            let status = response.status();
+            match Limited::new(response.into_body(), self.max_page_bytes)
+                .collect()
+                .await
+            {
+                Ok(body) => {
+                    self.page_limit = (self.page_limit * 2).min(MAX_PAGE);
+                    break (status, body.to_bytes());
+                }
+                Err(error) if asked > 1 && error.is::<LengthLimitError>() => {
+                    self.page_limit = asked / 2;
+                    tracing::warn!(stream = %self.stream, service = %self.service, "a stream page was over {} bytes; asking for {} messages at a time", self.max_page_bytes, self.page_limit);
+                }
+                Err(error) => return Err(failed("reading the page", &error)),
+            }
+        };
         if !status.is_success() {
             return Err(failed(
                 "refused",
@@ -298,6 +328,89 @@ mod tests {
             ServiceUrls::variable("customer-registry"),
             "KALIX_SERVICE_CUSTOMER_REGISTRY"
         );
+    }
+
+    fn message(id: &str, bytes: usize) -> TopicMessage {
+        TopicMessage {
+            id: id.to_owned(),
+            attributes: Vec::new(),
+            payload: Bytes::from("x".repeat(bytes)),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_producer_caps_the_bytes_of_a_page_but_serves_one_large_message() {
+        let store: Arc<dyn Store> = Arc::new(crate::store::SqliteStore::memory().unwrap());
+        let big = PAGE_BODY_BYTES / 2 + 1;
+        let messages = vec![message("a", big), message("b", big), message("c", 10)];
+        store.publish(&stream_topic("s"), messages).await.unwrap();
+        let news = tokio::sync::Notify::new();
+        let first = page(
+            &store,
+            &news,
+            "s",
+            FeedOffset::default(),
+            10,
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+        let ids: Vec<&str> = first.messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["a"], "two halves and more are over the cap");
+        let after = parse_offset(&first.messages[0].offset).unwrap();
+        let second = page(&store, &news, "s", after, 10, Duration::ZERO)
+            .await
+            .unwrap();
+        let ids: Vec<&str> = second.messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_consumer_asks_for_fewer_messages_after_a_page_too_large_down_to_one() {
+        use axum::extract::Query;
+        use std::collections::HashMap;
+        // A producer whose messages are 600 bytes each, read by a consumer taking 1 KB pages.
+        let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&asked);
+        let app = axum::Router::new().route(
+            "/_kalix/streams/s",
+            axum::routing::get(move |Query(query): Query<HashMap<String, String>>| {
+                let limit: usize = query["limit"].parse().unwrap();
+                seen.lock().unwrap().push(limit);
+                let messages = (0..limit)
+                    .map(|n| StreamItem {
+                        offset: format!("1.{n}"),
+                        id: format!("m{n}"),
+                        attributes: Vec::new(),
+                        body: "x".repeat(600),
+                    })
+                    .collect();
+                async move { axum::Json(StreamPage { messages }) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let store: Arc<dyn Store> = Arc::new(crate::store::SqliteStore::memory().unwrap());
+        let urls = ServiceUrls {
+            configured: vec![("producer".to_owned(), url)],
+            own: "consumer".to_owned(),
+        };
+        let mut reader = RemoteStreamReader {
+            service: "producer".to_owned(),
+            stream: "s".to_owned(),
+            base: Ok(match urls.locate("producer").unwrap() {
+                StreamSource::Remote(url) => url,
+                StreamSource::Own => unreachable!(),
+            }),
+            position: SavedPosition::new(Arc::clone(&store), "stream:producer:s:g".to_owned()),
+            page_limit: MAX_PAGE,
+            max_page_bytes: 1024,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        let read = reader.fetch(256).await.unwrap();
+        assert_eq!(read.len(), 1, "one message fits");
+        assert_eq!(*asked.lock().unwrap(), [256, 128, 64, 32, 16, 8, 4, 2, 1]);
     }
 
     #[test]

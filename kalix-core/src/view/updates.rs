@@ -61,7 +61,7 @@ mod tests {
     async fn a_follower_wakes_for_its_table_only_and_never_misses_a_write() {
         let updates = ViewUpdates::default();
         let mut customers = updates.follow("customers");
-        let mut orders = updates.follow("orders");
+        let orders = updates.follow("orders");
         updates.wrote("customers");
         // Written before the follower waited: still seen.
         customers.changed().await.unwrap();
