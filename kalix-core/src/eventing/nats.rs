@@ -9,7 +9,14 @@
 //!
 //! A consumer group reads the stream in order from the stream sequence after the one it saved
 //! last in the service's store, through an ephemeral consumer, and saves the sequence of what it
-//! processed there: the save after the handler's effect is its acknowledgement. Kept in the
+//! processed there, with the stream's identity (its creation time): the save after the
+//! handler's effect is its acknowledgement.
+//!
+//! A stream can be made again under the service (a server restarted without its data, a stream
+//! deleted by hand). A publish or read that finds it gone makes it again, with a warning, and a
+//! consumer group whose saved position belongs to another stream (its identity differs, or the
+//! new stream has fewer messages than the group read) reads the new one from its start, with an
+//! error in the log: at least once, never past messages it has not seen. Kept in the
 //! store beside the lease, a group's position moves only with the process that holds the lease,
 //! so order per topic holds when another process takes over, with no wait for acknowledgement
 //! timeouts on the server.
@@ -88,6 +95,15 @@ impl NatsBroker {
         format!("{}{topic}", self.inner.subject_prefix)
     }
 
+    /// Forgets that a stream covers `subject`, so the next publish or read looks again.
+    fn forget(&self, subject: &str) {
+        self.inner
+            .covered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(subject);
+    }
+
     fn is_covered(&self, subject: &str) -> bool {
         self.inner
             .covered
@@ -101,8 +117,13 @@ impl NatsBroker {
         let known = self.is_covered(subject);
         let name = match self.inner.jetstream.stream_by_subject(subject).await {
             Ok(name) => name,
-            Err(_) if known => return Err(nats_error("finding the stream", subject)),
             Err(_) => {
+                if known {
+                    tracing::warn!(
+                        subject,
+                        "the NATS stream covering this subject is gone (a server restarted without its data, or the stream was deleted); making it again"
+                    );
+                }
                 let config = stream::Config {
                     name: stream_name(subject),
                     subjects: vec![subject.to_owned()],
@@ -164,14 +185,22 @@ impl Broker for NatsBroker {
                 headers.insert(name.as_str(), value.as_str());
             }
             headers.insert(MSG_ID, message.id.as_str());
-            let ack = broker
-                .inner
-                .jetstream
-                .publish_with_headers(subject, headers, message.payload)
-                .await
-                .map_err(|e| nats_error("publishing", e))?;
-            ack.await
-                .map_err(|e| nats_error("publish not acknowledged", e))?;
+            let publish = || async {
+                broker
+                    .inner
+                    .jetstream
+                    .publish_with_headers(subject.clone(), headers.clone(), message.payload.clone())
+                    .await
+                    .map_err(|e| nats_error("publishing", e))?
+                    .await
+                    .map_err(|e| nats_error("publish not acknowledged", e))
+            };
+            if let Err(error) = publish().await {
+                // The stream may be gone: made again (when missing), then published once more.
+                broker.forget(&subject);
+                broker.stream_for(&subject).await.map_err(|_| error)?;
+                publish().await?;
+            }
             Ok(())
         })
     }
@@ -185,6 +214,7 @@ impl Broker for NatsBroker {
                 format!("topic:{topic}:{group}"),
             ),
             reading: None,
+            identity: 0,
         })
     }
 }
@@ -197,17 +227,73 @@ struct NatsReader {
     position: SavedPosition,
     /// The ephemeral consumer reading from just after `position`.
     reading: Option<consumer::Consumer<consumer::pull::Config>>,
+    /// The identity of the stream read (its creation time, ms since the epoch), saved with the
+    /// position.
+    identity: u64,
+}
+
+/// A stream's identity: its creation time, in ms since the epoch. A stream made again has
+/// another.
+fn identity(info: &stream::Info) -> u64 {
+    (info.created.unix_timestamp_nanos() / 1_000_000).max(1) as u64
+}
+
+/// Where a consumer group whose saved position is `saved` reads a stream whose state is `info`
+/// from (the sequence after which it reads), and what to log about it.
+fn resume_from(saved: FeedOffset, info: &stream::Info) -> (u64, Option<String>) {
+    let made_again = if saved.transaction != 0 {
+        saved.transaction != identity(info)
+    } else {
+        saved.position > info.state.last_sequence
+    };
+    if made_again && saved.position > 0 {
+        return (
+            0,
+            Some(format!(
+                "the stream was made again since this consumer group read it up to {} (a server restarted without its data, or the stream was deleted): reading the new one from its start, so messages may be processed twice",
+                saved.position
+            )),
+        );
+    }
+    let first = info.state.first_sequence;
+    if saved.position + 1 < first && info.state.messages > 0 {
+        return (
+            saved.position,
+            Some(format!(
+                "messages {} to {} left the stream (its retention) before this consumer group read them",
+                saved.position + 1,
+                first - 1
+            )),
+        );
+    }
+    (saved.position, None)
 }
 
 impl NatsReader {
     async fn read_batch(&mut self, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
-        let position = self.position.current().await?.position;
         if self.reading.is_none() {
-            let stream = self.broker.stream_for(&self.subject).await?;
+            let mut stream = self.broker.stream_for(&self.subject).await?;
+            let info = stream
+                .info()
+                .await
+                .map_err(|e| nats_error("reading the stream's state", e))?
+                .clone();
+            let saved = self.position.current().await?;
+            let (from, said) = resume_from(saved, &info);
+            if let Some(said) = said {
+                tracing::error!(subject = %self.subject, "{said}");
+            }
+            self.identity = identity(&info);
+            if from != saved.position {
+                self.position.advance(FeedOffset {
+                    transaction: self.identity,
+                    position: from,
+                });
+            }
             let config = consumer::pull::Config {
                 filter_subject: self.subject.clone(),
                 deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                    start_sequence: position + 1,
+                    start_sequence: from + 1,
                 },
                 ack_policy: consumer::AckPolicy::None,
                 inactive_threshold: Duration::from_secs(60),
@@ -251,7 +337,7 @@ impl NatsReader {
             attributes.sort();
             messages.push(StoredMessage {
                 offset: FeedOffset {
-                    transaction: 0,
+                    transaction: self.identity,
                     position: sequence,
                 },
                 message: TopicMessage {

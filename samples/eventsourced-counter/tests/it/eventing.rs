@@ -9,7 +9,7 @@ use eventsourced_counter::eventing::{IncreaseCounter, MultiplyCounter};
 use kalix_core::BrokerLocation;
 use kalix_core::store::TopicMessage;
 use kalix_testkit::TestKit;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn increase(counter: &str, value: i64) -> IncreaseCounter {
     IncreaseCounter {
@@ -259,4 +259,87 @@ async fn on_nats_outside_clients_publish_commands_and_read_events() {
     testkit.stop().await;
     delete_streams(&url, &prefix).await;
     mark_ran("nats-outside-clients");
+}
+
+/// `value` of counter `id` within 10 s, or what it is then.
+async fn counter_becomes(testkit: &TestKit, id: &str, value: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = counter(testkit, id).await;
+        if now == Value::String(value.to_owned()) || std::time::Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// NATS loses its streams under a running service (a server restarted without its data): the
+/// service makes them again, outside publishers can publish again, and the consumer group reads
+/// the new stream from its start, while running and after a restart, rather than skipping the
+/// new stream's first messages because its saved sequence is past them.
+#[tokio::test]
+async fn on_nats_streams_made_again_are_noticed_and_read_from_their_start() {
+    let Some((url, prefix)) = nats() else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let store = kalix_core::StoreLocation::Sqlite(directory.path().join("counter.db"));
+    let start = || {
+        let (broker, store) = (
+            BrokerLocation::Nats {
+                url: url.clone(),
+                subject_prefix: prefix.clone(),
+            },
+            store.clone(),
+        );
+        TestKit::builder()
+            .config(|config| config.with_broker(broker).with_store(store))
+            .start()
+    };
+    let testkit = start().await;
+    let commands = testkit.incoming("counter-commands");
+    for _ in 0..3 {
+        commands.publish(&increase("r1", 1), "r1").await;
+    }
+    assert_eq!(counter_becomes(&testkit, "r1", "3").await, json!("3"));
+
+    delete_streams(&url, &prefix).await;
+    // An outside publisher gets through again once the service made the stream anew.
+    let jetstream = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("ce-specversion", "1.0");
+    headers.insert("ce-type", "IncreaseCounter");
+    headers.insert("ce-id", "after-reset-1");
+    headers.insert("Content-Type", "application/json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let published = jetstream
+            .publish_with_headers(
+                format!("{prefix}counter-commands"),
+                headers.clone(),
+                r#"{"counterId":"r1","value":10}"#.into(),
+            )
+            .await;
+        if let Ok(ack) = published
+            && ack.await.is_ok()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service did not make the stream again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The new stream's first message is applied, though the group had read up to 3.
+    assert_eq!(counter_becomes(&testkit, "r1", "13").await, json!("13"));
+    testkit.stop().await;
+
+    // Reset again while the service is down: after its restart it reads the new stream too.
+    delete_streams(&url, &prefix).await;
+    let testkit = start().await;
+    let commands = testkit.incoming("counter-commands");
+    commands.publish(&increase("r1", 100), "r1").await;
+    assert_eq!(counter_becomes(&testkit, "r1", "113").await, json!("113"));
+    testkit.stop().await;
+    delete_streams(&url, &prefix).await;
+    mark_ran("nats-streams-made-again");
 }
