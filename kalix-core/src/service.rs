@@ -189,8 +189,14 @@ impl Service {
                 url,
                 subject_prefix,
             } => Arc::new(
-                NatsBroker::connect(url, subject_prefix, Arc::clone(&store), BROKER_TIMEOUT)
-                    .await?,
+                NatsBroker::connect(
+                    url,
+                    subject_prefix,
+                    Arc::clone(&store),
+                    BROKER_TIMEOUT,
+                    (config.topic_retention, config.topic_max_bytes),
+                )
+                .await?,
             ),
         };
         let service_store = Arc::clone(&store);
@@ -205,6 +211,12 @@ impl Service {
             services: services.clone(),
         };
         let topics = Topics::new(Arc::clone(&broker));
+        let retention = crate::eventing::TopicRetention {
+            store: Arc::clone(&store),
+            retention: config.topic_retention,
+            embedded: matches!(config.broker, BrokerLocation::Embedded),
+            own: config.service_name.clone(),
+        };
         // The view tables exist, with their indexes, before the first query is served.
         crate::view::prepare_tables(&store)
             .await
@@ -315,6 +327,7 @@ impl Service {
             Box::new(subscriptions),
             Box::new(views),
             Box::new(timer_driver),
+            Box::new(retention),
         ];
         let drivers = RunningDrivers::start(drivers, &dispatcher);
         Ok(RunningService {

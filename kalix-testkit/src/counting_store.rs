@@ -60,6 +60,17 @@ impl Store for CountingStore {
         self.inner.commit_news()
     }
 
+    fn prune_topic(
+        &self,
+        topic: &str,
+        up_to: FeedOffset,
+        before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        self.count("prune_topic");
+        self.inner.prune_topic(topic, up_to, before_ms, limit)
+    }
+
     fn is_shared(&self) -> bool {
         self.count("is_shared");
         self.inner.is_shared()

@@ -34,6 +34,8 @@ use crate::store::PostgresTimeouts;
 /// | `KALIX_PASSIVATION_TIMEOUT_MS` | `30000` | an entity idle this long leaves memory |
 /// | `KALIX_MAX_ACTIVE_ENTITIES` | `10000` | entities of one type kept in memory at most |
 /// | `KALIX_TIMERS_MAX_PENDING` | `100000` | timers pending at most in the service; starting one more is refused |
+/// | `KALIX_TOPIC_RETENTION_MS` | `604800000` (7 days) | how long topics and streams keep a message: the embedded broker removes older ones once this service's consumer groups processed them; NATS streams the service makes get it as their max age |
+/// | `KALIX_TOPIC_MAX_BYTES` | `1073741824` (1 GiB) | the bytes a NATS stream the service makes keeps at most (the oldest go first) |
 /// | `KALIX_WORKFLOW_MAX_RUNNING_STEPS` | `256` | workflow steps running (or committing their result) at once in this process; more wait their turn |
 /// | `KALIX_TIMERS_MAX_PAYLOAD_BYTES` | `65536` | largest call (its JSON) a timer may carry |
 /// | `KALIX_TIMERS_MAX_NAME_BYTES` | `512` | longest timer name |
@@ -82,6 +84,10 @@ pub struct Config {
     pub max_pending_timers: u64,
     /// The largest call a timer may carry, in bytes of JSON.
     pub max_timer_payload_bytes: usize,
+    /// How long topics and streams keep a message (see `KALIX_TOPIC_RETENTION_MS`).
+    pub topic_retention: Duration,
+    /// The bytes a NATS stream the service makes keeps at most.
+    pub topic_max_bytes: u64,
     /// Workflow steps running (or committing their result) at once in this process: background
     /// work that retries a failing call cannot take more of the store than this.
     pub max_running_steps: usize,
@@ -185,6 +191,8 @@ impl Default for Config {
             max_pending_timers: 100_000,
             max_timer_payload_bytes: 64 * 1024,
             max_running_steps: 256,
+            topic_retention: Duration::from_secs(7 * 24 * 60 * 60),
+            topic_max_bytes: 1024 * 1024 * 1024,
             max_timer_name_bytes: 512,
         }
     }
@@ -348,6 +356,13 @@ impl Config {
     #[must_use]
     pub fn with_max_active_entities(mut self, count: usize) -> Self {
         self.max_active_entities = count.max(1);
+        self
+    }
+
+    /// Returns the config with another retention of topic and stream messages.
+    #[must_use]
+    pub fn with_topic_retention(mut self, retention: Duration) -> Self {
+        self.topic_retention = retention;
         self
     }
 

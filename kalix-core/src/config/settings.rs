@@ -267,6 +267,31 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        variable: "KALIX_TOPIC_RETENTION_MS",
+        flag: "--topic-retention-ms",
+        value_name: "MS",
+        help: "How long topics and streams keep a message: the embedded broker removes older ones \
+               once this service's consumer groups processed them; NATS streams the service \
+               makes get it as their max age",
+        shown_default: |c| millis_of(c.topic_retention),
+        apply: |c, raw| {
+            c.topic_retention = millis(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_TOPIC_MAX_BYTES",
+        flag: "--topic-max-bytes",
+        value_name: "BYTES",
+        help: "The bytes a NATS stream the service makes keeps at most (the oldest messages go \
+               first)",
+        shown_default: |c| c.topic_max_bytes.to_string(),
+        apply: |c, raw| {
+            c.topic_max_bytes = number(raw, "a number of bytes")?;
+            Ok(())
+        },
+    },
+    Setting {
         variable: "KALIX_WORKFLOW_MAX_RUNNING_STEPS",
         flag: "--workflow-max-running-steps",
         value_name: "COUNT",

@@ -10,6 +10,7 @@ pub(crate) mod delivery;
 pub(crate) mod entity_feed;
 mod nats;
 mod publish;
+mod retention;
 mod stream;
 mod topic;
 mod topics;
@@ -24,6 +25,7 @@ use tokio::sync::watch;
 pub(crate) use broker::{Broker, EmbeddedBroker, TopicReader};
 pub(crate) use nats::NatsBroker;
 pub(crate) use publish::{message_of, publish};
+pub(crate) use retention::TopicRetention;
 pub(crate) use stream::{
     MAX_PAGE, PAGE_WAIT, STREAMS_PATH, ServiceUrls, page, parse_offset, stream_topic,
 };

@@ -54,6 +54,8 @@ struct Inner {
     store: Arc<dyn Store>,
     /// Subjects a stream is known to cover, so a publish does not ask again.
     covered: Mutex<HashSet<String>>,
+    /// The max age and bytes of the streams the service makes.
+    retention: (Duration, u64),
 }
 
 fn nats_error(what: &str, error: impl std::fmt::Display) -> StoreError {
@@ -67,6 +69,7 @@ impl NatsBroker {
         subject_prefix: &str,
         store: Arc<dyn Store>,
         timeout: Duration,
+        retention: (Duration, u64),
     ) -> Result<Self, StartError> {
         let connect = async_nats::ConnectOptions::new()
             .connection_timeout(timeout)
@@ -87,6 +90,7 @@ impl NatsBroker {
                 subject_prefix: subject_prefix.to_owned(),
                 store,
                 covered: Mutex::new(HashSet::new()),
+                retention,
             }),
         })
     }
@@ -124,9 +128,12 @@ impl NatsBroker {
                         "the NATS stream covering this subject is gone (a server restarted without its data, or the stream was deleted); making it again"
                     );
                 }
+                let (max_age, max_bytes) = self.inner.retention;
                 let config = stream::Config {
                     name: stream_name(subject),
                     subjects: vec![subject.to_owned()],
+                    max_age,
+                    max_bytes: max_bytes.min(i64::MAX as u64) as i64,
                     ..Default::default()
                 };
                 self.inner

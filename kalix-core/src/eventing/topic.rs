@@ -51,7 +51,8 @@ enum Route<'a> {
 }
 
 impl TopicConsumer {
-    fn name(&self) -> String {
+    /// The group's consumer name: where its position is saved.
+    pub(super) fn name(&self) -> String {
         match self.service {
             Some(service) => format!("stream:{service}:{}:{}", self.topic, self.group),
             None => format!("topic:{}:{}", self.topic, self.group),

@@ -247,6 +247,16 @@ mod tests {
             self.inner.commit_news()
         }
 
+        fn prune_topic(
+            &self,
+            topic: &str,
+            up_to: FeedOffset,
+            before_ms: u64,
+            limit: usize,
+        ) -> BoxFuture<'static, Result<u64, StoreError>> {
+            self.inner.prune_topic(topic, up_to, before_ms, limit)
+        }
+
         fn load(
             &self,
             type_id: &str,

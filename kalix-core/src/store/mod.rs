@@ -26,6 +26,13 @@ pub use sqlite::SqliteStore;
 pub use timer::{TimerOutcome, TimerRecord, TimerStart};
 pub use view_table::{ViewRowWrite, ViewRows, ViewTableSpec};
 
+/// Now, in ms since the epoch, by the system's clock (what a store stamps its rows with).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
 /// The stored state of one entity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredState {
@@ -371,6 +378,17 @@ pub trait Store: Send + Sync + 'static {
         topic: &str,
         messages: Vec<TopicMessage>,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Removes up to `limit` messages of `topic` at or before `up_to` that were published
+    /// before `before_ms` (ms since the epoch), oldest first, and says how many: a topic's
+    /// retention, which never removes what a consumer group has not processed (`up_to`).
+    fn prune_topic(
+        &self,
+        topic: &str,
+        up_to: FeedOffset,
+        before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<u64, StoreError>>;
 
     /// Up to `limit` messages of `topic` after `after`, in order; like [`Store::read_feed`],
     /// only messages that no transaction still in flight can precede.

@@ -80,7 +80,7 @@ pub use effect::{Effect, UpdateContext};
 pub use serve::ViewQueries;
 pub(crate) use serve::run_query;
 pub(crate) use updater::Views;
-pub(crate) use updater::{check_columns, prepare_tables};
+pub(crate) use updater::{check_columns, prepare_tables, topic_readers};
 pub(crate) use updates::ViewUpdates;
 
 /// The trait `#[view]` implements: how the runtime and clients find a view.

@@ -54,6 +54,31 @@ fn consumer_name(view: &ViewDescriptor) -> String {
     format!("view:{}", view.table)
 }
 
+/// The topics and streams in the store that views read, each with the consumer name its reader
+/// saves its position under: topics when they are in the store (`embedded`), and this service's
+/// (`own`) streams.
+pub(crate) fn topic_readers(own: &str, embedded: bool) -> Vec<(String, String)> {
+    registered_views()
+        .into_iter()
+        .filter_map(|view| {
+            let topic = view.source.topic?;
+            let name = consumer_name(view);
+            let group = topic.consumer_group.unwrap_or(&name);
+            match topic.service {
+                None if embedded => Some((
+                    topic.topic.to_owned(),
+                    format!("topic:{}:{group}", topic.topic),
+                )),
+                Some(service) if service == own => Some((
+                    crate::eventing::stream_topic(topic.topic),
+                    format!("stream:{service}:{}:{group}", topic.topic),
+                )),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// Checks every query's columns against the fields its row type stores (their JSON names, as
 /// `serde` writes them): a column naming no field would match nothing, silently.
 pub(crate) fn check_columns() -> Result<(), String> {

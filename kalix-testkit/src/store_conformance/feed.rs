@@ -386,3 +386,51 @@ pub(super) async fn topic_messages_read_back_in_order_once_per_id(store: impl St
         "a read after an offset starts past it"
     );
 }
+
+/// A topic's retention removes old messages up to a consumer group's position, oldest first,
+/// and never a newer message or one of another topic.
+pub(super) async fn topic_retention_removes_old_messages_up_to_a_position(store: impl Store) {
+    let messages = vec![
+        message("1", "\"a\""),
+        message("2", "\"b\""),
+        message("3", "\"c\""),
+    ];
+    store.publish("kept", messages.clone()).await.unwrap();
+    store.publish("other", messages).await.unwrap();
+    let read = read_topic_all(&store, "kept", FeedOffset::default(), 3).await;
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 60_000;
+    assert_eq!(
+        store
+            .prune_topic("kept", read[1].offset, 0, 10)
+            .await
+            .unwrap(),
+        0,
+        "nothing was published before the epoch"
+    );
+    assert_eq!(
+        store
+            .prune_topic("kept", read[1].offset, later, 1)
+            .await
+            .unwrap(),
+        1,
+        "at most the limit, oldest first"
+    );
+    assert_eq!(
+        store
+            .prune_topic("kept", read[1].offset, later, 10)
+            .await
+            .unwrap(),
+        1,
+        "up to the position, not past it"
+    );
+    let left = read_topic_all(&store, "kept", FeedOffset::default(), 1).await;
+    let ids: Vec<&str> = left.iter().map(|m| m.message.id.as_str()).collect();
+    assert_eq!(ids, ["3"]);
+    assert_eq!(left[0].offset, read[2].offset, "the rest keeps its offsets");
+    let other = read_topic_all(&store, "other", FeedOffset::default(), 3).await;
+    assert_eq!(other.len(), 3, "another topic keeps its messages");
+}

@@ -57,6 +57,16 @@ pub(super) async fn create(
         ))
         .await
         .map_err(db_error)?;
+    // When each topic message was published, for retention (messages from before it: 0). Looked
+    // up first: an ALTER would wait for every writer of the table, even with IF NOT EXISTS.
+    if column_missing(transaction, schema, "topic_message", "published_ms").await? {
+        transaction
+            .batch_execute(&format!(
+                "ALTER TABLE {s}.topic_message ADD COLUMN published_ms BIGINT NOT NULL DEFAULT 0"
+            ))
+            .await
+            .map_err(db_error)?;
+    }
     for table in ["entity_state", "event_journal"] {
         let missing = column_missing(transaction, schema, table, "feed_tx").await?;
         if missing {
@@ -110,6 +120,7 @@ pub(super) struct FeedSql {
     pub(super) count_leases: String,
     publish: String,
     read_topic: String,
+    prune_topic: String,
 }
 
 impl FeedSql {
@@ -151,8 +162,15 @@ impl FeedSql {
                 "SELECT count(*) FROM {s}.lease WHERE starts_with(name, $1) AND expires >= clock_timestamp()"
             ),
             publish: format!(
-                "INSERT INTO {s}.topic_message (topic, message_id, attributes, payload) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+                "INSERT INTO {s}.topic_message (topic, message_id, attributes, payload, published_ms) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+            ),
+            prune_topic: format!(
+                "DELETE FROM {s}.topic_message WHERE (topic, message_id) IN ( \
+                     SELECT topic, message_id FROM {s}.topic_message \
+                     WHERE topic = $1 AND (feed_tx, feed_position) <= ($2::bigint::text::xid8, $3) \
+                       AND published_ms < $4 \
+                     ORDER BY feed_tx, feed_position LIMIT $5)"
             ),
             read_topic: format!(
                 "SELECT feed_tx::text::bigint, feed_position, message_id, attributes, payload \
@@ -305,7 +323,13 @@ pub(super) async fn publish(
         transaction
             .execute(
                 &statement,
-                &[&topic, &message.id, &attributes, &&message.payload[..]],
+                &[
+                    &topic,
+                    &message.id,
+                    &attributes,
+                    &&message.payload[..],
+                    &(crate::store::now_ms() as i64),
+                ],
             )
             .await
             .map_err(db_error)?;
@@ -316,6 +340,35 @@ pub(super) async fn publish(
         .await
         .map_err(db_error)?;
     transaction.commit().await.map_err(db_error)
+}
+
+/// Removes up to `limit` messages of `topic` at or before `up_to` published before `before_ms`.
+pub(super) async fn prune_topic(
+    store: &PostgresStore,
+    topic: &str,
+    up_to: FeedOffset,
+    before_ms: u64,
+    limit: usize,
+) -> Result<u64, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(&store.sql.feed.prune_topic)
+        .await
+        .map_err(db_error)?;
+    let clamp = |n: u64| n.min(i64::MAX as u64) as i64;
+    client
+        .execute(
+            &statement,
+            &[
+                &topic,
+                &clamp(up_to.transaction),
+                &clamp(up_to.position),
+                &clamp(before_ms),
+                &(limit as i64),
+            ],
+        )
+        .await
+        .map_err(db_error)
 }
 
 /// Up to `limit` messages of a topic after `after`.

@@ -627,6 +627,17 @@ impl Store for PostgresStore {
         Box::pin(async move { feed::read_topic(&store, &topic, after, limit).await })
     }
 
+    fn prune_topic(
+        &self,
+        topic: &str,
+        up_to: FeedOffset,
+        before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let (store, topic) = (self.clone(), topic.to_owned());
+        Box::pin(async move { feed::prune_topic(&store, &topic, up_to, before_ms, limit).await })
+    }
+
     fn lease(
         &self,
         name: &str,

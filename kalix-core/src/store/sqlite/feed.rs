@@ -63,7 +63,50 @@ pub(super) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             )
             .map_err(sqlite_error)?;
     }
-    connection.execute_batch(SCHEMA).map_err(sqlite_error)
+    connection.execute_batch(SCHEMA).map_err(sqlite_error)?;
+    // When each topic message was published, for retention (messages from before it: 0).
+    let has_published: bool = connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('topic_message') WHERE name = 'published_ms')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sqlite_error)?;
+    if !has_published {
+        connection
+            .execute_batch(
+                "ALTER TABLE topic_message ADD COLUMN published_ms INTEGER NOT NULL DEFAULT 0",
+            )
+            .map_err(sqlite_error)?;
+    }
+    Ok(())
+}
+
+/// Removes up to `limit` messages of `topic` at or before `up_to` published before
+/// `before_ms`, oldest first; how many it removed.
+pub(super) fn prune_topic(
+    connection: &mut Connection,
+    topic: &str,
+    up_to: FeedOffset,
+    before_ms: u64,
+    limit: usize,
+) -> Result<u64, StoreError> {
+    let removed = connection
+        .prepare_cached(
+            "DELETE FROM topic_message WHERE position IN ( \
+                 SELECT position FROM topic_message \
+                 WHERE topic = ?1 AND position <= ?2 AND published_ms < ?3 \
+                 ORDER BY position LIMIT ?4)",
+        )
+        .map_err(sqlite_error)?
+        .execute(params![
+            topic,
+            up_to.position.min(i64::MAX as u64) as i64,
+            before_ms.min(i64::MAX as u64) as i64,
+            limit as i64
+        ])
+        .map_err(sqlite_error)?;
+    Ok(removed as u64)
 }
 
 /// Up to `limit` entries of the type's feed after `after`.
@@ -190,15 +233,21 @@ pub(super) fn publish(
     {
         let mut insert = transaction
             .prepare_cached(
-                "INSERT INTO topic_message (topic, message_id, attributes, payload) \
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                "INSERT INTO topic_message (topic, message_id, attributes, payload, published_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             )
             .map_err(sqlite_error)?;
         for message in messages {
             let attributes = serde_json::to_string(&message.attributes)
                 .map_err(|e| StoreError::new(format!("sqlite: attributes: {e}")))?;
             insert
-                .execute(params![topic, message.id, attributes, &message.payload[..]])
+                .execute(params![
+                    topic,
+                    message.id,
+                    attributes,
+                    &message.payload[..],
+                    super::super::now_ms() as i64
+                ])
                 .map_err(sqlite_error)?;
         }
     }

@@ -523,6 +523,19 @@ impl Store for SqliteStore {
         })
     }
 
+    fn prune_topic(
+        &self,
+        topic: &str,
+        up_to: FeedOffset,
+        before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let topic = topic.to_owned();
+        self.write_outside_batches(move |connection| {
+            feed::prune_topic(connection, &topic, up_to, before_ms, limit)
+        })
+    }
+
     /// One process per file: every lease is granted.
     fn lease(
         &self,
