@@ -162,6 +162,7 @@ mod tests {
             workflow_observer: None,
             call_router: None,
             step_slots: Arc::new(tokio::sync::Semaphore::new(1)),
+            steps_twice: false,
         };
         let dispatcher = Arc::new(Dispatcher::new(&[], &env).unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));

@@ -303,13 +303,24 @@ impl Dispatcher {
     }
 }
 
+impl Dispatcher {
+    /// The call router's answer to `call` (a testkit's stubs), if it takes it: calls the
+    /// runtime makes itself (a timer's) go where handlers' calls go.
+    pub(crate) fn routed(
+        &self,
+        call: &Call,
+    ) -> Option<BoxFuture<'static, Result<Bytes, CallError>>> {
+        self.call_router.as_ref().and_then(|route| route(call))
+    }
+}
+
 impl Transport for Dispatcher {
     fn timers(&self) -> Option<crate::timers::Timers> {
         Some(self.timers.clone())
     }
 
     fn execute(self: Arc<Self>, call: Call) -> BoxFuture<'static, Result<Bytes, CallError>> {
-        if let Some(answer) = self.call_router.as_ref().and_then(|route| route(&call)) {
+        if let Some(answer) = self.routed(&call) {
             return answer;
         }
         let target = call.target();

@@ -99,6 +99,7 @@ mod service;
 mod startup;
 mod status;
 pub mod store;
+pub mod testing;
 pub mod timers;
 mod url_param;
 pub mod value_entity;

@@ -325,7 +325,8 @@ pub fn construct_workflow<W: WorkflowComponent>(
         env.timers.clone(),
         env.workflow_observer.clone(),
         Arc::clone(&env.step_slots),
-    );
+    )
+    .run_steps_twice(env.steps_twice);
     Ok(WorkflowRuntime::new(kind, env))
 }
 

@@ -44,6 +44,8 @@ pub struct Service {
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn crate::timers::Clock>>,
     workflow_observer: Option<crate::workflow::WorkflowObserver>,
+    /// Runs every workflow step twice (a testkit's mode, see [`Service::run_steps_twice`]).
+    steps_twice: bool,
     call_router: Option<crate::client::CallRouter>,
 }
 
@@ -86,6 +88,16 @@ impl Service {
     #[must_use]
     pub fn observe_workflows(mut self, observer: crate::workflow::WorkflowObserver) -> Self {
         self.workflow_observer = Some(observer);
+        self
+    }
+
+    /// Runs every workflow step twice, dropping the first result as if the process had died
+    /// after the step's calls and before its transition committed: a step that is not
+    /// idempotent shows in a test instead of after a `kill -9`. A testing mode.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn run_steps_twice(mut self) -> Self {
+        self.steps_twice = true;
         self
     }
 
@@ -279,6 +291,7 @@ impl Service {
             timers,
             clock,
             workflow_observer: self.workflow_observer.clone(),
+            steps_twice: self.steps_twice,
             call_router: self.call_router.clone(),
             step_slots: Arc::new(tokio::sync::Semaphore::new(config.max_running_steps)),
         };

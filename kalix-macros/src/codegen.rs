@@ -8,7 +8,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::exports::{KalixCore, KalixCoreAt};
-use crate::handler::{Handler, Param, ParamKind, QueryShape, type_span, type_text};
+use crate::handler::{Handler, Param, ParamKind, QueryShape, Reply, type_span, type_text};
 use crate::options::{PublishTo, SubscribeOptions, SubscriptionSource};
 use crate::route::Segment;
 
@@ -321,6 +321,7 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
     let client_doc = format!(
         "The typed client of [`{name}`]: one method per handler, each returning a `DeferredCall`."
     );
+    let stubs = stubs(self_ty, name, &component_trait, handlers);
     let kind = format_ident!("{}", kind);
     let descriptors = handlers.iter().map(handler_descriptor);
     let type_id = if stores {
@@ -343,6 +344,8 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
 
         #(#dispatch_fns)*
 
+        #stubs
+
         #KalixCore::__private::inventory::submit! {
             #KalixCore::__private::ComponentDescriptor {
                 kind: #KalixCore::__private::ComponentKind::#kind,
@@ -353,6 +356,66 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
                 forward_headers: &[#(#forward_headers),*],
                 construct: #construct,
                 handlers: &[#(#descriptors,)* #(#internal_handlers),*],
+            }
+        }
+    }
+}
+
+/// The typed stubs of a component (`kalix_core::testing::Stubbed`): one method per handler a
+/// client can call, taking an answer of its reply type.
+fn stubs(
+    self_ty: &Type,
+    name: &syn::Ident,
+    component_trait: &TokenStream,
+    handlers: &[Handler],
+) -> TokenStream {
+    let stubs = format_ident!("{}Stubs", name);
+    let methods = handlers
+        .iter()
+        .filter(|h| !h.failed && h.subscription.is_none() && matches!(h.reply, Reply::Unary(_)))
+        .map(|handler| {
+            let ident = &handler.ident;
+            let method = ident.unraw().to_string();
+            let reply = handler.reply.ty();
+            let doc = format!("Answers every call to [`{name}::{ident}`] with `answer`.");
+            let vis = match &handler.vis {
+                syn::Visibility::Inherited => quote!(pub(crate)),
+                vis => quote!(#vis),
+            };
+            quote! {
+                #[doc = #doc]
+                #vis fn #ident(
+                    &self,
+                    answer: impl ::core::ops::Fn(&#KalixCore::Call) -> ::core::result::Result<#reply, #KalixCore::CallError>
+                        + ::core::marker::Send + ::core::marker::Sync + 'static,
+                ) -> &Self {
+                    self.registry.stub(
+                        <#self_ty as #component_trait>::COMPONENT_ID,
+                        #method,
+                        #KalixCore::testing::stub_answer(answer),
+                    );
+                    self
+                }
+            }
+        });
+    let doc = format!("The typed stubs of [`{name}`]'s handlers, for the testkits.");
+    quote! {
+        #[doc = #doc]
+        #[allow(dead_code)]
+        pub struct #stubs<'a> {
+            registry: &'a dyn #KalixCore::testing::StubRegistry,
+        }
+
+        #[allow(dead_code)]
+        impl<'a> #stubs<'a> {
+            #(#methods)*
+        }
+
+        #[automatically_derived]
+        impl #KalixCore::testing::Stubbed for #self_ty {
+            type Stubs<'a> = #stubs<'a>;
+            fn stubs(registry: &dyn #KalixCore::testing::StubRegistry) -> #stubs<'_> {
+                #stubs { registry }
             }
         }
     }

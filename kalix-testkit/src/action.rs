@@ -3,11 +3,9 @@
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use kalix_core::action::{ActionComponent, ActionContext, Effect, EffectStream};
-use kalix_core::event_sourced_entity::EventSourcedComponent;
-use kalix_core::value_entity::ValueEntityComponent;
-use kalix_core::{Call, CallError, ComponentClient, Metadata};
-use serde::Serialize;
+use kalix_core::action::{ActionContext, Effect, EffectStream};
+use kalix_core::testing::Stubbed;
+use kalix_core::{Call, ComponentClient, Metadata};
 
 use kalix_core::timers::{ManualClock, PendingTimer, Timers};
 
@@ -85,9 +83,11 @@ impl<A> ActionTestkit<A> {
         self.timers.pending()
     }
 
-    /// Answers every awaited call to `method` of value entity `E` with `answer`, which sees the
-    /// call (its entity id is the path parameter named by the entity's `id`) and returns the
-    /// reply or the error the entity would give.
+    /// The typed stubs of component `C` (an action, a value or event-sourced entity, a
+    /// workflow): one method per handler, answering every awaited call to it with a closure that
+    /// sees the call (an entity's id is the path parameter its `id` names) and returns the
+    /// handler's reply type or the error the component would give. A method that does not exist,
+    /// or a reply of another type, does not compile.
     ///
     /// ```
     /// use kalix_core::prelude::*;
@@ -100,7 +100,7 @@ impl<A> ActionTestkit<A> {
     /// #[value_entity(type_id = "counter", id = "id")]
     /// impl Counter {
     ///     #[get("/counter/<id>")]
-    ///     fn get(&self, value: &i64) -> value_entity::Effect<i64, i64> {
+    ///     pub fn get(&self, value: &i64) -> value_entity::Effect<i64, i64> {
     ///         value_entity::Effect::reply(*value)
     ///     }
     /// }
@@ -120,11 +120,10 @@ impl<A> ActionTestkit<A> {
     /// }
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let testkit = ActionTestkit::new(Report).stub_value_entity::<Counter, _>("get", |call| {
-    ///     match call.path_param("id") {
-    ///         Some("c1") => Ok(7),
-    ///         _ => Err(CallError::new(ErrorCode::NOT_FOUND, "no such counter")),
-    ///     }
+    /// let testkit = ActionTestkit::new(Report);
+    /// testkit.stub::<Counter>().get(|call| match call.path_param("id") {
+    ///     Some("c1") => Ok(7),
+    ///     _ => Err(CallError::new(ErrorCode::NOT_FOUND, "no such counter")),
     /// });
     /// let result = testkit.call(async |a, ctx| a.report("c1".into(), ctx).await).await;
     /// assert_eq!(result.reply(), "at 7");
@@ -133,38 +132,8 @@ impl<A> ActionTestkit<A> {
     /// assert_eq!(testkit.calls().len(), 2);
     /// # })
     /// ```
-    #[must_use]
-    pub fn stub_value_entity<E: ValueEntityComponent, R: Serialize>(
-        self,
-        method: &str,
-        answer: impl Fn(&Call) -> Result<R, CallError> + Send + Sync + 'static,
-    ) -> Self {
-        self.stubs.insert(E::COMPONENT_ID, method, answer);
-        self
-    }
-
-    /// Answers every awaited call to `method` of event-sourced entity `E` with `answer`, as
-    /// [`ActionTestkit::stub_value_entity`] does.
-    #[must_use]
-    pub fn stub_event_sourced_entity<E: EventSourcedComponent, R: Serialize>(
-        self,
-        method: &str,
-        answer: impl Fn(&Call) -> Result<R, CallError> + Send + Sync + 'static,
-    ) -> Self {
-        self.stubs.insert(E::COMPONENT_ID, method, answer);
-        self
-    }
-
-    /// Answers every awaited call to `method` of action `B` with `answer`, as
-    /// [`ActionTestkit::stub_value_entity`] does.
-    #[must_use]
-    pub fn stub_action<B: ActionComponent, R: Serialize>(
-        self,
-        method: &str,
-        answer: impl Fn(&Call) -> Result<R, CallError> + Send + Sync + 'static,
-    ) -> Self {
-        self.stubs.insert(B::COMPONENT_ID, method, answer);
-        self
+    pub fn stub<C: Stubbed>(&self) -> C::Stubs<'_> {
+        self.stubs.of::<C>()
     }
 
     /// The component calls awaited so far (stubbed or not), in order. Forwards and side effects

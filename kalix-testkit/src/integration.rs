@@ -289,6 +289,15 @@ impl TestKitBuilder {
         self
     }
 
+    /// Runs every workflow step twice, dropping the first result as if the process had died
+    /// after the step's calls and before its transition committed (at-least-once made
+    /// visible): a step that is not idempotent fails its test here rather than after a
+    /// `kill -9`.
+    #[must_use]
+    pub fn run_steps_twice(self) -> Self {
+        self.service(Service::run_steps_twice)
+    }
+
     /// Changes the configuration (the port stays 0 unless changed here).
     #[must_use]
     pub fn config(mut self, change: impl FnOnce(Config) -> Config) -> Self {

@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use kalix_core::testing::{StubAnswer, StubRegistry, Stubbed};
 use kalix_core::{Call, CallError, ErrorCode, Transport};
-use serde::Serialize;
 
 /// What a stub answers a call with: the reply's JSON, or the error the callee would give.
-type Answer = Arc<dyn Fn(&Call) -> Result<serde_json::Value, CallError> + Send + Sync>;
+type Answer = Arc<dyn Fn(&Call) -> Result<Bytes, CallError> + Send + Sync>;
 
 /// The transport of a unit testkit's component client: each call is recorded, then answered by
 /// the stub for its component and method, or with a 500 naming the missing stub.
@@ -22,27 +22,22 @@ pub(crate) struct Stubs {
     pub timers: Mutex<Option<kalix_core::timers::Timers>>,
 }
 
-impl Stubs {
-    /// Answers every call to `method` of the component `component_id` with `answer`.
-    pub fn insert<R: Serialize>(
-        &self,
-        component_id: &str,
-        method: &str,
-        answer: impl Fn(&Call) -> Result<R, CallError> + Send + Sync + 'static,
-    ) {
-        let answer: Answer = Arc::new(move |call| {
-            let reply = answer(call)?;
-            serde_json::to_value(reply).map_err(|error| {
-                CallError::new(
-                    ErrorCode::INTERNAL_SERVER_ERROR,
-                    format!("the stubbed reply cannot be serialized: {error}"),
-                )
-            })
-        });
+impl StubRegistry for Stubs {
+    fn stub(&self, component_id: &'static str, method: &'static str, answer: StubAnswer) {
         self.answers
             .lock()
             .expect("no stub panics while held")
-            .insert((component_id.to_owned(), method.to_owned()), answer);
+            .insert(
+                (component_id.to_owned(), method.to_owned()),
+                Arc::from(answer),
+            );
+    }
+}
+
+impl Stubs {
+    /// The typed stubs of component `C`, answering through these.
+    pub fn of<C: Stubbed>(&self) -> C::Stubs<'_> {
+        C::stubs(self)
     }
 
     /// The calls made so far, in order.
@@ -67,28 +62,23 @@ impl Transport for Stubs {
             .lock()
             .expect("no stub panics while held")
             .push(call.clone());
-        let key = (call.component().to_owned(), call.method().to_owned());
         let answer = self
             .answers
             .lock()
             .expect("no stub panics while held")
-            .get(&key)
+            .get(&(call.component().to_owned(), call.method().to_owned()))
             .cloned();
         Box::pin(async move {
             let Some(answer) = answer else {
                 return Err(CallError::new(
                     ErrorCode::INTERNAL_SERVER_ERROR,
                     format!(
-                        "no stub answers {}; script one with the testkit's stub_action, \
-                         stub_value_entity or stub_event_sourced_entity",
+                        "no stub answers {}; script one with the testkit's stub::<Component>()",
                         call.target()
                     ),
                 ));
             };
-            let reply = answer(&call)?;
-            Ok(Bytes::from(
-                serde_json::to_vec(&reply).expect("a JSON value serializes"),
-            ))
+            answer(&call)
         })
     }
 }

@@ -10,13 +10,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use kalix_core::action::ActionComponent;
-use kalix_core::event_sourced_entity::EventSourcedComponent;
+use kalix_core::testing::Stubbed;
 use kalix_core::timers::{ManualClock, PendingTimer};
-use kalix_core::value_entity::ValueEntityComponent;
 use kalix_core::workflow::{Position, Record, WorkflowComponent};
 use kalix_core::{Call, CallError, ComponentClient, Service, Transport};
-use serde::Serialize;
 
 use crate::TestKit;
 use crate::stubs::Stubs;
@@ -85,6 +82,14 @@ impl<W: WorkflowComponent> WorkflowTestkit<W> {
     /// Starts the engine, with no stubs: a step's call to another component fails with a 500
     /// naming the missing stub until one is scripted.
     pub async fn start() -> Self {
+        Self::start_with(|builder| builder).await
+    }
+
+    /// As [`WorkflowTestkit::start`], with the service's builder changed first: the
+    /// dependencies the service's components need (`builder.dependency(..)`), its config.
+    pub async fn start_with(
+        configure: impl FnOnce(crate::TestKitBuilder) -> crate::TestKitBuilder,
+    ) -> Self {
         let stubs = Arc::new(Stubs::default());
         let hanging = Arc::new(Hanging::default());
         let log: Arc<Mutex<Vec<Logged<W::State>>>> = Arc::default();
@@ -109,7 +114,7 @@ impl<W: WorkflowComponent> WorkflowTestkit<W> {
                 }
             })
         };
-        let testkit = TestKit::builder()
+        let testkit = configure(TestKit::builder())
             .with_clock(clock)
             .service(|service: Service| service.route_calls(router).observe_workflows(observer))
             .start()
@@ -128,31 +133,11 @@ impl<W: WorkflowComponent> WorkflowTestkit<W> {
         W::client(self.testkit.component_client(), workflow_id.to_owned())
     }
 
-    /// Answers every call the steps make to `method` of value entity `E` with `answer`.
-    pub fn stub_value_entity<E: ValueEntityComponent, R: Serialize>(
-        &self,
-        method: &str,
-        answer: impl Fn(&Call) -> Result<R, CallError> + Send + Sync + 'static,
-    ) {
-        self.stubs.insert(E::COMPONENT_ID, method, answer);
-    }
-
-    /// Answers every call the steps make to `method` of event-sourced entity `E` with `answer`.
-    pub fn stub_event_sourced_entity<E: EventSourcedComponent, R: Serialize>(
-        &self,
-        method: &str,
-        answer: impl Fn(&Call) -> Result<R, CallError> + Send + Sync + 'static,
-    ) {
-        self.stubs.insert(E::COMPONENT_ID, method, answer);
-    }
-
-    /// Answers every call the steps make to `method` of action `A` with `answer`.
-    pub fn stub_action<A: ActionComponent, R: Serialize>(
-        &self,
-        method: &str,
-        answer: impl Fn(&Call) -> Result<R, CallError> + Send + Sync + 'static,
-    ) {
-        self.stubs.insert(A::COMPONENT_ID, method, answer);
+    /// The typed stubs of component `C` (an action, a value or event-sourced entity, another
+    /// workflow): one method per handler, answering every call the steps (and timers) make to it
+    /// with a closure returning the handler's reply type or the error it would give.
+    pub fn stub<C: Stubbed>(&self) -> C::Stubs<'_> {
+        self.stubs.of::<C>()
     }
 
     /// Never answers calls to `method` of component `component_id` (e.g.
@@ -205,7 +190,20 @@ impl<W: WorkflowComponent> WorkflowTestkit<W> {
         loop {
             let last = self.last(workflow_id);
             if let Some(record) = self.standing(last) {
-                return record;
+                // A step waiting for a call that never answers may be one a transition just
+                // replaced (its call still hangs until its timeout): the record must stay as it
+                // is a moment before it counts as standing.
+                if record.running().is_none() {
+                    return record;
+                }
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let unmoved = self.last(workflow_id).is_some_and(|(again, _)| {
+                    again.run == record.run && again.position == record.position
+                });
+                if unmoved {
+                    return record;
+                }
+                continue;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(10),

@@ -70,6 +70,8 @@ pub struct WorkflowRow<W: WorkflowComponent> {
     observer: Option<WorkflowObserver>,
     /// Permits for steps running at once (the service's, shared by every workflow type).
     step_slots: Arc<tokio::sync::Semaphore>,
+    /// Runs every step twice, the first result dropped (a testkit's mode).
+    steps_twice: bool,
 }
 
 /// Shown each record a workflow commits, and each retry a process makes in memory (the record
@@ -94,7 +96,15 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
             active: Mutex::new(HashMap::new()),
             observer,
             step_slots,
+            steps_twice: false,
         }
+    }
+
+    /// The kind running every step twice when `twice`: the first result is dropped, as if the
+    /// process had died before the step's transition committed.
+    pub fn run_steps_twice(mut self, twice: bool) -> Self {
+        self.steps_twice = twice;
+        self
     }
 }
 
@@ -376,6 +386,12 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
             };
             let context =
                 StepContext::new(workflow_id.clone(), step.clone(), attempt, client.clone());
+            if kind.steps_twice {
+                let dropped = self
+                    .run_step(&step, input.clone(), state.as_ref(), &context)
+                    .await;
+                tracing::debug!(workflow = %described::<W>(&workflow_id), step, succeeded = dropped.is_ok(), "the step's first run is dropped, as if its process died before its transition");
+            }
             let result = self.run_step(&step, input, state.as_ref(), &context).await;
             let committed = self
                 .apply_step(&workflow_id, run, attempt, &step, result)

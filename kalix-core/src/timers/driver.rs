@@ -208,6 +208,15 @@ impl TimerDriver {
             }
         };
         let target = format!("{}::{}", call.component(), call.method());
+        // A testkit's stubs answer a timer's call as they answer a handler's.
+        if let Some(answer) = dispatcher.routed(&call) {
+            let failure = match tokio::time::timeout(CALL_TIMEOUT, answer).await {
+                Ok(Ok(_)) => None,
+                Ok(Err(error)) => Some(error.to_string()),
+                Err(_) => Some(format!("no answer within {CALL_TIMEOUT:?}")),
+            };
+            return self.settled(timer, owner, &target, failure);
+        }
         let untyped = UntypedCall { call, defect: None };
         let failure = match tokio::time::timeout(CALL_TIMEOUT, dispatcher.call(untyped)).await {
             Ok(Outcome::Error(error)) => Some(error.to_string()),
@@ -217,6 +226,18 @@ impl TimerDriver {
             )),
             Err(_) => Some(format!("no answer within {CALL_TIMEOUT:?}")),
         };
+        self.settled(timer, owner, &target, failure)
+    }
+
+    /// What becomes of a fired timer whose call came to `failure` (none: it succeeded).
+    fn settled(
+        &self,
+        timer: TimerRecord,
+        owner: u64,
+        target: &str,
+        failure: Option<String>,
+    ) -> TimerOutcome {
+        let done = done(&timer, owner);
         let Some(failure) = failure else {
             tracing::debug!(timer = %timer.name, %target, "timer fired");
             return done;

@@ -74,7 +74,7 @@ async fn ignore_and_unrunnable_calls() {
         .await;
     assert_eq!(result.error_status(), ErrorCode::INTERNAL_SERVER_ERROR);
     assert!(
-        result.error().contains("no stub answers") && result.error().contains("stub_action"),
+        result.error().contains("no stub answers") && result.error().contains("stub::<"),
         "{}",
         result.error()
     );
@@ -82,15 +82,17 @@ async fn ignore_and_unrunnable_calls() {
 
 #[tokio::test]
 async fn stubbed_component_calls_answer_per_target_and_are_recorded() {
-    let testkit = testkit()
-        .stub_value_entity::<Tally, _>("get", |call| match call.path_param("id") {
+    let testkit = testkit();
+    testkit
+        .stub::<Tally>()
+        .get(|call| match call.path_param("id") {
             Some("t1") => Ok(20),
             _ => Err(CallError::new(ErrorCode::NOT_FOUND, "no such tally")),
-        })
-        .stub_action::<Effects, _>("echo", |call| {
-            let n: i64 = call.path_param("n").unwrap().parse().unwrap();
-            Ok(n + 1)
         });
+    testkit.stub::<Effects>().echo(|call| {
+        let n: i64 = call.path_param("n").unwrap().parse().unwrap();
+        Ok(n + 1)
+    });
 
     let result = testkit
         .call(async |a, ctx| a.tally_doubled("t1".into(), ctx).await)

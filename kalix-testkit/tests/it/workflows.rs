@@ -309,6 +309,25 @@ impl Gated {
             .then_reply("running".to_owned())
     }
 
+    /// Adds `n` to tally `id` in a minute, by a timer.
+    #[put("/gated/<id>/tally-later/<n>")]
+    fn tally_later(
+        &self,
+        state: Option<&String>,
+        n: i64,
+        ctx: &WorkflowContext,
+    ) -> Effect<Self, String, String> {
+        let _ = state;
+        let id = ctx.workflow_id().to_owned();
+        let call = ctx
+            .component_client()
+            .value_entity::<crate::components::Tally>(&id)
+            .add(n);
+        ctx.timers()
+            .start_single_timer(format!("tally-{id}"), Duration::from_secs(60), call);
+        Effect::reply("scheduled".to_owned())
+    }
+
     #[get("/gated/<id>")]
     fn get(&self, state: Option<&String>) -> Effect<Self, String, String> {
         match state {
@@ -472,4 +491,42 @@ async fn the_workflows_watchdogs_do_not_count_against_the_timer_limit_nor_show_i
     assert_eq!(names, ["remind-wd0-r", "remind-wd1-r"]);
     let third = testkit.put("/flow/wd2-r/remind/60").send().await.unwrap();
     assert_eq!(third.status(), 503, "the user's own limit still holds");
+}
+
+#[tokio::test]
+async fn in_the_workflow_testkit_a_timers_call_is_answered_by_the_stubs_and_a_failure_retried() {
+    let testkit = kalix_testkit::WorkflowTestkit::<Gated>::start_with(|builder| {
+        builder.dependency(crate::components::Recorder::default())
+    })
+    .await;
+    let added = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&added);
+    testkit.stub::<crate::components::Tally>().add(move |call| {
+        let n: i64 = call.path_param("n").unwrap().parse().unwrap();
+        seen.lock().unwrap().push(n);
+        if n < 0 {
+            return Err(CallError::new(
+                ErrorCode::BAD_REQUEST,
+                "no negative tallies",
+            ));
+        }
+        Ok(n)
+    });
+    let client = testkit.client("s1");
+    assert_eq!(client.tally_later(5).await.unwrap(), "scheduled");
+    let client = testkit.client("s2");
+    assert_eq!(client.tally_later(-1).await.unwrap(), "scheduled");
+    testkit.advance(Duration::from_secs(60)).await;
+    let started = Instant::now();
+    while added.lock().unwrap().len() < 2 && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut calls = added.lock().unwrap().clone();
+    calls.sort();
+    assert_eq!(calls, [-1, 5], "both timers called the stub, not the tally");
+    // The stubbed success removed its timer; the stubbed failure keeps its own, to retry.
+    let pending = testkit.timers().await;
+    let names: Vec<&str> = pending.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["tally-s2"]);
+    assert_eq!(pending[0].attempts, 1);
 }

@@ -3,21 +3,22 @@
 
 use std::time::Duration;
 
-use kalix_core::CallError;
 use kalix_testkit::ActionTestkit;
 use reliable_timers::{EXPIRY, Order, OrderAction, OrderEntity, OrderRequest, timer_name};
 
 #[tokio::test]
 async fn placing_starts_the_expiration_timer_which_fires_the_expiry_when_due() {
-    let testkit = ActionTestkit::new(OrderAction)
-        .stub_value_entity::<OrderEntity, _>("place", |_| {
-            Ok(Order {
-                id: "o1".to_owned(),
-                placed: true,
-                ..Order::default()
-            })
+    let testkit = ActionTestkit::new(OrderAction);
+    testkit.stub::<OrderEntity>().place(|_| {
+        Ok(Order {
+            id: "o1".to_owned(),
+            placed: true,
+            ..Order::default()
         })
-        .stub_action::<OrderAction, _>("expire", |_| Ok::<_, CallError>("Ok".to_owned()));
+    });
+    testkit
+        .stub::<OrderAction>()
+        .expire(|_| Ok("Ok".to_owned()));
     let request = OrderRequest {
         item: "tea".to_owned(),
         quantity: 1,
@@ -56,8 +57,10 @@ async fn placing_starts_the_expiration_timer_which_fires_the_expiry_when_due() {
 #[tokio::test]
 async fn a_timer_whose_call_fails_stays_and_is_retried_as_the_runtime_retries_it() {
     // No stub for `expire`: the call fails, so the timer is called again 3 s later.
-    let testkit = ActionTestkit::new(OrderAction)
-        .stub_value_entity::<OrderEntity, _>("place", |_| Ok(Order::default()));
+    let testkit = ActionTestkit::new(OrderAction);
+    testkit
+        .stub::<OrderEntity>()
+        .place(|_| Ok(Order::default()));
     let request = OrderRequest::default();
     testkit
         .call(async |a, ctx| a.place(request, ctx).await)

@@ -1,7 +1,7 @@
 //! Kalix's five scenarios in the workflow unit testkit: the wallets are stubs keeping balances
 //! in a map, the clock is moved by hand, and each transition is checked.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,14 +20,40 @@ fn amount(call: &Call) -> i64 {
     call.path_param("amount").unwrap().parse().unwrap()
 }
 
-/// A testkit whose wallet stubs hold `wallets`, as the wallet entity would.
+/// The call's command id, which the wallet remembers to apply each command once.
+fn command_id(call: &Call) -> Option<String> {
+    call.query()
+        .iter()
+        .find(|(name, _)| name == "command_id")
+        .map(|(_, id)| id.clone())
+}
+
+/// A testkit whose wallet stubs hold `wallets`, as the wallet entity would: each command id
+/// applied once.
 async fn testkit(wallets: &[(&str, i64)]) -> (WorkflowTestkit<TransferWorkflow>, Wallets) {
-    let testkit = WorkflowTestkit::<TransferWorkflow>::start().await;
+    stubbed(WorkflowTestkit::<TransferWorkflow>::start().await, wallets)
+}
+
+/// As [`testkit`], with every step run twice (the first result dropped, as after a crash
+/// between a step's calls and its transition): a step that is not idempotent moves money twice.
+async fn testkit_running_steps_twice(
+    wallets: &[(&str, i64)],
+) -> (WorkflowTestkit<TransferWorkflow>, Wallets) {
+    let testkit =
+        WorkflowTestkit::<TransferWorkflow>::start_with(|builder| builder.run_steps_twice()).await;
+    stubbed(testkit, wallets)
+}
+
+fn stubbed(
+    testkit: WorkflowTestkit<TransferWorkflow>,
+    wallets: &[(&str, i64)],
+) -> (WorkflowTestkit<TransferWorkflow>, Wallets) {
     let balances: Wallets = Arc::new(Mutex::new(
         wallets.iter().map(|(id, b)| (id.to_string(), *b)).collect(),
     ));
-    let held = Arc::clone(&balances);
-    testkit.stub_value_entity::<WalletEntity, _>("withdraw", move |call| {
+    let applied: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let (held, seen) = (Arc::clone(&balances), Arc::clone(&applied));
+    testkit.stub::<WalletEntity>().withdraw(move |call| {
         let id = call.path_param("id").unwrap();
         let mut wallets = held.lock().unwrap();
         let Some(balance) = wallets.get_mut(id) else {
@@ -36,6 +62,9 @@ async fn testkit(wallets: &[(&str, i64)]) -> (WorkflowTestkit<TransferWorkflow>,
                 format!("Wallet [{id}] not exists"),
             ));
         };
+        if command_id(call).is_some_and(|command| !seen.lock().unwrap().insert(command)) {
+            return Ok(WithdrawResult::WithdrawSucceed);
+        }
         if *balance < amount(call) {
             return Ok(WithdrawResult::WithdrawFailed {
                 error_msg: "Insufficient balance".into(),
@@ -44,8 +73,8 @@ async fn testkit(wallets: &[(&str, i64)]) -> (WorkflowTestkit<TransferWorkflow>,
         *balance -= amount(call);
         Ok(WithdrawResult::WithdrawSucceed)
     });
-    let held = Arc::clone(&balances);
-    testkit.stub_value_entity::<WalletEntity, _>("deposit", move |call| {
+    let (held, seen) = (Arc::clone(&balances), Arc::clone(&applied));
+    testkit.stub::<WalletEntity>().deposit(move |call| {
         let id = call.path_param("id").unwrap();
         let mut wallets = held.lock().unwrap();
         let Some(balance) = wallets.get_mut(id) else {
@@ -53,6 +82,9 @@ async fn testkit(wallets: &[(&str, i64)]) -> (WorkflowTestkit<TransferWorkflow>,
                 error_msg: format!("Wallet [{id}] not exists"),
             });
         };
+        if command_id(call).is_some_and(|command| !seen.lock().unwrap().insert(command)) {
+            return Ok(DepositResult::DepositSucceed);
+        }
         *balance += amount(call);
         Ok(DepositResult::DepositSucceed)
     });
@@ -321,4 +353,38 @@ async fn a_deposit_that_never_answers_times_out_and_the_workflow_timeout_fails_o
         Some(90),
         "withdrawn, and the failover leaves it to a human"
     );
+}
+
+#[tokio::test]
+async fn steps_run_twice_move_the_money_once() {
+    // A plain transfer, and one whose deposit fails and is compensated.
+    let (testkit, wallets) = testkit_running_steps_twice(&[("a", 100), ("b", 0)]).await;
+    testkit
+        .client("t1")
+        .start_transfer(transfer("a", "b", 10))
+        .await
+        .unwrap();
+    testkit
+        .client("t2")
+        .start_transfer(transfer("a", "missing", 30))
+        .await
+        .unwrap();
+    let plain = testkit.settled("t1").await;
+    let compensated = testkit.settled("t2").await;
+    assert_eq!(plain.state.unwrap().status, TransferStatus::Completed);
+    assert_eq!(
+        compensated.state.unwrap().status,
+        TransferStatus::CompensationCompleted
+    );
+    assert_eq!(
+        testkit.calls().len(),
+        10,
+        "each step's call was made twice: 2 x (withdraw, deposit) + 2 x (withdraw, deposit, compensation)"
+    );
+    assert_eq!(
+        balance(&wallets, "a"),
+        Some(90),
+        "withdrawn once, refunded once"
+    );
+    assert_eq!(balance(&wallets, "b"), Some(10), "deposited once");
 }
