@@ -113,6 +113,9 @@ impl TestKit {
 
     /// The messages the service publishes to `topic` from its start, to expect in order.
     ///
+    /// Each call gives a reader of its own, starting at the topic's first message: keep the
+    /// reader for the messages that follow (two readers both see every message).
+    ///
     /// ```no_run
     /// # async fn example(testkit: kalix_testkit::TestKit) {
     /// #[derive(serde::Deserialize)]

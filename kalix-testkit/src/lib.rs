@@ -19,6 +19,7 @@
 mod action;
 mod counting_store;
 mod event_sourced;
+mod eventually;
 
 mod http_transport;
 
@@ -36,6 +37,7 @@ mod workflow;
 pub use action::{ActionResult, ActionTestkit};
 pub use counting_store::CountingStore;
 pub use event_sourced::{Emitted, EventSourcedResult, EventSourcedTestkit};
+pub use eventually::{EVENTUALLY, eventually, eventually_within};
 pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};
 pub use process::ServiceProcess;

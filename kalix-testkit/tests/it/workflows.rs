@@ -129,20 +129,21 @@ impl Flow {
     }
 }
 
-/// `GET /flow/<id>` until it answers `expected`, for at most 5 s.
+/// `GET /flow/<id>` once it answers `expected` (panics after 10 s with what it answered).
 async fn state_becomes(
     testkit: &kalix_testkit::TestKit,
     id: &str,
     expected: &str,
 ) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
+    kalix_testkit::eventually(|| async {
         let state = crate::get_json(testkit, &format!("/flow/{id}")).await;
-        if state == json!(expected) || started.elapsed() > Duration::from_secs(5) {
-            return state;
+        if state == json!(expected) {
+            Ok(state)
+        } else {
+            Err(state)
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]

@@ -261,16 +261,17 @@ async fn on_nats_outside_clients_publish_commands_and_read_events() {
     mark_ran("nats-outside-clients");
 }
 
-/// `value` of counter `id` within 10 s, or what it is then.
+/// Counter `id` once it reads `value` (panics after 10 s with what it read).
 async fn counter_becomes(testkit: &TestKit, id: &str, value: &str) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    kalix_testkit::eventually(|| async {
         let now = counter(testkit, id).await;
-        if now == Value::String(value.to_owned()) || std::time::Instant::now() > deadline {
-            return now;
+        if now == Value::String(value.to_owned()) {
+            Ok(now)
+        } else {
+            Err(now)
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 /// NATS loses its streams under a running service (a server restarted without its data): the
