@@ -137,7 +137,10 @@ pub mod prelude {
     pub use crate::event_sourced_entity::{self, EventSourcedEntityContext};
     pub use crate::value_entity::{self, ValueEntityContext};
     pub use crate::view::{self, QueryStream, UpdateContext};
-    pub use crate::workflow::{self, StepContext, StepResult, Transition, WorkflowContext};
+    // `Settings` and `Recovery` are what a `#[settings]` method returns and configures.
+    pub use crate::workflow::{
+        self, Recovery, Settings, StepContext, StepResult, Transition, WorkflowContext,
+    };
     pub use crate::{
         CallError, ComponentClient, DeferredCall, Dependencies, ErrorCode, Metadata,
         MissingDependency, SuccessCode,

@@ -217,9 +217,28 @@ pub fn assert_url_param<T: crate::UrlParam>() {}
 
 /// The subscription of a handler taking `T` to the changes of the value entity `E`; compiles
 /// only if `E` is one and `T` is its state. One function, so a mistake is one error.
+/// Implemented by `#[value_entity]` for the entity's state type: what a subscription to its
+/// changes takes.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a value entity whose state is `{T}`",
+    label = "a `#[value_entity]` whose state the handler takes",
+    note = "a subscription to a value entity's changes takes the entity's state type (as its effects, or its `state = ..` option, name it)"
+)]
+pub trait StateOf<T>: crate::value_entity::ValueEntityComponent {}
+
+/// Implemented by `#[event_sourced_entity]` for the entity's event type: what a subscription to
+/// its events takes (or, with `ignore_unknown`, a type of the subscriber's own).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event-sourced entity whose events are `{T}`",
+    label = "an `#[event_sourced_entity]` whose event type the handler takes",
+    note = "a subscription to an event-sourced entity takes the event type its effects emit, not its state; \
+            to take some of the events in a type of your own, add `ignore_unknown`"
+)]
+pub trait EventsOf<T>: crate::event_sourced_entity::EventSourcedComponent {}
+
 pub const fn value_entity_changes<E, T>() -> SubscriptionDescriptor
 where
-    E: crate::value_entity::ValueEntityComponent<State = T>,
+    E: StateOf<T>,
     T: serde::de::DeserializeOwned,
 {
     SubscriptionDescriptor {
@@ -266,7 +285,7 @@ where
 /// compiles only if `E` is one and `T` is its event type.
 pub const fn event_sourced_events<E, T>() -> SubscriptionDescriptor
 where
-    E: crate::event_sourced_entity::EventSourcedComponent<Event = T>,
+    E: EventsOf<T>,
     T: serde::de::DeserializeOwned,
 {
     SubscriptionDescriptor {

@@ -11,12 +11,16 @@ use std::fmt::Display;
 pub(crate) struct Diagnostics {
     /// `None` once checked.
     errors: Option<Vec<syn::Error>>,
+    /// Code emitted beside the errors so that uses of the item do not fail too (a workflow's
+    /// step constants when its model could not be built).
+    recovered: TokenStream,
 }
 
 impl Default for Diagnostics {
     fn default() -> Self {
         Self {
             errors: Some(Vec::new()),
+            recovered: TokenStream::new(),
         }
     }
 }
@@ -38,6 +42,11 @@ impl Diagnostics {
         self.errors().push(error);
     }
 
+    /// Emits `tokens` beside the errors, if there are any.
+    pub fn recover(&mut self, tokens: TokenStream) {
+        self.recovered.extend(tokens);
+    }
+
     /// How many errors have been found.
     pub fn count(&self) -> usize {
         self.errors.as_ref().map_or(0, Vec::len)
@@ -50,7 +59,9 @@ impl Diagnostics {
         if errors.is_empty() {
             return Ok(());
         }
-        Err(errors.into_iter().map(|e| e.to_compile_error()).collect())
+        let mut emitted: TokenStream = errors.into_iter().map(|e| e.to_compile_error()).collect();
+        emitted.extend(std::mem::take(&mut self.recovered));
+        Err(emitted)
     }
 }
 

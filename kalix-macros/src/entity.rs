@@ -117,7 +117,9 @@ pub(crate) fn id_in_routes(id: LitStr, item: &ItemImpl, diagnostics: &mut Diagno
     };
     diagnostics.error(
         &id,
-        format!("`id = \"{name}\"` names a path parameter no route has; every route has `<{shared}>`: write `id = \"{shared}\"`"),
+        format!(
+            "`id = \"{name}\"` names a path parameter no route has: every route of an entity holds its id parameter, here `<{name}>`, and the routes hold `<{shared}>` instead; write `<{name}>` in the routes, or `id = \"{shared}\"`"
+        ),
     );
     LitStr::new(shared, id.span())
 }

@@ -121,6 +121,9 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
+        impl #KalixCore::__private::EventsOf<#event> for #self_ty {}
+
         #link
 
         #shared

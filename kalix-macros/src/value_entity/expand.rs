@@ -78,6 +78,9 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
+        impl #KalixCore::__private::StateOf<#state> for #self_ty {}
+
         #shared
     })
 }

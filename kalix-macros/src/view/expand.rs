@@ -377,6 +377,9 @@ fn view_descriptor(view: &View) -> TokenStream {
 /// camelCase JSON names to the Rust fields they come from (`customerId` -> `customer_id`), as
 /// `#[serde(rename_all = "camelCase")]` maps them; snake_case names stay as they are.
 fn field_ident(name: &str, span: Span) -> Ident {
+    // At the query, but marked as generated: rustc then points at the query without offering to
+    // replace the whole query string by a field's name.
+    let span = Span::mixed_site().located_at(span);
     let mut snake = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_ascii_uppercase() {

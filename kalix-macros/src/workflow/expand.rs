@@ -150,6 +150,17 @@ fn step_arm(step: &Step, state: &syn::Type) -> TokenStream {
     }
 }
 
+/// The step constants alone, for a workflow whose model could not be built.
+pub(super) fn step_constants(self_ty: &syn::Type, steps: &[Step]) -> TokenStream {
+    let constants = steps.iter().map(|step| step_id(step, self_ty));
+    quote! {
+        #[allow(dead_code)]
+        impl #self_ty {
+            #(#constants)*
+        }
+    }
+}
+
 /// `pub const WITHDRAW: StepId<Self, Input> = StepId::new("withdraw");`
 fn step_id(step: &Step, self_ty: &syn::Type) -> TokenStream {
     let constant = step_const(step);

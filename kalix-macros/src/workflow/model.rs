@@ -79,14 +79,19 @@ impl Workflow {
             options.state.clone(),
             diagnostics,
         );
-        let state = state?;
         check_unique_steps(&mut steps, diagnostics);
+        let (Some(state), Some(name), Some(type_id), Some(id)) = (state, name, type_id, id) else {
+            // No model to generate from: the step constants still exist, so transitions to
+            // them do not add errors of their own.
+            diagnostics.recover(super::expand::step_constants(&item.self_ty, &steps));
+            return None;
+        };
         let workflow = Workflow {
             self_ty: (*item.self_ty).clone(),
-            name: name?,
+            name,
             options,
-            type_id: type_id?,
-            id: id?,
+            type_id,
+            id,
             state,
             handlers: sound(handlers),
             steps,
