@@ -397,9 +397,11 @@ pub enum RowUpdate {
 impl RowUpdate {
     /// The row to write: `Some(Some(json))` to set it, `Some(None)` to delete it, `None` to
     /// leave it.
+    /// A NUL character in the row is written as U+FFFD on every store (PostgreSQL cannot hold
+    /// it), and query parameters are read the same way, so one rule holds everywhere.
     pub(crate) fn into_row(self) -> Option<Option<bytes::Bytes>> {
         match self {
-            RowUpdate::Set(row) => Some(Some(row)),
+            RowUpdate::Set(row) => Some(Some(crate::view::without_nul(row))),
             RowUpdate::Delete => Some(None),
             RowUpdate::Keep => None,
         }

@@ -38,7 +38,7 @@ use crate::store::PostgresTimeouts;
 /// | `KALIX_TOPIC_MAX_BYTES` | `1073741824` (1 GiB) | the bytes a NATS stream the service makes keeps at most (the oldest go first) |
 /// | `KALIX_WORKFLOW_MAX_RUNNING_STEPS` | `256` | workflow steps running (or committing their result) at once in this process; more wait their turn |
 /// | `KALIX_TIMERS_MAX_PAYLOAD_BYTES` | `65536` | largest call (its JSON) a timer may carry |
-/// | `KALIX_TIMERS_MAX_NAME_BYTES` | `512` | longest timer name |
+/// | `KALIX_TIMERS_MAX_NAME_BYTES` | `1536` | longest timer name: room for an entity id (1,024 bytes at most) and a prefix |
 ///
 /// ```
 /// let config = kalix_core::Config::default().with_port(0);
@@ -193,7 +193,7 @@ impl Default for Config {
             max_running_steps: 256,
             topic_retention: Duration::from_secs(7 * 24 * 60 * 60),
             topic_max_bytes: 1024 * 1024 * 1024,
-            max_timer_name_bytes: 512,
+            max_timer_name_bytes: 1536,
         }
     }
 }

@@ -32,7 +32,7 @@ impl Default for TimerLimits {
         Self {
             max_pending: 100_000,
             max_payload_bytes: 64 * 1024,
-            max_name_bytes: 512,
+            max_name_bytes: 1536,
         }
     }
 }

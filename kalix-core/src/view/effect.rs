@@ -77,9 +77,11 @@ impl UpdateContext {
         }
     }
 
-    /// The id of the entity whose change this is: the row's key.
-    pub fn event_subject(&self) -> &str {
-        &self.subject
+    /// The id of the entity whose change this is (the row's key), or a topic message's
+    /// `ce-subject`; `None` for a message without one. The same shape as
+    /// `ActionContext::event_subject`.
+    pub fn event_subject(&self) -> Option<&str> {
+        (!self.subject.is_empty()).then_some(self.subject.as_str())
     }
 
     /// The event's type name, for an event-sourced source.

@@ -83,6 +83,72 @@ pub(crate) use updater::Views;
 pub(crate) use updater::{check_columns, prepare_tables, topic_readers};
 pub(crate) use updates::ViewUpdates;
 
+/// A view row's JSON with each NUL character in its strings as U+FFFD: what every store keeps,
+/// as PostgreSQL cannot keep NUL.
+pub(crate) fn without_nul(row: bytes::Bytes) -> bytes::Bytes {
+    // The escape is how serde_json writes a NUL: only then is the row parsed.
+    if !row.windows(6).any(|window| window == b"\\u0000") {
+        return row;
+    }
+    match serde_json::from_slice::<serde_json::Value>(&row) {
+        Ok(value) => serde_json::to_vec(&nul_as_replacement(value))
+            .map(bytes::Bytes::from)
+            .unwrap_or(row),
+        Err(_) => row,
+    }
+}
+
+/// Query parameters with each NUL character as U+FFFD, as rows keep them.
+pub(crate) fn params_without_nul(
+    params: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    params
+        .into_iter()
+        .map(|(k, v)| (k, nul_as_replacement(v)))
+        .collect()
+}
+
+/// `value` with each NUL character in its strings as U+FFFD.
+fn nul_as_replacement(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => {
+            serde_json::Value::String(text.replace('\0', "\u{fffd}"))
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(nul_as_replacement).collect())
+        }
+        serde_json::Value::Object(fields) => serde_json::Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, nul_as_replacement(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_in_a_row_or_a_parameter_becomes_the_replacement_character_alike() {
+        let row =
+            bytes::Bytes::from(serde_json::to_vec(&serde_json::json!({"name": "a\0b"})).unwrap());
+        let stored: serde_json::Value = serde_json::from_slice(&without_nul(row)).unwrap();
+        let mut params = serde_json::Map::new();
+        params.insert("name".into(), serde_json::json!("a\0b"));
+        let params = params_without_nul(params);
+        assert_eq!(stored["name"], "a\u{fffd}b");
+        assert_eq!(params["name"], stored["name"], "a query finds the row");
+        // A backslash followed by u0000 is text, not a NUL: left alone.
+        let text = bytes::Bytes::from(
+            serde_json::to_vec(&serde_json::json!({"name": "\\u0000"})).unwrap(),
+        );
+        assert_eq!(without_nul(text.clone()), text);
+    }
+}
+
 /// The trait `#[view]` implements: how the runtime and clients find a view.
 pub trait ViewComponent: Send + Sync + 'static {
     /// The component id.

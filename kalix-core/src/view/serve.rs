@@ -38,6 +38,7 @@ pub(crate) async fn run_query(
     params: Map<String, Value>,
     shape: ResultShape,
 ) -> HandlerOutcome {
+    let params = super::params_without_nul(params);
     if shape == ResultShape::Stream {
         return stream(queries, query, params).await;
     }
@@ -174,8 +175,15 @@ impl Page {
 
     fn wrapper(self, query: &Query, field: &str) -> Value {
         let mut wrapper = Map::new();
+        let mut rows = Some(self.rows);
+        // In the order of the projection.
         for item in query.select {
             match item {
+                SelectItem::StarAs(_) | SelectItem::Star => {
+                    let rows = rows.take().unwrap_or_default();
+                    let rows = rows.into_iter().map(|(_, row)| row).collect();
+                    wrapper.insert(field.to_owned(), Value::Array(rows));
+                }
                 SelectItem::NextPageToken(alias) => {
                     let token = if self.has_more {
                         super::sql::page_token(self.next_offset)
@@ -193,8 +201,10 @@ impl Page {
                 _ => {}
             }
         }
-        let rows = self.rows.into_iter().map(|(_, row)| row).collect();
-        wrapper.insert(field.to_owned(), Value::Array(rows));
+        if let Some(rows) = rows {
+            let rows = rows.into_iter().map(|(_, row)| row).collect();
+            wrapper.insert(field.to_owned(), Value::Array(rows));
+        }
         Value::Object(wrapper)
     }
 }

@@ -41,7 +41,7 @@ impl UsersByCountry {
                     email,
                 },
             ) => view::Effect::update_state(UserRow {
-                id: ctx.event_subject().to_owned(),
+                id: ctx.event_subject().unwrap_or_default().to_owned(),
                 name: name.clone(),
                 country: country.clone(),
                 email: email.clone(),

@@ -56,7 +56,7 @@ fn apply(
     match (row, event) {
         (_, CustomerPublicEvent::Created { email, name }) => {
             view::Effect::update_state(CustomerRow {
-                id: ctx.event_subject().to_owned(),
+                id: ctx.event_subject().unwrap_or_default().to_owned(),
                 email: email.clone(),
                 name: name.clone(),
             })

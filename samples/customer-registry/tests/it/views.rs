@@ -145,6 +145,14 @@ async fn customers_are_found_by_any_of_several_cities_and_paged_by_name() {
             .map(|c| c["name"].as_str().unwrap().to_owned())
             .collect()
     };
+    // Keys in the order of the projection and of the row's fields, not sorted.
+    let keys =
+        |value: &Value| -> Vec<String> { value.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&first), ["customers", "nextPageToken", "hasMore"]);
+    assert_eq!(
+        keys(&first["customers"][0]),
+        ["customerId", "email", "name", "address"]
+    );
     let first_names = names(&first);
     assert_eq!(first_names.len(), 10);
     let mut sorted = first_names.clone();

@@ -84,7 +84,7 @@ async fn the_unit_testkit_refuses_what_the_runtime_refuses() {
                 .expire("o1".to_owned());
             match ctx
                 .timers()
-                .start_single_timer("x".repeat(600), EXPIRY, call)
+                .start_single_timer("x".repeat(2_000), EXPIRY, call)
                 .await
             {
                 Ok(()) => kalix_core::action::Effect::reply("started".to_owned()),
@@ -94,7 +94,7 @@ async fn the_unit_testkit_refuses_what_the_runtime_refuses() {
         .await;
     assert!(result.is_error());
     assert!(
-        result.error().contains("at most 512 bytes"),
+        result.error().contains("at most 1536 bytes"),
         "{}",
         result.error()
     );

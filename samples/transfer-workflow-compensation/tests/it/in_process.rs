@@ -232,3 +232,24 @@ async fn the_contract_errors() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_workflow_id_as_long_as_ids_go_waits_for_acceptation_like_any_other() {
+    // Its acceptation timer is named after the id: the timer limits leave room for it.
+    let testkit = TestKit::start().await;
+    let (http, base) = (testkit.http().clone(), testkit.base_url().to_owned());
+    create_wallet(&http, &base, "a", 2000).await;
+    create_wallet(&http, &base, "b", 100).await;
+    let id = "t".repeat(1_000);
+    assert_eq!(
+        start(&http, &base, &id, "a", "b", 1001).await,
+        (
+            200,
+            json!({"value": "transfer started, waiting for acceptation"})
+        )
+    );
+    assert_eq!(
+        status_within(&base, &id, "WAITING_FOR_ACCEPTATION", WITHIN).await,
+        "WAITING_FOR_ACCEPTATION"
+    );
+}
