@@ -140,7 +140,12 @@ fn cpu_seconds() -> f64 {
         .map_or("", |(_, rest)| rest)
         .split_whitespace()
         .collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -212,7 +217,9 @@ fn main() {
                 tokio::spawn(async move {
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                         let reply = http
-                            .get(format!("{base}/_kalix/streams/iso_feed?after=999999999.0&wait_ms=1000"))
+                            .get(format!(
+                                "{base}/_kalix/streams/iso_feed?after=999999999.0&wait_ms=1000"
+                            ))
                             .send()
                             .await;
                         if let Ok(reply) = reply {

@@ -182,6 +182,7 @@ fn main() {
                             follows_own_write: false,
                             payload: Some(json(&person(*n))),
                             timers: Vec::new(),
+                            kept_reply: None,
                         })
                     })
                     .collect();

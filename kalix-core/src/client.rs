@@ -213,6 +213,37 @@ impl<R> DeferredCall<R> {
         self
     }
 
+    /// Makes the call exactly once at an entity: the entity keeps its reply under `key` with
+    /// the change, in one transaction, and answers the same key again with that reply, changing
+    /// nothing (for `KALIX_IDEMPOTENCY_RETENTION_MS`, a day by default). For calls that may run
+    /// again: a workflow step's (run at least once), a subscriber's (delivered at least once).
+    /// A key is 1 to 255 bytes; scope it to what it makes once, e.g. the workflow and step.
+    ///
+    /// ```no_run
+    /// # use kalix_core::prelude::*;
+    /// # #[derive(Default)] pub struct Wallet;
+    /// # #[value_entity(type_id = "wallet", id = "id")]
+    /// # impl Wallet {
+    /// #     #[post("/wallet/<id>/deposit/<amount>")]
+    /// #     pub fn deposit(&self, balance: &i64, amount: i64) -> value_entity::Effect<i64, i64> {
+    /// #         value_entity::Effect::update_state(balance + amount).then_reply(balance + amount)
+    /// #     }
+    /// # }
+    /// # async fn step(ctx: &StepContext) -> Result<i64, CallError> {
+    /// ctx.component_client()
+    ///     .value_entity::<Wallet>("w1")
+    ///     .deposit(10)
+    ///     .with_idempotency_key(format!("{}-deposit", ctx.workflow_id()))
+    ///     .await
+    /// # }
+    /// ```
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
+        let mut metadata = Metadata::new();
+        metadata.set(crate::host::kept::IDEMPOTENCY_KEY, key.into());
+        self.call.merge_metadata(metadata);
+        self
+    }
+
     /// The description of the call.
     pub fn call(&self) -> &Call {
         &self.call

@@ -223,11 +223,12 @@ impl Service {
             services: services.clone(),
         };
         let topics = Topics::new(Arc::clone(&broker));
-        let retention = crate::eventing::TopicRetention {
+        let retention = crate::eventing::Retention {
             store: Arc::clone(&store),
             retention: config.topic_retention,
             embedded: matches!(config.broker, BrokerLocation::Embedded),
             own: config.service_name.clone(),
+            kept_replies: config.idempotency_retention,
         };
         // The view tables exist, with their indexes, before the first query is served.
         crate::view::prepare_tables(&store)

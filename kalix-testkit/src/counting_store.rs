@@ -60,6 +60,25 @@ impl Store for CountingStore {
         self.inner.commit_news()
     }
 
+    fn kept_reply(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<Option<bytes::Bytes>, StoreError>> {
+        self.count("kept_reply");
+        self.inner.kept_reply(type_id, entity_id, key)
+    }
+
+    fn purge_kept_replies(
+        &self,
+        before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        self.count("purge_kept_replies");
+        self.inner.purge_kept_replies(before_ms, limit)
+    }
+
     fn prune_topic(
         &self,
         topic: &str,

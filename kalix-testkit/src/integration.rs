@@ -165,6 +165,7 @@ impl TestKit {
             events,
             snapshot: None,
             delete: false,
+            kept_reply: None,
         };
         let results = store
             .commit(vec![Write::Events(append)])
@@ -197,6 +198,7 @@ impl TestKit {
                 bytes::Bytes::from(serde_json::to_vec(state).expect("a state serializes"))
             }),
             timers: Vec::new(),
+            kept_reply: None,
         };
         let results = store
             .commit(vec![Write::State(write)])

@@ -35,6 +35,7 @@ use crate::store::PostgresTimeouts;
 /// | `KALIX_MAX_ACTIVE_ENTITIES` | `10000` | entities of one type kept in memory at most |
 /// | `KALIX_TIMERS_MAX_PENDING` | `100000` | timers pending at most in the service; starting one more is refused |
 /// | `KALIX_TOPIC_RETENTION_MS` | `604800000` (7 days) | how long topics and streams keep a message: the embedded broker removes older ones once this service's consumer groups processed them; NATS streams the service makes get it as their max age |
+/// | `KALIX_IDEMPOTENCY_RETENTION_MS` | `86400000` (a day) | how long an entity keeps a command's reply under its idempotency key: the same key again within it is answered with that reply and changes nothing |
 /// | `KALIX_TOPIC_MAX_BYTES` | `1073741824` (1 GiB) | the bytes a NATS stream the service makes keeps at most (the oldest go first) |
 /// | `KALIX_WORKFLOW_MAX_RUNNING_STEPS` | `256` | workflow steps running (or committing their result) at once in this process; more wait their turn |
 /// | `KALIX_TIMERS_MAX_PAYLOAD_BYTES` | `65536` | largest call (its JSON) a timer may carry |
@@ -88,6 +89,8 @@ pub struct Config {
     pub topic_retention: Duration,
     /// The bytes a NATS stream the service makes keeps at most.
     pub topic_max_bytes: u64,
+    /// How long an entity keeps a command's reply under its idempotency key.
+    pub idempotency_retention: Duration,
     /// Workflow steps running (or committing their result) at once in this process: background
     /// work that retries a failing call cannot take more of the store than this.
     pub max_running_steps: usize,
@@ -193,6 +196,7 @@ impl Default for Config {
             max_running_steps: 256,
             topic_retention: Duration::from_secs(7 * 24 * 60 * 60),
             topic_max_bytes: 1024 * 1024 * 1024,
+            idempotency_retention: Duration::from_secs(24 * 60 * 60),
             max_timer_name_bytes: 1536,
         }
     }

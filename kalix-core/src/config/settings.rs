@@ -280,6 +280,18 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        variable: "KALIX_IDEMPOTENCY_RETENTION_MS",
+        flag: "--idempotency-retention-ms",
+        value_name: "MS",
+        help: "How long an entity keeps a command's reply under its idempotency key: the same key \
+               again within it is answered with that reply and changes nothing",
+        shown_default: |c| millis_of(c.idempotency_retention),
+        apply: |c, raw| {
+            c.idempotency_retention = millis(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
         variable: "KALIX_TOPIC_MAX_BYTES",
         flag: "--topic-max-bytes",
         value_name: "BYTES",

@@ -25,7 +25,7 @@ use tokio::sync::watch;
 pub(crate) use broker::{Broker, EmbeddedBroker, TopicReader};
 pub(crate) use nats::NatsBroker;
 pub(crate) use publish::{message_of, publish};
-pub(crate) use retention::TopicRetention;
+pub(crate) use retention::Retention;
 pub(crate) use stream::{
     MAX_PAGE, PAGE_WAIT, STREAMS_PATH, ServiceUrls, page, parse_offset, stream_topic,
 };

@@ -1,6 +1,7 @@
-//! Topic retention: the background driver removing old messages from the topics and streams kept
-//! in the service's store (`KALIX_TOPIC_RETENTION_MS`), in bounded rounds, one process at a time
-//! (under a lease). A message is removed only once it is older than the retention and every
+//! Retention: the background driver removing what the store keeps for a while only, in bounded
+//! rounds, one process at a time (under a lease): old messages of the topics and streams kept in
+//! the service's store (`KALIX_TOPIC_RETENTION_MS`), and replies kept under idempotency keys
+//! (`KALIX_IDEMPOTENCY_RETENTION_MS`: after that a key is new again). A message is removed only once it is older than the retention and every
 //! consumer group of this service reading that topic from the store has processed it; readers
 //! elsewhere (another service reading a stream) are not known, and keep up within the retention.
 //! NATS streams keep their own (the max age and bytes they are made with).
@@ -27,24 +28,26 @@ const ROUND: usize = 1_000;
 const ROUNDS: usize = 10;
 
 /// Removes old messages from the topics and streams in the store.
-pub(crate) struct TopicRetention {
+pub(crate) struct Retention {
     pub store: Arc<dyn Store>,
     pub retention: Duration,
     /// Whether the service's topics are in its store (the embedded broker); streams always are.
     pub embedded: bool,
     /// This service's name: its own streams' readers are in its store too.
     pub own: String,
+    /// How long replies kept under idempotency keys stay.
+    pub kept_replies: Duration,
 }
 
-impl TopicRetention {
-    pub const NAME: &'static str = "topic-retention";
+impl Retention {
+    pub const NAME: &'static str = "retention";
 }
 
 /// A topic in the store and the consumer names (saved positions) of this service's groups
 /// reading it.
 pub(crate) type RetainedTopics = BTreeMap<String, Vec<String>>;
 
-impl TopicRetention {
+impl Retention {
     /// The topics in the store and their local readers: what handlers publish, what they and the
     /// views read.
     fn topics(&self, dispatcher: &Dispatcher) -> RetainedTopics {
@@ -112,6 +115,21 @@ impl TopicRetention {
         }
     }
 
+    /// Removes replies kept longer than their retention, in bounded rounds.
+    async fn purge_kept_replies(&self) {
+        let before_ms = crate::store::now_ms().saturating_sub(self.kept_replies.as_millis() as u64);
+        for _ in 0..ROUNDS {
+            match self.store.purge_kept_replies(before_ms, ROUND).await {
+                Ok(n) if n == ROUND as u64 => continue,
+                Ok(_) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "removing old kept replies failed; the next pass tries again");
+                    return;
+                }
+            }
+        }
+    }
+
     /// The position every reader processed (all of the topic without readers), or `None` if
     /// it cannot be read.
     async fn processed_by_all(&self, readers: &[String]) -> Option<FeedOffset> {
@@ -131,7 +149,7 @@ impl TopicRetention {
     }
 }
 
-impl BackgroundDriver for TopicRetention {
+impl BackgroundDriver for Retention {
     fn name(&self) -> &'static str {
         Self::NAME
     }
@@ -143,15 +161,8 @@ impl BackgroundDriver for TopicRetention {
     ) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let topics = self.topics(&dispatcher);
-            if topics.is_empty() {
-                return;
-            }
             let owner = uuid::Uuid::new_v4().as_u64_pair().0;
-            let lease = Lease::new(
-                "kalix.topic-retention".to_owned(),
-                owner,
-                Arc::clone(&self.store),
-            );
+            let lease = Lease::new("kalix.retention".to_owned(), owner, Arc::clone(&self.store));
             loop {
                 if pause(&mut stopping, PASS).await.is_err() {
                     return;
@@ -159,6 +170,7 @@ impl BackgroundDriver for TopicRetention {
                 // One process at a time on a shared store.
                 if matches!(lease.hold().await, Ok(true)) {
                     self.pass(&topics).await;
+                    self.purge_kept_replies().await;
                 }
             }
         })
@@ -196,11 +208,12 @@ mod tests {
             };
             store.save_consumer_progress(group, progress).await.unwrap();
         }
-        let retention = TopicRetention {
+        let retention = Retention {
             store: Arc::clone(&store),
             retention: Duration::ZERO,
             embedded: true,
             own: "svc".to_owned(),
+            kept_replies: Duration::from_secs(60),
         };
         let topics: RetainedTopics = [
             (

@@ -223,6 +223,11 @@ impl<K: EntityKind> EntityHost<K> {
         }
     }
 
+    /// The store the entities are kept in.
+    pub(crate) fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
     /// The kind, with what it keeps beside the entities.
     pub(crate) fn kind(&self) -> &K {
         &self.kind
@@ -276,6 +281,14 @@ fn commit_failed(type_id: &str, entity_id: &str, error: &WriteError) -> HandlerO
         WriteError::Deleted => HandlerOutcome::error(crate::event_sourced_entity::deleted_error(
             type_id, entity_id,
         )),
+        // Another command with the same key committed first: run again, the command finds its
+        // kept reply.
+        WriteError::KeyUsed => HandlerOutcome::conflict(CallError::new(
+            ErrorCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{type_id} '{entity_id}' ran a command with this idempotency key concurrently; retry"
+            ),
+        )),
         // Retrying cannot help a write the database refuses for what it holds.
         WriteError::Store(refused) if refused.is_rejected_write() => {
             HandlerOutcome::error(CallError::new(
@@ -300,7 +313,7 @@ fn commit_error(type_id: &str, entity_id: &str, error: &WriteError) -> CallError
                 format!("{type_id} '{entity_id}' was changed concurrently; retry the command"),
             )
         }
-        WriteError::Store(_) | WriteError::Deleted => {
+        WriteError::Store(_) | WriteError::Deleted | WriteError::KeyUsed => {
             if let Some(left_out) = COMMIT_FAILED.admit() {
                 tracing::error!(%error, type_id, entity_id, left_out, "commit failed");
             }

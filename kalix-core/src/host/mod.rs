@@ -4,6 +4,7 @@ pub(crate) mod action;
 mod entity;
 mod entity_id;
 pub(crate) mod event_sourced;
+pub(crate) mod kept;
 mod slots;
 pub(crate) mod value_entity;
 pub(crate) mod workflow;

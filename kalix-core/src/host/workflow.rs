@@ -674,6 +674,7 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
                 follows_own_write: false,
                 payload: Some(payload.clone()),
                 timers,
+                kept_reply: None,
             }
             .into(),
             position: version + 1,

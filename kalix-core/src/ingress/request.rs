@@ -193,9 +193,11 @@ async fn invocation<'a>(
     ))
 }
 
+/// The headers the component listed, and a command's idempotency key, as metadata.
 fn forwarded_headers(headers: &HeaderMap, allowed: &[&str]) -> Metadata {
     let mut metadata = Metadata::new();
-    for &name in allowed {
+    let key = crate::host::kept::IDEMPOTENCY_KEY;
+    for &name in allowed.iter().chain([&key]) {
         for value in headers.get_all(name) {
             if let Ok(value) = value.to_str() {
                 metadata.append(name, value);

@@ -200,6 +200,7 @@ mod tests {
             follows_own_write: false,
             payload: Some(bytes::Bytes::from_static(b"1")),
             timers: Vec::new(),
+            kept_reply: None,
         }
     }
 
@@ -245,6 +246,23 @@ mod tests {
 
         fn commit_news(&self) -> Option<Arc<Notify>> {
             self.inner.commit_news()
+        }
+
+        fn kept_reply(
+            &self,
+            type_id: &str,
+            entity_id: &str,
+            key: &str,
+        ) -> BoxFuture<'static, Result<Option<bytes::Bytes>, StoreError>> {
+            self.inner.kept_reply(type_id, entity_id, key)
+        }
+
+        fn purge_kept_replies(
+            &self,
+            before_ms: u64,
+            limit: usize,
+        ) -> BoxFuture<'static, Result<u64, StoreError>> {
+            self.inner.purge_kept_replies(before_ms, limit)
         }
 
         fn prune_topic(

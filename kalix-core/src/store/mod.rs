@@ -60,6 +60,19 @@ pub struct StateWrite {
     /// its name (not counted against the pending limit): a workflow's watchdog, durable exactly
     /// when the transition that needs it is.
     pub timers: Vec<TimerRecord>,
+    /// The command's reply, kept under its idempotency key in the same transaction.
+    pub kept_reply: Option<KeptReply>,
+}
+
+/// A command's reply kept with its change under the command's idempotency key: a command
+/// with the same key for the same entity is answered with it instead of running again. A write
+/// carrying a key the entity has kept already is refused ([`WriteError::KeyUsed`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptReply {
+    /// The idempotency key.
+    pub key: String,
+    /// The reply as JSON.
+    pub reply: Bytes,
 }
 
 /// Events to append to one entity's journal.
@@ -81,6 +94,8 @@ pub struct EventAppend {
     pub snapshot: Option<Bytes>,
     /// Whether the entity is deleted with these events.
     pub delete: bool,
+    /// The command's reply, kept under its idempotency key in the same transaction.
+    pub kept_reply: Option<KeptReply>,
 }
 
 /// One event to append.
@@ -133,6 +148,20 @@ pub enum Write {
 }
 
 impl Write {
+    /// The entity written and the reply kept with the write, if it keeps one.
+    pub(crate) fn kept_reply(&self) -> Option<(&str, &str, &KeptReply)> {
+        match self {
+            Write::State(write) => write
+                .kept_reply
+                .as_ref()
+                .map(|kept| (write.type_id.as_str(), write.entity_id.as_str(), kept)),
+            Write::Events(append) => append
+                .kept_reply
+                .as_ref()
+                .map(|kept| (append.type_id.as_str(), append.entity_id.as_str(), kept)),
+        }
+    }
+
     /// Marks the write as following the writer's own write still in flight.
     pub(crate) fn follow_own_write(&mut self) {
         match self {
@@ -167,6 +196,9 @@ pub enum WriteError {
     },
     /// The entity was deleted: its journal takes no more events.
     Deleted,
+    /// The write's idempotency key was kept already by a command committed before: nothing was
+    /// applied, and the reply kept then is the answer ([`Store::kept_reply`]).
+    KeyUsed,
     /// The store failed; the write may not be durable.
     Store(StoreError),
 }
@@ -180,6 +212,9 @@ impl fmt::Display for WriteError {
                 found.map_or("none".to_owned(), |v| v.to_string())
             ),
             WriteError::Deleted => f.write_str("the entity was deleted"),
+            WriteError::KeyUsed => {
+                f.write_str("the idempotency key was used by a committed command")
+            }
             WriteError::Store(error) => fmt::Display::fmt(error, f),
         }
     }
@@ -311,6 +346,23 @@ pub trait Store: Send + Sync + 'static {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<EventLog, StoreError>>;
+
+    /// The reply a command with idempotency key `key` got from entity (`type_id`, `entity_id`),
+    /// if it was kept (see [`KeptReply`]) and not purged yet.
+    fn kept_reply(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<Option<Bytes>, StoreError>>;
+
+    /// Removes up to `limit` kept replies kept before `before_ms` (ms since the epoch), oldest
+    /// first, and says how many: after that a key is new again.
+    fn purge_kept_replies(
+        &self,
+        before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<u64, StoreError>>;
 
     /// The events of an entity from sequence number `from_seq` on, in order.
     fn read_events(

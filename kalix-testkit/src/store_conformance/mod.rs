@@ -31,6 +31,7 @@ fn state_write(entity: &str, expected: u64, payload: Option<&str>) -> StateWrite
         follows_own_write: false,
         payload: payload.map(|p| Bytes::from(p.to_owned())),
         timers: Vec::new(),
+        kept_reply: None,
     }
 }
 
@@ -53,6 +54,7 @@ fn append(entity: &str, expected: u64, events: &[&str]) -> EventAppend {
             .collect(),
         snapshot: None,
         delete: false,
+        kept_reply: None,
     }
 }
 
@@ -94,6 +96,7 @@ where
     state_writes_and_appends_share_a_transaction_in_order(fresh().await).await;
     versions_and_last_sequence_numbers_read_back(fresh().await).await;
     a_write_following_its_own_write_applies_on_top_of_it(fresh().await).await;
+    a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(fresh().await).await;
     feed::state_changes_enter_the_feed_in_commit_order_each_at_its_latest(fresh().await).await;
     feed::every_event_enters_the_feed_in_commit_order(fresh().await).await;
     feed::consumer_progress_reads_back_as_saved(fresh().await).await;
@@ -106,6 +109,89 @@ where
     timer::due_timers_are_claimed_once_until_the_claim_runs_out(fresh().await).await;
     timer::timers_in_a_state_write_are_stored_only_when_it_applies(fresh().await).await;
     timer::timers_of_a_prefix_are_brought_forward(fresh().await).await;
+}
+
+/// A write keeping a reply under an idempotency key keeps it in its transaction, only if it
+/// applies; a later write with the same key for the entity is refused and changes nothing, in
+/// the same batch or another; old replies are purged.
+async fn a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(store: impl Store) {
+    use kalix_core::store::KeptReply;
+    let keeping = |write: Write, key: &str, reply: &str| {
+        let kept = Some(KeptReply {
+            key: key.to_owned(),
+            reply: Bytes::from(reply.to_owned()),
+        });
+        match write {
+            Write::State(mut state) => {
+                state.kept_reply = kept;
+                Write::State(state)
+            }
+            Write::Events(mut events) => {
+                events.kept_reply = kept;
+                Write::Events(events)
+            }
+        }
+    };
+    let results = store
+        .commit(vec![
+            keeping(write("k", 0, Some("1")), "k1", "\"one\""),
+            // The same key again in the batch (a duplicate queued behind its first run).
+            keeping(write("k", 1, Some("2")), "k1", "\"two\""),
+            // A write that does not apply keeps nothing.
+            keeping(write("k", 7, Some("3")), "k2", "\"three\""),
+            keeping(append("k", 0, &["A"]).into(), "k1", "\"event\""),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results[0], Ok(1));
+    assert_eq!(results[1], Err(WriteError::KeyUsed));
+    assert!(
+        matches!(results[2], Err(WriteError::Conflict { .. })),
+        "{:?}",
+        results[2]
+    );
+    assert_eq!(
+        results[3],
+        Ok(1),
+        "a key is the entity's: the journal's is its own"
+    );
+    let payload = store
+        .load("conformance", "k")
+        .await
+        .unwrap()
+        .unwrap()
+        .payload;
+    assert_eq!(
+        payload.as_deref(),
+        Some(&b"1"[..]),
+        "the refused write changed nothing"
+    );
+    let kept = |key: &'static str| store.kept_reply("conformance", "k", key);
+    assert_eq!(kept("k1").await.unwrap().as_deref(), Some(&b"\"one\""[..]));
+    assert_eq!(kept("k2").await.unwrap(), None);
+    assert_eq!(
+        store
+            .kept_reply("journal", "k", "k1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"\"event\""[..])
+    );
+    // In a later batch too.
+    let again = store
+        .commit(vec![keeping(write("k", 1, Some("9")), "k1", "\"nine\"")])
+        .await
+        .unwrap();
+    assert_eq!(again, [Err(WriteError::KeyUsed)]);
+    // Purged once old: the key is new again.
+    assert_eq!(store.purge_kept_replies(0, 10).await.unwrap(), 0);
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 60_000;
+    assert_eq!(store.purge_kept_replies(later, 10).await.unwrap(), 2);
+    assert_eq!(kept("k1").await.unwrap(), None);
 }
 
 /// A writer queues writes on top of its own, in one batch and in the next: the store applies

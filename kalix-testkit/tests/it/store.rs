@@ -29,6 +29,7 @@ async fn a_sqlite_file_keeps_its_state_across_reopening() {
         follows_own_write: false,
         payload: Some(bytes::Bytes::from_static(b"42")),
         timers: Vec::new(),
+        kept_reply: None,
     };
     assert_eq!(
         SqliteStore::open(&path)
@@ -138,6 +139,7 @@ fn state_write(entity_id: &str) -> kalix_core::store::StateWrite {
         follows_own_write: false,
         payload: Some(bytes::Bytes::from_static(b"1")),
         timers: Vec::new(),
+        kept_reply: None,
     }
 }
 
@@ -174,6 +176,7 @@ async fn on_postgres_a_write_on_top_of_a_failed_own_write_never_lands_on_another
         follows_own_write,
         payload: Some(bytes::Bytes::from_static(payload)),
         timers: Vec::new(),
+        kept_reply: None,
     };
     let events = |expected, follows_own_write, name: &str| EventAppend {
         type_id: "j".into(),
@@ -186,6 +189,7 @@ async fn on_postgres_a_write_on_top_of_a_failed_own_write_never_lands_on_another
         }],
         snapshot: None,
         delete: false,
+        kept_reply: None,
     };
     assert_eq!(
         b.commit(vec![
@@ -423,6 +427,7 @@ async fn on_postgres_a_commit_or_publish_wakes_another_processs_readers() {
         follows_own_write: false,
         payload: Some(bytes::Bytes::from_static(b"1")),
         timers: Vec::new(),
+        kept_reply: None,
     };
     writer.commit(vec![write.into()]).await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), woken)

@@ -57,7 +57,7 @@ impl CounterCommandFromTopic {
         let counter = ctx
             .component_client()
             .event_sourced_entity::<CounterEntity>(command.counter_id);
-        action::Effect::forward(counter.increase(command.value))
+        action::Effect::forward(once(counter.increase(command.value), ctx))
     }
 
     /// `MultiplyCounter` messages.
@@ -70,7 +70,17 @@ impl CounterCommandFromTopic {
         let counter = ctx
             .component_client()
             .event_sourced_entity::<CounterEntity>(command.counter_id);
-        action::Effect::forward(counter.multiply(command.value))
+        action::Effect::forward(once(counter.multiply(command.value), ctx))
+    }
+}
+
+/// A topic message is delivered at least once (again after a crash before its offset was
+/// saved): its command carries the message's `ce-id` as its idempotency key, so the counter
+/// applies it once and answers a redelivery with the reply it kept.
+fn once<T>(call: DeferredCall<T>, ctx: &ActionContext) -> DeferredCall<T> {
+    match ctx.metadata().get(Metadata::CE_ID) {
+        Some(id) => call.with_idempotency_key(format!("counter-commands/{id}")),
+        None => call,
     }
 }
 

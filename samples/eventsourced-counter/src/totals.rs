@@ -40,7 +40,7 @@ impl CounterTotals {
         ctx: &UpdateContext,
     ) -> view::Effect<CounterTotal> {
         let mut total = row.cloned().unwrap_or_else(|| CounterTotal {
-            counter_id: ctx.event_subject().to_owned(),
+            counter_id: ctx.event_subject().unwrap_or_default().to_owned(),
             ..CounterTotal::default()
         });
         total.value = match event {

@@ -109,12 +109,11 @@ impl TransferWorkflow {
         withdraw: Withdraw,
         ctx: &StepContext,
     ) -> StepResult<Self, TransferState> {
+        // Run at least once, applied once: the wallet keeps its reply under the key.
         ctx.component_client()
             .value_entity::<WalletEntity>(&withdraw.from)
-            .withdraw(
-                withdraw.amount,
-                Some(format!("{}-withdraw", ctx.workflow_id())),
-            )
+            .withdraw(withdraw.amount, None)
+            .with_idempotency_key(format!("{}-withdraw", ctx.workflow_id()))
             .await?;
         let deposit = Deposit {
             to: state.transfer.to.clone(),
@@ -135,10 +134,8 @@ impl TransferWorkflow {
     ) -> StepResult<Self, TransferState> {
         ctx.component_client()
             .value_entity::<WalletEntity>(&deposit.to)
-            .deposit(
-                deposit.amount,
-                Some(format!("{}-deposit", ctx.workflow_id())),
-            )
+            .deposit(deposit.amount, None)
+            .with_idempotency_key(format!("{}-deposit", ctx.workflow_id()))
             .await?;
         Ok(Transition::update_state(state.with_status(TransferStatus::Completed)).end())
     }

@@ -10,6 +10,7 @@ use futures_util::future::{BoxFuture, try_join_all};
 use tokio_postgres::NoTls;
 
 mod feed;
+mod kept;
 mod lease;
 mod notify;
 mod timer;
@@ -330,6 +331,7 @@ impl PostgresStore {
         add_writer_columns(&transaction, schema).await?;
         feed::create(&transaction, schema).await?;
         timer::create(&transaction, schema).await?;
+        kept::create(&transaction, schema).await?;
         transaction.commit().await.map_err(db_error)?;
         Ok(Self {
             pool,
@@ -404,12 +406,33 @@ async fn commit_in_order(
         let mut results = Vec::with_capacity(writes.len());
         let mut index = 0;
         while index < writes.len() {
+            // A write keeping a reply goes alone: its key first (a key kept already refuses the
+            // write), and forgotten again if the write does not apply.
+            if let Some(kept) = writes[index].kept_reply() {
+                if !kept::keep(store, &transaction, kept).await? {
+                    results.push(kept::used());
+                    index += 1;
+                    continue;
+                }
+                let applied = match writes[index] {
+                    Write::State(write) => {
+                        write_states(store, &transaction, &[write]).await?.remove(0)
+                    }
+                    Write::Events(append) => append_events(store, &mut transaction, append).await?,
+                };
+                if applied.is_err() {
+                    kept::forget(store, &transaction, kept).await?;
+                }
+                results.push(applied);
+                index += 1;
+                continue;
+            }
             // A run of consecutive state writes is pipelined on the connection, in order.
             let run: Vec<&StateWrite> = writes[index..]
                 .iter()
                 .map_while(|write| match write {
-                    Write::State(write) => Some(write),
-                    Write::Events(_) => None,
+                    Write::State(write) if write.kept_reply.is_none() => Some(write),
+                    _ => None,
                 })
                 .collect();
             if run.is_empty() {
@@ -557,6 +580,26 @@ impl Store for PostgresStore {
 
     fn is_shared(&self) -> bool {
         true
+    }
+
+    fn kept_reply(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<Option<Bytes>, StoreError>> {
+        let store = self.clone();
+        let (type_id, entity_id, key) = (type_id.to_owned(), entity_id.to_owned(), key.to_owned());
+        Box::pin(async move { kept::reply(&store, &type_id, &entity_id, &key).await })
+    }
+
+    fn purge_kept_replies(
+        &self,
+        before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { kept::purge(&store, before_ms, limit).await })
     }
 
     fn commit_news(&self) -> Option<Arc<tokio::sync::Notify>> {

@@ -383,6 +383,7 @@ mod tests {
             }],
             snapshot: None,
             delete: false,
+            kept_reply: None,
         }
     }
 

@@ -17,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 mod feed;
 mod journal;
+mod kept;
 mod timer;
 mod view;
 
@@ -157,6 +158,9 @@ impl SqliteStore {
 /// Creates the tables if missing, and moves journals of the earlier layout into the log.
 fn create_tables(connection: &mut Connection) -> Result<(), StoreError> {
     connection.execute_batch(SCHEMA).map_err(sqlite_error)?;
+    connection
+        .execute_batch(kept::SCHEMA)
+        .map_err(sqlite_error)?;
     connection
         .execute_batch(journal::SCHEMA)
         .map_err(sqlite_error)?;
@@ -413,9 +417,11 @@ impl Store for SqliteStore {
             let transaction = connection.transaction().map_err(sqlite_error)?;
             let results = writes
                 .iter()
-                .map(|write| match write {
-                    Write::State(write) => write_state(&transaction, write),
-                    Write::Events(append) => journal::append_events(&transaction, append),
+                .map(|write| {
+                    kept::applying(&transaction, write, || match write {
+                        Write::State(state) => write_state(&transaction, state),
+                        Write::Events(append) => journal::append_events(&transaction, append),
+                    })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             transaction.commit().map_err(sqlite_error)?;
@@ -444,6 +450,26 @@ impl Store for SqliteStore {
         self.read(type_id, entity_id, move |connection, type_id, entity_id| {
             journal::read_events(connection, type_id, entity_id, from_seq)
         })
+    }
+
+    fn kept_reply(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<Option<Bytes>, StoreError>> {
+        let key = key.to_owned();
+        self.read(type_id, entity_id, move |connection, type_id, entity_id| {
+            kept::reply(connection, type_id, entity_id, &key)
+        })
+    }
+
+    fn purge_kept_replies(
+        &self,
+        before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        self.write_outside_batches(move |connection| kept::purge(connection, before_ms, limit))
     }
 
     fn state_version(
@@ -731,6 +757,7 @@ mod tests {
             follows_own_write: false,
             payload: Some(Bytes::from_static(b"1")),
             timers: Vec::new(),
+            kept_reply: None,
         })
     }
 

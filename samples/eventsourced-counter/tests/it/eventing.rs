@@ -344,3 +344,26 @@ async fn on_nats_streams_made_again_are_noticed_and_read_from_their_start() {
     delete_streams(&url, &prefix).await;
     mark_ran("nats-streams-made-again");
 }
+
+/// A command delivered twice (a redelivery after a crash carries the same `ce-id`) is applied
+/// once: the subscriber sends it with the `ce-id` as its idempotency key.
+#[tokio::test]
+async fn a_command_redelivered_with_its_ce_id_is_applied_once() {
+    let testkit = TestKit::start().await;
+    let commands = testkit.incoming("counter-commands");
+    let delivery = |message_id: &str| TopicMessage {
+        id: message_id.to_owned(),
+        attributes: vec![
+            ("ce-specversion".into(), "1.0".into()),
+            ("ce-type".into(), "IncreaseCounter".into()),
+            ("ce-id".into(), "command-1".into()),
+            ("Content-Type".into(), "application/json".into()),
+        ],
+        payload: bytes::Bytes::from_static(br#"{"counterId":"d1","value":4}"#),
+    };
+    commands.publish_message(delivery("first-delivery")).await;
+    commands.publish_message(delivery("redelivery")).await;
+    commands.publish(&increase("d1", 1), "d1").await;
+    assert_eq!(counter_becomes(&testkit, "d1", "5").await, json!("5"));
+    testkit.stop().await;
+}

@@ -4,6 +4,7 @@
 mod client;
 mod hardening;
 mod http;
+mod idempotency;
 mod kill;
 mod reliability;
 mod subscription;
