@@ -112,7 +112,7 @@ impl TransferWorkflow {
         // Run at least once, applied once: the wallet keeps its reply under the key.
         ctx.component_client()
             .value_entity::<WalletEntity>(&withdraw.from)
-            .withdraw(withdraw.amount, None)
+            .withdraw(withdraw.amount)
             .with_idempotency_key(format!("{}-withdraw", ctx.workflow_id()))
             .await?;
         let deposit = Deposit {
@@ -134,7 +134,7 @@ impl TransferWorkflow {
     ) -> StepResult<Self, TransferState> {
         ctx.component_client()
             .value_entity::<WalletEntity>(&deposit.to)
-            .deposit(deposit.amount, None)
+            .deposit(deposit.amount)
             .with_idempotency_key(format!("{}-deposit", ctx.workflow_id()))
             .await?;
         Ok(Transition::update_state(state.with_status(TransferStatus::Completed)).end())

@@ -1,10 +1,8 @@
-//! The wallet: a value entity holding a balance. Withdrawals and deposits may carry a command
-//! id (`?command_id=..`): a command whose id the wallet has seen is answered "Ok" again without
-//! applying it twice, which makes the workflow's steps (run at least once) safe to repeat.
+//! The wallet: a value entity holding a balance. The workflow's steps (run at least once) call
+//! it with an idempotency key, so the wallet applies each withdrawal and deposit once with no
+//! bookkeeping of its own: the runtime keeps each keyed command's reply with its change.
 
 use kalix_core::prelude::*;
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 /// A wallet's state; none until it is created.
@@ -12,51 +10,6 @@ use serde::{Deserialize, Serialize};
 pub struct Wallet {
     pub id: String,
     pub balance: i64,
-    /// The ids of the commands applied within the last [`DEDUP_WINDOW_MS`], with when each was
-    /// applied (ms since the epoch). Bounded by time, not by count: a step re-run after any
-    /// number of other commands is still recognised.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub applied_at: BTreeMap<String, u64>,
-}
-
-/// How long a wallet remembers a command id: 24 hours. A workflow step is re-run within
-/// seconds of a crash (its watchdog), or when the service is back; a service down for longer
-/// than this could apply a re-run step twice.
-pub const DEDUP_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
-
-impl Wallet {
-    fn seen(&self, command_id: &Option<String>) -> bool {
-        command_id
-            .as_ref()
-            .is_some_and(|id| self.applied_at.contains_key(id))
-    }
-
-    /// The wallet with `balance`, `command_id` remembered as applied at `now_ms`, and the ids
-    /// older than the window forgotten.
-    pub fn applied(&self, balance: i64, command_id: Option<String>, now_ms: u64) -> Self {
-        let oldest = now_ms.saturating_sub(DEDUP_WINDOW_MS);
-        let mut applied_at: BTreeMap<String, u64> = self
-            .applied_at
-            .iter()
-            .filter(|(_, at)| **at >= oldest)
-            .map(|(id, at)| (id.clone(), *at))
-            .collect();
-        if let Some(id) = command_id {
-            applied_at.insert(id, now_ms);
-        }
-        Self {
-            id: self.id.clone(),
-            balance,
-            applied_at,
-        }
-    }
-}
-
-/// Now, in ms since the epoch.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
 }
 
 type Effect<R> = value_entity::Effect<Option<Wallet>, R>;
@@ -84,7 +37,6 @@ impl WalletEntity {
         Effect::update_state(Some(Wallet {
             id,
             balance: init_balance,
-            applied_at: BTreeMap::new(),
         }))
         .then_reply("Ok".to_owned())
     }
@@ -94,7 +46,6 @@ impl WalletEntity {
         &self,
         wallet: &Option<Wallet>,
         amount: i64,
-        #[query] command_id: Option<String>,
         ctx: &ValueEntityContext,
     ) -> Effect<String> {
         let Some(wallet) = wallet else {
@@ -103,17 +54,17 @@ impl WalletEntity {
                 ErrorCode::NOT_FOUND,
             );
         };
-        if wallet.seen(&command_id) {
-            return Effect::reply("Ok".to_owned());
-        }
         let Some(balance) = wallet.balance.checked_sub(amount) else {
             return Effect::error("the amount is out of range");
         };
         if balance < 0 {
             return Effect::error("Insufficient balance");
         }
-        Effect::update_state(Some(wallet.applied(balance, command_id, now_ms())))
-            .then_reply("Ok".to_owned())
+        Effect::update_state(Some(Wallet {
+            balance,
+            ..wallet.clone()
+        }))
+        .then_reply("Ok".to_owned())
     }
 
     #[patch("/wallet/<id>/deposit/<amount>")]
@@ -121,7 +72,6 @@ impl WalletEntity {
         &self,
         wallet: &Option<Wallet>,
         amount: i64,
-        #[query] command_id: Option<String>,
         ctx: &ValueEntityContext,
     ) -> Effect<String> {
         let Some(wallet) = wallet else {
@@ -130,14 +80,14 @@ impl WalletEntity {
                 ErrorCode::NOT_FOUND,
             );
         };
-        if wallet.seen(&command_id) {
-            return Effect::reply("Ok".to_owned());
-        }
         let Some(balance) = wallet.balance.checked_add(amount) else {
             return Effect::error("the amount is out of range");
         };
-        Effect::update_state(Some(wallet.applied(balance, command_id, now_ms())))
-            .then_reply("Ok".to_owned())
+        Effect::update_state(Some(Wallet {
+            balance,
+            ..wallet.clone()
+        }))
+        .then_reply("Ok".to_owned())
     }
 
     #[get("/wallet/<id>")]
@@ -149,27 +99,5 @@ impl WalletEntity {
                 ErrorCode::NOT_FOUND,
             ),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_command_id_is_remembered_for_the_window_then_forgotten() {
-        let wallet = Wallet::default().applied(10, Some("t1-deposit".to_owned()), 1_000);
-        let later = wallet.applied(20, Some("t2-deposit".to_owned()), 1_000 + DEDUP_WINDOW_MS);
-        assert!(
-            later.seen(&Some("t1-deposit".to_owned())),
-            "at the window's edge"
-        );
-        let past = later.applied(30, None, 1_001 + DEDUP_WINDOW_MS);
-        assert!(
-            !past.seen(&Some("t1-deposit".to_owned())),
-            "past the window"
-        );
-        assert!(past.seen(&Some("t2-deposit".to_owned())));
-        assert_eq!(past.balance, 30);
     }
 }

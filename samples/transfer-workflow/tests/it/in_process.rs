@@ -156,16 +156,16 @@ async fn the_component_client_starts_and_reads_a_workflow() {
 
 #[tokio::test]
 async fn a_step_re_run_after_a_hundred_other_commands_is_still_applied_once() {
+    // What a step does on each run: the same deposit with the same idempotency key.
     let testkit = TestKit::start().await;
     let (http, base) = (testkit.http().clone(), testkit.base_url().to_owned());
     create_wallet(&http, &base, "busy", 0).await;
-    let deposit = |command_id: String| {
+    let deposit = |key: String| {
         let (http, base) = (http.clone(), base.clone());
         async move {
             let reply = http
-                .patch(format!(
-                    "{base}/wallet/busy/deposit/1?command_id={command_id}"
-                ))
+                .patch(format!("{base}/wallet/busy/deposit/1"))
+                .header("Idempotency-Key", key)
                 .send()
                 .await
                 .unwrap();
