@@ -17,6 +17,9 @@ use crate::status::ErrorCode;
 
 /// What a handler answers its caller, once its effect's asynchronous parts have run: the part of
 /// an effect every component kind shares. The runtime carries it out; a unit test inspects it.
+// A forward's call is the large variant; an answer is made once per command and moved little,
+// so boxing it would cost more than it saves.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Answer<T> {
     /// Reply with this value; the metadata's entries become response headers.

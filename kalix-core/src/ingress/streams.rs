@@ -57,24 +57,19 @@ pub(crate) fn route(store: Arc<dyn Store>, ids: Vec<&'static str>, news: Arc<Not
         })
 }
 
-/// Permits to read a stream: one of the stream's and one of all readers', or the 503.
+/// Permits to read a stream: one of the stream's and one of all readers', or why not.
 fn admit(
     streams: &Streams,
     id: &str,
     stream: &Arc<Semaphore>,
-) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), Response> {
-    let busy = |what: String| problem_response(StatusCode::SERVICE_UNAVAILABLE, &what);
+) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), String> {
     let one = Arc::clone(stream).try_acquire_owned().map_err(|_| {
-        busy(format!(
-            "stream '{id}' has {MAX_READERS_PER_STREAM} readers already, its limit; retry"
-        ))
+        format!("stream '{id}' has {MAX_READERS_PER_STREAM} readers already, its limit; retry")
     })?;
     let all = Arc::clone(&streams.readers)
         .try_acquire_owned()
         .map_err(|_| {
-            busy(format!(
-                "the service's streams have {MAX_READERS} readers already, their limit; retry"
-            ))
+            format!("the service's streams have {MAX_READERS} readers already, their limit; retry")
         })?;
     Ok((one, all))
 }
@@ -124,7 +119,7 @@ async fn serve_page(
     };
     let _permits = match admit(&streams, &id, stream) {
         Ok(permits) => permits,
-        Err(busy) => return busy,
+        Err(busy) => return problem_response(StatusCode::SERVICE_UNAVAILABLE, &busy),
     };
     match page(&streams.store, &streams.news, &id, after, limit, wait).await {
         Ok(page) => Json(page).into_response(),

@@ -127,6 +127,26 @@ fn nul_as_replacement(value: serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// The trait `#[view]` implements: how the runtime and clients find a view.
+pub trait ViewComponent: Send + Sync + 'static {
+    /// The component id.
+    const COMPONENT_ID: &'static str;
+    /// The row type of its table.
+    type Row: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static;
+    /// Its typed client.
+    type Client;
+    /// The typed client over `client`.
+    fn client(client: crate::ComponentClient) -> Self::Client;
+}
+
+/// The return type of a query method whose results are streamed: one JSON row per line
+/// (NDJSON), or server-sent events when the request asks for `text/event-stream`. With
+/// `#[query("..", stream_updates = true)]` the stream stays open and carries each new or
+/// changed row as it comes. A query method has no body, so a value of this type is never made.
+pub struct QueryStream<T> {
+    _row: PhantomData<fn() -> T>,
+}
+
 #[cfg(test)]
 mod nul_tests {
     use super::*;
@@ -147,24 +167,4 @@ mod nul_tests {
         );
         assert_eq!(without_nul(text.clone()), text);
     }
-}
-
-/// The trait `#[view]` implements: how the runtime and clients find a view.
-pub trait ViewComponent: Send + Sync + 'static {
-    /// The component id.
-    const COMPONENT_ID: &'static str;
-    /// The row type of its table.
-    type Row: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static;
-    /// Its typed client.
-    type Client;
-    /// The typed client over `client`.
-    fn client(client: crate::ComponentClient) -> Self::Client;
-}
-
-/// The return type of a query method whose results are streamed: one JSON row per line
-/// (NDJSON), or server-sent events when the request asks for `text/event-stream`. With
-/// `#[query("..", stream_updates = true)]` the stream stays open and carries each new or
-/// changed row as it comes. A query method has no body, so a value of this type is never made.
-pub struct QueryStream<T> {
-    _row: PhantomData<fn() -> T>,
 }

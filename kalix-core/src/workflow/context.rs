@@ -20,6 +20,8 @@ pub struct WorkflowContext {
 }
 
 /// A timer a command starts or cancels, carried out with its effect.
+// A start's call is the large variant; a command records a few timers at most.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub(crate) enum TimerChange {
     Start {
