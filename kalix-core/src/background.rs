@@ -163,6 +163,7 @@ mod tests {
             call_router: None,
             step_slots: Arc::new(tokio::sync::Semaphore::new(1)),
             steps_twice: false,
+            stream_news: Arc::default(),
         };
         let dispatcher = Arc::new(Dispatcher::new(&[], &env).unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));

@@ -63,6 +63,8 @@ pub(crate) struct Dispatcher {
     /// Where the replies of `#[publish(stream = ..)]` handlers go: the service's own store,
     /// which serves them to other services.
     streams: Arc<dyn Broker>,
+    /// Notified per stream id after a publish to it.
+    stream_news: Arc<crate::news::KeyedNews>,
     /// The `ce-source` of what it publishes.
     service_name: Arc<str>,
     /// The service's timers, for `ctx.timers()` in handlers.
@@ -107,6 +109,7 @@ impl Dispatcher {
                 store: Arc::clone(&env.store),
                 news: env.committer.news(),
             }),
+            stream_news: Arc::clone(&env.stream_news),
             service_name: Arc::clone(&env.service_name),
             timers: env.timers.clone(),
             call_router: env.call_router.clone(),
@@ -192,7 +195,10 @@ impl Dispatcher {
             }
             PublishTarget::Stream(id) => {
                 let topic = eventing::stream_topic(id);
-                eventing::publish(self.streams.as_ref(), &topic, message).await
+                let published = eventing::publish(self.streams.as_ref(), &topic, message).await;
+                // Readers of the stream waiting for its next page look now.
+                self.stream_news.wrote(id);
+                published
             }
         };
         match published {

@@ -93,6 +93,7 @@ mod ingress;
 mod invocation;
 mod log_limit;
 mod metadata;
+mod news;
 mod outcome;
 mod registry;
 mod service;

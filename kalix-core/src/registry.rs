@@ -274,6 +274,8 @@ pub struct ComponentEnv<'a> {
     pub(crate) workflow_observer: Option<crate::workflow::WorkflowObserver>,
     /// Answers component calls before the dispatcher does (a testkit's scripted replies).
     pub(crate) call_router: Option<crate::client::CallRouter>,
+    /// Notified per stream id when this process publishes to one of its streams.
+    pub(crate) stream_news: Arc<crate::news::KeyedNews>,
     /// Whether every workflow step runs twice (a testkit's mode).
     pub(crate) steps_twice: bool,
     /// Permits for workflow steps running at once, shared by every workflow type.

@@ -293,6 +293,7 @@ impl Service {
             clock,
             workflow_observer: self.workflow_observer.clone(),
             steps_twice: self.steps_twice,
+            stream_news: Arc::default(),
             call_router: self.call_router.clone(),
             step_slots: Arc::new(tokio::sync::Semaphore::new(config.max_running_steps)),
         };
@@ -308,7 +309,7 @@ impl Service {
             Arc::clone(&dispatcher),
             &config,
             Arc::clone(&env.store),
-            env.committer.news(),
+            Arc::clone(&env.stream_news),
         )?;
         let address = format!("{}:{}", config.http_host, config.http_port);
         let listener = TcpListener::bind(&address)

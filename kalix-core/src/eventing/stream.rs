@@ -80,10 +80,11 @@ const SHARED_STORE_LOOK: Duration = Duration::from_millis(250);
 
 /// The producer's page of stream `id` after `after`: at most `limit` messages, waiting up to
 /// `wait` for the first. While it waits it holds no connection and does not poll: it reads
-/// again when `news` says this process published (and, on a shared store, every 250 ms).
+/// again when `published` says this process published to the stream (and, on a shared store,
+/// every 250 ms).
 pub(crate) async fn page(
     store: &Arc<dyn Store>,
-    news: &tokio::sync::Notify,
+    mut published: tokio::sync::watch::Receiver<u64>,
     id: &str,
     after: FeedOffset,
     limit: usize,
@@ -92,10 +93,8 @@ pub(crate) async fn page(
     let topic = stream_topic(id);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        // Registered before the read, so a publish between the read and the wait is not missed.
-        let published = news.notified();
-        tokio::pin!(published);
-        published.as_mut().enable();
+        // Marked seen before the read, so a publish between the read and the wait is not missed.
+        published.borrow_and_update();
         let messages = store.read_topic(&topic, after, limit).await?;
         if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
             let mut bytes = 0;
@@ -121,7 +120,7 @@ pub(crate) async fn page(
             deadline
         };
         tokio::select! {
-            () = published => {}
+            _ = published.changed() => {}
             () = tokio::time::sleep_until(look) => {}
         }
     }
@@ -344,10 +343,10 @@ mod tests {
         let big = PAGE_BODY_BYTES / 2 + 1;
         let messages = vec![message("a", big), message("b", big), message("c", 10)];
         store.publish(&stream_topic("s"), messages).await.unwrap();
-        let news = tokio::sync::Notify::new();
+        let news = crate::news::KeyedNews::default();
         let first = page(
             &store,
-            &news,
+            news.follow("s"),
             "s",
             FeedOffset::default(),
             10,
@@ -358,7 +357,7 @@ mod tests {
         let ids: Vec<&str> = first.messages.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, ["a"], "two halves and more are over the cap");
         let after = parse_offset(&first.messages[0].offset).unwrap();
-        let second = page(&store, &news, "s", after, 10, Duration::ZERO)
+        let second = page(&store, news.follow("s"), "s", after, 10, Duration::ZERO)
             .await
             .unwrap();
         let ids: Vec<&str> = second.messages.iter().map(|m| m.id.as_str()).collect();

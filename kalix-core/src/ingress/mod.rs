@@ -30,7 +30,7 @@ pub(crate) fn router(
     dispatcher: Arc<Dispatcher>,
     config: &Config,
     store: Arc<dyn Store>,
-    news: Arc<tokio::sync::Notify>,
+    news: Arc<crate::news::KeyedNews>,
 ) -> Result<Router, StartError> {
     let table = routes::RouteTable::build(&dispatcher.handlers())?;
     if let Some(entry) = table

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::news::KeyedNews;
 
 use axum::Json;
 use axum::Router;
@@ -37,12 +39,12 @@ struct Streams {
     store: Arc<dyn Store>,
     ids: Arc<Vec<(&'static str, Arc<Semaphore>)>>,
     readers: Arc<Semaphore>,
-    news: Arc<Notify>,
+    news: Arc<KeyedNews>,
 }
 
 /// The route serving the streams `ids` from `store`; `news` is notified when this process
 /// publishes.
-pub(crate) fn route(store: Arc<dyn Store>, ids: Vec<&'static str>, news: Arc<Notify>) -> Router {
+pub(crate) fn route(store: Arc<dyn Store>, ids: Vec<&'static str>, news: Arc<KeyedNews>) -> Router {
     let ids = ids
         .into_iter()
         .map(|id| (id, Arc::new(Semaphore::new(MAX_READERS_PER_STREAM))))
@@ -119,9 +121,17 @@ async fn serve_page(
     };
     let _permits = match admit(&streams, &id, stream) {
         Ok(permits) => permits,
-        Err(busy) => return problem_response(StatusCode::SERVICE_UNAVAILABLE, &busy),
+        Err(busy) => {
+            let mut refused = problem_response(StatusCode::SERVICE_UNAVAILABLE, &busy);
+            refused.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+            return refused;
+        }
     };
-    match page(&streams.store, &streams.news, &id, after, limit, wait).await {
+    let published = streams.news.follow(&id);
+    match page(&streams.store, published, &id, after, limit, wait).await {
         Ok(page) => Json(page).into_response(),
         Err(error) => {
             tracing::warn!(stream = %id, %error, "serving a stream page failed");
