@@ -60,6 +60,11 @@ impl Store for CountingStore {
         self.inner.commit_news()
     }
 
+    fn store_id(&self) -> BoxFuture<'static, Result<String, StoreError>> {
+        self.count("store_id");
+        self.inner.store_id()
+    }
+
     fn kept_reply(
         &self,
         type_id: &str,

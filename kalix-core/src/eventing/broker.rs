@@ -92,6 +92,11 @@ pub(crate) struct SavedPosition {
 }
 
 impl SavedPosition {
+    /// The consumer name the position is kept under.
+    pub(crate) fn consumer(&self) -> &str {
+        &self.consumer
+    }
+
     pub(crate) fn new(store: Arc<dyn Store>, consumer: String) -> Self {
         Self {
             store,

@@ -46,6 +46,10 @@ pub(crate) fn stream_topic(id: &str) -> String {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct StreamPage {
     pub messages: Vec<StreamItem>,
+    /// The producer's store identity (`Store::store_id`): another one means its store was made
+    /// again, and its offsets started over. Absent from older producers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 /// One message of a page.
@@ -112,7 +116,10 @@ pub(crate) async fn page(
                     body: String::from_utf8_lossy(&stored.message.payload).into_owned(),
                 })
                 .collect();
-            return Ok(StreamPage { messages });
+            return Ok(StreamPage {
+                messages,
+                store: None,
+            });
         }
         let look = if store.is_shared() {
             deadline.min(tokio::time::Instant::now() + SHARED_STORE_LOOK)
@@ -204,6 +211,8 @@ impl ServiceUrls {
                 position: SavedPosition::new(Arc::clone(store), consumer),
                 page_limit: MAX_PAGE,
                 max_page_bytes: MAX_PAGE_BYTES,
+                store: Arc::clone(store),
+                producer: None,
                 client: Client::builder(TokioExecutor::new()).build_http(),
             }),
         }
@@ -221,6 +230,11 @@ pub(crate) struct RemoteStreamReader {
     page_limit: usize,
     /// The largest page accepted, in bytes ([`MAX_PAGE_BYTES`]).
     max_page_bytes: usize,
+    /// The consumer group's store, where the producer's store identity is kept beside the
+    /// position (under the position's name with `#producer`).
+    store: Arc<dyn Store>,
+    /// The producer's store identity the group read from, as a hash, once known.
+    producer: Option<u64>,
     position: SavedPosition,
     client: Client<HttpConnector, Empty<Bytes>>,
 }
@@ -229,10 +243,10 @@ impl RemoteStreamReader {
     async fn fetch(&mut self, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
         let after = self.position.current().await?;
         let base = self.base.clone().map_err(StoreError::new)?;
+        let (stream, service) = (self.stream.clone(), self.service.clone());
         let failed = |what: &str, error: &dyn std::fmt::Display| {
             StoreError::new(format!(
-                "stream '{}' of service '{}' at {base}: {what}: {error}",
-                self.stream, self.service
+                "stream '{stream}' of service '{service}' at {base}: {what}: {error}"
             ))
         };
         // A page too large to accept is asked for again at once with half the messages, down
@@ -278,6 +292,12 @@ impl RemoteStreamReader {
         }
         let page: StreamPage =
             serde_json::from_slice(&body).map_err(|e| failed("not a stream page", &e))?;
+        if let Some(store) = &page.store
+            && !self.same_producer(store).await?
+        {
+            // Its offsets started over: the group reads the new stream from its start.
+            return Ok(Vec::new());
+        }
         let mut messages = Vec::with_capacity(page.messages.len());
         for item in page.messages {
             let offset = parse_offset(&item.offset)
@@ -295,6 +315,54 @@ impl RemoteStreamReader {
             self.position.advance(last.offset);
         }
         Ok(messages)
+    }
+}
+
+impl RemoteStreamReader {
+    /// The name the producer's store identity is kept under.
+    fn producer_key(&self) -> String {
+        format!("{}#producer", self.position.consumer())
+    }
+
+    /// Whether the page comes from the producer store the group read from so far. The first
+    /// time, that store is recorded; a different one (the producer's store was made again, so
+    /// its offsets started over) is logged, the group's position goes back to the stream's
+    /// start, and then the new store is recorded: at least once, never past unseen messages.
+    async fn same_producer(&mut self, store: &str) -> Result<bool, StoreError> {
+        let seen = super::super::view::sql::fingerprint(store).max(1);
+        let key = self.producer_key();
+        let known = match self.producer {
+            Some(known) => known,
+            None => {
+                self.store
+                    .consumer_progress(&key, Vec::new())
+                    .await?
+                    .offset
+                    .transaction
+            }
+        };
+        let record = |store: Arc<dyn Store>| {
+            let progress = crate::store::ConsumerProgress {
+                offset: FeedOffset {
+                    transaction: seen,
+                    position: 0,
+                },
+                seqs: Vec::new(),
+            };
+            async move { store.save_consumer_progress(&key, progress).await }
+        };
+        if known == seen {
+            self.producer = Some(seen);
+            return Ok(true);
+        }
+        if known != 0 {
+            tracing::error!(stream = %self.stream, service = %self.service, "the producing service's store was made again since this consumer group last read its stream (its offsets started over): reading the stream from its start, so messages may be processed twice");
+            self.position.save(FeedOffset::default()).await?;
+            self.position.advance(FeedOffset::default());
+        }
+        record(Arc::clone(&self.store)).await?;
+        self.producer = Some(seen);
+        Ok(known == 0)
     }
 }
 
@@ -384,7 +452,12 @@ mod tests {
                         body: "x".repeat(600),
                     })
                     .collect();
-                async move { axum::Json(StreamPage { messages }) }
+                async move {
+                    axum::Json(StreamPage {
+                        messages,
+                        store: None,
+                    })
+                }
             }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -405,6 +478,8 @@ mod tests {
             position: SavedPosition::new(Arc::clone(&store), "stream:producer:s:g".to_owned()),
             page_limit: MAX_PAGE,
             max_page_bytes: 1024,
+            store: Arc::clone(&store),
+            producer: None,
             client: Client::builder(TokioExecutor::new()).build_http(),
         };
         let read = reader.fetch(256).await.unwrap();

@@ -24,7 +24,7 @@ use axum::routing::get;
 use http::StatusCode;
 
 use super::problem::problem_response;
-use crate::eventing::{MAX_PAGE, PAGE_WAIT, STREAMS_PATH, page, parse_offset};
+use crate::eventing::{MAX_PAGE, PAGE_WAIT, STREAMS_PATH, StreamPage, page, parse_offset};
 use crate::store::{FeedOffset, Store};
 
 /// Requests reading one stream at once, at most.
@@ -40,6 +40,8 @@ struct Streams {
     ids: Arc<Vec<(&'static str, Arc<Semaphore>)>>,
     readers: Arc<Semaphore>,
     news: Arc<KeyedNews>,
+    /// The store's identity, served with each page (read once).
+    store_id: Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// The route serving the streams `ids` from `store`; `news` is notified when this process
@@ -56,6 +58,7 @@ pub(crate) fn route(store: Arc<dyn Store>, ids: Vec<&'static str>, news: Arc<Key
             ids: Arc::new(ids),
             readers: Arc::new(Semaphore::new(MAX_READERS)),
             news,
+            store_id: Arc::default(),
         })
 }
 
@@ -131,7 +134,21 @@ async fn serve_page(
         }
     };
     let published = streams.news.follow(&id);
-    match page(&streams.store, published, &id, after, limit, wait).await {
+    let store_id = streams
+        .store_id
+        .get_or_try_init(|| streams.store.store_id())
+        .await
+        .cloned();
+    let page = match store_id {
+        Ok(store_id) => page(&streams.store, published, &id, after, limit, wait)
+            .await
+            .map(|page| StreamPage {
+                store: Some(store_id),
+                ..page
+            }),
+        Err(error) => Err(error),
+    };
+    match page {
         Ok(page) => Json(page).into_response(),
         Err(error) => {
             tracing::warn!(stream = %id, %error, "serving a stream page failed");

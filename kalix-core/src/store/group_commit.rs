@@ -248,6 +248,10 @@ mod tests {
             self.inner.commit_news()
         }
 
+        fn store_id(&self) -> BoxFuture<'static, Result<String, StoreError>> {
+            self.inner.store_id()
+        }
+
         fn kept_reply(
             &self,
             type_id: &str,

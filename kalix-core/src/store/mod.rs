@@ -378,6 +378,11 @@ pub trait Store: Send + Sync + 'static {
     /// wraps another says what the wrapped one says, so a wrapper cannot drop these checks.
     fn is_shared(&self) -> bool;
 
+    /// The store's identity: made once when the store is created, the same for every process
+    /// sharing it, another for a store made again. A service stream's readers notice a
+    /// producer whose store was made again by it.
+    fn store_id(&self) -> BoxFuture<'static, Result<String, StoreError>>;
+
     /// On a store other processes share, a notification their commits to the feed or a topic
     /// wake (PostgreSQL's `LISTEN`/`NOTIFY`), so readers need not poll; `None` where no other
     /// process writes. Like [`Store::is_shared`] it has no default.

@@ -97,6 +97,7 @@ where
     versions_and_last_sequence_numbers_read_back(fresh().await).await;
     a_write_following_its_own_write_applies_on_top_of_it(fresh().await).await;
     a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(fresh().await).await;
+    a_store_keeps_one_identity(fresh().await).await;
     feed::state_changes_enter_the_feed_in_commit_order_each_at_its_latest(fresh().await).await;
     feed::every_event_enters_the_feed_in_commit_order(fresh().await).await;
     feed::consumer_progress_reads_back_as_saved(fresh().await).await;
@@ -192,6 +193,13 @@ async fn a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(store: i
         + 60_000;
     assert_eq!(store.purge_kept_replies(later, 10).await.unwrap(), 2);
     assert_eq!(kept("k1").await.unwrap(), None);
+}
+
+/// A store's identity is made once and read back the same; another store has another.
+async fn a_store_keeps_one_identity(store: impl Store) {
+    let first = store.store_id().await.unwrap();
+    assert!(!first.is_empty());
+    assert_eq!(store.store_id().await.unwrap(), first);
 }
 
 /// A writer queues writes on top of its own, in one batch and in the next: the store applies

@@ -602,6 +602,38 @@ impl Store for PostgresStore {
         Box::pin(async move { kept::purge(&store, before_ms, limit).await })
     }
 
+    fn store_id(&self) -> BoxFuture<'static, Result<String, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.pool.get().await.map_err(pool_error)?;
+            let s = &store.schema;
+            // Made once: every process that starts later reads the one the first made.
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {s}.kalix_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+                ))
+                .await
+                .map_err(db_error)?;
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO {s}.kalix_meta (name, value) VALUES ('store_id', $1) ON CONFLICT DO NOTHING"
+                    ),
+                    &[&uuid::Uuid::new_v4().to_string()],
+                )
+                .await
+                .map_err(db_error)?;
+            let row = client
+                .query_one(
+                    &format!("SELECT value FROM {s}.kalix_meta WHERE name = 'store_id'"),
+                    &[],
+                )
+                .await
+                .map_err(db_error)?;
+            Ok(row.get(0))
+        })
+    }
+
     fn commit_news(&self) -> Option<Arc<tokio::sync::Notify>> {
         Some(Arc::clone(&self.heard))
     }

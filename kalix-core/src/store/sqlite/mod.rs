@@ -372,6 +372,30 @@ impl Store for SqliteStore {
         false
     }
 
+    fn store_id(&self) -> BoxFuture<'static, Result<String, StoreError>> {
+        self.write_outside_batches(|connection| {
+            // `kalix_meta` (key, value) is made when the file is opened.
+            connection
+                .execute_batch(
+                    "CREATE TABLE IF NOT EXISTS kalix_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+                )
+                .map_err(sqlite_error)?;
+            connection
+                .execute(
+                    "INSERT INTO kalix_meta (key, value) VALUES ('store_id', ?1) ON CONFLICT DO NOTHING",
+                    [uuid::Uuid::new_v4().to_string()],
+                )
+                .map_err(sqlite_error)?;
+            connection
+                .query_row(
+                    "SELECT value FROM kalix_meta WHERE key = 'store_id'",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(sqlite_error)
+        })
+    }
+
     fn commit_news(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
         // One process at a time: its group committer's news covers every commit.
         None

@@ -203,3 +203,33 @@ async fn stream_readers_get_bounded_pages_and_past_64_at_once_a_503() {
         .unwrap();
     assert_eq!(page["messages"].as_array().unwrap().len(), 1, "{page}");
 }
+
+#[tokio::test]
+async fn a_consumer_reads_a_producer_whose_store_was_made_again_from_its_start() {
+    let directory = tempfile::tempdir().unwrap();
+    let producing = producer(directory.path(), 0).await;
+    let port = producing
+        .base_url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let consuming = consumer(directory.path(), producing.base_url()).await;
+    post(&producing, "/counter/m1/increase/1").await;
+    post(&producing, "/counter/m1/increase/1").await;
+    post(&producing, "/counter/m1/increase/1").await;
+    let expected = json!({"value": 3, "seq": 3});
+    assert_eq!(copy_until(&consuming, "m1", &expected).await, expected);
+
+    // The producer comes back on the same address with a store of its own made anew: its
+    // stream's offsets start over, below the position the consumer saved.
+    producing.stop().await;
+    let fresh = tempfile::tempdir().unwrap();
+    let producing = producer(fresh.path(), port).await;
+    post(&producing, "/counter/m2/increase/7").await;
+    let expected = json!({"value": 7, "seq": 1});
+    assert_eq!(copy_until(&consuming, "m2", &expected).await, expected);
+    consuming.stop().await;
+    producing.stop().await;
+}
