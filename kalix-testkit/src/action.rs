@@ -18,8 +18,8 @@ use crate::timers::RecordedTimers;
 /// The context handed to the handler carries the metadata given with
 /// [`ActionTestkit::with_metadata`] and a component client whose calls reach no service:
 /// forwards and side effects are recorded, not executed, and an awaited call is answered by the
-/// stub scripted for its component and method ([`ActionTestkit::stub_value_entity`] and its
-/// siblings), or fails with a 500 naming the missing stub. [`ActionTestkit::calls`] lists the
+/// stub scripted for its component and method ([`ActionTestkit::stub`]), or fails with a 500
+/// naming the missing stub. [`ActionTestkit::calls`] lists the
 /// awaited calls.
 ///
 /// ```
