@@ -195,7 +195,8 @@ impl TestKit {
             expected_version: version,
             follows_own_write: false,
             payload: state.map(|state| {
-                bytes::Bytes::from(serde_json::to_vec(state).expect("a state serializes"))
+                let json = serde_json::to_vec(state).expect("a state serializes");
+                kalix_core::__private::stored_state::<E>(bytes::Bytes::from(json))
             }),
             timers: Vec::new(),
             kept_reply: None,

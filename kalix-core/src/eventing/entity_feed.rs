@@ -267,9 +267,10 @@ impl EntityConsumer {
     ) -> Result<(), Stop> {
         let migrated = entry.payload.as_ref().map(|payload| {
             let migrate = self.on_change.first().map(|(_, s)| s.migrate);
-            match (migrate, &entry.type_name) {
-                (Some(migrate), Some(type_name)) => migrate(type_name, payload),
-                _ => payload.clone(),
+            match migrate {
+                // An event by its type name; a value entity's state (no type name) by its version.
+                Some(migrate) => migrate(entry.type_name.as_deref().unwrap_or(""), payload),
+                None => payload.clone(),
             }
         });
         let (handler, body) = match &migrated {

@@ -34,9 +34,12 @@ impl<E: ValueEntityComponent> EntityKind for StateRow<E> {
         };
         let state = match stored.payload {
             None => E::empty_state(entity_id),
-            Some(json) => serde_json::from_slice(&json).map_err(|error| {
-                super::unreadable(E::TYPE_ID, entity_id, "the stored state", &error)
-            })?,
+            Some(json) => {
+                let current = crate::value_entity::current_state_json::<E>(&json);
+                serde_json::from_slice(&current).map_err(|error| {
+                    super::unreadable(E::TYPE_ID, entity_id, "the stored state", &error)
+                })?
+            }
         };
         Ok((state, stored.version))
     }
@@ -102,13 +105,16 @@ fn serialized<E: ValueEntityComponent>(
     state: &E::State,
     entity_id: &str,
 ) -> Result<Bytes, CallError> {
-    serde_json::to_vec(state).map(Bytes::from).map_err(|error| {
-        CallError::new(
-            ErrorCode::INTERNAL_SERVER_ERROR,
-            format!(
-                "the new state of {} '{entity_id}' cannot be serialized: {error}",
-                E::TYPE_ID
-            ),
-        )
-    })
+    let state = serde_json::to_vec(state).map(Bytes::from);
+    state
+        .map(crate::value_entity::stored_state_json::<E>)
+        .map_err(|error| {
+            CallError::new(
+                ErrorCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "the new state of {} '{entity_id}' cannot be serialized: {error}",
+                    E::TYPE_ID
+                ),
+            )
+        })
 }

@@ -41,5 +41,6 @@ mod context;
 mod effect;
 
 pub use component::ValueEntityComponent;
+pub(crate) use component::{current_state_json, stored_state_json};
 pub use context::ValueEntityContext;
 pub use effect::{Effect, OnSuccess, StateChange};

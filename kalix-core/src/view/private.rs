@@ -110,7 +110,7 @@ where
         type_id: E::TYPE_ID,
         as_is: true,
         handles_deletes,
-        migrate: crate::__private::as_stored,
+        migrate: crate::__private::current_state::<E>,
         topic: None,
     }
 }
@@ -123,7 +123,7 @@ pub const fn view_value_entity<E: ValueEntityComponent>() -> ViewSourceDescripto
         type_id: E::TYPE_ID,
         as_is: false,
         handles_deletes: false,
-        migrate: crate::__private::as_stored,
+        migrate: crate::__private::current_state::<E>,
         topic: None,
     }
 }

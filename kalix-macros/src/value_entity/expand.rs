@@ -61,9 +61,20 @@ pub(crate) fn generate(entity: &ValueEntity) -> TokenStream {
         ),
         internal_handlers: Vec::new(),
     });
+    let migration = entity.options.migration.as_ref().map(|migration| {
+        let span = syn::spanned::Spanned::span(migration);
+        let core = crate::exports::KalixCoreAt(span);
+        quote::quote_spanned! {span=>
+            const STATE_VERSION: u32 = <#migration as #core::event_sourced_entity::JsonMigration>::CURRENT_VERSION;
+            fn migrate_state(from_version: u32, state: #core::__private::JsonValue) -> #core::__private::JsonValue {
+                <#migration as #core::event_sourced_entity::JsonMigration>::transform(from_version, state)
+            }
+        }
+    });
     codegen::wrap(quote! {
         #[automatically_derived]
         impl #KalixCore::value_entity::ValueEntityComponent for #self_ty {
+            #migration
             const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
             const TYPE_ID: &'static str = #type_id;
             const ID_PARAM: &'static str = #id;

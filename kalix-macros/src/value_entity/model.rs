@@ -7,7 +7,9 @@ use syn::{Ident, ImplItem, ItemImpl, LitStr, Type};
 use crate::diagnostics::Diagnostics;
 use crate::entity::{Header, handlers_and_state, validate_routes};
 use crate::handler::{ComponentKind, Handler, KnownTypes};
-use crate::options::{ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, NEW, STATE, TYPE_ID};
+use crate::options::{
+    ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, MIGRATION, NEW, STATE, TYPE_ID,
+};
 
 pub(crate) struct ValueEntity {
     pub self_ty: Type,
@@ -34,7 +36,15 @@ impl ValueEntity {
             args,
             item,
             "value_entity",
-            &[TYPE_ID, ID, STATE, NEW, EMPTY_STATE, FORWARD_HEADERS],
+            &[
+                TYPE_ID,
+                ID,
+                STATE,
+                NEW,
+                EMPTY_STATE,
+                FORWARD_HEADERS,
+                MIGRATION,
+            ],
             ("\"counter\"", "\"counter_id\""),
             diagnostics,
         );

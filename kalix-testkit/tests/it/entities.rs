@@ -175,3 +175,135 @@ async fn a_body_of_the_state_type_marked_body_sets_the_state() {
     assert_eq!(set.status(), StatusCode::OK);
     assert_eq!(total(&testkit, "marked").await, 7);
 }
+
+/// Version 1 of a profile splits `name` into `first` and `last`.
+pub struct ProfileMigration;
+
+impl kalix_core::event_sourced_entity::JsonMigration for ProfileMigration {
+    const CURRENT_VERSION: u32 = 1;
+
+    fn transform(from_version: u32, mut state: Value) -> Value {
+        if from_version < 1
+            && let Some(fields) = state.as_object_mut()
+        {
+            let name = fields
+                .remove("name")
+                .and_then(|name| name.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let (first, last) = name.split_once(' ').unwrap_or((&name, ""));
+            fields.insert("first".into(), Value::from(first));
+            fields.insert("last".into(), Value::from(last));
+        }
+        state
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Profile {
+    pub first: String,
+    pub last: String,
+}
+
+#[derive(Default)]
+pub struct ProfileEntity;
+
+#[kalix_core::prelude::value_entity(type_id = "it-profile", id = "id", migration = ProfileMigration)]
+impl ProfileEntity {
+    #[kalix_core::prelude::get("/profile/<id>")]
+    pub fn get(&self, profile: &Profile) -> kalix_core::value_entity::Effect<Profile, Profile> {
+        kalix_core::value_entity::Effect::reply(profile.clone())
+    }
+
+    #[kalix_core::prelude::put("/profile/<id>/last/<last>")]
+    pub fn set_last(
+        &self,
+        profile: &Profile,
+        last: String,
+    ) -> kalix_core::value_entity::Effect<Profile, Profile> {
+        let changed = Profile {
+            last,
+            ..profile.clone()
+        };
+        kalix_core::value_entity::Effect::update_state(changed.clone()).then_reply(changed)
+    }
+}
+
+/// Sees each profile as it changes.
+pub struct ProfileChanges {
+    recorder: Recorder,
+}
+
+impl ProfileChanges {
+    pub fn new(
+        dependencies: &kalix_core::Dependencies,
+    ) -> Result<Self, kalix_core::MissingDependency> {
+        Ok(Self {
+            recorder: dependencies.get::<Recorder>()?,
+        })
+    }
+}
+
+#[kalix_core::prelude::action(new = ProfileChanges::new)]
+impl ProfileChanges {
+    #[kalix_core::prelude::subscribe(value_entity = ProfileEntity)]
+    pub async fn on_change(&self, profile: Profile) -> kalix_core::action::Effect<()> {
+        self.recorder
+            .push(format!("profile {} {}", profile.first, profile.last));
+        kalix_core::action::Effect::reply(())
+    }
+}
+
+#[tokio::test]
+async fn a_value_entity_state_written_before_a_migration_is_read_in_the_current_shape() {
+    use kalix_core::store::{SqliteStore, StateWrite, Store, Write};
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(SqliteStore::memory().unwrap());
+    // A profile as the entity stored it before its migration existed (version 0).
+    let old = StateWrite {
+        type_id: "it-profile".to_owned(),
+        entity_id: "p1".to_owned(),
+        expected_version: 0,
+        follows_own_write: false,
+        payload: Some(bytes::Bytes::from_static(br#"{"name":"Ann Lee"}"#)),
+        timers: Vec::new(),
+        kept_reply: None,
+    };
+    store.commit(vec![Write::State(old)]).await.unwrap();
+    let recorder = Recorder::default();
+    let testkit = TestKit::builder()
+        .dependency(recorder.clone())
+        .store(std::sync::Arc::clone(&store))
+        .start()
+        .await;
+    assert_eq!(
+        crate::get_json(&testkit, "/profile/p1").await,
+        serde_json::json!({"first": "Ann", "last": "Lee"})
+    );
+    // The subscriber got the old state in the current shape too.
+    kalix_testkit::eventually(|| async {
+        match recorder.count("profile Ann Lee") {
+            1 => Ok(()),
+            n => Err(n),
+        }
+    })
+    .await;
+    // Written again, it is stored at version 1 and read as it is.
+    let changed = testkit.put("/profile/p1/last/Lind").send().await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let stored = store.load("it-profile", "p1").await.unwrap().unwrap();
+    let stored: Value = serde_json::from_slice(&stored.payload.unwrap()).unwrap();
+    assert_eq!(
+        stored,
+        serde_json::json!({"kalix-state-version": 1, "state": {"first": "Ann", "last": "Lind"}})
+    );
+    assert_eq!(
+        crate::get_json(&testkit, "/profile/p1").await,
+        serde_json::json!({"first": "Ann", "last": "Lind"})
+    );
+    kalix_testkit::eventually(|| async {
+        match recorder.count("profile Ann Lind") {
+            1 => Ok(()),
+            n => Err(n),
+        }
+    })
+    .await;
+}
