@@ -63,6 +63,7 @@
 //! feed; until it has caught up, queries answer from the rows rebuilt so far.
 
 mod effect;
+mod key_order;
 #[doc(hidden)]
 pub mod private;
 pub mod query;

@@ -31,6 +31,29 @@ const UPDATES_POLL: Duration = Duration::from_millis(500);
 
 static QUERY_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
 
+/// The rows `query` finds, with their keys in the row type's order.
+async fn read(
+    queries: &ViewQueries,
+    query: &'static Query,
+    params: &Map<String, Value>,
+) -> Result<ViewRows, StoreError> {
+    read_from(&queries.store, query, params).await
+}
+
+/// As [`read`], from `store`: on PostgreSQL (a shared store, whose `jsonb` reorders keys) the
+/// rows' keys are put back in the row type's field order.
+async fn read_from(
+    store: &Arc<dyn Store>,
+    query: &'static Query,
+    params: &Map<String, Value>,
+) -> Result<ViewRows, StoreError> {
+    let mut found = store.query_view(query, params.clone()).await?;
+    if store.is_shared() {
+        found.rows = super::key_order::in_field_order(query.table, found.rows);
+    }
+    Ok(found)
+}
+
 /// Runs `query` with `params` and answers in `shape`.
 pub(crate) async fn run_query(
     queries: &ViewQueries,
@@ -42,7 +65,7 @@ pub(crate) async fn run_query(
     if shape == ResultShape::Stream {
         return stream(queries, query, params).await;
     }
-    let found = match queries.store.query_view(query, params.clone()).await {
+    let found = match read(queries, query, &params).await {
         Ok(found) => found,
         Err(error) => return HandlerOutcome::error(query_error(query, &error)),
     };
@@ -260,7 +283,7 @@ async fn stream(
     } else {
         None
     };
-    let found = match queries.store.query_view(query, params.clone()).await {
+    let found = match read(queries, query, &params).await {
         Ok(found) => found,
         Err(error) => return HandlerOutcome::error(query_error(query, &error)),
     };
@@ -301,7 +324,7 @@ async fn stream(
                 // A burst of writes is one query.
                 tokio::time::sleep(super::updates::COALESCE).await;
                 updated.0.borrow_and_update();
-                let found = match store.query_view(query, params.clone()).await {
+                let found = match read_from(&store, query, &params).await {
                     Ok(found) => found,
                     Err(error) => {
                         return Some((

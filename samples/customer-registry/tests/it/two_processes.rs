@@ -98,6 +98,9 @@ async fn on_postgres_both_processes_serve_the_views_and_one_takes_them_over() {
         .await
         .unwrap();
     assert_eq!(one["customerId"], "pg59");
+    // Read from jsonb, the row's keys still come in the order of its fields.
+    let keys: Vec<&String> = one.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["customerId", "email", "name", "address"]);
     if let Ok(directory) = std::env::var("KALIX_TEST_MARKERS") {
         std::fs::write(
             std::path::Path::new(&directory).join("postgres-customer-registry"),
