@@ -244,6 +244,12 @@ impl<R> DeferredCall<R> {
         self
     }
 
+    /// Why the call could not be described (its body did not serialize), if so: running it, or
+    /// starting a timer with it, fails with this.
+    pub(crate) fn defect(&self) -> Option<&CallError> {
+        self.defect.as_ref()
+    }
+
     /// The description of the call.
     pub fn call(&self) -> &Call {
         &self.call

@@ -748,6 +748,7 @@ async fn carry_out(timers: &Timers, changes: Vec<TimerChange>) -> Result<(), Cal
                     .await?
             }
             TimerChange::Cancel(name) => timers.cancel(name).await?,
+            TimerChange::Refused(defect) => return Err(defect),
         }
     }
     Ok(())

@@ -162,6 +162,10 @@ impl Timers {
     ) -> Result<(), CallError> {
         let backend = self.backend()?;
         let name = user_name(name.into())?;
+        // A call that could not be described would be stored without its body.
+        if let Some(defect) = call.defect() {
+            return Err(defect.clone());
+        }
         backend.start(name, delay, call.call().clone(), None).await
     }
 
@@ -176,6 +180,9 @@ impl Timers {
     ) -> Result<(), CallError> {
         let backend = self.backend()?;
         let name = user_name(name.into())?;
+        if let Some(defect) = call.defect() {
+            return Err(defect.clone());
+        }
         backend
             .start(name, delay, call.call().clone(), Some(max_retries))
             .await

@@ -31,6 +31,8 @@ pub(crate) enum TimerChange {
         max_retries: Option<u32>,
     },
     Cancel(String),
+    /// A start whose call could not be described: the command fails with this.
+    Refused(crate::error::CallError),
 }
 
 /// The timers of a command (`ctx.timers()` in a workflow's command handler). A handler is
@@ -59,11 +61,15 @@ impl CommandTimers<'_> {
         delay: Duration,
         call: DeferredCall<T>,
     ) {
-        self.record(TimerChange::Start {
-            name: name.into(),
-            delay,
-            call: call.call().clone(),
-            max_retries: None,
+        self.record(match call.defect() {
+            // Refused when the effect is carried out: stored, it would lose its body.
+            Some(defect) => TimerChange::Refused(defect.clone()),
+            None => TimerChange::Start {
+                name: name.into(),
+                delay,
+                call: call.call().clone(),
+                max_retries: None,
+            },
         });
     }
 
@@ -76,11 +82,14 @@ impl CommandTimers<'_> {
         call: DeferredCall<T>,
         max_retries: u32,
     ) {
-        self.record(TimerChange::Start {
-            name: name.into(),
-            delay,
-            call: call.call().clone(),
-            max_retries: Some(max_retries),
+        self.record(match call.defect() {
+            Some(defect) => TimerChange::Refused(defect.clone()),
+            None => TimerChange::Start {
+                name: name.into(),
+                delay,
+                call: call.call().clone(),
+                max_retries: Some(max_retries),
+            },
         });
     }
 

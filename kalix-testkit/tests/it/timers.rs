@@ -278,3 +278,51 @@ async fn names_payloads_and_pending_timers_over_their_limits_are_refused_clearly
     );
     testkit.stop().await;
 }
+
+/// Schedules a call whose body cannot be written as JSON (a map with tuple keys).
+#[derive(Default)]
+pub struct Unsendable;
+
+#[action]
+impl Unsendable {
+    #[post("/unsendable/take")]
+    async fn take(&self, cells: HashMap<(i32, i32), i32>) -> action::Effect<String> {
+        action::Effect::reply(cells.len().to_string())
+    }
+
+    #[post("/unsendable/schedule")]
+    async fn schedule(&self, ctx: &ActionContext) -> action::Effect<String> {
+        let cells = HashMap::from([((1, 2), 3)]);
+        let call = ctx.component_client().action::<Unsendable>().take(cells);
+        let started = ctx
+            .timers()
+            .start_single_timer("unsendable", Duration::from_secs(60), call)
+            .await;
+        match started {
+            Ok(()) => action::Effect::reply("scheduled".to_owned()),
+            Err(error) => action::Effect::failed(error),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_timer_whose_call_cannot_be_described_is_refused_not_stored_without_its_body() {
+    let testkit = TestKit::builder()
+        .dependency(crate::components::Recorder::default())
+        .start()
+        .await;
+    let reply = testkit.post("/unsendable/schedule").send().await.unwrap();
+    assert!(reply.status().is_client_error() || reply.status().is_server_error());
+    let problem: serde_json::Value = reply.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("key must be a string"),
+        "{problem}"
+    );
+    assert!(
+        testkit.timers().await.is_empty(),
+        "nothing stored that would fail each time it fires"
+    );
+}
