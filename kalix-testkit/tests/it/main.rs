@@ -3,6 +3,7 @@
 //! the compile errors of misused macros (`ui`).
 
 mod components;
+mod docs;
 mod effects;
 mod entities;
 mod failures;
