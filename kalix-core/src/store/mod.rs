@@ -237,66 +237,73 @@ impl std::error::Error for WriteError {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreError {
     message: String,
-    rejected_write: bool,
-    bad_query: bool,
-    lease_lost: bool,
+    kind: StoreErrorKind,
+}
+
+/// What kind of failure a [`StoreError`] is: they exclude each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store failed (unreachable, out of space, timed out): every write of the
+    /// transaction fails with it.
+    Store,
+    /// The database refused one write for its content, failing the transaction it was in.
+    RejectedWrite,
+    /// A view query cannot run with the parameters it was given: the caller's mistake.
+    BadQuery,
+    /// A write made under a lease another process holds now.
+    LeaseLost,
 }
 
 impl StoreError {
-    /// A failure of the store itself: every write of the transaction fails with it.
-    pub fn new(message: impl Into<String>) -> Self {
+    fn of(kind: StoreErrorKind, message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
-            rejected_write: false,
-            bad_query: false,
-            lease_lost: false,
+            kind,
         }
+    }
+
+    /// A failure of the store itself: every write of the transaction fails with it.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self::of(StoreErrorKind::Store, message)
     }
 
     /// A write refused because the lease it was made under is no longer its writer's: another
     /// process took the work over.
     pub fn lease_lost(message: impl Into<String>) -> Self {
-        Self {
-            lease_lost: true,
-            ..Self::new(message)
-        }
+        Self::of(StoreErrorKind::LeaseLost, message)
     }
 
     /// Whether the write was refused for a lease another process holds now.
     pub fn is_lease_lost(&self) -> bool {
-        self.lease_lost
+        self.kind == StoreErrorKind::LeaseLost
     }
 
     /// A view query that cannot run with the parameters it was given (a missing one, a bad
     /// page token): the caller's mistake, not the store's.
     pub fn bad_query(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            rejected_write: false,
-            bad_query: true,
-            lease_lost: false,
-        }
+        Self::of(StoreErrorKind::BadQuery, message)
     }
 
     /// Whether a view query was refused for its parameters.
     pub fn is_bad_query(&self) -> bool {
-        self.bad_query
+        self.kind == StoreErrorKind::BadQuery
     }
 
     /// The database refused a write for its content (a key too long for an index, a character
     /// it cannot store), failing the transaction it was in.
     pub fn rejected_write(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            rejected_write: true,
-            bad_query: false,
-            lease_lost: false,
-        }
+        Self::of(StoreErrorKind::RejectedWrite, message)
     }
 
     /// Whether the failure was caused by one write's content rather than by the store.
     pub fn is_rejected_write(&self) -> bool {
-        self.rejected_write
+        self.kind == StoreErrorKind::RejectedWrite
+    }
+
+    /// What kind of failure it is.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
     }
 
     /// What went wrong.
