@@ -244,10 +244,13 @@ impl<R> DeferredCall<R> {
         self
     }
 
-    /// Why the call could not be described (its body did not serialize), if so: running it, or
-    /// starting a timer with it, fails with this.
-    pub(crate) fn defect(&self) -> Option<&CallError> {
-        self.defect.as_ref()
+    /// The call, or why it could not be described (its body did not serialize): running it,
+    /// or starting a timer with it, fails with that.
+    pub(crate) fn described(&self) -> Result<&Call, CallError> {
+        match &self.defect {
+            Some(defect) => Err(defect.clone()),
+            None => Ok(&self.call),
+        }
     }
 
     /// The description of the call.

@@ -197,25 +197,24 @@ impl ServiceUrls {
         store: &Arc<dyn Store>,
     ) -> Box<dyn TopicReader> {
         let consumer = format!("stream:{service}:{stream}:{group}");
-        match self.locate(service) {
+        let base = match self.locate(service) {
             Ok(StreamSource::Own) => {
-                super::broker::store_reader(store, &stream_topic(stream), consumer)
+                return super::broker::store_reader(store, &stream_topic(stream), consumer);
             }
-            located => Box::new(RemoteStreamReader {
-                service: service.to_owned(),
-                stream: stream.to_owned(),
-                base: located.map(|source| match source {
-                    StreamSource::Remote(url) => url,
-                    StreamSource::Own => unreachable!("handled above"),
-                }),
-                position: SavedPosition::new(Arc::clone(store), consumer),
-                page_limit: MAX_PAGE,
-                max_page_bytes: MAX_PAGE_BYTES,
-                store: Arc::clone(store),
-                producer: None,
-                client: Client::builder(TokioExecutor::new()).build_http(),
-            }),
-        }
+            Ok(StreamSource::Remote(url)) => Ok(url),
+            Err(unlocated) => Err(unlocated),
+        };
+        Box::new(RemoteStreamReader {
+            service: service.to_owned(),
+            stream: stream.to_owned(),
+            base,
+            position: SavedPosition::new(Arc::clone(store), consumer),
+            page_limit: MAX_PAGE,
+            max_page_bytes: MAX_PAGE_BYTES,
+            store: Arc::clone(store),
+            producer: None,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        })
     }
 }
 
@@ -341,16 +340,6 @@ impl RemoteStreamReader {
                     .transaction
             }
         };
-        let record = |store: Arc<dyn Store>| {
-            let progress = crate::store::ConsumerProgress {
-                offset: FeedOffset {
-                    transaction: seen,
-                    position: 0,
-                },
-                seqs: Vec::new(),
-            };
-            async move { store.save_consumer_progress(&key, progress).await }
-        };
         if known == seen {
             self.producer = Some(seen);
             return Ok(true);
@@ -360,7 +349,14 @@ impl RemoteStreamReader {
             self.position.save(FeedOffset::default()).await?;
             self.position.advance(FeedOffset::default());
         }
-        record(Arc::clone(&self.store)).await?;
+        let progress = crate::store::ConsumerProgress {
+            offset: FeedOffset {
+                transaction: seen,
+                position: 0,
+            },
+            seqs: Vec::new(),
+        };
+        self.store.save_consumer_progress(&key, progress).await?;
         self.producer = Some(seen);
         Ok(known == 0)
     }

@@ -163,10 +163,8 @@ impl Timers {
         let backend = self.backend()?;
         let name = user_name(name.into())?;
         // A call that could not be described would be stored without its body.
-        if let Some(defect) = call.defect() {
-            return Err(defect.clone());
-        }
-        backend.start(name, delay, call.call().clone(), None).await
+        let call = call.described()?.clone();
+        backend.start(name, delay, call, None).await
     }
 
     /// As [`Timers::start_single_timer`], but a failing call is made again every 3 s at most
@@ -180,12 +178,8 @@ impl Timers {
     ) -> Result<(), CallError> {
         let backend = self.backend()?;
         let name = user_name(name.into())?;
-        if let Some(defect) = call.defect() {
-            return Err(defect.clone());
-        }
-        backend
-            .start(name, delay, call.call().clone(), Some(max_retries))
-            .await
+        let call = call.described()?.clone();
+        backend.start(name, delay, call, Some(max_retries)).await
     }
 
     /// Starts the timer `name` making `call` (the runtime's own timers, such as a workflow's).

@@ -51,14 +51,16 @@ pub(crate) fn stored_state_json<E: ValueEntityComponent>(state: bytes::Bytes) ->
     if E::STATE_VERSION == 0 {
         return state;
     }
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&state) else {
-        return state;
-    };
-    let versioned =
-        serde_json::json!({ STATE_VERSION_FIELD: E::STATE_VERSION, VERSIONED_STATE: value });
-    serde_json::to_vec(&versioned)
-        .map(bytes::Bytes::from)
-        .unwrap_or(state)
+    // The state is JSON already: it is written into the wrapper as it is, not parsed again.
+    let head = format!(
+        "{{\"{STATE_VERSION_FIELD}\":{},\"{VERSIONED_STATE}\":",
+        E::STATE_VERSION
+    );
+    let mut versioned = Vec::with_capacity(head.len() + state.len() + 1);
+    versioned.extend_from_slice(head.as_bytes());
+    versioned.extend_from_slice(&state);
+    versioned.push(b'}');
+    bytes::Bytes::from(versioned)
 }
 
 /// A stored state's JSON in the current shape: unwrapped, and migrated from the version it was

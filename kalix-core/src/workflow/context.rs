@@ -61,16 +61,7 @@ impl CommandTimers<'_> {
         delay: Duration,
         call: DeferredCall<T>,
     ) {
-        self.record(match call.defect() {
-            // Refused when the effect is carried out: stored, it would lose its body.
-            Some(defect) => TimerChange::Refused(defect.clone()),
-            None => TimerChange::Start {
-                name: name.into(),
-                delay,
-                call: call.call().clone(),
-                max_retries: None,
-            },
-        });
+        self.start(name.into(), delay, &call, None);
     }
 
     /// As [`CommandTimers::start_single_timer`], with at most `max_retries` retries of a
@@ -82,14 +73,26 @@ impl CommandTimers<'_> {
         call: DeferredCall<T>,
         max_retries: u32,
     ) {
-        self.record(match call.defect() {
-            Some(defect) => TimerChange::Refused(defect.clone()),
-            None => TimerChange::Start {
-                name: name.into(),
+        self.start(name.into(), delay, &call, Some(max_retries));
+    }
+
+    /// Records a start; a call that could not be described is refused when the effect is
+    /// carried out (stored, it would lose its body).
+    fn start<T>(
+        &self,
+        name: String,
+        delay: Duration,
+        call: &DeferredCall<T>,
+        max_retries: Option<u32>,
+    ) {
+        self.record(match call.described() {
+            Ok(call) => TimerChange::Start {
+                name,
                 delay,
-                call: call.call().clone(),
-                max_retries: Some(max_retries),
+                call: call.clone(),
+                max_retries,
             },
+            Err(defect) => TimerChange::Refused(defect),
         });
     }
 

@@ -195,7 +195,7 @@ async fn a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(store: i
     assert_eq!(kept("k1").await.unwrap(), None);
 }
 
-/// A store's identity is made once and read back the same; another store has another.
+/// A store's identity is made once and read back the same every time.
 async fn a_store_keeps_one_identity(store: impl Store) {
     let first = store.store_id().await.unwrap();
     assert!(!first.is_empty());

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use deadpool_postgres::Transaction as Tx;
 
 use super::{PostgresStore, db_error, pool_error};
-use crate::store::{KeptReply, StoreError, WriteError};
+use crate::store::{KeptReply, StoreError};
 
 /// Creates the table if missing.
 pub(super) async fn create(
@@ -67,11 +67,6 @@ pub(super) async fn forget(
         .execute(&statement, &[&type_id, &entity_id, &kept.key])
         .await?;
     Ok(())
-}
-
-/// What `keep` refused: the key's reply is the answer.
-pub(super) fn used() -> Result<u64, WriteError> {
-    Err(WriteError::KeyUsed)
 }
 
 /// The reply kept under `key` for the entity, if any.

@@ -410,7 +410,7 @@ async fn commit_in_order(
             // write), and forgotten again if the write does not apply.
             if let Some(kept) = writes[index].kept_reply() {
                 if !kept::keep(store, &transaction, kept).await? {
-                    results.push(kept::used());
+                    results.push(Err(WriteError::KeyUsed));
                     index += 1;
                     continue;
                 }
