@@ -87,6 +87,7 @@ mod dispatch;
 mod error;
 pub mod event_sourced_entity;
 mod eventing;
+mod fingerprint;
 mod host;
 mod http_request;
 mod ingress;

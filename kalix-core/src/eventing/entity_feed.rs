@@ -56,12 +56,7 @@ impl Processes {
 /// The slice (of `slices`) entity ids `entity_id` belongs to: FNV-1a of its bytes, so every
 /// process and every version agrees.
 pub(super) fn slice_of(entity_id: &str, slices: u32) -> u32 {
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in entity_id.bytes() {
-        hash ^= u32::from(byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    hash % slices
+    crate::fingerprint::fingerprint32(entity_id.as_bytes()) % slices
 }
 
 /// One slice of one action's subscription to one entity type.

@@ -328,7 +328,7 @@ impl RemoteStreamReader {
     /// its offsets started over) is logged, the group's position goes back to the stream's
     /// start, and then the new store is recorded: at least once, never past unseen messages.
     async fn same_producer(&mut self, store: &str) -> Result<bool, StoreError> {
-        let seen = super::super::view::sql::fingerprint(store).max(1);
+        let seen = crate::fingerprint::fingerprint(store.as_bytes()).max(1);
         let key = self.producer_key();
         let known = match self.producer {
             Some(known) => known,

@@ -151,11 +151,7 @@ fn timer_name(prefix: &str, type_id: &str, workflow_id: &str) -> String {
     if workflow_id.len() + type_id.len() <= 200 {
         return format!("kalix.{prefix}/{type_id}/{workflow_id}");
     }
-    let hash = workflow_id
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
+    let hash = crate::fingerprint::fingerprint(workflow_id.as_bytes());
     format!(
         "kalix.{prefix}/{type_id}/#{hash:016x}-{}",
         workflow_id.len()

@@ -242,5 +242,118 @@ pub enum ResultShape {
 /// `ORDER BY` columns (and one index per column of a condition of `OR`s). The runtime creates
 /// them at start; a store test can use them to set up a table as a view would.
 pub fn indexes(queries: &[&Query]) -> Vec<Vec<Column>> {
-    super::sql::indexes(queries)
+    let mut indexes: Vec<Vec<Column>> = Vec::new();
+    let mut add = |index: Vec<Column>| {
+        if !index.is_empty() && !indexes.contains(&index) {
+            indexes.push(index);
+        }
+    };
+    for query in queries {
+        let mut equal: Vec<Column> = Vec::new();
+        let mut range: Option<Column> = None;
+        let mut conjuncts = Vec::new();
+        if let Some(filter) = query.filter {
+            and_terms(filter, &mut conjuncts);
+        }
+        for term in conjuncts {
+            match term {
+                Expr::Compare {
+                    column,
+                    op: CompareOp::Eq,
+                    ..
+                }
+                | Expr::In { column, .. }
+                | Expr::AnyOfParam { column, .. } => equal.push(column),
+                Expr::Compare { column, op, .. } if *op != CompareOp::Ne => {
+                    range.get_or_insert(column);
+                }
+                Expr::Like {
+                    column,
+                    prefix: true,
+                    ..
+                } => {
+                    range.get_or_insert(column);
+                }
+                Expr::Or(..) => {
+                    let mut columns = Vec::new();
+                    or_columns(term, &mut columns);
+                    for column in columns {
+                        add(vec![column]);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut index = equal;
+        index.extend(range);
+        for order in query.order {
+            if !index.contains(&order.column) {
+                index.push(order.column);
+            }
+        }
+        add(index);
+    }
+    indexes
+}
+
+fn and_terms<'a>(expr: &'a Expr, terms: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::And(a, b) => {
+            and_terms(a, terms);
+            and_terms(b, terms);
+        }
+        other => terms.push(other),
+    }
+}
+
+fn or_columns(expr: &Expr, columns: &mut Vec<Column>) {
+    match expr {
+        Expr::Or(a, b) | Expr::And(a, b) => {
+            or_columns(a, columns);
+            or_columns(b, columns);
+        }
+        Expr::Compare { column, .. }
+        | Expr::In { column, .. }
+        | Expr::AnyOfParam { column, .. }
+            if !columns.contains(column) =>
+        {
+            columns.push(column);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_put_equality_columns_first_then_the_range_then_the_order() {
+        static BY_CITY: Query = Query {
+            text: "",
+            table: "customers",
+            select: &[SelectItem::Star],
+            filter: Some(&Expr::And(
+                &Expr::Compare {
+                    column: &["address", "city"],
+                    op: CompareOp::Eq,
+                    value: Operand::Param("city"),
+                },
+                &Expr::Like {
+                    column: &["name"],
+                    text: "Bo",
+                    prefix: true,
+                },
+            )),
+            order: &[Order {
+                column: &["name"],
+                descending: true,
+            }],
+            offset: None,
+            limit: None,
+            stream_updates: false,
+        };
+        let indexes = indexes(&[&BY_CITY]);
+        assert_eq!(indexes, vec![vec![&["address", "city"][..], &["name"][..]]]);
+    }
 }

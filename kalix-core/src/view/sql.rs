@@ -1,4 +1,4 @@
-//! A [`Query`] in each store's SQL, and the indexes its queries need.
+//! A [`Query`] in each store's SQL, with the indexes its queries need.
 //!
 //! A view table is `(view_key, row)`: the row's key (its source entity's id) and its JSON. A
 //! column is an expression over the JSON (`json_extract(row, '$.a.b')` on SQLite,
@@ -8,7 +8,8 @@
 
 use serde_json::Value;
 
-use super::query::{Column, CompareOp, Expr, Offset, Operand, Query};
+use crate::fingerprint::fingerprint;
+use super::query::{Column, Expr, Offset, Operand, Query};
 
 /// The largest `LIMIT` or `OFFSET` (the stores count rows in signed 64-bit numbers).
 const MAX_COUNT: u64 = i64::MAX as u64 - 1;
@@ -52,17 +53,6 @@ pub(crate) struct Select {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct BadParameter(pub String);
 
-/// FNV-1a: names of indexes and fingerprints of definitions that stay the same from one start,
-/// and one version, to the next.
-pub(crate) fn fingerprint(text: &str) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
-
 /// The prefix of the names of view tables' indexes.
 pub(crate) const INDEX_PREFIX: &str = "vix_";
 
@@ -81,7 +71,7 @@ pub(crate) fn index_definitions(
             let expressions = expressions.join(", ");
             let name = format!(
                 "{INDEX_PREFIX}{:016x}",
-                fingerprint(&format!("{table}|{expressions}"))
+                fingerprint(format!("{table}|{expressions}").as_bytes())
             );
             (name, expressions)
         })
@@ -364,95 +354,10 @@ fn decode_page_token(token: &str) -> Option<u64> {
         .filter(|n| *n < MAX_COUNT)
 }
 
-/// The columns of each index `queries` need, in index order: the columns a query's `AND`ed
-/// conditions test for equality, then one it tests by range, then its `ORDER BY` columns; and
-/// for a condition of `OR`s, one index per column tested. Duplicates are dropped.
-pub(crate) fn indexes(queries: &[&Query]) -> Vec<Vec<Column>> {
-    let mut indexes: Vec<Vec<Column>> = Vec::new();
-    let mut add = |index: Vec<Column>| {
-        if !index.is_empty() && !indexes.contains(&index) {
-            indexes.push(index);
-        }
-    };
-    for query in queries {
-        let mut equal: Vec<Column> = Vec::new();
-        let mut range: Option<Column> = None;
-        let mut conjuncts = Vec::new();
-        if let Some(filter) = query.filter {
-            and_terms(filter, &mut conjuncts);
-        }
-        for term in conjuncts {
-            match term {
-                Expr::Compare {
-                    column,
-                    op: CompareOp::Eq,
-                    ..
-                }
-                | Expr::In { column, .. }
-                | Expr::AnyOfParam { column, .. } => equal.push(column),
-                Expr::Compare { column, op, .. } if *op != CompareOp::Ne => {
-                    range.get_or_insert(column);
-                }
-                Expr::Like {
-                    column,
-                    prefix: true,
-                    ..
-                } => {
-                    range.get_or_insert(column);
-                }
-                Expr::Or(..) => {
-                    let mut columns = Vec::new();
-                    or_columns(term, &mut columns);
-                    for column in columns {
-                        add(vec![column]);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let mut index = equal;
-        index.extend(range);
-        for order in query.order {
-            if !index.contains(&order.column) {
-                index.push(order.column);
-            }
-        }
-        add(index);
-    }
-    indexes
-}
-
-fn and_terms<'a>(expr: &'a Expr, terms: &mut Vec<&'a Expr>) {
-    match expr {
-        Expr::And(a, b) => {
-            and_terms(a, terms);
-            and_terms(b, terms);
-        }
-        other => terms.push(other),
-    }
-}
-
-fn or_columns(expr: &Expr, columns: &mut Vec<Column>) {
-    match expr {
-        Expr::Or(a, b) | Expr::And(a, b) => {
-            or_columns(a, columns);
-            or_columns(b, columns);
-        }
-        Expr::Compare { column, .. }
-        | Expr::In { column, .. }
-        | Expr::AnyOfParam { column, .. }
-            if !columns.contains(column) =>
-        {
-            columns.push(column);
-        }
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::query::{Order, SelectItem};
+    use crate::view::query::{CompareOp, Order, SelectItem};
 
     static BY_CITY: Query = Query {
         text: "",
@@ -537,11 +442,5 @@ mod tests {
         assert!(error.0.contains("`zz` is not a page token"), "{error:?}");
         let error = select(Dialect::Sqlite, "v", &BY_CITY, &params(&[])).unwrap_err();
         assert_eq!(error.0, "missing parameter `city`");
-    }
-
-    #[test]
-    fn indexes_put_equality_columns_first_then_the_range_then_the_order() {
-        let indexes = indexes(&[&BY_CITY]);
-        assert_eq!(indexes, vec![vec![&["address", "city"][..], &["name"][..]]]);
     }
 }

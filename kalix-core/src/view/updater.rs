@@ -137,9 +137,9 @@ pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreEr
         );
         let spec = ViewTableSpec {
             name: view.table,
-            definition: format!("{:016x}", super::sql::fingerprint(&definition)),
+            definition: format!("{:016x}", crate::fingerprint::fingerprint(definition.as_bytes())),
             consumer: consumer_name(view),
-            indexes: super::sql::indexes(view.queries),
+            indexes: super::query::indexes(view.queries),
         };
         if store.prepare_view_table(spec).await? {
             tracing::info!(
