@@ -146,7 +146,7 @@ mod tests {
         let env = ComponentEnv {
             dependencies: &dependencies,
             committer: GroupCommitter::start(Arc::clone(&store)),
-            broker: Arc::new(crate::eventing::EmbeddedBroker {
+            broker: Arc::new(crate::broker::EmbeddedBroker {
                 store: Arc::clone(&store),
                 news: Arc::default(),
             }),

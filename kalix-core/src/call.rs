@@ -145,6 +145,20 @@ pub(crate) struct CallParts {
     pub metadata: Metadata,
 }
 
+/// A call described now to be made later, by a timer: a [`DeferredCall`](crate::DeferredCall).
+///
+/// Sealed: the runtime's calls are the only ones.
+pub trait TimerCall: sealed::Sealed {
+    /// The call, or why it could not be described (its body did not serialize): a timer with
+    /// such a call is refused where it is started, not stored without its body.
+    fn into_call(self) -> Result<Call, CallError>;
+}
+
+pub(crate) mod sealed {
+    /// Keeps [`TimerCall`](super::TimerCall) to the runtime's own calls.
+    pub trait Sealed {}
+}
+
 /// A call whose reply type has been forgotten: what forwards and side effects carry.
 #[derive(Clone, Debug)]
 pub(crate) struct UntypedCall {

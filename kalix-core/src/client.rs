@@ -11,7 +11,7 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::call::{Call, UntypedCall};
+use crate::call::{Call, TimerCall, UntypedCall};
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;
@@ -239,7 +239,7 @@ impl<R> DeferredCall<R> {
     /// ```
     pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
         let mut metadata = Metadata::new();
-        metadata.set(crate::host::kept::IDEMPOTENCY_KEY, key.into());
+        metadata.set(Metadata::IDEMPOTENCY_KEY, key.into());
         self.call.merge_metadata(metadata);
         self
     }
@@ -263,6 +263,14 @@ impl<R> DeferredCall<R> {
             call: self.call,
             defect: self.defect,
         }
+    }
+}
+
+impl<R> crate::call::sealed::Sealed for DeferredCall<R> {}
+
+impl<R> TimerCall for DeferredCall<R> {
+    fn into_call(self) -> Result<Call, CallError> {
+        self.described().cloned()
     }
 }
 

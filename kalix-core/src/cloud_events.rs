@@ -11,7 +11,6 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::metadata::Metadata;
-use crate::store::TopicMessage;
 
 /// What a reply is, for publishing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +94,18 @@ fn message_body(reply: &Bytes, payload_type: PayloadType) -> Bytes {
         Ok(serde_json::Value::String(tag)) if tag == variant => Bytes::from_static(b"null"),
         _ => reply.clone(),
     }
+}
+
+/// A message of a topic on the embedded broker: its id (unique in its topic: publishing an id
+/// again changes nothing), its attributes (CloudEvents `ce-*` and `Content-Type`) and its body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicMessage {
+    /// Unique in its topic; a second publish of it is dropped.
+    pub id: String,
+    /// Its attributes, as (name, value).
+    pub attributes: Vec<(String, String)>,
+    /// Its body.
+    pub payload: Bytes,
 }
 
 /// The CloudEvents spec version the messages follow.

@@ -14,7 +14,7 @@ use crate::action::SideEffect;
 use crate::call::{Call, UntypedCall};
 use crate::client::{ComponentClient, Transport};
 use crate::error::{CallError, StartError};
-use crate::eventing::{self, Broker};
+use crate::broker::{self, Broker};
 use crate::invocation::{Body, Invocation};
 use crate::metadata::Metadata;
 use crate::outcome::{HandlerOutcome, Outcome, Step, panic_error};
@@ -105,7 +105,7 @@ impl Dispatcher {
         Ok(Self {
             handlers,
             broker: Arc::clone(&env.broker),
-            streams: Arc::new(eventing::EmbeddedBroker {
+            streams: Arc::new(broker::EmbeddedBroker {
                 store: Arc::clone(&env.store),
                 news: env.committer.news(),
             }),
@@ -181,9 +181,9 @@ impl Dispatcher {
         else {
             return outcome;
         };
-        let message = eventing::message_of(
+        let message = broker::message_of(
             &self.service_name,
-            bound,
+            &bound.target(),
             incoming,
             body,
             metadata,
@@ -191,11 +191,11 @@ impl Dispatcher {
         );
         let published = match target {
             PublishTarget::Topic(topic) => {
-                eventing::publish(self.broker.as_ref(), topic, message).await
+                broker::publish(self.broker.as_ref(), topic, message).await
             }
             PublishTarget::Stream(id) => {
-                let topic = eventing::stream_topic(id);
-                let published = eventing::publish(self.streams.as_ref(), &topic, message).await;
+                let topic = broker::stream_topic(id);
+                let published = broker::publish(self.streams.as_ref(), &topic, message).await;
                 // Readers of the stream waiting for its next page look now.
                 self.stream_news.wrote(id);
                 published

@@ -78,6 +78,7 @@ extern crate self as kalix_core;
 
 pub mod action;
 mod background;
+mod broker;
 mod call;
 mod client;
 pub mod cloud_events;
@@ -118,7 +119,7 @@ pub use client::{CallRouter, ComponentClient, Transport};
 pub use config::{BrokerLocation, Config, StoreLocation};
 pub use dependencies::{Dependencies, MissingDependency};
 pub use error::{CallError, StartError};
-pub use eventing::{TopicMessages, Topics};
+pub use broker::{TopicMessages, Topics};
 pub use http_request::HttpRequest;
 pub use metadata::Metadata;
 pub use outcome::Answer;

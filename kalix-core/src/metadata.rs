@@ -36,6 +36,10 @@ impl Metadata {
     pub const CE_SEQUENCE: &'static str = "ce-sequence";
     /// The CloudEvents attribute giving a message's id, unique per source.
     pub const CE_ID: &'static str = "ce-id";
+    /// The entry (and HTTP header) carrying a command's idempotency key: an entity keeps the
+    /// reply to a command with a key, and answers a command with the same key with it again
+    /// (see [`DeferredCall::with_idempotency_key`](crate::DeferredCall::with_idempotency_key)).
+    pub const IDEMPOTENCY_KEY: &'static str = "Idempotency-Key";
 
     /// Empty metadata.
     pub fn new() -> Self {

@@ -261,7 +261,7 @@ pub struct ComponentEnv<'a> {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) committer: GroupCommitter,
     pub(crate) entities: EntitySettings,
-    pub(crate) broker: Arc<dyn crate::eventing::Broker>,
+    pub(crate) broker: Arc<dyn crate::broker::Broker>,
     /// The service's name, the source of what it publishes.
     pub(crate) service_name: Arc<str>,
     /// Notified after each view update this process writes.

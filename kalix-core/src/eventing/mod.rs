@@ -1,19 +1,15 @@
-//! Eventing: the background driver that feeds entity changes and topic messages to the
-//! `#[subscribe]` handlers of actions, and the publishing of replies to topics.
+//! Eventing's consumers: the background driver that feeds entity changes and topic messages to
+//! the `#[subscribe]` handlers of actions (above dispatch). Where topics live, and publishing to
+//! them, is `broker/` (below dispatch).
 //!
 //! Every consumer delivers at least once, in order (per entity for entity feeds, per topic for
 //! topics), and holds a lease in the store, so on a shared store one process at a time consumes
 //! each; another takes over when that one stops renewing.
 
-mod broker;
 pub(crate) mod delivery;
 pub(crate) mod entity_feed;
-mod nats;
-mod publish;
 mod retention;
-mod stream;
 mod topic;
-mod topics;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,16 +18,10 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
-pub(crate) use broker::{Broker, EmbeddedBroker, TopicReader};
-pub(crate) use nats::NatsBroker;
-pub(crate) use publish::{message_of, publish};
 pub(crate) use retention::Retention;
-pub(crate) use stream::{
-    MAX_PAGE, PAGE_WAIT, STREAMS_PATH, ServiceUrls, StreamPage, page, parse_offset, stream_topic,
-};
-pub use topics::{TopicMessages, Topics};
 
 use crate::background::BackgroundDriver;
+use crate::broker::{Broker, ServiceUrls, TopicReader};
 use crate::dispatch::Dispatcher;
 use crate::registry::SubscriptionSource;
 use crate::store::{FeedKind, Store};

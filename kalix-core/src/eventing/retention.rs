@@ -58,7 +58,7 @@ impl Retention {
                     topics.entry(topic.to_owned()).or_default();
                 }
                 Some(PublishTarget::Stream(id)) => {
-                    topics.entry(super::stream_topic(id)).or_default();
+                    topics.entry(crate::broker::stream_topic(id)).or_default();
                 }
                 _ => {}
             }
@@ -70,7 +70,7 @@ impl Retention {
                     .or_default()
                     .push(consumer.name()),
                 Some(service) if service == self.own => topics
-                    .entry(super::stream_topic(consumer.topic))
+                    .entry(crate::broker::stream_topic(consumer.topic))
                     .or_default()
                     .push(consumer.name()),
                 _ => {}

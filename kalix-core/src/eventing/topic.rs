@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use super::broker::{Broker, TopicReader};
+use crate::broker::{Broker, TopicReader};
 use super::delivery::{
     self, ConsumerContext, LEASE_POLL, Lease, Message, Stop, failed, idle, pause, retry,
 };

@@ -20,7 +20,7 @@ use crate::status::ErrorCode;
 use crate::store::KeptReply;
 
 /// The metadata entry (and HTTP header) carrying a command's idempotency key.
-pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+const IDEMPOTENCY_KEY: &str = Metadata::IDEMPOTENCY_KEY;
 
 /// The longest idempotency key accepted.
 pub(crate) const MAX_KEY_BYTES: usize = 255;

@@ -42,7 +42,7 @@ use crate::store::{StateWrite, Store, TimerRecord};
 use crate::timers::{Clock, Timers};
 use crate::workflow::{
     Effect, Position, Record, Recovered, Settings, StepContext, StepResult, TimerChange,
-    WorkflowComponent, WorkflowContext,
+    WorkflowComponent, WorkflowContext, WorkflowObserver,
 };
 
 /// How far ahead of now the watchdog of a running step is kept: a step whose process died is
@@ -73,11 +73,6 @@ pub struct WorkflowRow<W: WorkflowComponent> {
     /// Runs every step twice, the first result dropped (a testkit's mode).
     steps_twice: bool,
 }
-
-/// Shown each record a workflow commits, and each retry a process makes in memory (the record
-/// as it would be, at the same transition count): its type id, its id and the record as JSON
-/// (see [`Record`]). The workflow testkit logs transitions with one.
-pub type WorkflowObserver = Arc<dyn Fn(&'static str, &str, &[u8]) + Send + Sync>;
 
 impl<W: WorkflowComponent> WorkflowRow<W> {
     /// The kind around `workflow`.

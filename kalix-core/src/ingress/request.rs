@@ -196,7 +196,7 @@ async fn invocation<'a>(
 /// The headers the component listed, and a command's idempotency key, as metadata.
 fn forwarded_headers(headers: &HeaderMap, allowed: &[&str]) -> Metadata {
     let mut metadata = Metadata::new();
-    let key = crate::host::kept::IDEMPOTENCY_KEY;
+    let key = Metadata::IDEMPOTENCY_KEY;
     for &name in allowed.iter().chain([&key]) {
         for value in headers.get_all(name) {
             if let Ok(value) = value.to_str() {

@@ -24,7 +24,7 @@ use axum::routing::get;
 use http::StatusCode;
 
 use super::problem::problem_response;
-use crate::eventing::{MAX_PAGE, PAGE_WAIT, STREAMS_PATH, StreamPage, page, parse_offset};
+use crate::broker::{MAX_PAGE, PAGE_WAIT, STREAMS_PATH, StreamPage, page, parse_offset};
 use crate::store::{FeedOffset, Store};
 
 /// Requests reading one stream at once, at most.

@@ -15,6 +15,8 @@
 
 use bytes::Bytes;
 
+use crate::cloud_events::TopicMessage;
+
 /// Which of an entity type's changes a feed carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeedKind {
@@ -57,18 +59,6 @@ pub struct ConsumerProgress {
     pub offset: FeedOffset,
     /// (entity id, sequence number) for each entity the progress was saved with.
     pub seqs: Vec<(String, u64)>,
-}
-
-/// A message of a topic on the embedded broker: its id (unique in its topic: publishing an id
-/// again changes nothing), its attributes (CloudEvents `ce-*` and `Content-Type`) and its body.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TopicMessage {
-    /// Unique in its topic; a second publish of it is dropped.
-    pub id: String,
-    /// Its attributes, as (name, value).
-    pub attributes: Vec<(String, String)>,
-    /// Its body.
-    pub payload: Bytes,
 }
 
 /// A message as a topic's reader gets it, with its place in the topic.

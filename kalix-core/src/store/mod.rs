@@ -19,7 +19,8 @@ use std::fmt;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage, TopicMessage};
+pub use crate::cloud_events::TopicMessage;
+pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage};
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
 pub use postgres::{PostgresStore, PostgresTimeouts};
 pub use sqlite::SqliteStore;

@@ -59,7 +59,7 @@ pub(crate) use scheduler::StoredTimers;
 pub use scheduler::TimerLimits;
 
 use crate::call::Call;
-use crate::client::DeferredCall;
+pub use crate::call::TimerCall;
 use crate::error::CallError;
 use crate::status::ErrorCode;
 
@@ -154,31 +154,31 @@ impl Timers {
     /// Starts the timer `name`: after `delay`, `call` is made. A timer of the same name is
     /// replaced. Returns once the timer is durable; fails if the name, the call or the number
     /// of pending timers is over its limit.
-    pub async fn start_single_timer<T>(
+    pub async fn start_single_timer(
         &self,
         name: impl Into<String>,
         delay: Duration,
-        call: DeferredCall<T>,
+        call: impl TimerCall,
     ) -> Result<(), CallError> {
         let backend = self.backend()?;
         let name = user_name(name.into())?;
         // A call that could not be described would be stored without its body.
-        let call = call.described()?.clone();
+        let call = call.into_call()?;
         backend.start(name, delay, call, None).await
     }
 
     /// As [`Timers::start_single_timer`], but a failing call is made again every 3 s at most
     /// `max_retries` times, then the timer is dropped.
-    pub async fn start_single_timer_with_retries<T>(
+    pub async fn start_single_timer_with_retries(
         &self,
         name: impl Into<String>,
         delay: Duration,
-        call: DeferredCall<T>,
+        call: impl TimerCall,
         max_retries: u32,
     ) -> Result<(), CallError> {
         let backend = self.backend()?;
         let name = user_name(name.into())?;
-        let call = call.described()?.clone();
+        let call = call.into_call()?;
         backend.start(name, delay, call, Some(max_retries)).await
     }
 

@@ -62,6 +62,7 @@
 //! queries). When it changes, the table is emptied at start and rebuilt from the source's
 //! feed; until it has caught up, queries answer from the rows rebuilt so far.
 
+mod driver;
 mod effect;
 mod key_order;
 #[doc(hidden)]
@@ -80,8 +81,8 @@ use std::marker::PhantomData;
 pub use effect::{Effect, UpdateContext};
 pub use serve::ViewQueries;
 pub(crate) use serve::run_query;
-pub(crate) use updater::Views;
-pub(crate) use updater::{check_columns, prepare_tables, topic_readers};
+pub(crate) use driver::Views;
+pub(crate) use driver::{check_columns, prepare_tables, topic_readers};
 pub(crate) use updates::ViewUpdates;
 
 /// A view row's JSON with each NUL character in its strings as U+FFFD: what every store keeps,

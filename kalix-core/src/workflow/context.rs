@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::call::Call;
-use crate::client::{ComponentClient, DeferredCall};
+use crate::call::TimerCall;
+use crate::client::ComponentClient;
 use crate::metadata::Metadata;
 use crate::timers::Timers;
 
@@ -55,41 +56,30 @@ impl CommandTimers<'_> {
 
     /// Starts (or replaces) the timer `name`: after `delay`, `call` is made (see
     /// [`Timers::start_single_timer`]).
-    pub fn start_single_timer<T>(
-        &self,
-        name: impl Into<String>,
-        delay: Duration,
-        call: DeferredCall<T>,
-    ) {
-        self.start(name.into(), delay, &call, None);
+    pub fn start_single_timer(&self, name: impl Into<String>, delay: Duration, call: impl TimerCall) {
+        self.start(name.into(), delay, call, None);
     }
 
     /// As [`CommandTimers::start_single_timer`], with at most `max_retries` retries of a
     /// failing call.
-    pub fn start_single_timer_with_retries<T>(
+    pub fn start_single_timer_with_retries(
         &self,
         name: impl Into<String>,
         delay: Duration,
-        call: DeferredCall<T>,
+        call: impl TimerCall,
         max_retries: u32,
     ) {
-        self.start(name.into(), delay, &call, Some(max_retries));
+        self.start(name.into(), delay, call, Some(max_retries));
     }
 
     /// Records a start; a call that could not be described is refused when the effect is
     /// carried out (stored, it would lose its body).
-    fn start<T>(
-        &self,
-        name: String,
-        delay: Duration,
-        call: &DeferredCall<T>,
-        max_retries: Option<u32>,
-    ) {
-        self.record(match call.described() {
+    fn start(&self, name: String, delay: Duration, call: impl TimerCall, max_retries: Option<u32>) {
+        self.record(match call.into_call() {
             Ok(call) => TimerChange::Start {
                 name,
                 delay,
-                call: call.clone(),
+                call,
                 max_retries,
             },
             Err(defect) => TimerChange::Refused(defect),

@@ -92,8 +92,12 @@ mod effect;
 pub(crate) mod record;
 mod settings;
 
-pub use crate::host::workflow::WorkflowObserver;
 pub use component::WorkflowComponent;
+
+/// Shown each record a workflow commits, and each retry a process makes in memory (the record
+/// as it would be, at the same transition count): its type id, its id and the record as JSON
+/// (see [`Record`]). The workflow testkit logs transitions with one.
+pub type WorkflowObserver = std::sync::Arc<dyn Fn(&'static str, &str, &[u8]) + Send + Sync>;
 pub(crate) use context::TimerChange;
 pub use context::{CommandTimers, StepContext, WorkflowContext};
 pub use effect::{Effect, StepId, StepResult, Target, Transition, UpdateState};

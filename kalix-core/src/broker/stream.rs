@@ -18,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 
-use super::broker::{SavedPosition, TopicReader};
+use super::{SavedPosition, TopicReader};
 use crate::store::{FeedOffset, Store, StoreError, StoredMessage, TopicMessage};
 
 /// The path under which a service serves its streams.
@@ -199,7 +199,7 @@ impl ServiceUrls {
         let consumer = format!("stream:{service}:{stream}:{group}");
         let base = match self.locate(service) {
             Ok(StreamSource::Own) => {
-                return super::broker::store_reader(store, &stream_topic(stream), consumer);
+                return super::store_reader(store, &stream_topic(stream), consumer);
             }
             Ok(StreamSource::Remote(url)) => Ok(url),
             Err(unlocated) => Err(unlocated),

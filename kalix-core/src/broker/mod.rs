@@ -1,5 +1,22 @@
 //! Where topics live: the [`Broker`] a service publishes to and consumes from. The embedded
 //! broker (the default) keeps topics in the service's own store.
+//!
+//! Below dispatch: the dispatcher publishes a `#[publish]` reply here ([`publish`]), and the
+//! consumers of `eventing/` read through a [`TopicReader`]. Also here: the NATS JetStream broker
+//! (`nats.rs`), service-to-service streams served and read over HTTP (`stream.rs`), and the
+//! service's topics as a test sees them (`topics.rs`).
+
+mod nats;
+mod publish;
+mod stream;
+mod topics;
+
+pub(crate) use nats::NatsBroker;
+pub(crate) use publish::{message_of, publish};
+pub(crate) use stream::{
+    MAX_PAGE, PAGE_WAIT, STREAMS_PATH, ServiceUrls, StreamPage, page, parse_offset, stream_topic,
+};
+pub use topics::{TopicMessages, Topics};
 
 use std::sync::Arc;
 

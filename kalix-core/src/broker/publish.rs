@@ -2,29 +2,28 @@
 
 use bytes::Bytes;
 
-use super::broker::Broker;
+use super::Broker;
 use crate::cloud_events::{self, PayloadType};
-use crate::dispatch::BoundHandler;
 use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;
 use crate::store::TopicMessage;
 
-/// The message carrying a reply of `handler`, published by the service `service_name` (its
+/// The message carrying a reply of the handler `target` (`component::method`), published by the service `service_name` (its
 /// `ce-source`). Its subject is the one the reply's metadata sets, else the one of the message
 /// the handler processed (the source entity's id). Its id follows from the message processed,
 /// so publishing again after a crash is dropped as a duplicate; a reply to a call gets a fresh
 /// one.
 pub(crate) fn message_of(
     service_name: &str,
-    handler: &BoundHandler,
+    target: &str,
     incoming: &Metadata,
     body: &Bytes,
     reply_metadata: &Metadata,
     payload_type: PayloadType,
 ) -> TopicMessage {
     let id = match incoming.get(Metadata::CE_ID) {
-        Some(source) => format!("{}:{source}", handler.target()),
+        Some(source) => format!("{target}:{source}"),
         None => uuid::Uuid::new_v4().to_string(),
     };
     let subject = reply_metadata

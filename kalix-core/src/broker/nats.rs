@@ -31,7 +31,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 
-use super::broker::{Broker, SavedPosition, TopicReader};
+use super::{Broker, SavedPosition, TopicReader};
 use crate::error::StartError;
 use crate::store::{FeedOffset, Store, StoreError, StoredMessage, TopicMessage};
 

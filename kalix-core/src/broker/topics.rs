@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::broker::{Broker, TopicReader};
+use super::{Broker, TopicReader};
 use crate::cloud_events::{self, PayloadType};
 use crate::metadata::Metadata;
 use crate::store::{FeedOffset, StoreError, StoredMessage, TopicMessage};
