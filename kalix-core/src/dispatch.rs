@@ -11,10 +11,10 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use crate::action::SideEffect;
+use crate::broker::{self, Broker};
 use crate::call::{Call, UntypedCall};
 use crate::client::{ComponentClient, Transport};
 use crate::error::{CallError, StartError};
-use crate::broker::{self, Broker};
 use crate::invocation::{Body, Invocation};
 use crate::metadata::Metadata;
 use crate::outcome::{HandlerOutcome, Outcome, Step, panic_error};

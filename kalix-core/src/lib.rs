@@ -78,6 +78,7 @@ extern crate self as kalix_core;
 
 pub mod action;
 mod background;
+mod backoff;
 mod broker;
 mod call;
 mod client;
@@ -93,6 +94,8 @@ mod host;
 mod http_request;
 mod ingress;
 mod invocation;
+#[cfg(test)]
+mod layers;
 mod log_limit;
 mod metadata;
 mod news;
@@ -113,13 +116,13 @@ pub mod workflow;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use broker::{TopicMessages, Topics};
 pub use call::Call;
 pub use client::DeferredCall;
 pub use client::{CallRouter, ComponentClient, Transport};
 pub use config::{BrokerLocation, Config, StoreLocation};
 pub use dependencies::{Dependencies, MissingDependency};
 pub use error::{CallError, StartError};
-pub use broker::{TopicMessages, Topics};
 pub use http_request::HttpRequest;
 pub use metadata::Metadata;
 pub use outcome::Answer;

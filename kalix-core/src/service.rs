@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::background::{BackgroundDriver, RunningDrivers};
+use crate::broker::{Broker, EmbeddedBroker, NatsBroker, ServiceUrls, Topics};
 use crate::client::{ComponentClient, Transport};
 use crate::config::BrokerLocation;
 use crate::config::Config;
@@ -16,7 +17,6 @@ use crate::config::StoreLocation;
 use crate::dependencies::Dependencies;
 use crate::dispatch::Dispatcher;
 use crate::error::StartError;
-use crate::broker::{Broker, EmbeddedBroker, NatsBroker, ServiceUrls, Topics};
 use crate::eventing::Subscriptions;
 use crate::registry::registered_components;
 use crate::registry::{ComponentEnv, EntitySettings};
@@ -177,7 +177,7 @@ impl Service {
         }
         crate::registry::check_type_ids(&components)?;
         crate::registry::check_view_tables(&crate::registry::registered_views())?;
-        crate::view::check_columns().map_err(StartError::InvalidView)?;
+        crate::view::driver::check_columns().map_err(StartError::InvalidView)?;
         let mut durable = true;
         let store = match self.store.clone() {
             Some(store) => store,
@@ -232,7 +232,7 @@ impl Service {
             kept_replies: config.idempotency_retention,
         };
         // The view tables exist, with their indexes, before the first query is served.
-        crate::view::prepare_tables(&store)
+        crate::view::driver::prepare_tables(&store)
             .await
             .map_err(|error| StartError::Config {
                 variable: "KALIX_STORE",
@@ -255,7 +255,7 @@ impl Service {
             }
         }
         let timers_started = Arc::new(tokio::sync::Notify::new());
-        let timers = crate::timers::Timers::new(Arc::new(crate::timers::StoredTimers {
+        let timers = crate::timers::Timers::new(Arc::new(crate::timers::scheduler::StoredTimers {
             store: Arc::clone(&store),
             clock: Arc::clone(&clock),
             limits: crate::timers::TimerLimits {
@@ -272,7 +272,7 @@ impl Service {
             started: timers_started,
         };
         let view_updates = Arc::new(crate::view::ViewUpdates::default());
-        let views = crate::view::Views {
+        let views = crate::view::driver::Views {
             store: Arc::clone(&store),
             broker: Arc::clone(&broker),
             services: services.clone(),

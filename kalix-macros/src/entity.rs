@@ -30,8 +30,8 @@ impl Header {
         diagnostics: &mut Diagnostics,
     ) -> Self {
         let options = ComponentOptions::parse(args, attribute, allowed, diagnostics);
-        crate::value_entity::check_impl(item, attribute, diagnostics);
-        let name = crate::action::type_name(&item.self_ty, attribute, diagnostics);
+        crate::readers::check_impl(item, attribute, diagnostics);
+        let name = crate::readers::type_name(&item.self_ty, attribute, diagnostics);
         let type_id = required(
             &options.type_id,
             attribute,
@@ -65,7 +65,7 @@ pub(crate) fn handlers_and_state(
         state: state_option,
         event: None,
     };
-    let handlers = crate::value_entity::command_handlers(item, kind, id, &known, diagnostics);
+    let handlers = crate::readers::command_handlers(item, kind, id, &known, diagnostics);
     let handlers_failed = diagnostics.count() > before;
     let state = agreed_type(
         described,

@@ -18,6 +18,7 @@ mod event_sourced_entity;
 mod exports;
 mod handler;
 mod options;
+mod readers;
 mod route;
 pub(crate) mod value_entity;
 mod view;

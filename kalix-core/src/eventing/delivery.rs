@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
+use crate::backoff::Backoff;
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::error::CallError;
 use crate::invocation::{Body, Invocation};
@@ -21,10 +22,6 @@ pub(crate) const LEASE_TTL: Duration = Duration::from_secs(6);
 pub(crate) const LEASE_RENEW: Duration = Duration::from_secs(2);
 /// How often a process without the lease asks for it.
 pub(crate) const LEASE_POLL: Duration = Duration::from_secs(1);
-
-/// The first pause after a failure, doubled after each further failure up to [`MAX_BACKOFF`].
-pub(crate) const MIN_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What every consumer of a process runs with.
 #[derive(Clone)]
@@ -145,7 +142,7 @@ pub(crate) async fn retry_until_done(
         if gives_up(&error) {
             return Ok(Some(error));
         }
-        let delay = backoff(attempt);
+        let delay = Backoff::CONSUMERS.after(attempt);
         tracing::warn!(
             consumer = %lease.name,
             handler = %handler.target(),
@@ -178,16 +175,9 @@ pub(crate) async fn failed(
     attempt: u32,
     stopping: &mut watch::Receiver<bool>,
 ) -> Result<(), Stop> {
-    let delay = backoff(attempt);
+    let delay = Backoff::CONSUMERS.after(attempt);
     tracing::warn!(consumer, %error, attempt, "{what} failed; trying again in {delay:?}");
     pause(stopping, delay).await
-}
-
-/// The pause before attempt `attempt + 1`: 1 s, doubling, at most 30 s.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    MIN_BACKOFF
-        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
-        .min(MAX_BACKOFF)
 }
 
 /// Sleeps for `delay`, or until the service stops (then `Err`).
@@ -230,16 +220,5 @@ pub(crate) async fn retry<T>(
                 failed(consumer, what, &error, attempt, stopping).await?;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_starts_at_a_second_and_doubles_to_thirty() {
-        let delays: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30, 30]);
     }
 }

@@ -76,7 +76,7 @@ impl Retention {
                 _ => {}
             }
         }
-        for (topic, reader) in crate::view::topic_readers(&self.own, self.embedded) {
+        for (topic, reader) in crate::view::driver::topic_readers(&self.own, self.embedded) {
             topics.entry(topic).or_default().push(reader);
         }
         topics

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::broker::{Broker, TopicReader};
 use super::delivery::{
     self, ConsumerContext, LEASE_POLL, Lease, Message, Stop, failed, idle, pause, retry,
 };
 use super::{BATCH, IDLE_POLL};
+use crate::broker::{Broker, TopicReader};
 use crate::cloud_events::{attribute, bytes_as_json, is_raw};
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::Body;

@@ -774,7 +774,7 @@ fn internal_call<W: WorkflowComponent>(method: &'static str, workflow_id: &str) 
 
 /// The pause before attempt `attempt` of a step retried until it succeeds: the timers' backoff.
 fn backoff(attempt: u32) -> Duration {
-    crate::timers::next_attempt(attempt, None).unwrap_or(Duration::from_secs(30))
+    crate::backoff::Backoff::TIMERS.after(attempt)
 }
 
 /// Sleeps until `clock` reads `due_ms` (a manual clock's moves wake it).

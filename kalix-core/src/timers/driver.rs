@@ -16,7 +16,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
-use super::Clock;
+use super::{Clock, next_attempt};
 use crate::background::BackgroundDriver;
 use crate::call::{Call, UntypedCall};
 use crate::dispatch::Dispatcher;
@@ -33,9 +33,6 @@ const BATCH: usize = 256;
 pub(crate) const SHARED_POLL: Duration = Duration::from_millis(100);
 /// How often a process alone on its store looks anyway (its own starts wake it at once).
 const LOCAL_POLL: Duration = Duration::from_secs(1);
-/// The first pause after a failed call; doubled after each further failure, to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_secs(3);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 pub(crate) struct TimerDriver {
     pub store: Arc<dyn Store>,
@@ -154,21 +151,6 @@ fn done(timer: &TimerRecord, owner: u64) -> TimerOutcome {
     }
 }
 
-/// When a timer whose call failed `attempts` times (this one included) is called again: after
-/// 3 s doubling to 30 s, or, with a retry limit, a fixed 3 s; `None` when its retries are spent
-/// and it is dropped. The runtime's driver and the unit testkits follow it alike.
-pub fn next_attempt(attempts: u32, max_retries: Option<u32>) -> Option<Duration> {
-    match max_retries {
-        Some(max) if attempts > max => None,
-        Some(_) => Some(FIRST_BACKOFF),
-        None => Some(
-            FIRST_BACKOFF
-                .saturating_mul(1 << attempts.saturating_sub(1).min(4))
-                .min(MAX_BACKOFF),
-        ),
-    }
-}
-
 impl TimerDriver {
     /// [`TimerDriver::fire`], where a panic outside the handler (whose panics are failed calls
     /// already) does not stop the driver: the timer is done, with a log line.
@@ -266,7 +248,7 @@ mod tests {
             .map(|n| next_attempt(n, None).unwrap().as_secs())
             .collect();
         assert_eq!(delays, [3, 6, 12, 24, 30, 30]);
-        assert_eq!(next_attempt(2, Some(2)), Some(FIRST_BACKOFF));
+        assert_eq!(next_attempt(2, Some(2)), Some(Duration::from_secs(3)));
         assert_eq!(next_attempt(3, Some(2)), None, "retries spent");
     }
 }

@@ -46,7 +46,8 @@
 
 mod clock;
 pub(crate) mod driver;
-mod scheduler;
+mod limits;
+pub(crate) mod scheduler;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,10 +55,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use driver::next_attempt;
-pub(crate) use scheduler::StoredTimers;
-pub use scheduler::TimerLimits;
+pub use limits::TimerLimits;
 
+use crate::backoff::Backoff;
 use crate::call::Call;
 pub use crate::call::TimerCall;
 use crate::error::CallError;
@@ -74,6 +74,17 @@ pub const RUNTIME_TIMER_PREFIX: &str = "kalix.";
 /// ```
 pub fn is_runtime_timer(name: &str) -> bool {
     name.starts_with(RUNTIME_TIMER_PREFIX)
+}
+
+/// When a timer whose call failed `attempts` times (this one included) is called again: after
+/// 3 s doubling to 30 s, or, with a retry limit, a fixed 3 s; `None` when its retries are spent
+/// and it is dropped. The runtime's driver and the unit testkits follow it alike.
+pub fn next_attempt(attempts: u32, max_retries: Option<u32>) -> Option<Duration> {
+    match max_retries {
+        Some(max) if attempts > max => None,
+        Some(_) => Some(Backoff::TIMERS.first()),
+        None => Some(Backoff::TIMERS.after(attempts)),
+    }
 }
 
 /// Refuses a component's timer named like the runtime's own.

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::updater::Updater;
 use crate::background::BackgroundDriver;
 use crate::dispatch::Dispatcher;
-use crate::registry::{SubscriptionSource, ViewDescriptor, registered_views};
+use crate::registry::{ViewDescriptor, registered_views};
 use crate::store::{Store, StoreError, ViewTableSpec};
 
 /// The background driver updating every view table of the service.
@@ -118,7 +118,10 @@ pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreEr
         );
         let spec = ViewTableSpec {
             name: view.table,
-            definition: format!("{:016x}", crate::fingerprint::fingerprint(definition.as_bytes())),
+            definition: format!(
+                "{:016x}",
+                crate::fingerprint::fingerprint(definition.as_bytes())
+            ),
             consumer: consumer_name(view),
             indexes: super::query::indexes(view.queries),
         };
@@ -183,7 +186,7 @@ impl BackgroundDriver for Views {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::ViewSourceDescriptor;
+    use crate::registry::{SubscriptionSource, ViewSourceDescriptor};
     use crate::view::query::{CompareOp, Expr, Operand, Query, SelectItem};
 
     #[derive(serde::Deserialize)]

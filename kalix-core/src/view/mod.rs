@@ -62,13 +62,13 @@
 //! queries). When it changes, the table is emptied at start and rebuilt from the source's
 //! feed; until it has caught up, queries answer from the rows rebuilt so far.
 
-mod driver;
+pub(crate) mod driver;
 mod effect;
 mod key_order;
 #[doc(hidden)]
 pub mod private;
 pub mod query;
-mod serve;
+pub(crate) mod serve;
 #[doc(hidden)]
 pub mod shape;
 pub(crate) mod sql;
@@ -79,10 +79,6 @@ mod updates;
 use std::marker::PhantomData;
 
 pub use effect::{Effect, UpdateContext};
-pub use serve::ViewQueries;
-pub(crate) use serve::run_query;
-pub(crate) use driver::Views;
-pub(crate) use driver::{check_columns, prepare_tables, topic_readers};
 pub(crate) use updates::ViewUpdates;
 
 /// A view row's JSON with each NUL character in its strings as U+FFFD: what every store keeps,

@@ -94,7 +94,7 @@ pub fn run_view_query(
 ) -> BoxFuture<'static, HandlerOutcome> {
     Box::pin(async move {
         let queries = crate::__private::downcast::<ViewQueries>(instance);
-        super::run_query(&queries, query, params, shape).await
+        super::serve::run_query(&queries, query, params, shape).await
     })
 }
 

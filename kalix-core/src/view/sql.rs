@@ -8,8 +8,8 @@
 
 use serde_json::Value;
 
-use crate::fingerprint::fingerprint;
 use super::query::{Column, Expr, Offset, Operand, Query};
+use crate::fingerprint::fingerprint;
 
 /// The largest `LIMIT` or `OFFSET` (the stores count rows in signed 64-bit numbers).
 const MAX_COUNT: u64 = i64::MAX as u64 - 1;

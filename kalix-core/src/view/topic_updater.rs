@@ -15,9 +15,10 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::updater::Updater;
-use crate::cloud_events::attribute;
-use crate::eventing::delivery::{LEASE_POLL, Lease, Stop, backoff, idle, pause, retry};
+use crate::backoff::Backoff;
 use crate::broker::TopicReader;
+use crate::cloud_events::attribute;
+use crate::eventing::delivery::{LEASE_POLL, Lease, Stop, idle, pause, retry};
 use crate::eventing::{BATCH, IDLE_POLL};
 use crate::metadata::Metadata;
 use crate::registry::{RowUpdate, ViewUpdateInput};
@@ -48,7 +49,7 @@ pub(super) async fn run(
                 Ok(messages) => break messages,
                 Err(error) => {
                     attempt += 1;
-                    let delay = backoff(attempt);
+                    let delay = Backoff::CONSUMERS.after(attempt);
                     tracing::warn!(consumer = %updater.name, %error, attempt, "reading the view's topic failed; trying again in {delay:?}");
                     if pause(&mut stopping, delay).await.is_err() {
                         return;
@@ -129,7 +130,7 @@ async fn apply_batch(
                     if attempt == 1 {
                         write(updater, reader, &mut batch, lease, stopping).await?;
                     }
-                    let delay = backoff(attempt);
+                    let delay = Backoff::CONSUMERS.after(attempt);
                     tracing::warn!(consumer = %updater.name, message = %stored.message.id, attempt, %error, "view update failed; applying the same message again in {delay:?}");
                     pause(stopping, delay).await?;
                     if !matches!(lease.hold().await, Ok(true)) {
@@ -208,7 +209,7 @@ async fn write(
     let mut attempt = 0;
     while let Err(error) = reader.processed(done).await {
         attempt += 1;
-        let delay = backoff(attempt);
+        let delay = Backoff::CONSUMERS.after(attempt);
         tracing::warn!(consumer = %updater.name, %error, "saving the topic position failed; trying again in {delay:?}");
         pause(stopping, delay).await?;
     }

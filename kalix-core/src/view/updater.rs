@@ -12,7 +12,6 @@
 //! An update that fails (an error effect, or a panic) is tried again with the same backoff as a
 //! subscription (1 s doubling to 30 s), after the batch's earlier updates are written.
 
-
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -20,14 +19,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use crate::eventing::delivery::{LEASE_POLL, Lease, Stop, backoff, idle, pause, retry};
+use crate::backoff::Backoff;
+use crate::eventing::delivery::{LEASE_POLL, Lease, Stop, idle, pause, retry};
 use crate::eventing::{BATCH, IDLE_POLL};
-use crate::registry::{
-    RowUpdate, SubscriptionSource, ViewDescriptor, ViewUpdateInput,
-};
-use crate::store::{
-    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, ViewRowWrite,
-};
+use crate::registry::{RowUpdate, SubscriptionSource, ViewDescriptor, ViewUpdateInput};
+use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, ViewRowWrite};
 
 /// The updater of one view table.
 pub(super) struct Updater {
@@ -222,7 +218,7 @@ impl Updater {
                     if attempt == 1 {
                         self.write(batch, lease, stopping).await?;
                     }
-                    let delay = backoff(attempt);
+                    let delay = Backoff::CONSUMERS.after(attempt);
                     tracing::warn!(
                         consumer = %self.name,
                         entity = %entry.entity_id,

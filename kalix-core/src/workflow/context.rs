@@ -56,7 +56,12 @@ impl CommandTimers<'_> {
 
     /// Starts (or replaces) the timer `name`: after `delay`, `call` is made (see
     /// [`Timers::start_single_timer`]).
-    pub fn start_single_timer(&self, name: impl Into<String>, delay: Duration, call: impl TimerCall) {
+    pub fn start_single_timer(
+        &self,
+        name: impl Into<String>,
+        delay: Duration,
+        call: impl TimerCall,
+    ) {
         self.start(name.into(), delay, call, None);
     }
 

@@ -3,8 +3,6 @@
 mod expand;
 mod model;
 
-pub(crate) use model::type_name;
-
 use proc_macro2::TokenStream;
 
 /// Expands `#[action(args)] impl ... { ... }`.

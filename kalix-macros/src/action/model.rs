@@ -31,7 +31,7 @@ impl Action {
         if !item.generics.params.is_empty() {
             diagnostics.error(&item.generics, "an action cannot be generic");
         }
-        let name = type_name(&item.self_ty, "action", diagnostics);
+        let name = crate::readers::type_name(&item.self_ty, "action", diagnostics);
         let mut handlers = Vec::new();
         for impl_item in &mut item.items {
             if let ImplItem::Fn(method) = impl_item
@@ -50,7 +50,7 @@ impl Action {
             self_ty: (*item.self_ty).clone(),
             name: name?,
             options,
-            handlers: crate::value_entity::sound(handlers),
+            handlers: crate::readers::sound(handlers),
         };
         action.validate(diagnostics);
         Some(action)
@@ -201,24 +201,4 @@ impl Action {
         }
         topics.push(handler);
     }
-}
-
-/// The type's own name, e.g. `FibonacciAction` in `impl crate::FibonacciAction`.
-pub(crate) fn type_name(
-    ty: &Type,
-    attribute: &str,
-    diagnostics: &mut Diagnostics,
-) -> Option<Ident> {
-    if let Type::Path(path) = ty
-        && path.qself.is_none()
-        && let Some(last) = path.path.segments.last()
-        && last.arguments.is_none()
-    {
-        return Some(last.ident.clone());
-    }
-    diagnostics.error(
-        ty,
-        format!("`#[{attribute}]` goes on the `impl` block of a named, non-generic type"),
-    );
-    None
 }

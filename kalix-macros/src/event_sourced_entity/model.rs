@@ -10,7 +10,7 @@ use crate::handler::{ComponentKind, Handler, KnownTypes, type_text};
 use crate::options::{
     ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, MIGRATION, NEW, SNAPSHOT_EVERY, TYPE_ID,
 };
-use crate::value_entity::{command_handlers, sound};
+use crate::readers::{command_handlers, sound};
 
 const EVENT_HANDLER: &str = "event_handler";
 const KIND: &str = "event sourced entity";

@@ -3,8 +3,6 @@
 mod expand;
 mod model;
 
-pub(crate) use model::{check_impl, command_handlers, sound};
-
 use proc_macro2::TokenStream;
 
 /// Expands `#[value_entity(args)] impl ... { ... }`.

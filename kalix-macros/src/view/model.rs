@@ -115,7 +115,7 @@ impl View {
         if !item.generics.params.is_empty() {
             diagnostics.error(&item.generics, "a view cannot be generic");
         }
-        let name = crate::action::type_name(&item.self_ty, "view", diagnostics);
+        let name = crate::readers::type_name(&item.self_ty, "view", diagnostics);
         let type_level = type_level_source(item, diagnostics);
         let mut updates = Vec::new();
         let mut update_sources: Vec<(SubscribeOptions, Ident)> = Vec::new();

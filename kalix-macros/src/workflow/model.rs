@@ -7,7 +7,7 @@ use crate::diagnostics::Diagnostics;
 use crate::entity::{Header, handlers_and_state, validate_routes};
 use crate::handler::{ComponentKind, Handler, generic_arg};
 use crate::options::{ComponentOptions, FORWARD_HEADERS, ID, NEW, STATE, TYPE_ID};
-use crate::value_entity::sound;
+use crate::readers::sound;
 
 pub(crate) struct Workflow {
     pub self_ty: Type,
@@ -50,11 +50,13 @@ const STEP: &str = "step";
 const SETTINGS: &str = "settings";
 
 impl Workflow {
+    /// The workflow's model, or, when it cannot be built, the steps that were read (their
+    /// constants are still generated, so transitions to them add no errors of their own).
     pub fn from_impl(
         args: TokenStream,
         item: &mut ItemImpl,
         diagnostics: &mut Diagnostics,
-    ) -> Option<Self> {
+    ) -> Result<Self, Vec<Step>> {
         let Header {
             options,
             name,
@@ -81,10 +83,7 @@ impl Workflow {
         );
         check_unique_steps(&mut steps, diagnostics);
         let (Some(state), Some(name), Some(type_id), Some(id)) = (state, name, type_id, id) else {
-            // No model to generate from: the step constants still exist, so transitions to
-            // them do not add errors of their own.
-            diagnostics.recover(super::expand::step_constants(&item.self_ty, &steps));
-            return None;
+            return Err(steps);
         };
         let workflow = Workflow {
             self_ty: (*item.self_ty).clone(),
@@ -104,7 +103,7 @@ impl Workflow {
             &workflow.options.forward_headers,
             diagnostics,
         );
-        Some(workflow)
+        Ok(workflow)
     }
 }
 
