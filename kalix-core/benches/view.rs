@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use bytes::Bytes;
 use kalix_core::prelude::*;
-use kalix_core::store::{ConsumerProgress, StateWrite, Store, ViewRowWrite, Write};
+use kalix_core::store::{ConsumerProgress, EntityStore, StateWrite, ViewRowWrite, Write};
 use load::{env_or, header, load};
 use serde::{Deserialize, Serialize};
 

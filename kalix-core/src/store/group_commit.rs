@@ -186,11 +186,7 @@ async fn commit_batch(store: &dyn Store, writes: Vec<Write>) -> Vec<CommitResult
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{
-        ConsumerProgress, FeedEntry, FeedKind, FeedOffset, SqliteStore, StateWrite, TimerOutcome,
-        TimerRecord, TimerStart, ViewRowWrite, ViewRows, ViewTableSpec,
-    };
-    use crate::view::query::Query;
+    use crate::store::{Intercept, Intercepted, SqliteStore, StateWrite};
 
     fn write(entity: &str, expected: u64) -> StateWrite {
         StateWrite {
@@ -226,273 +222,31 @@ mod tests {
         }
     }
 
-    /// SQLite, but a commit fails as a whole when `fault` says so.
-    struct FaultyStore {
-        inner: SqliteStore,
-        fault: fn(&[Write]) -> Option<StoreError>,
-    }
+    /// SQLite, but a commit fails as a whole when the fault says so.
+    struct Fault(fn(&[Write]) -> Option<StoreError>);
 
-    impl FaultyStore {
-        fn new(fault: fn(&[Write]) -> Option<StoreError>) -> Arc<Self> {
-            let inner = SqliteStore::memory().unwrap();
-            Arc::new(Self { inner, fault })
-        }
-    }
-
-    impl Store for FaultyStore {
-        fn is_shared(&self) -> bool {
-            self.inner.is_shared()
-        }
-
-        fn commit_news(&self) -> Option<Arc<Notify>> {
-            self.inner.commit_news()
-        }
-
-        fn store_id(&self) -> BoxFuture<'static, Result<String, StoreError>> {
-            self.inner.store_id()
-        }
-
-        fn kept_reply(
-            &self,
-            type_id: &str,
-            entity_id: &str,
-            key: &str,
-        ) -> BoxFuture<'static, Result<Option<bytes::Bytes>, StoreError>> {
-            self.inner.kept_reply(type_id, entity_id, key)
-        }
-
-        fn purge_kept_replies(
-            &self,
-            before_ms: u64,
-            limit: usize,
-        ) -> BoxFuture<'static, Result<u64, StoreError>> {
-            self.inner.purge_kept_replies(before_ms, limit)
-        }
-
-        fn prune_topic(
-            &self,
-            topic: &str,
-            up_to: FeedOffset,
-            before_ms: u64,
-            limit: usize,
-        ) -> BoxFuture<'static, Result<u64, StoreError>> {
-            self.inner.prune_topic(topic, up_to, before_ms, limit)
-        }
-
-        fn load(
-            &self,
-            type_id: &str,
-            entity_id: &str,
-        ) -> BoxFuture<'static, Result<Option<crate::store::StoredState>, StoreError>> {
-            self.inner.load(type_id, entity_id)
-        }
-
+    impl Intercept for Fault {
         fn commit(
             &self,
+            inner: &dyn Store,
             writes: Vec<Write>,
         ) -> BoxFuture<'static, Result<Vec<CommitResult>, StoreError>> {
-            match (self.fault)(&writes) {
+            match (self.0)(&writes) {
                 Some(error) => Box::pin(async { Err(error) }),
-                None => self.inner.commit(writes),
+                None => inner.commit(writes),
             }
         }
+    }
 
-        fn load_events(
-            &self,
-            type_id: &str,
-            entity_id: &str,
-        ) -> BoxFuture<'static, Result<crate::store::EventLog, StoreError>> {
-            self.inner.load_events(type_id, entity_id)
-        }
-
-        fn read_events(
-            &self,
-            type_id: &str,
-            entity_id: &str,
-            from_seq: u64,
-        ) -> BoxFuture<'static, Result<Vec<crate::store::StoredEvent>, StoreError>> {
-            self.inner.read_events(type_id, entity_id, from_seq)
-        }
-
-        fn state_version(
-            &self,
-            type_id: &str,
-            entity_id: &str,
-        ) -> BoxFuture<'static, Result<u64, StoreError>> {
-            self.inner.state_version(type_id, entity_id)
-        }
-
-        fn last_seq(
-            &self,
-            type_id: &str,
-            entity_id: &str,
-        ) -> BoxFuture<'static, Result<u64, StoreError>> {
-            self.inner.last_seq(type_id, entity_id)
-        }
-
-        fn read_feed(
-            &self,
-            kind: FeedKind,
-            type_id: &str,
-            after: FeedOffset,
-            limit: usize,
-        ) -> BoxFuture<'static, Result<Vec<FeedEntry>, StoreError>> {
-            self.inner.read_feed(kind, type_id, after, limit)
-        }
-
-        fn consumer_progress(
-            &self,
-            consumer: &str,
-            entity_ids: Vec<String>,
-        ) -> BoxFuture<'static, Result<ConsumerProgress, StoreError>> {
-            self.inner.consumer_progress(consumer, entity_ids)
-        }
-
-        fn save_consumer_progress(
-            &self,
-            consumer: &str,
-            progress: ConsumerProgress,
-        ) -> BoxFuture<'static, Result<(), StoreError>> {
-            self.inner.save_consumer_progress(consumer, progress)
-        }
-
-        fn publish(
-            &self,
-            topic: &str,
-            messages: Vec<crate::store::TopicMessage>,
-        ) -> BoxFuture<'static, Result<(), StoreError>> {
-            self.inner.publish(topic, messages)
-        }
-
-        fn read_topic(
-            &self,
-            topic: &str,
-            after: FeedOffset,
-            limit: usize,
-        ) -> BoxFuture<'static, Result<Vec<crate::store::StoredMessage>, StoreError>> {
-            self.inner.read_topic(topic, after, limit)
-        }
-
-        fn lease(
-            &self,
-            name: &str,
-            owner: u64,
-            ttl: std::time::Duration,
-        ) -> BoxFuture<'static, Result<bool, StoreError>> {
-            self.inner.lease(name, owner, ttl)
-        }
-
-        fn release_lease(
-            &self,
-            name: &str,
-            owner: u64,
-        ) -> BoxFuture<'static, Result<(), StoreError>> {
-            self.inner.release_lease(name, owner)
-        }
-
-        fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
-            self.inner.count_leases(prefix)
-        }
-
-        fn prepare_view_table(
-            &self,
-            table: ViewTableSpec,
-        ) -> BoxFuture<'static, Result<bool, StoreError>> {
-            self.inner.prepare_view_table(table)
-        }
-
-        fn view_rows(
-            &self,
-            table: &str,
-            keys: Vec<String>,
-        ) -> BoxFuture<'static, Result<Vec<(String, bytes::Bytes)>, StoreError>> {
-            self.inner.view_rows(table, keys)
-        }
-
-        fn commit_view(
-            &self,
-            table: &str,
-            writes: Vec<ViewRowWrite>,
-            consumer: &str,
-            progress: ConsumerProgress,
-            owner: Option<u64>,
-        ) -> BoxFuture<'static, Result<(), StoreError>> {
-            self.inner
-                .commit_view(table, writes, consumer, progress, owner)
-        }
-
-        fn query_view(
-            &self,
-            query: &'static Query,
-            params: serde_json::Map<String, serde_json::Value>,
-        ) -> BoxFuture<'static, Result<ViewRows, StoreError>> {
-            self.inner.query_view(query, params)
-        }
-
-        fn explain_view_query(
-            &self,
-            query: &'static Query,
-            params: serde_json::Map<String, serde_json::Value>,
-        ) -> BoxFuture<'static, Result<String, StoreError>> {
-            self.inner.explain_view_query(query, params)
-        }
-
-        fn start_timer(
-            &self,
-            timer: TimerRecord,
-            max_pending: u64,
-        ) -> BoxFuture<'static, Result<TimerStart, StoreError>> {
-            self.inner.start_timer(timer, max_pending)
-        }
-
-        fn cancel_timer(&self, name: &str) -> BoxFuture<'static, Result<(), StoreError>> {
-            self.inner.cancel_timer(name)
-        }
-
-        fn claim_due_timers(
-            &self,
-            now_ms: u64,
-            claim_ms: u64,
-            owner: u64,
-            limit: usize,
-        ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
-            self.inner.claim_due_timers(now_ms, claim_ms, owner, limit)
-        }
-
-        fn settle_timers(
-            &self,
-            outcomes: Vec<TimerOutcome>,
-        ) -> BoxFuture<'static, Result<(), StoreError>> {
-            self.inner.settle_timers(outcomes)
-        }
-
-        fn next_timer_due(
-            &self,
-            now_ms: u64,
-        ) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {
-            self.inner.next_timer_due(now_ms)
-        }
-
-        fn list_timers(
-            &self,
-            limit: usize,
-        ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
-            self.inner.list_timers(limit)
-        }
-
-        fn hasten_timers(
-            &self,
-            prefix: &str,
-            due_ms: u64,
-        ) -> BoxFuture<'static, Result<(), StoreError>> {
-            self.inner.hasten_timers(prefix, due_ms)
-        }
+    fn faulty_store(fault: fn(&[Write]) -> Option<StoreError>) -> Arc<Intercepted<Fault>> {
+        let inner = Arc::new(SqliteStore::memory().unwrap());
+        Arc::new(Intercepted::new(inner, Fault(fault)))
     }
 
     #[tokio::test]
     async fn a_write_the_database_refuses_fails_alone_and_its_batch_commits() {
         // As PostgreSQL fails a transaction holding an id over its index's row size.
-        let store = FaultyStore::new(|writes| {
+        let store = faulty_store(|writes| {
             let poisoned = writes
                 .iter()
                 .any(|w| matches!(w, Write::State(w) if w.entity_id == "poison"));
@@ -509,14 +263,14 @@ mod tests {
             "the refused write reports the database's error"
         );
         assert_eq!(last.await, Ok(1));
-        assert_eq!(store.inner.state_version("t", "a").await, Ok(1));
-        assert_eq!(store.inner.state_version("t", "b").await, Ok(1));
+        assert_eq!(store.inner().state_version("t", "a").await, Ok(1));
+        assert_eq!(store.inner().state_version("t", "b").await, Ok(1));
     }
 
     #[tokio::test]
     async fn finding_a_refused_write_in_a_large_batch_takes_a_few_transactions() {
         static COMMITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let store = FaultyStore::new(|writes| {
+        let store = faulty_store(|writes| {
             COMMITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let poisoned = writes
                 .iter()
@@ -546,7 +300,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_failure_fails_every_write_of_the_batch() {
-        let store = FaultyStore::new(|_| Some(StoreError::new("disk full")));
+        let store = faulty_store(|_| Some(StoreError::new("disk full")));
         let committer = GroupCommitter::start(store);
         let first = committer.submit(write("a", 0));
         let second = committer.submit(write("b", 0));

@@ -9,6 +9,7 @@
 
 mod feed;
 mod group_commit;
+mod intercept;
 mod postgres;
 mod sqlite;
 mod timer;
@@ -22,6 +23,7 @@ use futures_util::future::BoxFuture;
 pub use crate::cloud_events::TopicMessage;
 pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage};
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
+pub use intercept::{Intercept, Intercepted};
 pub use postgres::{PostgresStore, PostgresTimeouts};
 pub use sqlite::SqliteStore;
 pub use timer::{TimerOutcome, TimerRecord, TimerStart};
@@ -53,7 +55,7 @@ pub struct StateWrite {
     /// The version the writer read: 0 if the entity had no row.
     pub expected_version: u64,
     /// Whether the expected version is the writer's own write, queued before this one and
-    /// perhaps not yet committed. See [`Store::commit`].
+    /// perhaps not yet committed. See [`EntityStore::commit`].
     pub follows_own_write: bool,
     /// The new state as JSON, or `None` to delete the entity.
     pub payload: Option<Bytes>,
@@ -86,7 +88,7 @@ pub struct EventAppend {
     /// The sequence number of the last event the writer saw: 0 for an empty journal.
     pub expected_seq: u64,
     /// Whether the expected last event is the writer's own append, queued before this one and
-    /// perhaps not yet committed. See [`Store::commit`].
+    /// perhaps not yet committed. See [`EntityStore::commit`].
     pub follows_own_write: bool,
     /// The events, numbered from `expected_seq + 1`.
     pub events: Vec<NewEvent>,
@@ -198,7 +200,7 @@ pub enum WriteError {
     /// The entity was deleted: its journal takes no more events.
     Deleted,
     /// The write's idempotency key was kept already by a command committed before: nothing was
-    /// applied, and the reply kept then is the answer ([`Store::kept_reply`]).
+    /// applied, and the reply kept then is the answer ([`EntityStore::kept_reply`]).
     KeyUsed,
     /// The store failed; the write may not be durable.
     Store(StoreError),
@@ -324,7 +326,33 @@ impl std::error::Error for StoreError {}
 /// A storage backend. Every backend passes the conformance suite in `kalix-testkit`
 /// (`kalix_testkit::store_conformance`).
 ///
-pub trait Store: Send + Sync + 'static {
+/// Its methods are grouped by concern ([`EntityStore`], [`FeedStore`], [`LeaseStore`],
+/// [`ViewStore`], [`TimerStore`]), each implemented in the backend's file of that concern; `Store`
+/// adds what concerns the store as a whole. A test double wraps a store and changes only what
+/// it tests with [`Intercepted`]. Through an `Arc<dyn Store>` every method is at hand; on a
+/// backend's own type (`SqliteStore`, `PostgresStore`) a method needs its concern's trait in
+/// scope (`use kalix_core::store::EntityStore;`).
+pub trait Store: EntityStore + FeedStore + LeaseStore + ViewStore + TimerStore {
+    /// Whether other processes may write to this store too. Entity hosts then check an entity's
+    /// version before replying to a read, so it sees writes acknowledged by other processes, and
+    /// do not stack a command on a write still in flight. There is no default: a store that
+    /// wraps another says what the wrapped one says, so a wrapper cannot drop these checks.
+    fn is_shared(&self) -> bool;
+
+    /// The store's identity: made once when the store is created, the same for every process
+    /// sharing it, another for a store made again. A service stream's readers notice a
+    /// producer whose store was made again by it.
+    fn store_id(&self) -> BoxFuture<'static, Result<String, StoreError>>;
+
+    /// On a store other processes share, a notification their commits to the feed or a topic
+    /// wake (PostgreSQL's `LISTEN`/`NOTIFY`), so readers need not poll; `None` where no other
+    /// process writes. Like [`Store::is_shared`] it has no default.
+    fn commit_news(&self) -> Option<std::sync::Arc<tokio::sync::Notify>>;
+}
+
+/// Entities: value entities' versioned state rows, event-sourced entities' journals, and the
+/// replies kept for idempotency keys. Part of [`Store`].
+pub trait EntityStore: Send + Sync + 'static {
     /// The state of an entity, or `None` if it was never written.
     fn load(
         &self,
@@ -380,22 +408,6 @@ pub trait Store: Send + Sync + 'static {
         from_seq: u64,
     ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>>;
 
-    /// Whether other processes may write to this store too. Entity hosts then check an entity's
-    /// version before replying to a read, so it sees writes acknowledged by other processes, and
-    /// do not stack a command on a write still in flight. There is no default: a store that
-    /// wraps another says what the wrapped one says, so a wrapper cannot drop these checks.
-    fn is_shared(&self) -> bool;
-
-    /// The store's identity: made once when the store is created, the same for every process
-    /// sharing it, another for a store made again. A service stream's readers notice a
-    /// producer whose store was made again by it.
-    fn store_id(&self) -> BoxFuture<'static, Result<String, StoreError>>;
-
-    /// On a store other processes share, a notification their commits to the feed or a topic
-    /// wake (PostgreSQL's `LISTEN`/`NOTIFY`), so readers need not poll; `None` where no other
-    /// process writes. Like [`Store::is_shared`] it has no default.
-    fn commit_news(&self) -> Option<std::sync::Arc<tokio::sync::Notify>>;
-
     /// The version of a value entity's state: 0 if it has no row.
     fn state_version(
         &self,
@@ -409,7 +421,11 @@ pub trait Store: Send + Sync + 'static {
         type_id: &str,
         entity_id: &str,
     ) -> BoxFuture<'static, Result<u64, StoreError>>;
+}
 
+/// The change feed of entity types, consumers' progress, and the topics of the embedded broker.
+/// Part of [`Store`].
+pub trait FeedStore: Send + Sync + 'static {
     /// Up to `limit` entries of entity type `type_id`'s feed after `after`, in feed order; only
     /// entries that no transaction still in flight can precede (see [`FeedOffset`]).
     fn read_feed(
@@ -455,7 +471,7 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> BoxFuture<'static, Result<u64, StoreError>>;
 
-    /// Up to `limit` messages of `topic` after `after`, in order; like [`Store::read_feed`],
+    /// Up to `limit` messages of `topic` after `after`, in order; like [`FeedStore::read_feed`],
     /// only messages that no transaction still in flight can precede.
     fn read_topic(
         &self,
@@ -463,7 +479,10 @@ pub trait Store: Send + Sync + 'static {
         after: FeedOffset,
         limit: usize,
     ) -> BoxFuture<'static, Result<Vec<StoredMessage>, StoreError>>;
+}
 
+/// Leases: which process does a piece of background work on a shared store. Part of [`Store`].
+pub trait LeaseStore: Send + Sync + 'static {
     /// Takes the lease `name` for `owner`, or renews it, until `ttl` from now: `true` if
     /// `owner` holds it. Another owner gets it only once it has expired. A store used by one
     /// process at a time grants every lease. Background work on a shared store runs only where
@@ -482,7 +501,10 @@ pub trait Store: Send + Sync + 'static {
     /// How many leases whose name starts with `prefix` are held now (on a store used by one
     /// process at a time, 1: that process's).
     fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>>;
+}
 
+/// View tables: rows, their definitions and indexes, queries. Part of [`Store`].
+pub trait ViewStore: Send + Sync + 'static {
     /// Creates view table `table` if missing, with its indexes (dropping those no longer
     /// derived). If the definition stored for it differs, the table is emptied and the progress
     /// of `table.consumer` removed in the same transaction, so the view is rebuilt from its
@@ -500,7 +522,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<Vec<(String, Bytes)>, StoreError>>;
 
     /// Applies `writes` to view table `table` and saves `consumer`'s progress (as
-    /// [`Store::save_consumer_progress`] does) in one transaction: a view fed by this store's
+    /// [`FeedStore::save_consumer_progress`] does) in one transaction: a view fed by this store's
     /// feed applies each update exactly once. With `owner`, a shared store first checks, in
     /// that transaction, that `owner` still holds the lease named `consumer`, and refuses the
     /// write ([`StoreError::is_lease_lost`]) if another process took it over.
@@ -528,7 +550,10 @@ pub trait Store: Send + Sync + 'static {
         query: &'static crate::view::query::Query,
         params: serde_json::Map<String, serde_json::Value>,
     ) -> BoxFuture<'static, Result<String, StoreError>>;
+}
 
+/// Durable timers: stored, claimed when due, settled. Part of [`Store`].
+pub trait TimerStore: Send + Sync + 'static {
     /// Stores `timer`, replacing a timer of the same name; refused (`TooMany`) when it is a new
     /// name and `max_pending` timers are stored already, not counting the runtime's own (names
     /// starting with `kalix.`). `u64::MAX` counts nothing.

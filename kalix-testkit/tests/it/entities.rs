@@ -146,7 +146,7 @@ async fn a_deleted_event_sourced_entity_keeps_its_state_and_refuses_events() {
 
 #[tokio::test]
 async fn events_are_stored_under_their_serde_tag() {
-    use kalix_core::store::{SqliteStore, Store};
+    use kalix_core::store::{EntityStore, SqliteStore};
     let store = std::sync::Arc::new(SqliteStore::memory().unwrap());
     let testkit = TestKit::builder()
         .dependency(Recorder::default())

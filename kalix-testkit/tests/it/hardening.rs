@@ -370,7 +370,7 @@ async fn an_entity_id_no_store_can_keep_is_a_400_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn a_stored_state_that_cannot_be_read_is_a_500_that_does_not_quote_it() {
-    use kalix_core::store::{SqliteStore, StateWrite, Store};
+    use kalix_core::store::{EntityStore, SqliteStore, StateWrite};
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("kalix.db");
     let corrupt = StateWrite {

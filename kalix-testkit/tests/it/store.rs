@@ -19,7 +19,7 @@ async fn sqlite_on_a_file_passes_the_store_conformance_suite() {
 
 #[tokio::test]
 async fn a_sqlite_file_keeps_its_state_across_reopening() {
-    use kalix_core::store::{StateWrite, Store};
+    use kalix_core::store::{EntityStore, StateWrite};
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("kalix.db");
     let write = StateWrite {
@@ -109,7 +109,7 @@ async fn read_until(
     after: kalix_core::store::FeedOffset,
     count: usize,
 ) -> Vec<kalix_core::store::FeedEntry> {
-    use kalix_core::store::{FeedKind, Store};
+    use kalix_core::store::{FeedKind, FeedStore};
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let entries = store
@@ -162,7 +162,9 @@ fn incompressible(length: usize) -> String {
 /// land on B's version (a bare version check would let it, losing B's update).
 #[tokio::test]
 async fn on_postgres_a_write_on_top_of_a_failed_own_write_never_lands_on_another_writers_version() {
-    use kalix_core::store::{EventAppend, NewEvent, PostgresStore, StateWrite, Store, WriteError};
+    use kalix_core::store::{
+        EntityStore, EventAppend, NewEvent, PostgresStore, StateWrite, WriteError,
+    };
     let Some(url) = postgres_url("the chained-write check") else {
         return;
     };
@@ -245,7 +247,7 @@ async fn on_postgres_a_write_on_top_of_a_failed_own_write_never_lands_on_another
 /// starting beside one that is writing does not wait for its locks.
 #[tokio::test]
 async fn on_postgres_older_tables_get_writer_columns_and_a_start_does_not_wait_for_writers() {
-    use kalix_core::store::{PostgresStore, PostgresTimeouts, Store};
+    use kalix_core::store::{EntityStore, PostgresStore, PostgresTimeouts};
     use std::time::Duration;
     let Some(url) = postgres_url("the writer-column check") else {
         return;
@@ -298,7 +300,9 @@ async fn on_postgres_older_tables_get_writer_columns_and_a_start_does_not_wait_f
 /// sequence or by commit time alone would skip it.
 #[tokio::test]
 async fn on_postgres_the_feed_never_skips_a_transaction_that_commits_out_of_order() {
-    use kalix_core::store::{FeedEntry, FeedKind, FeedOffset, PostgresStore, Store};
+    use kalix_core::store::{
+        EntityStore, FeedEntry, FeedKind, FeedOffset, FeedStore, PostgresStore,
+    };
     let Some(url) = postgres_url("the out-of-order feed check") else {
         return;
     };
@@ -351,7 +355,7 @@ async fn on_postgres_the_feed_never_skips_a_transaction_that_commits_out_of_orde
 /// A lease is one holder's until it expires; its holder renews it, another takes it after.
 #[tokio::test]
 async fn on_postgres_a_lease_has_one_holder_until_it_expires() {
-    use kalix_core::store::{PostgresStore, Store};
+    use kalix_core::store::{LeaseStore, PostgresStore};
     use std::time::Duration;
     let Some(url) = postgres_url("the lease check") else {
         return;
@@ -405,7 +409,9 @@ async fn on_postgres_a_lease_has_one_holder_until_it_expires() {
 /// polling the database.
 #[tokio::test]
 async fn on_postgres_a_commit_or_publish_wakes_another_processs_readers() {
-    use kalix_core::store::{PostgresStore, StateWrite, Store, TopicMessage};
+    use kalix_core::store::{
+        EntityStore, FeedStore, PostgresStore, StateWrite, Store, TopicMessage,
+    };
     use std::time::Duration;
     let Some(url) = postgres_url("the commit notification check") else {
         return;
@@ -480,7 +486,7 @@ async fn on_postgres_a_write_the_database_refuses_fails_alone_in_its_batch() {
 
 #[tokio::test]
 async fn on_postgres_a_lock_held_elsewhere_gets_a_503_instead_of_stalling_writes() {
-    use kalix_core::store::{PostgresStore, PostgresTimeouts, Store};
+    use kalix_core::store::{EntityStore, PostgresStore, PostgresTimeouts};
     use kalix_testkit::reqwest::StatusCode;
     use std::time::Duration;
     let Some(url) = postgres_url("the lock-timeout check") else {
@@ -545,7 +551,7 @@ async fn on_postgres_a_lock_held_elsewhere_gets_a_503_instead_of_stalling_writes
 /// by exactly one of them.
 #[tokio::test]
 async fn on_postgres_two_claimers_never_claim_one_timer_both() {
-    use kalix_core::store::{PostgresStore, Store, TimerRecord};
+    use kalix_core::store::{PostgresStore, TimerRecord, TimerStore};
     let Some(url) = postgres_url("the timer claim check") else {
         return;
     };

@@ -13,7 +13,9 @@
 //! made by transactions whose ids are in the other order. A consumer tells that from the
 //! sequence numbers and reads the entity's missing events from its journal.
 
+use crate::store::FeedStore;
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 
 use super::{PostgresStore, column_missing, db_error, pool_error};
 use crate::store::{
@@ -412,4 +414,65 @@ pub(super) async fn read_topic(
             })
         })
         .collect()
+}
+
+impl FeedStore for PostgresStore {
+    fn read_feed(
+        &self,
+        kind: FeedKind,
+        type_id: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<FeedEntry>, StoreError>> {
+        let (store, type_id) = (self.clone(), type_id.to_owned());
+        Box::pin(async move { read(&store, kind, &type_id, after, limit).await })
+    }
+
+    fn consumer_progress(
+        &self,
+        consumer: &str,
+        entity_ids: Vec<String>,
+    ) -> BoxFuture<'static, Result<ConsumerProgress, StoreError>> {
+        let (store, consumer) = (self.clone(), consumer.to_owned());
+        Box::pin(async move { progress(&store, &consumer, &entity_ids).await })
+    }
+
+    fn save_consumer_progress(
+        &self,
+        consumer: &str,
+        progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, consumer) = (self.clone(), consumer.to_owned());
+        Box::pin(async move { save(&store, &consumer, &progress).await })
+    }
+
+    fn publish(
+        &self,
+        topic: &str,
+        messages: Vec<TopicMessage>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, topic) = (self.clone(), topic.to_owned());
+        Box::pin(async move { publish(&store, &topic, &messages).await })
+    }
+
+    fn read_topic(
+        &self,
+        topic: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<StoredMessage>, StoreError>> {
+        let (store, topic) = (self.clone(), topic.to_owned());
+        Box::pin(async move { read_topic(&store, &topic, after, limit).await })
+    }
+
+    fn prune_topic(
+        &self,
+        topic: &str,
+        up_to: FeedOffset,
+        before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let (store, topic) = (self.clone(), topic.to_owned());
+        Box::pin(async move { prune_topic(&store, &topic, up_to, before_ms, limit).await })
+    }
 }

@@ -2,7 +2,10 @@
 //! so processes whose clocks differ agree on who holds what.
 
 use super::{PostgresStore, db_error, pool_error};
+use crate::store::LeaseStore;
 use crate::store::StoreError;
+use futures_util::future::BoxFuture;
+use std::time::Duration;
 
 /// Takes or renews the lease `name` for `owner`; `true` if `owner` holds it now.
 pub(super) async fn lease(
@@ -54,4 +57,26 @@ pub(super) async fn count(store: &PostgresStore, prefix: &str) -> Result<u64, St
         .await
         .map_err(db_error)?;
     Ok(row.get::<_, i64>(0) as u64)
+}
+
+impl LeaseStore for PostgresStore {
+    fn lease(
+        &self,
+        name: &str,
+        owner: u64,
+        ttl: Duration,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let (store, name) = (self.clone(), name.to_owned());
+        Box::pin(async move { lease(&store, &name, owner, ttl).await })
+    }
+
+    fn release_lease(&self, name: &str, owner: u64) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, name) = (self.clone(), name.to_owned());
+        Box::pin(async move { release(&store, &name, owner).await })
+    }
+
+    fn count_leases(&self, prefix: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let (store, prefix) = (self.clone(), prefix.to_owned());
+        Box::pin(async move { count(&store, &prefix).await })
+    }
 }

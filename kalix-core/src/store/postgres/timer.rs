@@ -2,7 +2,9 @@
 //! LOCKED`, so each is claimed by one process; a claim runs out after its time, so the timers
 //! of a process that died while firing go to another.
 
+use crate::store::TimerStore;
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use tokio_postgres::Row;
 
 use super::{PostgresStore, db_error, pool_error};
@@ -274,4 +276,61 @@ pub(super) async fn upsert(
         )
         .await?;
     Ok(())
+}
+
+impl TimerStore for PostgresStore {
+    fn start_timer(
+        &self,
+        timer: TimerRecord,
+        max_pending: u64,
+    ) -> BoxFuture<'static, Result<TimerStart, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { start(&store, &timer, max_pending).await })
+    }
+
+    fn cancel_timer(&self, name: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, name) = (self.clone(), name.to_owned());
+        Box::pin(async move { cancel(&store, &name).await })
+    }
+
+    fn claim_due_timers(
+        &self,
+        now_ms: u64,
+        claim_ms: u64,
+        owner: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { claim(&store, now_ms, claim_ms, owner, limit).await })
+    }
+
+    fn settle_timers(
+        &self,
+        outcomes: Vec<TimerOutcome>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { settle(&store, &outcomes).await })
+    }
+
+    fn next_timer_due(&self, now_ms: u64) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { next_due(&store, now_ms).await })
+    }
+
+    fn list_timers(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { list(&store, limit).await })
+    }
+
+    fn hasten_timers(
+        &self,
+        prefix: &str,
+        due_ms: u64,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, prefix) = (self.clone(), prefix.to_owned());
+        Box::pin(async move { hasten(&store, &prefix, due_ms).await })
+    }
 }

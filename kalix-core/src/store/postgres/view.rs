@@ -1,7 +1,9 @@
 //! View tables in PostgreSQL: one table per view table in the store's schema,
 //! `(view_key, row jsonb)`, with expression indexes on `(row #> '{column}')`.
 
+use crate::store::ViewStore;
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
@@ -239,7 +241,7 @@ fn as_params(texts: &[String]) -> Vec<&(dyn ToSql + Sync)> {
     texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect()
 }
 
-pub(super) async fn query(
+async fn select_rows(
     store: &PostgresStore,
     query: &Query,
     params: &serde_json::Map<String, Value>,
@@ -290,4 +292,53 @@ pub(super) async fn explain(
         .map(|row| row.get::<_, String>(0))
         .collect::<Vec<_>>()
         .join("\n"))
+}
+
+impl ViewStore for PostgresStore {
+    fn prepare_view_table(
+        &self,
+        table: ViewTableSpec,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { prepare(&store, &table).await })
+    }
+
+    fn view_rows(
+        &self,
+        table: &str,
+        keys: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<(String, Bytes)>, StoreError>> {
+        let (store, table) = (self.clone(), table.to_owned());
+        Box::pin(async move { rows(&store, &table, &keys).await })
+    }
+
+    fn commit_view(
+        &self,
+        table: &str,
+        writes: Vec<ViewRowWrite>,
+        consumer: &str,
+        progress: ConsumerProgress,
+        owner: Option<u64>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, table, consumer) = (self.clone(), table.to_owned(), consumer.to_owned());
+        Box::pin(async move { commit(&store, &table, &writes, &consumer, &progress, owner).await })
+    }
+
+    fn query_view(
+        &self,
+        query: &'static Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<ViewRows, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { select_rows(&store, query, &params).await })
+    }
+
+    fn explain_view_query(
+        &self,
+        query: &'static Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<String, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { explain(&store, query, &params).await })
+    }
 }

@@ -5,7 +5,10 @@
 //! are the state rows, each placed at its latest change by `entity_state.position`, which a write
 //! sets one past its type's greatest.
 
+use super::SqliteStore;
+use crate::store::FeedStore;
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::sqlite_error;
@@ -293,4 +296,70 @@ pub(super) fn read_topic(
         })
     })
     .collect()
+}
+
+impl FeedStore for SqliteStore {
+    fn read_feed(
+        &self,
+        kind: FeedKind,
+        type_id: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<FeedEntry>, StoreError>> {
+        self.read(type_id, "", move |connection, type_id, _| {
+            read(connection, kind, type_id, after, limit)
+        })
+    }
+
+    fn consumer_progress(
+        &self,
+        consumer: &str,
+        entity_ids: Vec<String>,
+    ) -> BoxFuture<'static, Result<ConsumerProgress, StoreError>> {
+        self.read(consumer, "", move |connection, consumer, _| {
+            progress(connection, consumer, &entity_ids)
+        })
+    }
+
+    fn save_consumer_progress(
+        &self,
+        consumer: &str,
+        progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let consumer = consumer.to_owned();
+        self.write_outside_batches(move |connection| save(connection, &consumer, &progress))
+    }
+
+    fn publish(
+        &self,
+        topic: &str,
+        messages: Vec<TopicMessage>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let topic = topic.to_owned();
+        self.write_outside_batches(move |connection| publish(connection, &topic, &messages))
+    }
+
+    fn read_topic(
+        &self,
+        topic: &str,
+        after: FeedOffset,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<StoredMessage>, StoreError>> {
+        self.read(topic, "", move |connection, topic, _| {
+            read_topic(connection, topic, after, limit)
+        })
+    }
+
+    fn prune_topic(
+        &self,
+        topic: &str,
+        up_to: FeedOffset,
+        before_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let topic = topic.to_owned();
+        self.write_outside_batches(move |connection| {
+            prune_topic(connection, &topic, up_to, before_ms, limit)
+        })
+    }
 }

@@ -349,7 +349,7 @@ fn write_snapshot(
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{EventAppend, NewEvent, SqliteStore, Store, WriteError};
+    use crate::store::{EntityStore, EventAppend, NewEvent, SqliteStore, WriteError};
 
     /// The tables and rows a store of the earlier layout left.
     const KEYED_JOURNAL: &str = "

@@ -2,7 +2,10 @@
 //! driver settles each pass before it claims again, so every due timer is handed out: a claim
 //! left by a process that was killed does not hold its timers back after the restart.
 
+use super::SqliteStore;
+use crate::store::TimerStore;
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::sqlite_error;
@@ -206,4 +209,58 @@ pub(super) fn list(connection: &Connection, limit: usize) -> Result<Vec<TimerRec
         .query_map([limit as i64], record)
         .map_err(sqlite_error)?;
     rows.collect::<Result<_, _>>().map_err(sqlite_error)
+}
+
+impl TimerStore for SqliteStore {
+    fn start_timer(
+        &self,
+        timer: TimerRecord,
+        max_pending: u64,
+    ) -> BoxFuture<'static, Result<TimerStart, StoreError>> {
+        self.write_outside_batches(move |connection| start(connection, &timer, max_pending))
+    }
+
+    fn cancel_timer(&self, name: &str) -> BoxFuture<'static, Result<(), StoreError>> {
+        let name = name.to_owned();
+        self.write_outside_batches(move |connection| cancel(connection, &name))
+    }
+
+    fn claim_due_timers(
+        &self,
+        now_ms: u64,
+        claim_ms: u64,
+        owner: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+        self.write_outside_batches(move |connection| {
+            claim(connection, now_ms, claim_ms, owner, limit)
+        })
+    }
+
+    fn settle_timers(
+        &self,
+        outcomes: Vec<TimerOutcome>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.write_outside_batches(move |connection| settle(connection, &outcomes))
+    }
+
+    fn next_timer_due(&self, now_ms: u64) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {
+        self.read("", "", move |connection, _, _| next_due(connection, now_ms))
+    }
+
+    fn list_timers(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+        self.read("", "", move |connection, _, _| list(connection, limit))
+    }
+
+    fn hasten_timers(
+        &self,
+        prefix: &str,
+        due_ms: u64,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let prefix = prefix.to_owned();
+        self.write_outside_batches(move |connection| hasten(connection, &prefix, due_ms))
+    }
 }

@@ -1,7 +1,10 @@
 //! View tables in SQLite: one table per view table, `(view_key, row)` with the row as JSON
 //! text, and expression indexes on `json_extract(row, '$.column')`.
 
+use super::SqliteStore;
+use crate::store::ViewStore;
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::Value;
@@ -190,7 +193,7 @@ fn prepared(
     Ok((select, binds))
 }
 
-pub(super) fn query(
+fn select_rows(
     connection: &Connection,
     query: &Query,
     params: &serde_json::Map<String, Value>,
@@ -241,4 +244,58 @@ pub(super) fn explain(
         .map_err(sqlite_error)?;
     let lines: Vec<String> = lines.collect::<Result<_, _>>().map_err(sqlite_error)?;
     Ok(lines.join("\n"))
+}
+
+impl ViewStore for SqliteStore {
+    fn prepare_view_table(
+        &self,
+        table: ViewTableSpec,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.write_outside_batches(move |connection| prepare(connection, &table))
+    }
+
+    fn view_rows(
+        &self,
+        table: &str,
+        keys: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<(String, Bytes)>, StoreError>> {
+        self.read(table, "", move |connection, table, _| {
+            rows(connection, table, &keys)
+        })
+    }
+
+    fn commit_view(
+        &self,
+        table: &str,
+        writes: Vec<ViewRowWrite>,
+        consumer: &str,
+        progress: ConsumerProgress,
+        // One process per file: the lease is always its own.
+        _owner: Option<u64>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (table, consumer) = (table.to_owned(), consumer.to_owned());
+        self.write_outside_batches(move |connection| {
+            commit(connection, &table, &writes, &consumer, &progress)
+        })
+    }
+
+    fn query_view(
+        &self,
+        query: &'static Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<ViewRows, StoreError>> {
+        self.read("", "", move |connection, _, _| {
+            select_rows(connection, query, &params)
+        })
+    }
+
+    fn explain_view_query(
+        &self,
+        query: &'static Query,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'static, Result<String, StoreError>> {
+        self.read("", "", move |connection, _, _| {
+            explain(connection, query, &params)
+        })
+    }
 }

@@ -229,10 +229,7 @@ async fn a_stream_of_updates_sends_the_rows_now_then_each_change_as_it_comes() {
     let store = kalix_testkit::CountingStore::new(std::sync::Arc::new(
         kalix_core::store::SqliteStore::memory().unwrap(),
     ));
-    let testkit = TestKit::builder()
-        .store(std::sync::Arc::new(store.clone()))
-        .start()
-        .await;
+    let testkit = TestKit::builder().store(store.store()).start().await;
     create(&testkit, &customer("s1", "s1@x.org", "Sam", None)).await;
     until(&testkit.url("/customer/by_email/s1@x.org"), |s, _| s == 200).await;
     let response = testkit.get("/stream/by_name/Sam").send().await.unwrap();

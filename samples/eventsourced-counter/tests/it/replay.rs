@@ -10,10 +10,7 @@ use crate::http::value;
 
 async fn start(path: &std::path::Path) -> (TestKit, CountingStore) {
     let store = CountingStore::new(Arc::new(SqliteStore::open(path).unwrap()));
-    let testkit = TestKit::builder()
-        .store(Arc::new(store.clone()))
-        .start()
-        .await;
+    let testkit = TestKit::builder().store(store.store()).start().await;
     (testkit, store)
 }
 

@@ -182,7 +182,7 @@ async fn an_idle_service_wakes_its_consumers_on_commits_instead_of_polling_the_s
         kalix_core::store::SqliteStore::memory().unwrap(),
     ));
     let testkit = kalix_testkit::TestKit::builder()
-        .store(std::sync::Arc::new(store.clone()))
+        .store(store.store())
         .start()
         .await;
     let reads = || store.calls("read_feed") + store.calls("read_topic");

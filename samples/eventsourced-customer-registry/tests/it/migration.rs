@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use kalix_core::store::{EventAppend, NewEvent, SqliteStore, Store, Write};
+use kalix_core::store::{EntityStore, EventAppend, NewEvent, SqliteStore, Write};
 use kalix_testkit::TestKit;
 use serde_json::json;
 
