@@ -17,6 +17,7 @@ mod entity;
 mod event_sourced_entity;
 mod exports;
 mod handler;
+mod keyed;
 mod options;
 mod readers;
 mod route;

@@ -2,31 +2,24 @@
 //! `#[event_handler]` method that folds an event into the state.
 
 use proc_macro2::TokenStream;
-use syn::{FnArg, Ident, ImplItem, ItemImpl, LitStr, ReturnType, Type};
+use syn::{FnArg, Ident, ImplItem, ItemImpl, ReturnType, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::entity::{Header, agreed_type, validate_routes};
-use crate::handler::{ComponentKind, Handler, KnownTypes, type_text};
-use crate::options::{
-    ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, MIGRATION, NEW, SNAPSHOT_EVERY, TYPE_ID,
-};
-use crate::readers::{command_handlers, sound};
+use crate::entity::{Header, agreed_type};
+use crate::handler::{ComponentKind, KnownTypes, type_text};
+use crate::keyed::Keyed;
+use crate::options::{EMPTY_STATE, FORWARD_HEADERS, ID, MIGRATION, NEW, SNAPSHOT_EVERY, TYPE_ID};
+use crate::readers::command_handlers;
 
 const EVENT_HANDLER: &str = "event_handler";
 const KIND: &str = "event sourced entity";
 
 pub(crate) struct EventSourced {
-    pub self_ty: Type,
-    pub name: Ident,
-    pub options: ComponentOptions,
-    pub type_id: LitStr,
-    pub id: LitStr,
-    pub state: Type,
+    pub keyed: Keyed,
     pub event: Type,
     /// `None` when missing or malformed (already reported).
     pub event_handler: Option<Ident>,
     pub snapshot_every: u64,
-    pub handlers: Vec<Handler>,
 }
 
 /// The `#[event_handler]` method: `fn name(&self, state: State, event: &Event) -> State`.
@@ -42,12 +35,7 @@ impl EventSourced {
         item: &mut ItemImpl,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
-        let Header {
-            options,
-            name,
-            type_id,
-            id,
-        } = Header::read(
+        let header = Header::read(
             args,
             item,
             "event_sourced_entity",
@@ -73,7 +61,7 @@ impl EventSourced {
         let handlers = command_handlers(
             item,
             ComponentKind::EventSourcedEntity,
-            id.as_ref(),
+            header.id.as_ref(),
             &known,
             diagnostics,
         );
@@ -100,31 +88,20 @@ impl EventSourced {
             true,
             diagnostics,
         );
-        let snapshot_every = options
+        let snapshot_every = header
+            .options
             .snapshot_every
             .as_ref()
             .and_then(|every| every.base10_parse().ok())
             .unwrap_or(100);
-        let entity = EventSourced {
-            self_ty: (*item.self_ty).clone(),
-            name: name?,
-            type_id: type_id?,
-            id: id?,
-            state: state?,
-            event: event?,
+        let event = event?;
+        let keyed = Keyed::assemble(item, KIND, header, state, handlers, diagnostics)?;
+        Some(EventSourced {
+            keyed,
+            event,
             event_handler: event_handler.map(|handler| handler.ident),
             snapshot_every,
-            options,
-            handlers: sound(handlers),
-        };
-        validate_routes(
-            KIND,
-            &entity.id,
-            &entity.handlers,
-            &entity.options.forward_headers,
-            diagnostics,
-        );
-        Some(entity)
+        })
     }
 }
 

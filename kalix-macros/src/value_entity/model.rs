@@ -2,23 +2,16 @@
 //! handlers, validated as a whole.
 
 use proc_macro2::TokenStream;
-use syn::{Ident, ItemImpl, LitStr, Type};
+use syn::ItemImpl;
 
 use crate::diagnostics::Diagnostics;
-use crate::entity::{Header, handlers_and_state, validate_routes};
-use crate::handler::{ComponentKind, Handler};
-use crate::options::{
-    ComponentOptions, EMPTY_STATE, FORWARD_HEADERS, ID, MIGRATION, NEW, STATE, TYPE_ID,
-};
+use crate::entity::{Header, handlers_and_state};
+use crate::handler::ComponentKind;
+use crate::keyed::Keyed;
+use crate::options::{EMPTY_STATE, FORWARD_HEADERS, ID, MIGRATION, NEW, STATE, TYPE_ID};
 
 pub(crate) struct ValueEntity {
-    pub self_ty: Type,
-    pub name: Ident,
-    pub options: ComponentOptions,
-    pub type_id: LitStr,
-    pub id: LitStr,
-    pub state: Type,
-    pub handlers: Vec<Handler>,
+    pub keyed: Keyed,
 }
 
 impl ValueEntity {
@@ -27,12 +20,7 @@ impl ValueEntity {
         item: &mut ItemImpl,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
-        let Header {
-            options,
-            name,
-            type_id,
-            id,
-        } = Header::read(
+        let header = Header::read(
             args,
             item,
             "value_entity",
@@ -52,27 +40,11 @@ impl ValueEntity {
             item,
             ComponentKind::ValueEntity,
             "value entity",
-            id.as_ref(),
-            options.state.clone(),
+            header.id.as_ref(),
+            header.options.state.clone(),
             diagnostics,
         );
-        let state = state?;
-        let entity = ValueEntity {
-            self_ty: (*item.self_ty).clone(),
-            name: name?,
-            options,
-            type_id: type_id?,
-            id: id?,
-            state,
-            handlers: crate::readers::sound(handlers),
-        };
-        validate_routes(
-            "value entity",
-            &entity.id,
-            &entity.handlers,
-            &entity.options.forward_headers,
-            diagnostics,
-        );
-        Some(entity)
+        let keyed = Keyed::assemble(item, "value entity", header, state, handlers, diagnostics)?;
+        Some(ValueEntity { keyed })
     }
 }

@@ -7,30 +7,13 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::model::{Step, StepParam, Workflow, step_const};
-use crate::codegen::{self, ClientTarget};
+use crate::codegen;
 use crate::exports::{KalixCore, KalixCoreAt};
+use crate::keyed::{self, KindCode};
 
 pub(crate) fn generate(workflow: &Workflow) -> TokenStream {
-    let self_ty = &workflow.self_ty;
-    let state = &workflow.state;
-    let name = workflow.name.to_string();
-    let (type_id, id) = (&workflow.type_id, &workflow.id);
-    let client = codegen::client_ident(&workflow.name);
-    let component_trait = quote!(#KalixCore::workflow::WorkflowComponent);
-    let target = ClientTarget {
-        component_trait: component_trait.clone(),
-        self_ty,
-        name: &workflow.name,
-        id_param: Some(id.value()),
-    };
-    let dispatch = codegen::EntityDispatch {
-        self_ty,
-        state: quote!(::core::option::Option<&#state>),
-        id,
-        runtime: quote!(#KalixCore::__private::WorkflowRuntime),
-        command: quote!(#KalixCore::__private::workflow_command),
-        context: quote!(#KalixCore::workflow::WorkflowContext),
-    };
+    let keyed = &workflow.keyed;
+    let (self_ty, state) = (&keyed.self_ty, &keyed.state);
     let internal = [
         (quote!(WORKFLOW_RESUME), quote!(workflow_resume)),
         (quote!(WORKFLOW_TIME_OUT), quote!(workflow_time_out)),
@@ -47,33 +30,6 @@ pub(crate) fn generate(workflow: &Workflow) -> TokenStream {
         }
     })
     .collect();
-    let shared = codegen::shared_items(codegen::Generated {
-        self_ty,
-        name: &workflow.name,
-        kind: "Workflow",
-        component_trait,
-        stores: true,
-        client_fields: quote!(entity_id: ::std::string::String,),
-        client_methods: workflow
-            .handlers
-            .iter()
-            .map(|h| codegen::client_method(&target, h))
-            .collect(),
-        dispatch_fns: workflow
-            .handlers
-            .iter()
-            .map(|h| codegen::entity_dispatch_fn(&dispatch, h))
-            .collect(),
-        handlers: &workflow.handlers,
-        forward_headers: &workflow.options.forward_headers,
-        construct: codegen::construct(
-            self_ty,
-            workflow.options.new.as_ref(),
-            quote!(#KalixCore::__private::default_workflow),
-            quote!(#KalixCore::__private::construct_workflow),
-        ),
-        internal_handlers: internal,
-    });
     let step_names = workflow.steps.iter().map(|step| &step.name);
     let arms = workflow
         .steps
@@ -85,42 +41,43 @@ pub(crate) fn generate(workflow: &Workflow) -> TokenStream {
         Some(method) => quote!(<#self_ty>::#method()),
         None => quote!(#KalixCore::workflow::Settings::new()),
     };
-    codegen::wrap(quote! {
-        #[automatically_derived]
-        impl #KalixCore::workflow::WorkflowComponent for #self_ty {
-            const COMPONENT_ID: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
-            const TYPE_ID: &'static str = #type_id;
-            const ID_PARAM: &'static str = #id;
-            const STEPS: &'static [&'static str] = &[#(#step_names),*];
-            type State = #state;
-            type Client = #client;
-            fn client(client: #KalixCore::ComponentClient, entity_id: ::std::string::String) -> #client {
-                #client { client, entity_id }
-            }
-            fn settings() -> #KalixCore::workflow::Settings<Self> {
-                #settings
-            }
-            #[allow(unused_variables)]
-            fn run_step<'a>(
-                &'a self,
-                step: &str,
-                input: #KalixCore::__private::JsonValue,
-                state: ::core::option::Option<&'a #state>,
-                ctx: &'a #KalixCore::workflow::StepContext,
-            ) -> ::core::option::Option<#KalixCore::__private::BoxFuture<'a, #KalixCore::workflow::StepResult<Self, #state>>> {
-                match step {
-                    #(#arms)*
-                    _ => ::core::option::Option::None,
-                }
+    let members = quote! {
+        const STEPS: &'static [&'static str] = &[#(#step_names),*];
+        fn settings() -> #KalixCore::workflow::Settings<Self> {
+            #settings
+        }
+        #[allow(unused_variables)]
+        fn run_step<'a>(
+            &'a self,
+            step: &str,
+            input: #KalixCore::__private::JsonValue,
+            state: ::core::option::Option<&'a #state>,
+            ctx: &'a #KalixCore::workflow::StepContext,
+        ) -> ::core::option::Option<#KalixCore::__private::BoxFuture<'a, #KalixCore::workflow::StepResult<Self, #state>>> {
+            match step {
+                #(#arms)*
+                _ => ::core::option::Option::None,
             }
         }
+    };
+    let code = KindCode {
+        kind: "Workflow",
+        component_trait: quote!(#KalixCore::workflow::WorkflowComponent),
+        state_param: quote!(::core::option::Option<&#state>),
+        runtime: quote!(#KalixCore::__private::WorkflowRuntime),
+        command: quote!(#KalixCore::__private::workflow_command),
+        context: quote!(#KalixCore::workflow::WorkflowContext),
+        default_constructor: quote!(#KalixCore::__private::default_workflow),
+        constructor: quote!(#KalixCore::__private::construct_workflow),
+    };
+    let component = keyed::generate(keyed, code, members, internal);
+    codegen::wrap(quote! {
+        #component
 
         #[allow(dead_code)]
         impl #self_ty {
             #(#consts)*
         }
-
-        #shared
     })
 }
 

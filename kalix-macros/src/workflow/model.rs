@@ -4,19 +4,13 @@ use proc_macro2::TokenStream;
 use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, Type};
 
 use crate::diagnostics::Diagnostics;
-use crate::entity::{Header, handlers_and_state, validate_routes};
-use crate::handler::{ComponentKind, Handler, generic_arg};
-use crate::options::{ComponentOptions, FORWARD_HEADERS, ID, NEW, STATE, TYPE_ID};
-use crate::readers::sound;
+use crate::entity::{Header, handlers_and_state};
+use crate::handler::{ComponentKind, generic_arg};
+use crate::keyed::Keyed;
+use crate::options::{FORWARD_HEADERS, ID, NEW, STATE, TYPE_ID};
 
 pub(crate) struct Workflow {
-    pub self_ty: Type,
-    pub name: Ident,
-    pub options: ComponentOptions,
-    pub type_id: LitStr,
-    pub id: LitStr,
-    pub state: Type,
-    pub handlers: Vec<Handler>,
+    pub keyed: Keyed,
     pub steps: Vec<Step>,
     /// The `#[settings]` method.
     pub settings: Option<Ident>,
@@ -57,12 +51,7 @@ impl Workflow {
         item: &mut ItemImpl,
         diagnostics: &mut Diagnostics,
     ) -> Result<Self, Vec<Step>> {
-        let Header {
-            options,
-            name,
-            type_id,
-            id,
-        } = Header::read(
+        let header = Header::read(
             args,
             item,
             "workflow",
@@ -77,33 +66,20 @@ impl Workflow {
             item,
             ComponentKind::Workflow,
             "workflow",
-            id.as_ref(),
-            options.state.clone(),
+            header.id.as_ref(),
+            header.options.state.clone(),
             diagnostics,
         );
         check_unique_steps(&mut steps, diagnostics);
-        let (Some(state), Some(name), Some(type_id), Some(id)) = (state, name, type_id, id) else {
+        let Some(keyed) = Keyed::assemble(item, "workflow", header, state, handlers, diagnostics)
+        else {
             return Err(steps);
         };
-        let workflow = Workflow {
-            self_ty: (*item.self_ty).clone(),
-            name,
-            options,
-            type_id,
-            id,
-            state,
-            handlers: sound(handlers),
+        Ok(Workflow {
+            keyed,
             steps,
             settings,
-        };
-        validate_routes(
-            "workflow",
-            &workflow.id,
-            &workflow.handlers,
-            &workflow.options.forward_headers,
-            diagnostics,
-        );
-        Ok(workflow)
+        })
     }
 }
 
