@@ -642,6 +642,32 @@ pub(crate) fn entity_dispatch_fn(entity: &EntityDispatch<'_>, handler: &Handler)
     let args = call_args(handler, &quote!(__kalix_context), &quote!(__kalix_state));
     let reply = handler.reply.ty();
     let command = quote_spanned!(reply.span()=> #command::<#self_ty, #reply>);
+    dispatch_fn(
+        &dispatch,
+        quote! {
+            let __kalix_runtime = #KalixCore::__private::downcast::<#runtime<#self_ty>>(__kalix_instance);
+            let __kalix_entity_id = match __kalix_invocation.path_param::<::std::string::String>(#id, "String") {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(error) => return #KalixCore::__private::HandlerOutcome::error(error),
+            };
+            #extractions
+            let __kalix_metadata = __kalix_invocation.take_metadata();
+            #command(
+                &__kalix_runtime,
+                __kalix_entity_id,
+                __kalix_metadata,
+                __kalix_client,
+                move |__kalix_entity: &#self_ty, __kalix_state: #state, __kalix_context: &#context| {
+                    __kalix_entity.#ident(#(#args),*)
+                },
+            ).await
+        },
+    )
+}
+
+/// A handler's dispatch function: the signature the registry calls, around `body` (which has
+/// `__kalix_instance`, `__kalix_invocation` and `__kalix_client` at hand, in an async block).
+pub(crate) fn dispatch_fn(dispatch: &syn::Ident, body: TokenStream) -> TokenStream {
     quote! {
         fn #dispatch(
             __kalix_instance: #KalixCore::__private::Arc<dyn #KalixCore::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
@@ -649,22 +675,7 @@ pub(crate) fn entity_dispatch_fn(entity: &EntityDispatch<'_>, handler: &Handler)
             __kalix_client: #KalixCore::ComponentClient,
         ) -> #KalixCore::__private::BoxFuture<'static, #KalixCore::__private::HandlerOutcome> {
             ::std::boxed::Box::pin(async move {
-                let __kalix_runtime = #KalixCore::__private::downcast::<#runtime<#self_ty>>(__kalix_instance);
-                let __kalix_entity_id = match __kalix_invocation.path_param::<::std::string::String>(#id, "String") {
-                    ::core::result::Result::Ok(value) => value,
-                    ::core::result::Result::Err(error) => return #KalixCore::__private::HandlerOutcome::error(error),
-                };
-                #extractions
-                let __kalix_metadata = __kalix_invocation.take_metadata();
-                #command(
-                    &__kalix_runtime,
-                    __kalix_entity_id,
-                    __kalix_metadata,
-                    __kalix_client,
-                    move |__kalix_entity: &#self_ty, __kalix_state: #state, __kalix_context: &#context| {
-                        __kalix_entity.#ident(#(#args),*)
-                    },
-                ).await
+                #body
             })
         }
     }

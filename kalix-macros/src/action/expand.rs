@@ -96,18 +96,13 @@ fn dispatch_fn(action: &Action, handler: &Handler) -> TokenStream {
             quote!(#complete(#call))
         }
     };
-    quote! {
-        fn #dispatch(
-            __kalix_instance: #KalixCore::__private::Arc<dyn #KalixCore::__private::Any + ::core::marker::Send + ::core::marker::Sync>,
-            mut __kalix_invocation: #KalixCore::__private::Invocation,
-            __kalix_client: #KalixCore::ComponentClient,
-        ) -> #KalixCore::__private::BoxFuture<'static, #KalixCore::__private::HandlerOutcome> {
-            ::std::boxed::Box::pin(async move {
-                let __kalix_instance = #KalixCore::__private::downcast::<#self_ty>(__kalix_instance);
-                #extractions
-                let __kalix_context = #KalixCore::action::ActionContext::new(__kalix_invocation.take_metadata(), __kalix_client);
-                #complete
-            })
-        }
-    }
+    codegen::dispatch_fn(
+        &dispatch,
+        quote! {
+            let __kalix_instance = #KalixCore::__private::downcast::<#self_ty>(__kalix_instance);
+            #extractions
+            let __kalix_context = #KalixCore::action::ActionContext::new(__kalix_invocation.take_metadata(), __kalix_client);
+            #complete
+        },
+    )
 }

@@ -233,20 +233,15 @@ fn dispatch_fn(handler: &Handler, method: &QueryMethod) -> TokenStream {
         Reply::Unary(ty) if generic_arg(ty, "Vec").is_some() => quote!(List),
         Reply::Unary(_) => quote!(One),
     };
-    quote! {
-        fn #dispatch(
-            __kalix_instance: #p::Arc<dyn #p::Any + ::core::marker::Send + ::core::marker::Sync>,
-            mut __kalix_invocation: #p::Invocation,
-            _: #KalixCore::ComponentClient,
-        ) -> #p::BoxFuture<'static, #p::HandlerOutcome> {
-            ::std::boxed::Box::pin(async move {
-                #extractions
-                let mut __kalix_params = #p::JsonMap::new();
-                #(#params)*
-                #p::run_view_query(__kalix_instance, &#query, __kalix_params, #p::ResultShape::#shape).await
-            })
-        }
-    }
+    crate::codegen::dispatch_fn(
+        &dispatch,
+        quote! {
+            #extractions
+            let mut __kalix_params = #p::JsonMap::new();
+            #(#params)*
+            #p::run_view_query(__kalix_instance, &#query, __kalix_params, #p::ResultShape::#shape).await
+        },
+    )
 }
 
 /// The apply function of an update method: reads the row and the change, runs the method, and
