@@ -79,6 +79,11 @@ impl Lease {
         held
     }
 
+    /// The consumer it is for.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The process it is taken for.
     pub(crate) fn owner(&self) -> u64 {
         self.owner

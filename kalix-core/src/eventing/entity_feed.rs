@@ -17,16 +17,13 @@
 //! their entity (possible on PostgreSQL, see `store::postgres::feed`): the missing events are
 //! read from the entity's journal and delivered first.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::watch;
 
-use super::delivery::{
-    self, ConsumerContext, LEASE_POLL, Lease, Message, Stop, failed, idle, pause, retry,
-};
-use super::{BATCH, IDLE_POLL};
+use super::consumer::{Destination, FeedSource, Holder, Place, Sequences, consume};
+use super::delivery::{self, ConsumerContext, Lease, Message, Stop, retry};
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::invocation::Body;
 use crate::metadata::Metadata;
@@ -77,120 +74,28 @@ pub(super) struct EntityConsumer {
 }
 
 impl EntityConsumer {
-    pub(super) async fn run(self, context: ConsumerContext, mut stopping: watch::Receiver<bool>) {
-        let ConsumerContext {
-            dispatcher,
-            store,
-            owner,
-            news,
-        } = context;
-        let lease = Lease::new(self.name.clone(), owner, Arc::clone(&store));
-        let mut offset: Option<FeedOffset> = None;
-        let mut holding = false;
-        loop {
-            if *stopping.borrow() {
-                if holding {
-                    // Handed over at once, not after the lease expires.
-                    lease.release().await;
-                }
-                return;
-            }
-            if !self.keep_slice(&lease, &mut holding).await {
-                // Whoever holds it moves the offset meanwhile: read it again once taken.
-                offset = None;
-                if pause(&mut stopping, LEASE_POLL).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            let mut attempt = 0;
-            let entries = loop {
-                let read = async {
-                    let after = match offset {
-                        Some(offset) => offset,
-                        None => {
-                            store
-                                .consumer_progress(&self.name, Vec::new())
-                                .await?
-                                .offset
-                        }
-                    };
-                    offset = Some(after);
-                    store.read_feed(self.kind, self.type_id, after, BATCH).await
-                };
-                match read.await {
-                    Ok(entries) => break entries,
-                    Err(error) => {
-                        attempt += 1;
-                        let failed = failed(
-                            &self.name,
-                            "reading the feed",
-                            &error,
-                            attempt,
-                            &mut stopping,
-                        );
-                        if failed.await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            };
-            if entries.is_empty() {
-                if idle(&mut stopping, &news, IDLE_POLL).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            match self
-                .process(&dispatcher, &store, &lease, entries, &mut stopping)
-                .await
-            {
-                Ok(Some(last)) => offset = Some(last),
-                Ok(None) => {}
-                Err(Stop::Stopping) => {
-                    if holding {
-                        lease.release().await;
-                    }
-                    return;
-                }
-                Err(Stop::LeaseLost) => {
-                    tracing::info!(consumer = %self.name, "another process took the consumer over");
-                    offset = None;
-                    holding = false;
-                    self.held.fetch_sub(1, Ordering::Relaxed);
-                }
-            }
-        }
-    }
-
-    /// Whether this process consumes the slice now: it takes the lease while it holds fewer
-    /// slices than its fair share, renews it, and gives it up when it holds more.
-    async fn keep_slice(&self, lease: &Lease, holding: &mut bool) -> bool {
-        let fair = self.processes.fair_share(self.slices);
-        if *holding {
-            if self.held.load(Ordering::Relaxed) > fair {
-                tracing::info!(consumer = %self.name, "handing the slice over to share the work");
-                lease.release().await;
-                self.held.fetch_sub(1, Ordering::Relaxed);
-                *holding = false;
-                return false;
-            }
-            if matches!(lease.hold().await, Ok(true)) {
-                return true;
-            }
-            self.held.fetch_sub(1, Ordering::Relaxed);
-            *holding = false;
-            return false;
-        }
-        if self.held.load(Ordering::Relaxed) >= fair {
-            return false;
-        }
-        if matches!(lease.hold().await, Ok(true)) {
-            self.held.fetch_add(1, Ordering::Relaxed);
-            *holding = true;
-            return true;
-        }
-        false
+    pub(super) async fn run(self, context: ConsumerContext, stopping: watch::Receiver<bool>) {
+        let lease = Lease::new(self.name.clone(), context.owner, Arc::clone(&context.store));
+        let holder = SliceLease {
+            lease,
+            held: Arc::clone(&self.held),
+            processes: Arc::clone(&self.processes),
+            slices: self.slices,
+            holding: false,
+        };
+        let source = FeedSource {
+            store: Arc::clone(&context.store),
+            consumer: self.name.clone(),
+            kind: self.kind,
+            type_id: self.type_id,
+            offset: None,
+        };
+        let (name, news) = (self.name.clone(), Arc::clone(&context.news));
+        let delivering = Delivering {
+            consumer: self,
+            context,
+        };
+        consume(&name, holder, source, &delivering, &news, stopping).await;
     }
 
     /// Delivers a batch, then saves the progress; returns the offset reached.
@@ -219,30 +124,31 @@ impl EntityConsumer {
         )
         .await?;
         let mut progress = Progress {
-            known: known.seqs.into_iter().collect(),
-            touched: HashMap::new(),
+            seqs: Sequences::new(known.seqs),
             offset: None,
         };
         for entry in entries {
-            let last = progress.last_seq(&entry.entity_id);
-            if entry.seq <= last {
-                // Processed already (a redelivery), or an older version of a value entity's
-                // state than one already delivered.
-                progress.offset = Some(entry.offset);
-                continue;
-            }
-            if self.kind == FeedKind::Events && entry.seq > last + 1 {
-                for missing in
-                    missing_events(&self.name, store, self.type_id, &entry, last, stopping).await?
-                {
-                    self.deliver(dispatcher, store, lease, &missing, &progress, stopping)
-                        .await?;
-                    progress.processed(&missing.entity_id, missing.seq, None);
+            match progress.seqs.place(self.kind, &entry) {
+                Place::Seen => {
+                    progress.offset = Some(entry.offset);
+                    continue;
                 }
+                Place::AfterGap(last) => {
+                    for missing in
+                        missing_events(&self.name, store, self.type_id, &entry, last, stopping)
+                            .await?
+                    {
+                        self.deliver(dispatcher, store, lease, &missing, &progress, stopping)
+                            .await?;
+                        progress.seqs.processed(&missing.entity_id, missing.seq);
+                    }
+                }
+                Place::Next => {}
             }
             self.deliver(dispatcher, store, lease, &entry, &progress, stopping)
                 .await?;
-            progress.processed(&entry.entity_id, entry.seq, Some(entry.offset));
+            progress.seqs.processed(&entry.entity_id, entry.seq);
+            progress.offset = Some(entry.offset);
         }
         progress.offset = last_offset;
         self.save(store, &progress, stopping).await?;
@@ -352,11 +258,7 @@ impl EntityConsumer {
         };
         let saved = ConsumerProgress {
             offset,
-            seqs: progress
-                .touched
-                .iter()
-                .map(|(id, seq)| (id.clone(), *seq))
-                .collect(),
+            seqs: progress.seqs.moved(),
         };
         retry(
             &self.name,
@@ -368,30 +270,94 @@ impl EntityConsumer {
     }
 }
 
-/// What a batch has processed: the sequence numbers known before it, those it moved, and the
-/// offset of its last processed entry.
+/// What a batch has processed: the entities' sequence numbers, and the offset of its last
+/// processed entry.
 struct Progress {
-    known: HashMap<String, u64>,
-    touched: HashMap<String, u64>,
+    seqs: Sequences,
     offset: Option<FeedOffset>,
 }
 
-impl Progress {
-    fn last_seq(&self, entity_id: &str) -> u64 {
-        self.touched
-            .get(entity_id)
-            .or_else(|| self.known.get(entity_id))
-            .copied()
-            .unwrap_or(0)
+/// A slice's lease: taken while this process holds fewer slices of the subscription than its
+/// fair share, renewed, and given up when it holds more.
+struct SliceLease {
+    lease: Lease,
+    /// The slices of this subscription this process holds.
+    held: Arc<AtomicUsize>,
+    processes: Arc<Processes>,
+    slices: u32,
+    holding: bool,
+}
+
+impl Holder for SliceLease {
+    async fn hold(&mut self) -> bool {
+        let fair = self.processes.fair_share(self.slices);
+        if self.holding {
+            if self.held.load(Ordering::Relaxed) > fair {
+                tracing::info!(consumer = %self.lease.name(), "handing the slice over to share the work");
+                self.release().await;
+                return false;
+            }
+            if matches!(self.lease.hold().await, Ok(true)) {
+                return true;
+            }
+            self.lost();
+            return false;
+        }
+        if self.held.load(Ordering::Relaxed) >= fair {
+            return false;
+        }
+        if matches!(self.lease.hold().await, Ok(true)) {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            self.holding = true;
+            return true;
+        }
+        false
     }
 
-    /// Records an entity's entry as processed; `offset` is `None` for an event read from the
-    /// journal ahead of its place in the feed.
-    fn processed(&mut self, entity_id: &str, seq: u64, offset: Option<FeedOffset>) {
-        self.touched.insert(entity_id.to_owned(), seq);
-        if offset.is_some() {
-            self.offset = offset;
+    fn lost(&mut self) {
+        if std::mem::take(&mut self.holding) {
+            self.held.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    async fn release(&mut self) {
+        if std::mem::take(&mut self.holding) {
+            self.held.fetch_sub(1, Ordering::Relaxed);
+            // Handed over at once, not after the lease expires.
+            self.lease.release().await;
+        }
+    }
+
+    fn lease(&self) -> &Lease {
+        &self.lease
+    }
+}
+
+/// An entity consumer as the loop's destination: it delivers to the action's handlers.
+struct Delivering {
+    consumer: EntityConsumer,
+    context: ConsumerContext,
+}
+
+impl Destination<FeedSource> for Delivering {
+    async fn process(
+        &self,
+        source: &mut FeedSource,
+        lease: &Lease,
+        batch: Vec<FeedEntry>,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let ConsumerContext {
+            dispatcher, store, ..
+        } = &self.context;
+        let reached = self
+            .consumer
+            .process(dispatcher, store, lease, batch, stopping)
+            .await?;
+        if let Some(offset) = reached {
+            source.advance(offset);
+        }
+        Ok(())
     }
 }
 

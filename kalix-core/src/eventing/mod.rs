@@ -6,6 +6,7 @@
 //! topics), and holds a lease in the store, so on a shared store one process at a time consumes
 //! each; another takes over when that one stops renewing.
 
+pub(crate) mod consumer;
 pub(crate) mod delivery;
 pub(crate) mod entity_feed;
 mod retention;

@@ -16,10 +16,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use super::delivery::{
-    self, ConsumerContext, LEASE_POLL, Lease, Message, Stop, failed, idle, pause, retry,
-};
-use super::{BATCH, IDLE_POLL};
+use super::consumer::{Destination, OneLease, TopicSource, consume};
+use super::delivery::{self, ConsumerContext, Lease, Message, Stop, failed, retry};
 use crate::broker::{Broker, TopicReader};
 use crate::cloud_events::{attribute, bytes_as_json, is_raw};
 use crate::dispatch::{BoundHandler, Dispatcher};
@@ -76,72 +74,27 @@ impl TopicConsumer {
         self,
         context: ConsumerContext,
         broker: Arc<dyn Broker>,
-        mut reader: Box<dyn TopicReader>,
-        mut stopping: watch::Receiver<bool>,
+        reader: Box<dyn TopicReader>,
+        stopping: watch::Receiver<bool>,
     ) {
-        let ConsumerContext {
-            dispatcher,
-            store,
-            owner,
-            news,
-        } = context;
         let name = self.name();
-        let lease = Lease::new(name.clone(), owner, store);
-        loop {
-            if *stopping.borrow() {
-                return;
-            }
-            if !matches!(lease.hold().await, Ok(true)) {
-                reader.rewind();
-                if pause(&mut stopping, LEASE_POLL).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            let mut attempt = 0;
-            let messages = loop {
-                match reader.read(BATCH).await {
-                    Ok(messages) => break messages,
-                    Err(error) => {
-                        attempt += 1;
-                        let failed =
-                            failed(&name, "reading the topic", &error, attempt, &mut stopping);
-                        if failed.await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            };
-            if messages.is_empty() {
-                let wait = if reader.long_polls() {
-                    std::time::Duration::ZERO
-                } else {
-                    IDLE_POLL
-                };
-                if idle(&mut stopping, &news, wait).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            let outcome = self
-                .process(
-                    &dispatcher,
-                    broker.as_ref(),
-                    &lease,
-                    reader.as_mut(),
-                    messages,
-                    &mut stopping,
-                )
-                .await;
-            match outcome {
-                Ok(()) => {}
-                Err(Stop::Stopping) => return,
-                Err(Stop::LeaseLost) => {
-                    tracing::info!(consumer = %name, "another process took the consumer over");
-                    reader.rewind();
-                }
-            }
-        }
+        let lease = Lease::new(name.clone(), context.owner, Arc::clone(&context.store));
+        let news = Arc::clone(&context.news);
+        let delivering = Delivering {
+            consumer: self,
+            dispatcher: context.dispatcher,
+            broker,
+        };
+        let holder = OneLease::new(lease);
+        consume(
+            &name,
+            holder,
+            TopicSource(reader),
+            &delivering,
+            &news,
+            stopping,
+        )
+        .await;
     }
 
     async fn process(
@@ -268,6 +221,35 @@ impl TopicConsumer {
             broker.publish(&dead_letter, moved.clone())
         })
         .await
+    }
+}
+
+/// A topic consumer as the loop's destination: it delivers to the action's handlers.
+struct Delivering {
+    consumer: TopicConsumer,
+    dispatcher: Arc<Dispatcher>,
+    broker: Arc<dyn Broker>,
+}
+
+impl Destination<TopicSource> for Delivering {
+    async fn process(
+        &self,
+        source: &mut TopicSource,
+        lease: &Lease,
+        batch: Vec<StoredMessage>,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let broker = self.broker.as_ref();
+        self.consumer
+            .process(
+                &self.dispatcher,
+                broker,
+                lease,
+                source.0.as_mut(),
+                batch,
+                stopping,
+            )
+            .await
     }
 }
 

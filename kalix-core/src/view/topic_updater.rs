@@ -18,64 +18,46 @@ use super::updater::Updater;
 use crate::backoff::Backoff;
 use crate::broker::TopicReader;
 use crate::cloud_events::attribute;
-use crate::eventing::delivery::{LEASE_POLL, Lease, Stop, idle, pause, retry};
-use crate::eventing::{BATCH, IDLE_POLL};
+use crate::eventing::consumer::{Destination, OneLease, TopicSource, consume};
+use crate::eventing::delivery::{Lease, Stop, pause, retry};
 use crate::metadata::Metadata;
 use crate::registry::{RowUpdate, ViewUpdateInput};
 use crate::store::{ConsumerProgress, FeedOffset, StoredMessage, ViewRowWrite};
 
 pub(super) async fn run(
     updater: Updater,
-    mut reader: Box<dyn TopicReader>,
+    reader: Box<dyn TopicReader>,
     owner: u64,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) {
     let lease = Lease::new(updater.name.clone(), owner, Arc::clone(&updater.store));
-    loop {
-        if *stopping.borrow() {
-            lease.release().await;
-            return;
-        }
-        if !matches!(lease.hold().await, Ok(true)) {
-            reader.rewind();
-            if pause(&mut stopping, LEASE_POLL).await.is_err() {
-                return;
-            }
-            continue;
-        }
-        let mut attempt = 0;
-        let messages = loop {
-            match reader.read(BATCH).await {
-                Ok(messages) => break messages,
-                Err(error) => {
-                    attempt += 1;
-                    let delay = Backoff::CONSUMERS.after(attempt);
-                    tracing::warn!(consumer = %updater.name, %error, attempt, "reading the view's topic failed; trying again in {delay:?}");
-                    if pause(&mut stopping, delay).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        };
-        if messages.is_empty() {
-            let wait = if reader.long_polls() {
-                std::time::Duration::ZERO
-            } else {
-                IDLE_POLL
-            };
-            if idle(&mut stopping, &updater.news, wait).await.is_err() {
-                return;
-            }
-            continue;
-        }
-        match apply_batch(&updater, reader.as_mut(), &lease, messages, &mut stopping).await {
-            Ok(()) => {}
-            Err(Stop::Stopping) => {
-                lease.release().await;
-                return;
-            }
-            Err(Stop::LeaseLost) => reader.rewind(),
-        }
+    let news = Arc::clone(&updater.news);
+    let name = updater.name.clone();
+    let applying = Applying(updater);
+    let holder = OneLease::new(lease);
+    consume(
+        &name,
+        holder,
+        TopicSource(reader),
+        &applying,
+        &news,
+        stopping,
+    )
+    .await;
+}
+
+/// A view updater fed by a topic, as the loop's destination.
+struct Applying(Updater);
+
+impl Destination<TopicSource> for Applying {
+    async fn process(
+        &self,
+        source: &mut TopicSource,
+        lease: &Lease,
+        batch: Vec<StoredMessage>,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        apply_batch(&self.0, source.0.as_mut(), lease, batch, stopping).await
     }
 }
 

@@ -20,8 +20,8 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use crate::backoff::Backoff;
-use crate::eventing::delivery::{LEASE_POLL, Lease, Stop, idle, pause, retry};
-use crate::eventing::{BATCH, IDLE_POLL};
+use crate::eventing::consumer::{Destination, FeedSource, OneLease, Place, Sequences, consume};
+use crate::eventing::delivery::{Lease, Stop, pause, retry};
 use crate::registry::{RowUpdate, SubscriptionSource, ViewDescriptor, ViewUpdateInput};
 use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, ViewRowWrite};
 
@@ -39,19 +39,8 @@ pub(super) struct Updater {
 struct Batch {
     rows: HashMap<String, Option<Bytes>>,
     writes: Vec<ViewRowWrite>,
-    seqs: HashMap<String, u64>,
-    known: HashMap<String, u64>,
+    seqs: Sequences,
     offset: Option<FeedOffset>,
-}
-
-impl Batch {
-    fn last_seq(&self, entity_id: &str) -> u64 {
-        self.seqs
-            .get(entity_id)
-            .or_else(|| self.known.get(entity_id))
-            .copied()
-            .unwrap_or(0)
-    }
 }
 
 impl Updater {
@@ -62,70 +51,18 @@ impl Updater {
         }
     }
 
-    pub(super) async fn run(self, owner: u64, mut stopping: watch::Receiver<bool>) {
+    pub(super) async fn run(self, owner: u64, stopping: watch::Receiver<bool>) {
         let lease = Lease::new(self.name.clone(), owner, Arc::clone(&self.store));
-        let mut offset: Option<FeedOffset> = None;
-        let mut holding = false;
-        loop {
-            if *stopping.borrow() {
-                if holding {
-                    lease.release().await;
-                }
-                return;
-            }
-            if !matches!(lease.hold().await, Ok(true)) {
-                holding = false;
-                offset = None;
-                if pause(&mut stopping, LEASE_POLL).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            holding = true;
-            let read = retry(
-                &self.name,
-                "reading the view's source",
-                &mut stopping,
-                || {
-                    let (store, name, kind, type_id) = (
-                        Arc::clone(&self.store),
-                        self.name.clone(),
-                        self.kind(),
-                        self.view.source.type_id,
-                    );
-                    Box::pin(async move {
-                        let after = match offset {
-                            Some(offset) => offset,
-                            None => store.consumer_progress(&name, Vec::new()).await?.offset,
-                        };
-                        let entries = store.read_feed(kind, type_id, after, BATCH).await?;
-                        Ok((after, entries))
-                    })
-                },
-            );
-            let Ok((after, entries)) = read.await else {
-                return;
-            };
-            offset = Some(after);
-            if entries.is_empty() {
-                if idle(&mut stopping, &self.news, IDLE_POLL).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            match self.apply_batch(&lease, entries, &mut stopping).await {
-                Ok(last) => offset = Some(last),
-                Err(Stop::Stopping) => {
-                    lease.release().await;
-                    return;
-                }
-                Err(Stop::LeaseLost) => {
-                    tracing::info!(consumer = %self.name, "another process took the view over");
-                    holding = false;
-                    offset = None;
-                }
-            }
-        }
+        let source = FeedSource {
+            store: Arc::clone(&self.store),
+            consumer: self.name.clone(),
+            kind: self.kind(),
+            type_id: self.view.source.type_id,
+            offset: None,
+        };
+        let holder = OneLease::new(lease);
+        let news = Arc::clone(&self.news);
+        consume(&self.name, holder, source, &self, &news, stopping).await;
     }
 
     /// Applies a batch of entries and writes it; returns the offset reached.
@@ -156,30 +93,31 @@ impl Updater {
         let mut batch = Batch {
             rows: rows.into_iter().map(|(k, v)| (k, Some(v))).collect(),
             writes: Vec::new(),
-            seqs: HashMap::new(),
-            known: known.seqs.into_iter().collect(),
+            seqs: Sequences::new(known.seqs),
             offset: None,
         };
         for entry in entries {
-            let last = batch.last_seq(&entry.entity_id);
-            if entry.seq <= last {
-                batch.offset = Some(entry.offset);
-                continue;
-            }
-            if self.kind() == FeedKind::Events && entry.seq > last + 1 {
-                let missing = crate::eventing::entity_feed::missing_events(
-                    &self.name,
-                    &self.store,
-                    self.view.source.type_id,
-                    &entry,
-                    last,
-                    stopping,
-                )
-                .await?;
-                for event in missing {
-                    self.apply_entry(&mut batch, &event, lease, stopping)
-                        .await?;
+            match batch.seqs.place(self.kind(), &entry) {
+                Place::Seen => {
+                    batch.offset = Some(entry.offset);
+                    continue;
                 }
+                Place::AfterGap(last) => {
+                    let missing = crate::eventing::entity_feed::missing_events(
+                        &self.name,
+                        &self.store,
+                        self.view.source.type_id,
+                        &entry,
+                        last,
+                        stopping,
+                    )
+                    .await?;
+                    for event in missing {
+                        self.apply_entry(&mut batch, &event, lease, stopping)
+                            .await?;
+                    }
+                }
+                Place::Next => {}
             }
             self.apply_entry(&mut batch, &entry, lease, stopping)
                 .await?;
@@ -210,7 +148,7 @@ impl Updater {
                         });
                         batch.rows.insert(entry.entity_id.clone(), row);
                     }
-                    batch.seqs.insert(entry.entity_id.clone(), entry.seq);
+                    batch.seqs.processed(&entry.entity_id, entry.seq);
                     return Ok(());
                 }
                 Err(error) => {
@@ -307,7 +245,7 @@ impl Updater {
         let writes = std::mem::take(&mut batch.writes);
         let progress = ConsumerProgress {
             offset,
-            seqs: batch.seqs.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            seqs: batch.seqs.moved(),
         };
         let wrote = !writes.is_empty();
         commit_rows(
@@ -315,14 +253,11 @@ impl Updater {
             self.view.table,
             &self.name,
             writes,
-            progress.clone(),
+            progress,
             lease,
             stopping,
         )
         .await?;
-        for (key, seq) in &progress.seqs {
-            batch.known.insert(key.clone(), *seq);
-        }
         if wrote {
             self.updated.wrote(self.view.table);
         }
@@ -365,5 +300,19 @@ pub(super) async fn commit_rows(
                 .await?;
             }
         }
+    }
+}
+
+impl Destination<FeedSource> for Updater {
+    async fn process(
+        &self,
+        source: &mut FeedSource,
+        lease: &Lease,
+        batch: Vec<FeedEntry>,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let reached = self.apply_batch(lease, batch, stopping).await?;
+        source.advance(reached);
+        Ok(())
     }
 }
