@@ -324,35 +324,37 @@ fn or_columns(expr: &Expr, columns: &mut Vec<Column>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A query with an equality, a range, an order and a page token: tests of its SQL use it.
+    pub(crate) static BY_CITY: Query = Query {
+        text: "",
+        table: "customers",
+        select: &[SelectItem::Star],
+        filter: Some(&Expr::And(
+            &Expr::Compare {
+                column: &["address", "city"],
+                op: CompareOp::Eq,
+                value: Operand::Param("city"),
+            },
+            &Expr::Like {
+                column: &["name"],
+                text: "Bo",
+                prefix: true,
+            },
+        )),
+        order: &[Order {
+            column: &["name"],
+            descending: true,
+        }],
+        offset: Some(Offset::PageToken("token")),
+        limit: None,
+        stream_updates: false,
+    };
 
     #[test]
     fn indexes_put_equality_columns_first_then_the_range_then_the_order() {
-        static BY_CITY: Query = Query {
-            text: "",
-            table: "customers",
-            select: &[SelectItem::Star],
-            filter: Some(&Expr::And(
-                &Expr::Compare {
-                    column: &["address", "city"],
-                    op: CompareOp::Eq,
-                    value: Operand::Param("city"),
-                },
-                &Expr::Like {
-                    column: &["name"],
-                    text: "Bo",
-                    prefix: true,
-                },
-            )),
-            order: &[Order {
-                column: &["name"],
-                descending: true,
-            }],
-            offset: None,
-            limit: None,
-            stream_updates: false,
-        };
         let indexes = indexes(&[&BY_CITY]);
         assert_eq!(indexes, vec![vec![&["address", "city"][..], &["name"][..]]]);
     }

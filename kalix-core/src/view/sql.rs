@@ -357,32 +357,7 @@ fn decode_page_token(token: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::query::{CompareOp, Order, SelectItem};
-
-    static BY_CITY: Query = Query {
-        text: "",
-        table: "customers",
-        select: &[SelectItem::Star],
-        filter: Some(&Expr::And(
-            &Expr::Compare {
-                column: &["address", "city"],
-                op: CompareOp::Eq,
-                value: Operand::Param("city"),
-            },
-            &Expr::Like {
-                column: &["name"],
-                text: "Bo",
-                prefix: true,
-            },
-        )),
-        order: &[Order {
-            column: &["name"],
-            descending: true,
-        }],
-        offset: Some(Offset::PageToken("token")),
-        limit: None,
-        stream_updates: false,
-    };
+    use crate::view::query::tests::BY_CITY;
 
     fn params(pairs: &[(&str, Value)]) -> serde_json::Map<String, Value> {
         pairs
