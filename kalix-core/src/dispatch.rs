@@ -17,7 +17,7 @@ use crate::client::{ComponentClient, Transport};
 use crate::error::{CallError, StartError};
 use crate::invocation::{Body, Invocation};
 use crate::metadata::Metadata;
-use crate::outcome::{HandlerOutcome, Outcome, Step, panic_error};
+use crate::outcome::{HandlerOutcome, Next, Outcome, panic_error};
 use crate::registry::ComponentEnv;
 use crate::registry::{ComponentDescriptor, HandlerDescriptor, PublishTarget};
 use crate::status::ErrorCode;
@@ -138,10 +138,10 @@ impl Dispatcher {
         loop {
             self.run_side_effects(std::mem::take(&mut outcome.side_effects))
                 .await;
-            let call = match outcome.step {
-                Step::Done(done) => return self.published(bound, incoming.as_ref(), done).await,
-                Step::Forward(call) => call,
-                Step::Conflict(error) => return Outcome::Error(error),
+            let call = match outcome.next {
+                Next::Done(done) => return self.published(bound, incoming.as_ref(), done).await,
+                Next::Forward(call) => call,
+                Next::Conflict(error) => return Outcome::Error(error),
             };
             forwards += 1;
             if forwards > MAX_FORWARDS {
@@ -255,7 +255,7 @@ impl Dispatcher {
         }
         for retry in 1..=MAX_CONFLICT_RETRIES {
             let outcome = self.run_handler_once(bound, invocation.clone()).await;
-            if !matches!(outcome.step, Step::Conflict(_)) {
+            if !matches!(outcome.next, Next::Conflict(_)) {
                 return outcome;
             }
             tracing::debug!(

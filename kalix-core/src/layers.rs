@@ -73,7 +73,11 @@ fn module_of(file: &Path, src: &Path) -> Vec<String> {
 /// The code of a file without comments and without its `#[cfg(test)]` module (tests may reach
 /// any layer), as one string.
 fn code(text: &str) -> String {
-    let text = text.split("#[cfg(test)]\nmod ").next().unwrap_or(text);
+    let test_module = text.match_indices("#[cfg(test)]\n").find(|(at, marker)| {
+        let next = text[at + marker.len()..].lines().next().unwrap_or("");
+        next.starts_with("mod ") || next.starts_with("pub(crate) mod ")
+    });
+    let text = test_module.map_or(text, |(at, _)| &text[..at]);
     text.lines()
         .map(|line| match line.find("//") {
             Some(at) if !line[..at].contains('"') => &line[..at],

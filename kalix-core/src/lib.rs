@@ -116,6 +116,13 @@ pub mod workflow;
 #[path = "private.rs"]
 pub mod __private;
 
+/// What the testkit builds on that is no part of the user's API: the pure transition of an
+/// event-sourced entity the runtime and the unit testkit share.
+#[doc(hidden)]
+pub mod __support {
+    pub use crate::event_sourced_entity::applied::Applied;
+}
+
 pub use broker::{TopicMessages, Topics};
 pub use call::Call;
 pub use client::DeferredCall;

@@ -76,12 +76,12 @@ impl std::fmt::Debug for Outcome {
 
 /// What a handler returned, before forwards and side effects are carried out.
 pub struct HandlerOutcome {
-    pub(crate) step: Step,
+    pub(crate) next: Next,
     pub(crate) side_effects: Vec<SideEffect>,
 }
 
 /// What the dispatcher does next with a handler's outcome.
-pub(crate) enum Step {
+pub(crate) enum Next {
     /// Answer the caller.
     Done(Outcome),
     /// Run this call; its answer is the caller's.
@@ -95,7 +95,7 @@ impl HandlerOutcome {
     /// A finished outcome with side effects.
     pub(crate) fn new(outcome: Outcome, side_effects: Vec<SideEffect>) -> Self {
         Self {
-            step: Step::Done(outcome),
+            next: Next::Done(outcome),
             side_effects,
         }
     }
@@ -103,7 +103,7 @@ impl HandlerOutcome {
     /// A command whose write conflicted; the dispatcher runs it again on fresh state.
     pub(crate) fn conflict(error: CallError) -> Self {
         Self {
-            step: Step::Conflict(error),
+            next: Next::Conflict(error),
             side_effects: Vec::new(),
         }
     }
@@ -111,7 +111,7 @@ impl HandlerOutcome {
     /// A forward to another handler, with side effects.
     pub(crate) fn forward(call: UntypedCall, side_effects: Vec<SideEffect>) -> Self {
         Self {
-            step: Step::Forward(call),
+            next: Next::Forward(call),
             side_effects,
         }
     }
@@ -123,7 +123,7 @@ impl HandlerOutcome {
 
     /// Whether the command failed or lost a write race (so nothing it decided was committed).
     pub(crate) fn is_failure(&self) -> bool {
-        matches!(self.step, Step::Conflict(_) | Step::Done(Outcome::Error(_)))
+        matches!(self.next, Next::Conflict(_) | Next::Done(Outcome::Error(_)))
     }
 }
 

@@ -16,15 +16,15 @@ use crate::timers::RecordedTimers;
 /// Calls the handlers of one action directly and reports their effects.
 ///
 /// The context handed to the handler carries the metadata given with
-/// [`ActionTestkit::with_metadata`] and a component client whose calls reach no service:
+/// [`ActionTestKit::with_metadata`] and a component client whose calls reach no service:
 /// forwards and side effects are recorded, not executed, and an awaited call is answered by the
-/// stub scripted for its component and method ([`ActionTestkit::stub`]), or fails with a 500
-/// naming the missing stub. [`ActionTestkit::calls`] lists the
+/// stub scripted for its component and method ([`ActionTestKit::stub`]), or fails with a 500
+/// naming the missing stub. [`ActionTestKit::calls`] lists the
 /// awaited calls.
 ///
 /// ```
 /// use kalix_core::prelude::*;
-/// use kalix_testkit::ActionTestkit;
+/// use kalix_testkit::ActionTestKit;
 ///
 /// #[derive(Default)]
 /// pub struct Doubler;
@@ -39,12 +39,12 @@ use crate::timers::RecordedTimers;
 ///
 /// # tokio_test();
 /// # fn tokio_test() { tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let testkit = ActionTestkit::new(Doubler);
+/// let testkit = ActionTestKit::new(Doubler);
 /// let result = testkit.call(async |action, _| action.double(21).await).await;
 /// assert_eq!(*result.reply(), 42);
 /// # }) }
 /// ```
-pub struct ActionTestkit<A> {
+pub struct ActionTestKit<A> {
     action: A,
     metadata: Metadata,
     stubs: Arc<Stubs>,
@@ -52,7 +52,7 @@ pub struct ActionTestkit<A> {
     timers: Arc<RecordedTimers>,
 }
 
-impl<A> ActionTestkit<A> {
+impl<A> ActionTestKit<A> {
     /// A testkit calling the handlers of `action`.
     pub fn new(action: A) -> Self {
         let stubs: Arc<Stubs> = Arc::default();
@@ -92,7 +92,7 @@ impl<A> ActionTestkit<A> {
     /// ```
     /// use kalix_core::prelude::*;
     /// use kalix_core::{CallError, ErrorCode};
-    /// use kalix_testkit::ActionTestkit;
+    /// use kalix_testkit::ActionTestKit;
     ///
     /// #[derive(Default)]
     /// pub struct Counter;
@@ -120,7 +120,7 @@ impl<A> ActionTestkit<A> {
     /// }
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let testkit = ActionTestkit::new(Report);
+    /// let testkit = ActionTestKit::new(Report);
     /// testkit.stub::<Counter>().get(|call| match call.path_param("id") {
     ///     Some("c1") => Ok(7),
     ///     _ => Err(CallError::new(ErrorCode::NOT_FOUND, "no such counter")),
@@ -155,7 +155,7 @@ impl<A> ActionTestkit<A> {
     ///
     /// ```
     /// use kalix_core::prelude::*;
-    /// use kalix_testkit::ActionTestkit;
+    /// use kalix_testkit::ActionTestKit;
     ///
     /// #[derive(Default)]
     /// pub struct Audit;
@@ -169,7 +169,7 @@ impl<A> ActionTestkit<A> {
     /// }
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let testkit = ActionTestkit::new(Audit).with_event("c1", 3);
+    /// let testkit = ActionTestKit::new(Audit).with_event("c1", 3);
     /// let result = testkit.call(async |a, ctx| a.on_change(7, ctx).await).await;
     /// assert_eq!(result.reply(), "c1#3: 7");
     /// # })

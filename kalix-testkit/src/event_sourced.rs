@@ -1,9 +1,8 @@
 //! Unit tests of event-sourced entities: run commands, apply their events through the entity's
 //! event handler, and inspect events and state.
 
-use kalix_core::event_sourced_entity::{
-    Effect, EventSourcedComponent, EventSourcedEntityContext, Transition,
-};
+use kalix_core::__support::Applied;
+use kalix_core::event_sourced_entity::{Effect, EventSourcedComponent, EventSourcedEntityContext};
 use kalix_core::{ComponentClient, Metadata};
 
 use crate::EffectResult;
@@ -14,7 +13,7 @@ use crate::EffectResult;
 ///
 /// ```
 /// use kalix_core::prelude::*;
-/// use kalix_testkit::EventSourcedTestkit;
+/// use kalix_testkit::EventSourcedTestKit;
 ///
 /// #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 /// pub enum Event { Added(i64) }
@@ -37,14 +36,14 @@ use crate::EffectResult;
 ///     }
 /// }
 ///
-/// let mut testkit = EventSourcedTestkit::new(Counter);
+/// let mut testkit = EventSourcedTestKit::new(Counter);
 /// testkit.call(|entity, state, _| entity.add(state, 5));
 /// let result = testkit.call(|entity, state, _| entity.add(state, 10));
 /// assert_eq!(*result.reply(), 15);
 /// assert_eq!(result.events(), [Event::Added(10)]);
 /// assert_eq!(testkit.all_events(), [Event::Added(5), Event::Added(10)]);
 /// ```
-pub struct EventSourcedTestkit<E: EventSourcedComponent> {
+pub struct EventSourcedTestKit<E: EventSourcedComponent> {
     entity: E,
     entity_id: String,
     state: Option<E::State>,
@@ -53,7 +52,7 @@ pub struct EventSourcedTestkit<E: EventSourcedComponent> {
     metadata: Metadata,
 }
 
-impl<E: EventSourcedComponent> EventSourcedTestkit<E>
+impl<E: EventSourcedComponent> EventSourcedTestKit<E>
 where
     E::State: Clone,
     E::Event: Clone,
@@ -80,6 +79,53 @@ where
     #[must_use]
     pub fn with_metadata(mut self, metadata: Metadata) -> Self {
         self.metadata = metadata;
+        self
+    }
+
+    /// Returns the testkit with `events` in the entity's history: each is applied through its
+    /// `#[event_handler]`, in order, as a replay does, and the command under test runs on the
+    /// state they lead to. They are history, not what the test emits: [`Self::all_events`]
+    /// leaves them out.
+    ///
+    /// ```
+    /// # use kalix_core::prelude::*;
+    /// # use kalix_testkit::EventSourcedTestKit;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    /// # pub enum Event { Added(i64) }
+    /// # #[derive(Default)]
+    /// # pub struct Counter;
+    /// # #[event_sourced_entity(type_id = "counter", id = "id")]
+    /// # impl Counter {
+    /// #     #[post("/counter/<id>/add/<n>")]
+    /// #     fn add(&self, _total: &i64, n: i64) -> event_sourced_entity::Effect<i64, Event, i64> {
+    /// #         event_sourced_entity::Effect::emit_event(Event::Added(n)).then_reply(|total| *total)
+    /// #     }
+    /// #     #[event_handler]
+    /// #     fn apply(&self, total: i64, event: &Event) -> i64 {
+    /// #         match event { Event::Added(n) => total + n }
+    /// #     }
+    /// # }
+    /// let mut testkit = EventSourcedTestKit::new(Counter)
+    ///     .given_events([Event::Added(30), Event::Added(10)]);
+    /// let result = testkit.call(|entity, state, _| entity.add(state, 2));
+    /// assert_eq!(*result.reply(), 42);
+    /// assert_eq!(testkit.all_events(), [Event::Added(2)]);
+    /// ```
+    #[must_use]
+    pub fn given_events(mut self, events: impl IntoIterator<Item = E::Event>) -> Self {
+        let mut state = self.state.take().expect("state present between commands");
+        for event in events {
+            state = self.entity.apply(state, &event);
+        }
+        self.state = Some(state);
+        self
+    }
+
+    /// Returns the testkit with the entity already in `state` (as a snapshot would leave it):
+    /// the command under test runs on it.
+    #[must_use]
+    pub fn given_state(mut self, state: E::State) -> Self {
+        self.state = Some(state);
         self
     }
 
@@ -111,7 +157,7 @@ where
         );
         let effect = handler(&self.entity, self.state(), &context);
         let state = self.state.take().expect("state present between commands");
-        let transition = Transition::of(&self.entity, &self.entity_id, state, self.deleted, effect);
+        let transition = Applied::of(&self.entity, &self.entity_id, state, self.deleted, effect);
         self.events.extend(transition.events.iter().cloned());
         self.deleted |= transition.delete;
         self.state = Some(transition.state.clone());

@@ -1,12 +1,12 @@
 //! Testkits for `kalix-core` services.
 //!
-//! - [`ActionTestkit`] calls an action's handler directly, without a runtime, and returns an
+//! - [`ActionTestKit`] calls an action's handler directly, without a runtime, and returns an
 //!   [`ActionResult`] describing its effect: the reply, the error and its status, the forward's
 //!   target, the side effects. The handler and its asynchronous replies run; forwards and side
 //!   effects are recorded, not executed.
-//! - [`ValueEntityTestkit`] runs a value entity's command handlers against an in-memory state,
+//! - [`ValueEntityTestKit`] runs a value entity's command handlers against an in-memory state,
 //!   returning a [`ValueEntityResult`] with the reply or error and the state change.
-//! - [`EventSourcedTestkit`] runs an event-sourced entity's command handlers, applying their
+//! - [`EventSourcedTestKit`] runs an event-sourced entity's command handlers, applying their
 //!   events through its event handler, and returns an [`EventSourcedResult`] with the events.
 //! - [`ServiceProcess`] runs a service binary as a child process, for signal, SIGKILL and
 //!   multi-process tests.
@@ -34,17 +34,30 @@ pub mod store_conformance;
 mod value_entity;
 mod workflow;
 
-pub use action::{ActionResult, ActionTestkit};
+pub use action::{ActionResult, ActionTestKit};
 pub use counting_store::CountingStore;
-pub use event_sourced::{Emitted, EventSourcedResult, EventSourcedTestkit};
+pub use event_sourced::{Emitted, EventSourcedResult, EventSourcedTestKit};
 pub use eventually::{EVENTUALLY, eventually, eventually_within};
 pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};
 pub use process::ServiceProcess;
 pub use result::EffectResult;
 pub use topics::{IncomingMessages, OutgoingMessages, ReceivedMessage};
-pub use value_entity::{ValueEntityResult, ValueEntityTestkit};
-pub use workflow::WorkflowTestkit;
+pub use value_entity::{ValueEntityResult, ValueEntityTestKit};
+pub use workflow::WorkflowTestKit;
+
+/// Renamed [`ActionTestKit`]: every testkit is spelled `TestKit`.
+#[deprecated(note = "renamed `ActionTestKit`")]
+pub type ActionTestkit<A> = ActionTestKit<A>;
+/// Renamed [`ValueEntityTestKit`]: every testkit is spelled `TestKit`.
+#[deprecated(note = "renamed `ValueEntityTestKit`")]
+pub type ValueEntityTestkit<E> = ValueEntityTestKit<E>;
+/// Renamed [`EventSourcedTestKit`]: every testkit is spelled `TestKit`.
+#[deprecated(note = "renamed `EventSourcedTestKit`")]
+pub type EventSourcedTestkit<E> = EventSourcedTestKit<E>;
+/// Renamed [`WorkflowTestKit`]: every testkit is spelled `TestKit`.
+#[deprecated(note = "renamed `WorkflowTestKit`")]
+pub type WorkflowTestkit<W> = WorkflowTestKit<W>;
 
 /// The HTTP client [`TestKit`] hands out, re-exported so tests need no extra dependency.
 pub use reqwest;

@@ -12,7 +12,7 @@ use crate::EffectResult;
 ///
 /// ```
 /// use kalix_core::prelude::*;
-/// use kalix_testkit::ValueEntityTestkit;
+/// use kalix_testkit::ValueEntityTestKit;
 ///
 /// #[derive(Default)]
 /// pub struct CounterEntity;
@@ -25,20 +25,20 @@ use crate::EffectResult;
 ///     }
 /// }
 ///
-/// let mut testkit = ValueEntityTestkit::new(CounterEntity);
+/// let mut testkit = ValueEntityTestKit::new(CounterEntity);
 /// let result = testkit.call(|entity, state, _| entity.increase(state, 5));
 /// assert_eq!(*result.reply(), 5);
 /// assert_eq!(result.updated_state(), Some(&5));
 /// assert_eq!(*testkit.state(), 5);
 /// ```
-pub struct ValueEntityTestkit<E: ValueEntityComponent> {
+pub struct ValueEntityTestKit<E: ValueEntityComponent> {
     entity: E,
     entity_id: String,
     state: E::State,
     metadata: Metadata,
 }
 
-impl<E: ValueEntityComponent> ValueEntityTestkit<E> {
+impl<E: ValueEntityComponent> ValueEntityTestKit<E> {
     /// A testkit for the entity with id `testkit-entity-id` (Kalix's default).
     pub fn new(entity: E) -> Self {
         Self::with_id(entity, "testkit-entity-id")
@@ -59,6 +59,31 @@ impl<E: ValueEntityComponent> ValueEntityTestkit<E> {
     #[must_use]
     pub fn with_metadata(mut self, metadata: Metadata) -> Self {
         self.metadata = metadata;
+        self
+    }
+
+    /// Returns the testkit with the entity already in `state`, as if earlier commands had left
+    /// it there: the command under test runs on it.
+    ///
+    /// ```
+    /// # use kalix_core::prelude::*;
+    /// # use kalix_testkit::ValueEntityTestKit;
+    /// # #[derive(Default)]
+    /// # pub struct CounterEntity;
+    /// # #[value_entity(type_id = "counter", id = "counter_id")]
+    /// # impl CounterEntity {
+    /// #     #[post("/counter/<counter_id>/increase/<by>")]
+    /// #     fn increase(&self, value: &i64, by: i64) -> value_entity::Effect<i64, i64> {
+    /// #         value_entity::Effect::update_state(value + by).then_reply(value + by)
+    /// #     }
+    /// # }
+    /// let mut testkit = ValueEntityTestKit::new(CounterEntity).given_state(40);
+    /// let result = testkit.call(|entity, state, _| entity.increase(state, 2));
+    /// assert_eq!(*result.reply(), 42);
+    /// ```
+    #[must_use]
+    pub fn given_state(mut self, state: E::State) -> Self {
+        self.state = state;
         self
     }
 

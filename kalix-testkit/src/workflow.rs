@@ -45,16 +45,16 @@ struct Logged<S> {
 /// #     async fn greet(&self) -> StepResult<Self, String> { Ok(Transition::update_state("greeted".into()).end()) }
 /// # }
 /// # async fn example() {
-/// use kalix_testkit::WorkflowTestkit;
+/// use kalix_testkit::WorkflowTestKit;
 ///
-/// let testkit = WorkflowTestkit::<Greeter>::start().await;
+/// let testkit = WorkflowTestKit::<Greeter>::start().await;
 /// testkit.client("g1").start().await.unwrap();
 /// let record = testkit.settled("g1").await;
 /// assert_eq!(record.state.as_deref(), Some("greeted"));
 /// assert_eq!(testkit.transitions("g1").len(), 2);
 /// # }
 /// ```
-pub struct WorkflowTestkit<W: WorkflowComponent> {
+pub struct WorkflowTestKit<W: WorkflowComponent> {
     testkit: TestKit,
     stubs: Arc<Stubs>,
     hanging: Arc<Hanging>,
@@ -78,14 +78,14 @@ impl Drop for Waiting {
     }
 }
 
-impl<W: WorkflowComponent> WorkflowTestkit<W> {
+impl<W: WorkflowComponent> WorkflowTestKit<W> {
     /// Starts the engine, with no stubs: a step's call to another component fails with a 500
     /// naming the missing stub until one is scripted.
     pub async fn start() -> Self {
         Self::start_with(|builder| builder).await
     }
 
-    /// As [`WorkflowTestkit::start`], with the service's builder changed first: the
+    /// As [`WorkflowTestKit::start`], with the service's builder changed first: the
     /// dependencies the service's components need (`builder.dependency(..)`), its config.
     pub async fn start_with(
         configure: impl FnOnce(crate::TestKitBuilder) -> crate::TestKitBuilder,

@@ -399,3 +399,48 @@ fn millis(raw: &str) -> Result<Duration, String> {
 fn millis_of(duration: Duration) -> String {
     duration.as_millis().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's configuration table lists every setting, in order, and each default it
+    /// shows as code is the one the service applies.
+    #[test]
+    fn the_readme_table_is_the_settings_table() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("the workspace README");
+        let section = readme
+            .split("\n## Configuration\n")
+            .nth(1)
+            .expect("the README has a Configuration section");
+        let rows: Vec<(&str, &str)> = section
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'))
+            .skip(2)
+            .map(|row| {
+                let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+                (cells[1].trim_matches('`'), cells[2])
+            })
+            // `RUST_LOG` is read by the log filter, not a setting.
+            .filter(|(variable, _)| variable.starts_with("KALIX_"))
+            .collect();
+        let documented: Vec<&str> = rows.iter().map(|(variable, _)| *variable).collect();
+        let settings: Vec<&str> = SETTINGS.iter().map(|s| s.variable).collect();
+        assert_eq!(
+            documented, settings,
+            "the README's table and the settings differ"
+        );
+        let defaults = Config::default();
+        for ((variable, shown), setting) in rows.iter().zip(SETTINGS) {
+            if let Some(code) = shown.strip_prefix('`').and_then(|s| s.split('`').next()) {
+                assert_eq!(
+                    code,
+                    (setting.shown_default)(&defaults),
+                    "the README's default of {variable}"
+                );
+            }
+        }
+    }
+}

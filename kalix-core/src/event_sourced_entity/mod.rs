@@ -45,13 +45,13 @@
 //! }
 //! ```
 
+pub(crate) mod applied;
 mod component;
 mod context;
 mod effect;
-mod transition;
 
+pub(crate) use applied::{deleted_error, fold};
 pub use component::{EntityEvent, EventSourcedComponent, JsonMigration};
 pub(crate) use component::{current_event_json, read_event, split_type_name};
 pub use context::EventSourcedEntityContext;
 pub use effect::{Effect, OnSuccess, Then};
-pub use transition::{Transition, deleted_error, fold};

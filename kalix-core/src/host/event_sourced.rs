@@ -10,9 +10,8 @@ use super::entity::{Decision, EntityHost, EntityKind, Persist, StoredPosition};
 use crate::client::ComponentClient;
 use crate::cloud_events::PayloadType;
 use crate::error::CallError;
-use crate::event_sourced_entity::{
-    Effect, EventSourcedComponent, EventSourcedEntityContext, Transition, fold,
-};
+use crate::event_sourced_entity::applied::Applied;
+use crate::event_sourced_entity::{Effect, EventSourcedComponent, EventSourcedEntityContext, fold};
 use crate::metadata::Metadata;
 use crate::outcome::HandlerOutcome;
 use crate::status::ErrorCode;
@@ -110,7 +109,7 @@ impl<E: EventSourcedComponent> EntityHost<Journal<E>> {
         self.run_command(&entity_id, |Journal(entity), folded, seq| {
             let state = folded.state.take().expect("state present between commands");
             let effect = handler(entity, &state, &context);
-            let transition = Transition::of(entity, &entity_id, state, folded.deleted, effect);
+            let transition = Applied::of(entity, &entity_id, state, folded.deleted, effect);
             let persist = if transition.persists() {
                 let mut append = append::<E, R>(&entity_id, seq, &transition)?;
                 append.kept_reply = super::kept::to_keep(key.as_deref(), &transition.answer);
@@ -139,7 +138,7 @@ impl<E: EventSourcedComponent> EntityHost<Journal<E>> {
 fn append<E: EventSourcedComponent, R>(
     entity_id: &str,
     seq: u64,
-    transition: &Transition<E::State, E::Event, R>,
+    transition: &Applied<E::State, E::Event, R>,
 ) -> Result<EventAppend, CallError> {
     let cannot = |what: &str, error: serde_json::Error| {
         CallError::new(

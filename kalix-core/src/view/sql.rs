@@ -17,11 +17,157 @@ const MAX_COUNT: u64 = i64::MAX as u64 - 1;
 /// The page size of token paging when the query names no `LIMIT`, as Kalix's.
 pub(crate) const DEFAULT_PAGE_SIZE: u64 = 100;
 
-/// Which SQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
-    Sqlite,
-    Postgres,
+/// What differs between the stores' SQL: how a column of the row's JSON is read, ordered and
+/// compared, and how values are bound. A store with another database implements it once; the
+/// rest of a query's SQL (conditions, order, paging, counts) is written here for every store.
+pub(crate) trait Dialect: Sync {
+    /// A column's expression over the row's JSON; a JSON `null` must read as SQL NULL.
+    fn column(&self, column: Column) -> String;
+
+    /// A column's text (for `LIKE`).
+    fn column_text(&self, column: Column) -> String {
+        self.column(column)
+    }
+
+    /// An expression in an index or an `ORDER BY`: NULLs first when ascending, last when not.
+    fn ordered(&self, expression: String, descending: bool) -> String {
+        let direction = if descending { "DESC" } else { "ASC" };
+        format!("{expression} {direction}")
+    }
+
+    /// The placeholder of the `number`th bound value (from 1), which is `bind`.
+    fn placeholder(&self, number: usize, bind: &Bind) -> String;
+
+    /// The items of a bound JSON array, as a subquery's rows.
+    fn array_items(&self, list: &str) -> String;
+
+    /// Whether the array at `column` holds the bound `value`.
+    fn array_contains(&self, column: Column, value: &str) -> String;
+
+    /// Whether `target` starts with `text` (bound by `bind`), served by an index on the column
+    /// where the database can.
+    fn starts_with(&self, target: &str, text: &str, bind: &mut dyn FnMut(Bind) -> String)
+    -> String;
+
+    /// Whether `target` ends with `text`.
+    fn ends_with(&self, target: &str, text: &str, bind: &mut dyn FnMut(Bind) -> String) -> String;
+
+    /// The row as the store hands JSON back.
+    fn row(&self) -> &'static str {
+        "row"
+    }
+
+    /// The end of a query with no `LIMIT`, starting at the bound `offset`.
+    fn offset_only(&self, offset: &str) -> String {
+        format!(" OFFSET {offset}")
+    }
+}
+
+/// SQLite's SQL: columns through `json_extract`, `?N` placeholders.
+pub(crate) struct Sqlite;
+
+impl Dialect for Sqlite {
+    fn column(&self, column: Column) -> String {
+        format!("json_extract(row, '$.{}')", column.join("."))
+    }
+
+    fn placeholder(&self, number: usize, _: &Bind) -> String {
+        format!("?{number}")
+    }
+
+    fn array_items(&self, list: &str) -> String {
+        format!("SELECT value FROM json_each({list})")
+    }
+
+    fn array_contains(&self, column: Column, value: &str) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM json_each(row, '$.{}') WHERE value = {value})",
+            column.join(".")
+        )
+    }
+
+    fn starts_with(
+        &self,
+        target: &str,
+        text: &str,
+        bind: &mut dyn FnMut(Bind) -> String,
+    ) -> String {
+        // A range, which an index on the column serves.
+        let low = bind(Bind::Text(text.to_owned()));
+        let high = bind(Bind::Text(format!("{text}\u{10FFFF}")));
+        format!("({target} >= {low} AND {target} < {high})")
+    }
+
+    fn ends_with(&self, target: &str, text: &str, bind: &mut dyn FnMut(Bind) -> String) -> String {
+        let length = text.chars().count();
+        let text = bind(Bind::Text(text.to_owned()));
+        format!("substr({target}, -{length}) = {text}")
+    }
+
+    fn offset_only(&self, offset: &str) -> String {
+        format!(" LIMIT -1 OFFSET {offset}")
+    }
+}
+
+/// PostgreSQL's SQL: columns as `jsonb` paths, `$N` placeholders cast from text.
+pub(crate) struct Postgres;
+
+impl Dialect for Postgres {
+    fn column(&self, column: Column) -> String {
+        // A JSON `null` is SQL NULL, as `json_extract` makes it on SQLite, so comparisons,
+        // `IS NULL` and ordering agree between the stores.
+        format!("nullif(row #> '{{{}}}', 'null'::jsonb)", column.join(","))
+    }
+
+    fn column_text(&self, column: Column) -> String {
+        format!("(row #>> '{{{}}}')", column.join(","))
+    }
+
+    fn ordered(&self, expression: String, descending: bool) -> String {
+        // NULLs first when ascending, as SQLite orders them.
+        match descending {
+            false => format!("{expression} ASC NULLS FIRST"),
+            true => format!("{expression} DESC NULLS LAST"),
+        }
+    }
+
+    fn placeholder(&self, number: usize, bind: &Bind) -> String {
+        let cast = match bind {
+            Bind::Json(_) | Bind::List(_) => "::text::jsonb",
+            Bind::Count(_) => "::text::bigint",
+            Bind::Text(_) => "",
+        };
+        format!("${number}{cast}")
+    }
+
+    fn array_items(&self, list: &str) -> String {
+        format!("SELECT jsonb_array_elements({list})")
+    }
+
+    fn array_contains(&self, column: Column, value: &str) -> String {
+        format!("{} @> jsonb_build_array({value})", self.column(column))
+    }
+
+    fn starts_with(
+        &self,
+        target: &str,
+        text: &str,
+        bind: &mut dyn FnMut(Bind) -> String,
+    ) -> String {
+        let length = text.chars().count();
+        let text = bind(Bind::Text(text.to_owned()));
+        format!("left({target}, {length}) = {text}")
+    }
+
+    fn ends_with(&self, target: &str, text: &str, bind: &mut dyn FnMut(Bind) -> String) -> String {
+        let length = text.chars().count();
+        let text = bind(Bind::Text(text.to_owned()));
+        format!("right({target}, {length}) = {text}")
+    }
+
+    fn row(&self) -> &'static str {
+        "row::text"
+    }
 }
 
 /// A value to bind.
@@ -59,7 +205,7 @@ pub(crate) const INDEX_PREFIX: &str = "vix_";
 /// Each index of view table `table` as (name, column expressions): the name is a fingerprint of
 /// the table and the expressions, short enough for any database's identifiers.
 pub(crate) fn index_definitions(
-    dialect: Dialect,
+    dialect: &dyn Dialect,
     table: &str,
     indexes: &[Vec<Column>],
 ) -> Vec<(String, String)> {
@@ -83,54 +229,22 @@ pub(crate) fn table_name(table: &str) -> String {
     format!("view_{table}")
 }
 
-/// A column's expression.
-pub(crate) fn column(dialect: Dialect, column: Column) -> String {
-    match dialect {
-        Dialect::Sqlite => format!("json_extract(row, '$.{}')", column.join(".")),
-        // A JSON `null` is SQL NULL, as `json_extract` makes it on SQLite, so comparisons,
-        // `IS NULL` and ordering agree between the stores.
-        Dialect::Postgres => format!("nullif(row #> '{{{}}}', 'null'::jsonb)", column.join(",")),
-    }
-}
-
-/// A column in an index or an `ORDER BY`: on PostgreSQL, NULLs first when ascending, as SQLite
-/// orders them.
-pub(crate) fn ordered(dialect: Dialect, column: Column, descending: bool) -> String {
-    let expression = self::column(dialect, column);
-    match (dialect, descending) {
-        (Dialect::Sqlite, false) => format!("{expression} ASC"),
-        (Dialect::Sqlite, true) => format!("{expression} DESC"),
-        (Dialect::Postgres, false) => format!("{expression} ASC NULLS FIRST"),
-        (Dialect::Postgres, true) => format!("{expression} DESC NULLS LAST"),
-    }
-}
-
-/// A column's text (for `LIKE`).
-fn column_text(dialect: Dialect, column: Column) -> String {
-    match dialect {
-        Dialect::Sqlite => self::column(dialect, column),
-        Dialect::Postgres => format!("(row #>> '{{{}}}')", column.join(",")),
-    }
+/// A column in an index or an `ORDER BY`.
+pub(crate) fn ordered(dialect: &dyn Dialect, column: Column, descending: bool) -> String {
+    dialect.ordered(dialect.column(column), descending)
 }
 
 struct Writer<'a> {
-    dialect: Dialect,
+    dialect: &'a dyn Dialect,
     params: &'a serde_json::Map<String, Value>,
     binds: Vec<Bind>,
 }
 
 impl Writer<'_> {
     fn placeholder(&mut self, bind: Bind) -> String {
-        let cast = match bind {
-            Bind::Json(_) | Bind::List(_) => "::text::jsonb",
-            Bind::Count(_) => "::text::bigint",
-            Bind::Text(_) => "",
-        };
+        let placeholder = self.dialect.placeholder(self.binds.len() + 1, &bind);
         self.binds.push(bind);
-        match self.dialect {
-            Dialect::Sqlite => format!("?{}", self.binds.len()),
-            Dialect::Postgres => format!("${}{cast}", self.binds.len()),
-        }
+        placeholder
     }
 
     fn param(&self, name: &str) -> Result<&Value, BadParameter> {
@@ -155,7 +269,7 @@ impl Writer<'_> {
         Ok(match expr {
             Expr::Compare { column, op, value } => {
                 let value = self.operand(value)?;
-                format!("{} {} {value}", self::column(dialect, column), op.sql())
+                format!("{} {} {value}", dialect.column(column), op.sql())
             }
             Expr::And(a, b) => format!("({} AND {})", self.expr(a)?, self.expr(b)?),
             Expr::Or(a, b) => format!("({} OR {})", self.expr(a)?, self.expr(b)?),
@@ -165,66 +279,35 @@ impl Writer<'_> {
                     .iter()
                     .map(|v| self.operand(v))
                     .collect::<Result<Vec<_>, _>>()?;
-                format!(
-                    "{} IN ({})",
-                    self::column(dialect, column),
-                    values.join(", ")
-                )
+                format!("{} IN ({})", dialect.column(column), values.join(", "))
             }
             Expr::AnyOfParam { column, param } => {
                 let list = self.list(param)?;
                 let list = self.placeholder(Bind::List(list));
-                let items = match dialect {
-                    Dialect::Sqlite => format!("SELECT value FROM json_each({list})"),
-                    Dialect::Postgres => format!("SELECT jsonb_array_elements({list})"),
-                };
-                format!("{} IN ({items})", self::column(dialect, column))
+                let items = dialect.array_items(&list);
+                format!("{} IN ({items})", dialect.column(column))
             }
             Expr::ParamInColumn { param, column } => {
                 let value = self.param(param)?.clone();
                 let value = self.placeholder(Bind::Json(value));
-                match dialect {
-                    Dialect::Sqlite => format!(
-                        "EXISTS (SELECT 1 FROM json_each(row, '$.{}') WHERE value = {value})",
-                        column.join(".")
-                    ),
-                    Dialect::Postgres => format!(
-                        "{} @> jsonb_build_array({value})",
-                        self::column(dialect, column)
-                    ),
-                }
+                dialect.array_contains(column, &value)
             }
             Expr::Like {
                 column,
                 text,
                 prefix,
             } => {
-                let length = text.chars().count();
-                let target = column_text(dialect, column);
-                match (dialect, prefix) {
-                    // A range, which an index on the column serves.
-                    (Dialect::Sqlite, true) => {
-                        let low = self.placeholder(Bind::Text((*text).to_owned()));
-                        let high = self.placeholder(Bind::Text(format!("{text}\u{10FFFF}")));
-                        format!("({target} >= {low} AND {target} < {high})")
-                    }
-                    (Dialect::Sqlite, false) => {
-                        let text = self.placeholder(Bind::Text((*text).to_owned()));
-                        format!("substr({target}, -{length}) = {text}")
-                    }
-                    (Dialect::Postgres, true) => {
-                        let text = self.placeholder(Bind::Text((*text).to_owned()));
-                        format!("left({target}, {length}) = {text}")
-                    }
-                    (Dialect::Postgres, false) => {
-                        let text = self.placeholder(Bind::Text((*text).to_owned()));
-                        format!("right({target}, {length}) = {text}")
-                    }
+                let target = dialect.column_text(column);
+                let mut bind = |bind: Bind| self.placeholder(bind);
+                if *prefix {
+                    dialect.starts_with(&target, text, &mut bind)
+                } else {
+                    dialect.ends_with(&target, text, &mut bind)
                 }
             }
             Expr::IsNull { column, negated } => {
                 let not = if *negated { "NOT " } else { "" };
-                format!("{} IS {not}NULL", self::column(dialect, column))
+                format!("{} IS {not}NULL", dialect.column(column))
             }
         })
     }
@@ -257,7 +340,7 @@ impl Writer<'_> {
 
 /// The SQL of `query` with `params` (by name, as JSON).
 pub(crate) fn select(
-    dialect: Dialect,
+    dialect: &dyn Dialect,
     table: &str,
     query: &Query,
     params: &serde_json::Map<String, Value>,
@@ -285,18 +368,14 @@ pub(crate) fn select(
     let limit_bind = limit.map(|limit| writer.placeholder(Bind::Count(limit as i64 + 1)));
     let mut sql = format!(
         "SELECT view_key, {} FROM {table}{filter} ORDER BY {}",
-        match dialect {
-            Dialect::Sqlite => "row",
-            Dialect::Postgres => "row::text",
-        },
+        dialect.row(),
         order.join(", ")
     );
     // Bound, not written in: one statement serves every page (PostgreSQL caches statements by
     // their text).
-    match (limit_bind, dialect) {
-        (Some(limit), _) => sql.push_str(&format!(" LIMIT {limit} OFFSET {offset_bind}")),
-        (None, Dialect::Sqlite) => sql.push_str(&format!(" LIMIT -1 OFFSET {offset_bind}")),
-        (None, Dialect::Postgres) => sql.push_str(&format!(" OFFSET {offset_bind}")),
+    match limit_bind {
+        Some(limit) => sql.push_str(&format!(" LIMIT {limit} OFFSET {offset_bind}")),
+        None => sql.push_str(&dialect.offset_only(&offset_bind)),
     }
     let count_sql = query
         .counts()
@@ -315,7 +394,7 @@ pub(crate) fn paging(
     params: &serde_json::Map<String, Value>,
 ) -> Result<(u64, Option<u64>), BadParameter> {
     let writer = Writer {
-        dialect: Dialect::Sqlite,
+        dialect: &Sqlite,
         params,
         binds: Vec::new(),
     };
@@ -369,7 +448,7 @@ mod tests {
     #[test]
     fn a_query_becomes_sql_over_the_row_json_with_every_value_bound() {
         let select = select(
-            Dialect::Sqlite,
+            &Sqlite,
             "view_customers",
             &BY_CITY,
             &params(&[("city", "Oslo".into()), ("token", page_token(20).into())]),
@@ -384,7 +463,7 @@ mod tests {
         assert_eq!(select.binds[0], Bind::Json("Oslo".into()));
         assert_eq!(select.binds[3..], [Bind::Count(20), Bind::Count(101)]);
         let pg = super::select(
-            Dialect::Postgres,
+            &Postgres,
             "kalix.view_customers",
             &BY_CITY,
             &params(&[("city", "Oslo".into()), ("token", Value::Null)]),
@@ -408,14 +487,14 @@ mod tests {
     #[test]
     fn a_bad_page_token_or_a_missing_parameter_is_named() {
         let error = select(
-            Dialect::Sqlite,
+            &Sqlite,
             "view_customers",
             &BY_CITY,
             &params(&[("city", "Oslo".into()), ("token", "zz".into())]),
         )
         .unwrap_err();
         assert!(error.0.contains("`zz` is not a page token"), "{error:?}");
-        let error = select(Dialect::Sqlite, "v", &BY_CITY, &params(&[])).unwrap_err();
+        let error = select(&Sqlite, "v", &BY_CITY, &params(&[])).unwrap_err();
         assert_eq!(error.0, "missing parameter `city`");
     }
 }

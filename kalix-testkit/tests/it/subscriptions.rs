@@ -90,7 +90,7 @@ async fn the_unit_testkit_calls_a_subscription_handler_with_its_event() {
     let recorder = Recorder::default();
     let dependencies = kalix_core::Dependencies::default().with(recorder.clone());
     let subscriber = SteadySubscriber::new(&dependencies).unwrap();
-    let testkit = kalix_testkit::ActionTestkit::new(subscriber).with_event("s1", 4);
+    let testkit = kalix_testkit::ActionTestKit::new(subscriber).with_event("s1", 4);
     let note = Payload {
         text: "hello".into(),
     };

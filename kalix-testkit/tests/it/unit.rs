@@ -1,11 +1,11 @@
 use kalix_core::{CallError, Dependencies, ErrorCode, SuccessCode};
-use kalix_testkit::ActionTestkit;
+use kalix_testkit::ActionTestKit;
 
 use crate::components::{Effects, Recorder, Tally};
 
-fn testkit() -> ActionTestkit<Effects> {
+fn testkit() -> ActionTestKit<Effects> {
     let dependencies = Dependencies::new().with(Recorder::default());
-    ActionTestkit::new(Effects::new(&dependencies).unwrap())
+    ActionTestKit::new(Effects::new(&dependencies).unwrap())
 }
 
 #[tokio::test]

@@ -496,7 +496,7 @@ async fn the_workflows_watchdogs_do_not_count_against_the_timer_limit_nor_show_i
 
 #[tokio::test]
 async fn in_the_workflow_testkit_a_timers_call_is_answered_by_the_stubs_and_a_failure_retried() {
-    let testkit = kalix_testkit::WorkflowTestkit::<Gated>::start_with(|builder| {
+    let testkit = kalix_testkit::WorkflowTestKit::<Gated>::start_with(|builder| {
         builder.dependency(crate::components::Recorder::default())
     })
     .await;

@@ -10,7 +10,7 @@ use tokio_postgres::types::ToSql;
 use super::{PostgresStore, db_error, pool_error};
 use crate::store::{ConsumerProgress, StoreError, ViewRowWrite, ViewRows, ViewTableSpec};
 use crate::view::query::Query;
-use crate::view::sql::{self, Bind, Dialect};
+use crate::view::sql::{self, Bind, Postgres};
 
 impl PostgresStore {
     fn view_table(&self, table: &str) -> String {
@@ -79,7 +79,7 @@ pub(super) async fn prepare(
             .await
             .map_err(db_error)?;
     }
-    let wanted = sql::index_definitions(Dialect::Postgres, &bare, &spec.indexes);
+    let wanted = sql::index_definitions(&Postgres, &bare, &spec.indexes);
     let existing: Vec<String> = transaction
         .query(
             "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 AND indexname LIKE $3",
@@ -210,13 +210,8 @@ fn prepared(
     query: &Query,
     params: &serde_json::Map<String, Value>,
 ) -> Result<(sql::Select, Vec<String>), StoreError> {
-    let select = sql::select(
-        Dialect::Postgres,
-        &store.view_table(query.table),
-        query,
-        params,
-    )
-    .map_err(|bad| StoreError::bad_query(bad.0))?;
+    let select = sql::select(&Postgres, &store.view_table(query.table), query, params)
+        .map_err(|bad| StoreError::bad_query(bad.0))?;
     let texts: Vec<String> = select
         .binds
         .iter()

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::sqlite_error;
 use crate::store::{ConsumerProgress, StoreError, ViewRowWrite, ViewRows, ViewTableSpec};
 use crate::view::query::Query;
-use crate::view::sql::{self, Bind, Dialect};
+use crate::view::sql::{self, Bind, Sqlite};
 
 /// The definitions of the view tables, to see when one changed.
 const SCHEMA: &str = "
@@ -69,7 +69,7 @@ pub(super) fn prepare(
             )
             .map_err(sqlite_error)?;
     }
-    let wanted = sql::index_definitions(Dialect::Sqlite, &table, &spec.indexes);
+    let wanted = sql::index_definitions(&Sqlite, &table, &spec.indexes);
     let existing: Vec<String> = {
         let mut statement = transaction
             .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND name LIKE ?2")
@@ -182,13 +182,8 @@ fn prepared(
     query: &Query,
     params: &serde_json::Map<String, Value>,
 ) -> Result<(sql::Select, Vec<SqlValue>), StoreError> {
-    let select = sql::select(
-        Dialect::Sqlite,
-        &sql::table_name(query.table),
-        query,
-        params,
-    )
-    .map_err(|bad| StoreError::bad_query(bad.0))?;
+    let select = sql::select(&Sqlite, &sql::table_name(query.table), query, params)
+        .map_err(|bad| StoreError::bad_query(bad.0))?;
     let binds = select.binds.iter().map(bind_value).collect();
     Ok((select, binds))
 }

@@ -1,4 +1,4 @@
-//! The event-sourced counter's tests: unit tests through `EventSourcedTestkit`, the HTTP contract
+//! The event-sourced counter's tests: unit tests through `EventSourcedTestKit`, the HTTP contract
 //! and component client through `TestKit`, and replay after a restart with snapshots.
 
 mod eventing;

@@ -1,9 +1,9 @@
 use eventsourced_counter::{CounterEntity, CounterEvent};
-use kalix_testkit::EventSourcedTestkit;
+use kalix_testkit::EventSourcedTestKit;
 
 #[test]
 fn increase_then_multiply_emits_both_events_and_folds_them() {
-    let mut testkit = EventSourcedTestkit::new(CounterEntity);
+    let mut testkit = EventSourcedTestKit::new(CounterEntity);
     let result = testkit.call(|e, s, _| e.increase(s, 5));
     assert_eq!(result.reply(), "5");
     assert_eq!(result.events(), [CounterEvent::ValueIncreased { value: 5 }]);

@@ -1,5 +1,5 @@
 use eventsourced_shopping_cart::{LineItem, ShoppingCartEntity, ShoppingCartEvent};
-use kalix_testkit::EventSourcedTestkit;
+use kalix_testkit::EventSourcedTestKit;
 
 fn item(product_id: &str, quantity: i32) -> LineItem {
     LineItem {
@@ -11,7 +11,7 @@ fn item(product_id: &str, quantity: i32) -> LineItem {
 
 #[test]
 fn two_adds_of_one_product_sum_to_15_in_two_events() {
-    let mut testkit = EventSourcedTestkit::new(ShoppingCartEntity);
+    let mut testkit = EventSourcedTestKit::new(ShoppingCartEntity);
     let mut result = testkit.call(|e, s, _| e.add_item(s, item("shirt", 10)));
     assert_eq!(result.reply(), "OK");
     let added = result.next_event(|e| matches!(e, ShoppingCartEvent::ItemAdded { .. }));
@@ -31,7 +31,7 @@ fn two_adds_of_one_product_sum_to_15_in_two_events() {
 
 #[test]
 fn checkout_emits_checked_out_deletes_and_refuses_more() {
-    let mut testkit = EventSourcedTestkit::with_id(ShoppingCartEntity, "cart-9");
+    let mut testkit = EventSourcedTestKit::with_id(ShoppingCartEntity, "cart-9");
     testkit.call(|e, s, _| e.add_item(s, item("a", 1)));
     let result = testkit.call(|e, s, _| e.checkout(s));
     assert_eq!(result.events(), [ShoppingCartEvent::CheckedOut]);
@@ -49,7 +49,7 @@ fn checkout_emits_checked_out_deletes_and_refuses_more() {
 
 #[test]
 fn bad_commands_emit_nothing() {
-    let mut testkit = EventSourcedTestkit::new(ShoppingCartEntity);
+    let mut testkit = EventSourcedTestKit::new(ShoppingCartEntity);
     let result = testkit.call(|e, s, _| e.add_item(s, item("a", 0)));
     assert_eq!(
         result.error(),

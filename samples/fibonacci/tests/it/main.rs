@@ -1,4 +1,4 @@
-//! The Fibonacci sample's tests: unit tests of the actions through `ActionTestkit`, and the HTTP
+//! The Fibonacci sample's tests: unit tests of the actions through `ActionTestKit`, and the HTTP
 //! contract and component-client calls through the in-process `TestKit`.
 
 mod client;

@@ -1,11 +1,11 @@
 use fibonacci::{FibonacciAction, LimitedFibonacciAction, Number};
 use kalix_core::ErrorCode;
 use kalix_core::action::ActionComponent;
-use kalix_testkit::ActionTestkit;
+use kalix_testkit::ActionTestKit;
 
 #[tokio::test]
 async fn the_next_number_after_3_is_5() {
-    let testkit = ActionTestkit::new(FibonacciAction);
+    let testkit = ActionTestKit::new(FibonacciAction);
     let result = testkit
         .call(async |action, _| action.get_number(3).await)
         .await;
@@ -14,7 +14,7 @@ async fn the_next_number_after_3_is_5() {
 
 #[tokio::test]
 async fn a_number_outside_the_sequence_is_an_error() {
-    let testkit = ActionTestkit::new(FibonacciAction);
+    let testkit = ActionTestKit::new(FibonacciAction);
     let result = testkit
         .call(async |action, _| action.next_number(Number { value: 4 }).await)
         .await;
@@ -32,7 +32,7 @@ async fn a_number_outside_the_sequence_is_an_error() {
 
 #[tokio::test]
 async fn the_limited_action_forwards_small_numbers_to_the_fibonacci_action() {
-    let testkit = ActionTestkit::new(LimitedFibonacciAction);
+    let testkit = ActionTestKit::new(LimitedFibonacciAction);
     let result = testkit
         .call(async |action, ctx| action.next_number(Number { value: 21 }, ctx).await)
         .await;
@@ -53,7 +53,7 @@ async fn the_limited_action_forwards_small_numbers_to_the_fibonacci_action() {
 
 #[tokio::test]
 async fn the_limited_action_refuses_numbers_above_10k() {
-    let testkit = ActionTestkit::new(LimitedFibonacciAction);
+    let testkit = ActionTestKit::new(LimitedFibonacciAction);
     let result = testkit
         .call(async |action, ctx| action.get_number(10_001, ctx).await)
         .await;

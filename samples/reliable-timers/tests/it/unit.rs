@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use kalix_testkit::ActionTestkit;
+use kalix_testkit::ActionTestKit;
 use reliable_timers::{EXPIRY, Order, OrderAction, OrderEntity, OrderRequest, timer_name};
 
 #[tokio::test]
 async fn placing_starts_the_expiration_timer_which_fires_the_expiry_when_due() {
-    let testkit = ActionTestkit::new(OrderAction);
+    let testkit = ActionTestKit::new(OrderAction);
     testkit.stub::<OrderEntity>().place(|_| {
         Ok(Order {
             id: "o1".to_owned(),
@@ -57,7 +57,7 @@ async fn placing_starts_the_expiration_timer_which_fires_the_expiry_when_due() {
 #[tokio::test]
 async fn a_timer_whose_call_fails_stays_and_is_retried_as_the_runtime_retries_it() {
     // No stub for `expire`: the call fails, so the timer is called again 3 s later.
-    let testkit = ActionTestkit::new(OrderAction);
+    let testkit = ActionTestKit::new(OrderAction);
     testkit
         .stub::<OrderEntity>()
         .place(|_| Ok(Order::default()));
@@ -75,7 +75,7 @@ async fn a_timer_whose_call_fails_stays_and_is_retried_as_the_runtime_retries_it
 
 #[tokio::test]
 async fn the_unit_testkit_refuses_what_the_runtime_refuses() {
-    let testkit = ActionTestkit::new(OrderAction);
+    let testkit = ActionTestKit::new(OrderAction);
     let result = testkit
         .call(async |_, ctx| {
             let call = ctx

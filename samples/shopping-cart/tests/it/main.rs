@@ -1,4 +1,4 @@
-//! The shopping cart sample's tests: the entity through `ValueEntityTestkit`, and the Kalix HTTP
+//! The shopping cart sample's tests: the entity through `ValueEntityTestKit`, and the Kalix HTTP
 //! contract of the entity and the controller through `TestKit`.
 
 mod controller;

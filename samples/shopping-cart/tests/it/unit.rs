@@ -1,5 +1,5 @@
 use kalix_core::{CallError, ErrorCode, Metadata};
-use kalix_testkit::{ActionTestkit, ValueEntityTestkit};
+use kalix_testkit::{ActionTestKit, ValueEntityTestKit};
 use shopping_cart::{CartView, LineItem, ShoppingCartController, ShoppingCartEntity};
 
 fn item(product_id: &str, quantity: i32) -> LineItem {
@@ -12,7 +12,7 @@ fn item(product_id: &str, quantity: i32) -> LineItem {
 
 #[test]
 fn a_cart_is_created_once_and_its_empty_state_holds_its_id() {
-    let mut testkit = ValueEntityTestkit::with_id(ShoppingCartEntity, "cart-1");
+    let mut testkit = ValueEntityTestKit::with_id(ShoppingCartEntity, "cart-1");
     assert_eq!(testkit.state().cart_id, "cart-1");
     assert!(testkit.call(|e, s, _| e.create(s)).is_reply());
     assert_eq!(
@@ -23,7 +23,7 @@ fn a_cart_is_created_once_and_its_empty_state_holds_its_id() {
 
 #[test]
 fn items_of_one_product_sum_and_stay_sorted() {
-    let mut testkit = ValueEntityTestkit::new(ShoppingCartEntity);
+    let mut testkit = ValueEntityTestKit::new(ShoppingCartEntity);
     testkit.call(|e, s, _| e.add_item(s, item("b", 1)));
     testkit.call(|e, s, _| e.add_item(s, item("a", 2)));
     let result = testkit.call(|e, s, _| e.add_item(s, item("b", 4)));
@@ -38,7 +38,7 @@ fn items_of_one_product_sum_and_stay_sorted() {
 
 #[test]
 fn bad_quantities_and_absent_items_are_errors_that_change_nothing() {
-    let mut testkit = ValueEntityTestkit::new(ShoppingCartEntity);
+    let mut testkit = ValueEntityTestKit::new(ShoppingCartEntity);
     let result = testkit.call(|e, s, _| e.add_item(s, item("x", 0)));
     assert_eq!(
         result.error(),
@@ -54,14 +54,14 @@ fn bad_quantities_and_absent_items_are_errors_that_change_nothing() {
 
 #[test]
 fn only_an_admin_removes_a_cart() {
-    let mut testkit = ValueEntityTestkit::new(ShoppingCartEntity);
+    let mut testkit = ValueEntityTestKit::new(ShoppingCartEntity);
     testkit.call(|e, s, _| e.add_item(s, item("x", 1)));
     assert_eq!(
         testkit.call(|e, s, ctx| e.remove_cart(s, ctx)).error(),
         "Only admin can remove the cart"
     );
 
-    let mut admin = ValueEntityTestkit::new(ShoppingCartEntity)
+    let mut admin = ValueEntityTestKit::new(ShoppingCartEntity)
         .with_metadata(Metadata::new().add("Role", "Admin"));
     admin.call(|e, s, _| e.add_item(s, item("x", 1)));
     let result = admin.call(|e, s, ctx| e.remove_cart(s, ctx));
@@ -80,7 +80,7 @@ fn cart_of(call: &kalix_core::Call) -> Result<CartView, CallError> {
 /// gets its eggplant, and the reply is the id the entity answered with.
 #[tokio::test]
 async fn the_controller_creates_then_fills_a_prepopulated_cart() {
-    let testkit = ActionTestkit::new(ShoppingCartController);
+    let testkit = ActionTestKit::new(ShoppingCartController);
     testkit
         .stub::<ShoppingCartEntity>()
         .create(cart_of)
@@ -98,7 +98,7 @@ async fn the_controller_creates_then_fills_a_prepopulated_cart() {
 #[tokio::test]
 async fn a_failed_creation_fails_the_prepopulated_cart() {
     // Only an error: the reply type is the handler's, nothing to annotate.
-    let testkit = ActionTestkit::new(ShoppingCartController);
+    let testkit = ActionTestKit::new(ShoppingCartController);
     testkit
         .stub::<ShoppingCartEntity>()
         .create(|_| Err(CallError::new(ErrorCode::SERVICE_UNAVAILABLE, "store down")));

@@ -8,7 +8,7 @@ use std::time::Duration;
 use kalix_core::value_entity::ValueEntityComponent;
 use kalix_core::workflow::Position;
 use kalix_core::{Call, CallError, ErrorCode};
-use kalix_testkit::WorkflowTestkit;
+use kalix_testkit::WorkflowTestKit;
 use transfer_workflow_compensation::transfer::{
     ACCEPTATION_TIMEOUT, Transfer, TransferStatus, TransferWorkflow, acceptation_timer,
 };
@@ -30,24 +30,24 @@ fn command_id(call: &Call) -> Option<String> {
 
 /// A testkit whose wallet stubs hold `wallets`, as the wallet entity would: each command id
 /// applied once.
-async fn testkit(wallets: &[(&str, i64)]) -> (WorkflowTestkit<TransferWorkflow>, Wallets) {
-    stubbed(WorkflowTestkit::<TransferWorkflow>::start().await, wallets)
+async fn testkit(wallets: &[(&str, i64)]) -> (WorkflowTestKit<TransferWorkflow>, Wallets) {
+    stubbed(WorkflowTestKit::<TransferWorkflow>::start().await, wallets)
 }
 
 /// As [`testkit`], with every step run twice (the first result dropped, as after a crash
 /// between a step's calls and its transition): a step that is not idempotent moves money twice.
 async fn testkit_running_steps_twice(
     wallets: &[(&str, i64)],
-) -> (WorkflowTestkit<TransferWorkflow>, Wallets) {
+) -> (WorkflowTestKit<TransferWorkflow>, Wallets) {
     let testkit =
-        WorkflowTestkit::<TransferWorkflow>::start_with(|builder| builder.run_steps_twice()).await;
+        WorkflowTestKit::<TransferWorkflow>::start_with(|builder| builder.run_steps_twice()).await;
     stubbed(testkit, wallets)
 }
 
 fn stubbed(
-    testkit: WorkflowTestkit<TransferWorkflow>,
+    testkit: WorkflowTestKit<TransferWorkflow>,
     wallets: &[(&str, i64)],
-) -> (WorkflowTestkit<TransferWorkflow>, Wallets) {
+) -> (WorkflowTestKit<TransferWorkflow>, Wallets) {
     let balances: Wallets = Arc::new(Mutex::new(
         wallets.iter().map(|(id, b)| (id.to_string(), *b)).collect(),
     ));
@@ -104,7 +104,7 @@ fn balance(wallets: &Wallets, id: &str) -> Option<i64> {
 }
 
 /// The statuses the workflow went through, one per committed record.
-fn statuses(testkit: &WorkflowTestkit<TransferWorkflow>, id: &str) -> Vec<TransferStatus> {
+fn statuses(testkit: &WorkflowTestKit<TransferWorkflow>, id: &str) -> Vec<TransferStatus> {
     testkit
         .transitions(id)
         .iter()

@@ -1,4 +1,4 @@
-//! The counter sample's tests: unit tests through `ValueEntityTestkit`, the HTTP contract and the
+//! The counter sample's tests: unit tests through `ValueEntityTestKit`, the HTTP contract and the
 //! component client through `TestKit`, and durability: restarts, concurrency, SIGKILL.
 
 mod client;

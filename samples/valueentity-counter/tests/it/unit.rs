@@ -1,9 +1,9 @@
-use kalix_testkit::ValueEntityTestkit;
+use kalix_testkit::ValueEntityTestKit;
 use valueentity_counter::{CounterEntity, Number};
 
 #[test]
 fn increase_set_plus_one_and_delete_change_the_state() {
-    let mut testkit = ValueEntityTestkit::new(CounterEntity);
+    let mut testkit = ValueEntityTestKit::new(CounterEntity);
     let result = testkit.call(|e, s, _| e.increase(s, Number { value: 5 }));
     assert_eq!(*result.reply(), Number { value: 5 });
     assert_eq!(result.updated_state(), Some(&Number { value: 5 }));
@@ -26,7 +26,7 @@ fn increase_set_plus_one_and_delete_change_the_state() {
 
 #[test]
 fn get_replies_without_changing_the_state() {
-    let mut testkit = ValueEntityTestkit::with_id(CounterEntity, "c7");
+    let mut testkit = ValueEntityTestKit::with_id(CounterEntity, "c7");
     testkit.call(|e, s, _| e.increase(s, Number { value: 3 }));
     let result = testkit.call(|e, s, _| e.get(s));
     assert_eq!(result.reply().value, 3);

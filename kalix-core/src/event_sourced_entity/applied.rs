@@ -1,5 +1,5 @@
 //! The pure part of running a command on an event-sourced entity: what the runtime does between
-//! loading an entity and committing its events, and what `EventSourcedTestkit` does in a unit
+//! loading an entity and committing its events, and what `EventSourcedTestKit` does in a unit
 //! test. One implementation, so the two cannot drift.
 
 use super::{Effect, EventSourcedComponent, Then};
@@ -30,7 +30,7 @@ pub fn deleted_error(type_id: &str, entity_id: &str) -> CallError {
 
 /// What one command did to an event-sourced entity, before anything is persisted.
 #[derive(Debug)]
-pub struct Transition<S, Ev, R> {
+pub struct Applied<S, Ev, R> {
     /// The events to persist, in order; none after an error.
     pub events: Vec<Ev>,
     /// Whether the entity is deleted with them.
@@ -43,7 +43,7 @@ pub struct Transition<S, Ev, R> {
     pub side_effects: Vec<SideEffect>,
 }
 
-impl<S, Ev, R> Transition<S, Ev, R> {
+impl<S, Ev, R> Applied<S, Ev, R> {
     /// Carries out `effect`, a command's result on `state`: the events are folded into the state
     /// and the reply computed from the result. A deleted entity refuses events (409) and keeps
     /// its state.
