@@ -11,6 +11,7 @@ mod feed;
 mod group_commit;
 mod intercept;
 mod postgres;
+mod schema;
 mod sqlite;
 mod timer;
 mod view_table;

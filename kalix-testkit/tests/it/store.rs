@@ -243,6 +243,56 @@ async fn on_postgres_a_write_on_top_of_a_failed_own_write_never_lands_on_another
     mark_ran("postgres-chained-writes");
 }
 
+/// A schema records its version: a second start migrates nothing, and a schema a newer runtime
+/// wrote is refused with a message saying so, not written in a layout this runtime does not know.
+#[tokio::test]
+async fn on_postgres_a_schema_records_its_version_and_a_newer_one_is_refused() {
+    use kalix_core::store::{EntityStore, PostgresStore};
+    let Some(url) = postgres_url("the schema versions") else {
+        return;
+    };
+    let schema = format!("versions_{}", uuid_like());
+    let session = side_session(&url).await;
+    let version = || async {
+        session
+            .query_one(
+                &format!("SELECT max(version) FROM {schema}.schema_version"),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, Option<i32>>(0)
+    };
+    let store = PostgresStore::connect(&url, &schema).await.unwrap();
+    let latest = version().await.expect("a version is recorded");
+    assert!(latest >= 4, "{latest}");
+    let write = state_write("e1");
+    assert_eq!(store.commit(vec![write.into()]).await.unwrap(), vec![Ok(1)]);
+    drop(store);
+    let again = PostgresStore::connect(&url, &schema).await.unwrap();
+    assert_eq!(version().await, Some(latest));
+    assert_eq!(
+        again.state_version("t", "e1").await.unwrap(),
+        1,
+        "the data stays"
+    );
+    session
+        .batch_execute(&format!(
+            "UPDATE {schema}.schema_version SET version = version + 1"
+        ))
+        .await
+        .unwrap();
+    let error = PostgresStore::connect(&url, &schema)
+        .await
+        .err()
+        .expect("a newer schema");
+    assert!(
+        error.to_string().contains("newer than this runtime knows"),
+        "{error}"
+    );
+    mark_ran("postgres-schema-versions");
+}
+
 /// Tables made before the writer columns get them at connect; once they have them, a process
 /// starting beside one that is writing does not wait for its locks.
 #[tokio::test]

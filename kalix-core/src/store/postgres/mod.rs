@@ -16,6 +16,7 @@ mod notify;
 mod timer;
 mod view;
 
+use super::schema::Migration;
 use super::{Store, StoreError};
 use feed::FEED_COLUMNS;
 
@@ -151,6 +152,92 @@ impl Sql {
             feed: feed::FeedSql::new(s),
         }
     }
+}
+
+/// One step of the schema: what it runs in the start's transaction, for the schema named.
+type Step = for<'a, 't> fn(
+    &'a deadpool_postgres::Transaction<'t>,
+    &'a str,
+) -> BoxFuture<'a, Result<(), StoreError>>;
+
+/// The schema, one step per version, recorded in `<schema>.schema_version`. The first steps
+/// bring a schema made before versions were kept, in any of its earlier layouts, to the layout
+/// of version 4; a later change is one more step, which runs once. A start at the latest
+/// version changes no table, so it takes no lock a serving process's writes would wait for.
+const MIGRATIONS: &[Migration<Step>] = &[
+    Migration {
+        version: 1,
+        what: "entity state rows and journals, with their writers",
+        apply: |transaction, schema| {
+            Box::pin(async move {
+                transaction
+                    .batch_execute(&schema_ddl(schema))
+                    .await
+                    .map_err(db_error)?;
+                add_writer_columns(transaction, schema).await
+            })
+        },
+    },
+    Migration {
+        version: 2,
+        what: "the change feed, consumers' progress, topics and leases",
+        apply: |transaction, schema| Box::pin(feed::create(transaction, schema)),
+    },
+    Migration {
+        version: 3,
+        what: "timers",
+        apply: |transaction, schema| Box::pin(timer::create(transaction, schema)),
+    },
+    Migration {
+        version: 4,
+        what: "replies kept under idempotency keys",
+        apply: |transaction, schema| Box::pin(kept::create(transaction, schema)),
+    },
+];
+
+/// Brings `schema` to the latest version in `transaction` (which holds the schema's lock), or
+/// refuses a schema a newer runtime wrote.
+async fn migrate(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<(), StoreError> {
+    transaction
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {schema}.schema_version (version INTEGER NOT NULL);"
+        ))
+        .await
+        .map_err(db_error)?;
+    let found: Option<i32> = transaction
+        .query_one(
+            &format!("SELECT max(version) FROM {schema}.schema_version"),
+            &[],
+        )
+        .await
+        .map_err(db_error)?
+        .get(0);
+    let pending = super::schema::pending(MIGRATIONS, found.unwrap_or(0).max(0) as u32)?;
+    let Some(last) = pending.last() else {
+        return Ok(());
+    };
+    for migration in pending {
+        (migration.apply)(transaction, schema)
+            .await
+            .map_err(|error| {
+                StoreError::new(format!(
+                    "bringing the store to schema version {} ({}): {error}",
+                    migration.version, migration.what
+                ))
+            })?;
+    }
+    transaction
+        .batch_execute(&format!(
+            "DELETE FROM {schema}.schema_version;
+             INSERT INTO {schema}.schema_version VALUES ({});",
+            last.version
+        ))
+        .await
+        .map_err(db_error)
 }
 
 fn schema_ddl(s: &str) -> String {
@@ -319,14 +406,7 @@ impl PostgresStore {
             )
             .await
             .map_err(db_error)?;
-        transaction
-            .batch_execute(&schema_ddl(schema))
-            .await
-            .map_err(db_error)?;
-        add_writer_columns(&transaction, schema).await?;
-        feed::create(&transaction, schema).await?;
-        timer::create(&transaction, schema).await?;
-        kept::create(&transaction, schema).await?;
+        migrate(&transaction, schema).await?;
         transaction.commit().await.map_err(db_error)?;
         Ok(Self {
             pool,

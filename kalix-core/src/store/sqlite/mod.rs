@@ -22,6 +22,7 @@ mod lease;
 mod timer;
 mod view;
 
+use super::schema::Migration;
 use super::{Store, StoreError};
 
 /// A store in one SQLite database.
@@ -151,20 +152,60 @@ impl SqliteStore {
     }
 }
 
-/// Creates the tables if missing, and moves journals of the earlier layout into the log.
+/// One step of the schema: what it runs on the writer connection.
+type Step = fn(&mut Connection) -> Result<(), StoreError>;
+
+/// The schema, one step per version, recorded in the file's `user_version`. The first steps
+/// bring a file made before versions were kept, in any of its earlier layouts, to the layout of
+/// version 5; a later change is one more step, which runs once.
+const MIGRATIONS: &[Migration<Step>] = &[
+    Migration {
+        version: 1,
+        what: "entity state rows",
+        apply: |c| c.execute_batch(SCHEMA).map_err(sqlite_error),
+    },
+    Migration {
+        version: 2,
+        what: "replies kept under idempotency keys",
+        apply: |c| c.execute_batch(kept::SCHEMA).map_err(sqlite_error),
+    },
+    Migration {
+        version: 3,
+        what: "journals as one log (the keyed journals of earlier files moved into it)",
+        apply: |c| {
+            c.execute_batch(journal::SCHEMA).map_err(sqlite_error)?;
+            journal::migrate_keyed_journal(c)
+        },
+    },
+    Migration {
+        version: 4,
+        what: "timers",
+        apply: |c| c.execute_batch(timer::SCHEMA).map_err(sqlite_error),
+    },
+    Migration {
+        version: 5,
+        what: "the change feed, consumers' progress and topics",
+        apply: feed::migrate,
+    },
+];
+
+/// Brings the file's schema to the latest version, or refuses a file a newer runtime wrote.
 fn create_tables(connection: &mut Connection) -> Result<(), StoreError> {
-    connection.execute_batch(SCHEMA).map_err(sqlite_error)?;
-    connection
-        .execute_batch(kept::SCHEMA)
+    let found: u32 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(sqlite_error)?;
-    connection
-        .execute_batch(journal::SCHEMA)
-        .map_err(sqlite_error)?;
-    connection
-        .execute_batch(timer::SCHEMA)
-        .map_err(sqlite_error)?;
-    journal::migrate_keyed_journal(connection)?;
-    feed::migrate(connection)
+    for migration in super::schema::pending(MIGRATIONS, found)? {
+        (migration.apply)(connection).map_err(|error| {
+            StoreError::new(format!(
+                "bringing the store to schema version {} ({}): {error}",
+                migration.version, migration.what
+            ))
+        })?;
+        connection
+            .pragma_update(None, "user_version", migration.version)
+            .map_err(sqlite_error)?;
+    }
+    Ok(())
 }
 
 /// Locks `<path>.lock` for this process, or fails naming the file if another process holds it.
@@ -415,6 +456,35 @@ mod tests {
             timers: Vec::new(),
             kept_reply: None,
         })
+    }
+
+    #[test]
+    fn a_file_records_its_schema_version_and_one_a_newer_runtime_wrote_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("kalix.db");
+        let version = |path: &Path| -> u32 {
+            let connection = Connection::open(path).unwrap();
+            connection
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .unwrap()
+        };
+        drop(SqliteStore::open(&path).unwrap());
+        let latest = MIGRATIONS.last().unwrap().version;
+        assert_eq!(version(&path), latest);
+        // Opened again, nothing is migrated twice.
+        drop(SqliteStore::open(&path).unwrap());
+        assert_eq!(version(&path), latest);
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", latest + 1)
+            .unwrap();
+        let error = SqliteStore::open(&path)
+            .err()
+            .expect("a newer schema is refused");
+        assert!(
+            error.to_string().contains("newer than this runtime knows"),
+            "{error}"
+        );
     }
 
     #[test]
