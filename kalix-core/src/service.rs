@@ -171,13 +171,7 @@ impl Service {
                 ),
             });
         }
-        let components = registered_components();
-        if components.is_empty() {
-            return Err(StartError::NoComponents);
-        }
-        crate::registry::check_type_ids(&components)?;
-        crate::registry::check_view_tables(&crate::registry::registered_views())?;
-        crate::view::driver::check_columns().map_err(StartError::InvalidView)?;
+        let components = checked_components()?;
         let mut durable = true;
         let store = match self.store.clone() {
             Some(store) => store,
@@ -193,25 +187,7 @@ impl Service {
         };
         let committer = GroupCommitter::start(Arc::clone(&store));
         let news = committer.news();
-        let broker: Arc<dyn Broker> = match &config.broker {
-            BrokerLocation::Embedded => Arc::new(EmbeddedBroker {
-                store: Arc::clone(&store),
-                news: Arc::clone(&news),
-            }),
-            BrokerLocation::Nats {
-                url,
-                subject_prefix,
-            } => Arc::new(
-                NatsBroker::connect(
-                    url,
-                    subject_prefix,
-                    Arc::clone(&store),
-                    BROKER_TIMEOUT,
-                    (config.topic_retention, config.topic_max_bytes),
-                )
-                .await?,
-            ),
-        };
+        let broker = open_broker(&config, &store, &news).await?;
         let service_store = Arc::clone(&store);
         let services = ServiceUrls {
             configured: config.service_urls.clone(),
@@ -231,54 +207,17 @@ impl Service {
             own: config.service_name.clone(),
             kept_replies: config.idempotency_retention,
         };
-        // The view tables exist, with their indexes, before the first query is served.
-        crate::view::driver::prepare_tables(&store)
-            .await
-            .map_err(|error| StartError::Config {
-                variable: "KALIX_STORE",
-                problem: format!("the view tables could not be set up: {error}"),
-            })?;
+        let views =
+            crate::view::driver::Views::prepare(&store, &broker, &services, committer.news())
+                .await?;
+        let view_updates = Arc::clone(&views.updated);
         let clock: Arc<dyn crate::timers::Clock> = self
             .clock
             .clone()
             .unwrap_or_else(|| Arc::new(crate::timers::SystemClock));
-        if !store.is_shared()
-            && components
-                .iter()
-                .any(|c| c.kind == crate::registry::ComponentKind::Workflow)
-        {
-            // One process at a time uses this store: the one that kept these watchdogs ahead
-            // is gone, so the workflows it ran resume now rather than when they fall due.
-            let prefix = crate::host::workflow::WATCHDOG_PREFIX;
-            if let Err(error) = store.hasten_timers(prefix, clock.now_ms()).await {
-                tracing::warn!(%error, "bringing the workflows' watchdogs forward failed; they resume when they fall due");
-            }
-        }
-        let timers_started = Arc::new(tokio::sync::Notify::new());
-        let timers = crate::timers::Timers::new(Arc::new(crate::timers::scheduler::StoredTimers {
-            store: Arc::clone(&store),
-            clock: Arc::clone(&clock),
-            limits: crate::timers::TimerLimits {
-                max_pending: config.max_pending_timers,
-                max_payload_bytes: config.max_timer_payload_bytes,
-                max_name_bytes: config.max_timer_name_bytes,
-            },
-            started: Arc::clone(&timers_started),
-            durable,
-        }));
-        let timer_driver = crate::timers::driver::TimerDriver {
-            store: Arc::clone(&store),
-            clock: Arc::clone(&clock),
-            started: timers_started,
-        };
-        let view_updates = Arc::new(crate::view::ViewUpdates::default());
-        let views = crate::view::driver::Views {
-            store: Arc::clone(&store),
-            broker: Arc::clone(&broker),
-            services: services.clone(),
-            news: committer.news(),
-            updated: Arc::clone(&view_updates),
-        };
+        crate::host::workflow::resume_watchdogs(&store, clock.as_ref(), &components).await;
+        let (timers, timer_driver) =
+            crate::timers::driver::TimerDriver::start(&store, &clock, &config, durable);
         let env = ComponentEnv {
             dependencies: &self.dependencies,
             committer,
@@ -356,6 +295,45 @@ impl Service {
             drivers: Some(drivers),
         })
     }
+}
+
+/// The registered components, once their type ids, view tables and view columns check out.
+fn checked_components() -> Result<Vec<&'static crate::registry::ComponentDescriptor>, StartError> {
+    let components = registered_components();
+    if components.is_empty() {
+        return Err(StartError::NoComponents);
+    }
+    crate::registry::check_type_ids(&components)?;
+    crate::registry::check_view_tables(&crate::registry::registered_views())?;
+    crate::view::driver::check_columns().map_err(StartError::InvalidView)?;
+    Ok(components)
+}
+
+/// The broker the configuration names: the embedded one, over the store, or NATS JetStream.
+async fn open_broker(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    news: &Arc<tokio::sync::Notify>,
+) -> Result<Arc<dyn Broker>, StartError> {
+    Ok(match &config.broker {
+        BrokerLocation::Embedded => Arc::new(EmbeddedBroker {
+            store: Arc::clone(store),
+            news: Arc::clone(news),
+        }),
+        BrokerLocation::Nats {
+            url,
+            subject_prefix,
+        } => Arc::new(
+            NatsBroker::connect(
+                url,
+                subject_prefix,
+                Arc::clone(store),
+                BROKER_TIMEOUT,
+                (config.topic_retention, config.topic_max_bytes),
+            )
+            .await?,
+        ),
+    })
 }
 
 /// Whether a component needs the store: an entity, or an action using topics (the embedded

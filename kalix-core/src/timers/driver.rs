@@ -42,6 +42,35 @@ pub(crate) struct TimerDriver {
 
 impl TimerDriver {
     pub const NAME: &'static str = "timers";
+
+    /// The service's timers over `store`, with the limits `config` sets, and the driver that
+    /// fires them. Without a `durable` store (the service opened none, keeping no state),
+    /// starting a timer fails saying why.
+    pub(crate) fn start(
+        store: &Arc<dyn Store>,
+        clock: &Arc<dyn Clock>,
+        config: &crate::config::Config,
+        durable: bool,
+    ) -> (super::Timers, Self) {
+        let started = Arc::new(tokio::sync::Notify::new());
+        let timers = super::Timers::new(Arc::new(super::scheduler::StoredTimers {
+            store: Arc::clone(store),
+            clock: Arc::clone(clock),
+            limits: super::TimerLimits {
+                max_pending: config.max_pending_timers,
+                max_payload_bytes: config.max_timer_payload_bytes,
+                max_name_bytes: config.max_timer_name_bytes,
+            },
+            started: Arc::clone(&started),
+            durable,
+        }));
+        let driver = Self {
+            store: Arc::clone(store),
+            clock: Arc::clone(clock),
+            started,
+        };
+        (timers, driver)
+    }
 }
 
 impl BackgroundDriver for TimerDriver {

@@ -28,6 +28,29 @@ pub(crate) struct Views {
 
 impl Views {
     pub const NAME: &'static str = "views";
+
+    /// The driver of the service's views, once their tables exist with their indexes (before
+    /// the first query is served).
+    pub(crate) async fn prepare(
+        store: &Arc<dyn Store>,
+        broker: &Arc<dyn crate::broker::Broker>,
+        services: &crate::broker::ServiceUrls,
+        news: Arc<tokio::sync::Notify>,
+    ) -> Result<Self, crate::error::StartError> {
+        prepare_tables(store)
+            .await
+            .map_err(|error| crate::error::StartError::Config {
+                variable: "KALIX_STORE",
+                problem: format!("the view tables could not be set up: {error}"),
+            })?;
+        Ok(Self {
+            store: Arc::clone(store),
+            broker: Arc::clone(broker),
+            services: services.clone(),
+            news,
+            updated: Arc::default(),
+        })
+    }
 }
 
 /// The name of a table's consumer (its lease and its progress).
