@@ -5,6 +5,87 @@
 //! Every consumer delivers at least once, in order (per entity for entity feeds, per topic for
 //! topics), and holds a lease in the store, so on a shared store one process at a time consumes
 //! each; another takes over when that one stops renewing.
+//!
+//! ## Eventing (how it works, and why)
+//!
+//! **The change feed.** Every committed state change and event is in a feed in the transaction that
+//! writes it, read by entity type after an offset (`Store::read_feed`). On SQLite there is one
+//! writer, so positions are commit order: events are the journal's log (`event_log.position`), and
+//! a state row carries the position of its latest change (one past its type's greatest), so a
+//! value entity appears in the feed once, at its latest state. On PostgreSQL a transaction can
+//! commit after one that began later, so a BIGSERIAL order would let a reader pass a row that
+//! commits later. Each row carries its transaction's id (`feed_tx xid8`) and a sequence number, and
+//! the feed hands out only rows below `pg_snapshot_xmin(pg_current_snapshot())`, the oldest
+//! transaction still running, in (transaction, position) order: no transaction that could still
+//! commit is below a reader's offset. The price: an entry waits until every transaction that was
+//! running when it was written has ended, anywhere in the cluster (an idle session left in a
+//! transaction stalls the feed), and one entity's events can come out of order when two of its
+//! appends ran in transactions whose ids are in the other order. The consumer tells that from the
+//! sequence numbers: it keeps the last one it processed per entity (`consumer_seq`), drops what is
+//! at or below it, and reads an entity's missing events from its journal when one arrives early.
+//! Akka Projections' timestamps and backtracking window were the other choice; the high-water mark
+//! needs no clock and no window to tune. A test commits two transactions out of order and expects
+//! both (`kalix-testkit/tests/it/store.rs`).
+//!
+//! **Consumers.** The `Subscriptions` background driver runs one consumer per action and entity
+//! type, and one per action, topic and consumer group. A consumer with nothing to read waits for the
+//! group committer's (or the embedded broker's) notice that something was committed, or 1 s,
+//! whichever comes first: on PostgreSQL that notice is also another process's commit, heard through
+//! `LISTEN`/`NOTIFY` (`Store::commit_news`), so the poll is only a safety net and an idle service
+//! does next to nothing. A reader that long-polls (NATS, another service's stream) reads again at
+//! once. A consumer reads a batch, runs the handler
+//! for each entry in turn through the dispatcher (as any call), and saves its progress after the
+//! batch and before the first pause after a failure; a failed entry is run again after 1 s, doubling
+//! to 30 s, so one stuck handler holds back only its own consumer. Delivery is at least once: after a
+//! crash the consumer resumes at its last save. Each consumer holds a lease in the store
+//! (`Store::lease`: a row with an expiry on PostgreSQL's clock, renewed every 2 s for 6 s; SQLite
+//! grants every lease, a file having one process), so on a shared database one process at a time
+//! consumes it, and another takes over about 7 s after the holder dies, from the saved progress.
+//! On a shared store an entity subscription is split into 4 slices by an FNV-1a hash of the entity
+//! id (on SQLite, one process, into one), each its own consumer with its own lease and progress
+//! (`<action>@<type>#<slice>/<slices>`), so several processes share
+//! the work: every process keeps a process lease (`process:subscriptions:<id>`) and counts the live
+//! ones, takes slices while it holds fewer than its fair share (4 / processes, rounded up), and hands
+//! extra ones over (releasing the lease) when another process joins. Each slice reads the whole feed
+//! and passes over other slices' entities, which costs reads, not deliveries. A topic has one order,
+//! so a topic or stream subscription is one slice.
+//!
+//! **Topics.** A `Broker` publishes messages and gives a reader per topic and consumer group. The
+//! embedded broker keeps topics in the store (`topic_message`, idempotent by message id, read like
+//! the feed, the group's offset saved as consumer progress). NATS JetStream keeps them in a stream
+//! per subject; a group reads in order from the stream sequence after the one it saved in the
+//! service's store, through an ephemeral consumer, and saving after the handler's effect is its
+//! acknowledgement. Why not JetStream's acknowledgements: a durable consumer redelivers what a dead
+//! process held only after its ack wait, and then behind newer messages, so order per subject would
+//! break at every failover; the saved position moves only with the lease. A reply of a `#[publish]`
+//! handler is published before the handler's caller is answered (a failure is a 503, so a
+//! subscription runs the message again); its id follows from the message processed, so the broker
+//! drops a republish (`Nats-Msg-Id` on NATS, the unique id on the embedded broker). A message's
+//! `ce-type` is found by a serializer that only records whether a value is an enum variant and
+//! which (`cloud_events.rs`): serde's own tag, not a guess from JSON.
+//!
+//! **Retention.** The `Retention` background driver (`eventing/retention.rs`) lists the
+//! topics in the store (embedded topics the handlers publish or read, the service's streams) with
+//! the consumer names of the local groups reading them (handlers and views), and once a minute,
+//! under a lease, removes messages older than `KALIX_TOPIC_RETENTION_MS` up to the position every
+//! one of those groups processed (`Store::prune_topic`, bounded rounds; `published_ms` is stamped
+//! at publish). In the same pass it purges replies kept under idempotency keys longer than
+//! `KALIX_IDEMPOTENCY_RETENTION_MS`. NATS streams are made with a max age and size instead.
+//!
+//! **Streams between services.** A stream is a topic of the producer's store (`stream:<id>`) served
+//! page by page at `/_kalix/streams/<id>`. A request at the stream's end waits for the next publish
+//! to that stream (a generation per stream id, `news.rs`'s `KeyedNews`, which the view update
+//! streams use per table too), holding no connection, or on a shared store looks every 250 ms;
+//! each stream admits 64 readers at once and all streams 256 (503 with `Retry-After: 1` past that);
+//! a page holds at most 16 MiB of bodies and a consumer halves its page size after one too large.
+//! Each page carries the producer's `Store::store_id` (made once per store, in `kalix_meta`); the
+//! consumer keeps its hash beside its position (`<position>#producer`), and a different one means
+//! the producer's offsets started over: the position goes back to the start, then the new identity
+//! is saved, so a crash between the two only repeats the rewind. `ServiceUrls::locate` says where a subscribed stream is: a
+//! configured URL or `KALIX_SERVICE_<NAME>` first, then, for the service's own name, its own store
+//! (the same topic, read as the embedded broker reads, under the same consumer name as over HTTP);
+//! any other service without an address stops the start (`StartError::UnlocatedService`), rather
+//! than a consumer warning about it forever.
 
 pub(crate) mod consumer;
 pub(crate) mod delivery;

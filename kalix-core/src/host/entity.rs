@@ -17,6 +17,75 @@
 //!
 //! Slots of idle entities are dropped after the passivation timeout, and the number of slots is
 //! bounded per type: past the bound the least recently used idle slot is dropped.
+//!
+//! ## Value entities and the store (how it works, and why)
+//!
+//! **Store.** `Store` keeps versioned state rows keyed by (type id, entity id). Every write says which
+//! version it expects (0 for none); a write whose expectation does not hold is refused as a conflict and
+//! never overwrites. `commit(writes)` applies a batch in one transaction, in order; a conflict refuses
+//! that write only. A delete leaves a tombstone with the next version, so versions never go back (what a
+//! second process sharing the database will need). SQLite is the embedded default: one file, WAL,
+//! `synchronous=FULL`, a writer connection and a reader connection; `sqlite::memory:` is one in-memory
+//! connection. The conformance suite (`kalix_testkit::store_conformance`) is what any backend
+//! must pass; it runs on SQLite in memory and on files.
+//!
+//! **Group commit.** Writes from all entities go into one queue; one task commits whatever has queued
+//! since its last commit as one transaction (up to 1024) and answers each writer with its own result.
+//! The queue's order is the commit order. When the database refuses the transaction for one write's
+//! content (`StoreError::rejected_write`: PostgreSQL's data-exception, integrity and program-limit
+//! errors), the committer commits the batch again in halves, in order, and splits again where a half
+//! is refused, so only that write fails; any other store failure fails the whole batch (it is everyone's). Entity ids are checked
+//! against one rule before any store sees them, so a bad id is a 400, not a refused batch.
+//!
+//! **SQLite files.** A database file belongs to one process: `<file>.lock` is locked (`flock`) while a
+//! store has it open, and a second process stops at start with a message pointing to PostgreSQL (a
+//! second process would serve reads from its own memory, stale for up to the passivation time). A store
+//! reopened in the same process (a test restarting the service) shares the lock. At start the store
+//! writes one row, so a read-only database stops the start; at every commit it checks the file is still
+//! the one it opened (device and inode, once per batch, after its commit), and once it is not, no write is
+//! acknowledged again and the log says so.
+//!
+//! **Entity host.** One host runs every entity kind (`EntityHost<K: EntityKind>` in
+//! `host/entity.rs`); a kind says what it keeps of an entity, how it loads one and how its stored
+//! position is read, and each command supplies a step that runs the handler and says what to write and
+//! answer. Each id has a slot: what the kind keeps, its position (state version or last sequence
+//! number), and the last write not yet known to be committed, behind a fair (FIFO) async mutex. A command locks the slot, (re)loads the state if
+//! needed, runs the synchronous handler, queues its write and updates the slot, then releases the lock
+//! and waits for its own commit before replying. So commands to one id run one at a time in arrival
+//! order, but a hot entity's commands do not wait for each other's commits: they flow into the group
+//! commit back to back, each computed on its predecessor's state, each reply still sent only after its
+//! own commit. A read (no state change) waits for the entity's last write, so no reply shows
+//! uncommitted state. If a commit fails, that writer gets a 503, the slot is marked stale and reloaded
+//! before the next command, and writes already computed on top of the failed one fail their version
+//! check. A panicking handler gives a 500 and marks the slot stale too (Kalix restarts a failed entity).
+//!
+//! **Memory.** Slots sit in 64 shards. A slot is dropped only when nobody holds it and its last write
+//! is committed: by the sweeper once idle past the passivation timeout, or when a shard is over its
+//! share of `KALIX_MAX_ACTIVE_ENTITIES` (least recently used first). A dropped entity reloads from the
+//! store on its next command.
+//!
+//! **Typed client.** `client.value_entity::<E>(id)` returns the generated client bound to the id; each
+//! method fills the id path parameter. The same `Call` runs in-process through the dispatcher, or over
+//! HTTP through `kalix_testkit::HttpTransport`, which turns it into the handler's route
+//! (`HttpRequest::of`).
+//!
+//! **State migration.** A value entity with `migration = M` stores its state as
+//! `{"kalix-state-version": N, "state": ..}` (`value_entity::stored_state_json`); reading one
+//! (`current_state_json`, in the host's load and as the `migrate` hook of its subscriptions' and
+//! views' descriptors) unwraps it and runs `M::transform` when it was written at an older version,
+//! a plain state counting as version 0. Entities without a migration keep their states as they are.
+//!
+//! **Kept replies.** A command carrying an idempotency key (`Idempotency-Key` in its metadata:
+//! `DeferredCall::with_idempotency_key`, or the HTTP header, which the ingress always passes on)
+//! is looked up first (`Store::kept_reply`): a key the entity kept is answered with its reply and
+//! runs nothing (`host/kept.rs`). Otherwise the command runs, and its write carries the reply
+//! (`StateWrite::kept_reply`, `EventAppend::kept_reply`). The store inserts the key before it
+//! applies the write, in the same transaction: a key kept already refuses the write
+//! (`WriteError::KeyUsed`, which the host turns into a conflict, so the dispatcher runs the command
+//! again and finds the kept reply), and a write that does not apply deletes the key again. So two
+//! runs of one key, concurrent in one process (the second stacked on the first's write) or on two
+//! processes, apply once. The retention driver purges replies older than
+//! `KALIX_IDEMPOTENCY_RETENTION_MS`.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

@@ -6,6 +6,35 @@
 //! timer when the call succeeds or reschedules it when it fails. It sleeps until the next due
 //! timer, or until this process starts a timer, the clock is moved by hand, or [`SHARED_POLL`]
 //! passes on a shared store (timers started by other processes are seen that late).
+//!
+//! ## Timers (how it works, and why)
+//!
+//! **Store.** A timer is a row keyed by its name: a generation (a fresh id per start, so a timer
+//! started again while the old one fires is not removed by the old one's success), its due time in
+//! milliseconds by the service's clock, its call as JSON (`Call` is a plain value), its failed
+//! attempts and retry limit, and a claim (owner, until). `Store::claim_due_timers` hands out due
+//! timers nobody holds a claim on, or whose claim has run out; on PostgreSQL with `FOR UPDATE SKIP
+//! LOCKED`, so two processes never claim one timer (a test runs two claimers at once); SQLite, one
+//! process whose driver settles a pass before it claims again, hands out every due timer, so claims a
+//! killed process left do not hold its timers back. A start
+//! counts the pending timers only for a new name, against `KALIX_TIMERS_MAX_PENDING` (processes
+//! starting at once may pass it by a few: it bounds the table; it is not a quota), leaving out the
+//! runtime's own timers (`kalix.*`: workflows' watchdogs and timeouts), which are never refused, so
+//! user timers cannot make a workflow lose its watchdog and watchdogs cannot use up the users'
+//! budget. Past the bound a start is a 503 (capacity), not a 400.
+//!
+//! **Driver.** The `TimerDriver` background driver claims up to 256 due timers (for 30 s), makes
+//! their calls through the dispatcher at once, and records what became of them in one write
+//! (`Store::settle_timers`: removed, or due again after the backoff, `timers::next_attempt`). If
+//! that write fails the claims run out and the timers fire again: at least once. Between passes it
+//! sleeps until the next due time, woken early when this process starts a timer or the clock is
+//! moved by hand; on a shared store it also looks every 100 ms for timers other processes started.
+//!
+//! **Clock.** The runtime reads time only through a `Clock` (`Service::clock`). `SystemClock` in
+//! services; the `TestKit` passes a `ManualClock`, whose `advance` moves the time, wakes the driver
+//! and waits until the driver reports a pass at that time with nothing left due (`Clock::settled`).
+//! The unit testkits install their own firing (`ManualClock::fire_with`) that runs recorded timers
+//! through the stubs with the same `next_attempt` rule.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

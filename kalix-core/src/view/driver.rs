@@ -1,6 +1,70 @@
 //! The background driver that keeps view tables up to date: it prepares each table (its
 //! columns, its indexes, its definition) at start, then runs one updater per table, fed by an
 //! entity's feed (`updater.rs`) or by a topic or stream (`topic_updater.rs`).
+//!
+//! ## Views (how it works, and why)
+//!
+//! **Tables.** A view table is a table of the store, `view_<table>` (`view_key`, the row as JSON:
+//! `TEXT` on SQLite, `JSONB` on PostgreSQL). A column of a query is an expression over the JSON
+//! (`json_extract(row, '$.address.city')`; `nullif(row #> '{address,city}', 'null'::jsonb)` compared
+//! as `jsonb`, a JSON null being SQL NULL as on SQLite, NULLs ordered first as SQLite orders them),
+//! every value (`LIMIT` and `OFFSET` too) bound. The indexes (named `vix_<fingerprint>`) are built at
+//! start on the very same expressions, derived from the view's queries
+//! (`view::sql::indexes`: the columns a query tests for equality, then one it tests by range, then
+//! its `ORDER BY` columns; one index per column of an `OR`). Indexes no longer derived are dropped.
+//! The store keeps a fingerprint of each table's definition (`view_definition`: source, row type
+//! name and shape, update methods, query texts); when it differs at start, the table is emptied and its
+//! consumer's progress removed in one transaction, and the updater builds it again from the feed,
+//! queries answering from what is there meanwhile. Kalix asks for a new view id and two deployments
+//! instead; emptying in place keeps one deployment, at the price of partial answers while it builds.
+//!
+//! **The query language.** `#[query]` is parsed by the macro (`kalix-macros/src/view/query.rs`, a
+//! tokenizer and a recursive-descent parser), and the tree is emitted as a `static` of
+//! `kalix_core::view::query::Query`: the runtime never parses query text, it writes the tree as each
+//! store's SQL with every value bound (`view/sql.rs`). The macro checks what it can see (the table,
+//! parameters against arguments, `LIKE` patterns an index cannot serve) and reports with the query
+//! repeated and a caret under the fault (stable Rust cannot span part of a string literal). What it
+//! cannot see (the row type's fields and types) it hands to the compiler: a function that is never
+//! called type-checks closures naming each column (`(&row.address).kalix_nested().city`, where
+//! `kalix_nested` reaches through an `Option` by method resolution), and traits with
+//! `#[diagnostic::on_unimplemented]` messages check that a parameter can compare with its column
+//! (`Comparable<P>`), a list parameter's items with it (`ListOf`), and that the result type fits the
+//! projection (`SelectsAs<Row>`, the wrapper's field is `Vec<Row>`). Columns are the row's JSON
+//! names; camelCase maps to the Rust field's snake_case. At start the row type's shape is read from
+//! its `Deserialize` (`view/shape.rs`: a tracing deserializer recording the JSON names of its
+//! fields), and a query column it does not store stops the start: the one check that sees serde's
+//! renames.
+//!
+//! **Query methods** are signature-only methods (`fn by_email(&self, email: String) -> Customer;`),
+//! taken out of the `impl` block; the dispatch fn extracts the arguments as any handler does (so a
+//! bad path parameter is the same 400), puts them into a parameter map by name (a body's fields too),
+//! and runs the query through `ViewQueries` (the store). The return type picks the answer: one row
+//! (none: 404), a `Vec`, a wrapper (`SELECT * AS field`), or `QueryStream<Row>`, served as action
+//! streams are (NDJSON, SSE on `Accept: text/event-stream`). A `SELECT *` answer passes the stored
+//! JSON through unparsed (on PostgreSQL, whose `jsonb` orders keys its own way, rows are first put
+//! back in the row type's field order, `view/key_order.rs`). `stream_updates` streams the rows now, then runs the query again when this
+//! process writes the query's table (`ViewUpdates`: a `watch` generation per table, followed from
+//! before the first query so no write is missed; 50 ms to coalesce a burst), on a shared store also
+//! every 500 ms (for other processes' updates), and sends rows that are new or changed: not a
+//! reliable transport, as Kalix says. Open update streams hold one of 256 permits per process. The view's component is registered
+//! like an action's (`ComponentKind::View`), so routing, the typed client
+//! (`client.view::<V>()`) and errors are the same; the table is a `ViewDescriptor` beside it.
+//!
+//! **Updates.** The `Views` background driver runs one updater per table, under a lease
+//! (`view:<table>`), so one process at a time updates it and another takes over about 7 s after it
+//! dies. An entity-fed updater reads its source's feed in batches, drops what its per-entity
+//! sequence numbers say is applied, fills an early event's missing predecessors from the journal,
+//! runs the update methods (synchronous, on the view's `Default` instance, a panic caught) on the row
+//! as the table or the batch left it, and writes the batch's rows with its progress through
+//! `Store::commit_view`: one transaction, so each update is applied exactly once. On a shared store
+//! that transaction first locks the updater's lease row and checks it is still this process's, so a
+//! paused updater cannot write after another took the view over. Two views of one table stop the
+//! start. A failing update
+//! writes what came before it, then is retried with the subscriptions' backoff. A topic- or
+//! stream-fed updater reads through the same `TopicReader`s as a subscription, keys each row by the
+//! message's `ce-subject`, writes the rows and then saves the reader's position: at least once.
+//! Events written before a migration are brought to the current shape on the way in
+//! (`ViewSourceDescriptor::migrate`).
 
 use std::sync::Arc;
 

@@ -22,6 +22,58 @@
 //!
 //! Here: the kind and its commands; `steps.rs` runs the steps; `watchdog.rs` has the runtime's
 //! timers of a workflow (its watchdog and its timeout) and what they do when they fire.
+//!
+//! ## Workflows (how it works, and why)
+//!
+//! **Record.** A workflow is a state row (its `type_id`, its id) holding a `Record`: the user's
+//! state (none until the first update), where it is (`not-started`, `running` a step with its input
+//! and attempt, `paused`, `ended`), `run` (the count of transitions) and the workflow timeout's
+//! deadline (or what is left of it while paused). Commands run through the entity host like any
+//! entity's, one at a time per id; `Record::transition`, `fail` (retries, failover, backoff) and
+//! `time_out` are pure and shared by the runtime and the tests.
+//!
+//! **Steps run beside commands.** A commit that enters a step starts the step on a task of its own
+//! in the same process (`drive`), outside the entity's lock: commands keep being answered while it
+//! runs. The step's result is applied as a command: only if the record is still at the `run` that
+//! started it (a command's transition wins; the step's result is dropped), and with the version
+//! check every write has, so on a shared store a result applies once. A step's timeout and a
+//! backoff are read on the service's clock, so tests move them by hand.
+//!
+//! **Retries in memory, steps under permits.** A failed step that its recovery retries writes
+//! nothing: the driving process keeps the attempt and the backoff (`Retry`) and runs the step again
+//! under the same `run`, still marked active so a firing watchdog does not start a second driver;
+//! before a backoff it sets the watchdog past it once and stops renewing it. Only a failover or a
+//! stop (retries spent) is a write. A retry forever costs one timer write per attempt, and after a
+//! crash the attempts count again from the stored record. Every step run and the commit of its
+//! result take a permit of one semaphore per service (`KALIX_WORKFLOW_MAX_RUNNING_STEPS`, in
+//! `ComponentEnv::step_slots`); commands take none, so background retries cannot crowd them out of
+//! the group commit. The testkit's observer is shown each in-memory retry as the record would be.
+//!
+//! **Watchdog.** A commit that enters a step from a workflow that was not running stores the workflow's watchdog timer (`kalix.workflow/<type>/<id>`) in the
+//! same transaction as the record (`StateWrite::timers`, group-committed like any write), due 6 s
+//! later, whose call is the workflow's internal `__kalix_resume` handler. The process
+//! running the workflow's steps pushes it forward every 2 s. If the process dies, the watchdog falls
+//! due and the timer driver of whichever process claims it calls `resume`: it finds the step the
+//! record is at, re-arms the watchdog and runs the step (at least once). On SQLite that is the
+//! restarted process, which brings every watchdog forward as it starts (`Store::hasten_timers`: the
+//! process that kept them ahead is gone), so its workflows resume at once; on PostgreSQL another
+//! process takes over within 6 s plus its 100 ms poll.
+//! A running step therefore never lacks a watchdog, whatever moment the process dies. A watchdog is never cancelled: a
+//! cancel that lands late could remove the one a later transition stored. A paused or finished
+//! workflow's watchdog fires once and finds nothing running. Delivery is at least once: a live
+//! process that cannot renew its watchdog for 6 s (a stalled database) may see another process run
+//! the same step; the record's version check applies one result.
+//!
+//! **Workflow timeout.** Entering a step with a timeout configured sets a deadline and stores (in
+//! the same transaction) the timer `kalix.workflow-timeout/<type>/<id>@<deadline>` calling `__kalix_time_out`; pausing keeps
+//! what is left and cancels the timer, resuming sets a new deadline (a new name, so a late cancel of
+//! the old one cannot remove it). When it fires and is still due, the workflow runs the timeout's
+//! failover step (with its retries, never failing over or timing out again) or ends.
+//!
+//! **Testkit hooks.** `Service::route_calls` lets a router answer component calls before the
+//! dispatcher (the calls handlers make through a component client, not HTTP requests), and
+//! `Service::observe_workflows` shows each committed record. `WorkflowTestKit` uses both to run a
+//! workflow on the real engine with stubbed calls and a log of its transitions.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
