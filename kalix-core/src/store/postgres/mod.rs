@@ -37,6 +37,7 @@
 //! - Deletes hold across processes: the store refuses an append to a deleted journal (409).
 //! - PostgreSQL batches lock rows in (type id, entity id) order in every process; a deadlock or
 //!   serialization failure the database still reports makes every command of the batch run again.
+//!
 //! This costs one indexed read per read command on PostgreSQL; no ownership, leases or notifications
 //! are needed, and any load balancer works.
 
