@@ -101,7 +101,7 @@ mod tests {
 
     use super::*;
     use crate::dependencies::Dependencies;
-    use crate::registry::{ComponentEnv, EntitySettings};
+    use crate::runtime::{ComponentEnv, EntitySettings};
     use crate::store::{GroupCommitter, SqliteStore, Store};
 
     /// Records when it starts and when it sees the stop.

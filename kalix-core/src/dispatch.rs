@@ -18,8 +18,8 @@ use crate::error::{CallError, StartError};
 use crate::invocation::{Body, Invocation};
 use crate::metadata::Metadata;
 use crate::outcome::{HandlerOutcome, Next, Outcome, panic_error};
-use crate::registry::ComponentEnv;
 use crate::registry::{ComponentDescriptor, HandlerDescriptor, PublishTarget};
+use crate::runtime::ComponentEnv;
 use crate::status::ErrorCode;
 
 /// How deep a chain of forwards may go before it is taken for a loop.

@@ -101,6 +101,7 @@ mod metadata;
 mod news;
 mod outcome;
 mod registry;
+mod runtime;
 mod service;
 mod startup;
 mod status;

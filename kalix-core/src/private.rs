@@ -12,7 +12,6 @@ pub use crate::dependencies::{Dependencies, MissingDependency};
 pub use crate::host::value_entity::{StateRow, ValueEntityRuntime};
 pub use crate::invocation::Invocation;
 pub use crate::outcome::HandlerOutcome;
-pub use crate::registry::ComponentEnv;
 pub use crate::registry::{
     ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, PublishTarget,
     RouteDescriptor, RouteSegment, SubscriptionDescriptor, SubscriptionSource,
@@ -21,6 +20,7 @@ pub use crate::registry::{
 pub use crate::registry::{
     RowUpdate, ViewDescriptor, ViewSourceDescriptor, ViewUpdateDescriptor, ViewUpdateInput,
 };
+pub use crate::runtime::ComponentEnv;
 use crate::value_entity::ValueEntityComponent;
 pub use crate::view::private::*;
 pub use crate::view::query::{

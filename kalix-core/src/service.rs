@@ -19,7 +19,7 @@ use crate::dispatch::Dispatcher;
 use crate::error::StartError;
 use crate::eventing::Subscriptions;
 use crate::registry::registered_components;
-use crate::registry::{ComponentEnv, EntitySettings};
+use crate::runtime::{ComponentEnv, EntitySettings};
 use crate::startup::StartupHooks;
 use crate::store::{GroupCommitter, PostgresStore, SqliteStore, Store};
 

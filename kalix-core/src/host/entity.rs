@@ -100,7 +100,7 @@ use crate::action::SideEffect;
 use crate::error::CallError;
 use crate::log_limit::LogLimit;
 use crate::outcome::{Answer, HandlerOutcome};
-use crate::registry::ComponentEnv;
+use crate::runtime::ComponentEnv;
 use crate::status::ErrorCode;
 use crate::store::{GroupCommitter, PendingCommit, Store, StoreError, Write, WriteError};
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::registry::EntitySettings;
+use crate::runtime::EntitySettings;
 use crate::store::PendingCommit;
 
 const SHARDS: usize = 64;

@@ -157,7 +157,7 @@ mod tests {
     }
 
     fn never_built(
-        _: &crate::registry::ComponentEnv<'_>,
+        _: &crate::runtime::ComponentEnv<'_>,
     ) -> Result<Arc<dyn Any + Send + Sync>, crate::MissingDependency> {
         unreachable!("routing tests do not build components")
     }

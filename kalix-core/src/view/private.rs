@@ -17,9 +17,8 @@ use crate::dependencies::MissingDependency;
 use crate::error::CallError;
 use crate::event_sourced_entity::EventSourcedComponent;
 use crate::outcome::HandlerOutcome;
-use crate::registry::{
-    ComponentEnv, RowUpdate, SubscriptionSource, ViewSourceDescriptor, ViewUpdateInput,
-};
+use crate::registry::{RowUpdate, SubscriptionSource, ViewSourceDescriptor, ViewUpdateInput};
+use crate::runtime::ComponentEnv;
 use crate::status::ErrorCode;
 use crate::value_entity::ValueEntityComponent;
 
