@@ -54,7 +54,7 @@ fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// The module a source file is: `src/view/mod.rs` is `view`, `src/private.rs` is `__private`.
+/// The module a source file is: `src/view/mod.rs` is `view`, `src/private/mod.rs` is `__private`.
 fn module_of(file: &Path, src: &Path) -> Vec<String> {
     let relative = file.strip_prefix(src).unwrap().with_extension("");
     let mut path: Vec<String> = relative

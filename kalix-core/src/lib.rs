@@ -114,7 +114,7 @@ pub mod view;
 pub mod workflow;
 
 #[doc(hidden)]
-#[path = "private.rs"]
+#[path = "private/mod.rs"]
 pub mod __private;
 
 /// What the testkit builds on that is no part of the user's API: the pure transition of an
