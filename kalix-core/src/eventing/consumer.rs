@@ -22,6 +22,7 @@ use crate::store::{FeedEntry, FeedKind, FeedOffset, Store, StoreError, StoredMes
 
 /// Where a consumer reads: an entity type's feed, or a topic or stream.
 pub(crate) trait Source: Send {
+    /// What a batch holds: feed entries, or topic messages.
     type Item: Send;
     /// What a failed read is called in the log.
     const READING: &'static str;
@@ -41,6 +42,8 @@ pub(crate) trait Source: Send {
 /// What a consumer does with a batch: delivers or applies it, then saves its progress (and
 /// moves the source past it).
 pub(crate) trait Destination<S: Source>: Sync {
+    /// Delivers or applies `batch`, saves the progress, and moves `source` past it; a lost
+    /// lease or a stopping service ends it early (`Stop`), with what was done before saved.
     fn process<'a>(
         &'a self,
         source: &'a mut S,
@@ -59,6 +62,7 @@ pub(crate) trait Holder: Send + Sync {
     fn lost(&mut self);
     /// Gives the lease up, if held.
     fn release(&mut self) -> impl Future<Output = ()> + Send;
+    /// The lease, which a destination checks before long retries and writes.
     fn lease(&self) -> &Lease;
 }
 
@@ -69,6 +73,7 @@ pub(crate) struct OneLease {
 }
 
 impl OneLease {
+    /// `lease`, not held yet.
     pub(crate) fn new(lease: Lease) -> Self {
         Self {
             lease,

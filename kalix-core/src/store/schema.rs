@@ -9,8 +9,11 @@ use super::StoreError;
 /// after it and before its version is recorded; a database made before versions were kept
 /// reads as version 0 and may hold any earlier layout).
 pub(crate) struct Migration<C> {
+    /// The version a database is at once this step ran.
     pub version: u32,
+    /// What the step adds, for the error a failed step gives.
     pub what: &'static str,
+    /// The step.
     pub apply: C,
 }
 
