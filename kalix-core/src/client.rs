@@ -244,15 +244,6 @@ impl<R> DeferredCall<R> {
         self
     }
 
-    /// The call, or why it could not be described (its body did not serialize): running it,
-    /// or starting a timer with it, fails with that.
-    pub(crate) fn described(&self) -> Result<&Call, CallError> {
-        match &self.defect {
-            Some(defect) => Err(defect.clone()),
-            None => Ok(&self.call),
-        }
-    }
-
     /// The description of the call.
     pub fn call(&self) -> &Call {
         &self.call
@@ -269,8 +260,12 @@ impl<R> DeferredCall<R> {
 impl<R> crate::call::sealed::Sealed for DeferredCall<R> {}
 
 impl<R> TimerCall for DeferredCall<R> {
+    /// The call, or why it could not be described (its body did not serialize).
     fn into_call(self) -> Result<Call, CallError> {
-        self.described().cloned()
+        match self.defect {
+            Some(defect) => Err(defect),
+            None => Ok(self.call),
+        }
     }
 }
 

@@ -84,6 +84,11 @@ impl TestKit {
         &self.base_url
     }
 
+    /// The port the service listens on (to start it again on the same address).
+    pub fn port(&self) -> u16 {
+        self.running.local_addr().port()
+    }
+
     /// The absolute URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)

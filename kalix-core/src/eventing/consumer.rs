@@ -234,8 +234,8 @@ impl Source for TopicSource {
 /// it moved, so an entry seen already is dropped and a gap is filled from the journal first.
 #[derive(Default)]
 pub(crate) struct Sequences {
-    pub known: HashMap<String, u64>,
-    pub touched: HashMap<String, u64>,
+    known: HashMap<String, u64>,
+    touched: HashMap<String, u64>,
 }
 
 impl Sequences {

@@ -62,13 +62,7 @@ async fn copy_until(testkit: &TestKit, id: &str, expected: &Value) -> Value {
 async fn a_consumer_rebuilds_the_producers_counters_and_catches_up_after_restarts() {
     let directory = tempfile::tempdir().unwrap();
     let producing = producer(directory.path(), 0).await;
-    let port = producing
-        .base_url()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = producing.port();
     let consuming = consumer(directory.path(), producing.base_url()).await;
 
     post(&producing, "/counter/s1/increase/3").await;
@@ -208,13 +202,7 @@ async fn stream_readers_get_bounded_pages_and_past_64_at_once_a_503() {
 async fn a_consumer_reads_a_producer_whose_store_was_made_again_from_its_start() {
     let directory = tempfile::tempdir().unwrap();
     let producing = producer(directory.path(), 0).await;
-    let port = producing
-        .base_url()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = producing.port();
     let consuming = consumer(directory.path(), producing.base_url()).await;
     post(&producing, "/counter/m1/increase/1").await;
     post(&producing, "/counter/m1/increase/1").await;
