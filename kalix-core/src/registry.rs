@@ -272,7 +272,7 @@ pub struct ViewDescriptor {
     /// Its update methods (none when the row is the entity's state as it is).
     pub updates: &'static [ViewUpdateDescriptor],
     /// Its queries, whose indexes the table gets.
-    pub queries: &'static [&'static crate::view::query::Query],
+    pub queries: &'static [&'static crate::view::query::ViewQuery],
     /// Builds the instance update methods run on.
     pub construct: fn() -> Box<dyn Any + Send + Sync>,
 }

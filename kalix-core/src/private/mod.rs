@@ -36,9 +36,7 @@ pub use crate::registry::{
 pub use crate::runtime::ComponentEnv;
 use crate::value_entity::ValueEntityComponent;
 pub use crate::view::private::*;
-pub use crate::view::query::{
-    CompareOp, Expr, Offset, Operand, Order, Query, ResultShape, SelectItem,
-};
+pub use crate::view::query::{ResultShape, ViewQuery};
 pub use crate::view::shape::shape_of;
 pub use serde_json::{Map as JsonMap, Value as JsonValue};
 

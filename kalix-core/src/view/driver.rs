@@ -18,10 +18,12 @@
 //! queries answering from what is there meanwhile. Kalix asks for a new view id and two deployments
 //! instead; emptying in place keeps one deployment, at the price of partial answers while it builds.
 //!
-//! **The query language.** `#[query]` is parsed by the macro (`kalix-macros/src/view/query.rs`, a
-//! tokenizer and a recursive-descent parser), and the tree is emitted as a `static` of
-//! `kalix_core::view::query::Query`: the runtime never parses query text, it writes the tree as each
-//! store's SQL with every value bound (`view/sql.rs`). The macro checks what it can see (the table,
+//! **The query language.** One crate, `kalix-query` (a tokenizer, a recursive-descent parser,
+//! the tree and the index derivation), serves both sides. `#[query]` parses the text and checks
+//! it; the macro emits the checked text as a `static` [`ViewQuery`](super::query::ViewQuery),
+//! which the runtime parses once, on first use, with the same parser, and writes as each store's
+//! SQL with every value bound (`view/sql.rs`). Emitting text rather than a tree of `static`s
+//! keeps the generated code small and leaves one definition of the tree. The macro checks what it can see (the table,
 //! parameters against arguments, `LIKE` patterns an index cannot serve) and reports with the query
 //! repeated and a caret under the fault (stable Rust cannot span part of a string literal). What it
 //! cannot see (the row type's fields and types) it hands to the compiler: a function that is never
@@ -162,13 +164,13 @@ fn check_view_columns(view: &ViewDescriptor) -> Result<(), String> {
     }
     for query in view.queries {
         for column in query.columns() {
-            if !shape.has_column(column) {
+            if !shape.has_column(&column.path) {
                 let fields: Vec<&str> = shape.fields.iter().map(|(p, _)| p.as_str()).collect();
                 return Err(format!(
                     "view {}: the query \"{}\" reads the column `{}`, but its row type {} stores no such field (its fields, as serde names them: {})",
                     view.component,
-                    query.text,
-                    column.join("."),
+                    query.text(),
+                    column.joined("."),
                     (view.row_type)(),
                     fields.join(", ")
                 ));
@@ -186,7 +188,7 @@ pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreEr
         // of its queries alone, which only changes indexes, does not empty it.
         let mut queries: Vec<&str> = match view.source.topic {
             Some(_) => Vec::new(),
-            None => view.queries.iter().map(|q| q.text).collect(),
+            None => view.queries.iter().map(|q| q.text()).collect(),
         };
         queries.sort_unstable();
         let updates: Vec<&str> = view.updates.iter().map(|u| u.name).collect();
@@ -210,7 +212,7 @@ pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreEr
                 crate::fingerprint::fingerprint(definition.as_bytes())
             ),
             consumer: consumer_name(view),
-            indexes: super::query::indexes(view.queries),
+            indexes: super::query::indexes(&view.queries.iter().map(|q| &***q).collect::<Vec<_>>()),
         };
         if store.prepare_view_table(spec).await? {
             tracing::info!(
@@ -274,7 +276,7 @@ impl BackgroundDriver for Views {
 mod tests {
     use super::*;
     use crate::registry::{SubscriptionSource, ViewSourceDescriptor};
-    use crate::view::query::{CompareOp, Expr, Operand, Query, SelectItem};
+    use crate::view::query::ViewQuery;
 
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -283,22 +285,10 @@ mod tests {
         customer_id: String,
     }
 
-    static BY_SNAKE_NAME: Query = Query {
-        text: "SELECT * FROM t WHERE customer_id = :id",
-        table: "t",
-        select: &[SelectItem::Star],
-        filter: Some(&Expr::Compare {
-            column: &["customer_id"],
-            op: CompareOp::Eq,
-            value: Operand::Param("id"),
-        }),
-        order: &[],
-        offset: None,
-        limit: None,
-        stream_updates: false,
-    };
+    static BY_SNAKE_NAME: ViewQuery =
+        ViewQuery::new("SELECT * FROM t WHERE customer_id = :id", false);
 
-    fn view(queries: &'static [&'static Query]) -> ViewDescriptor {
+    fn view(queries: &'static [&'static ViewQuery]) -> ViewDescriptor {
         ViewDescriptor {
             component: "tests::View",
             table: "t",
@@ -321,7 +311,7 @@ mod tests {
 
     #[test]
     fn a_column_the_row_does_not_store_under_that_name_stops_the_start() {
-        static QUERIES: [&Query; 1] = [&BY_SNAKE_NAME];
+        static QUERIES: [&ViewQuery; 1] = [&BY_SNAKE_NAME];
         let error = check_view_columns(&view(&QUERIES)).unwrap_err();
         assert!(error.contains("reads the column `customer_id`"), "{error}");
         assert!(error.contains("customerId"), "{error}");

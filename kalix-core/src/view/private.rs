@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::query::{Query, ResultShape};
+use super::query::{ResultShape, ViewQuery};
 use super::serve::ViewQueries;
 use super::{Effect, UpdateContext};
 use crate::dependencies::MissingDependency;
@@ -87,7 +87,7 @@ pub fn query_body_params<T: Serialize>(
 /// Runs a query method.
 pub fn run_view_query(
     instance: Arc<dyn Any + Send + Sync>,
-    query: &'static Query,
+    query: &'static ViewQuery,
     params: Map<String, Value>,
     shape: ResultShape,
 ) -> BoxFuture<'static, HandlerOutcome> {

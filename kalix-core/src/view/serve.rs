@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use super::query::{Query, ResultShape, SelectItem};
+use super::query::{Query, ResultShape, SelectItem, ViewQuery};
 use crate::cloud_events::PayloadType;
 use crate::error::CallError;
 use crate::log_limit::LogLimit;
@@ -49,7 +49,7 @@ async fn read_from(
 ) -> Result<ViewRows, StoreError> {
     let mut found = store.query_view(query, params.clone()).await?;
     if store.is_shared() {
-        found.rows = super::key_order::in_field_order(query.table, found.rows);
+        found.rows = super::key_order::in_field_order(&query.table, found.rows);
     }
     Ok(found)
 }
@@ -57,19 +57,20 @@ async fn read_from(
 /// Runs `query` with `params` and answers in `shape`.
 pub(crate) async fn run_query(
     queries: &ViewQueries,
-    query: &'static Query,
+    method: &'static ViewQuery,
     params: Map<String, Value>,
     shape: ResultShape,
 ) -> HandlerOutcome {
     let params = super::params_without_nul(params);
     if shape == ResultShape::Stream {
-        return stream(queries, query, params).await;
+        return stream(queries, method, params).await;
     }
+    let query: &'static Query = method;
     let found = match read(queries, query, &params).await {
         Ok(found) => found,
         Err(error) => return HandlerOutcome::error(query_error(query, &error)),
     };
-    if let [SelectItem::Star] = query.select {
+    if let [SelectItem::Star] = query.select[..] {
         // The rows as stored are the answer: no need to parse them.
         return match as_stored(query, &params, found, shape) {
             Some(body) => reply_bytes(body),
@@ -77,7 +78,7 @@ pub(crate) async fn run_query(
         };
     }
     let page = Page::of(query, &params, found);
-    let value = if let Some(field) = query.wrapper_field() {
+    let value = if let Some((field, _)) = query.wrapper() {
         page.wrapper(query, field)
     } else {
         match shape {
@@ -200,9 +201,9 @@ impl Page {
         let mut wrapper = Map::new();
         let mut rows = Some(self.rows);
         // In the order of the projection.
-        for item in query.select {
+        for item in &query.select {
             match item {
-                SelectItem::StarAs(_) | SelectItem::Star => {
+                SelectItem::StarAs(..) | SelectItem::Star => {
                     let rows = rows.take().unwrap_or_default();
                     let rows = rows.into_iter().map(|(_, row)| row).collect();
                     wrapper.insert(field.to_owned(), Value::Array(rows));
@@ -213,13 +214,13 @@ impl Page {
                     } else {
                         String::new()
                     };
-                    wrapper.insert((*alias).to_owned(), Value::from(token));
+                    wrapper.insert(alias.clone(), Value::from(token));
                 }
                 SelectItem::HasMore(alias) => {
-                    wrapper.insert((*alias).to_owned(), Value::from(self.has_more));
+                    wrapper.insert(alias.clone(), Value::from(self.has_more));
                 }
                 SelectItem::TotalCount(alias) => {
-                    wrapper.insert((*alias).to_owned(), Value::from(self.total.unwrap_or(0)));
+                    wrapper.insert(alias.clone(), Value::from(self.total.unwrap_or(0)));
                 }
                 _ => {}
             }
@@ -234,11 +235,11 @@ impl Page {
 
 /// A row as the query selects it: as it is, or the columns it names under their aliases.
 fn project(query: &Query, row: Value) -> Value {
-    let columns: Vec<(&[&str], &str)> = query
+    let columns: Vec<(&[String], &str)> = query
         .select
         .iter()
         .filter_map(|item| match item {
-            SelectItem::Column { column, alias } => Some((*column, *alias)),
+            SelectItem::Column { column, alias } => Some((&column.path[..], alias.as_str())),
             _ => None,
         })
         .collect();
@@ -264,12 +265,13 @@ fn project(query: &Query, row: Value) -> Value {
 /// At most `MAX_UPDATE_STREAMS` such streams are open at once; past it, a 503.
 async fn stream(
     queries: &ViewQueries,
-    query: &'static Query,
+    method: &'static ViewQuery,
     params: Map<String, Value>,
 ) -> HandlerOutcome {
+    let query: &'static Query = method;
     // An update stream is counted while it is open (the permit goes with it when the client
     // goes) and follows its table's writes from before its first query, so none is missed.
-    let following = if query.stream_updates {
+    let following = if method.stream_updates() {
         let Some(permit) = queries.updated.open_stream() else {
             return HandlerOutcome::error(CallError::new(
                 ErrorCode::SERVICE_UNAVAILABLE,
@@ -279,7 +281,7 @@ async fn stream(
                 ),
             ));
         };
-        Some((queries.updated.follow(query.table), permit))
+        Some((queries.updated.follow(&query.table), permit))
     } else {
         None
     };

@@ -39,7 +39,7 @@ pub fn shape_of<T: DeserializeOwned>() -> Shape {
 
 impl Shape {
     /// Whether `column` (a path of JSON names) is a field of the shape.
-    pub(crate) fn has_column(&self, column: &[&str]) -> bool {
+    pub(crate) fn has_column<S: std::borrow::Borrow<str>>(&self, column: &[S]) -> bool {
         let dotted = column.join(".");
         self.fields.iter().any(|(path, _)| *path == dotted)
     }

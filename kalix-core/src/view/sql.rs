@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::query::{Column, Expr, Offset, Operand, Query};
+use super::query::{Column, CompareOp, Expr, Offset, Operand, Query};
 use crate::fingerprint::fingerprint;
 
 /// The largest `LIMIT` or `OFFSET` (the stores count rows in signed 64-bit numbers).
@@ -22,10 +22,10 @@ pub(crate) const DEFAULT_PAGE_SIZE: u64 = 100;
 /// rest of a query's SQL (conditions, order, paging, counts) is written here for every store.
 pub(crate) trait Dialect: Sync {
     /// A column's expression over the row's JSON; a JSON `null` must read as SQL NULL.
-    fn column(&self, column: Column) -> String;
+    fn column(&self, column: &Column) -> String;
 
     /// A column's text (for `LIKE`).
-    fn column_text(&self, column: Column) -> String {
+    fn column_text(&self, column: &Column) -> String {
         self.column(column)
     }
 
@@ -42,7 +42,7 @@ pub(crate) trait Dialect: Sync {
     fn array_items(&self, list: &str) -> String;
 
     /// Whether the array at `column` holds the bound `value`.
-    fn array_contains(&self, column: Column, value: &str) -> String;
+    fn array_contains(&self, column: &Column, value: &str) -> String;
 
     /// Whether `target` starts with `text` (bound by `bind`), served by an index on the column
     /// where the database can.
@@ -67,8 +67,8 @@ pub(crate) trait Dialect: Sync {
 pub(crate) struct Sqlite;
 
 impl Dialect for Sqlite {
-    fn column(&self, column: Column) -> String {
-        format!("json_extract(row, '$.{}')", column.join("."))
+    fn column(&self, column: &Column) -> String {
+        format!("json_extract(row, '$.{}')", column.joined("."))
     }
 
     fn placeholder(&self, number: usize, _: &Bind) -> String {
@@ -79,10 +79,10 @@ impl Dialect for Sqlite {
         format!("SELECT value FROM json_each({list})")
     }
 
-    fn array_contains(&self, column: Column, value: &str) -> String {
+    fn array_contains(&self, column: &Column, value: &str) -> String {
         format!(
             "EXISTS (SELECT 1 FROM json_each(row, '$.{}') WHERE value = {value})",
-            column.join(".")
+            column.joined(".")
         )
     }
 
@@ -113,14 +113,14 @@ impl Dialect for Sqlite {
 pub(crate) struct Postgres;
 
 impl Dialect for Postgres {
-    fn column(&self, column: Column) -> String {
+    fn column(&self, column: &Column) -> String {
         // A JSON `null` is SQL NULL, as `json_extract` makes it on SQLite, so comparisons,
         // `IS NULL` and ordering agree between the stores.
-        format!("nullif(row #> '{{{}}}', 'null'::jsonb)", column.join(","))
+        format!("nullif(row #> '{{{}}}', 'null'::jsonb)", column.joined(","))
     }
 
-    fn column_text(&self, column: Column) -> String {
-        format!("(row #>> '{{{}}}')", column.join(","))
+    fn column_text(&self, column: &Column) -> String {
+        format!("(row #>> '{{{}}}')", column.joined(","))
     }
 
     fn ordered(&self, expression: String, descending: bool) -> String {
@@ -144,7 +144,7 @@ impl Dialect for Postgres {
         format!("SELECT jsonb_array_elements({list})")
     }
 
-    fn array_contains(&self, column: Column, value: &str) -> String {
+    fn array_contains(&self, column: &Column, value: &str) -> String {
         format!("{} @> jsonb_build_array({value})", self.column(column))
     }
 
@@ -224,13 +224,25 @@ pub(crate) fn index_definitions(
         .collect()
 }
 
+/// A comparison in SQL.
+fn operator(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "=",
+        CompareOp::Ne => "<>",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+    }
+}
+
 /// The SQL name of a view table.
 pub(crate) fn table_name(table: &str) -> String {
     format!("view_{table}")
 }
 
 /// A column in an index or an `ORDER BY`.
-pub(crate) fn ordered(dialect: &dyn Dialect, column: Column, descending: bool) -> String {
+pub(crate) fn ordered(dialect: &dyn Dialect, column: &Column, descending: bool) -> String {
     dialect.ordered(dialect.column(column), descending)
 }
 
@@ -255,8 +267,8 @@ impl Writer<'_> {
 
     fn operand(&mut self, operand: &Operand) -> Result<String, BadParameter> {
         let value = match operand {
-            Operand::Param(name) => self.param(name)?.clone(),
-            Operand::Text(text) => Value::from(*text),
+            Operand::Param(name, _) => self.param(name)?.clone(),
+            Operand::Text(text) => Value::from(text.as_str()),
             Operand::Integer(n) => Value::from(*n),
             Operand::Float(n) => Value::from(*n),
             Operand::Bool(b) => Value::from(*b),
@@ -269,7 +281,7 @@ impl Writer<'_> {
         Ok(match expr {
             Expr::Compare { column, op, value } => {
                 let value = self.operand(value)?;
-                format!("{} {} {value}", dialect.column(column), op.sql())
+                format!("{} {} {value}", dialect.column(column), operator(*op))
             }
             Expr::And(a, b) => format!("({} AND {})", self.expr(a)?, self.expr(b)?),
             Expr::Or(a, b) => format!("({} OR {})", self.expr(a)?, self.expr(b)?),
@@ -281,13 +293,13 @@ impl Writer<'_> {
                     .collect::<Result<Vec<_>, _>>()?;
                 format!("{} IN ({})", dialect.column(column), values.join(", "))
             }
-            Expr::AnyOfParam { column, param } => {
+            Expr::AnyOfParam { column, param, .. } => {
                 let list = self.list(param)?;
                 let list = self.placeholder(Bind::List(list));
                 let items = dialect.array_items(&list);
                 format!("{} IN ({items})", dialect.column(column))
             }
-            Expr::ParamInColumn { param, column } => {
+            Expr::ParamInColumn { param, column, .. } => {
                 let value = self.param(param)?.clone();
                 let value = self.placeholder(Bind::Json(value));
                 dialect.array_contains(column, &value)
@@ -323,7 +335,7 @@ impl Writer<'_> {
     fn count(&self, operand: &Operand, what: &str) -> Result<u64, BadParameter> {
         let value = match operand {
             Operand::Integer(n) => Value::from(*n),
-            Operand::Param(name) => self.param(name)?.clone(),
+            Operand::Param(name, _) => self.param(name)?.clone(),
             other => {
                 return Err(BadParameter(format!(
                     "{what} must be a whole number, not {other:?}"
@@ -350,7 +362,7 @@ pub(crate) fn select(
         params,
         binds: Vec::new(),
     };
-    let filter = match query.filter {
+    let filter = match &query.filter {
         Some(expr) => format!(" WHERE {}", writer.expr(expr)?),
         None => String::new(),
     };
@@ -358,7 +370,7 @@ pub(crate) fn select(
     let mut order: Vec<String> = query
         .order
         .iter()
-        .map(|o| ordered(dialect, o.column, o.descending))
+        .map(|o| ordered(dialect, &o.column, o.descending))
         .collect();
     // The key last, so pages of rows that tie on the order are stable.
     order.push("view_key ASC".to_owned());
@@ -398,10 +410,10 @@ pub(crate) fn paging(
         params,
         binds: Vec::new(),
     };
-    let offset = match query.offset {
+    let offset = match &query.offset {
         None => 0,
-        Some(Offset::Count(operand)) => writer.count(&operand, "OFFSET")?,
-        Some(Offset::PageToken(name)) => page_token_offset(writer.param(name)?)?,
+        Some(Offset::Count(operand)) => writer.count(operand, "OFFSET")?,
+        Some(Offset::PageToken(name, _)) => page_token_offset(writer.param(name)?)?,
     };
     let limit = match &query.limit {
         Some(operand) => Some(writer.count(operand, "LIMIT")?),

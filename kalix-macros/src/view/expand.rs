@@ -1,5 +1,5 @@
-//! Code generated for a view: the `ViewComponent` impl, each query as a static tree the runtime
-//! translates into SQL, a dispatch function per query method, an apply function per update
+//! Code generated for a view: the `ViewComponent` impl, each query's checked text for the runtime
+//! to parse once and translate into SQL, a dispatch function per query method, an apply function per update
 //! method, the registrations, and a function that is never called whose body checks every
 //! query against the row, argument and return types (the compiler reports at the query).
 
@@ -9,10 +9,10 @@ use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
 use super::model::{QueryMethod, Source, Update, UpdateParam, View};
-use super::query::{Column, Expr, Offset, Operand, ParamUse, SelectItem};
 use crate::codegen::{self, ClientTarget, dispatch_ident, extractions};
 use crate::exports::{KalixCore, KalixCoreAt};
 use crate::handler::{Handler, ParamKind, QueryShape, Reply, generic_arg};
+use kalix_query::{Column, Expr, Operand, ParamUse, SelectItem};
 
 pub(crate) fn generate(view: &View) -> TokenStream {
     let self_ty = &view.self_ty;
@@ -79,132 +79,16 @@ fn update_ident(update: &Update) -> Ident {
     format_ident!("__kalix_update_{}", update.ident)
 }
 
-fn column_tokens(column: &Column) -> TokenStream {
-    let path = &column.path;
-    quote!(&[#(#path),*])
-}
-
-fn operand_tokens(operand: &Operand) -> TokenStream {
-    let core = KalixCore;
-    match operand {
-        Operand::Param(name, _) => quote!(#core::__private::Operand::Param(#name)),
-        Operand::Text(text) => quote!(#core::__private::Operand::Text(#text)),
-        Operand::Integer(n) => quote!(#core::__private::Operand::Integer(#n)),
-        Operand::Float(n) => quote!(#core::__private::Operand::Float(#n)),
-        Operand::Bool(b) => quote!(#core::__private::Operand::Bool(#b)),
-    }
-}
-
-fn expr_tokens(expr: &Expr) -> TokenStream {
-    let core = KalixCore;
-    let e = quote!(#core::__private::Expr);
-    match expr {
-        Expr::Compare { column, op, value } => {
-            let column = column_tokens(column);
-            let op = format_ident!("{}", op.variant());
-            let value = operand_tokens(value);
-            quote!(#e::Compare { column: #column, op: #core::__private::CompareOp::#op, value: #value })
-        }
-        Expr::And(a, b) => {
-            let (a, b) = (expr_tokens(a), expr_tokens(b));
-            quote!(#e::And(&#a, &#b))
-        }
-        Expr::Or(a, b) => {
-            let (a, b) = (expr_tokens(a), expr_tokens(b));
-            quote!(#e::Or(&#a, &#b))
-        }
-        Expr::Not(a) => {
-            let a = expr_tokens(a);
-            quote!(#e::Not(&#a))
-        }
-        Expr::In { column, values } => {
-            let column = column_tokens(column);
-            let values = values.iter().map(operand_tokens);
-            quote!(#e::In { column: #column, values: &[#(#values),*] })
-        }
-        Expr::AnyOfParam { column, param, .. } => {
-            let column = column_tokens(column);
-            quote!(#e::AnyOfParam { column: #column, param: #param })
-        }
-        Expr::ParamInColumn { param, column, .. } => {
-            let column = column_tokens(column);
-            quote!(#e::ParamInColumn { param: #param, column: #column })
-        }
-        Expr::Like {
-            column,
-            text,
-            prefix,
-        } => {
-            let column = column_tokens(column);
-            quote!(#e::Like { column: #column, text: #text, prefix: #prefix })
-        }
-        Expr::IsNull { column, negated } => {
-            let column = column_tokens(column);
-            quote!(#e::IsNull { column: #column, negated: #negated })
-        }
-    }
-}
-
-/// `static __KALIX_QUERY_method: Query = Query { .. };`
+/// `static __KALIX_QUERY_method: ViewQuery = ViewQuery::new("SELECT ..", stream_updates);`: the
+/// text was parsed and checked here; the runtime parses it again, with the same parser, on first
+/// use.
 fn query_static(handler: &Handler, method: &QueryMethod) -> TokenStream {
-    let core = KalixCore;
+    let p = quote!(#KalixCore::__private);
     let ident = query_ident(handler);
-    let query = &method.query;
-    let text = method.literal.value();
-    let table = &query.table;
-    let p = quote!(#core::__private);
-    let select = query.select.iter().map(|item| match item {
-        SelectItem::Star => quote!(#p::SelectItem::Star),
-        SelectItem::StarAs(field, _) => quote!(#p::SelectItem::StarAs(#field)),
-        SelectItem::Column { column, alias, .. } => {
-            let column = column_tokens(column);
-            quote!(#p::SelectItem::Column { column: #column, alias: #alias })
-        }
-        SelectItem::NextPageToken(field) => quote!(#p::SelectItem::NextPageToken(#field)),
-        SelectItem::HasMore(field) => quote!(#p::SelectItem::HasMore(#field)),
-        SelectItem::TotalCount(field) => quote!(#p::SelectItem::TotalCount(#field)),
-    });
-    let filter = match &query.filter {
-        Some(expr) => {
-            let expr = expr_tokens(expr);
-            quote!(::core::option::Option::Some(&#expr))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let order = query.order.iter().map(|o| {
-        let column = column_tokens(&o.column);
-        let descending = o.descending;
-        quote!(#p::Order { column: #column, descending: #descending })
-    });
-    let offset = match &query.offset {
-        None => quote!(::core::option::Option::None),
-        Some(Offset::Count(operand)) => {
-            let operand = operand_tokens(operand);
-            quote!(::core::option::Option::Some(#p::Offset::Count(#operand)))
-        }
-        Some(Offset::PageToken(name, _)) => {
-            quote!(::core::option::Option::Some(#p::Offset::PageToken(#name)))
-        }
-    };
-    let limit = match &query.limit {
-        None => quote!(::core::option::Option::None),
-        Some(operand) => {
-            let operand = operand_tokens(operand);
-            quote!(::core::option::Option::Some(#operand))
-        }
-    };
+    let text = &method.literal;
     let stream_updates = method.stream_updates;
     quote! {
-        static #ident: #p::Query = #p::Query {
-            text: #text,
-            table: #table,
-            select: &[#(#select),*],
-            filter: #filter,
-            order: &[#(#order),*],
-            offset: #offset,
-            limit: #limit,
-            stream_updates: #stream_updates,
-        };
+        static #ident: #p::ViewQuery = #p::ViewQuery::new(#text, #stream_updates);
     }
 }
 

@@ -1,9 +1,8 @@
-//! `#[view]`: parse -> model -> validate -> expand. The query language has its own parser
-//! (`query`), whose tree the expansion writes out for the runtime.
+//! `#[view]`: parse -> model -> validate -> expand. The query language is the `kalix-query`
+//! crate, which the runtime parses the same text with.
 
 mod expand;
 mod model;
-mod query;
 
 use proc_macro2::TokenStream;
 

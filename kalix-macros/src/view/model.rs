@@ -6,11 +6,11 @@ use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, FnArg, Ident, ImplItem, ItemImpl, LitStr, Pat, Type};
 
-use super::query::{self, ParamUse, Query};
 use crate::diagnostics::Diagnostics;
 use crate::handler::{ComponentKind, Handler, KnownTypes, ParamKind, Reply, generic_arg};
 use crate::options::{SubscribeOptions, SubscriptionSource};
 use crate::route::Method;
+use kalix_query::{self as query, ParamUse, Query};
 
 pub(crate) struct View {
     pub self_ty: Type,

@@ -3,101 +3,43 @@
 
 use bytes::Bytes;
 use kalix_core::store::{ConsumerProgress, FeedOffset, Store, ViewRowWrite, ViewTableSpec};
-use kalix_core::view::query::{
-    CompareOp, Expr, Offset, Operand, Order, Query, SelectItem, indexes,
-};
+use kalix_core::view::query::{Query, ViewQuery, indexes};
 use serde_json::{Map, Value, json};
 
 const TABLE: &str = "conformance_people";
 
-static BY_EMAIL: Query = Query {
-    text: "SELECT * FROM conformance_people WHERE email = :email",
-    table: TABLE,
-    select: &[SelectItem::Star],
-    filter: Some(&Expr::Compare {
-        column: &["email"],
-        op: CompareOp::Eq,
-        value: Operand::Param("email"),
-    }),
-    order: &[],
-    offset: None,
-    limit: None,
-    stream_updates: false,
-};
+static BY_EMAIL: ViewQuery = ViewQuery::new(
+    "SELECT * FROM conformance_people WHERE email = :email",
+    false,
+);
 
 /// `WHERE <filter> ORDER BY age DESC` with a count, over the same table.
-const fn by(filter: &'static Expr) -> Query {
-    Query {
-        text: "",
-        table: TABLE,
-        select: &[
-            SelectItem::StarAs("people"),
-            SelectItem::TotalCount("total"),
-        ],
-        filter: Some(filter),
-        order: &[Order {
-            column: &["age"],
-            descending: true,
-        }],
-        offset: None,
-        limit: None,
-        stream_updates: false,
-    }
+macro_rules! by {
+    ($filter:literal) => {
+        ViewQuery::new(
+            concat!(
+                "SELECT * AS people, COUNT(*) AS total FROM conformance_people WHERE ",
+                $filter,
+                " ORDER BY age DESC"
+            ),
+            false,
+        )
+    };
 }
 
-static OLDER: Query = by(&Expr::Compare {
-    column: &["age"],
-    op: CompareOp::Gt,
-    value: Operand::Param("age"),
-});
-static IN_CITIES: Query = by(&Expr::AnyOfParam {
-    column: &["address", "city"],
-    param: "cities",
-});
-static TAGGED: Query = by(&Expr::ParamInColumn {
-    param: "tag",
-    column: &["tags"],
-});
-static NAME_PREFIX: Query = by(&Expr::Like {
-    column: &["name"],
-    text: "An",
-    prefix: true,
-});
-static NAME_SUFFIX: Query = by(&Expr::Like {
-    column: &["name"],
-    text: "son",
-    prefix: false,
-});
-static NO_ADDRESS: Query = by(&Expr::IsNull {
-    column: &["address"],
-    negated: false,
-});
-static YOUNG_OR_OSLO: Query = by(&Expr::Or(
-    &Expr::Compare {
-        column: &["age"],
-        op: CompareOp::Lt,
-        value: Operand::Integer(20),
-    },
-    &Expr::Not(&Expr::In {
-        column: &["address", "city"],
-        values: &[Operand::Text("Bergen"), Operand::Param("other")],
-    }),
-));
-static PAGED: Query = Query {
-    text: "",
-    table: TABLE,
-    select: &[SelectItem::StarAs("people")],
-    filter: None,
-    order: &[Order {
-        column: &["name"],
-        descending: false,
-    }],
-    offset: Some(Offset::Count(Operand::Integer(1))),
-    limit: Some(Operand::Param("limit")),
-    stream_updates: false,
-};
+static OLDER: ViewQuery = by!("age > :age");
+static IN_CITIES: ViewQuery = by!("address.city = ANY(:cities)");
+static TAGGED: ViewQuery = by!(":tag = ANY(tags)");
+static NAME_PREFIX: ViewQuery = by!("name LIKE 'An%'");
+static NAME_SUFFIX: ViewQuery = by!("name LIKE '%son'");
+static NO_ADDRESS: ViewQuery = by!("address IS NULL");
+static YOUNG_OR_OSLO: ViewQuery = by!("age < 20 OR NOT address.city IN ('Bergen', :other)");
+static PAGED: ViewQuery = ViewQuery::new(
+    "SELECT * AS people FROM conformance_people ORDER BY name OFFSET 1 LIMIT :limit",
+    false,
+);
 
-static ALL: [&Query; 9] = [
+static ALL: [&ViewQuery; 9] = [
     &BY_EMAIL,
     &OLDER,
     &IN_CITIES,
@@ -114,7 +56,7 @@ fn spec(definition: &str) -> ViewTableSpec {
         name: TABLE,
         definition: definition.to_owned(),
         consumer: format!("view:{TABLE}"),
-        indexes: indexes(&ALL),
+        indexes: indexes(&ALL.map(|query| &**query)),
     }
 }
 
