@@ -90,6 +90,11 @@ mod error;
 pub mod event_sourced_entity;
 mod eventing;
 mod fingerprint;
+pub mod guide;
+/// The README's examples, compiled and run with the doc tests so the tour stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 mod host;
 mod http_request;
 mod ingress;

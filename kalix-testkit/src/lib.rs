@@ -13,8 +13,13 @@
 //! - [`store_conformance`] is the suite every storage backend must pass.
 //! - [`TestKit`] runs the whole service in-process on a free port and gives an HTTP client with
 //!   its base URL and a component client.
+//!
+//! The [`guide`] shows each of them at work.
 
 #![warn(missing_docs)]
+
+#[doc = include_str!("guide.md")]
+pub mod guide {}
 
 mod action;
 mod counting_store;

@@ -404,16 +404,11 @@ fn millis_of(duration: Duration) -> String {
 mod tests {
     use super::*;
 
-    /// The README's configuration table lists every setting, in order, and each default it
+    /// The guide's configuration table lists every setting, in order, and each default it
     /// shows as code is the one the service applies.
     #[test]
-    fn the_readme_table_is_the_settings_table() {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-            .expect("the workspace README");
-        let section = readme
-            .split("\n## Configuration\n")
-            .nth(1)
-            .expect("the README has a Configuration section");
+    fn the_guide_table_is_the_settings_table() {
+        let section = include_str!("../guide/configuration.md");
         let rows: Vec<(&str, &str)> = section
             .lines()
             .skip_while(|line| !line.starts_with('|'))
@@ -430,7 +425,7 @@ mod tests {
         let settings: Vec<&str> = SETTINGS.iter().map(|s| s.variable).collect();
         assert_eq!(
             documented, settings,
-            "the README's table and the settings differ"
+            "the guide's table and the settings differ"
         );
         let defaults = Config::default();
         for ((variable, shown), setting) in rows.iter().zip(SETTINGS) {
@@ -438,7 +433,7 @@ mod tests {
                 assert_eq!(
                     code,
                     (setting.shown_default)(&defaults),
-                    "the README's default of {variable}"
+                    "the guide's default of {variable}"
                 );
             }
         }

@@ -1,12 +1,14 @@
-//! ARCHITECTURE.md is the map of the code: every path it names exists.
+//! ARCHITECTURE.md is the map of the code: every path it names exists; and every file the
+//! README links to exists.
 
 use std::path::{Path, PathBuf};
 
 /// Where a path the map names may be read from: the workspace, then each crate's sources.
-const ROOTS: [&str; 6] = [
+const ROOTS: [&str; 7] = [
     "",
     "kalix-core/src/",
     "kalix-macros/src/",
+    "kalix-query/src/",
     "kalix-testkit/src/",
     "kalix-core/",
     "kalix-testkit/",
@@ -61,5 +63,27 @@ fn every_path_the_architecture_map_names_exists() {
     assert!(
         missing.is_empty(),
         "ARCHITECTURE.md names paths that do not exist: {missing:?}"
+    );
+}
+
+#[test]
+fn every_file_the_readme_links_exists() {
+    let root = workspace();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let links: Vec<&str> = readme
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .filter(|target| !target.starts_with("http"))
+        .map(|target| target.split('#').next().unwrap_or(target))
+        .collect();
+    assert!(links.len() > 5, "the README links the guide: {links:?}");
+    let missing: Vec<&&str> = links
+        .iter()
+        .filter(|target| !root.join(target).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md links files that do not exist: {missing:?}"
     );
 }

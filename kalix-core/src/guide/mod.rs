@@ -1,0 +1,36 @@
+//! The guide: how each part of a service works, chapter by chapter, for readers who finished
+//! the README's tour. Every example here is compiled and run as a doc test, so it stays true.
+//!
+//! | chapter | what it covers |
+//! |---|---|
+//! | [`components`] | handlers and their arguments, effects, the component client, idempotency keys, value and event-sourced entities, start-up hooks, dependencies, bad input |
+//! | [`eventing`] | subscriptions to entities and topics, publishing, brokers, streams between services, retention |
+//! | [`views`] | tables fed by entities, events, topics and streams; the query language; paging and streams |
+//! | [`timers`] | durable, named, cancelable calls for later; the clock tests control |
+//! | [`workflows`] | durable multi-step processes: steps, timeouts, recovery, compensation |
+//! | [`postgres`] | running on PostgreSQL, several copies of a service on one database |
+//! | [`configuration`] | every setting (variable and flag), limits and timeouts |
+//!
+//! Testing is the chapter of `kalix-testkit`'s documentation (its `guide` module), beside the
+//! testkits it describes.
+
+#[doc = include_str!("components.md")]
+pub mod components {}
+
+#[doc = include_str!("eventing.md")]
+pub mod eventing {}
+
+#[doc = include_str!("views.md")]
+pub mod views {}
+
+#[doc = include_str!("timers.md")]
+pub mod timers {}
+
+#[doc = include_str!("workflows.md")]
+pub mod workflows {}
+
+#[doc = include_str!("postgres.md")]
+pub mod postgres {}
+
+#[doc = include_str!("configuration.md")]
+pub mod configuration {}
