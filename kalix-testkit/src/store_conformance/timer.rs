@@ -142,7 +142,8 @@ pub(super) async fn due_timers_are_claimed_once_until_the_claim_runs_out(store: 
 }
 
 /// Timers carried by a state write are stored in its transaction when it applies (replacing a
-/// timer of their name), and not at all when it conflicts.
+/// timer of their name), and not at all when it conflicts; they count against the limit like
+/// any other, and one that fired leaves room.
 pub(super) async fn timers_in_a_state_write_are_stored_only_when_it_applies(store: impl Store) {
     let write = |expected, timers| kalix_core::store::StateWrite {
         type_id: "flow".to_owned(),
@@ -182,6 +183,29 @@ pub(super) async fn timers_in_a_state_write_are_stored_only_when_it_applies(stor
     assert!(refused[0].is_err(), "a conflicting write: {refused:?}");
     let listed = store.list_timers(10).await.unwrap();
     assert!(!names(&listed).contains(&"lost"), "{:?}", names(&listed));
+
+    assert_eq!(
+        store
+            .start_timer(timer("third", "g", 9_000), 2)
+            .await
+            .unwrap(),
+        TimerStart::TooMany,
+        "the two timers the write stored count"
+    );
+    let due = store.claim_due_timers(5_000, 1_000, 1, 10).await.unwrap();
+    assert_eq!(names(&due), ["watchdog"]);
+    store
+        .settle_timers(vec![done("watchdog", "new")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .start_timer(timer("third", "g", 9_000), 2)
+            .await
+            .unwrap(),
+        TimerStart::Started,
+        "the fired timer left room"
+    );
 }
 
 /// Timers of a prefix are brought forward to a time, unless they are due sooner; the others

@@ -233,6 +233,11 @@ const MIGRATIONS: &[Migration<Step>] = &[
         what: "replies kept under idempotency keys",
         apply: |transaction, schema| Box::pin(kept::create(transaction, schema)),
     },
+    Migration {
+        version: 5,
+        what: "the count of pending timers, kept by a trigger in 16 shards",
+        apply: |transaction, schema| Box::pin(timer::count_pending(transaction, schema)),
+    },
 ];
 
 /// Brings `schema` to the latest version in `transaction` (which holds the schema's lock), or

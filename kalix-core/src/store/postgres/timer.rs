@@ -39,6 +39,52 @@ pub(super) async fn create(
     Ok(())
 }
 
+/// How many rows the count of pending timers is spread over: a start updates one (by its name's
+/// hash), so starts on several processes seldom wait for each other's row lock, and a start
+/// reads all of them.
+const PENDING_SHARDS: i32 = 16;
+
+/// Keeps the number of the components' timers (names not starting with `kalix.`) in
+/// `timer_pending`, updated by a trigger as timers come and go, so a start checks the limit in
+/// O(1) instead of counting the table.
+pub(super) async fn count_pending(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<(), StoreError> {
+    let last = PENDING_SHARDS - 1;
+    transaction
+        .batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {schema}.timer_pending (
+                 shard INTEGER PRIMARY KEY, pending BIGINT NOT NULL);
+             INSERT INTO {schema}.timer_pending (shard, pending)
+                 SELECT s, 0 FROM generate_series(0, {last}) s ON CONFLICT DO NOTHING;
+             UPDATE {schema}.timer_pending p SET pending = c.n FROM (
+                 SELECT hashtext(name) & {last} AS shard, COUNT(*) AS n FROM {schema}.timer
+                 WHERE left(name, 6) <> 'kalix.' GROUP BY 1) c
+             WHERE p.shard = c.shard;
+             CREATE OR REPLACE FUNCTION {schema}.timer_pending_count() RETURNS trigger
+             LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF TG_OP = 'INSERT' THEN
+                     IF left(NEW.name, 6) <> 'kalix.' THEN
+                         UPDATE {schema}.timer_pending SET pending = pending + 1
+                         WHERE shard = hashtext(NEW.name) & {last};
+                     END IF;
+                     RETURN NEW;
+                 END IF;
+                 IF left(OLD.name, 6) <> 'kalix.' THEN
+                     UPDATE {schema}.timer_pending SET pending = pending - 1
+                     WHERE shard = hashtext(OLD.name) & {last};
+                 END IF;
+                 RETURN OLD;
+             END $$;
+             CREATE OR REPLACE TRIGGER timer_pending_count AFTER INSERT OR DELETE
+                 ON {schema}.timer FOR EACH ROW EXECUTE FUNCTION {schema}.timer_pending_count();"
+        ))
+        .await
+        .map_err(db_error)
+}
+
 const COLUMNS: &str = "name, generation, due_ms, call, attempts, max_retries";
 
 fn record(row: &Row) -> TimerRecord {
@@ -58,41 +104,56 @@ impl PostgresStore {
     }
 }
 
+/// Stores `timer` in one statement: it is written if its name is stored already (a
+/// replacement), if it is the runtime's own (`max_pending` is `u64::MAX`), or if fewer than
+/// `max_pending` of the components' timers are pending. Processes starting timers at once may
+/// pass the limit by a few: it bounds the table, it is not a quota to the unit.
 pub(super) async fn start(
     store: &PostgresStore,
     timer: &TimerRecord,
     max_pending: u64,
 ) -> Result<TimerStart, StoreError> {
     let table = store.timers();
-    let mut client = store.pool.get().await.map_err(pool_error)?;
-    let transaction = client.transaction().await.map_err(db_error)?;
-    let exists = transaction
-        .query_opt(
-            &format!("SELECT 1 FROM {table} WHERE name = $1"),
-            &[&timer.name],
+    let schema = &store.schema;
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(&format!(
+            "INSERT INTO {table} (name, generation, due_ms, call, attempts, max_retries) \
+             SELECT $1::text, $2::text, $3::bigint, $4::bytea, $5::integer, $6::integer \
+             WHERE $7::bigint < 0 OR EXISTS (SELECT 1 FROM {table} WHERE name = $1::text) \
+                 OR (SELECT COALESCE(SUM(pending), 0)::bigint FROM {schema}.timer_pending) \
+                     < $7::bigint \
+             ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, \
+                 due_ms = excluded.due_ms, call = excluded.call, attempts = excluded.attempts, \
+                 max_retries = excluded.max_retries, claimed_until_ms = NULL, owner = NULL"
+        ))
+        .await
+        .map_err(db_error)?;
+    let limit: i64 = if max_pending == u64::MAX {
+        -1
+    } else {
+        max_pending.min(i64::MAX as u64) as i64
+    };
+    let written = client
+        .execute(
+            &statement,
+            &[
+                &timer.name,
+                &timer.generation,
+                &(timer.due_ms as i64),
+                &timer.call.as_ref(),
+                &(timer.attempts as i32),
+                &timer.max_retries.map(|n| n as i32),
+                &limit,
+            ],
         )
         .await
-        .map_err(db_error)?
-        .is_some();
-    // The runtime's own timers (`kalix.`) are not counted against the limit.
-    if !exists && max_pending < u64::MAX {
-        // Processes starting timers at once may pass the limit by a few: it bounds the table,
-        // it is not a quota to the unit.
-        let pending: i64 = transaction
-            .query_one(
-                &format!("SELECT COUNT(*) FROM {table} WHERE left(name, 6) <> 'kalix.'"),
-                &[],
-            )
-            .await
-            .map_err(db_error)?
-            .get(0);
-        if pending as u64 >= max_pending {
-            return Ok(TimerStart::TooMany);
-        }
-    }
-    upsert(store, &transaction, timer).await.map_err(db_error)?;
-    transaction.commit().await.map_err(db_error)?;
-    Ok(TimerStart::Started)
+        .map_err(db_error)?;
+    Ok(if written == 0 {
+        TimerStart::TooMany
+    } else {
+        TimerStart::Started
+    })
 }
 
 pub(super) async fn hasten(

@@ -191,7 +191,7 @@ pub(super) fn save(
     consumer: &str,
     progress: &ConsumerProgress,
 ) -> Result<(), StoreError> {
-    let transaction = connection.transaction().map_err(sqlite_error)?;
+    let transaction = connection.savepoint().map_err(sqlite_error)?;
     save_in(&transaction, consumer, progress)?;
     transaction.commit().map_err(sqlite_error)
 }
@@ -232,7 +232,7 @@ pub(super) fn publish(
     topic: &str,
     messages: &[TopicMessage],
 ) -> Result<(), StoreError> {
-    let transaction = connection.transaction().map_err(sqlite_error)?;
+    let transaction = connection.savepoint().map_err(sqlite_error)?;
     {
         let mut insert = transaction
             .prepare_cached(

@@ -19,6 +19,7 @@ mod feed;
 mod journal;
 mod kept;
 mod lease;
+mod outside;
 mod timer;
 mod view;
 
@@ -36,6 +37,8 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     /// The database file, for a file database.
     file: Option<Arc<OpenFile>>,
+    /// The writes that are not entity changes, combined into shared transactions.
+    outside: Arc<outside::OutsideWrites>,
 }
 
 /// The connections reads use; a read takes a free one, or waits for one in turn.
@@ -131,6 +134,7 @@ impl SqliteStore {
                 _lock: lock,
                 vanished: AtomicBool::new(false),
             })),
+            outside: Arc::default(),
         })
     }
 
@@ -148,6 +152,7 @@ impl SqliteStore {
                 next: AtomicUsize::new(0),
             }),
             file: None,
+            outside: Arc::default(),
         })
     }
 }
@@ -186,6 +191,11 @@ const MIGRATIONS: &[Migration<Step>] = &[
         version: 5,
         what: "the change feed, consumers' progress and topics",
         apply: feed::migrate,
+    },
+    Migration {
+        version: 6,
+        what: "the count of pending timers, kept by triggers",
+        apply: |c| c.execute_batch(timer::PENDING_SCHEMA).map_err(sqlite_error),
     },
 ];
 
@@ -352,26 +362,19 @@ impl OpenFile {
 }
 
 impl SqliteStore {
-    /// Runs `work` on the reader connection, off the async threads.
     /// Runs `work` on the writer connection, between the group committer's batches: for the
-    /// small writes that are not entity changes (consumer progress, topic messages).
+    /// small writes that are not entity changes (consumer progress, topic messages, timers).
+    /// Writes queued together share one transaction (`outside.rs`), each in a savepoint, so
+    /// `work` uses savepoints, not transactions, for its own atomicity.
     fn write_outside_batches<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> BoxFuture<'static, Result<T, StoreError>> {
-        let writer = Arc::clone(&self.writer);
-        let file = self.file.clone();
-        blocking(move || {
-            if let Some(file) = &file {
-                file.refuse_if_vanished()?;
-            }
-            let mut connection = writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut connection)
-        })
+        self.outside
+            .run(Arc::clone(&self.writer), self.file.clone(), work)
     }
 
+    /// Runs `work` on a reader connection, off the async threads.
     fn read<T: Send + 'static>(
         &self,
         type_id: &str,

@@ -6,7 +6,7 @@ use super::SqliteStore;
 use crate::store::TimerStore;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::sqlite_error;
 use crate::store::{StoreError, TimerOutcome, TimerRecord, TimerStart};
@@ -23,6 +23,23 @@ CREATE TABLE IF NOT EXISTS timer (
     owner            INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS timer_due ON timer (due_ms);
+";
+
+/// The number of the components' timers (names not starting with `kalix.`), kept by triggers
+/// as timers come and go, so a start checks the limit in O(1) instead of counting the table.
+pub(super) const PENDING_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS timer_pending (
+    id      INTEGER PRIMARY KEY CHECK (id = 0),
+    pending INTEGER NOT NULL
+);
+INSERT OR REPLACE INTO timer_pending (id, pending)
+    SELECT 0, COUNT(*) FROM timer WHERE substr(name, 1, 6) <> 'kalix.';
+CREATE TRIGGER IF NOT EXISTS timer_pending_added AFTER INSERT ON timer
+    WHEN substr(NEW.name, 1, 6) <> 'kalix.'
+    BEGIN UPDATE timer_pending SET pending = pending + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS timer_pending_removed AFTER DELETE ON timer
+    WHEN substr(OLD.name, 1, 6) <> 'kalix.'
+    BEGIN UPDATE timer_pending SET pending = pending - 1 WHERE id = 0; END;
 ";
 
 const COLUMNS: &str = "name, generation, due_ms, call, attempts, max_retries";
@@ -43,24 +60,20 @@ pub(super) fn start(
     timer: &TimerRecord,
     max_pending: u64,
 ) -> Result<TimerStart, StoreError> {
-    let transaction = connection.transaction().map_err(sqlite_error)?;
-    let exists: bool = transaction
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM timer WHERE name = ?1)",
-            [&timer.name],
-            |row| row.get(0),
-        )
-        .map_err(sqlite_error)?;
+    let transaction = connection.savepoint().map_err(sqlite_error)?;
     // The runtime's own timers (`kalix.`) are not counted against the limit.
-    if !exists && max_pending < u64::MAX {
-        let pending: i64 = transaction
-            .query_row(
-                "SELECT COUNT(*) FROM timer WHERE substr(name, 1, 6) <> 'kalix.'",
-                [],
-                |row| row.get(0),
-            )
+    if max_pending < u64::MAX {
+        let exists: bool = transaction
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM timer WHERE name = ?1)")
+            .map_err(sqlite_error)?
+            .query_row([&timer.name], |row| row.get(0))
             .map_err(sqlite_error)?;
-        if pending as u64 >= max_pending {
+        let pending: i64 = transaction
+            .prepare_cached("SELECT pending FROM timer_pending WHERE id = 0")
+            .map_err(sqlite_error)?
+            .query_row([], |row| row.get(0))
+            .map_err(sqlite_error)?;
+        if !exists && pending as u64 >= max_pending {
             return Ok(TimerStart::TooMany);
         }
     }
@@ -70,7 +83,7 @@ pub(super) fn start(
 }
 
 /// Stores `timer` in `transaction`, replacing a timer of its name (and its claim).
-pub(super) fn upsert(transaction: &Transaction<'_>, timer: &TimerRecord) -> Result<(), StoreError> {
+pub(super) fn upsert(transaction: &Connection, timer: &TimerRecord) -> Result<(), StoreError> {
     transaction
         .prepare_cached(
             "INSERT INTO timer (name, generation, due_ms, call, attempts, max_retries) \
@@ -121,7 +134,7 @@ pub(super) fn claim(
     owner: u64,
     limit: usize,
 ) -> Result<Vec<TimerRecord>, StoreError> {
-    let transaction = connection.transaction().map_err(sqlite_error)?;
+    let transaction = connection.savepoint().map_err(sqlite_error)?;
     let due: Vec<TimerRecord> = {
         let mut statement = transaction
             .prepare_cached(&format!(
@@ -158,7 +171,7 @@ pub(super) fn settle(
     connection: &mut Connection,
     outcomes: &[TimerOutcome],
 ) -> Result<(), StoreError> {
-    let transaction = connection.transaction().map_err(sqlite_error)?;
+    let transaction = connection.savepoint().map_err(sqlite_error)?;
     {
         let mut remove = transaction
             .prepare_cached("DELETE FROM timer WHERE name = ?1 AND generation = ?2")

@@ -29,7 +29,7 @@ pub(super) fn prepare(
     spec: &ViewTableSpec,
 ) -> Result<bool, StoreError> {
     let table = sql::table_name(spec.name);
-    let transaction = connection.transaction().map_err(sqlite_error)?;
+    let transaction = connection.savepoint().map_err(sqlite_error)?;
     transaction.execute_batch(SCHEMA).map_err(sqlite_error)?;
     transaction
         .execute_batch(&format!(
@@ -132,7 +132,7 @@ pub(super) fn commit(
     progress: &ConsumerProgress,
 ) -> Result<(), StoreError> {
     let table = sql::table_name(table);
-    let transaction = connection.transaction().map_err(sqlite_error)?;
+    let transaction = connection.savepoint().map_err(sqlite_error)?;
     {
         let mut upsert = transaction
             .prepare_cached(&format!(
