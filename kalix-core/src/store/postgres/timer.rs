@@ -39,47 +39,52 @@ pub(super) async fn create(
     Ok(())
 }
 
-/// How many rows the count of pending timers is spread over: a start updates one (by its name's
-/// hash), so starts on several processes seldom wait for each other's row lock, and a start
-/// reads all of them.
-const PENDING_SHARDS: i32 = 16;
+/// How many rows the count of pending timers is spread over: a statement that adds or removes
+/// timers updates the one row of its database session (`pg_backend_pid()`), so a transaction
+/// locks one row of the count however many timers it touches (no two transactions wait for
+/// each other's rows in opposite orders), and sessions seldom share one. A start reads them all.
+const PENDING_SHARDS: i32 = 64;
 
 /// Keeps the number of the components' timers (names not starting with `kalix.`) in
-/// `timer_pending`, updated by a trigger as timers come and go, so a start checks the limit in
-/// O(1) instead of counting the table.
+/// `timer_pending`, updated once per statement by triggers as timers come and go, so a start
+/// checks the limit in O(1) instead of counting the table.
 pub(super) async fn count_pending(
     transaction: &deadpool_postgres::Transaction<'_>,
     schema: &str,
 ) -> Result<(), StoreError> {
-    let last = PENDING_SHARDS - 1;
+    let shards = PENDING_SHARDS;
+    let last = shards - 1;
+    let trigger = |name: &str, operation: &str, table: &str, sign: &str| {
+        format!(
+            "CREATE OR REPLACE FUNCTION {schema}.{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+             DECLARE counted BIGINT;
+             BEGIN
+                 SELECT COUNT(*) INTO counted FROM {table} WHERE left(name, 6) <> 'kalix.';
+                 IF counted <> 0 THEN
+                     UPDATE {schema}.timer_pending SET pending = pending {sign} counted
+                     WHERE shard = pg_backend_pid() % {shards};
+                 END IF;
+                 RETURN NULL;
+             END $$;
+             CREATE OR REPLACE TRIGGER {name} AFTER {operation} ON {schema}.timer
+                 REFERENCING {table_kind} TABLE AS {table}
+                 FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{name}();",
+            table_kind = if operation == "INSERT" { "NEW" } else { "OLD" },
+        )
+    };
     transaction
         .batch_execute(&format!(
             "CREATE TABLE IF NOT EXISTS {schema}.timer_pending (
                  shard INTEGER PRIMARY KEY, pending BIGINT NOT NULL);
              INSERT INTO {schema}.timer_pending (shard, pending)
                  SELECT s, 0 FROM generate_series(0, {last}) s ON CONFLICT DO NOTHING;
-             UPDATE {schema}.timer_pending p SET pending = c.n FROM (
-                 SELECT hashtext(name) & {last} AS shard, COUNT(*) AS n FROM {schema}.timer
-                 WHERE left(name, 6) <> 'kalix.' GROUP BY 1) c
-             WHERE p.shard = c.shard;
-             CREATE OR REPLACE FUNCTION {schema}.timer_pending_count() RETURNS trigger
-             LANGUAGE plpgsql AS $$
-             BEGIN
-                 IF TG_OP = 'INSERT' THEN
-                     IF left(NEW.name, 6) <> 'kalix.' THEN
-                         UPDATE {schema}.timer_pending SET pending = pending + 1
-                         WHERE shard = hashtext(NEW.name) & {last};
-                     END IF;
-                     RETURN NEW;
-                 END IF;
-                 IF left(OLD.name, 6) <> 'kalix.' THEN
-                     UPDATE {schema}.timer_pending SET pending = pending - 1
-                     WHERE shard = hashtext(OLD.name) & {last};
-                 END IF;
-                 RETURN OLD;
-             END $$;
-             CREATE OR REPLACE TRIGGER timer_pending_count AFTER INSERT OR DELETE
-                 ON {schema}.timer FOR EACH ROW EXECUTE FUNCTION {schema}.timer_pending_count();"
+             UPDATE {schema}.timer_pending SET pending = (
+                 SELECT COUNT(*) FROM {schema}.timer WHERE left(name, 6) <> 'kalix.')
+             WHERE shard = 0;
+             {added}
+             {removed}",
+            added = trigger("timer_pending_added", "INSERT", "added", "+"),
+            removed = trigger("timer_pending_removed", "DELETE", "removed", "-"),
         ))
         .await
         .map_err(db_error)
