@@ -228,49 +228,62 @@ pub(super) async fn claim(
     Ok(claimed)
 }
 
+/// Records a pass's outcomes in one transaction of two statements: the fired timers removed,
+/// the failed ones due again (each only if it is still the generation claimed), whatever the
+/// number of timers, so the count of pending timers is updated once.
 pub(super) async fn settle(
     store: &PostgresStore,
     outcomes: &[TimerOutcome],
 ) -> Result<(), StoreError> {
     let table = store.timers();
-    let mut client = store.pool.get().await.map_err(pool_error)?;
-    let transaction = client.transaction().await.map_err(db_error)?;
-    let remove = transaction
-        .prepare_cached(&format!(
-            "DELETE FROM {table} WHERE name = $1 AND generation = $2"
-        ))
-        .await
-        .map_err(db_error)?;
-    let retry = transaction
-        .prepare_cached(&format!(
-            "UPDATE {table} SET due_ms = $3, attempts = $4, claimed_until_ms = NULL, owner = NULL \
-             WHERE name = $1 AND generation = $2 AND owner = $5"
-        ))
-        .await
-        .map_err(db_error)?;
+    let (mut removed_names, mut removed_generations) = (Vec::new(), Vec::new());
+    let (mut names, mut generations, mut due, mut attempts, mut owners) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for outcome in outcomes {
         match outcome.retry {
             None => {
-                transaction
-                    .execute(&remove, &[&outcome.name, &outcome.generation])
-                    .await
+                removed_names.push(outcome.name.as_str());
+                removed_generations.push(outcome.generation.as_str());
             }
-            Some((due_ms, attempts)) => {
-                transaction
-                    .execute(
-                        &retry,
-                        &[
-                            &outcome.name,
-                            &outcome.generation,
-                            &(due_ms as i64),
-                            &(attempts as i32),
-                            &(outcome.owner as i64),
-                        ],
-                    )
-                    .await
+            Some((due_ms, attempt)) => {
+                names.push(outcome.name.as_str());
+                generations.push(outcome.generation.as_str());
+                due.push(due_ms as i64);
+                attempts.push(attempt as i32);
+                owners.push(outcome.owner as i64);
             }
         }
-        .map_err(db_error)?;
+    }
+    let mut client = store.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    if !removed_names.is_empty() {
+        let remove = transaction
+            .prepare_cached(&format!(
+                "DELETE FROM {table} t USING unnest($1::text[], $2::text[]) AS f(name, generation) \
+                 WHERE t.name = f.name AND t.generation = f.generation"
+            ))
+            .await
+            .map_err(db_error)?;
+        transaction
+            .execute(&remove, &[&removed_names, &removed_generations])
+            .await
+            .map_err(db_error)?;
+    }
+    if !names.is_empty() {
+        let retry = transaction
+            .prepare_cached(&format!(
+                "UPDATE {table} t SET due_ms = f.due_ms, attempts = f.attempts, \
+                     claimed_until_ms = NULL, owner = NULL \
+                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::bigint[]) \
+                     AS f(name, generation, due_ms, attempts, owner) \
+                 WHERE t.name = f.name AND t.generation = f.generation AND t.owner = f.owner"
+            ))
+            .await
+            .map_err(db_error)?;
+        transaction
+            .execute(&retry, &[&names, &generations, &due, &attempts, &owners])
+            .await
+            .map_err(db_error)?;
     }
     transaction.commit().await.map_err(db_error)
 }
