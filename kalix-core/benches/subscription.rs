@@ -11,6 +11,12 @@
 //! - Burst: `BENCH_BURST` commands (default 100,000) from 64 tasks as fast as they are answered:
 //!   the write rate, and the delivery rate from the first write to the last delivery. The
 //!   baseline of the same run is the write rate: delivery keeps up if it is at least that.
+//! - Fan-out (issue 23's case): an event-sourced entity whose journal feeds five subscribers,
+//!   three of them publishing each event to an embedded topic, beside one with none, in the
+//!   same service: `BENCH_FANOUT` commands (default 30,000) from 64 tasks to each, the write
+//!   rates and their ratio (goal: at least 0.7); then the fanned entity at 0.7x the quiet one's
+//!   rate for `BENCH_SECONDS`, and the lag from reply to each subscriber's handler, p50 and p99
+//!   over all five (goal: p99 at most 50 ms).
 //! - NATS (when `BENCH_NATS_URL`, default `nats://127.0.0.1:4222`, answers): messages published
 //!   per second through the service's broker (`Topics::publish`: a CloudEvent, acknowledged by
 //!   JetStream) beside a bare `async-nats` JetStream publisher of the same bodies and headers,
@@ -63,6 +69,253 @@ impl Watcher {
         }
         action::Effect::reply(())
     }
+}
+
+/// The fan-out case: an entity nothing subscribes to, and one with five subscribers (an event
+/// type belongs to one entity type).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum QuietEvent {
+    Increased,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum FannedEvent {
+    Increased,
+}
+
+#[derive(Default)]
+struct Quiet;
+
+#[event_sourced_entity(type_id = "bench-quiet", id = "id")]
+impl Quiet {
+    #[post("/quiet/<id>/increase")]
+    fn increase(&self, _count: &u64) -> event_sourced_entity::Effect<u64, QuietEvent, u64> {
+        event_sourced_entity::Effect::emit_event(QuietEvent::Increased).then_reply(|count| *count)
+    }
+
+    #[event_handler]
+    fn apply(&self, count: u64, _event: &QuietEvent) -> u64 {
+        count + 1
+    }
+}
+
+#[derive(Default)]
+struct Fanned;
+
+#[event_sourced_entity(type_id = "bench-fanned", id = "id")]
+impl Fanned {
+    #[post("/fanned/<id>/increase")]
+    fn increase(&self, _count: &u64) -> event_sourced_entity::Effect<u64, FannedEvent, u64> {
+        event_sourced_entity::Effect::emit_event(FannedEvent::Increased).then_reply(|count| *count)
+    }
+
+    #[event_handler]
+    fn apply(&self, count: u64, _event: &FannedEvent) -> u64 {
+        count + 1
+    }
+}
+
+/// When each subscriber (by number) got each (counter, sequence number) of `Fanned`.
+fn fanned_arrivals() -> &'static Mutex<HashMap<(u8, String, u64), Instant>> {
+    static ARRIVALS: OnceLock<Mutex<HashMap<(u8, String, u64), Instant>>> = OnceLock::new();
+    ARRIVALS.get_or_init(Mutex::default)
+}
+
+/// How many deliveries to `Fanned`'s subscribers were noted: the wait for all of them reads
+/// this, not the map, so waiting costs the service nothing.
+static FANNED_NOTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn note_fanned(subscriber: u8, ctx: &ActionContext) {
+    let now = Instant::now();
+    if let (Some(id), Some(seq)) = (ctx.event_subject(), ctx.event_sequence()) {
+        let new = fanned_arrivals()
+            .lock()
+            .unwrap()
+            .insert((subscriber, id.to_owned(), seq), now)
+            .is_none();
+        if new {
+            FANNED_NOTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+macro_rules! fanned_subscriber {
+    ($name:ident, $number:literal) => {
+        #[derive(Default)]
+        struct $name;
+
+        #[action]
+        impl $name {
+            #[subscribe(event_sourced_entity = Fanned)]
+            async fn on_event(
+                &self,
+                _event: FannedEvent,
+                ctx: &ActionContext,
+            ) -> action::Effect<()> {
+                note_fanned($number, ctx);
+                action::Effect::reply(())
+            }
+        }
+    };
+    ($name:ident, $number:literal, $topic:literal) => {
+        #[derive(Default)]
+        struct $name;
+
+        #[action]
+        impl $name {
+            #[subscribe(event_sourced_entity = Fanned)]
+            #[publish(topic = $topic)]
+            async fn on_event(
+                &self,
+                event: FannedEvent,
+                ctx: &ActionContext,
+            ) -> action::Effect<FannedEvent> {
+                note_fanned($number, ctx);
+                action::Effect::reply(event)
+            }
+        }
+    };
+}
+
+fanned_subscriber!(FanPublisherA, 0, "bench-fan-a");
+fanned_subscriber!(FanPublisherB, 1, "bench-fan-b");
+fanned_subscriber!(FanPublisherC, 2, "bench-fan-c");
+fanned_subscriber!(FanWatcherD, 3);
+fanned_subscriber!(FanWatcherE, 4);
+
+/// The number of `Fanned`'s subscribers.
+const FANNED_SUBSCRIBERS: u8 = 5;
+
+/// Sends `count` commands from 64 tasks as fast as they are answered, to `Fanned` or `Quiet`;
+/// the acknowledged (counter, sequence number)s and the write rate.
+async fn fan_burst(
+    client: &ComponentClient,
+    fanned: bool,
+    count: u64,
+) -> (Vec<((String, u64), Instant)>, f64) {
+    let acks: Acks = Arc::default();
+    let started = Instant::now();
+    let workers: Vec<_> = (0..64u64)
+        .map(|worker| {
+            let (client, acks) = (client.clone(), Arc::clone(&acks));
+            tokio::spawn(async move {
+                let mut n = worker;
+                while n < count {
+                    fan_command(&client, fanned, n, &acks).await;
+                    n += 64;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let rate = count as f64 / started.elapsed().as_secs_f64();
+    let acks = acks.lock().unwrap().clone();
+    (acks, rate)
+}
+
+async fn fan_command(client: &ComponentClient, fanned: bool, n: u64, acks: &Acks) {
+    let id = format!("f{}", n % 1000);
+    let seq = if fanned {
+        client
+            .event_sourced_entity::<Fanned>(id.clone())
+            .increase()
+            .await
+    } else {
+        client
+            .event_sourced_entity::<Quiet>(id.clone())
+            .increase()
+            .await
+    }
+    .expect("the command succeeds");
+    acks.lock().unwrap().push(((id, seq), Instant::now()));
+}
+
+/// The lags from each acknowledgement to each subscriber's handler, once all arrived (or 60 s
+/// passed), sorted. `FANNED_NOTED` was zero when the acknowledged commands were sent.
+async fn fanned_lags(acks: &[((String, u64), Instant)]) -> Vec<Duration> {
+    let expected = acks.len() * usize::from(FANNED_SUBSCRIBERS);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while FANNED_NOTED.load(std::sync::atomic::Ordering::Relaxed) < expected
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let arrivals = fanned_arrivals().lock().unwrap();
+    let mut lags = Vec::with_capacity(expected);
+    let mut missing = 0;
+    for ((id, seq), acked) in acks {
+        for subscriber in 0..FANNED_SUBSCRIBERS {
+            match arrivals.get(&(subscriber, id.clone(), *seq)) {
+                Some(at) => lags.push(at.saturating_duration_since(*acked)),
+                None => missing += 1,
+            }
+        }
+    }
+    if missing > 0 {
+        println!("  {missing} deliveries missing after 60 s");
+    }
+    lags.sort();
+    lags
+}
+
+/// Forgets the deliveries noted so far.
+fn clear_fanned() {
+    fanned_arrivals().lock().unwrap().clear();
+    FANNED_NOTED.store(0, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The fan-out case (see the module's documentation).
+async fn fan_out(client: &ComponentClient, count: u64, seconds: f64) {
+    println!(
+        "fan-out: five subscribers (three publishing to embedded topics) beside none, {count} commands each, 64 tasks, 1000 ids"
+    );
+    let (_, quiet) = fan_burst(client, false, count).await;
+    let (acks, fanned) = fan_burst(client, true, count).await;
+    let burst_lags = fanned_lags(&acks).await;
+    println!("  no subscribers: {quiet:.0} events/s");
+    println!(
+        "  five subscribers: {fanned:.0} events/s; lag to each handler p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&burst_lags, 0.50).as_secs_f64() * 1000.0,
+        percentile(&burst_lags, 0.99).as_secs_f64() * 1000.0,
+    );
+    println!(
+        "ratio fanned / quiet write rate: {:.2}x (goal: at least 0.70x)",
+        fanned / quiet
+    );
+    clear_fanned();
+
+    // Steady, at 0.7x the quiet rate: does delivery keep up?
+    let rate = (quiet * 0.7) as u64;
+    let per_tick = (rate / 1000).max(1);
+    let ticks = (seconds * 1000.0) as u64;
+    let acks: Acks = Arc::default();
+    let mut interval = tokio::time::interval(Duration::from_millis(1));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for tick in 0..ticks {
+        interval.tick().await;
+        for k in 0..per_tick {
+            let (client, acks) = (client.clone(), Arc::clone(&acks));
+            tasks.push(tokio::spawn(async move {
+                fan_command(&client, true, count + tick * per_tick + k, &acks).await
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let written = acks.lock().unwrap().len();
+    let write_rate = written as f64 / started.elapsed().as_secs_f64();
+    let acks = acks.lock().unwrap().clone();
+    let lags = fanned_lags(&acks).await;
+    println!(
+        "  five subscribers at {write_rate:.0} events/s (asked {rate}/s): lag to each handler p50 {:.1} ms, p99 {:.1} ms (goal: p99 at most 50 ms)",
+        percentile(&lags, 0.50).as_secs_f64() * 1000.0,
+        percentile(&lags, 0.99).as_secs_f64() * 1000.0,
+    );
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -125,6 +378,7 @@ fn main() {
     let rate: u64 = env_or("BENCH_RATE", 10_000);
     let seconds: f64 = env_or("BENCH_SECONDS", 5.0);
     let burst: u64 = env_or("BENCH_BURST", 100_000);
+    let fan: u64 = env_or("BENCH_FANOUT", 30_000);
     let directory = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -211,6 +465,7 @@ fn main() {
             );
             println!("ratio delivery / write rate: {:.3}", deliveries / writes);
         }
+        fan_out(&client, fan, seconds).await;
         service.stop().await.unwrap();
         nats_publishing().await;
     });
