@@ -116,8 +116,10 @@ impl Fanned {
 }
 
 /// When each subscriber (by number) got each (counter, sequence number) of `Fanned`.
-fn fanned_arrivals() -> &'static Mutex<HashMap<(u8, String, u64), Instant>> {
-    static ARRIVALS: OnceLock<Mutex<HashMap<(u8, String, u64), Instant>>> = OnceLock::new();
+type FannedArrivals = Mutex<HashMap<(u8, String, u64), Instant>>;
+
+fn fanned_arrivals() -> &'static FannedArrivals {
+    static ARRIVALS: OnceLock<FannedArrivals> = OnceLock::new();
     ARRIVALS.get_or_init(Mutex::default)
 }
 
