@@ -29,26 +29,35 @@ use std::time::{Duration, Instant};
 use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-enum Counted {
-    Increased,
+/// An event-sourced counter: each command emits one event (an event type belongs to one
+/// entity type, so each counter has its own).
+macro_rules! counter {
+    ($entity:ident, $event:ident, $type_id:literal, $route:literal) => {
+        #[derive(Clone, Debug, Serialize, Deserialize)]
+        enum $event {
+            Increased,
+        }
+
+        #[derive(Default)]
+        struct $entity;
+
+        #[event_sourced_entity(type_id = $type_id, id = "id")]
+        impl $entity {
+            #[post($route)]
+            fn increase(&self, _count: &u64) -> event_sourced_entity::Effect<u64, $event, u64> {
+                event_sourced_entity::Effect::emit_event($event::Increased)
+                    .then_reply(|count| *count)
+            }
+
+            #[event_handler]
+            fn apply(&self, count: u64, _event: &$event) -> u64 {
+                count + 1
+            }
+        }
+    };
 }
 
-#[derive(Default)]
-struct Counter;
-
-#[event_sourced_entity(type_id = "bench-counter", id = "id")]
-impl Counter {
-    #[post("/counter/<id>/increase")]
-    fn increase(&self, _count: &u64) -> event_sourced_entity::Effect<u64, Counted, u64> {
-        event_sourced_entity::Effect::emit_event(Counted::Increased).then_reply(|count| *count)
-    }
-
-    #[event_handler]
-    fn apply(&self, count: u64, _event: &Counted) -> u64 {
-        count + 1
-    }
-}
+counter!(Counter, Counted, "bench-counter", "/counter/<id>/increase");
 
 /// When each (counter, sequence number) reached the handler.
 fn arrivals() -> &'static Mutex<HashMap<(String, u64), Instant>> {
@@ -71,49 +80,9 @@ impl Watcher {
     }
 }
 
-/// The fan-out case: an entity nothing subscribes to, and one with five subscribers (an event
-/// type belongs to one entity type).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-enum QuietEvent {
-    Increased,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-enum FannedEvent {
-    Increased,
-}
-
-#[derive(Default)]
-struct Quiet;
-
-#[event_sourced_entity(type_id = "bench-quiet", id = "id")]
-impl Quiet {
-    #[post("/quiet/<id>/increase")]
-    fn increase(&self, _count: &u64) -> event_sourced_entity::Effect<u64, QuietEvent, u64> {
-        event_sourced_entity::Effect::emit_event(QuietEvent::Increased).then_reply(|count| *count)
-    }
-
-    #[event_handler]
-    fn apply(&self, count: u64, _event: &QuietEvent) -> u64 {
-        count + 1
-    }
-}
-
-#[derive(Default)]
-struct Fanned;
-
-#[event_sourced_entity(type_id = "bench-fanned", id = "id")]
-impl Fanned {
-    #[post("/fanned/<id>/increase")]
-    fn increase(&self, _count: &u64) -> event_sourced_entity::Effect<u64, FannedEvent, u64> {
-        event_sourced_entity::Effect::emit_event(FannedEvent::Increased).then_reply(|count| *count)
-    }
-
-    #[event_handler]
-    fn apply(&self, count: u64, _event: &FannedEvent) -> u64 {
-        count + 1
-    }
-}
+// The fan-out case: an entity nothing subscribes to, and one with five subscribers.
+counter!(Quiet, QuietEvent, "bench-quiet", "/quiet/<id>/increase");
+counter!(Fanned, FannedEvent, "bench-fanned", "/fanned/<id>/increase");
 
 /// When each subscriber (by number) got each (counter, sequence number) of `Fanned`.
 type FannedArrivals = Mutex<HashMap<(u8, String, u64), Instant>>;
