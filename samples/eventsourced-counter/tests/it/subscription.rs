@@ -40,6 +40,37 @@ async fn post(base: &str, path: &str) {
     );
 }
 
+/// The subscription delivers to many counters at once (each counter's events in order): with
+/// many counters written side by side, every log holds every event once, in order.
+#[tokio::test]
+async fn with_many_counters_written_at_once_each_log_is_complete_and_in_order() {
+    let testkit = TestKit::start().await;
+    let base = testkit.base_url().to_owned();
+    let (counters, events) = (24, 12);
+    let writers: Vec<_> = (0..counters)
+        .map(|counter| {
+            let base = base.clone();
+            tokio::spawn(async move {
+                for _ in 0..events {
+                    post(&base, &format!("/counter/many{counter}/increase/1")).await;
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    for counter in 0..counters {
+        let log = events_until(&base, &format!("many{counter}"), events).await;
+        let seqs: Vec<u64> = log.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(
+            seqs,
+            (1..=events as u64).collect::<Vec<_>>(),
+            "counter many{counter}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_subscriber_sees_every_event_in_order() {
     let testkit = TestKit::start().await;
