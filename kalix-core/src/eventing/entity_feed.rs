@@ -1,10 +1,10 @@
 //! The consumer of an entity type's change feed for one action's `#[subscribe]` handlers.
 //!
 //! Its durable progress in the store is its feed offset and the last sequence number it
-//! processed of each entity. It reads the feed in batches and runs the handler for each entry,
-//! one entity's entries in order and up to 32 entities at once; progress is saved after each
-//! batch and before each pause after a failure, so after a crash it resumes at its last save and
-//! may deliver again what it had processed since: at least once.
+//! processed of each entity. It reads the feed in batches and runs the handler for each entry
+//! in turn; progress is saved after each batch and before each pause after a failure, so after a
+//! crash it resumes at its last save and may deliver again what it had processed since: at
+//! least once.
 //!
 //! Each subscription is split into slices of entity ids (by a hash of the id), each consumed with
 //! its own lease and progress, so several processes share the work: a process takes no more
@@ -17,11 +17,9 @@
 //! their entity (possible on PostgreSQL, see `store::postgres::feed`): the missing events are
 //! read from the entity's journal and delivered first.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
-use futures_util::{StreamExt, TryStreamExt};
 use tokio::sync::watch;
 
 use super::consumer::{Destination, FeedSource, Holder, Place, Sequences, consume};
@@ -100,37 +98,24 @@ impl EntityConsumer {
         consume(&name, holder, source, &delivering, &news, stopping).await;
     }
 
-    /// Delivers a batch, then saves the progress; returns the offset reached. `start` is the
-    /// position before the batch.
-    ///
-    /// Up to [`ENTITIES_AT_ONCE`] entities are delivered to at once, each entity's entries in
-    /// order: handlers overlap their waits (a publish's commit, a call to another component),
-    /// and their writes share commits. Across entities there is no order, as before.
+    /// Delivers a batch, then saves the progress; returns the offset reached.
     async fn process(
         &self,
         dispatcher: &Arc<Dispatcher>,
         store: &Arc<dyn Store>,
         lease: &Lease,
-        start: Option<FeedOffset>,
         entries: Vec<FeedEntry>,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<Option<FeedOffset>, Stop> {
         // Only this slice's entities; the others' entries are passed over.
         let last_offset = entries.last().map(|e| e.offset);
-        let mut groups: Vec<Vec<FeedEntry>> = Vec::new();
-        let mut group_of: HashMap<String, usize> = HashMap::new();
-        for entry in entries {
-            if slice_of(&entry.entity_id, self.slices) != self.slice {
-                continue;
-            }
-            let group = *group_of.entry(entry.entity_id.clone()).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[group].push(entry);
-        }
-        let mut ids: Vec<String> = group_of.into_keys().collect();
+        let entries: Vec<FeedEntry> = entries
+            .into_iter()
+            .filter(|e| slice_of(&e.entity_id, self.slices) == self.slice)
+            .collect();
+        let mut ids: Vec<String> = entries.iter().map(|e| e.entity_id.clone()).collect();
         ids.sort();
+        ids.dedup();
         let known = retry(
             &self.name,
             "reading the consumer's progress",
@@ -138,61 +123,36 @@ impl EntityConsumer {
             || store.consumer_progress(&self.name, ids.clone()),
         )
         .await?;
-        // Saved before a pause after a failure: the entities' sequence numbers processed so
-        // far, at the batch's start (after a restart the batch is read again, and what was
-        // processed of it is dropped by those numbers).
-        let progress = Mutex::new(Progress {
+        let mut progress = Progress {
             seqs: Sequences::new(known.seqs),
-            offset: start,
-        });
-        let progress = &progress;
-        futures_util::stream::iter(groups.into_iter().map(|group| {
-            let mut stopping = stopping.clone();
-            async move {
-                for entry in group {
-                    let place = lock(progress).seqs.place(self.kind, &entry);
-                    match place {
-                        Place::Seen => continue,
-                        Place::AfterGap(last) => {
-                            let missing = missing_events(
-                                &self.name,
-                                store,
-                                self.type_id,
-                                &entry,
-                                last,
-                                &mut stopping,
-                            )
-                            .await?;
-                            for missing in missing {
-                                self.deliver(
-                                    dispatcher,
-                                    store,
-                                    lease,
-                                    &missing,
-                                    progress,
-                                    &mut stopping,
-                                )
-                                .await?;
-                                lock(progress)
-                                    .seqs
-                                    .processed(&missing.entity_id, missing.seq);
-                            }
-                        }
-                        Place::Next => {}
-                    }
-                    self.deliver(dispatcher, store, lease, &entry, progress, &mut stopping)
-                        .await?;
-                    lock(progress).seqs.processed(&entry.entity_id, entry.seq);
+            offset: None,
+        };
+        for entry in entries {
+            match progress.seqs.place(self.kind, &entry) {
+                Place::Seen => {
+                    progress.offset = Some(entry.offset);
+                    continue;
                 }
-                Ok::<(), Stop>(())
+                Place::AfterGap(last) => {
+                    for missing in
+                        missing_events(&self.name, store, self.type_id, &entry, last, stopping)
+                            .await?
+                    {
+                        self.deliver(dispatcher, store, lease, &missing, &progress, stopping)
+                            .await?;
+                        progress.seqs.processed(&missing.entity_id, missing.seq);
+                    }
+                }
+                Place::Next => {}
             }
-        }))
-        .buffer_unordered(ENTITIES_AT_ONCE)
-        .try_collect::<()>()
-        .await?;
-        lock(progress).offset = last_offset;
-        self.save(store, progress, stopping).await?;
-        Ok(last_offset)
+            self.deliver(dispatcher, store, lease, &entry, &progress, stopping)
+                .await?;
+            progress.seqs.processed(&entry.entity_id, entry.seq);
+            progress.offset = Some(entry.offset);
+        }
+        progress.offset = last_offset;
+        self.save(store, &progress, stopping).await?;
+        Ok(progress.offset)
     }
 
     /// Runs the handler of one entry until it succeeds; saves the batch's progress before the
@@ -203,7 +163,7 @@ impl EntityConsumer {
         store: &Arc<dyn Store>,
         lease: &Lease,
         entry: &FeedEntry,
-        progress: &Mutex<Progress>,
+        progress: &Progress,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
         let migrated = entry.payload.as_ref().map(|payload| {
@@ -290,18 +250,15 @@ impl EntityConsumer {
     async fn save(
         &self,
         store: &Arc<dyn Store>,
-        progress: &Mutex<Progress>,
+        progress: &Progress,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
-        let saved = {
-            let progress = lock(progress);
-            let Some(offset) = progress.offset else {
-                return Ok(());
-            };
-            ConsumerProgress {
-                offset,
-                seqs: progress.seqs.moved(),
-            }
+        let Some(offset) = progress.offset else {
+            return Ok(());
+        };
+        let saved = ConsumerProgress {
+            offset,
+            seqs: progress.seqs.moved(),
         };
         retry(
             &self.name,
@@ -313,18 +270,8 @@ impl EntityConsumer {
     }
 }
 
-/// How many entities of a batch are delivered to at once.
-const ENTITIES_AT_ONCE: usize = 32;
-
-/// The progress, held only between awaits.
-fn lock(progress: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
-    progress
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// What a batch has processed: the entities' sequence numbers, and the offset saved with them
-/// (the batch's start until it is done, then its end).
+/// What a batch has processed: the entities' sequence numbers, and the offset of its last
+/// processed entry.
 struct Progress {
     seqs: Sequences,
     offset: Option<FeedOffset>,
@@ -405,7 +352,7 @@ impl Destination<FeedSource> for Delivering {
         } = &self.context;
         let reached = self
             .consumer
-            .process(dispatcher, store, lease, source.offset, batch, stopping)
+            .process(dispatcher, store, lease, batch, stopping)
             .await?;
         if let Some(offset) = reached {
             source.advance(offset);
