@@ -2,7 +2,8 @@
 //! rows), combined: whatever queued while the writer was busy is committed in one transaction,
 //! so one `fsync` serves them all instead of one each. Each write runs in a savepoint of its
 //! own, so a write that fails (or panics) is rolled back alone and the others commit; each
-//! caller hears its result only after the commit.
+//! caller hears its result only after the commit. A write that queued alone runs in its own
+//! transaction, as it would without the queue.
 //!
 //! Without this, every consumer pass, every publish and every timer start was a commit of its
 //! own, competing with the entities' group commits for the one SQLite writer: subscribers cut
