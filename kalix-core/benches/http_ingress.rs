@@ -6,17 +6,23 @@
 //! (default 64), each sending requests back to back for `BENCH_SECONDS` (default 5) per round;
 //! two alternating rounds per target after a warm-up, all on one multi-threaded runtime, so the
 //! load generator shares the machine with the server exactly as much in both cases.
+//!
+//! `BENCH_CLIENT=process` sends the load from a child process instead (this binary again, run
+//! with `--load-only <address> <connections> <seconds>`), as an outside client such as wrk
+//! does: the servers then have this process's threads to themselves, and the client competes
+//! with them for the cores as another program would.
 
 #[path = "load.rs"]
 mod load;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::Path;
 use axum::routing::get;
 use kalix_core::prelude::*;
-use load::{env_or, header, load};
+use load::{Figures, env_or, header, load};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -58,7 +64,79 @@ fn get_next(worker: usize, sequence: u64) -> (&'static str, String, &'static str
     ("GET", format!("/fibonacci/{n}/next"), "")
 }
 
+/// The child's side of `BENCH_CLIENT=process`: sends the load and prints its figures (the
+/// request count and elapsed nanoseconds, then one latency in nanoseconds a line). `false` when
+/// this run is not a child.
+fn load_only() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(at) = args.iter().position(|arg| arg == "--load-only") else {
+        return false;
+    };
+    let address: SocketAddr = args[at + 1].parse().expect("an address");
+    let connections: usize = args[at + 2].parse().expect("a number of connections");
+    let round = Duration::from_secs_f64(args[at + 3].parse().expect("seconds"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let figures = runtime.block_on(load(address, connections, round, get_next));
+    let mut out = format!("{} {}\n", figures.requests, figures.elapsed.as_nanos());
+    for latency in &figures.latencies {
+        out.push_str(&latency.as_nanos().to_string());
+        out.push('\n');
+    }
+    print!("{out}");
+    true
+}
+
+/// One round of load on `address`: from this process, or from a child process.
+async fn measure(
+    from_child: bool,
+    address: SocketAddr,
+    connections: usize,
+    round: Duration,
+) -> Figures {
+    if !from_child {
+        return load(address, connections, round, get_next).await;
+    }
+    let exe = std::env::current_exe().expect("this binary's path");
+    let args = [
+        "--load-only".to_owned(),
+        address.to_string(),
+        connections.to_string(),
+        round.as_secs_f64().to_string(),
+    ];
+    let output =
+        tokio::task::spawn_blocking(move || std::process::Command::new(exe).args(args).output())
+            .await
+            .unwrap()
+            .expect("the load process runs");
+    assert!(
+        output.status.success(),
+        "the load process failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("the load process prints figures");
+    let mut lines = text.lines();
+    let mut first = lines.next().expect("a first line").split(' ');
+    let requests: usize = first.next().unwrap().parse().unwrap();
+    let elapsed = Duration::from_nanos(first.next().unwrap().parse().unwrap());
+    let mut latencies: Vec<Duration> = lines
+        .map(|line| Duration::from_nanos(line.parse().unwrap()))
+        .collect();
+    latencies.sort_unstable();
+    Figures {
+        requests,
+        elapsed,
+        latencies,
+    }
+}
+
 fn main() {
+    if load_only() {
+        return;
+    }
+    let from_child = std::env::var("BENCH_CLIENT").is_ok_and(|client| client == "process");
     let seconds: f64 = env_or("BENCH_SECONDS", 5.0);
     let connections: usize = env_or("BENCH_CONNECTIONS", 64);
     let round = Duration::from_secs_f64(seconds);
@@ -80,17 +158,19 @@ fn main() {
         tokio::spawn(async move { axum::serve(listener, router).await });
 
         let warm_up = Duration::from_secs_f64((seconds / 5.0).max(0.5));
-        load(axum_address, connections, warm_up, get_next).await;
-        load(framework_address, connections, warm_up, get_next).await;
+        measure(from_child, axum_address, connections, warm_up).await;
+        measure(from_child, framework_address, connections, warm_up).await;
 
-        let mut axum_figures = load(axum_address, connections, round, get_next).await;
-        let mut framework_figures = load(framework_address, connections, round, get_next).await;
-        axum_figures = axum_figures.merge(load(axum_address, connections, round, get_next).await);
-        framework_figures = framework_figures.merge(load(framework_address, connections, round, get_next).await);
+        let mut axum_figures = measure(from_child, axum_address, connections, round).await;
+        let mut framework_figures = measure(from_child, framework_address, connections, round).await;
+        axum_figures = axum_figures.merge(measure(from_child, axum_address, connections, round).await);
+        framework_figures =
+            framework_figures.merge(measure(from_child, framework_address, connections, round).await);
 
         println!(
-            "GET /fibonacci/<n>/next, {connections} connections, 2 rounds x {seconds}s each, {} worker threads",
-            std::thread::available_parallelism().map_or(0, |n| n.get())
+            "GET /fibonacci/<n>/next, {connections} connections, 2 rounds x {seconds}s each, {} worker threads, client {}",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            if from_child { "in a child process" } else { "in this process" }
         );
         println!("{}", header());
         println!("{}", axum_figures.row("bare axum"));
