@@ -30,7 +30,7 @@ pub enum TimerStart {
     TooMany,
 }
 
-/// What became of a fired timer, for [`Store::settle_timers`](crate::store::Store::settle_timers).
+/// What became of a fired timer, for [`TimerStore::settle_timers`](crate::store::TimerStore::settle_timers).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimerOutcome {
     /// The timer's name.

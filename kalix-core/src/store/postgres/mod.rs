@@ -101,7 +101,7 @@ impl PostgresTimeouts {
 ///
 /// Each store records itself as the writer of every state version and event it writes, under a
 /// random id taken at connect, so that a write following its own write in flight is refused when
-/// another process produced the version it expects (see [`Store::commit`]).
+/// another process produced the version it expects (see [`EntityStore::commit`](crate::store::EntityStore::commit)).
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
