@@ -122,6 +122,10 @@ impl BackgroundDriver for TimerDriver {
                 LOCAL_POLL
             };
             let mut failures = 0u32;
+            // The earliest due time the store reported at the end of the last pass: nothing
+            // is due before it unless a start here or a move of the clock says otherwise, so
+            // an idle pass asks for the next due time only, not for a claim (a write).
+            let mut next_due: Option<u64> = None;
             loop {
                 if *stopping.borrow() {
                     return;
@@ -131,11 +135,17 @@ impl BackgroundDriver for TimerDriver {
                 let moves = this.clock.moves();
                 let now = this.clock.now_ms();
                 let claim_ms = CLAIM.as_millis() as u64;
-                let claimed = match this
-                    .store
-                    .claim_due_timers(now, claim_ms, owner, BATCH)
-                    .await
-                {
+                let may_be_due = next_due.is_none_or(|due| due <= now);
+                let claiming = async {
+                    if may_be_due {
+                        this.store
+                            .claim_due_timers(now, claim_ms, owner, BATCH)
+                            .await
+                    } else {
+                        Ok(Vec::new())
+                    }
+                };
+                let claimed = match claiming.await {
                     Ok(claimed) => {
                         failures = 0;
                         claimed
@@ -174,16 +184,24 @@ impl BackgroundDriver for TimerDriver {
                     continue;
                 }
                 this.clock.settled(moves);
-                let wait = match this.store.next_timer_due(now).await {
-                    Ok(Some(due)) if due > now => Duration::from_millis(due - now).min(poll),
-                    // Due but claimed by someone else, or the store did not answer: look again
-                    // after a poll.
-                    _ => poll,
+                let (wait, due) = match this.store.next_timer_due(now).await {
+                    Ok(Some(due)) if due > now => {
+                        (Duration::from_millis(due - now).min(poll), Some(due))
+                    }
+                    // Due now, and this pass did not claim: claim at once.
+                    Ok(Some(_)) if !may_be_due => (Duration::ZERO, None),
+                    // None stored: nothing is due until one is started (here, which wakes
+                    // this, or in another process, which the next look finds).
+                    Ok(None) => (poll, Some(u64::MAX)),
+                    // Due but claimed by someone else, or the store did not answer: claim
+                    // again after a poll.
+                    _ => (poll, None),
                 };
+                next_due = due;
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
-                    () = this.started.notified() => {}
-                    () = moved => {}
+                    () = this.started.notified() => next_due = None,
+                    () = moved => next_due = None,
                     _ = stopping.wait_for(|stopping| *stopping) => return,
                 }
             }
