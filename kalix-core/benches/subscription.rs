@@ -157,13 +157,74 @@ fanned_subscriber!(FanWatcherE, 4);
 /// The number of `Fanned`'s subscribers.
 const FANNED_SUBSCRIBERS: u8 = 5;
 
-/// Sends `count` commands from 64 tasks as fast as they are answered, to `Fanned` or `Quiet`;
-/// the acknowledged (counter, sequence number)s and the write rate.
-async fn fan_burst(
+/// Which counter the commands go to.
+#[derive(Clone, Copy)]
+enum Target {
+    /// The counter one action subscribes to.
+    Counter,
+    /// The counter nothing subscribes to.
+    Quiet,
+    /// The counter with five subscribers.
+    Fanned,
+}
+
+/// One command to counter `n % 1000` of `target`, noted in `acks` once answered.
+async fn command(client: &ComponentClient, target: Target, n: u64, acks: &Acks) {
+    let id = format!("c{}", n % 1000);
+    let seq = match target {
+        Target::Counter => {
+            let counter = client.event_sourced_entity::<Counter>(id.clone());
+            counter.increase().await
+        }
+        Target::Quiet => {
+            let counter = client.event_sourced_entity::<Quiet>(id.clone());
+            counter.increase().await
+        }
+        Target::Fanned => {
+            let counter = client.event_sourced_entity::<Fanned>(id.clone());
+            counter.increase().await
+        }
+    }
+    .expect("the command succeeds");
+    acks.lock().unwrap().push(((id, seq), Instant::now()));
+}
+
+/// `rate` commands per second to `target` for `seconds` (a tick every millisecond starts
+/// rate/1000), numbered from `first`; the acknowledged commands and the rate they were written.
+async fn steady(
     client: &ComponentClient,
-    fanned: bool,
-    count: u64,
-) -> (Vec<((String, u64), Instant)>, f64) {
+    target: Target,
+    rate: u64,
+    seconds: f64,
+    first: u64,
+) -> (Acks, f64) {
+    let acks: Acks = Arc::default();
+    let per_tick = (rate / 1000).max(1);
+    let ticks = (seconds * 1000.0) as u64;
+    let mut interval = tokio::time::interval(Duration::from_millis(1));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for tick in 0..ticks {
+        interval.tick().await;
+        for k in 0..per_tick {
+            let (client, acks) = (client.clone(), Arc::clone(&acks));
+            let n = first + tick * per_tick + k;
+            tasks.push(tokio::spawn(async move {
+                command(&client, target, n, &acks).await
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let written = acks.lock().unwrap().len();
+    (acks, written as f64 / started.elapsed().as_secs_f64())
+}
+
+/// `count` commands to `target` from 64 tasks as fast as they are answered; the acknowledged
+/// commands, when the first was sent, and the rate they were written.
+async fn burst(client: &ComponentClient, target: Target, count: u64) -> (Acks, Instant, f64) {
     let acks: Acks = Arc::default();
     let started = Instant::now();
     let workers: Vec<_> = (0..64u64)
@@ -172,7 +233,7 @@ async fn fan_burst(
             tokio::spawn(async move {
                 let mut n = worker;
                 while n < count {
-                    fan_command(&client, fanned, n, &acks).await;
+                    command(&client, target, n, &acks).await;
                     n += 64;
                 }
             })
@@ -182,25 +243,7 @@ async fn fan_burst(
         worker.await.unwrap();
     }
     let rate = count as f64 / started.elapsed().as_secs_f64();
-    let acks = acks.lock().unwrap().clone();
-    (acks, rate)
-}
-
-async fn fan_command(client: &ComponentClient, fanned: bool, n: u64, acks: &Acks) {
-    let id = format!("f{}", n % 1000);
-    let seq = if fanned {
-        client
-            .event_sourced_entity::<Fanned>(id.clone())
-            .increase()
-            .await
-    } else {
-        client
-            .event_sourced_entity::<Quiet>(id.clone())
-            .increase()
-            .await
-    }
-    .expect("the command succeeds");
-    acks.lock().unwrap().push(((id, seq), Instant::now()));
+    (acks, started, rate)
 }
 
 /// The lags from each acknowledgement to each subscriber's handler, once all arrived (or 60 s
@@ -242,8 +285,9 @@ async fn fan_out(client: &ComponentClient, count: u64, seconds: f64) {
     println!(
         "fan-out: five subscribers (three publishing to embedded topics) beside none, {count} commands each, 64 tasks, 1000 ids"
     );
-    let (_, quiet) = fan_burst(client, false, count).await;
-    let (acks, fanned) = fan_burst(client, true, count).await;
+    let (_, _, quiet) = burst(client, Target::Quiet, count).await;
+    let (acks, _, fanned) = burst(client, Target::Fanned, count).await;
+    let acks = acks.lock().unwrap().clone();
     let burst_lags = fanned_lags(&acks).await;
     println!("  no subscribers: {quiet:.0} events/s");
     println!(
@@ -259,27 +303,7 @@ async fn fan_out(client: &ComponentClient, count: u64, seconds: f64) {
 
     // Steady, at 0.7x the quiet rate: does delivery keep up?
     let rate = (quiet * 0.7) as u64;
-    let per_tick = (rate / 1000).max(1);
-    let ticks = (seconds * 1000.0) as u64;
-    let acks: Acks = Arc::default();
-    let mut interval = tokio::time::interval(Duration::from_millis(1));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for tick in 0..ticks {
-        interval.tick().await;
-        for k in 0..per_tick {
-            let (client, acks) = (client.clone(), Arc::clone(&acks));
-            tasks.push(tokio::spawn(async move {
-                fan_command(&client, true, count + tick * per_tick + k, &acks).await
-            }));
-        }
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let written = acks.lock().unwrap().len();
-    let write_rate = written as f64 / started.elapsed().as_secs_f64();
+    let (acks, write_rate) = steady(client, Target::Fanned, rate, seconds, count).await;
     let acks = acks.lock().unwrap().clone();
     let lags = fanned_lags(&acks).await;
     println!(
@@ -298,16 +322,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// Acknowledged commands: (counter, sequence number) -> when the reply arrived.
 type Acks = Arc<Mutex<Vec<((String, u64), Instant)>>>;
-
-async fn increase(client: &ComponentClient, n: u64, acks: &Acks) {
-    let id = format!("c{}", n % 1000);
-    let seq = client
-        .event_sourced_entity::<Counter>(id.clone())
-        .increase()
-        .await
-        .expect("the command succeeds");
-    acks.lock().unwrap().push(((id, seq), Instant::now()));
-}
 
 /// Waits until every acknowledged event has arrived (or 60 s pass); the last arrival.
 async fn all_arrived(acks: &Acks) -> Option<Instant> {
@@ -348,7 +362,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let rate: u64 = env_or("BENCH_RATE", 10_000);
     let seconds: f64 = env_or("BENCH_SECONDS", 5.0);
-    let burst: u64 = env_or("BENCH_BURST", 100_000);
+    let burst_count: u64 = env_or("BENCH_BURST", 100_000);
     let fan: u64 = env_or("BENCH_FANOUT", 30_000);
     let directory = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -367,27 +381,8 @@ fn main() {
         let client = service.component_client();
 
         // Steady: a tick every millisecond starts rate/1000 commands.
-        let acks: Acks = Arc::default();
-        let per_tick = (rate / 1000).max(1);
-        let ticks = (seconds * 1000.0) as u64;
-        let mut interval = tokio::time::interval(Duration::from_millis(1));
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for tick in 0..ticks {
-            interval.tick().await;
-            for k in 0..per_tick {
-                let (client, acks) = (client.clone(), Arc::clone(&acks));
-                tasks.push(tokio::spawn(async move {
-                    increase(&client, tick * per_tick + k, &acks).await
-                }));
-            }
-        }
-        for task in tasks {
-            task.await.unwrap();
-        }
+        let (acks, write_rate) = steady(&client, Target::Counter, rate, seconds, 0).await;
         let written = acks.lock().unwrap().len();
-        let write_seconds = started.elapsed().as_secs_f64();
         all_arrived(&acks).await;
         let arrived = arrivals().lock().unwrap().clone();
         let mut lags: Vec<Duration> = acks
@@ -400,7 +395,7 @@ fn main() {
         println!("subscription lag, SQLite WAL synchronous=FULL, 1000 ids, one event per command");
         println!(
             "  steady: {written} events at {:.0}/s (asked {rate}/s); lag from reply to handler p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            written as f64 / write_seconds,
+            write_rate,
             percentile(&lags, 0.50).as_secs_f64() * 1000.0,
             percentile(&lags, 0.99).as_secs_f64() * 1000.0,
             lags.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
@@ -408,28 +403,10 @@ fn main() {
 
         // Burst: as fast as 64 tasks are answered.
         arrivals().lock().unwrap().clear();
-        let acks: Acks = Arc::default();
-        let started = Instant::now();
-        let workers: Vec<_> = (0..64u64)
-            .map(|worker| {
-                let (client, acks) = (client.clone(), Arc::clone(&acks));
-                tokio::spawn(async move {
-                    let mut n = worker;
-                    while n < burst {
-                        increase(&client, n, &acks).await;
-                        n += 64;
-                    }
-                })
-            })
-            .collect();
-        for worker in workers {
-            worker.await.unwrap();
-        }
-        let write_seconds = started.elapsed().as_secs_f64();
+        let (acks, started, writes) = burst(&client, Target::Counter, burst_count).await;
         let written = acks.lock().unwrap().len() as f64;
         if let Some(last) = all_arrived(&acks).await {
             let deliver_seconds = last.duration_since(started).as_secs_f64();
-            let writes = written / write_seconds;
             let deliveries = written / deliver_seconds;
             println!(
                 "  burst: {written} events written at {writes:.0}/s, delivered at {deliveries:.0}/s (first write to last delivery)"

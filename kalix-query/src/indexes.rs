@@ -11,11 +11,11 @@ use crate::ast::{Column, CompareOp, Expr, Query};
 ///     "SELECT * FROM customers WHERE address.city = :city AND name LIKE 'Bo%' ORDER BY age",
 /// )
 /// .unwrap();
-/// let indexes = kalix_query::indexes(&[&query]);
+/// let indexes = kalix_query::indexes([&query]);
 /// let columns: Vec<String> = indexes[0].iter().map(|c| c.joined(".")).collect();
 /// assert_eq!(columns, ["address.city", "name", "age"]);
 /// ```
-pub fn indexes(queries: &[&Query]) -> Vec<Vec<Column>> {
+pub fn indexes<'a>(queries: impl IntoIterator<Item = &'a Query>) -> Vec<Vec<Column>> {
     let mut indexes: Vec<Vec<Column>> = Vec::new();
     let mut add = |index: Vec<Column>| {
         if !index.is_empty() && !indexes.contains(&index) {
@@ -112,7 +112,7 @@ mod tests {
              ORDER BY name DESC OFFSET page_token_offset(:token)",
         )
         .unwrap();
-        let indexes = indexes(&[&query]);
+        let indexes = indexes([&query]);
         assert_eq!(indexes.len(), 1);
         assert_eq!(paths(&indexes[0]), ["address.city", "name"]);
     }
@@ -122,7 +122,7 @@ mod tests {
         let young_or_oslo =
             crate::parse("SELECT * FROM t WHERE age < :age OR address.city = 'Oslo'").unwrap();
         let by_age = crate::parse("SELECT * FROM t WHERE age > 3").unwrap();
-        let indexes = indexes(&[&young_or_oslo, &by_age]);
+        let indexes = indexes([&young_or_oslo, &by_age]);
         let all: Vec<Vec<String>> = indexes.iter().map(|i| paths(i)).collect();
         assert_eq!(all, [vec!["age"], vec!["address.city"]]);
     }

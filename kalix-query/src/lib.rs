@@ -17,6 +17,8 @@
 //! assert!(query.pages_by_token());
 //! ```
 
+#![warn(missing_docs)]
+
 mod ast;
 mod error;
 mod indexes;

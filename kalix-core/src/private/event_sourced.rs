@@ -60,15 +60,7 @@ where
     E: EventsOf<T>,
     T: serde::de::DeserializeOwned,
 {
-    SubscriptionDescriptor {
-        source: SubscriptionSource::EventSourcedEntity,
-        component: E::COMPONENT_ID,
-        type_id: E::TYPE_ID,
-        handles_deletes: false,
-        ignore_unknown: false,
-        decode: decode_message::<T>,
-        migrate: current_event::<E>,
-    }
+    events_subscription::<E, T>(false)
 }
 
 /// The subscription of a handler taking `T` to those events of the event-sourced entity `E`
@@ -78,12 +70,21 @@ where
     E: crate::event_sourced_entity::EventSourcedComponent,
     T: serde::de::DeserializeOwned,
 {
+    events_subscription::<E, T>(true)
+}
+
+/// A subscription to `E`'s events, decoded as `T`.
+const fn events_subscription<E, T>(ignore_unknown: bool) -> SubscriptionDescriptor
+where
+    E: crate::event_sourced_entity::EventSourcedComponent,
+    T: serde::de::DeserializeOwned,
+{
     SubscriptionDescriptor {
         source: SubscriptionSource::EventSourcedEntity,
         component: E::COMPONENT_ID,
         type_id: E::TYPE_ID,
         handles_deletes: false,
-        ignore_unknown: true,
+        ignore_unknown,
         decode: decode_message::<T>,
         migrate: current_event::<E>,
     }

@@ -10,7 +10,7 @@
 //! as `jsonb`, a JSON null being SQL NULL as on SQLite, NULLs ordered first as SQLite orders them),
 //! every value (`LIMIT` and `OFFSET` too) bound. The indexes (named `vix_<fingerprint>`) are built at
 //! start on the very same expressions, derived from the view's queries
-//! (`view::sql::indexes`: the columns a query tests for equality, then one it tests by range, then
+//! (`kalix_query::indexes`: the columns a query tests for equality, then one it tests by range, then
 //! its `ORDER BY` columns; one index per column of an `OR`). Indexes no longer derived are dropped.
 //! The store keeps a fingerprint of each table's definition (`view_definition`: source, row type
 //! name and shape, update methods, query texts); when it differs at start, the table is emptied and its
@@ -212,7 +212,7 @@ pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreEr
                 crate::fingerprint::fingerprint(definition.as_bytes())
             ),
             consumer: consumer_name(view),
-            indexes: super::query::indexes(&view.queries.iter().map(|q| &***q).collect::<Vec<_>>()),
+            indexes: super::query::indexes(view.queries.iter().map(|query| query.query())),
         };
         if store.prepare_view_table(spec).await? {
             tracing::info!(

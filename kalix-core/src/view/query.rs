@@ -48,17 +48,22 @@ impl ViewQuery {
     pub fn stream_updates(&self) -> bool {
         self.stream_updates
     }
+
+    /// The parsed query. `#[query]` refused any text that does not parse, so a failure here is
+    /// a `ViewQuery` written by hand; it panics with the parser's message.
+    pub fn query(&self) -> &Query {
+        self.parsed.get_or_init(|| {
+            parse(self.text).unwrap_or_else(|error| panic!("{}", error.render(self.text)))
+        })
+    }
 }
 
 impl Deref for ViewQuery {
     type Target = Query;
 
-    /// The parsed query. `#[query]` refused any text that does not parse, so a failure here is
-    /// a `ViewQuery` written by hand; it panics with the parser's message.
+    /// The parsed query ([`ViewQuery::query`]).
     fn deref(&self) -> &Query {
-        self.parsed.get_or_init(|| {
-            parse(self.text).unwrap_or_else(|error| panic!("{}", error.render(self.text)))
-        })
+        self.query()
     }
 }
 

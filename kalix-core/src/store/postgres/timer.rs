@@ -109,7 +109,7 @@ impl PostgresStore {
     }
 }
 
-/// Stores `timer` in one statement: it is written if its name is stored already (a
+/// Stores `timer` unless the limit refuses it: written if its name is stored already (a
 /// replacement), if it is the runtime's own (`max_pending` is `u64::MAX`), or if fewer than
 /// `max_pending` of the components' timers are pending. Processes starting timers at once may
 /// pass the limit by a few: it bounds the table, it is not a quota to the unit.
@@ -118,27 +118,45 @@ pub(super) async fn start(
     timer: &TimerRecord,
     max_pending: u64,
 ) -> Result<TimerStart, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let limit = if max_pending == u64::MAX {
+        None
+    } else {
+        Some(max_pending.min(i64::MAX as u64) as i64)
+    };
+    let written = write(&client, store, timer, limit)
+        .await
+        .map_err(db_error)?;
+    Ok(if written {
+        TimerStart::Started
+    } else {
+        TimerStart::TooMany
+    })
+}
+
+/// Stores `timer` with `client` (a pooled connection or a transaction) in one statement,
+/// replacing a timer of its name (and its claim); with a `limit`, a new name is written only
+/// while fewer than `limit` of the components' timers are pending. Whether it was written.
+async fn write(
+    client: &impl deadpool_postgres::GenericClient,
+    store: &PostgresStore,
+    timer: &TimerRecord,
+    limit: Option<i64>,
+) -> Result<bool, tokio_postgres::Error> {
     let table = store.timers();
     let schema = &store.schema;
-    let client = store.pool.get().await.map_err(pool_error)?;
     let statement = client
         .prepare_cached(&format!(
             "INSERT INTO {table} (name, generation, due_ms, call, attempts, max_retries) \
              SELECT $1::text, $2::text, $3::bigint, $4::bytea, $5::integer, $6::integer \
-             WHERE $7::bigint < 0 OR EXISTS (SELECT 1 FROM {table} WHERE name = $1::text) \
+             WHERE $7::bigint IS NULL OR EXISTS (SELECT 1 FROM {table} WHERE name = $1::text) \
                  OR (SELECT COALESCE(SUM(pending), 0)::bigint FROM {schema}.timer_pending) \
                      < $7::bigint \
              ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, \
                  due_ms = excluded.due_ms, call = excluded.call, attempts = excluded.attempts, \
                  max_retries = excluded.max_retries, claimed_until_ms = NULL, owner = NULL"
         ))
-        .await
-        .map_err(db_error)?;
-    let limit: i64 = if max_pending == u64::MAX {
-        -1
-    } else {
-        max_pending.min(i64::MAX as u64) as i64
-    };
+        .await?;
     let written = client
         .execute(
             &statement,
@@ -152,13 +170,8 @@ pub(super) async fn start(
                 &limit,
             ],
         )
-        .await
-        .map_err(db_error)?;
-    Ok(if written == 0 {
-        TimerStart::TooMany
-    } else {
-        TimerStart::Started
-    })
+        .await?;
+    Ok(written > 0)
 }
 
 pub(super) async fn hasten(
@@ -331,30 +344,7 @@ pub(super) async fn upsert(
     transaction: &deadpool_postgres::Transaction<'_>,
     timer: &TimerRecord,
 ) -> Result<(), tokio_postgres::Error> {
-    let table = store.timers();
-    let statement = transaction
-        .prepare_cached(&format!(
-            "INSERT INTO {table} (name, generation, due_ms, call, attempts, max_retries) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, \
-                 due_ms = excluded.due_ms, call = excluded.call, attempts = excluded.attempts, \
-                 max_retries = excluded.max_retries, claimed_until_ms = NULL, owner = NULL"
-        ))
-        .await?;
-    transaction
-        .execute(
-            &statement,
-            &[
-                &timer.name,
-                &timer.generation,
-                &(timer.due_ms as i64),
-                &timer.call.as_ref(),
-                &(timer.attempts as i32),
-                &timer.max_retries.map(|n| n as i32),
-            ],
-        )
-        .await?;
-    Ok(())
+    write(transaction, store, timer, None).await.map(|_| ())
 }
 
 impl TimerStore for PostgresStore {

@@ -83,8 +83,11 @@ pub(super) fn start(
     max_pending: u64,
 ) -> Result<TimerStart, StoreError> {
     let transaction = connection.savepoint().map_err(sqlite_error)?;
-    // The runtime's own timers (`kalix.`) are not counted against the limit.
-    if max_pending < u64::MAX && !exists(&transaction, &timer.name)? {
+    // Whether the name is new matters to the limit and to the count; the runtime's own timers
+    // (`kalix.`, `max_pending` is `u64::MAX`) are neither limited nor counted.
+    let new =
+        (max_pending < u64::MAX || counted(&timer.name)) && !exists(&transaction, &timer.name)?;
+    if new && max_pending < u64::MAX {
         let pending: i64 = transaction
             .prepare_cached("SELECT pending FROM timer_pending WHERE id = 0")
             .map_err(sqlite_error)?
@@ -94,14 +97,20 @@ pub(super) fn start(
             return Ok(TimerStart::TooMany);
         }
     }
-    upsert(&transaction, timer)?;
+    write(&transaction, timer, new)?;
     transaction.commit().map_err(sqlite_error)?;
     Ok(TimerStart::Started)
 }
 
 /// Stores `timer` in `transaction`, replacing a timer of its name (and its claim).
 pub(super) fn upsert(transaction: &Connection, timer: &TimerRecord) -> Result<(), StoreError> {
-    if counted(&timer.name) && !exists(transaction, &timer.name)? {
+    let new = counted(&timer.name) && !exists(transaction, &timer.name)?;
+    write(transaction, timer, new)
+}
+
+/// Stores `timer`, counting it as pending if it is a `new` name the limit counts.
+fn write(transaction: &Connection, timer: &TimerRecord, new: bool) -> Result<(), StoreError> {
+    if new && counted(&timer.name) {
         count_pending(transaction, 1)?;
     }
     transaction
