@@ -211,6 +211,7 @@ impl Service {
             crate::view::driver::Views::prepare(&store, &broker, &services, committer.news())
                 .await?;
         let view_updates = Arc::clone(&views.updated);
+        let open_streams = Arc::clone(&views.updated);
         let clock: Arc<dyn crate::timers::Clock> = self
             .clock
             .clone()
@@ -291,6 +292,7 @@ impl Service {
             topics,
             store: service_store,
             stop: Some(stop),
+            open_streams,
             server: Some(server),
             drivers: Some(drivers),
         })
@@ -370,6 +372,8 @@ pub struct RunningService {
     topics: Topics,
     store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
+    /// Ended at stop: a view's update stream never ends by itself.
+    open_streams: Arc<crate::view::ViewUpdates>,
     server: Option<JoinHandle<()>>,
     drivers: Option<RunningDrivers>,
 }
@@ -421,6 +425,7 @@ impl RunningService {
         if let Some(drivers) = self.drivers.take() {
             drivers.stop().await;
         }
+        self.open_streams.close();
         let Some(mut server) = self.server.take() else {
             return Ok(());
         };
@@ -442,6 +447,7 @@ impl Drop for RunningService {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.open_streams.close();
         // Dropping the drivers aborts them.
         self.drivers.take();
     }

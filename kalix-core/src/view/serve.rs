@@ -271,8 +271,8 @@ async fn stream(
     let query: &'static Query = method;
     // An update stream is counted while it is open (the permit goes with it when the client
     // goes) and follows its table's writes from before its first query, so none is missed.
-    let following = if method.stream_updates() {
-        let Some(permit) = queries.updated.open_stream() else {
+    let mut following = if method.stream_updates() {
+        let Some(following) = queries.updated.follow(&query.table) else {
             return HandlerOutcome::error(CallError::new(
                 ErrorCode::SERVICE_UNAVAILABLE,
                 format!(
@@ -281,10 +281,14 @@ async fn stream(
                 ),
             ));
         };
-        Some((queries.updated.follow(&query.table), permit))
+        Some(following)
     } else {
         None
     };
+    // A write committed before this read is in it: only later ones call for another.
+    if let Some(following) = following.as_mut() {
+        following.seen();
+    }
     let found = match read(queries, query, &params).await {
         Ok(found) => found,
         Err(error) => return HandlerOutcome::error(query_error(query, &error)),
@@ -314,18 +318,15 @@ async fn stream(
                 if let Some(next) = pending.pop_front() {
                     return Some((next, (store, updated, params, seen, pending)));
                 }
-                let written = updated.0.changed();
-                if store.is_shared() {
-                    tokio::select! {
-                        _ = written => {}
-                        () = tokio::time::sleep(UPDATES_POLL) => {}
-                    }
-                } else if written.await.is_err() {
+                // On a shared store other processes write too: look every UPDATES_POLL.
+                let poll = if store.is_shared() {
+                    UPDATES_POLL
+                } else {
+                    Duration::MAX
+                };
+                if !updated.look_again(poll).await {
                     return None;
                 }
-                // A burst of writes is one query.
-                tokio::time::sleep(super::updates::COALESCE).await;
-                updated.0.borrow_and_update();
                 let found = match read_from(&store, query, &params).await {
                     Ok(found) => found,
                     Err(error) => {

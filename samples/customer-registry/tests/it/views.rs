@@ -231,7 +231,11 @@ async fn a_stream_of_updates_sends_the_rows_now_then_each_change_as_it_comes() {
     ));
     let testkit = TestKit::builder().store(store.store()).start().await;
     create(&testkit, &customer("s1", "s1@x.org", "Sam", None)).await;
-    until(&testkit.url("/customer/by_email/s1@x.org"), |s, _| s == 200).await;
+    // The stream's own table holds s1 before it opens, so no write of s1 is still to come.
+    until(&testkit.url("/wrapped/by_name/Sam"), |s, body| {
+        s == 200 && body["customers"].as_array().is_some_and(|c| c.len() == 1)
+    })
+    .await;
     let response = testkit.get("/stream/by_name/Sam").send().await.unwrap();
     assert_eq!(response.status(), 200);
     let mut body = response.bytes_stream();
@@ -264,7 +268,12 @@ async fn a_stream_of_updates_sends_the_rows_now_then_each_change_as_it_comes() {
         store.calls("query_view") > queries,
         "a write to its table runs it"
     );
+    // A stopping service ends the stream cleanly (it would never end by itself).
     testkit.stop().await;
+    let end = tokio::time::timeout(Duration::from_secs(5), body.next())
+        .await
+        .expect("the stream ends when the service stops");
+    assert!(end.is_none(), "a clean end, not {end:?}");
 }
 
 #[tokio::test]
