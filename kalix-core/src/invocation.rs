@@ -137,6 +137,14 @@ impl Invocation {
         &self.metadata
     }
 
+    /// Marks who made the call (the ingress does, once it has checked them).
+    pub(crate) fn set_caller(
+        &mut self,
+        (principals, claims): (crate::access::Principals, crate::access::JwtClaims),
+    ) {
+        self.metadata.set_caller(principals, claims);
+    }
+
     /// Takes the metadata out, for the handler's context.
     pub fn take_metadata(&mut self) -> Metadata {
         std::mem::take(&mut self.metadata)

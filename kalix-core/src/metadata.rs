@@ -24,6 +24,10 @@ pub struct Metadata {
     entries: Vec<(String, String)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     status_code: Option<SuccessCode>,
+    /// Who made the call: set by the ingress from verified tokens only, never from an entry, and
+    /// never stored (a call read back from the store is the service's own).
+    #[serde(skip)]
+    caller: crate::access::Caller,
 }
 
 impl Metadata {
@@ -123,5 +127,37 @@ impl Metadata {
     /// The success status set with [`Metadata::with_status_code`], if any.
     pub fn status_code(&self) -> Option<SuccessCode> {
         self.status_code
+    }
+
+    /// Who made the call: the internet, another service (by its verified token), or this
+    /// service itself (the default).
+    pub fn principals(&self) -> &crate::access::Principals {
+        &self.caller.principals
+    }
+
+    /// The claims of the call's verified bearer token (empty unless its handler has `#[jwt]`).
+    pub fn jwt_claims(&self) -> &crate::access::JwtClaims {
+        &self.caller.claims
+    }
+
+    /// Marks the call as made by `principals` with `claims`: the ingress does, after verifying.
+    pub(crate) fn set_caller(
+        &mut self,
+        principals: crate::access::Principals,
+        claims: crate::access::JwtClaims,
+    ) {
+        self.caller = crate::access::Caller { principals, claims };
+    }
+
+    /// A copy marked as made by `principals` with `claims`: what the unit testkits hand a
+    /// handler to test its access rules.
+    #[doc(hidden)]
+    pub fn with_caller(
+        mut self,
+        principals: crate::access::Principals,
+        claims: crate::access::JwtClaims,
+    ) -> Self {
+        self.set_caller(principals, claims);
+        self
     }
 }

@@ -98,6 +98,8 @@ pub struct ComponentDescriptor {
     pub construct: ConstructFn,
     /// Its handlers.
     pub handlers: &'static [HandlerDescriptor],
+    /// Its `#[acl]` and `#[jwt]`, for the handlers without their own.
+    pub access: AccessRules,
 }
 
 /// One handler of a component.
@@ -112,6 +114,25 @@ pub struct HandlerDescriptor {
     pub dispatch: HandlerFn,
     /// Where its replies are published (`#[publish(topic = "..")]`, `#[publish(stream = "..")]`).
     pub publish: Option<PublishTarget>,
+    /// Its own `#[acl]` and `#[jwt]`, each replacing its component's.
+    pub access: AccessRules,
+}
+
+/// The `#[acl]` and `#[jwt]` written on a component or a handler.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccessRules {
+    /// Who may call.
+    pub acl: Option<&'static crate::access::Acl>,
+    /// What bearer token a call must carry.
+    pub jwt: Option<&'static crate::access::JwtRule>,
+}
+
+impl AccessRules {
+    /// Neither written.
+    pub const NONE: Self = Self {
+        acl: None,
+        jwt: None,
+    };
 }
 
 /// Where a handler's replies are published.
@@ -459,6 +480,7 @@ mod tests {
             forward_headers: &[],
             construct,
             handlers: &[],
+            access: AccessRules::NONE,
         }
     }
 

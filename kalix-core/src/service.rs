@@ -48,12 +48,63 @@ pub struct Service {
     /// Runs every workflow step twice (a testkit's mode, see [`Service::run_steps_twice`]).
     steps_twice: bool,
     call_router: Option<crate::client::CallRouter>,
+    access: AccessSettings,
+}
+
+/// What the code sets about access control: the default ACL, and the testkit's switches.
+#[derive(Clone, Debug, Default)]
+struct AccessSettings {
+    default_acl: Option<crate::access::Acl>,
+    acls_off: bool,
+    /// A key the testkit signs service tokens with, as any service.
+    any_service_signer: Option<crate::access::ServiceKey>,
+    /// Keys the testkit mints bearer tokens with.
+    extra_jwt_keys: Option<String>,
 }
 
 impl Service {
     /// A service with the configuration from the environment and no dependencies.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The ACL of every component and handler that declares none: with it, a handler is
+    /// reachable only as the ACLs allow. Without any ACL in the service, everything is allowed
+    /// (and the start logs a warning).
+    ///
+    /// ```no_run
+    /// use kalix_core::access::{Acl, Matcher};
+    /// // Only other services, unless a component or handler opens itself further.
+    /// kalix_core::Service::new().default_acl(Acl::new().allow(Matcher::service("*")));
+    /// ```
+    #[must_use]
+    pub fn default_acl(mut self, acl: crate::access::Acl) -> Self {
+        self.access.default_acl = Some(acl);
+        self
+    }
+
+    /// Does not enforce ACLs (a testkit's switch: tokens are still verified).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn without_acls(mut self) -> Self {
+        self.access.acls_off = true;
+        self
+    }
+
+    /// Accepts service tokens signed with `key` as whatever service they name (the testkit's).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn trust_any_service_signed_by(mut self, key: crate::access::ServiceKey) -> Self {
+        self.access.any_service_signer = Some(key);
+        self
+    }
+
+    /// Verifies bearer tokens with the keys of this JWKS document too (the testkit's).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn jwt_keys(mut self, jwks: impl Into<String>) -> Self {
+        self.access.extra_jwt_keys = Some(jwks.into());
+        self
     }
 
     /// Uses `config` instead of reading the environment.
@@ -189,9 +240,11 @@ impl Service {
         let news = committer.news();
         let broker = open_broker(&config, &store, &news).await?;
         let service_store = Arc::clone(&store);
+        let access = access_policy(&self.access, &config, &components)?;
         let services = ServiceUrls {
             configured: config.service_urls.clone(),
             own: config.service_name.clone(),
+            signer: config.service_key()?.map(Arc::new),
         };
         let subscriptions = Subscriptions {
             store: Arc::clone(&store),
@@ -251,6 +304,7 @@ impl Service {
             &config,
             Arc::clone(&env.store),
             Arc::clone(&env.stream_news),
+            &access,
         )?;
         let address = format!("{}:{}", config.http_host, config.http_port);
         let listener = TcpListener::bind(&address)
@@ -297,6 +351,49 @@ impl Service {
             drivers: Some(drivers),
         })
     }
+}
+
+/// The access checks' shared part: the default ACL, the trusted services and JWT keys (the
+/// configured ones and the testkit's), and a warning when no ACL guards anything.
+fn access_policy(
+    settings: &AccessSettings,
+    config: &Config,
+    components: &[&'static crate::registry::ComponentDescriptor],
+) -> Result<Arc<crate::ingress::AccessPolicy>, StartError> {
+    let mut trusted = config.trusted_services()?;
+    if let Some(key) = &settings.any_service_signer {
+        trusted.trust_any_name_signed_by(key);
+    }
+    let mut jwt_keys = config.jwt_keys()?;
+    if let Some(jwks) = &settings.extra_jwt_keys {
+        jwt_keys.extend(crate::access::JwtKeys::from_jwks(jwks).map_err(|problem| {
+            StartError::Config {
+                variable: "KALIX_JWT_KEYS",
+                problem,
+            }
+        })?);
+    }
+    let policy = crate::ingress::AccessPolicy {
+        default_acl: settings.default_acl.clone(),
+        trusted,
+        jwt_keys,
+        enforce_acls: !settings.acls_off,
+    };
+    if !policy.declares_acls(components) {
+        tracing::warn!(
+            "no access control list is declared: every route is open to the internet; set \
+                 Service::default_acl (e.g. allow(service = \"*\")) and open routes with #[acl]"
+        );
+    }
+    let needs_keys = components
+        .iter()
+        .any(|c| c.access.jwt.is_some() || c.handlers.iter().any(|h| h.access.jwt.is_some()));
+    if needs_keys && policy.jwt_keys.is_empty() {
+        tracing::warn!(
+            "handlers require bearer tokens (#[jwt]) but no key verifies them: set KALIX_JWT_KEYS"
+        );
+    }
+    Ok(Arc::new(policy))
 }
 
 /// The registered components, once their type ids, view tables and view columns check out.

@@ -56,8 +56,15 @@ impl ErrorCode {
     }
 
     /// The code of the table for an HTTP status, if it is one.
-    pub fn from_u16(status: u16) -> Option<Self> {
-        Self::ALL.into_iter().find(|code| code.0 == status)
+    pub const fn from_u16(status: u16) -> Option<Self> {
+        let mut at = 0;
+        while at < Self::ALL.len() {
+            if Self::ALL[at].0 == status {
+                return Some(Self::ALL[at]);
+            }
+            at += 1;
+        }
+        None
     }
 
     /// The HTTP status.

@@ -295,6 +295,8 @@ pub(crate) struct Generated<'a> {
     pub client_methods: Vec<TokenStream>,
     pub dispatch_fns: Vec<TokenStream>,
     pub handlers: &'a [Handler],
+    /// The component's `#[acl]` and `#[jwt]`.
+    pub access: &'a crate::access::Access,
     pub forward_headers: &'a [syn::LitStr],
     pub construct: TokenStream,
     /// Handlers the runtime adds to the kind (a workflow's resume and timeout).
@@ -313,10 +315,12 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
         client_methods,
         dispatch_fns,
         handlers,
+        access,
         forward_headers,
         construct,
         internal_handlers,
     } = generated;
+    let access = access.tokens();
     let client = client_ident(name);
     let client_doc = format!(
         "The typed client of [`{name}`]: one method per handler, each returning a `DeferredCall`."
@@ -356,6 +360,7 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
                 forward_headers: &[#(#forward_headers),*],
                 construct: #construct,
                 handlers: &[#(#descriptors,)* #(#internal_handlers),*],
+                access: #access,
             }
         }
     }
@@ -449,6 +454,7 @@ pub(crate) fn client_ident(name: &syn::Ident) -> syn::Ident {
 fn handler_descriptor(handler: &Handler) -> TokenStream {
     let name = handler.ident.unraw().to_string();
     let dispatch = dispatch_ident(handler);
+    let access = handler.access.tokens();
     let takes_body = handler
         .params
         .iter()
@@ -511,6 +517,7 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
             triggers: &[#(#triggers),*],
             dispatch: #dispatch,
             publish: #publish,
+            access: #access,
         }
     }
 }

@@ -9,6 +9,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, ItemImpl, LitStr, Type};
 
+use crate::access::Access;
 use crate::codegen::{self, ClientTarget};
 use crate::diagnostics::Diagnostics;
 use crate::entity::{Header, validate_routes};
@@ -26,13 +27,15 @@ pub(crate) struct Keyed {
     pub state: Type,
     /// The command handlers without errors (the others were reported).
     pub handlers: Vec<Handler>,
+    /// The block's `#[acl]` and `#[jwt]`.
+    pub access: Access,
 }
 
 impl Keyed {
     /// The model once its parts are read, or `None` if one is missing (already reported); the
     /// routes are checked to carry the id. `kind` names the kind in messages.
     pub fn assemble(
-        item: &ItemImpl,
+        item: &mut ItemImpl,
         kind: &str,
         header: Header,
         state: Option<Type>,
@@ -45,7 +48,9 @@ impl Keyed {
             type_id,
             id,
         } = header;
+        let access = Access::take(&mut item.attrs, diagnostics);
         let keyed = Keyed {
+            access,
             self_ty: (*item.self_ty).clone(),
             name: name?,
             options,
@@ -128,6 +133,7 @@ pub(crate) fn generate(
             .map(|h| codegen::entity_dispatch_fn(&dispatch, h))
             .collect(),
         handlers: &keyed.handlers,
+        access: &keyed.access,
         forward_headers: &keyed.options.forward_headers,
         construct: codegen::construct(
             self_ty,

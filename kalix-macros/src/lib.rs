@@ -9,6 +9,7 @@
 
 use proc_macro::TokenStream;
 
+mod access;
 mod action;
 mod codegen;
 mod component;
@@ -88,6 +89,23 @@ pub fn publish(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("publish", item)
 }
 
+/// Who may call a component's handlers, or one handler:
+/// `#[acl(allow(principal = "internet"), allow(service = "billing"), deny(service = "legacy-*"), deny_code = 404)]`.
+/// A handler's replaces its component's, a component's the service's default. See
+/// `kalix_core::access`.
+#[proc_macro_attribute]
+pub fn acl(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("acl", item)
+}
+
+/// The bearer token a component's handlers, or one handler, require:
+/// `#[jwt(issuer = "https://auth.example.com", claim(name = "role", values = ["admin"]))]`.
+/// A handler's replaces its component's. See `kalix_core::access`.
+#[proc_macro_attribute]
+pub fn jwt(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("jwt", item)
+}
+
 /// These attributes are read by the component macro on the enclosing `impl` block, which removes
 /// them; one that reaches its own expansion stands outside such a block.
 fn misplaced(name: &str, item: TokenStream) -> TokenStream {
@@ -97,6 +115,9 @@ fn misplaced(name: &str, item: TokenStream) -> TokenStream {
         "query" => "`#[view]`",
         "event_handler" => "`#[event_sourced_entity]`",
         "step" | "settings" => "`#[workflow]`",
+        "acl" | "jwt" => {
+            "a component attribute (`#[action]`, an entity, `#[view]` or `#[workflow]`), below it when on the `impl` block,"
+        }
         _ => "`#[action]`, `#[value_entity]` or `#[event_sourced_entity]`",
     };
     let message = format!("`#[{name}]` goes on a method of an `impl` block marked {container}");

@@ -149,6 +149,19 @@ impl<A> ActionTestKit<A> {
         self
     }
 
+    /// Returns the testkit with who makes every call: its context's `principals()` and
+    /// `jwt_claims()`. The ACL and `#[jwt]` checks themselves run at the ingress: test them
+    /// with the integration `TestKit`.
+    #[must_use]
+    pub fn with_caller(
+        mut self,
+        principals: kalix_core::access::Principals,
+        claims: kalix_core::access::JwtClaims,
+    ) -> Self {
+        self.metadata = self.metadata.with_caller(principals, claims);
+        self
+    }
+
     /// Returns the testkit with the metadata a subscription handler sees for the change or
     /// event number `sequence` of the entity `subject` (`ctx.event_subject()`,
     /// `ctx.event_sequence()`).

@@ -82,6 +82,19 @@ where
         self
     }
 
+    /// Returns the testkit with who makes every command: its context's `principals()` and
+    /// `jwt_claims()`. The ACL and `#[jwt]` checks themselves run at the ingress: test them
+    /// with the integration `TestKit`.
+    #[must_use]
+    pub fn with_caller(
+        mut self,
+        principals: kalix_core::access::Principals,
+        claims: kalix_core::access::JwtClaims,
+    ) -> Self {
+        self.metadata = self.metadata.with_caller(principals, claims);
+        self
+    }
+
     /// Returns the testkit with `events` in the entity's history: each is applied through its
     /// `#[event_handler]`, in order, as a replay does, and the command under test runs on the
     /// state they lead to. They are history, not what the test emits: [`Self::all_events`]

@@ -240,6 +240,31 @@ impl TestKit {
         self.http.delete(self.url(path))
     }
 
+    /// Requests signed as the service `name`: the service under test trusts the testkit's key
+    /// under any name, so its ACLs see these calls as `service = "<name>"`. The plain
+    /// [`TestKit::get`] and its siblings are from the `internet`.
+    pub fn client_as_service(&self, name: &str) -> crate::ServiceClient {
+        crate::ServiceClient {
+            http: self.http.clone(),
+            base_url: self.base_url.clone(),
+            signer: crate::access::service_signer(name),
+        }
+    }
+
+    /// A bearer token of `claims` (a JSON object) that the service under test verifies, signed
+    /// with a key only the testkit trusts; `iat` and `exp` (ten minutes on) are added unless
+    /// given. Send it as `.bearer_auth(token)`.
+    ///
+    /// ```no_run
+    /// # async fn example(testkit: kalix_testkit::TestKit) {
+    /// let token = testkit.bearer(serde_json::json!({"sub": "ann", "iss": "https://auth.example.com"}));
+    /// let response = testkit.get("/jwt/me").bearer_auth(token).send().await.unwrap();
+    /// # }
+    /// ```
+    pub fn bearer(&self, claims: serde_json::Value) -> String {
+        crate::access::bearer(claims)
+    }
+
     /// A component client that calls the service in-process.
     pub fn component_client(&self) -> ComponentClient {
         self.running.component_client()
@@ -309,6 +334,19 @@ impl TestKitBuilder {
         self.service(Service::run_steps_twice)
     }
 
+    /// The service's default ACL, as its `main` sets it with `Service::default_acl`.
+    #[must_use]
+    pub fn default_acl(self, acl: kalix_core::access::Acl) -> Self {
+        self.service(|service| service.default_acl(acl))
+    }
+
+    /// Does not enforce ACLs, for a test of what a handler does rather than who may call it
+    /// (service and bearer tokens are still verified).
+    #[must_use]
+    pub fn without_acls(self) -> Self {
+        self.service(Service::without_acls)
+    }
+
     /// Changes the configuration (the port stays 0 unless changed here).
     #[must_use]
     pub fn config(mut self, change: impl FnOnce(Config) -> Config) -> Self {
@@ -327,8 +365,11 @@ impl TestKitBuilder {
 
     /// Starts the service, or says why it cannot.
     pub async fn try_start(self) -> Result<TestKit, StartError> {
+        // The service trusts the testkit's keys: `client_as_service` and `bearer`.
         let running = self
             .service
+            .trust_any_service_signed_by(crate::access::service_signer("kalix-testkit"))
+            .jwt_keys(crate::access::bearer_jwks())
             .config(self.config)
             .clock(std::sync::Arc::new(self.clock.clone()))
             .start()

@@ -21,6 +21,7 @@
 #[doc = include_str!("guide.md")]
 pub mod guide {}
 
+mod access;
 mod action;
 mod counting_store;
 mod event_sourced;
@@ -39,6 +40,7 @@ pub mod store_conformance;
 mod value_entity;
 mod workflow;
 
+pub use access::ServiceClient;
 pub use action::{ActionResult, ActionTestKit};
 pub use counting_store::CountingStore;
 pub use event_sourced::{Emitted, EventSourcedResult, EventSourcedTestKit};

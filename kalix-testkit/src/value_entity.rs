@@ -62,6 +62,19 @@ impl<E: ValueEntityComponent> ValueEntityTestKit<E> {
         self
     }
 
+    /// Returns the testkit with who makes every command: its context's `principals()` and
+    /// `jwt_claims()`. The ACL and `#[jwt]` checks themselves run at the ingress: test them
+    /// with the integration `TestKit`.
+    #[must_use]
+    pub fn with_caller(
+        mut self,
+        principals: kalix_core::access::Principals,
+        claims: kalix_core::access::JwtClaims,
+    ) -> Self {
+        self.metadata = self.metadata.with_caller(principals, claims);
+        self
+    }
+
     /// Returns the testkit with the entity already in `state`, as if earlier commands had left
     /// it there: the command under test runs on it.
     ///

@@ -24,6 +24,17 @@ impl ActionContext {
         &self.metadata
     }
 
+    /// Who made the call: the internet, another service (by its verified token), or this
+    /// service itself (a component client call, a timer, a subscription, a workflow step).
+    pub fn principals(&self) -> &crate::access::Principals {
+        self.metadata.principals()
+    }
+
+    /// The claims of the call's verified bearer token (empty unless its handler has `#[jwt]`).
+    pub fn jwt_claims(&self) -> &crate::access::JwtClaims {
+        self.metadata.jwt_claims()
+    }
+
     /// The id of the entity whose change or event a subscription handler is processing (the
     /// CloudEvents `ce-subject`); `None` for other calls.
     pub fn event_subject(&self) -> Option<&str> {

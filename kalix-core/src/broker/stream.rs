@@ -140,6 +140,8 @@ pub(crate) struct ServiceUrls {
     pub configured: Vec<(String, String)>,
     /// This service's name: a subscription to its own stream needs no address.
     pub own: String,
+    /// What this service signs its reads of other services' streams with, if it has a key.
+    pub signer: Option<Arc<crate::access::ServiceKey>>,
 }
 
 /// Where a subscribed stream is read.
@@ -214,6 +216,7 @@ impl ServiceUrls {
             store: Arc::clone(store),
             producer: None,
             client: Client::builder(TokioExecutor::new()).build_http(),
+            signer: self.signer.clone(),
         })
     }
 }
@@ -236,6 +239,8 @@ pub(crate) struct RemoteStreamReader {
     producer: Option<u64>,
     position: SavedPosition,
     client: Client<HttpConnector, Empty<Bytes>>,
+    /// Signs each request as this service, so the producer's ACL can let it in.
+    signer: Option<Arc<crate::access::ServiceKey>>,
 }
 
 impl RemoteStreamReader {
@@ -262,7 +267,17 @@ impl RemoteStreamReader {
             )
             .parse()
             .map_err(|e| failed("not a URL", &e))?;
-            let request = self.client.get(uri);
+            let mut request = hyper::Request::get(&uri);
+            if let Some(signer) = &self.signer {
+                request = request.header(
+                    crate::access::SERVICE_TOKEN_HEADER,
+                    signer.token_for(uri.path()),
+                );
+            }
+            let request = request
+                .body(Empty::new())
+                .map_err(|e| failed("not a request", &e))?;
+            let request = self.client.request(request);
             let response = tokio::time::timeout(PAGE_WAIT + Duration::from_secs(10), request)
                 .await
                 .map_err(|_| failed("no answer", &"timed out"))?
@@ -463,6 +478,7 @@ mod tests {
         let urls = ServiceUrls {
             configured: vec![("producer".to_owned(), url)],
             own: "consumer".to_owned(),
+            signer: None,
         };
         let mut reader = RemoteStreamReader {
             service: "producer".to_owned(),
@@ -477,6 +493,7 @@ mod tests {
             store: Arc::clone(&store),
             producer: None,
             client: Client::builder(TokioExecutor::new()).build_http(),
+            signer: None,
         };
         let read = reader.fetch(256).await.unwrap();
         assert_eq!(read.len(), 1, "one message fits");

@@ -96,6 +96,12 @@ pub struct Config {
     pub max_running_steps: usize,
     /// The longest timer name, in bytes.
     pub max_timer_name_bytes: usize,
+    /// The Ed25519 private key (PKCS#8 PEM) this service signs its calls to other services with.
+    pub service_key_file: Option<std::path::PathBuf>,
+    /// The services whose signed calls are accepted: `billing=<public key>,..`.
+    pub trusted_services: String,
+    /// A JWKS file whose keys verify bearer tokens.
+    pub jwt_keys_file: Option<std::path::PathBuf>,
 }
 
 /// Where entity state is kept.
@@ -198,6 +204,9 @@ impl Default for Config {
             topic_max_bytes: 1024 * 1024 * 1024,
             idempotency_retention: Duration::from_secs(24 * 60 * 60),
             max_timer_name_bytes: 1536,
+            service_key_file: None,
+            trusted_services: String::new(),
+            jwt_keys_file: None,
         }
     }
 }
@@ -261,7 +270,57 @@ impl Config {
         };
         let matches = settings::command(program.clone(), version)
             .get_matches_from(std::iter::once(program.into()).chain(args));
-        settings::config_of(&matches)
+        let config = settings::config_of(&matches)?;
+        if matches.get_flag(settings::PRINT_PUBLIC_KEY) {
+            let key = config.service_key()?.ok_or(StartError::Config {
+                variable: "KALIX_SERVICE_KEY_FILE",
+                problem: "--print-public-key prints the public key of this file: set it".to_owned(),
+            })?;
+            println!("{}", key.public_key());
+            std::process::exit(0);
+        }
+        Ok(config)
+    }
+
+    /// The key of [`Config::service_key_file`], read and checked, signing as the service's name.
+    pub fn service_key(&self) -> Result<Option<crate::access::ServiceKey>, StartError> {
+        let Some(path) = &self.service_key_file else {
+            return Ok(None);
+        };
+        let problem = |problem: String| StartError::Config {
+            variable: "KALIX_SERVICE_KEY_FILE",
+            problem,
+        };
+        let pem = std::fs::read_to_string(path)
+            .map_err(|error| problem(format!("cannot read {}: {error}", path.display())))?;
+        crate::access::ServiceKey::from_pkcs8_pem(&self.service_name, &pem)
+            .map(Some)
+            .map_err(|why| problem(format!("{}: {why}", path.display())))
+    }
+
+    /// The keys of [`Config::jwt_keys_file`], read and checked.
+    pub fn jwt_keys(&self) -> Result<crate::access::JwtKeys, StartError> {
+        let Some(path) = &self.jwt_keys_file else {
+            return Ok(crate::access::JwtKeys::default());
+        };
+        let problem = |problem: String| StartError::Config {
+            variable: "KALIX_JWT_KEYS",
+            problem,
+        };
+        let json = std::fs::read_to_string(path)
+            .map_err(|error| problem(format!("cannot read {}: {error}", path.display())))?;
+        crate::access::JwtKeys::from_jwks(&json)
+            .map_err(|why| problem(format!("{}: {why}", path.display())))
+    }
+
+    /// The services of [`Config::trusted_services`].
+    pub fn trusted_services(&self) -> Result<crate::access::TrustedServices, StartError> {
+        crate::access::TrustedServices::parse(&self.trusted_services).map_err(|problem| {
+            StartError::Config {
+                variable: "KALIX_TRUSTED_SERVICES",
+                problem,
+            }
+        })
     }
 
     /// Returns the config with another port.

@@ -327,6 +327,41 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        variable: "KALIX_SERVICE_KEY_FILE",
+        flag: "--service-key-file",
+        value_name: "PATH",
+        help: "An Ed25519 private key (PKCS#8 PEM) this service signs its calls to other services \
+               with; `--print-public-key` prints its public key",
+        shown_default: |_| String::new(),
+        apply: |c, raw| {
+            c.service_key_file = (!raw.is_empty()).then(|| raw.into());
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_TRUSTED_SERVICES",
+        flag: "--trusted-services",
+        value_name: "LIST",
+        help: "The services whose signed calls are accepted as theirs: `billing=<public key>,..`",
+        shown_default: |_| String::new(),
+        apply: |c, raw| {
+            crate::access::TrustedServices::parse(raw)?;
+            c.trusted_services = raw.to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_JWT_KEYS",
+        flag: "--jwt-keys",
+        value_name: "PATH",
+        help: "A JWKS file (`{\"keys\": [..]}`) whose keys verify bearer tokens",
+        shown_default: |_| String::new(),
+        apply: |c, raw| {
+            c.jwt_keys_file = (!raw.is_empty()).then(|| raw.into());
+            Ok(())
+        },
+    },
+    Setting {
         variable: "KALIX_TIMERS_MAX_NAME_BYTES",
         flag: "--timers-max-name-bytes",
         value_name: "BYTES",
@@ -338,6 +373,9 @@ const SETTINGS: &[Setting] = &[
         },
     },
 ];
+
+/// The flag that prints the service key's public key instead of serving.
+pub(super) const PRINT_PUBLIC_KEY: &str = "print-public-key";
 
 /// The command line of a service binary: a flag per setting, each also read from its variable.
 pub(super) fn command(name: String, version: String) -> Command {
@@ -354,6 +392,15 @@ pub(super) fn command(name: String, version: String) -> Command {
         .version(version)
         .about("A Kalix service. Each flag can also be set by the variable shown beside it.")
         .args(arguments)
+        .arg(
+            Arg::new(PRINT_PUBLIC_KEY)
+                .long(PRINT_PUBLIC_KEY)
+                .action(clap::ArgAction::SetTrue)
+                .help(
+                    "Print the public key of KALIX_SERVICE_KEY_FILE, as other services list it \
+                     in KALIX_TRUSTED_SERVICES, and exit",
+                ),
+        )
 }
 
 /// The config the matches describe: the defaults, with each setting given by a flag or a

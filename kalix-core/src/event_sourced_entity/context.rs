@@ -32,6 +32,17 @@ impl EventSourcedEntityContext {
         &self.metadata
     }
 
+    /// Who made the call: the internet, another service (by its verified token), or this
+    /// service itself (a component client call, a timer, a subscription, a workflow step).
+    pub fn principals(&self) -> &crate::access::Principals {
+        self.metadata.principals()
+    }
+
+    /// The claims of the call's verified bearer token (empty unless its handler has `#[jwt]`).
+    pub fn jwt_claims(&self) -> &crate::access::JwtClaims {
+        self.metadata.jwt_claims()
+    }
+
     /// A client to describe calls for forwards and side effects.
     pub fn component_client(&self) -> ComponentClient {
         self.client.clone()

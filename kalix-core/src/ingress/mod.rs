@@ -2,6 +2,7 @@
 //! [`Invocation`](crate::invocation::Invocation)s for the dispatcher, and outcomes into responses;
 //! bad requests are rejected here with a 4xx problem body.
 
+mod guard;
 mod problem;
 mod request;
 mod response;
@@ -21,6 +22,7 @@ use crate::registry::{HttpMethod, PublishTarget};
 use crate::store::Store;
 
 use crate::config::Config;
+pub(crate) use guard::AccessPolicy;
 use request::{BodyBudget, RequestLimits};
 pub(crate) use routes::RouteTemplate;
 pub(crate) use server::{ConnectionLimits, serve};
@@ -31,6 +33,7 @@ pub(crate) fn router(
     config: &Config,
     store: Arc<dyn Store>,
     news: Arc<crate::news::KeyedNews>,
+    access: &Arc<AccessPolicy>,
 ) -> Result<Router, StartError> {
     let table = routes::RouteTable::build(&dispatcher.handlers())?;
     if let Some(entry) = table
@@ -43,11 +46,14 @@ pub(crate) fn router(
             entry.bound.target()
         )));
     }
-    let streams: Vec<&'static str> = dispatcher
+    let streams: Vec<(&'static str, guard::Guard)> = dispatcher
         .handlers()
         .iter()
         .filter_map(|bound| match bound.handler.publish {
-            Some(PublishTarget::Stream(id)) => Some(id),
+            Some(PublishTarget::Stream(id)) => Some((
+                id,
+                guard::Guard::new(access, bound.component, bound.handler),
+            )),
             _ => None,
         })
         .collect();
@@ -64,6 +70,7 @@ pub(crate) fn router(
             entry.bound.clone(),
             entry.template.clone(),
             limits.clone(),
+            guard::Guard::new(access, entry.bound.component, entry.bound.handler),
         );
         let (methods, allowed) = by_path
             .entry(entry.template.axum_path())

@@ -14,6 +14,7 @@ use futures_util::FutureExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
 
+use super::guard::Guard;
 use super::problem::problem_response;
 use super::response::{StreamFormat, outcome_response};
 use super::routes::{RouteTable, RouteTemplate};
@@ -82,6 +83,7 @@ pub(crate) fn endpoint(
     bound: BoundHandler,
     template: Arc<RouteTemplate>,
     limits: RequestLimits,
+    guard: Guard,
 ) -> impl Fn(Request) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>
 + Clone
 + Send
@@ -93,6 +95,7 @@ pub(crate) fn endpoint(
         bound,
         param_names: template.param_names().into(),
         limits,
+        guard,
     });
     move |request: Request| {
         let endpoint = Arc::clone(&endpoint);
@@ -108,17 +111,24 @@ struct Endpoint {
     bound: BoundHandler,
     param_names: Box<[String]>,
     limits: RequestLimits,
+    /// Who may call, checked before the body is read.
+    guard: Guard,
 }
 
 impl Endpoint {
     async fn serve(&self, request: Request) -> Response {
         let limits = &self.limits;
+        let caller = match self.guard.admit(request.headers(), request.uri().path()) {
+            Ok(caller) => caller,
+            Err(response) => return *response,
+        };
         // The body's share of the budget is held until the response is ready.
-        let (invocation, format, _body_bytes) =
+        let (mut invocation, format, _body_bytes) =
             match invocation(request, &self.bound, &self.param_names, limits).await {
                 Ok(invocation) => invocation,
                 Err(response) => return *response,
             };
+        invocation.set_caller(caller);
         let mut run = std::pin::pin!(self.dispatcher.invoke(&self.bound, invocation));
         // Most handlers finish on their first poll; only one that waits needs a timer.
         if let Some(outcome) = (&mut run).now_or_never() {

@@ -145,7 +145,8 @@ mod tests {
     use crate::invocation::Invocation;
     use crate::outcome::HandlerOutcome;
     use crate::registry::{
-        ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, RouteDescriptor, Trigger,
+        AccessRules, ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod,
+        RouteDescriptor, Trigger,
     };
 
     fn never_called(
@@ -187,12 +188,14 @@ mod tests {
             triggers: &[route(HttpMethod::Get, "/cart/<cart_id>", CART_ID)],
             dispatch: never_called,
             publish: None,
+            access: AccessRules::NONE,
         },
         HandlerDescriptor {
             name: "add_item",
             triggers: &[route(HttpMethod::Post, "/cart/<cart_id>", CART_ID)],
             dispatch: never_called,
             publish: None,
+            access: AccessRules::NONE,
         },
     ];
     static CARTS: ComponentDescriptor = ComponentDescriptor {
@@ -204,6 +207,7 @@ mod tests {
         forward_headers: &[],
         construct: never_built,
         handlers: &CART_HANDLERS,
+        access: AccessRules::NONE,
     };
     static ADMIN_HANDLERS: [HandlerDescriptor; 2] = [
         HandlerDescriptor {
@@ -211,12 +215,14 @@ mod tests {
             triggers: &[route(HttpMethod::Get, "/cart/<id>", CART_BY_ID)],
             dispatch: never_called,
             publish: None,
+            access: AccessRules::NONE,
         },
         HandlerDescriptor {
             name: "purge",
             triggers: &[route(HttpMethod::Delete, "/cart/<id>", CART_BY_ID)],
             dispatch: never_called,
             publish: None,
+            access: AccessRules::NONE,
         },
     ];
     static ADMIN: ComponentDescriptor = ComponentDescriptor {
@@ -228,6 +234,7 @@ mod tests {
         forward_headers: &[],
         construct: never_built,
         handlers: &ADMIN_HANDLERS,
+        access: AccessRules::NONE,
     };
 
     fn bound(component: &'static ComponentDescriptor) -> Vec<BoundHandler> {

@@ -6,7 +6,8 @@
 //! 256) at most. A stream no handler publishes is a 404, a parameter out of its range a 400 that
 //! gives the range. At most 64 requests read one stream at once, and 256 all streams together:
 //! past that a request is a 503 to retry, so readers cannot crowd out commands. Paths under
-//! `/_kalix/` are the runtime's: no route may use them.
+//! `/_kalix/` are the runtime's: no route may use them. Who may read a stream is its producer's
+//! ACL (the handler's, its component's, or the service's default), as for a route.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,8 +22,9 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode, Uri};
 
+use super::guard::Guard;
 use super::problem::problem_response;
 use crate::broker::{MAX_PAGE, PAGE_WAIT, STREAMS_PATH, StreamPage, page, parse_offset};
 use crate::store::{FeedOffset, Store};
@@ -37,7 +39,7 @@ pub(crate) const MAX_READERS: usize = 256;
 #[derive(Clone)]
 struct Streams {
     store: Arc<dyn Store>,
-    ids: Arc<Vec<(&'static str, Arc<Semaphore>)>>,
+    ids: Arc<Vec<(&'static str, Arc<Semaphore>, Guard)>>,
     readers: Arc<Semaphore>,
     news: Arc<KeyedNews>,
     /// The store's identity, served with each page (read once).
@@ -46,10 +48,14 @@ struct Streams {
 
 /// The route serving the streams `ids` from `store`; `news` is notified when this process
 /// publishes.
-pub(crate) fn route(store: Arc<dyn Store>, ids: Vec<&'static str>, news: Arc<KeyedNews>) -> Router {
+pub(crate) fn route(
+    store: Arc<dyn Store>,
+    ids: Vec<(&'static str, Guard)>,
+    news: Arc<KeyedNews>,
+) -> Router {
     let ids = ids
         .into_iter()
-        .map(|id| (id, Arc::new(Semaphore::new(MAX_READERS_PER_STREAM))))
+        .map(|(id, guard)| (id, Arc::new(Semaphore::new(MAX_READERS_PER_STREAM)), guard))
         .collect();
     Router::new()
         .route(&format!("{STREAMS_PATH}/{{id}}"), get(serve_page))
@@ -83,13 +89,19 @@ async fn serve_page(
     State(streams): State<Streams>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Response {
-    let Some((_, stream)) = streams.ids.iter().find(|(known, _)| *known == id) else {
+    let Some((_, stream, guard)) = streams.ids.iter().find(|(known, _, _)| *known == id) else {
         return problem_response(
             StatusCode::NOT_FOUND,
             &format!("this service publishes no stream '{id}'"),
         );
     };
+    // Who may read it is its producer's ACL.
+    if let Err(response) = guard.admit(&headers, uri.path()) {
+        return *response;
+    }
     let after = match query.get("after") {
         None => FeedOffset::default(),
         Some(text) => match parse_offset(text) {

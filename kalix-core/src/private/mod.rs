@@ -17,8 +17,10 @@ pub use workflow::*;
 pub use futures_util::future::BoxFuture;
 pub use inventory;
 pub use std::any::Any;
+pub use std::borrow::Cow;
 pub use std::sync::Arc;
 
+pub use crate::access::{Acl, ClaimCheck, ClaimRule, JwtRule, Matcher};
 pub use crate::call::Call;
 pub use crate::client::ComponentClient;
 pub use crate::dependencies::{Dependencies, MissingDependency};
@@ -26,7 +28,7 @@ pub use crate::host::value_entity::{StateRow, ValueEntityRuntime};
 pub use crate::invocation::Invocation;
 pub use crate::outcome::HandlerOutcome;
 pub use crate::registry::{
-    ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, PublishTarget,
+    AccessRules, ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, PublishTarget,
     RouteDescriptor, RouteSegment, SubscriptionDescriptor, SubscriptionSource,
     TopicSubscriptionDescriptor, Trigger,
 };
@@ -34,6 +36,7 @@ pub use crate::registry::{
     RowUpdate, ViewDescriptor, ViewSourceDescriptor, ViewUpdateDescriptor, ViewUpdateInput,
 };
 pub use crate::runtime::ComponentEnv;
+pub use crate::status::ErrorCode;
 use crate::value_entity::ValueEntityComponent;
 pub use crate::view::private::*;
 pub use crate::view::query::{ResultShape, ViewQuery};

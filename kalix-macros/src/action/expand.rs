@@ -45,6 +45,7 @@ pub(crate) fn generate(action: &Action) -> TokenStream {
             .map(|h| dispatch_fn(action, h))
             .collect(),
         handlers: &action.handlers,
+        access: &action.access,
         forward_headers: &action.options.forward_headers,
         construct: codegen::construct(
             self_ty,

@@ -13,6 +13,8 @@ pub(crate) struct Action {
     pub name: Ident,
     pub options: ComponentOptions,
     pub handlers: Vec<Handler>,
+    /// The block's `#[acl]` and `#[jwt]`.
+    pub access: crate::access::Access,
 }
 
 impl Action {
@@ -47,6 +49,7 @@ impl Action {
             }
         }
         let action = Action {
+            access: crate::access::Access::take(&mut item.attrs, diagnostics),
             self_ty: (*item.self_ty).clone(),
             name: name?,
             options,

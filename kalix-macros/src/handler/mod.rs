@@ -12,6 +12,7 @@ mod types;
 
 use syn::{Ident, ImplItemFn, LitStr, Type};
 
+use crate::access::Access;
 use crate::diagnostics::Diagnostics;
 use crate::options::{PublishTo, StartupOptions, SubscribeOptions, parse_publish};
 use crate::route::{Method, Template};
@@ -37,6 +38,8 @@ pub(crate) struct Handler {
     pub subscription: Option<SubscribeOptions>,
     /// The topic or stream its replies are published to.
     pub publish: Option<PublishTo>,
+    /// Its own `#[acl]` and `#[jwt]`.
+    pub access: Access,
     pub params: Vec<Param>,
     pub reply: Reply,
     /// Whether an error was reported for it. A failed handler still tells its component's state
@@ -111,6 +114,7 @@ impl Handler {
         let mut publish: Option<PublishTo> = None;
         let mut is_handler = false;
         let mut kept = Vec::new();
+        let mut access_attributes = Vec::new();
         for attribute in std::mem::take(&mut method.attrs) {
             let name = attribute
                 .path()
@@ -182,14 +186,23 @@ impl Handler {
                 } else {
                     publish = parse_publish(&attribute, diagnostics);
                 }
+            } else if Access::is_access(&attribute) {
+                access_attributes.push(attribute);
             } else {
                 kept.push(attribute);
             }
         }
         method.attrs = kept;
         if !is_handler {
+            for attribute in &access_attributes {
+                diagnostics.error(
+                    attribute,
+                    "`#[acl]` and `#[jwt]` go on a handler (a method with a route) or on the `impl` block",
+                );
+            }
             return None;
         }
+        let access = Access::take(&mut access_attributes, diagnostics);
 
         let signature = &method.sig;
         if !signature.generics.params.is_empty() {
@@ -235,6 +248,7 @@ impl Handler {
             on_startup,
             subscription,
             publish,
+            access,
             params: params.unwrap_or_default(),
             reply: reply?.1,
             failed: false,

@@ -45,6 +45,7 @@ pub(crate) fn generate(view: &View) -> TokenStream {
         client_methods,
         dispatch_fns,
         handlers: &view.handlers,
+        access: &view.access,
         forward_headers: &[],
         construct: quote!(#KalixCore::__private::construct_view_queries),
         internal_handlers: Vec::new(),

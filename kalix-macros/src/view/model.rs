@@ -21,6 +21,8 @@ pub(crate) struct View {
     /// The query methods' handlers, in the order of `queries`.
     pub handlers: Vec<Handler>,
     pub queries: Vec<QueryMethod>,
+    /// The block's `#[acl]` and `#[jwt]`.
+    pub access: crate::access::Access,
 }
 
 /// Where a view's rows come from.
@@ -160,6 +162,7 @@ impl View {
             diagnostics,
         );
         let view = View {
+            access: crate::access::Access::take(&mut item.attrs, diagnostics),
             self_ty: (*item.self_ty).clone(),
             name: name?,
             table: table?,

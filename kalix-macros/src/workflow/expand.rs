@@ -26,6 +26,7 @@ pub(crate) fn generate(workflow: &Workflow) -> TokenStream {
                 triggers: &[],
                 dispatch: #KalixCore::__private::#dispatch::<#self_ty>,
                 publish: ::core::option::Option::None,
+                access: #KalixCore::__private::AccessRules::NONE,
             }
         }
     })
