@@ -115,12 +115,17 @@ fn misplaced(name: &str, item: TokenStream) -> TokenStream {
         "query" => "`#[view]`",
         "event_handler" => "`#[event_sourced_entity]`",
         "step" | "settings" => "`#[workflow]`",
-        "acl" | "jwt" => {
-            "a component attribute (`#[action]`, an entity, `#[view]` or `#[workflow]`), below it when on the `impl` block,"
-        }
+
         _ => "`#[action]`, `#[value_entity]` or `#[event_sourced_entity]`",
     };
-    let message = format!("`#[{name}]` goes on a method of an `impl` block marked {container}");
+    let message = if matches!(name, "acl" | "jwt") {
+        format!(
+            "`#[{name}]` goes below the component attribute of an `impl` block \
+             (`#[action] #[{name}(..)] impl ..`), or on one of its handlers"
+        )
+    } else {
+        format!("`#[{name}]` goes on a method of an `impl` block marked {container}")
+    };
     let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
     let item = proc_macro2::TokenStream::from(item);
     quote::quote!(#error #item).into()

@@ -8,6 +8,7 @@
 //! | [`views`] | tables fed by entities, events, topics and streams; the query language; paging and streams |
 //! | [`timers`] | durable, named, cancelable calls for later; the clock tests control |
 //! | [`workflows`] | durable multi-step processes: steps, timeouts, recovery, compensation |
+//! | [`security`] | who may call what: access control lists, services signing their calls, JWT bearer tokens, the production checklist |
 //! | [`postgres`] | running on PostgreSQL, several copies of a service on one database |
 //! | [`configuration`] | every setting (variable and flag), limits and timeouts |
 //!
@@ -28,6 +29,9 @@ pub mod timers {}
 
 #[doc = include_str!("workflows.md")]
 pub mod workflows {}
+
+#[doc = include_str!("security.md")]
+pub mod security {}
 
 #[doc = include_str!("postgres.md")]
 pub mod postgres {}
