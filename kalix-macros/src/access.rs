@@ -9,6 +9,7 @@ use syn::{Attribute, LitInt, LitStr, Token};
 
 use crate::diagnostics::Diagnostics;
 use crate::exports::KalixCore;
+use crate::readers::attribute_name;
 
 pub(crate) const ACL: &str = "acl";
 pub(crate) const JWT: &str = "jwt";
@@ -47,19 +48,10 @@ enum ClaimCheck {
     Pattern(LitStr),
 }
 
-fn name_of(attribute: &Attribute) -> String {
-    attribute
-        .path()
-        .segments
-        .last()
-        .map(|s| s.ident.to_string())
-        .unwrap_or_default()
-}
-
 impl Access {
     /// Whether `attribute` is one this module reads.
     pub fn is_access(attribute: &Attribute) -> bool {
-        matches!(name_of(attribute).as_str(), ACL | JWT)
+        matches!(attribute_name(attribute).as_str(), ACL | JWT)
     }
 
     /// Reads (and removes) the `#[acl]` and `#[jwt]` of `attrs`.
@@ -67,7 +59,7 @@ impl Access {
         let mut access = Self::default();
         let mut kept = Vec::with_capacity(attrs.len());
         for attribute in std::mem::take(attrs) {
-            match name_of(&attribute).as_str() {
+            match attribute_name(&attribute).as_str() {
                 ACL if access.acl.is_some() => {
                     diagnostics.error(&attribute, "one `#[acl]` here; merge them into one");
                 }

@@ -137,11 +137,7 @@ fn route_params(item: &ItemImpl) -> Vec<Vec<String>> {
         })
         .flat_map(|method| &method.attrs)
         .filter(|attribute| {
-            attribute
-                .path()
-                .segments
-                .last()
-                .is_some_and(|last| Method::from_attribute(&last.ident.to_string()).is_some())
+            Method::from_attribute(&crate::readers::attribute_name(attribute)).is_some()
         })
         .filter_map(|attribute| attribute.parse_args::<LitStr>().ok())
         .filter_map(|literal| Template::parse(&literal, &mut scratch))

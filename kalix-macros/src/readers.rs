@@ -7,6 +7,16 @@ use syn::{Ident, ImplItem, ItemImpl, LitStr, Type};
 use crate::diagnostics::Diagnostics;
 use crate::handler::{ComponentKind, Handler, KnownTypes};
 
+/// An attribute's name as written, without its path: `get` for `#[kalix_core::get(..)]`.
+pub(crate) fn attribute_name(attribute: &syn::Attribute) -> String {
+    attribute
+        .path()
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
+}
+
 /// The type's own name, e.g. `FibonacciAction` in `impl crate::FibonacciAction`.
 pub(crate) fn type_name(
     ty: &Type,

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
-use super::problem::problem_response;
+use super::problem::{no_route, problem_response};
 use crate::access::{
     Acl, BearerRefused, ClaimCheck, JwtClaims, JwtKeys, JwtRule, Principals, SERVICE_TOKEN_HEADER,
     TrustedServices,
 };
-use crate::registry::{AccessRules, ComponentDescriptor, HandlerDescriptor};
+use crate::registry::{ComponentDescriptor, HandlerDescriptor};
 use crate::status::ErrorCode;
 
 /// What every route's checks share: the service's default ACL, the keys, and whether ACLs are
@@ -58,15 +58,7 @@ impl Guard {
         component: &ComponentDescriptor,
         handler: &HandlerDescriptor,
     ) -> Self {
-        Self::of(policy, &component.access, &handler.access)
-    }
-
-    /// The checks of a handler with `own` rules in a component with `inherited` ones.
-    pub(crate) fn of(
-        policy: &Arc<AccessPolicy>,
-        inherited: &AccessRules,
-        own: &AccessRules,
-    ) -> Self {
+        let (own, inherited) = (&handler.access, &component.access);
         let acl = own
             .acl
             .or(inherited.acl)
@@ -150,10 +142,7 @@ impl Guard {
     fn denied(&self, path: &str) -> Response {
         if self.deny_code == StatusCode::NOT_FOUND {
             // As if there were no such route.
-            return problem_response(
-                StatusCode::NOT_FOUND,
-                &format!("Could not find path: {path}"),
-            );
+            return no_route(path);
         }
         problem_response(
             self.deny_code,
@@ -202,25 +191,24 @@ fn bearer_refused(refused: &BearerRefused) -> Response {
     let (status, challenge, detail) = match refused {
         BearerRefused::Missing => (
             StatusCode::UNAUTHORIZED,
-            "Bearer".to_owned(),
-            "this endpoint requires a bearer token (Authorization: Bearer <jwt>)".to_owned(),
+            "Bearer",
+            "this endpoint requires a bearer token (Authorization: Bearer <jwt>)",
         ),
         BearerRefused::Invalid(why) => (
             StatusCode::UNAUTHORIZED,
-            "Bearer error=\"invalid_token\"".to_owned(),
-            why.clone(),
+            "Bearer error=\"invalid_token\"",
+            why.as_str(),
         ),
         BearerRefused::Claims(why) => (
             StatusCode::FORBIDDEN,
-            "Bearer error=\"insufficient_scope\"".to_owned(),
-            why.clone(),
+            "Bearer error=\"insufficient_scope\"",
+            why.as_str(),
         ),
     };
-    let mut response = problem_response(status, &detail);
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
-    }
+    let mut response = problem_response(status, detail);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
     response
 }

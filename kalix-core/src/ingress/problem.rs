@@ -25,6 +25,15 @@ pub(crate) fn problem_body(status: StatusCode, detail: &str) -> Bytes {
     Bytes::from(serde_json::to_vec(&problem).expect("a problem always serializes"))
 }
 
+/// The 404 of a path no route matches (also what an ACL with `deny_code = 404` answers, so a
+/// hidden route looks like none).
+pub(crate) fn no_route(path: &str) -> Response {
+    problem_response(
+        StatusCode::NOT_FOUND,
+        &format!("Could not find path: {path}"),
+    )
+}
+
 /// A response carrying a problem object.
 pub(crate) fn problem_response(status: StatusCode, detail: &str) -> Response {
     (

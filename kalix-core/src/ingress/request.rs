@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
 
 use super::guard::Guard;
-use super::problem::problem_response;
+use super::problem::{no_route, problem_response};
 use super::response::{StreamFormat, outcome_response};
 use super::routes::{RouteTable, RouteTemplate};
 use crate::dispatch::{BoundHandler, Dispatcher};
@@ -401,10 +401,7 @@ pub(crate) fn not_found(
         });
         let response = match missing {
             Some(detail) => problem_response(StatusCode::BAD_REQUEST, &detail),
-            None => problem_response(
-                StatusCode::NOT_FOUND,
-                &format!("Could not find path: {path}"),
-            ),
+            None => no_route(path),
         };
         std::future::ready(response.into_response())
     }

@@ -116,12 +116,7 @@ impl Handler {
         let mut kept = Vec::new();
         let mut access_attributes = Vec::new();
         for attribute in std::mem::take(&mut method.attrs) {
-            let name = attribute
-                .path()
-                .segments
-                .last()
-                .map(|s| s.ident.to_string())
-                .unwrap_or_default();
+            let name = crate::readers::attribute_name(&attribute);
             if let Some(http) = Method::from_attribute(&name) {
                 is_handler = true;
                 let parsed = match attribute.parse_args::<LitStr>() {

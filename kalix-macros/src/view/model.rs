@@ -9,6 +9,7 @@ use syn::{Attribute, FnArg, Ident, ImplItem, ItemImpl, LitStr, Pat, Type};
 use crate::diagnostics::Diagnostics;
 use crate::handler::{ComponentKind, Handler, KnownTypes, ParamKind, Reply, generic_arg};
 use crate::options::{SubscribeOptions, SubscriptionSource};
+use crate::readers::attribute_name;
 use crate::route::Method;
 use kalix_query::{self as query, ParamUse, Query};
 
@@ -91,15 +92,6 @@ impl Parse for SignatureOnly {
 const TABLE: &str = "table";
 const SUBSCRIBE: &str = "subscribe";
 const QUERY: &str = "query";
-
-fn attribute_name(attribute: &Attribute) -> String {
-    attribute
-        .path()
-        .segments
-        .last()
-        .map(|s| s.ident.to_string())
-        .unwrap_or_default()
-}
 
 impl View {
     pub fn from_impl(
