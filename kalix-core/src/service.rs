@@ -58,7 +58,7 @@ struct AccessSettings {
     acls_off: bool,
     /// A key the testkit signs service tokens with, as any service.
     any_service_signer: Option<crate::access::ServiceKey>,
-    /// Keys the testkit mints bearer tokens with.
+    /// A JWKS document verifying the bearer tokens the testkit mints.
     extra_jwt_keys: Option<String>,
 }
 

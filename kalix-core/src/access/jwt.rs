@@ -311,3 +311,36 @@ fn verifying_key(jwk: &Jwk) -> Result<VerifyingKey, String> {
         algorithms,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(jwk: serde_json::Value) -> Result<JwtKeys, String> {
+        JwtKeys::from_jwks(&serde_json::json!({ "keys": [jwk] }).to_string())
+    }
+
+    #[test]
+    fn a_key_whose_alg_does_not_fit_its_type_is_refused_at_start() {
+        let rsa = serde_json::json!({"kty": "RSA", "kid": "r", "n": "sXch", "e": "AQAB"});
+        assert!(keys(rsa.clone()).is_ok());
+        let mut as_hmac = rsa;
+        as_hmac["alg"] = "HS256".into();
+        let refused = keys(as_hmac).unwrap_err();
+        assert!(
+            refused.contains("key r") && refused.contains("does not fit"),
+            "{refused}"
+        );
+        let okp = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"});
+        assert!(keys(okp).unwrap_err().contains("32 bytes"));
+        assert!(JwtKeys::from_jwks("{}").unwrap_err().contains("JWKS"));
+    }
+
+    #[test]
+    fn alg_none_or_no_jwt_at_all_is_invalid() {
+        let none = "eyJhbGciOiJub25lIn0.eyJleHAiOjk5OTk5OTk5OTl9.";
+        let empty = JwtKeys::default();
+        assert!(matches!(empty.verify(none), Err(BearerRefused::Invalid(_))));
+        assert!(matches!(empty.verify("x"), Err(BearerRefused::Invalid(_))));
+    }
+}

@@ -104,6 +104,18 @@ pub struct Config {
     pub jwt_keys_file: Option<std::path::PathBuf>,
 }
 
+/// The value of the file `path` that `variable` names, or an error naming both.
+fn read_setting_file<T>(
+    variable: &'static str,
+    path: &std::path::Path,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, StartError> {
+    let problem = |problem: String| StartError::Config { variable, problem };
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| problem(format!("cannot read {}: {error}", path.display())))?;
+    parse(&text).map_err(|why| problem(format!("{}: {why}", path.display())))
+}
+
 /// Where entity state is kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreLocation {
@@ -284,33 +296,24 @@ impl Config {
 
     /// The key of [`Config::service_key_file`], read and checked, signing as the service's name.
     pub fn service_key(&self) -> Result<Option<crate::access::ServiceKey>, StartError> {
-        let Some(path) = &self.service_key_file else {
-            return Ok(None);
-        };
-        let problem = |problem: String| StartError::Config {
-            variable: "KALIX_SERVICE_KEY_FILE",
-            problem,
-        };
-        let pem = std::fs::read_to_string(path)
-            .map_err(|error| problem(format!("cannot read {}: {error}", path.display())))?;
-        crate::access::ServiceKey::from_pkcs8_pem(&self.service_name, &pem)
-            .map(Some)
-            .map_err(|why| problem(format!("{}: {why}", path.display())))
+        self.service_key_file
+            .as_deref()
+            .map(|path| {
+                read_setting_file("KALIX_SERVICE_KEY_FILE", path, |pem| {
+                    crate::access::ServiceKey::from_pkcs8_pem(&self.service_name, pem)
+                })
+            })
+            .transpose()
     }
 
     /// The keys of [`Config::jwt_keys_file`], read and checked.
     pub fn jwt_keys(&self) -> Result<crate::access::JwtKeys, StartError> {
-        let Some(path) = &self.jwt_keys_file else {
-            return Ok(crate::access::JwtKeys::default());
-        };
-        let problem = |problem: String| StartError::Config {
-            variable: "KALIX_JWT_KEYS",
-            problem,
-        };
-        let json = std::fs::read_to_string(path)
-            .map_err(|error| problem(format!("cannot read {}: {error}", path.display())))?;
-        crate::access::JwtKeys::from_jwks(&json)
-            .map_err(|why| problem(format!("{}: {why}", path.display())))
+        match &self.jwt_keys_file {
+            None => Ok(crate::access::JwtKeys::default()),
+            Some(path) => {
+                read_setting_file("KALIX_JWT_KEYS", path, crate::access::JwtKeys::from_jwks)
+            }
+        }
     }
 
     /// The services of [`Config::trusted_services`].
