@@ -18,6 +18,7 @@ use crate::dependencies::Dependencies;
 use crate::dispatch::Dispatcher;
 use crate::error::StartError;
 use crate::eventing::Subscriptions;
+use crate::ingress::{BearerKeys, JwksRefresher};
 use crate::registry::registered_components;
 use crate::runtime::{ComponentEnv, EntitySettings};
 use crate::startup::StartupHooks;
@@ -240,7 +241,7 @@ impl Service {
         let news = committer.news();
         let broker = open_broker(&config, &store, &news).await?;
         let service_store = Arc::clone(&store);
-        let access = access_policy(&self.access, &config, &components)?;
+        let (access, jwks_refresher) = access_policy(&self.access, &config, &components).await?;
         let services = ServiceUrls {
             configured: config.service_urls.clone(),
             own: config.service_name.clone(),
@@ -330,7 +331,7 @@ impl Service {
             },
         ));
         // Started once the listener is ready.
-        let drivers: Vec<Box<dyn BackgroundDriver>> = vec![
+        let mut drivers: Vec<Box<dyn BackgroundDriver>> = vec![
             Box::new(StartupHooks {
                 retry_delay: config.startup_retry_delay,
             }),
@@ -339,6 +340,7 @@ impl Service {
             Box::new(timer_driver),
             Box::new(retention),
         ];
+        drivers.extend(jwks_refresher.map(|r| Box::new(r) as Box<dyn BackgroundDriver>));
         let drivers = RunningDrivers::start(drivers, &dispatcher);
         Ok(RunningService {
             local_addr,
@@ -354,12 +356,13 @@ impl Service {
 }
 
 /// The access checks' shared part: the default ACL, the trusted services and JWT keys (the
-/// configured ones and the testkit's), and a warning when no ACL guards anything.
-fn access_policy(
+/// configured ones, the testkit's, and those published at `KALIX_JWT_JWKS_URL`, fetched here
+/// once and then by the returned refresher), and a warning when no ACL guards anything.
+async fn access_policy(
     settings: &AccessSettings,
     config: &Config,
     components: &[&'static crate::registry::ComponentDescriptor],
-) -> Result<Arc<crate::ingress::AccessPolicy>, StartError> {
+) -> Result<(Arc<crate::ingress::AccessPolicy>, Option<JwksRefresher>), StartError> {
     let mut trusted = config.trusted_services()?;
     if let Some(key) = &settings.any_service_signer {
         trusted.trust_any_name_signed_by(key);
@@ -373,10 +376,38 @@ fn access_policy(
             }
         })?);
     }
+    let (bearer_keys, refresher) = match &config.jwt_jwks_url {
+        None => (Arc::new(BearerKeys::fixed(jwt_keys)), None),
+        Some(url) => {
+            let keys = BearerKeys::published(jwt_keys, url.clone()).map_err(|problem| {
+                StartError::Config {
+                    variable: "KALIX_JWT_JWKS_URL",
+                    problem,
+                }
+            })?;
+            let keys = Arc::new(keys);
+            // A provider that is down does not stop the start: tokens are refused (401) until
+            // a fetch succeeds.
+            let fetched = keys.fetch().await;
+            if let Err(why) = &fetched {
+                tracing::warn!(
+                    %url,
+                    "fetching the JWKS failed: {why}; bearer tokens its keys signed are refused \
+                     until a fetch succeeds (tried again each minute)"
+                );
+            }
+            let refresher = JwksRefresher {
+                keys: Arc::clone(&keys),
+                every: config.jwt_jwks_refresh,
+                first_wait: JwksRefresher::wait_after(&fetched, config.jwt_jwks_refresh),
+            };
+            (keys, Some(refresher))
+        }
+    };
     let policy = crate::ingress::AccessPolicy {
         default_acl: settings.default_acl.clone(),
         trusted,
-        jwt_keys,
+        bearer_keys,
         enforce_acls: !settings.acls_off,
     };
     if !policy.declares_acls(components) {
@@ -388,12 +419,13 @@ fn access_policy(
     let needs_keys = components
         .iter()
         .any(|c| c.access.jwt.is_some() || c.handlers.iter().any(|h| h.access.jwt.is_some()));
-    if needs_keys && policy.jwt_keys.is_empty() {
+    if needs_keys && policy.bearer_keys.is_empty() {
         tracing::warn!(
-            "handlers require bearer tokens (#[jwt]) but no key verifies them: set KALIX_JWT_KEYS"
+            "handlers require bearer tokens (#[jwt]) but no key verifies them: set \
+             KALIX_JWT_KEYS or KALIX_JWT_JWKS_URL"
         );
     }
-    Ok(Arc::new(policy))
+    Ok((Arc::new(policy), refresher))
 }
 
 /// The registered components, once their type ids, view tables and view columns check out.

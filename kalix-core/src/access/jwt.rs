@@ -138,6 +138,7 @@ pub enum BearerRefused {
 }
 
 /// A verifying key of the JWKS, with what it may verify.
+#[derive(Clone)]
 struct VerifyingKey {
     kid: Option<String>,
     key: DecodingKey,
@@ -147,7 +148,7 @@ struct VerifyingKey {
 /// The keys a service verifies bearer tokens with, from a JWKS document
 /// (`KALIX_JWT_KEYS`). Each key verifies only the algorithms its type fits: an RSA key never
 /// serves as an HMAC secret, and `alg: none` is never accepted.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct JwtKeys {
     keys: Vec<VerifyingKey>,
 }
@@ -155,10 +156,7 @@ pub struct JwtKeys {
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtKeys")
-            .field(
-                "kids",
-                &self.keys.iter().map(|k| &k.kid).collect::<Vec<_>>(),
-            )
+            .field("kids", &self.kids())
             .finish()
     }
 }
@@ -179,6 +177,46 @@ impl JwtKeys {
             keys.push(verifying_key(jwk).map_err(|why| format!("key {name}: {why}"))?);
         }
         Ok(Self { keys })
+    }
+
+    /// The keys of a JWKS document an identity provider publishes (`KALIX_JWT_JWKS_URL`):
+    /// keys for encryption (`use: enc`) or of a type not supported are left out, not refused,
+    /// since providers publish such keys beside the signing ones. The second value names them.
+    pub fn from_published_jwks(json: &str) -> Result<(Self, Vec<String>), String> {
+        let set: JwkSet =
+            serde_json::from_str(json).map_err(|error| format!("not a JWKS document: {error}"))?;
+        let (mut keys, mut left_out) = (Vec::new(), Vec::new());
+        for (at, jwk) in set.keys.iter().enumerate() {
+            let name = jwk
+                .common
+                .key_id
+                .clone()
+                .unwrap_or_else(|| format!("#{at}"));
+            if jwk.common.public_key_use == Some(jsonwebtoken::jwk::PublicKeyUse::Encryption) {
+                left_out.push(format!("key {name}: it is for encryption"));
+                continue;
+            }
+            match verifying_key(jwk) {
+                Ok(key) => keys.push(key),
+                Err(why) => left_out.push(format!("key {name}: {why}")),
+            }
+        }
+        Ok((Self { keys }, left_out))
+    }
+
+    /// Whether a key has the id `kid`.
+    pub fn knows_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+    }
+
+    /// The ids of its keys, in order (`None` for a key without one).
+    pub fn kids(&self) -> Vec<Option<&str>> {
+        self.keys.iter().map(|k| k.kid.as_deref()).collect()
+    }
+
+    /// How many keys it holds.
+    pub fn len(&self) -> usize {
+        self.keys.len()
     }
 
     /// Adds the keys of another document.
@@ -334,6 +372,21 @@ mod tests {
         let okp = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"});
         assert!(keys(okp).unwrap_err().contains("32 bytes"));
         assert!(JwtKeys::from_jwks("{}").unwrap_err().contains("JWKS"));
+    }
+
+    #[test]
+    fn a_published_jwks_leaves_out_what_cannot_verify_and_keeps_the_rest() {
+        let jwks = serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": "sig", "n": "sXch", "e": "AQAB", "use": "sig"},
+            {"kty": "RSA", "kid": "enc", "n": "sXch", "e": "AQAB", "use": "enc"},
+            {"kty": "EC", "kid": "p521", "crv": "P-521", "x": "AA", "y": "AA"},
+        ]});
+        let (keys, left_out) = JwtKeys::from_published_jwks(&jwks.to_string()).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert!(keys.knows_kid("sig") && !keys.knows_kid("enc"));
+        assert_eq!(left_out.len(), 2, "{left_out:?}");
+        assert!(left_out[0].contains("encryption"), "{left_out:?}");
+        assert!(JwtKeys::from_published_jwks("[]").is_err());
     }
 
     #[test]

@@ -102,6 +102,11 @@ pub struct Config {
     pub trusted_services: String,
     /// A JWKS file whose keys verify bearer tokens.
     pub jwt_keys_file: Option<std::path::PathBuf>,
+    /// Where an identity provider publishes its JWKS: fetched at start, every
+    /// [`Config::jwt_jwks_refresh`] and (at most once a minute) on a token with an unknown `kid`.
+    pub jwt_jwks_url: Option<http::Uri>,
+    /// How often the keys at [`Config::jwt_jwks_url`] are fetched again.
+    pub jwt_jwks_refresh: Duration,
 }
 
 /// The value of the file `path` that `variable` names, or an error naming both.
@@ -219,6 +224,8 @@ impl Default for Config {
             service_key_file: None,
             trusted_services: String::new(),
             jwt_keys_file: None,
+            jwt_jwks_url: None,
+            jwt_jwks_refresh: Duration::from_secs(60 * 60),
         }
     }
 }

@@ -362,6 +362,31 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        variable: "KALIX_JWT_JWKS_URL",
+        flag: "--jwt-jwks-url",
+        value_name: "URL",
+        help: "Where an identity provider publishes the JWKS whose keys verify bearer tokens",
+        shown_default: |_| String::new(),
+        apply: |c, raw| {
+            c.jwt_jwks_url = match raw {
+                "" => None,
+                raw => Some(jwks_url(raw)?),
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_JWT_JWKS_REFRESH_MS",
+        flag: "--jwt-jwks-refresh-ms",
+        value_name: "MS",
+        help: "How often the keys at KALIX_JWT_JWKS_URL are fetched again",
+        shown_default: |c| millis_of(c.jwt_jwks_refresh),
+        apply: |c, raw| {
+            c.jwt_jwks_refresh = millis(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
         variable: "KALIX_TIMERS_MAX_NAME_BYTES",
         flag: "--timers-max-name-bytes",
         value_name: "BYTES",
@@ -430,6 +455,16 @@ fn number<T: std::str::FromStr>(raw: &str, expected: &str) -> Result<T, String> 
         .map_err(|_| format!("expected {expected}, got '{raw}'"))
 }
 
+/// An `http://` or `https://` URL with a host.
+fn jwks_url(raw: &str) -> Result<http::Uri, String> {
+    let expected = || format!("expected an http:// or https:// URL, got '{raw}'");
+    let uri: http::Uri = raw.parse().map_err(|_| expected())?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(uri),
+        _ => Err(expected()),
+    }
+}
+
 /// A count of at least one (0 reads as 1).
 fn count(raw: &str) -> Result<usize, String> {
     number::<usize>(raw, "a positive number").map(|n| n.max(1))
@@ -453,6 +488,29 @@ mod tests {
 
     /// The guide's configuration table lists every setting, in order, and each default it
     /// shows as code is the one the service applies.
+    #[test]
+    fn a_jwks_url_is_http_or_https_with_a_host() {
+        let config = |url: &str| Config::from_env_and_args([format!("--jwt-jwks-url={url}")]);
+        let good = config("https://auth.example.com/.well-known/jwks.json").unwrap();
+        assert_eq!(
+            good.jwt_jwks_url.map(|u| u.to_string()).as_deref(),
+            Some("https://auth.example.com/.well-known/jwks.json")
+        );
+        for bad in [
+            "ftp://auth.example.com/jwks",
+            "/jwks",
+            "auth.example.com",
+            "https://",
+        ] {
+            let error = config(bad).unwrap_err().to_string();
+            assert!(
+                error.contains("expected an http:// or https:// URL"),
+                "{bad}: {error}"
+            );
+        }
+        assert_eq!(config("").unwrap().jwt_jwks_url, None);
+    }
+
     #[test]
     fn the_guide_table_is_the_settings_table() {
         let section = include_str!("../guide/configuration.md");

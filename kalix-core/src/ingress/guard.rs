@@ -7,9 +7,10 @@ use std::sync::Arc;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
+use super::bearer_keys::BearerKeys;
 use super::problem::{no_route, problem_response};
 use crate::access::{
-    Acl, BearerRefused, ClaimCheck, JwtClaims, JwtKeys, JwtRule, Principals, SERVICE_TOKEN_HEADER,
+    Acl, BearerRefused, ClaimCheck, JwtClaims, JwtRule, Principals, SERVICE_TOKEN_HEADER,
     TrustedServices,
 };
 use crate::registry::{ComponentDescriptor, HandlerDescriptor};
@@ -21,7 +22,7 @@ use crate::status::ErrorCode;
 pub(crate) struct AccessPolicy {
     pub default_acl: Option<Acl>,
     pub trusted: TrustedServices,
-    pub jwt_keys: JwtKeys,
+    pub bearer_keys: Arc<BearerKeys>,
     pub enforce_acls: bool,
 }
 
@@ -92,7 +93,7 @@ impl Guard {
     }
 
     /// Who is calling `path` with `headers`, or the response that turns them away.
-    pub(crate) fn admit(
+    pub(crate) async fn admit(
         &self,
         headers: &HeaderMap,
         path: &str,
@@ -107,7 +108,7 @@ impl Guard {
         }
         let claims = match &self.jwt {
             None => JwtClaims::default(),
-            Some(rule) => self.bearer(rule, headers).map_err(|refused| {
+            Some(rule) => self.bearer(rule, headers).await.map_err(|refused| {
                 tracing::debug!(path, ?refused, "bearer token refused");
                 Box::new(bearer_refused(&refused))
             })?,
@@ -150,7 +151,11 @@ impl Guard {
         )
     }
 
-    fn bearer(&self, rule: &BearerRule, headers: &HeaderMap) -> Result<JwtClaims, BearerRefused> {
+    async fn bearer(
+        &self,
+        rule: &BearerRule,
+        headers: &HeaderMap,
+    ) -> Result<JwtClaims, BearerRefused> {
         let token = match headers.get(header::AUTHORIZATION).map(HeaderValue::to_str) {
             None => return Err(BearerRefused::Missing),
             Some(Ok(value)) => match value.split_once(' ') {
@@ -167,7 +172,7 @@ impl Guard {
                 ));
             }
         };
-        let claims = self.policy.jwt_keys.verify(token)?;
+        let claims = self.policy.bearer_keys.verify(token).await?;
         let issuers = rule.rule.issuers();
         if !issuers.is_empty() && !claims.issuer().is_some_and(|iss| issuers.contains(&iss)) {
             return Err(BearerRefused::Invalid(format!(

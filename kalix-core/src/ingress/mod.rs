@@ -2,6 +2,7 @@
 //! [`Invocation`](crate::invocation::Invocation)s for the dispatcher, and outcomes into responses;
 //! bad requests are rejected here with a 4xx problem body.
 
+mod bearer_keys;
 mod guard;
 mod problem;
 mod request;
@@ -22,6 +23,7 @@ use crate::registry::{HttpMethod, PublishTarget};
 use crate::store::Store;
 
 use crate::config::Config;
+pub(crate) use bearer_keys::{BearerKeys, JwksRefresher};
 pub(crate) use guard::AccessPolicy;
 use request::{BodyBudget, RequestLimits};
 pub(crate) use routes::RouteTemplate;

@@ -118,7 +118,11 @@ struct Endpoint {
 impl Endpoint {
     async fn serve(&self, request: Request) -> Response {
         let limits = &self.limits;
-        let caller = match self.guard.admit(request.headers(), request.uri().path()) {
+        let caller = match self
+            .guard
+            .admit(request.headers(), request.uri().path())
+            .await
+        {
             Ok(caller) => caller,
             Err(response) => return *response,
         };

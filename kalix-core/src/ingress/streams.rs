@@ -99,7 +99,7 @@ async fn serve_page(
         );
     };
     // Who may read it is its producer's ACL.
-    if let Err(response) = guard.admit(&headers, uri.path()) {
+    if let Err(response) = guard.admit(&headers, uri.path()).await {
         return *response;
     }
     let after = match query.get("after") {

@@ -7,22 +7,22 @@ use serde_json::{Value, json};
 use crate::acl::unsigned;
 use crate::{now, read, start};
 
-const ISSUER: &str = "https://auth.example.com";
+pub const ISSUER: &str = "https://auth.example.com";
 
-fn rs256(claims: &Value, kid: &str) -> String {
+pub fn rs256(claims: &Value, kid: &str) -> String {
     let key = EncodingKey::from_rsa_pem(include_bytes!("keys/rsa-private.pem")).unwrap();
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_owned());
     jsonwebtoken::encode(&header, claims, &key).unwrap()
 }
 
-fn hs256(claims: &Value, kid: &str, secret: &[u8]) -> String {
+pub fn hs256(claims: &Value, kid: &str, secret: &[u8]) -> String {
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(kid.to_owned());
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret).unwrap()).unwrap()
 }
 
-fn claims(extra: Value) -> Value {
+pub fn claims(extra: Value) -> Value {
     let mut claims = json!({"sub": "ann", "iss": ISSUER, "iat": now(), "exp": now() + 300});
     for (name, value) in extra.as_object().unwrap() {
         claims[name] = value.clone();

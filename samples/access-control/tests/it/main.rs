@@ -1,6 +1,7 @@
 //! The access-control sample's contract, over HTTP with real tokens.
 
 mod acl;
+mod jwks;
 mod jwt;
 
 use std::time::{SystemTime, UNIX_EPOCH};
