@@ -125,6 +125,7 @@ fn long_unsnapshotted(_: usize, _: u64) -> (&'static str, String, &'static str) 
 async fn start(database: &std::path::Path) -> kalix_core::RunningService {
     let config = kalix_core::Config::default()
         .with_port(0)
+        .with_admin_port(0)
         .with_store(kalix_core::StoreLocation::Sqlite(database.to_owned()));
     kalix_core::Service::new()
         .config(config)

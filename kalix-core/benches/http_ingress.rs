@@ -146,7 +146,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let framework = kalix_core::Service::new()
-            .config(kalix_core::Config::default().with_port(0))
+            .config(kalix_core::Config::default().with_port(0).with_admin_port(0))
             .start()
             .await
             .expect("framework starts");

@@ -29,7 +29,7 @@ for binaries in "$@"; do
       else
         env=(KALIX_STORE="$postgres" KALIX_POSTGRES_SCHEMA="idle_${sample//-/_}_$$_$port")
       fi
-      env "${env[@]}" KALIX_HTTP_PORT=$port RUST_LOG=warn "$binaries/$sample" >"$data/log" 2>&1 &
+      env "${env[@]}" KALIX_HTTP_PORT=$port KALIX_ADMIN_PORT=0 RUST_LOG=warn "$binaries/$sample" >"$data/log" 2>&1 &
       pid=$!
       sleep 8 # started, its start-up work done
       cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")

@@ -154,6 +154,7 @@ fn cpu_seconds() -> f64 {
 async fn service(path: std::path::PathBuf) -> RunningService {
     let config = kalix_core::Config::default()
         .with_port(0)
+        .with_admin_port(0)
         .with_store(StoreLocation::Sqlite(path))
         .with_service_name("isolation");
     kalix_core::Service::new()

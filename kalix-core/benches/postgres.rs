@@ -88,7 +88,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let config = kalix_core::Config::default().with_port(0).with_store(kalix_core::StoreLocation::Postgres {
+        let config = kalix_core::Config::default().with_port(0).with_admin_port(0).with_store(kalix_core::StoreLocation::Postgres {
             url: url.clone(),
             schema: format!("bench_{nanos}"),
             timeouts: Default::default(),

@@ -371,7 +371,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let config = kalix_core::Config::default()
-            .with_port(0)
+            .with_port(0).with_admin_port(0)
             .with_store(kalix_core::StoreLocation::Sqlite(directory.path().join("bench.db")));
         let service = kalix_core::Service::new()
             .config(config)
@@ -436,6 +436,7 @@ async fn nats_publishing() {
     let directory = tempfile::tempdir().unwrap();
     let config = kalix_core::Config::default()
         .with_port(0)
+        .with_admin_port(0)
         .with_store(kalix_core::StoreLocation::Sqlite(
             directory.path().join("nats.db"),
         ))

@@ -160,7 +160,10 @@ async fn burst(services: &[&RunningService], count: u64, concurrency: u64, label
 }
 
 async fn service(store: StoreLocation) -> RunningService {
-    let config = kalix_core::Config::default().with_port(0).with_store(store);
+    let config = kalix_core::Config::default()
+        .with_port(0)
+        .with_admin_port(0)
+        .with_store(store);
     kalix_core::Service::new()
         .config(config)
         .start()
@@ -199,6 +202,7 @@ fn main() {
                 .config(
                     kalix_core::Config::default()
                         .with_port(0)
+                        .with_admin_port(0)
                         .with_store(location.clone()),
                 )
                 .start(),

@@ -155,7 +155,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let config = kalix_core::Config::default()
-            .with_port(0)
+            .with_port(0).with_admin_port(0)
             .with_store(kalix_core::StoreLocation::Sqlite(directory.path().join("framework.db")));
         let max_active = config.max_active_entities;
         let framework = kalix_core::Service::new().config(config).start().await.expect("framework starts");

@@ -190,7 +190,7 @@ fn main() {
             }
         }
         let config = kalix_core::Config::default()
-            .with_port(0)
+            .with_port(0).with_admin_port(0)
             .with_store(kalix_core::StoreLocation::Sqlite(path.clone()));
         let started = Instant::now();
         let framework = kalix_core::Service::new().config(config).start().await.expect("framework starts");

@@ -156,7 +156,10 @@ async fn workflow_transfer(client: ComponentClient, n: u64) {
 
 /// The service, with an observer that wakes each transfer's waiter when its record ends.
 async fn service(store: StoreLocation) -> Result<RunningService, kalix_core::StartError> {
-    let config = kalix_core::Config::default().with_port(0).with_store(store);
+    let config = kalix_core::Config::default()
+        .with_port(0)
+        .with_admin_port(0)
+        .with_store(store);
     let observer: kalix_core::workflow::WorkflowObserver =
         std::sync::Arc::new(|type_id, id, json| {
             if type_id != "bench-transfer" || !json.windows(7).any(|w| w == b"\"ended\"") {

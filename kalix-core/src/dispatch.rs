@@ -34,6 +34,68 @@ pub(crate) struct BoundHandler {
     pub component: &'static ComponentDescriptor,
     pub handler: &'static HandlerDescriptor,
     instance: Arc<dyn Any + Send + Sync>,
+    /// Its runs' durations, one histogram per outcome, registered once.
+    runs: Arc<RunMetrics>,
+}
+
+/// The `kalix_command_duration_seconds` histograms of one handler, one per outcome, each
+/// registered at its first use: a page lists the outcomes that happened, not every possible one.
+struct RunMetrics {
+    component: &'static ComponentDescriptor,
+    handler: &'static HandlerDescriptor,
+    by_outcome: [std::sync::OnceLock<metrics::Histogram>; 5],
+    /// A view's query methods also count as queries (`kalix_view_query_duration_seconds`).
+    view_query: std::sync::OnceLock<metrics::Histogram>,
+}
+
+/// The values of the `outcome` label, in `RunMetrics::by_outcome`'s order.
+const OUTCOMES: [&str; 5] = ["reply", "error", "forward", "conflict", "panic"];
+const PANIC: usize = 4;
+
+impl RunMetrics {
+    fn new(component: &'static ComponentDescriptor, handler: &'static HandlerDescriptor) -> Self {
+        Self {
+            component,
+            handler,
+            by_outcome: Default::default(),
+            view_query: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn record(&self, outcome: usize, took: std::time::Duration) {
+        self.by_outcome[outcome]
+            .get_or_init(|| {
+                metrics::histogram!(
+                    crate::telemetry::names::COMMAND_DURATION,
+                    "component" => self.component.id,
+                    "kind" => self.component.kind.as_str(),
+                    "handler" => self.handler.name,
+                    "outcome" => OUTCOMES[outcome]
+                )
+            })
+            .record(took);
+        if self.component.kind == crate::registry::ComponentKind::View {
+            self.view_query
+                .get_or_init(|| {
+                    metrics::histogram!(
+                        crate::telemetry::names::VIEW_QUERY_DURATION,
+                        "view" => self.component.id,
+                        "query" => self.handler.name
+                    )
+                })
+                .record(took);
+        }
+    }
+
+    /// The index in `OUTCOMES` of a run that ended with `outcome`.
+    fn outcome_of(outcome: &HandlerOutcome) -> usize {
+        match &outcome.next {
+            Next::Done(Outcome::Error(_)) => 1,
+            Next::Done(_) => 0,
+            Next::Forward(_) => 2,
+            Next::Conflict(_) => 3,
+        }
+    }
 }
 
 impl BoundHandler {
@@ -51,6 +113,7 @@ impl BoundHandler {
             component,
             handler,
             instance,
+            runs: Arc::new(RunMetrics::new(component, handler)),
         }
     }
 }
@@ -278,13 +341,22 @@ impl Dispatcher {
         let instance = Arc::clone(&bound.instance);
         let dispatch = bound.handler.dispatch;
         let run = AssertUnwindSafe(async move { dispatch(instance, invocation, client).await });
+        let started = std::time::Instant::now();
         match run.catch_unwind().await {
-            Ok(outcome) => outcome,
-            Err(panic) => HandlerOutcome::error(panic_error(
-                bound.component.id,
-                bound.handler.name,
-                panic.as_ref(),
-            )),
+            Ok(outcome) => {
+                bound
+                    .runs
+                    .record(RunMetrics::outcome_of(&outcome), started.elapsed());
+                outcome
+            }
+            Err(panic) => {
+                bound.runs.record(PANIC, started.elapsed());
+                HandlerOutcome::error(panic_error(
+                    bound.component.id,
+                    bound.handler.name,
+                    panic.as_ref(),
+                ))
+            }
         }
     }
 

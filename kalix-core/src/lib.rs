@@ -112,6 +112,7 @@ mod service;
 mod startup;
 mod status;
 pub mod store;
+pub mod telemetry;
 pub mod testing;
 pub mod timers;
 mod url_param;

@@ -28,6 +28,18 @@ pub enum ComponentKind {
 }
 
 impl ComponentKind {
+    /// Its name in metrics and logs: `action`, `value_entity`, `event_sourced_entity`, `view`,
+    /// `workflow`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentKind::Action => "action",
+            ComponentKind::ValueEntity => "value_entity",
+            ComponentKind::EventSourcedEntity => "event_sourced_entity",
+            ComponentKind::View => "view",
+            ComponentKind::Workflow => "workflow",
+        }
+    }
+
     /// Whether its components are keyed, durable entities (whose commands may conflict).
     pub fn is_entity(self) -> bool {
         match self {

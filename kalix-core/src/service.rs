@@ -224,6 +224,8 @@ impl Service {
             });
         }
         let components = checked_components()?;
+        // Before anything registers a metric, so every handle records into it.
+        crate::telemetry::install();
         let mut durable = true;
         let store = match self.store.clone() {
             Some(store) => store,
@@ -307,6 +309,7 @@ impl Service {
             Arc::clone(&env.stream_news),
             &access,
         )?;
+        let admin = Admin::start(&config, Arc::clone(&env.store)).await?;
         let address = format!("{}:{}", config.http_host, config.http_port);
         let listener = TcpListener::bind(&address)
             .await
@@ -340,8 +343,10 @@ impl Service {
             Box::new(timer_driver),
             Box::new(retention),
         ];
+        drivers.push(Box::new(crate::ingress::MetricsUpkeep));
         drivers.extend(jwks_refresher.map(|r| Box::new(r) as Box<dyn BackgroundDriver>));
         let drivers = RunningDrivers::start(drivers, &dispatcher);
+        admin.health.running();
         Ok(RunningService {
             local_addr,
             client: ComponentClient::new(dispatcher as Arc<dyn Transport>),
@@ -351,6 +356,7 @@ impl Service {
             open_streams,
             server: Some(server),
             drivers: Some(drivers),
+            admin,
         })
     }
 }
@@ -505,6 +511,55 @@ pub struct RunningService {
     open_streams: Arc<crate::view::ViewUpdates>,
     server: Option<JoinHandle<()>>,
     drivers: Option<RunningDrivers>,
+    admin: Admin,
+}
+
+/// The admin listener: metrics and health, on its own address.
+struct Admin {
+    local_addr: SocketAddr,
+    health: Arc<crate::ingress::Health>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Admin {
+    /// Binds `KALIX_ADMIN_HOST:KALIX_ADMIN_PORT` and serves there; readiness asks `store`.
+    async fn start(config: &Config, store: Arc<dyn Store>) -> Result<Self, StartError> {
+        let address = format!("{}:{}", config.admin_host, config.admin_port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|source| StartError::Bind {
+                address: format!("{address} (the admin listener, KALIX_ADMIN_PORT)"),
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(StartError::Serve)?;
+        tracing::info!(admin_addr = %local_addr, "admin listener: /metrics, /health/live, /health/ready");
+        let health = crate::ingress::Health::new(store);
+        let (stop, stopped) = oneshot::channel::<()>();
+        // Few clients (a scraper, an orchestrator): a small connection cap.
+        let limits = crate::ingress::ConnectionLimits {
+            max_connections: 64,
+            header_timeout: config.header_timeout,
+        };
+        tokio::spawn(crate::ingress::serve(
+            listener,
+            crate::ingress::admin_router(Arc::clone(&health)),
+            limits,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(Self {
+            local_addr,
+            health,
+            stop: Some(stop),
+        })
+    }
+
+    fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 impl std::fmt::Debug for RunningService {
@@ -519,6 +574,11 @@ impl RunningService {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of its admin listener (`/metrics`, `/health/live`, `/health/ready`).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin.local_addr
     }
 
     /// Its store, as it is open (for tests and tools: writing to it bypasses the entities,
@@ -546,6 +606,8 @@ impl RunningService {
 
     /// Stops accepting connections, lets requests in flight finish, and returns.
     pub async fn stop(mut self) -> Result<(), StartError> {
+        // Readiness turns 503 while requests in flight finish.
+        self.admin.health.stopping();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -559,7 +621,9 @@ impl RunningService {
             return Ok(());
         };
         // Requests in flight get a grace period; long-lived streams do not hold the exit.
-        match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await;
+        self.admin.stop();
+        match drained {
             Ok(Ok(())) => Ok(()),
             Ok(Err(join)) => Err(StartError::Serve(std::io::Error::other(join))),
             Err(_) => {
@@ -573,6 +637,8 @@ impl RunningService {
 
 impl Drop for RunningService {
     fn drop(&mut self) {
+        self.admin.health.stopping();
+        self.admin.stop();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -677,6 +743,7 @@ mod tests {
     async fn a_binary_without_components_does_not_start_and_says_how_to_link_them() {
         let config = Config::default()
             .with_port(0)
+            .with_admin_port(0)
             .with_store(StoreLocation::SqliteMemory);
         let error = Service::new().config(config).start().await.err();
         assert!(matches!(error, Some(StartError::NoComponents)), "{error:?}");

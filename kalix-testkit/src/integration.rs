@@ -46,6 +46,7 @@ impl TestKit {
             clock: ManualClock::new(),
             config: test_service_name(Config::default())
                 .with_port(0)
+                .with_admin_port(0)
                 .with_store(StoreLocation::SqliteMemory)
                 .with_startup_retry_delay(Duration::from_millis(20)),
         }
@@ -92,6 +93,12 @@ impl TestKit {
     /// The absolute URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+
+    /// The absolute URL of `path` on the admin listener: `/metrics`, `/health/live`,
+    /// `/health/ready` (a free port in tests).
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.running.admin_addr(), path)
     }
 
     /// An HTTP client (reuse it: it keeps connections open).

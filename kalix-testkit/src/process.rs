@@ -21,11 +21,12 @@ use std::time::{Duration, Instant};
 pub struct ServiceProcess {
     child: Child,
     base_url: String,
+    admin_url: Option<String>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServiceProcess {
-    /// Starts `binary` with `KALIX_HTTP_PORT=0` and `env`, and waits until it logs the address it
+    /// Starts `binary` with `KALIX_HTTP_PORT=0`, `KALIX_ADMIN_PORT=0` and `env`, and waits until it logs the address it
     /// listens on. Panics if it exits first.
     pub fn spawn(binary: &str, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(binary);
@@ -36,13 +37,14 @@ impl ServiceProcess {
     }
 
     /// Starts `command` (a service binary, or a shell that `exec`s one, say under `ulimit`)
-    /// with `KALIX_HTTP_PORT=0` unless the command sets a port, and waits until it logs the
+    /// with `KALIX_HTTP_PORT=0` and `KALIX_ADMIN_PORT=0` unless the command sets them, and waits until it logs the
     /// address it listens on. Panics if it exits first.
     pub fn spawn_command(mut command: Command) -> Self {
         let program = command.get_program().to_string_lossy().into_owned();
-        let sets_port = command.get_envs().any(|(key, _)| key == "KALIX_HTTP_PORT");
-        if !sets_port {
-            command.env("KALIX_HTTP_PORT", "0");
+        for port in ["KALIX_HTTP_PORT", "KALIX_ADMIN_PORT"] {
+            if !command.get_envs().any(|(key, _)| key == port) {
+                command.env(port, "0");
+            }
         }
         // `info` unless the test asks for more (say `RUST_LOG=info,kalix_core::timers=debug`).
         if !command.get_envs().any(|(key, _)| key == "RUST_LOG") {
@@ -57,6 +59,7 @@ impl ServiceProcess {
             .unwrap_or_else(|error| panic!("{program} does not start: {error}"));
         let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
         let log = Arc::new(Mutex::new(Vec::new()));
+        let mut admin_address = None;
         let address = loop {
             let Some(Ok(line)) = lines.next() else {
                 let status = child.wait().ok();
@@ -68,6 +71,9 @@ impl ServiceProcess {
                     .unwrap_or_default()
                     .to_owned()
             });
+            if let Some(rest) = line.split("admin_addr=").nth(1) {
+                admin_address = rest.split_whitespace().next().map(str::to_owned);
+            }
             log.lock().unwrap().push(line);
             if let Some(address) = address {
                 break address;
@@ -83,6 +89,7 @@ impl ServiceProcess {
         Self {
             child,
             base_url: format!("http://{address}"),
+            admin_url: admin_address.map(|address| format!("http://{address}")),
             log,
         }
     }
@@ -95,6 +102,14 @@ impl ServiceProcess {
     /// `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// `http://127.0.0.1:<admin port>`: metrics and health. Panics if the service did not log
+    /// its admin address before it began serving.
+    pub fn admin_url(&self) -> &str {
+        self.admin_url
+            .as_deref()
+            .expect("the service logs admin_addr= before it serves")
     }
 
     /// The operating system's process id.

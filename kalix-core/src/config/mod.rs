@@ -9,40 +9,13 @@ use crate::store::PostgresTimeouts;
 
 /// How the service listens and what it accepts.
 ///
-/// [`Config::from_env`] reads these variables, and a service binary also takes each as a flag
-/// (`--http-port 9001`; `--help` lists them):
-///
-/// | variable | default | meaning |
-/// |---|---|---|
-/// | `KALIX_SERVICE_NAME` | the binary's name | the service's name: the `ce-source` of what it publishes, and how other services name it (`KALIX_SERVICE_<NAME>`) |
-/// | `KALIX_HTTP_HOST` | `127.0.0.1` | address to listen on |
-/// | `KALIX_HTTP_PORT` | `9000` | port to listen on (`0`: any free port) |
-/// | `KALIX_HTTP_MAX_BODY_BYTES` | 1 MiB | largest request body accepted (413 above) |
-/// | `KALIX_HTTP_MAX_BUFFERED_BYTES` | 64 MiB | request body bytes held at once across all requests (503 above) |
-/// | `KALIX_HTTP_MAX_CONNECTIONS` | `10000` | open connections at most; more wait to be accepted |
-/// | `KALIX_HTTP_HEADER_TIMEOUT_MS` | `30000` | an HTTP/1 connection that does not deliver a request's headers in full within this time of becoming idle is closed (also the keep-alive idle timeout) |
-/// | `KALIX_HTTP_BODY_TIMEOUT_MS` | `30000` | a request body must arrive in full within this time (408 otherwise) |
-/// | `KALIX_REQUEST_TIMEOUT_MS` | `30000` | a handler's response must be ready within this time (503 otherwise) |
-/// | `KALIX_STARTUP_RETRY_DELAY_MS` | `1000` | pause between retries of a failed `#[on_startup]` hook |
-/// | `KALIX_STORE` | `sqlite://kalix-data/kalix.db` | where entity state is kept: `sqlite://<path>`, `sqlite::memory:` or `postgres://user@host:port/database` |
-/// | `KALIX_POSTGRES_SCHEMA` | `kalix` | the PostgreSQL schema holding the tables |
-/// | `KALIX_POSTGRES_STATEMENT_TIMEOUT_MS` | `5000` | longest a PostgreSQL statement may run or wait for a lock |
-/// | `KALIX_POSTGRES_POOL_TIMEOUT_MS` | `5000` | longest a request waits for, or to open, a PostgreSQL connection |
-/// | `KALIX_BROKER` | `embedded` | where topics live: `embedded` (in the store) or `nats://host:port` (NATS JetStream) |
-/// | `KALIX_NATS_SUBJECT_PREFIX` | (none) | put before each topic's name to make its NATS subject (a namespace, e.g. per test run) |
-/// | `KALIX_SERVICE_<NAME>` | (none) | the URL of service `<name>` (upper-cased, `-` as `_`), whose streams this one subscribes to |
-/// | `KALIX_PASSIVATION_TIMEOUT_MS` | `30000` | an entity idle this long leaves memory |
-/// | `KALIX_MAX_ACTIVE_ENTITIES` | `10000` | entities of one type kept in memory at most |
-/// | `KALIX_TIMERS_MAX_PENDING` | `100000` | timers pending at most in the service; starting one more is refused |
-/// | `KALIX_TOPIC_RETENTION_MS` | `604800000` (7 days) | how long topics and streams keep a message: the embedded broker removes older ones once this service's consumer groups processed them; NATS streams the service makes get it as their max age |
-/// | `KALIX_IDEMPOTENCY_RETENTION_MS` | `86400000` (a day) | how long an entity keeps a command's reply under its idempotency key: the same key again within it is answered with that reply and changes nothing |
-/// | `KALIX_TOPIC_MAX_BYTES` | `1073741824` (1 GiB) | the bytes a NATS stream the service makes keeps at most (the oldest go first) |
-/// | `KALIX_WORKFLOW_MAX_RUNNING_STEPS` | `256` | workflow steps running (or committing their result) at once in this process; more wait their turn |
-/// | `KALIX_TIMERS_MAX_PAYLOAD_BYTES` | `65536` | largest call (its JSON) a timer may carry |
-/// | `KALIX_TIMERS_MAX_NAME_BYTES` | `1536` | longest timer name: room for an entity id (1,024 bytes at most) and a prefix |
+/// [`Config::from_env`] reads the `KALIX_*` variables, and a service binary also takes each as
+/// a flag (`--http-port 8080`; `--help` lists them). The guide's
+/// [configuration chapter](crate::guide::configuration) lists every variable with its default;
+/// a test holds that table to the settings read here.
 ///
 /// ```
-/// let config = kalix_core::Config::default().with_port(0);
+/// let config = kalix_core::Config::default().with_port(0).with_admin_port(0);
 /// assert_eq!(config.http_host, "127.0.0.1");
 /// ```
 #[derive(Clone, Debug)]
@@ -54,6 +27,10 @@ pub struct Config {
     pub http_host: String,
     /// Port to listen on; 0 picks a free one.
     pub http_port: u16,
+    /// Address of the admin listener (metrics, health): operators' port, never the service's.
+    pub admin_host: String,
+    /// Port of the admin listener; 0 picks a free one (logged).
+    pub admin_port: u16,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// Request body bytes held at once across all requests; a body that would go over is
@@ -202,6 +179,8 @@ impl Default for Config {
             service_name: binary_name(),
             http_host: "127.0.0.1".to_owned(),
             http_port: 9000,
+            admin_host: "127.0.0.1".to_owned(),
+            admin_port: 9001,
             max_body_bytes: 1024 * 1024,
             max_buffered_body_bytes: 64 * 1024 * 1024,
             max_connections: 10_000,
@@ -249,12 +228,12 @@ impl Config {
 
     /// The defaults, overridden by the `KALIX_*` environment variables, overridden in turn by
     /// command-line flags (`args` without the program's name): each variable has a flag named
-    /// after it (`KALIX_HTTP_PORT` is `--http-port 9001` or `--http-port=9001`).
+    /// after it (`KALIX_HTTP_PORT` is `--http-port 8080` or `--http-port=8080`).
     ///
     /// ```
-    /// let args = ["--http-port=9001", "--store", "sqlite::memory:"].map(String::from);
+    /// let args = ["--http-port=8080", "--store", "sqlite::memory:"].map(String::from);
     /// let config = kalix_core::Config::from_env_and_args(args).unwrap();
-    /// assert_eq!(config.http_port, 9001);
+    /// assert_eq!(config.http_port, 8080);
     ///
     /// let error = kalix_core::Config::from_env_and_args(["--http-port=x".to_owned()]);
     /// assert_eq!(
@@ -337,6 +316,14 @@ impl Config {
     #[must_use]
     pub fn with_port(mut self, port: u16) -> Self {
         self.http_port = port;
+        self
+    }
+
+    /// Returns the config with another admin port (0 picks a free one: what tests want, so
+    /// services started side by side do not contend for the default).
+    #[must_use]
+    pub fn with_admin_port(mut self, port: u16) -> Self {
+        self.admin_port = port;
         self
     }
 

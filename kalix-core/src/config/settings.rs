@@ -62,6 +62,28 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        variable: "KALIX_ADMIN_HOST",
+        flag: "--admin-host",
+        value_name: "ADDRESS",
+        help: "Address of the admin listener (metrics, health)",
+        shown_default: |c| c.admin_host.clone(),
+        apply: |c, raw| {
+            c.admin_host = raw.to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_ADMIN_PORT",
+        flag: "--admin-port",
+        value_name: "PORT",
+        help: "Port of the admin listener (0: any free port, logged)",
+        shown_default: |c| c.admin_port.to_string(),
+        apply: |c, raw| {
+            c.admin_port = number(raw, "a port number from 0 to 65535")?;
+            Ok(())
+        },
+    },
+    Setting {
         variable: "KALIX_HTTP_MAX_BODY_BYTES",
         flag: "--http-max-body-bytes",
         value_name: "BYTES",

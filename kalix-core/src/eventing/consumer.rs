@@ -112,6 +112,7 @@ pub(crate) async fn consume<S: Source, D: Destination<S>>(
     news: &Notify,
     mut stopping: watch::Receiver<bool>,
 ) {
+    let waiting = metrics::gauge!(crate::telemetry::names::CONSUMER_LAG_EVENTS, "consumer" => name.to_owned());
     loop {
         if *stopping.borrow() {
             holder.release().await;
@@ -139,6 +140,8 @@ pub(crate) async fn consume<S: Source, D: Destination<S>>(
                 }
             }
         };
+        // Read and not processed yet: the batch (a lower bound when the batch is full).
+        waiting.set(batch.len() as f64);
         if batch.is_empty() {
             let wait = if source.long_polls() {
                 Duration::ZERO

@@ -148,6 +148,8 @@ pub(crate) async fn retry_until_done(
             return Ok(Some(error));
         }
         let delay = Backoff::CONSUMERS.after(attempt);
+        metrics::counter!(crate::telemetry::names::CONSUMER_RETRIES, "consumer" => lease.name.clone())
+            .increment(1);
         tracing::warn!(
             consumer = %lease.name,
             handler = %handler.target(),

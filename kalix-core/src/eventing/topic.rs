@@ -220,7 +220,10 @@ impl TopicConsumer {
         retry(&self.name(), "dead-lettering a message", stopping, || {
             broker.publish(&dead_letter, moved.clone())
         })
-        .await
+        .await?;
+        metrics::counter!(crate::telemetry::names::DEAD_LETTERS, "topic" => self.topic.to_owned())
+            .increment(1);
+        Ok(())
     }
 }
 

@@ -162,7 +162,7 @@ impl<K: EntityKind> EntityHost<K> {
     pub fn new(kind: K, env: &ComponentEnv<'_>) -> Arc<Self> {
         Arc::new(Self {
             kind,
-            slots: Slots::start(env.entities),
+            slots: Slots::start(env.entities, K::COMPONENT_ID),
             store: Arc::clone(&env.store),
             committer: env.committer.clone(),
         })

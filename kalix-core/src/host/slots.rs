@@ -78,14 +78,21 @@ pub(crate) struct Slot<M> {
 }
 
 impl<M: Send + 'static> Slots<M> {
-    /// Slots bounded by `settings`, with a sweeper dropping idle ones.
-    pub fn start(settings: EntitySettings) -> Arc<Self> {
+    /// Slots bounded by `settings`, with a sweeper dropping idle ones and reporting how many
+    /// are held (`kalix_entities_active` of `component`).
+    pub fn start(settings: EntitySettings, component: &'static str) -> Arc<Self> {
         let slots = Arc::new(Self {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             per_shard: settings.max_active.div_ceil(SHARDS).max(1),
             epoch: Instant::now(),
         });
-        tokio::spawn(sweep(Arc::downgrade(&slots), settings.passivation_timeout));
+        let active =
+            metrics::gauge!(crate::telemetry::names::ENTITIES_ACTIVE, "component" => component);
+        tokio::spawn(sweep(
+            Arc::downgrade(&slots),
+            settings.passivation_timeout,
+            active,
+        ));
         slots
     }
 
@@ -179,19 +186,27 @@ impl<M> Slot<M> {
 
 /// Drops the slots of entities idle for longer than the passivation timeout, until the slots are
 /// gone.
-async fn sweep<M: Send + 'static>(slots: Weak<Slots<M>>, passivation_timeout: Duration) {
+async fn sweep<M: Send + 'static>(
+    slots: Weak<Slots<M>>,
+    passivation_timeout: Duration,
+    active: metrics::Gauge,
+) {
     let period = (passivation_timeout / 2).clamp(Duration::from_millis(10), Duration::from_secs(5));
     let timeout = passivation_timeout.as_millis() as u64;
     loop {
         tokio::time::sleep(period).await;
         let Some(slots) = slots.upgrade() else { return };
         let now = slots.now();
+        let mut held = 0;
         for shard in slots.shards.iter() {
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
             shard.retain(|_, slot| {
                 let idle = now.saturating_sub(slot.last_used.load(Ordering::Relaxed)) >= timeout;
                 !(idle && evictable(slot))
             });
+            held += shard.len();
         }
+        // Sampled at each sweep (every 5 s at most), not counted per command.
+        active.set(held as f64);
     }
 }

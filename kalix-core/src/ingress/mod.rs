@@ -2,8 +2,10 @@
 //! [`Invocation`](crate::invocation::Invocation)s for the dispatcher, and outcomes into responses;
 //! bad requests are rejected here with a 4xx problem body.
 
+mod admin;
 mod bearer_keys;
 mod guard;
+mod metrics;
 mod problem;
 mod request;
 mod response;
@@ -23,6 +25,8 @@ use crate::registry::{HttpMethod, PublishTarget};
 use crate::store::Store;
 
 use crate::config::Config;
+pub(crate) use admin::router as admin_router;
+pub(crate) use admin::{Health, MetricsUpkeep};
 pub(crate) use bearer_keys::{BearerKeys, JwksRefresher};
 pub(crate) use guard::AccessPolicy;
 use request::{BodyBudget, RequestLimits};
@@ -73,6 +77,7 @@ pub(crate) fn router(
             entry.template.clone(),
             limits.clone(),
             guard::Guard::new(access, entry.bound.component, entry.bound.handler),
+            metrics::RouteMetrics::new(entry.method.as_str(), entry.template.as_written()),
         );
         let (methods, allowed) = by_path
             .entry(entry.template.axum_path())

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +15,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
 
 use super::guard::Guard;
+use super::metrics::RouteMetrics;
 use super::problem::{no_route, problem_response};
 use super::response::{StreamFormat, outcome_response};
 use super::routes::{RouteTable, RouteTemplate};
@@ -84,6 +85,7 @@ pub(crate) fn endpoint(
     template: Arc<RouteTemplate>,
     limits: RequestLimits,
     guard: Guard,
+    metrics: RouteMetrics,
 ) -> impl Fn(Request) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>>
 + Clone
 + Send
@@ -96,6 +98,7 @@ pub(crate) fn endpoint(
         param_names: template.param_names().into(),
         limits,
         guard,
+        metrics,
     });
     move |request: Request| {
         let endpoint = Arc::clone(&endpoint);
@@ -113,10 +116,19 @@ struct Endpoint {
     limits: RequestLimits,
     /// Who may call, checked before the body is read.
     guard: Guard,
+    metrics: RouteMetrics,
 }
 
 impl Endpoint {
     async fn serve(&self, request: Request) -> Response {
+        let started = Instant::now();
+        let _active = self.metrics.start();
+        let response = self.respond(request).await;
+        self.metrics.record(response.status(), started.elapsed());
+        response
+    }
+
+    async fn respond(&self, request: Request) -> Response {
         let limits = &self.limits;
         let caller = match self
             .guard

@@ -42,6 +42,26 @@ impl RouteTemplate {
         path
     }
 
+    /// The template as the macro wrote it: `/cart/<cart_id>/items`.
+    pub fn as_written(&self) -> String {
+        let mut path = String::new();
+        for segment in self.segments {
+            path.push('/');
+            match segment {
+                RouteSegment::Literal(text) => path.push_str(text),
+                RouteSegment::Param(name) => {
+                    path.push('<');
+                    path.push_str(name);
+                    path.push('>');
+                }
+            }
+        }
+        if path.is_empty() {
+            path.push('/');
+        }
+        path
+    }
+
     /// Parameter names in the order they appear.
     pub fn param_names(&self) -> Vec<String> {
         self.segments

@@ -90,8 +90,10 @@ pub(crate) async fn serve(
             header_timeout: limits.header_timeout,
             stopping: stopping_seen.clone(),
         };
+        let counted = super::metrics::OpenConnection::open();
         tokio::spawn(async move {
             connection.serve(stream).await;
+            drop(counted);
             drop(permit);
         });
     }

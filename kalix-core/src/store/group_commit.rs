@@ -133,14 +133,49 @@ async fn run(
     news: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let metrics = CommitMetrics::new();
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (writes, commits): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|q| (q.write, q.commit)).unzip();
+        let started = std::time::Instant::now();
+        metrics.batch_size.record(writes.len() as f64);
         let results = commit_batch(&*store, writes).await;
+        metrics.record(started.elapsed(), &results);
         for (commit, result) in commits.iter().zip(results) {
             commit.0.complete(result);
         }
         news.notify_waiters();
+    }
+}
+
+/// The commit metrics, registered once per committer.
+struct CommitMetrics {
+    duration: metrics::Histogram,
+    batch_size: metrics::Histogram,
+    conflicts: metrics::Counter,
+    store_failures: metrics::Counter,
+}
+
+impl CommitMetrics {
+    fn new() -> Self {
+        use crate::telemetry::names;
+        Self {
+            duration: metrics::histogram!(names::STORE_COMMIT_DURATION),
+            batch_size: metrics::histogram!(names::STORE_COMMIT_BATCH_SIZE),
+            conflicts: metrics::counter!(names::STORE_COMMIT_FAILURES, "kind" => "conflict"),
+            store_failures: metrics::counter!(names::STORE_COMMIT_FAILURES, "kind" => "store"),
+        }
+    }
+
+    fn record(&self, took: Duration, results: &[CommitResult]) {
+        self.duration.record(took);
+        for result in results {
+            match result {
+                Err(WriteError::Conflict { .. }) => self.conflicts.increment(1),
+                Err(WriteError::Store(_)) => self.store_failures.increment(1),
+                _ => {}
+            }
+        }
     }
 }
 

@@ -637,6 +637,10 @@ impl<I: Intercept> TimerStore for Intercepted<I> {
         self.intercept.on_call("next_timer_due");
         self.intercept.next_timer_due(&*self.inner, now_ms)
     }
+    fn pending_timers(&self) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {
+        self.intercept.on_call("pending_timers");
+        self.inner.pending_timers()
+    }
     fn list_timers(
         &self,
         limit: usize,

@@ -349,6 +349,13 @@ pub trait Store: EntityStore + FeedStore + LeaseStore + ViewStore + TimerStore {
     /// wake (PostgreSQL's `LISTEN`/`NOTIFY`), so readers need not poll; `None` where no other
     /// process writes. Like [`Store::is_shared`] it has no default.
     fn commit_news(&self) -> Option<std::sync::Arc<tokio::sync::Notify>>;
+
+    /// Whether the store answers, for the readiness probe: by default a read of the version
+    /// of an entity of a reserved type (`kalix.health`), which nothing writes.
+    fn ping(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        let read = self.state_version("kalix.health", "ping");
+        Box::pin(async move { read.await.map(|_| ()) })
+    }
 }
 
 /// Entities: value entities' versioned state rows, event-sourced entities' journals, and the
@@ -593,6 +600,12 @@ pub trait TimerStore: Send + Sync + 'static {
     /// Up to `limit` stored timers, earliest first.
     fn list_timers(&self, limit: usize)
     -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>>;
+
+    /// How many timers are pending, not counting the runtime's own (`kalix.` names), for the
+    /// `kalix_timers_pending` gauge; `None` where the store does not keep the count.
+    fn pending_timers(&self) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
 
     /// Makes every timer whose name starts with `prefix` due at `due_ms` at the latest. A
     /// service on a store used by one process at a time calls it at start for the workflows'

@@ -67,6 +67,28 @@ pub(crate) struct TimerDriver {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub started: Arc<tokio::sync::Notify>,
+    metrics: TimerMetrics,
+}
+
+/// How often the pending count is read for its gauge, at most.
+const COUNT_PENDING_EVERY: Duration = Duration::from_secs(5);
+
+/// The timers' metrics.
+struct TimerMetrics {
+    pending: metrics::Gauge,
+    lateness: metrics::Histogram,
+    failures: metrics::Counter,
+}
+
+impl TimerMetrics {
+    fn new() -> Self {
+        use crate::telemetry::names;
+        Self {
+            pending: metrics::gauge!(names::TIMERS_PENDING),
+            lateness: metrics::histogram!(names::TIMER_LATENESS),
+            failures: metrics::counter!(names::TIMER_FAILURES),
+        }
+    }
 }
 
 impl TimerDriver {
@@ -97,6 +119,7 @@ impl TimerDriver {
             store: Arc::clone(store),
             clock: Arc::clone(clock),
             started,
+            metrics: TimerMetrics::new(),
         };
         (timers, driver)
     }
@@ -126,9 +149,16 @@ impl BackgroundDriver for TimerDriver {
             // is due before it unless a start here or a move of the clock says otherwise, so
             // an idle pass asks for the next due time only, not for a claim (a write).
             let mut next_due: Option<u64> = None;
+            let mut counted_at: Option<std::time::Instant> = None;
             loop {
                 if *stopping.borrow() {
                     return;
+                }
+                if counted_at.is_none_or(|at| at.elapsed() >= COUNT_PENDING_EVERY) {
+                    counted_at = Some(std::time::Instant::now());
+                    if let Ok(Some(pending)) = this.store.pending_timers().await {
+                        this.metrics.pending.set(pending as f64);
+                    }
                 }
                 // Watched from here, so a move during the pass wakes the wait after it.
                 let moved = this.clock.moved();
@@ -258,6 +288,10 @@ impl TimerDriver {
         owner: u64,
     ) -> TimerOutcome {
         let done = done(&timer, owner);
+        let late_ms = self.clock.now_ms().saturating_sub(timer.due_ms);
+        self.metrics
+            .lateness
+            .record(Duration::from_millis(late_ms).as_secs_f64());
         let call: Call = match serde_json::from_slice(&timer.call) {
             Ok(call) => call,
             Err(error) => {
@@ -300,6 +334,7 @@ impl TimerDriver {
             tracing::debug!(timer = %timer.name, %target, "timer fired");
             return done;
         };
+        self.metrics.failures.increment(1);
         let attempts = timer.attempts + 1;
         let Some(delay) = next_attempt(attempts, timer.max_retries) else {
             tracing::warn!(timer = %timer.name, %target, attempts, error = %failure, "timer call failed and its retries are spent; the timer is dropped");

@@ -71,7 +71,7 @@ async fn a_body_over_the_limit_is_a_413() {
 #[tokio::test]
 async fn a_missing_dependency_stops_the_start_with_its_type_named() {
     let error = Service::new()
-        .config(Config::default().with_port(0))
+        .config(Config::default().with_port(0).with_admin_port(0))
         .start()
         .await
         .unwrap_err();

@@ -434,6 +434,7 @@ async fn an_idle_http2_connection_is_closed_after_the_header_timeout() {
 async fn a_body_budget_below_the_body_limit_stops_the_start() {
     let config = kalix_core::Config::default()
         .with_port(0)
+        .with_admin_port(0)
         .with_store(kalix_core::StoreLocation::SqliteMemory)
         .with_max_body_bytes(1000)
         .with_max_buffered_body_bytes(500);

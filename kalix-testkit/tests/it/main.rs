@@ -9,6 +9,7 @@ mod entities;
 mod failures;
 mod guide;
 mod hardening;
+mod operating;
 mod params;
 mod startup;
 mod store;

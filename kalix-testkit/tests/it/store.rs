@@ -70,7 +70,7 @@ async fn postgres_passes_the_store_conformance_suite() {
 }
 
 /// A unique enough name for a test's schema.
-fn uuid_like() -> String {
+pub(crate) fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
@@ -86,7 +86,7 @@ fn uuid_like() -> String {
 }
 
 /// Leaves a file named `name` in `KALIX_TEST_MARKERS`, if set, to prove a suite ran.
-fn mark_ran(name: &str) {
+pub(crate) fn mark_ran(name: &str) {
     if let Ok(directory) = std::env::var("KALIX_TEST_MARKERS") {
         std::fs::write(std::path::Path::new(&directory).join(name), "ran").unwrap();
     }
@@ -123,7 +123,7 @@ async fn read_until(
     }
 }
 
-fn postgres_url(what: &str) -> Option<String> {
+pub(crate) fn postgres_url(what: &str) -> Option<String> {
     let url = std::env::var("KALIX_TEST_POSTGRES_URL").ok();
     if url.is_none() {
         eprintln!("KALIX_TEST_POSTGRES_URL is not set: {what} did not run");

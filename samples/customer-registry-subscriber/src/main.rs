@@ -1,5 +1,5 @@
-//! Serves the subscriber: `KALIX_SERVICE_CUSTOMER_REGISTRY=http://localhost:9000 KALIX_HTTP_PORT=9001
-//! cargo run -p customer-registry-subscriber`, with the event-sourced customer registry serving
+//! Serves the subscriber: `KALIX_SERVICE_CUSTOMER_REGISTRY=http://localhost:9000 KALIX_HTTP_PORT=9010
+//! KALIX_ADMIN_PORT=9011 cargo run -p customer-registry-subscriber`, with the event-sourced customer registry serving
 //! at that URL.
 
 use customer_registry_subscriber::RegistryUrl;

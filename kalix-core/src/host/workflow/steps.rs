@@ -132,20 +132,29 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
             .now_ms()
             .saturating_add(timeout.as_millis() as u64);
         let guarded = AssertUnwindSafe(future).catch_unwind();
-        tokio::select! {
+        let (result, outcome) = tokio::select! {
             result = guarded => match result {
-                Ok(result) => result,
-                Err(panic) => Err(crate::outcome::panic_error(
+                Ok(Ok(transition)) => (Ok(transition), "done"),
+                Ok(Err(error)) => (Err(error), "failed"),
+                Err(panic) => (Err(crate::outcome::panic_error(
                     W::COMPONENT_ID,
                     context.workflow_id(),
                     panic.as_ref(),
-                )),
+                )), "failed"),
             },
-            () = sleep_until(&*kind.clock, due) => Err(CallError::new(
+            () = sleep_until(&*kind.clock, due) => (Err(CallError::new(
                 ErrorCode::GATEWAY_TIMEOUT,
                 format!("step '{step}' did not finish within {timeout:?}"),
-            )),
-        }
+            )), "timed_out"),
+        };
+        metrics::counter!(
+            crate::telemetry::names::WORKFLOW_STEPS,
+            "workflow" => W::COMPONENT_ID,
+            "step" => step.to_owned(),
+            "outcome" => outcome
+        )
+        .increment(1);
+        result
     }
 
     /// Applies a step's result to the workflow, if it is still at the transition that started

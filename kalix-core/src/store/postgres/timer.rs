@@ -386,6 +386,25 @@ impl TimerStore for PostgresStore {
         Box::pin(async move { next_due(&store, now_ms).await })
     }
 
+    fn pending_timers(&self) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.pool.get().await.map_err(pool_error)?;
+            let pending: i64 = client
+                .query_one(
+                    &format!(
+                        "SELECT COALESCE(SUM(pending), 0)::bigint FROM {}.timer_pending",
+                        store.schema
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(db_error)?
+                .get(0);
+            Ok(Some(pending.max(0) as u64))
+        })
+    }
+
     fn list_timers(
         &self,
         limit: usize,

@@ -302,6 +302,17 @@ impl TimerStore for SqliteStore {
         self.read("", "", move |connection, _, _| next_due(connection, now_ms))
     }
 
+    fn pending_timers(&self) -> BoxFuture<'static, Result<Option<u64>, StoreError>> {
+        self.read("", "", |connection, _, _| {
+            let pending: i64 = connection
+                .prepare_cached("SELECT pending FROM timer_pending WHERE id = 0")
+                .map_err(sqlite_error)?
+                .query_row([], |row| row.get(0))
+                .map_err(sqlite_error)?;
+            Ok(Some(pending.max(0) as u64))
+        })
+    }
+
     fn list_timers(
         &self,
         limit: usize,

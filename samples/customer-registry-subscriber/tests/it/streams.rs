@@ -156,6 +156,7 @@ fn without_the_registrys_address_the_subscriber_does_not_start_and_names_the_var
         .env_remove("KALIX_SERVICE_CUSTOMER_REGISTRY")
         .env("KALIX_STORE", "sqlite::memory:")
         .env("KALIX_HTTP_PORT", "0")
+        .env("KALIX_ADMIN_PORT", "0")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -9,6 +9,7 @@ use kalix_testkit::ServiceProcess;
 fn spawn(port: &str) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_fibonacci"))
         .env("KALIX_HTTP_PORT", port)
+        .env("KALIX_ADMIN_PORT", "0")
         .env("KALIX_STORE", "sqlite::memory:")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -120,6 +120,7 @@ async fn a_second_process_on_the_same_sqlite_file_refuses_to_start() {
     let mut second = Command::new(BINARY)
         .env("KALIX_STORE", &store)
         .env("KALIX_HTTP_PORT", "0")
+        .env("KALIX_ADMIN_PORT", "0")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

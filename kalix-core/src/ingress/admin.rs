@@ -1,0 +1,133 @@
+//! The admin listener: what operators use, on its own address (`KALIX_ADMIN_HOST`,
+//! `KALIX_ADMIN_PORT`) and never through the service's port: `/metrics` (Prometheus text),
+//! `/health/live` and `/health/ready`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{StatusCode, header};
+use serde_json::json;
+
+use super::problem::{no_route, problem_response};
+use crate::store::Store;
+
+/// How long the store may take to answer a readiness probe.
+const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where the service is in its life, as readiness reports it.
+pub(crate) struct Health {
+    store: Arc<dyn Store>,
+    phase: AtomicU8,
+}
+
+const STARTING: u8 = 0;
+const RUNNING: u8 = 1;
+const STOPPING: u8 = 2;
+
+impl Health {
+    /// A service starting on `store`.
+    pub(crate) fn new(store: Arc<dyn Store>) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            phase: AtomicU8::new(STARTING),
+        })
+    }
+
+    /// The drivers run: ready once the store answers.
+    pub(crate) fn running(&self) {
+        let _ = self
+            .phase
+            .compare_exchange(STARTING, RUNNING, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// The service is stopping: never ready again.
+    pub(crate) fn stopping(&self) {
+        self.phase.store(STOPPING, Ordering::Release);
+    }
+}
+
+/// The admin router.
+pub(crate) fn router(health: Arc<Health>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .fallback(|uri: http::Uri| async move { no_route(uri.path()) })
+        .with_state(health)
+}
+
+async fn metrics() -> Response {
+    match crate::telemetry::render() {
+        Some(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        None => problem_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "another metrics recorder was installed in this process before the service started; \
+             the runtime's metrics go to it",
+        ),
+    }
+}
+
+async fn live() -> Response {
+    axum::Json(json!({"status": "live"})).into_response()
+}
+
+async fn ready(State(health): State<Arc<Health>>) -> Response {
+    let unready = |reason: String| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unready", "reason": reason})),
+        )
+            .into_response()
+    };
+    match health.phase.load(Ordering::Acquire) {
+        STARTING => return unready("the service is starting".to_owned()),
+        STOPPING => return unready("the service is stopping".to_owned()),
+        _ => {}
+    }
+    match tokio::time::timeout(STORE_PROBE_TIMEOUT, health.store.ping()).await {
+        Ok(Ok(())) => axum::Json(json!({"status": "ready"})).into_response(),
+        Ok(Err(error)) => unready(format!("the store cannot be reached: {error}")),
+        Err(_) => unready(format!(
+            "the store did not answer within {}s",
+            STORE_PROBE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Folds the metrics' queued histogram samples into their buckets every
+/// [`UPKEEP_EVERY`](crate::telemetry::UPKEEP_EVERY), so they take bounded memory between scrapes.
+pub(crate) struct MetricsUpkeep;
+
+impl crate::background::BackgroundDriver for MetricsUpkeep {
+    fn name(&self) -> &'static str {
+        "metrics upkeep"
+    }
+
+    fn run(
+        self: Box<Self>,
+        _dispatcher: Arc<crate::dispatch::Dispatcher>,
+        mut stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> futures_util::future::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(crate::telemetry::UPKEEP_EVERY) => {}
+                    _ = stopping.wait_for(|stop| *stop) => return,
+                }
+                crate::telemetry::upkeep();
+            }
+        })
+    }
+}

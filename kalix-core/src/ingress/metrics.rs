@@ -1,0 +1,87 @@
+//! The HTTP metrics: each routed request's duration by method, route and status, the requests
+//! being served, and the open connections.
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use http::StatusCode;
+use metrics::{Gauge, Histogram, gauge, histogram};
+
+use crate::telemetry::names;
+
+/// The metrics of one route.
+pub(super) struct RouteMetrics {
+    method: &'static str,
+    /// The route as the macro wrote it: a bounded label, unlike the path.
+    route: String,
+    active: Gauge,
+    /// The duration histogram of each status seen so far: registered on the first response with
+    /// that status, so the common path is a read lock and a short scan.
+    by_status: RwLock<Vec<(u16, Histogram)>>,
+}
+
+impl RouteMetrics {
+    pub(super) fn new(method: &'static str, route: String) -> Self {
+        Self {
+            method,
+            active: gauge!(names::HTTP_ACTIVE_REQUESTS, "http_request_method" => method, "http_route" => route.clone()),
+            route,
+            by_status: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Counts a request as active until the returned guard drops (also when its client goes
+    /// away and the request's future is dropped).
+    pub(super) fn start(&self) -> Active<'_> {
+        self.active.increment(1.0);
+        Active(&self.active)
+    }
+
+    pub(super) fn record(&self, status: StatusCode, took: Duration) {
+        let code = status.as_u16();
+        {
+            let known = self.by_status.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, histogram)) = known.iter().find(|(seen, _)| *seen == code) {
+                histogram.record(took);
+                return;
+            }
+        }
+        let histogram = histogram!(
+            names::HTTP_REQUEST_DURATION,
+            "http_request_method" => self.method,
+            "http_route" => self.route.clone(),
+            "http_response_status_code" => code.to_string()
+        );
+        histogram.record(took);
+        let mut known = self.by_status.write().unwrap_or_else(|e| e.into_inner());
+        if !known.iter().any(|(seen, _)| *seen == code) {
+            known.push((code, histogram));
+        }
+    }
+}
+
+/// A request being served.
+pub(super) struct Active<'a>(&'a Gauge);
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// An open connection, counted until it drops.
+pub(super) struct OpenConnection(Gauge);
+
+impl OpenConnection {
+    pub(super) fn open() -> Self {
+        let gauge = gauge!(names::HTTP_OPEN_CONNECTIONS);
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
