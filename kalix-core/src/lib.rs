@@ -135,7 +135,7 @@ pub use broker::{TopicMessages, Topics};
 pub use call::Call;
 pub use client::DeferredCall;
 pub use client::{CallRouter, ComponentClient, Transport};
-pub use config::{BrokerLocation, Config, StoreLocation};
+pub use config::{BrokerLocation, Config, LogFormat, StoreLocation};
 pub use dependencies::{Dependencies, MissingDependency};
 pub use error::{CallError, StartError};
 pub use http_request::HttpRequest;
@@ -144,6 +144,12 @@ pub use outcome::Answer;
 pub use service::{RunningService, Service};
 pub use status::{ErrorCode, SuccessCode};
 pub use url_param::UrlParam;
+
+/// The [`metrics`](https://docs.rs/metrics) facade the runtime records through: a handler
+/// records its own metrics with it (`kalix_core::metrics::counter!("orders_placed_total")`), and
+/// they appear on the admin listener's `/metrics` beside the runtime's
+/// ([the operating chapter](crate::guide::operating)).
+pub use metrics;
 
 /// Attribute macros. `#[action]` and `#[value_entity]` go on an `impl` block; the others go on
 /// its methods.

@@ -180,12 +180,17 @@ impl Service {
 
     /// Builds a multi-threaded runtime, installs logging, and serves until Ctrl-C or SIGTERM.
     pub fn run(mut self) -> Result<(), StartError> {
-        install_logging();
         // Only the binary's own entry point reads the command line: inside a test harness the
-        // arguments belong to the harness. `--help`, `--version` and a mistaken flag end here.
+        // arguments belong to the harness. `--help`, `--version` and a mistaken flag end here
+        // (their message is printed by `main`, before any logging).
         if self.config.is_none() {
             self.config = Some(Config::from_command_line(self.version)?);
         }
+        install_logging(
+            self.config
+                .as_ref()
+                .map_or_else(Default::default, |c| c.log_format),
+        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -680,11 +685,22 @@ fn describe(location: &StoreLocation) -> String {
     }
 }
 
-fn install_logging() {
+fn install_logging(format: crate::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A subscriber set by the application wins.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let _ = match format {
+        crate::config::LogFormat::Text => {
+            tracing_subscriber::fmt().with_env_filter(filter).try_init()
+        }
+        // One object per line, with the fields of the spans it happened in.
+        crate::config::LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_env_filter(filter)
+            .try_init(),
+    };
 }
 
 /// Ctrl-C and SIGTERM, listened for from the moment they are registered.

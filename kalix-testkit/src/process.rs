@@ -65,14 +65,9 @@ impl ServiceProcess {
                 let status = child.wait().ok();
                 panic!("{program} exited ({status:?}) without saying where it listens");
             };
-            let address = line.split("local_addr=").nth(1).map(|rest| {
-                rest.split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
-            });
-            if let Some(rest) = line.split("admin_addr=").nth(1) {
-                admin_address = rest.split_whitespace().next().map(str::to_owned);
+            let address = logged_field(&line, "local_addr");
+            if let Some(admin) = logged_field(&line, "admin_addr") {
+                admin_address = Some(admin);
             }
             log.lock().unwrap().push(line);
             if let Some(address) = address {
@@ -140,6 +135,16 @@ impl ServiceProcess {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The value of field `name` in a log line, as text (`name=value`) or JSON (`"name":"value"`)
+/// writes it.
+fn logged_field(line: &str, name: &str) -> Option<String> {
+    if let Some(rest) = line.split(&format!("{name}=")).nth(1) {
+        return rest.split_whitespace().next().map(str::to_owned);
+    }
+    let rest = line.split(&format!("\"{name}\":\"")).nth(1)?;
+    rest.split('"').next().map(str::to_owned)
 }
 
 impl Drop for ServiceProcess {

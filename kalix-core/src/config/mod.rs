@@ -84,6 +84,18 @@ pub struct Config {
     pub jwt_jwks_url: Option<http::Uri>,
     /// How often the keys at [`Config::jwt_jwks_url`] are fetched again.
     pub jwt_jwks_refresh: Duration,
+    /// How a service binary's logs are written ([`Service::run`](crate::Service::run)).
+    pub log_format: LogFormat,
+}
+
+/// How a service binary writes its logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON object per line, with its spans' fields: for log collectors.
+    Json,
 }
 
 /// The value of the file `path` that `variable` names, or an error naming both.
@@ -205,6 +217,7 @@ impl Default for Config {
             jwt_keys_file: None,
             jwt_jwks_url: None,
             jwt_jwks_refresh: Duration::from_secs(60 * 60),
+            log_format: LogFormat::Text,
         }
     }
 }

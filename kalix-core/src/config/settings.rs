@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Command};
 
-use super::{BrokerLocation, Config, StoreLocation};
+use super::{BrokerLocation, Config, LogFormat, StoreLocation};
 use crate::error::StartError;
 
 /// One setting: its variable, how `--help` shows it, and how its value changes a [`Config`].
@@ -405,6 +405,24 @@ const SETTINGS: &[Setting] = &[
         shown_default: |c| millis_of(c.jwt_jwks_refresh),
         apply: |c, raw| {
             c.jwt_jwks_refresh = millis(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "KALIX_LOG_FORMAT",
+        flag: "--log-format",
+        value_name: "FORMAT",
+        help: "How logs are written: text, or json (one object per line)",
+        shown_default: |c| match c.log_format {
+            LogFormat::Text => "text".to_owned(),
+            LogFormat::Json => "json".to_owned(),
+        },
+        apply: |c, raw| {
+            c.log_format = match raw {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(format!("expected text or json, got '{raw}'")),
+            };
             Ok(())
         },
     },

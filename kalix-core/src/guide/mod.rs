@@ -9,6 +9,7 @@
 //! | [`timers`] | durable, named, cancelable calls for later; the clock tests control |
 //! | [`workflows`] | durable multi-step processes: steps, timeouts, recovery, compensation |
 //! | [`security`] | who may call what: access control lists, services signing their calls, JWT bearer tokens, the production checklist |
+//! | [`operating`] | the admin listener: health probes for orchestrators, Prometheus metrics (the runtime's and your own), example queries |
 //! | [`postgres`] | running on PostgreSQL, several copies of a service on one database |
 //! | [`configuration`] | every setting (variable and flag), limits and timeouts |
 //!
@@ -32,6 +33,9 @@ pub mod workflows {}
 
 #[doc = include_str!("security.md")]
 pub mod security {}
+
+#[doc = include_str!("operating.md")]
+pub mod operating {}
 
 #[doc = include_str!("postgres.md")]
 pub mod postgres {}

@@ -141,3 +141,45 @@ fn version_names_the_service_and_kalix_core() {
         )
     );
 }
+
+#[tokio::test]
+async fn the_binary_answers_operators_on_its_admin_port_and_logs_json_when_asked() {
+    let service = ServiceProcess::spawn(
+        env!("CARGO_BIN_EXE_fibonacci"),
+        &[
+            ("KALIX_STORE", "sqlite::memory:"),
+            ("KALIX_LOG_FORMAT", "json"),
+        ],
+    );
+    let next = reqwest::get(format!("{}/fibonacci/5/next", service.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(next.status(), 200);
+    let ready = reqwest::get(format!("{}/health/ready", service.admin_url()))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let page = reqwest::get(format!("{}/metrics", service.admin_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.lines().any(|line| line.starts_with(
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/fibonacci/<number>/next\",http_response_status_code=\"200\"} 1"
+        )),
+        "{page}"
+    );
+    let log = service.log();
+    assert!(!log.is_empty());
+    for line in &log {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"));
+        assert!(
+            entry["level"].is_string() && entry["fields"]["message"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(log.iter().any(|line| line.contains("\"admin_addr\"")));
+}
