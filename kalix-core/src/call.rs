@@ -118,6 +118,11 @@ impl Call {
         format!("{}::{}", self.component, self.method)
     }
 
+    /// The metadata, to change (the runtime adds the caller's trace context).
+    pub(crate) fn metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.metadata
+    }
+
     /// Adds `metadata` to the call's metadata, replacing the values of keys it sets.
     pub(crate) fn merge_metadata(&mut self, metadata: Metadata) {
         self.metadata.merge(metadata);

@@ -21,6 +21,8 @@ use crate::outcome::{HandlerOutcome, Next, Outcome, panic_error};
 use crate::registry::{ComponentDescriptor, HandlerDescriptor, PublishTarget};
 use crate::runtime::ComponentEnv;
 use crate::status::ErrorCode;
+use crate::telemetry::trace_context;
+use tracing::Instrument;
 
 /// How deep a chain of forwards may go before it is taken for a loop.
 const MAX_FORWARDS: usize = 32;
@@ -216,6 +218,8 @@ impl Dispatcher {
                     ),
                 ));
             }
+            let mut call = call;
+            trace_context::inject_current(call.call.metadata_mut());
             let (next, invocation) = match self.resolve(call) {
                 Ok(found) => found,
                 Err(error) => return Outcome::Error(error),
@@ -244,13 +248,21 @@ impl Dispatcher {
         else {
             return outcome;
         };
-        let message = broker::message_of(
+        let mut message = broker::message_of(
             &self.service_name,
             &bound.target(),
             incoming,
             body,
             metadata,
             *payload_type,
+        );
+        // Its readers' runs continue this trace (the CloudEvents `traceparent` extension).
+        let mut trace = Metadata::new();
+        trace_context::inject_current(&mut trace);
+        message.attributes.extend(
+            trace
+                .iter()
+                .map(|(key, value)| (key.to_owned(), value.to_owned())),
         );
         let published = match target {
             PublishTarget::Topic(topic) => {
@@ -270,8 +282,10 @@ impl Dispatcher {
         }
     }
 
-    /// Runs a described call: looks the handler up, then as [`Dispatcher::invoke`].
-    pub fn call(self: &Arc<Self>, call: UntypedCall) -> BoxFuture<'static, Outcome> {
+    /// Runs a described call: looks the handler up, then as [`Dispatcher::invoke`]. The call
+    /// continues the trace of the span current now (the calling handler's).
+    pub fn call(self: &Arc<Self>, mut call: UntypedCall) -> BoxFuture<'static, Outcome> {
+        trace_context::inject_current(call.call.metadata_mut());
         let dispatcher = Arc::clone(self);
         Box::pin(async move {
             match dispatcher.resolve(call) {
@@ -340,7 +354,18 @@ impl Dispatcher {
         let client = ComponentClient::new(Arc::clone(self) as Arc<dyn Transport>);
         let instance = Arc::clone(&bound.instance);
         let dispatch = bound.handler.dispatch;
-        let run = AssertUnwindSafe(async move { dispatch(instance, invocation, client).await });
+        let span = tracing::debug_span!(
+            "command",
+            otel.name = bound.target(),
+            component = bound.component.id,
+            kind = bound.component.kind.as_str(),
+            handler = bound.handler.name,
+        );
+        // Its caller's span, as the call's metadata names it (a trigger's, another handler's).
+        trace_context::adopt_parent_of(&span, invocation.metadata());
+        let run = AssertUnwindSafe(
+            async move { dispatch(instance, invocation, client).await }.instrument(span),
+        );
         let started = std::time::Instant::now();
         match run.catch_unwind().await {
             Ok(outcome) => {

@@ -137,6 +137,11 @@ impl Invocation {
         &self.metadata
     }
 
+    /// The metadata, to change (a trigger puts its span's trace context in).
+    pub(crate) fn metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.metadata
+    }
+
     /// Marks who made the call (the ingress does, once it has checked them).
     pub(crate) fn set_caller(
         &mut self,

@@ -103,6 +103,7 @@ mod invocation;
 #[cfg(test)]
 mod layers;
 mod log_limit;
+mod logging;
 mod metadata;
 mod news;
 mod outcome;

@@ -178,7 +178,8 @@ impl Service {
         self
     }
 
-    /// Builds a multi-threaded runtime, installs logging, and serves until Ctrl-C or SIGTERM.
+    /// Builds a multi-threaded runtime, installs logging (and the export of spans over OTLP when
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` is set), and serves until Ctrl-C or SIGTERM.
     pub fn run(mut self) -> Result<(), StartError> {
         // Only the binary's own entry point reads the command line: inside a test harness the
         // arguments belong to the harness. `--help`, `--version` and a mistaken flag end here
@@ -186,17 +187,19 @@ impl Service {
         if self.config.is_none() {
             self.config = Some(Config::from_command_line(self.version)?);
         }
-        install_logging(
-            self.config
-                .as_ref()
-                .map_or_else(Default::default, |c| c.log_format),
-        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(StartError::Serve)?;
+        let installed = {
+            let config = self.config.as_ref().expect("read above");
+            let _inside = runtime.enter();
+            crate::logging::install(config.log_format, &config.service_name)
+        };
         // The error is returned, not logged too: `main` returning it prints it once.
-        runtime.block_on(self.serve())
+        let served = runtime.block_on(self.serve());
+        installed.shutdown();
+        served
     }
 
     /// Serves until Ctrl-C or SIGTERM, on the current tokio runtime (configured from the
@@ -683,24 +686,6 @@ fn describe(location: &StoreLocation) -> String {
             format!("postgres://…@{host} (schema {schema})")
         }
     }
-}
-
-fn install_logging(format: crate::config::LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A subscriber set by the application wins.
-    let _ = match format {
-        crate::config::LogFormat::Text => {
-            tracing_subscriber::fmt().with_env_filter(filter).try_init()
-        }
-        // One object per line, with the fields of the spans it happened in.
-        crate::config::LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_env_filter(filter)
-            .try_init(),
-    };
 }
 
 /// Ctrl-C and SIGTERM, listened for from the moment they are registered.

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
+use tracing::Instrument;
+
 use crate::backoff::Backoff;
 use crate::dispatch::{BoundHandler, Dispatcher};
 use crate::error::CallError;
@@ -110,13 +112,25 @@ pub(crate) async fn attempt(
     handler: &BoundHandler,
     message: &Message,
 ) -> Result<(), CallError> {
-    let invocation = Invocation::new(
+    let span = tracing::debug_span!(
+        "message",
+        otel.name = format!("deliver to {}", handler.target()),
+        otel.kind = "consumer",
+    );
+    // The trace of whoever published or wrote it, where the message carries one.
+    crate::telemetry::trace_context::adopt_parent_of(&span, &message.metadata);
+    let mut invocation = Invocation::new(
         Vec::new(),
         Vec::new(),
         message.body.clone(),
         message.metadata.clone(),
     );
-    match dispatcher.invoke(handler, invocation).await {
+    span.in_scope(|| crate::telemetry::trace_context::inject_current(invocation.metadata_mut()));
+    match dispatcher
+        .invoke(handler, invocation)
+        .instrument(span)
+        .await
+    {
         Outcome::Error(error) => Err(error),
         Outcome::Reply { .. } | Outcome::Ignore | Outcome::Stream(_) => Ok(()),
     }

@@ -14,6 +14,8 @@ pub(super) struct RouteMetrics {
     method: &'static str,
     /// The route as the macro wrote it: a bounded label, unlike the path.
     route: String,
+    /// `GET /cart/<cart_id>`: the name of its requests' spans.
+    span_name: String,
     active: Gauge,
     /// The duration histogram of each status seen so far: registered on the first response with
     /// that status, so the common path is a read lock and a short scan.
@@ -25,9 +27,22 @@ impl RouteMetrics {
         Self {
             method,
             active: gauge!(names::HTTP_ACTIVE_REQUESTS, "http_request_method" => method, "http_route" => route.clone()),
+            span_name: format!("{method} {route}"),
             route,
             by_status: RwLock::new(Vec::new()),
         }
+    }
+
+    pub(super) fn method(&self) -> &'static str {
+        self.method
+    }
+
+    pub(super) fn route(&self) -> &str {
+        &self.route
+    }
+
+    pub(super) fn span_name(&self) -> &str {
+        &self.span_name
     }
 
     /// Counts a request as active until the returned guard drops (also when its client goes

@@ -24,6 +24,8 @@ use crate::invocation::{Body, Invocation};
 use crate::log_limit::LogLimit;
 use crate::metadata::Metadata;
 use crate::registry::HttpMethod;
+use crate::telemetry::trace_context;
+use tracing::Instrument;
 
 /// Limits applied to every request.
 #[derive(Clone, Debug)]
@@ -123,7 +125,20 @@ impl Endpoint {
     async fn serve(&self, request: Request) -> Response {
         let started = Instant::now();
         let _active = self.metrics.start();
-        let response = self.respond(request).await;
+        let span = tracing::debug_span!(
+            "http.request",
+            otel.name = self.metrics.span_name(),
+            otel.kind = "server",
+            http.request.method = self.metrics.method(),
+            http.route = self.metrics.route(),
+            http.response.status_code = tracing::field::Empty,
+        );
+        // A caller's `traceparent` makes this request part of its trace.
+        trace_context::adopt_parent(&span, |key| {
+            request.headers().get(key).and_then(|v| v.to_str().ok())
+        });
+        let response = self.respond(request).instrument(span.clone()).await;
+        span.record("http.response.status_code", response.status().as_u16());
         self.metrics.record(response.status(), started.elapsed());
         response
     }
@@ -145,6 +160,8 @@ impl Endpoint {
                 Err(response) => return *response,
             };
         invocation.set_caller(caller);
+        // The handler's run continues the trace from this request's span.
+        trace_context::inject_current(invocation.metadata_mut());
         let mut run = std::pin::pin!(self.dispatcher.invoke(&self.bound, invocation));
         // Most handlers finish on their first poll; only one that waits needs a timer.
         if let Some(outcome) = (&mut run).now_or_never() {
@@ -222,8 +239,13 @@ async fn invocation<'a>(
 /// The headers the component listed, and a command's idempotency key, as metadata.
 fn forwarded_headers(headers: &HeaderMap, allowed: &[&str]) -> Metadata {
     let mut metadata = Metadata::new();
-    let key = Metadata::IDEMPOTENCY_KEY;
-    for &name in allowed.iter().chain([&key]) {
+    // The idempotency key and the trace context are always kept.
+    let kept = [
+        Metadata::IDEMPOTENCY_KEY,
+        trace_context::TRACEPARENT,
+        trace_context::TRACESTATE,
+    ];
+    for &name in allowed.iter().chain(&kept) {
         for value in headers.get_all(name) {
             if let Ok(value) = value.to_str() {
                 metadata.append(name, value);

@@ -6,6 +6,7 @@
 //! code installed another recorder first keeps it; its `/metrics` page then says so.
 
 pub mod names;
+pub(crate) mod trace_context;
 
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;

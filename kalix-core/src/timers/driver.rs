@@ -51,6 +51,7 @@ use crate::call::{Call, UntypedCall};
 use crate::dispatch::Dispatcher;
 use crate::outcome::Outcome;
 use crate::store::{Store, TimerOutcome, TimerRecord};
+use tracing::Instrument;
 
 /// How long a claim on a due timer lasts: its call must finish within it.
 pub(crate) const CLAIM: Duration = Duration::from_secs(30);
@@ -309,8 +310,11 @@ impl TimerDriver {
             };
             return self.settled(timer, owner, &target, failure);
         }
+        let span = tracing::debug_span!("timer", otel.name = format!("timer {}", timer.name));
+        crate::telemetry::trace_context::adopt_parent_of(&span, call.metadata());
         let untyped = UntypedCall { call, defect: None };
-        let failure = match tokio::time::timeout(CALL_TIMEOUT, dispatcher.call(untyped)).await {
+        let called = span.in_scope(|| dispatcher.call(untyped)).instrument(span);
+        let failure = match tokio::time::timeout(CALL_TIMEOUT, called).await {
             Ok(Outcome::Error(error)) => Some(error.to_string()),
             Ok(Outcome::Reply { .. } | Outcome::Ignore) => None,
             Ok(Outcome::Stream(_)) => Some(format!(

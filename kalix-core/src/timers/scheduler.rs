@@ -54,6 +54,9 @@ impl TimerBackend for StoredTimers {
                 ))
             });
         }
+        // The call fires later as part of the trace it was started in.
+        let mut call = call;
+        crate::telemetry::trace_context::inject_current(call.metadata_mut());
         let json = match limits.check(&name, &call) {
             Ok(json) => json,
             Err(error) => return Box::pin(async move { Err(error) }),

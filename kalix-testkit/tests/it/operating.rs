@@ -260,3 +260,124 @@ async fn readiness_turns_503_while_postgres_is_unreachable_and_back_to_200() {
     testkit.stop().await;
     crate::store::mark_ran("postgres-readiness");
 }
+
+/// A fresh trace id and the id of the caller's span, as a `traceparent` header would bring them.
+fn remote_parent() -> (String, String) {
+    let trace = uuid::Uuid::new_v4().simple().to_string();
+    let span = trace[..16].to_owned();
+    (trace, span)
+}
+
+#[tokio::test]
+async fn a_traceparent_makes_one_trace_of_a_request_and_every_handler_it_reaches() {
+    let spans = kalix_testkit::Spans::install();
+    let (testkit, _) = start().await;
+    let (trace, caller) = remote_parent();
+    // async_effect calls echo in-process, then forwards to echo.
+    let response = testkit
+        .get("/effects/async-effect/5")
+        .header("traceparent", format!("00-{trace}-{caller}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        found = spans.of_trace(&trace);
+        if found.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let named = |name: &str| -> Vec<kalix_testkit::RecordedSpan> {
+        found.iter().filter(|s| s.name == name).cloned().collect()
+    };
+    let http = named("GET /effects/async-effect/<n>");
+    assert_eq!(http.len(), 1, "{found:#?}");
+    let http = &http[0];
+    assert_eq!(http.parent_span_id.as_deref(), Some(caller.as_str()));
+    assert_eq!(
+        http.attributes
+            .get("http.response.status_code")
+            .map(String::as_str),
+        Some("200")
+    );
+    let handler = |method: &str| {
+        found
+            .iter()
+            .filter(|s| s.name.ends_with(&format!("Effects::{method}")))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let outer = handler("async_effect");
+    assert_eq!(outer.len(), 1, "{found:#?}");
+    assert_eq!(outer[0].parent_span_id.as_ref(), Some(&http.span_id));
+    let echoes = handler("echo");
+    assert_eq!(echoes.len(), 2, "{found:#?}");
+    // One called from inside async_effect, one the request forwarded to.
+    let parents: Vec<_> = echoes.iter().map(|s| s.parent_span_id.clone()).collect();
+    assert!(
+        parents.contains(&Some(outer[0].span_id.clone())),
+        "{found:#?}"
+    );
+    assert!(parents.contains(&Some(http.span_id.clone())), "{found:#?}");
+    testkit.stop().await;
+}
+
+#[tokio::test]
+async fn topic_messages_carry_the_trace_of_their_publisher_to_their_readers() {
+    let spans = kalix_testkit::Spans::install();
+    let (testkit, _) = start().await;
+
+    // Published by a handler: the message's `traceparent` is the request's span.
+    let mut out = testkit.outgoing("announcements");
+    let (trace, caller) = remote_parent();
+    let response = testkit
+        .post("/announce")
+        .header("traceparent", format!("00-{trace}-{caller}-01"))
+        .json(&json!({"text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let published = out.expect_raw().await;
+    let traceparent = published.attribute("traceparent").expect("a traceparent");
+    let http = spans
+        .of_trace(&trace)
+        .into_iter()
+        .find(|s| s.name == "POST /announce")
+        .expect("the request's span");
+    assert_eq!(traceparent, format!("00-{trace}-{}-01", http.span_id));
+
+    // Read by a subscriber: its delivery and its handler's run are in the publisher's trace.
+    let (trace, publisher) = remote_parent();
+    let message = kalix_core::store::TopicMessage {
+        id: format!("traced-{trace}"),
+        attributes: vec![
+            ("Content-Type".into(), "application/octet-stream".into()),
+            ("traceparent".into(), format!("00-{trace}-{publisher}-01")),
+        ],
+        payload: bytes::Bytes::from_static(&[1, 2]),
+    };
+    testkit.incoming("raw-in").publish_message(message).await;
+    let mut found = Vec::new();
+    for _ in 0..500 {
+        found = spans.of_trace(&trace);
+        if found.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let delivery = found
+        .iter()
+        .find(|s| s.name.starts_with("deliver to ") && s.name.ends_with("RawReader::on_bytes"))
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(delivery.parent_span_id.as_deref(), Some(publisher.as_str()));
+    let run = found
+        .iter()
+        .find(|s| s.name.ends_with("RawReader::on_bytes") && !s.name.starts_with("deliver"))
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(run.parent_span_id.as_ref(), Some(&delivery.span_id));
+    testkit.stop().await;
+}

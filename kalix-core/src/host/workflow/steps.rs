@@ -131,7 +131,14 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
             .clock
             .now_ms()
             .saturating_add(timeout.as_millis() as u64);
-        let guarded = AssertUnwindSafe(future).catch_unwind();
+        let span = tracing::debug_span!(
+            "workflow.step",
+            otel.name = format!("{} step {step}", W::COMPONENT_ID),
+            workflow = W::COMPONENT_ID,
+            step,
+        );
+        let guarded =
+            AssertUnwindSafe(tracing::Instrument::instrument(future, span)).catch_unwind();
         let (result, outcome) = tokio::select! {
             result = guarded => match result {
                 Ok(Ok(transition)) => (Ok(transition), "done"),

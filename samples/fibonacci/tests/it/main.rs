@@ -3,5 +3,6 @@
 
 mod client;
 mod http;
+mod otlp;
 mod process;
 mod unit;

@@ -1,0 +1,86 @@
+//! W3C trace context (`traceparent`, `tracestate`) carried in a call's metadata, so one trace
+//! follows a request through every component it reaches: the ingress reads it from the
+//! request's headers, each call a handler makes carries its span's, and a timer or a topic
+//! message keeps the one it was made with.
+//!
+//! Without a tracing layer exporting spans, spans are disabled and these do nothing: a
+//! `traceparent` a request brought passes on unchanged in the metadata.
+
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::metadata::Metadata;
+
+/// The entry (and header) carrying the W3C trace parent.
+pub const TRACEPARENT: &str = "traceparent";
+/// The entry (and header) carrying the W3C trace state.
+pub const TRACESTATE: &str = "tracestate";
+
+/// The trace context entries of a text carrier (metadata, HTTP headers), as the propagator
+/// reads them.
+struct Carrier {
+    traceparent: Option<String>,
+    tracestate: Option<String>,
+}
+
+impl Extractor for Carrier {
+    fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            TRACEPARENT => self.traceparent.as_deref(),
+            TRACESTATE => self.tracestate.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec![TRACEPARENT, TRACESTATE]
+    }
+}
+
+struct MetadataWriter<'a>(&'a mut Metadata);
+
+impl Injector for MetadataWriter<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.set(key, value);
+    }
+}
+
+/// Makes `span` a child of the trace context `carrier` holds, if it holds a valid one; the
+/// span's parent is otherwise the current span, as `tracing` sets it.
+pub(crate) fn adopt_parent<'a>(span: &tracing::Span, carrier: impl Fn(&str) -> Option<&'a str>) {
+    if span.is_disabled() {
+        return;
+    }
+    let Some(traceparent) = carrier(TRACEPARENT) else {
+        return;
+    };
+    let carrier = Carrier {
+        traceparent: Some(traceparent.to_owned()),
+        tracestate: carrier(TRACESTATE).map(str::to_owned),
+    };
+    let context = TraceContextPropagator::new().extract(&carrier);
+    if context.span().span_context().is_valid() {
+        let _ = span.set_parent(context);
+    }
+}
+
+/// Makes `span` a child of the trace context `metadata` carries, if any.
+pub(crate) fn adopt_parent_of(span: &tracing::Span, metadata: &Metadata) {
+    adopt_parent(span, |key| metadata.get(key));
+}
+
+/// Puts the current span's trace context into `metadata`, replacing one it carried, so the call
+/// it goes with continues the trace from here. Without an exporting layer nothing changes.
+pub(crate) fn inject_current(metadata: &mut Metadata) {
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return;
+    }
+    let context = span.context();
+    if !context.span().span_context().is_valid() {
+        return;
+    }
+    TraceContextPropagator::new().inject_context(&context, &mut MetadataWriter(metadata));
+}
