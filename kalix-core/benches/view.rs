@@ -183,6 +183,7 @@ fn main() {
                             payload: Some(json(&person(*n))),
                             timers: Vec::new(),
                             kept_reply: None,
+                            trace_parent: None,
                         })
                     })
                     .collect();

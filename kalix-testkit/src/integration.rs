@@ -178,6 +178,7 @@ impl TestKit {
             snapshot: None,
             delete: false,
             kept_reply: None,
+            trace_parent: None,
         };
         let results = store
             .commit(vec![Write::Events(append)])
@@ -212,6 +213,7 @@ impl TestKit {
             }),
             timers: Vec::new(),
             kept_reply: None,
+            trace_parent: None,
         };
         let results = store
             .commit(vec![Write::State(write)])

@@ -30,6 +30,7 @@ mod eventually;
 mod http_transport;
 
 mod integration;
+mod otlp;
 mod process;
 mod result;
 mod spans;
@@ -48,6 +49,7 @@ pub use event_sourced::{Emitted, EventSourcedResult, EventSourcedTestKit};
 pub use eventually::{EVENTUALLY, eventually, eventually_within};
 pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};
+pub use otlp::OtlpCollector;
 pub use process::ServiceProcess;
 pub use result::EffectResult;
 pub use spans::{RecordedSpan, Spans};

@@ -35,6 +35,8 @@ pub struct Spans {
 /// One finished span.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedSpan {
+    /// The `service.name` of the process that made it, as exported (empty in memory).
+    pub service: String,
     /// Its name (`POST /tally/<id>/add/<n>`, `components::Tally::add`, ..).
     pub name: String,
     /// Its trace, 32 hex digits.
@@ -82,6 +84,7 @@ impl Spans {
             .into_iter()
             .filter(|span| span.span_context.trace_id().to_string() == trace_id)
             .map(|span| RecordedSpan {
+                service: String::new(),
                 name: span.name.to_string(),
                 trace_id: span.span_context.trace_id().to_string(),
                 span_id: span.span_context.span_id().to_string(),

@@ -196,6 +196,13 @@ impl EntityConsumer {
             let (type_name, _) = crate::event_sourced_entity::split_type_name(type_name);
             metadata.set(Metadata::CE_TYPE, type_name.to_owned());
         }
+        // The handler's run continues the trace of the command that wrote the change.
+        if let Some(traceparent) = &entry.trace_parent {
+            metadata.set(
+                crate::telemetry::trace_context::TRACEPARENT,
+                traceparent.clone(),
+            );
+        }
         let message = Message { body, metadata };
         let Err(error) = delivery::attempt(dispatcher, handler, &message).await else {
             return Ok(());
@@ -385,6 +392,7 @@ pub(crate) async fn missing_events(
             seq: event.seq,
             type_name: Some(event.type_name),
             payload: Some(event.payload),
+            trace_parent: None,
         })
         .collect())
 }

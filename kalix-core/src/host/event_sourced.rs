@@ -207,6 +207,7 @@ fn append<E: EventSourcedComponent, R>(
         snapshot,
         delete: transition.delete,
         kept_reply: None,
+        trace_parent: crate::telemetry::trace_context::current_traceparent(),
     })
 }
 

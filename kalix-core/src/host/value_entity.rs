@@ -85,6 +85,7 @@ impl<E: ValueEntityComponent> EntityHost<StateRow<E>> {
                     payload,
                     timers: Vec::new(),
                     kept_reply,
+                    trace_parent: crate::telemetry::trace_context::current_traceparent(),
                 }
                 .into(),
                 position: version + 1,

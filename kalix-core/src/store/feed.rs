@@ -49,6 +49,8 @@ pub struct FeedEntry {
     pub type_name: Option<String>,
     /// The event or the new state as JSON; `None` when the entity was deleted.
     pub payload: Option<Bytes>,
+    /// The W3C `traceparent` of the command that wrote it, if it was traced.
+    pub trace_parent: Option<String>,
 }
 
 /// How far a consumer got: its offset, and the last sequence number it processed of each

@@ -232,6 +232,7 @@ mod tests {
             payload: Some(bytes::Bytes::from_static(b"1")),
             timers: Vec::new(),
             kept_reply: None,
+            trace_parent: None,
         }
     }
 

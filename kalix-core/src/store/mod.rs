@@ -66,6 +66,9 @@ pub struct StateWrite {
     pub timers: Vec<TimerRecord>,
     /// The command's reply, kept under its idempotency key in the same transaction.
     pub kept_reply: Option<KeptReply>,
+    /// The W3C `traceparent` of the command that wrote it, kept with the change in the feed so
+    /// its subscribers' runs continue that trace.
+    pub trace_parent: Option<String>,
 }
 
 /// A command's reply kept with its change under the command's idempotency key: a command
@@ -100,6 +103,9 @@ pub struct EventAppend {
     pub delete: bool,
     /// The command's reply, kept under its idempotency key in the same transaction.
     pub kept_reply: Option<KeptReply>,
+    /// The W3C `traceparent` of the command that appended them, kept with each event in the
+    /// feed so its subscribers' runs continue that trace.
+    pub trace_parent: Option<String>,
 }
 
 /// One event to append.

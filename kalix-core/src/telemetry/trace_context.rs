@@ -71,6 +71,14 @@ pub(crate) fn adopt_parent_of(span: &tracing::Span, metadata: &Metadata) {
     adopt_parent(span, |key| metadata.get(key));
 }
 
+/// The current span's `traceparent`, if spans are exported: what a change or an event keeps for
+/// its subscribers.
+pub(crate) fn current_traceparent() -> Option<String> {
+    let mut metadata = Metadata::new();
+    inject_current(&mut metadata);
+    metadata.get(TRACEPARENT).map(str::to_owned)
+}
+
 /// Puts the current span's trace context into `metadata`, replacing one it carried, so the call
 /// it goes with continues the trace from here. Without an exporting layer nothing changes.
 pub(crate) fn inject_current(metadata: &mut Metadata) {

@@ -139,7 +139,20 @@ impl Updater {
     ) -> Result<(), Stop> {
         let mut attempt = 0;
         loop {
-            match self.update(batch, entry) {
+            // One span per update, in the trace of the command that wrote the change.
+            let span = tracing::debug_span!(
+                "view.update",
+                otel.name = format!("update {}", self.name),
+                entity = %entry.entity_id,
+            );
+            if let Some(traceparent) = &entry.trace_parent {
+                crate::telemetry::trace_context::adopt_parent(&span, |key| {
+                    (key == crate::telemetry::trace_context::TRACEPARENT)
+                        .then_some(traceparent.as_str())
+                });
+            }
+            let updated = span.in_scope(|| self.update(batch, entry));
+            match updated {
                 Ok(update) => {
                     if let Some(row) = update.into_row() {
                         batch.writes.push(ViewRowWrite {

@@ -32,6 +32,7 @@ fn state_write(entity: &str, expected: u64, payload: Option<&str>) -> StateWrite
         payload: payload.map(|p| Bytes::from(p.to_owned())),
         timers: Vec::new(),
         kept_reply: None,
+        trace_parent: None,
     }
 }
 
@@ -55,6 +56,7 @@ fn append(entity: &str, expected: u64, events: &[&str]) -> EventAppend {
         snapshot: None,
         delete: false,
         kept_reply: None,
+        trace_parent: None,
     }
 }
 

@@ -153,6 +153,7 @@ pub(super) async fn timers_in_a_state_write_are_stored_only_when_it_applies(stor
         payload: Some(Bytes::from_static(b"1")),
         timers,
         kept_reply: None,
+        trace_parent: None,
     };
     store
         .start_timer(timer("watchdog", "old", 1_000), 100)

@@ -266,6 +266,7 @@ async fn a_value_entity_state_written_before_a_migration_is_read_in_the_current_
         payload: Some(bytes::Bytes::from_static(br#"{"name":"Ann Lee"}"#)),
         timers: Vec::new(),
         kept_reply: None,
+        trace_parent: None,
     };
     store.commit(vec![Write::State(old)]).await.unwrap();
     let recorder = Recorder::default();

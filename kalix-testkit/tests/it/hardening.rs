@@ -381,6 +381,7 @@ async fn a_stored_state_that_cannot_be_read_is_a_500_that_does_not_quote_it() {
         payload: Some(bytes::Bytes::from_static(b"\"card 4111-1111-1111-1111\"")),
         timers: Vec::new(),
         kept_reply: None,
+        trace_parent: None,
     };
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.commit(vec![corrupt.into()]).await, Ok(vec![Ok(1)]));

@@ -30,6 +30,7 @@ async fn a_sqlite_file_keeps_its_state_across_reopening() {
         payload: Some(bytes::Bytes::from_static(b"42")),
         timers: Vec::new(),
         kept_reply: None,
+        trace_parent: None,
     };
     assert_eq!(
         SqliteStore::open(&path)
@@ -140,6 +141,7 @@ fn state_write(entity_id: &str) -> kalix_core::store::StateWrite {
         payload: Some(bytes::Bytes::from_static(b"1")),
         timers: Vec::new(),
         kept_reply: None,
+        trace_parent: None,
     }
 }
 
@@ -179,6 +181,7 @@ async fn on_postgres_a_write_on_top_of_a_failed_own_write_never_lands_on_another
         payload: Some(bytes::Bytes::from_static(payload)),
         timers: Vec::new(),
         kept_reply: None,
+        trace_parent: None,
     };
     let events = |expected, follows_own_write, name: &str| EventAppend {
         type_id: "j".into(),
@@ -192,6 +195,7 @@ async fn on_postgres_a_write_on_top_of_a_failed_own_write_never_lands_on_another
         snapshot: None,
         delete: false,
         kept_reply: None,
+        trace_parent: None,
     };
     assert_eq!(
         b.commit(vec![
@@ -484,6 +488,7 @@ async fn on_postgres_a_commit_or_publish_wakes_another_processs_readers() {
         payload: Some(bytes::Bytes::from_static(b"1")),
         timers: Vec::new(),
         kept_reply: None,
+        trace_parent: None,
     };
     writer.commit(vec![write.into()]).await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), woken)

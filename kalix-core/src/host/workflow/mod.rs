@@ -396,6 +396,7 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
                 payload: Some(payload.clone()),
                 timers,
                 kept_reply: None,
+                trace_parent: None,
             }
             .into(),
             position: version + 1,

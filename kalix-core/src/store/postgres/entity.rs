@@ -297,7 +297,13 @@ async fn write_states(
                 transaction
                     .execute(
                         insert,
-                        &[&write.type_id, &write.entity_id, &payload, writer],
+                        &[
+                            &write.type_id,
+                            &write.entity_id,
+                            &payload,
+                            writer,
+                            &write.trace_parent,
+                        ],
                     )
                     .await
             } else {
@@ -317,6 +323,7 @@ async fn write_states(
                             &(expected + 1),
                             &payload,
                             writer,
+                            &write.trace_parent,
                         ],
                     )
                     .await
@@ -394,6 +401,7 @@ async fn append_events(
                     &event.type_name,
                     &&event.payload[..],
                     &store.writer,
+                    &append.trace_parent,
                 ],
             )
             .await?;

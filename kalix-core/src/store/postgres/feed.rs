@@ -137,8 +137,8 @@ impl FeedSql {
             )
         };
         Self {
-            state_changes: read("entity_state", "version, NULL::text, payload"),
-            events: read("event_journal", "seq, type_name, payload"),
+            state_changes: read("entity_state", "version, NULL::text, payload, trace_parent"),
+            events: read("event_journal", "seq, type_name, payload, trace_parent"),
             offset: format!("SELECT tx, position FROM {s}.consumer_offset WHERE consumer = $1"),
             seqs: format!(
                 "SELECT entity_id, seq FROM {s}.consumer_seq WHERE consumer = $1 AND entity_id = ANY($2)"
@@ -222,6 +222,7 @@ pub(super) async fn read(
             seq: row.get::<_, i64>(3) as u64,
             type_name: row.get(4),
             payload: row.get::<_, Option<Vec<u8>>>(5).map(Bytes::from),
+            trace_parent: row.get(6),
         })
         .collect())
 }

@@ -148,15 +148,15 @@ impl Sql {
                 "SELECT version FROM {s}.entity_state WHERE type_id = $1 AND entity_id = $2"
             ),
             insert_state: format!(
-                "INSERT INTO {s}.entity_state (type_id, entity_id, version, payload, writer, {FEED_COLUMNS}) \
-                 VALUES ($1, $2, 1, $3, $4, {feed}) ON CONFLICT DO NOTHING"
+                "INSERT INTO {s}.entity_state (type_id, entity_id, version, payload, writer, trace_parent, {FEED_COLUMNS}) \
+                 VALUES ($1, $2, 1, $3, $4, $5, {feed}) ON CONFLICT DO NOTHING"
             ),
             update_state: format!(
-                "UPDATE {s}.entity_state SET version = $4, payload = $5, writer = $6, ({FEED_COLUMNS}) = ({feed}) \
+                "UPDATE {s}.entity_state SET version = $4, payload = $5, writer = $6, trace_parent = $7, ({FEED_COLUMNS}) = ({feed}) \
                  WHERE type_id = $1 AND entity_id = $2 AND version = $3"
             ),
             update_own_state: format!(
-                "UPDATE {s}.entity_state SET version = $4, payload = $5, writer = $6, ({FEED_COLUMNS}) = ({feed}) \
+                "UPDATE {s}.entity_state SET version = $4, payload = $5, writer = $6, trace_parent = $7, ({FEED_COLUMNS}) = ({feed}) \
                  WHERE type_id = $1 AND entity_id = $2 AND version = $3 AND writer = $6"
             ),
             last_seq: format!(
@@ -170,8 +170,8 @@ impl Sql {
                      ORDER BY seq DESC LIMIT 1) AS last ON true"
             ),
             insert_event: format!(
-                "INSERT INTO {s}.event_journal (type_id, entity_id, seq, type_name, payload, writer, {FEED_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, {feed}) ON CONFLICT DO NOTHING"
+                "INSERT INTO {s}.event_journal (type_id, entity_id, seq, type_name, payload, writer, trace_parent, {FEED_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, {feed}) ON CONFLICT DO NOTHING"
             ),
             upsert_snapshot: format!(
                 "INSERT INTO {s}.event_snapshot (type_id, entity_id, seq, payload) VALUES ($1, $2, $3, $4) \
@@ -237,6 +237,21 @@ const MIGRATIONS: &[Migration<Step>] = &[
         version: 5,
         what: "the count of pending timers, kept by a trigger in 16 shards",
         apply: |transaction, schema| Box::pin(timer::count_pending(transaction, schema)),
+    },
+    Migration {
+        version: 6,
+        what: "the trace context of each change and event, for its subscribers",
+        apply: |transaction, schema| {
+            Box::pin(async move {
+                transaction
+                    .batch_execute(&format!(
+                        "ALTER TABLE {schema}.entity_state ADD COLUMN IF NOT EXISTS trace_parent TEXT;
+                         ALTER TABLE {schema}.event_journal ADD COLUMN IF NOT EXISTS trace_parent TEXT;"
+                    ))
+                    .await
+                    .map_err(db_error)
+            })
+        },
     },
 ];
 

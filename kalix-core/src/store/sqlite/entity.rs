@@ -143,17 +143,17 @@ fn write_state(
     let applied = if write.expected_version == 0 {
         transaction
             .prepare_cached(
-                "INSERT INTO entity_state (type_id, entity_id, version, payload, position) \
-                 VALUES (?1, ?2, 1, ?3, (SELECT COALESCE(MAX(position), 0) + 1 FROM entity_state WHERE type_id = ?1)) \
+                "INSERT INTO entity_state (type_id, entity_id, version, payload, position, trace_parent) \
+                 VALUES (?1, ?2, 1, ?3, (SELECT COALESCE(MAX(position), 0) + 1 FROM entity_state WHERE type_id = ?1), ?4) \
                  ON CONFLICT DO NOTHING",
             )
             .map_err(sqlite_error)?
-            .execute(params![write.type_id, write.entity_id, payload])
+            .execute(params![write.type_id, write.entity_id, payload, write.trace_parent])
             .map_err(sqlite_error)?
     } else {
         transaction
             .prepare_cached(
-                "UPDATE entity_state SET version = ?4, payload = ?5, \
+                "UPDATE entity_state SET version = ?4, payload = ?5, trace_parent = ?6, \
                  position = (SELECT COALESCE(MAX(position), 0) + 1 FROM entity_state WHERE type_id = ?1) \
                  WHERE type_id = ?1 AND entity_id = ?2 AND version = ?3",
             )
@@ -163,7 +163,8 @@ fn write_state(
                 write.entity_id,
                 write.expected_version as i64,
                 write.expected_version as i64 + 1,
-                payload
+                payload,
+                write.trace_parent
             ])
             .map_err(sqlite_error)?
     };

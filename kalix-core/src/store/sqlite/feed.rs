@@ -122,11 +122,11 @@ pub(super) fn read(
 ) -> Result<Vec<FeedEntry>, StoreError> {
     let sql = match kind {
         FeedKind::StateChanges => {
-            "SELECT position, entity_id, version, NULL, payload FROM entity_state \
+            "SELECT position, entity_id, version, NULL, payload, trace_parent FROM entity_state \
              WHERE type_id = ?1 AND position > ?2 ORDER BY position LIMIT ?3"
         }
         FeedKind::Events => {
-            "SELECT position, entity_id, seq, type_name, payload FROM event_log \
+            "SELECT position, entity_id, seq, type_name, payload, trace_parent FROM event_log \
              WHERE type_id = ?1 AND position > ?2 ORDER BY position LIMIT ?3"
         }
     };
@@ -144,6 +144,7 @@ pub(super) fn read(
                     seq: row.get::<_, i64>(2)? as u64,
                     type_name: row.get(3)?,
                     payload: row.get::<_, Option<Vec<u8>>>(4)?.map(Bytes::from),
+                    trace_parent: row.get(5)?,
                 })
             },
         )

@@ -252,9 +252,9 @@ pub(super) fn append_events(
         // The first event links to where the journal ended; the next ones to the one before.
         transaction
             .prepare_cached(
-                "INSERT INTO event_log (type_id, entity_id, seq, type_name, payload, previous) \
+                "INSERT INTO event_log (type_id, entity_id, seq, type_name, payload, previous, trace_parent) \
                  VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, (SELECT last_position FROM event_head \
-                                                          WHERE type_id = ?1 AND entity_id = ?2)))",
+                                                          WHERE type_id = ?1 AND entity_id = ?2)), ?7)",
             )
             .map_err(sqlite_error)?
             .execute(params![
@@ -263,7 +263,8 @@ pub(super) fn append_events(
                 seq as i64,
                 event.type_name,
                 payload,
-                position
+                position,
+                append.trace_parent
             ])
             .map_err(sqlite_error)?;
         position = Some(transaction.last_insert_rowid());
@@ -384,6 +385,7 @@ mod tests {
             snapshot: None,
             delete: false,
             kept_reply: None,
+            trace_parent: None,
         }
     }
 

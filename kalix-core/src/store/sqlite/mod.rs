@@ -197,6 +197,17 @@ const MIGRATIONS: &[Migration<Step>] = &[
         what: "the count of pending timers, kept by triggers",
         apply: |c| c.execute_batch(timer::PENDING_SCHEMA).map_err(sqlite_error),
     },
+    Migration {
+        version: 7,
+        what: "the trace context of each change and event, for its subscribers",
+        apply: |c| {
+            c.execute_batch(
+                "ALTER TABLE entity_state ADD COLUMN trace_parent TEXT;
+                 ALTER TABLE event_log ADD COLUMN trace_parent TEXT;",
+            )
+            .map_err(sqlite_error)
+        },
+    },
 ];
 
 /// Brings the file's schema to the latest version, or refuses a file a newer runtime wrote.
@@ -458,6 +469,7 @@ mod tests {
             payload: Some(Bytes::from_static(b"1")),
             timers: Vec::new(),
             kept_reply: None,
+            trace_parent: None,
         })
     }
 

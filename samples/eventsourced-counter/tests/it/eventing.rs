@@ -69,7 +69,7 @@ async fn delete_streams(url: &str, prefix: &str) {
     }
 }
 
-fn mark_ran(name: &str) {
+pub(crate) fn mark_ran(name: &str) {
     if let Ok(directory) = std::env::var("KALIX_TEST_MARKERS") {
         std::fs::write(std::path::Path::new(&directory).join(name), "ran").unwrap();
     }

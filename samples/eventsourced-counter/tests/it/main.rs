@@ -7,6 +7,7 @@ mod reliability;
 mod replay;
 mod streams;
 mod subscription;
+mod tracing;
 mod two_processes;
 mod unit;
 mod view;

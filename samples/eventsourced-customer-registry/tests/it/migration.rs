@@ -32,6 +32,7 @@ async fn events_of_the_old_shape_replay_in_the_new_one() {
         snapshot: None,
         delete: false,
         kept_reply: None,
+        trace_parent: None,
     };
     let results = store.commit(vec![Write::Events(append)]).await.unwrap();
     assert!(results[0].is_ok(), "{results:?}");
