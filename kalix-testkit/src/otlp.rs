@@ -129,6 +129,11 @@ fn spans_of(request: ExportTraceServiceRequest) -> Vec<RecordedSpan> {
                             )
                         })
                         .collect(),
+                    links: span
+                        .links
+                        .iter()
+                        .map(|link| (hex(&link.trace_id), hex(&link.span_id)))
+                        .collect(),
                 });
             }
         }

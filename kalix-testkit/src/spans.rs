@@ -47,6 +47,8 @@ pub struct RecordedSpan {
     pub parent_span_id: Option<String>,
     /// Its attributes, as text.
     pub attributes: BTreeMap<String, String>,
+    /// The spans it links to, as (trace id, span id): a commit's to the commands it carries.
+    pub links: Vec<(String, String)>,
 }
 
 static SPANS: OnceLock<Spans> = OnceLock::new();
@@ -78,11 +80,18 @@ impl Spans {
 
     /// The finished spans of trace `trace_id` (32 hex digits), in the order they ended.
     pub fn of_trace(&self, trace_id: &str) -> Vec<RecordedSpan> {
+        self.all()
+            .into_iter()
+            .filter(|span| span.trace_id == trace_id)
+            .collect()
+    }
+
+    /// Every finished span of the test binary, in the order they ended.
+    pub fn all(&self) -> Vec<RecordedSpan> {
         self.exporter
             .get_finished_spans()
             .unwrap_or_default()
             .into_iter()
-            .filter(|span| span.span_context.trace_id().to_string() == trace_id)
             .map(|span| RecordedSpan {
                 service: String::new(),
                 name: span.name.to_string(),
@@ -94,6 +103,16 @@ impl Spans {
                     .attributes
                     .iter()
                     .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                    .collect(),
+                links: span
+                    .links
+                    .iter()
+                    .map(|link| {
+                        (
+                            link.span_context.trace_id().to_string(),
+                            link.span_context.span_id().to_string(),
+                        )
+                    })
                     .collect(),
             })
             .collect()

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, mpsc};
+use tracing::Instrument;
 
 use super::{Store, StoreError, Write, WriteError};
+
 use crate::log_limit::LogLimit;
 
 /// The most writes one transaction takes.
@@ -68,6 +70,8 @@ impl IntoFuture for PendingCommit {
 struct Queued {
     write: Write,
     commit: CompleteOnDrop,
+    /// The span of the command that queued it, for the commit's span to link to.
+    traced_by: Option<opentelemetry::trace::SpanContext>,
 }
 
 /// Fails its commit if dropped before the committer completed it (the committer stopped or
@@ -120,6 +124,7 @@ impl GroupCommitter {
         let queued = Queued {
             write: write.into(),
             commit: CompleteOnDrop(commit.clone()),
+            traced_by: crate::telemetry::trace_context::current_span_context(),
         };
         // If the committer is gone, the returned `Queued` drops here and fails the commit.
         let _ = self.queue.send(queued);
@@ -135,11 +140,16 @@ async fn run(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let metrics = CommitMetrics::new();
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let span = tracing::debug_span!(parent: None, "store.commit", writes = batch.len());
+        crate::telemetry::trace_context::link_all(
+            &span,
+            batch.iter_mut().filter_map(|q| q.traced_by.take()),
+        );
         let (writes, commits): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|q| (q.write, q.commit)).unzip();
         let started = std::time::Instant::now();
         metrics.batch_size.record(writes.len() as f64);
-        let results = commit_batch(&*store, writes).await;
+        let results = commit_batch(&*store, writes).instrument(span).await;
         metrics.record(started.elapsed(), &results);
         for (commit, result) in commits.iter().zip(results) {
             commit.0.complete(result);

@@ -71,6 +71,29 @@ pub(crate) fn adopt_parent_of(span: &tracing::Span, metadata: &Metadata) {
     adopt_parent(span, |key| metadata.get(key));
 }
 
+/// The current span's context, if spans are exported: for a link from a span made elsewhere.
+pub(crate) fn current_span_context() -> Option<opentelemetry::trace::SpanContext> {
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return None;
+    }
+    let context = span.context().span().span_context().clone();
+    context.is_valid().then_some(context)
+}
+
+/// Links `span` to each of `contexts` (a commit to the commands whose writes it carries).
+pub(crate) fn link_all(
+    span: &tracing::Span,
+    contexts: impl IntoIterator<Item = opentelemetry::trace::SpanContext>,
+) {
+    if span.is_disabled() {
+        return;
+    }
+    for context in contexts {
+        span.add_link(context);
+    }
+}
+
 /// The current span's `traceparent`, if spans are exported: what a change or an event keeps for
 /// its subscribers.
 pub(crate) fn current_traceparent() -> Option<String> {

@@ -381,3 +381,102 @@ async fn topic_messages_carry_the_trace_of_their_publisher_to_their_readers() {
     assert_eq!(run.parent_span_id.as_ref(), Some(&delivery.span_id));
     testkit.stop().await;
 }
+
+/// The spans of `trace` once `count` have ended (or what ended within 10 s).
+async fn spans_of(trace: &str, count: usize) -> Vec<kalix_testkit::RecordedSpan> {
+    let spans = kalix_testkit::Spans::install();
+    let mut found = Vec::new();
+    for _ in 0..500 {
+        found = spans.of_trace(trace);
+        if found.len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    found
+}
+
+#[tokio::test]
+async fn workflow_steps_and_timers_continue_the_trace_of_the_command_that_made_them() {
+    kalix_testkit::Spans::install();
+    let (testkit, _) = start().await;
+
+    let (trace, caller) = remote_parent();
+    let response = testkit
+        .put("/flow/traced-steps/stateless")
+        .header("traceparent", format!("00-{trace}-{caller}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let found = spans_of(&trace, 3).await;
+    let start = found
+        .iter()
+        .find(|s| s.name.ends_with("Flow::stateless"))
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    let step = found
+        .iter()
+        .find(|s| s.name.ends_with("step without-state"))
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(step.parent_span_id.as_ref(), Some(&start.span_id));
+
+    let (trace, caller) = remote_parent();
+    let response = testkit
+        .put("/flow/traced-timer/remind/5")
+        .header("traceparent", format!("00-{trace}-{caller}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    testkit.clock().advance(Duration::from_secs(6)).await;
+    let found = spans_of(&trace, 4).await;
+    let scheduling = found
+        .iter()
+        .find(|s| s.name.ends_with("Flow::remind"))
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    let timer = found
+        .iter()
+        .find(|s| s.name == "timer remind-traced-timer")
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(timer.parent_span_id.as_ref(), Some(&scheduling.span_id));
+    let fired = found
+        .iter()
+        .find(|s| s.name.ends_with("Flow::end_with"))
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(fired.parent_span_id.as_ref(), Some(&timer.span_id));
+    testkit.stop().await;
+}
+
+#[tokio::test]
+async fn a_commit_span_links_to_the_commands_whose_writes_it_carries() {
+    let spans = kalix_testkit::Spans::install();
+    let (testkit, _) = start().await;
+    let (trace, caller) = remote_parent();
+    let response = testkit
+        .post("/tally/traced-commit/add/2")
+        .header("traceparent", format!("00-{trace}-{caller}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let found = spans_of(&trace, 2).await;
+    let command = found
+        .iter()
+        .find(|s| s.name.ends_with("Tally::add"))
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    // The commit is a trace of its own (it carries many commands' writes), linked to each.
+    let mut commit = None;
+    for _ in 0..100 {
+        commit = spans.all().into_iter().find(|s| {
+            s.name == "store.commit" && s.links.contains(&(trace.clone(), command.span_id.clone()))
+        });
+        if commit.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let commit = commit.expect("a commit span linked to the command");
+    assert_ne!(commit.trace_id, trace);
+    assert!(commit.attributes.get("writes").is_some_and(|n| n != "0"));
+    testkit.stop().await;
+}

@@ -318,7 +318,9 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
         }
         if then.after == After::RunStep {
             let host = Arc::clone(self);
-            tokio::spawn(async move { host.drive(workflow_id, client).await });
+            // Its steps continue the trace of the command that moved it on.
+            let drive = async move { host.drive(workflow_id, client).await };
+            tokio::spawn(tracing::Instrument::in_current_span(drive));
         }
     }
 
