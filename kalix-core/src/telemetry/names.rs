@@ -40,6 +40,8 @@ pub const DEAD_LETTERS: &str = "kalix_dead_letters_total";
 /// Counter: workflow steps run. Labels `workflow`, `step`, `outcome` (`done`, `failed`,
 /// `timed_out`).
 pub const WORKFLOW_STEPS: &str = "kalix_workflow_steps_total";
+/// Gauge: workflows whose step this process is running or retrying, label `workflow`.
+pub const WORKFLOWS_RUNNING: &str = "kalix_workflows_running";
 /// Histogram: one view query. Labels `view`, `query`.
 pub const VIEW_QUERY_DURATION: &str = "kalix_view_query_duration_seconds";
 
@@ -88,6 +90,10 @@ pub(crate) fn describe() {
     describe_counter!(
         WORKFLOW_STEPS,
         "Workflow steps run, by workflow, step and outcome"
+    );
+    describe_gauge!(
+        WORKFLOWS_RUNNING,
+        "Workflows whose step this process is running or retrying"
     );
     describe_histogram!(
         VIEW_QUERY_DURATION,

@@ -125,6 +125,27 @@ async fn the_metrics_page_parses_and_its_families_move_after_requests() {
     assert!(after.contains("# TYPE http_server_request_duration_seconds histogram"));
     assert!(after.contains("# HELP kalix_command_duration_seconds "));
 
+    // A workflow step is counted once it ran.
+    let response = testkit
+        .put("/flow/metrics-1/stateless")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let done = [("step", "without-state"), ("outcome", "done")];
+    let mut steps = 0.0;
+    for _ in 0..100 {
+        let page = scrape(&testkit).await;
+        steps = sample(&page, "kalix_workflow_steps_total", &done)
+            - sample(&before, "kalix_workflow_steps_total", &done);
+        if steps >= 1.0 {
+            assert!(page.contains("# TYPE kalix_workflows_running gauge"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(steps >= 1.0, "no step counted");
+
     check_with_promtool(&after);
     testkit.stop().await;
 }

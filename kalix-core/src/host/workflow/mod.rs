@@ -127,6 +127,8 @@ pub struct WorkflowRow<W: WorkflowComponent> {
     timers: Timers,
     /// Workflow id -> the `run` of the step this process is running for it.
     active: Mutex<HashMap<String, u64>>,
+    /// `kalix_workflows_running`: how many `active` holds.
+    running: metrics::Gauge,
     /// Shown each committed record (the workflow testkit's log).
     observer: Option<WorkflowObserver>,
     /// Permits for steps running at once (the service's, shared by every workflow type).
@@ -150,6 +152,10 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
             clock,
             timers,
             active: Mutex::new(HashMap::new()),
+            running: metrics::gauge!(
+                crate::telemetry::names::WORKFLOWS_RUNNING,
+                "workflow" => W::COMPONENT_ID
+            ),
             observer,
             step_slots,
             steps_twice: false,
@@ -338,6 +344,7 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
         let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
         if active.get(workflow_id) == Some(&run) {
             active.remove(workflow_id);
+            self.running.set(active.len() as f64);
         }
     }
 

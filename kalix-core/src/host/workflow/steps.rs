@@ -50,6 +50,7 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                         return;
                     }
                     active.insert(workflow_id.clone(), run);
+                    kind.running.set(active.len() as f64);
                     (attempt, not_before)
                 }
             };

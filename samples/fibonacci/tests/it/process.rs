@@ -155,10 +155,20 @@ async fn the_binary_answers_operators_on_its_admin_port_and_logs_json_when_asked
         .await
         .unwrap();
     assert_eq!(next.status(), 200);
-    let ready = reqwest::get(format!("{}/health/ready", service.admin_url()))
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 200);
+    // Ready once its background work runs, a moment after it begins serving: probes poll.
+    let mut ready = 0;
+    for _ in 0..100 {
+        ready = reqwest::get(format!("{}/health/ready", service.admin_url()))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if ready == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready, 200);
     let page = reqwest::get(format!("{}/metrics", service.admin_url()))
         .await
         .unwrap()
