@@ -8,7 +8,10 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing::Level;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
@@ -43,9 +46,13 @@ pub(crate) fn install(format: LogFormat, service_name: &str) -> Installed {
         LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
         // One object per line, with the fields of the spans it happened in.
         LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
+            .event_format(WithTraceIds(
+                tracing_subscriber::fmt::format()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(true),
+            ))
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
             .boxed(),
     }
     .with_filter(filter);
@@ -92,6 +99,42 @@ pub(crate) fn install(format: LogFormat, service_name: &str) -> Installed {
             }
         }
         None => Installed { provider: None },
+    }
+}
+
+/// A JSON line with the `trace_id` and `span_id` of the exported span it happened in, so logs
+/// and traces join up in a log store.
+struct WithTraceIds<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for WithTraceIds<F>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        use opentelemetry::trace::TraceContextExt;
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        let mut line = String::new();
+        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        let span = tracing::Span::current();
+        if !span.is_disabled() {
+            let context = span.context();
+            let ids = context.span().span_context().clone();
+            if ids.is_valid()
+                && let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(&line)
+            {
+                object.insert("trace_id".into(), ids.trace_id().to_string().into());
+                object.insert("span_id".into(), ids.span_id().to_string().into());
+                return writeln!(writer, "{}", serde_json::Value::Object(object));
+            }
+        }
+        writer.write_str(&line)
     }
 }
 

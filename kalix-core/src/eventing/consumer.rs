@@ -113,6 +113,9 @@ pub(crate) async fn consume<S: Source, D: Destination<S>>(
     mut stopping: watch::Receiver<bool>,
 ) {
     let waiting = metrics::gauge!(crate::telemetry::names::CONSUMER_LAG_EVENTS, "consumer" => name.to_owned());
+    let behind = metrics::gauge!(crate::telemetry::names::CONSUMER_LAG_SECONDS, "consumer" => name.to_owned());
+    // Every message it has not processed was written after it was last caught up.
+    let mut caught_up_at = std::time::Instant::now();
     loop {
         if *stopping.borrow() {
             holder.release().await;
@@ -142,6 +145,12 @@ pub(crate) async fn consume<S: Source, D: Destination<S>>(
         };
         // Read and not processed yet: the batch (a lower bound when the batch is full).
         waiting.set(batch.len() as f64);
+        if batch.is_empty() {
+            caught_up_at = std::time::Instant::now();
+            behind.set(0.0);
+        } else {
+            behind.set(caught_up_at.elapsed().as_secs_f64());
+        }
         if batch.is_empty() {
             let wait = if source.long_polls() {
                 Duration::ZERO

@@ -33,6 +33,10 @@ pub const TIMER_FAILURES: &str = "kalix_timer_failures_total";
 /// `consumer`) has read and not processed yet: its last read batch, zero once it is caught
 /// up. A lower bound while it reads full batches (up to a few hundred messages).
 pub const CONSUMER_LAG_EVENTS: &str = "kalix_consumer_lag_events";
+/// Gauge: seconds since a consumer (label `consumer`) was last caught up, zero while it is:
+/// an upper bound on the age of the oldest message it has not processed (each was written
+/// after that moment). Read at each batch it reads.
+pub const CONSUMER_LAG_SECONDS: &str = "kalix_consumer_lag_seconds";
 /// Counter: deliveries a consumer made again after its handler failed, label `consumer`.
 pub const CONSUMER_RETRIES: &str = "kalix_consumer_retries_total";
 /// Counter: messages no handler takes, moved to the topic's dead-letter topic, label `topic`.
@@ -81,6 +85,10 @@ pub(crate) fn describe() {
     describe_gauge!(
         CONSUMER_LAG_EVENTS,
         "Messages a consumer read and has not processed yet"
+    );
+    describe_gauge!(
+        CONSUMER_LAG_SECONDS,
+        "Seconds since a consumer was last caught up (0 while it is)"
     );
     describe_counter!(
         CONSUMER_RETRIES,

@@ -124,6 +124,8 @@ async fn the_metrics_page_parses_and_its_families_move_after_requests() {
     assert!(sample(&after, "process_resident_memory_bytes", &[]) > 0.0);
     assert!(after.contains("# TYPE http_server_request_duration_seconds histogram"));
     assert!(after.contains("# HELP kalix_command_duration_seconds "));
+    assert!(after.contains("# TYPE kalix_consumer_lag_seconds gauge"));
+    assert!(after.contains("# TYPE kalix_consumer_lag_events gauge"));
 
     // A workflow step is counted once it ran.
     let response = testkit

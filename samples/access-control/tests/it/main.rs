@@ -3,6 +3,7 @@
 mod acl;
 mod jwks;
 mod jwt;
+mod logs;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
