@@ -354,13 +354,17 @@ impl Dispatcher {
         let client = ComponentClient::new(Arc::clone(self) as Arc<dyn Transport>);
         let instance = Arc::clone(&bound.instance);
         let dispatch = bound.handler.dispatch;
-        let span = tracing::debug_span!(
-            "command",
-            otel.name = bound.target(),
-            component = bound.component.id,
-            kind = bound.component.kind.as_str(),
-            handler = bound.handler.name,
-        );
+        let span = if trace_context::spans_on() {
+            tracing::debug_span!(
+                "command",
+                otel.name = bound.target(),
+                component = bound.component.id,
+                kind = bound.component.kind.as_str(),
+                handler = bound.handler.name,
+            )
+        } else {
+            tracing::Span::none()
+        };
         // Its caller's span, as the call's metadata names it (a trigger's, another handler's).
         trace_context::adopt_parent_of(&span, invocation.metadata());
         let run = AssertUnwindSafe(

@@ -1,13 +1,16 @@
 //! The HTTP metrics: each routed request's duration by method, route and status, the requests
 //! being served, and the open connections.
 
-use std::sync::RwLock;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use http::StatusCode;
 use metrics::{Gauge, Histogram, gauge, histogram};
 
 use crate::telemetry::names;
+
+/// How many statuses a route keeps a histogram handle for.
+const STATUS_SLOTS: usize = 8;
 
 /// The metrics of one route.
 pub(super) struct RouteMetrics {
@@ -17,9 +20,11 @@ pub(super) struct RouteMetrics {
     /// `GET /cart/<cart_id>`: the name of its requests' spans.
     span_name: String,
     active: Gauge,
-    /// The duration histogram of each status seen so far: registered on the first response with
-    /// that status, so the common path is a read lock and a short scan.
-    by_status: RwLock<Vec<(u16, Histogram)>>,
+    /// The duration histogram of each status seen so far, each registered on the first response
+    /// with that status: reading a slot is an atomic load, so requests on many threads do not
+    /// contend (as they would on a lock's counter). A route answering with more statuses than
+    /// slots finds the rest through the recorder's registry.
+    by_status: [OnceLock<(u16, Histogram)>; STATUS_SLOTS],
 }
 
 impl RouteMetrics {
@@ -29,7 +34,7 @@ impl RouteMetrics {
             active: gauge!(names::HTTP_ACTIVE_REQUESTS, "http_request_method" => method, "http_route" => route.clone()),
             span_name: format!("{method} {route}"),
             route,
-            by_status: RwLock::new(Vec::new()),
+            by_status: Default::default(),
         }
     }
 
@@ -54,24 +59,24 @@ impl RouteMetrics {
 
     pub(super) fn record(&self, status: StatusCode, took: Duration) {
         let code = status.as_u16();
-        {
-            let known = self.by_status.read().unwrap_or_else(|e| e.into_inner());
-            if let Some((_, histogram)) = known.iter().find(|(seen, _)| *seen == code) {
+        let register = || {
+            histogram!(
+                names::HTTP_REQUEST_DURATION,
+                "http_request_method" => self.method,
+                "http_route" => self.route.clone(),
+                "http_response_status_code" => code.to_string()
+            )
+        };
+        for slot in &self.by_status {
+            // The first empty slot is taken for this status (unless another thread took it for
+            // its own status meanwhile: then the next slots are looked at).
+            let (seen, histogram) = slot.get_or_init(|| (code, register()));
+            if *seen == code {
                 histogram.record(took);
                 return;
             }
         }
-        let histogram = histogram!(
-            names::HTTP_REQUEST_DURATION,
-            "http_request_method" => self.method,
-            "http_route" => self.route.clone(),
-            "http_response_status_code" => code.to_string()
-        );
-        histogram.record(took);
-        let mut known = self.by_status.write().unwrap_or_else(|e| e.into_inner());
-        if !known.iter().any(|(seen, _)| *seen == code) {
-            known.push((code, histogram));
-        }
+        register().record(took);
     }
 }
 

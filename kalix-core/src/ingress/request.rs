@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
 
 use super::guard::Guard;
@@ -125,20 +125,25 @@ impl Endpoint {
     async fn serve(&self, request: Request) -> Response {
         let started = Instant::now();
         let _active = self.metrics.start();
-        let span = tracing::debug_span!(
-            "http.request",
-            otel.name = self.metrics.span_name(),
-            otel.kind = "server",
-            http.request.method = self.metrics.method(),
-            http.route = self.metrics.route(),
-            http.response.status_code = tracing::field::Empty,
-        );
-        // A caller's `traceparent` makes this request part of its trace.
-        trace_context::adopt_parent(&span, |key| {
-            request.headers().get(key).and_then(|v| v.to_str().ok())
-        });
-        let response = self.respond(request).instrument(span.clone()).await;
-        span.record("http.response.status_code", response.status().as_u16());
+        let response = if trace_context::spans_on() {
+            let span = tracing::debug_span!(
+                "http.request",
+                otel.name = self.metrics.span_name(),
+                otel.kind = "server",
+                http.request.method = self.metrics.method(),
+                http.route = self.metrics.route(),
+                http.response.status_code = tracing::field::Empty,
+            );
+            // A caller's `traceparent` makes this request part of its trace.
+            trace_context::adopt_parent(&span, |key| {
+                request.headers().get(key).and_then(|v| v.to_str().ok())
+            });
+            let response = self.respond(request).instrument(span.clone()).await;
+            span.record("http.response.status_code", response.status().as_u16());
+            response
+        } else {
+            self.respond(request).await
+        };
         self.metrics.record(response.status(), started.elapsed());
         response
     }
@@ -237,18 +242,36 @@ async fn invocation<'a>(
 }
 
 /// The headers the component listed, and a command's idempotency key, as metadata.
+/// The headers every request keeps in its metadata, as (metadata key, header name): the
+/// idempotency key and the trace context. Names made once, not parsed per request.
+static ALWAYS_KEPT: [(&str, HeaderName); 3] = [
+    (
+        Metadata::IDEMPOTENCY_KEY,
+        HeaderName::from_static("idempotency-key"),
+    ),
+    (
+        trace_context::TRACEPARENT,
+        HeaderName::from_static("traceparent"),
+    ),
+    (
+        trace_context::TRACESTATE,
+        HeaderName::from_static("tracestate"),
+    ),
+];
+
 fn forwarded_headers(headers: &HeaderMap, allowed: &[&str]) -> Metadata {
     let mut metadata = Metadata::new();
-    // The idempotency key and the trace context are always kept.
-    let kept = [
-        Metadata::IDEMPOTENCY_KEY,
-        trace_context::TRACEPARENT,
-        trace_context::TRACESTATE,
-    ];
-    for &name in allowed.iter().chain(&kept) {
+    for &name in allowed {
         for value in headers.get_all(name) {
             if let Ok(value) = value.to_str() {
                 metadata.append(name, value);
+            }
+        }
+    }
+    for (name, header) in &ALWAYS_KEPT {
+        for value in headers.get_all(header) {
+            if let Ok(value) = value.to_str() {
+                metadata.append(*name, value);
             }
         }
     }

@@ -140,7 +140,11 @@ async fn run(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let metrics = CommitMetrics::new();
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let span = tracing::debug_span!(parent: None, "store.commit", writes = batch.len());
+        let span = if crate::telemetry::trace_context::spans_on() {
+            tracing::debug_span!(parent: None, "store.commit", writes = batch.len())
+        } else {
+            tracing::Span::none()
+        };
         crate::telemetry::trace_context::link_all(
             &span,
             batch.iter_mut().filter_map(|q| q.traced_by.take()),

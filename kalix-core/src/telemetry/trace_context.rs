@@ -18,6 +18,14 @@ pub const TRACEPARENT: &str = "traceparent";
 /// The entry (and header) carrying the W3C trace state.
 pub const TRACESTATE: &str = "tracestate";
 
+/// Whether spans may be recorded at all: some subscriber takes debug-level spans (an exporting
+/// layer, the testkit's reader, `RUST_LOG=debug`). One atomic load; when it is `false` the
+/// runtime skips its tracing work entirely, so a service that exports nothing pays nothing.
+#[inline]
+pub(crate) fn spans_on() -> bool {
+    tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG
+}
+
 /// The trace context entries of a text carrier (metadata, HTTP headers), as the propagator
 /// reads them.
 struct Carrier {
@@ -50,7 +58,7 @@ impl Injector for MetadataWriter<'_> {
 /// Makes `span` a child of the trace context `carrier` holds, if it holds a valid one; the
 /// span's parent is otherwise the current span, as `tracing` sets it.
 pub(crate) fn adopt_parent<'a>(span: &tracing::Span, carrier: impl Fn(&str) -> Option<&'a str>) {
-    if span.is_disabled() {
+    if !spans_on() || span.is_disabled() {
         return;
     }
     let Some(traceparent) = carrier(TRACEPARENT) else {
@@ -73,6 +81,9 @@ pub(crate) fn adopt_parent_of(span: &tracing::Span, metadata: &Metadata) {
 
 /// The current span's context, if spans are exported: for a link from a span made elsewhere.
 pub(crate) fn current_span_context() -> Option<opentelemetry::trace::SpanContext> {
+    if !spans_on() {
+        return None;
+    }
     let span = tracing::Span::current();
     if span.is_disabled() {
         return None;
@@ -97,6 +108,9 @@ pub(crate) fn link_all(
 /// The current span's `traceparent`, if spans are exported: what a change or an event keeps for
 /// its subscribers.
 pub(crate) fn current_traceparent() -> Option<String> {
+    if !spans_on() {
+        return None;
+    }
     let mut metadata = Metadata::new();
     inject_current(&mut metadata);
     metadata.get(TRACEPARENT).map(str::to_owned)
@@ -105,6 +119,9 @@ pub(crate) fn current_traceparent() -> Option<String> {
 /// Puts the current span's trace context into `metadata`, replacing one it carried, so the call
 /// it goes with continues the trace from here. Without an exporting layer nothing changes.
 pub(crate) fn inject_current(metadata: &mut Metadata) {
+    if !spans_on() {
+        return;
+    }
     let span = tracing::Span::current();
     if span.is_disabled() {
         return;
