@@ -1,17 +1,23 @@
-//! A stand-in OpenTelemetry collector: receives spans over OTLP/HTTP (protobuf), so a test can
-//! run a service binary with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at it and assert the traces
-//! it exports.
+//! A stand-in OpenTelemetry collector: receives spans over OTLP, on HTTP (protobuf) and on
+//! gRPC, so a test can run a service binary with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at it
+//! and assert the traces it exports.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message;
 
 use crate::RecordedSpan;
 
-/// A collector on a free local port, serving `POST /v1/traces`.
+/// A collector on two free local ports: OTLP/HTTP (`POST /v1/traces`, [`OtlpCollector::endpoint`])
+/// and OTLP/gRPC ([`OtlpCollector::grpc_endpoint`]).
 ///
 /// ```no_run
 /// # async fn example() {
@@ -25,6 +31,7 @@ use crate::RecordedSpan;
 /// ```
 pub struct OtlpCollector {
     endpoint: String,
+    grpc_endpoint: String,
     received: Arc<Mutex<Vec<RecordedSpan>>>,
 }
 
@@ -53,12 +60,32 @@ impl OtlpCollector {
             .expect("a free port");
         let endpoint = format!("http://{}", listener.local_addr().expect("bound"));
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { endpoint, received }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let grpc_endpoint = format!("http://{}", listener.local_addr().expect("bound"));
+        let service = TraceServiceServer::new(GrpcReceiver(Arc::clone(&received)));
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        Self {
+            endpoint,
+            grpc_endpoint,
+            received,
+        }
     }
 
-    /// Its base URL, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    /// Its OTLP/HTTP base URL, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Its OTLP/gRPC URL, for `OTEL_EXPORTER_OTLP_ENDPOINT` with
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`.
+    pub fn grpc_endpoint(&self) -> &str {
+        &self.grpc_endpoint
     }
 
     /// The spans of trace `trace_id` (32 hex digits) received so far.
@@ -82,6 +109,23 @@ impl OtlpCollector {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+/// The gRPC side: the same spans, another transport.
+struct GrpcReceiver(Arc<Mutex<Vec<RecordedSpan>>>);
+
+#[tonic::async_trait]
+impl TraceService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0
+            .lock()
+            .unwrap()
+            .extend(spans_of(request.into_inner()));
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
 

@@ -1,20 +1,34 @@
-//! The binary's spans, exported over OTLP/HTTP to a stand-in collector, as an operator would
-//! receive them: one trace from a caller's `traceparent` through the forward it makes.
+//! The binary's spans, exported over OTLP (HTTP and gRPC) to a stand-in collector, as an
+//! operator would receive them: one trace from a caller's `traceparent` through the forward it
+//! makes.
 
 use kalix_testkit::{OtlpCollector, ServiceProcess};
 
 #[tokio::test]
-async fn a_request_and_its_forward_arrive_at_the_collector_as_one_trace() {
+async fn over_http_a_request_and_its_forward_arrive_at_the_collector_as_one_trace() {
+    one_trace("http/protobuf", "4bf92f3577b34da6a3ce929d0e0e4736").await;
+}
+
+#[tokio::test]
+async fn over_grpc_a_request_and_its_forward_arrive_at_the_collector_as_one_trace() {
+    one_trace("grpc", "5cf92f3577b34da6a3ce929d0e0e4737").await;
+}
+
+async fn one_trace(protocol: &str, trace: &str) {
     let collector = OtlpCollector::start().await;
+    let endpoint = match protocol {
+        "grpc" => collector.grpc_endpoint(),
+        _ => collector.endpoint(),
+    };
     let service = ServiceProcess::spawn(
         env!("CARGO_BIN_EXE_fibonacci"),
         &[
             ("KALIX_STORE", "sqlite::memory:"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
             ("OTEL_BSP_SCHEDULE_DELAY", "100"),
         ],
     );
-    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let caller = "00f067aa0ba902b7";
     // LimitedFibonacci forwards a small number to Fibonacci.
     let response = reqwest::Client::new()
