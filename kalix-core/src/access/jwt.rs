@@ -165,16 +165,9 @@ impl JwtKeys {
     /// The keys of a JWKS document (`{"keys": [...]}`); a key of a type or curve not supported
     /// is an error, so a mistake is found at start rather than as 401s.
     pub fn from_jwks(json: &str) -> Result<Self, String> {
-        let set: JwkSet =
-            serde_json::from_str(json).map_err(|error| format!("not a JWKS document: {error}"))?;
-        let mut keys = Vec::with_capacity(set.keys.len());
-        for (at, jwk) in set.keys.iter().enumerate() {
-            let name = jwk
-                .common
-                .key_id
-                .clone()
-                .unwrap_or_else(|| format!("#{at}"));
-            keys.push(verifying_key(jwk).map_err(|why| format!("key {name}: {why}"))?);
+        let mut keys = Vec::new();
+        for (name, jwk) in named_keys(json)? {
+            keys.push(verifying_key(&jwk).map_err(|why| format!("key {name}: {why}"))?);
         }
         Ok(Self { keys })
     }
@@ -183,20 +176,13 @@ impl JwtKeys {
     /// keys for encryption (`use: enc`) or of a type not supported are left out, not refused,
     /// since providers publish such keys beside the signing ones. The second value names them.
     pub fn from_published_jwks(json: &str) -> Result<(Self, Vec<String>), String> {
-        let set: JwkSet =
-            serde_json::from_str(json).map_err(|error| format!("not a JWKS document: {error}"))?;
         let (mut keys, mut left_out) = (Vec::new(), Vec::new());
-        for (at, jwk) in set.keys.iter().enumerate() {
-            let name = jwk
-                .common
-                .key_id
-                .clone()
-                .unwrap_or_else(|| format!("#{at}"));
+        for (name, jwk) in named_keys(json)? {
             if jwk.common.public_key_use == Some(jsonwebtoken::jwk::PublicKeyUse::Encryption) {
                 left_out.push(format!("key {name}: it is for encryption"));
                 continue;
             }
-            match verifying_key(jwk) {
+            match verifying_key(&jwk) {
                 Ok(key) => keys.push(key),
                 Err(why) => left_out.push(format!("key {name}: {why}")),
             }
@@ -296,6 +282,25 @@ impl JwtKeys {
         }
         Err(last)
     }
+}
+
+/// The keys of a JWKS document, each with a name for messages: its `kid`, else its place.
+fn named_keys(json: &str) -> Result<Vec<(String, Jwk)>, String> {
+    let set: JwkSet =
+        serde_json::from_str(json).map_err(|error| format!("not a JWKS document: {error}"))?;
+    Ok(set
+        .keys
+        .into_iter()
+        .enumerate()
+        .map(|(at, jwk)| {
+            let name = jwk
+                .common
+                .key_id
+                .clone()
+                .unwrap_or_else(|| format!("#{at}"));
+            (name, jwk)
+        })
+        .collect())
 }
 
 fn verifying_key(jwk: &Jwk) -> Result<VerifyingKey, String> {
