@@ -339,7 +339,18 @@ async fn on_nats_streams_made_again_are_noticed_and_read_from_their_start() {
     let testkit = start().await;
     let commands = testkit.incoming("counter-commands");
     commands.publish(&increase("r1", 100), "r1").await;
-    assert_eq!(counter_becomes(&testkit, "r1", "113").await, json!("113"));
+    // A stop slow enough to cut its consumers short leaves their leases to run out (6 s) before
+    // the restarted service takes them: wait past that, not the usual 10 s.
+    let applied = kalix_testkit::eventually_within(std::time::Duration::from_secs(30), || async {
+        let now = counter(&testkit, "r1").await;
+        if now == json!("113") {
+            Ok(now)
+        } else {
+            Err(now)
+        }
+    })
+    .await;
+    assert_eq!(applied, json!("113"));
     testkit.stop().await;
     delete_streams(&url, &prefix).await;
     mark_ran("nats-streams-made-again");
