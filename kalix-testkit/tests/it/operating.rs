@@ -293,7 +293,7 @@ fn remote_parent() -> (String, String) {
 
 #[tokio::test]
 async fn a_traceparent_makes_one_trace_of_a_request_and_every_handler_it_reaches() {
-    let spans = kalix_testkit::Spans::install();
+    kalix_testkit::Spans::install();
     let (testkit, _) = start().await;
     let (trace, caller) = remote_parent();
     // async_effect calls echo in-process, then forwards to echo.
@@ -305,14 +305,7 @@ async fn a_traceparent_makes_one_trace_of_a_request_and_every_handler_it_reaches
         .unwrap();
     assert_eq!(response.status(), 200);
 
-    let mut found = Vec::new();
-    for _ in 0..50 {
-        found = spans.of_trace(&trace);
-        if found.len() >= 4 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let found = spans_of(&trace, 4).await;
     let named = |name: &str| -> Vec<kalix_testkit::RecordedSpan> {
         found.iter().filter(|s| s.name == name).cloned().collect()
     };
@@ -384,14 +377,7 @@ async fn topic_messages_carry_the_trace_of_their_publisher_to_their_readers() {
         payload: bytes::Bytes::from_static(&[1, 2]),
     };
     testkit.incoming("raw-in").publish_message(message).await;
-    let mut found = Vec::new();
-    for _ in 0..500 {
-        found = spans.of_trace(&trace);
-        if found.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let found = spans_of(&trace, 2).await;
     let delivery = found
         .iter()
         .find(|s| s.name.starts_with("deliver to ") && s.name.ends_with("RawReader::on_bytes"))
