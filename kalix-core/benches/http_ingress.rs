@@ -14,6 +14,8 @@
 
 #[path = "load.rs"]
 mod load;
+#[path = "support/recording.rs"]
+mod recording;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -145,6 +147,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
+        recording::install();
         let framework = kalix_core::Service::new()
             .config(kalix_core::Config::default().with_port(0).with_admin_port(0))
             .start()
@@ -178,6 +181,26 @@ fn main() {
         println!(
             "ratio kalix-core / bare axum (requests/s): {:.3}",
             framework_figures.throughput() / axum_figures.throughput()
+        );
+
+        // What recording metrics costs: the recorder switched on and off, rounds on-off-off-on.
+        let (on, off) = recording::on_and_off(|| {
+            measure(from_child, framework_address, connections, round)
+        })
+        .await;
+        println!("{}", on.figures.row("kalix-core, recording on"));
+        println!("{}", off.figures.row("kalix-core, recording off"));
+        println!(
+            "ratio recording on / off: {:.3} requests/s; CPU per request {:?} on, {:?} off{}",
+            on.figures.throughput() / off.figures.throughput(),
+            on.cpu_per_request,
+            off.cpu_per_request,
+            if from_child { " (server only: the client is another process)" } else { "" }
+        );
+        println!(
+            "requests recorded: {}; the recording of one request timed alone: {:?}",
+            recording::recorded("http_server_request_duration_seconds_count"),
+            recording::recording_per_request()
         );
         framework.stop().await.unwrap();
     });

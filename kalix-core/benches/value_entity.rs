@@ -9,6 +9,8 @@
 
 #[path = "load.rs"]
 mod load;
+#[path = "support/recording.rs"]
+mod recording;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -143,6 +145,17 @@ fn resident_megabytes() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+fn print_recording(on: &recording::Measured, off: &recording::Measured, scenario: &str) {
+    println!("{}", on.figures.row(&format!("recording on, {scenario}")));
+    println!("{}", off.figures.row(&format!("recording off, {scenario}")));
+    println!(
+        "ratio on / off, {scenario}: {:.3} requests/s; CPU per request {:?} on, {:?} off",
+        on.figures.throughput() / off.figures.throughput(),
+        on.cpu_per_request,
+        off.cpu_per_request
+    );
+}
+
 fn main() {
     let seconds: f64 = env_or("BENCH_SECONDS", 5.0);
     let connections: usize = env_or("BENCH_CONNECTIONS", 64);
@@ -154,6 +167,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
+        recording::install();
         let config = kalix_core::Config::default()
             .with_port(0).with_admin_port(0)
             .with_store(kalix_core::StoreLocation::Sqlite(directory.path().join("framework.db")));
@@ -188,6 +202,19 @@ fn main() {
                 framework_figures.throughput() / baseline.throughput()
             );
         }
+
+        // What recording metrics costs: the recorder switched on and off against the same service.
+        println!("metrics recording, same service, rounds on/off/off/on:");
+        for (scenario, make) in [("1000 random ids", random_id as load::MakeRequest), ("one hot id", hot_id)] {
+            let (on, off) =
+                recording::on_and_off(|| load(framework_address, connections, round, make)).await;
+            print_recording(&on, &off, scenario);
+        }
+        println!(
+            "commands recorded: {}; the recording of one request timed alone: {:?}",
+            recording::recorded("kalix_command_duration_seconds_count"),
+            recording::recording_per_request()
+        );
 
         // Memory: new ids only, so every request makes an entity active; the bound on active
         // entities (KALIX_MAX_ACTIVE_ENTITIES, default {max_active}) should keep it flat.
