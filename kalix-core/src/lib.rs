@@ -106,6 +106,7 @@ mod log_limit;
 mod logging;
 mod metadata;
 mod news;
+mod openapi;
 mod outcome;
 mod registry;
 mod runtime;

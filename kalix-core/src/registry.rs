@@ -112,6 +112,9 @@ pub struct ComponentDescriptor {
     pub handlers: &'static [HandlerDescriptor],
     /// Its `#[acl]` and `#[jwt]`, for the handlers without their own.
     pub access: AccessRules,
+    /// The `impl` block's doc comment (empty without one): its description in the API
+    /// description.
+    pub doc: &'static str,
 }
 
 /// One handler of a component.
@@ -274,6 +277,73 @@ pub struct RouteDescriptor {
     pub takes_body: bool,
     /// Whether the handler reads the query string.
     pub reads_query: bool,
+    /// What the API description says of it.
+    pub api: &'static RouteApi,
+}
+
+/// A route in the API description (`GET /openapi.json` on the admin listener): its handler's
+/// doc comment and the schemas of what it takes and replies.
+#[derive(Debug)]
+pub struct RouteApi {
+    /// The doc comment's first paragraph; empty without one.
+    pub summary: &'static str,
+    /// The rest of the doc comment.
+    pub description: &'static str,
+    /// The parameters the handler takes from the path, the query and the headers.
+    pub params: &'static [ApiParam],
+    /// The JSON body's schema, if it takes one.
+    pub body: Option<crate::openapi::schema::SchemaFn>,
+    /// The reply's schema (of each element, for a stream).
+    pub reply: crate::openapi::schema::SchemaFn,
+    /// Whether it replies with a stream (NDJSON, or server-sent events).
+    pub streams: bool,
+}
+
+impl RouteApi {
+    /// A route described by nothing but its template (for routes made by hand in tests).
+    pub const UNDESCRIBED: Self = Self {
+        summary: "",
+        description: "",
+        params: &[],
+        body: None,
+        reply: |generator| generator.subschema_for::<serde_json::Value>(),
+        streams: false,
+    };
+}
+
+/// A parameter of a route in the API description.
+#[derive(Debug)]
+pub struct ApiParam {
+    /// Its name: the path parameter's or query parameter's, or the header's.
+    pub name: &'static str,
+    /// Where it is read from.
+    pub location: ApiParamIn,
+    /// Whether a call must give it.
+    pub required: bool,
+    /// Its schema.
+    pub schema: crate::openapi::schema::SchemaFn,
+}
+
+/// Where a parameter is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiParamIn {
+    /// A path segment.
+    Path,
+    /// The query string (a repeated parameter is given once per value).
+    Query,
+    /// A request header.
+    Header,
+}
+
+impl ApiParamIn {
+    /// Its name in OpenAPI: `path`, `query`, `header`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiParamIn::Path => "path",
+            ApiParamIn::Query => "query",
+            ApiParamIn::Header => "header",
+        }
+    }
 }
 
 /// One `/`-separated part of a route template.
@@ -493,6 +563,7 @@ mod tests {
             construct,
             handlers: &[],
             access: AccessRules::NONE,
+            doc: "",
         }
     }
 

@@ -185,7 +185,14 @@ impl Service {
         // arguments belong to the harness. `--help`, `--version` and a mistaken flag end here
         // (their message is printed by `main`, before any logging).
         if self.config.is_none() {
-            self.config = Some(Config::from_command_line(self.version)?);
+            let (config, print_openapi) = Config::from_command_line(self.version)?;
+            if print_openapi {
+                let document =
+                    api_description(&config, self.version, &self.access, &checked_components()?);
+                println!("{document:#}");
+                std::process::exit(0);
+            }
+            self.config = Some(config);
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -232,6 +239,7 @@ impl Service {
             });
         }
         let components = checked_components()?;
+        let api_description = api_description(&config, self.version, &self.access, &components);
         // Before anything registers a metric, so every handle records into it.
         crate::telemetry::install();
         let mut durable = true;
@@ -317,7 +325,7 @@ impl Service {
             Arc::clone(&env.stream_news),
             &access,
         )?;
-        let admin = Admin::start(&config, Arc::clone(&env.store)).await?;
+        let admin = Admin::start(&config, Arc::clone(&env.store), api_description).await?;
         let address = format!("{}:{}", config.http_host, config.http_port);
         let listener = TcpListener::bind(&address)
             .await
@@ -443,6 +451,23 @@ async fn access_policy(
 }
 
 /// The registered components, once their type ids, view tables and view columns check out.
+/// The service's API description: the OpenAPI 3.1 document of its components' routes.
+fn api_description(
+    config: &Config,
+    version: Option<&str>,
+    access: &AccessSettings,
+    components: &[&'static crate::registry::ComponentDescriptor],
+) -> serde_json::Value {
+    crate::openapi::document(
+        crate::openapi::ApiInfo {
+            title: &config.service_name,
+            version,
+            default_acl: access.default_acl.as_ref(),
+        },
+        components,
+    )
+}
+
 fn checked_components() -> Result<Vec<&'static crate::registry::ComponentDescriptor>, StartError> {
     let components = registered_components();
     if components.is_empty() {
@@ -531,7 +556,11 @@ struct Admin {
 
 impl Admin {
     /// Binds `KALIX_ADMIN_HOST:KALIX_ADMIN_PORT` and serves there; readiness asks `store`.
-    async fn start(config: &Config, store: Arc<dyn Store>) -> Result<Self, StartError> {
+    async fn start(
+        config: &Config,
+        store: Arc<dyn Store>,
+        api_description: serde_json::Value,
+    ) -> Result<Self, StartError> {
         let address = format!("{}:{}", config.admin_host, config.admin_port);
         let listener = TcpListener::bind(&address)
             .await
@@ -540,7 +569,7 @@ impl Admin {
                 source,
             })?;
         let local_addr = listener.local_addr().map_err(StartError::Serve)?;
-        tracing::info!(admin_addr = %local_addr, "admin listener: /metrics, /health/live, /health/ready");
+        tracing::info!(admin_addr = %local_addr, "admin listener: /metrics, /health/live, /health/ready, /openapi.json");
         let health = crate::ingress::Health::new(store);
         let (stop, stopped) = oneshot::channel::<()>();
         // Few clients (a scraper, an orchestrator): a small connection cap.
@@ -550,7 +579,7 @@ impl Admin {
         };
         tokio::spawn(crate::ingress::serve(
             listener,
-            crate::ingress::admin_router(Arc::clone(&health)),
+            crate::ingress::admin_router(Arc::clone(&health), api_description),
             limits,
             async move {
                 let _ = stopped.await;

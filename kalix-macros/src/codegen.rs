@@ -301,6 +301,8 @@ pub(crate) struct Generated<'a> {
     pub construct: TokenStream,
     /// Handlers the runtime adds to the kind (a workflow's resume and timeout).
     pub internal_handlers: Vec<TokenStream>,
+    /// The `impl` block's doc comment.
+    pub doc: &'a str,
 }
 
 /// The client struct, its methods, the dispatch functions and the `inventory` registration.
@@ -319,6 +321,7 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
         forward_headers,
         construct,
         internal_handlers,
+        doc,
     } = generated;
     let access = access.tokens();
     let client = client_ident(name);
@@ -361,6 +364,7 @@ pub(crate) fn shared_items(generated: Generated<'_>) -> TokenStream {
                 construct: #construct,
                 handlers: &[#(#descriptors,)* #(#internal_handlers),*],
                 access: #access,
+                doc: #doc,
             }
         }
     }
@@ -492,6 +496,7 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
                 let ty = type_text(&p.ty);
                 quote!((#name, #ty))
             });
+        let api = crate::api_doc::route_api(handler);
         triggers.push(quote!(#KalixCore::__private::Trigger::Http(
             #KalixCore::__private::RouteDescriptor {
                 method: #KalixCore::__private::HttpMethod::#method,
@@ -500,6 +505,7 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
                 params: &[#(#params),*],
                 takes_body: #takes_body,
                 reads_query: #reads_query,
+                api: #api,
             }
         )));
     }

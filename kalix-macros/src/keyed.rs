@@ -20,6 +20,8 @@ use crate::options::ComponentOptions;
 /// A keyed component as every keyed kind reads it.
 pub(crate) struct Keyed {
     pub self_ty: Type,
+    /// The `impl` block's doc comment, for the API description.
+    pub doc: String,
     pub name: Ident,
     pub options: ComponentOptions,
     pub type_id: LitStr,
@@ -52,6 +54,7 @@ impl Keyed {
         let keyed = Keyed {
             access,
             self_ty: (*item.self_ty).clone(),
+            doc: crate::readers::doc_text(&item.attrs),
             name: name?,
             options,
             type_id: type_id?,
@@ -142,6 +145,7 @@ pub(crate) fn generate(
             code.constructor,
         ),
         internal_handlers,
+        doc: &keyed.doc,
     });
     quote! {
         #[automatically_derived]

@@ -11,6 +11,7 @@ use proc_macro::TokenStream;
 
 mod access;
 mod action;
+mod api_doc;
 mod codegen;
 mod component;
 mod diagnostics;

@@ -17,6 +17,33 @@ pub(crate) fn attribute_name(attribute: &syn::Attribute) -> String {
         .unwrap_or_default()
 }
 
+/// The text of `///` doc comments (`#[doc = ".."]` attributes), lines joined with newlines and
+/// the one space rustdoc strips after `///` removed; empty when there are none.
+pub(crate) fn doc_text(attributes: &[syn::Attribute]) -> String {
+    let lines: Vec<String> = attributes
+        .iter()
+        .filter(|attribute| attribute.path().is_ident("doc"))
+        .filter_map(|attribute| match &attribute.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value:
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }),
+                ..
+            }) => Some(text.value()),
+            _ => None,
+        })
+        .flat_map(|text| {
+            // `split`, not `lines`: an empty `///` line is a paragraph break to keep.
+            text.split('\n')
+                .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    lines.join("\n").trim().to_owned()
+}
+
 /// The type's own name, e.g. `FibonacciAction` in `impl crate::FibonacciAction`.
 pub(crate) fn type_name(
     ty: &Type,

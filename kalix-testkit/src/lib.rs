@@ -30,6 +30,7 @@ mod eventually;
 mod http_transport;
 
 mod integration;
+mod openapi;
 mod otlp;
 mod process;
 mod result;
@@ -49,6 +50,7 @@ pub use event_sourced::{Emitted, EventSourcedResult, EventSourcedTestKit};
 pub use eventually::{EVENTUALLY, eventually, eventually_within};
 pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};
+pub use openapi::OPENAPI_VALIDATOR_VARIABLE;
 pub use otlp::OtlpCollector;
 pub use process::ServiceProcess;
 pub use result::EffectResult;

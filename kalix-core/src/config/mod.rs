@@ -263,8 +263,9 @@ impl Config {
     }
 
     /// The config of a service binary's command line, or the help, version or usage error that
-    /// clap prints before it exits (status 0 for help and version, 2 for a mistake).
-    pub(crate) fn from_command_line(version: Option<&str>) -> Result<Self, StartError> {
+    /// clap prints before it exits (status 0 for help and version, 2 for a mistake); and whether
+    /// `--openapi` asks for the API description instead of serving.
+    pub(crate) fn from_command_line(version: Option<&str>) -> Result<(Self, bool), StartError> {
         let mut args = std::env::args_os();
         let program = args
             .next()
@@ -290,7 +291,7 @@ impl Config {
             println!("{}", key.public_key());
             std::process::exit(0);
         }
-        Ok(config)
+        Ok((config, matches.get_flag(settings::PRINT_OPENAPI)))
     }
 
     /// The key of [`Config::service_key_file`], read and checked, signing as the service's name.

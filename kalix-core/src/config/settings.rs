@@ -442,6 +442,9 @@ const SETTINGS: &[Setting] = &[
 /// The flag that prints the service key's public key instead of serving.
 pub(super) const PRINT_PUBLIC_KEY: &str = "print-public-key";
 
+/// The flag that prints the service's API description instead of serving.
+pub(crate) const PRINT_OPENAPI: &str = "openapi";
+
 /// The command line of a service binary: a flag per setting, each also read from its variable.
 pub(super) fn command(name: String, version: String) -> Command {
     let defaults = Config::default();
@@ -464,6 +467,15 @@ pub(super) fn command(name: String, version: String) -> Command {
                 .help(
                     "Print the public key of KALIX_SERVICE_KEY_FILE, as other services list it \
                      in KALIX_TRUSTED_SERVICES, and exit",
+                ),
+        )
+        .arg(
+            Arg::new(PRINT_OPENAPI)
+                .long(PRINT_OPENAPI)
+                .action(clap::ArgAction::SetTrue)
+                .help(
+                    "Print the service's API description (OpenAPI 3.1, JSON), as the admin \
+                     listener serves it at /openapi.json, and exit",
                 ),
         )
 }

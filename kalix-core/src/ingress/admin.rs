@@ -1,6 +1,6 @@
 //! The admin listener: what operators use, on its own address (`KALIX_ADMIN_HOST`,
 //! `KALIX_ADMIN_PORT`) and never through the service's port: `/metrics` (Prometheus text),
-//! `/health/live` and `/health/ready`.
+//! `/health/live`, `/health/ready` and `/openapi.json` (the service's API description).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -51,9 +51,17 @@ impl Health {
     }
 }
 
-/// The admin router.
-pub(crate) fn router(health: Arc<Health>) -> Router {
+/// The admin router; `/openapi.json` serves `api_description`.
+pub(crate) fn router(health: Arc<Health>, api_description: serde_json::Value) -> Router {
+    let api_description = bytes::Bytes::from(api_description.to_string());
     Router::new()
+        .route(
+            "/openapi.json",
+            get(move || {
+                let body = api_description.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        )
         .route("/metrics", get(metrics))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))

@@ -195,6 +195,7 @@ mod tests {
             params: &[],
             takes_body: false,
             reads_query: false,
+            api: &crate::registry::RouteApi::UNDESCRIBED,
         })
     }
 
@@ -228,6 +229,7 @@ mod tests {
         construct: never_built,
         handlers: &CART_HANDLERS,
         access: AccessRules::NONE,
+        doc: "",
     };
     static ADMIN_HANDLERS: [HandlerDescriptor; 2] = [
         HandlerDescriptor {
@@ -255,6 +257,7 @@ mod tests {
         construct: never_built,
         handlers: &ADMIN_HANDLERS,
         access: AccessRules::NONE,
+        doc: "",
     };
 
     fn bound(component: &'static ComponentDescriptor) -> Vec<BoundHandler> {

@@ -26,11 +26,12 @@ pub use crate::client::ComponentClient;
 pub use crate::dependencies::{Dependencies, MissingDependency};
 pub use crate::host::value_entity::{StateRow, ValueEntityRuntime};
 pub use crate::invocation::Invocation;
+pub use crate::openapi::schema::{DescribedByName, DescribedBySchema, SchemaFn, SchemaProbe};
 pub use crate::outcome::HandlerOutcome;
 pub use crate::registry::{
-    AccessRules, ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, PublishTarget,
-    RouteDescriptor, RouteSegment, SubscriptionDescriptor, SubscriptionSource,
-    TopicSubscriptionDescriptor, Trigger,
+    AccessRules, ApiParam, ApiParamIn, ComponentDescriptor, ComponentKind, HandlerDescriptor,
+    HttpMethod, PublishTarget, RouteApi, RouteDescriptor, RouteSegment, SubscriptionDescriptor,
+    SubscriptionSource, TopicSubscriptionDescriptor, Trigger,
 };
 pub use crate::registry::{
     RowUpdate, ViewDescriptor, ViewSourceDescriptor, ViewUpdateDescriptor, ViewUpdateInput,
@@ -41,6 +42,7 @@ use crate::value_entity::ValueEntityComponent;
 pub use crate::view::private::*;
 pub use crate::view::query::{ResultShape, ViewQuery};
 pub use crate::view::shape::shape_of;
+pub use schemars::{Schema, SchemaGenerator};
 pub use serde_json::{Map as JsonMap, Value as JsonValue};
 
 use serde::Serialize;

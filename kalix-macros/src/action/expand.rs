@@ -54,6 +54,7 @@ pub(crate) fn generate(action: &Action) -> TokenStream {
             quote!(#KalixCore::__private::construct_action),
         ),
         internal_handlers: Vec::new(),
+        doc: &action.doc,
     });
     codegen::wrap(quote! {
         #[automatically_derived]

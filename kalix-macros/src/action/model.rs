@@ -10,6 +10,8 @@ use crate::options::{ComponentOptions, FORWARD_HEADERS, NEW, SubscriptionSource}
 
 pub(crate) struct Action {
     pub self_ty: Type,
+    /// The `impl` block's doc comment, for the API description.
+    pub doc: String,
     pub name: Ident,
     pub options: ComponentOptions,
     pub handlers: Vec<Handler>,
@@ -51,6 +53,7 @@ impl Action {
         let action = Action {
             access: crate::access::Access::take(&mut item.attrs, diagnostics),
             self_ty: (*item.self_ty).clone(),
+            doc: crate::readers::doc_text(&item.attrs),
             name: name?,
             options,
             handlers: crate::readers::sound(handlers),

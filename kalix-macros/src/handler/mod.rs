@@ -40,6 +40,8 @@ pub(crate) struct Handler {
     pub publish: Option<PublishTo>,
     /// Its own `#[acl]` and `#[jwt]`.
     pub access: Access,
+    /// Its `///` doc comment: the summary and description of its route in the API description.
+    pub doc: String,
     pub params: Vec<Param>,
     pub reply: Reply,
     /// Whether an error was reported for it. A failed handler still tells its component's state
@@ -244,6 +246,7 @@ impl Handler {
             subscription,
             publish,
             access,
+            doc: crate::readers::doc_text(&method.attrs),
             params: params.unwrap_or_default(),
             reply: reply?.1,
             failed: false,

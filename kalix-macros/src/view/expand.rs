@@ -49,6 +49,7 @@ pub(crate) fn generate(view: &View) -> TokenStream {
         forward_headers: &[],
         construct: quote!(#KalixCore::__private::construct_view_queries),
         internal_handlers: Vec::new(),
+        doc: &view.doc,
     });
     let updates: Vec<TokenStream> = view.updates.iter().map(|u| apply_fn(view, u)).collect();
     let descriptor = view_descriptor(view);

@@ -15,6 +15,8 @@ use kalix_query::{self as query, ParamUse, Query};
 
 pub(crate) struct View {
     pub self_ty: Type,
+    /// The `impl` block's doc comment, for the API description.
+    pub doc: String,
     pub name: Ident,
     pub table: LitStr,
     pub source: Source,
@@ -156,6 +158,7 @@ impl View {
         let view = View {
             access: crate::access::Access::take(&mut item.attrs, diagnostics),
             self_ty: (*item.self_ty).clone(),
+            doc: crate::readers::doc_text(&item.attrs),
             name: name?,
             table: table?,
             source: source?,

@@ -9,6 +9,7 @@ mod entities;
 mod failures;
 mod guide;
 mod hardening;
+mod openapi;
 mod operating;
 mod params;
 mod startup;

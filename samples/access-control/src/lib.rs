@@ -22,14 +22,14 @@ pub fn default_acl() -> Acl {
 }
 
 /// A greeting.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Greeting {
     /// Its text.
     pub message: String,
 }
 
 /// Who is calling.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WhoAmI {
     /// Whether the call came from the internet.
     pub internet: bool,
@@ -38,7 +38,7 @@ pub struct WhoAmI {
 }
 
 /// What a bearer token says of its holder.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenHolder {
     /// Its `sub` claim.
     pub subject: Option<String>,
@@ -133,7 +133,7 @@ fn subject(ctx: &ActionContext) -> action::Effect<TokenHolder> {
 }
 
 /// A greeting was asked for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Greeted {
     /// Whom to greet.
     pub name: String,

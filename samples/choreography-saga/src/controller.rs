@@ -8,7 +8,7 @@ use crate::unique_email::{ReserveEmail, UniqueEmail, UniqueEmailEntity};
 use crate::user::{ChangeEmail, CreateUser, UserEntity};
 
 /// A user as the API shows them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiUser {
     pub id: String,
     pub name: String,

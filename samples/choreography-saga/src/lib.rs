@@ -14,5 +14,5 @@ pub mod view;
 use serde::{Deserialize, Serialize};
 
 /// The empty reply, `{}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Done {}

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::Done;
 
 /// Whether an address is taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EmailStatus {
     NotUsed,
@@ -16,7 +16,7 @@ pub enum EmailStatus {
 }
 
 /// An address's state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UniqueEmail {
     pub address: String,
     pub status: EmailStatus,
@@ -43,7 +43,7 @@ impl UniqueEmail {
 }
 
 /// The body of a reservation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReserveEmail {
     #[serde(rename = "ownerId")]
     pub owner_id: String,

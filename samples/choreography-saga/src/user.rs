@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::Done;
 
 /// A user.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct User {
     pub name: String,
     pub country: String,
@@ -14,7 +14,7 @@ pub struct User {
 }
 
 /// What a user's journal holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum UserEvent {
     UserWasCreated {
         name: String,
@@ -32,7 +32,7 @@ pub enum UserEvent {
 }
 
 /// The body of a user's creation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CreateUser {
     pub name: String,
     pub country: String,
@@ -40,7 +40,7 @@ pub struct CreateUser {
 }
 
 /// The body of an email change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChangeEmail {
     #[serde(rename = "newEmail")]
     pub new_email: String,

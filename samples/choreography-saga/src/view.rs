@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::user::{UserEntity, UserEvent};
 
 /// A row: a user with their id.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserRow {
     pub id: String,
     pub name: String,
@@ -15,7 +15,7 @@ pub struct UserRow {
 }
 
 /// The users of a country.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Users {
     pub users: Vec<UserRow>,
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 pub struct RegistryUrl(pub String);
 
 /// The registry's public events, as it publishes them (the serde tag is the `ce-type`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum CustomerPublicEvent {
     /// A customer was created.
     #[serde(rename = "customer-created")]
@@ -37,7 +37,7 @@ pub enum CustomerPublicEvent {
 }
 
 /// A customer as these views keep it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustomerRow {
     /// The customer's id: the event's subject.
     pub id: String,
@@ -126,7 +126,7 @@ impl CustomersByEmail {
 }
 
 /// A customer to create: `{email, name, address}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewCustomer {
     /// Its email.
     pub email: String,

@@ -26,7 +26,7 @@ use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A customer, as its JSON: `{"customerId","email","name","address"}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     /// Its id.
@@ -40,7 +40,7 @@ pub struct Customer {
 }
 
 /// An address.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Address {
     /// The street.
     pub street: String,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Customer, CustomerEntity};
 
 /// `{"id", "name"}`: a customer in short.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustomerSummary {
     /// An id: the email in the `customers` table, the customer's id in streams.
     pub id: String,
@@ -15,14 +15,14 @@ pub struct CustomerSummary {
 }
 
 /// `{"customers": [...]}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustomersResponse {
     /// The customers found.
     pub customers: Vec<Customer>,
 }
 
 /// A page of customers: `{"customers", "nextPageToken", "hasMore"}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomersPage {
     /// At most 10 customers, by name.
@@ -73,7 +73,7 @@ impl CustomerByEmail {
 }
 
 /// What `POST /customers/search` looks for: `{"name", "city"}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Search {
     /// The name.
     pub name: String,

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::{CounterEntity, CounterEvent};
 
 /// Increase a counter: `{"counterId": "c1", "value": 3}`, `ce-type` `IncreaseCounter`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IncreaseCounter {
     /// The counter.
@@ -32,7 +32,7 @@ pub struct IncreaseCounter {
 }
 
 /// Multiply a counter: `{"counterId": "c1", "value": 4}`, `ce-type` `MultiplyCounter`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MultiplyCounter {
     /// The counter.
@@ -152,7 +152,9 @@ impl CounterJournalToStream {
 
 /// A counter rebuilt in another service from the stream `counter_events`: its value, and the
 /// sequence number of the last event applied.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct CounterCopy {
     /// The value.
     pub value: i64,
@@ -161,7 +163,7 @@ pub struct CounterCopy {
 }
 
 /// An event of the stream and its sequence number, as the subscriber hands it on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SequencedEvent {
     /// The event's sequence number in its counter's journal.
     pub seq: u64,
@@ -232,7 +234,7 @@ impl CounterStreamSubscriber {
 }
 
 /// The one counter event [`SubscribeTypeLevel`] takes; the others do not parse as it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Increase {
     /// The value grew by `value`.
     ValueIncreased {
@@ -242,7 +244,9 @@ pub enum Increase {
 }
 
 /// What the increases of a counter add up to, and the last event counted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Increases {
     /// The sum of the increases.
     pub total: i64,

@@ -16,7 +16,7 @@ pub mod eventing;
 pub mod totals;
 
 /// The counter's events.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum CounterEvent {
     /// The value grew by `value`.
     ValueIncreased {
@@ -86,7 +86,7 @@ impl CounterEntity {
 }
 
 /// One event as the subscription saw it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SeenEvent {
     /// Its sequence number in the counter's journal.
     pub seq: u64,
@@ -95,7 +95,7 @@ pub struct SeenEvent {
 }
 
 /// A counter's events as the subscription delivered them, in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventLog {
     /// The events, by sequence number.
     pub events: Vec<SeenEvent>,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::{CounterEntity, CounterEvent};
 
 /// A counter as the view keeps it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CounterTotal {
     /// The counter's id.

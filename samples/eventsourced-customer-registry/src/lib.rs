@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// An address.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Address {
     /// The street.
     pub street: String,
@@ -35,7 +35,7 @@ pub struct Address {
 }
 
 /// A customer: `{email, name, address}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Customer {
     /// Its email.
     pub email: String,
@@ -46,7 +46,7 @@ pub struct Customer {
 }
 
 /// What happens to a customer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum CustomerEvent {
     /// It was created.
     CustomerCreated {
@@ -96,7 +96,7 @@ impl JsonMigration for CustomerEventMigration {
 }
 
 /// `{"msg": "done"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Done {
     /// Always `done`.
     pub msg: String,

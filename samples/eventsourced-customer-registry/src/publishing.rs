@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{CustomerEntity, CustomerEvent};
 
 /// The customers' public events; the serde tag is the `ce-type`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum CustomerPublicEvent {
     /// A customer was created.
     #[serde(rename = "customer-created")]

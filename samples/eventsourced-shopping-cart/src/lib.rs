@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 type Effect<R> = event_sourced_entity::Effect<ShoppingCart, ShoppingCartEvent, R>;
 
 /// One product in a cart.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItem {
     /// The product's id.
@@ -26,7 +26,7 @@ pub struct LineItem {
 }
 
 /// The cart: `{"cartId","items","checkedOut"}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShoppingCart {
     /// The cart's id.
@@ -52,7 +52,7 @@ impl ShoppingCart {
 }
 
 /// The cart's events.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum ShoppingCartEvent {
     /// An item was added (quantities of one product sum).
     ItemAdded {

@@ -10,7 +10,7 @@ use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A number, as the Kalix sample's JSON: `{"value": 5}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Number {
     /// The number.
     pub value: u64,

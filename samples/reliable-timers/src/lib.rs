@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 pub const EXPIRY: Duration = Duration::from_secs(10);
 
 /// What to order: `{"item","quantity"}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderRequest {
     /// The item.
     pub item: String,
@@ -35,7 +35,7 @@ pub struct OrderRequest {
 }
 
 /// An order: empty (not `placed`) until placed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Order {
     /// Its id.
     pub id: String,
@@ -50,7 +50,7 @@ pub struct Order {
 }
 
 /// An order as `GET /order/<id>` shows it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderStatus {
     /// Its id.

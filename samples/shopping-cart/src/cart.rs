@@ -4,7 +4,7 @@ use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One product in a cart.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItem {
     /// The product's id.
@@ -16,7 +16,7 @@ pub struct LineItem {
 }
 
 /// A cart as stored.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShoppingCart {
     /// The cart's id (the empty state already holds it).
@@ -29,7 +29,7 @@ pub struct ShoppingCart {
 }
 
 /// A cart as replied (Kalix's `ShoppingCartDTO`): `{"cartId", "items"}`, items sorted by product id.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CartView {
     /// The cart's id.

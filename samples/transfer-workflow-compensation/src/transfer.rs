@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::wallet::{DepositResult, WalletEntity, WithdrawResult};
 
 /// What to transfer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Transfer {
     pub from: String,
     pub to: String,
@@ -20,7 +20,7 @@ pub struct Transfer {
 }
 
 /// Where a transfer is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TransferStatus {
     Started,
@@ -42,7 +42,7 @@ impl std::fmt::Display for TransferStatus {
 }
 
 /// The workflow's state.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferState {
     pub transfer_id: String,
@@ -60,7 +60,7 @@ impl TransferState {
 }
 
 /// A reply: `{"value": "..."}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Message {
     pub value: String,
 }
@@ -72,14 +72,14 @@ fn message(value: &str) -> Message {
 }
 
 /// The input of the `withdraw` step.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Withdraw {
     pub from: String,
     pub amount: i64,
 }
 
 /// The input of the `deposit` step.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Deposit {
     pub to: String,
     pub amount: i64,

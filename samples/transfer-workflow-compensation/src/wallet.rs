@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// A wallet's state; none until it is created.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Wallet {
     pub id: String,
     pub balance: i64,
@@ -63,7 +63,7 @@ fn now_ms() -> u64 {
 }
 
 /// What a withdrawal came to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum WithdrawResult {
     WithdrawSucceed,
@@ -74,7 +74,7 @@ pub enum WithdrawResult {
 }
 
 /// What a deposit came to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum DepositResult {
     DepositSucceed,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::wallet::WalletEntity;
 
 /// What to transfer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Transfer {
     pub from: String,
     pub to: String,
@@ -15,7 +15,7 @@ pub struct Transfer {
 }
 
 /// Where a transfer is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TransferStatus {
     Started,
@@ -24,7 +24,7 @@ pub enum TransferStatus {
 }
 
 /// The workflow's state.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TransferState {
     pub transfer: Transfer,
     pub status: TransferStatus,
@@ -40,20 +40,20 @@ impl TransferState {
 }
 
 /// A reply: `{"value": "..."}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Message {
     pub value: String,
 }
 
 /// The input of the `withdraw` step.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Withdraw {
     pub from: String,
     pub amount: i64,
 }
 
 /// The input of the `deposit` step.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Deposit {
     pub to: String,
     pub amount: i64,

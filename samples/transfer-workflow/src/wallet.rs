@@ -6,7 +6,7 @@ use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A wallet's state; none until it is created.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Wallet {
     pub id: String,
     pub balance: i64,

@@ -16,7 +16,9 @@ use kalix_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A number, as the sample's JSON: `{"value": 5}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Number {
     /// The number.
     pub value: i64,
@@ -111,7 +113,9 @@ impl DoubleCounterAction {
 }
 
 /// What a subscriber saw last of a counter: its latest value, and whether it was deleted since.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Mirror {
     /// The counter's value at its last change (kept after a delete).
     pub value: i64,

@@ -1,6 +1,7 @@
 //! The access-control sample's contract, over HTTP with real tokens.
 
 mod acl;
+mod api;
 mod jwks;
 mod jwt;
 mod logs;

@@ -1,6 +1,7 @@
 //! The choreography-saga sample's tests: the contract in-process (the clock moved by hand), and
 //! over HTTP against the binary with a short confirmation timeout, across a SIGKILL.
 
+mod api;
 mod http;
 mod in_process;
 

@@ -2,6 +2,7 @@
 //! one `cargo test --workspace` builds beside this package's (run that, or `cargo build -p
 //! eventsourced-customer-registry`, before `cargo test -p customer-registry-subscriber`).
 
+mod api;
 mod streams;
 
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! The customer registry's tests: its HTTP contract and its views in-process through `TestKit`,
 //! the typed view client, unit tests of update methods, and the views across a SIGKILL.
 
+mod api;
 mod contract;
 mod kill;
 mod two_processes;

@@ -2,6 +2,7 @@
 //! written in the old event shape replaying, the stream it publishes, and its views after a
 //! SIGKILL.
 
+mod api;
 mod contract;
 mod kill;
 mod migration;

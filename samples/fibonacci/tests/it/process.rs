@@ -193,3 +193,23 @@ async fn the_binary_answers_operators_on_its_admin_port_and_logs_json_when_asked
     }
     assert!(log.iter().any(|line| line.contains("\"admin_addr\"")));
 }
+
+#[tokio::test]
+async fn openapi_flag_prints_the_document_the_admin_listener_serves_and_exits() {
+    let printed = Command::new(env!("CARGO_BIN_EXE_fibonacci"))
+        .arg("--openapi")
+        .output()
+        .expect("the sample binary runs");
+    assert!(printed.status.success(), "{printed:?}");
+    let printed: serde_json::Value =
+        serde_json::from_slice(&printed.stdout).expect("stdout is the JSON document");
+    assert_eq!(printed["info"]["title"], "fibonacci");
+    assert_eq!(printed["info"]["version"], env!("CARGO_PKG_VERSION"));
+
+    let service = ServiceProcess::spawn(
+        env!("CARGO_BIN_EXE_fibonacci"),
+        &[("KALIX_STORE", "sqlite::memory:")],
+    );
+    let served = service.check_api_description().await;
+    assert_eq!(printed, served);
+}

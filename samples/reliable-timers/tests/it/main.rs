@@ -2,6 +2,7 @@
 //! over HTTP in real time, across SIGKILL (restarted before and after the timer fell due), and
 //! on PostgreSQL with two processes.
 
+mod api;
 mod http;
 mod in_process;
 mod unit;

@@ -1,6 +1,7 @@
 //! The shopping cart sample's tests: the entity through `ValueEntityTestKit`, and the Kalix HTTP
 //! contract of the entity and the controller through `TestKit`.
 
+mod api;
 mod controller;
 mod entity;
 mod unit;

@@ -2,6 +2,7 @@
 //! testkit (wallets stubbed) and in-process against the real wallets, and over HTTP across a
 //! SIGKILL.
 
+mod api;
 mod http;
 mod in_process;
 mod unit;

@@ -1,6 +1,7 @@
 //! The counter sample's tests: unit tests through `ValueEntityTestKit`, the HTTP contract and the
 //! component client through `TestKit`, and durability: restarts, concurrency, SIGKILL.
 
+mod api;
 mod client;
 mod hardening;
 mod http;
