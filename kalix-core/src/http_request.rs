@@ -67,7 +67,7 @@ impl HttpRequest {
 }
 
 /// Appends `value` to `path`, percent-encoding all but the unreserved characters (RFC 3986).
-fn percent_encode_segment(value: &str, path: &mut String) {
+pub(crate) fn percent_encode_segment(value: &str, path: &mut String) {
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
             path.push(byte as char);

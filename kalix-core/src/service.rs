@@ -325,7 +325,13 @@ impl Service {
             Arc::clone(&env.stream_news),
             &access,
         )?;
-        let admin = Admin::start(&config, Arc::clone(&env.store), api_description).await?;
+        let admin_api = Arc::new(crate::ingress::AdminApi {
+            components: components.clone(),
+            store: Arc::clone(&env.store),
+            dispatcher: Arc::clone(&dispatcher),
+        });
+        let admin =
+            Admin::start(&config, Arc::clone(&env.store), api_description, admin_api).await?;
         let address = format!("{}:{}", config.http_host, config.http_port);
         let listener = TcpListener::bind(&address)
             .await
@@ -560,6 +566,7 @@ impl Admin {
         config: &Config,
         store: Arc<dyn Store>,
         api_description: serde_json::Value,
+        api: Arc<crate::ingress::AdminApi>,
     ) -> Result<Self, StartError> {
         let address = format!("{}:{}", config.admin_host, config.admin_port);
         let listener = TcpListener::bind(&address)
@@ -569,7 +576,7 @@ impl Admin {
                 source,
             })?;
         let local_addr = listener.local_addr().map_err(StartError::Serve)?;
-        tracing::info!(admin_addr = %local_addr, "admin listener: /metrics, /health/live, /health/ready, /openapi.json");
+        tracing::info!(admin_addr = %local_addr, "admin listener: /metrics, /health/live, /health/ready, /openapi.json, /admin/");
         let health = crate::ingress::Health::new(store);
         let (stop, stopped) = oneshot::channel::<()>();
         // Few clients (a scraper, an orchestrator): a small connection cap.
@@ -579,7 +586,7 @@ impl Admin {
         };
         tokio::spawn(crate::ingress::serve(
             listener,
-            crate::ingress::admin_router(Arc::clone(&health), api_description),
+            crate::ingress::admin_router(Arc::clone(&health), api_description, api),
             limits,
             async move {
                 let _ = stopped.await;

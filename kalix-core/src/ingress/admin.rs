@@ -1,6 +1,7 @@
 //! The admin listener: what operators use, on its own address (`KALIX_ADMIN_HOST`,
 //! `KALIX_ADMIN_PORT`) and never through the service's port: `/metrics` (Prometheus text),
-//! `/health/live`, `/health/ready` and `/openapi.json` (the service's API description).
+//! `/health/live`, `/health/ready`, `/openapi.json` (the service's API description) and the
+//! admin API under `/admin/` (`admin_api.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -51,8 +52,12 @@ impl Health {
     }
 }
 
-/// The admin router; `/openapi.json` serves `api_description`.
-pub(crate) fn router(health: Arc<Health>, api_description: serde_json::Value) -> Router {
+/// The admin router; `/openapi.json` serves `api_description`, `/admin/..` the admin API.
+pub(crate) fn router(
+    health: Arc<Health>,
+    api_description: serde_json::Value,
+    api: Arc<super::admin_api::AdminApi>,
+) -> Router {
     let api_description = bytes::Bytes::from(api_description.to_string());
     Router::new()
         .route(
@@ -65,8 +70,15 @@ pub(crate) fn router(health: Arc<Health>, api_description: serde_json::Value) ->
         .route("/metrics", get(metrics))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
-        .fallback(|uri: http::Uri| async move { no_route(uri.path()) })
         .with_state(health)
+        .merge(super::admin_api::routes(api))
+        .fallback(|uri: http::Uri| async move { no_route(uri.path()) })
+        .method_not_allowed_fallback(|method: http::Method, uri: http::Uri| async move {
+            problem_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("{} does not answer {method}", uri.path()),
+            )
+        })
 }
 
 async fn metrics() -> Response {

@@ -3,6 +3,7 @@
 //! bad requests are rejected here with a 4xx problem body.
 
 mod admin;
+mod admin_api;
 mod bearer_keys;
 mod guard;
 mod metrics;
@@ -27,6 +28,7 @@ use crate::store::Store;
 use crate::config::Config;
 pub(crate) use admin::router as admin_router;
 pub(crate) use admin::{Health, MetricsUpkeep};
+pub(crate) use admin_api::AdminApi;
 pub(crate) use bearer_keys::{BearerKeys, JwksRefresher};
 pub(crate) use guard::AccessPolicy;
 use request::{BodyBudget, RequestLimits};

@@ -49,7 +49,9 @@ pub async fn workflow_command<W: WorkflowComponent, R: ReplyType>(
         .await
 }
 
-pub use crate::host::workflow::{RESUME as WORKFLOW_RESUME, TIME_OUT as WORKFLOW_TIME_OUT};
+pub use crate::host::workflow::{
+    ADMIN as WORKFLOW_ADMIN, RESUME as WORKFLOW_RESUME, TIME_OUT as WORKFLOW_TIME_OUT,
+};
 
 /// The watchdog of a workflow fired: resume its step unless this process runs it.
 pub fn workflow_resume<W: WorkflowComponent>(
@@ -72,6 +74,31 @@ pub fn workflow_time_out<W: WorkflowComponent>(
     let runtime = downcast::<WorkflowRuntime<W>>(instance);
     on_workflow::<W, _>(invocation, move |id| async move {
         runtime.time_out(id, client).await
+    })
+}
+
+/// An operator suspends, resumes or terminates the workflow (path parameters `id` and
+/// `action`; the admin API's call).
+pub fn workflow_admin<W: WorkflowComponent>(
+    instance: Arc<dyn Any + Send + Sync>,
+    invocation: Invocation,
+    client: ComponentClient,
+) -> BoxFuture<'static, HandlerOutcome> {
+    let runtime = downcast::<WorkflowRuntime<W>>(instance);
+    let id = invocation.path_param::<String>("id", "String");
+    let action = invocation.path_param::<String>("action", "String");
+    Box::pin(async move {
+        let (id, action) = match (id, action) {
+            (Ok(id), Ok(action)) => (id, action),
+            (Err(error), _) | (_, Err(error)) => return HandlerOutcome::error(error),
+        };
+        let Some(action) = crate::host::workflow::AdminAction::parse(&action) else {
+            return HandlerOutcome::error(crate::CallError::new(
+                crate::ErrorCode::NOT_FOUND,
+                format!("no workflow action '{action}': suspend, resume or terminate"),
+            ));
+        };
+        runtime.administer(id, action, client).await
     })
 }
 

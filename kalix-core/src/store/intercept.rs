@@ -602,6 +602,34 @@ impl<I: Intercept> ViewStore for Intercepted<I> {
     }
 }
 
+/// The admin API's reads go to the wrapped store as they are: no test double changes them.
+impl<I: Intercept> super::InspectStore for Intercepted<I> {
+    fn recent_entities(
+        &self,
+        type_id: &str,
+        rows: super::EntityRows,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        self.inner.recent_entities(type_id, rows, limit)
+    }
+    fn events_page(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>> {
+        self.inner.events_page(type_id, entity_id, from_seq, limit)
+    }
+    fn find_timers(
+        &self,
+        filter: super::TimerFilter,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+        self.inner.find_timers(filter, limit)
+    }
+}
+
 impl<I: Intercept> TimerStore for Intercepted<I> {
     fn start_timer(
         &self,

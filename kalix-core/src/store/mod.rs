@@ -9,6 +9,7 @@
 
 mod feed;
 mod group_commit;
+mod inspect;
 mod intercept;
 mod postgres;
 mod schema;
@@ -24,6 +25,7 @@ use futures_util::future::BoxFuture;
 pub use crate::cloud_events::TopicMessage;
 pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage};
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
+pub use inspect::{EntityRows, InspectStore, RECENT_JOURNAL_SCAN, TimerFilter};
 pub use intercept::{Intercept, Intercepted};
 pub use postgres::{PostgresStore, PostgresTimeouts};
 pub use sqlite::SqliteStore;
@@ -334,12 +336,14 @@ impl std::error::Error for StoreError {}
 /// (`kalix_testkit::store_conformance`).
 ///
 /// Its methods are grouped by concern ([`EntityStore`], [`FeedStore`], [`LeaseStore`],
-/// [`ViewStore`], [`TimerStore`]), each implemented in the backend's file of that concern; `Store`
+/// [`ViewStore`], [`TimerStore`], and [`InspectStore`] for the admin API), each implemented in the backend's file of that concern; `Store`
 /// adds what concerns the store as a whole. A test double wraps a store and changes only what
 /// it tests with [`Intercepted`]. Through an `Arc<dyn Store>` every method is at hand; on a
 /// backend's own type (`SqliteStore`, `PostgresStore`) a method needs its concern's trait in
 /// scope (`use kalix_core::store::EntityStore;`).
-pub trait Store: EntityStore + FeedStore + LeaseStore + ViewStore + TimerStore {
+pub trait Store:
+    EntityStore + FeedStore + LeaseStore + ViewStore + TimerStore + InspectStore
+{
     /// Whether other processes may write to this store too. Entity hosts then check an entity's
     /// version before replying to a read, so it sees writes acknowledged by other processes, and
     /// do not stack a command on a write still in flight. There is no default: a store that

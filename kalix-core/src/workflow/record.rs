@@ -57,6 +57,10 @@ pub struct Record<S> {
     /// time out again).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub timed_out: bool,
+    /// Suspended by an operator (the admin API): no step runs, and its workflow timeout does not
+    /// run down, until it is resumed. Commands still run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
 }
 
 impl<S> Default for Record<S> {
@@ -68,6 +72,7 @@ impl<S> Default for Record<S> {
             deadline_ms: None,
             timeout_left_ms: None,
             timed_out: false,
+            suspended: false,
         }
     }
 }
@@ -86,6 +91,9 @@ pub enum Recovered {
 impl<S> Record<S> {
     /// The running step, its input and attempt, if a step is to run.
     pub fn running(&self) -> Option<(&str, &serde_json::Value, u32)> {
+        if self.suspended {
+            return None;
+        }
         match &self.position {
             Position::Running {
                 step,
@@ -229,6 +237,51 @@ impl<S> Record<S> {
         }
     }
 
+    /// Suspends it at `now_ms` (the admin API): no step runs until [`Record::unsuspend`], and
+    /// what is left of its workflow timeout is kept. A step running now is fenced off (`run`
+    /// moves on): its result is dropped and the step runs again on resume. `false` if it was
+    /// suspended already; refused once it ended.
+    pub fn suspend(&mut self, now_ms: u64, workflow: &str) -> Result<bool, CallError> {
+        if self.ended() {
+            return Err(CallError::new(
+                ErrorCode::CONFLICT,
+                format!("{workflow} has ended; there is nothing to suspend"),
+            ));
+        }
+        if self.suspended {
+            return Ok(false);
+        }
+        if let Some(deadline) = self.deadline_ms.take() {
+            self.timeout_left_ms = Some(deadline.saturating_sub(now_ms));
+        }
+        self.suspended = true;
+        self.run += 1;
+        Ok(true)
+    }
+
+    /// Resumes a suspended workflow at `now_ms`: the step it is at runs again, and a workflow
+    /// timeout it had runs down from what was left. `false` if it was not suspended.
+    pub fn unsuspend<W>(&mut self, settings: &Settings<W>, now_ms: u64) -> bool {
+        if !self.suspended {
+            return false;
+        }
+        self.suspended = false;
+        let position = self.position.clone();
+        self.move_to(position, settings, now_ms);
+        true
+    }
+
+    /// Ends it at once, without running a step or compensation (the admin API). `false` if it
+    /// had ended.
+    pub fn terminate<W>(&mut self, settings: &Settings<W>, now_ms: u64) -> bool {
+        if self.ended() {
+            return false;
+        }
+        self.suspended = false;
+        self.move_to(Position::Ended, settings, now_ms);
+        true
+    }
+
     /// The workflow timeout fell due at `now_ms`: the workflow runs its timeout failover step,
     /// or ends. `false` if it was not due (it ended, paused, or its deadline moved).
     pub fn time_out<W>(&mut self, settings: &Settings<W>, now_ms: u64) -> bool {
@@ -282,6 +335,48 @@ mod tests {
 
     fn no_backoff(_: u32) -> Duration {
         Duration::ZERO
+    }
+
+    #[test]
+    fn a_suspended_workflow_runs_no_step_and_keeps_its_timeout_until_resumed() {
+        let settings = Settings::<Flow>::new().timeout(Duration::from_secs(10));
+        let mut record = started(&settings);
+        assert_eq!(record.deadline_ms, Some(10_000));
+        let run = record.run;
+        assert_eq!(record.suspend(4_000, "flow"), Ok(true));
+        assert!(record.running().is_none(), "no step runs while suspended");
+        assert_eq!(record.run, run + 1, "a step in flight is fenced off");
+        assert_eq!(
+            (record.deadline_ms, record.timeout_left_ms),
+            (None, Some(6_000))
+        );
+        assert!(
+            !record.time_out(&settings, 20_000),
+            "the timeout does not run down"
+        );
+        assert_eq!(record.suspend(5_000, "flow"), Ok(false));
+
+        assert!(record.unsuspend(&settings, 30_000));
+        assert_eq!(record.running().map(|(step, _, _)| step), Some("a"));
+        assert_eq!(
+            record.deadline_ms,
+            Some(36_000),
+            "what was left runs down again"
+        );
+        assert!(!record.unsuspend(&settings, 30_000));
+    }
+
+    #[test]
+    fn terminating_ends_a_workflow_at_once_and_an_ended_one_cannot_be_suspended() {
+        let settings = Settings::<Flow>::new().timeout(Duration::from_secs(10));
+        let mut record = started(&settings);
+        record.suspend(1_000, "flow").unwrap();
+        assert!(record.terminate(&settings, 2_000));
+        assert!(record.ended() && !record.suspended);
+        assert_eq!((record.deadline_ms, record.timeout_left_ms), (None, None));
+        assert!(!record.terminate(&settings, 3_000));
+        let refused = record.suspend(3_000, "flow").unwrap_err();
+        assert_eq!(refused.status(), 409);
     }
 
     fn started(settings: &Settings<Flow>) -> Record<i32> {

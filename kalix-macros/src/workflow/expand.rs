@@ -17,6 +17,7 @@ pub(crate) fn generate(workflow: &Workflow) -> TokenStream {
     let internal = [
         (quote!(WORKFLOW_RESUME), quote!(workflow_resume)),
         (quote!(WORKFLOW_TIME_OUT), quote!(workflow_time_out)),
+        (quote!(WORKFLOW_ADMIN), quote!(workflow_admin)),
     ]
     .into_iter()
     .map(|(name, dispatch)| {

@@ -11,6 +11,7 @@
 //! ```
 
 mod feed;
+mod inspect;
 mod timer;
 mod view;
 
@@ -112,6 +113,9 @@ where
     timer::due_timers_are_claimed_once_until_the_claim_runs_out(fresh().await).await;
     timer::timers_in_a_state_write_are_stored_only_when_it_applies(fresh().await).await;
     timer::timers_of_a_prefix_are_brought_forward(fresh().await).await;
+    inspect::recently_changed_entities_come_newest_first(fresh().await).await;
+    inspect::journals_read_back_in_pages(fresh().await).await;
+    inspect::timers_are_found_by_name_due_time_and_failures(fresh().await).await;
 }
 
 /// A write keeping a reply under an idempotency key keeps it in its transaction, only if it

@@ -2,6 +2,7 @@
 //! HTTP through the `TestKit`, through the component client, and through the unit testkit; and
 //! the compile errors of misused macros (`ui`).
 
+mod admin_api;
 mod components;
 mod docs;
 mod effects;

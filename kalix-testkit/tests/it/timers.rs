@@ -107,7 +107,7 @@ impl TimerTests {
     }
 }
 
-fn schedule(name: &str, key: &str, failures: u32, max_retries: Option<u32>) -> Schedule {
+pub(crate) fn schedule(name: &str, key: &str, failures: u32, max_retries: Option<u32>) -> Schedule {
     Schedule {
         name: name.to_owned(),
         key: key.to_owned(),
@@ -119,7 +119,7 @@ fn schedule(name: &str, key: &str, failures: u32, max_retries: Option<u32>) -> S
     }
 }
 
-async fn start_timer(testkit: &TestKit, request: &Schedule) -> reqwest::Response {
+pub(crate) async fn start_timer(testkit: &TestKit, request: &Schedule) -> reqwest::Response {
     testkit
         .post("/timer-tests/schedule")
         .json(request)

@@ -115,6 +115,41 @@ const RENEW_EVERY: Duration = Duration::from_secs(2);
 pub const RESUME: &str = "__kalix_resume";
 /// The internal method the workflow timeout calls.
 pub const TIME_OUT: &str = "__kalix_time_out";
+/// The internal method the admin API calls to suspend, resume or terminate a workflow (path
+/// parameters `id` and `action`).
+pub const ADMIN: &str = "__kalix_admin";
+
+/// What an operator does to a workflow through the admin API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminAction {
+    /// No step runs until it is resumed; durable.
+    Suspend,
+    /// Its step runs again.
+    Resume,
+    /// It ends at once, without running a step or compensation.
+    Terminate,
+}
+
+impl AdminAction {
+    /// The action named in the admin API's path: `suspend`, `resume`, `terminate`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "suspend" => Some(Self::Suspend),
+            "resume" => Some(Self::Resume),
+            "terminate" => Some(Self::Terminate),
+            _ => None,
+        }
+    }
+
+    /// Its name in the admin API's path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Suspend => "suspend",
+            Self::Resume => "resume",
+            Self::Terminate => "terminate",
+        }
+    }
+}
 
 /// A workflow type at run time.
 pub type WorkflowRuntime<W> = EntityHost<WorkflowRow<W>>;
@@ -373,8 +408,11 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
         let now = self.clock.now_ms();
         // A workflow already running has its watchdog, kept ahead by whoever runs its step; a
         // backoff pushes it past the retry.
-        let was_running = matches!(current.position, Position::Running { .. });
+        // A suspended workflow runs no step: it has no watchdog to keep, and gets one again
+        // when it is resumed.
+        let was_running = current.running().is_some();
         let watchdog_due = match &next.position {
+            _ if next.suspended => None,
             Position::Running {
                 not_before_ms: Some(not_before),
                 ..
@@ -411,6 +449,7 @@ impl<W: WorkflowComponent> WorkflowRow<W> {
             position: version + 1,
         };
         let after = match &next.position {
+            _ if next.suspended => After::Nothing,
             Position::Running { .. } => After::RunStep,
             Position::Paused | Position::Ended | Position::NotStarted => After::Nothing,
         };

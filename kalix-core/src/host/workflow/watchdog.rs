@@ -139,6 +139,49 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
         crate::host::answered(Answer::Reply((), Metadata::new()), Vec::new())
     }
 
+    /// An operator suspends, resumes or terminates the workflow (the admin API), as a command:
+    /// one at a time with the workflow's other commands, durable before the reply, logged.
+    /// Replies whether it changed anything.
+    pub async fn administer(
+        self: &Arc<Self>,
+        workflow_id: String,
+        action: super::AdminAction,
+        client: ComponentClient,
+    ) -> HandlerOutcome {
+        let after = Arc::new(Mutex::new(Committed::default()));
+        let decided = Arc::clone(&after);
+        let outcome = self
+            .run_command(&workflow_id, |kind, record, version| {
+                if version == 0 {
+                    return Err(CallError::new(
+                        ErrorCode::NOT_FOUND,
+                        format!("{} was never started", described::<W>(&workflow_id)),
+                    ));
+                }
+                let mut next = record.clone();
+                let now = kind.clock.now_ms();
+                let described = described::<W>(&workflow_id);
+                let changed = match action {
+                    super::AdminAction::Suspend => next.suspend(now, &described)?,
+                    super::AdminAction::Resume => next.unsuspend(&kind.settings, now),
+                    super::AdminAction::Terminate => next.terminate(&kind.settings, now),
+                };
+                if !changed {
+                    return Ok(admin_decision(None, false));
+                }
+                tracing::warn!(workflow = %described, action = action.as_str(), "an operator changed the workflow through the admin API");
+                let (persist, then) = kind.persist(&workflow_id, record, next, version)?;
+                *decided.lock().unwrap_or_else(|p| p.into_inner()) = then;
+                Ok(admin_decision(Some(persist), true))
+            })
+            .await;
+        if !outcome.is_failure() {
+            let then = after.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            self.after_commit(workflow_id, then, client);
+        }
+        outcome
+    }
+
     /// The workflow timeout fired: fail over (or end) if it is still due.
     pub async fn time_out(
         self: &Arc<Self>,
@@ -164,5 +207,15 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
             self.after_commit(workflow_id, then, client);
         }
         outcome
+    }
+}
+
+/// The decision of an admin action: its write, if it changed anything, and whether it did.
+fn admin_decision(persist: Option<Persist>, changed: bool) -> Decision<bool> {
+    Decision {
+        persist,
+        answer: Answer::Reply(changed, Metadata::new()),
+        side_effects: Vec::new(),
+        before_commit: None,
     }
 }

@@ -50,6 +50,7 @@ use tokio_postgres::NoTls;
 
 mod entity;
 mod feed;
+mod inspect;
 mod kept;
 mod lease;
 mod notify;

@@ -338,6 +338,33 @@ pub(super) async fn list(
     Ok(rows.iter().map(record).collect())
 }
 
+/// Up to `limit` timers `filter` selects, earliest due first (the admin API's list). The table
+/// is bounded by the pending-timer limit, so a rare filter scans at most that many.
+pub(super) async fn find(
+    store: &PostgresStore,
+    filter: &crate::store::inspect::TimerFilter,
+    limit: usize,
+) -> Result<Vec<TimerRecord>, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let due_before = filter
+        .due_before_ms
+        .map(|due| due.min(i64::MAX as u64) as i64);
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM {} \
+                 WHERE ($1::TEXT IS NULL OR starts_with(name, $1::TEXT)) \
+                   AND ($2::BIGINT IS NULL OR due_ms < $2::BIGINT) AND (NOT $3::BOOL OR attempts > 0) \
+                 ORDER BY due_ms, name LIMIT $4",
+                store.timers()
+            ),
+            &[&filter.name_prefix, &due_before, &filter.failing, &(limit as i64)],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(rows.iter().map(record).collect())
+}
+
 /// Stores `timer` in `transaction`, replacing a timer of its name (and its claim).
 pub(super) async fn upsert(
     store: &PostgresStore,

@@ -16,6 +16,7 @@ use rusqlite::Connection;
 
 mod entity;
 mod feed;
+mod inspect;
 mod journal;
 mod kept;
 mod lease;

@@ -265,6 +265,33 @@ pub(super) fn list(connection: &Connection, limit: usize) -> Result<Vec<TimerRec
     rows.collect::<Result<_, _>>().map_err(sqlite_error)
 }
 
+/// Up to `limit` timers `filter` selects, earliest due first (the admin API's list). The table
+/// is bounded by the pending-timer limit, so a rare filter scans at most that many.
+pub(super) fn find(
+    connection: &Connection,
+    filter: &crate::store::inspect::TimerFilter,
+    limit: usize,
+) -> Result<Vec<TimerRecord>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM timer \
+             WHERE (?1 IS NULL OR substr(name, 1, length(?1)) = ?1) \
+               AND (?2 IS NULL OR due_ms < ?2) AND (?3 = 0 OR attempts > 0) \
+             ORDER BY due_ms, name LIMIT ?4"
+        ))
+        .map_err(sqlite_error)?;
+    let due_before = filter
+        .due_before_ms
+        .map(|due| due.min(i64::MAX as u64) as i64);
+    let rows = statement
+        .query_map(
+            rusqlite::params![filter.name_prefix, due_before, filter.failing, limit as i64],
+            record,
+        )
+        .map_err(sqlite_error)?;
+    rows.collect::<Result<_, _>>().map_err(sqlite_error)
+}
+
 impl TimerStore for SqliteStore {
     fn start_timer(
         &self,

@@ -1,6 +1,7 @@
 //! The transfer-workflow sample's tests: the contract in-process (the clock moved by hand), over
 //! HTTP across SIGKILL mid-transfer, and on PostgreSQL with two processes, one of them killed.
 
+mod admin;
 mod api;
 mod http;
 mod in_process;

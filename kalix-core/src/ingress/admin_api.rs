@@ -1,0 +1,483 @@
+//! The admin API (JSON, on the admin listener under `/admin/`): what runs in the service and
+//! what it keeps. Components and their routes, subscriptions and topics; an entity type's
+//! recently changed ids, an entity's state, an event-sourced entity's events; pending timers;
+//! a workflow's record, and suspending, resuming or terminating it.
+//!
+//! Every list is bounded (`limit`, at most [`MAX_LIMIT`]) and every store read times out
+//! ([`STORE_TIMEOUT`]); bad input gets a problem+json 400, an unknown type or id a 404.
+//! Workflow actions run as commands of the workflow, one at a time with its other commands,
+//! durable before the reply, and are logged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::problem::problem_response;
+use crate::call::{Call, UntypedCall};
+use crate::dispatch::Dispatcher;
+use crate::outcome::Outcome;
+use crate::registry::{ComponentDescriptor, ComponentKind, PublishTarget};
+use crate::store::{EntityRows, Store, StoreError, TimerFilter};
+
+/// The most items one request lists.
+pub(crate) const MAX_LIMIT: usize = 1000;
+/// How many items a list has when `limit` is not given.
+const DEFAULT_LIMIT: usize = 100;
+/// How long a store read may take before the request gets a 503.
+const STORE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the admin API reads and calls.
+pub(crate) struct AdminApi {
+    pub components: Vec<&'static ComponentDescriptor>,
+    pub store: Arc<dyn Store>,
+    pub dispatcher: Arc<Dispatcher>,
+}
+
+type Api = State<Arc<AdminApi>>;
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+/// The admin API's routes.
+pub(crate) fn routes(api: Arc<AdminApi>) -> Router {
+    Router::new()
+        .route("/admin/components", get(components))
+        .route("/admin/entities/{type_id}", get(recent_entities))
+        .route("/admin/entities/{type_id}/{id}", get(entity))
+        .route("/admin/entities/{type_id}/{id}/events", get(events))
+        .route("/admin/timers", get(timers))
+        .route("/admin/workflows/{type_id}/{id}", get(workflow))
+        .route("/admin/workflows/{type_id}/{id}/{action}", post(administer))
+        .with_state(api)
+}
+
+/// A refused request: answered with a problem body, as every error of the admin API is.
+struct Refused {
+    status: StatusCode,
+    detail: String,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        problem_response(self.status, &self.detail)
+    }
+}
+
+fn problem(status: StatusCode, detail: impl Into<String>) -> Refused {
+    Refused {
+        status,
+        detail: detail.into(),
+    }
+}
+
+fn bad_request(detail: impl Into<String>) -> Refused {
+    problem(StatusCode::BAD_REQUEST, detail)
+}
+
+fn not_found(detail: impl Into<String>) -> Refused {
+    problem(StatusCode::NOT_FOUND, detail)
+}
+
+/// A store read within [`STORE_TIMEOUT`]; its failure is a 503.
+async fn read<T>(
+    read: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, Refused> {
+    match tokio::time::timeout(STORE_TIMEOUT, read).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store failed: {error}"),
+        )),
+        Err(_) => Err(problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the store did not answer within {} s",
+                STORE_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
+/// The query parameters, or the 400 that says why they do not read.
+fn params(query: Params) -> Result<HashMap<String, String>, Refused> {
+    query
+        .map(|Query(params)| params)
+        .map_err(|rejection| bad_request(format!("the query string does not read: {rejection}")))
+}
+
+/// A number parameter, or the 400 naming it.
+fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, Refused> {
+    params
+        .get(name)
+        .map(|text| {
+            text.parse::<u64>().map_err(|_| {
+                bad_request(format!(
+                    "`{name}` is a whole number of at least 0, got '{text}'"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// `limit`: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when not given.
+fn limit(params: &HashMap<String, String>) -> Result<usize, Refused> {
+    match number(params, "limit")? {
+        None => Ok(DEFAULT_LIMIT),
+        Some(limit @ 1..) if limit as usize <= MAX_LIMIT => Ok(limit as usize),
+        Some(limit) => Err(bad_request(format!(
+            "`limit` is from 1 to {MAX_LIMIT}, got {limit}"
+        ))),
+    }
+}
+
+/// Path parameters, or the 400 that says why they do not read.
+fn path<T>(extracted: Result<Path<T>, PathRejection>) -> Result<T, Refused> {
+    extracted
+        .map(|Path(value)| value)
+        .map_err(|rejection| bad_request(format!("the path does not read: {rejection}")))
+}
+
+impl AdminApi {
+    /// The keyed component (entity or workflow) storing under `type_id`, or a 404.
+    fn keyed(&self, type_id: &str) -> Result<&'static ComponentDescriptor, Refused> {
+        self.components
+            .iter()
+            .copied()
+            .find(|component| component.kind.is_entity() && component.type_id == Some(type_id))
+            .ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .components
+                    .iter()
+                    .filter(|c| c.kind.is_entity())
+                    .filter_map(|c| c.type_id)
+                    .collect();
+                not_found(format!(
+                    "no entity or workflow stores under the type id '{type_id}'; the service's: {}",
+                    known.join(", ")
+                ))
+            })
+    }
+}
+
+async fn components(State(api): Api) -> Response {
+    let components: Vec<Value> = api.components.iter().map(|c| describe(c)).collect();
+    axum::Json(json!({ "components": components })).into_response()
+}
+
+/// A component as `/admin/components` lists it.
+fn describe(component: &ComponentDescriptor) -> Value {
+    let mut routes = Vec::new();
+    let mut subscriptions = Vec::new();
+    let mut topics = Vec::new();
+    let mut streams = Vec::new();
+    for handler in component.handlers {
+        // The runtime's own handlers (a workflow's resume, timeout, admin) are not listed.
+        if handler.name.starts_with("__kalix_") {
+            continue;
+        }
+        if let Some(route) = handler.route() {
+            routes.push(json!({
+                "method": route.method.as_str(),
+                "path": route.template,
+                "handler": handler.name,
+            }));
+        }
+        if let Some(subscription) = handler.subscription() {
+            subscriptions.push(json!({
+                "handler": handler.name,
+                "entity": subscription.component,
+                "type_id": subscription.type_id,
+                "deletes": subscription.handles_deletes,
+            }));
+        }
+        if let Some(subscription) = handler.topic_subscription() {
+            let mut described = json!({ "handler": handler.name, "type": subscription.type_name });
+            match subscription.service {
+                Some(service) => {
+                    described["stream"] = subscription.topic.into();
+                    described["service"] = service.into();
+                }
+                None => described["topic"] = subscription.topic.into(),
+            }
+            subscriptions.push(described);
+        }
+        match handler.publish {
+            Some(PublishTarget::Topic(topic)) => {
+                topics.push(json!({ "handler": handler.name, "topic": topic }))
+            }
+            Some(PublishTarget::Stream(stream)) => {
+                streams.push(json!({ "handler": handler.name, "stream": stream }))
+            }
+            None => {}
+        }
+    }
+    json!({
+        "id": component.id,
+        "kind": component.kind.as_str(),
+        "type_id": component.type_id,
+        "description": component.doc,
+        "routes": routes,
+        "subscriptions": subscriptions,
+        "publishes_to_topics": topics,
+        "publishes_to_streams": streams,
+    })
+}
+
+/// Where an entity kind keeps what it is.
+fn rows_of(kind: ComponentKind) -> EntityRows {
+    match kind {
+        ComponentKind::EventSourcedEntity => EntityRows::Journal,
+        _ => EntityRows::State,
+    }
+}
+
+async fn recent_entities(
+    State(api): Api,
+    type_id: Result<Path<String>, PathRejection>,
+    query: Params,
+) -> Response {
+    let answer = async {
+        let type_id = path(type_id)?;
+        let limit = limit(&params(query)?)?;
+        let component = api.keyed(&type_id)?;
+        let ids = read(
+            api.store
+                .recent_entities(&type_id, rows_of(component.kind), limit),
+        )
+        .await?;
+        Ok::<_, Refused>(json!({
+            "type_id": type_id,
+            "component": component.id,
+            "kind": component.kind.as_str(),
+            "ids": ids,
+        }))
+    };
+    respond(answer.await)
+}
+
+fn respond(answer: Result<Value, Refused>) -> Response {
+    match answer {
+        Ok(body) => axum::Json(body).into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// Stored JSON as a value; text that is not JSON as a string (a payload should always be JSON).
+fn stored_json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+async fn entity(State(api): Api, ids: Result<Path<(String, String)>, PathRejection>) -> Response {
+    let answer = async {
+        let (type_id, id) = path(ids)?;
+        let component = api.keyed(&type_id)?;
+        let mut body = json!({
+            "type_id": type_id,
+            "id": id,
+            "component": component.id,
+            "kind": component.kind.as_str(),
+        });
+        match component.kind {
+            ComponentKind::EventSourcedEntity => {
+                let last_seq = read(api.store.last_seq(&type_id, &id)).await?;
+                if last_seq == 0 {
+                    return Err(not_found(format!("{type_id} '{id}' has no events")));
+                }
+                // The state is the user's event handlers' fold of the events; this API has
+                // the events, not the handlers.
+                body["seq"] = last_seq.into();
+                body["events"] = format!(
+                    "/admin/entities/{}/{}/events",
+                    encode(&type_id),
+                    encode(&id)
+                )
+                .into();
+            }
+            _ => {
+                let stored = read(api.store.load(&type_id, &id)).await?;
+                let Some(stored) = stored else {
+                    return Err(not_found(format!("{type_id} '{id}' was never written")));
+                };
+                body["version"] = stored.version.into();
+                body["deleted"] = stored.payload.is_none().into();
+                body["state"] = stored.payload.as_deref().map_or(Value::Null, stored_json);
+            }
+        }
+        Ok(body)
+    };
+    respond(answer.await)
+}
+
+/// A path segment, percent-encoded.
+fn encode(segment: &str) -> String {
+    let mut encoded = String::new();
+    crate::http_request::percent_encode_segment(segment, &mut encoded);
+    encoded
+}
+
+async fn events(
+    State(api): Api,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    query: Params,
+) -> Response {
+    let answer = async {
+        let (type_id, id) = path(ids)?;
+        let params = params(query)?;
+        let limit = limit(&params)?;
+        let from = number(&params, "from")?.unwrap_or(1).max(1);
+        let component = api.keyed(&type_id)?;
+        if component.kind != ComponentKind::EventSourcedEntity {
+            return Err(bad_request(format!(
+                "{} is a {}, which keeps no events; GET /admin/entities/{type_id}/<id> has its state",
+                component.id,
+                component.kind.as_str()
+            )));
+        }
+        let page = read(api.store.events_page(&type_id, &id, from, limit)).await?;
+        let next = (page.len() == limit).then(|| page.last().map(|e| e.seq + 1));
+        let events: Vec<Value> = page
+            .iter()
+            .map(|event| {
+                json!({
+                    "seq": event.seq,
+                    "type": event.type_name,
+                    "event": stored_json(&event.payload),
+                })
+            })
+            .collect();
+        Ok(json!({
+            "type_id": type_id,
+            "id": id,
+            "from": from,
+            "events": events,
+            "next_from": next.flatten(),
+        }))
+    };
+    respond(answer.await)
+}
+
+async fn timers(State(api): Api, query: Params) -> Response {
+    let answer = async {
+        let params = params(query)?;
+        let limit = limit(&params)?;
+        let failing = match params.get("failing").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(bad_request(format!(
+                    "`failing` is true or false, got '{other}'"
+                )));
+            }
+        };
+        let filter = TimerFilter {
+            name_prefix: params.get("name").cloned(),
+            due_before_ms: number(&params, "due_before")?,
+            failing,
+        };
+        let timers = read(api.store.find_timers(filter, limit)).await?;
+        let timers: Vec<Value> = timers
+            .iter()
+            .map(|timer| {
+                let call = stored_json(&timer.call);
+                json!({
+                    "name": timer.name,
+                    "due_ms": timer.due_ms,
+                    "target": { "component": call["component"], "method": call["method"] },
+                    "attempts": timer.attempts,
+                    "max_retries": timer.max_retries,
+                    "runtime": timer.name.starts_with("kalix."),
+                })
+            })
+            .collect();
+        Ok(json!({ "timers": timers }))
+    };
+    respond(answer.await)
+}
+
+impl AdminApi {
+    /// The workflow storing under `type_id`, or a 404.
+    fn workflow(&self, type_id: &str) -> Result<&'static ComponentDescriptor, Refused> {
+        let component = self.keyed(type_id)?;
+        if component.kind != ComponentKind::Workflow {
+            return Err(not_found(format!(
+                "{} is a {}, not a workflow",
+                component.id,
+                component.kind.as_str()
+            )));
+        }
+        Ok(component)
+    }
+
+    /// A workflow's stored record, as `GET /admin/workflows/<type_id>/<id>` shows it.
+    async fn workflow_record(&self, type_id: &str, id: &str) -> Result<Value, Refused> {
+        let component = self.workflow(type_id)?;
+        let Some(stored) = read(self.store.load(type_id, id)).await? else {
+            return Err(not_found(format!(
+                "workflow {type_id} '{id}' was never started"
+            )));
+        };
+        let record = stored.payload.as_deref().map_or(Value::Null, stored_json);
+        let position = &record["position"];
+        Ok(json!({
+            "type_id": type_id,
+            "id": id,
+            "component": component.id,
+            "version": stored.version,
+            "state": record["state"],
+            "position": position,
+            "ended": position["status"] == "ended",
+            "suspended": record["suspended"].as_bool().unwrap_or(false),
+            "transitions": record["run"],
+        }))
+    }
+}
+
+async fn workflow(State(api): Api, ids: Result<Path<(String, String)>, PathRejection>) -> Response {
+    let answer = async {
+        let (type_id, id) = path(ids)?;
+        api.workflow_record(&type_id, &id).await
+    };
+    respond(answer.await)
+}
+
+async fn administer(
+    State(api): Api,
+    ids: Result<Path<(String, String, String)>, PathRejection>,
+) -> Response {
+    let answer = async {
+        let (type_id, id, action) = path(ids)?;
+        let component = api.workflow(&type_id)?;
+        if crate::host::workflow::AdminAction::parse(&action).is_none() {
+            return Err(not_found(format!(
+                "no workflow action '{action}': suspend, resume or terminate"
+            )));
+        }
+        let call = Call::new(component.id, crate::host::workflow::ADMIN)
+            .with_path_param("id", id.clone())
+            .with_path_param("action", action);
+        let changed = match api
+            .dispatcher
+            .call(UntypedCall { call, defect: None })
+            .await
+        {
+            Outcome::Reply { body, .. } => stored_json(&body),
+            Outcome::Error(error) => {
+                let status = StatusCode::from_u16(error.status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return Err(problem(status, error.description()));
+            }
+            Outcome::Ignore | Outcome::Stream(_) => Value::Null,
+        };
+        let mut body = api.workflow_record(&type_id, &id).await?;
+        body["changed"] = changed;
+        Ok(body)
+    };
+    respond(answer.await)
+}

@@ -1,0 +1,69 @@
+//! What operators read of the store through the admin API (`InspectStore`): recently changed
+//! entities, a page of a journal, timers by name, due time and failures. Every read is bounded.
+
+use futures_util::future::BoxFuture;
+
+use super::{StoreError, StoredEvent, TimerRecord};
+
+/// Which timers [`InspectStore::find_timers`] returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TimerFilter {
+    /// Only timers whose name starts with this.
+    pub name_prefix: Option<String>,
+    /// Only timers due before this (ms since the epoch).
+    pub due_before_ms: Option<u64>,
+    /// Only timers that failed at least once.
+    pub failing: bool,
+}
+
+impl TimerFilter {
+    /// Whether `timer` passes the filter.
+    pub fn selects(&self, timer: &TimerRecord) -> bool {
+        self.name_prefix
+            .as_deref()
+            .is_none_or(|prefix| timer.name.starts_with(prefix))
+            && self.due_before_ms.is_none_or(|due| timer.due_ms < due)
+            && (!self.failing || timer.attempts > 0)
+    }
+}
+
+/// Where an entity type keeps what it is: state rows, or journals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntityRows {
+    /// Value entities and workflows: one state row each.
+    State,
+    /// Event-sourced entities: a journal each.
+    Journal,
+}
+
+/// How many journal entries [`InspectStore::recent_entities`] reads at most to find the
+/// entities of a journal most recently appended to: busy entities fill the newest entries, so
+/// fewer ids than asked may come back.
+pub const RECENT_JOURNAL_SCAN: usize = 10_000;
+
+/// What the admin API reads. Part of [`super::Store`].
+pub trait InspectStore: Send + Sync + 'static {
+    /// Up to `limit` ids of entity type `type_id`, the most recently changed first.
+    fn recent_entities(
+        &self,
+        type_id: &str,
+        rows: EntityRows,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<String>, StoreError>>;
+
+    /// Up to `limit` events of an entity from sequence number `from_seq` on, in order.
+    fn events_page(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>>;
+
+    /// Up to `limit` of the timers `filter` selects, earliest due first.
+    fn find_timers(
+        &self,
+        filter: TimerFilter,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>>;
+}

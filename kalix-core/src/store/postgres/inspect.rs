@@ -1,0 +1,87 @@
+//! The admin API's reads on PostgreSQL.
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+
+use super::{PostgresStore, db_error, pool_error};
+use crate::store::inspect::{EntityRows, InspectStore, RECENT_JOURNAL_SCAN, TimerFilter};
+use crate::store::{StoreError, StoredEvent, TimerRecord};
+
+impl InspectStore for PostgresStore {
+    fn recent_entities(
+        &self,
+        type_id: &str,
+        rows: EntityRows,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
+        let (store, type_id) = (self.clone(), type_id.to_owned());
+        Box::pin(async move {
+            // Both tables are indexed by (type, feed transaction, feed position).
+            let (table, scan) = match rows {
+                EntityRows::State => ("entity_state", limit),
+                EntityRows::Journal => ("event_journal", RECENT_JOURNAL_SCAN),
+            };
+            let client = store.pool.get().await.map_err(pool_error)?;
+            let sql = format!(
+                "SELECT entity_id FROM {}.{table} WHERE type_id = $1 \
+                 ORDER BY feed_tx DESC, feed_position DESC LIMIT $2",
+                store.schema
+            );
+            let rows = client
+                .query(&sql, &[&type_id, &(scan as i64)])
+                .await
+                .map_err(db_error)?;
+            let mut recent: Vec<String> = Vec::new();
+            for row in rows {
+                let id: String = row.get(0);
+                if !recent.contains(&id) {
+                    recent.push(id);
+                    if recent.len() == limit {
+                        break;
+                    }
+                }
+            }
+            Ok(recent)
+        })
+    }
+
+    fn events_page(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>> {
+        let (store, type_id, entity_id) = (self.clone(), type_id.to_owned(), entity_id.to_owned());
+        Box::pin(async move {
+            let client = store.pool.get().await.map_err(pool_error)?;
+            let sql = format!(
+                "SELECT seq, type_name, payload FROM {}.event_journal \
+                 WHERE type_id = $1 AND entity_id = $2 AND seq >= $3 ORDER BY seq LIMIT $4",
+                store.schema
+            );
+            let from = from_seq.min(i64::MAX as u64) as i64;
+            let rows = client
+                .query(&sql, &[&type_id, &entity_id, &from, &(limit as i64)])
+                .await
+                .map_err(db_error)?;
+            Ok(rows
+                .iter()
+                .map(|row| StoredEvent {
+                    seq: row.get::<_, i64>(0) as u64,
+                    type_name: row.get(1),
+                    payload: Bytes::from(row.get::<_, Vec<u8>>(2)),
+                })
+                .collect())
+        })
+    }
+
+    fn find_timers(
+        &self,
+        filter: TimerFilter,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move { super::timer::find(&store, &filter, limit).await })
+    }
+}
