@@ -329,6 +329,7 @@ impl Service {
             components: components.clone(),
             store: Arc::clone(&env.store),
             dispatcher: Arc::clone(&dispatcher),
+            service: router.clone(),
         });
         let admin =
             Admin::start(&config, Arc::clone(&env.store), api_description, admin_api).await?;

@@ -9,7 +9,7 @@
 //! | [`timers`] | durable, named, cancelable calls for later; the clock tests control |
 //! | [`workflows`] | durable multi-step processes: steps, timeouts, recovery, compensation |
 //! | [`security`] | who may call what: access control lists, services signing their calls, JWT bearer tokens, the production checklist |
-//! | [`operating`] | the admin listener: health probes for orchestrators, the API description (OpenAPI 3.1), Prometheus metrics (the runtime's and your own), example queries; traces over OTLP; JSON logs |
+//! | [`operating`] | the admin listener: health probes for orchestrators, the API description (OpenAPI 3.1), the admin API and the developer console, Prometheus metrics (the runtime's and your own), example queries; traces over OTLP; JSON logs |
 //! | [`postgres`] | running on PostgreSQL, several copies of a service on one database |
 //! | [`configuration`] | every setting (variable and flag), limits and timeouts |
 //!

@@ -1,7 +1,7 @@
 //! The admin listener: what operators use, on its own address (`KALIX_ADMIN_HOST`,
 //! `KALIX_ADMIN_PORT`) and never through the service's port: `/metrics` (Prometheus text),
-//! `/health/live`, `/health/ready`, `/openapi.json` (the service's API description) and the
-//! admin API under `/admin/` (`admin_api.rs`).
+//! `/health/live`, `/health/ready`, `/openapi.json` (the service's API description), the
+//! admin API under `/admin/` (`admin_api.rs`), and the developer console at `/` (`console/`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -67,6 +67,18 @@ pub(crate) fn router(
                 async move { ([(header::CONTENT_TYPE, "application/json")], body) }
             }),
         )
+        .route(
+            "/",
+            get(|| console(CONSOLE_HTML, "text/html; charset=utf-8")),
+        )
+        .route(
+            "/console.js",
+            get(|| console(CONSOLE_JS, "text/javascript; charset=utf-8")),
+        )
+        .route(
+            "/console.css",
+            get(|| console(CONSOLE_CSS, "text/css; charset=utf-8")),
+        )
         .route("/metrics", get(metrics))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
@@ -79,6 +91,28 @@ pub(crate) fn router(
                 &format!("{} does not answer {method}", uri.path()),
             )
         })
+}
+
+/// The developer console, built into the binary: a page over the admin API, no build step.
+const CONSOLE_HTML: &str = include_str!("console/index.html");
+const CONSOLE_JS: &str = include_str!("console/console.js");
+const CONSOLE_CSS: &str = include_str!("console/console.css");
+
+/// One of the console's files. Its scripts come only from this listener, and no other site
+/// may frame it.
+async fn console(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; frame-ancestors 'none'",
+            ),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn metrics() -> Response {

@@ -27,6 +27,11 @@ use crate::outcome::Outcome;
 use crate::registry::{ComponentDescriptor, ComponentKind, PublishTarget};
 use crate::store::{EntityRows, Store, StoreError, TimerFilter};
 
+/// The most bytes of a reply `POST /admin/call` returns (a stream is cut there).
+const MAX_CALL_REPLY: usize = 1 << 20;
+/// How long `POST /admin/call` waits for a reply (a stream is cut then).
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The most items one request lists.
 pub(crate) const MAX_LIMIT: usize = 1000;
 /// How many items a list has when `limit` is not given.
@@ -39,10 +44,31 @@ pub(crate) struct AdminApi {
     pub components: Vec<&'static ComponentDescriptor>,
     pub store: Arc<dyn Store>,
     pub dispatcher: Arc<Dispatcher>,
+    /// The service's own router: `POST /admin/call` sends a request through it, as if it came
+    /// to the service's port (the console's call forms; the browser cannot call another port).
+    pub service: Router,
 }
 
 type Api = State<Arc<AdminApi>>;
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+/// The header a `POST` to the admin API carries: a page of another site cannot send it without
+/// a CORS preflight, which this listener never grants, so a site open in an operator's browser
+/// cannot suspend a workflow behind their back.
+pub(crate) const ADMIN_HEADER: &str = "x-kalix-admin";
+
+/// Refuses a `POST` without [`ADMIN_HEADER`].
+fn from_operator(headers: &http::HeaderMap) -> Result<(), Refused> {
+    if headers.contains_key(ADMIN_HEADER) {
+        Ok(())
+    } else {
+        Err(problem(
+            StatusCode::FORBIDDEN,
+            "a POST to the admin API carries the header X-Kalix-Admin (any value): it keeps \
+             other sites' pages from making such requests",
+        ))
+    }
+}
 
 /// The admin API's routes.
 pub(crate) fn routes(api: Arc<AdminApi>) -> Router {
@@ -54,6 +80,7 @@ pub(crate) fn routes(api: Arc<AdminApi>) -> Router {
         .route("/admin/timers", get(timers))
         .route("/admin/workflows/{type_id}/{id}", get(workflow))
         .route("/admin/workflows/{type_id}/{id}/{action}", post(administer))
+        .route("/admin/call", post(call_route))
         .with_state(api)
 }
 
@@ -449,9 +476,11 @@ async fn workflow(State(api): Api, ids: Result<Path<(String, String)>, PathRejec
 
 async fn administer(
     State(api): Api,
+    headers: http::HeaderMap,
     ids: Result<Path<(String, String, String)>, PathRejection>,
 ) -> Response {
     let answer = async {
+        from_operator(&headers)?;
         let (type_id, id, action) = path(ids)?;
         let component = api.workflow(&type_id)?;
         if crate::host::workflow::AdminAction::parse(&action).is_none() {
@@ -478,6 +507,73 @@ async fn administer(
         let mut body = api.workflow_record(&type_id, &id).await?;
         body["changed"] = changed;
         Ok(body)
+    };
+    respond(answer.await)
+}
+
+/// A request the console sends through the service's router.
+#[derive(serde::Deserialize)]
+struct RouteCall {
+    method: String,
+    /// The path and query, e.g. `/cart/c1?verbose=true`.
+    path: String,
+    /// A JSON body, if the route takes one.
+    #[serde(default)]
+    body: Option<Value>,
+}
+
+async fn call_route(
+    State(api): Api,
+    headers: http::HeaderMap,
+    request: Result<axum::Json<RouteCall>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let answer = async {
+        from_operator(&headers)?;
+        let axum::Json(call) = request
+            .map_err(|rejection| bad_request(format!("the call does not read: {rejection}")))?;
+        let method = http::Method::from_bytes(call.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| bad_request(format!("'{}' is not an HTTP method", call.method)))?;
+        if !call.path.starts_with('/') {
+            return Err(bad_request(format!(
+                "the path starts with '/', got '{}'",
+                call.path
+            )));
+        }
+        let mut builder = http::Request::builder().method(method).uri(&call.path);
+        let body = match &call.body {
+            Some(body) => {
+                builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+                axum::body::Body::from(body.to_string())
+            }
+            None => axum::body::Body::empty(),
+        };
+        let request = builder
+            .body(body)
+            .map_err(|error| bad_request(format!("the request cannot be made: {error}")))?;
+        let response = tower::ServiceExt::oneshot(api.service.clone(), request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        // A stream has no end: what came within the time and size limits is shown.
+        let limited = http_body_util::Limited::new(response.into_body(), MAX_CALL_REPLY);
+        let bytes =
+            match tokio::time::timeout(CALL_TIMEOUT, http_body_util::BodyExt::collect(limited))
+                .await
+            {
+                Ok(Ok(collected)) => collected.to_bytes(),
+                Ok(Err(_)) | Err(_) => {
+                    bytes::Bytes::from_static(b"(the reply was cut: too long, or still streaming)")
+                }
+            };
+        let body = serde_json::from_slice::<Value>(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Ok(json!({ "status": status, "content_type": content_type, "body": body }))
     };
     respond(answer.await)
 }

@@ -70,6 +70,13 @@
 //! the old one cannot remove it). When it fires and is still due, the workflow runs the timeout's
 //! failover step (with its retries, never failing over or timing out again) or ends.
 //!
+//! **Suspension.** The admin API suspends, resumes or terminates a workflow through the
+//! internal `__kalix_admin` handler, as a command (`administer`). Suspending sets
+//! `Record::suspended` and moves `run` on, so a step in flight is fenced off; `running()` then
+//! names no step, so neither a driver nor a firing watchdog runs one, and no watchdog is armed.
+//! Resuming clears it and moves `run` on again: the write arms the watchdog and this process
+//! drives the step. The workflow timeout's remainder is kept while suspended, as while paused.
+//!
 //! **Testkit hooks.** `Service::route_calls` lets a router answer component calls before the
 //! dispatcher (the calls handlers make through a component client, not HTTP requests), and
 //! `Service::observe_workflows` shows each committed record. `WorkflowTestKit` uses both to run a

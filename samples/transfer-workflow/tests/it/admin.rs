@@ -19,7 +19,7 @@ async fn admin(
 ) -> (u16, Value) {
     let url = format!("{}{path}", service.admin_url());
     let request = match method {
-        "POST" => http.post(url),
+        "POST" => http.post(url).header("X-Kalix-Admin", "test"),
         _ => http.get(url),
     };
     let response = request.send().await.unwrap();
@@ -112,6 +112,19 @@ async fn a_suspended_transfer_stays_suspended_across_a_kill_until_resumed_and_a_
         Some(0),
         "a terminated transfer deposits nothing"
     );
+
+    // Without the operator's header (as a page of another site would send it): refused.
+    let forged = http
+        .post(format!(
+            "{}/admin/workflows/transfer/held/resume",
+            restarted.admin_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let (_, held) = admin(&http, &restarted, "GET", "/admin/workflows/transfer/held").await;
+    assert_eq!(held["suspended"], true, "a refused request changes nothing");
 
     let (status, body) = admin(
         &http,

@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod console;
 mod http;
 mod in_process;
 
