@@ -65,7 +65,7 @@ impl<T: ?Sized> DescribedByName for &SchemaProbe<T> {
 #[cfg(test)]
 #[allow(clippy::needless_borrow)]
 mod tests {
-    use super::*;
+    use crate::openapi::schema::*;
 
     #[derive(JsonSchema)]
     #[allow(dead_code)]
