@@ -181,6 +181,11 @@ impl Dispatcher {
         })
     }
 
+    /// Where the replies of `#[publish(topic = ..)]` handlers go: the service's broker.
+    pub(crate) fn broker(&self) -> &Arc<dyn Broker> {
+        &self.broker
+    }
+
     /// Every bound handler, in a stable order.
     pub fn handlers(&self) -> Vec<&BoundHandler> {
         let mut all: Vec<_> = self.handlers.values().flat_map(HashMap::values).collect();

@@ -121,7 +121,9 @@ pub(crate) async fn consume<S: Source, D: Destination<S>>(
             holder.release().await;
             return;
         }
-        if !holder.hold().await {
+        let held = holder.hold().await;
+        super::board::holding(name, held);
+        if !held {
             // Whoever holds it moves the position meanwhile: read it again once taken.
             source.rewind();
             if pause(&mut stopping, LEASE_POLL).await.is_err() {
@@ -151,6 +153,11 @@ pub(crate) async fn consume<S: Source, D: Destination<S>>(
         } else {
             behind.set(caught_up_at.elapsed().as_secs_f64());
         }
+        super::board::lag(
+            name,
+            batch.len() as u64,
+            caught_up_at.elapsed().as_secs_f64(),
+        );
         if batch.is_empty() {
             let wait = if source.long_polls() {
                 Duration::ZERO

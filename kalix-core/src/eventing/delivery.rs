@@ -164,6 +164,7 @@ pub(crate) async fn retry_until_done(
         let delay = Backoff::CONSUMERS.after(attempt);
         metrics::counter!(crate::telemetry::names::CONSUMER_RETRIES, "consumer" => lease.name.clone())
             .increment(1);
+        super::board::failed(&lease.name, &format_args!("{}: {error}", handler.target()));
         tracing::warn!(
             consumer = %lease.name,
             handler = %handler.target(),
@@ -197,6 +198,7 @@ pub(crate) async fn failed(
     stopping: &mut watch::Receiver<bool>,
 ) -> Result<(), Stop> {
     let delay = Backoff::CONSUMERS.after(attempt);
+    super::board::failed(consumer, &format_args!("{what}: {error}"));
     tracing::warn!(consumer, %error, attempt, "{what} failed; trying again in {delay:?}");
     pause(stopping, delay).await
 }

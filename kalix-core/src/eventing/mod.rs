@@ -87,11 +87,14 @@
 //! any other service without an address stops the start (`StartError::UnlocatedService`), rather
 //! than a consumer warning about it forever.
 
+pub(crate) mod board;
 pub(crate) mod consumer;
 pub(crate) mod delivery;
 pub(crate) mod entity_feed;
 mod retention;
 mod topic;
+
+pub(crate) use topic::DEAD_LETTER_SUFFIX;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

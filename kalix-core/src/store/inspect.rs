@@ -3,7 +3,7 @@
 
 use futures_util::future::BoxFuture;
 
-use super::{StoreError, StoredEvent, TimerRecord};
+use super::{FeedOffset, StoreError, StoredEvent, TimerRecord};
 
 /// Which timers [`InspectStore::find_timers`] returns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,6 +41,26 @@ pub enum EntityRows {
 /// fewer ids than asked may come back.
 pub const RECENT_JOURNAL_SCAN: usize = 10_000;
 
+/// A consumer as the store keeps it: the position it saved, and who holds its lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    /// The consumer's name (also its lease's).
+    pub name: String,
+    /// The position it saved, if it saved one.
+    pub offset: Option<FeedOffset>,
+    /// Its lease, on a store that keeps leases (one shared by processes).
+    pub lease: Option<LeaseRecord>,
+}
+
+/// Who holds a lease, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseRecord {
+    /// The holder (a random id each consumer driver of each process takes at start).
+    pub owner: u64,
+    /// Milliseconds until it runs out, on the store's clock; negative once it has.
+    pub expires_in_ms: i64,
+}
+
 /// What the admin API reads. Part of [`super::Store`].
 pub trait InspectStore: Send + Sync + 'static {
     /// Up to `limit` ids of entity type `type_id`, the most recently changed first.
@@ -59,6 +79,12 @@ pub trait InspectStore: Send + Sync + 'static {
         from_seq: u64,
         limit: usize,
     ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>>;
+
+    /// Up to `limit` consumers, by name: every saved position, and every lease.
+    fn consumers(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<ConsumerRecord>, StoreError>>;
 
     /// Up to `limit` of the timers `filter` selects, earliest due first.
     fn find_timers(

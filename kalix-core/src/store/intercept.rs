@@ -628,6 +628,12 @@ impl<I: Intercept> super::InspectStore for Intercepted<I> {
     ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>> {
         self.inner.find_timers(filter, limit)
     }
+    fn consumers(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<super::ConsumerRecord>, StoreError>> {
+        self.inner.consumers(limit)
+    }
 }
 
 impl<I: Intercept> TimerStore for Intercepted<I> {

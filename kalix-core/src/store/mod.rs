@@ -25,7 +25,9 @@ use futures_util::future::BoxFuture;
 pub use crate::cloud_events::TopicMessage;
 pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage};
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
-pub use inspect::{EntityRows, InspectStore, RECENT_JOURNAL_SCAN, TimerFilter};
+pub use inspect::{
+    ConsumerRecord, EntityRows, InspectStore, LeaseRecord, RECENT_JOURNAL_SCAN, TimerFilter,
+};
 pub use intercept::{Intercept, Intercepted};
 pub use postgres::{PostgresStore, PostgresTimeouts};
 pub use sqlite::SqliteStore;

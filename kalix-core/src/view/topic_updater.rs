@@ -113,6 +113,10 @@ async fn apply_batch(
                         write(updater, reader, &mut batch, lease, stopping).await?;
                     }
                     let delay = Backoff::CONSUMERS.after(attempt);
+                    crate::eventing::board::failed(
+                        &updater.name,
+                        &format_args!("updating a row from message {}: {error}", stored.message.id),
+                    );
                     tracing::warn!(consumer = %updater.name, message = %stored.message.id, attempt, %error, "view update failed; applying the same message again in {delay:?}");
                     pause(stopping, delay).await?;
                     if !matches!(lease.hold().await, Ok(true)) {

@@ -170,6 +170,10 @@ impl Updater {
                         self.write(batch, lease, stopping).await?;
                     }
                     let delay = Backoff::CONSUMERS.after(attempt);
+                    crate::eventing::board::failed(
+                        &self.name,
+                        &format_args!("updating the row of {}: {error}", entry.entity_id),
+                    );
                     tracing::warn!(
                         consumer = %self.name,
                         entity = %entry.entity_id,

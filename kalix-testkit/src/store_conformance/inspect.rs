@@ -2,7 +2,9 @@
 //! timers by name, due time and failures.
 
 use bytes::Bytes;
-use kalix_core::store::{EntityRows, Store, TimerFilter, TimerOutcome, TimerRecord};
+use kalix_core::store::{
+    ConsumerProgress, EntityRows, FeedOffset, Store, TimerFilter, TimerOutcome, TimerRecord,
+};
 
 use super::{append, names, write};
 
@@ -137,4 +139,45 @@ pub(super) async fn timers_are_found_by_name_due_time_and_failures(store: impl S
     let found = store.find_timers(failing, 10).await.unwrap();
     assert_eq!(names(found.clone()), ["mail/1"]);
     assert_eq!(found[0].attempts, 1);
+}
+
+/// Consumers are listed by name with the position they saved and, on a store that keeps
+/// leases, who holds theirs.
+pub(super) async fn consumers_are_listed_with_their_position_and_lease(store: impl Store) {
+    let offset = FeedOffset {
+        transaction: 0,
+        position: 7,
+    };
+    store
+        .save_consumer_progress(
+            "b-consumer",
+            ConsumerProgress {
+                offset,
+                seqs: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let held = store
+        .lease("b-consumer", 42, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(held);
+    store
+        .lease("a-lease-only", 43, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let consumers = store.consumers(10).await.unwrap();
+    let saved = consumers
+        .iter()
+        .find(|c| c.name == "b-consumer")
+        .unwrap_or_else(|| panic!("listed: {consumers:?}"));
+    assert_eq!(saved.offset.map(|o| o.position), Some(7));
+    if store.is_shared() {
+        let lease = saved.lease.expect("a shared store keeps leases");
+        assert_eq!(lease.owner, 42);
+        assert!(lease.expires_in_ms > 50_000, "{lease:?}");
+        let names: Vec<&str> = consumers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a-lease-only", "b-consumer"], "by name");
+    }
 }

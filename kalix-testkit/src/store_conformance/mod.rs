@@ -116,6 +116,7 @@ where
     inspect::recently_changed_entities_come_newest_first(fresh().await).await;
     inspect::journals_read_back_in_pages(fresh().await).await;
     inspect::timers_are_found_by_name_due_time_and_failures(fresh().await).await;
+    inspect::consumers_are_listed_with_their_position_and_lease(fresh().await).await;
 }
 
 /// A write keeping a reply under an idempotency key keeps it in its transaction, only if it

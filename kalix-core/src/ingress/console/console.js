@@ -303,6 +303,52 @@ document.getElementById("workflow-load").addEventListener("click", () => {
   if (id) openWorkflow(id);
 });
 
+// ---- consumers and views ----
+function behind(seen) {
+  if (!seen) return "–";
+  return `${seen.lag_events} read, ${Math.round(seen.lag_seconds * 10) / 10} s`;
+}
+
+function position(consumer) {
+  return consumer.position ? String(consumer.position.position) : "none saved";
+}
+
+loaders.consumers = async () => {
+  const consumerBody = document.querySelector("#consumer-table tbody");
+  const viewBody = document.querySelector("#view-table tbody");
+  consumerBody.replaceChildren();
+  viewBody.replaceChildren();
+  try {
+    const answer = await getJson("/admin/consumers?limit=1000");
+    for (const consumer of answer.consumers) {
+      const seen = consumer.this_process;
+      const error = seen && seen.last_error
+        ? `${new Date(seen.last_error.at_ms).toISOString()}: ${seen.last_error.error}` : "";
+      consumerBody.append(element("tr", { "data-consumer": consumer.name }, [
+        element("td", { text: consumer.name }),
+        element("td", { text: consumer.kind }),
+        element("td", { text: position(consumer) }),
+        element("td", { text: seen ? (seen.runs_it ? "yes" : "no") : "–" }),
+        element("td", { text: behind(seen) }),
+        element("td", { class: error ? "message error" : "", text: error }),
+      ]));
+    }
+    const views = await getJson("/admin/views");
+    for (const view of views.views) {
+      const source = view.source.topic ? `topic ${view.source.topic}` : `${view.source.kind} ${view.source.type_id}`;
+      viewBody.append(element("tr", {}, [
+        element("td", { text: view.table }),
+        element("td", { text: source }),
+        element("td", { text: position(view.updater) }),
+        element("td", { text: behind(view.updater.this_process) }),
+      ]));
+    }
+  } catch (error) {
+    consumerBody.append(element("tr", {}, [element("td", { colspan: "6", class: "message error", text: error.message })]));
+  }
+};
+document.getElementById("consumer-refresh").addEventListener("click", loaders.consumers);
+
 // ---- metrics at a glance ----
 const FIGURES = [
   ["Requests served", "http_server_request_duration_seconds_count"],

@@ -5,7 +5,7 @@ use futures_util::future::BoxFuture;
 
 use super::{PostgresStore, db_error, pool_error};
 use crate::store::inspect::{EntityRows, InspectStore, RECENT_JOURNAL_SCAN, TimerFilter};
-use crate::store::{StoreError, StoredEvent, TimerRecord};
+use crate::store::{ConsumerRecord, FeedOffset, LeaseRecord, StoreError, StoredEvent, TimerRecord};
 
 impl InspectStore for PostgresStore {
     fn recent_entities(
@@ -71,6 +71,41 @@ impl InspectStore for PostgresStore {
                     seq: row.get::<_, i64>(0) as u64,
                     type_name: row.get(1),
                     payload: Bytes::from(row.get::<_, Vec<u8>>(2)),
+                })
+                .collect())
+        })
+    }
+
+    fn consumers(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<ConsumerRecord>, StoreError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.pool.get().await.map_err(pool_error)?;
+            let s = &store.schema;
+            let sql = format!(
+                "SELECT COALESCE(o.consumer, l.name) AS name, o.tx, o.position, l.owner, \
+                        (EXTRACT(EPOCH FROM (l.expires - now())) * 1000)::BIGINT \
+                 FROM {s}.consumer_offset o FULL OUTER JOIN {s}.lease l ON l.name = o.consumer \
+                 ORDER BY name LIMIT $1"
+            );
+            let rows = client
+                .query(&sql, &[&(limit as i64)])
+                .await
+                .map_err(db_error)?;
+            Ok(rows
+                .iter()
+                .map(|row| ConsumerRecord {
+                    name: row.get(0),
+                    offset: row.get::<_, Option<i64>>(2).map(|position| FeedOffset {
+                        transaction: row.get::<_, Option<i64>>(1).unwrap_or(0) as u64,
+                        position: position as u64,
+                    }),
+                    lease: row.get::<_, Option<i64>>(3).map(|owner| LeaseRecord {
+                        owner: owner as u64,
+                        expires_in_ms: row.get::<_, Option<i64>>(4).unwrap_or(0),
+                    }),
                 })
                 .collect())
         })

@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 
 use super::{SqliteStore, sqlite_error};
 use crate::store::inspect::{EntityRows, InspectStore, RECENT_JOURNAL_SCAN, TimerFilter};
-use crate::store::{StoreError, StoredEvent, TimerRecord};
+use crate::store::{ConsumerRecord, FeedOffset, StoreError, StoredEvent, TimerRecord};
 
 impl InspectStore for SqliteStore {
     fn recent_entities(
@@ -29,6 +29,33 @@ impl InspectStore for SqliteStore {
     ) -> BoxFuture<'static, Result<Vec<StoredEvent>, StoreError>> {
         self.read(type_id, entity_id, move |connection, type_id, entity_id| {
             events_page(connection, type_id, entity_id, from_seq, limit)
+        })
+    }
+
+    fn consumers(
+        &self,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<ConsumerRecord>, StoreError>> {
+        // One process per file: it grants every lease and keeps none.
+        self.read("", "", move |connection, _, _| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT consumer, position FROM consumer_offset ORDER BY consumer LIMIT ?1",
+                )
+                .map_err(sqlite_error)?;
+            let rows = statement
+                .query_map([limit as i64], |row| {
+                    Ok(ConsumerRecord {
+                        name: row.get(0)?,
+                        offset: Some(FeedOffset {
+                            transaction: 0,
+                            position: row.get::<_, i64>(1)? as u64,
+                        }),
+                        lease: None,
+                    })
+                })
+                .map_err(sqlite_error)?;
+            rows.collect::<Result<_, _>>().map_err(sqlite_error)
         })
     }
 

@@ -220,6 +220,18 @@ async fn in_a_real_browser_the_console_shows_a_wallet_and_suspends_a_stuck_trans
     text_with(&client, "#workflow-message", "suspend: done").await;
     text_with(&client, "#workflow-summary", "suspended").await;
     keep_screenshot(&client, "console-workflows.png").await;
+
+    // The consumers tab loads (this sample has no subscription: its tables are empty).
+    click(&client, "#tabs button[data-tab='consumers']").await;
+    text_with(&client, "#view-table", "table").await;
+    let consumers = client
+        .find(Locator::Css("#consumer-table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!consumers.contains("Error"), "{consumers}");
     client.close().await.expect("the browser closes");
 
     // What the button did, read from outside.

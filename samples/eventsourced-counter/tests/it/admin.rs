@@ -1,0 +1,157 @@
+//! The admin API on the counter's consumers: its consumers and view with their positions, the
+//! dead letters of its commands topic, and redelivering one.
+
+use eventsourced_counter::eventing::IncreaseCounter;
+use kalix_core::store::TopicMessage;
+use kalix_testkit::{TestKit, eventually};
+use serde_json::{Value, json};
+
+async fn admin(testkit: &TestKit, path: &str) -> (u16, Value) {
+    let response = testkit
+        .http()
+        .get(testkit.admin_url(path))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn unreadable() -> TopicMessage {
+    TopicMessage {
+        id: "unreadable-1".to_owned(),
+        attributes: vec![
+            ("ce-specversion".into(), "1.0".into()),
+            ("ce-id".into(), "unreadable-1".into()),
+            ("ce-type".into(), "IncreaseCounter".into()),
+            ("Content-Type".into(), "application/json".into()),
+        ],
+        payload: bytes::Bytes::from_static(b"not json"),
+    }
+}
+
+#[tokio::test]
+async fn consumers_views_and_dead_letters_are_listed_and_a_dead_letter_is_redelivered() {
+    let testkit = TestKit::start().await;
+    let commands = testkit.incoming("counter-commands");
+    commands.publish_message(unreadable()).await;
+    let increase = IncreaseCounter {
+        counter_id: "a1".to_owned(),
+        value: 2,
+    };
+    commands.publish(&increase, "a1").await;
+    let dead_letters = eventually(|| async {
+        let (status, body) = admin(&testkit, "/admin/topics/counter-commands/dead-letters").await;
+        assert_eq!(status, 200, "{body:#}");
+        match body["dead_letters"].as_array().map(Vec::len) {
+            Some(1) => Ok(body),
+            _ => Err(body),
+        }
+    })
+    .await;
+    let letter = &dead_letters["dead_letters"][0];
+    assert_eq!(letter["id"], "unreadable-1");
+    assert_eq!(letter["body"], "not json");
+    assert!(
+        letter["attributes"]["kalix-dead-letter-reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("not what")),
+        "{letter:#}"
+    );
+
+    // The commands consumer saved its position past both; its subscription and view too.
+    let (status, body) = admin(&testkit, "/admin/consumers").await;
+    assert_eq!(status, 200);
+    let consumers = body["consumers"].as_array().unwrap();
+    let topic = consumers
+        .iter()
+        .find(|c| {
+            c["kind"] == "topic"
+                && c["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("topic:counter-commands:")
+        })
+        .unwrap_or_else(|| panic!("the commands consumer is listed: {body:#}"));
+    assert!(
+        topic["position"]["position"].as_u64().unwrap() >= 2,
+        "{topic:#}"
+    );
+    assert_eq!(topic["this_process"]["runs_it"], true, "{topic:#}");
+    let subscription = consumers
+        .iter()
+        .find(|c| c["kind"] == "subscription")
+        .unwrap_or_else(|| panic!("the entity subscriptions are listed: {body:#}"));
+    assert_eq!(
+        subscription["this_process"]["runs_it"], true,
+        "{subscription:#}"
+    );
+    let view = eventually(|| async {
+        let (_, body) = admin(&testkit, "/admin/views").await;
+        let view = body["views"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["table"] == "counter_totals")
+            .cloned()
+            .unwrap_or_default();
+        if view["updater"]["position"].is_object() {
+            Ok(view)
+        } else {
+            Err(body)
+        }
+    })
+    .await;
+    assert_eq!(view["source"]["type_id"], "counter");
+    assert_eq!(view["updater"]["name"], "view:counter_totals");
+
+    // Redelivered under a new id: still unreadable, so dead-lettered again, under that id.
+    let redeliver =
+        testkit.admin_url("/admin/topics/counter-commands/dead-letters/unreadable-1/redeliver");
+    let forged = testkit.http().post(&redeliver).send().await.unwrap();
+    assert_eq!(forged.status(), 403, "without X-Kalix-Admin");
+    let response = testkit
+        .http()
+        .post(&redeliver)
+        .header("X-Kalix-Admin", "test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let redelivered: Value = response.json().await.unwrap();
+    let new_id = redelivered["redelivered_as"].as_str().unwrap().to_owned();
+    assert!(
+        new_id.starts_with("unreadable-1~redelivered-"),
+        "{redelivered:#}"
+    );
+    eventually(|| async {
+        let (_, body) = admin(&testkit, "/admin/topics/counter-commands/dead-letters").await;
+        let ids: Vec<&str> = body["dead_letters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["id"].as_str())
+            .collect();
+        if ids == ["unreadable-1", new_id.as_str()] {
+            Ok(())
+        } else {
+            Err(format!("{ids:?}"))
+        }
+    })
+    .await;
+
+    // Bad input and unknown names.
+    let missing = testkit
+        .http()
+        .post(testkit.admin_url("/admin/topics/counter-commands/dead-letters/nope/redeliver"))
+        .header("X-Kalix-Admin", "test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let (status, body) = admin(&testkit, "/admin/topics/no-such-topic/dead-letters").await;
+    assert_eq!((status, body["dead_letters"].clone()), (200, json!([])));
+    let (status, body) = admin(&testkit, "/admin/consumers?limit=0").await;
+    assert_eq!((status, body["status"].clone()), (400, json!(400)));
+    testkit.stop().await;
+}
