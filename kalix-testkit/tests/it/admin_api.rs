@@ -258,3 +258,42 @@ async fn timers_are_listed_by_name_due_time_and_failures() {
     );
     testkit.stop().await;
 }
+
+#[tokio::test]
+async fn a_failing_subscriber_shows_its_last_failure_among_the_consumers() {
+    let (testkit, recorder) = start().await;
+    let put = testkit
+        .put("/signal/admin-flaky")
+        .json(&json!({"text": "fail-3"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    // Each failed attempt is recorded; consumers of other tests in this process may record
+    // theirs in between, so this waits to see its own.
+    kalix_testkit::eventually(|| async {
+        let (_, body) = admin(&testkit, "/admin/consumers").await;
+        let flaky = body["consumers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                c["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("it::components::FlakySubscriber@signal"))
+            })
+            .cloned()
+            .unwrap_or_default();
+        let error = flaky["this_process"]["last_error"]["error"]
+            .as_str()
+            .unwrap_or_default();
+        if error.contains("failing admin-flaky:fail-3") && flaky["kind"] == "subscription" {
+            Ok(())
+        } else {
+            Err(body)
+        }
+    })
+    .await;
+    assert!(recorder.count("flaky attempt admin-flaky:fail-3") >= 1);
+    testkit.stop().await;
+}
