@@ -330,6 +330,8 @@ impl Service {
             store: Arc::clone(&env.store),
             dispatcher: Arc::clone(&dispatcher),
             service: router.clone(),
+            view_rebuilds: Arc::clone(&views.rebuilds),
+            view_news: Arc::clone(&views.news),
         });
         let admin =
             Admin::start(&config, Arc::clone(&env.store), api_description, admin_api).await?;

@@ -47,6 +47,9 @@ pub(crate) struct AdminApi {
     /// The service's own router: `POST /admin/call` sends a request through it, as if it came
     /// to the service's port (the console's call forms; the browser cannot call another port).
     pub service: Router,
+    /// Where a view rebuild is asked for, and what wakes the updaters to carry it out.
+    pub view_rebuilds: Arc<crate::view::rebuild::ViewRebuilds>,
+    pub view_news: Arc<tokio::sync::Notify>,
 }
 
 type Api = State<Arc<AdminApi>>;
@@ -83,6 +86,7 @@ pub(crate) fn routes(api: Arc<AdminApi>) -> Router {
         .route("/admin/call", post(call_route))
         .route("/admin/consumers", get(consumers))
         .route("/admin/views", get(views))
+        .route("/admin/views/{table}/rebuild", post(rebuild_view))
         .route("/admin/topics/{topic}/dead-letters", get(dead_letters))
         .route(
             "/admin/topics/{topic}/dead-letters/{message_id}/redeliver",
@@ -772,6 +776,65 @@ async fn redeliver(
             "an operator redelivered a dead letter through the admin API"
         );
         Ok(json!({ "topic": topic, "dead_letter": id, "redelivered_as": redelivered }))
+    };
+    respond(answer.await)
+}
+
+async fn rebuild_view(
+    State(api): Api,
+    headers: http::HeaderMap,
+    table: Result<Path<String>, PathRejection>,
+) -> Response {
+    let answer = async {
+        from_operator(&headers)?;
+        let table = path(table)?;
+        let views = crate::registry::registered_views();
+        let Some(view) = views.iter().find(|view| view.table == table) else {
+            let tables: Vec<&str> = views.iter().map(|view| view.table).collect();
+            return Err(not_found(format!(
+                "no view keeps the table '{table}'; the service's: {}",
+                tables.join(", ")
+            )));
+        };
+        if view.source.topic.is_some() {
+            return Err(bad_request(format!(
+                "the view table '{table}' is fed by a topic or stream, which may no longer hold \
+                 its first messages: it cannot be built again from its source"
+            )));
+        }
+        let name = format!("view:{}", view.table);
+        let runs_here = crate::eventing::board::seen(&name).is_some_and(|seen| seen.held_here);
+        if !runs_here {
+            return Err(problem(
+                StatusCode::CONFLICT,
+                format!(
+                    "the updater of view table '{table}' does not run in this process now \
+                     (another process holds its lease, or it has not started): ask the admin \
+                     listener of the process that runs it"
+                ),
+            ));
+        }
+        let heard = api.view_rebuilds.request(view.table);
+        api.view_news.notify_waiters();
+        match tokio::time::timeout(STORE_TIMEOUT, heard).await {
+            Ok(Ok(Ok(()))) => Ok(json!({ "table": table, "rebuilding": true })),
+            Ok(Ok(Err(error))) => Err(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the view could not be emptied: {error}"),
+            )),
+            Ok(Err(_)) => Err(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the view's updater stopped before it got to the rebuild",
+            )),
+            Err(_) => Err(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the view's updater did not get to the rebuild within {} s (it is in the \
+                     middle of a batch, retrying an update that fails?); it will when it does",
+                    STORE_TIMEOUT.as_secs()
+                ),
+            )),
+        }
     };
     respond(answer.await)
 }

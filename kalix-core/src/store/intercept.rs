@@ -556,6 +556,15 @@ impl<I: Intercept> LeaseStore for Intercepted<I> {
 }
 
 impl<I: Intercept> ViewStore for Intercepted<I> {
+    /// Goes to the wrapped store as it is: no test double changes it.
+    fn reset_view(
+        &self,
+        table: &str,
+        consumer: &str,
+        owner: Option<u64>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.inner.reset_view(table, consumer, owner)
+    }
     fn prepare_view_table(
         &self,
         table: ViewTableSpec,

@@ -555,6 +555,17 @@ pub trait ViewStore: Send + Sync + 'static {
         owner: Option<u64>,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
 
+    /// Empties view table `table` and forgets `consumer`'s progress, in one transaction, so
+    /// its updater builds it again from the start of its source (an operator's rebuild). With
+    /// `owner`, a shared store first checks that `owner` holds the lease named `consumer`, as
+    /// [`ViewStore::commit_view`] does.
+    fn reset_view(
+        &self,
+        table: &str,
+        consumer: &str,
+        owner: Option<u64>,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
+
     /// Runs a view query with `params` (by name, as JSON). A parameter that is missing or
     /// unusable is a [`StoreError::bad_query`].
     fn query_view(

@@ -90,6 +90,8 @@ pub(crate) struct Views {
     pub news: Arc<tokio::sync::Notify>,
     /// Notified after each update this process writes, for streams of updates.
     pub updated: Arc<super::ViewUpdates>,
+    /// Rebuilds an operator asked for (the admin API), carried out by the updaters.
+    pub rebuilds: Arc<super::rebuild::ViewRebuilds>,
 }
 
 impl Views {
@@ -115,6 +117,7 @@ impl Views {
             services: services.clone(),
             news,
             updated: Arc::default(),
+            rebuilds: Arc::default(),
         })
     }
 }
@@ -244,6 +247,7 @@ impl BackgroundDriver for Views {
                     store: Arc::clone(&self.store),
                     news: Arc::clone(&self.news),
                     updated: Arc::clone(&self.updated),
+                    rebuilds: Arc::clone(&self.rebuilds),
                 };
                 match view.source.topic {
                     None => {

@@ -68,6 +68,7 @@ mod key_order;
 #[doc(hidden)]
 pub mod private;
 pub mod query;
+pub(crate) mod rebuild;
 pub(crate) mod serve;
 #[doc(hidden)]
 pub mod shape;

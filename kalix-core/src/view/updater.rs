@@ -20,10 +20,14 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use crate::backoff::Backoff;
-use crate::eventing::consumer::{Destination, FeedSource, OneLease, Place, Sequences, consume};
+use crate::eventing::consumer::{
+    Destination, FeedSource, OneLease, Place, Sequences, Source, consume,
+};
 use crate::eventing::delivery::{Lease, Stop, pause, retry};
 use crate::registry::{RowUpdate, SubscriptionSource, ViewDescriptor, ViewUpdateInput};
-use crate::store::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, ViewRowWrite};
+use crate::store::{
+    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, StoreError, ViewRowWrite,
+};
 
 /// The updater of one view table.
 pub(super) struct Updater {
@@ -33,6 +37,8 @@ pub(super) struct Updater {
     pub store: Arc<dyn Store>,
     pub news: Arc<tokio::sync::Notify>,
     pub updated: Arc<super::ViewUpdates>,
+    /// Rebuilds an operator asked for, carried out before a read.
+    pub rebuilds: Arc<super::rebuild::ViewRebuilds>,
 }
 
 /// A batch's work so far: the rows as it left them, what it wrote, and its progress.
@@ -62,6 +68,11 @@ impl Updater {
         };
         let holder = OneLease::new(lease);
         let news = Arc::clone(&self.news);
+        let source = Rebuilding {
+            feed: source,
+            updater: &self,
+            owner,
+        };
         consume(&self.name, holder, source, &self, &news, stopping).await;
     }
 
@@ -320,16 +331,65 @@ pub(super) async fn commit_rows(
     }
 }
 
-impl Destination<FeedSource> for Updater {
+/// The updater's feed, carrying out a rebuild asked for before each read. The consumer reads
+/// only while it holds the lease, so only the holder empties the table (and the store checks
+/// that lease in the same transaction).
+pub(super) struct Rebuilding<'a> {
+    feed: FeedSource,
+    updater: &'a Updater,
+    owner: u64,
+}
+
+impl Source for Rebuilding<'_> {
+    type Item = FeedEntry;
+    const READING: &'static str = "reading the feed";
+
+    fn read(&mut self) -> futures_util::future::BoxFuture<'_, Result<Vec<FeedEntry>, StoreError>> {
+        Box::pin(async move {
+            let table = self.updater.view.table;
+            let requests = self.updater.rebuilds.take(table);
+            if !requests.is_empty() {
+                let name = &self.updater.name;
+                let reset = self
+                    .updater
+                    .store
+                    .reset_view(table, name, Some(self.owner))
+                    .await;
+                match &reset {
+                    Ok(()) => {
+                        tracing::warn!(
+                            table,
+                            "rebuilding the view from the start of its source, as an operator asked"
+                        );
+                        self.feed.rewind();
+                        self.updater.updated.wrote(table);
+                    }
+                    Err(error) => tracing::warn!(table, %error, "a rebuild of the view failed"),
+                }
+                for request in requests {
+                    let _ = request.send(reset.clone().map_err(|error| error.to_string()));
+                }
+                reset?;
+            }
+            self.feed.read().await
+        })
+    }
+
+    fn rewind(&mut self) {
+        self.feed.rewind();
+    }
+}
+
+impl Destination<Rebuilding<'_>> for Updater {
     async fn process(
         &self,
-        source: &mut FeedSource,
+        source: &mut Rebuilding<'_>,
         lease: &Lease,
         batch: Vec<FeedEntry>,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
         let reached = self.apply_batch(lease, batch, stopping).await?;
-        source.advance(reached);
+        source.feed.advance(reached);
         Ok(())
     }
 }

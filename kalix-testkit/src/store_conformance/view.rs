@@ -177,8 +177,44 @@ pub(super) async fn view_rows_and_progress_are_written_together(store: impl Stor
                 .is_empty(),
             "nothing of a fenced write is applied"
         );
+        let fenced = store
+            .reset_view(TABLE, &consumer, Some(6))
+            .await
+            .unwrap_err();
+        assert!(fenced.is_lease_lost(), "a rebuild is fenced too: {fenced}");
+        assert_eq!(
+            store
+                .view_rows(TABLE, vec!["p1".to_owned()])
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "a fenced rebuild empties nothing"
+        );
         store.release_lease(&consumer, 5).await.unwrap();
     }
+
+    // A rebuild empties the table and resets the consumer, in one go.
+    store.reset_view(TABLE, &consumer, None).await.unwrap();
+    assert!(
+        store
+            .view_rows(TABLE, vec!["p1".to_owned()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .consumer_progress(&consumer, vec!["p1".to_owned()])
+            .await
+            .unwrap(),
+        ConsumerProgress::default(),
+        "the consumer starts over after a rebuild"
+    );
+    store
+        .commit_view(TABLE, vec![row("p1", &ann)], &consumer, progress(8), None)
+        .await
+        .unwrap();
 
     // A changed definition empties the table and resets the consumer, in one go.
     assert!(store.prepare_view_table(spec("v2")).await.unwrap());

@@ -336,11 +336,23 @@ loaders.consumers = async () => {
     const views = await getJson("/admin/views");
     for (const view of views.views) {
       const source = view.source.topic ? `topic ${view.source.topic}` : `${view.source.kind} ${view.source.type_id}`;
+      const rebuild = element("button", { text: "Rebuild", "data-table": view.table });
+      if (view.source.topic) rebuild.disabled = true;
+      rebuild.addEventListener("click", async () => {
+        if (!window.confirm(`Empty ${view.table} and build it again from its source?`)) return;
+        try {
+          await post(`/admin/views/${encodeSegment(view.table)}/rebuild`);
+          loaders.consumers();
+        } catch (error) {
+          window.alert(error.message);
+        }
+      });
       viewBody.append(element("tr", {}, [
         element("td", { text: view.table }),
         element("td", { text: source }),
         element("td", { text: position(view.updater) }),
         element("td", { text: behind(view.updater.this_process) }),
+        element("td", {}, [rebuild]),
       ]));
     }
   } catch (error) {

@@ -138,6 +138,65 @@ pub(super) async fn rows(
         .collect())
 }
 
+/// Checks, in `transaction`, that `owner` holds the lease named `consumer`, and locks it until
+/// the transaction ends so it cannot change hands under the write.
+async fn check_lease(
+    store: &PostgresStore,
+    transaction: &deadpool_postgres::Transaction<'_>,
+    consumer: &str,
+    owner: u64,
+) -> Result<(), StoreError> {
+    let held = transaction
+        .query_opt(
+            &format!(
+                "SELECT 1 FROM {}.lease WHERE name = $1 AND owner = $2 \
+                 AND expires > clock_timestamp() FOR UPDATE",
+                store.schema
+            ),
+            &[&consumer, &(owner as i64)],
+        )
+        .await
+        .map_err(db_error)?
+        .is_some();
+    if held {
+        Ok(())
+    } else {
+        Err(StoreError::lease_lost(format!(
+            "the lease of {consumer} is no longer this process's"
+        )))
+    }
+}
+
+/// Empties the table and forgets its consumer's progress, fenced by the lease.
+pub(super) async fn reset(
+    store: &PostgresStore,
+    table: &str,
+    consumer: &str,
+    owner: Option<u64>,
+) -> Result<(), StoreError> {
+    let s = &store.schema;
+    let table = store.view_table(table);
+    let mut client = store.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    if let Some(owner) = owner {
+        check_lease(store, &transaction, consumer, owner).await?;
+    }
+    transaction
+        .batch_execute(&format!("DELETE FROM {table}"))
+        .await
+        .map_err(db_error)?;
+    for consumer_table in ["consumer_offset", "consumer_seq"] {
+        transaction
+            .execute(
+                &format!("DELETE FROM {s}.{consumer_table} WHERE consumer = $1"),
+                &[&consumer],
+            )
+            .await
+            .map_err(db_error)?;
+    }
+    transaction.commit().await.map_err(db_error)
+}
+
 pub(super) async fn commit(
     store: &PostgresStore,
     table: &str,
@@ -150,24 +209,7 @@ pub(super) async fn commit(
     let mut client = store.pool.get().await.map_err(pool_error)?;
     let transaction = client.transaction().await.map_err(db_error)?;
     if let Some(owner) = owner {
-        // Locked until this transaction ends, so the lease cannot change hands under it.
-        let held = transaction
-            .query_opt(
-                &format!(
-                    "SELECT 1 FROM {}.lease WHERE name = $1 AND owner = $2 \
-                     AND expires > clock_timestamp() FOR UPDATE",
-                    store.schema
-                ),
-                &[&consumer, &(owner as i64)],
-            )
-            .await
-            .map_err(db_error)?
-            .is_some();
-        if !held {
-            return Err(StoreError::lease_lost(format!(
-                "the lease of {consumer} is no longer this process's"
-            )));
-        }
+        check_lease(store, &transaction, consumer, owner).await?;
     }
     let upsert = transaction
         .prepare_cached(&format!(
@@ -290,6 +332,16 @@ pub(super) async fn explain(
 }
 
 impl ViewStore for PostgresStore {
+    fn reset_view(
+        &self,
+        table: &str,
+        consumer: &str,
+        owner: Option<u64>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, table, consumer) = (self.clone(), table.to_owned(), consumer.to_owned());
+        Box::pin(async move { reset(&store, &table, &consumer, owner).await })
+    }
+
     fn prepare_view_table(
         &self,
         table: ViewTableSpec,

@@ -241,7 +241,35 @@ pub(super) fn explain(
     Ok(lines.join("\n"))
 }
 
+/// Empties the table and forgets its consumer's progress (one process: no lease to check).
+fn reset(connection: &mut Connection, table: &str, consumer: &str) -> Result<(), StoreError> {
+    let table = sql::table_name(table);
+    let transaction = connection.savepoint().map_err(sqlite_error)?;
+    transaction
+        .execute(&format!("DELETE FROM {table}"), [])
+        .map_err(sqlite_error)?;
+    for consumer_table in ["consumer_offset", "consumer_seq"] {
+        transaction
+            .execute(
+                &format!("DELETE FROM {consumer_table} WHERE consumer = ?1"),
+                [consumer],
+            )
+            .map_err(sqlite_error)?;
+    }
+    transaction.commit().map_err(sqlite_error)
+}
+
 impl ViewStore for SqliteStore {
+    fn reset_view(
+        &self,
+        table: &str,
+        consumer: &str,
+        _owner: Option<u64>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (table, consumer) = (table.to_owned(), consumer.to_owned());
+        self.write_outside_batches(move |connection| reset(connection, &table, &consumer))
+    }
+
     fn prepare_view_table(
         &self,
         table: ViewTableSpec,
