@@ -1,7 +1,7 @@
 //! The admin listener: what operators use, on its own address (`KALIX_ADMIN_HOST`,
 //! `KALIX_ADMIN_PORT`) and never through the service's port: `/metrics` (Prometheus text),
 //! `/health/live`, `/health/ready`, `/openapi.json` (the service's API description), the
-//! admin API under `/admin/` (`admin_api.rs`), and the developer console at `/` (`console/`).
+//! admin API under `/admin/` (`admin_api/`), and the developer console at `/` (`console/`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -93,3 +93,17 @@ pub trait InspectStore: Send + Sync + 'static {
         limit: usize,
     ) -> BoxFuture<'static, Result<Vec<TimerRecord>, StoreError>>;
 }
+
+/// The first `limit` distinct ids of `ids`, in their order (the newest first, as read).
+pub(super) fn distinct_first(ids: impl IntoIterator<Item = String>, limit: usize) -> Vec<String> {
+    let mut first: Vec<String> = Vec::new();
+    for id in ids {
+        if first.len() == limit {
+            break;
+        }
+        if !first.contains(&id) {
+            first.push(id);
+        }
+    }
+    first
+}

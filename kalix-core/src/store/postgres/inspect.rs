@@ -4,7 +4,9 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use super::{PostgresStore, db_error, pool_error};
-use crate::store::inspect::{EntityRows, InspectStore, RECENT_JOURNAL_SCAN, TimerFilter};
+use crate::store::inspect::{
+    EntityRows, InspectStore, RECENT_JOURNAL_SCAN, TimerFilter, distinct_first,
+};
 use crate::store::{ConsumerRecord, FeedOffset, LeaseRecord, StoreError, StoredEvent, TimerRecord};
 
 impl InspectStore for PostgresStore {
@@ -31,17 +33,10 @@ impl InspectStore for PostgresStore {
                 .query(&sql, &[&type_id, &(scan as i64)])
                 .await
                 .map_err(db_error)?;
-            let mut recent: Vec<String> = Vec::new();
-            for row in rows {
-                let id: String = row.get(0);
-                if !recent.contains(&id) {
-                    recent.push(id);
-                    if recent.len() == limit {
-                        break;
-                    }
-                }
-            }
-            Ok(recent)
+            Ok(distinct_first(
+                rows.iter().map(|row| row.get::<_, String>(0)),
+                limit,
+            ))
         })
     }
 

@@ -5,7 +5,9 @@ use futures_util::future::BoxFuture;
 use rusqlite::{Connection, params};
 
 use super::{SqliteStore, sqlite_error};
-use crate::store::inspect::{EntityRows, InspectStore, RECENT_JOURNAL_SCAN, TimerFilter};
+use crate::store::inspect::{
+    EntityRows, InspectStore, RECENT_JOURNAL_SCAN, TimerFilter, distinct_first,
+};
 use crate::store::{ConsumerRecord, FeedOffset, StoreError, StoredEvent, TimerRecord};
 
 impl InspectStore for SqliteStore {
@@ -89,20 +91,12 @@ fn recent(
         ),
     };
     let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-    let ids = statement
+    let ids: Vec<String> = statement
         .query_map(params![type_id, scan as i64], |row| row.get::<_, String>(0))
+        .map_err(sqlite_error)?
+        .collect::<Result<_, _>>()
         .map_err(sqlite_error)?;
-    let mut recent: Vec<String> = Vec::new();
-    for id in ids {
-        let id = id.map_err(sqlite_error)?;
-        if !recent.contains(&id) {
-            recent.push(id);
-            if recent.len() == limit {
-                break;
-            }
-        }
-    }
-    Ok(recent)
+    Ok(distinct_first(ids, limit))
 }
 
 /// The journal is a chain from its newest event back: it is walked from the head to `from`,

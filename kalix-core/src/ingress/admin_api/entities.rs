@@ -1,0 +1,127 @@
+//! Entities: recently changed ids of a type, an entity's state, an event-sourced entity's events.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::registry::ComponentKind;
+use crate::store::EntityRows;
+
+/// Where an entity kind keeps what it is.
+fn rows_of(kind: ComponentKind) -> EntityRows {
+    match kind {
+        ComponentKind::EventSourcedEntity => EntityRows::Journal,
+        _ => EntityRows::State,
+    }
+}
+
+pub(super) async fn recent_entities(
+    State(api): Api,
+    type_id: Result<Path<String>, PathRejection>,
+    query: Params,
+) -> Response {
+    let answer = async {
+        let type_id = path(type_id)?;
+        let limit = limit(&params(query)?)?;
+        let component = api.keyed(&type_id)?;
+        let ids = read(
+            api.store
+                .recent_entities(&type_id, rows_of(component.kind), limit),
+        )
+        .await?;
+        Ok::<_, Refused>(json!({
+            "type_id": type_id,
+            "component": component.id,
+            "kind": component.kind.as_str(),
+            "ids": ids,
+        }))
+    };
+    respond(answer.await)
+}
+
+pub(super) async fn entity(
+    State(api): Api,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let answer = async {
+        let (type_id, id) = path(ids)?;
+        let component = api.keyed(&type_id)?;
+        let mut body = json!({
+            "type_id": type_id,
+            "id": id,
+            "component": component.id,
+            "kind": component.kind.as_str(),
+        });
+        match component.kind {
+            ComponentKind::EventSourcedEntity => {
+                let last_seq = read(api.store.last_seq(&type_id, &id)).await?;
+                if last_seq == 0 {
+                    return Err(not_found(format!("{type_id} '{id}' has no events")));
+                }
+                // The state is the user's event handlers' fold of the events; this API has
+                // the events, not the handlers.
+                body["seq"] = last_seq.into();
+                body["events"] = format!(
+                    "/admin/entities/{}/{}/events",
+                    encode(&type_id),
+                    encode(&id)
+                )
+                .into();
+            }
+            _ => {
+                let stored = read(api.store.load(&type_id, &id)).await?;
+                let Some(stored) = stored else {
+                    return Err(not_found(format!("{type_id} '{id}' was never written")));
+                };
+                body["version"] = stored.version.into();
+                body["deleted"] = stored.payload.is_none().into();
+                body["state"] = stored.payload.as_deref().map_or(Value::Null, stored_json);
+            }
+        }
+        Ok(body)
+    };
+    respond(answer.await)
+}
+
+pub(super) async fn events(
+    State(api): Api,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    query: Params,
+) -> Response {
+    let answer = async {
+        let (type_id, id) = path(ids)?;
+        let params = params(query)?;
+        let limit = limit(&params)?;
+        let from = number(&params, "from")?.unwrap_or(1).max(1);
+        let component = api.keyed(&type_id)?;
+        if component.kind != ComponentKind::EventSourcedEntity {
+            return Err(bad_request(format!(
+                "{} is a {}, which keeps no events; GET /admin/entities/{type_id}/<id> has its state",
+                component.id,
+                component.kind.as_str()
+            )));
+        }
+        let page = read(api.store.events_page(&type_id, &id, from, limit)).await?;
+        let next = (page.len() == limit).then(|| page.last().map(|e| e.seq + 1));
+        let events: Vec<Value> = page
+            .iter()
+            .map(|event| {
+                json!({
+                    "seq": event.seq,
+                    "type": event.type_name,
+                    "event": stored_json(&event.payload),
+                })
+            })
+            .collect();
+        Ok(json!({
+            "type_id": type_id,
+            "id": id,
+            "from": from,
+            "events": events,
+            "next_from": next.flatten(),
+        }))
+    };
+    respond(answer.await)
+}
