@@ -57,6 +57,20 @@ pub struct Folded<S> {
     deleted: bool,
 }
 
+impl<S: serde::Serialize> Folded<S> {
+    /// The state as JSON (`null` while none) and whether the entity was deleted: what the
+    /// admin API shows.
+    pub(crate) fn to_admin_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "state": self.state.as_ref().and_then(|state| serde_json::to_value(state).ok()),
+            "deleted": self.deleted,
+        })
+    }
+}
+
+/// The internal method the admin API calls to read an event-sourced entity's state.
+pub const STATE: &str = "__kalix_state";
+
 impl<E: EventSourcedComponent> EntityKind for Journal<E> {
     const TYPE_ID: &'static str = E::TYPE_ID;
     const COMPONENT_ID: &'static str = E::COMPONENT_ID;

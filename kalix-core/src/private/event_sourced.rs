@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub use crate::host::event_sourced::{EventSourcedRuntime, Journal};
+pub use crate::host::event_sourced::{EventSourcedRuntime, Journal, STATE as ENTITY_STATE};
 
 /// Builds an event-sourced entity's runtime around the user's component.
 pub fn construct_event_sourced<E: EventSourcedComponent>(
@@ -18,6 +18,30 @@ pub fn default_event_sourced<E: EventSourcedComponent + DefaultComponent>(
     env: &ComponentEnv<'_>,
 ) -> Result<Arc<dyn Any + Send + Sync>, MissingDependency> {
     construct_event_sourced(env, Ok(E::build()))
+}
+
+/// The entity's state as its own event handlers fold it, for the admin API (path parameter
+/// `id`): read as a command reads it, without changing anything.
+pub fn event_sourced_state<E: EventSourcedComponent>(
+    instance: Arc<dyn Any + Send + Sync>,
+    invocation: Invocation,
+    _: ComponentClient,
+) -> BoxFuture<'static, HandlerOutcome> {
+    let runtime = downcast::<EventSourcedRuntime<E>>(instance);
+    let id = invocation.path_param::<String>("id", "String");
+    Box::pin(async move {
+        let id = match id {
+            Ok(id) => id,
+            Err(error) => return HandlerOutcome::error(error),
+        };
+        match runtime.inspect(&id, |folded| folded.to_admin_json()).await {
+            Ok(state) => crate::host::answered(
+                crate::outcome::Answer::Reply(state, crate::Metadata::new()),
+                Vec::new(),
+            ),
+            Err(error) => HandlerOutcome::error(error),
+        }
+    })
 }
 
 /// Runs one command on an event-sourced entity; the bound on the reply carries a readable error.

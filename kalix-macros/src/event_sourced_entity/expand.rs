@@ -59,7 +59,17 @@ pub(crate) fn generate(entity: &EventSourced) -> TokenStream {
         default_constructor: quote!(#KalixCore::__private::default_event_sourced),
         constructor: quote!(#KalixCore::__private::construct_event_sourced),
     };
-    let component = keyed::generate(keyed, code, members, Vec::new());
+    // The admin API reads the state through the entity's own host.
+    let state_reader = quote! {
+        #KalixCore::__private::HandlerDescriptor {
+            name: #KalixCore::__private::ENTITY_STATE,
+            triggers: &[],
+            dispatch: #KalixCore::__private::event_sourced_state::<#self_ty>,
+            publish: ::core::option::Option::None,
+            access: #KalixCore::__private::AccessRules::NONE,
+        }
+    };
+    let component = keyed::generate(keyed, code, members, vec![state_reader]);
     let link = link(entity);
     codegen::wrap(quote! {
         #component

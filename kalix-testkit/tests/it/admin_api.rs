@@ -104,6 +104,11 @@ async fn entities_are_listed_newest_first_with_their_state_and_events_in_pages()
     let (status, body) = admin(&testkit, "/admin/entities/ledger/l1").await;
     assert_eq!(status, 200);
     assert_eq!(body["seq"], 4);
+    assert_eq!(
+        body["state"], 20,
+        "folded by the entity's own event handler: {body:#}"
+    );
+    assert_eq!(body["deleted"], false);
     let (status, page) = admin(&testkit, "/admin/entities/ledger/l1/events?limit=3").await;
     assert_eq!(status, 200, "{page:#}");
     let seqs: Vec<&Value> = page["events"]
@@ -295,5 +300,71 @@ async fn a_failing_subscriber_shows_its_last_failure_among_the_consumers() {
     })
     .await;
     assert!(recorder.count("flaky attempt admin-flaky:fail-3") >= 1);
+    testkit.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_through_the_admin_api_goes_through_the_service_router_and_bad_calls_are_refused() {
+    let (testkit, _) = start().await;
+    testkit.post("/tally/c1/add/7").send().await.unwrap();
+    let call = |body: Value, header: bool| {
+        let mut request = testkit
+            .http()
+            .post(testkit.admin_url("/admin/call"))
+            .json(&body);
+        if header {
+            request = request.header("X-Kalix-Admin", "test");
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, answer) = call(json!({"method": "GET", "path": "/tally/c1"}), true).await;
+    assert_eq!(status, 200, "{answer:#}");
+    assert_eq!(
+        (answer["status"].clone(), answer["body"].clone()),
+        (json!(200), json!(7))
+    );
+    let (_, answer) = call(
+        json!({"method": "put", "path": "/tally/c1", "body": 3}),
+        true,
+    )
+    .await;
+    assert_eq!(
+        (answer["status"].clone(), answer["body"].clone()),
+        (json!(200), json!(3))
+    );
+    // The service's own answer to a bad request comes back as it is.
+    let (_, answer) = call(json!({"method": "POST", "path": "/tally/c1/add/x"}), true).await;
+    assert_eq!(answer["status"], 400, "{answer:#}");
+    assert_eq!(answer["body"]["status"], 400);
+
+    refused(
+        call(json!({"method": "GET", "path": "/tally/c1"}), false).await,
+        403,
+        "X-Kalix-Admin",
+    );
+    refused(
+        call(json!({"method": "GE T", "path": "/tally/c1"}), true).await,
+        400,
+        "is not an HTTP method",
+    );
+    refused(
+        call(json!({"method": "GET", "path": "tally/c1"}), true).await,
+        400,
+        "starts with '/'",
+    );
+    refused(
+        call(json!({"path": "/tally/c1"}), true).await,
+        400,
+        "does not read",
+    );
+    let (_, body) = admin(&testkit, "/admin/entities/tally/c1").await;
+    assert_eq!(body["state"], 3, "only the PUT changed it");
     testkit.stop().await;
 }

@@ -6,6 +6,8 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::call::{Call, UntypedCall};
+use crate::outcome::Outcome;
 use crate::registry::ComponentKind;
 use crate::store::EntityRows;
 
@@ -60,8 +62,27 @@ pub(super) async fn entity(
                 if last_seq == 0 {
                     return Err(not_found(format!("{type_id} '{id}' has no events")));
                 }
-                // The state is the user's event handlers' fold of the events; this API has
-                // the events, not the handlers.
+                // The state is the fold of the events by the entity's own event handlers:
+                // read through its host, as a command would see it.
+                let call = Call::new(component.id, crate::host::event_sourced::STATE)
+                    .with_path_param("id", id.clone());
+                match api
+                    .dispatcher
+                    .call(UntypedCall { call, defect: None })
+                    .await
+                {
+                    Outcome::Reply { body: folded, .. } => {
+                        let folded = stored_json(&folded);
+                        body["state"] = folded["state"].clone();
+                        body["deleted"] = folded["deleted"].clone();
+                    }
+                    Outcome::Error(error) => {
+                        let status = StatusCode::from_u16(error.status())
+                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                        return Err(problem(status, error.description()));
+                    }
+                    Outcome::Ignore | Outcome::Stream(_) => {}
+                }
                 body["seq"] = last_seq.into();
                 body["events"] = format!(
                     "/admin/entities/{}/{}/events",

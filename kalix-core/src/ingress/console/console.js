@@ -180,7 +180,7 @@ async function openEntity(id) {
   try {
     const entity = await getJson(`/admin/entities/${encodeSegment(type)}/${encodeSegment(id)}`);
     detail.textContent = pretty(entity.kind === "event_sourced_entity"
-      ? { seq: entity.seq }
+      ? { seq: entity.seq, deleted: entity.deleted, state: entity.state }
       : { version: entity.version, deleted: entity.deleted, state: entity.state });
     if (entity.kind === "event_sourced_entity") {
       const page = await getJson(`/admin/entities/${encodeSegment(type)}/${encodeSegment(id)}/events?limit=100`);
