@@ -20,6 +20,8 @@ pub struct Number {
 #[derive(Default)]
 pub struct FibonacciAction;
 
+/// The Fibonacci sequence: the number after a given one (the API description's text for this
+/// component comes from this doc comment, on the `impl` block the attribute is on).
 #[action]
 impl FibonacciAction {
     /// The next number after the path parameter.
@@ -50,6 +52,7 @@ impl FibonacciAction {
 #[derive(Default)]
 pub struct LimitedFibonacciAction;
 
+/// The same, for numbers up to 10,000 only.
 #[action]
 impl LimitedFibonacciAction {
     /// Forwards the path parameter to `FibonacciAction::get_number`.

@@ -63,7 +63,7 @@ fn describe(component: &ComponentDescriptor) -> Value {
         "id": component.id,
         "kind": component.kind.as_str(),
         "type_id": component.type_id,
-        "description": component.doc,
+        "description": (!component.doc.is_empty()).then_some(component.doc),
         "routes": routes,
         "subscriptions": subscriptions,
         "publishes_to_topics": topics,
