@@ -589,7 +589,12 @@ impl Admin {
         };
         tokio::spawn(crate::ingress::serve(
             listener,
-            crate::ingress::admin_router(Arc::clone(&health), api_description, api),
+            crate::ingress::admin_router(
+                Arc::clone(&health),
+                api_description,
+                api,
+                local_addr.ip().is_loopback(),
+            ),
             limits,
             async move {
                 let _ = stopped.await;

@@ -53,10 +53,14 @@ impl Health {
 }
 
 /// The admin router; `/openapi.json` serves `api_description`, `/admin/..` the admin API.
+/// With `loopback_only` (the listener is bound to a loopback address, as by default), the
+/// admin API and the console answer only requests whose `Host` names the loopback: a page
+/// whose own name was made to resolve to 127.0.0.1 (DNS rebinding) is refused.
 pub(crate) fn router(
     health: Arc<Health>,
     api_description: serde_json::Value,
     api: Arc<super::admin_api::AdminApi>,
+    loopback_only: bool,
 ) -> Router {
     let api_description = bytes::Bytes::from(api_description.to_string());
     Router::new()
@@ -91,6 +95,34 @@ pub(crate) fn router(
                 &format!("{} does not answer {method}", uri.path()),
             )
         })
+        .layer(axum::middleware::from_fn(move |request, next| {
+            loopback_guard(loopback_only, request, next)
+        }))
+}
+
+/// Refuses a request for the admin API or the console whose `Host` is not the loopback, when
+/// the listener is bound to it. Health and metrics stay open to any `Host` (probes and scrapers
+/// name the address they dial).
+async fn loopback_guard(
+    loopback_only: bool,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let guarded = path == "/" || path.starts_with("/admin") || path.starts_with("/console.");
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| request.uri().host());
+    if loopback_only && guarded && !host.is_some_and(super::admin_api::is_loopback_host) {
+        return problem_response(
+            StatusCode::FORBIDDEN,
+            "the admin listener is bound to the loopback: the admin API and the console answer \
+             requests for localhost, 127.0.0.1 or [::1] only",
+        );
+    }
+    next.run(request).await
 }
 
 /// The developer console, built into the binary: a page over the admin API, no build step.

@@ -96,12 +96,13 @@ pub trait InspectStore: Send + Sync + 'static {
 
 /// The first `limit` distinct ids of `ids`, in their order (the newest first, as read).
 pub(super) fn distinct_first(ids: impl IntoIterator<Item = String>, limit: usize) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
     let mut first: Vec<String> = Vec::new();
     for id in ids {
         if first.len() == limit {
             break;
         }
-        if !first.contains(&id) {
+        if seen.insert(id.clone()) {
             first.push(id);
         }
     }

@@ -149,6 +149,8 @@ impl<S> Record<S> {
 
     fn move_to<W>(&mut self, position: Position, settings: &Settings<W>, now_ms: u64) {
         match &position {
+            // While suspended the timeout does not run down: what is left is kept.
+            Position::Running { .. } if self.suspended => {}
             Position::Running { .. } => {
                 if let (None, Some(timeout), false) = (
                     self.deadline_ms,
@@ -170,6 +172,7 @@ impl<S> Record<S> {
             Position::Ended | Position::NotStarted => {
                 self.deadline_ms = None;
                 self.timeout_left_ms = None;
+                self.suspended = false;
             }
         }
         self.position = position;
@@ -285,7 +288,7 @@ impl<S> Record<S> {
     /// The workflow timeout fell due at `now_ms`: the workflow runs its timeout failover step,
     /// or ends. `false` if it was not due (it ended, paused, or its deadline moved).
     pub fn time_out<W>(&mut self, settings: &Settings<W>, now_ms: u64) -> bool {
-        if self.deadline_ms.is_none_or(|deadline| deadline > now_ms) {
+        if self.suspended || self.deadline_ms.is_none_or(|deadline| deadline > now_ms) {
             return false;
         }
         let position = match settings.timeout_failover() {
@@ -364,6 +367,31 @@ mod tests {
             "what was left runs down again"
         );
         assert!(!record.unsuspend(&settings, 30_000));
+    }
+
+    #[test]
+    fn a_command_that_moves_a_suspended_workflow_starts_no_timeout_and_runs_no_step() {
+        let settings = Settings::<Flow>::new().timeout(Duration::from_secs(10));
+        let mut record = started(&settings);
+        record.suspend(4_000, "flow").unwrap();
+        record
+            .transition(
+                Transition::update_state(2).transition_to(B, 7),
+                &settings,
+                STEPS,
+                5_000,
+                "flow",
+            )
+            .unwrap();
+        assert!(record.running().is_none(), "still suspended");
+        assert_eq!(
+            (record.deadline_ms, record.timeout_left_ms),
+            (None, Some(6_000))
+        );
+        assert!(!record.time_out(&settings, 60_000));
+        assert!(record.unsuspend(&settings, 10_000));
+        assert_eq!(record.running().map(|(step, _, _)| step), Some("b"));
+        assert_eq!(record.deadline_ms, Some(16_000));
     }
 
     #[test]

@@ -109,7 +109,7 @@ async fn entities_are_listed_newest_first_with_their_state_and_events_in_pages()
         "folded by the entity's own event handler: {body:#}"
     );
     assert_eq!(body["deleted"], false);
-    let (status, page) = admin(&testkit, "/admin/entities/ledger/l1/events?limit=3").await;
+    let (status, page) = admin(&testkit, "/admin/entities/ledger/l1/events?from=1&limit=3").await;
     assert_eq!(status, 200, "{page:#}");
     let seqs: Vec<&Value> = page["events"]
         .as_array()
@@ -130,6 +130,23 @@ async fn entities_are_listed_newest_first_with_their_state_and_events_in_pages()
     assert_eq!(page["events"].as_array().unwrap().len(), 1);
     assert_eq!(page["events"][0]["seq"], 4);
     assert_eq!(page["next_from"], Value::Null, "the last page");
+    let (_, newest) = admin(&testkit, "/admin/entities/ledger/l1/events?limit=2").await;
+    let seqs: Vec<&Value> = newest["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["seq"])
+        .collect();
+    assert_eq!(seqs, [3, 4], "without `from`, the newest page");
+    refused(
+        admin(
+            &testkit,
+            "/admin/entities/ledger/l1/events?from=9223372036854775808",
+        )
+        .await,
+        400,
+        "at most 2^63 - 1",
+    );
 
     // Bad input: a problem body each, and nothing else changes.
     refused(
@@ -366,5 +383,40 @@ async fn a_call_through_the_admin_api_goes_through_the_service_router_and_bad_ca
     );
     let (_, body) = admin(&testkit, "/admin/entities/tally/c1").await;
     assert_eq!(body["state"], 3, "only the PUT changed it");
+    testkit.stop().await;
+}
+
+#[tokio::test]
+async fn the_admin_api_and_console_answer_only_requests_for_the_loopback() {
+    let (testkit, _) = start().await;
+    let ask = |path: &str, host: &str| {
+        testkit
+            .http()
+            .get(testkit.admin_url(path))
+            .header("Host", host)
+            .send()
+    };
+    // A page whose name was made to resolve to 127.0.0.1 (DNS rebinding) names itself.
+    for path in ["/admin/components", "/", "/console.js"] {
+        let response = ask(path, "rebound.example:9001").await.unwrap();
+        assert_eq!(response.status(), 403, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["detail"].as_str().unwrap().contains("loopback"),
+            "{body:#}"
+        );
+    }
+    for host in ["localhost:9001", "127.0.0.1", "[::1]:9001"] {
+        assert_eq!(
+            ask("/admin/components", host).await.unwrap().status(),
+            200,
+            "{host}"
+        );
+    }
+    // Probes and scrapers name the address they dial: health and metrics answer any.
+    assert_eq!(
+        ask("/health/live", "10.0.0.7:9001").await.unwrap().status(),
+        200
+    );
     testkit.stop().await;
 }

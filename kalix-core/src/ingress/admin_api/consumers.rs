@@ -168,15 +168,34 @@ pub(super) async fn redeliver(
     let answer = async {
         from_operator(&headers)?;
         let (topic, id) = path(ids)?;
+        // Another service's stream is read from that service: a message published here would
+        // reach nobody.
+        let from_stream = api.components.iter().any(|component| {
+            component.handlers.iter().any(|handler| {
+                handler.topic_subscription().is_some_and(|subscription| {
+                    subscription
+                        .service
+                        .is_some_and(|service| format!("{service}.{}", subscription.topic) == topic)
+                })
+            })
+        });
+        if from_stream {
+            return Err(bad_request(format!(
+                "'{topic}' is another service's stream: its dead letters can be read here, not \
+                 redelivered (the stream is that service's to publish)"
+            )));
+        }
         let messages = api.dead_lettered(&topic, MAX_LIMIT).await?;
         let Some(stored) = messages.into_iter().find(|stored| stored.message.id == id) else {
             return Err(not_found(format!(
                 "no dead letter '{id}' among the first {MAX_LIMIT} of topic '{topic}'"
             )));
         };
-        // A new id: the topic keeps the first delivery's id and would drop the same one again.
+        // A new id, the topic keeping the first delivery's and dropping it again; derived from
+        // the dead letter's, so redelivering it twice (a retried request) publishes it once.
+        // A redelivered message dead-lettered again has an id of its own to redeliver.
         let mut message = stored.message;
-        let redelivered = format!("{id}~redelivered-{}", uuid::Uuid::new_v4().simple());
+        let redelivered = format!("{id}~redelivered");
         message.id = redelivered.clone();
         message
             .attributes

@@ -11,6 +11,9 @@ use crate::outcome::Outcome;
 use crate::registry::ComponentKind;
 use crate::store::EntityRows;
 
+/// How far back from an entity's last event a page of its events may start.
+const MAX_EVENTS_BACK: u64 = 100_000;
+
 /// Where an entity kind keeps what it is.
 fn rows_of(kind: ComponentKind) -> EntityRows {
     match kind {
@@ -115,7 +118,10 @@ pub(super) async fn events(
         let (type_id, id) = path(ids)?;
         let params = params(query)?;
         let limit = limit(&params)?;
-        let from = number(&params, "from")?.unwrap_or(1).max(1);
+        let asked_from = number(&params, "from")?;
+        if asked_from.is_some_and(|from| from > i64::MAX as u64) {
+            return Err(bad_request("`from` is a sequence number, at most 2^63 - 1"));
+        }
         let component = api.keyed(&type_id)?;
         if component.kind != ComponentKind::EventSourcedEntity {
             return Err(bad_request(format!(
@@ -124,8 +130,25 @@ pub(super) async fn events(
                 component.kind.as_str()
             )));
         }
+        let last = read(api.store.last_seq(&type_id, &id)).await?;
+        // Without `from`, the newest page. A journal may be read from its end (SQLite walks
+        // it back from its newest event), so a page starts at most so far back.
+        let from = asked_from
+            .unwrap_or_else(|| last.saturating_sub(limit as u64 - 1))
+            .max(1);
+        if last.saturating_sub(from) > MAX_EVENTS_BACK {
+            return Err(bad_request(format!(
+                "`from` is {} events before the last ({last}); a page starts at most \
+                 {MAX_EVENTS_BACK} events back: ask from {} on",
+                last - from,
+                last - MAX_EVENTS_BACK
+            )));
+        }
         let page = read(api.store.events_page(&type_id, &id, from, limit)).await?;
-        let next = (page.len() == limit).then(|| page.last().map(|e| e.seq + 1));
+        let next = page
+            .last()
+            .filter(|event| event.seq < last)
+            .map(|e| e.seq + 1);
         let events: Vec<Value> = page
             .iter()
             .map(|event| {
@@ -141,7 +164,7 @@ pub(super) async fn events(
             "id": id,
             "from": from,
             "events": events,
-            "next_from": next.flatten(),
+            "next_from": next,
         }))
     };
     respond(answer.await)

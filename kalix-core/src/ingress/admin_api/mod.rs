@@ -64,6 +64,16 @@ type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
 /// cannot suspend a workflow behind their back.
 pub(crate) const ADMIN_HEADER: &str = "x-kalix-admin";
 
+/// Whether `host` (a `Host` header's value) names this machine's loopback: `localhost`,
+/// `127.0.0.1` or `[::1]`, with any port.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "::1"
+}
+
 /// Refuses a `POST` without [`ADMIN_HEADER`].
 fn from_operator(headers: &http::HeaderMap) -> Result<(), Refused> {
     if headers.contains_key(ADMIN_HEADER) {

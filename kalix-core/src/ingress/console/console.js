@@ -39,6 +39,12 @@ async function post(path, body) {
   return answer;
 }
 
+// A time in ms since the epoch as ISO text, or the number itself when no Date can hold it.
+function dateText(ms) {
+  const date = new Date(ms);
+  return Number.isFinite(date.getTime()) ? date.toISOString() : String(ms);
+}
+
 function pretty(value) {
   return typeof value === "string" ? value : JSON.stringify(value, null, 2);
 }
@@ -221,7 +227,7 @@ loaders.timers = async () => {
     for (const timer of answer.timers) {
       body.append(element("tr", {}, [
         element("td", { text: timer.name }),
-        element("td", { text: new Date(timer.due_ms).toISOString() }),
+        element("td", { text: dateText(timer.due_ms) }),
         element("td", { text: `${timer.target.component}.${timer.target.method}` }),
         element("td", { text: String(timer.attempts) }),
       ]));
@@ -323,7 +329,7 @@ loaders.consumers = async () => {
     for (const consumer of answer.consumers) {
       const seen = consumer.this_process;
       const error = seen && seen.last_error
-        ? `${new Date(seen.last_error.at_ms).toISOString()}: ${seen.last_error.error}` : "";
+        ? `${dateText(seen.last_error.at_ms)}: ${seen.last_error.error}` : "";
       consumerBody.append(element("tr", { "data-consumer": consumer.name }, [
         element("td", { text: consumer.name }),
         element("td", { text: consumer.kind }),

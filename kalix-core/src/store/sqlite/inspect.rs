@@ -138,11 +138,11 @@ fn events_page(
     let end = from.saturating_add(limit as u64);
     let mut page = Vec::with_capacity(limit.min(1024));
     let mut rows = statement
-        .query(params![head, from as i64])
+        .query(params![head, from.min(i64::MAX as u64) as i64])
         .map_err(sqlite_error)?;
     while let Some(row) = rows.next().map_err(sqlite_error)? {
         let seq = row.get::<_, i64>(0).map_err(sqlite_error)? as u64;
-        if seq >= end {
+        if seq >= end || page.len() == limit {
             continue;
         }
         page.push(StoredEvent {
