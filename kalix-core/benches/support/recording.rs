@@ -41,7 +41,7 @@ pub fn install() {
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
         .and_then(|b| {
             b.set_buckets_for_metric(
-                Matcher::Full("kalix_store_commit_batch_size".into()),
+                Matcher::Full(kalix_core::telemetry::names::STORE_COMMIT_BATCH_SIZE.into()),
                 &batch,
             )
         })

@@ -16,17 +16,6 @@ pub struct TimerFilter {
     pub failing: bool,
 }
 
-impl TimerFilter {
-    /// Whether `timer` passes the filter.
-    pub fn selects(&self, timer: &TimerRecord) -> bool {
-        self.name_prefix
-            .as_deref()
-            .is_none_or(|prefix| timer.name.starts_with(prefix))
-            && self.due_before_ms.is_none_or(|due| timer.due_ms < due)
-            && (!self.failing || timer.attempts > 0)
-    }
-}
-
 /// Where an entity type keeps what it is: state rows, or journals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntityRows {

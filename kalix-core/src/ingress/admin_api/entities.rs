@@ -6,8 +6,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::call::{Call, UntypedCall};
-use crate::outcome::Outcome;
+use crate::call::Call;
 use crate::registry::ComponentKind;
 use crate::store::EntityRows;
 
@@ -69,23 +68,9 @@ pub(super) async fn entity(
                 // read through its host, as a command would see it.
                 let call = Call::new(component.id, crate::host::event_sourced::STATE)
                     .with_path_param("id", id.clone());
-                match api
-                    .dispatcher
-                    .call(UntypedCall { call, defect: None })
-                    .await
-                {
-                    Outcome::Reply { body: folded, .. } => {
-                        let folded = stored_json(&folded);
-                        body["state"] = folded["state"].clone();
-                        body["deleted"] = folded["deleted"].clone();
-                    }
-                    Outcome::Error(error) => {
-                        let status = StatusCode::from_u16(error.status())
-                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                        return Err(problem(status, error.description()));
-                    }
-                    Outcome::Ignore | Outcome::Stream(_) => {}
-                }
+                let folded = api.call_internal(call).await?;
+                body["state"] = folded["state"].clone();
+                body["deleted"] = folded["deleted"].clone();
                 body["seq"] = last_seq.into();
                 body["events"] = format!(
                     "/admin/entities/{}/{}/events",

@@ -208,6 +208,22 @@ fn path<T>(extracted: Result<Path<T>, PathRejection>) -> Result<T, Refused> {
 }
 
 impl AdminApi {
+    /// Runs one of the runtime's internal handlers (a workflow's admin action, an entity's
+    /// state reader) through the dispatcher: its JSON reply, or its error as a problem with
+    /// the status it chose.
+    async fn call_internal(&self, call: crate::call::Call) -> Result<Value, Refused> {
+        let untyped = crate::call::UntypedCall { call, defect: None };
+        match self.dispatcher.call(untyped).await {
+            crate::outcome::Outcome::Reply { body, .. } => Ok(stored_json(&body)),
+            crate::outcome::Outcome::Error(error) => {
+                let status = StatusCode::from_u16(error.status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                Err(problem(status, error.description()))
+            }
+            crate::outcome::Outcome::Ignore | crate::outcome::Outcome::Stream(_) => Ok(Value::Null),
+        }
+    }
+
     /// The keyed component (entity or workflow) storing under `type_id`, or a 404.
     fn keyed(&self, type_id: &str) -> Result<&'static ComponentDescriptor, Refused> {
         self.components

@@ -6,8 +6,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::call::{Call, UntypedCall};
-use crate::outcome::Outcome;
+use crate::call::Call;
 use crate::registry::ComponentKind;
 
 impl AdminApi {
@@ -76,19 +75,7 @@ pub(super) async fn administer(
         let call = Call::new(component.id, crate::host::workflow::ADMIN)
             .with_path_param("id", id.clone())
             .with_path_param("action", action);
-        let changed = match api
-            .dispatcher
-            .call(UntypedCall { call, defect: None })
-            .await
-        {
-            Outcome::Reply { body, .. } => stored_json(&body),
-            Outcome::Error(error) => {
-                let status = StatusCode::from_u16(error.status())
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return Err(problem(status, error.description()));
-            }
-            Outcome::Ignore | Outcome::Stream(_) => Value::Null,
-        };
+        let changed = api.call_internal(call).await?;
         let mut body = api.workflow_record(&type_id, &id).await?;
         body["changed"] = changed;
         Ok(body)

@@ -268,14 +268,16 @@ async fn events_from(
         .query(&statement, &[&type_id, &entity_id, &(from as i64)])
         .await
         .map_err(db_error)?;
-    Ok(rows
-        .iter()
-        .map(|row| StoredEvent {
-            seq: row.get::<_, i64>(0) as u64,
-            type_name: row.get(1),
-            payload: Bytes::from(row.get::<_, Vec<u8>>(2)),
-        })
-        .collect())
+    Ok(rows.iter().map(stored_event).collect())
+}
+
+/// An event from a row of (seq, type_name, payload).
+pub(super) fn stored_event(row: &tokio_postgres::Row) -> StoredEvent {
+    StoredEvent {
+        seq: row.get::<_, i64>(0) as u64,
+        type_name: row.get(1),
+        payload: Bytes::from(row.get::<_, Vec<u8>>(2)),
+    }
 }
 
 /// Applies consecutive state writes, pipelined; then asks for the versions of the refused ones.

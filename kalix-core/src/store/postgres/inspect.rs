@@ -1,6 +1,5 @@
 //! The admin API's reads on PostgreSQL.
 
-use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use super::{PostgresStore, db_error, pool_error};
@@ -60,14 +59,7 @@ impl InspectStore for PostgresStore {
                 .query(&sql, &[&type_id, &entity_id, &from, &(limit as i64)])
                 .await
                 .map_err(db_error)?;
-            Ok(rows
-                .iter()
-                .map(|row| StoredEvent {
-                    seq: row.get::<_, i64>(0) as u64,
-                    type_name: row.get(1),
-                    payload: Bytes::from(row.get::<_, Vec<u8>>(2)),
-                })
-                .collect())
+            Ok(rows.iter().map(super::entity::stored_event).collect())
         })
     }
 
