@@ -110,6 +110,38 @@ impl Invocation {
         self.metadata.get(name).map(str::to_owned)
     }
 
+    /// Decodes a gRPC method's request message `T` (its proto3 JSON): the body, or an empty
+    /// object without one, with each path parameter and query value of an HTTP request
+    /// transcoded to the method set as the field of its name, as text (proto3 JSON reads
+    /// numbers from text too).
+    pub fn message<T: DeserializeOwned>(&mut self, type_name: &str) -> Result<T, CallError> {
+        if self.path_params.is_empty() && self.query.is_empty() {
+            if matches!(self.body, Body::Absent) {
+                let empty = serde_json::Value::Object(Default::default());
+                return serde_path_to_error::deserialize(&empty)
+                    .map_err(|error| invalid_body(error, type_name));
+            }
+            return self.body(type_name);
+        }
+        let mut message = match std::mem::take(&mut self.body) {
+            Body::Absent => serde_json::Value::Object(Default::default()),
+            Body::Bytes(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|error| bad_request(format!("Malformed JSON body: {error}")))?,
+            Body::Value(value) => value.as_ref().clone(),
+        };
+        let Some(fields) = message.as_object_mut() else {
+            return Err(bad_request(format!(
+                "The body of a {type_name} is a JSON object"
+            )));
+        };
+        for (name, value) in self.path_params.iter().chain(&self.query) {
+            // The field by either of its JSON names, once.
+            fields.remove(&lower_camel(name));
+            fields.insert(name.clone(), serde_json::Value::String(value.clone()));
+        }
+        serde_path_to_error::deserialize(&message).map_err(|error| invalid_body(error, type_name))
+    }
+
     /// Decodes the JSON body as `T`; errors name the path of the offending field.
     pub fn body<T: DeserializeOwned>(&mut self, type_name: &str) -> Result<T, CallError> {
         match std::mem::take(&mut self.body) {
@@ -167,6 +199,23 @@ fn parse_query<T: UrlParam>(name: &str, raw: &str, type_name: &str) -> Result<T,
             "Request parameter '{name}' must be of type {type_name}, received '{raw}'"
         ))
     })
+}
+
+/// `cart_id` as proto3 JSON names the field by default: `cartId`.
+fn lower_camel(name: &str) -> String {
+    let mut camel = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            camel.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            camel.push(c);
+        }
+    }
+    camel
 }
 
 fn invalid_body(

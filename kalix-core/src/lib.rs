@@ -91,6 +91,7 @@ mod error;
 pub mod event_sourced_entity;
 mod eventing;
 mod fingerprint;
+pub mod grpc;
 pub mod guide;
 /// The README's examples, compiled and run with the doc tests so the tour stays true.
 #[cfg(doctest)]
@@ -156,8 +157,8 @@ pub use metrics;
 /// Attribute macros. `#[action]` and `#[value_entity]` go on an `impl` block; the others go on
 /// its methods.
 pub use kalix_macros::{
-    acl, action, delete, event_handler, event_sourced_entity, get, jwt, on_startup, patch, post,
-    publish, put, query, settings, step, subscribe, value_entity, view, workflow,
+    acl, action, delete, event_handler, event_sourced_entity, get, grpc, jwt, on_startup, patch,
+    post, publish, put, query, settings, step, subscribe, value_entity, view, workflow,
 };
 
 /// What a component module needs: `use kalix_core::prelude::*;`.
@@ -176,7 +177,7 @@ pub mod prelude {
         MissingDependency, SuccessCode,
     };
     pub use kalix_macros::{
-        acl, action, delete, event_handler, event_sourced_entity, get, jwt, on_startup, patch,
-        post, publish, put, query, settings, step, subscribe, value_entity, view, workflow,
+        acl, action, delete, event_handler, event_sourced_entity, get, grpc, jwt, on_startup,
+        patch, post, publish, put, query, settings, step, subscribe, value_entity, view, workflow,
     };
 }

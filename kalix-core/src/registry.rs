@@ -160,11 +160,21 @@ pub enum PublishTarget {
 }
 
 impl HandlerDescriptor {
-    /// Its HTTP route, if one of its triggers is a route.
+    /// Its HTTP route, if one of its triggers is a route (or a gRPC method with a
+    /// `google.api.http` option).
     pub fn route(&'static self) -> Option<&'static RouteDescriptor> {
         self.triggers.iter().find_map(|trigger| match trigger {
             Trigger::Http(route) => Some(route),
+            Trigger::Grpc(method) => method.http,
             Trigger::Startup { .. } | Trigger::Subscription(_) | Trigger::Topic(_) => None,
+        })
+    }
+
+    /// The `.proto` method it implements, if it implements one.
+    pub fn grpc(&self) -> Option<&'static MethodInfo> {
+        self.triggers.iter().find_map(|trigger| match trigger {
+            Trigger::Grpc(method) => Some(*method),
+            _ => None,
         })
     }
 
@@ -172,7 +182,9 @@ impl HandlerDescriptor {
     pub fn startup_retries(&self) -> Option<u32> {
         self.triggers.iter().find_map(|trigger| match trigger {
             Trigger::Startup { max_retries } => Some(*max_retries),
-            Trigger::Http(_) | Trigger::Subscription(_) | Trigger::Topic(_) => None,
+            Trigger::Http(_) | Trigger::Subscription(_) | Trigger::Topic(_) | Trigger::Grpc(_) => {
+                None
+            }
         })
     }
 
@@ -180,7 +192,9 @@ impl HandlerDescriptor {
     pub fn subscription(&self) -> Option<&SubscriptionDescriptor> {
         self.triggers.iter().find_map(|trigger| match trigger {
             Trigger::Subscription(subscription) => Some(subscription),
-            Trigger::Http(_) | Trigger::Startup { .. } | Trigger::Topic(_) => None,
+            Trigger::Http(_) | Trigger::Startup { .. } | Trigger::Topic(_) | Trigger::Grpc(_) => {
+                None
+            }
         })
     }
 
@@ -208,6 +222,9 @@ pub enum Trigger {
     Subscription(SubscriptionDescriptor),
     /// Each message of a topic whose type the handler takes, at least once, in order.
     Topic(TopicSubscriptionDescriptor),
+    /// A call of a `.proto` service's method over gRPC (and over HTTP, if the method has a
+    /// `google.api.http` option).
+    Grpc(&'static MethodInfo),
 }
 
 /// A handler's subscription to a topic (`#[subscribe(topic = "..")]`) or to another service's
@@ -356,6 +373,38 @@ pub enum RouteSegment {
 }
 
 inventory::collect!(ComponentDescriptor);
+
+/// A method of a `.proto` service, as the runtime serves it.
+#[derive(Debug)]
+pub struct MethodInfo {
+    /// The service's full name: `com.example.fibonacci.Fibonacci`.
+    pub service: &'static str,
+    /// The method's name: `NextNumber`.
+    pub name: &'static str,
+    /// The path its requests come on: `/com.example.fibonacci.Fibonacci/NextNumber`.
+    pub path: &'static str,
+    /// Whether it answers with a stream.
+    pub server_streaming: bool,
+    /// Whether it takes a stream.
+    pub client_streaming: bool,
+    /// Its HTTP route from a `google.api.http` option, if it has one.
+    pub http: Option<&'static RouteDescriptor>,
+    /// A request message in protobuf as the JSON handlers read (the proto3 JSON mapping).
+    pub decode: fn(&[u8]) -> Result<serde_json::Value, String>,
+    /// A reply as handlers write it (JSON) in protobuf.
+    pub encode: fn(&[u8]) -> Result<Vec<u8>, String>,
+}
+
+/// The `FileDescriptorSet` of a crate's `.proto` files (with their imports), registered by the
+/// code `kalix-build` generates: what the reflection service answers with.
+#[derive(Debug)]
+pub struct DescriptorSet {
+    /// The encoded `google.protobuf.FileDescriptorSet`.
+    pub bytes: &'static [u8],
+}
+
+inventory::collect!(DescriptorSet);
+
 
 /// A view table, as `#[view]` describes it beside its component (whose handlers are the
 /// queries).

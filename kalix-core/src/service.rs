@@ -318,7 +318,7 @@ impl Service {
                 .locate(service)
                 .map_err(StartError::UnlocatedService)?;
         }
-        let router = crate::ingress::router(
+        let routers = crate::ingress::routers(
             Arc::clone(&dispatcher),
             &config,
             Arc::clone(&env.store),
@@ -329,7 +329,7 @@ impl Service {
             components: components.clone(),
             store: Arc::clone(&env.store),
             dispatcher: Arc::clone(&dispatcher),
-            service: router.clone(),
+            service: routers.http.clone(),
             view_rebuilds: Arc::clone(&views.rebuilds),
             view_news: Arc::clone(&views.news),
         });
@@ -352,7 +352,7 @@ impl Service {
         };
         let server = tokio::spawn(crate::ingress::serve(
             listener,
-            router,
+            routers,
             limits,
             async move {
                 let _ = stopped.await;
@@ -589,12 +589,15 @@ impl Admin {
         };
         tokio::spawn(crate::ingress::serve(
             listener,
-            crate::ingress::admin_router(
-                Arc::clone(&health),
-                api_description,
-                api,
-                local_addr.ip().is_loopback(),
-            ),
+            crate::ingress::Routers {
+                http: crate::ingress::admin_router(
+                    Arc::clone(&health),
+                    api_description,
+                    api,
+                    local_addr.ip().is_loopback(),
+                ),
+                grpc: None,
+            },
             limits,
             async move {
                 let _ = stopped.await;

@@ -20,17 +20,47 @@ pub(crate) fn arg_ident(index: usize) -> syn::Ident {
     format_ident!("__kalix_arg_{}", index)
 }
 
-/// `let __kalix_arg_N: T = ...;` for every parameter taken from the invocation.
+/// `let __kalix_arg_N: T = ...;` for every parameter taken from the invocation (for a gRPC
+/// handler, after the checks of its types against its method's).
 pub(crate) fn extractions(handler: &Handler) -> TokenStream {
-    handler
+    let grpc = handler.grpc.is_some();
+    let checks = grpc_checks(handler);
+    let extractions = handler
         .params
         .iter()
         .enumerate()
-        .map(|(index, param)| extraction(index, param))
-        .collect()
+        .map(|(index, param)| extraction(index, param, grpc));
+    quote!(#checks #(#extractions)*)
 }
 
-fn extraction(index: usize, param: &Param) -> TokenStream {
+/// A gRPC handler's request and reply types checked against its method's constant: each a
+/// call that compiles only if they agree, spanned at the handler's type, so a wrong message is
+/// reported there (and a misspelled method at the method's path).
+fn grpc_checks(handler: &Handler) -> TokenStream {
+    let Some(method) = &handler.grpc else {
+        return TokenStream::new();
+    };
+    let mut checks = Vec::new();
+    if let Some(param) = handler
+        .params
+        .iter()
+        .find(|p| matches!(p.kind, ParamKind::Body))
+    {
+        let ty = &param.ty;
+        let core = KalixCoreAt(type_span(ty));
+        checks.push(quote_spanned!(type_span(ty)=> #core::__private::grpc_request::<#ty, _, _>(&#method);));
+    }
+    let reply = handler.reply.ty();
+    let core = KalixCoreAt(type_span(reply));
+    let check = match handler.reply {
+        Reply::Unary(_) => quote_spanned!(type_span(reply)=> #core::__private::grpc_unary_reply::<#reply, _>(&#method);),
+        Reply::Stream(_) => quote_spanned!(type_span(reply)=> #core::__private::grpc_streamed_reply::<#reply, _>(&#method);),
+    };
+    checks.push(check);
+    quote!(#(#checks)*)
+}
+
+fn extraction(index: usize, param: &Param, grpc: bool) -> TokenStream {
     let arg = arg_ident(index);
     // A `&str` parameter is read as a `String` and lent to the handler.
     let owned: Type = syn::parse_quote_spanned!(param.ty.span()=> ::std::string::String);
@@ -75,6 +105,11 @@ fn extraction(index: usize, param: &Param) -> TokenStream {
         } => {
             let core = KalixCoreAt(span);
             quote_spanned!(span=> ::core::result::Result::<_, #core::CallError>::Ok(__kalix_invocation.header_optional(#name)))
+        }
+        ParamKind::Body if grpc => {
+            let text = type_text(ty);
+            let core = KalixCoreAt(span);
+            quote_spanned!(span=> #core::__private::grpc_message::<#ty>(&mut __kalix_invocation, #text))
         }
         ParamKind::Body => {
             let text = type_text(ty);
@@ -509,6 +544,9 @@ fn handler_descriptor(handler: &Handler) -> TokenStream {
             }
         )));
     }
+    if let Some(method) = &handler.grpc {
+        triggers.push(quote!(#KalixCore::__private::Trigger::Grpc(#method.info())));
+    }
     if let Some(subscription) = &handler.subscription {
         triggers.extend(subscription_trigger(handler, subscription));
     }
@@ -655,15 +693,45 @@ pub(crate) fn entity_dispatch_fn(entity: &EntityDispatch<'_>, handler: &Handler)
     let args = call_args(handler, &quote!(__kalix_context), &quote!(__kalix_state));
     let reply = handler.reply.ty();
     let command = quote_spanned!(reply.span()=> #command::<#self_ty, #reply>);
+    // A gRPC command's entity is named by the request message's field of the id's name.
+    let message = handler
+        .params
+        .iter()
+        .position(|p| matches!(p.kind, ParamKind::Body))
+        .filter(|_| handler.grpc.is_some());
+    let (id_from_path, id_from_message) = match message {
+        Some(index) => {
+            let arg = arg_ident(index);
+            let Ok(mut field) = syn::parse_str::<syn::Ident>(&id.value()) else {
+                return syn::Error::new(id.span(), "a gRPC entity's id names a field of the request message: a Rust identifier")
+                    .to_compile_error();
+            };
+            field.set_span(id.span());
+            let core = KalixCoreAt(id.span());
+            (
+                TokenStream::new(),
+                quote_spanned! {id.span()=>
+                    let __kalix_entity_id = #core::__private::grpc_entity_id(&#arg.#field);
+                },
+            )
+        }
+        None => (
+            quote! {
+                let __kalix_entity_id = match __kalix_invocation.path_param::<::std::string::String>(#id, "String") {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(error) => return #KalixCore::__private::HandlerOutcome::error(error),
+                };
+            },
+            TokenStream::new(),
+        ),
+    };
     dispatch_fn(
         &dispatch,
         quote! {
             let __kalix_runtime = #KalixCore::__private::downcast::<#runtime<#self_ty>>(__kalix_instance);
-            let __kalix_entity_id = match __kalix_invocation.path_param::<::std::string::String>(#id, "String") {
-                ::core::result::Result::Ok(value) => value,
-                ::core::result::Result::Err(error) => return #KalixCore::__private::HandlerOutcome::error(error),
-            };
+            #id_from_path
             #extractions
+            #id_from_message
             let __kalix_metadata = __kalix_invocation.take_metadata();
             #command(
                 &__kalix_runtime,

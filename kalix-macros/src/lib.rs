@@ -83,6 +83,17 @@ pub fn subscribe(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("subscribe", item)
 }
 
+/// Implements a method of a `.proto` service with a handler of an `#[action]`,
+/// `#[value_entity]`, `#[event_sourced_entity]` or `#[workflow]` impl block:
+/// `#[grpc(Fibonacci::NextNumber)]`, naming the method's constant that `kalix-build` generated.
+/// The handler takes the request message and replies with the reply message (a stream of them
+/// for a server-streaming method, from an action); an entity's id is the message's field named
+/// by its `id` option.
+#[proc_macro_attribute]
+pub fn grpc(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("grpc", item)
+}
+
 /// Publishes the replies of a handler of an `#[action]` impl block to a topic, as CloudEvents:
 /// `#[publish(topic = "counter-events")]`.
 #[proc_macro_attribute]

@@ -26,6 +26,7 @@ mod action;
 mod counting_store;
 mod event_sourced;
 mod eventually;
+mod grpc;
 
 mod http_transport;
 
@@ -48,6 +49,7 @@ pub use action::{ActionResult, ActionTestKit};
 pub use counting_store::CountingStore;
 pub use event_sourced::{Emitted, EventSourcedResult, EventSourcedTestKit};
 pub use eventually::{EVENTUALLY, eventually, eventually_within};
+pub use grpc::grpc_channel;
 pub use http_transport::HttpTransport;
 pub use integration::{TestKit, TestKitBuilder};
 pub use openapi::OPENAPI_VALIDATOR_VARIABLE;

@@ -42,3 +42,20 @@ impl<T: Send + 'static> EffectStream<T> {
         self.effects
     }
 }
+
+/// A stream of the effects an iterator yields (computed up front), without a stream crate:
+/// `effects.into_iter().collect::<EffectStream<_>>()`.
+///
+/// ```
+/// use kalix_core::prelude::*;
+///
+/// fn count_to(n: u32) -> action::EffectStream<u32> {
+///     (1..=n).map(action::Effect::reply).collect()
+/// }
+/// ```
+impl<T: Send + 'static> FromIterator<Effect<T>> for EffectStream<T> {
+    fn from_iter<I: IntoIterator<Item = Effect<T>>>(effects: I) -> Self {
+        let effects: Vec<Effect<T>> = effects.into_iter().collect();
+        Self::new(futures_util::stream::iter(effects))
+    }
+}

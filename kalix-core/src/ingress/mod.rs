@@ -5,6 +5,7 @@
 mod admin;
 mod admin_api;
 mod bearer_keys;
+mod grpc;
 mod guard;
 mod metrics;
 mod problem;
@@ -35,10 +36,45 @@ use request::{BodyBudget, RequestLimits};
 pub(crate) use routes::RouteTemplate;
 pub(crate) use server::{ConnectionLimits, serve};
 
-/// Builds the router serving every handler that has a route.
-pub(crate) fn router(
+/// The routers of the service's port: HTTP, and gRPC for requests of that content type.
+#[derive(Clone)]
+pub(crate) struct Routers {
+    pub http: Router,
+    /// Only when a handler implements a `.proto` method: a service without needs no check.
+    pub grpc: Option<Router>,
+}
+
+/// Builds the routers serving every handler that has a route or implements a `.proto` method.
+pub(crate) fn routers(
     dispatcher: Arc<Dispatcher>,
     config: &Config,
+    store: Arc<dyn Store>,
+    news: Arc<crate::news::KeyedNews>,
+    access: &Arc<AccessPolicy>,
+) -> Result<Routers, StartError> {
+    let limits = request_limits(config);
+    let grpc = dispatcher
+        .handlers()
+        .iter()
+        .any(|bound| bound.handler.grpc().is_some())
+        .then(|| grpc::router(&dispatcher, &limits, access));
+    let http = router(dispatcher, limits, store, news, access)?;
+    Ok(Routers { http, grpc })
+}
+
+fn request_limits(config: &Config) -> RequestLimits {
+    RequestLimits {
+        max_body_bytes: config.max_body_bytes,
+        body_timeout: config.body_timeout,
+        request_timeout: config.request_timeout,
+        budget: BodyBudget::new(config.max_buffered_body_bytes),
+    }
+}
+
+/// Builds the router serving every handler that has a route.
+fn router(
+    dispatcher: Arc<Dispatcher>,
+    limits: RequestLimits,
     store: Arc<dyn Store>,
     news: Arc<crate::news::KeyedNews>,
     access: &Arc<AccessPolicy>,
@@ -65,12 +101,6 @@ pub(crate) fn router(
             _ => None,
         })
         .collect();
-    let limits = RequestLimits {
-        max_body_bytes: config.max_body_bytes,
-        body_timeout: config.body_timeout,
-        request_timeout: config.request_timeout,
-        budget: BodyBudget::new(config.max_buffered_body_bytes),
-    };
     let mut by_path: BTreeMap<String, (MethodRouter, Vec<HttpMethod>)> = BTreeMap::new();
     for entry in table.entries() {
         let endpoint = request::endpoint(

@@ -67,7 +67,7 @@ impl BodyBudget {
 
 /// The bytes one body holds of the budget, given back when it is dropped.
 #[derive(Default)]
-struct BudgetShare<'a> {
+pub(super) struct BudgetShare<'a> {
     free: Option<&'a AtomicUsize>,
     bytes: usize,
 }
@@ -260,7 +260,7 @@ static ALWAYS_KEPT: [(&str, HeaderName); 3] = [
     ),
 ];
 
-fn forwarded_headers(headers: &HeaderMap, allowed: &[&str]) -> Metadata {
+pub(super) fn forwarded_headers(headers: &HeaderMap, allowed: &[&str]) -> Metadata {
     let mut metadata = Metadata::new();
     for &name in allowed {
         for value in headers.get_all(name) {
@@ -308,6 +308,26 @@ async fn read_json_body<'a>(
             ),
         ));
     }
+    let (bytes, held) = read_bounded(headers, body, limits).await?;
+    // A body must say it is JSON: a form or plain-text request a browser may send across sites
+    // without asking (CSRF) is never taken as a command.
+    if content_type.is_none() && !bytes.is_empty() {
+        return Err(problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "A request body needs the header 'Content-Type: application/json'",
+        ));
+    }
+    Ok((bytes, held))
+}
+
+/// The whole body, bounded in size (413), in the time it may take to arrive (408) and by the
+/// bytes all bodies may hold at once (503); what it holds of that budget comes with it.
+pub(super) async fn read_bounded<'a>(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    limits: &'a RequestLimits,
+) -> Result<(bytes::Bytes, BudgetShare<'a>), Box<Response>> {
+    let problem = |status: StatusCode, detail: &str| Box::new(problem_response(status, detail));
     let too_large = || {
         problem(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -381,20 +401,11 @@ async fn read_json_body<'a>(
                 )
             })?,
     };
-    let (bytes, held) = read?;
-    // A body must say it is JSON: a form or plain-text request a browser may send across sites
-    // without asking (CSRF) is never taken as a command.
-    if content_type.is_none() && !bytes.is_empty() {
-        return Err(problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "A request body needs the header 'Content-Type: application/json'",
-        ));
-    }
-    Ok((bytes, held))
+    read
 }
 
 /// `30 s`, `1.5 s`: a timeout as a message shows it.
-fn seconds(duration: Duration) -> String {
+pub(super) fn seconds(duration: Duration) -> String {
     format!("{} s", duration.as_secs_f64())
 }
 

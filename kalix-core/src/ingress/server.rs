@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::response::Response;
 use http::{HeaderValue, Request, StatusCode, Version, header};
 use hyper::body::Incoming;
@@ -58,7 +57,7 @@ static ACCEPT_FAILED: LogLimit = LogLimit::per(Duration::from_secs(10));
 /// grace period ran out does) closes every connection.
 pub(crate) async fn serve(
     listener: TcpListener,
-    router: Router,
+    router: super::Routers,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -107,7 +106,7 @@ pub(crate) async fn serve(
 /// One accepted connection and what serving it needs.
 struct Connection {
     builder: Arc<auto::Builder<TokioExecutor>>,
-    router: Router,
+    router: super::Routers,
     header_timeout: Duration,
     stopping: watch::Receiver<bool>,
 }
@@ -135,6 +134,7 @@ impl Connection {
             .into_owned();
         let mut connection = std::pin::pin!(connection);
         let mut stopping = self.stopping;
+        let at_stop = activity.clone();
         let mut idle = std::pin::pin!(idle_for(activity, self.header_timeout));
         let mut shutting_down = false;
         // An idle connection's graceful close waits for the peer (HTTP/2 pings it once more);
@@ -165,6 +165,13 @@ impl Connection {
                     Ok(()) if *stopping.borrow() && !shutting_down => {
                         connection.as_mut().graceful_shutdown();
                         shutting_down = true;
+                        // An idle HTTP/2 peer that does not answer the last ping does not hold
+                        // the stop up for longer than a header timeout.
+                        if at_stop.as_ref().is_some_and(|activity| activity.idle_for().is_some()) {
+                            cut_off
+                                .as_mut()
+                                .reset(tokio::time::Instant::now() + self.header_timeout);
+                        }
                     }
                     Ok(()) => {}
                     // The server's future was dropped: close without waiting.
@@ -310,13 +317,17 @@ fn connection_builder(limits: ConnectionLimits) -> auto::Builder<TokioExecutor> 
 
 /// Runs one request through the router, after the checks that apply to every request.
 async fn handle(
-    router: Router,
+    router: super::Routers,
     request: Request<Incoming>,
     in_flight: Option<InFlight>,
 ) -> Result<Response, Infallible> {
     let mut response = match malformed(&request) {
         Some(problem) => problem,
         None => {
+            let router = match router.grpc {
+                Some(grpc) if super::grpc::is_grpc(&request) => grpc,
+                _ => router.http,
+            };
             let request = request.map(axum::body::Body::new);
             match router.oneshot(request).await {
                 Ok(response) => response,

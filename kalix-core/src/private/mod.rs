@@ -97,6 +97,32 @@ pub fn body<T: BodyType>(
     invocation.body(type_name)
 }
 
+/// Decodes a gRPC handler's request message (HTTP transcoding sets path and query values as
+/// its fields); the bound carries a readable error.
+pub fn grpc_message<T: BodyType>(
+    invocation: &mut Invocation,
+    type_name: &str,
+) -> Result<T, crate::CallError> {
+    invocation.message(type_name)
+}
+
+/// Compiles only if `I` is the request message of `method`.
+pub const fn grpc_request<I, O, S>(_method: &crate::grpc::Method<I, O, S>) {}
+
+/// Compiles only if `method` answers once, with `O`.
+pub const fn grpc_unary_reply<O, I>(_method: &crate::grpc::Method<I, O, crate::grpc::Unary>) {}
+
+/// Compiles only if `method` answers with a stream of `O`.
+pub const fn grpc_streamed_reply<O, I>(
+    _method: &crate::grpc::Method<I, O, crate::grpc::ServerStreaming>,
+) {
+}
+
+/// The entity id a gRPC command names: its request message's id field, as text.
+pub fn grpc_entity_id<T: std::fmt::Display>(field: &T) -> String {
+    field.to_string()
+}
+
 /// A deferred call with a JSON body; the bound carries a readable error.
 pub fn deferred_with_body<R, B: ClientBodyType>(
     client: &ComponentClient,

@@ -84,6 +84,11 @@ impl ComponentKind {
         }
     }
 
+    /// Whether `#[grpc]` is allowed: on the kinds clients call with commands.
+    pub fn allows_grpc(self) -> bool {
+        self != ComponentKind::View
+    }
+
     /// Whether `#[on_startup]` is allowed.
     pub fn allows_on_startup(self) -> bool {
         self == ComponentKind::Action

@@ -39,6 +39,8 @@ pub(super) enum Binding<'a> {
     Route(&'a Route),
     /// A start-up hook without a route: parameters are reported by the hook's own check.
     Hook,
+    /// A `.proto` method: the request message is the body; no path or query parameters.
+    Grpc,
     /// No route to check against: its template failed to parse, and that is already reported.
     Unknown,
 }
@@ -101,6 +103,12 @@ pub(super) fn classify_params(
             diagnostics.error(
                 &ident,
                 "a parameter is either `#[query]` or `#[header]`, not both",
+            );
+            continue;
+        } else if query && matches!(binding, Binding::Grpc) {
+            diagnostics.error(
+                &ident,
+                "a gRPC handler has no query string: its input is the request message",
             );
             continue;
         } else if query {
@@ -184,7 +192,7 @@ pub(super) fn classify_params(
                     continue;
                 }
                 Binding::Unknown => continue,
-                Binding::Hook | Binding::Route(_) => ParamKind::Body,
+                Binding::Hook | Binding::Route(_) | Binding::Grpc => ParamKind::Body,
             }
         };
         params.push(Param { ident, ty, kind });
