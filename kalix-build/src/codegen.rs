@@ -133,13 +133,17 @@ fn write_method(method: &MethodDescriptor, package: &str, generated: &mut Genera
         Ok(Some(binding)) => match route(method, &binding) {
             Ok(route) => format!("::core::option::Option::Some(&{route})"),
             Err(why) => {
-                generated.warnings.push(format!("{path} is not served over HTTP: {why}"));
+                generated
+                    .warnings
+                    .push(format!("{path} is not served over HTTP: {why}"));
                 "::core::option::Option::None".to_owned()
             }
         },
         Ok(None) => "::core::option::Option::None".to_owned(),
         Err(why) => {
-            generated.warnings.push(format!("{path} is not served over HTTP: {why}"));
+            generated
+                .warnings
+                .push(format!("{path} is not served over HTTP: {why}"));
             "::core::option::Option::None".to_owned()
         }
     };
@@ -189,7 +193,10 @@ fn route(method: &MethodDescriptor, binding: &http_rule::HttpBinding) -> Result<
                         input.full_name()
                     ));
                 };
-                if descriptor.is_list() || descriptor.is_map() || matches!(descriptor.kind(), Kind::Message(_)) {
+                if descriptor.is_list()
+                    || descriptor.is_map()
+                    || matches!(descriptor.kind(), Kind::Message(_))
+                {
                     return Err(format!(
                         "the path variable `{{{field}}}` names a field that is not a single value"
                     ));
@@ -206,7 +213,9 @@ fn route(method: &MethodDescriptor, binding: &http_rule::HttpBinding) -> Result<
     let template = &binding.template;
     let summary = format!("{} (gRPC method {})", method.name(), method.full_name());
     let body = if binding.takes_body {
-        format!("::core::option::Option::Some(|generator| generator.subschema_for::<{private}::JsonValue>())")
+        format!(
+            "::core::option::Option::Some(|generator| generator.subschema_for::<{private}::JsonValue>())"
+        )
     } else {
         "::core::option::Option::None".to_owned()
     };
@@ -279,7 +288,8 @@ fn rewrite_paths(code: &str, from: &str, to: &str) -> String {
     let mut previous: Option<char> = None;
     while let Some(at) = rest.find(from) {
         let before = rest[..at].chars().next_back().or(previous);
-        let starts_path = !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+        let starts_path =
+            !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
         rewritten.push_str(&rest[..at]);
         rewritten.push_str(if starts_path { to } else { from });
         previous = from.chars().next_back();
@@ -296,8 +306,14 @@ mod tests {
     #[test]
     fn only_paths_that_start_with_the_crate_are_rewritten() {
         let to = "::k::tonic::";
-        assert_eq!(rewrite_paths("use tonic::codegen::*;", "tonic::", to), "use ::k::tonic::codegen::*;");
-        assert_eq!(rewrite_paths("x::tonic::y my_tonic::z", "tonic::", to), "x::tonic::y my_tonic::z");
+        assert_eq!(
+            rewrite_paths("use tonic::codegen::*;", "tonic::", to),
+            "use ::k::tonic::codegen::*;"
+        );
+        assert_eq!(
+            rewrite_paths("x::tonic::y my_tonic::z", "tonic::", to),
+            "x::tonic::y my_tonic::z"
+        );
         let once = rewrite_paths("<::pbjson::private::X>", "::pbjson::", "::k::pbjson::");
         assert_eq!(once, "<::k::pbjson::private::X>");
         assert_eq!(rewrite_paths(&once, "::pbjson::", "::k::pbjson::"), once);

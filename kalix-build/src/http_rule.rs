@@ -78,7 +78,9 @@ fn segments(template: &str) -> Result<Vec<Segment>, String> {
         return Err(format!("the path `{template}` does not start with `/`"));
     };
     if template.contains(':') {
-        return Err(format!("the path `{template}` has a verb (`:verb`), which is not served"));
+        return Err(format!(
+            "the path `{template}` has a verb (`:verb`), which is not served"
+        ));
     }
     path.split('/')
         .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {

@@ -55,13 +55,14 @@ pub fn compile_protos_with_includes(
     protos: &[impl AsRef<Path>],
     includes: &[impl AsRef<Path>],
 ) -> io::Result<()> {
-    let out_dir = PathBuf::from(
-        std::env::var_os("OUT_DIR")
-            .ok_or_else(|| io::Error::other("OUT_DIR is not set: call kalix-build from build.rs"))?,
-    );
+    let out_dir =
+        PathBuf::from(std::env::var_os("OUT_DIR").ok_or_else(|| {
+            io::Error::other("OUT_DIR is not set: call kalix-build from build.rs")
+        })?);
     let bundled = out_dir.join("kalix-build-include");
     write_bundled_protos(&bundled)?;
-    let mut include_dirs: Vec<PathBuf> = includes.iter().map(|i| i.as_ref().to_path_buf()).collect();
+    let mut include_dirs: Vec<PathBuf> =
+        includes.iter().map(|i| i.as_ref().to_path_buf()).collect();
     include_dirs.push(bundled);
     include_dirs.push(protoc_bin_vendored::include_path().map_err(io::Error::other)?);
     for proto in protos {
@@ -94,8 +95,9 @@ pub fn compile_protos_with_includes(
         .out_dir(&out_dir)
         .build(&["."])?;
 
-    let pool = prost_reflect::DescriptorPool::decode(descriptors.as_slice())
-        .map_err(|error| io::Error::other(format!("the descriptor set does not decode: {error}")))?;
+    let pool = prost_reflect::DescriptorPool::decode(descriptors.as_slice()).map_err(|error| {
+        io::Error::other(format!("the descriptor set does not decode: {error}"))
+    })?;
     let generated = codegen::generate(&pool, &out_dir)?;
     for warning in &generated.warnings {
         println!("cargo:warning={warning}");

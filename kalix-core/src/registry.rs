@@ -405,7 +405,6 @@ pub struct DescriptorSet {
 
 inventory::collect!(DescriptorSet);
 
-
 /// A view table, as `#[view]` describes it beside its component (whose handlers are the
 /// queries).
 #[derive(Debug)]

@@ -40,21 +40,31 @@ fn grpc_checks(handler: &Handler) -> TokenStream {
     let Some(method) = &handler.grpc else {
         return TokenStream::new();
     };
-    let mut checks = Vec::new();
+    // The method named once, at its path: a misspelled one is one error there.
+    let named = syn::Ident::new("__kalix_method", method.span());
+    let mut checks = vec![quote_spanned!(method.span()=> let #named = &#method;)];
     if let Some(param) = handler
         .params
         .iter()
         .find(|p| matches!(p.kind, ParamKind::Body))
     {
         let ty = &param.ty;
-        let core = KalixCoreAt(type_span(ty));
-        checks.push(quote_spanned!(type_span(ty)=> #core::__private::grpc_request::<#ty, _, _>(&#method);));
+        let span = type_span(ty);
+        let core = KalixCoreAt(span);
+        let named = syn::Ident::new("__kalix_method", span);
+        checks.push(quote_spanned!(span=> #core::__private::grpc_request::<#ty, _>(#named);));
     }
     let reply = handler.reply.ty();
-    let core = KalixCoreAt(type_span(reply));
+    let span = type_span(reply);
+    let core = KalixCoreAt(span);
+    let named = syn::Ident::new("__kalix_method", span);
     let check = match handler.reply {
-        Reply::Unary(_) => quote_spanned!(type_span(reply)=> #core::__private::grpc_unary_reply::<#reply, _>(&#method);),
-        Reply::Stream(_) => quote_spanned!(type_span(reply)=> #core::__private::grpc_streamed_reply::<#reply, _>(&#method);),
+        Reply::Unary(_) => {
+            quote_spanned!(span=> #core::__private::grpc_unary_reply::<#reply, _>(#named);)
+        }
+        Reply::Stream(_) => {
+            quote_spanned!(span=> #core::__private::grpc_streamed_reply::<#reply, _>(#named);)
+        }
     };
     checks.push(check);
     quote!(#(#checks)*)
@@ -703,8 +713,11 @@ pub(crate) fn entity_dispatch_fn(entity: &EntityDispatch<'_>, handler: &Handler)
         Some(index) => {
             let arg = arg_ident(index);
             let Ok(mut field) = syn::parse_str::<syn::Ident>(&id.value()) else {
-                return syn::Error::new(id.span(), "a gRPC entity's id names a field of the request message: a Rust identifier")
-                    .to_compile_error();
+                return syn::Error::new(
+                    id.span(),
+                    "a gRPC entity's id names a field of the request message: a Rust identifier",
+                )
+                .to_compile_error();
             };
             field.set_span(id.span());
             let core = KalixCoreAt(id.span());

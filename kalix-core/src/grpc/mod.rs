@@ -114,7 +114,8 @@ pub fn decode_message<M>(bytes: &[u8]) -> Result<serde_json::Value, String>
 where
     M: prost::Message + Default + serde::Serialize,
 {
-    let message = M::decode(bytes).map_err(|error| format!("the message does not decode: {error}"))?;
+    let message =
+        M::decode(bytes).map_err(|error| format!("the message does not decode: {error}"))?;
     serde_json::to_value(&message).map_err(|error| error.to_string())
 }
 

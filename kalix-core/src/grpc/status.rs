@@ -27,7 +27,6 @@ use tonic::Code;
 /// ```
 pub fn status_code(status: u16) -> Code {
     match status {
-        400 => Code::InvalidArgument,
         401 => Code::Unauthenticated,
         403 => Code::PermissionDenied,
         404 => Code::NotFound,
@@ -38,6 +37,7 @@ pub fn status_code(status: u16) -> Code {
         499 => Code::Cancelled,
         501 => Code::Unimplemented,
         503 => Code::Unavailable,
+        // 400 (`Effect::error`, a message that does not decode), 415, 422, ...
         400..=499 => Code::InvalidArgument,
         _ => Code::Internal,
     }

@@ -154,7 +154,10 @@ impl GrpcEndpoint {
             trace_context::adopt_parent(&span, |key| {
                 request.headers().get(key).and_then(|v| v.to_str().ok())
             });
-            let response = self.respond(request, &status).instrument(span.clone()).await;
+            let response = self
+                .respond(request, &status)
+                .instrument(span.clone())
+                .await;
             let code = status_code(status.load(Ordering::Relaxed));
             let code = if status.load(Ordering::Relaxed) == 200 {
                 Code::Ok
@@ -297,7 +300,9 @@ impl<'a> UnaryService<Bytes> for Call<'a> {
                 Outcome::Ignore => endpoint.encode(b"{}", status).map(tonic::Response::new),
                 Outcome::Stream(_) | Outcome::Error(_) => {
                     status.store(500, Ordering::Relaxed);
-                    Err(Status::internal("the handler answered a unary method with a stream"))
+                    Err(Status::internal(
+                        "the handler answered a unary method with a stream",
+                    ))
                 }
             }
         })
@@ -316,7 +321,9 @@ impl<'a> ServerStreamingService<Bytes> for Call<'a> {
             let path = endpoint.method.path;
             let replies = match endpoint.run(request, caller, status).await? {
                 Outcome::Stream(replies) => replies,
-                Outcome::Reply { body, .. } => futures_util::stream::once(async move { Ok(body) }).boxed(),
+                Outcome::Reply { body, .. } => {
+                    futures_util::stream::once(async move { Ok(body) }).boxed()
+                }
                 Outcome::Ignore => futures_util::stream::empty().boxed(),
                 Outcome::Error(_) => unreachable!("run answers an error as a status"),
             };

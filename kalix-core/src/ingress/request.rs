@@ -387,7 +387,7 @@ pub(super) async fn read_bounded<'a>(
     };
     // A body that has arrived already (most do) needs no timer.
     let mut read = std::pin::pin!(read);
-    let read = match (&mut read).now_or_never() {
+    match (&mut read).now_or_never() {
         Some(read) => read,
         None => tokio::time::timeout(limits.body_timeout, read)
             .await
@@ -400,8 +400,7 @@ pub(super) async fn read_bounded<'a>(
                     ),
                 )
             })?,
-    };
-    read
+    }
 }
 
 /// `30 s`, `1.5 s`: a timeout as a message shows it.

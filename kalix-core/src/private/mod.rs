@@ -106,17 +106,41 @@ pub fn grpc_message<T: BodyType>(
     invocation.message(type_name)
 }
 
-/// Compiles only if `I` is the request message of `method`.
-pub const fn grpc_request<I, O, S>(_method: &crate::grpc::Method<I, O, S>) {}
+/// `Self` is the request message of the gRPC method `M`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the request message of this gRPC method",
+    label = "not the method's request message",
+    note = "the method's constant is a `{M}`: its first type is the request message the handler takes"
+)]
+pub trait GrpcRequest<M> {}
+impl<I, O, S> GrpcRequest<crate::grpc::Method<I, O, S>> for I {}
 
-/// Compiles only if `method` answers once, with `O`.
-pub const fn grpc_unary_reply<O, I>(_method: &crate::grpc::Method<I, O, crate::grpc::Unary>) {}
+/// `Self` is the reply of the unary gRPC method `M`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the reply of a unary gRPC method here",
+    label = "not what this method replies with",
+    note = "the method's constant is a `{M}`: a `Unary` method's handler returns `Effect<..>` of its second type; a `ServerStreaming` method's returns `action::EffectStream<..>`"
+)]
+pub trait GrpcUnaryReply<M> {}
+impl<I, O> GrpcUnaryReply<crate::grpc::Method<I, O, crate::grpc::Unary>> for O {}
 
-/// Compiles only if `method` answers with a stream of `O`.
-pub const fn grpc_streamed_reply<O, I>(
-    _method: &crate::grpc::Method<I, O, crate::grpc::ServerStreaming>,
-) {
-}
+/// `Self` is each reply of the server-streaming gRPC method `M`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the reply of a server-streaming gRPC method here",
+    label = "not what this method streams",
+    note = "the method's constant is a `{M}`: a `ServerStreaming` method's handler returns `action::EffectStream<..>` of its second type; a `Unary` method's returns `Effect<..>`"
+)]
+pub trait GrpcStreamedReply<M> {}
+impl<I, O> GrpcStreamedReply<crate::grpc::Method<I, O, crate::grpc::ServerStreaming>> for O {}
+
+/// Compiles only if `T` is the request message of `method`.
+pub const fn grpc_request<T: GrpcRequest<M>, M>(_method: &M) {}
+
+/// Compiles only if `method` answers once, with `T`.
+pub const fn grpc_unary_reply<T: GrpcUnaryReply<M>, M>(_method: &M) {}
+
+/// Compiles only if `method` answers with a stream of `T`.
+pub const fn grpc_streamed_reply<T: GrpcStreamedReply<M>, M>(_method: &M) {}
 
 /// The entity id a gRPC command names: its request message's id field, as text.
 pub fn grpc_entity_id<T: std::fmt::Display>(field: &T) -> String {

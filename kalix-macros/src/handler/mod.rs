@@ -365,7 +365,12 @@ impl Handler {
 impl Handler {
     /// A gRPC handler takes the request message (and may take its context, state and headers);
     /// its types are checked against the method's by the compiler, at the generated code.
-    fn validate_grpc(&self, method: &syn::Path, kind: ComponentKind, diagnostics: &mut Diagnostics) {
+    fn validate_grpc(
+        &self,
+        method: &syn::Path,
+        kind: ComponentKind,
+        diagnostics: &mut Diagnostics,
+    ) {
         if self.on_startup.is_some() || self.subscription.is_some() {
             diagnostics.error(
                 method,

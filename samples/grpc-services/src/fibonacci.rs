@@ -73,7 +73,10 @@ pub fn next_fibonacci(number: i64) -> Result<i64, String> {
     if number == 1 {
         return Ok(2);
     }
-    previous
-        .checked_add(current)
-        .ok_or_else(|| format!("The Fibonacci number after '{number}' is larger than {}", i64::MAX))
+    previous.checked_add(current).ok_or_else(|| {
+        format!(
+            "The Fibonacci number after '{number}' is larger than {}",
+            i64::MAX
+        )
+    })
 }

@@ -8,6 +8,10 @@ async fn the_api_description_lists_the_transcoded_method() {
     let document = testkit.check_api_description().await;
     let operation = &document["paths"]["/fibonacci/{value}/next"]["get"];
     assert!(operation["responses"]["200"].is_object(), "{document:#}");
-    assert_eq!(document["paths"].as_object().unwrap().len(), 1, "{document:#}");
+    assert_eq!(
+        document["paths"].as_object().unwrap().len(),
+        1,
+        "{document:#}"
+    );
     testkit.stop().await;
 }

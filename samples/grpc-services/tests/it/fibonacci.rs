@@ -9,7 +9,13 @@ use kalix_testkit::TestKit;
 async fn next_number_answers_the_following_fibonacci_number() {
     let testkit = TestKit::start().await;
     let mut client = FibonacciClient::new(testkit.grpc_channel().await);
-    for (number, next) in [(0, 1), (1, 2), (5, 8), (89, 144), (7_540_113_804_746_346_429, i64::MAX)] {
+    for (number, next) in [
+        (0, 1),
+        (1, 2),
+        (5, 8),
+        (89, 144),
+        (7_540_113_804_746_346_429, i64::MAX),
+    ] {
         let reply = client.next_number(Number { value: number }).await;
         match reply {
             Ok(reply) => assert_eq!(reply.into_inner().value, next, "after {number}"),
@@ -101,18 +107,31 @@ async fn an_unknown_method_is_unimplemented_and_a_bad_message_invalid_argument()
             .body(body)
             .send()
     };
-    let unknown = grpc("/com.example.fibonacci.Fibonacci/Nope", frame(&[])).await.unwrap();
+    let unknown = grpc("/com.example.fibonacci.Fibonacci/Nope", frame(&[]))
+        .await
+        .unwrap();
     assert_eq!(unknown.headers()["grpc-status"], "12", "UNIMPLEMENTED");
 
     // Field 1 declared as a length-delimited string of 200 bytes, with 1 byte present.
-    let garbage = grpc("/com.example.fibonacci.Fibonacci/NextNumber", frame(&[0x0a, 0xc8, 0x01, 0x41]))
-        .await
-        .unwrap();
+    let garbage = grpc(
+        "/com.example.fibonacci.Fibonacci/NextNumber",
+        frame(&[0x0a, 0xc8, 0x01, 0x41]),
+    )
+    .await
+    .unwrap();
     assert_eq!(grpc_status(garbage).await, "3", "INVALID_ARGUMENT");
 
     // The service keeps serving.
     let mut client = FibonacciClient::new(testkit.grpc_channel().await);
-    assert_eq!(client.next_number(Number { value: 2 }).await.unwrap().into_inner().value, 3);
+    assert_eq!(
+        client
+            .next_number(Number { value: 2 })
+            .await
+            .unwrap()
+            .into_inner()
+            .value,
+        3
+    );
     testkit.stop().await;
 }
 

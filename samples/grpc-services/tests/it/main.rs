@@ -2,6 +2,7 @@
 //! generated tonic clients, the reflection and health services, HTTP transcoding, the API
 //! description, and the cart's durability across a kill -9.
 
+mod access;
 mod api;
 mod fibonacci;
 mod process;

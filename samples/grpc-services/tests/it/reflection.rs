@@ -5,13 +5,13 @@ use kalix_core::grpc::__deps::prost::Message;
 use kalix_core::grpc::__deps::tonic::transport::Channel;
 use kalix_testkit::TestKit;
 use prost_types::FileDescriptorProto;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
 
 async fn ask(channel: &Channel, request: MessageRequest) -> MessageResponse {
     let mut client = ServerReflectionClient::new(channel.clone());
@@ -91,16 +91,21 @@ async fn reflection_lists_the_services_and_describes_their_methods() {
         };
         assert!(!found.file_descriptor_proto.is_empty(), "{import}");
     }
-    assert!(fibonacci.dependency.iter().any(|d| d == "google/api/annotations.proto"));
+    assert!(
+        fibonacci
+            .dependency
+            .iter()
+            .any(|d| d == "google/api/annotations.proto")
+    );
     testkit.stop().await;
 }
 
 #[tokio::test]
 async fn reflection_v1alpha_answers_too() {
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
     use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
 
     let testkit = TestKit::start().await;
     let mut client = ServerReflectionClient::new(testkit.grpc_channel().await);

@@ -45,14 +45,29 @@ async fn items_are_added_merged_listed_in_order_and_removed() {
     let mut client = ShoppingCartServiceClient::new(testkit.grpc_channel().await);
     assert_eq!(items(&mut client, "never-used").await, []);
 
-    client.add_item(add("c1", "akka-tshirt", "Akka T-Shirt", 3)).await.unwrap();
-    client.add_item(add("c1", "scala-mug", "Scala Mug", 1)).await.unwrap();
-    client.add_item(add("c1", "akka-tshirt", "Akka T-Shirt", 2)).await.unwrap();
+    client
+        .add_item(add("c1", "akka-tshirt", "Akka T-Shirt", 3))
+        .await
+        .unwrap();
+    client
+        .add_item(add("c1", "scala-mug", "Scala Mug", 1))
+        .await
+        .unwrap();
+    client
+        .add_item(add("c1", "akka-tshirt", "Akka T-Shirt", 2))
+        .await
+        .unwrap();
     // Another cart is another entity.
-    client.add_item(add("c2", "scala-mug", "Scala Mug", 7)).await.unwrap();
+    client
+        .add_item(add("c2", "scala-mug", "Scala Mug", 7))
+        .await
+        .unwrap();
     assert_eq!(
         items(&mut client, "c1").await,
-        [line("akka-tshirt", "Akka T-Shirt", 5), line("scala-mug", "Scala Mug", 1)]
+        [
+            line("akka-tshirt", "Akka T-Shirt", 5),
+            line("scala-mug", "Scala Mug", 1)
+        ]
     );
 
     client
@@ -62,7 +77,10 @@ async fn items_are_added_merged_listed_in_order_and_removed() {
         })
         .await
         .unwrap();
-    assert_eq!(items(&mut client, "c1").await, [line("scala-mug", "Scala Mug", 1)]);
+    assert_eq!(
+        items(&mut client, "c1").await,
+        [line("scala-mug", "Scala Mug", 1)]
+    );
 
     client
         .remove_cart(RemoveShoppingCart {
@@ -71,7 +89,10 @@ async fn items_are_added_merged_listed_in_order_and_removed() {
         .await
         .unwrap();
     assert_eq!(items(&mut client, "c1").await, []);
-    assert_eq!(items(&mut client, "c2").await, [line("scala-mug", "Scala Mug", 7)]);
+    assert_eq!(
+        items(&mut client, "c2").await,
+        [line("scala-mug", "Scala Mug", 7)]
+    );
     testkit.stop().await;
 }
 
@@ -82,11 +103,20 @@ async fn bad_commands_get_their_codes_and_change_nothing() {
     client.add_item(add("c1", "mug", "Mug", 1)).await.unwrap();
 
     for quantity in [0, -1] {
-        let refused = client.add_item(add("c1", "mug", "Mug", quantity)).await.unwrap_err();
+        let refused = client
+            .add_item(add("c1", "mug", "Mug", quantity))
+            .await
+            .unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument);
-        assert_eq!(refused.message(), "Quantity for item mug must be greater than zero.");
+        assert_eq!(
+            refused.message(),
+            "Quantity for item mug must be greater than zero."
+        );
     }
-    let overflow = client.add_item(add("c1", "mug", "Mug", i32::MAX)).await.unwrap_err();
+    let overflow = client
+        .add_item(add("c1", "mug", "Mug", i32::MAX))
+        .await
+        .unwrap_err();
     assert_eq!(overflow.code(), Code::InvalidArgument);
 
     let missing = client
@@ -97,12 +127,17 @@ async fn bad_commands_get_their_codes_and_change_nothing() {
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
-    assert_eq!(missing.message(), "Cannot remove item hat because it is not in the cart.");
+    assert_eq!(
+        missing.message(),
+        "Cannot remove item hat because it is not in the cart."
+    );
 
     let no_id = client.add_item(add("", "mug", "Mug", 1)).await.unwrap_err();
     assert_eq!(no_id.code(), Code::InvalidArgument);
     let no_id = client
-        .get_cart(GetShoppingCart { cart_id: String::new() })
+        .get_cart(GetShoppingCart {
+            cart_id: String::new(),
+        })
         .await
         .unwrap_err();
     assert_eq!(no_id.code(), Code::InvalidArgument);
