@@ -1,5 +1,6 @@
-//! HTTP ingress overhead: the same GET handler served through the framework and as a bare axum
-//! handler, driven by the same load, in one run.
+//! Ingress overhead: the same GET handler served through the framework and as a bare axum
+//! handler, and the same unary gRPC method through the framework and a bare tonic server, each
+//! pair driven by the same load, in one run.
 //!
 //! `cargo bench -p kalix-core --bench http_ingress` prints requests/s, p50 and p99 for each and
 //! the ratio framework / axum. Load: `BENCH_CONNECTIONS` keep-alive HTTP/1.1 connections
@@ -12,6 +13,8 @@
 //! does: the servers then have this process's threads to themselves, and the client competes
 //! with them for the cores as another program would.
 
+#[path = "support/grpc.rs"]
+mod grpc;
 #[path = "load.rs"]
 mod load;
 #[path = "support/recording.rs"]
@@ -51,6 +54,13 @@ impl BenchAction {
     async fn next(&self, number: u64) -> action::Effect<Number> {
         action::Effect::reply(Number {
             value: next_fibonacci(number),
+        })
+    }
+
+    #[grpc(grpc::Fibonacci::Next)]
+    async fn next_grpc(&self, number: grpc::Number) -> action::Effect<grpc::Number> {
+        action::Effect::reply(grpc::Number {
+            value: next_fibonacci(number.value as u64) as i64,
         })
     }
 }
@@ -182,6 +192,26 @@ fn main() {
             "ratio kalix-core / bare axum (requests/s): {:.3}",
             framework_figures.throughput() / axum_figures.throughput()
         );
+
+        // The same unary method over gRPC: the framework beside a bare tonic server, tonic
+        // clients in this process (one call in flight per HTTP/2 connection).
+        let tonic_address = grpc::start_bare().await;
+        grpc::load(tonic_address, connections, warm_up).await;
+        grpc::load(framework_address, connections, warm_up).await;
+        let mut tonic_figures = grpc::load(tonic_address, connections, round).await;
+        let mut grpc_figures = grpc::load(framework_address, connections, round).await;
+        tonic_figures = tonic_figures.merge(grpc::load(tonic_address, connections, round).await);
+        grpc_figures = grpc_figures.merge(grpc::load(framework_address, connections, round).await);
+        println!();
+        println!("gRPC unary bench.Fibonacci/Next, {connections} HTTP/2 connections, 2 rounds x {seconds}s each, client in this process");
+        println!("{}", header());
+        println!("{}", tonic_figures.row("bare tonic"));
+        println!("{}", grpc_figures.row("kalix-core gRPC"));
+        println!(
+            "ratio kalix-core / bare tonic (requests/s): {:.3}",
+            grpc_figures.throughput() / tonic_figures.throughput()
+        );
+        println!();
 
         // What recording metrics costs: the recorder switched on and off, rounds on-off-off-on.
         let (on, off) = recording::on_and_off(|| {
