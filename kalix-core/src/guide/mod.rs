@@ -8,6 +8,7 @@
 //! | [`views`] | tables fed by entities, events, topics and streams; the query language; paging and streams |
 //! | [`timers`] | durable, named, cancelable calls for later; the clock tests control |
 //! | [`workflows`] | durable multi-step processes: steps, timeouts, recovery, compensation |
+//! | [`grpc`] | `.proto` services: the build helper, handlers of methods, errors as codes, streaming, transcoding, reflection and health, testing with generated clients |
 //! | [`security`] | who may call what: access control lists, services signing their calls, JWT bearer tokens, the production checklist |
 //! | [`operating`] | the admin listener: health probes for orchestrators, the API description (OpenAPI 3.1), the admin API and the developer console, Prometheus metrics (the runtime's and your own), example queries; traces over OTLP; JSON logs |
 //! | [`postgres`] | running on PostgreSQL, several copies of a service on one database |
@@ -30,6 +31,9 @@ pub mod timers {}
 
 #[doc = include_str!("workflows.md")]
 pub mod workflows {}
+
+#[doc = include_str!("grpc.md")]
+pub mod grpc {}
 
 #[doc = include_str!("security.md")]
 pub mod security {}
