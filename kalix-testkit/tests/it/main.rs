@@ -8,6 +8,7 @@ mod docs;
 mod effects;
 mod entities;
 mod failures;
+mod grpc;
 mod guide;
 mod hardening;
 mod openapi;
