@@ -164,6 +164,7 @@ mod tests {
             step_slots: Arc::new(tokio::sync::Semaphore::new(1)),
             steps_twice: false,
             stream_news: Arc::default(),
+            services: crate::broker::ServiceUrls::default(),
         };
         let dispatcher = Arc::new(Dispatcher::new(&[], &env).unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));

@@ -136,6 +136,10 @@ pub(crate) struct Dispatcher {
     timers: crate::timers::Timers,
     /// Answers component calls first, if set (a testkit's scripted replies).
     call_router: Option<crate::client::CallRouter>,
+    /// Where other services are, for `ComponentClient::grpc_channel`.
+    services: broker::ServiceUrls,
+    /// One channel per other service, made on first use and shared by every call to it.
+    channels: std::sync::Mutex<HashMap<String, crate::grpc::channel::GrpcChannel>>,
 }
 
 impl Dispatcher {
@@ -178,6 +182,8 @@ impl Dispatcher {
             service_name: Arc::clone(&env.service_name),
             timers: env.timers.clone(),
             call_router: env.call_router.clone(),
+            services: env.services.clone(),
+            channels: std::sync::Mutex::default(),
         })
     }
 
@@ -430,6 +436,29 @@ impl Dispatcher {
 impl Transport for Dispatcher {
     fn timers(&self) -> Option<crate::timers::Timers> {
         Some(self.timers.clone())
+    }
+
+    fn grpc_channel(&self, service: &str) -> Result<crate::grpc::channel::GrpcChannel, CallError> {
+        let mut channels = self
+            .channels
+            .lock()
+            .expect("never poisoned: no panics inside");
+        if let Some(channel) = channels.get(service) {
+            return Ok(channel.clone());
+        }
+        let unavailable = |detail: String| CallError::new(ErrorCode::SERVICE_UNAVAILABLE, detail);
+        let url = match self.services.locate(service).map_err(unavailable)? {
+            broker::StreamSource::Remote(url) => url,
+            broker::StreamSource::Own => {
+                return Err(unavailable(format!(
+                    "'{service}' is this service: call its components with their typed clients"
+                )));
+            }
+        };
+        let channel =
+            crate::grpc::channel::GrpcChannel::connect_lazy(&url, self.services.signer.clone())?;
+        channels.insert(service.to_owned(), channel.clone());
+        Ok(channel)
     }
 
     fn execute(self: Arc<Self>, call: Call) -> BoxFuture<'static, Result<Bytes, CallError>> {

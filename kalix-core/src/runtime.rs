@@ -34,6 +34,8 @@ pub struct ComponentEnv<'a> {
     pub(crate) steps_twice: bool,
     /// Permits for workflow steps running at once, shared by every workflow type.
     pub(crate) step_slots: Arc<tokio::sync::Semaphore>,
+    /// Where the project's other services are, and what calls to them are signed with.
+    pub(crate) services: crate::broker::ServiceUrls,
 }
 
 /// How entity hosts keep entities in memory.

@@ -309,6 +309,7 @@ impl Service {
             stream_news: Arc::default(),
             call_router: self.call_router.clone(),
             step_slots: Arc::new(tokio::sync::Semaphore::new(config.max_running_steps)),
+            services: services.clone(),
         };
         let dispatcher = Arc::new(Dispatcher::new(&components, &env)?);
         // Every stream subscribed to has an address (or is this service's own): a missing one

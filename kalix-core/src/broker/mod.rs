@@ -14,7 +14,8 @@ mod topics;
 pub(crate) use nats::NatsBroker;
 pub(crate) use publish::{message_of, publish};
 pub(crate) use stream::{
-    MAX_PAGE, PAGE_WAIT, STREAMS_PATH, ServiceUrls, StreamPage, page, parse_offset, stream_topic,
+    MAX_PAGE, PAGE_WAIT, STREAMS_PATH, ServiceUrls, StreamPage, StreamSource, page, parse_offset,
+    stream_topic,
 };
 pub use topics::{TopicMessages, Topics};
 

@@ -29,10 +29,12 @@
 //! How errors travel, [`status_code`]: an HTTP status of a [`CallError`](crate::CallError)
 //! becomes the gRPC code that status corresponds to.
 
+pub(crate) mod channel;
 mod status;
 
 use std::marker::PhantomData;
 
+pub use channel::GrpcChannel;
 pub use status::status_code;
 
 pub use crate::registry::{DescriptorSet, MethodInfo};

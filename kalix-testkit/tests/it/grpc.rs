@@ -41,6 +41,7 @@ impl Probe {
     pub const Guarded: Method<Text, Text, Unary> = Method::new(&method("/test.Probe/Guarded"));
     pub const Signed: Method<Text, Text, Unary> = Method::new(&method("/test.Probe/Signed"));
     pub const Slow: Method<Text, Text, Unary> = Method::new(&method("/test.Probe/Slow"));
+    pub const Relay: Method<Text, Text, Unary> = Method::new(&method("/test.Probe/Relay"));
 }
 
 #[derive(Default)]
@@ -80,6 +81,40 @@ impl GrpcProbe {
         action::Effect::reply(Text {
             text: format!("{subject}: {}", text.text),
         })
+    }
+
+    /// Calls `Guarded` of the service `echo-service` (or of `nowhere-service`, which has no
+    /// address, when the text is "nowhere") through a channel of the component client.
+    #[grpc(Probe::Relay)]
+    pub async fn relay(&self, text: Text, ctx: &ActionContext) -> action::Effect<Text> {
+        let service = if text.text == "nowhere" {
+            "nowhere-service"
+        } else {
+            "echo-service"
+        };
+        let channel = match ctx.component_client().grpc_channel(service) {
+            Ok(channel) => channel,
+            Err(error) => {
+                return action::Effect::error_with_status(error.description(), error.error_code());
+            }
+        };
+        let mut client = tonic::client::Grpc::new(channel);
+        if let Err(error) = client.ready().await {
+            return action::Effect::error_with_status(
+                error.to_string(),
+                ErrorCode::SERVICE_UNAVAILABLE,
+            );
+        }
+        let path = PathAndQuery::from_static("/test.Probe/Guarded");
+        match client
+            .unary(Request::new(text), path, ProstCodec::default())
+            .await
+        {
+            Ok(reply) => action::Effect::reply(reply.into_inner()),
+            Err(status) => {
+                action::Effect::error(format!("{:?}: {}", status.code(), status.message()))
+            }
+        }
     }
 
     #[grpc(Probe::Slow)]
@@ -264,4 +299,47 @@ async fn calls_are_counted_by_method_and_status() {
     assert!(counted("/test.Probe/Echo", "200"), "{metrics}");
     assert!(counted("/test.Probe/Panic", "500"), "{metrics}");
     testkit.stop().await;
+}
+
+#[tokio::test]
+async fn a_handler_calls_another_services_method_signed_as_its_service() {
+    let (callee, _) = crate::start().await;
+    // The caller signs as "billing" with the key the callee trusts for any name (the testkit's).
+    let directory = tempfile::tempdir().unwrap();
+    let key_file = directory.path().join("billing.pem");
+    let key = ed25519_dalek::SigningKey::from_bytes(&[0x5e; 32]);
+    let pem = ed25519_dalek::pkcs8::EncodePrivateKey::to_pkcs8_pem(
+        &key,
+        ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF,
+    )
+    .unwrap();
+    std::fs::write(&key_file, pem.as_bytes()).unwrap();
+    let callee_url = callee.base_url().to_owned();
+    let caller = TestKit::builder()
+        .dependency(crate::components::Recorder::default())
+        .config(move |mut config| {
+            config.service_key_file = Some(key_file);
+            config
+                .with_service_name("billing")
+                .with_service_url("echo-service", callee_url)
+        })
+        .start()
+        .await;
+
+    // Guarded lets only the service "billing" in: the call went through signed as it.
+    let relayed = call(&caller, "/test.Probe/Relay", text("through"))
+        .await
+        .unwrap();
+    assert_eq!(relayed.text, "through");
+
+    let nowhere = call(&caller, "/test.Probe/Relay", text("nowhere"))
+        .await
+        .unwrap_err();
+    assert_eq!(nowhere.code(), Code::Unavailable, "{nowhere:?}");
+    assert!(
+        nowhere.message().contains("KALIX_SERVICE_NOWHERE_SERVICE"),
+        "{nowhere:?}"
+    );
+    caller.stop().await;
+    callee.stop().await;
 }
