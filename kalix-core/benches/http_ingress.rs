@@ -151,6 +151,8 @@ fn main() {
     let from_child = std::env::var("BENCH_CLIENT").is_ok_and(|client| client == "process");
     let seconds: f64 = env_or("BENCH_SECONDS", 5.0);
     let connections: usize = env_or("BENCH_CONNECTIONS", 64);
+    // `BENCH_ONLY=grpc`: the gRPC pair alone (to profile it).
+    let grpc_only = std::env::var("BENCH_ONLY").is_ok_and(|only| only == "grpc");
     let round = Duration::from_secs_f64(seconds);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -171,6 +173,7 @@ fn main() {
         tokio::spawn(async move { axum::serve(listener, router).await });
 
         let warm_up = Duration::from_secs_f64((seconds / 5.0).max(0.5));
+        if !grpc_only {
         measure(from_child, axum_address, connections, warm_up).await;
         measure(from_child, framework_address, connections, warm_up).await;
 
@@ -193,6 +196,8 @@ fn main() {
             framework_figures.throughput() / axum_figures.throughput()
         );
 
+        }
+
         // The same unary method over gRPC: the framework beside a bare tonic server, tonic
         // clients in this process (one call in flight per HTTP/2 connection).
         let tonic_address = grpc::start_bare().await;
@@ -213,6 +218,10 @@ fn main() {
         );
         println!();
 
+        if grpc_only {
+            framework.stop().await.unwrap();
+            return;
+        }
         // What recording metrics costs: the recorder switched on and off, rounds on-off-off-on.
         let (on, off) = recording::on_and_off(|| {
             measure(from_child, framework_address, connections, round)

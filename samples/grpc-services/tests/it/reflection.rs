@@ -148,3 +148,40 @@ async fn the_health_service_says_serving() {
     assert_eq!(response.status(), ServingStatus::Serving);
     testkit.stop().await;
 }
+
+/// Names the Python with `grpcio-reflection` the outside check runs with; when set, the check
+/// fails rather than skip when it cannot run (`.ci/run` sets it).
+const PYTHON_VARIABLE: &str = "KALIX_TEST_PYTHON_GRPC";
+
+#[tokio::test]
+async fn pythons_reflection_client_calls_the_service_without_its_protos() {
+    let Ok(python) = std::env::var(PYTHON_VARIABLE) else {
+        eprintln!(
+            "skipped: set {PYTHON_VARIABLE}=python3 (with grpcio-reflection) to run Python's reflection client"
+        );
+        return;
+    };
+    let testkit = TestKit::start().await;
+    let address = testkit.base_url().trim_start_matches("http://").to_owned();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reflection_client.py");
+    let command = python.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(command)
+            .arg(script)
+            .arg(address)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|error| panic!("{python} does not run: {error}"));
+    assert!(
+        output.status.success(),
+        "Python's reflection client failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if let Ok(directory) = std::env::var("KALIX_TEST_MARKERS") {
+        std::fs::write(format!("{directory}/python-grpc-reflection"), "ran").unwrap();
+    }
+    testkit.stop().await;
+}
