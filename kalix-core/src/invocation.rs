@@ -111,32 +111,37 @@ impl Invocation {
     }
 
     /// Decodes a gRPC method's request message `T` (its proto3 JSON): the body, or an empty
-    /// object without one, with each path parameter and query value of an HTTP request
-    /// transcoded to the method set as the field of its name, as text (proto3 JSON reads
-    /// numbers from text too).
+    /// object without one (or with an empty one), with the query values and then the path
+    /// parameters of an HTTP request transcoded to the method set as the fields of their names,
+    /// as text (proto3 JSON reads numbers and enums from text). A path parameter wins over a
+    /// query value or a body field of the same field, under either of its JSON names.
     pub fn message<T: DeserializeOwned>(&mut self, type_name: &str) -> Result<T, CallError> {
-        if self.path_params.is_empty() && self.query.is_empty() {
-            if matches!(self.body, Body::Absent) {
-                let empty = serde_json::Value::Object(Default::default());
-                return serde_path_to_error::deserialize(&empty)
-                    .map_err(|error| invalid_body(error, type_name));
-            }
+        let body = std::mem::take(&mut self.body);
+        let empty = match &body {
+            Body::Absent => true,
+            Body::Bytes(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
+            Body::Value(_) => false,
+        };
+        if self.path_params.is_empty() && self.query.is_empty() && !empty {
+            self.body = body;
             return self.body(type_name);
         }
-        let mut message = match std::mem::take(&mut self.body) {
-            Body::Absent => serde_json::Value::Object(Default::default()),
+        let mut message = match body {
+            _ if empty => serde_json::Value::Object(Default::default()),
             Body::Bytes(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|error| bad_request(format!("Malformed JSON body: {error}")))?,
             Body::Value(value) => value.as_ref().clone(),
+            Body::Absent => serde_json::Value::Object(Default::default()),
         };
         let Some(fields) = message.as_object_mut() else {
             return Err(bad_request(format!(
                 "The body of a {type_name} is a JSON object"
             )));
         };
-        for (name, value) in self.path_params.iter().chain(&self.query) {
-            // The field by either of its JSON names, once.
-            fields.remove(&lower_camel(name));
+        for (name, value) in self.query.iter().chain(&self.path_params) {
+            // One value per field, under either of its JSON names (`cart_id`, `cartId`).
+            let camel = lower_camel(name);
+            fields.retain(|key, _| key != name && *key != camel && lower_camel(key) != camel);
             fields.insert(name.clone(), serde_json::Value::String(value.clone()));
         }
         serde_path_to_error::deserialize(&message).map_err(|error| invalid_body(error, type_name))
@@ -243,6 +248,67 @@ fn bad_request(description: String) -> CallError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Cart {
+        #[serde(alias = "cartId")]
+        cart_id: Option<String>,
+        name: Option<String>,
+    }
+
+    fn transcoded(body: Body, path: &[(&str, &str)], query: &[(&str, &str)]) -> Invocation {
+        let owned = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        Invocation::new(owned(path), owned(query), body, Metadata::new())
+    }
+
+    #[test]
+    fn a_path_parameter_wins_over_the_query_and_the_body() {
+        let body = Body::Bytes(Bytes::from_static(br#"{"cartId":"from-body","name":"n"}"#));
+        let cart: Cart = transcoded(
+            body,
+            &[("cart_id", "from-path")],
+            &[("cartId", "from-query")],
+        )
+        .message("Cart")
+        .unwrap();
+        assert_eq!(cart.cart_id.as_deref(), Some("from-path"));
+        assert_eq!(cart.name.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn an_empty_body_is_an_empty_message() {
+        for body in [Body::Absent, Body::Bytes(Bytes::from_static(b"  "))] {
+            let cart: Cart = transcoded(body, &[], &[]).message("Cart").unwrap();
+            assert_eq!(
+                cart,
+                Cart {
+                    cart_id: None,
+                    name: None
+                }
+            );
+        }
+        let cart: Cart = transcoded(Body::Bytes(Bytes::new()), &[("cart_id", "c")], &[])
+            .message("Cart")
+            .unwrap();
+        assert_eq!(cart.cart_id.as_deref(), Some("c"));
+        let not_an_object = transcoded(
+            Body::Bytes(Bytes::from_static(b"[1]")),
+            &[("cart_id", "c")],
+            &[],
+        )
+        .message::<Cart>("Cart")
+        .unwrap_err();
+        assert!(
+            not_an_object.description().contains("JSON object"),
+            "{not_an_object}"
+        );
+    }
 
     fn with_body(json: &str) -> Invocation {
         Invocation::new(

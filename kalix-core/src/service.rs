@@ -319,7 +319,7 @@ impl Service {
                 .locate(service)
                 .map_err(StartError::UnlocatedService)?;
         }
-        let routers = crate::ingress::routers(
+        let (routers, grpc_health) = crate::ingress::routers(
             Arc::clone(&dispatcher),
             &config,
             Arc::clone(&env.store),
@@ -383,6 +383,7 @@ impl Service {
             server: Some(server),
             drivers: Some(drivers),
             admin,
+            grpc_health,
         })
     }
 }
@@ -555,6 +556,8 @@ pub struct RunningService {
     server: Option<JoinHandle<()>>,
     drivers: Option<RunningDrivers>,
     admin: Admin,
+    /// The gRPC health service's statuses: `NOT_SERVING` once the stop begins.
+    grpc_health: tonic_health::server::HealthReporter,
 }
 
 /// The admin listener: metrics and health, on its own address.
@@ -662,8 +665,11 @@ impl RunningService {
 
     /// Stops accepting connections, lets requests in flight finish, and returns.
     pub async fn stop(mut self) -> Result<(), StartError> {
-        // Readiness turns 503 while requests in flight finish.
+        // Readiness turns 503 (and gRPC health NOT_SERVING) while requests in flight finish.
         self.admin.health.stopping();
+        self.grpc_health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

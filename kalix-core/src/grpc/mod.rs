@@ -30,7 +30,7 @@
 //! becomes the gRPC code that status corresponds to.
 
 pub(crate) mod channel;
-mod status;
+pub(crate) mod status;
 
 use std::marker::PhantomData;
 

@@ -43,6 +43,26 @@ pub fn status_code(status: u16) -> Code {
     }
 }
 
+/// The HTTP status a gRPC code corresponds to (the table read back), for what is recorded of
+/// a call that tonic failed itself.
+pub(crate) fn http_status(code: Code) -> u16 {
+    match code {
+        Code::Ok => 200,
+        Code::InvalidArgument | Code::OutOfRange => 400,
+        Code::Unauthenticated => 401,
+        Code::PermissionDenied => 403,
+        Code::NotFound => 404,
+        Code::DeadlineExceeded => 504,
+        Code::Aborted | Code::AlreadyExists => 409,
+        Code::FailedPrecondition => 412,
+        Code::ResourceExhausted => 429,
+        Code::Cancelled => 499,
+        Code::Unimplemented => 501,
+        Code::Unavailable => 503,
+        Code::Internal | Code::Unknown | Code::DataLoss => 500,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 //! services (`v1`, `v1alpha`) answer from the descriptor sets the crates registered, and the
 //! health service reports `SERVING` while the service runs.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 
@@ -23,37 +24,61 @@ use http::StatusCode;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::server::{Grpc, ServerStreamingService, UnaryService};
 use tonic::{Code, Status};
+use tonic_health::server::HealthReporter;
 use tracing::Instrument;
 
 use super::guard::Guard;
 use super::metrics::RouteMetrics;
-use super::request::{RequestLimits, forwarded_headers, read_bounded, seconds};
+use super::request::{
+    REQUEST_TIMED_OUT, RequestLimits, forwarded_headers, read_bounded, timed_out,
+};
 use crate::dispatch::{BoundHandler, Dispatcher};
+use crate::error::{CallError, StartError};
+use crate::grpc::status::http_status;
 use crate::grpc::status_code;
 use crate::invocation::{Body, Invocation};
 use crate::outcome::Outcome;
 use crate::registry::MethodInfo;
 use crate::telemetry::trace_context;
 
-/// Whether a request is gRPC: its content type is `application/grpc` (or `application/grpc+..`).
+/// Whether a request is gRPC: its content type is `application/grpc`, or that with a
+/// `+format` or parameters (not gRPC-Web, which this server does not translate).
 pub(crate) fn is_grpc<B>(request: &http::Request<B>) -> bool {
+    const GRPC: &[u8] = b"application/grpc";
     request
         .headers()
         .get(http::header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+        .is_some_and(|value| {
+            let value = value.as_bytes();
+            value.len() >= GRPC.len()
+                && value[..GRPC.len()].eq_ignore_ascii_case(GRPC)
+                && matches!(value.get(GRPC.len()), None | Some(b'+' | b';'))
+        })
 }
 
-/// The router of gRPC requests: every method a handler implements, reflection and health.
+/// The router of gRPC requests: every method a handler implements, reflection and health;
+/// with the reporter that turns health to `NOT_SERVING` when the service stops. Two handlers of
+/// one method are refused.
 pub(crate) fn router(
     dispatcher: &Arc<Dispatcher>,
     limits: &RequestLimits,
     access: &Arc<super::AccessPolicy>,
-) -> Router {
+) -> Result<(Router, HealthReporter), StartError> {
     let mut router = Router::new();
-    for bound in dispatcher.handlers() {
+    let mut served: HashMap<&'static str, &BoundHandler> = HashMap::new();
+    let handlers = dispatcher.handlers();
+    for &bound in &handlers {
         let Some(method) = bound.handler.grpc() else {
             continue;
         };
+        if let Some(first) = served.insert(method.path, bound) {
+            return Err(StartError::ConflictingRoutes(format!(
+                "{} and {} both implement the gRPC method {}; one handler serves a method",
+                first.target(),
+                bound.target(),
+                method.path
+            )));
+        }
         let endpoint = Arc::new(GrpcEndpoint {
             dispatcher: Arc::clone(dispatcher),
             bound: bound.clone(),
@@ -70,41 +95,56 @@ pub(crate) fn router(
             }),
         );
     }
-    router = with_reflection(router);
-    let (health, health_service) = tonic_health::server::health_reporter();
-    // Every request to this router is served by a running service; nothing registers per
-    // service name, so the overall status ("") is what clients ask.
-    drop(health);
+    let services: BTreeSet<&'static str> = served
+        .values()
+        .filter_map(|bound| bound.handler.grpc())
+        .map(|m| m.service)
+        .collect();
+    router = with_reflection(router, &services);
+    let (reporter, health) = tonic_health::server::health_reporter();
     router = router.route_service(
         "/grpc.health.v1.Health/{method}",
-        tower::util::MapResponse::new(health_service, |response: http::Response<_>| {
-            response.map(axum::body::Body::new)
-        }),
+        tower::util::MapResponse::new(health, to_axum),
     );
-    router.fallback(|request: Request| async move {
+    let router = router.fallback(|request: Request| async move {
         Status::unimplemented(format!(
             "this service has no gRPC method {}",
             request.uri().path()
         ))
         .into_http::<axum::body::Body>()
-    })
+    });
+    Ok((router, reporter))
 }
 
-/// The reflection services, if any crate registered `.proto` descriptors.
-fn with_reflection(router: Router) -> Router {
-    let sets: Vec<&'static [u8]> = crate::grpc::descriptor_sets().collect();
-    if sets.is_empty() {
-        return router;
-    }
-    let mut v1 = tonic_reflection::server::Builder::configure();
-    let mut v1alpha = tonic_reflection::server::Builder::configure();
-    for set in &sets {
-        v1 = v1.register_encoded_file_descriptor_set(set);
-        v1alpha = v1alpha.register_encoded_file_descriptor_set(set);
-    }
-    let to_axum = |response: http::Response<tonic::body::Body>| response.map(axum::body::Body::new);
+fn to_axum(response: http::Response<tonic::body::Body>) -> http::Response<axum::body::Body> {
+    response.map(axum::body::Body::new)
+}
+
+/// The names the reflection services list: the services served here, health and reflection
+/// (not every service of the descriptor sets: a crate may compile a `.proto` only to call it).
+const STANDARD_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// The reflection services, describing the services served from the descriptor sets the crates
+/// registered and the health service's own.
+fn with_reflection(router: Router, services: &BTreeSet<&'static str>) -> Router {
+    let mut sets: Vec<&'static [u8]> = crate::grpc::descriptor_sets().collect();
+    sets.push(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    let builder = || {
+        let mut builder = tonic_reflection::server::Builder::configure();
+        for set in &sets {
+            builder = builder.register_encoded_file_descriptor_set(set);
+        }
+        for name in services.iter().copied().chain(STANDARD_SERVICES) {
+            builder = builder.with_service_name(name);
+        }
+        builder
+    };
     let mut router = router;
-    match v1.build_v1() {
+    match builder().build_v1() {
         Ok(service) => {
             router = router.route_service(
                 "/grpc.reflection.v1.ServerReflection/{method}",
@@ -113,7 +153,7 @@ fn with_reflection(router: Router) -> Router {
         }
         Err(error) => tracing::warn!(%error, "the gRPC reflection service (v1) is not served"),
     }
-    match v1alpha.build_v1alpha() {
+    match builder().build_v1alpha() {
         Ok(service) => {
             router = router.route_service(
                 "/grpc.reflection.v1alpha.ServerReflection/{method}",
@@ -139,7 +179,8 @@ impl GrpcEndpoint {
     async fn serve(&self, request: Request) -> Response {
         let started = quanta::Instant::now();
         let _active = self.metrics.start();
-        // The HTTP status an error of this call corresponds to, for the duration metric.
+        // The HTTP status a failure of this call corresponds to, for the duration metric (a
+        // stream's is that of its start, as over HTTP).
         let status = AtomicU16::new(200);
         let response = if trace_context::spans_on() {
             let span = tracing::debug_span!(
@@ -158,11 +199,9 @@ impl GrpcEndpoint {
                 .respond(request, &status)
                 .instrument(span.clone())
                 .await;
-            let code = status_code(status.load(Ordering::Relaxed));
-            let code = if status.load(Ordering::Relaxed) == 200 {
-                Code::Ok
-            } else {
-                code
+            let code = match status.load(Ordering::Relaxed) {
+                200 => Code::Ok,
+                failed => status_code(failed),
             };
             span.record("rpc.grpc.status_code", code as i32);
             response
@@ -185,7 +224,9 @@ impl GrpcEndpoint {
             Ok(read) => read,
             Err(refused) => return refused_status(*refused, status).await,
         };
-        // Compressed messages are not accepted (tonic answers UNIMPLEMENTED for them).
+        if let Err(why) = one_message(&bytes) {
+            return failed(status, &CallError::new(crate::ErrorCode::BAD_REQUEST, why));
+        }
         parts.headers.remove(http::header::CONTENT_LENGTH);
         let request = http::Request::from_parts(parts, http_body_util::Full::new(bytes));
         let call = Call {
@@ -200,16 +241,25 @@ impl GrpcEndpoint {
         } else {
             grpc.unary(call, request).await
         };
+        // A status tonic answered itself (a compressed message it does not take, say) counts.
+        if status.load(Ordering::Relaxed) == 200
+            && let Some(code) = response.headers().get("grpc-status")
+            && code.as_bytes() != b"0"
+        {
+            let code = Code::from_bytes(code.as_bytes());
+            status.store(http_status(code), Ordering::Relaxed);
+        }
         response.map(axum::body::Body::new)
     }
 
-    /// Runs the handler on one request message; the reply (or the stream of replies) as bytes.
+    /// Runs the handler on one request message: its reply (JSON), its stream of replies, or
+    /// nothing; a failure as its status.
     async fn run(
         &self,
         request: tonic::Request<Bytes>,
         caller: Option<(crate::access::Principals, crate::access::JwtClaims)>,
         status: &AtomicU16,
-    ) -> Result<Outcome, Status> {
+    ) -> Result<Replies, Status> {
         let (metadata, _, message) = request.into_parts();
         let json = (self.method.decode)(&message).map_err(|error| {
             status.store(400, Ordering::Relaxed);
@@ -232,40 +282,82 @@ impl GrpcEndpoint {
         let mut run = std::pin::pin!(self.dispatcher.invoke(&self.bound, invocation));
         let outcome = match (&mut run).now_or_never() {
             Some(outcome) => outcome,
-            None => tokio::time::timeout(self.limits.request_timeout, run)
-                .await
-                .map_err(|_| {
-                    status.store(503, Ordering::Relaxed);
-                    Status::unavailable(format!(
-                        "The service did not answer within {}; the request may or may not have taken effect",
-                        seconds(self.limits.request_timeout)
-                    ))
-                })?,
+            None => match tokio::time::timeout(self.limits.request_timeout, run).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    if let Some(left_out) = REQUEST_TIMED_OUT.admit() {
+                        let target = self.bound.target();
+                        tracing::warn!(%target, left_out, "no response within the request timeout");
+                    }
+                    let error = CallError::new(
+                        crate::ErrorCode::SERVICE_UNAVAILABLE,
+                        timed_out(self.limits.request_timeout),
+                    );
+                    status.store(error.status(), Ordering::Relaxed);
+                    return Err(grpc_status(&error));
+                }
+            },
         };
-        if let Outcome::Error(error) = &outcome {
-            status.store(error.status(), Ordering::Relaxed);
-            return Err(Status::new(
-                status_code(error.status()),
-                error.description().to_owned(),
-            ));
+        match outcome {
+            Outcome::Reply { body, .. } => Ok(Replies::One(body)),
+            Outcome::Stream(replies) => Ok(Replies::Many(replies)),
+            Outcome::Ignore => Ok(Replies::Nothing),
+            Outcome::Error(error) => {
+                status.store(error.status(), Ordering::Relaxed);
+                Err(grpc_status(&error))
+            }
         }
-        Ok(outcome)
     }
+}
 
-    /// A reply (JSON) as the method's reply message.
-    fn encode(&self, json: &[u8], status: &AtomicU16) -> Result<Bytes, Status> {
-        (self.method.encode)(json).map(Bytes::from).map_err(|error| {
-            status.store(500, Ordering::Relaxed);
-            tracing::error!(method = self.method.path, %error, "a reply is not the method's reply message");
-            Status::internal(format!("the reply is not a message of {}", self.method.path))
-        })
+/// What a handler answered, as JSON.
+enum Replies {
+    One(Bytes),
+    Many(BoxStream<'static, Result<Bytes, CallError>>),
+    Nothing,
+}
+
+/// A reply (JSON) as `method`'s reply message; a reply that is not one is a bug of the handler,
+/// logged, and the caller's `INTERNAL`.
+fn encode(method: &'static MethodInfo, json: &[u8]) -> Result<Bytes, Status> {
+    (method.encode)(json).map(Bytes::from).map_err(|error| {
+        tracing::error!(method = method.path, %error, "a reply is not the method's reply message");
+        Status::internal(format!("a reply is not a message of {}", method.path))
+    })
+}
+
+/// A failure as the gRPC status its HTTP status corresponds to, with its description.
+fn grpc_status(error: &CallError) -> Status {
+    Status::new(status_code(error.status()), error.description().to_owned())
+}
+
+/// A failure answered before tonic runs, as a trailers-only response.
+fn failed(status: &AtomicU16, error: &CallError) -> Response {
+    status.store(error.status(), Ordering::Relaxed);
+    grpc_status(error)
+        .into_http::<axum::body::Body>()
+        .into_response()
+}
+
+/// `Ok` if `body` is one uncompressed or compressed gRPC message: a flag byte, its length in
+/// four bytes, and that many bytes.
+fn one_message(body: &[u8]) -> Result<(), String> {
+    let Some((prefix, message)) = body.split_first_chunk::<5>() else {
+        return Err("the request has no gRPC message (a 5-byte prefix and the message)".into());
+    };
+    let declared = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;
+    if prefix[0] > 1 || declared != message.len() {
+        return Err(format!(
+            "the request is not one gRPC message: its prefix declares {declared} bytes, {} follow",
+            message.len()
+        ));
     }
+    Ok(())
 }
 
 /// A response of the checks or the body's limits (a problem body) as a gRPC status.
 async fn refused_status(response: Response, status: &AtomicU16) -> Response {
     let code = response.status().as_u16();
-    status.store(code, Ordering::Relaxed);
     let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
         .await
         .unwrap_or_default();
@@ -273,9 +365,7 @@ async fn refused_status(response: Response, status: &AtomicU16) -> Response {
         .ok()
         .and_then(|problem| problem.get("detail")?.as_str().map(str::to_owned))
         .unwrap_or_default();
-    Status::new(status_code(code), detail)
-        .into_http::<axum::body::Body>()
-        .into_response()
+    failed(status, &CallError::from_status(code, detail))
 }
 
 /// One request being served: what tonic calls with the request message.
@@ -292,19 +382,20 @@ impl<'a> UnaryService<Bytes> for Call<'a> {
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let (endpoint, caller, status) = (self.endpoint, self.caller.take(), self.status);
         Box::pin(async move {
-            match endpoint.run(request, caller, status).await? {
-                Outcome::Reply { body, .. } => {
-                    endpoint.encode(&body, status).map(tonic::Response::new)
-                }
+            let method = endpoint.method;
+            let reply = match endpoint.run(request, caller, status).await? {
+                Replies::One(json) => encode(method, &json),
                 // No reply: the reply message with every field at its default.
-                Outcome::Ignore => endpoint.encode(b"{}", status).map(tonic::Response::new),
-                Outcome::Stream(_) | Outcome::Error(_) => {
-                    status.store(500, Ordering::Relaxed);
-                    Err(Status::internal(
-                        "the handler answered a unary method with a stream",
-                    ))
-                }
+                Replies::Nothing => encode(method, b"{}"),
+                Replies::Many(_) => Err(Status::internal(format!(
+                    "the handler of the unary method {} answered with a stream",
+                    method.path
+                ))),
+            };
+            if reply.is_err() {
+                status.store(500, Ordering::Relaxed);
             }
+            reply.map(tonic::Response::new)
         })
     }
 }
@@ -317,25 +408,15 @@ impl<'a> ServerStreamingService<Bytes> for Call<'a> {
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let (endpoint, caller, status) = (self.endpoint, self.caller.take(), self.status);
         Box::pin(async move {
-            let encode = endpoint.method.encode;
-            let path = endpoint.method.path;
+            let method = endpoint.method;
             let replies = match endpoint.run(request, caller, status).await? {
-                Outcome::Stream(replies) => replies,
-                Outcome::Reply { body, .. } => {
-                    futures_util::stream::once(async move { Ok(body) }).boxed()
-                }
-                Outcome::Ignore => futures_util::stream::empty().boxed(),
-                Outcome::Error(_) => unreachable!("run answers an error as a status"),
+                Replies::Many(replies) => replies,
+                Replies::One(json) => futures_util::stream::once(async move { Ok(json) }).boxed(),
+                Replies::Nothing => futures_util::stream::empty().boxed(),
             };
             let messages = replies.map(move |reply| match reply {
-                Ok(json) => encode(&json).map(Bytes::from).map_err(|error| {
-                    tracing::error!(method = path, %error, "a streamed reply is not the method's reply message");
-                    Status::internal(format!("a reply is not a message of {path}"))
-                }),
-                Err(error) => Err(Status::new(
-                    status_code(error.status()),
-                    error.description().to_owned(),
-                )),
+                Ok(json) => encode(method, &json),
+                Err(error) => Err(grpc_status(&error)),
             });
             Ok(tonic::Response::new(messages.boxed()))
         })

@@ -40,26 +40,29 @@ pub(crate) use server::{ConnectionLimits, serve};
 #[derive(Clone)]
 pub(crate) struct Routers {
     pub http: Router,
-    /// Only when a handler implements a `.proto` method: a service without needs no check.
+    /// For requests of content type `application/grpc` (none on the admin listener).
     pub grpc: Option<Router>,
 }
 
-/// Builds the routers serving every handler that has a route or implements a `.proto` method.
+/// Builds the routers serving every handler that has a route or implements a `.proto` method,
+/// and the reporter of the gRPC health service (which every service answers).
 pub(crate) fn routers(
     dispatcher: Arc<Dispatcher>,
     config: &Config,
     store: Arc<dyn Store>,
     news: Arc<crate::news::KeyedNews>,
     access: &Arc<AccessPolicy>,
-) -> Result<Routers, StartError> {
+) -> Result<(Routers, tonic_health::server::HealthReporter), StartError> {
     let limits = request_limits(config);
-    let grpc = dispatcher
-        .handlers()
-        .iter()
-        .any(|bound| bound.handler.grpc().is_some())
-        .then(|| grpc::router(&dispatcher, &limits, access));
+    let (grpc, health) = grpc::router(&dispatcher, &limits, access)?;
     let http = router(dispatcher, limits, store, news, access)?;
-    Ok(Routers { http, grpc })
+    Ok((
+        Routers {
+            http,
+            grpc: Some(grpc),
+        },
+        health,
+    ))
 }
 
 fn request_limits(config: &Config) -> RequestLimits {

@@ -108,7 +108,7 @@ pub(crate) fn endpoint(
     }
 }
 
-static REQUEST_TIMED_OUT: LogLimit = LogLimit::per(Duration::from_secs(10));
+pub(super) static REQUEST_TIMED_OUT: LogLimit = LogLimit::per(Duration::from_secs(10));
 
 /// What serving one route needs.
 struct Endpoint {
@@ -182,11 +182,7 @@ impl Endpoint {
                 }
                 problem_response(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    &format!(
-                        "The service did not answer within {}; the request may or may not \
-                         have taken effect",
-                        seconds(limits.request_timeout)
-                    ),
+                    &timed_out(limits.request_timeout),
                 )
             }
         }
@@ -403,8 +399,16 @@ pub(super) async fn read_bounded<'a>(
     }
 }
 
+/// What a caller is told when no answer came within the request timeout.
+pub(super) fn timed_out(timeout: Duration) -> String {
+    format!(
+        "The service did not answer within {}; the request may or may not have taken effect",
+        seconds(timeout)
+    )
+}
+
 /// `30 s`, `1.5 s`: a timeout as a message shows it.
-pub(super) fn seconds(duration: Duration) -> String {
+fn seconds(duration: Duration) -> String {
     format!("{} s", duration.as_secs_f64())
 }
 

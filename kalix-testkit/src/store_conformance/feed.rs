@@ -304,6 +304,28 @@ pub(super) async fn consumer_progress_reads_back_as_saved(store: impl Store) {
         ConsumerProgress::default(),
         "consumers are apart"
     );
+    // A topic reader saves the identity of the stream it read (in the offset's transaction):
+    // it must read back as saved, or a stream made again while the service was down would be
+    // taken for the old one and its first messages skipped.
+    let topic_reader = ConsumerProgress {
+        offset: FeedOffset {
+            transaction: 1_765_000_000_123,
+            position: 4,
+        },
+        seqs: Vec::new(),
+    };
+    store
+        .save_consumer_progress("topic-reader", topic_reader.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .consumer_progress("topic-reader", Vec::new())
+            .await
+            .unwrap(),
+        topic_reader,
+        "the offset's transaction reads back as saved"
+    );
 }
 
 fn message(id: &str, body: &str) -> TopicMessage {

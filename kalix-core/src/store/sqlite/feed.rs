@@ -158,12 +158,13 @@ pub(super) fn progress(
     consumer: &str,
     entity_ids: &[String],
 ) -> Result<ConsumerProgress, StoreError> {
-    let position: Option<i64> = connection
-        .prepare_cached("SELECT position FROM consumer_offset WHERE consumer = ?1")
+    let offset: Option<(i64, i64)> = connection
+        .prepare_cached("SELECT tx, position FROM consumer_offset WHERE consumer = ?1")
         .map_err(sqlite_error)?
-        .query_row([consumer], |row| row.get(0))
+        .query_row([consumer], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()
         .map_err(sqlite_error)?;
+    let (transaction, position) = offset.unwrap_or((0, 0));
     let mut seq = connection
         .prepare_cached("SELECT seq FROM consumer_seq WHERE consumer = ?1 AND entity_id = ?2")
         .map_err(sqlite_error)?;
@@ -178,9 +179,11 @@ pub(super) fn progress(
         }
     }
     Ok(ConsumerProgress {
+        // A topic reader keeps the stream's identity here (the NATS stream's creation time),
+        // so a stream made again while the service was down is read from its start.
         offset: FeedOffset {
-            transaction: 0,
-            position: position.unwrap_or(0) as u64,
+            transaction: transaction as u64,
+            position: position as u64,
         },
         seqs,
     })
@@ -205,11 +208,15 @@ pub(super) fn save_in(
 ) -> Result<(), StoreError> {
     transaction
         .prepare_cached(
-            "INSERT INTO consumer_offset (consumer, position) VALUES (?1, ?2) \
-             ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
+            "INSERT INTO consumer_offset (consumer, tx, position) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (consumer) DO UPDATE SET tx = excluded.tx, position = excluded.position",
         )
         .map_err(sqlite_error)?
-        .execute(params![consumer, progress.offset.position as i64])
+        .execute(params![
+            consumer,
+            progress.offset.transaction as i64,
+            progress.offset.position as i64
+        ])
         .map_err(sqlite_error)?;
     {
         let mut upsert = transaction

@@ -209,6 +209,14 @@ const MIGRATIONS: &[Migration<Step>] = &[
             .map_err(sqlite_error)
         },
     },
+    Migration {
+        version: 8,
+        what: "the transaction of a consumer's position (a topic reader's stream, a stream reader's producer)",
+        apply: |c| {
+            c.execute_batch("ALTER TABLE consumer_offset ADD COLUMN tx INTEGER NOT NULL DEFAULT 0;")
+                .map_err(sqlite_error)
+        },
+    },
 ];
 
 /// Brings the file's schema to the latest version, or refuses a file a newer runtime wrote.
