@@ -129,16 +129,10 @@ fn write_method(method: &MethodDescriptor, package: &str, generated: &mut Genera
     let service = method.parent_service().full_name().to_owned();
     let name = method.name();
     let path = format!("/{service}/{name}");
-    let http = match http_rule::binding(method) {
-        Ok(Some(binding)) => match route(method, &binding) {
-            Ok(route) => format!("::core::option::Option::Some(&{route})"),
-            Err(why) => {
-                generated
-                    .warnings
-                    .push(format!("{path} is not served over HTTP: {why}"));
-                "::core::option::Option::None".to_owned()
-            }
-        },
+    let route = http_rule::binding(method)
+        .and_then(|binding| binding.map(|binding| route(method, &binding)).transpose());
+    let http = match route {
+        Ok(Some(route)) => format!("::core::option::Option::Some(&{route})"),
         Ok(None) => "::core::option::Option::None".to_owned(),
         Err(why) => {
             generated

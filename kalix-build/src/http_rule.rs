@@ -54,6 +54,12 @@ pub(crate) fn binding(method: &MethodDescriptor) -> Result<Option<HttpBinding>, 
     {
         return Err("additional_bindings are not served; give the method one binding".to_owned());
     }
+    let response_body = text(&rule, "response_body");
+    if !response_body.is_empty() {
+        return Err(format!(
+            "response_body: \"{response_body}\" is not served; the reply is the whole message"
+        ));
+    }
     let body = text(&rule, "body");
     let takes_body = match body.as_str() {
         "" => false,

@@ -68,6 +68,7 @@ pub fn compile_protos_with_includes(
     for proto in protos {
         println!("cargo:rerun-if-changed={}", proto.as_ref().display());
     }
+    println!("cargo:rerun-if-env-changed=PROTOC");
 
     let descriptor_path = out_dir.join(DESCRIPTOR_SET);
     let mut config = prost_build::Config::new();
@@ -98,6 +99,15 @@ pub fn compile_protos_with_includes(
     let pool = prost_reflect::DescriptorPool::decode(descriptors.as_slice()).map_err(|error| {
         io::Error::other(format!("the descriptor set does not decode: {error}"))
     })?;
+    // The files the listed ones import from the crate's own directories change the code too.
+    for file in pool.files() {
+        for include in includes {
+            let path = include.as_ref().join(file.name());
+            if path.is_file() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
+    }
     let generated = codegen::generate(&pool, &out_dir)?;
     for warning in &generated.warnings {
         println!("cargo:warning={warning}");

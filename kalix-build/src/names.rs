@@ -51,17 +51,20 @@ pub(crate) fn segments(package: &str) -> impl Iterator<Item = &str> {
     package.split('.').filter(|segment| !segment.is_empty())
 }
 
+/// A name as prost writes it (its `sanitize_identifier`): keywords raw, the names that cannot be
+/// raw with a `_` after, a leading digit with a `_` before.
 fn escape(name: &str) -> String {
     const KEYWORDS: &[&str] = &[
-        "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern",
-        "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move",
-        "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe",
-        "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
-        "priv", "typeof", "unsized", "virtual", "yield", "try",
+        "as", "break", "const", "continue", "else", "enum", "false", "fn", "for", "if", "impl",
+        "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
+        "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "dyn", "abstract",
+        "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized",
+        "virtual", "yield", "async", "await", "try", "gen",
     ];
     match name {
-        "self" | "super" | "crate" | "Self" => format!("{name}_"),
+        "_" | "super" | "self" | "Self" | "extern" | "crate" => format!("{name}_"),
         name if KEYWORDS.contains(&name) => format!("r#{name}"),
+        name if name.starts_with(|c: char| c.is_numeric()) => format!("_{name}"),
         name => name.to_owned(),
     }
 }
@@ -85,5 +88,7 @@ mod tests {
             "::kalix_core::grpc::types::Empty"
         );
         assert_eq!(module("type"), "r#type");
+        assert_eq!(module("extern"), "extern_");
+        assert_eq!(module("2d"), "_2d");
     }
 }

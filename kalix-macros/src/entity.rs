@@ -159,14 +159,16 @@ pub(crate) fn validate_routes(
     let id = id.value();
     check_unique_routes(handlers, kind, diagnostics);
     for handler in handlers {
-        let Some(route) = &handler.route else {
-            continue;
-        };
-        if !route.template.params().any(|param| param == id) {
+        if let Some(route) = &handler.route
+            && !route.template.params().any(|param| param == id)
+        {
             diagnostics.error(
                 &route.template.literal,
                 format!("every route of this {kind} contains its id parameter `<{id}>`, e.g. \"/counter/<{id}>\""),
             );
+        }
+        if handler.route.is_none() && handler.grpc.is_none() {
+            continue;
         }
         for param in &handler.params {
             if let ParamKind::Header { name, .. } = &param.kind

@@ -19,7 +19,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A channel to another service: HTTP/2 to its address, connected on first use and shared by
 /// every call (and every clone). When this service has a key (`KALIX_SERVICE_KEY_FILE`), each
 /// call carries a service token for its method's path, so the callee's ACLs see this service by
-/// name. A generated client takes it as its transport:
+/// name; a call made inside a handler's span continues its trace (`traceparent`). A generated
+/// client takes it as its transport:
 ///
 /// ```ignore
 /// let channel = ctx.component_client().grpc_channel("fibonacci")?;
@@ -66,6 +67,12 @@ impl tower::Service<http::Request<tonic::body::Body>> for GrpcChannel {
     }
 
     fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
+        // The call continues the caller's trace (the handler's span, when spans are exported).
+        if let Some(traceparent) = crate::telemetry::trace_context::current_traceparent()
+            .and_then(|value| HeaderValue::from_str(&value).ok())
+        {
+            request.headers_mut().insert("traceparent", traceparent);
+        }
         if let Some(signer) = &self.signer
             && let Ok(token) = HeaderValue::from_str(&signer.token_for(request.uri().path()))
         {

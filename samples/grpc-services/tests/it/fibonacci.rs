@@ -121,6 +121,26 @@ async fn an_unknown_method_is_unimplemented_and_a_bad_message_invalid_argument()
     .unwrap();
     assert_eq!(grpc_status(garbage).await, "3", "INVALID_ARGUMENT");
 
+    // A body that is not one message frame: its prefix declares 10 bytes, 1 follows.
+    let truncated = grpc(
+        "/com.example.fibonacci.Fibonacci/NextNumber",
+        vec![0, 0, 0, 0, 10, 0x08],
+    )
+    .await
+    .unwrap();
+    assert_eq!(grpc_status(truncated).await, "3", "INVALID_ARGUMENT");
+
+    // gRPC-Web is not gRPC: it reaches the HTTP routes, which have no such path.
+    let web = http2
+        .post(testkit.url("/com.example.fibonacci.Fibonacci/NextNumber"))
+        .header("content-type", "application/grpc-web+proto")
+        .body(frame(&[0x08, 0x05]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(web.status(), 404);
+    assert!(web.headers().get("grpc-status").is_none());
+
     // The service keeps serving.
     let mut client = FibonacciClient::new(testkit.grpc_channel().await);
     assert_eq!(

@@ -42,13 +42,29 @@ async fn reflection_lists_the_services_and_describes_their_methods() {
     else {
         panic!("not a list of services");
     };
-    let names: Vec<String> = listed.service.into_iter().map(|s| s.name).collect();
-    for expected in [
-        "com.example.fibonacci.Fibonacci",
-        "com.example.shoppingcart.ShoppingCartService",
-    ] {
-        assert!(names.iter().any(|name| name == expected), "{names:?}");
-    }
+    let mut names: Vec<String> = listed.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    // The services served here, health and reflection: nothing else of the descriptors.
+    assert_eq!(
+        names,
+        [
+            "com.example.fibonacci.Fibonacci",
+            "com.example.shoppingcart.ShoppingCartService",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ]
+    );
+    // The health service is described too.
+    let MessageResponse::FileDescriptorResponse(health) = ask(
+        &channel,
+        MessageRequest::FileContainingSymbol("grpc.health.v1.Health".into()),
+    )
+    .await
+    else {
+        panic!("the health service is not described");
+    };
+    assert!(!health.file_descriptor_proto.is_empty());
 
     let MessageResponse::FileDescriptorResponse(files) = ask(
         &channel,
