@@ -63,6 +63,14 @@ impl GrpcProbe {
         action::Effect::reply(Text { text })
     }
 
+    /// The same component serves HTTP beside its gRPC methods.
+    #[get("/grpc-probe/shout/<text>")]
+    pub async fn shout(&self, text: String) -> action::Effect<Text> {
+        action::Effect::reply(Text {
+            text: text.to_uppercase(),
+        })
+    }
+
     #[grpc(Probe::Panic)]
     pub async fn panic(&self, text: Text) -> action::Effect<Text> {
         panic!("the handler failed on {}", text.text)
@@ -165,6 +173,28 @@ async fn a_panicking_handler_is_internal_with_a_correlation_id_only() {
         .await
         .unwrap();
     assert_eq!(echoed.text, "still here");
+    testkit.stop().await;
+}
+
+#[tokio::test]
+async fn one_component_serves_grpc_and_http_on_one_port() {
+    let (testkit, _) = crate::start().await;
+    assert_eq!(
+        call(&testkit, "/test.Probe/Echo", text("quiet"))
+            .await
+            .unwrap()
+            .text,
+        "quiet"
+    );
+    let shouted: serde_json::Value = testkit
+        .get("/grpc-probe/shout/loud")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shouted, serde_json::json!({"text": "LOUD"}));
     testkit.stop().await;
 }
 
