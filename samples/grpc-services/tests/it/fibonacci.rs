@@ -141,6 +141,21 @@ async fn an_unknown_method_is_unimplemented_and_a_bad_message_invalid_argument()
     assert_eq!(web.status(), 404);
     assert!(web.headers().get("grpc-status").is_none());
 
+    // gRPC over HTTP/1.1 cannot carry its status: refused, saying why.
+    let http1 = reqwest::Client::new()
+        .post(testkit.url("/com.example.fibonacci.Fibonacci/NextNumber"))
+        .header("content-type", "application/grpc")
+        .body(frame(&[0x08, 0x05]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(http1.status(), 505);
+    let problem: serde_json::Value = http1.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("HTTP/2"),
+        "{problem}"
+    );
+
     // The service keeps serving.
     let mut client = FibonacciClient::new(testkit.grpc_channel().await);
     assert_eq!(
