@@ -7,7 +7,7 @@
 //! read, and `encode` the JSON reply into the reply message. Errors become statuses by one table
 //! (`crate::grpc::status_code`); a path no method has is `UNIMPLEMENTED`. The reflection
 //! services (`v1`, `v1alpha`) answer from the descriptor sets the crates registered, and the
-//! health service reports `SERVING` while the service runs.
+//! health service reports `SERVING` while the service runs, `NOT_SERVING` once it stops.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
