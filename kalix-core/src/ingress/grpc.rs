@@ -269,6 +269,11 @@ impl GrpcEndpoint {
             ))
         })?;
         let headers = metadata.into_headers();
+        // The caller's deadline (`grpc-timeout`), when it is sooner than the service's own.
+        let client_deadline = headers
+            .get("grpc-timeout")
+            .and_then(|value| grpc_timeout(value.as_bytes()))
+            .filter(|deadline| *deadline < self.limits.request_timeout);
         let mut invocation = Invocation::new(
             Vec::new(),
             Vec::new(),
@@ -282,8 +287,19 @@ impl GrpcEndpoint {
         let mut run = std::pin::pin!(self.dispatcher.invoke(&self.bound, invocation));
         let outcome = match (&mut run).now_or_never() {
             Some(outcome) => outcome,
-            None => match tokio::time::timeout(self.limits.request_timeout, run).await {
+            None => match tokio::time::timeout(
+                client_deadline.unwrap_or(self.limits.request_timeout),
+                run,
+            )
+            .await
+            {
                 Ok(outcome) => outcome,
+                Err(_) if client_deadline.is_some() => {
+                    status.store(504, Ordering::Relaxed);
+                    return Err(Status::deadline_exceeded(
+                        "The call's deadline (grpc-timeout) passed; it may or may not have taken effect",
+                    ));
+                }
                 Err(_) => {
                     if let Some(left_out) = REQUEST_TIMED_OUT.admit() {
                         let target = self.bound.target();
@@ -337,6 +353,28 @@ fn failed(status: &AtomicU16, error: &CallError) -> Response {
     grpc_status(error)
         .into_http::<axum::body::Body>()
         .into_response()
+}
+
+/// A `grpc-timeout` value (`100m`: at most 8 digits and a unit of hours `H`, minutes `M`,
+/// seconds `S`, milliseconds `m`, microseconds `u` or nanoseconds `n`); `None` if malformed.
+fn grpc_timeout(value: &[u8]) -> Option<std::time::Duration> {
+    let (unit, digits) = value.split_last()?;
+    if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let amount: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    let nanos_per_unit: u64 = match unit {
+        b'H' => 3_600_000_000_000,
+        b'M' => 60_000_000_000,
+        b'S' => 1_000_000_000,
+        b'm' => 1_000_000,
+        b'u' => 1_000,
+        b'n' => 1,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_nanos(
+        amount.saturating_mul(nanos_per_unit),
+    ))
 }
 
 /// `Ok` if `body` is one uncompressed or compressed gRPC message: a flag byte, its length in
@@ -457,5 +495,23 @@ impl Decoder for PassThrough {
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
         Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::grpc_timeout;
+
+    #[test]
+    fn grpc_timeouts_are_read_by_their_unit() {
+        assert_eq!(grpc_timeout(b"100m"), Some(Duration::from_millis(100)));
+        assert_eq!(grpc_timeout(b"2S"), Some(Duration::from_secs(2)));
+        assert_eq!(grpc_timeout(b"1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(grpc_timeout(b"5u"), Some(Duration::from_micros(5)));
+        for malformed in [&b""[..], b"m", b"100", b"100x", b"123456789S", b"-1S"] {
+            assert_eq!(grpc_timeout(malformed), None, "{malformed:?}");
+        }
     }
 }

@@ -304,6 +304,36 @@ async fn limits_apply_to_messages_and_calls() {
 }
 
 #[tokio::test]
+async fn the_callers_deadline_ends_a_call_sooner_than_the_services() {
+    let (testkit, _) = crate::start().await;
+    // Sent as raw HTTP/2: tonic's client would give up at its own deadline before the answer.
+    let http2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let mut frame = vec![0, 0, 0, 0, 3];
+    frame.extend_from_slice(&[0x0a, 0x01, b'x']);
+    let started = std::time::Instant::now();
+    let late = http2
+        .post(testkit.url("/test.Probe/Slow"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("grpc-timeout", "200m")
+        .body(frame)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.headers()["grpc-status"], "4", "DEADLINE_EXCEEDED");
+    // Ended by the deadline, not by the handler's 5 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    testkit.stop().await;
+}
+
+#[tokio::test]
 async fn calls_are_counted_by_method_and_status() {
     let (testkit, _) = crate::start().await;
     call(&testkit, "/test.Probe/Echo", text("x")).await.unwrap();
