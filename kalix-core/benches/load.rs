@@ -38,6 +38,24 @@ impl Figures {
         self
     }
 
+    /// The figures of `workers` (each returning its latencies), started at `started`.
+    pub async fn of_workers(
+        workers: Vec<tokio::task::JoinHandle<Vec<Duration>>>,
+        started: Instant,
+    ) -> Figures {
+        let mut latencies = Vec::new();
+        for worker in workers {
+            latencies.extend(worker.await.expect("worker"));
+        }
+        let elapsed = started.elapsed();
+        latencies.sort_unstable();
+        Figures {
+            requests: latencies.len(),
+            elapsed,
+            latencies,
+        }
+    }
+
     /// One table row.
     pub fn row(&self, name: &str) -> String {
         format!(
@@ -125,17 +143,7 @@ pub async fn load_with(
             })
         })
         .collect();
-    let mut latencies = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.expect("worker"));
-    }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    Figures {
-        requests: latencies.len(),
-        elapsed,
-        latencies,
-    }
+    Figures::of_workers(workers, started).await
 }
 
 /// An environment variable's value, or `default`.

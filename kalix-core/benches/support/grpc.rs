@@ -127,15 +127,5 @@ pub async fn load(address: SocketAddr, connections: usize, round: Duration) -> F
             latencies
         }));
     }
-    let mut latencies = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    Figures {
-        requests: latencies.len(),
-        elapsed,
-        latencies,
-    }
+    Figures::of_workers(workers, started).await
 }
