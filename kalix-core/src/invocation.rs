@@ -144,7 +144,15 @@ impl Invocation {
             fields.retain(|key, _| key != name && *key != camel && lower_camel(key) != camel);
             fields.insert(name.clone(), serde_json::Value::String(value.clone()));
         }
-        serde_path_to_error::deserialize(&message).map_err(|error| invalid_body(error, type_name))
+        // The fields came from the path and the query too: the error names the request.
+        serde_path_to_error::deserialize(&message).map_err(|error| {
+            let error = invalid_body(error, type_name);
+            let description =
+                error
+                    .description()
+                    .replacen("Invalid JSON body for", "Invalid request for", 1);
+            CallError::new(error.error_code(), description)
+        })
     }
 
     /// Decodes the JSON body as `T`; errors name the path of the offending field.
@@ -279,6 +287,15 @@ mod tests {
         .unwrap();
         assert_eq!(cart.cart_id.as_deref(), Some("from-path"));
         assert_eq!(cart.name.as_deref(), Some("n"));
+        let unknown = transcoded(Body::Absent, &[("cart_id", "c")], &[("bogus", "1")])
+            .message::<Cart>("Cart")
+            .unwrap_err();
+        assert!(
+            unknown
+                .description()
+                .starts_with("Invalid request for Cart: field `bogus`"),
+            "{unknown}"
+        );
     }
 
     #[test]
