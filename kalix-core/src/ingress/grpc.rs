@@ -29,6 +29,7 @@ use tracing::Instrument;
 
 use super::guard::Guard;
 use super::metrics::RouteMetrics;
+use super::problem::ProblemDetail;
 use super::request::{
     REQUEST_TIMED_OUT, RequestLimits, forwarded_headers, read_bounded, timed_out,
 };
@@ -218,11 +219,11 @@ impl GrpcEndpoint {
         let (mut parts, body) = request.into_parts();
         let caller = match self.guard.admit(&parts.headers, parts.uri.path()).await {
             Ok(caller) => caller,
-            Err(refused) => return refused_status(*refused, status).await,
+            Err(refused) => return refused_status(*refused, status),
         };
         let (bytes, _held) = match read_bounded(&parts.headers, body, &self.limits).await {
             Ok(read) => read,
-            Err(refused) => return refused_status(*refused, status).await,
+            Err(refused) => return refused_status(*refused, status),
         };
         if let Err(why) = one_message(&bytes) {
             return failed(status, &CallError::new(crate::ErrorCode::BAD_REQUEST, why));
@@ -394,16 +395,16 @@ fn one_message(body: &[u8]) -> Result<(), String> {
 }
 
 /// A response of the checks or the body's limits (a problem body) as a gRPC status.
-async fn refused_status(response: Response, status: &AtomicU16) -> Response {
-    let code = response.status().as_u16();
-    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
-        .await
+fn refused_status(response: Response, status: &AtomicU16) -> Response {
+    let detail = response
+        .extensions()
+        .get::<ProblemDetail>()
+        .map(|detail| detail.0.clone())
         .unwrap_or_default();
-    let detail = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|problem| problem.get("detail")?.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    failed(status, &CallError::from_status(code, detail))
+    failed(
+        status,
+        &CallError::from_status(response.status().as_u16(), detail),
+    )
 }
 
 /// One request being served: what tonic calls with the request message.

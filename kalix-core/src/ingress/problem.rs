@@ -34,11 +34,17 @@ pub(crate) fn no_route(path: &str) -> Response {
     )
 }
 
+/// A problem's `detail`, kept beside its body in the response's extensions: what the gRPC
+/// ingress turns a refusal into a status with, without reading the body back.
+#[derive(Clone, Debug)]
+pub(crate) struct ProblemDetail(pub String);
+
 /// A response carrying a problem object.
 pub(crate) fn problem_response(status: StatusCode, detail: &str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, PROBLEM_JSON)],
+        axum::Extension(ProblemDetail(detail.to_owned())),
         problem_body(status, detail),
     )
         .into_response()

@@ -321,25 +321,13 @@ async fn handle(
     request: Request<Incoming>,
     in_flight: Option<InFlight>,
 ) -> Result<Response, Infallible> {
-    let mut response = match malformed(&request).or_else(|| grpc_over_http1(&request)) {
+    let grpc = super::grpc::is_grpc(&request);
+    let refused = malformed(&request).or_else(|| grpc_over_http1(&request, grpc));
+    let mut response = match refused {
         Some(problem) => problem,
         None => {
             let router = match router.grpc {
-                // gRPC's status travels in trailers, which HTTP/1.1 responses cannot carry.
-                Some(_)
-                    if super::grpc::is_grpc(&request) && request.version() < Version::HTTP_2 =>
-                {
-                    let mut response = problem_response(
-                        StatusCode::HTTP_VERSION_NOT_SUPPORTED,
-                        "gRPC needs HTTP/2 (this request came over HTTP/1.1)",
-                    );
-                    response.headers_mut().insert(
-                        header::X_CONTENT_TYPE_OPTIONS,
-                        HeaderValue::from_static("nosniff"),
-                    );
-                    return Ok(response);
-                }
-                Some(grpc) if super::grpc::is_grpc(&request) => grpc,
+                Some(grpc_router) if grpc => grpc_router,
                 _ => router.http,
             };
             let request = request.map(axum::body::Body::new);
@@ -381,8 +369,8 @@ fn malformed<B>(request: &Request<B>) -> Option<Response> {
 
 /// A 505 for a gRPC request over HTTP/1.1: gRPC's status travels in trailers, which an HTTP/1.1
 /// response cannot carry.
-fn grpc_over_http1<B>(request: &Request<B>) -> Option<Response> {
-    (request.version() < Version::HTTP_2 && super::grpc::is_grpc(request)).then(|| {
+fn grpc_over_http1<B>(request: &Request<B>, grpc: bool) -> Option<Response> {
+    (grpc && request.version() < Version::HTTP_2).then(|| {
         problem_response(
             StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             "gRPC needs HTTP/2 (this request came over HTTP/1.1)",

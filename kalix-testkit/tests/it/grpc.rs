@@ -186,14 +186,7 @@ async fn one_component_serves_grpc_and_http_on_one_port() {
             .text,
         "quiet"
     );
-    let shouted: serde_json::Value = testkit
-        .get("/grpc-probe/shout/loud")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shouted = crate::get_json(&testkit, "/grpc-probe/shout/loud").await;
     assert_eq!(shouted, serde_json::json!({"text": "LOUD"}));
     testkit.stop().await;
 }
