@@ -146,6 +146,7 @@ mod tests {
         let env = ComponentEnv {
             dependencies: &dependencies,
             committer: GroupCommitter::start(Arc::clone(&store)),
+            request_timeout: Duration::from_secs(30),
             broker: Arc::new(crate::broker::EmbeddedBroker {
                 store: Arc::clone(&store),
                 news: Arc::default(),

@@ -245,11 +245,13 @@ impl<R> DeferredCall<R> {
         self
     }
 
-    /// Makes the call exactly once at an entity: the entity keeps its reply under `key` with
-    /// the change, in one transaction, and answers the same key again with that reply, changing
-    /// nothing (for `KALIX_IDEMPOTENCY_RETENTION_MS`, a day by default). For calls that may run
-    /// again: a workflow step's (run at least once), a subscriber's (delivered at least once).
-    /// A key is 1 to 255 bytes; scope it to what it makes once, e.g. the workflow and step.
+    /// Makes the call once: an entity (or workflow) keeps its reply under `key` with the change,
+    /// in one transaction, and answers the same key again with that reply, running nothing (for
+    /// `KALIX_IDEMPOTENCY_RETENTION`, a day by default); an action keeps its reply once it
+    /// completes. For calls that may run again: a workflow step's (run at least once), a
+    /// subscriber's (delivered at least once). A key is 1 to 255 printable ASCII characters,
+    /// scoped by the method and the call's path parameters; make it name what it makes once,
+    /// e.g. the workflow and the step.
     ///
     /// ```no_run
     /// # use kalix_core::prelude::*;

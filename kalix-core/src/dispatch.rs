@@ -18,7 +18,8 @@ use crate::error::{CallError, StartError};
 use crate::invocation::{Body, Invocation};
 use crate::metadata::Metadata;
 use crate::outcome::{HandlerOutcome, Next, Outcome, panic_error};
-use crate::registry::{ComponentDescriptor, HandlerDescriptor, PublishTarget};
+use crate::idempotency;
+use crate::registry::{ComponentDescriptor, ComponentKind, HandlerDescriptor, PublishTarget};
 use crate::runtime::ComponentEnv;
 use crate::status::ErrorCode;
 use crate::telemetry::trace_context;
@@ -140,6 +141,8 @@ pub(crate) struct Dispatcher {
     services: broker::ServiceUrls,
     /// One channel per other service, made on first use and shared by every call to it.
     channels: std::sync::Mutex<HashMap<String, crate::grpc::channel::GrpcChannel>>,
+    /// The idempotency keys of action calls: runs in flight, and where replies are kept.
+    keys: idempotency::ActionKeys,
 }
 
 impl Dispatcher {
@@ -184,6 +187,11 @@ impl Dispatcher {
             call_router: env.call_router.clone(),
             services: env.services.clone(),
             channels: std::sync::Mutex::default(),
+            keys: idempotency::ActionKeys::new(
+                Arc::clone(&env.store),
+                env.committer.clone(),
+                env.request_timeout,
+            ),
         })
     }
 
@@ -205,7 +213,35 @@ impl Dispatcher {
 
     /// Runs `bound` with `invocation`, follows its forwards, runs its side effects, and returns
     /// the final outcome.
-    pub async fn invoke(self: &Arc<Self>, bound: &BoundHandler, invocation: Invocation) -> Outcome {
+    ///
+    /// A call carrying an idempotency key its handler takes runs once per key (the
+    /// `idempotency` module): an entity's host keeps the reply with the change; an action's is
+    /// kept here, once the call (forwards included) is over.
+    pub async fn invoke(
+        self: &Arc<Self>,
+        bound: &BoundHandler,
+        mut invocation: Invocation,
+    ) -> Outcome {
+        if let Err(error) =
+            idempotency::prepare(bound.component, bound.handler, &mut invocation)
+        {
+            return Outcome::Error(error);
+        }
+        match invocation.metadata().command_key().cloned() {
+            Some(key) if bound.component.kind == ComponentKind::Action => {
+                let run = self.invoke_prepared(bound, invocation);
+                self.keys.run_once(bound.component.id, &key, run).await
+            }
+            _ => self.invoke_prepared(bound, invocation).await,
+        }
+    }
+
+    /// [`Dispatcher::invoke`] once the call's idempotency key is read.
+    async fn invoke_prepared(
+        self: &Arc<Self>,
+        bound: &BoundHandler,
+        invocation: Invocation,
+    ) -> Outcome {
         // What a published reply's id and subject follow from.
         let incoming = bound.handler.publish.map(|_| invocation.metadata().clone());
         let mut current = bound.clone();
@@ -231,10 +267,15 @@ impl Dispatcher {
             }
             let mut call = call;
             trace_context::inject_current(call.call.metadata_mut());
-            let (next, invocation) = match self.resolve(call) {
+            let (next, mut invocation) = match self.resolve(call) {
                 Ok(found) => found,
                 Err(error) => return Outcome::Error(error),
             };
+            if let Err(error) =
+                idempotency::prepare(next.component, next.handler, &mut invocation)
+            {
+                return Outcome::Error(error);
+            }
             current = next;
             outcome = self.run_handler(&current, invocation).await;
         }

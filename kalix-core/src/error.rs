@@ -22,6 +22,9 @@ use crate::status::ErrorCode;
 pub struct CallError {
     status: u16,
     description: String,
+    /// Whether this is a reply kept under an idempotency key, answered again.
+    #[serde(skip)]
+    replayed: bool,
 }
 
 impl CallError {
@@ -30,6 +33,7 @@ impl CallError {
         Self {
             status: code.as_u16(),
             description: description.into(),
+            replayed: false,
         }
     }
 
@@ -38,6 +42,7 @@ impl CallError {
         Self {
             status,
             description: description.into(),
+            replayed: false,
         }
     }
 
@@ -54,6 +59,18 @@ impl CallError {
     /// What went wrong, as the callee described it.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// Whether the error is the reply kept under the call's idempotency key, answered again
+    /// (`Idempotency-Replayed: true`) rather than the outcome of a run.
+    pub fn is_replayed(&self) -> bool {
+        self.replayed
+    }
+
+    /// The error marked as a kept reply answered again.
+    pub(crate) fn replayed(mut self) -> Self {
+        self.replayed = true;
+        self
     }
 }
 

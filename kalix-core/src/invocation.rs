@@ -20,6 +20,9 @@ pub struct Invocation {
     query: Vec<(String, String)>,
     body: Body,
     metadata: Metadata,
+    /// Whether a client outside the service sent it (the HTTP or gRPC ingress), not a handler
+    /// or the runtime.
+    from_client: bool,
 }
 
 /// A JSON body, either as received bytes (HTTP) or as an already parsed value (component client).
@@ -44,7 +47,19 @@ impl Invocation {
             query,
             body,
             metadata,
+            from_client: false,
         }
+    }
+
+    /// The invocation marked as sent by a client outside the service (the ingress does).
+    pub(crate) fn sent_by_client(mut self) -> Self {
+        self.from_client = true;
+        self
+    }
+
+    /// Whether a client outside the service sent it.
+    pub(crate) fn is_sent_by_client(&self) -> bool {
+        self.from_client
     }
 
     /// Parses the path parameter `name` as `T`; `type_name` is how the error names the type.
@@ -193,6 +208,27 @@ impl Invocation {
         (principals, claims): (crate::access::Principals, crate::access::JwtClaims),
     ) {
         self.metadata.set_caller(principals, claims);
+    }
+
+    /// The path parameters, as text.
+    pub(crate) fn path_params(&self) -> &[(String, String)] {
+        &self.path_params
+    }
+
+    /// The query values, as text.
+    pub(crate) fn query(&self) -> &[(String, String)] {
+        &self.query
+    }
+
+    /// The body as JSON text (an empty one if there is none): as received, or serialized.
+    pub(crate) fn body_json(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.body {
+            Body::Absent => std::borrow::Cow::Borrowed(&[]),
+            Body::Bytes(bytes) => std::borrow::Cow::Borrowed(bytes),
+            Body::Value(value) => {
+                std::borrow::Cow::Owned(serde_json::to_vec(&**value).unwrap_or_default())
+            }
+        }
     }
 
     /// Takes the metadata out, for the handler's context.

@@ -99,6 +99,7 @@ pub mod guide;
 pub struct ReadmeDoctests;
 mod host;
 mod http_request;
+mod idempotency;
 mod ingress;
 mod invocation;
 #[cfg(test)]

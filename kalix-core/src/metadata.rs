@@ -28,6 +28,10 @@ pub struct Metadata {
     /// never stored (a call read back from the store is the service's own).
     #[serde(skip)]
     caller: crate::access::Caller,
+    /// The command's idempotency scope and request digest: set by the dispatcher for the call
+    /// it runs, from the `Idempotency-Key` entry, and never stored.
+    #[serde(skip)]
+    command_key: Option<std::sync::Arc<crate::idempotency::key::CommandKey>>,
 }
 
 impl Metadata {
@@ -147,6 +151,20 @@ impl Metadata {
         claims: crate::access::JwtClaims,
     ) {
         self.caller = crate::access::Caller { principals, claims };
+    }
+
+    /// The idempotency scope the dispatcher made for the call, if it carries a key its handler
+    /// takes.
+    pub(crate) fn command_key(&self) -> Option<&std::sync::Arc<crate::idempotency::key::CommandKey>> {
+        self.command_key.as_ref()
+    }
+
+    /// Sets (or clears) the call's idempotency scope: the dispatcher does, for every call.
+    pub(crate) fn set_command_key(
+        &mut self,
+        key: Option<std::sync::Arc<crate::idempotency::key::CommandKey>>,
+    ) {
+        self.command_key = key;
     }
 
     /// A copy marked as made by `principals` with `claims`: what the unit testkits hand a

@@ -14,6 +14,8 @@ pub struct ComponentEnv<'a> {
     pub dependencies: &'a Dependencies,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) committer: GroupCommitter,
+    /// How long a request may take: how long an action's claim on an idempotency key holds.
+    pub(crate) request_timeout: std::time::Duration,
     pub(crate) entities: EntitySettings,
     pub(crate) broker: Arc<dyn crate::broker::Broker>,
     /// The service's name, the source of what it publishes.

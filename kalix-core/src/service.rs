@@ -294,6 +294,7 @@ impl Service {
         let env = ComponentEnv {
             dependencies: &self.dependencies,
             committer,
+            request_timeout: config.request_timeout,
             store,
             entities: EntitySettings {
                 passivation_timeout: config.passivation_timeout,

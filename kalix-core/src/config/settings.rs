@@ -302,14 +302,14 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
-        variable: "KALIX_IDEMPOTENCY_RETENTION_MS",
-        flag: "--idempotency-retention-ms",
-        value_name: "MS",
-        help: "How long an entity keeps a command's reply under its idempotency key: the same key \
-               again within it is answered with that reply and changes nothing",
-        shown_default: |c| millis_of(c.idempotency_retention),
+        variable: "KALIX_IDEMPOTENCY_RETENTION",
+        flag: "--idempotency-retention",
+        value_name: "DURATION",
+        help: "How long a command's reply is kept under its idempotency key (e.g. 24h, 90m, 30s): \
+               the same key again within it is answered with that reply and runs nothing",
+        shown_default: |c| duration_of(c.idempotency_retention),
         apply: |c, raw| {
-            c.idempotency_retention = millis(raw)?;
+            c.idempotency_retention = duration(raw)?;
             Ok(())
         },
     },
@@ -534,12 +534,54 @@ fn millis_of(duration: Duration) -> String {
     duration.as_millis().to_string()
 }
 
+/// A positive duration: a whole number with its unit, `ms`, `s`, `m`, `h` or `d` (`24h`).
+fn duration(raw: &str) -> Result<Duration, String> {
+    let expected = || format!("expected a duration such as 24h, 90m, 30s or 500ms, got '{raw}'");
+    let digits = raw.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &raw.trim()[digits.len()..];
+    let count: u64 = digits.parse().map_err(|_| expected())?;
+    let millis = match unit {
+        "ms" => Some(count),
+        "s" => count.checked_mul(1_000),
+        "m" => count.checked_mul(60_000),
+        "h" => count.checked_mul(3_600_000),
+        "d" => count.checked_mul(86_400_000),
+        _ => None,
+    };
+    match millis {
+        Some(0) | None => Err(expected()),
+        Some(millis) => Ok(Duration::from_millis(millis)),
+    }
+}
+
+/// A duration as [`duration`] reads it, in the largest unit that shows it whole.
+fn duration_of(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")]
+        .into_iter()
+        .find(|(unit, _)| millis > 0 && millis.is_multiple_of(*unit))
+        .map_or(format!("{millis}ms"), |(unit, name)| format!("{}{name}", millis / unit))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The guide's configuration table lists every setting, in order, and each default it
     /// shows as code is the one the service applies.
+    #[test]
+    fn a_duration_has_a_unit_and_reads_back_as_shown() {
+        for (raw, ms) in [("24h", 86_400_000), ("90m", 5_400_000), ("30s", 30_000), ("500ms", 500), ("2d", 172_800_000)] {
+            let read = duration(raw).unwrap();
+            assert_eq!(read, Duration::from_millis(ms), "{raw}");
+            assert_eq!(duration(&duration_of(read)).unwrap(), read, "{raw}");
+        }
+        assert_eq!(duration_of(Duration::from_secs(86_400)), "1d");
+        for bad in ["", "24", "h", "0s", "-1h", "1.5h", "3 weeks", "99999999999999999999d"] {
+            assert!(duration(bad).unwrap_err().contains("expected a duration"), "{bad}");
+        }
+    }
+
     #[test]
     fn a_jwks_url_is_http_or_https_with_a_host() {
         let config = |url: &str| Config::from_env_and_args([format!("--jwt-jwks-url={url}")]);

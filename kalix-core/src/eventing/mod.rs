@@ -70,7 +70,7 @@
 //! under a lease, removes messages older than `KALIX_TOPIC_RETENTION_MS` up to the position every
 //! one of those groups processed (`Store::prune_topic`, bounded rounds; `published_ms` is stamped
 //! at publish). In the same pass it purges replies kept under idempotency keys longer than
-//! `KALIX_IDEMPOTENCY_RETENTION_MS`. NATS streams are made with a max age and size instead.
+//! `KALIX_IDEMPOTENCY_RETENTION`. NATS streams are made with a max age and size instead.
 //!
 //! **Streams between services.** A stream is a topic of the producer's store (`stream:<id>`) served
 //! page by page at `/_kalix/streams/<id>`. A request at the stream's end waits for the next publish

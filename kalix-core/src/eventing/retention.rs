@@ -1,7 +1,7 @@
 //! Retention: the background driver removing what the store keeps for a while only, in bounded
 //! rounds, one process at a time (under a lease): old messages of the topics and streams kept in
 //! the service's store (`KALIX_TOPIC_RETENTION_MS`), and replies kept under idempotency keys
-//! (`KALIX_IDEMPOTENCY_RETENTION_MS`: after that a key is new again). A message is removed only once it is older than the retention and every
+//! (`KALIX_IDEMPOTENCY_RETENTION`: after that a key is new again). A message is removed only once it is older than the retention and every
 //! consumer group of this service reading that topic from the store has processed it; readers
 //! elsewhere (another service reading a stream) are not known, and keep up within the retention.
 //! NATS streams keep their own (the max age and bytes they are made with).
@@ -239,5 +239,47 @@ mod tests {
         };
         assert_eq!(left("orders").await, 2, "only what both groups processed");
         assert_eq!(left("audit").await, 0, "no local reader: age alone");
+    }
+
+    /// Replies kept longer than the retention are purged, in rounds of `ROUND`, and a key
+    /// purged is free again; a younger reply stays.
+    #[tokio::test]
+    async fn kept_replies_older_than_the_retention_are_purged_in_rounds() {
+        use crate::store::{KeptReply, ReplyWrite, Write};
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::memory().unwrap());
+        let reply = |key: String| {
+            Write::Reply(ReplyWrite {
+                type_id: "action".to_owned(),
+                entity_id: String::new(),
+                kept: KeptReply {
+                    key,
+                    fingerprint: String::new(),
+                    status: 200,
+                    content_type: Some("application/json".to_owned()),
+                    body: bytes::Bytes::from_static(b"1"),
+                },
+            })
+        };
+        let old: Vec<Write> = (0..ROUND + 5).map(|i| reply(format!("old{i}"))).collect();
+        store.commit(old).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let retention = Retention {
+            store: Arc::clone(&store),
+            retention: Duration::from_secs(60),
+            embedded: true,
+            own: "svc".to_owned(),
+            kept_replies: Duration::from_millis(20),
+        };
+        store.commit(vec![reply("young".to_owned())]).await.unwrap();
+        retention.purge_kept_replies().await;
+        let kept = |key: &'static str| store.kept_reply("action", "", key);
+        assert_eq!(kept("old0").await.unwrap(), None);
+        assert_eq!(kept("old1004").await.unwrap(), None, "a second round ran");
+        assert!(kept("young").await.unwrap().is_some());
+        // Free again: a new reply under the key is kept.
+        assert_eq!(
+            store.commit(vec![reply("old0".to_owned())]).await.unwrap(),
+            vec![Ok(0)]
+        );
     }
 }

@@ -85,7 +85,7 @@
 //! again and finds the kept reply), and a write that does not apply deletes the key again. So two
 //! runs of one key, concurrent in one process (the second stacked on the first's write) or on two
 //! processes, apply once. The retention driver purges replies older than
-//! `KALIX_IDEMPOTENCY_RETENTION_MS`.
+//! `KALIX_IDEMPOTENCY_RETENTION`.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -98,6 +98,7 @@ use serde::Serialize;
 use super::slots::{Resident, Slot, Slots};
 use crate::action::SideEffect;
 use crate::error::CallError;
+use crate::idempotency::CommandKey;
 use crate::log_limit::LogLimit;
 use crate::outcome::{Answer, HandlerOutcome};
 use crate::runtime::ComponentEnv;
@@ -175,8 +176,25 @@ impl<K: EntityKind> EntityHost<K> {
         entity_id: &str,
         step: impl FnOnce(&K, &mut K::Memory, u64) -> Result<Decision<R>, CallError>,
     ) -> HandlerOutcome {
+        self.run_keyed_command(entity_id, None, step).await
+    }
+
+    /// As [`EntityHost::run_command`], for a command that may carry an idempotency key: a scope
+    /// kept already is answered with its reply, and otherwise the reply is kept with the write
+    /// (see `host/kept.rs`).
+    pub(crate) async fn run_keyed_command<R: Serialize + Send + 'static>(
+        &self,
+        entity_id: &str,
+        key: Option<&CommandKey>,
+        step: impl FnOnce(&K, &mut K::Memory, u64) -> Result<Decision<R>, CallError>,
+    ) -> HandlerOutcome {
         if let Err(bad_id) = super::entity_id::check(K::TYPE_ID, entity_id) {
             return HandlerOutcome::error(bad_id);
+        }
+        if let Some(key) = key
+            && let Some(kept) = self.kept_answer(entity_id, key).await
+        {
+            return kept;
         }
         let slot = self.slots.get_or_insert(entity_id);
         let shared = self.store.is_shared();
@@ -211,7 +229,16 @@ impl<K: EntityKind> EntityHost<K> {
                 ));
             }
         };
-        let commit = match decision.persist {
+        let kept = key.and_then(|key| crate::idempotency::kept_of_answer(key, &decision.answer));
+        let (persist, keep_alone) = match (decision.persist, kept) {
+            (Some(mut persist), Some(kept)) => {
+                super::kept::keep_with(&mut persist.write, kept);
+                (Some(persist), None)
+            }
+            (None, Some(kept)) => (None, Some(super::kept::keep_alone(K::TYPE_ID, entity_id, kept))),
+            (persist, None) => (persist, None),
+        };
+        let commit = match persist {
             None => {
                 // A read on a shared store must see writes other processes acknowledged: once
                 // the entity's own write is in, if the entity moved since it was loaded, reload it
@@ -225,7 +252,20 @@ impl<K: EntityKind> EntityHost<K> {
                         return moved_on_other_process(&slot, K::TYPE_ID, entity_id);
                     }
                 }
-                resident.pending.clone()
+                match keep_alone {
+                    // Kept once the entity's own write in flight (which the reply may have
+                    // read) is in: the reply is kept only if what it answered is durable.
+                    Some(write) => {
+                        if let Some(own) = resident.pending.clone()
+                            && let Err(error) = own.await
+                        {
+                            slot.stale.store(true, Ordering::Release);
+                            return commit_failed(K::TYPE_ID, entity_id, &error);
+                        }
+                        Some(self.committer.submit(write))
+                    }
+                    None => resident.pending.clone(),
+                }
             }
             Some(Persist {
                 mut write,

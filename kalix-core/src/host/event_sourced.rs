@@ -136,23 +136,14 @@ impl<E: EventSourcedComponent> EntityHost<Journal<E>> {
         client: ComponentClient,
         handler: impl FnOnce(&E, &E::State, &EventSourcedEntityContext) -> Effect<E::State, E::Event, R>,
     ) -> HandlerOutcome {
-        let key = match super::kept::key_of(&metadata) {
-            Ok(key) => key,
-            Err(error) => return HandlerOutcome::error(error),
-        };
-        if let Some(key) = &key
-            && let Some(kept) = self.kept_answer(&entity_id, key).await
-        {
-            return kept;
-        }
+        let key = metadata.command_key().cloned();
         let context = EventSourcedEntityContext::new(entity_id.clone(), metadata, client);
-        self.run_command(&entity_id, |Journal(entity), folded, seq| {
+        self.run_keyed_command(&entity_id, key.as_deref(), |Journal(entity), folded, seq| {
             let state = folded.state.take().expect("state present between commands");
             let effect = handler(entity, &state, &context);
             let transition = Applied::of(entity, &entity_id, state, folded.deleted, effect);
             let persist = if transition.persists() {
-                let mut append = append::<E, R>(&entity_id, seq, &transition)?;
-                append.kept_reply = super::kept::to_keep(key.as_deref(), &transition.answer);
+                let append = append::<E, R>(&entity_id, seq, &transition)?;
                 Some(Persist {
                     write: append.into(),
                     position: seq + transition.events.len() as u64,

@@ -1,63 +1,23 @@
-//! Idempotency keys on entity commands: a command carrying `Idempotency-Key` (a component call
-//! made `with_idempotency_key`, a workflow step's, a subscriber's) keeps its reply with its
-//! change, in the same transaction. The same key for the same entity again is answered with the
-//! kept reply and changes nothing, whatever happened in between: a crash before the reply, a
-//! step run again on another process. Exactly once, for as long as replies are kept
-//! (`KALIX_IDEMPOTENCY_RETENTION_MS`).
-//!
-//! A command that changes nothing keeps nothing (running it again changes nothing either), nor
-//! does one that forwards: its reply is another component's. A replayed reply carries the
-//! reply's body, not its metadata.
-
-use bytes::Bytes;
+//! Idempotency keys in the entity host (the rules are the `idempotency` module's): a command
+//! whose scope holds a kept reply is answered with it and runs nothing; otherwise the reply is
+//! kept with the command's write, or in a write of its own if the command changed nothing.
 
 use super::entity::{EntityHost, EntityKind};
-use crate::cloud_events::PayloadType;
 use crate::error::CallError;
-use crate::metadata::Metadata;
-use crate::outcome::{Answer, HandlerOutcome, Outcome};
+use crate::idempotency::{CommandKey, replay};
+use crate::outcome::HandlerOutcome;
 use crate::status::ErrorCode;
-use crate::store::KeptReply;
-
-/// The metadata entry (and HTTP header) carrying a command's idempotency key.
-const IDEMPOTENCY_KEY: &str = Metadata::IDEMPOTENCY_KEY;
-
-/// The longest idempotency key accepted.
-pub(crate) const MAX_KEY_BYTES: usize = 255;
-
-/// The command's idempotency key, if it has one; a key over 255 bytes is refused.
-pub(crate) fn key_of(metadata: &Metadata) -> Result<Option<String>, CallError> {
-    match metadata.get(IDEMPOTENCY_KEY) {
-        None => Ok(None),
-        Some(key) if key.is_empty() || key.len() > MAX_KEY_BYTES => Err(CallError::new(
-            ErrorCode::BAD_REQUEST,
-            format!("an {IDEMPOTENCY_KEY} has 1 to {MAX_KEY_BYTES} bytes"),
-        )),
-        Some(key) => Ok(Some(key.to_owned())),
-    }
-}
-
-/// The reply to keep under `key` with the command's write: its body, for a reply.
-pub(crate) fn to_keep<R: serde::Serialize>(
-    key: Option<&str>,
-    answer: &Answer<R>,
-) -> Option<KeptReply> {
-    let key = key?;
-    let Answer::Reply(value, _) = answer else {
-        return None;
-    };
-    let reply = super::to_json(value).ok()?;
-    Some(KeptReply {
-        key: key.to_owned(),
-        reply,
-    })
-}
+use crate::store::{KeptReply, ReplyWrite, Write};
 
 impl<K: EntityKind> EntityHost<K> {
-    /// The answer kept for command `key` of entity `entity_id`, if the key was used.
-    pub(crate) async fn kept_answer(&self, entity_id: &str, key: &str) -> Option<HandlerOutcome> {
-        match self.store().kept_reply(K::TYPE_ID, entity_id, key).await {
-            Ok(Some(reply)) => Some(replayed(reply)),
+    /// The answer kept for command `key` of entity `entity_id`, if its scope was used.
+    pub(crate) async fn kept_answer(
+        &self,
+        entity_id: &str,
+        key: &CommandKey,
+    ) -> Option<HandlerOutcome> {
+        match self.store().kept_reply(K::TYPE_ID, entity_id, &key.scope).await {
+            Ok(Some(kept)) => Some(HandlerOutcome::new(replay(key, kept), Vec::new())),
             Ok(None) => None,
             Err(error) => Some(HandlerOutcome::error(CallError::new(
                 ErrorCode::SERVICE_UNAVAILABLE,
@@ -67,16 +27,21 @@ impl<K: EntityKind> EntityHost<K> {
     }
 }
 
-/// A kept reply, as the command's answer again.
-fn replayed(body: Bytes) -> HandlerOutcome {
-    let mut metadata = Metadata::new();
-    metadata.set("Idempotency-Replayed", "true".to_owned());
-    HandlerOutcome::new(
-        Outcome::Reply {
-            body,
-            metadata,
-            payload_type: PayloadType::Named("kept reply"),
-        },
-        Vec::new(),
-    )
+/// Puts `kept` into `write` (the command's change), to be kept in its transaction.
+pub(crate) fn keep_with(write: &mut Write, kept: KeptReply) {
+    match write {
+        Write::State(state) => state.kept_reply = Some(kept),
+        Write::Events(append) => append.kept_reply = Some(kept),
+        Write::Reply(reply) => reply.kept = kept,
+    }
+}
+
+/// The write keeping `kept` alone, for a command of entity (`type_id`, `entity_id`) that
+/// changed nothing.
+pub(crate) fn keep_alone(type_id: &str, entity_id: &str, kept: KeptReply) -> Write {
+    Write::Reply(ReplyWrite {
+        type_id: type_id.to_owned(),
+        entity_id: entity_id.to_owned(),
+        kept,
+    })
 }

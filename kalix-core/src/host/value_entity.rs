@@ -58,19 +58,10 @@ impl<E: ValueEntityComponent> EntityHost<StateRow<E>> {
         client: ComponentClient,
         handler: impl FnOnce(&E, &E::State, &ValueEntityContext) -> Effect<E::State, R>,
     ) -> HandlerOutcome {
-        let key = match super::kept::key_of(&metadata) {
-            Ok(key) => key,
-            Err(error) => return HandlerOutcome::error(error),
-        };
-        if let Some(key) = &key
-            && let Some(kept) = self.kept_answer(&entity_id, key).await
-        {
-            return kept;
-        }
+        let key = metadata.command_key().cloned();
         let context = ValueEntityContext::new(entity_id.clone(), metadata, client);
-        self.run_command(&entity_id, |StateRow(entity), state, version| {
+        self.run_keyed_command(&entity_id, key.as_deref(), |StateRow(entity), state, version| {
             let (change, answer, side_effects) = handler(entity, state, &context).into_parts();
-            let kept_reply = super::kept::to_keep(key.as_deref(), &answer);
             let payload = match &change {
                 StateChange::None => None,
                 StateChange::Update(new) => Some(Some(serialized::<E>(new, &entity_id)?)),
@@ -84,7 +75,7 @@ impl<E: ValueEntityComponent> EntityHost<StateRow<E>> {
                     follows_own_write: false,
                     payload,
                     timers: Vec::new(),
-                    kept_reply,
+                    kept_reply: None,
                     trace_parent: crate::telemetry::trace_context::current_traceparent(),
                 }
                 .into(),

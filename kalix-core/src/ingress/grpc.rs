@@ -280,7 +280,8 @@ impl GrpcEndpoint {
             Vec::new(),
             Body::Value(Arc::new(json)),
             forwarded_headers(&headers, self.bound.component.forward_headers),
-        );
+        )
+        .sent_by_client();
         if let Some(caller) = caller {
             invocation.set_caller(caller);
         }

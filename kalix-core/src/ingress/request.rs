@@ -232,7 +232,7 @@ async fn invocation<'a>(
         StreamFormat::NdJson
     };
     Ok((
-        Invocation::new(path_params, query, body, metadata),
+        Invocation::new(path_params, query, body, metadata).sent_by_client(),
         format,
         body_bytes,
     ))
@@ -267,8 +267,14 @@ pub(super) fn forwarded_headers(headers: &HeaderMap, allowed: &[&str]) -> Metada
     }
     for (name, header) in &ALWAYS_KEPT {
         for value in headers.get_all(header) {
-            if let Ok(value) = value.to_str() {
-                metadata.append(*name, value);
+            match value.to_str() {
+                Ok(value) => metadata.append(*name, value),
+                // Passed on as it reads, so the dispatcher refuses it (a key of other than
+                // printable ASCII) rather than the command running without its key.
+                Err(_) if *name == Metadata::IDEMPOTENCY_KEY => {
+                    metadata.append(*name, String::from_utf8_lossy(value.as_bytes()))
+                }
+                Err(_) => {}
             }
         }
     }

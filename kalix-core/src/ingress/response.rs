@@ -25,7 +25,16 @@ pub(crate) enum StreamFormat {
 pub(crate) fn outcome_response(outcome: Outcome, format: StreamFormat) -> Response {
     match outcome {
         Outcome::Reply { body, metadata, .. } => reply(body, &metadata),
-        Outcome::Error(error) => problem_response(status_of(&error), error.description()),
+        Outcome::Error(error) => {
+            let mut response = problem_response(status_of(&error), error.description());
+            if error.is_replayed() {
+                response.headers_mut().insert(
+                    HeaderName::from_static("idempotency-replayed"),
+                    HeaderValue::from_static("true"),
+                );
+            }
+            response
+        }
         Outcome::Ignore => problem_response(StatusCode::NOT_FOUND, "The handler ignored the call"),
         Outcome::Stream(items) => match format {
             StreamFormat::NdJson => {

@@ -38,7 +38,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use super::{
-    ConsumerProgress, EntityStore, EventLog, FeedEntry, FeedKind, FeedOffset, FeedStore,
+    ConsumerProgress, EntityStore, EventLog, FeedEntry, KeptReply, FeedKind, FeedOffset, FeedStore,
     LeaseStore, Store, StoreError, StoredEvent, StoredMessage, StoredState, TimerOutcome,
     TimerRecord, TimerStart, TimerStore, TopicMessage, ViewRowWrite, ViewRows, ViewStore,
     ViewTableSpec, Write, WriteError,
@@ -104,8 +104,31 @@ pub trait Intercept: Send + Sync + 'static {
         type_id: &str,
         entity_id: &str,
         key: &str,
-    ) -> BoxFuture<'static, Result<Option<Bytes>, StoreError>> {
+    ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
         inner.kept_reply(type_id, entity_id, key)
+    }
+
+    /// [`EntityStore::claim_key`]; by default, `inner`'s.
+    fn claim_key(
+        &self,
+        inner: &dyn Store,
+        type_id: &str,
+        entity_id: &str,
+        claim: KeptReply,
+        stale_before_ms: u64,
+    ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
+        inner.claim_key(type_id, entity_id, claim, stale_before_ms)
+    }
+
+    /// [`EntityStore::release_key`]; by default, `inner`'s.
+    fn release_key(
+        &self,
+        inner: &dyn Store,
+        type_id: &str,
+        entity_id: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        inner.release_key(type_id, entity_id, key)
     }
 
     /// [`EntityStore::purge_kept_replies`]; by default, `inner`'s.
@@ -432,10 +455,31 @@ impl<I: Intercept> EntityStore for Intercepted<I> {
         type_id: &str,
         entity_id: &str,
         key: &str,
-    ) -> BoxFuture<'static, Result<Option<Bytes>, StoreError>> {
+    ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
         self.intercept.on_call("kept_reply");
         self.intercept
             .kept_reply(&*self.inner, type_id, entity_id, key)
+    }
+    fn claim_key(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        claim: KeptReply,
+        stale_before_ms: u64,
+    ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
+        self.intercept.on_call("claim_key");
+        self.intercept
+            .claim_key(&*self.inner, type_id, entity_id, claim, stale_before_ms)
+    }
+    fn release_key(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.intercept.on_call("release_key");
+        self.intercept
+            .release_key(&*self.inner, type_id, entity_id, key)
     }
     fn purge_kept_replies(
         &self,

@@ -75,15 +75,47 @@ pub struct StateWrite {
     pub trace_parent: Option<String>,
 }
 
-/// A command's reply kept with its change under the command's idempotency key: a command
-/// with the same key for the same entity is answered with it instead of running again. A write
-/// carrying a key the entity has kept already is refused ([`WriteError::KeyUsed`]).
+/// A command's reply kept under its idempotency key (see the runtime's `idempotency` module): a
+/// command with the same key for the same entity (or action) is answered with it instead of
+/// running again. It is kept with the command's change, in the same transaction, or on its own
+/// ([`Write::Reply`]) when the command changed nothing. A write carrying a key kept already is
+/// refused ([`WriteError::KeyUsed`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeptReply {
-    /// The idempotency key.
+    /// The command's scope: its handler, its path parameters and the idempotency key.
     pub key: String,
-    /// The reply as JSON.
-    pub reply: Bytes,
+    /// A digest of the request (body and query): the same key with another request is refused.
+    /// Empty for replies kept before digests were: those match any request.
+    pub fingerprint: String,
+    /// The reply's HTTP status; [`KeptReply::RUNNING`] while the command is still running (an
+    /// action's claim on its key, see [`EntityStore::claim_key`]).
+    pub status: u16,
+    /// The reply's content type; `None` for an error, whose body is its description.
+    pub content_type: Option<String>,
+    /// The reply's body, or the error's description.
+    pub body: Bytes,
+}
+
+impl KeptReply {
+    /// The status of a claim: the command holding the key is still running.
+    pub const RUNNING: u16 = 0;
+
+    /// Whether this is a claim of a command still running, not a reply.
+    pub fn is_running(&self) -> bool {
+        self.status == Self::RUNNING
+    }
+}
+
+/// A reply kept on its own, without a change: a command that changed nothing, or an action's.
+/// It replaces a claim on its key ([`EntityStore::claim_key`]); a reply kept already refuses it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplyWrite {
+    /// The entity type's storage namespace, or the action's component id.
+    pub type_id: String,
+    /// The entity id; empty for an action.
+    pub entity_id: String,
+    /// The reply.
+    pub kept: KeptReply,
 }
 
 /// Events to append to one entity's journal.
@@ -159,6 +191,8 @@ pub enum Write {
     State(StateWrite),
     /// Append events to an event-sourced entity's journal.
     Events(EventAppend),
+    /// Keep a reply under its idempotency key, changing nothing else.
+    Reply(ReplyWrite),
 }
 
 impl Write {
@@ -173,6 +207,7 @@ impl Write {
                 .kept_reply
                 .as_ref()
                 .map(|kept| (append.type_id.as_str(), append.entity_id.as_str(), kept)),
+            Write::Reply(reply) => Some((&reply.type_id, &reply.entity_id, &reply.kept)),
         }
     }
 
@@ -181,6 +216,8 @@ impl Write {
         match self {
             Write::State(write) => write.follows_own_write = true,
             Write::Events(append) => append.follows_own_write = true,
+            // Checked against nothing: it changes no entity.
+            Write::Reply(_) => {}
         }
     }
 }
@@ -403,14 +440,37 @@ pub trait EntityStore: Send + Sync + 'static {
         entity_id: &str,
     ) -> BoxFuture<'static, Result<EventLog, StoreError>>;
 
-    /// The reply a command with idempotency key `key` got from entity (`type_id`, `entity_id`),
-    /// if it was kept (see [`KeptReply`]) and not purged yet.
+    /// The reply a command with idempotency scope `key` got from entity (`type_id`,
+    /// `entity_id`), if it was kept (see [`KeptReply`]) and not purged yet; or the claim of the
+    /// command still running under it.
     fn kept_reply(
         &self,
         type_id: &str,
         entity_id: &str,
         key: &str,
-    ) -> BoxFuture<'static, Result<Option<Bytes>, StoreError>>;
+    ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>>;
+
+    /// Claims `claim.key` for a command about to run (an action's, on a store other processes
+    /// share): `None` if this caller holds it now, because it was free or its claim was made
+    /// before `stale_before_ms` (ms since the epoch; its holder is taken for dead); otherwise
+    /// what holds it, a reply or a live claim. The claim is replaced by the command's reply
+    /// ([`Write::Reply`]) or removed ([`EntityStore::release_key`]).
+    fn claim_key(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        claim: KeptReply,
+        stale_before_ms: u64,
+    ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>>;
+
+    /// Removes the claim on `key` (a command whose reply is not kept, such as a 5xx): the key
+    /// is free again. A reply kept under it stays.
+    fn release_key(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
 
     /// Removes up to `limit` kept replies kept before `before_ms` (ms since the epoch), oldest
     /// first, and says how many: after that a key is new again.

@@ -100,6 +100,8 @@ where
     versions_and_last_sequence_numbers_read_back(fresh().await).await;
     a_write_following_its_own_write_applies_on_top_of_it(fresh().await).await;
     a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(fresh().await).await;
+    a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_over(fresh().await)
+        .await;
     a_store_keeps_one_identity(fresh().await).await;
     feed::state_changes_enter_the_feed_in_commit_order_each_at_its_latest(fresh().await).await;
     feed::every_event_enters_the_feed_in_commit_order(fresh().await).await;
@@ -123,12 +125,8 @@ where
 /// applies; a later write with the same key for the entity is refused and changes nothing, in
 /// the same batch or another; old replies are purged.
 async fn a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(store: impl Store) {
-    use kalix_core::store::KeptReply;
     let keeping = |write: Write, key: &str, reply: &str| {
-        let kept = Some(KeptReply {
-            key: key.to_owned(),
-            reply: Bytes::from(reply.to_owned()),
-        });
+        let kept = Some(kept_reply(key, reply));
         match write {
             Write::State(mut state) => {
                 state.kept_reply = kept;
@@ -138,6 +136,7 @@ async fn a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(store: i
                 events.kept_reply = kept;
                 Write::Events(events)
             }
+            other => other,
         }
     };
     let results = store
@@ -175,15 +174,11 @@ async fn a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(store: i
         "the refused write changed nothing"
     );
     let kept = |key: &'static str| store.kept_reply("conformance", "k", key);
-    assert_eq!(kept("k1").await.unwrap().as_deref(), Some(&b"\"one\""[..]));
+    assert_eq!(kept("k1").await.unwrap(), Some(kept_reply("k1", "\"one\"")));
     assert_eq!(kept("k2").await.unwrap(), None);
     assert_eq!(
-        store
-            .kept_reply("journal", "k", "k1")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(&b"\"event\""[..])
+        store.kept_reply("journal", "k", "k1").await.unwrap(),
+        Some(kept_reply("k1", "\"event\""))
     );
     // In a later batch too.
     let again = store
@@ -200,6 +195,104 @@ async fn a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(store: i
         + 60_000;
     assert_eq!(store.purge_kept_replies(later, 10).await.unwrap(), 2);
     assert_eq!(kept("k1").await.unwrap(), None);
+}
+
+/// A reply kept under `key`: a 200 of JSON `body`, for request digest `f`.
+fn kept_reply(key: &str, body: &str) -> kalix_core::store::KeptReply {
+    kalix_core::store::KeptReply {
+        key: key.to_owned(),
+        fingerprint: "f".to_owned(),
+        status: 200,
+        content_type: Some("application/json".to_owned()),
+        body: Bytes::from(body.to_owned()),
+    }
+}
+
+/// A reply kept on its own (a command that changed nothing, an action's) is kept like one kept
+/// with a change, with its status and content type (none for an error); a claim holds a key
+/// until a reply replaces it or it is released, and a claim older than the caller's staleness
+/// bound is taken over.
+async fn a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_over(
+    store: impl Store,
+) {
+    use kalix_core::store::{KeptReply, ReplyWrite};
+    let alone = |key: &str, kept: KeptReply| {
+        Write::Reply(ReplyWrite {
+            type_id: "action".to_owned(),
+            entity_id: String::new(),
+            kept: KeptReply {
+                key: key.to_owned(),
+                ..kept
+            },
+        })
+    };
+    let refused = KeptReply {
+        status: 404,
+        content_type: None,
+        ..kept_reply("", "no such cart")
+    };
+    let results = store
+        .commit(vec![
+            alone("a", kept_reply("", "1")),
+            alone("e", refused.clone()),
+            alone("a", kept_reply("", "2")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results, vec![Ok(0), Ok(0), Err(WriteError::KeyUsed)]);
+    let read = |key: &'static str| store.kept_reply("action", "", key);
+    assert_eq!(read("a").await.unwrap().unwrap().body, Bytes::from("1"));
+    assert_eq!(
+        read("e").await.unwrap(),
+        Some(KeptReply {
+            key: "e".to_owned(),
+            ..refused
+        })
+    );
+    // A claim: held against a second claim, replaced by the reply.
+    let claim = |key: &str| KeptReply {
+        status: KeptReply::RUNNING,
+        content_type: None,
+        body: Bytes::new(),
+        ..kept_reply(key, "")
+    };
+    assert_eq!(store.claim_key("action", "", claim("c"), 0).await.unwrap(), None);
+    let held = store
+        .claim_key("action", "", claim("c"), 0)
+        .await
+        .unwrap()
+        .expect("a live claim holds the key");
+    assert!(held.is_running());
+    let done = store
+        .claim_key("action", "", claim("a"), u64::MAX)
+        .await
+        .unwrap()
+        .expect("a reply holds its key for good");
+    assert_eq!(done.body, Bytes::from("1"));
+    assert_eq!(
+        store
+            .commit(vec![alone("c", kept_reply("", "3"))])
+            .await
+            .unwrap(),
+        vec![Ok(0)],
+        "the reply replaces the claim"
+    );
+    assert_eq!(read("c").await.unwrap().unwrap().body, Bytes::from("3"));
+    // Released: free again; stale: taken over.
+    assert_eq!(store.claim_key("action", "", claim("r"), 0).await.unwrap(), None);
+    store.release_key("action", "", "r").await.unwrap();
+    store.release_key("action", "", "a").await.unwrap();
+    assert_eq!(read("r").await.unwrap(), None);
+    assert!(
+        read("a").await.unwrap().is_some(),
+        "releasing leaves a reply"
+    );
+    assert_eq!(store.claim_key("action", "", claim("s"), 0).await.unwrap(), None);
+    assert_eq!(
+        store.claim_key("action", "", claim("s"), u64::MAX).await.unwrap(),
+        None,
+        "a claim made before the bound is taken over"
+    );
 }
 
 /// A store's identity is made once and read back the same every time.

@@ -207,10 +207,8 @@ impl TransferWorkflow {
         let result = ctx
             .component_client()
             .value_entity::<WalletEntity>(&withdraw.from)
-            .withdraw(
-                withdraw.amount,
-                Some(format!("{}-withdraw", ctx.workflow_id())),
-            )
+            .withdraw(withdraw.amount)
+            .with_idempotency_key(format!("{}-withdraw", ctx.workflow_id()))
             .await?;
         Ok(match result {
             WithdrawResult::WithdrawSucceed => {
@@ -237,10 +235,8 @@ impl TransferWorkflow {
         let result = ctx
             .component_client()
             .value_entity::<WalletEntity>(&deposit.to)
-            .deposit(
-                deposit.amount,
-                Some(format!("{}-deposit", ctx.workflow_id())),
-            )
+            .deposit(deposit.amount)
+            .with_idempotency_key(format!("{}-deposit", ctx.workflow_id()))
             .await?;
         Ok(match result {
             DepositResult::DepositSucceed => {
@@ -262,10 +258,8 @@ impl TransferWorkflow {
         let result = ctx
             .component_client()
             .value_entity::<WalletEntity>(&state.transfer.from)
-            .deposit(
-                state.transfer.amount,
-                Some(format!("{}-compensation", ctx.workflow_id())),
-            )
+            .deposit(state.transfer.amount)
+            .with_idempotency_key(format!("{}-compensation", ctx.workflow_id()))
             .await?;
         match result {
             DepositResult::DepositSucceed => Ok(Transition::update_state(

@@ -1,12 +1,11 @@
 //! The wallet: a value entity holding a balance, whose withdrawals and deposits reply with
 //! their outcome (succeeded or failed) rather than fail, so the workflow can compensate.
 //!
-//! Withdrawals and deposits may carry a command id (`?command_id=..`): one the wallet has seen
-//! is answered as it was the first time without being applied again, which makes the workflow's
-//! steps (run at least once) safe to repeat.
+//! The workflow's steps (run at least once) call it with an idempotency key made of the workflow
+//! id and the step: the runtime keeps each reply with the wallet's change, so a repeated call is
+//! answered as it was the first time and applied once, with nothing in the wallet for it.
 
 use kalix_core::prelude::*;
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,51 +14,6 @@ use serde::{Deserialize, Serialize};
 pub struct Wallet {
     pub id: String,
     pub balance: i64,
-    /// The ids of the commands applied within the last [`DEDUP_WINDOW_MS`], with when each was
-    /// applied (ms since the epoch). Bounded by time, not by count: a step re-run after any
-    /// number of other commands is still recognised.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub applied_at: BTreeMap<String, u64>,
-}
-
-/// How long a wallet remembers a command id: 24 hours. A workflow step is re-run within
-/// seconds of a crash (its watchdog), or when the service is back; a service down for longer
-/// than this could apply a re-run step twice.
-pub const DEDUP_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
-
-impl Wallet {
-    fn seen(&self, command_id: &Option<String>) -> bool {
-        command_id
-            .as_ref()
-            .is_some_and(|id| self.applied_at.contains_key(id))
-    }
-
-    /// The wallet with `balance`, `command_id` remembered as applied at `now_ms`, and the ids
-    /// older than the window forgotten.
-    pub fn applied(&self, balance: i64, command_id: Option<String>, now_ms: u64) -> Self {
-        let oldest = now_ms.saturating_sub(DEDUP_WINDOW_MS);
-        let mut applied_at: BTreeMap<String, u64> = self
-            .applied_at
-            .iter()
-            .filter(|(_, at)| **at >= oldest)
-            .map(|(id, at)| (id.clone(), *at))
-            .collect();
-        if let Some(id) = command_id {
-            applied_at.insert(id, now_ms);
-        }
-        Self {
-            id: self.id.clone(),
-            balance,
-            applied_at,
-        }
-    }
-}
-
-/// Now, in ms since the epoch.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
 }
 
 /// What a withdrawal came to.
@@ -108,7 +62,6 @@ impl WalletEntity {
         let wallet = Wallet {
             id: ctx.entity_id().to_owned(),
             balance: init_balance,
-            applied_at: BTreeMap::new(),
         };
         Effect::update_state(Some(wallet)).then_reply("Ok".to_owned())
     }
@@ -118,15 +71,11 @@ impl WalletEntity {
         &self,
         wallet: &Option<Wallet>,
         amount: i64,
-        #[query] command_id: Option<String>,
         ctx: &ValueEntityContext,
     ) -> Effect<WithdrawResult> {
         let Some(wallet) = wallet else {
             return Effect::error_with_status(not_exists(ctx.entity_id()), ErrorCode::NOT_FOUND);
         };
-        if wallet.seen(&command_id) {
-            return Effect::reply(WithdrawResult::WithdrawSucceed);
-        }
         let Some(balance) = wallet.balance.checked_sub(amount) else {
             return Effect::error("the amount is out of range");
         };
@@ -135,7 +84,10 @@ impl WalletEntity {
                 error_msg: "Insufficient balance".to_owned(),
             });
         }
-        Effect::update_state(Some(wallet.applied(balance, command_id, now_ms())))
+        Effect::update_state(Some(Wallet {
+            balance,
+            ..wallet.clone()
+        }))
             .then_reply(WithdrawResult::WithdrawSucceed)
     }
 
@@ -144,7 +96,6 @@ impl WalletEntity {
         &self,
         wallet: &Option<Wallet>,
         amount: i64,
-        #[query] command_id: Option<String>,
         ctx: &ValueEntityContext,
     ) -> Effect<DepositResult> {
         let Some(wallet) = wallet else {
@@ -152,13 +103,13 @@ impl WalletEntity {
                 error_msg: not_exists(ctx.entity_id()),
             });
         };
-        if wallet.seen(&command_id) {
-            return Effect::reply(DepositResult::DepositSucceed);
-        }
         let Some(balance) = wallet.balance.checked_add(amount) else {
             return Effect::error("the amount is out of range");
         };
-        Effect::update_state(Some(wallet.applied(balance, command_id, now_ms())))
+        Effect::update_state(Some(Wallet {
+            balance,
+            ..wallet.clone()
+        }))
             .then_reply(DepositResult::DepositSucceed)
     }
 

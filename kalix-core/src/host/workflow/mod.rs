@@ -289,11 +289,12 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
         client: ComponentClient,
         handler: impl FnOnce(&W, Option<&W::State>, &WorkflowContext) -> Effect<W, W::State, R>,
     ) -> HandlerOutcome {
+        let key = metadata.command_key().cloned();
         let context = WorkflowContext::new(workflow_id.clone(), metadata, client.clone());
         let after = Arc::new(Mutex::new(Committed::default()));
         let decided = Arc::clone(&after);
         let outcome = self
-            .run_command(&workflow_id, |kind, record, version| {
+            .run_keyed_command(&workflow_id, key.as_deref(), |kind, record, version| {
                 let effect = handler(&kind.workflow, record.state.as_ref(), &context);
                 let (change, answer) = effect.into_parts();
                 let Some(transition) = change else {

@@ -5,7 +5,7 @@ use futures_util::future::{BoxFuture, try_join_all};
 
 use super::{PostgresStore, db_error, kept, pool_error, timer};
 use crate::store::{
-    EntityStore, EventAppend, EventLog, Snapshot, StateWrite, StoreError, StoredEvent, StoredState,
+    EntityStore, EventAppend, EventLog, KeptReply, Snapshot, StateWrite, StoreError, StoredEvent, StoredState,
     Write, WriteError,
 };
 
@@ -128,10 +128,35 @@ impl EntityStore for PostgresStore {
         type_id: &str,
         entity_id: &str,
         key: &str,
-    ) -> BoxFuture<'static, Result<Option<Bytes>, StoreError>> {
+    ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
         let store = self.clone();
         let (type_id, entity_id, key) = (type_id.to_owned(), entity_id.to_owned(), key.to_owned());
         Box::pin(async move { kept::reply(&store, &type_id, &entity_id, &key).await })
+    }
+
+    fn claim_key(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        claim: KeptReply,
+        stale_before_ms: u64,
+    ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
+        let store = self.clone();
+        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
+        Box::pin(async move {
+            kept::claim(&store, (&type_id, &entity_id), &claim, stale_before_ms).await
+        })
+    }
+
+    fn release_key(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let store = self.clone();
+        let (type_id, entity_id, key) = (type_id.to_owned(), entity_id.to_owned(), key.to_owned());
+        Box::pin(async move { kept::release(&store, (&type_id, &entity_id), &key).await })
     }
 
     fn purge_kept_replies(
@@ -181,6 +206,7 @@ fn key(write: &Write) -> (&str, &str) {
     match write {
         Write::State(write) => (&write.type_id, &write.entity_id),
         Write::Events(append) => (&append.type_id, &append.entity_id),
+        Write::Reply(reply) => (&reply.type_id, &reply.entity_id),
     }
 }
 
@@ -208,6 +234,7 @@ async fn commit_in_order(
                         write_states(store, &transaction, &[write]).await?.remove(0)
                     }
                     Write::Events(append) => append_events(store, &mut transaction, append).await?,
+                    Write::Reply(_) => Ok(0),
                 };
                 if applied.is_err() {
                     kept::forget(store, &transaction, kept).await?;

@@ -23,17 +23,46 @@ pub(super) async fn create(
         .map_err(db_error)
 }
 
-/// Keeps `kept` for the entity: `false` if its key was kept already.
+/// What schema version 7 adds: the request's digest, the reply's status and content type (a
+/// reply kept before is a 200 of JSON matching any request).
+pub(super) async fn add_reply_columns(
+    transaction: &tokio_postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<(), StoreError> {
+    transaction
+        .batch_execute(&format!(
+            "ALTER TABLE {schema}.kept_reply ADD COLUMN IF NOT EXISTS fingerprint TEXT NOT NULL DEFAULT '';
+             ALTER TABLE {schema}.kept_reply ADD COLUMN IF NOT EXISTS status INTEGER NOT NULL DEFAULT 200;
+             ALTER TABLE {schema}.kept_reply ADD COLUMN IF NOT EXISTS content_type TEXT DEFAULT 'application/json';"
+        ))
+        .await
+        .map_err(db_error)
+}
+
+/// The insert shared by keeping and claiming: `$1..$8` are the row, `$9` (claims only) the
+/// time before which a claim is stale.
+fn upsert(schema: &str, on_conflict: &str) -> String {
+    format!(
+        "INSERT INTO {schema}.kept_reply AS kept \
+         (type_id, entity_id, key, fingerprint, status, content_type, reply, kept_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (type_id, entity_id, key) DO UPDATE SET {on_conflict}"
+    )
+}
+
+/// Keeps `kept` for the entity, replacing a claim on its key: `false` if a reply was kept
+/// under it already.
 pub(super) async fn keep(
     store: &PostgresStore,
     transaction: &Tx<'_>,
     (type_id, entity_id, kept): (&str, &str, &KeptReply),
 ) -> Result<bool, tokio_postgres::Error> {
     let statement = transaction
-        .prepare_cached(&format!(
-            "INSERT INTO {}.kept_reply (type_id, entity_id, key, reply, kept_ms) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            store.schema
+        .prepare_cached(&upsert(
+            &store.schema,
+            "fingerprint = excluded.fingerprint, status = excluded.status, \
+             content_type = excluded.content_type, reply = excluded.reply, \
+             kept_ms = excluded.kept_ms WHERE kept.status = 0",
         ))
         .await?;
     let inserted = transaction
@@ -43,12 +72,84 @@ pub(super) async fn keep(
                 &type_id,
                 &entity_id,
                 &kept.key,
-                &kept.reply.as_ref(),
+                &kept.fingerprint,
+                &i32::from(kept.status),
+                &kept.content_type,
+                &kept.body.as_ref(),
                 &(crate::store::now_ms() as i64),
             ],
         )
         .await?;
     Ok(inserted == 1)
+}
+
+/// Claims `claim.key` (see [`EntityStore::claim_key`](crate::store::EntityStore::claim_key)).
+pub(super) async fn claim(
+    store: &PostgresStore,
+    (type_id, entity_id): (&str, &str),
+    claim: &KeptReply,
+    stale_before_ms: u64,
+) -> Result<Option<KeptReply>, StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    let statement = client
+        .prepare_cached(&format!(
+            "{} WHERE kept.status = 0 AND kept.kept_ms < $9",
+            upsert(
+                &store.schema,
+                "fingerprint = excluded.fingerprint, kept_ms = excluded.kept_ms"
+            )
+        ))
+        .await
+        .map_err(db_error)?;
+    let claimed = client
+        .execute(
+            &statement,
+            &[
+                &type_id,
+                &entity_id,
+                &claim.key,
+                &claim.fingerprint,
+                &i32::from(KeptReply::RUNNING),
+                &Option::<String>::None,
+                &(&[] as &[u8]),
+                &(crate::store::now_ms() as i64),
+                &(stale_before_ms.min(i64::MAX as u64) as i64),
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+    if claimed == 1 {
+        return Ok(None);
+    }
+    drop(client);
+    // Held: by a reply, or a live claim (which, gone by now, is reported as still running).
+    Ok(Some(reply(store, type_id, entity_id, &claim.key).await?.unwrap_or(
+        KeptReply {
+            status: KeptReply::RUNNING,
+            ..claim.clone()
+        },
+    )))
+}
+
+/// Removes the claim on `key`, if a claim holds it.
+pub(super) async fn release(
+    store: &PostgresStore,
+    (type_id, entity_id): (&str, &str),
+    key: &str,
+) -> Result<(), StoreError> {
+    let client = store.pool.get().await.map_err(pool_error)?;
+    client
+        .execute(
+            &format!(
+                "DELETE FROM {}.kept_reply WHERE type_id = $1 AND entity_id = $2 AND key = $3 \
+                 AND status = 0",
+                store.schema
+            ),
+            &[&type_id, &entity_id, &key],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
 /// Forgets `kept` again: the write it went with did not apply.
@@ -69,17 +170,18 @@ pub(super) async fn forget(
     Ok(())
 }
 
-/// The reply kept under `key` for the entity, if any.
+/// The reply (or claim) kept under `key` for the entity, if any.
 pub(super) async fn reply(
     store: &PostgresStore,
     type_id: &str,
     entity_id: &str,
     key: &str,
-) -> Result<Option<Bytes>, StoreError> {
+) -> Result<Option<KeptReply>, StoreError> {
     let client = store.pool.get().await.map_err(pool_error)?;
     let statement = client
         .prepare_cached(&format!(
-            "SELECT reply FROM {}.kept_reply WHERE type_id = $1 AND entity_id = $2 AND key = $3",
+            "SELECT fingerprint, status, content_type, reply FROM {}.kept_reply \
+             WHERE type_id = $1 AND entity_id = $2 AND key = $3",
             store.schema
         ))
         .await
@@ -88,7 +190,13 @@ pub(super) async fn reply(
         .query_opt(&statement, &[&type_id, &entity_id, &key])
         .await
         .map_err(db_error)?;
-    Ok(row.map(|row| Bytes::from(row.get::<_, Vec<u8>>(0))))
+    Ok(row.map(|row| KeptReply {
+        key: key.to_owned(),
+        fingerprint: row.get(0),
+        status: u16::try_from(row.get::<_, i32>(1)).unwrap_or(500),
+        content_type: row.get(2),
+        body: Bytes::from(row.get::<_, Vec<u8>>(3)),
+    }))
 }
 
 /// Removes up to `limit` replies kept before `before_ms`, oldest first.

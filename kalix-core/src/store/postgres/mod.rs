@@ -254,6 +254,11 @@ const MIGRATIONS: &[Migration<Step>] = &[
             })
         },
     },
+    Migration {
+        version: 7,
+        what: "the request digest, status and content type of a kept reply",
+        apply: |transaction, schema| Box::pin(kept::add_reply_columns(transaction, schema)),
+    },
 ];
 
 /// Brings `schema` to the latest version in `transaction` (which holds the schema's lock), or

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{SqliteStore, blocking, journal, kept, sqlite_error, timer};
 use crate::store::{
-    EntityStore, EventLog, StateWrite, StoreError, StoredEvent, StoredState, Write, WriteError,
+    EntityStore, EventLog, KeptReply, StateWrite, StoreError, StoredEvent, StoredState, Write, WriteError,
 };
 
 impl EntityStore for SqliteStore {
@@ -56,6 +56,7 @@ impl EntityStore for SqliteStore {
                     kept::applying(&transaction, write, || match write {
                         Write::State(state) => write_state(&transaction, state),
                         Write::Events(append) => journal::append_events(&transaction, append),
+                        Write::Reply(_) => Ok(Ok(0)),
                     })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
@@ -92,10 +93,35 @@ impl EntityStore for SqliteStore {
         type_id: &str,
         entity_id: &str,
         key: &str,
-    ) -> BoxFuture<'static, Result<Option<Bytes>, StoreError>> {
+    ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
         let key = key.to_owned();
         self.read(type_id, entity_id, move |connection, type_id, entity_id| {
             kept::reply(connection, type_id, entity_id, &key)
+        })
+    }
+
+    fn claim_key(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        claim: KeptReply,
+        stale_before_ms: u64,
+    ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
+        let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
+        self.write_outside_batches(move |connection| {
+            kept::claim(connection, (&type_id, &entity_id), &claim, stale_before_ms)
+        })
+    }
+
+    fn release_key(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (type_id, entity_id, key) = (type_id.to_owned(), entity_id.to_owned(), key.to_owned());
+        self.write_outside_batches(move |connection| {
+            kept::release(connection, (&type_id, &entity_id), &key)
         })
     }
 

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::sqlite_error;
-use crate::store::{StoreError, Write, WriteError};
+use crate::store::{KeptReply, StoreError, Write, WriteError};
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS kept_reply (
@@ -17,6 +17,29 @@ CREATE TABLE IF NOT EXISTS kept_reply (
 CREATE INDEX IF NOT EXISTS kept_reply_age ON kept_reply (kept_ms);
 ";
 
+/// What schema version 9 adds: the request's digest, the reply's status and content type (a
+/// reply kept before is a 200 of JSON matching any request).
+pub(super) const REPLY_COLUMNS: &str = "
+ALTER TABLE kept_reply ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+ALTER TABLE kept_reply ADD COLUMN status INTEGER NOT NULL DEFAULT 200;
+ALTER TABLE kept_reply ADD COLUMN content_type TEXT DEFAULT 'application/json';
+";
+
+/// Keeps `kept`, replacing a claim on its key: 0 rows changed means a reply was kept already.
+const KEEP: &str = "INSERT INTO kept_reply \
+    (type_id, entity_id, key, fingerprint, status, content_type, reply, kept_ms) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+    ON CONFLICT (type_id, entity_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, \
+    status = excluded.status, content_type = excluded.content_type, reply = excluded.reply, \
+    kept_ms = excluded.kept_ms WHERE kept_reply.status = 0";
+
+/// Claims a key: free, or held by a claim made before ?9.
+const CLAIM: &str = "INSERT INTO kept_reply \
+    (type_id, entity_id, key, fingerprint, status, content_type, reply, kept_ms) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+    ON CONFLICT (type_id, entity_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, \
+    kept_ms = excluded.kept_ms WHERE kept_reply.status = 0 AND kept_reply.kept_ms < ?9";
+
 /// Applies `write` with `apply`, keeping its reply under its key first: a key kept already
 /// refuses the write ([`WriteError::KeyUsed`]), and a write that does not apply keeps nothing.
 pub(super) fn applying(
@@ -28,16 +51,16 @@ pub(super) fn applying(
         return apply();
     };
     let inserted = transaction
-        .prepare_cached(
-            "INSERT INTO kept_reply (type_id, entity_id, key, reply, kept_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-        )
+        .prepare_cached(KEEP)
         .map_err(sqlite_error)?
         .execute(params![
             type_id,
             entity_id,
             kept.key,
-            kept.reply.as_ref(),
+            kept.fingerprint,
+            kept.status,
+            kept.content_type,
+            kept.body.as_ref(),
             crate::store::now_ms() as i64
         ])
         .map_err(sqlite_error)?;
@@ -57,23 +80,80 @@ pub(super) fn applying(
     Ok(applied)
 }
 
-/// The reply kept under `key` for the entity, if any.
+/// Claims `claim.key` (see [`EntityStore::claim_key`](crate::store::EntityStore::claim_key)).
+pub(super) fn claim(
+    connection: &mut Connection,
+    (type_id, entity_id): (&str, &str),
+    claim: &KeptReply,
+    stale_before_ms: u64,
+) -> Result<Option<KeptReply>, StoreError> {
+    let claimed = connection
+        .prepare_cached(CLAIM)
+        .map_err(sqlite_error)?
+        .execute(params![
+            type_id,
+            entity_id,
+            claim.key,
+            claim.fingerprint,
+            KeptReply::RUNNING,
+            Option::<String>::None,
+            &[][..] as &[u8],
+            crate::store::now_ms() as i64,
+            stale_before_ms.min(i64::MAX as u64) as i64
+        ])
+        .map_err(sqlite_error)?;
+    if claimed == 1 {
+        return Ok(None);
+    }
+    // Held: by a reply, or a live claim (which, gone by now, is reported as still running).
+    Ok(Some(reply(connection, type_id, entity_id, &claim.key)?.unwrap_or(
+        KeptReply {
+            status: KeptReply::RUNNING,
+            ..claim.clone()
+        },
+    )))
+}
+
+/// Removes the claim on `key`, if a claim holds it.
+pub(super) fn release(
+    connection: &mut Connection,
+    (type_id, entity_id): (&str, &str),
+    key: &str,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "DELETE FROM kept_reply WHERE type_id = ?1 AND entity_id = ?2 AND key = ?3 \
+             AND status = 0",
+        )
+        .map_err(sqlite_error)?
+        .execute(params![type_id, entity_id, key])
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+/// The reply (or claim) kept under `key` for the entity, if any.
 pub(super) fn reply(
     connection: &Connection,
     type_id: &str,
     entity_id: &str,
     key: &str,
-) -> Result<Option<bytes::Bytes>, StoreError> {
+) -> Result<Option<KeptReply>, StoreError> {
     connection
         .prepare_cached(
-            "SELECT reply FROM kept_reply WHERE type_id = ?1 AND entity_id = ?2 AND key = ?3",
+            "SELECT fingerprint, status, content_type, reply FROM kept_reply \
+             WHERE type_id = ?1 AND entity_id = ?2 AND key = ?3",
         )
         .map_err(sqlite_error)?
         .query_row(params![type_id, entity_id, key], |row| {
-            row.get::<_, Vec<u8>>(0)
+            Ok(KeptReply {
+                key: key.to_owned(),
+                fingerprint: row.get(0)?,
+                status: row.get(1)?,
+                content_type: row.get(2)?,
+                body: bytes::Bytes::from(row.get::<_, Vec<u8>>(3)?),
+            })
         })
         .optional()
-        .map(|reply| reply.map(bytes::Bytes::from))
         .map_err(sqlite_error)
 }
 

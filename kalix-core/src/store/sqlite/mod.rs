@@ -217,6 +217,11 @@ const MIGRATIONS: &[Migration<Step>] = &[
                 .map_err(sqlite_error)
         },
     },
+    Migration {
+        version: 9,
+        what: "the request digest, status and content type of a kept reply",
+        apply: |c| c.execute_batch(kept::REPLY_COLUMNS).map_err(sqlite_error),
+    },
 ];
 
 /// Brings the file's schema to the latest version, or refuses a file a newer runtime wrote.

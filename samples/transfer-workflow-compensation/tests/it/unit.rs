@@ -20,16 +20,15 @@ fn amount(call: &Call) -> i64 {
     call.path_param("amount").unwrap().parse().unwrap()
 }
 
-/// The call's command id, which the wallet remembers to apply each command once.
+/// The call's idempotency key, under which the runtime keeps the wallet's reply.
 fn command_id(call: &Call) -> Option<String> {
-    call.query()
-        .iter()
-        .find(|(name, _)| name == "command_id")
-        .map(|(_, id)| id.clone())
+    call.metadata()
+        .get(kalix_core::Metadata::IDEMPOTENCY_KEY)
+        .map(str::to_owned)
 }
 
-/// A testkit whose wallet stubs hold `wallets`, as the wallet entity would: each command id
-/// applied once.
+/// A testkit whose wallet stubs hold `wallets`, as the wallet entity in the runtime would: each
+/// idempotency key applied once.
 async fn testkit(wallets: &[(&str, i64)]) -> (WorkflowTestKit<TransferWorkflow>, Wallets) {
     stubbed(WorkflowTestKit::<TransferWorkflow>::start().await, wallets)
 }

@@ -2,9 +2,271 @@
 //! after a lost reply, a workflow step run again) is answered as the first time and changes
 //! nothing, through the component client and over HTTP, across a SIGKILL and restart.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use kalix_testkit::{ServiceProcess, TestKit};
 use serde_json::{Value, json};
 use valueentity_counter::{CounterEntity, Number};
+
+/// `POST path` with `body` and, if given, an idempotency key.
+async fn post(
+    testkit: &TestKit,
+    path: &str,
+    key: Option<&str>,
+    body: Value,
+) -> (u16, Option<String>, Value) {
+    let mut request = testkit.post(path).json(&body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let replayed = response
+        .headers()
+        .get("idempotency-replayed")
+        .map(|value| value.to_str().unwrap().to_owned());
+    (status, replayed, response.json().await.unwrap())
+}
+
+async fn value(testkit: &TestKit, id: &str) -> i64 {
+    let body: Value = testkit
+        .get(&format!("/counter/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["value"].as_i64().unwrap()
+}
+
+/// The contract, exactly: the first send runs, the same send again is the kept reply,
+/// the same key with another body is a 422 that runs nothing.
+#[tokio::test]
+async fn a_key_runs_its_command_once_and_refuses_another_body() {
+    let testkit = TestKit::start().await;
+    let increase = |body| post(&testkit, "/counter/c1/increase", Some("k1"), body);
+    assert_eq!(
+        increase(json!({"value": 5})).await,
+        (200, None, json!({"value": 5}))
+    );
+    assert_eq!(
+        increase(json!({"value": 5})).await,
+        (200, Some("true".to_owned()), json!({"value": 5}))
+    );
+    assert_eq!(value(&testkit, "c1").await, 5);
+    let response = testkit
+        .post("/counter/c1/increase")
+        .header("Idempotency-Key", "k1")
+        .json(&json!({"value": 6}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["status"], 422);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("'k1'") && detail.contains("another request"), "{detail}");
+    assert_eq!(value(&testkit, "c1").await, 5, "the 422 ran nothing");
+    // The key is scoped by the route's path parameters and the route: on another counter, or
+    // on another route of this one, it is another command.
+    assert_eq!(
+        post(&testkit, "/counter/c2/increase", Some("k1"), json!({"value": 5})).await,
+        (200, None, json!({"value": 5}))
+    );
+    let set = testkit
+        .put("/counter/c1/set")
+        .header("Idempotency-Key", "k1")
+        .json(&json!({"value": 40}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    assert_eq!(set.headers().get("idempotency-replayed"), None);
+    assert_eq!(value(&testkit, "c1").await, 40);
+}
+
+/// A key that is not 1 to 255 printable ASCII characters is a 400 that runs nothing; a `GET`
+/// ignores the header (a read runs every time).
+#[tokio::test]
+async fn a_malformed_key_is_refused_and_a_read_ignores_the_header() {
+    let testkit = TestKit::start().await;
+    for key in ["", "caf\u{e9}", &"x".repeat(256)] {
+        let response = testkit
+            .post("/counter/bad/increase")
+            .header(
+                "Idempotency-Key",
+                kalix_testkit::reqwest::header::HeaderValue::from_bytes(key.as_bytes()).unwrap(),
+            )
+            .json(&json!({"value": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{key:?}");
+        let problem: Value = response.json().await.unwrap();
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("printable ASCII"),
+            "{problem}"
+        );
+    }
+    assert_eq!(value(&testkit, "bad").await, 0);
+    post(&testkit, "/counter/read/increase", None, json!({"value": 2})).await;
+    for _ in 0..2 {
+        let response = testkit
+            .get("/counter/read")
+            .header("Idempotency-Key", "r1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers().get("idempotency-replayed"), None);
+        assert_eq!(response.json::<Value>().await.unwrap(), json!({"value": 2}));
+    }
+}
+
+/// A 4xx is kept like a reply: sent again after the state changed, the key still answers the
+/// refusal, and the refused command changed nothing either time.
+#[tokio::test]
+async fn a_refusal_is_kept_and_answered_again() {
+    let testkit = TestKit::start().await;
+    testkit
+        .put("/counter/full/set")
+        .json(&json!({"value": i64::MAX}))
+        .send()
+        .await
+        .unwrap();
+    let (status, replayed, first) =
+        post(&testkit, "/counter/full/increase", Some("o1"), json!({"value": 1})).await;
+    assert_eq!((status, replayed), (400, None));
+    testkit
+        .put("/counter/full/set")
+        .json(&json!({"value": 0}))
+        .send()
+        .await
+        .unwrap();
+    let (status, replayed, again) =
+        post(&testkit, "/counter/full/increase", Some("o1"), json!({"value": 1})).await;
+    assert_eq!((status, replayed.as_deref()), (400, Some("true")));
+    assert_eq!(again, first, "the same problem body");
+    assert_eq!(value(&testkit, "full").await, 0, "the repeat ran nothing");
+}
+
+/// An action's reply is kept when it completes: the repeat runs nothing, so its side effect
+/// (an increase of the counter) happens once.
+#[tokio::test]
+async fn an_action_with_a_key_runs_once_and_its_side_effect_happens_once() {
+    let testkit = TestKit::start().await;
+    let double = || post(&testkit, "/counter/act/double-increase/3", Some("d1"), json!(null));
+    assert_eq!(double().await, (200, None, json!("ok")));
+    assert_eq!(double().await, (200, Some("true".to_owned()), json!("ok")));
+    // Sent at once: the second waits for the first run and gets its reply.
+    let (a, b) = tokio::join!(
+        post(&testkit, "/counter/act/double-increase/5", Some("d2"), json!(null)),
+        post(&testkit, "/counter/act/double-increase/5", Some("d2"), json!(null)),
+    );
+    assert_eq!((a.0, a.2.clone(), b.0, b.2.clone()), (200, json!("ok"), 200, json!("ok")));
+    assert_eq!(
+        [a.1, b.1].iter().filter(|replayed| replayed.is_some()).count(),
+        1,
+        "one ran, one was answered with its reply"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while value(&testkit, "act").await != 16 {
+        assert!(tokio::time::Instant::now() < deadline, "the side effects did not happen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(value(&testkit, "act").await, 16, "6 and 10, each once");
+}
+
+/// SIGKILL while keyed increments are in flight: a client that did not get its reply sends
+/// the same key again after the restart, as every client does; each key is applied exactly
+/// once, and the keys answered before the kill are answered with the same reply again.
+#[tokio::test]
+async fn keyed_commands_retried_across_sigkill_apply_exactly_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", directory.path().join("counter.db").display());
+    let env = [("KALIX_STORE", store.as_str())];
+    let http = kalix_testkit::reqwest::Client::new();
+    let keys: Vec<String> = (0..400).map(|i| format!("kill-{i}")).collect();
+    let client = http.clone();
+    let send = move |base: String, key: String| {
+        let http = client.clone();
+        async move {
+            let response = http
+                .post(format!("{base}/counter/exact/increase"))
+                .header("Idempotency-Key", &key)
+                .json(&json!({"value": 1}))
+                .send()
+                .await
+                .ok()?;
+            let replayed = response.headers().contains_key("idempotency-replayed");
+            let body: Value = response
+                .status()
+                .is_success()
+                .then_some(response.json().await.ok()?)?;
+            Some((body, replayed))
+        }
+    };
+    let service = ServiceProcess::spawn(env!("CARGO_BIN_EXE_valueentity-counter"), &env);
+    let answered: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
+    let workers: Vec<_> = keys
+        .chunks(25)
+        .map(|chunk| {
+            let (chunk, base, answered) =
+                (chunk.to_vec(), service.base_url().to_owned(), Arc::clone(&answered));
+            let send = send.clone();
+            tokio::spawn(async move {
+                for key in chunk {
+                    let Some((body, _)) = send(base.clone(), key.clone()).await else {
+                        return;
+                    };
+                    answered.lock().unwrap().insert(key, body);
+                }
+            })
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while answered.lock().unwrap().len() < 100 {
+        assert!(tokio::time::Instant::now() < deadline, "too few answers");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    service.signal("KILL");
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    drop(service);
+    let answered = answered.lock().unwrap().clone();
+    assert!(answered.len() < keys.len(), "the kill came mid-load");
+
+    let restarted = ServiceProcess::spawn(env!("CARGO_BIN_EXE_valueentity-counter"), &env);
+    for key in &keys {
+        let (body, replayed) = send(restarted.base_url().to_owned(), key.clone())
+            .await
+            .expect("answered after the restart");
+        if let Some(before) = answered.get(key) {
+            assert!(replayed, "{key} was answered before the kill: a replay now");
+            assert_eq!(&body, before, "{key}: the same reply");
+        }
+    }
+    let value: Value = http
+        .get(format!("{}/counter/exact", restarted.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(value, json!({"value": keys.len()}), "each key applied exactly once");
+}
 
 #[tokio::test]
 async fn a_call_sent_again_with_its_key_is_answered_as_before_and_changes_nothing() {

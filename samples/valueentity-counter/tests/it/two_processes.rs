@@ -112,3 +112,60 @@ async fn killing_one_of_two_processes_loses_nothing_acknowledged() {
     check(b.base_url(), &tally).await;
     mark_ran("postgres-kill-one-of-two");
 }
+
+/// The same key sent to both processes at once runs once: for an entity command (the store
+/// refuses the second write of the key, and the loser finds the reply) and for an action (the
+/// winner's claim on the key holds the other process until the reply replaces it). Both callers
+/// get the same reply, one of them marked as replayed.
+#[tokio::test]
+async fn one_key_sent_to_two_processes_at_once_runs_once() {
+    let Some(url) = postgres() else { return };
+    let schema = fresh_schema("counter_keys");
+    let (a, b) = (spawn(&url, &schema), spawn(&url, &schema));
+    let http = kalix_testkit::reqwest::Client::new();
+    let send = |base: &str, path: &str, key: String, body: serde_json::Value| {
+        let request = http
+            .post(format!("{base}{path}"))
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let replayed = response.headers().contains_key("idempotency-replayed");
+            let body: serde_json::Value = response.json().await.unwrap();
+            (status, replayed, body)
+        }
+    };
+    let rounds = 30;
+    for round in 0..rounds {
+        let key = format!("race-{round}");
+        let body = serde_json::json!({"value": 1});
+        let (first, second) = tokio::join!(
+            send(a.base_url(), "/counter/raced/increase", key.clone(), body.clone()),
+            send(b.base_url(), "/counter/raced/increase", key, body),
+        );
+        assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
+        assert_eq!(first.2, second.2, "the same reply");
+        assert!(first.1 ^ second.1, "one ran, one replayed: {first:?} {second:?}");
+    }
+    assert_eq!(read(a.base_url(), "raced").await, rounds, "each key applied once");
+    // An action: its side effect (an increase by twice the value) happens once per key.
+    for round in 0..rounds {
+        let key = format!("double-{round}");
+        let path = "/counter/doubled/double-increase/1";
+        let (first, second) = tokio::join!(
+            send(a.base_url(), path, key.clone(), serde_json::Value::Null),
+            send(b.base_url(), path, key, serde_json::Value::Null),
+        );
+        assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
+        assert!(first.1 ^ second.1, "one ran, one replayed: {first:?} {second:?}");
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while read(a.base_url(), "doubled").await < 2 * rounds {
+        assert!(tokio::time::Instant::now() < deadline, "the side effects did not happen");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(read(b.base_url(), "doubled").await, 2 * rounds, "each action ran once");
+    mark_ran("postgres-idempotency-race");
+}

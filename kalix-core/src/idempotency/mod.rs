@@ -1,0 +1,249 @@
+//! Idempotency keys: a command sent with `Idempotency-Key` (the IETF header, or
+//! [`DeferredCall::with_idempotency_key`](crate::DeferredCall::with_idempotency_key) on a
+//! component call) runs once; the same key again gets the first run's reply.
+//!
+//! **Which calls.** Commands of actions, value and event-sourced entities and workflows: every
+//! handler but a view's and one routed by `GET` (a read, which a repeat cannot harm). A key is 1 to
+//! 255 printable ASCII characters, else the call is a 400 and runs nothing.
+//!
+//! **Scope.** The reply is kept under the handler, the call's path parameters and the key (its
+//! *scope*, [`CommandKey::scope`]), per entity: the same key on two entity ids, or on two routes,
+//! is two commands. Beside it is a digest of the request (its body and query, SHA-256): the same
+//! scope with another request is refused with a 422 and runs nothing.
+//!
+//! **What is kept.** The reply's status, content type and body; for a client's request (the HTTP or
+//! gRPC ingress) also a 4xx error's status and description, so a client sending a refused request
+//! again is refused again. A component call's 4xx is not kept: a workflow step retried after a
+//! refusal (a wallet not created yet) sees the world as it is then, as Kalix retries a step until
+//! it succeeds, and a refusal changed nothing to repeat. A 5xx is never kept (a retry runs again),
+//! nor is a forward (the reply is another component's, which keeps its own if the forward carries
+//! the key), an ignored call or a stream. A repeat gets the kept reply with
+//! `Idempotency-Replayed: true` and runs nothing; the reply's other headers are not kept.
+//!
+//! **Entities: exactly once.** The host looks the scope up before running the command
+//! (`EntityHost::kept_answer`). The reply goes into the transaction of the command's change
+//! (`StateWrite::kept_reply`, `EventAppend::kept_reply`), or, for a command that changed nothing,
+//! into a write of its own (`Write::Reply`) before the caller is answered. A retry after a crash
+//! either finds the reply or finds nothing changed. A repeat while the first run is in flight
+//! waits behind it (one command at a time per entity) and finds its reply; on two processes the
+//! store refuses the second write of a scope (`WriteError::KeyUsed`) and the command runs again,
+//! finding the reply.
+//!
+//! **Actions: at least once, reply kept.** An action has no transaction: its reply is kept when it
+//! completes ([`ActionKeys`]). A repeat while it runs waits for it (in this process; on a shared
+//! store, through a claim on the scope that other processes see) and gets its reply. If the
+//! process dies while the action runs, the repeat runs it again: its side effects elsewhere are
+//! at least once, so what it calls should take a key too.
+//!
+//! **Retention.** Replies are purged after `KALIX_IDEMPOTENCY_RETENTION` (24 h by default), in
+//! bounded rounds by the retention driver; after that the key is new again.
+
+mod actions;
+pub(crate) mod key;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+pub(crate) use actions::ActionKeys;
+pub(crate) use key::CommandKey;
+use key::{check, fingerprint};
+
+use crate::cloud_events::PayloadType;
+use crate::error::CallError;
+use crate::invocation::Invocation;
+use crate::metadata::Metadata;
+use crate::outcome::{Answer, Outcome};
+use crate::registry::{ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, Trigger};
+use crate::status::SuccessCode;
+use crate::store::KeptReply;
+
+/// The response header (and metadata entry) marking a kept reply answered again.
+pub(crate) const REPLAYED: &str = "Idempotency-Replayed";
+
+/// The status of a key used for another request.
+const UNPROCESSABLE: u16 = 422;
+
+/// Reads the call's idempotency key and, if its handler takes keys, marks the call with its
+/// [`CommandKey`]; a malformed key is a 400. Any scope the metadata carried from another call is
+/// cleared first.
+pub(crate) fn prepare(
+    component: &ComponentDescriptor,
+    handler: &HandlerDescriptor,
+    invocation: &mut Invocation,
+) -> Result<(), CallError> {
+    invocation.metadata_mut().set_command_key(None);
+    let Some(key) = invocation.metadata().get(Metadata::IDEMPOTENCY_KEY) else {
+        return Ok(());
+    };
+    if !takes_keys(component, handler) {
+        return Ok(());
+    }
+    check(key)?;
+    let scope = serde_json::to_string(&(handler.name, invocation.path_params(), key))
+        .expect("strings always serialize");
+    let key = CommandKey {
+        key: key.to_owned(),
+        scope,
+        fingerprint: fingerprint(&invocation.body_json(), invocation.query()),
+        keeps_refusals: invocation.is_sent_by_client(),
+    };
+    invocation
+        .metadata_mut()
+        .set_command_key(Some(Arc::new(key)));
+    Ok(())
+}
+
+/// Whether a key on a call of `handler` is kept: a command's, not a view's or a `GET` route's.
+fn takes_keys(component: &ComponentDescriptor, handler: &HandlerDescriptor) -> bool {
+    component.kind != ComponentKind::View
+        && !handler
+            .triggers
+            .iter()
+            .any(|trigger| matches!(trigger, Trigger::Http(route) if matches!(route.method, HttpMethod::Get)))
+}
+
+/// What is kept of a handler's answer under `key`, if anything (see the module's doc).
+pub(crate) fn kept_of_answer<R: serde::Serialize>(
+    key: &CommandKey,
+    answer: &Answer<R>,
+) -> Option<KeptReply> {
+    match answer {
+        Answer::Reply(value, metadata) => {
+            let body = serde_json::to_vec(value).ok()?;
+            Some(kept_reply(key, metadata, Bytes::from(body)))
+        }
+        Answer::Error(error) => kept_error(key, error),
+        Answer::Forward(_) | Answer::Ignore => None,
+    }
+}
+
+/// What is kept of a call's final outcome under `key`, if anything.
+pub(crate) fn kept_of_outcome(key: &CommandKey, outcome: &Outcome) -> Option<KeptReply> {
+    match outcome {
+        Outcome::Reply { body, metadata, .. } => Some(kept_reply(key, metadata, body.clone())),
+        Outcome::Error(error) => kept_error(key, error),
+        Outcome::Ignore | Outcome::Stream(_) => None,
+    }
+}
+
+fn kept_reply(key: &CommandKey, metadata: &Metadata, body: Bytes) -> KeptReply {
+    KeptReply {
+        key: key.scope.clone(),
+        fingerprint: key.fingerprint.clone(),
+        status: metadata.status_code().unwrap_or(SuccessCode::OK).as_u16(),
+        content_type: Some(
+            metadata
+                .get("Content-Type")
+                .unwrap_or("application/json")
+                .to_owned(),
+        ),
+        body,
+    }
+}
+
+/// A client's 4xx is kept (the same request is refused again); a 5xx is not (a retry may
+/// succeed), nor is a component call's 4xx (see the module's doc).
+fn kept_error(key: &CommandKey, error: &CallError) -> Option<KeptReply> {
+    let refusal = (400..500).contains(&error.status()) && key.keeps_refusals;
+    refusal.then(|| KeptReply {
+        key: key.scope.clone(),
+        fingerprint: key.fingerprint.clone(),
+        status: error.status(),
+        content_type: None,
+        body: Bytes::copy_from_slice(error.description().as_bytes()),
+    })
+}
+
+/// The answer to a command whose scope holds `kept`: the kept reply again, or a 422 if it was
+/// kept for another request.
+pub(crate) fn replay(key: &CommandKey, kept: KeptReply) -> Outcome {
+    if !kept.fingerprint.is_empty() && kept.fingerprint != key.fingerprint {
+        return Outcome::Error(used_for_another_request(key));
+    }
+    let Some(content_type) = kept.content_type else {
+        let description = String::from_utf8_lossy(&kept.body).into_owned();
+        return Outcome::Error(CallError::from_status(kept.status, description).replayed());
+    };
+    let mut metadata = Metadata::new();
+    if let Ok(status) = SuccessCode::try_from(kept.status)
+        && status != SuccessCode::OK
+    {
+        metadata = metadata.with_status_code(status);
+    }
+    if content_type != "application/json" {
+        metadata.set("Content-Type", content_type);
+    }
+    metadata.set(REPLAYED, "true");
+    Outcome::Reply {
+        body: kept.body,
+        metadata,
+        payload_type: PayloadType::Named("kept reply"),
+    }
+}
+
+/// The 422 of a key sent again with another request.
+pub(crate) fn used_for_another_request(key: &CommandKey) -> CallError {
+    CallError::from_status(
+        UNPROCESSABLE,
+        format!(
+            "{} '{}' was used for another request (a different body or query); a key stands for \
+             one request: send a new key for a new request",
+            Metadata::IDEMPOTENCY_KEY,
+            key.key
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::ErrorCode;
+
+    fn key(fingerprint: &str) -> CommandKey {
+        CommandKey {
+            key: "k1".into(),
+            scope: "[\"increase\",[],\"k1\"]".into(),
+            fingerprint: fingerprint.into(),
+            keeps_refusals: true,
+        }
+    }
+
+    #[test]
+    fn a_kept_reply_is_answered_again_with_its_status_and_type_and_marked() {
+        let metadata = Metadata::new()
+            .with_status_code(SuccessCode::CREATED)
+            .add("Content-Type", "text/plain");
+        let kept = kept_reply(&key("f"), &metadata, Bytes::from_static(b"hi"));
+        let Outcome::Reply { body, metadata, .. } = replay(&key("f"), kept.clone()) else {
+            panic!("a reply")
+        };
+        assert_eq!(&body[..], b"hi");
+        assert_eq!(metadata.status_code(), Some(SuccessCode::CREATED));
+        assert_eq!(metadata.get("content-type"), Some("text/plain"));
+        assert_eq!(metadata.get(REPLAYED), Some("true"));
+        let Outcome::Error(refused) = replay(&key("other"), kept) else {
+            panic!("a 422")
+        };
+        assert_eq!(refused.status(), 422);
+        assert!(refused.description().contains("'k1'"), "{refused}");
+    }
+
+    #[test]
+    fn a_4xx_is_kept_and_a_5xx_is_not() {
+        let bad = CallError::new(ErrorCode::BAD_REQUEST, "no");
+        let kept = kept_error(&key("f"), &bad).expect("a 4xx is kept");
+        let Outcome::Error(again) = replay(&key("f"), kept) else {
+            panic!("an error")
+        };
+        assert_eq!((again.status(), again.description()), (400, "no"));
+        assert!(again.is_replayed());
+        let down = CallError::new(ErrorCode::SERVICE_UNAVAILABLE, "later");
+        assert_eq!(kept_error(&key("f"), &down), None);
+        let from_a_handler = CommandKey {
+            keeps_refusals: false,
+            ..key("f")
+        };
+        assert_eq!(kept_error(&from_a_handler, &bad), None);
+    }
+}
