@@ -253,3 +253,32 @@ async fn a_workflow_id_as_long_as_ids_go_waits_for_acceptation_like_any_other() 
         "WAITING_FOR_ACCEPTATION"
     );
 }
+
+/// Every step run twice against the real wallets (the first result dropped, as after a crash
+/// between a step's call and its transition): the wallets apply each call once, because the
+/// steps call them with idempotency keys and the runtime keeps each reply with the change.
+#[tokio::test]
+async fn steps_run_twice_move_the_money_once() {
+    let testkit = TestKit::builder().run_steps_twice().start().await;
+    let (http, base) = (testkit.http().clone(), testkit.base_url().to_owned());
+    create_wallet(&http, &base, "a", 100).await;
+    create_wallet(&http, &base, "b", 100).await;
+    start(&http, &base, "twice", "a", "b", 10).await;
+    start(&http, &base, "compensated", "a", "missing", 5).await;
+    assert_eq!(
+        status_within(&base, "twice", "COMPLETED", WITHIN).await,
+        "COMPLETED"
+    );
+    assert_eq!(
+        status_within(&base, "compensated", "COMPENSATION_COMPLETED", WITHIN).await,
+        "COMPENSATION_COMPLETED"
+    );
+    assert_eq!(
+        (
+            balance(&http, &base, "a").await,
+            balance(&http, &base, "b").await
+        ),
+        (Some(90), Some(110)),
+        "withdrawn once, deposited once, compensated once"
+    );
+}
