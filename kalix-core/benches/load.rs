@@ -105,6 +105,28 @@ pub async fn load_with(
     budget: Budget,
     make: MakeRequest,
 ) -> Figures {
+    drive(address, connections, budget, make, false).await
+}
+
+/// As [`load`], every request with an `Idempotency-Key` of its own (never used before in the
+/// process), so each runs and keeps its reply.
+pub async fn load_keyed(
+    address: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    make: MakeRequest,
+) -> Figures {
+    drive(address, connections, Budget::Time(duration), make, true).await
+}
+
+async fn drive(
+    address: SocketAddr,
+    connections: usize,
+    budget: Budget,
+    make: MakeRequest,
+    keyed: bool,
+) -> Figures {
+    static KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let started = Instant::now();
     let more = move |sequence: u64| match budget {
         Budget::Time(duration) => started.elapsed() < duration,
@@ -125,11 +147,16 @@ pub async fn load_with(
                 while more(sequence) {
                     sequence += 1;
                     let (method, path, body) = make(worker, sequence);
-                    let request = hyper::Request::builder()
+                    let mut request = hyper::Request::builder()
                         .method(method)
                         .uri(path)
                         .header("host", "bench")
-                        .header("content-type", "application/json")
+                        .header("content-type", "application/json");
+                    if keyed {
+                        let key = KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        request = request.header("idempotency-key", format!("bench-{key}"));
+                    }
+                    let request = request
                         .body(Full::new(Bytes::from_static(body.as_bytes())))
                         .unwrap();
                     let sent = Instant::now();

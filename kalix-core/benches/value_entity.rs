@@ -6,6 +6,8 @@
 //! commits into one transaction. Scenarios: 1000 random ids, and one hot id; `BENCH_CONNECTIONS`
 //! connections (default 64) for `BENCH_SECONDS` (default 5) per round, two alternating rounds
 //! each. `BENCH_ENTITIES` (default 100000) entities are touched for the memory figure.
+//! `BENCH_ONLY=keys` runs only the cost of idempotency keys: the same increments with a new key
+//! each (its reply kept in the increment's transaction) and without, rounds alternating.
 
 #[path = "load.rs"]
 mod load;
@@ -19,7 +21,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use kalix_core::prelude::*;
-use load::{Budget, env_or, header, load, load_with};
+use load::{Budget, env_or, header, load, load_keyed, load_with};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
@@ -182,6 +184,29 @@ fn main() {
             .route("/counter/{id}/increase", post(baseline_increase))
             .with_state(queue);
         tokio::spawn(async move { axum::serve(listener, router).await });
+
+        let only: String = env_or("BENCH_ONLY", String::new());
+        if only == "keys" || only.is_empty() {
+            println!("idempotency keys, same service, {connections} connections, rounds with/without/without/with:");
+            println!("{}", header());
+            for (scenario, make) in [("1000 random ids", random_id as load::MakeRequest), ("one hot id", hot_id)] {
+                load(framework_address, connections, Duration::from_secs(1), make).await;
+                let mut keyed = load_keyed(framework_address, connections, round, make).await;
+                let mut plain = load(framework_address, connections, round, make).await;
+                plain = plain.merge(load(framework_address, connections, round, make).await);
+                keyed = keyed.merge(load_keyed(framework_address, connections, round, make).await);
+                println!("{}", keyed.row(&format!("with a key, {scenario}")));
+                println!("{}", plain.row(&format!("without, {scenario}")));
+                println!(
+                    "ratio with a key / without, {scenario}: {:.3}",
+                    keyed.throughput() / plain.throughput()
+                );
+            }
+            if only == "keys" {
+                framework.stop().await.unwrap();
+                return;
+            }
+        }
 
         println!(
             "durable increments, {connections} connections, 2 rounds x {seconds}s per scenario, SQLite WAL synchronous=FULL"

@@ -75,17 +75,17 @@
 //! views' descriptors) unwraps it and runs `M::transform` when it was written at an older version,
 //! a plain state counting as version 0. Entities without a migration keep their states as they are.
 //!
-//! **Kept replies.** A command carrying an idempotency key (`Idempotency-Key` in its metadata:
-//! `DeferredCall::with_idempotency_key`, or the HTTP header, which the ingress always passes on)
-//! is looked up first (`Store::kept_reply`): a key the entity kept is answered with its reply and
-//! runs nothing (`host/kept.rs`). Otherwise the command runs, and its write carries the reply
-//! (`StateWrite::kept_reply`, `EventAppend::kept_reply`). The store inserts the key before it
-//! applies the write, in the same transaction: a key kept already refuses the write
-//! (`WriteError::KeyUsed`, which the host turns into a conflict, so the dispatcher runs the command
-//! again and finds the kept reply), and a write that does not apply deletes the key again. So two
-//! runs of one key, concurrent in one process (the second stacked on the first's write) or on two
-//! processes, apply once. The retention driver purges replies older than
-//! `KALIX_IDEMPOTENCY_RETENTION`.
+//! **Kept replies.** A command carrying an idempotency key (the dispatcher reads it into a
+//! `CommandKey`: the handler, path parameters and key, and a digest of the request) keeps its
+//! reply in its write (`StateWrite::kept_reply`, `EventAppend::kept_reply`), or, if it changed
+//! nothing, in a write of its own (`Write::Reply`) before it is answered. The store inserts the
+//! key before it applies the write, in the same transaction: a key kept already refuses the write
+//! (`WriteError::KeyUsed`), and a write that does not apply deletes the key again. A refused write
+//! means the command was a repeat: the entity reloads and the kept reply is the answer
+//! (`host/kept.rs`; another request under the key is a 422). So two runs of one key, concurrent in
+//! one process (the second stacked on the first's write) or on two processes, apply once, and a
+//! keyed command costs no read before it runs. The retention driver purges replies older than
+//! `KALIX_IDEMPOTENCY_RETENTION`. The rules are the `idempotency` module's.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -103,7 +103,7 @@ use crate::log_limit::LogLimit;
 use crate::outcome::{Answer, HandlerOutcome};
 use crate::runtime::ComponentEnv;
 use crate::status::ErrorCode;
-use crate::store::{GroupCommitter, PendingCommit, Store, StoreError, Write, WriteError};
+use crate::store::{GroupCommitter, Store, StoreError, Write, WriteError};
 
 /// What differs between kinds of entity: what the host keeps of one, how it is loaded, and how
 /// its stored position is read.
@@ -182,6 +182,14 @@ impl<K: EntityKind> EntityHost<K> {
     /// As [`EntityHost::run_command`], for a command that may carry an idempotency key: a scope
     /// kept already is answered with its reply, and otherwise the reply is kept with the write
     /// (see `host/kept.rs`).
+    ///
+    /// The key is not looked up before the command runs: repeats are rare, and a read per
+    /// command would cost every keyed command a round trip to the store. The reply goes into the
+    /// write instead, and the store refuses the write of a scope kept already
+    /// ([`WriteError::KeyUsed`]): then the entity reloads (its memory has the repeat's change)
+    /// and the kept reply is the answer. Only where nothing would be written under the key (a
+    /// forward, a 5xx) or something happens before the commit (a workflow's timers) is the key
+    /// looked up first, with the entity still locked.
     pub(crate) async fn run_keyed_command<R: Serialize + Send + 'static>(
         &self,
         entity_id: &str,
@@ -190,11 +198,6 @@ impl<K: EntityKind> EntityHost<K> {
     ) -> HandlerOutcome {
         if let Err(bad_id) = super::entity_id::check(K::TYPE_ID, entity_id) {
             return HandlerOutcome::error(bad_id);
-        }
-        if let Some(key) = key
-            && let Some(kept) = self.kept_answer(entity_id, key).await
-        {
-            return kept;
         }
         let slot = self.slots.get_or_insert(entity_id);
         let shared = self.store.is_shared();
@@ -230,6 +233,14 @@ impl<K: EntityKind> EntityHost<K> {
             }
         };
         let kept = key.and_then(|key| crate::idempotency::kept_of_answer(key, &decision.answer));
+        if let Some(key) = key
+            && (kept.is_none() || decision.before_commit.is_some())
+            && let Some(answer) = self.kept_answer(entity_id, key).await
+        {
+            // A repeat: what it did to the entity's memory is dropped with a reload.
+            slot.stale.store(true, Ordering::Release);
+            return answer;
+        }
         let (persist, keep_alone) = match (decision.persist, kept) {
             (Some(mut persist), Some(kept)) => {
                 super::kept::keep_with(&mut persist.write, kept);
@@ -289,8 +300,16 @@ impl<K: EntityKind> EntityHost<K> {
             }
         };
         drop(cell);
-        if let Err(failed) = await_commit(&slot, commit, K::TYPE_ID, entity_id).await {
-            return failed;
+        if let Some(commit) = commit
+            && let Err(error) = commit.await
+        {
+            slot.stale.store(true, Ordering::Release);
+            if let (WriteError::KeyUsed, Some(key)) = (&error, key)
+                && let Some(answer) = self.kept_answer(entity_id, key).await
+            {
+                return answer;
+            }
+            return commit_failed(K::TYPE_ID, entity_id, &error);
         }
         super::answered(decision.answer, decision.side_effects)
     }
@@ -348,24 +367,6 @@ impl<K: EntityKind> EntityHost<K> {
         match K::stored_position(&*self.store, entity_id).await {
             Ok(stored) => stored != position,
             Err(_) => true,
-        }
-    }
-}
-
-/// Waits for `commit` (the command's own write, or for a read the entity's last write). If it
-/// failed, the slot is marked stale and the outcome says what the caller gets.
-async fn await_commit<M>(
-    slot: &Slot<M>,
-    commit: Option<PendingCommit>,
-    type_id: &str,
-    entity_id: &str,
-) -> Result<(), HandlerOutcome> {
-    let Some(commit) = commit else { return Ok(()) };
-    match commit.await {
-        Ok(_) => Ok(()),
-        Err(error) => {
-            slot.stale.store(true, Ordering::Release);
-            Err(commit_failed(type_id, entity_id, &error))
         }
     }
 }
