@@ -15,10 +15,10 @@ use crate::broker::{self, Broker};
 use crate::call::{Call, UntypedCall};
 use crate::client::{ComponentClient, Transport};
 use crate::error::{CallError, StartError};
+use crate::idempotency;
 use crate::invocation::{Body, Invocation};
 use crate::metadata::Metadata;
 use crate::outcome::{HandlerOutcome, Next, Outcome, panic_error};
-use crate::idempotency;
 use crate::registry::{ComponentDescriptor, ComponentKind, HandlerDescriptor, PublishTarget};
 use crate::runtime::ComponentEnv;
 use crate::status::ErrorCode;
@@ -222,9 +222,7 @@ impl Dispatcher {
         bound: &BoundHandler,
         mut invocation: Invocation,
     ) -> Outcome {
-        if let Err(error) =
-            idempotency::prepare(bound.component, bound.handler, &mut invocation)
-        {
+        if let Err(error) = idempotency::prepare(bound.component, bound.handler, &mut invocation) {
             return Outcome::Error(error);
         }
         match invocation.metadata().command_key().cloned() {
@@ -271,8 +269,7 @@ impl Dispatcher {
                 Ok(found) => found,
                 Err(error) => return Outcome::Error(error),
             };
-            if let Err(error) =
-                idempotency::prepare(next.component, next.handler, &mut invocation)
+            if let Err(error) = idempotency::prepare(next.component, next.handler, &mut invocation)
             {
                 return Outcome::Error(error);
             }

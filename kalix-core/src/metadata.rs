@@ -155,7 +155,9 @@ impl Metadata {
 
     /// The idempotency scope the dispatcher made for the call, if it carries a key its handler
     /// takes.
-    pub(crate) fn command_key(&self) -> Option<&std::sync::Arc<crate::idempotency::key::CommandKey>> {
+    pub(crate) fn command_key(
+        &self,
+    ) -> Option<&std::sync::Arc<crate::idempotency::key::CommandKey>> {
         self.command_key.as_ref()
     }
 

@@ -537,7 +537,9 @@ fn millis_of(duration: Duration) -> String {
 /// A positive duration: a whole number with its unit, `ms`, `s`, `m`, `h` or `d` (`24h`).
 fn duration(raw: &str) -> Result<Duration, String> {
     let expected = || format!("expected a duration such as 24h, 90m, 30s or 500ms, got '{raw}'");
-    let digits = raw.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let digits = raw
+        .trim()
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &raw.trim()[digits.len()..];
     let count: u64 = digits.parse().map_err(|_| expected())?;
     let millis = match unit {
@@ -557,10 +559,17 @@ fn duration(raw: &str) -> Result<Duration, String> {
 /// A duration as [`duration`] reads it, in the largest unit that shows it whole.
 fn duration_of(duration: Duration) -> String {
     let millis = duration.as_millis();
-    [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")]
-        .into_iter()
-        .find(|(unit, _)| millis > 0 && millis.is_multiple_of(*unit))
-        .map_or(format!("{millis}ms"), |(unit, name)| format!("{}{name}", millis / unit))
+    [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ]
+    .into_iter()
+    .find(|(unit, _)| millis > 0 && millis.is_multiple_of(*unit))
+    .map_or(format!("{millis}ms"), |(unit, name)| {
+        format!("{}{name}", millis / unit)
+    })
 }
 
 #[cfg(test)]
@@ -571,14 +580,32 @@ mod tests {
     /// shows as code is the one the service applies.
     #[test]
     fn a_duration_has_a_unit_and_reads_back_as_shown() {
-        for (raw, ms) in [("24h", 86_400_000), ("90m", 5_400_000), ("30s", 30_000), ("500ms", 500), ("2d", 172_800_000)] {
+        for (raw, ms) in [
+            ("24h", 86_400_000),
+            ("90m", 5_400_000),
+            ("30s", 30_000),
+            ("500ms", 500),
+            ("2d", 172_800_000),
+        ] {
             let read = duration(raw).unwrap();
             assert_eq!(read, Duration::from_millis(ms), "{raw}");
             assert_eq!(duration(&duration_of(read)).unwrap(), read, "{raw}");
         }
         assert_eq!(duration_of(Duration::from_secs(86_400)), "1d");
-        for bad in ["", "24", "h", "0s", "-1h", "1.5h", "3 weeks", "99999999999999999999d"] {
-            assert!(duration(bad).unwrap_err().contains("expected a duration"), "{bad}");
+        for bad in [
+            "",
+            "24",
+            "h",
+            "0s",
+            "-1h",
+            "1.5h",
+            "3 weeks",
+            "99999999999999999999d",
+        ] {
+            assert!(
+                duration(bad).unwrap_err().contains("expected a duration"),
+                "{bad}"
+            );
         }
     }
 

@@ -246,7 +246,10 @@ impl<K: EntityKind> EntityHost<K> {
                 super::kept::keep_with(&mut persist.write, kept);
                 (Some(persist), None)
             }
-            (None, Some(kept)) => (None, Some(super::kept::keep_alone(K::TYPE_ID, entity_id, kept))),
+            (None, Some(kept)) => (
+                None,
+                Some(super::kept::keep_alone(K::TYPE_ID, entity_id, kept)),
+            ),
             (persist, None) => (persist, None),
         };
         let commit = match persist {

@@ -138,28 +138,32 @@ impl<E: EventSourcedComponent> EntityHost<Journal<E>> {
     ) -> HandlerOutcome {
         let key = metadata.command_key().cloned();
         let context = EventSourcedEntityContext::new(entity_id.clone(), metadata, client);
-        self.run_keyed_command(&entity_id, key.as_deref(), |Journal(entity), folded, seq| {
-            let state = folded.state.take().expect("state present between commands");
-            let effect = handler(entity, &state, &context);
-            let transition = Applied::of(entity, &entity_id, state, folded.deleted, effect);
-            let persist = if transition.persists() {
-                let append = append::<E, R>(&entity_id, seq, &transition)?;
-                Some(Persist {
-                    write: append.into(),
-                    position: seq + transition.events.len() as u64,
+        self.run_keyed_command(
+            &entity_id,
+            key.as_deref(),
+            |Journal(entity), folded, seq| {
+                let state = folded.state.take().expect("state present between commands");
+                let effect = handler(entity, &state, &context);
+                let transition = Applied::of(entity, &entity_id, state, folded.deleted, effect);
+                let persist = if transition.persists() {
+                    let append = append::<E, R>(&entity_id, seq, &transition)?;
+                    Some(Persist {
+                        write: append.into(),
+                        position: seq + transition.events.len() as u64,
+                    })
+                } else {
+                    None
+                };
+                folded.deleted |= transition.delete;
+                folded.state = Some(transition.state);
+                Ok(Decision {
+                    persist,
+                    answer: transition.answer,
+                    side_effects: transition.side_effects,
+                    before_commit: None,
                 })
-            } else {
-                None
-            };
-            folded.deleted |= transition.delete;
-            folded.state = Some(transition.state);
-            Ok(Decision {
-                persist,
-                answer: transition.answer,
-                side_effects: transition.side_effects,
-                before_commit: None,
-            })
-        })
+            },
+        )
         .await
     }
 }

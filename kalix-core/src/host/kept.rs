@@ -16,7 +16,11 @@ impl<K: EntityKind> EntityHost<K> {
         entity_id: &str,
         key: &CommandKey,
     ) -> Option<HandlerOutcome> {
-        match self.store().kept_reply(K::TYPE_ID, entity_id, &key.scope).await {
+        match self
+            .store()
+            .kept_reply(K::TYPE_ID, entity_id, &key.scope)
+            .await
+        {
             Ok(Some(kept)) => Some(HandlerOutcome::new(replay(key, kept), Vec::new())),
             Ok(None) => None,
             Err(error) => Some(HandlerOutcome::error(CallError::new(

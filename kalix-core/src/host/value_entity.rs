@@ -60,35 +60,39 @@ impl<E: ValueEntityComponent> EntityHost<StateRow<E>> {
     ) -> HandlerOutcome {
         let key = metadata.command_key().cloned();
         let context = ValueEntityContext::new(entity_id.clone(), metadata, client);
-        self.run_keyed_command(&entity_id, key.as_deref(), |StateRow(entity), state, version| {
-            let (change, answer, side_effects) = handler(entity, state, &context).into_parts();
-            let payload = match &change {
-                StateChange::None => None,
-                StateChange::Update(new) => Some(Some(serialized::<E>(new, &entity_id)?)),
-                StateChange::Delete => Some(None),
-            };
-            let persist = payload.map(|payload| Persist {
-                write: StateWrite {
-                    type_id: E::TYPE_ID.to_owned(),
-                    entity_id: entity_id.clone(),
-                    expected_version: version,
-                    follows_own_write: false,
-                    payload,
-                    timers: Vec::new(),
-                    kept_reply: None,
-                    trace_parent: crate::telemetry::trace_context::current_traceparent(),
-                }
-                .into(),
-                position: version + 1,
-            });
-            change.apply_to(state, || E::empty_state(&entity_id));
-            Ok(Decision {
-                persist,
-                answer,
-                side_effects,
-                before_commit: None,
-            })
-        })
+        self.run_keyed_command(
+            &entity_id,
+            key.as_deref(),
+            |StateRow(entity), state, version| {
+                let (change, answer, side_effects) = handler(entity, state, &context).into_parts();
+                let payload = match &change {
+                    StateChange::None => None,
+                    StateChange::Update(new) => Some(Some(serialized::<E>(new, &entity_id)?)),
+                    StateChange::Delete => Some(None),
+                };
+                let persist = payload.map(|payload| Persist {
+                    write: StateWrite {
+                        type_id: E::TYPE_ID.to_owned(),
+                        entity_id: entity_id.clone(),
+                        expected_version: version,
+                        follows_own_write: false,
+                        payload,
+                        timers: Vec::new(),
+                        kept_reply: None,
+                        trace_parent: crate::telemetry::trace_context::current_traceparent(),
+                    }
+                    .into(),
+                    position: version + 1,
+                });
+                change.apply_to(state, || E::empty_state(&entity_id));
+                Ok(Decision {
+                    persist,
+                    answer,
+                    side_effects,
+                    before_commit: None,
+                })
+            },
+        )
         .await
     }
 }

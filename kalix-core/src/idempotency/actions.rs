@@ -82,7 +82,11 @@ enum Turn<'a> {
 }
 
 impl ActionKeys {
-    pub(crate) fn new(store: Arc<dyn Store>, committer: GroupCommitter, claim_ttl: Duration) -> Self {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        committer: GroupCommitter,
+        claim_ttl: Duration,
+    ) -> Self {
         Self {
             store,
             committer,
@@ -114,7 +118,11 @@ impl ActionKeys {
                     continue;
                 }
             };
-            match self.store.kept_reply(component, NO_ENTITY, &key.scope).await {
+            match self
+                .store
+                .kept_reply(component, NO_ENTITY, &key.scope)
+                .await
+            {
                 Ok(Some(kept)) if !kept.is_running() => return replay(key, kept),
                 Ok(_) => {}
                 Err(error) => return Outcome::Error(unavailable(&error)),
@@ -127,8 +135,8 @@ impl ActionKeys {
                     content_type: None,
                     body: bytes::Bytes::new(),
                 };
-                let stale_before = crate::store::now_ms()
-                    .saturating_sub(self.claim_ttl.as_millis() as u64);
+                let stale_before =
+                    crate::store::now_ms().saturating_sub(self.claim_ttl.as_millis() as u64);
                 match self
                     .store
                     .claim_key(component, NO_ENTITY, claim, stale_before)

@@ -38,7 +38,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use super::{
-    ConsumerProgress, EntityStore, EventLog, FeedEntry, KeptReply, FeedKind, FeedOffset, FeedStore,
+    ConsumerProgress, EntityStore, EventLog, FeedEntry, FeedKind, FeedOffset, FeedStore, KeptReply,
     LeaseStore, Store, StoreError, StoredEvent, StoredMessage, StoredState, TimerOutcome,
     TimerRecord, TimerStart, TimerStore, TopicMessage, ViewRowWrite, ViewRows, ViewStore,
     ViewTableSpec, Write, WriteError,

@@ -100,8 +100,7 @@ where
     versions_and_last_sequence_numbers_read_back(fresh().await).await;
     a_write_following_its_own_write_applies_on_top_of_it(fresh().await).await;
     a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(fresh().await).await;
-    a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_over(fresh().await)
-        .await;
+    a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_over(fresh().await).await;
     a_store_keeps_one_identity(fresh().await).await;
     feed::state_changes_enter_the_feed_in_commit_order_each_at_its_latest(fresh().await).await;
     feed::every_event_enters_the_feed_in_commit_order(fresh().await).await;
@@ -256,7 +255,10 @@ async fn a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_o
         body: Bytes::new(),
         ..kept_reply(key, "")
     };
-    assert_eq!(store.claim_key("action", "", claim("c"), 0).await.unwrap(), None);
+    assert_eq!(
+        store.claim_key("action", "", claim("c"), 0).await.unwrap(),
+        None
+    );
     let held = store
         .claim_key("action", "", claim("c"), 0)
         .await
@@ -279,7 +281,10 @@ async fn a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_o
     );
     assert_eq!(read("c").await.unwrap().unwrap().body, Bytes::from("3"));
     // Released: free again; stale: taken over.
-    assert_eq!(store.claim_key("action", "", claim("r"), 0).await.unwrap(), None);
+    assert_eq!(
+        store.claim_key("action", "", claim("r"), 0).await.unwrap(),
+        None
+    );
     store.release_key("action", "", "r").await.unwrap();
     store.release_key("action", "", "a").await.unwrap();
     assert_eq!(read("r").await.unwrap(), None);
@@ -287,9 +292,15 @@ async fn a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_o
         read("a").await.unwrap().is_some(),
         "releasing leaves a reply"
     );
-    assert_eq!(store.claim_key("action", "", claim("s"), 0).await.unwrap(), None);
     assert_eq!(
-        store.claim_key("action", "", claim("s"), u64::MAX).await.unwrap(),
+        store.claim_key("action", "", claim("s"), 0).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .claim_key("action", "", claim("s"), u64::MAX)
+            .await
+            .unwrap(),
         None,
         "a claim made before the bound is taken over"
     );

@@ -88,7 +88,7 @@ impl WalletEntity {
             balance,
             ..wallet.clone()
         }))
-            .then_reply(WithdrawResult::WithdrawSucceed)
+        .then_reply(WithdrawResult::WithdrawSucceed)
     }
 
     #[patch("/wallet/<id>/deposit/<amount>")]
@@ -110,7 +110,7 @@ impl WalletEntity {
             balance,
             ..wallet.clone()
         }))
-            .then_reply(DepositResult::DepositSucceed)
+        .then_reply(DepositResult::DepositSucceed)
     }
 
     #[get("/wallet/<id>")]

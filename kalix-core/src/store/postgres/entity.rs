@@ -5,8 +5,8 @@ use futures_util::future::{BoxFuture, try_join_all};
 
 use super::{PostgresStore, db_error, kept, pool_error, timer};
 use crate::store::{
-    EntityStore, EventAppend, EventLog, KeptReply, Snapshot, StateWrite, StoreError, StoredEvent, StoredState,
-    Write, WriteError,
+    EntityStore, EventAppend, EventLog, KeptReply, Snapshot, StateWrite, StoreError, StoredEvent,
+    StoredState, Write, WriteError,
 };
 
 impl EntityStore for PostgresStore {

@@ -123,12 +123,14 @@ pub(super) async fn claim(
     }
     drop(client);
     // Held: by a reply, or a live claim (which, gone by now, is reported as still running).
-    Ok(Some(reply(store, type_id, entity_id, &claim.key).await?.unwrap_or(
-        KeptReply {
-            status: KeptReply::RUNNING,
-            ..claim.clone()
-        },
-    )))
+    Ok(Some(
+        reply(store, type_id, entity_id, &claim.key)
+            .await?
+            .unwrap_or(KeptReply {
+                status: KeptReply::RUNNING,
+                ..claim.clone()
+            }),
+    ))
 }
 
 /// Removes the claim on `key`, if a claim holds it.

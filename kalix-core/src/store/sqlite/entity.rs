@@ -8,7 +8,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{SqliteStore, blocking, journal, kept, sqlite_error, timer};
 use crate::store::{
-    EntityStore, EventLog, KeptReply, StateWrite, StoreError, StoredEvent, StoredState, Write, WriteError,
+    EntityStore, EventLog, KeptReply, StateWrite, StoreError, StoredEvent, StoredState, Write,
+    WriteError,
 };
 
 impl EntityStore for SqliteStore {

@@ -106,12 +106,12 @@ pub(super) fn claim(
         return Ok(None);
     }
     // Held: by a reply, or a live claim (which, gone by now, is reported as still running).
-    Ok(Some(reply(connection, type_id, entity_id, &claim.key)?.unwrap_or(
-        KeptReply {
+    Ok(Some(
+        reply(connection, type_id, entity_id, &claim.key)?.unwrap_or(KeptReply {
             status: KeptReply::RUNNING,
             ..claim.clone()
-        },
-    )))
+        }),
+    ))
 }
 
 /// Removes the claim on `key`, if a claim holds it.

@@ -72,12 +72,21 @@ async fn a_key_runs_its_command_once_and_refuses_another_body() {
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["status"], 422);
     let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains("'k1'") && detail.contains("another request"), "{detail}");
+    assert!(
+        detail.contains("'k1'") && detail.contains("another request"),
+        "{detail}"
+    );
     assert_eq!(value(&testkit, "c1").await, 5, "the 422 ran nothing");
     // The key is scoped by the route's path parameters and the route: on another counter, or
     // on another route of this one, it is another command.
     assert_eq!(
-        post(&testkit, "/counter/c2/increase", Some("k1"), json!({"value": 5})).await,
+        post(
+            &testkit,
+            "/counter/c2/increase",
+            Some("k1"),
+            json!({"value": 5})
+        )
+        .await,
         (200, None, json!({"value": 5}))
     );
     let set = testkit
@@ -119,7 +128,13 @@ async fn a_malformed_key_is_refused_and_a_read_ignores_the_header() {
         );
     }
     assert_eq!(value(&testkit, "bad").await, 0);
-    post(&testkit, "/counter/read/increase", None, json!({"value": 2})).await;
+    post(
+        &testkit,
+        "/counter/read/increase",
+        None,
+        json!({"value": 2}),
+    )
+    .await;
     for _ in 0..2 {
         let response = testkit
             .get("/counter/read")
@@ -143,8 +158,13 @@ async fn a_refusal_is_kept_and_answered_again() {
         .send()
         .await
         .unwrap();
-    let (status, replayed, first) =
-        post(&testkit, "/counter/full/increase", Some("o1"), json!({"value": 1})).await;
+    let (status, replayed, first) = post(
+        &testkit,
+        "/counter/full/increase",
+        Some("o1"),
+        json!({"value": 1}),
+    )
+    .await;
     assert_eq!((status, replayed), (400, None));
     testkit
         .put("/counter/full/set")
@@ -152,8 +172,13 @@ async fn a_refusal_is_kept_and_answered_again() {
         .send()
         .await
         .unwrap();
-    let (status, replayed, again) =
-        post(&testkit, "/counter/full/increase", Some("o1"), json!({"value": 1})).await;
+    let (status, replayed, again) = post(
+        &testkit,
+        "/counter/full/increase",
+        Some("o1"),
+        json!({"value": 1}),
+    )
+    .await;
     assert_eq!((status, replayed.as_deref()), (400, Some("true")));
     assert_eq!(again, first, "the same problem body");
     assert_eq!(value(&testkit, "full").await, 0, "the repeat ran nothing");
@@ -164,23 +189,49 @@ async fn a_refusal_is_kept_and_answered_again() {
 #[tokio::test]
 async fn an_action_with_a_key_runs_once_and_its_side_effect_happens_once() {
     let testkit = TestKit::start().await;
-    let double = || post(&testkit, "/counter/act/double-increase/3", Some("d1"), json!(null));
+    let double = || {
+        post(
+            &testkit,
+            "/counter/act/double-increase/3",
+            Some("d1"),
+            json!(null),
+        )
+    };
     assert_eq!(double().await, (200, None, json!("ok")));
     assert_eq!(double().await, (200, Some("true".to_owned()), json!("ok")));
     // Sent at once: the second waits for the first run and gets its reply.
     let (a, b) = tokio::join!(
-        post(&testkit, "/counter/act/double-increase/5", Some("d2"), json!(null)),
-        post(&testkit, "/counter/act/double-increase/5", Some("d2"), json!(null)),
+        post(
+            &testkit,
+            "/counter/act/double-increase/5",
+            Some("d2"),
+            json!(null)
+        ),
+        post(
+            &testkit,
+            "/counter/act/double-increase/5",
+            Some("d2"),
+            json!(null)
+        ),
     );
-    assert_eq!((a.0, a.2.clone(), b.0, b.2.clone()), (200, json!("ok"), 200, json!("ok")));
     assert_eq!(
-        [a.1, b.1].iter().filter(|replayed| replayed.is_some()).count(),
+        (a.0, a.2.clone(), b.0, b.2.clone()),
+        (200, json!("ok"), 200, json!("ok"))
+    );
+    assert_eq!(
+        [a.1, b.1]
+            .iter()
+            .filter(|replayed| replayed.is_some())
+            .count(),
         1,
         "one ran, one was answered with its reply"
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while value(&testkit, "act").await != 16 {
-        assert!(tokio::time::Instant::now() < deadline, "the side effects did not happen");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the side effects did not happen"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -221,8 +272,11 @@ async fn keyed_commands_retried_across_sigkill_apply_exactly_once() {
     let workers: Vec<_> = keys
         .chunks(25)
         .map(|chunk| {
-            let (chunk, base, answered) =
-                (chunk.to_vec(), service.base_url().to_owned(), Arc::clone(&answered));
+            let (chunk, base, answered) = (
+                chunk.to_vec(),
+                service.base_url().to_owned(),
+                Arc::clone(&answered),
+            );
             let send = send.clone();
             tokio::spawn(async move {
                 for key in chunk {
@@ -265,7 +319,11 @@ async fn keyed_commands_retried_across_sigkill_apply_exactly_once() {
         .json()
         .await
         .unwrap();
-    assert_eq!(value, json!({"value": keys.len()}), "each key applied exactly once");
+    assert_eq!(
+        value,
+        json!({"value": keys.len()}),
+        "each key applied exactly once"
+    );
 }
 
 #[tokio::test]

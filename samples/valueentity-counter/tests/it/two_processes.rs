@@ -141,14 +141,26 @@ async fn one_key_sent_to_two_processes_at_once_runs_once() {
         let key = format!("race-{round}");
         let body = serde_json::json!({"value": 1});
         let (first, second) = tokio::join!(
-            send(a.base_url(), "/counter/raced/increase", key.clone(), body.clone()),
+            send(
+                a.base_url(),
+                "/counter/raced/increase",
+                key.clone(),
+                body.clone()
+            ),
             send(b.base_url(), "/counter/raced/increase", key, body),
         );
         assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
         assert_eq!(first.2, second.2, "the same reply");
-        assert!(first.1 ^ second.1, "one ran, one replayed: {first:?} {second:?}");
+        assert!(
+            first.1 ^ second.1,
+            "one ran, one replayed: {first:?} {second:?}"
+        );
     }
-    assert_eq!(read(a.base_url(), "raced").await, rounds, "each key applied once");
+    assert_eq!(
+        read(a.base_url(), "raced").await,
+        rounds,
+        "each key applied once"
+    );
     // An action: its side effect (an increase by twice the value) happens once per key.
     for round in 0..rounds {
         let key = format!("double-{round}");
@@ -158,14 +170,24 @@ async fn one_key_sent_to_two_processes_at_once_runs_once() {
             send(b.base_url(), path, key, serde_json::Value::Null),
         );
         assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
-        assert!(first.1 ^ second.1, "one ran, one replayed: {first:?} {second:?}");
+        assert!(
+            first.1 ^ second.1,
+            "one ran, one replayed: {first:?} {second:?}"
+        );
     }
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     while read(a.base_url(), "doubled").await < 2 * rounds {
-        assert!(tokio::time::Instant::now() < deadline, "the side effects did not happen");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the side effects did not happen"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(read(b.base_url(), "doubled").await, 2 * rounds, "each action ran once");
+    assert_eq!(
+        read(b.base_url(), "doubled").await,
+        2 * rounds,
+        "each action ran once"
+    );
     mark_ran("postgres-idempotency-race");
 }
