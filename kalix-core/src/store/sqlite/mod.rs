@@ -100,9 +100,14 @@ impl SqliteStore {
         }
         let lock = lock_file(path)?;
         let mut writer = Connection::open(path).map_err(sqlite_error)?;
+        // The WAL is checkpointed every 16384 pages (64 MiB) rather than SQLite's 1000: a page
+        // written again before the checkpoint (a busy entity's, a table's last page) is copied to
+        // the database once, and a batch that dirties many pages (kept replies, one per keyed
+        // write) does not stall the writer with a checkpoint every few batches.
         writer
             .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;",
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
+                 PRAGMA wal_autocheckpoint=16384;",
             )
             .map_err(sqlite_error)?;
         create_tables(&mut writer)?;
