@@ -121,6 +121,18 @@ impl HandlerOutcome {
         Self::new(Outcome::Error(error), Vec::new())
     }
 
+    /// Whether this is a reply kept under the command's idempotency key, answered again (so
+    /// the command ran nothing now).
+    pub(crate) fn is_replayed(&self) -> bool {
+        match &self.next {
+            Next::Done(Outcome::Reply { metadata, .. }) => {
+                metadata.has(crate::idempotency::key::REPLAYED)
+            }
+            Next::Done(Outcome::Error(error)) => error.is_replayed(),
+            _ => false,
+        }
+    }
+
     /// Whether the command failed or lost a write race (so nothing it decided was committed).
     pub(crate) fn is_failure(&self) -> bool {
         matches!(self.next, Next::Conflict(_) | Next::Done(Outcome::Error(_)))

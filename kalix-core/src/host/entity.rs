@@ -217,7 +217,7 @@ impl<K: EntityKind> EntityHost<K> {
         let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
             step(&self.kind, &mut resident.memory, position)
         }));
-        let decision = match run {
+        let mut decision = match run {
             Ok(Ok(decision)) => decision,
             Ok(Err(error)) => {
                 slot.stale.store(true, Ordering::Release);
@@ -275,6 +275,13 @@ impl<K: EntityKind> EntityHost<K> {
                         {
                             slot.stale.store(true, Ordering::Release);
                             return commit_failed(K::TYPE_ID, entity_id, &error);
+                        }
+                        // What must precede the reply's keeping (a workflow's timers): a repeat
+                        // answered with the reply must find it done.
+                        if let Some(before) = decision.before_commit.take()
+                            && let Err(error) = before.await
+                        {
+                            return HandlerOutcome::error(error);
                         }
                         Some(self.committer.submit(write))
                     }

@@ -6,6 +6,9 @@ use crate::error::CallError;
 use crate::metadata::Metadata;
 use crate::status::ErrorCode;
 
+/// The response header (and metadata entry) marking a kept reply answered again.
+pub(crate) const REPLAYED: &str = "Idempotency-Replayed";
+
 /// The longest idempotency key accepted, in characters.
 pub(crate) const MAX_KEY_LEN: usize = 255;
 

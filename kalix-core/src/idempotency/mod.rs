@@ -46,7 +46,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub(crate) use actions::ActionKeys;
-pub(crate) use key::CommandKey;
+pub(crate) use key::{CommandKey, REPLAYED};
 use key::{check, fingerprint};
 
 use crate::cloud_events::PayloadType;
@@ -57,9 +57,6 @@ use crate::outcome::{Answer, Outcome};
 use crate::registry::{ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, Trigger};
 use crate::status::SuccessCode;
 use crate::store::KeptReply;
-
-/// The response header (and metadata entry) marking a kept reply answered again.
-pub(crate) const REPLAYED: &str = "Idempotency-Replayed";
 
 /// The status of a key used for another request.
 const UNPROCESSABLE: u16 = 422;

@@ -298,11 +298,21 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 let effect = handler(&kind.workflow, record.state.as_ref(), &context);
                 let (change, answer) = effect.into_parts();
                 let Some(transition) = change else {
+                    // With a key, the command's timers are carried out before its reply is kept
+                    // (a repeat gets the reply and must find them done); without, after.
+                    let before_commit = key
+                        .as_ref()
+                        .map(|_| context.take_timer_changes())
+                        .filter(|changes| !changes.is_empty())
+                        .map(|changes| {
+                            let timers = kind.timers.clone();
+                            Box::pin(async move { carry_out(&timers, changes).await }) as _
+                        });
                     return Ok(Decision {
                         persist: None,
                         answer,
                         side_effects: Vec::new(),
-                        before_commit: None,
+                        before_commit,
                     });
                 };
                 let timer_changes = context.take_timer_changes();
@@ -335,7 +345,8 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 })
             })
             .await;
-        if outcome.is_failure() {
+        // A repeat answered with its kept reply changed nothing here: no step to drive.
+        if outcome.is_failure() || outcome.is_replayed() {
             return outcome;
         }
         // A command that made no transition: its timer changes, before its reply.

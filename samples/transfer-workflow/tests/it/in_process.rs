@@ -180,3 +180,38 @@ async fn a_step_re_run_after_a_hundred_other_commands_is_still_applied_once() {
     deposit("t0-deposit".to_owned()).await;
     assert_eq!(balance(&http, &base, "busy").await, Some(101));
 }
+
+/// A start sent again with its `Idempotency-Key` (a client that lost the reply) gets the first
+/// reply, marked as replayed, instead of "already started"; the transfer runs once. Another
+/// transfer under the key is a 422.
+#[tokio::test]
+async fn a_start_sent_again_with_its_key_is_answered_as_the_first_and_moves_money_once() {
+    let testkit = TestKit::start().await;
+    let (http, base) = (testkit.http().clone(), testkit.base_url().to_owned());
+    create_wallet(&http, &base, "a", 100).await;
+    create_wallet(&http, &base, "b", 100).await;
+    let send = |amount: i64| {
+        http.put(format!("{base}/transfer/keyed"))
+            .header("Idempotency-Key", "start-keyed")
+            .json(&json!({"from": "a", "to": "b", "amount": amount}))
+            .send()
+    };
+    let first = send(10).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers().get("idempotency-replayed"), None);
+    assert_eq!(
+        status_within(&base, "keyed", "COMPLETED", Duration::from_secs(5)).await,
+        "COMPLETED"
+    );
+    let again = send(10).await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotency-replayed"], "true");
+    assert_eq!(
+        again.json::<serde_json::Value>().await.unwrap(),
+        json!({"value": "transfer started"})
+    );
+    assert_eq!(send(20).await.unwrap().status(), 422);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(balance(&http, &base, "a").await, Some(90), "moved once");
+    assert_eq!(balance(&http, &base, "b").await, Some(110));
+}
