@@ -10,6 +10,8 @@ use kalix_testkit::{ServiceProcess, TestKit};
 use serde_json::{Value, json};
 use valueentity_counter::{CounterEntity, Number};
 
+use crate::http::value;
+
 /// `POST path` with `body` and, if given, an idempotency key.
 async fn post(
     testkit: &TestKit,
@@ -28,18 +30,6 @@ async fn post(
         .get("idempotency-replayed")
         .map(|value| value.to_str().unwrap().to_owned());
     (status, replayed, response.json().await.unwrap())
-}
-
-async fn value(testkit: &TestKit, id: &str) -> i64 {
-    let body: Value = testkit
-        .get(&format!("/counter/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["value"].as_i64().unwrap()
 }
 
 /// The contract, exactly: the first send runs, the same send again is the kept reply,
@@ -152,33 +142,25 @@ async fn a_malformed_key_is_refused_and_a_read_ignores_the_header() {
 #[tokio::test]
 async fn a_refusal_is_kept_and_answered_again() {
     let testkit = TestKit::start().await;
-    testkit
-        .put("/counter/full/set")
-        .json(&json!({"value": i64::MAX}))
-        .send()
-        .await
-        .unwrap();
-    let (status, replayed, first) = post(
-        &testkit,
-        "/counter/full/increase",
-        Some("o1"),
-        json!({"value": 1}),
-    )
-    .await;
+    let set = |value: i64| {
+        testkit
+            .put("/counter/full/set")
+            .json(&json!({ "value": value }))
+            .send()
+    };
+    let increase = || {
+        post(
+            &testkit,
+            "/counter/full/increase",
+            Some("o1"),
+            json!({"value": 1}),
+        )
+    };
+    set(i64::MAX).await.unwrap();
+    let (status, replayed, first) = increase().await;
     assert_eq!((status, replayed), (400, None));
-    testkit
-        .put("/counter/full/set")
-        .json(&json!({"value": 0}))
-        .send()
-        .await
-        .unwrap();
-    let (status, replayed, again) = post(
-        &testkit,
-        "/counter/full/increase",
-        Some("o1"),
-        json!({"value": 1}),
-    )
-    .await;
+    set(0).await.unwrap();
+    let (status, replayed, again) = increase().await;
     assert_eq!((status, replayed.as_deref()), (400, Some("true")));
     assert_eq!(again, first, "the same problem body");
     assert_eq!(value(&testkit, "full").await, 0, "the repeat ran nothing");
