@@ -4,7 +4,8 @@
 //! `cargo bench -p kalix-core --bench postgres`. Needs PostgreSQL: `BENCH_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); each run uses fresh schemas. Two cases: 1000
 //! random ids, and one hot id that every request increments. `BENCH_CONNECTIONS` connections
-//! (default 64), `BENCH_SECONDS` (default 5) per round, two alternating rounds each.
+//! (default 64), `BENCH_SECONDS` (default 5) per round, two alternating rounds each. Then the
+//! cost of idempotency keys: the same increments with a new key each and without, alternating.
 
 #[path = "load.rs"]
 mod load;
@@ -16,7 +17,7 @@ use axum::extract::{Path, State};
 use axum::routing::post;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use kalix_core::prelude::*;
-use load::{MakeRequest, env_or, header, load};
+use load::{MakeRequest, env_or, header, load, load_keyed};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Default, Serialize, Deserialize)]
@@ -126,6 +127,17 @@ fn main() {
             println!("{}", baseline.row("axum + one upsert/request"));
             println!("{}", framework_figures.row("kalix-core on postgres"));
             println!("ratio kalix-core / baseline ({case}): {:.3}", framework_figures.throughput() / baseline.throughput());
+        }
+        println!("idempotency keys on PostgreSQL, same service, rounds with/without/without/with:");
+        println!("{}", header());
+        for (case, request) in cases {
+            let mut keyed = load_keyed(framework.local_addr(), connections, round, request).await;
+            let mut plain = load(framework.local_addr(), connections, round, request).await;
+            plain = plain.merge(load(framework.local_addr(), connections, round, request).await);
+            keyed = keyed.merge(load_keyed(framework.local_addr(), connections, round, request).await);
+            println!("{}", keyed.row(&format!("with a key, {case}")));
+            println!("{}", plain.row(&format!("without, {case}")));
+            println!("ratio with a key / without ({case}): {:.3}", keyed.throughput() / plain.throughput());
         }
         framework.stop().await.unwrap();
     });

@@ -221,46 +221,41 @@ async fn commit_in_order(
         let mut results = Vec::with_capacity(writes.len());
         let mut index = 0;
         while index < writes.len() {
-            // A write keeping a reply goes alone: its key first (a key kept already refuses the
-            // write), and forgotten again if the write does not apply.
-            if let Some(kept) = writes[index].kept_reply() {
-                if !kept::keep(store, &transaction, kept).await? {
-                    results.push(Err(WriteError::KeyUsed));
-                    index += 1;
-                    continue;
-                }
-                let applied = match writes[index] {
-                    Write::State(write) => {
-                        write_states(store, &transaction, &[write]).await?.remove(0)
-                    }
-                    Write::Events(append) => append_events(store, &mut transaction, append).await?,
-                    Write::Reply(_) => Ok(0),
-                };
-                if applied.is_err() {
-                    kept::forget(store, &transaction, kept).await?;
-                }
-                results.push(applied);
-                index += 1;
-                continue;
-            }
             // A run of consecutive state writes is pipelined on the connection, in order.
             let run: Vec<&StateWrite> = writes[index..]
                 .iter()
                 .map_while(|write| match write {
-                    Write::State(write) if write.kept_reply.is_none() => Some(write),
+                    Write::State(write) => Some(write),
                     _ => None,
                 })
                 .collect();
-            if run.is_empty() {
-                let Write::Events(append) = writes[index] else {
-                    unreachable!("not a state write")
-                };
-                results.push(append_events(store, &mut transaction, append).await?);
-                index += 1;
-            } else {
+            if !run.is_empty() {
                 index += run.len();
-                results.extend(write_states(store, &transaction, &run).await?);
+                results.extend(write_keyed_states(store, &transaction, &run).await?);
+                continue;
             }
+            // Any other write goes alone: its key first (a key kept already refuses the write),
+            // and forgotten again if the write does not apply.
+            let kept = writes[index].kept_reply();
+            if let Some(kept) = kept
+                && !kept::keep(store, &transaction, kept).await?
+            {
+                results.push(Err(WriteError::KeyUsed));
+                index += 1;
+                continue;
+            }
+            let applied = match writes[index] {
+                Write::Events(append) => append_events(store, &mut transaction, append).await?,
+                Write::Reply(_) => Ok(0),
+                Write::State(_) => unreachable!("state writes go in runs"),
+            };
+            if let Some(kept) = kept
+                && applied.is_err()
+            {
+                kept::forget(store, &transaction, kept).await?;
+            }
+            results.push(applied);
+            index += 1;
         }
         // Wakes other processes' consumers as the transaction commits.
         transaction.batch_execute(&store.sql.notify).await?;
@@ -305,6 +300,63 @@ pub(super) fn stored_event(row: &tokio_postgres::Row) -> StoredEvent {
         type_name: row.get(1),
         payload: Bytes::from(row.get::<_, Vec<u8>>(2)),
     }
+}
+
+/// Applies consecutive state writes, each keeping its reply if it has one, in three pipelined
+/// rounds: the replies' keys (a key kept already refuses its write), the writes whose key was
+/// free, in order, and the keys of the writes that did not apply, forgotten again.
+async fn write_keyed_states(
+    store: &PostgresStore,
+    transaction: &Tx<'_>,
+    writes: &[&StateWrite],
+) -> Result<Vec<Result<u64, WriteError>>, tokio_postgres::Error> {
+    if writes.iter().all(|write| write.kept_reply.is_none()) {
+        return write_states(store, transaction, writes).await;
+    }
+    let keys = try_join_all(writes.iter().map(|write| async move {
+        match kept_of(write) {
+            Some(kept) => kept::keep(store, transaction, kept).await.map(Some),
+            None => Ok(None),
+        }
+    }))
+    .await?;
+    let free: Vec<&StateWrite> = writes
+        .iter()
+        .zip(&keys)
+        .filter(|(_, key)| **key != Some(false))
+        .map(|(write, _)| *write)
+        .collect();
+    let mut applied = write_states(store, transaction, &free).await?.into_iter();
+    let mut results = Vec::with_capacity(writes.len());
+    let mut forget = Vec::new();
+    for (write, key) in writes.iter().zip(keys) {
+        if key == Some(false) {
+            results.push(Err(WriteError::KeyUsed));
+            continue;
+        }
+        let result = applied.next().expect("one result per write applied");
+        if result.is_err()
+            && let Some(kept) = kept_of(write)
+        {
+            forget.push(kept);
+        }
+        results.push(result);
+    }
+    try_join_all(
+        forget
+            .into_iter()
+            .map(|kept| kept::forget(store, transaction, kept)),
+    )
+    .await?;
+    Ok(results)
+}
+
+/// The entity a state write is for and the reply it keeps, if it keeps one.
+fn kept_of(write: &StateWrite) -> Option<(&str, &str, &KeptReply)> {
+    write
+        .kept_reply
+        .as_ref()
+        .map(|kept| (write.type_id.as_str(), write.entity_id.as_str(), kept))
 }
 
 /// Applies consecutive state writes, pipelined; then asks for the versions of the refused ones.
