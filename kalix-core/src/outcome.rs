@@ -78,6 +78,9 @@ impl std::fmt::Debug for Outcome {
 pub struct HandlerOutcome {
     pub(crate) next: Next,
     pub(crate) side_effects: Vec<SideEffect>,
+    /// Whether it is the reply kept under the command's idempotency key, answered again: the
+    /// command ran nothing now.
+    pub(crate) replayed: bool,
 }
 
 /// What the dispatcher does next with a handler's outcome.
@@ -97,6 +100,7 @@ impl HandlerOutcome {
         Self {
             next: Next::Done(outcome),
             side_effects,
+            replayed: false,
         }
     }
 
@@ -105,6 +109,7 @@ impl HandlerOutcome {
         Self {
             next: Next::Conflict(error),
             side_effects: Vec::new(),
+            replayed: false,
         }
     }
 
@@ -113,6 +118,7 @@ impl HandlerOutcome {
         Self {
             next: Next::Forward(call),
             side_effects,
+            replayed: false,
         }
     }
 
@@ -121,16 +127,16 @@ impl HandlerOutcome {
         Self::new(Outcome::Error(error), Vec::new())
     }
 
+    /// The outcome marked as a kept reply answered again.
+    pub(crate) fn replayed(mut self) -> Self {
+        self.replayed = true;
+        self
+    }
+
     /// Whether this is a reply kept under the command's idempotency key, answered again (so
     /// the command ran nothing now).
     pub(crate) fn is_replayed(&self) -> bool {
-        match &self.next {
-            Next::Done(Outcome::Reply { metadata, .. }) => {
-                metadata.has(crate::idempotency::key::REPLAYED)
-            }
-            Next::Done(Outcome::Error(error)) => error.is_replayed(),
-            _ => false,
-        }
+        self.replayed
     }
 
     /// Whether the command failed or lost a write race (so nothing it decided was committed).

@@ -483,6 +483,14 @@ pub(super) fn command(name: String, version: String) -> Command {
 /// The config the matches describe: the defaults, with each setting given by a flag or a
 /// variable applied in turn. A bad value is named as the user gave it, by flag or by variable.
 pub(super) fn config_of(matches: &ArgMatches) -> Result<Config, StartError> {
+    // A renamed setting is refused, not ignored: its value would silently not apply.
+    if std::env::var_os("KALIX_IDEMPOTENCY_RETENTION_MS").is_some() {
+        return Err(StartError::Config {
+            variable: "KALIX_IDEMPOTENCY_RETENTION_MS",
+            problem: "renamed: set KALIX_IDEMPOTENCY_RETENTION to a duration such as 24h"
+                .to_owned(),
+        });
+    }
     let mut config = Config::default();
     for setting in SETTINGS {
         let source = matches.value_source(setting.variable);

@@ -26,6 +26,9 @@ const PASS: Duration = Duration::from_secs(60);
 const ROUND: usize = 1_000;
 /// Statements per topic per pass at most: a pass is bounded work, leaving commands the store.
 const ROUNDS: usize = 10;
+/// Statements removing kept replies per pass at most, and the pause before each after the first.
+const KEPT_REPLY_ROUNDS: usize = 600;
+const KEPT_REPLY_PAUSE: Duration = Duration::from_millis(20);
 
 /// Removes old messages from the topics and streams in the store.
 pub(crate) struct Retention {
@@ -118,7 +121,12 @@ impl Retention {
     /// Removes replies kept longer than their retention, in bounded rounds.
     async fn purge_kept_replies(&self) {
         let before_ms = crate::store::now_ms().saturating_sub(self.kept_replies.as_millis() as u64);
-        for _ in 0..ROUNDS {
+        // Keyed commands may keep thousands of replies a second: up to 600 rounds a pass (10,000
+        // a second), each after a pause that leaves commands the store.
+        for round in 0..KEPT_REPLY_ROUNDS {
+            if round > 0 {
+                tokio::time::sleep(KEPT_REPLY_PAUSE).await;
+            }
             match self.store.purge_kept_replies(before_ms, ROUND).await {
                 Ok(n) if n == ROUND as u64 => continue,
                 Ok(_) => return,

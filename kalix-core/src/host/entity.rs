@@ -188,8 +188,8 @@ impl<K: EntityKind> EntityHost<K> {
     /// write instead, and the store refuses the write of a scope kept already
     /// ([`WriteError::KeyUsed`]): then the entity reloads (its memory has the repeat's change)
     /// and the kept reply is the answer. Only where nothing would be written under the key (a
-    /// forward, a 5xx) or something happens before the commit (a workflow's timers) is the key
-    /// looked up first, with the entity still locked.
+    /// 5xx, a failed or panicking handler) or something happens before the commit (a workflow's
+    /// timers) is the key looked up first, with the entity still locked.
     pub(crate) async fn run_keyed_command<R: Serialize + Send + 'static>(
         &self,
         entity_id: &str,
@@ -221,15 +221,20 @@ impl<K: EntityKind> EntityHost<K> {
             Ok(Ok(decision)) => decision,
             Ok(Err(error)) => {
                 slot.stale.store(true, Ordering::Release);
-                return HandlerOutcome::error(error);
+                return self
+                    .kept_or(entity_id, key, HandlerOutcome::error(error))
+                    .await;
             }
             Err(panic) => {
                 slot.stale.store(true, Ordering::Release);
-                return HandlerOutcome::error(crate::outcome::panic_error(
+                let failed = HandlerOutcome::error(crate::outcome::panic_error(
                     K::COMPONENT_ID,
                     entity_id,
                     panic.as_ref(),
                 ));
+                // A repeat whose run failed (its first run changed what it checks) still gets
+                // the kept reply.
+                return self.kept_or(entity_id, key, failed).await;
             }
         };
         let kept = key.and_then(|key| crate::idempotency::kept_of_answer(key, &decision.answer));
@@ -322,6 +327,19 @@ impl<K: EntityKind> EntityHost<K> {
             return commit_failed(K::TYPE_ID, entity_id, &error);
         }
         super::answered(decision.answer, decision.side_effects)
+    }
+
+    /// The reply kept under `key`, if the command has a key and it was kept; else `outcome`.
+    async fn kept_or(
+        &self,
+        entity_id: &str,
+        key: Option<&CommandKey>,
+        outcome: HandlerOutcome,
+    ) -> HandlerOutcome {
+        match key {
+            Some(key) => self.kept_answer(entity_id, key).await.unwrap_or(outcome),
+            None => outcome,
+        }
     }
 
     /// Reads what is kept of entity `entity_id` (loading it if needed) with `read`, once its

@@ -4,7 +4,7 @@
 
 use super::entity::{EntityHost, EntityKind};
 use crate::error::CallError;
-use crate::idempotency::{CommandKey, replay};
+use crate::idempotency::{CommandKey, replay_command};
 use crate::outcome::HandlerOutcome;
 use crate::status::ErrorCode;
 use crate::store::{KeptReply, ReplyWrite, Write};
@@ -21,7 +21,7 @@ impl<K: EntityKind> EntityHost<K> {
             .kept_reply(K::TYPE_ID, entity_id, &key.scope)
             .await
         {
-            Ok(Some(kept)) => Some(HandlerOutcome::new(replay(key, kept), Vec::new())),
+            Ok(Some(kept)) => Some(replay_command(key, kept)),
             Ok(None) => None,
             Err(error) => Some(HandlerOutcome::error(CallError::new(
                 ErrorCode::SERVICE_UNAVAILABLE,

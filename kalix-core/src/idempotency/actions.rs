@@ -5,7 +5,8 @@
 //! On a store other processes share, the runner also claims the scope in the store
 //! (`EntityStore::claim_key`, a row with status 0): a process that finds a live claim polls until
 //! the reply replaces it, or until the claim is older than the request timeout (its holder is
-//! taken for dead) and it claims the scope itself.
+//! taken for dead) and it claims the scope itself. A keyed action's run is bounded by the same
+//! timeout (a 504 past it), so a live holder's claim never goes stale.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -61,12 +62,15 @@ impl Drop for RunGuard<'_> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .remove(&self.entry);
         let _ = self.over.send(true);
-        if self.claimed {
+        // Outside a runtime (the service shutting down) the claim frees itself once stale.
+        if self.claimed
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
             let release = self
                 .keys
                 .store
                 .release_key(self.entry.0, NO_ENTITY, &self.entry.1);
-            tokio::spawn(async move {
+            runtime.spawn(async move {
                 if let Err(error) = release.await {
                     tracing::warn!(%error, "releasing an idempotency key failed; it frees itself after the request timeout");
                 }
@@ -135,11 +139,10 @@ impl ActionKeys {
                     content_type: None,
                     body: bytes::Bytes::new(),
                 };
-                let stale_before =
-                    crate::store::now_ms().saturating_sub(self.claim_ttl.as_millis() as u64);
+                let stale_after = self.claim_ttl.as_millis() as u64;
                 match self
                     .store
-                    .claim_key(component, NO_ENTITY, claim, stale_before)
+                    .claim_key(component, NO_ENTITY, claim, stale_after)
                     .await
                 {
                     Ok(None) => guard.claimed = true,
@@ -157,7 +160,18 @@ impl ActionKeys {
                     Err(error) => return Outcome::Error(unavailable(&error)),
                 }
             }
-            let outcome = run.await;
+            // Bounded by the claim's life: past it another process may take the key over.
+            let outcome = match tokio::time::timeout(self.claim_ttl, run).await {
+                Ok(outcome) => outcome,
+                Err(_) => Outcome::Error(CallError::new(
+                    ErrorCode::GATEWAY_TIMEOUT,
+                    format!(
+                        "the action did not complete within {:?}, how long a call with an \
+                         idempotency key may run (the request timeout)",
+                        self.claim_ttl
+                    ),
+                )),
+            };
             if let Some(kept) = kept_of_outcome(key, &outcome) {
                 let write = Write::Reply(ReplyWrite {
                     type_id: component.to_owned(),

@@ -11,23 +11,29 @@
 //! is two commands. Beside it is a digest of the request (its body and query, SHA-256): the same
 //! scope with another request is refused with a 422 and runs nothing.
 //!
-//! **What is kept.** The reply's status, content type and body; for a client's request (the HTTP or
-//! gRPC ingress) also a 4xx error's status and description, so a client sending a refused request
-//! again is refused again. A component call's 4xx is not kept: a workflow step retried after a
-//! refusal (a wallet not created yet) sees the world as it is then, as Kalix retries a step until
-//! it succeeds, and a refusal changed nothing to repeat. A 5xx is never kept (a retry runs again),
-//! nor is a forward (the reply is another component's, which keeps its own if the forward carries
-//! the key), an ignored call or a stream. A repeat gets the kept reply with
-//! `Idempotency-Replayed: true` and runs nothing; the reply's other headers are not kept.
+//! **Whose key.** A call from a verified service, or with a token whose subject is known, has its
+//! keys to itself: the scope names the service or subject.
 //!
-//! **Entities: exactly once.** The host looks the scope up before running the command
-//! (`EntityHost::kept_answer`). The reply goes into the transaction of the command's change
+//! **What is kept.** The reply's status, content type and body; for a client's request (the HTTP or
+//! gRPC ingress, not another service's signed call) also a 4xx error's status and description, so
+//! a client sending a refused request again is refused again. A component call's 4xx is not kept:
+//! a workflow step retried after a refusal (a wallet not created yet) sees the world as it is then,
+//! as Kalix retries a step until it succeeds, and a refusal changed nothing to repeat. Nor are
+//! 408, 409, 425 and 429, which may pass. A 5xx is never kept (a retry runs again), nor is an
+//! ignored call or a stream. A repeat gets the kept reply with `Idempotency-Replayed: true` and
+//! runs nothing; the reply's other headers are not kept.
+//!
+//! **Entities: exactly once.** The reply goes into the transaction of the command's change
 //! (`StateWrite::kept_reply`, `EventAppend::kept_reply`), or, for a command that changed nothing,
-//! into a write of its own (`Write::Reply`) before the caller is answered. A retry after a crash
-//! either finds the reply or finds nothing changed. A repeat while the first run is in flight
-//! waits behind it (one command at a time per entity) and finds its reply; on two processes the
-//! store refuses the second write of a scope (`WriteError::KeyUsed`) and the command runs again,
-//! finding the reply.
+//! into a write of its own (`Write::Reply`) before the caller is answered. The key is not looked
+//! up before the command runs (that would cost every keyed command a read): the store refuses a
+//! write under a scope kept already (`WriteError::KeyUsed`), and then the entity reloads (the
+//! repeat's run is dropped) and the kept reply is the answer (`host/kept.rs`). The key is looked
+//! up first only where nothing else would be refused: a handler that failed, or a workflow's
+//! timers carried out before the commit. A forward is kept as its call, so a repeat changes
+//! nothing and makes the forward again. A retry after a crash either finds the reply or finds
+//! nothing changed. A repeat while the first run is in flight runs behind it (one command at a
+//! time per entity) and its write is refused.
 //!
 //! **Actions: at least once, reply kept.** An action has no transaction: its reply is kept when it
 //! completes ([`ActionKeys`]). A repeat while it runs waits for it (in this process; on a shared
@@ -49,13 +55,14 @@ pub(crate) use actions::ActionKeys;
 pub(crate) use key::{CommandKey, REPLAYED};
 use key::{check, fingerprint};
 
+use crate::call::{Call, UntypedCall};
 use crate::cloud_events::PayloadType;
 use crate::error::CallError;
 use crate::invocation::Invocation;
 use crate::metadata::Metadata;
-use crate::outcome::{Answer, Outcome};
+use crate::outcome::{Answer, HandlerOutcome, Outcome};
 use crate::registry::{ComponentDescriptor, ComponentKind, HandlerDescriptor, HttpMethod, Trigger};
-use crate::status::SuccessCode;
+use crate::status::{ErrorCode, SuccessCode};
 use crate::store::KeptReply;
 
 /// The status of a key used for another request.
@@ -77,13 +84,22 @@ pub(crate) fn prepare(
         return Ok(());
     }
     check(key)?;
-    let scope = serde_json::to_string(&(handler.name, invocation.path_params(), key))
+    // Whose key it is: a verified service's or token subject's keys are their own.
+    let metadata = invocation.metadata();
+    let caller = metadata
+        .principals()
+        .service()
+        .or_else(|| metadata.jwt_claims().subject());
+    let scope = serde_json::to_string(&(handler.name, invocation.path_params(), key, caller))
         .expect("strings always serialize");
+    // A client's refusals are kept, not another service's (its workflow may retry a refusal).
+    let keeps_refusals =
+        invocation.is_sent_by_client() && metadata.principals().service().is_none();
     let key = CommandKey {
         key: key.to_owned(),
         scope,
         fingerprint: fingerprint(&invocation.body_json(), invocation.query()),
-        keeps_refusals: invocation.is_sent_by_client(),
+        keeps_refusals,
     };
     invocation
         .metadata_mut()
@@ -111,7 +127,16 @@ pub(crate) fn kept_of_answer<R: serde::Serialize>(
             Some(kept_reply(key, metadata, Bytes::from(body)))
         }
         Answer::Error(error) => kept_error(key, error),
-        Answer::Forward(_) | Answer::Ignore => None,
+        // Kept so that a repeat neither changes the entity again nor loses the forward: it is
+        // made again (its callee keeps its own reply if the call carries a key).
+        Answer::Forward(call) => Some(KeptReply {
+            key: key.scope.clone(),
+            fingerprint: key.fingerprint.clone(),
+            status: KeptReply::FORWARDED,
+            content_type: None,
+            body: Bytes::from(serde_json::to_vec(call.call()).ok()?),
+        }),
+        Answer::Ignore => None,
     }
 }
 
@@ -142,7 +167,9 @@ fn kept_reply(key: &CommandKey, metadata: &Metadata, body: Bytes) -> KeptReply {
 /// A client's 4xx is kept (the same request is refused again); a 5xx is not (a retry may
 /// succeed), nor is a component call's 4xx (see the module's doc).
 fn kept_error(key: &CommandKey, error: &CallError) -> Option<KeptReply> {
-    let refusal = (400..500).contains(&error.status()) && key.keeps_refusals;
+    // A timeout, a conflict, "too early" and "too many requests" may pass: not kept.
+    let transient = matches!(error.status(), 408 | 409 | 425 | 429);
+    let refusal = (400..500).contains(&error.status()) && !transient && key.keeps_refusals;
     refusal.then(|| KeptReply {
         key: key.scope.clone(),
         fingerprint: key.fingerprint.clone(),
@@ -179,6 +206,23 @@ pub(crate) fn replay(key: &CommandKey, kept: KeptReply) -> Outcome {
     }
 }
 
+/// As [`replay`], for a host: a kept forward is made again; the outcome is marked as replayed.
+pub(crate) fn replay_command(key: &CommandKey, kept: KeptReply) -> HandlerOutcome {
+    let fingerprint_matches = kept.fingerprint.is_empty() || kept.fingerprint == key.fingerprint;
+    if kept.status != KeptReply::FORWARDED || !fingerprint_matches {
+        return HandlerOutcome::new(replay(key, kept), Vec::new()).replayed();
+    }
+    match serde_json::from_slice::<Call>(&kept.body) {
+        Ok(call) => {
+            HandlerOutcome::forward(UntypedCall { call, defect: None }, Vec::new()).replayed()
+        }
+        Err(error) => HandlerOutcome::error(CallError::new(
+            ErrorCode::INTERNAL_SERVER_ERROR,
+            format!("the forward kept under this idempotency key cannot be read: {error}"),
+        )),
+    }
+}
+
 /// The 422 of a key sent again with another request.
 pub(crate) fn used_for_another_request(key: &CommandKey) -> CallError {
     CallError::from_status(
@@ -195,7 +239,6 @@ pub(crate) fn used_for_another_request(key: &CommandKey) -> CallError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::ErrorCode;
 
     fn key(fingerprint: &str) -> CommandKey {
         CommandKey {
@@ -237,6 +280,10 @@ mod tests {
         assert!(again.is_replayed());
         let down = CallError::new(ErrorCode::SERVICE_UNAVAILABLE, "later");
         assert_eq!(kept_error(&key("f"), &down), None);
+        for passing in [408, 409, 425, 429] {
+            let error = CallError::from_status(passing, "may pass");
+            assert_eq!(kept_error(&key("f"), &error), None, "{passing}");
+        }
         let from_a_handler = CommandKey {
             keeps_refusals: false,
             ..key("f")

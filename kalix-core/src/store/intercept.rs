@@ -115,9 +115,9 @@ pub trait Intercept: Send + Sync + 'static {
         type_id: &str,
         entity_id: &str,
         claim: KeptReply,
-        stale_before_ms: u64,
+        stale_after_ms: u64,
     ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
-        inner.claim_key(type_id, entity_id, claim, stale_before_ms)
+        inner.claim_key(type_id, entity_id, claim, stale_after_ms)
     }
 
     /// [`EntityStore::release_key`]; by default, `inner`'s.
@@ -465,11 +465,11 @@ impl<I: Intercept> EntityStore for Intercepted<I> {
         type_id: &str,
         entity_id: &str,
         claim: KeptReply,
-        stale_before_ms: u64,
+        stale_after_ms: u64,
     ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
         self.intercept.on_call("claim_key");
         self.intercept
-            .claim_key(&*self.inner, type_id, entity_id, claim, stale_before_ms)
+            .claim_key(&*self.inner, type_id, entity_id, claim, stale_after_ms)
     }
     fn release_key(
         &self,

@@ -90,7 +90,8 @@ pub struct KeptReply {
     /// The reply's HTTP status; [`KeptReply::RUNNING`] while the command is still running (an
     /// action's claim on its key, see [`EntityStore::claim_key`]).
     pub status: u16,
-    /// The reply's content type; `None` for an error, whose body is its description.
+    /// The reply's content type; `None` for an error, whose body is its description, and for a
+    /// forward.
     pub content_type: Option<String>,
     /// The reply's body, or the error's description.
     pub body: Bytes,
@@ -99,6 +100,9 @@ pub struct KeptReply {
 impl KeptReply {
     /// The status of a claim: the command holding the key is still running.
     pub const RUNNING: u16 = 0;
+    /// The status of a command that forwarded (and may have changed its entity): the body is
+    /// the forward's call as JSON, made again for a repeat.
+    pub const FORWARDED: u16 = 1;
 
     /// Whether this is a claim of a command still running, not a reply.
     pub fn is_running(&self) -> bool {
@@ -451,16 +455,16 @@ pub trait EntityStore: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>>;
 
     /// Claims `claim.key` for a command about to run (an action's, on a store other processes
-    /// share): `None` if this caller holds it now, because it was free or its claim was made
-    /// before `stale_before_ms` (ms since the epoch; its holder is taken for dead); otherwise
-    /// what holds it, a reply or a live claim. The claim is replaced by the command's reply
-    /// ([`Write::Reply`]) or removed ([`EntityStore::release_key`]).
+    /// share): `None` if this caller holds it now, because it was free or its claim is older than
+    /// `stale_after_ms` by the store's clock (its holder is taken for dead, so processes' clocks
+    /// need not agree); otherwise what holds it, a reply or a live claim. The claim is replaced by
+    /// the command's reply ([`Write::Reply`]) or removed ([`EntityStore::release_key`]).
     fn claim_key(
         &self,
         type_id: &str,
         entity_id: &str,
         claim: KeptReply,
-        stale_before_ms: u64,
+        stale_after_ms: u64,
     ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>>;
 
     /// Removes the claim on `key` (a command whose reply is not kept, such as a 5xx): the key

@@ -255,18 +255,18 @@ async fn a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_o
         body: Bytes::new(),
         ..kept_reply(key, "")
     };
-    assert_eq!(
-        store.claim_key("action", "", claim("c"), 0).await.unwrap(),
-        None
-    );
-    let held = store
-        .claim_key("action", "", claim("c"), 0)
+    // A claim older than LIVE ms is stale: none here is.
+    const LIVE: u64 = 60_000;
+    let claim_now = |key: &'static str, stale_after_ms| {
+        store.claim_key("action", "", claim(key), stale_after_ms)
+    };
+    assert_eq!(claim_now("c", LIVE).await.unwrap(), None);
+    let held = claim_now("c", LIVE)
         .await
         .unwrap()
         .expect("a live claim holds the key");
     assert!(held.is_running());
-    let done = store
-        .claim_key("action", "", claim("a"), u64::MAX)
+    let done = claim_now("a", 0)
         .await
         .unwrap()
         .expect("a reply holds its key for good");
@@ -281,10 +281,7 @@ async fn a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_o
     );
     assert_eq!(read("c").await.unwrap().unwrap().body, Bytes::from("3"));
     // Released: free again; stale: taken over.
-    assert_eq!(
-        store.claim_key("action", "", claim("r"), 0).await.unwrap(),
-        None
-    );
+    assert_eq!(claim_now("r", LIVE).await.unwrap(), None);
     store.release_key("action", "", "r").await.unwrap();
     store.release_key("action", "", "a").await.unwrap();
     assert_eq!(read("r").await.unwrap(), None);
@@ -292,17 +289,12 @@ async fn a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_o
         read("a").await.unwrap().is_some(),
         "releasing leaves a reply"
     );
+    assert_eq!(claim_now("s", LIVE).await.unwrap(), None);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert_eq!(
-        store.claim_key("action", "", claim("s"), 0).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .claim_key("action", "", claim("s"), u64::MAX)
-            .await
-            .unwrap(),
+        claim_now("s", 10).await.unwrap(),
         None,
-        "a claim made before the bound is taken over"
+        "a claim older than the bound is taken over"
     );
 }
 

@@ -303,6 +303,21 @@ impl Tally {
     pub fn get(&self, total: &i64) -> value_entity::Effect<i64, i64> {
         value_entity::Effect::reply(*total)
     }
+
+    /// Adds `n`, then forwards to `get`: the reply is the forward's.
+    #[post("/tally/<id>/add-then-read/<n>")]
+    pub fn add_then_read(
+        &self,
+        total: &i64,
+        n: i64,
+        ctx: &ValueEntityContext,
+    ) -> value_entity::Effect<i64, i64> {
+        let read = ctx
+            .component_client()
+            .value_entity::<Tally>(ctx.entity_id())
+            .get();
+        value_entity::Effect::update_state(total + n).then_forward(read)
+    }
 }
 
 /// The events of `Ledger`; one variant is stored under an older name.

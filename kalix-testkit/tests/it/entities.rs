@@ -308,3 +308,31 @@ async fn a_value_entity_state_written_before_a_migration_is_read_in_the_current_
     })
     .await;
 }
+
+/// A keyed command that changes its entity and forwards: a repeat changes nothing again and
+/// makes the forward again (its reply is the forward's).
+#[tokio::test]
+async fn a_keyed_change_that_forwards_applies_once_and_forwards_again() {
+    let (testkit, _) = start().await;
+    let send = |n: i64| {
+        testkit
+            .post(&format!("/tally/fwd/add-then-read/{n}"))
+            .header("Idempotency-Key", "f1")
+            .send()
+    };
+    let first = send(5).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.json::<i64>().await.unwrap(), 5);
+    let again = send(5).await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<i64>().await.unwrap(), 5, "not added twice");
+    let total: i64 = testkit
+        .get("/tally/fwd")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(total, 5);
+}

@@ -300,9 +300,9 @@ impl<W: WorkflowComponent> EntityHost<WorkflowRow<W>> {
                 let Some(transition) = change else {
                     // With a key, the command's timers are carried out before its reply is kept
                     // (a repeat gets the reply and must find them done); without, after.
-                    let before_commit = key
-                        .as_ref()
-                        .map(|_| context.take_timer_changes())
+                    let keeps_reply = key.is_some() && matches!(answer, Answer::Reply(..));
+                    let before_commit = keeps_reply
+                        .then(|| context.take_timer_changes())
                         .filter(|changes| !changes.is_empty())
                         .map(|changes| {
                             let timers = kind.timers.clone();

@@ -139,12 +139,12 @@ impl EntityStore for PostgresStore {
         type_id: &str,
         entity_id: &str,
         claim: KeptReply,
-        stale_before_ms: u64,
+        stale_after_ms: u64,
     ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
         let store = self.clone();
         let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
         Box::pin(async move {
-            kept::claim(&store, (&type_id, &entity_id), &claim, stale_before_ms).await
+            kept::claim(&store, (&type_id, &entity_id), &claim, stale_after_ms).await
         })
     }
 

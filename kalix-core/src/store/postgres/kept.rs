@@ -39,13 +39,15 @@ pub(super) async fn add_reply_columns(
         .map_err(db_error)
 }
 
-/// The insert shared by keeping and claiming: `$1..$8` are the row, `$9` (claims only) the
-/// time before which a claim is stale.
-fn upsert(schema: &str, on_conflict: &str) -> String {
+/// Now in ms since the epoch, by the database's clock.
+const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+/// The insert shared by keeping and claiming: `$1..$7` are the row, `kept_ms` its time.
+fn upsert(schema: &str, kept_ms: &str, on_conflict: &str) -> String {
     format!(
         "INSERT INTO {schema}.kept_reply AS kept \
          (type_id, entity_id, key, fingerprint, status, content_type, reply, kept_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, {kept_ms}) \
          ON CONFLICT (type_id, entity_id, key) DO UPDATE SET {on_conflict}"
     )
 }
@@ -60,6 +62,7 @@ pub(super) async fn keep(
     let statement = transaction
         .prepare_cached(&upsert(
             &store.schema,
+            "$8",
             "fingerprint = excluded.fingerprint, status = excluded.status, \
              content_type = excluded.content_type, reply = excluded.reply, \
              kept_ms = excluded.kept_ms WHERE kept.status = 0",
@@ -88,14 +91,16 @@ pub(super) async fn claim(
     store: &PostgresStore,
     (type_id, entity_id): (&str, &str),
     claim: &KeptReply,
-    stale_before_ms: u64,
+    stale_after_ms: u64,
 ) -> Result<Option<KeptReply>, StoreError> {
     let client = store.pool.get().await.map_err(pool_error)?;
     let statement = client
+        // Times by the database's clock: the waiter's and the holder's clocks need not agree.
         .prepare_cached(&format!(
-            "{} WHERE kept.status = 0 AND kept.kept_ms < $9",
+            "{} WHERE kept.status = 0 AND kept.kept_ms < {DB_NOW_MS} - $8",
             upsert(
                 &store.schema,
+                DB_NOW_MS,
                 "fingerprint = excluded.fingerprint, kept_ms = excluded.kept_ms"
             )
         ))
@@ -112,8 +117,7 @@ pub(super) async fn claim(
                 &i32::from(KeptReply::RUNNING),
                 &Option::<String>::None,
                 &(&[] as &[u8]),
-                &(crate::store::now_ms() as i64),
-                &(stale_before_ms.min(i64::MAX as u64) as i64),
+                &(stale_after_ms.min(i64::MAX as u64) as i64),
             ],
         )
         .await

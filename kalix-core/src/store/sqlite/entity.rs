@@ -106,11 +106,11 @@ impl EntityStore for SqliteStore {
         type_id: &str,
         entity_id: &str,
         claim: KeptReply,
-        stale_before_ms: u64,
+        stale_after_ms: u64,
     ) -> BoxFuture<'static, Result<Option<KeptReply>, StoreError>> {
         let (type_id, entity_id) = (type_id.to_owned(), entity_id.to_owned());
         self.write_outside_batches(move |connection| {
-            kept::claim(connection, (&type_id, &entity_id), &claim, stale_before_ms)
+            kept::claim(connection, (&type_id, &entity_id), &claim, stale_after_ms)
         })
     }
 

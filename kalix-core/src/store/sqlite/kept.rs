@@ -33,7 +33,7 @@ const KEEP: &str = "INSERT INTO kept_reply \
     status = excluded.status, content_type = excluded.content_type, reply = excluded.reply, \
     kept_ms = excluded.kept_ms WHERE kept_reply.status = 0";
 
-/// Claims a key: free, or held by a claim made before ?9.
+/// Claims a key: free, or held by a claim made before ?9 (ms since the epoch).
 const CLAIM: &str = "INSERT INTO kept_reply \
     (type_id, entity_id, key, fingerprint, status, content_type, reply, kept_ms) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
@@ -85,7 +85,7 @@ pub(super) fn claim(
     connection: &mut Connection,
     (type_id, entity_id): (&str, &str),
     claim: &KeptReply,
-    stale_before_ms: u64,
+    stale_after_ms: u64,
 ) -> Result<Option<KeptReply>, StoreError> {
     let claimed = connection
         .prepare_cached(CLAIM)
@@ -99,7 +99,7 @@ pub(super) fn claim(
             Option::<String>::None,
             &[][..] as &[u8],
             crate::store::now_ms() as i64,
-            stale_before_ms.min(i64::MAX as u64) as i64
+            crate::store::now_ms().saturating_sub(stale_after_ms) as i64
         ])
         .map_err(sqlite_error)?;
     if claimed == 1 {
