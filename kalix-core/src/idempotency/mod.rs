@@ -21,7 +21,10 @@
 //! as Kalix retries a step until it succeeds, and a refusal changed nothing to repeat. Nor are
 //! 408, 409, 425 and 429, which may pass. A 5xx is never kept (a retry runs again), nor is an
 //! ignored call or a stream. A repeat gets the kept reply with `Idempotency-Replayed: true` and
-//! runs nothing; the reply's other headers are not kept.
+//! runs nothing; the reply's other headers are not kept. A request an entity or workflow refused
+//! before its handler ran (malformed JSON, a bad path parameter) kept nothing, since nothing ran:
+//! a corrected request under the key runs. An action's whole call is what is kept, so there such
+//! a refusal is kept like any.
 //!
 //! **Entities: exactly once.** The reply goes into the transaction of the command's change
 //! (`StateWrite::kept_reply`, `EventAppend::kept_reply`), or, for a command that changed nothing,
@@ -84,6 +87,20 @@ pub(crate) fn prepare(
         return Ok(());
     }
     check(key)?;
+    if invocation
+        .metadata()
+        .get_all(Metadata::IDEMPOTENCY_KEY)
+        .nth(1)
+        .is_some()
+    {
+        return Err(CallError::new(
+            ErrorCode::BAD_REQUEST,
+            format!(
+                "More than one {} header: send one key per request",
+                Metadata::IDEMPOTENCY_KEY
+            ),
+        ));
+    }
     // Whose key it is: a verified service's or token subject's keys are their own.
     let metadata = invocation.metadata();
     let caller = metadata

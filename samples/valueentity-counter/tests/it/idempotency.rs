@@ -91,8 +91,8 @@ async fn a_key_runs_its_command_once_and_refuses_another_body() {
     assert_eq!(value(&testkit, "c1").await, 40);
 }
 
-/// A key that is not 1 to 255 printable ASCII characters is a 400 that runs nothing; a `GET`
-/// ignores the header (a read runs every time).
+/// A key that is not 1 to 255 printable ASCII characters, or two keys, is a 400 that runs
+/// nothing; a `GET` ignores the header (a read runs every time).
 #[tokio::test]
 async fn a_malformed_key_is_refused_and_a_read_ignores_the_header() {
     let testkit = TestKit::start().await;
@@ -117,6 +117,15 @@ async fn a_malformed_key_is_refused_and_a_read_ignores_the_header() {
             "{problem}"
         );
     }
+    let twice = testkit
+        .post("/counter/bad/increase")
+        .header("Idempotency-Key", "a")
+        .header("Idempotency-Key", "b")
+        .json(&json!({"value": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), 400, "two keys");
     assert_eq!(value(&testkit, "bad").await, 0);
     post(
         &testkit,
