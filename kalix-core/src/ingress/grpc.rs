@@ -317,7 +317,10 @@ impl GrpcEndpoint {
             },
         };
         match outcome {
-            Outcome::Reply { body, .. } => Ok(Replies::One(body)),
+            Outcome::Reply { body, metadata, .. } => Ok(Replies::One(
+                body,
+                metadata.has(crate::idempotency::key::REPLAYED),
+            )),
             Outcome::Stream(replies) => Ok(Replies::Many(replies)),
             Outcome::Ignore => Ok(Replies::Nothing),
             Outcome::Error(error) => {
@@ -330,7 +333,8 @@ impl GrpcEndpoint {
 
 /// What a handler answered, as JSON.
 enum Replies {
-    One(Bytes),
+    /// One reply, and whether it is a kept reply answered again (an idempotency key's).
+    One(Bytes, bool),
     Many(BoxStream<'static, Result<Bytes, CallError>>),
     Nothing,
 }
@@ -346,7 +350,19 @@ fn encode(method: &'static MethodInfo, json: &[u8]) -> Result<Bytes, Status> {
 
 /// A failure as the gRPC status its HTTP status corresponds to, with its description.
 fn grpc_status(error: &CallError) -> Status {
-    Status::new(status_code(error.status()), error.description().to_owned())
+    let mut status = Status::new(status_code(error.status()), error.description().to_owned());
+    if error.is_replayed() {
+        mark_replayed(status.metadata_mut());
+    }
+    status
+}
+
+/// Marks a response as a kept reply answered again, as the HTTP header does.
+fn mark_replayed(metadata: &mut tonic::metadata::MetadataMap) {
+    metadata.insert(
+        "idempotency-replayed",
+        tonic::metadata::MetadataValue::from_static("true"),
+    );
 }
 
 /// A failure answered before tonic runs, as a trailers-only response.
@@ -423,19 +439,28 @@ impl<'a> UnaryService<Bytes> for Call<'a> {
         let (endpoint, caller, status) = (self.endpoint, self.caller.take(), self.status);
         Box::pin(async move {
             let method = endpoint.method;
-            let reply = match endpoint.run(request, caller, status).await? {
-                Replies::One(json) => encode(method, &json),
+            let (reply, replayed) = match endpoint.run(request, caller, status).await? {
+                Replies::One(json, replayed) => (encode(method, &json), replayed),
                 // No reply: the reply message with every field at its default.
-                Replies::Nothing => encode(method, b"{}"),
-                Replies::Many(_) => Err(Status::internal(format!(
-                    "the handler of the unary method {} answered with a stream",
-                    method.path
-                ))),
+                Replies::Nothing => (encode(method, b"{}"), false),
+                Replies::Many(_) => (
+                    Err(Status::internal(format!(
+                        "the handler of the unary method {} answered with a stream",
+                        method.path
+                    ))),
+                    false,
+                ),
             };
             if reply.is_err() {
                 status.store(500, Ordering::Relaxed);
             }
-            reply.map(tonic::Response::new)
+            reply.map(|message| {
+                let mut response = tonic::Response::new(message);
+                if replayed {
+                    mark_replayed(response.metadata_mut());
+                }
+                response
+            })
         })
     }
 }
@@ -451,7 +476,9 @@ impl<'a> ServerStreamingService<Bytes> for Call<'a> {
             let method = endpoint.method;
             let replies = match endpoint.run(request, caller, status).await? {
                 Replies::Many(replies) => replies,
-                Replies::One(json) => futures_util::stream::once(async move { Ok(json) }).boxed(),
+                Replies::One(json, _) => {
+                    futures_util::stream::once(async move { Ok(json) }).boxed()
+                }
                 Replies::Nothing => futures_util::stream::empty().boxed(),
             };
             let messages = replies.map(move |reply| match reply {

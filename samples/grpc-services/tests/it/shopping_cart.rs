@@ -145,3 +145,40 @@ async fn bad_commands_get_their_codes_and_change_nothing() {
     assert_eq!(items(&mut client, "c1").await, [line("mug", "Mug", 1)]);
     testkit.stop().await;
 }
+
+/// An `idempotency-key` in a gRPC call's metadata makes the command run once: the repeat's
+/// response says `idempotency-replayed: true` and the cart holds the items once; the same key
+/// with another message is refused (HTTP's 422, `INVALID_ARGUMENT`) and changes nothing.
+#[tokio::test]
+async fn a_call_sent_again_with_its_idempotency_key_adds_once() {
+    let testkit = TestKit::start().await;
+    let mut client = ShoppingCartServiceClient::new(testkit.grpc_channel().await);
+    let keyed = |item: AddLineItem| {
+        let mut request = kalix_core::grpc::__deps::tonic::Request::new(item);
+        request
+            .metadata_mut()
+            .insert("idempotency-key", "add-once".parse().unwrap());
+        request
+    };
+    let first = client
+        .add_item(keyed(add("k1", "mug", "Mug", 2)))
+        .await
+        .unwrap();
+    assert!(first.metadata().get("idempotency-replayed").is_none());
+    let again = client
+        .add_item(keyed(add("k1", "mug", "Mug", 2)))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.metadata().get("idempotency-replayed").unwrap(),
+        "true"
+    );
+    assert_eq!(items(&mut client, "k1").await, [line("mug", "Mug", 2)]);
+    let other = client
+        .add_item(keyed(add("k1", "mug", "Mug", 5)))
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), Code::InvalidArgument);
+    assert!(other.message().contains("another request"), "{other:?}");
+    assert_eq!(items(&mut client, "k1").await, [line("mug", "Mug", 2)]);
+}
