@@ -31,6 +31,13 @@ const MAX_FORWARDS: usize = 32;
 /// How often a command whose write conflicted is run again before its caller gets a 503.
 const MAX_CONFLICT_RETRIES: usize = 3;
 
+/// The reply of a `#[publish]` handler, as a message to publish where it says.
+#[derive(Clone)]
+pub(crate) struct Publication {
+    target: PublishTarget,
+    message: crate::store::TopicMessage,
+}
+
 /// A handler together with the instance of its component.
 #[derive(Clone)]
 pub(crate) struct BoundHandler {
@@ -217,20 +224,42 @@ impl Dispatcher {
     /// A call carrying an idempotency key its handler takes runs once per key (the
     /// `idempotency` module): an entity's host keeps the reply with the change; an action's is
     /// kept here, once the call (forwards included) is over.
-    pub async fn invoke(
+    pub async fn invoke(self: &Arc<Self>, bound: &BoundHandler, invocation: Invocation) -> Outcome {
+        self.invoke_with(bound, invocation, false).await.0
+    }
+
+    /// As [`Dispatcher::invoke`], but the reply of a `#[publish]` handler is returned to be
+    /// published later ([`Dispatcher::publish_held`]) instead of at once: a consumer publishes
+    /// what a batch of messages led to in one write, before it saves its progress past them.
+    pub(crate) async fn invoke_holding_publication(
+        self: &Arc<Self>,
+        bound: &BoundHandler,
+        invocation: Invocation,
+    ) -> (Outcome, Option<Publication>) {
+        self.invoke_with(bound, invocation, true).await
+    }
+
+    async fn invoke_with(
         self: &Arc<Self>,
         bound: &BoundHandler,
         mut invocation: Invocation,
-    ) -> Outcome {
+        hold: bool,
+    ) -> (Outcome, Option<Publication>) {
         if let Err(error) = idempotency::prepare(bound.component, bound.handler, &mut invocation) {
-            return Outcome::Error(error);
+            return (Outcome::Error(error), None);
         }
         match invocation.metadata().command_key().cloned() {
+            // A keyed action publishes before its reply is kept, as it answers.
             Some(key) if bound.component.kind == ComponentKind::Action => {
-                let run = self.invoke_prepared(bound, invocation);
-                self.keys.run_once(bound.component.id, &key, run).await
+                let run = self
+                    .invoke_prepared(bound, invocation, false)
+                    .map(|(outcome, _)| outcome);
+                (
+                    self.keys.run_once(bound.component.id, &key, run).await,
+                    None,
+                )
             }
-            _ => self.invoke_prepared(bound, invocation).await,
+            _ => self.invoke_prepared(bound, invocation, hold).await,
         }
     }
 
@@ -239,7 +268,8 @@ impl Dispatcher {
         self: &Arc<Self>,
         bound: &BoundHandler,
         invocation: Invocation,
-    ) -> Outcome {
+        hold: bool,
+    ) -> (Outcome, Option<Publication>) {
         // What a published reply's id and subject follow from.
         let incoming = bound.handler.publish.map(|_| invocation.metadata().clone());
         let mut current = bound.clone();
@@ -249,29 +279,34 @@ impl Dispatcher {
             self.run_side_effects(std::mem::take(&mut outcome.side_effects))
                 .await;
             let call = match outcome.next {
-                Next::Done(done) => return self.published(bound, incoming.as_ref(), done).await,
+                Next::Done(done) => {
+                    return self.published(bound, incoming.as_ref(), done, hold).await;
+                }
                 Next::Forward(call) => call,
-                Next::Conflict(error) => return Outcome::Error(error),
+                Next::Conflict(error) => return (Outcome::Error(error), None),
             };
             forwards += 1;
             if forwards > MAX_FORWARDS {
-                return Outcome::Error(CallError::new(
-                    ErrorCode::INTERNAL_SERVER_ERROR,
-                    format!(
-                        "more than {MAX_FORWARDS} forwards in a row, last from {}::{}; is there a forward loop?",
-                        current.component.id, current.handler.name
-                    ),
-                ));
+                return (
+                    Outcome::Error(CallError::new(
+                        ErrorCode::INTERNAL_SERVER_ERROR,
+                        format!(
+                            "more than {MAX_FORWARDS} forwards in a row, last from {}::{}; is there a forward loop?",
+                            current.component.id, current.handler.name
+                        ),
+                    )),
+                    None,
+                );
             }
             let mut call = call;
             trace_context::inject_current(call.call.metadata_mut());
             let (next, mut invocation) = match self.resolve(call) {
                 Ok(found) => found,
-                Err(error) => return Outcome::Error(error),
+                Err(error) => return (Outcome::Error(error), None),
             };
             if let Err(error) = idempotency::prepare(next.component, next.handler, &mut invocation)
             {
-                return Outcome::Error(error);
+                return (Outcome::Error(error), None);
             }
             current = next;
             outcome = self.run_handler(&current, invocation).await;
@@ -279,15 +314,17 @@ impl Dispatcher {
     }
 
     /// Publishes the reply of a `#[publish]` handler to its topic before it is answered; if
-    /// publishing fails, the answer is that error.
+    /// publishing fails, the answer is that error. When `hold`, the message is returned instead,
+    /// for the caller to publish.
     async fn published(
         &self,
         bound: &BoundHandler,
         incoming: Option<&Metadata>,
         outcome: Outcome,
-    ) -> Outcome {
+        hold: bool,
+    ) -> (Outcome, Option<Publication>) {
         let (Some(target), Some(incoming)) = (bound.handler.publish, incoming) else {
-            return outcome;
+            return (outcome, None);
         };
         let Outcome::Reply {
             body,
@@ -295,7 +332,7 @@ impl Dispatcher {
             payload_type,
         } = &outcome
         else {
-            return outcome;
+            return (outcome, None);
         };
         let mut message = broker::message_of(
             &self.service_name,
@@ -313,22 +350,41 @@ impl Dispatcher {
                 .iter()
                 .map(|(key, value)| (key.to_owned(), value.to_owned())),
         );
-        let published = match target {
-            PublishTarget::Topic(topic) => {
-                broker::publish(self.broker.as_ref(), topic, message).await
-            }
-            PublishTarget::Stream(id) => {
-                let topic = broker::stream_topic(id);
-                let published = broker::publish(self.streams.as_ref(), &topic, message).await;
-                // Readers of the stream waiting for its next page look now.
-                self.stream_news.wrote(id);
-                published
-            }
-        };
-        match published {
-            Ok(()) => outcome,
-            Err(error) => Outcome::Error(error),
+        let publication = Publication { target, message };
+        if hold {
+            return (outcome, Some(publication));
         }
+        match self.publish_held(vec![publication]).await {
+            Ok(()) => (outcome, None),
+            Err(error) => (Outcome::Error(error), None),
+        }
+    }
+
+    /// Publishes held replies, in order, one write per topic or stream they go to.
+    pub(crate) async fn publish_held(&self, held: Vec<Publication>) -> Result<(), CallError> {
+        let mut by_target: Vec<(PublishTarget, Vec<crate::store::TopicMessage>)> = Vec::new();
+        for Publication { target, message } in held {
+            match by_target.iter_mut().find(|(t, _)| *t == target) {
+                Some((_, messages)) => messages.push(message),
+                None => by_target.push((target, vec![message])),
+            }
+        }
+        for (target, messages) in by_target {
+            match target {
+                PublishTarget::Topic(topic) => {
+                    broker::publish_all(self.broker.as_ref(), topic, messages).await?;
+                }
+                PublishTarget::Stream(id) => {
+                    let topic = broker::stream_topic(id);
+                    let published =
+                        broker::publish_all(self.streams.as_ref(), &topic, messages).await;
+                    // Readers of the stream waiting for its next page look now.
+                    self.stream_news.wrote(id);
+                    published?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Runs a described call: looks the handler up, then as [`Dispatcher::invoke`]. The call

@@ -12,7 +12,7 @@ mod stream;
 mod topics;
 
 pub(crate) use nats::NatsBroker;
-pub(crate) use publish::{message_of, publish};
+pub(crate) use publish::{message_of, publish_all};
 pub(crate) use stream::{
     MAX_PAGE, PAGE_WAIT, STREAMS_PATH, ServiceUrls, StreamPage, StreamSource, page, parse_offset,
     stream_topic,
@@ -33,6 +33,24 @@ pub(crate) trait Broker: Send + Sync + 'static {
         topic: &str,
         message: TopicMessage,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Publishes `messages` to `topic`, in order; by default one at a time.
+    fn publish_all(
+        &self,
+        topic: &str,
+        messages: Vec<TopicMessage>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let each: Vec<_> = messages
+            .into_iter()
+            .map(|message| self.publish(topic, message))
+            .collect();
+        Box::pin(async move {
+            for published in each {
+                published.await?;
+            }
+            Ok(())
+        })
+    }
 
     /// A reader of `topic` for the consumer group `group`, starting after what the group
     /// processed last.
@@ -73,6 +91,20 @@ impl Broker for EmbeddedBroker {
         message: TopicMessage,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let published = self.store.publish(topic, vec![message]);
+        let news = Arc::clone(&self.news);
+        Box::pin(async move {
+            published.await?;
+            news.notify_waiters();
+            Ok(())
+        })
+    }
+
+    fn publish_all(
+        &self,
+        topic: &str,
+        messages: Vec<TopicMessage>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let published = self.store.publish(topic, messages);
         let news = Arc::clone(&self.news);
         Box::pin(async move {
             published.await?;

@@ -34,18 +34,17 @@ pub(crate) fn message_of(
     cloud_events::message(id, service_name, payload_type, body, subject, sequence)
 }
 
-/// Publishes `message` to `topic`; a failure is the caller's 503 (a subscription delivers the
-/// same message again, a caller may retry).
-pub(crate) async fn publish(
+/// Publishes `messages` to `topic` in order, in one write where the broker can.
+pub(crate) async fn publish_all(
     broker: &dyn Broker,
     topic: &str,
-    message: TopicMessage,
+    messages: Vec<TopicMessage>,
 ) -> Result<(), CallError> {
-    broker.publish(topic, message).await.map_err(|error| {
+    broker.publish_all(topic, messages).await.map_err(|error| {
         tracing::warn!(topic, %error, "publishing failed");
         CallError::new(
             ErrorCode::SERVICE_UNAVAILABLE,
-            format!("the reply could not be published to topic '{topic}'; retry"),
+            format!("publishing to topic '{topic}' failed; retry"),
         )
     })
 }

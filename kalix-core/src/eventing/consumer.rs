@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, watch};
 
 use super::delivery::{LEASE_POLL, Lease, Stop, failed, idle, pause};
-use super::{BATCH, IDLE_POLL};
+use super::{BATCH, GATHER, IDLE_POLL};
 use crate::broker::TopicReader;
 use crate::store::{FeedEntry, FeedKind, FeedOffset, Store, StoreError, StoredMessage};
 
@@ -170,10 +170,17 @@ pub(crate) async fn consume<S: Source, D: Destination<S>>(
             }
             continue;
         }
+        let caught_up = batch.len() < BATCH;
         let processed = destination
             .process(&mut source, holder.lease(), batch, &mut stopping)
             .await;
         match processed {
+            Ok(()) if caught_up => {
+                if pause(&mut stopping, GATHER).await.is_err() {
+                    holder.release().await;
+                    return;
+                }
+            }
             Ok(()) => {}
             Err(Stop::Stopping) => {
                 holder.release().await;

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::backoff::Backoff;
-use crate::dispatch::{BoundHandler, Dispatcher};
+use crate::dispatch::{BoundHandler, Dispatcher, Publication};
 use crate::error::CallError;
 use crate::invocation::{Body, Invocation};
 use crate::metadata::Metadata;
@@ -112,6 +112,25 @@ pub(crate) async fn attempt(
     handler: &BoundHandler,
     message: &Message,
 ) -> Result<(), CallError> {
+    run(dispatcher, handler, message, false).await.map(|_| ())
+}
+
+/// As [`attempt`], but the reply of a `#[publish]` handler is returned, to be published with
+/// the rest of the consumer's batch ([`Dispatcher::publish_held`]) before its progress is saved.
+pub(crate) async fn attempt_holding_publication(
+    dispatcher: &Arc<Dispatcher>,
+    handler: &BoundHandler,
+    message: &Message,
+) -> Result<Option<Publication>, CallError> {
+    run(dispatcher, handler, message, true).await
+}
+
+async fn run(
+    dispatcher: &Arc<Dispatcher>,
+    handler: &BoundHandler,
+    message: &Message,
+    hold: bool,
+) -> Result<Option<Publication>, CallError> {
     let span = tracing::debug_span!(
         "message",
         otel.name = format!("deliver to {}", handler.target()),
@@ -126,13 +145,18 @@ pub(crate) async fn attempt(
         message.metadata.clone(),
     );
     span.in_scope(|| crate::telemetry::trace_context::inject_current(invocation.metadata_mut()));
-    match dispatcher
-        .invoke(handler, invocation)
-        .instrument(span)
-        .await
-    {
-        Outcome::Error(error) => Err(error),
-        Outcome::Reply { .. } | Outcome::Ignore | Outcome::Stream(_) => Ok(()),
+    let run = async {
+        if hold {
+            dispatcher
+                .invoke_holding_publication(handler, invocation)
+                .await
+        } else {
+            (dispatcher.invoke(handler, invocation).await, None)
+        }
+    };
+    match run.instrument(span).await {
+        (Outcome::Error(error), _) => Err(error),
+        (Outcome::Reply { .. } | Outcome::Ignore | Outcome::Stream(_), held) => Ok(held),
     }
 }
 

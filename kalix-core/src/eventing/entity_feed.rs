@@ -24,7 +24,7 @@ use tokio::sync::watch;
 
 use super::consumer::{Destination, FeedSource, Holder, Place, Sequences, consume};
 use super::delivery::{self, ConsumerContext, Lease, Message, Stop, retry};
-use crate::dispatch::{BoundHandler, Dispatcher};
+use crate::dispatch::{BoundHandler, Dispatcher, Publication};
 use crate::invocation::Body;
 use crate::metadata::Metadata;
 use crate::registry::SubscriptionDescriptor;
@@ -126,6 +126,7 @@ impl EntityConsumer {
         let mut progress = Progress {
             seqs: Sequences::new(known.seqs),
             offset: None,
+            held: Vec::new(),
         };
         for entry in entries {
             match progress.seqs.place(self.kind, &entry) {
@@ -138,20 +139,21 @@ impl EntityConsumer {
                         missing_events(&self.name, store, self.type_id, &entry, last, stopping)
                             .await?
                     {
-                        self.deliver(dispatcher, store, lease, &missing, &progress, stopping)
+                        self.deliver(dispatcher, store, lease, &missing, &mut progress, stopping)
                             .await?;
                         progress.seqs.processed(&missing.entity_id, missing.seq);
                     }
                 }
                 Place::Next => {}
             }
-            self.deliver(dispatcher, store, lease, &entry, &progress, stopping)
+            self.deliver(dispatcher, store, lease, &entry, &mut progress, stopping)
                 .await?;
             progress.seqs.processed(&entry.entity_id, entry.seq);
             progress.offset = Some(entry.offset);
         }
         progress.offset = last_offset;
-        self.save(store, &progress, stopping).await?;
+        self.save(dispatcher, store, &mut progress, stopping)
+            .await?;
         Ok(progress.offset)
     }
 
@@ -163,7 +165,7 @@ impl EntityConsumer {
         store: &Arc<dyn Store>,
         lease: &Lease,
         entry: &FeedEntry,
-        progress: &Progress,
+        progress: &mut Progress,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
         let migrated = entry.payload.as_ref().map(|payload| {
@@ -204,11 +206,18 @@ impl EntityConsumer {
             );
         }
         let message = Message { body, metadata };
-        let Err(error) = delivery::attempt(dispatcher, handler, &message).await else {
-            return Ok(());
+        // A reply to publish is held and published with the batch's others, in one write,
+        // before the batch's progress is saved past it.
+        let error = match delivery::attempt_holding_publication(dispatcher, handler, &message).await
+        {
+            Ok(held) => {
+                progress.held.extend(held);
+                return Ok(());
+            }
+            Err(error) => error,
         };
         // What was processed before it is not delivered again after a restart.
-        self.save(store, progress, stopping).await?;
+        self.save(dispatcher, store, progress, stopping).await?;
         let about = format!("{} #{}", entry.entity_id, entry.seq);
         // An entity's change has nowhere else to go: retried until the handler takes it.
         delivery::retry_until_done(
@@ -253,13 +262,35 @@ impl EntityConsumer {
         Some((handler, Body::Bytes(payload.clone())))
     }
 
-    /// Saves what a batch has processed so far; retried until it is saved or the service stops.
+    /// Publishes the replies the batch holds, then saves what it has processed so far; each
+    /// retried until it is done or the service stops. (A crash between the two delivers the
+    /// entries again and publishes their replies again, under the same message ids: the topic
+    /// keeps each once.)
     async fn save(
         &self,
+        dispatcher: &Arc<Dispatcher>,
         store: &Arc<dyn Store>,
-        progress: &Progress,
+        progress: &mut Progress,
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
+        let held = std::mem::take(&mut progress.held);
+        if !held.is_empty() {
+            retry(
+                &self.name,
+                "publishing the replies of the batch",
+                stopping,
+                || {
+                    let (dispatcher, held) = (Arc::clone(dispatcher), held.clone());
+                    Box::pin(async move {
+                        dispatcher
+                            .publish_held(held)
+                            .await
+                            .map_err(|error| crate::store::StoreError::new(error.to_string()))
+                    })
+                },
+            )
+            .await?;
+        }
         let Some(offset) = progress.offset else {
             return Ok(());
         };
@@ -277,11 +308,12 @@ impl EntityConsumer {
     }
 }
 
-/// What a batch has processed: the entities' sequence numbers, and the offset of its last
-/// processed entry.
+/// What a batch has processed: the entities' sequence numbers, the offset of its last
+/// processed entry, and the replies of `#[publish]` handlers not yet published.
 struct Progress {
     seqs: Sequences,
     offset: Option<FeedOffset>,
+    held: Vec<Publication>,
 }
 
 /// A slice's lease: taken while this process holds fewer slices of the subscription than its

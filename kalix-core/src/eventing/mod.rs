@@ -117,6 +117,13 @@ use topic::TopicConsumer;
 /// How many entries or messages a consumer reads at once.
 pub(crate) const BATCH: usize = 256;
 
+/// How long a consumer that processed a batch short of [`BATCH`] (it caught up) waits before it
+/// reads again: under a steady stream of writes it then takes tens of entries per pass, not one,
+/// so its reads, progress saves and publishes (each a store round, the saves and publishes
+/// writes competing with commands for the store) stay a few hundred a second whatever the write
+/// rate, for at most this much more lag.
+pub(crate) const GATHER: Duration = Duration::from_millis(10);
+
 /// How long a consumer that found nothing new waits before it looks again, unless a commit or
 /// publish wakes it first: this process's (the group committer's news), and on PostgreSQL any
 /// process's (`LISTEN`/`NOTIFY`, see `Store::commit_news`). The poll is only a safety net, so an
