@@ -60,7 +60,10 @@
 //! break at every failover; the saved position moves only with the lease. A reply of a `#[publish]`
 //! handler is published before the handler's caller is answered (a failure is a 503, so a
 //! subscription runs the message again); its id follows from the message processed, so the broker
-//! drops a republish (`Nats-Msg-Id` on NATS, the unique id on the embedded broker). A message's
+//! drops a republish (`Nats-Msg-Id` on NATS, the unique id on the embedded broker). A subscription
+//! to an entity's changes holds its handlers' replies and publishes a batch's in one write per topic
+//! before it saves the batch's progress (`Dispatcher::invoke_holding_publication`), and after a
+//! pass that caught up it gathers for `GATHER` before the next. A message's
 //! `ce-type` is found by a serializer that only records whether a value is an enum variant and
 //! which (`cloud_events.rs`): serde's own tag, not a guess from JSON.
 //!
