@@ -2,8 +2,6 @@
 //! after a lost reply, a workflow step run again) is answered as the first time and changes
 //! nothing, through the component client and over HTTP, across a SIGKILL and restart.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kalix_testkit::{ServiceProcess, TestKit};
@@ -11,6 +9,7 @@ use serde_json::{Value, json};
 use valueentity_counter::{CounterEntity, Number};
 
 use crate::http::value;
+use crate::kill::{Answered, keyed_load, read, resend_all, until_answered};
 
 /// `POST path` with `body` and, if given, an idempotency key.
 async fn post(
@@ -237,53 +236,11 @@ async fn keyed_commands_retried_across_sigkill_apply_exactly_once() {
     let directory = tempfile::tempdir().unwrap();
     let store = format!("sqlite://{}", directory.path().join("counter.db").display());
     let env = [("KALIX_STORE", store.as_str())];
-    let http = kalix_testkit::reqwest::Client::new();
     let keys: Vec<String> = (0..400).map(|i| format!("kill-{i}")).collect();
-    let client = http.clone();
-    let send = move |base: String, key: String| {
-        let http = client.clone();
-        async move {
-            let response = http
-                .post(format!("{base}/counter/exact/increase"))
-                .header("Idempotency-Key", &key)
-                .json(&json!({"value": 1}))
-                .send()
-                .await
-                .ok()?;
-            let replayed = response.headers().contains_key("idempotency-replayed");
-            let body: Value = response
-                .status()
-                .is_success()
-                .then_some(response.json().await.ok()?)?;
-            Some((body, replayed))
-        }
-    };
     let service = ServiceProcess::spawn(env!("CARGO_BIN_EXE_valueentity-counter"), &env);
-    let answered: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
-    let workers: Vec<_> = keys
-        .chunks(25)
-        .map(|chunk| {
-            let (chunk, base, answered) = (
-                chunk.to_vec(),
-                service.base_url().to_owned(),
-                Arc::clone(&answered),
-            );
-            let send = send.clone();
-            tokio::spawn(async move {
-                for key in chunk {
-                    let Some((body, _)) = send(base.clone(), key.clone()).await else {
-                        return;
-                    };
-                    answered.lock().unwrap().insert(key, body);
-                }
-            })
-        })
-        .collect();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while answered.lock().unwrap().len() < 100 {
-        assert!(tokio::time::Instant::now() < deadline, "too few answers");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let answered = Answered::default();
+    let workers = keyed_load(&[service.base_url().to_owned()], &keys, 25, &answered);
+    until_answered(&answered, 100).await;
     service.signal("KILL");
     for worker in workers {
         worker.await.unwrap();
@@ -293,26 +250,10 @@ async fn keyed_commands_retried_across_sigkill_apply_exactly_once() {
     assert!(answered.len() < keys.len(), "the kill came mid-load");
 
     let restarted = ServiceProcess::spawn(env!("CARGO_BIN_EXE_valueentity-counter"), &env);
-    for key in &keys {
-        let (body, replayed) = send(restarted.base_url().to_owned(), key.clone())
-            .await
-            .expect("answered after the restart");
-        if let Some(before) = answered.get(key) {
-            assert!(replayed, "{key} was answered before the kill: a replay now");
-            assert_eq!(&body, before, "{key}: the same reply");
-        }
-    }
-    let value: Value = http
-        .get(format!("{}/counter/exact", restarted.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    resend_all(restarted.base_url(), &keys, &answered).await;
     assert_eq!(
-        value,
-        json!({"value": keys.len()}),
+        read(restarted.base_url(), "exact").await,
+        keys.len() as i64,
         "each key applied exactly once"
     );
 }

@@ -97,6 +97,77 @@ pub async fn check(base: &str, tally: &Tally) {
     }
 }
 
+/// `POST /counter/exact/increase` by 1 with idempotency key `key`: the body and whether it was
+/// replayed, or `None` if the service did not answer with a success.
+pub async fn send_keyed(base: String, key: String) -> Option<(Value, bool)> {
+    let response = kalix_testkit::reqwest::Client::new()
+        .post(format!("{base}/counter/exact/increase"))
+        .header("Idempotency-Key", &key)
+        .json(&json!({"value": 1}))
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let replayed = response.headers().contains_key("idempotency-replayed");
+    Some((response.json().await.ok()?, replayed))
+}
+
+/// The replies to keyed increments, by key.
+pub type Answered = Arc<Mutex<HashMap<String, Value>>>;
+
+/// Sends `keys` in chunks of `chunk`, each chunk from its own task to `bases` in turn, noting each
+/// reply in `answered`; a task stops at the first request not answered.
+pub fn keyed_load(
+    bases: &[String],
+    keys: &[String],
+    chunk: usize,
+    answered: &Answered,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    keys.chunks(chunk)
+        .enumerate()
+        .map(|(task, keys)| {
+            let (keys, base, answered) = (
+                keys.to_vec(),
+                bases[task % bases.len()].clone(),
+                Arc::clone(answered),
+            );
+            tokio::spawn(async move {
+                for key in keys {
+                    let Some((body, _)) = send_keyed(base.clone(), key.clone()).await else {
+                        return;
+                    };
+                    answered.lock().unwrap().insert(key, body);
+                }
+            })
+        })
+        .collect()
+}
+
+/// Waits until `count` keyed increments are answered.
+pub async fn until_answered(answered: &Answered, count: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while answered.lock().unwrap().len() < count {
+        assert!(tokio::time::Instant::now() < deadline, "too few answers");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Sends every key again to `base`: each is answered, and a key answered before (in `answered`)
+/// is replayed with the same body.
+pub async fn resend_all(base: &str, keys: &[String], answered: &HashMap<String, Value>) {
+    for key in keys {
+        let (body, replayed) = send_keyed(base.to_owned(), key.clone())
+            .await
+            .expect("answered when sent again");
+        if let Some(before) = answered.get(key) {
+            assert!(replayed, "{key} was answered before: a replay now");
+            assert_eq!(&body, before, "{key}: the same reply");
+        }
+    }
+}
+
 #[tokio::test]
 async fn acknowledged_increments_survive_sigkill() {
     let directory = tempfile::tempdir().unwrap();

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use kalix_testkit::ServiceProcess;
 
-use crate::kill::{Tally, check, load, read, until_acknowledged};
+use crate::kill::{
+    Answered, Tally, check, keyed_load, load, read, resend_all, until_acknowledged, until_answered,
+};
 
 fn postgres() -> Option<String> {
     let url = std::env::var("KALIX_TEST_POSTGRES_URL").ok();
@@ -200,60 +202,17 @@ async fn keyed_commands_retried_on_the_survivor_of_a_sigkill_apply_exactly_once(
     let Some(url) = postgres() else { return };
     let schema = fresh_schema("counter_keyed_kill");
     let (a, b) = (spawn(&url, &schema), spawn(&url, &schema));
-    let http = kalix_testkit::reqwest::Client::new();
-    let send = move |base: String, key: String| {
-        let request = http
-            .post(format!("{base}/counter/exact/increase"))
-            .header("Idempotency-Key", key)
-            .json(&serde_json::json!({"value": 1}));
-        async move {
-            let response = request.send().await.ok()?;
-            if !response.status().is_success() {
-                return None;
-            }
-            let replayed = response.headers().contains_key("idempotency-replayed");
-            Some((response.json::<serde_json::Value>().await.ok()?, replayed))
-        }
-    };
     let keys: Vec<String> = (0..300).map(|i| format!("pg-kill-{i}")).collect();
-    let answered: Arc<Mutex<std::collections::HashMap<String, serde_json::Value>>> = Arc::default();
+    let answered = Answered::default();
     let bases = [a.base_url().to_owned(), b.base_url().to_owned()];
-    let workers: Vec<_> = keys
-        .chunks(20)
-        .enumerate()
-        .map(|(worker, chunk)| {
-            let (chunk, answered) = (chunk.to_vec(), Arc::clone(&answered));
-            let base = bases[worker % 2].clone();
-            let send = send.clone();
-            tokio::spawn(async move {
-                for key in chunk {
-                    let Some((body, _)) = send(base.clone(), key.clone()).await else {
-                        return;
-                    };
-                    answered.lock().unwrap().insert(key, body);
-                }
-            })
-        })
-        .collect();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while answered.lock().unwrap().len() < 60 {
-        assert!(tokio::time::Instant::now() < deadline, "too few answers");
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
+    let workers = keyed_load(&bases, &keys, 20, &answered);
+    until_answered(&answered, 60).await;
     a.signal("KILL");
     for worker in workers {
         worker.await.unwrap();
     }
     let answered = answered.lock().unwrap().clone();
-    for key in &keys {
-        let (body, replayed) = send(b.base_url().to_owned(), key.clone())
-            .await
-            .expect("the survivor answers");
-        if let Some(before) = answered.get(key) {
-            assert!(replayed, "{key} was answered before: a replay now");
-            assert_eq!(&body, before, "{key}: the same reply");
-        }
-    }
+    resend_all(b.base_url(), &keys, &answered).await;
     assert_eq!(
         read(b.base_url(), "exact").await,
         keys.len() as i64,
