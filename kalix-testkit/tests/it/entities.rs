@@ -326,13 +326,5 @@ async fn a_keyed_change_that_forwards_applies_once_and_forwards_again() {
     let again = send(5).await.unwrap();
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(again.json::<i64>().await.unwrap(), 5, "not added twice");
-    let total: i64 = testkit
-        .get("/tally/fwd")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(total, 5);
+    assert_eq!(crate::get_json(&testkit, "/tally/fwd").await, 5);
 }
