@@ -120,17 +120,7 @@ where
             })
         })
         .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    Figures {
-        requests: latencies.len(),
-        elapsed,
-        latencies,
-    }
+    Figures::of_workers(tasks, started).await
 }
 
 /// Starts transfer `n` and waits for its end (its record committed as ended).

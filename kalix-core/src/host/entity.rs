@@ -238,6 +238,13 @@ impl<K: EntityKind> EntityHost<K> {
             }
         };
         let kept = key.and_then(|key| crate::idempotency::kept_of_answer(key, &decision.answer));
+        // The reply as the kept row holds it: answered as it is, not serialized again.
+        let kept_body = kept
+            .as_ref()
+            .filter(|kept| {
+                matches!(decision.answer, Answer::Reply(..)) && kept.content_type.is_some()
+            })
+            .map(|kept| kept.body.clone());
         if let Some(key) = key
             && (kept.is_none() || decision.before_commit.is_some())
             && let Some(answer) = self.kept_answer(entity_id, key).await
@@ -326,7 +333,7 @@ impl<K: EntityKind> EntityHost<K> {
             }
             return commit_failed(K::TYPE_ID, entity_id, &error);
         }
-        super::answered(decision.answer, decision.side_effects)
+        super::answered_as(decision.answer, decision.side_effects, kept_body)
     }
 
     /// The reply kept under `key`, if the command has a key and it was kept; else `outcome`.

@@ -59,8 +59,17 @@ pub(crate) fn answered<R: serde::Serialize>(
     answer: Answer<R>,
     side_effects: Vec<crate::action::SideEffect>,
 ) -> HandlerOutcome {
+    answered_as(answer, side_effects, None)
+}
+
+/// As [`answered`], with the reply's JSON when it was serialized already (`body`).
+pub(crate) fn answered_as<R: serde::Serialize>(
+    answer: Answer<R>,
+    side_effects: Vec<crate::action::SideEffect>,
+    body: Option<bytes::Bytes>,
+) -> HandlerOutcome {
     match answer {
-        Answer::Reply(value, metadata) => match to_json(&value) {
+        Answer::Reply(value, metadata) => match body.map_or_else(|| to_json(&value), Ok) {
             Ok(body) => {
                 let payload_type = crate::cloud_events::PayloadType::of(&value);
                 let reply = Outcome::Reply {

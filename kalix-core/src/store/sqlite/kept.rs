@@ -25,20 +25,31 @@ ALTER TABLE kept_reply ADD COLUMN status INTEGER NOT NULL DEFAULT 200;
 ALTER TABLE kept_reply ADD COLUMN content_type TEXT DEFAULT 'application/json';
 ";
 
+/// The insert keeping and claiming share (`?1..?8` are the row), with what a conflict updates.
+macro_rules! upsert {
+    ($on_conflict:literal) => {
+        concat!(
+            "INSERT INTO kept_reply \
+             (type_id, entity_id, key, fingerprint, status, content_type, reply, kept_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (type_id, entity_id, key) DO UPDATE SET ",
+            $on_conflict
+        )
+    };
+}
+
 /// Keeps `kept`, replacing a claim on its key: 0 rows changed means a reply was kept already.
-const KEEP: &str = "INSERT INTO kept_reply \
-    (type_id, entity_id, key, fingerprint, status, content_type, reply, kept_ms) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-    ON CONFLICT (type_id, entity_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, \
-    status = excluded.status, content_type = excluded.content_type, reply = excluded.reply, \
-    kept_ms = excluded.kept_ms WHERE kept_reply.status = 0";
+const KEEP: &str = upsert!(
+    "fingerprint = excluded.fingerprint, status = excluded.status, \
+     content_type = excluded.content_type, reply = excluded.reply, kept_ms = excluded.kept_ms \
+     WHERE kept_reply.status = 0"
+);
 
 /// Claims a key: free, or held by a claim made before ?9 (ms since the epoch).
-const CLAIM: &str = "INSERT INTO kept_reply \
-    (type_id, entity_id, key, fingerprint, status, content_type, reply, kept_ms) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-    ON CONFLICT (type_id, entity_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, \
-    kept_ms = excluded.kept_ms WHERE kept_reply.status = 0 AND kept_reply.kept_ms < ?9";
+const CLAIM: &str = upsert!(
+    "fingerprint = excluded.fingerprint, kept_ms = excluded.kept_ms \
+     WHERE kept_reply.status = 0 AND kept_reply.kept_ms < ?9"
+);
 
 /// Applies `write` with `apply`, keeping its reply under its key first: a key kept already
 /// refuses the write ([`WriteError::KeyUsed`]), and a write that does not apply keeps nothing.
