@@ -24,8 +24,11 @@ mod error;
 mod indexes;
 mod lexer;
 mod parser;
+mod resolve;
 
-pub use ast::{Column, CompareOp, Expr, Offset, Operand, Order, ParamUse, Query, SelectItem};
+pub use ast::{
+    Column, CompareOp, Expr, Join, JoinKind, Offset, Operand, Order, ParamUse, Query, SelectItem,
+};
 pub use error::{QueryError, render};
 pub use indexes::indexes;
 pub use parser::parse;

@@ -4,7 +4,9 @@
 use std::ops::Range;
 
 use crate::QueryError;
-use crate::ast::{Column, CompareOp, Expr, Offset, Operand, Order, Query, SelectItem};
+use crate::ast::{
+    Column, CompareOp, Expr, Join, JoinKind, Offset, Operand, Order, Query, SelectItem,
+};
 use crate::lexer::{Kind, Token, tokenize};
 
 /// Parses `text` as a query.
@@ -21,6 +23,7 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
     let mut parser = Parser { tokens, next: 0 };
     let mut query = parser.query()?;
     query.text = text.to_owned();
+    crate::resolve::resolve(&mut query)?;
     Ok(query)
 }
 
@@ -114,11 +117,36 @@ impl Parser {
         let select = self.select_list()?;
         self.expect_keyword("FROM", "after the selected columns")?;
         let (table, table_at) = self.identifier("a table name after `FROM`")?;
+        let alias = self.table_alias()?;
+        let mut joins = Vec::new();
+        while let Some(kind) = self.join_kind()? {
+            let (table, table_at) = self.identifier("a table name after `JOIN`")?;
+            let alias = self.table_alias()?;
+            self.expect_keyword("ON", "after the joined table: `JOIN t ON a.x = t.y`")?;
+            let on = self.or()?;
+            joins.push(Join {
+                kind,
+                table,
+                table_at,
+                alias,
+                on,
+            });
+        }
         let filter = if self.eat_keyword("WHERE") {
             Some(self.or()?)
         } else {
             None
         };
+        let mut group_by = Vec::new();
+        if self.eat_keyword("GROUP") {
+            self.expect_keyword("BY", "after `GROUP`")?;
+            loop {
+                group_by.push(self.column()?);
+                if !self.eat_symbol(",") {
+                    break;
+                }
+            }
+        }
         let mut order = Vec::new();
         if self.eat_keyword("ORDER") {
             self.expect_keyword("BY", "after `ORDER`")?;
@@ -156,7 +184,7 @@ impl Parser {
         };
         if !matches!(self.peek().kind, Kind::End) {
             return Err(self.unexpected(
-                "expected `WHERE`, `ORDER BY`, `OFFSET`, `LIMIT` or the end of the query",
+                "expected `JOIN`, `WHERE`, `GROUP BY`, `ORDER BY`, `OFFSET`, `LIMIT` or the end of the query",
             ));
         }
         Ok(Query {
@@ -164,11 +192,52 @@ impl Parser {
             select,
             table,
             table_at,
+            alias,
+            joins,
             filter,
+            group_by,
             order,
             offset,
             limit,
         })
+    }
+
+    /// `AS alias` or a bare alias after a table's name.
+    fn table_alias(&mut self) -> Result<Option<String>, QueryError> {
+        if self.eat_keyword("AS") {
+            return Ok(Some(self.identifier("a table alias after `AS`")?.0));
+        }
+        let bare = matches!(&self.peek().kind, Kind::Word(word)
+            if !is_reserved(word) && !CLAUSES.iter().any(|c| c.eq_ignore_ascii_case(word)));
+        if bare {
+            return Ok(Some(self.identifier("a table alias")?.0));
+        }
+        Ok(None)
+    }
+
+    /// `[INNER|LEFT|RIGHT|FULL] [OUTER] JOIN`, if one is next.
+    fn join_kind(&mut self) -> Result<Option<JoinKind>, QueryError> {
+        let kind = if self.eat_keyword("INNER") {
+            JoinKind::Inner
+        } else if self.eat_keyword("LEFT") {
+            JoinKind::Left
+        } else if self.eat_keyword("RIGHT") {
+            JoinKind::Right
+        } else if self.eat_keyword("FULL") {
+            JoinKind::Full
+        } else if self.is_keyword("JOIN") {
+            JoinKind::Inner
+        } else {
+            return Ok(None);
+        };
+        if kind != JoinKind::Inner {
+            self.eat_keyword("OUTER");
+        }
+        self.expect_keyword(
+            "JOIN",
+            "to join a table: `[INNER|LEFT|RIGHT|FULL] [OUTER] JOIN t ON ..`",
+        )?;
+        Ok(Some(kind))
     }
 
     fn count(&mut self, what: &str) -> Result<Operand, QueryError> {
@@ -209,7 +278,15 @@ impl Parser {
             .iter()
             .filter(|i| matches!(i, SelectItem::Star | SelectItem::StarAs(..)))
             .count();
-        let columns = items.iter().any(|i| matches!(i, SelectItem::Column { .. }));
+        let columns = items.iter().any(|i| {
+            matches!(
+                i,
+                SelectItem::Column { .. }
+                    | SelectItem::TableStar(..)
+                    | SelectItem::Nested { .. }
+                    | SelectItem::Collect { .. }
+            )
+        });
         if stars > 1 || (stars == 1 && columns) {
             return Err(QueryError::new(
                 "select `*`, `* AS field`, or columns, one of them",
@@ -272,6 +349,54 @@ impl Parser {
             let (field, _) = self.alias("`COUNT(*)`")?;
             return Ok(SelectItem::TotalCount(field));
         }
+        if self.is_keyword("collect") && self.peek_at(1) == &Kind::Symbol("(") {
+            let at = self.bump().at;
+            self.bump();
+            let items = self.projection_items("collect")?;
+            let (alias, _) = self.alias("`collect(..)`")?;
+            return Ok(SelectItem::Collect { items, alias, at });
+        }
+        if self.eat_symbol("(") {
+            let items = self.projection_items("(")?;
+            let (alias, _) = self.alias("a nested `(..)`")?;
+            return Ok(SelectItem::Nested { items, alias });
+        }
+        self.projection_item()
+    }
+
+    /// The items of `collect(..)` or `(..)`, up to and with the closing `)`.
+    fn projection_items(&mut self, opened: &str) -> Result<Vec<SelectItem>, QueryError> {
+        let mut items = Vec::new();
+        loop {
+            if self.eat_symbol("(") {
+                let inner = self.projection_items("(")?;
+                let (alias, _) = self.alias("a nested `(..)`")?;
+                items.push(SelectItem::Nested {
+                    items: inner,
+                    alias,
+                });
+            } else {
+                items.push(self.projection_item()?);
+            }
+            if !self.eat_symbol(",") {
+                break;
+            }
+        }
+        self.expect_symbol(")", &format!("to close `{opened}(`"))?;
+        Ok(items)
+    }
+
+    /// `t.*`, or a column with its optional `AS field`.
+    fn projection_item(&mut self) -> Result<SelectItem, QueryError> {
+        if let Kind::Word(word) = self.peek().kind.clone()
+            && self.peek_at(1) == &Kind::Symbol(".")
+            && self.peek_at(2) == &Kind::Symbol("*")
+        {
+            let start = self.bump().at.start;
+            self.bump();
+            let end = self.bump().at.end;
+            return Ok(SelectItem::TableStar(word, start..end));
+        }
         let column = self.column()?;
         let alias = if self.is_keyword("AS") {
             self.bump();
@@ -283,13 +408,20 @@ impl Parser {
     }
 
     fn column(&mut self) -> Result<Column, QueryError> {
-        let (first, _) = self.identifier("a column")?;
+        let (first, at) = self.identifier("a column")?;
         let mut path = vec![first];
+        let mut end = at.end;
         while self.is_symbol(".") {
             self.bump();
-            path.push(self.identifier("a field name after `.`")?.0);
+            let (name, at) = self.identifier("a field name after `.`")?;
+            path.push(name);
+            end = at.end;
         }
-        Ok(Column { path })
+        Ok(Column {
+            table: None,
+            path,
+            at: at.start..end,
+        })
     }
 
     fn or(&mut self) -> Result<Expr, QueryError> {
@@ -425,9 +557,10 @@ impl Parser {
             Kind::Float(n) => Operand::Float(n),
             Kind::Word(word) if word.eq_ignore_ascii_case("true") => Operand::Bool(true),
             Kind::Word(word) if word.eq_ignore_ascii_case("false") => Operand::Bool(false),
+            Kind::Word(word) if !is_reserved(&word) => return Ok(Operand::Column(self.column()?)),
             _ => {
                 return Err(self.unexpected(
-                    "expected a value: a `:parameter`, a 'text', a number, `true` or `false`",
+                    "expected a value: a `:parameter`, a 'text', a number, `true`, `false` or a column",
                 ));
             }
         };
@@ -435,6 +568,11 @@ impl Parser {
         Ok(operand)
     }
 }
+
+/// The words that start a clause after a table's name, so are no alias.
+const CLAUSES: [&str; 10] = [
+    "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "ON", "WHERE", "GROUP", "ORDER", "OFFSET",
+];
 
 /// The query's keywords, which are not column or table names.
 fn is_reserved(word: &str) -> bool {
@@ -481,5 +619,104 @@ mod tests {
             "{rendered}"
         );
         assert!(parse("SELECT * FROM t WHERE a = ANY(:list) AND :x = ANY(tags) AND b IN (1, :y) AND c IS NOT NULL").is_ok());
+    }
+
+    #[test]
+    fn a_join_query_parses_with_aliases_nesting_and_collect() {
+        let query = parse(
+            "SELECT c.*, c.name AS customerName, (o.orderId, p.name AS product) AS last, \
+             collect(o.*) AS orders \
+             FROM customers AS c JOIN orders o ON o.customerId = c.customerId \
+             LEFT OUTER JOIN products AS p ON p.productId = o.productId AND p.price > 0 \
+             WHERE c.customerId = :id GROUP BY c.customerId ORDER BY o.created DESC",
+        )
+        .unwrap();
+        assert_eq!(
+            query.tables(),
+            [("c", "customers"), ("o", "orders"), ("p", "products")]
+        );
+        assert_eq!(query.joins[1].kind, JoinKind::Left);
+        let tables: Vec<&str> = query.columns().iter().map(|c| query.table_of(c)).collect();
+        assert_eq!(
+            tables,
+            [
+                "customers",
+                "orders",
+                "products",
+                "orders",
+                "customers",
+                "products",
+                "orders",
+                "products",
+                "customers",
+                "customers",
+                "orders"
+            ]
+        );
+        assert!(
+            matches!(&query.select[3], SelectItem::Collect { items, alias, .. }
+            if alias == "orders" && matches!(&items[..], [SelectItem::TableStar(t, _)] if t == "o"))
+        );
+        assert_eq!(query.group_by[0].path, ["customerId"]);
+    }
+
+    #[test]
+    fn a_single_table_may_qualify_its_columns_by_its_name_or_alias() {
+        let query = parse("SELECT * FROM customers AS c WHERE c.name = :name").unwrap();
+        let column = query.columns()[0];
+        assert_eq!(
+            (column.table.as_deref(), &column.path[..]),
+            (None, &["name".to_owned()][..])
+        );
+        let query = parse("SELECT * FROM customers WHERE customers.address.city = 'Oslo'").unwrap();
+        assert_eq!(query.columns()[0].path, ["address", "city"]);
+    }
+
+    #[test]
+    fn join_mistakes_are_pointed_at() {
+        let cases = [
+            (
+                "SELECT * FROM customers JOIN orders ON customerId = orders.customerId",
+                "`customerId` names no table",
+                "customerId",
+            ),
+            (
+                "SELECT * FROM customers AS c JOIN orders AS o ON customers.id = o.customerId",
+                "table `customers` is called `c`",
+                "customers.id",
+            ),
+            (
+                "SELECT * FROM a JOIN b ON a.x = c.y JOIN c ON c.y = b.y",
+                "joined after it",
+                "c.y",
+            ),
+            (
+                "SELECT * FROM a JOIN a ON a.x = a.y",
+                "`a` is in this query twice",
+                "a",
+            ),
+            (
+                "SELECT a.*, collect(b.*) AS bs FROM a JOIN b ON a.x = b.x",
+                "add `GROUP BY`",
+                "collect",
+            ),
+            (
+                "SELECT a.* FROM a JOIN b ON a.x = b.x GROUP BY a.x",
+                "which a `collect(..) AS field` item gathers",
+                "a.x",
+            ),
+            (
+                "SELECT z.* FROM a JOIN b ON a.x = b.x",
+                "`z` is no table of this query",
+                "z.*",
+            ),
+            ("SELECT * FROM a JOIN b a.x = b.x", "expected `ON`", "."),
+        ];
+        for (text, message, at) in cases {
+            let error = parse(text).unwrap_err();
+            assert!(error.message.contains(message), "{text}: {error:?}");
+            let start = error.at.start;
+            assert_eq!(&text[error.at.clone()], at, "{text}: at {start}");
+        }
     }
 }

@@ -166,7 +166,12 @@ fn check_view_columns(view: &ViewDescriptor) -> Result<(), String> {
         return Ok(());
     }
     for query in view.queries {
-        for column in query.columns() {
+        // A join's other tables are checked with their own rows.
+        let columns = query
+            .columns()
+            .into_iter()
+            .filter(|column| query.table_of(column) == view.table);
+        for column in columns {
             if !shape.has_column(&column.path) {
                 let fields: Vec<&str> = shape.fields.iter().map(|(p, _)| p.as_str()).collect();
                 return Err(format!(
@@ -191,7 +196,13 @@ pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreEr
         // of its queries alone, which only changes indexes, does not empty it.
         let mut queries: Vec<&str> = match view.source.topic {
             Some(_) => Vec::new(),
-            None => view.queries.iter().map(|q| q.text()).collect(),
+            // A query of another table of the view (one it does not join) is no part of it.
+            None => view
+                .queries
+                .iter()
+                .filter(|q| q.tables().iter().any(|(_, name)| *name == view.table))
+                .map(|q| q.text())
+                .collect(),
         };
         queries.sort_unstable();
         let updates: Vec<&str> = view.updates.iter().map(|u| u.name).collect();
@@ -215,7 +226,10 @@ pub(crate) async fn prepare_tables(store: &Arc<dyn Store>) -> Result<(), StoreEr
                 crate::fingerprint::fingerprint(definition.as_bytes())
             ),
             consumer: consumer_name(view),
-            indexes: super::query::indexes(view.queries.iter().map(|query| query.query())),
+            indexes: super::query::indexes(
+                view.table,
+                view.queries.iter().map(|query| query.query()),
+            ),
         };
         if store.prepare_view_table(spec).await? {
             tracing::info!(

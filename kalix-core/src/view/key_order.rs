@@ -42,6 +42,34 @@ pub(crate) fn in_field_order(table: &str, rows: Vec<(String, Bytes)>) -> Vec<(St
         .collect()
 }
 
+/// A join's `rows` (objects of each table's row by alias, `tables` as (alias, table)) with each
+/// table's row in its type's field order.
+pub(crate) fn joined_in_field_order(
+    tables: &[(&str, &str)],
+    rows: Vec<(String, Bytes)>,
+) -> Vec<(String, Bytes)> {
+    let orders: Vec<(&str, Option<Vec<String>>)> = tables
+        .iter()
+        .map(|(alias, table)| (*alias, field_order(table)))
+        .collect();
+    rows.into_iter()
+        .map(|(key, row)| {
+            let Ok(Value::Object(mut joined)) = serde_json::from_slice::<Value>(&row) else {
+                return (key, row);
+            };
+            for (alias, order) in &orders {
+                if let (Some(order), Some(table_row)) = (order, joined.get_mut(*alias)) {
+                    *table_row = reorder(table_row.take(), order, "");
+                }
+            }
+            match serde_json::to_vec(&Value::Object(joined)) {
+                Ok(ordered) => (key, Bytes::from(ordered)),
+                Err(_) => (key, row),
+            }
+        })
+        .collect()
+}
+
 /// `value`'s object keys (at `prefix`) in the order of the field paths `order`; keys that are
 /// not fields keep their order, after the fields.
 fn reorder(value: Value, order: &[String], prefix: &str) -> Value {

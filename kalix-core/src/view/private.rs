@@ -243,6 +243,45 @@ impl<T> ViaPlain for &T {
     }
 }
 
+/// Reaches a list's items, in the checks of what `collect(..)` fills. Never run.
+pub trait ViaList {
+    /// The item type.
+    type Item;
+    /// An item.
+    fn kalix_item(&self) -> &Self::Item;
+}
+
+impl<T> ViaList for Vec<T> {
+    type Item = T;
+    fn kalix_item(&self) -> &T {
+        self.first().expect("only type-checked, never run")
+    }
+}
+
+/// A column a join can compare with another: its value without the `Option` around it.
+#[diagnostic::on_unimplemented(
+    message = "a query compares a column of type `{Self}` with another column",
+    label = "in this query",
+    note = "columns compared with each other (`ON a.x = b.y`) are text, numbers or bools, optional or not"
+)]
+pub trait JoinValue {
+    /// The value, without `Option`.
+    type Plain: ?Sized;
+}
+
+impl<T: JoinValue> JoinValue for Option<T> {
+    type Plain = T::Plain;
+}
+
+macro_rules! join_values {
+    ($($column:ty),*) => {
+        $(impl JoinValue for $column { type Plain = $column; })*
+    };
+}
+join_values!(
+    String, bool, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64
+);
+
 /// A column of type `Self` can be compared with a value of type `P`.
 #[diagnostic::on_unimplemented(
     message = "a query compares a column of type `{Self}` with a value of type `{P}`",
@@ -299,6 +338,24 @@ pub fn check_compare<R, P: ?Sized, C, F>(_column: F)
 where
     F: for<'a> Fn(&'a R) -> &'a C,
     C: Comparable<P> + ?Sized,
+{
+}
+
+/// Checks that two columns (of rows `RA` and `RB`) can be compared: `ON a.x = b.y`.
+pub fn check_compare_columns<RA, RB, CA, CB, F, G>(_left: F, _right: G)
+where
+    F: for<'a> Fn(&'a RA) -> &'a CA,
+    G: for<'a> Fn(&'a RB) -> &'a CB,
+    CA: JoinValue + ?Sized,
+    CB: JoinValue + ?Sized,
+    CA::Plain: Comparable<CB::Plain>,
+{
+}
+
+/// Checks that a field is a list (what `collect(..)` fills).
+pub fn check_list<W, X, F>(_field: F)
+where
+    F: for<'a> Fn(&'a W) -> &'a Vec<X>,
 {
 }
 

@@ -7,8 +7,8 @@ use std::ops::Deref;
 use std::sync::OnceLock;
 
 pub use kalix_query::{
-    Column, CompareOp, Expr, Offset, Operand, Order, ParamUse, Query, QueryError, SelectItem,
-    indexes, parse,
+    Column, CompareOp, Expr, Join, JoinKind, Offset, Operand, Order, ParamUse, Query, QueryError,
+    SelectItem, indexes, parse,
 };
 
 /// One query method's query: its text and whether a stream of its results stays open. It

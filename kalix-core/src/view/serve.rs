@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use super::query::{Query, ResultShape, SelectItem, ViewQuery};
+use super::query::{Column, Query, ResultShape, SelectItem, ViewQuery};
 use crate::cloud_events::PayloadType;
 use crate::error::CallError;
 use crate::log_limit::LogLimit;
@@ -49,7 +49,11 @@ async fn read_from(
 ) -> Result<ViewRows, StoreError> {
     let mut found = store.query_view(query, params.clone()).await?;
     if store.is_shared() {
-        found.rows = super::key_order::in_field_order(&query.table, found.rows);
+        found.rows = if query.is_join() {
+            super::key_order::joined_in_field_order(&query.tables(), found.rows)
+        } else {
+            super::key_order::in_field_order(&query.table, found.rows)
+        };
     }
     Ok(found)
 }
@@ -70,7 +74,7 @@ pub(crate) async fn run_query(
         Ok(found) => found,
         Err(error) => return HandlerOutcome::error(query_error(query, &error)),
     };
-    if let [SelectItem::Star] = query.select[..] {
+    if let ([SelectItem::Star], false) = (&query.select[..], query.is_join()) {
         // The rows as stored are the answer: no need to parse them.
         return match as_stored(query, &params, found, shape) {
             Some(body) => reply_bytes(body),
@@ -165,7 +169,8 @@ fn query_error(query: &Query, error: &StoreError) -> CallError {
     )
 }
 
-/// A page of results: the rows projected, and what paging needs.
+/// A page of results: the rows projected (a group's rows gathered into one), and what paging
+/// needs.
 struct Page {
     rows: Vec<(String, Value)>,
     has_more: bool,
@@ -177,14 +182,30 @@ impl Page {
     fn of(query: &Query, params: &Map<String, Value>, found: ViewRows) -> Self {
         // The store ran the query with these, so they are valid.
         let (offset, limit) = super::sql::paging(query, params).unwrap_or((0, None));
-        let mut rows: Vec<(String, Value)> = found
-            .rows
-            .into_iter()
-            .map(|(key, json)| {
-                let row = serde_json::from_slice(&json).unwrap_or(Value::Null);
-                (key, project(query, row))
-            })
-            .collect();
+        let parsed = found.rows.into_iter().map(|(key, json)| {
+            let row = serde_json::from_slice(&json).unwrap_or(Value::Null);
+            (key, row)
+        });
+        let (mut rows, total): (Vec<(String, Value)>, Option<u64>) = if query.group_by.is_empty() {
+            let rows = parsed
+                .map(|(key, row)| {
+                    let projected = project(query, std::slice::from_ref(&row));
+                    (key, projected)
+                })
+                .collect();
+            (rows, found.total)
+        } else {
+            // The store read every matching row: the groups are paged here.
+            let groups = groups(query, parsed);
+            let total = groups.len() as u64;
+            let rows = groups
+                .into_iter()
+                .skip(offset as usize)
+                .take(limit.map_or(usize::MAX, |limit| limit as usize + 1))
+                .map(|(key, rows)| (key, project(query, &rows)))
+                .collect();
+            (rows, query.counts().then_some(total))
+        };
         let has_more = limit.is_some_and(|limit| rows.len() as u64 > limit);
         if let Some(limit) = limit {
             rows.truncate(limit as usize);
@@ -193,7 +214,7 @@ impl Page {
             next_offset: offset + rows.len() as u64,
             rows,
             has_more,
-            total: found.total,
+            total,
         }
     }
 
@@ -233,29 +254,126 @@ impl Page {
     }
 }
 
-/// A row as the query selects it: as it is, or the columns it names under their aliases.
-fn project(query: &Query, row: Value) -> Value {
-    let columns: Vec<(&[String], &str)> = query
+/// The rows in groups of equal `GROUP BY` values, in the order their first rows came.
+fn groups(query: &Query, rows: impl Iterator<Item = (String, Value)>) -> Vec<(String, Vec<Value>)> {
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (_, row) in rows {
+        let values: Vec<&Value> = query
+            .group_by
+            .iter()
+            .map(|column| value_at(&row, column).unwrap_or(&Value::Null))
+            .collect();
+        let key = serde_json::to_string(&values).unwrap_or_default();
+        match index.get(&key) {
+            Some(&at) => groups[at].1.push(row),
+            None => {
+                index.insert(key.clone(), groups.len());
+                groups.push((key, vec![row]));
+            }
+        }
+    }
+    groups
+}
+
+/// The value of `column` in `row`; a join's row is an object of its tables' rows by alias.
+fn value_at<'a>(row: &'a Value, column: &Column) -> Option<&'a Value> {
+    let table = match &column.table {
+        Some(alias) => row.get(alias)?,
+        None => row,
+    };
+    column
+        .path
+        .iter()
+        .try_fold(table, |value, field| value.get(field))
+}
+
+/// A result as the query selects it from `rows` (a group's, or one row): the row as it is, the
+/// tables' rows merged (`*` over a join), or the items it names.
+fn project(query: &Query, rows: &[Value]) -> Value {
+    let Some(first) = rows.first() else {
+        return Value::Null;
+    };
+    let whole = query
         .select
         .iter()
-        .filter_map(|item| match item {
-            SelectItem::Column { column, alias } => Some((&column.path[..], alias.as_str())),
-            _ => None,
-        })
-        .collect();
-    if columns.is_empty() {
-        return row;
+        .any(|item| matches!(item, SelectItem::Star | SelectItem::StarAs(..)));
+    if whole {
+        if !query.is_join() {
+            return first.clone();
+        }
+        let mut merged = Map::new();
+        for (alias, _) in query.tables() {
+            merge_table(first.get(alias), &mut merged);
+        }
+        return Value::Object(merged);
     }
     let mut projected = Map::new();
-    for (column, alias) in columns {
-        let value = column
-            .iter()
-            .try_fold(&row, |value, field| value.get(field))
-            .cloned()
-            .unwrap_or(Value::Null);
-        projected.insert(alias.to_owned(), value);
-    }
+    fill(query, &query.select, rows, &mut projected);
     Value::Object(projected)
+}
+
+/// The fields of a table's row beside those already there (which win).
+fn merge_table(row: Option<&Value>, into: &mut Map<String, Value>) {
+    if let Some(Value::Object(fields)) = row {
+        for (name, value) in fields {
+            if !into.contains_key(name) {
+                into.insert(name.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// Writes `items` over `rows` (a group's; items other than `collect` read the first) into `out`.
+fn fill(query: &Query, items: &[SelectItem], rows: &[Value], out: &mut Map<String, Value>) {
+    let Some(first) = rows.first() else { return };
+    for item in items {
+        match item {
+            SelectItem::TableStar(alias, _) => {
+                let row = if query.is_join() {
+                    first.get(alias)
+                } else {
+                    Some(first)
+                };
+                merge_table(row, out);
+            }
+            SelectItem::Column { column, alias } => {
+                let value = value_at(first, column).cloned().unwrap_or(Value::Null);
+                out.insert(alias.clone(), value);
+            }
+            SelectItem::Nested { items, alias } => {
+                let mut nested = Map::new();
+                fill(query, items, std::slice::from_ref(first), &mut nested);
+                out.insert(alias.clone(), Value::Object(nested));
+            }
+            SelectItem::Collect { items, alias, .. } => {
+                let collected = rows
+                    .iter()
+                    .filter_map(|row| element(query, items, row))
+                    .collect();
+                out.insert(alias.clone(), Value::Array(collected));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One element of `collect(items)` from `row`: a table's row (`t.*`), a column's value, or an
+/// object of the items; `None` where an outer join left it without a partner (all null).
+fn element(query: &Query, items: &[SelectItem], row: &Value) -> Option<Value> {
+    let value = match items {
+        [SelectItem::TableStar(alias, _)] if query.is_join() => row.get(alias)?.clone(),
+        [SelectItem::Column { column, .. }] => value_at(row, column)?.clone(),
+        _ => {
+            let mut object = Map::new();
+            fill(query, items, std::slice::from_ref(row), &mut object);
+            if object.values().all(Value::is_null) {
+                return None;
+            }
+            Value::Object(object)
+        }
+    };
+    (!value.is_null()).then_some(value)
 }
 
 /// The rows now, as a stream; with `stream_updates`, then every new or changed row as it comes
@@ -272,7 +390,8 @@ async fn stream(
     // An update stream is counted while it is open (the permit goes with it when the client
     // goes) and follows its table's writes from before its first query, so none is missed.
     let mut following = if method.stream_updates() {
-        let Some(following) = queries.updated.follow(&query.table) else {
+        let tables: Vec<&str> = query.tables().into_iter().map(|(_, name)| name).collect();
+        let Some(following) = queries.updated.follow(&tables) else {
             return HandlerOutcome::error(CallError::new(
                 ErrorCode::SERVICE_UNAVAILABLE,
                 format!(

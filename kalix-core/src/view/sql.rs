@@ -5,10 +5,15 @@
 //! `(row #> '{a,b}')` on PostgreSQL, compared as `jsonb`); the indexes are built on the very same
 //! expressions, so the database can serve a query from them. Column names are identifiers
 //! (checked by the macro), so they are written into the SQL as they are; every value is bound.
+//!
+//! A query that joins tables names each table by its alias (`"c".row`), and answers one row
+//! per match: its key the tables' keys joined by U+001F, its JSON an object of each alias's row
+//! (`{"c": {..}, "o": null}`, `null` where an outer join found no partner), concatenated by the
+//! database from the stored text, so no row is parsed to build it.
 
 use serde_json::Value;
 
-use super::query::{Column, CompareOp, Expr, Offset, Operand, Query};
+use super::query::{Column, CompareOp, Expr, JoinKind, Offset, Operand, Query};
 use crate::fingerprint::fingerprint;
 
 /// The largest `LIMIT` or `OFFSET` (the stores count rows in signed 64-bit numbers).
@@ -21,7 +26,8 @@ pub(crate) const DEFAULT_PAGE_SIZE: u64 = 100;
 /// compared, and how values are bound. A store with another database implements it once; the
 /// rest of a query's SQL (conditions, order, paging, counts) is written here for every store.
 pub(crate) trait Dialect: Sync {
-    /// A column's expression over the row's JSON; a JSON `null` must read as SQL NULL.
+    /// A column's expression over the row's JSON (over its table's, `"alias".row`, in a join);
+    /// a JSON `null` must read as SQL NULL.
     fn column(&self, column: &Column) -> String;
 
     /// A column's text (for `LIKE`).
@@ -52,9 +58,14 @@ pub(crate) trait Dialect: Sync {
     /// Whether `target` ends with `text`.
     fn ends_with(&self, target: &str, text: &str, bind: &mut dyn FnMut(Bind) -> String) -> String;
 
-    /// The row as the store hands JSON back.
-    fn row(&self) -> &'static str {
-        "row"
+    /// The row as the store hands JSON back (of the table `alias`, in a join).
+    fn row(&self, alias: Option<&str>) -> String {
+        row_of(alias)
+    }
+
+    /// The character that separates the keys of a join's row: U+001F.
+    fn key_separator(&self) -> &'static str {
+        "char(31)"
     }
 
     /// The end of a query with no `LIMIT`, starting at the bound `offset`.
@@ -66,9 +77,25 @@ pub(crate) trait Dialect: Sync {
 /// SQLite's SQL: columns through `json_extract`, `?N` placeholders.
 pub(crate) struct Sqlite;
 
+/// The JSON of a column's table: `row`, or `"alias".row` in a join.
+fn row_of(alias: Option<&str>) -> String {
+    match alias {
+        Some(alias) => format!("\"{alias}\".row"),
+        None => "row".to_owned(),
+    }
+}
+
+fn column_row(column: &Column) -> String {
+    row_of(column.table.as_deref())
+}
+
 impl Dialect for Sqlite {
     fn column(&self, column: &Column) -> String {
-        format!("json_extract(row, '$.{}')", column.joined("."))
+        format!(
+            "json_extract({}, '$.{}')",
+            column_row(column),
+            column.joined(".")
+        )
     }
 
     fn placeholder(&self, number: usize, _: &Bind) -> String {
@@ -81,7 +108,8 @@ impl Dialect for Sqlite {
 
     fn array_contains(&self, column: &Column, value: &str) -> String {
         format!(
-            "EXISTS (SELECT 1 FROM json_each(row, '$.{}') WHERE value = {value})",
+            "EXISTS (SELECT 1 FROM json_each({}, '$.{}') WHERE value = {value})",
+            column_row(column),
             column.joined(".")
         )
     }
@@ -116,11 +144,15 @@ impl Dialect for Postgres {
     fn column(&self, column: &Column) -> String {
         // A JSON `null` is SQL NULL, as `json_extract` makes it on SQLite, so comparisons,
         // `IS NULL` and ordering agree between the stores.
-        format!("nullif(row #> '{{{}}}', 'null'::jsonb)", column.joined(","))
+        format!(
+            "nullif({} #> '{{{}}}', 'null'::jsonb)",
+            column_row(column),
+            column.joined(",")
+        )
     }
 
     fn column_text(&self, column: &Column) -> String {
-        format!("(row #>> '{{{}}}')", column.joined(","))
+        format!("({} #>> '{{{}}}')", column_row(column), column.joined(","))
     }
 
     fn ordered(&self, expression: String, descending: bool) -> String {
@@ -165,8 +197,12 @@ impl Dialect for Postgres {
         format!("right({target}, {length}) = {text}")
     }
 
-    fn row(&self) -> &'static str {
-        "row::text"
+    fn row(&self, alias: Option<&str>) -> String {
+        format!("{}::text", row_of(alias))
+    }
+
+    fn key_separator(&self) -> &'static str {
+        "chr(31)"
     }
 }
 
@@ -186,7 +222,8 @@ pub(crate) enum Bind {
 /// A query ready to run: its SQL, the values bound to it, and how to page.
 #[derive(Debug)]
 pub(crate) struct Select {
-    /// `SELECT view_key, row FROM .. WHERE .. ORDER BY .. LIMIT .. OFFSET ..`.
+    /// `SELECT view_key, row FROM .. WHERE .. ORDER BY .. LIMIT .. OFFSET ..` (a join's key and
+    /// JSON object of rows, in a join).
     pub sql: String,
     /// `SELECT COUNT(*) FROM .. WHERE ..`, when the query needs the total.
     pub count_sql: Option<String>,
@@ -212,8 +249,17 @@ pub(crate) fn index_definitions(
     indexes
         .iter()
         .map(|columns| {
-            let expressions: Vec<String> =
-                columns.iter().map(|c| ordered(dialect, c, false)).collect();
+            // An index is on the table's own `row`, whatever a join calls the table.
+            let expressions: Vec<String> = columns
+                .iter()
+                .map(|c| {
+                    let own = Column {
+                        table: None,
+                        ..c.clone()
+                    };
+                    ordered(dialect, &own, false)
+                })
+                .collect();
             let expressions = expressions.join(", ");
             let name = format!(
                 "{INDEX_PREFIX}{:016x}",
@@ -272,6 +318,7 @@ impl Writer<'_> {
             Operand::Integer(n) => Value::from(*n),
             Operand::Float(n) => Value::from(*n),
             Operand::Bool(b) => Value::from(*b),
+            Operand::Column(column) => return Ok(self.dialect.column(column)),
         };
         Ok(self.placeholder(Bind::Json(value)))
     }
@@ -350,10 +397,11 @@ impl Writer<'_> {
     }
 }
 
-/// The SQL of `query` with `params` (by name, as JSON).
+/// The SQL of `query` with `params` (by name, as JSON); `table_name` gives a view table's name
+/// in the store.
 pub(crate) fn select(
     dialect: &dyn Dialect,
-    table: &str,
+    table_name: &dyn Fn(&str) -> String,
     query: &Query,
     params: &serde_json::Map<String, Value>,
 ) -> Result<Select, BadParameter> {
@@ -361,6 +409,54 @@ pub(crate) fn select(
         dialect,
         params,
         binds: Vec::new(),
+    };
+    let tables = query.tables();
+    // One table reads its row; a join writes its tables' rows into one object.
+    let (selected, from, keys) = if query.is_join() {
+        let quoted = |alias: &str| format!("\"{alias}\"");
+        let mut from = format!("{} AS {}", table_name(tables[0].1), quoted(tables[0].0));
+        for (join, (alias, name)) in query.joins.iter().zip(&tables[1..]) {
+            let kind = match join.kind {
+                JoinKind::Inner => "JOIN",
+                JoinKind::Left => "LEFT JOIN",
+                JoinKind::Right => "RIGHT JOIN",
+                JoinKind::Full => "FULL JOIN",
+            };
+            let on = writer.expr(&join.on)?;
+            from.push_str(&format!(
+                " {kind} {} AS {} ON {on}",
+                table_name(name),
+                quoted(alias)
+            ));
+        }
+        let key = tables
+            .iter()
+            .map(|(alias, _)| format!("coalesce({}.view_key, '')", quoted(alias)))
+            .collect::<Vec<_>>()
+            .join(&format!(" || {} || ", dialect.key_separator()));
+        let row = tables
+            .iter()
+            .enumerate()
+            .map(|(i, (alias, _))| {
+                let open = if i == 0 { "{" } else { "," };
+                format!(
+                    "'{open}\"{alias}\":' || coalesce({}, 'null')",
+                    dialect.row(Some(alias))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" || ");
+        let keys: Vec<String> = tables
+            .iter()
+            .map(|(alias, _)| format!("{}.view_key ASC", quoted(alias)))
+            .collect();
+        (format!("{key}, {row} || '}}'"), from, keys)
+    } else {
+        (
+            format!("view_key, {}", dialect.row(None)),
+            table_name(&query.table),
+            vec!["view_key ASC".to_owned()],
+        )
     };
     let filter = match &query.filter {
         Some(expr) => format!(" WHERE {}", writer.expr(expr)?),
@@ -372,26 +468,28 @@ pub(crate) fn select(
         .iter()
         .map(|o| ordered(dialect, &o.column, o.descending))
         .collect();
-    // The key last, so pages of rows that tie on the order are stable.
-    order.push("view_key ASC".to_owned());
-    let (offset, limit) = paging(query, params)?;
-    let offset_bind = writer.placeholder(Bind::Count(offset as i64));
-    // One row more than the page, to know whether more follow.
-    let limit_bind = limit.map(|limit| writer.placeholder(Bind::Count(limit as i64 + 1)));
+    // The keys last, so pages of rows that tie on the order are stable.
+    order.extend(keys);
     let mut sql = format!(
-        "SELECT view_key, {} FROM {table}{filter} ORDER BY {}",
-        dialect.row(),
+        "SELECT {selected} FROM {from}{filter} ORDER BY {}",
         order.join(", ")
     );
-    // Bound, not written in: one statement serves every page (PostgreSQL caches statements by
-    // their text).
-    match limit_bind {
-        Some(limit) => sql.push_str(&format!(" LIMIT {limit} OFFSET {offset_bind}")),
-        None => sql.push_str(&dialect.offset_only(&offset_bind)),
+    // Groups are paged once gathered, so a grouped query reads every row that matches.
+    let grouped = !query.group_by.is_empty();
+    if !grouped {
+        let (offset, limit) = paging(query, params)?;
+        let offset_bind = writer.placeholder(Bind::Count(offset as i64));
+        // One row more than the page, to know whether more follow.
+        let limit_bind = limit.map(|limit| writer.placeholder(Bind::Count(limit as i64 + 1)));
+        // Bound, not written in: one statement serves every page (PostgreSQL caches statements
+        // by their text).
+        match limit_bind {
+            Some(limit) => sql.push_str(&format!(" LIMIT {limit} OFFSET {offset_bind}")),
+            None => sql.push_str(&dialect.offset_only(&offset_bind)),
+        }
     }
-    let count_sql = query
-        .counts()
-        .then(|| format!("SELECT COUNT(*) FROM {table}{filter}"));
+    let count_sql =
+        (query.counts() && !grouped).then(|| format!("SELECT COUNT(*) FROM {from}{filter}"));
     Ok(Select {
         sql,
         count_sql,
@@ -461,7 +559,7 @@ mod tests {
     fn a_query_becomes_sql_over_the_row_json_with_every_value_bound() {
         let select = select(
             &Sqlite,
-            "view_customers",
+            &table_name,
             &BY_CITY,
             &params(&[("city", "Oslo".into()), ("token", page_token(20).into())]),
         )
@@ -476,7 +574,7 @@ mod tests {
         assert_eq!(select.binds[3..], [Bind::Count(20), Bind::Count(101)]);
         let pg = super::select(
             &Postgres,
-            "kalix.view_customers",
+            &|table| format!("kalix.{}", table_name(table)),
             &BY_CITY,
             &params(&[("city", "Oslo".into()), ("token", Value::Null)]),
         )
@@ -500,13 +598,13 @@ mod tests {
     fn a_bad_page_token_or_a_missing_parameter_is_named() {
         let error = select(
             &Sqlite,
-            "view_customers",
+            &table_name,
             &BY_CITY,
             &params(&[("city", "Oslo".into()), ("token", "zz".into())]),
         )
         .unwrap_err();
         assert!(error.0.contains("`zz` is not a page token"), "{error:?}");
-        let error = select(&Sqlite, "v", &BY_CITY, &params(&[])).unwrap_err();
+        let error = select(&Sqlite, &table_name, &BY_CITY, &params(&[])).unwrap_err();
         assert_eq!(error.0, "missing parameter `city`");
     }
 }

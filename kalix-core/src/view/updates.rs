@@ -33,9 +33,10 @@ impl Default for ViewUpdates {
     }
 }
 
-/// One open update stream: the writes to its table, the service's stop, and its permit.
+/// One open update stream: the writes to its tables (a join reads several), the service's
+/// stop, and its permit.
 pub(crate) struct Following {
-    written: watch::Receiver<u64>,
+    written: Vec<watch::Receiver<u64>>,
     closing: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 }
@@ -43,7 +44,9 @@ pub(crate) struct Following {
 impl Following {
     /// The writes so far are in the next query: only later ones call for another.
     pub(crate) fn seen(&mut self) {
-        self.written.borrow_and_update();
+        for written in &mut self.written {
+            written.borrow_and_update();
+        }
     }
 
     /// Waits until the query should run again: after a write to the table (and
@@ -54,7 +57,9 @@ impl Following {
             biased;
             // An error means the service is gone: stopping too.
             _ = self.closing.wait_for(|closing| *closing) => return false,
-            changed = self.written.changed() => {
+            (changed, _, _) = futures_util::future::select_all(
+                self.written.iter_mut().map(|written| Box::pin(written.changed())),
+            ) => {
                 if changed.is_err() {
                     return false;
                 }
@@ -73,12 +78,15 @@ impl Following {
 }
 
 impl ViewUpdates {
-    /// Follows the writes to `table` as one more open stream, if there is room and the service
-    /// is not stopping.
-    pub(crate) fn follow(&self, table: &str) -> Option<Following> {
+    /// Follows the writes to `tables` as one more open stream, if there is room and the
+    /// service is not stopping.
+    pub(crate) fn follow(&self, tables: &[&str]) -> Option<Following> {
         let permit = Arc::clone(&self.open).try_acquire_owned().ok()?;
         Some(Following {
-            written: self.tables.follow(table),
+            written: tables
+                .iter()
+                .map(|table| self.tables.follow(table))
+                .collect(),
             closing: self.closing.subscribe(),
             _permit: permit,
         })
@@ -103,17 +111,17 @@ mod tests {
     fn streams_past_the_bound_are_refused_until_one_closes() {
         let updates = ViewUpdates::default();
         let open: Vec<_> = (0..MAX_UPDATE_STREAMS)
-            .map(|_| updates.follow("t").unwrap())
+            .map(|_| updates.follow(&["t"]).unwrap())
             .collect();
-        assert!(updates.follow("t").is_none());
+        assert!(updates.follow(&["t"]).is_none());
         drop(open);
-        assert!(updates.follow("t").is_some());
+        assert!(updates.follow(&["t"]).is_some());
     }
 
     #[tokio::test]
     async fn closing_ends_every_open_stream() {
         let updates = ViewUpdates::default();
-        let mut open = updates.follow("t").unwrap();
+        let mut open = updates.follow(&["t"]).unwrap();
         let waiting = tokio::spawn(async move { open.closed().await });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());

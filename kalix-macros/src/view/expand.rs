@@ -8,7 +8,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
-use super::model::{QueryMethod, Source, Update, UpdateParam, View};
+use super::model::{QueryMethod, Source, Table, Update, UpdateParam, View};
 use crate::codegen::{self, ClientTarget, dispatch_ident, extractions};
 use crate::exports::{KalixCore, KalixCoreAt};
 use crate::handler::{Handler, ParamKind, QueryShape, Reply, generic_arg};
@@ -19,7 +19,11 @@ pub(crate) fn generate(view: &View) -> TokenStream {
     let name = view.name.to_string();
     let client = codegen::client_ident(&view.name);
     let component_trait = quote!(#KalixCore::view::ViewComponent);
-    let row = view.row();
+    // A view of several tables has no one row type.
+    let row = match &view.tables[..] {
+        [table] => table.row(),
+        _ => quote!(()),
+    };
     let target = ClientTarget {
         component_trait: component_trait.clone(),
         self_ty,
@@ -51,8 +55,16 @@ pub(crate) fn generate(view: &View) -> TokenStream {
         internal_handlers: Vec::new(),
         doc: &view.doc,
     });
-    let updates: Vec<TokenStream> = view.updates.iter().map(|u| apply_fn(view, u)).collect();
-    let descriptor = view_descriptor(view);
+    let updates: Vec<TokenStream> = view
+        .tables
+        .iter()
+        .flat_map(|table| table.updates.iter().map(move |u| apply_fn(view, table, u)))
+        .collect();
+    let descriptors: Vec<TokenStream> = view
+        .tables
+        .iter()
+        .map(|table| view_descriptor(view, table))
+        .collect();
     let checks = checks(view);
     codegen::wrap(quote! {
         #[automatically_derived]
@@ -67,7 +79,7 @@ pub(crate) fn generate(view: &View) -> TokenStream {
 
         #(#statics)*
         #(#updates)*
-        #descriptor
+        #(#descriptors)*
         #checks
         #shared
     })
@@ -130,14 +142,23 @@ fn dispatch_fn(handler: &Handler, method: &QueryMethod) -> TokenStream {
     )
 }
 
+/// The row type of `table`: the view's `Row` for a view of one table (as its messages name it).
+fn row_type(view: &View, table: &Table) -> TokenStream {
+    let self_ty = &view.self_ty;
+    match view.tables.len() {
+        1 => quote!(<#self_ty as #KalixCore::view::ViewComponent>::Row),
+        _ => table.row(),
+    }
+}
+
 /// The apply function of an update method: reads the row and the change, runs the method, and
 /// turns its effect into the row's update.
-fn apply_fn(view: &View, update: &Update) -> TokenStream {
+fn apply_fn(view: &View, table: &Table, update: &Update) -> TokenStream {
     let self_ty = &view.self_ty;
     let p = quote!(#KalixCore::__private);
     let ident = &update.ident;
     let apply = update_ident(update);
-    let row_ty = quote!(<#self_ty as #KalixCore::view::ViewComponent>::Row);
+    let row_ty = row_type(view, table);
     let mut reads = Vec::new();
     let mut args = Vec::new();
     for param in &update.params {
@@ -177,12 +198,13 @@ fn apply_fn(view: &View, update: &Update) -> TokenStream {
     }
 }
 
-fn view_descriptor(view: &View) -> TokenStream {
+/// A table's descriptor: its source, its update methods, and every query of the view (each
+/// table takes the indexes of the queries that read it).
+fn view_descriptor(view: &View, table: &Table) -> TokenStream {
     let self_ty = &view.self_ty;
     let p = quote!(#KalixCore::__private);
-    let table = &view.table;
-    let row_ty = quote!(<#self_ty as #KalixCore::view::ViewComponent>::Row);
-    let source = match &view.source {
+    let row_ty = row_type(view, table);
+    let source = match &table.source {
         Source::AsIs {
             entity,
             handles_deletes,
@@ -214,8 +236,8 @@ fn view_descriptor(view: &View) -> TokenStream {
             quote!(#p::view_topic(#topic, #service, #group))
         }
     };
-    let topic_source = matches!(view.source, Source::Topic { .. });
-    let updates = view.updates.iter().map(|update| {
+    let topic_source = matches!(table.source, Source::Topic { .. });
+    let updates = table.updates.iter().map(|update| {
         let name = update.ident.to_string();
         let deletes = update.deletes;
         let apply = update_ident(update);
@@ -239,6 +261,7 @@ fn view_descriptor(view: &View) -> TokenStream {
         })
     });
     let queries = view.handlers.iter().map(query_ident);
+    let table = &table.name;
     quote! {
         #p::inventory::submit! {
             #p::ViewDescriptor {
@@ -302,7 +325,7 @@ fn type_of_literal(operand: &Operand) -> Option<TokenStream> {
         Operand::Integer(_) => Some(quote!(i64)),
         Operand::Float(_) => Some(quote!(f64)),
         Operand::Bool(_) => Some(quote!(bool)),
-        Operand::Param(..) => None,
+        Operand::Param(..) | Operand::Column(_) => None,
     }
 }
 
@@ -310,7 +333,11 @@ fn type_of_literal(operand: &Operand) -> Option<TokenStream> {
 fn checks(view: &View) -> TokenStream {
     let self_ty = &view.self_ty;
     let mut body = Vec::new();
-    for update in &view.updates {
+    for (table, update) in view
+        .tables
+        .iter()
+        .flat_map(|table| table.updates.iter().map(move |u| (table, u)))
+    {
         let payload = update.params.iter().find_map(|p| match p {
             UpdateParam::Payload { ty, .. } => Some(ty),
             _ => None,
@@ -318,7 +345,7 @@ fn checks(view: &View) -> TokenStream {
         if let Some(ty) = payload {
             let span = ty.span();
             let core = KalixCoreAt(span);
-            match &view.source {
+            match &table.source {
                 Source::ValueEntity { entity } => body.push(
                     quote_spanned!(span=> #core::__private::assert_view_state::<#entity, #ty>();),
                 ),
@@ -337,7 +364,7 @@ fn checks(view: &View) -> TokenStream {
         #[allow(dead_code, unused_variables, clippy::all)]
         fn __kalix_query_checks() {
             #[allow(unused_imports)]
-            use #p::{ViaOption as _, ViaPlain as _};
+            use #p::{ViaList as _, ViaOption as _, ViaPlain as _};
             let _ = ::core::marker::PhantomData::<#self_ty>;
             #(#body)*
         }
@@ -349,24 +376,52 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
     let core = KalixCoreAt(span);
     let p = quote_spanned!(span=> #core::__private);
     let self_ty = &view.self_ty;
-    let row = quote_spanned!(span=> <#self_ty as #core::view::ViewComponent>::Row);
+    let query = &method.query;
+    // The row type a column is read from: the view's `Row` for a view of one table, else its
+    // table's (`None` for a table the view lacks, which the model reported).
+    let view_row = quote_spanned!(span=> <#self_ty as #core::view::ViewComponent>::Row);
+    let row_of = |column: &Column| -> Option<TokenStream> {
+        if view.tables.len() == 1 {
+            return Some(view_row.clone());
+        }
+        view.table(query.table_of(column)).map(|table| {
+            let row = table.row();
+            quote_spanned!(span=> #row)
+        })
+    };
     let r = Ident::new("__kalix_row", span);
     let mut checks = Vec::new();
-    let query = &method.query;
     for column in query.columns() {
+        let Some(row) = row_of(column) else { continue };
         let access = field_access(&r, &column.path, span);
         checks.push(quote_spanned!(span=> #p::check_column::<#row, _, _>(|#r: &#row| #access);));
     }
-    // Literals compared with columns.
+    // Literals compared with columns, and columns with columns (`ON a.x = b.y`).
     let mut literals = Vec::new();
-    if let Some(filter) = &query.filter {
-        literal_uses(filter, &mut literals);
+    let mut pairs = Vec::new();
+    for expr in query.joins.iter().map(|join| &join.on).chain(&query.filter) {
+        literal_uses(expr, &mut literals);
+        column_pairs(expr, &mut pairs);
     }
     for (column, ty) in literals {
+        let Some(row) = row_of(column) else { continue };
         let access = field_access(&r, &column.path, span);
         checks.push(
             quote_spanned!(span=> #p::check_compare::<#row, #ty, _, _>(|#r: &#row| #access);),
         );
+    }
+    let o = Ident::new("__kalix_other", span);
+    for (left, right) in pairs {
+        let (Some(left_row), Some(right_row)) = (row_of(left), row_of(right)) else {
+            continue;
+        };
+        let (a, b) = (
+            field_access(&r, &left.path, span),
+            field_access(&o, &right.path, span),
+        );
+        checks.push(quote_spanned!(span=>
+            #p::check_compare_columns::<#left_row, #right_row, _, _, _, _>(|#r: &#left_row| #a, |#o: &#right_row| #b);
+        ));
     }
     let body = handler
         .params
@@ -383,6 +438,7 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
             }
             ParamUse::Count | ParamUse::PageToken => continue,
         };
+        let Some(row) = row_of(column) else { continue };
         let access = field_access(&r, &column.path, span);
         match argument {
             Some(argument) => {
@@ -424,8 +480,14 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
     let w = Ident::new("__kalix_result", span);
     if let Some((field, _)) = query.wrapper() {
         let field = field_access(&w, &[field.to_owned()], span);
+        // A join's rows are its tables' merged, of no one type: the field is a list.
+        let rows = if query.is_join() {
+            quote_spanned!(span=> _)
+        } else {
+            view_row.clone()
+        };
         checks.push(
-            quote_spanned!(span=> #p::check_wrapper::<#reply, #row, _>(|#w: &#reply| #field);),
+            quote_spanned!(span=> #p::check_wrapper::<#reply, #rows, _>(|#w: &#reply| #field);),
         );
         for item in &query.select {
             let (name, ty) = match item {
@@ -442,23 +504,131 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
             checks.push(quote_spanned!(span=> #p::check_wrapper_field::<#reply, #ty, _>(|#w: &#reply| #field);));
         }
     } else if query.select.iter().any(|i| matches!(i, SelectItem::Star)) {
-        checks.push(quote_spanned!(span=> #p::check_selects::<#element, #row>();));
+        if !query.is_join() {
+            checks.push(quote_spanned!(span=> #p::check_selects::<#element, #view_row>();));
+        }
     } else {
-        for item in &query.select {
-            if let SelectItem::Column { column, alias, .. } = item {
-                let field = field_access(&w, std::slice::from_ref(alias), span);
-                if column.path.len() == 1 {
-                    let col = field_access(&r, &column.path, span);
-                    checks.push(quote_spanned!(span=>
-                        #p::check_projection::<#element, #row, _, _, _>(|#w: &#element| #field, |#r: &#row| #col);
-                    ));
-                } else {
-                    checks.push(quote_spanned!(span=> #p::check_column::<#element, _, _>(|#w: &#element| #field);));
+        let context = ProjectionChecks {
+            element: &element,
+            result: &w,
+            row: &r,
+            span,
+            p: &p,
+            row_of: &row_of,
+        };
+        context.items(&query.select, &[], &mut checks);
+    }
+    quote!(#(#checks)*)
+}
+
+/// A step from a query result to a field it fills: a field, or the item of a list.
+#[derive(Clone)]
+enum Step {
+    Field(String),
+    Item,
+}
+
+/// `&result.a`, `&(&result.a).kalix_nested().b`, `(&result.list).kalix_item()`: a reference to
+/// what `steps` reach (`kalix_nested` reaches through an `Option`, `kalix_item` into a `Vec`).
+fn result_access(root: &Ident, steps: &[Step], span: Span) -> TokenStream {
+    let mut tokens = quote_spanned!(span=> #root);
+    let mut first = true;
+    for step in steps {
+        tokens = match step {
+            Step::Field(name) if first => {
+                let field = field_ident(name, span);
+                quote_spanned!(span=> &#tokens.#field)
+            }
+            Step::Field(name) => {
+                let field = field_ident(name, span);
+                quote_spanned!(span=> &(#tokens).kalix_nested().#field)
+            }
+            Step::Item => quote_spanned!(span=> (#tokens).kalix_item()),
+        };
+        first = false;
+    }
+    tokens
+}
+
+/// The checks of a projection's items against the fields of the result type they fill.
+struct ProjectionChecks<'a> {
+    element: &'a Type,
+    result: &'a Ident,
+    row: &'a Ident,
+    span: Span,
+    p: &'a TokenStream,
+    row_of: &'a dyn Fn(&Column) -> Option<TokenStream>,
+}
+
+impl ProjectionChecks<'_> {
+    fn items(&self, items: &[SelectItem], at: &[Step], checks: &mut Vec<TokenStream>) {
+        let (span, p, element, w) = (self.span, self.p, self.element, self.result);
+        let with = |step: Step| {
+            let mut steps = at.to_vec();
+            steps.push(step);
+            steps
+        };
+        for item in items {
+            match item {
+                SelectItem::Column { column, alias } => {
+                    self.column(column, &with(Step::Field(alias.clone())), checks)
                 }
+                SelectItem::Nested { items, alias } => {
+                    let steps = with(Step::Field(alias.clone()));
+                    let field = result_access(w, &steps, span);
+                    checks.push(quote_spanned!(span=> #p::check_column::<#element, _, _>(|#w: &#element| #field);));
+                    self.items(items, &steps, checks);
+                }
+                SelectItem::Collect { items, alias, .. } => {
+                    let list = with(Step::Field(alias.clone()));
+                    let field = result_access(w, &list, span);
+                    checks.push(quote_spanned!(span=> #p::check_list::<#element, _, _>(|#w: &#element| #field);));
+                    let mut item = list;
+                    item.push(Step::Item);
+                    match &items[..] {
+                        [SelectItem::TableStar(..)] => {}
+                        [SelectItem::Column { column, .. }] => self.column(column, &item, checks),
+                        _ => self.items(items, &item, checks),
+                    }
+                }
+                _ => {}
             }
         }
     }
-    quote!(#(#checks)*)
+
+    /// A column written at `steps`: of the column's type where it is a field of its row.
+    fn column(&self, column: &Column, steps: &[Step], checks: &mut Vec<TokenStream>) {
+        let (span, p, element, w, r) = (self.span, self.p, self.element, self.result, self.row);
+        let field = result_access(w, steps, span);
+        match (column.path.len(), (self.row_of)(column)) {
+            (1, Some(row)) => {
+                let col = field_access(r, &column.path, span);
+                checks.push(quote_spanned!(span=>
+                    #p::check_projection::<#element, #row, _, _, _>(|#w: &#element| #field, |#r: &#row| #col);
+                ));
+            }
+            _ => checks.push(
+                quote_spanned!(span=> #p::check_column::<#element, _, _>(|#w: &#element| #field);),
+            ),
+        }
+    }
+}
+
+/// The columns an expression compares with each other (`a.x = b.y`).
+fn column_pairs<'a>(expr: &'a Expr, found: &mut Vec<(&'a Column, &'a Column)>) {
+    match expr {
+        Expr::Compare {
+            column,
+            value: Operand::Column(other),
+            ..
+        } => found.push((column, other)),
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            column_pairs(a, found);
+            column_pairs(b, found);
+        }
+        Expr::Not(a) => column_pairs(a, found),
+        _ => {}
+    }
 }
 
 fn literal_uses<'a>(expr: &'a Expr, found: &mut Vec<(&'a Column, TokenStream)>) {

@@ -1,5 +1,9 @@
-//! The model of a view: its table, its source, its update methods and its query methods, each
-//! query parsed and checked against the method that carries it.
+//! The model of a view: its tables, each with its source and update methods, and its query
+//! methods, each query parsed and checked against the method that carries it.
+//!
+//! A view of one table names it on the block, `#[view(table = "customers")]`; a view of several
+//! (whose queries join them) is `#[view]`, each update method naming the table it writes with
+//! `#[table("orders")]`, as Kalix's `@Table` on each table updater.
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
@@ -18,14 +22,20 @@ pub(crate) struct View {
     /// The `impl` block's doc comment, for the API description.
     pub doc: String,
     pub name: Ident,
-    pub table: LitStr,
-    pub source: Source,
-    pub updates: Vec<Update>,
+    /// Its tables: one, or several for queries that join them.
+    pub tables: Vec<Table>,
     /// The query methods' handlers, in the order of `queries`.
     pub handlers: Vec<Handler>,
     pub queries: Vec<QueryMethod>,
     /// The block's `#[acl]` and `#[jwt]`.
     pub access: crate::access::Access,
+}
+
+/// One table of a view: its name, its source and the update methods that write it.
+pub(crate) struct Table {
+    pub name: LitStr,
+    pub source: Source,
+    pub updates: Vec<Update>,
 }
 
 /// Where a view's rows come from.
@@ -92,6 +102,8 @@ impl Parse for SignatureOnly {
 }
 
 const TABLE: &str = "table";
+/// `#[table("orders")]` on an update method of a view of several tables.
+const TABLE_ATTRIBUTE: &str = "table";
 const SUBSCRIBE: &str = "subscribe";
 const QUERY: &str = "query";
 
@@ -101,7 +113,7 @@ impl View {
         item: &mut ItemImpl,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
-        let table = parse_args(args, diagnostics);
+        let named_table = parse_args(args, diagnostics)?;
         if let Some((_, path, _)) = &item.trait_ {
             diagnostics.error(
                 path,
@@ -113,8 +125,8 @@ impl View {
         }
         let name = crate::readers::type_name(&item.self_ty, "view", diagnostics);
         let type_level = type_level_source(item, diagnostics);
-        let mut updates = Vec::new();
-        let mut update_sources: Vec<(SubscribeOptions, Ident)> = Vec::new();
+        // Each update method with the table it writes (`None`: the block's).
+        let mut updates: Vec<(Option<LitStr>, Update, SubscribeOptions)> = Vec::new();
         let mut queries = Vec::new();
         let mut handlers = Vec::new();
         let mut kept = Vec::new();
@@ -128,9 +140,17 @@ impl View {
                         );
                         method.attrs.retain(|a| attribute_name(a) != QUERY);
                     }
-                    if let Some((update, options)) = update_method(&mut method, diagnostics) {
-                        update_sources.push((options, update.ident.clone()));
-                        updates.push(update);
+                    let table = table_attribute(&mut method, diagnostics);
+                    match update_method(&mut method, diagnostics) {
+                        Some((update, options)) => updates.push((table, update, options)),
+                        None => {
+                            if let Some(table) = table {
+                                diagnostics.error(
+                                    &table,
+                                    "`#[table(..)]` names the table an update method writes: put it beside `#[subscribe(..)]`",
+                                );
+                            }
+                        }
                     }
                     kept.push(ImplItem::Fn(method));
                 }
@@ -148,21 +168,13 @@ impl View {
             }
         }
         item.items = kept;
-        let source = source(
-            type_level,
-            &update_sources,
-            &updates,
-            &item.self_ty,
-            diagnostics,
-        );
+        let tables = tables(named_table, type_level, updates, &item.self_ty, diagnostics);
         let view = View {
             access: crate::access::Access::take(&mut item.attrs, diagnostics),
             self_ty: (*item.self_ty).clone(),
             doc: crate::readers::doc_text(&item.attrs),
             name: name?,
-            table: table?,
-            source: source?,
-            updates,
+            tables: tables?,
             handlers,
             queries,
         };
@@ -193,6 +205,13 @@ impl View {
         }
     }
 
+    /// The table named `name`.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|table| table.name.value() == name)
+    }
+}
+
+impl Table {
     /// The row type.
     pub fn row(&self) -> TokenStream {
         match &self.source {
@@ -211,8 +230,125 @@ impl View {
     }
 }
 
-/// `table = "name"`.
-fn parse_args(args: TokenStream, diagnostics: &mut Diagnostics) -> Option<LitStr> {
+/// The view's tables: the block's one, or one per `#[table(..)]` its update methods name.
+fn tables(
+    named: Option<LitStr>,
+    type_level: Option<SubscribeOptions>,
+    updates: Vec<(Option<LitStr>, Update, SubscribeOptions)>,
+    self_ty: &Type,
+    diagnostics: &mut Diagnostics,
+) -> Option<Vec<Table>> {
+    let Some(named) = named else {
+        if let Some(options) = &type_level {
+            diagnostics.error(
+                &options.attribute,
+                "a view whose rows are an entity's state as it is names its table: `#[view(table = \"customers\")]`",
+            );
+            return None;
+        }
+        // Several tables: each update method names its own.
+        let mut tables: Vec<(LitStr, Vec<(Update, SubscribeOptions)>)> = Vec::new();
+        for (table, update, options) in updates {
+            let Some(table) = table else {
+                diagnostics.error(
+                    &update.ident,
+                    "in a view of several tables (`#[view]` with no `table`), each update method names the table it writes: `#[table(\"orders\")]`",
+                );
+                continue;
+            };
+            match tables
+                .iter_mut()
+                .find(|(name, _)| name.value() == table.value())
+            {
+                Some((_, methods)) => methods.push((update, options)),
+                None => tables.push((table, vec![(update, options)])),
+            }
+        }
+        if tables.is_empty() {
+            diagnostics.error(
+                self_ty,
+                "a view needs a table: `#[view(table = \"customers\")]` with its source, or update methods each with `#[table(\"..\")]` and `#[subscribe(..)]`",
+            );
+            return None;
+        }
+        let mut built = Vec::new();
+        for (name, methods) in tables {
+            let (updates, options): (Vec<Update>, Vec<SubscribeOptions>) =
+                methods.into_iter().unzip();
+            let sources: Vec<(SubscribeOptions, Ident)> = options
+                .into_iter()
+                .zip(updates.iter().map(|u| u.ident.clone()))
+                .collect();
+            let source = source(None, &sources, &updates, self_ty, diagnostics)?;
+            built.push(Table {
+                name,
+                source,
+                updates,
+            });
+        }
+        return Some(built);
+    };
+    let mut sources = Vec::new();
+    let mut table_updates = Vec::new();
+    for (table, update, options) in updates {
+        if let Some(table) = table {
+            diagnostics.error(
+                &table,
+                "this view's table is named on the block (`#[view(table = ..)]`): for a view of several tables, write `#[view]` and name each update method's table",
+            );
+        }
+        sources.push((options, update.ident.clone()));
+        table_updates.push(update);
+    }
+    let source = source(type_level, &sources, &table_updates, self_ty, diagnostics)?;
+    Some(vec![Table {
+        name: named,
+        source,
+        updates: table_updates,
+    }])
+}
+
+/// `#[table("orders")]` on an update method, removed; its name checked.
+fn table_attribute(method: &mut syn::ImplItemFn, diagnostics: &mut Diagnostics) -> Option<LitStr> {
+    let position = method
+        .attrs
+        .iter()
+        .position(|a| attribute_name(a) == TABLE_ATTRIBUTE)?;
+    let attribute = method.attrs.remove(position);
+    match attribute.parse_args::<LitStr>() {
+        Ok(name) => valid_table_name(&name, diagnostics).then_some(name),
+        Err(_) => {
+            diagnostics.error(
+                &attribute,
+                "`#[table(\"orders\")]` names the table: a string",
+            );
+            None
+        }
+    }
+}
+
+/// Whether `table` is a valid table name; if not, says so.
+fn valid_table_name(table: &LitStr, diagnostics: &mut Diagnostics) -> bool {
+    let name = table.value();
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 40;
+    if !valid {
+        diagnostics.error(
+            table,
+            "a table name is lowercase letters, digits and `_` (at most 40), not starting with a digit",
+        );
+    }
+    valid
+}
+
+/// `table = "name"`: `Some(None)` for a bare `#[view]` (a view of several tables).
+fn parse_args(args: TokenStream, diagnostics: &mut Diagnostics) -> Option<Option<LitStr>> {
     let mut table: Option<LitStr> = None;
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident(TABLE) {
@@ -227,33 +363,9 @@ fn parse_args(args: TokenStream, diagnostics: &mut Diagnostics) -> Option<LitStr
         return None;
     }
     let Some(table) = table else {
-        diagnostics.error(
-            if args.is_empty() {
-                quote::quote!(view)
-            } else {
-                args
-            },
-            "a view names its table: `#[view(table = \"customers\")]`",
-        );
-        return None;
+        return Some(None);
     };
-    let name = table.value();
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && name.len() <= 40;
-    if !valid {
-        diagnostics.error(
-            &table,
-            "a table name is lowercase letters, digits and `_` (at most 40), not starting with a digit",
-        );
-        return None;
-    }
-    Some(table)
+    valid_table_name(&table, diagnostics).then_some(Some(table))
 }
 
 /// `#[subscribe(value_entity = E)]` on the `impl` block: the row is the entity's state.
@@ -585,18 +697,25 @@ fn check_query(
     let text = method.literal.value();
     let query = &method.query;
     let at = |range: &std::ops::Range<usize>, message: &str| query::render(message, &text, range);
-    if query.table != view.table.value() {
-        diagnostics.error(
-            &method.literal,
-            at(
-                &query.table_at,
-                &format!(
-                    "unknown table `{}`: this view's table is `{}`",
-                    query.table,
-                    view.table.value()
-                ),
-            ),
-        );
+    let mut read = vec![(&query.table, &query.table_at)];
+    read.extend(query.joins.iter().map(|join| (&join.table, &join.table_at)));
+    for (table, table_at) in read {
+        if view.table(table).is_none() {
+            let known: Vec<String> = view
+                .tables
+                .iter()
+                .map(|t| format!("`{}`", t.name.value()))
+                .collect();
+            let what = if known.len() == 1 {
+                format!("this view's table is {}", known[0])
+            } else {
+                format!("this view's tables are {}", known.join(", "))
+            };
+            diagnostics.error(
+                &method.literal,
+                at(table_at, &format!("unknown table `{table}`: {what}")),
+            );
+        }
     }
     let takes_body = handler
         .params

@@ -56,7 +56,7 @@ fn spec(definition: &str) -> ViewTableSpec {
         name: TABLE,
         definition: definition.to_owned(),
         consumer: format!("view:{TABLE}"),
-        indexes: indexes(ALL.iter().map(|query| query.query())),
+        indexes: indexes(TABLE, ALL.iter().map(|query| query.query())),
     }
 }
 

@@ -19,7 +19,6 @@ mod store;
 mod streams;
 mod subscriptions;
 mod timers;
-mod ui;
 mod unit;
 mod workflows;
 

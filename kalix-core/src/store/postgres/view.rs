@@ -252,7 +252,7 @@ fn prepared(
     query: &Query,
     params: &serde_json::Map<String, Value>,
 ) -> Result<(sql::Select, Vec<String>), StoreError> {
-    let select = sql::select(&Postgres, &store.view_table(&query.table), query, params)
+    let select = sql::select(&Postgres, &|table| store.view_table(table), query, params)
         .map_err(|bad| StoreError::bad_query(bad.0))?;
     let texts: Vec<String> = select
         .binds

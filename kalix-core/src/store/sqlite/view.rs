@@ -182,7 +182,7 @@ fn prepared(
     query: &Query,
     params: &serde_json::Map<String, Value>,
 ) -> Result<(sql::Select, Vec<SqlValue>), StoreError> {
-    let select = sql::select(&Sqlite, &sql::table_name(&query.table), query, params)
+    let select = sql::select(&Sqlite, &sql::table_name, query, params)
         .map_err(|bad| StoreError::bad_query(bad.0))?;
     let binds = select.binds.iter().map(bind_value).collect();
     Ok((select, binds))
