@@ -607,4 +607,45 @@ mod tests {
         let error = select(&Sqlite, &table_name, &BY_CITY, &params(&[])).unwrap_err();
         assert_eq!(error.0, "missing parameter `city`");
     }
+
+    #[test]
+    fn a_join_reads_each_table_by_its_alias_into_one_object_per_match() {
+        static JOINED: crate::view::query::ViewQuery = crate::view::query::ViewQuery::new(
+            "SELECT * AS orders FROM customers AS c JOIN orders ON c.customerId = orders.customerId \
+             LEFT JOIN products AS p ON p.productId = orders.productId \
+             WHERE c.customerId = :id ORDER BY orders.created LIMIT 10",
+            false,
+        );
+        let select = select(
+            &Sqlite,
+            &table_name,
+            &JOINED,
+            &params(&[("id", "C1".into())]),
+        )
+        .unwrap();
+        assert_eq!(
+            select.sql,
+            "SELECT coalesce(\"c\".view_key, '') || char(31) || coalesce(\"orders\".view_key, '') || char(31) || coalesce(\"p\".view_key, ''), \
+             '{\"c\":' || coalesce(\"c\".row, 'null') || ',\"orders\":' || coalesce(\"orders\".row, 'null') || ',\"p\":' || coalesce(\"p\".row, 'null') || '}' \
+             FROM view_customers AS \"c\" \
+             JOIN view_orders AS \"orders\" ON json_extract(\"c\".row, '$.customerId') = json_extract(\"orders\".row, '$.customerId') \
+             LEFT JOIN view_products AS \"p\" ON json_extract(\"p\".row, '$.productId') = json_extract(\"orders\".row, '$.productId') \
+             WHERE json_extract(\"c\".row, '$.customerId') = ?1 \
+             ORDER BY json_extract(\"orders\".row, '$.created') ASC, \"c\".view_key ASC, \"orders\".view_key ASC, \"p\".view_key ASC \
+             LIMIT ?3 OFFSET ?2"
+        );
+        let pg = super::select(
+            &Postgres,
+            &|table| format!("kalix.{}", table_name(table)),
+            &JOINED,
+            &params(&[("id", "C1".into())]),
+        )
+        .unwrap();
+        assert!(
+            pg.sql.contains("coalesce(\"p\".row::text, 'null')")
+                && pg.sql.contains("LEFT JOIN kalix.view_products AS \"p\" ON nullif(\"p\".row #> '{productId}', 'null'::jsonb)"),
+            "{}",
+            pg.sql
+        );
+    }
 }
