@@ -110,6 +110,7 @@ where
     view::view_rows_and_progress_are_written_together(fresh().await).await;
     view::view_queries_select_order_count_and_page(fresh().await).await;
     view::an_equality_query_is_served_by_an_index(fresh().await).await;
+    view::a_join_answers_the_tables_rows_by_alias(fresh().await).await;
     timer::timers_start_replace_cancel_and_respect_the_limit(fresh().await).await;
     timer::due_timers_are_claimed_once_until_the_claim_runs_out(fresh().await).await;
     timer::timers_in_a_state_write_are_stored_only_when_it_applies(fresh().await).await;

@@ -338,3 +338,105 @@ pub(super) async fn an_equality_query_is_served_by_an_index(store: impl Store) {
         "an index serves the query; the plan was:\n{plan}"
     );
 }
+
+const PETS: &str = "conformance_pets";
+
+/// People and their pets: an inner join, a left join keeping a person without pets, a full join
+/// keeping a pet without its person, each row an object of the tables' rows by alias.
+static PEOPLE_AND_PETS: ViewQuery = ViewQuery::new(
+    "SELECT * FROM conformance_people AS p JOIN conformance_pets ON conformance_pets.owner = p.email \
+     WHERE p.address.city = :city ORDER BY conformance_pets.name",
+    false,
+);
+static PEOPLE_LEFT: ViewQuery = ViewQuery::new(
+    "SELECT * FROM conformance_people AS p LEFT JOIN conformance_pets AS pet ON pet.owner = p.email \
+     ORDER BY p.name DESC",
+    false,
+);
+static PEOPLE_FULL: ViewQuery = ViewQuery::new(
+    "SELECT * FROM conformance_people AS p FULL JOIN conformance_pets AS pet ON pet.owner = p.email \
+     ORDER BY pet.name, p.name",
+    false,
+);
+
+/// A join reads each table by its alias and answers one object of their rows per match, `null`
+/// for a table an outer join found no partner in; the joined table is looked up by an index.
+pub(super) async fn a_join_answers_the_tables_rows_by_alias(store: impl Store) {
+    let joins = [&PEOPLE_AND_PETS, &PEOPLE_LEFT, &PEOPLE_FULL];
+    let pets_spec = ViewTableSpec {
+        name: PETS,
+        definition: "v1".to_owned(),
+        consumer: format!("view:{PETS}"),
+        indexes: indexes(PETS, joins.iter().map(|query| query.query())),
+    };
+    let mut people_spec = spec("v1");
+    people_spec.indexes = indexes(TABLE, joins.iter().map(|query| query.query()));
+    store.prepare_view_table(people_spec).await.unwrap();
+    store.prepare_view_table(pets_spec).await.unwrap();
+    let people = vec![
+        row("p1", &person("Ann", "ann@x.org", 30, Some("Oslo"), &[])),
+        row("p2", &person("Bob", "bob@x.org", 40, Some("Oslo"), &[])),
+        row("p3", &person("Cy", "cy@x.org", 50, Some("Rome"), &[])),
+    ];
+    store
+        .commit_view(TABLE, people, "view:people", progress(1), None)
+        .await
+        .unwrap();
+    let pets = vec![
+        row("t1", &json!({"name": "Rex", "owner": "ann@x.org"})),
+        row("t2", &json!({"name": "Ace", "owner": "ann@x.org"})),
+        row("t3", &json!({"name": "Zed", "owner": "cy@x.org"})),
+        row("t4", &json!({"name": "Stray", "owner": null})),
+    ];
+    store
+        .commit_view(PETS, pets, "view:pets", progress(1), None)
+        .await
+        .unwrap();
+    let rows = |found: kalix_core::store::ViewRows| -> Vec<Value> {
+        found
+            .rows
+            .iter()
+            .map(|(_, json)| serde_json::from_slice(json).unwrap())
+            .collect()
+    };
+    let found = store
+        .query_view(&PEOPLE_AND_PETS, params(&[("city", json!("Oslo"))]))
+        .await
+        .unwrap();
+    assert_eq!(found.rows[0].0, "p1\u{1f}t2", "the tables' keys, joined");
+    let found = rows(found);
+    let pairs: Vec<(&str, &str)> = found
+        .iter()
+        .map(|r| {
+            (
+                r["p"]["name"].as_str().unwrap(),
+                r["conformance_pets"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(pairs, [("Ann", "Ace"), ("Ann", "Rex")], "Bob has no pet; Cy is in Rome");
+
+    let left = rows(store.query_view(&PEOPLE_LEFT, params(&[])).await.unwrap());
+    let names: Vec<(&str, Option<&str>)> = left
+        .iter()
+        .map(|r| (r["p"]["name"].as_str().unwrap(), r["pet"]["name"].as_str()))
+        .collect();
+    assert_eq!(names[0], ("Cy", Some("Zed")));
+    assert_eq!(names[1], ("Bob", None), "kept without a partner");
+    assert!(left[1]["pet"].is_null());
+    assert_eq!(names.len(), 4);
+
+    let full = rows(store.query_view(&PEOPLE_FULL, params(&[])).await.unwrap());
+    assert_eq!(full.len(), 5, "every person and every pet: {full:?}");
+    assert!(full.iter().any(|r| r["p"].is_null() && r["pet"]["name"] == "Stray"));
+    assert!(full.iter().any(|r| r["pet"].is_null() && r["p"]["name"] == "Bob"));
+
+    let plan = store
+        .explain_view_query(&PEOPLE_AND_PETS, params(&[("city", json!("Oslo"))]))
+        .await
+        .unwrap();
+    assert!(
+        plan.contains("vix_"),
+        "an index serves the join; the plan was:\n{plan}"
+    );
+}
