@@ -162,8 +162,9 @@ pub fn event_sourced_entity(args: TokenStream, item: TokenStream) -> TokenStream
 /// Makes an `impl` block a view: a table kept from a source, and query methods reading it.
 /// `#[view(table = "customers")]`, with the source as `#[subscribe(value_entity = E)]` on the
 /// block (the row is the state as it is) or on update methods, and query methods with a route
-/// and `#[query("SELECT * FROM customers WHERE name = :name")]` and no body. See
-/// `kalix_core::view`.
+/// and `#[query("SELECT * FROM customers WHERE name = :name")]` and no body. A view of several
+/// tables is a bare `#[view]` whose update methods each name their table with
+/// `#[table("orders")]`; its queries join them. See `kalix_core::view`.
 #[proc_macro_attribute]
 pub fn view(args: TokenStream, item: TokenStream) -> TokenStream {
     view::expand(args.into(), item.into()).into()

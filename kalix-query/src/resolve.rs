@@ -122,18 +122,18 @@ fn check_stars(
 ) -> Result<(), QueryError> {
     for item in items {
         match item {
-            SelectItem::TableStar(alias, at) => {
-                if !tables.iter().any(|(known, _, _)| known == alias) {
-                    let aliases: Vec<String> =
-                        tables.iter().map(|(a, _, _)| format!("`{a}`")).collect();
-                    return Err(QueryError::new(
-                        format!(
-                            "`{alias}` is no table of this query; its tables are {}",
-                            aliases.join(", ")
-                        ),
-                        at.clone(),
-                    ));
-                }
+            SelectItem::TableStar(alias, at)
+                if !tables.iter().any(|(known, _, _)| known == alias) =>
+            {
+                let aliases: Vec<String> =
+                    tables.iter().map(|(a, _, _)| format!("`{a}`")).collect();
+                return Err(QueryError::new(
+                    format!(
+                        "`{alias}` is no table of this query; its tables are {}",
+                        aliases.join(", ")
+                    ),
+                    at.clone(),
+                ));
             }
             SelectItem::Nested { items, .. } => check_stars(items, tables)?,
             SelectItem::Collect { items, at, .. } => {

@@ -18,6 +18,15 @@
 //! queries answering from what is there meanwhile. Kalix asks for a new view id and two deployments
 //! instead; emptying in place keeps one deployment, at the price of partial answers while it builds.
 //!
+//! **Several tables.** A bare `#[view]` registers one `ViewDescriptor` per table (`#[table("..")]`
+//! on its update methods), each kept as above by an updater of its own (`view:<table>`), all
+//! carrying every query of the view: a table takes the indexes and the column checks of the
+//! queries that read it (`kalix_query::indexes(table, ..)`, `Query::table_of`). A join is one
+//! SQL statement: each table under its alias (`"c".row`), the match answered as one object of
+//! the rows by alias concatenated from the stored text, the keys joined by U+001F; projection,
+//! `GROUP BY` and `collect` happen on the answer (`view/serve.rs`), a grouped query reading every
+//! matching row and paging its groups.
+//!
 //! **The query language.** One crate, `kalix-query` (a tokenizer, a recursive-descent parser,
 //! the tree and the index derivation), serves both sides. `#[query]` parses the text and checks
 //! it; the macro emits the checked text as a `static` [`ViewQuery`](super::query::ViewQuery),

@@ -10,6 +10,10 @@
 //! - an event-sourced entity's events: a method with `#[subscribe(event_sourced_entity = E)]`
 //!   taking the event (and, if it wants, the current row as `Option<&Row>`).
 //!
+//! A view of several tables is a bare `#[view]` whose update methods each name the table they
+//! write, `#[table("orders")]`; its queries join them (`FROM customers AS c JOIN orders AS o ON
+//! o.customerId = c.customerId`), each column named by its table. See the guide's views chapter.
+//!
 //! Update methods return an [`Effect`]: [`Effect::update_state`], [`Effect::delete_state`],
 //! [`Effect::ignore`] or [`Effect::error`] (the same update is tried again, as a failing
 //! subscription is). A row is keyed by its source entity's id.

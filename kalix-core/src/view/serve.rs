@@ -358,8 +358,8 @@ fn fill(query: &Query, items: &[SelectItem], rows: &[Value], out: &mut Map<Strin
     }
 }
 
-/// One element of `collect(items)` from `row`: a table's row (`t.*`), a column's value, or an
-/// object of the items; `None` where an outer join left it without a partner (all null).
+/// One element of `collect(items)` from `row`: a table's row (`t.*`), a column's value (one
+/// column, whatever its alias), or an object of the items; `None` where an outer join left it without a partner (all null).
 fn element(query: &Query, items: &[SelectItem], row: &Value) -> Option<Value> {
     let value = match items {
         [SelectItem::TableStar(alias, _)] if query.is_join() => row.get(alias)?.clone(),
@@ -479,4 +479,118 @@ fn to_bytes(row: &Value) -> Result<Bytes, CallError> {
             format!("a view row could not be serialized: {error}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn page(text: &'static str, rows: &[(&str, Value)], params: &[(&str, Value)]) -> Page {
+        let query: &'static ViewQuery = Box::leak(Box::new(ViewQuery::new(text, false)));
+        let found = ViewRows {
+            rows: rows
+                .iter()
+                .map(|(key, row)| ((*key).to_owned(), Bytes::from(row.to_string())))
+                .collect(),
+            total: None,
+        };
+        let params = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        Page::of(query, &params, found)
+    }
+
+    fn values(page: &Page) -> Vec<&Value> {
+        page.rows.iter().map(|(_, row)| row).collect()
+    }
+
+    /// Ann with two pets, Bob with none (a left join's row with `null` for the pet).
+    fn people_and_pets() -> Vec<(&'static str, Value)> {
+        vec![
+            (
+                "a\u{1f}x",
+                json!({"p": {"id": "a", "name": "Ann"}, "t": {"name": "Rex", "age": 3}}),
+            ),
+            (
+                "a\u{1f}y",
+                json!({"p": {"id": "a", "name": "Ann"}, "t": {"name": "Ace", "age": 5}}),
+            ),
+            (
+                "b\u{1f}",
+                json!({"p": {"id": "b", "name": "Bob"}, "t": null}),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_join_merges_its_tables_renames_and_nests() {
+        let merged = page(
+            "SELECT * FROM people AS p LEFT JOIN pets AS t ON t.owner = p.id",
+            &people_and_pets(),
+            &[],
+        );
+        assert_eq!(
+            values(&merged)[0],
+            &json!({"id": "a", "name": "Ann", "age": 3}),
+            "the first table's `name` wins"
+        );
+        assert_eq!(values(&merged)[2], &json!({"id": "b", "name": "Bob"}));
+        let projected = page(
+            "SELECT p.name AS owner, (t.name, t.age AS years) AS pet FROM people AS p \
+             LEFT JOIN pets AS t ON t.owner = p.id",
+            &people_and_pets(),
+            &[],
+        );
+        assert_eq!(
+            values(&projected)[1],
+            &json!({"owner": "Ann", "pet": {"name": "Ace", "years": 5}})
+        );
+        assert_eq!(
+            values(&projected)[2],
+            &json!({"owner": "Bob", "pet": {"name": null, "years": null}})
+        );
+    }
+
+    #[test]
+    fn collect_gathers_a_groups_rows_and_leaves_out_missing_partners() {
+        let grouped = page(
+            "SELECT p.*, collect(t.*) AS pets, collect(t.age) AS ages, collect(t.name AS n) AS names \
+             FROM people AS p LEFT JOIN pets AS t ON t.owner = p.id GROUP BY p.id",
+            &people_and_pets(),
+            &[],
+        );
+        assert_eq!(
+            values(&grouped),
+            [
+                &json!({"id": "a", "name": "Ann", "pets": [{"name": "Rex", "age": 3}, {"name": "Ace", "age": 5}],
+                        "ages": [3, 5], "names": ["Rex", "Ace"]}),
+                &json!({"id": "b", "name": "Bob", "pets": [], "ages": [], "names": []}),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_grouped_query_pages_its_groups() {
+        let first = page(
+            "SELECT p.id, collect(t.name) AS pets FROM people AS p LEFT JOIN pets AS t \
+             ON t.owner = p.id GROUP BY p.id LIMIT 1",
+            &people_and_pets(),
+            &[],
+        );
+        assert_eq!(
+            values(&first),
+            [&json!({"id": "a", "pets": ["Rex", "Ace"]})]
+        );
+        assert!(first.has_more, "Bob's group follows");
+        let second = page(
+            "SELECT p.id, collect(t.name) AS pets FROM people AS p LEFT JOIN pets AS t \
+             ON t.owner = p.id GROUP BY p.id OFFSET 1 LIMIT 1",
+            &people_and_pets(),
+            &[],
+        );
+        assert_eq!(values(&second), [&json!({"id": "b", "pets": []})]);
+        assert!(!second.has_more);
+    }
 }

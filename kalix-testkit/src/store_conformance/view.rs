@@ -414,7 +414,11 @@ pub(super) async fn a_join_answers_the_tables_rows_by_alias(store: impl Store) {
             )
         })
         .collect();
-    assert_eq!(pairs, [("Ann", "Ace"), ("Ann", "Rex")], "Bob has no pet; Cy is in Rome");
+    assert_eq!(
+        pairs,
+        [("Ann", "Ace"), ("Ann", "Rex")],
+        "Bob has no pet; Cy is in Rome"
+    );
 
     let left = rows(store.query_view(&PEOPLE_LEFT, params(&[])).await.unwrap());
     let names: Vec<(&str, Option<&str>)> = left
@@ -428,8 +432,14 @@ pub(super) async fn a_join_answers_the_tables_rows_by_alias(store: impl Store) {
 
     let full = rows(store.query_view(&PEOPLE_FULL, params(&[])).await.unwrap());
     assert_eq!(full.len(), 5, "every person and every pet: {full:?}");
-    assert!(full.iter().any(|r| r["p"].is_null() && r["pet"]["name"] == "Stray"));
-    assert!(full.iter().any(|r| r["pet"].is_null() && r["p"]["name"] == "Bob"));
+    assert!(
+        full.iter()
+            .any(|r| r["p"].is_null() && r["pet"]["name"] == "Stray")
+    );
+    assert!(
+        full.iter()
+            .any(|r| r["pet"].is_null() && r["p"]["name"] == "Bob")
+    );
 
     let plan = store
         .explain_view_query(&PEOPLE_AND_PETS, params(&[("city", json!("Oslo"))]))
