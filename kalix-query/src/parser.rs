@@ -476,9 +476,9 @@ impl Parser {
         }
         if self.eat_keyword("IN") {
             self.expect_symbol("(", "after `IN`")?;
-            let mut values = vec![self.operand()?];
+            let mut values = vec![self.value()?];
             while self.eat_symbol(",") {
-                values.push(self.operand()?);
+                values.push(self.value()?);
             }
             self.expect_symbol(")", "to close `IN (`")?;
             return Ok(Expr::In { column, values });
@@ -546,6 +546,18 @@ impl Parser {
             text: text.to_owned(),
             prefix,
         })
+    }
+
+    /// An operand that is no column: what `IN (..)` lists.
+    fn value(&mut self) -> Result<Operand, QueryError> {
+        let at = self.peek().at.clone();
+        match self.operand()? {
+            Operand::Column(_) => Err(QueryError::new(
+                "`IN (..)` lists values and parameters, not columns",
+                at,
+            )),
+            value => Ok(value),
+        }
     }
 
     fn operand(&mut self) -> Result<Operand, QueryError> {
@@ -711,6 +723,11 @@ mod tests {
                 "z.*",
             ),
             ("SELECT * FROM a JOIN b a.x = b.x", "expected `ON`", "."),
+            (
+                "SELECT * FROM a JOIN b ON a.x = b.x WHERE a.y IN (1, b.y)",
+                "not columns",
+                "b",
+            ),
         ];
         for (text, message, at) in cases {
             let error = parse(text).unwrap_err();

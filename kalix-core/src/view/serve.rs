@@ -359,21 +359,46 @@ fn fill(query: &Query, items: &[SelectItem], rows: &[Value], out: &mut Map<Strin
 }
 
 /// One element of `collect(items)` from `row`: a table's row (`t.*`), a column's value (one
-/// column, whatever its alias), or an object of the items; `None` where an outer join left it without a partner (all null).
+/// column, whatever its alias), or an object of the items; `None` where an outer join found no
+/// partner in any table the items read (a null value of a row that is there is kept).
 fn element(query: &Query, items: &[SelectItem], row: &Value) -> Option<Value> {
-    let value = match items {
-        [SelectItem::TableStar(alias, _)] if query.is_join() => row.get(alias)?.clone(),
-        [SelectItem::Column { column, .. }] => value_at(row, column)?.clone(),
+    if query.is_join() {
+        let mut tables = Vec::new();
+        item_tables(items, &mut tables);
+        if tables
+            .iter()
+            .all(|alias| row.get(*alias).is_none_or(Value::is_null))
+        {
+            return None;
+        }
+    }
+    Some(match items {
+        [SelectItem::TableStar(alias, _)] if query.is_join() => {
+            row.get(alias).cloned().unwrap_or(Value::Null)
+        }
+        [SelectItem::Column { column, .. }] => {
+            value_at(row, column).cloned().unwrap_or(Value::Null)
+        }
         _ => {
             let mut object = Map::new();
             fill(query, items, std::slice::from_ref(row), &mut object);
-            if object.values().all(Value::is_null) {
-                return None;
-            }
             Value::Object(object)
         }
-    };
-    (!value.is_null()).then_some(value)
+    })
+}
+
+/// The aliases of the tables `items` read.
+fn item_tables<'a>(items: &'a [SelectItem], found: &mut Vec<&'a str>) {
+    for item in items {
+        match item {
+            SelectItem::TableStar(alias, _) => found.push(alias),
+            SelectItem::Column { column, .. } => found.extend(column.table.as_deref()),
+            SelectItem::Nested { items, .. } | SelectItem::Collect { items, .. } => {
+                item_tables(items, found)
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The rows now, as a stream; with `stream_updates`, then every new or changed row as it comes
@@ -592,5 +617,29 @@ mod tests {
         );
         assert_eq!(values(&second), [&json!({"id": "b", "pets": []})]);
         assert!(!second.has_more);
+    }
+
+    #[test]
+    fn collect_keeps_a_null_value_of_a_row_that_is_there() {
+        let rows = vec![
+            (
+                "a\u{1f}x",
+                json!({"p": {"id": "a"}, "t": {"name": "Rex", "age": null}}),
+            ),
+            ("b\u{1f}", json!({"p": {"id": "b"}, "t": null})),
+        ];
+        let grouped = page(
+            "SELECT p.id, collect(t.age) AS ages, collect((t.name) AS pet) AS pets \
+             FROM people AS p LEFT JOIN pets AS t ON t.owner = p.id GROUP BY p.id",
+            &rows,
+            &[],
+        );
+        assert_eq!(
+            values(&grouped),
+            [
+                &json!({"id": "a", "ages": [null], "pets": [{"pet": {"name": "Rex"}}]}),
+                &json!({"id": "b", "ages": [], "pets": []}),
+            ]
+        );
     }
 }

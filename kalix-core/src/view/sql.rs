@@ -446,9 +446,10 @@ pub(crate) fn select(
             })
             .collect::<Vec<_>>()
             .join(" || ");
+        // Ordered as columns are, so a key an outer join left NULL sorts alike on every store.
         let keys: Vec<String> = tables
             .iter()
-            .map(|(alias, _)| format!("{}.view_key ASC", quoted(alias)))
+            .map(|(alias, _)| dialect.ordered(format!("{}.view_key", quoted(alias)), false))
             .collect();
         (format!("{key}, {row} || '}}'"), from, keys)
     } else {
@@ -474,10 +475,11 @@ pub(crate) fn select(
         "SELECT {selected} FROM {from}{filter} ORDER BY {}",
         order.join(", ")
     );
-    // Groups are paged once gathered, so a grouped query reads every row that matches.
+    // Checked for every query; groups are paged once gathered, so a grouped query reads every
+    // row that matches.
+    let (offset, limit) = paging(query, params)?;
     let grouped = !query.group_by.is_empty();
     if !grouped {
-        let (offset, limit) = paging(query, params)?;
         let offset_bind = writer.placeholder(Bind::Count(offset as i64));
         // One row more than the page, to know whether more follow.
         let limit_bind = limit.map(|limit| writer.placeholder(Bind::Count(limit as i64 + 1)));

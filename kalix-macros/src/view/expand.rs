@@ -380,6 +380,14 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
     // The row type a column is read from: the view's `Row` for a view of one table, else its
     // table's (`None` for a table the view lacks, which the model reported).
     let view_row = quote_spanned!(span=> <#self_ty as #core::view::ViewComponent>::Row);
+    // What `SELECT *` of one table gives: its row (in a view of several, the table's own).
+    let table_row = match (&view.tables[..], view.table(&query.table)) {
+        ([_], _) | (_, None) => view_row.clone(),
+        (_, Some(table)) => {
+            let row = table.row();
+            quote_spanned!(span=> #row)
+        }
+    };
     let row_of = |column: &Column| -> Option<TokenStream> {
         if view.tables.len() == 1 {
             return Some(view_row.clone());
@@ -484,7 +492,7 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
         let rows = if query.is_join() {
             quote_spanned!(span=> _)
         } else {
-            view_row.clone()
+            table_row.clone()
         };
         checks.push(
             quote_spanned!(span=> #p::check_wrapper::<#reply, #rows, _>(|#w: &#reply| #field);),
@@ -505,7 +513,7 @@ fn query_checks(view: &View, handler: &Handler, method: &QueryMethod) -> TokenSt
         }
     } else if query.select.iter().any(|i| matches!(i, SelectItem::Star)) {
         if !query.is_join() {
-            checks.push(quote_spanned!(span=> #p::check_selects::<#element, #view_row>();));
+            checks.push(quote_spanned!(span=> #p::check_selects::<#element, #table_row>();));
         }
     } else {
         let context = ProjectionChecks {

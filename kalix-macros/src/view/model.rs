@@ -113,7 +113,9 @@ impl View {
         item: &mut ItemImpl,
         diagnostics: &mut Diagnostics,
     ) -> Option<Self> {
-        let named_table = parse_args(args, diagnostics)?;
+        // A bad argument is reported; the block is still read, so its query methods and
+        // attributes do not become errors of their own.
+        let named_table = parse_args(args, diagnostics);
         if let Some((_, path, _)) = &item.trait_ {
             diagnostics.error(
                 path,
@@ -168,7 +170,13 @@ impl View {
             }
         }
         item.items = kept;
-        let tables = tables(named_table, type_level, updates, &item.self_ty, diagnostics);
+        let tables = tables(
+            named_table?,
+            type_level,
+            updates,
+            &item.self_ty,
+            diagnostics,
+        );
         let view = View {
             access: crate::access::Access::take(&mut item.attrs, diagnostics),
             self_ty: (*item.self_ty).clone(),
@@ -310,11 +318,21 @@ fn tables(
 
 /// `#[table("orders")]` on an update method, removed; its name checked.
 fn table_attribute(method: &mut syn::ImplItemFn, diagnostics: &mut Diagnostics) -> Option<LitStr> {
-    let position = method
-        .attrs
-        .iter()
-        .position(|a| attribute_name(a) == TABLE_ATTRIBUTE)?;
-    let attribute = method.attrs.remove(position);
+    let mut found: Vec<Attribute> = Vec::new();
+    method.attrs.retain(|a| {
+        let table = attribute_name(a) == TABLE_ATTRIBUTE;
+        if table {
+            found.push(a.clone());
+        }
+        !table
+    });
+    let attribute = found.first()?.clone();
+    if let Some(second) = found.get(1) {
+        diagnostics.error(
+            second,
+            "an update method writes one table: one `#[table(..)]`",
+        );
+    }
     match attribute.parse_args::<LitStr>() {
         Ok(name) => valid_table_name(&name, diagnostics).then_some(name),
         Err(_) => {
