@@ -76,6 +76,32 @@ pub fn header() -> String {
     )
 }
 
+/// A baseline and the framework under one load: a warm-up of each, then two rounds of
+/// `seconds` each, alternating (baseline, framework, baseline, framework); prints both rows
+/// (named `names`) and the ratio of their throughputs (framework / baseline), which it returns.
+pub async fn compare(
+    baseline: SocketAddr,
+    framework: SocketAddr,
+    connections: usize,
+    seconds: f64,
+    make: MakeRequest,
+    names: [&str; 2],
+) -> f64 {
+    let round = Duration::from_secs_f64(seconds);
+    let warm_up = Duration::from_secs_f64((seconds / 5.0).max(0.5));
+    load(baseline, connections, warm_up, make).await;
+    load(framework, connections, warm_up, make).await;
+    let mut bare = load(baseline, connections, round, make).await;
+    let mut ours = load(framework, connections, round, make).await;
+    bare = bare.merge(load(baseline, connections, round, make).await);
+    ours = ours.merge(load(framework, connections, round, make).await);
+    println!("{}", bare.row(names[0]));
+    println!("{}", ours.row(names[1]));
+    let ratio = ours.throughput() / bare.throughput();
+    println!("ratio (framework / {}): {ratio:.2}x", names[0]);
+    ratio
+}
+
 /// A request: method, path and JSON body (empty for none).
 pub type MakeRequest = fn(worker: usize, sequence: u64) -> (&'static str, String, &'static str);
 

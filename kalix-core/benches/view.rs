@@ -19,7 +19,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use kalix_core::prelude::*;
 use kalix_core::store::{ConsumerProgress, EntityStore, StateWrite, ViewRowWrite, Write};
-use load::{env_or, header, load};
+use load::{compare, env_or, header};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -248,17 +248,8 @@ fn main() {
             "equality query on an indexed column, {rows} rows, {connections} connections, 2 rounds x {seconds}s"
         );
         println!("{}", header());
-        let round = Duration::from_secs_f64(seconds);
-        let warm_up = Duration::from_secs_f64((seconds / 5.0).max(0.5));
-        load(baseline_address, connections, warm_up, by_email).await;
-        load(address, connections, warm_up, by_email).await;
-        let mut bare = load(baseline_address, connections, round, by_email).await;
-        let mut ours = load(address, connections, round, by_email).await;
-        bare = bare.merge(load(baseline_address, connections, round, by_email).await);
-        ours = ours.merge(load(address, connections, round, by_email).await);
-        println!("{}", bare.row("bare axum + SQLite"));
-        println!("{}", ours.row("kalix view query"));
-        println!("ratio (framework / bare): {:.2}x", ours.throughput() / bare.throughput());
+        let names = ["bare axum + SQLite", "kalix view query"];
+        compare(baseline_address, address, connections, seconds, by_email, names).await;
 
         // 3. Lag: entity writes at a steady rate; each sampled write is looked up in the view
         // until it appears.

@@ -12,7 +12,6 @@
 mod load;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,7 +19,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use kalix_core::prelude::*;
 use kalix_core::store::{ConsumerProgress, ViewRowWrite};
-use load::{env_or, header, load};
+use load::{compare, env_or, header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -351,20 +350,8 @@ fn main() {
             "joined query (3 tables), {orders} orders of {customers} customers, {connections} connections, 2 rounds x {seconds}s"
         );
         println!("{}", header());
-        let round = Duration::from_secs_f64(seconds);
-        let warm_up = Duration::from_secs_f64((seconds / 5.0).max(0.5));
-        load(baseline_address, connections, warm_up, by_customer).await;
-        load(address, connections, warm_up, by_customer).await;
-        let mut bare = load(baseline_address, connections, round, by_customer).await;
-        let mut ours = load(address, connections, round, by_customer).await;
-        bare = bare.merge(load(baseline_address, connections, round, by_customer).await);
-        ours = ours.merge(load(address, connections, round, by_customer).await);
-        println!("{}", bare.row("bare axum + hand-written SQL"));
-        println!("{}", ours.row("kalix joined view query"));
-        println!(
-            "ratio (framework / hand-written): {:.2}x",
-            ours.throughput() / bare.throughput()
-        );
+        let names = ["bare axum + hand-written SQL", "kalix joined view query"];
+        compare(baseline_address, address, connections, seconds, by_customer, names).await;
         framework.stop().await.expect("the service stops");
     });
 }
