@@ -17,6 +17,8 @@
 //!   with its product and customer, by `createdTimestamp`.
 //! - `GET /nested-customer-orders/<customerId>` -> the customer with `"orders": [...]`, by
 //!   `createdTimestamp`; a customer without orders is a 404.
+//! - `GET /customer-orders-updates/<customerId>` -> the joined orders streamed, then each new or
+//!   changed one as it comes (beyond Kalix's sample).
 //!
 //! As in Kalix, creating again replaces what was created.
 

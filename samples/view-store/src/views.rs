@@ -164,6 +164,21 @@ impl CustomerOrdersView {
     )]
     pub fn joined(&self, customer_id: String) -> CustomerOrders;
 
+    /// The same orders streamed (NDJSON, or server-sent events), then each order that is new or
+    /// changed as it comes: a new order, a renamed product or a moved customer (beyond Kalix's
+    /// sample: an update stream over a join follows each table it reads).
+    #[get("/customer-orders-updates/<customer_id>")]
+    #[query(
+        "SELECT * \
+         FROM customers \
+         JOIN orders ON customers.customerId = orders.customerId \
+         JOIN products ON products.productId = orders.productId \
+         WHERE customers.customerId = :customer_id \
+         ORDER BY orders.createdTimestamp",
+        stream_updates = true
+    )]
+    pub fn joined_updates(&self, customer_id: String) -> QueryStream<CustomerOrder>;
+
     /// A customer with its orders (each with its product) nested, oldest first; 404 without
     /// orders.
     #[get("/nested-customer-orders/<customer_id>")]

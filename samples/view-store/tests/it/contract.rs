@@ -256,3 +256,63 @@ async fn bad_input_is_a_400_that_names_the_fault_and_unknown_ids_are_404() {
     assert_eq!(response.status(), 404, "renaming a product never created");
     testkit.stop().await;
 }
+
+#[tokio::test]
+async fn an_update_stream_over_a_join_sends_a_row_when_any_of_its_tables_changes() {
+    use futures_util::StreamExt;
+    let testkit = TestKit::start().await;
+    store(&testkit).await;
+    until(&testkit.url("/joined-customer-orders/C001"), |_, body| {
+        order_ids(&body["orders"]).len() == 2
+    })
+    .await;
+    let response = testkit
+        .get("/customer-orders-updates/C001")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    let mut next_row = async || -> Value {
+        loop {
+            if let Some(end) = text.find('\n') {
+                let line: String = text.drain(..=end).collect();
+                if !line.trim().is_empty() {
+                    return serde_json::from_str(&line).unwrap();
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), body.next())
+                .await
+                .expect("a row within 20 s")
+                .expect("the stream stays open")
+                .unwrap();
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    };
+    let now = [next_row().await, next_row().await];
+    assert_eq!(
+        now.map(|row| row["orderId"].clone()),
+        [json!("O1234"), json!("O5678")]
+    );
+
+    // The products table changes: the order of that product comes again, renamed.
+    let response = testkit
+        .put("/product/P987/change-name/Whatchamacallit%20Two")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let renamed = next_row().await;
+    assert_eq!(renamed["orderId"], "O5678");
+    assert_eq!(renamed["productName"], "Whatchamacallit Two");
+
+    // The orders table changes: a new order comes.
+    let (http, base) = (testkit.http(), testkit.base_url());
+    create(http, base, "/order/O9999/create", &order("P123", "C001", 3)).await;
+    let placed = next_row().await;
+    assert_eq!(placed["orderId"], "O9999");
+    assert_eq!(placed["productName"], "Super Duper Thingamajig");
+    testkit.stop().await;
+}

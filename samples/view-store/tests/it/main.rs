@@ -2,6 +2,7 @@
 //! inputs the contract does not list, its joined views across a SIGKILL, and two processes on
 //! one PostgreSQL database.
 
+mod api;
 mod contract;
 mod kill;
 mod two_processes;
