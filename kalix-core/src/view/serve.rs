@@ -347,9 +347,14 @@ fn fill(query: &Query, items: &[SelectItem], rows: &[Value], out: &mut Map<Strin
                 out.insert(alias.clone(), Value::Object(nested));
             }
             SelectItem::Collect { items, alias, .. } => {
+                // The tables the items read, once for the group (a join's only).
+                let mut tables = Vec::new();
+                if query.is_join() {
+                    item_tables(items, &mut tables);
+                }
                 let collected = rows
                     .iter()
-                    .filter_map(|row| element(query, items, row))
+                    .filter_map(|row| element(query, items, &tables, row))
                     .collect();
                 out.insert(alias.clone(), Value::Array(collected));
             }
@@ -361,16 +366,14 @@ fn fill(query: &Query, items: &[SelectItem], rows: &[Value], out: &mut Map<Strin
 /// One element of `collect(items)` from `row`: a table's row (`t.*`), a column's value (one
 /// column, whatever its alias), or an object of the items; `None` where an outer join found no
 /// partner in any table the items read (a null value of a row that is there is kept).
-fn element(query: &Query, items: &[SelectItem], row: &Value) -> Option<Value> {
-    if query.is_join() {
-        let mut tables = Vec::new();
-        item_tables(items, &mut tables);
-        if tables
+fn element(query: &Query, items: &[SelectItem], tables: &[&str], row: &Value) -> Option<Value> {
+    // `tables` (those the items read) is empty outside a join, where no row lacks a partner.
+    if !tables.is_empty()
+        && tables
             .iter()
             .all(|alias| row.get(*alias).is_none_or(Value::is_null))
-        {
-            return None;
-        }
+    {
+        return None;
     }
     Some(match items {
         [SelectItem::TableStar(alias, _)] if query.is_join() => {
