@@ -147,6 +147,10 @@ mod tests {
             dependencies: &dependencies,
             committer: GroupCommitter::start(Arc::clone(&store)),
             request_timeout: Duration::from_secs(30),
+            replication: crate::replication::Replication::new(
+                Arc::clone(&store),
+                Duration::from_secs(30),
+            ),
             broker: Arc::new(crate::broker::EmbeddedBroker {
                 store: Arc::clone(&store),
                 news: Arc::default(),

@@ -126,6 +126,14 @@ impl ComponentClient {
         E::client(self.clone(), entity_id.into())
     }
 
+    /// The typed client of replicated entity `E` with id `entity_id`.
+    pub fn replicated_entity<E: crate::replicated_entity::ReplicatedEntityComponent>(
+        &self,
+        entity_id: impl Into<String>,
+    ) -> E::Client {
+        E::client(self.clone(), entity_id.into())
+    }
+
     /// The typed client of event-sourced entity `E` with id `entity_id`.
     pub fn event_sourced_entity<E: crate::event_sourced_entity::EventSourcedComponent>(
         &self,

@@ -111,6 +111,8 @@ mod news;
 mod openapi;
 mod outcome;
 mod registry;
+pub mod replicated_entity;
+mod replication;
 mod runtime;
 mod service;
 mod startup;
@@ -159,13 +161,15 @@ pub use metrics;
 /// its methods.
 pub use kalix_macros::{
     acl, action, delete, event_handler, event_sourced_entity, get, grpc, jwt, on_startup, patch,
-    post, publish, put, query, settings, step, subscribe, value_entity, view, workflow,
+    post, publish, put, query, replicated_entity, settings, step, subscribe, value_entity, view,
+    workflow,
 };
 
 /// What a component module needs: `use kalix_core::prelude::*;`.
 pub mod prelude {
     pub use crate::action::{self, ActionContext, SideEffect};
     pub use crate::event_sourced_entity::{self, EventSourcedEntityContext};
+    pub use crate::replicated_entity::{self, ReplicatedEntityContext};
     pub use crate::value_entity::{self, ValueEntityContext};
     pub use crate::view::{self, QueryStream, UpdateContext};
     // `Settings` and `Recovery` are what a `#[settings]` method returns and configures.
@@ -179,6 +183,7 @@ pub mod prelude {
     };
     pub use kalix_macros::{
         acl, action, delete, event_handler, event_sourced_entity, get, grpc, jwt, on_startup,
-        patch, post, publish, put, query, settings, step, subscribe, value_entity, view, workflow,
+        patch, post, publish, put, query, replicated_entity, settings, step, subscribe,
+        value_entity, view, workflow,
     };
 }

@@ -21,6 +21,8 @@ pub enum ComponentKind {
     ValueEntity,
     /// An event-sourced entity.
     EventSourcedEntity,
+    /// A replicated entity.
+    ReplicatedEntity,
     /// A view: its query methods are its handlers.
     View,
     /// A workflow.
@@ -28,13 +30,14 @@ pub enum ComponentKind {
 }
 
 impl ComponentKind {
-    /// Its name in metrics and logs: `action`, `value_entity`, `event_sourced_entity`, `view`,
-    /// `workflow`.
+    /// Its name in metrics and logs: `action`, `value_entity`, `event_sourced_entity`,
+    /// `replicated_entity`, `view`, `workflow`.
     pub fn as_str(self) -> &'static str {
         match self {
             ComponentKind::Action => "action",
             ComponentKind::ValueEntity => "value_entity",
             ComponentKind::EventSourcedEntity => "event_sourced_entity",
+            ComponentKind::ReplicatedEntity => "replicated_entity",
             ComponentKind::View => "view",
             ComponentKind::Workflow => "workflow",
         }
@@ -46,6 +49,7 @@ impl ComponentKind {
             ComponentKind::Action | ComponentKind::View => false,
             ComponentKind::ValueEntity
             | ComponentKind::EventSourcedEntity
+            | ComponentKind::ReplicatedEntity
             | ComponentKind::Workflow => true,
         }
     }

@@ -16,6 +16,8 @@ pub struct ComponentEnv<'a> {
     pub(crate) committer: GroupCommitter,
     /// How long a request may take: how long an action's claim on an idempotency key holds.
     pub(crate) request_timeout: std::time::Duration,
+    /// This process's part in replicating replicated entities.
+    pub(crate) replication: Arc<crate::replication::Replication>,
     pub(crate) entities: EntitySettings,
     pub(crate) broker: Arc<dyn crate::broker::Broker>,
     /// The service's name, the source of what it publishes.

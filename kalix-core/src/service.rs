@@ -291,10 +291,13 @@ impl Service {
         crate::host::workflow::resume_watchdogs(&store, clock.as_ref(), &components).await;
         let (timers, timer_driver) =
             crate::timers::driver::TimerDriver::start(&store, &clock, &config, durable);
+        let replication =
+            crate::replication::Replication::new(Arc::clone(&store), config.request_timeout);
         let env = ComponentEnv {
             dependencies: &self.dependencies,
             committer,
             request_timeout: config.request_timeout,
+            replication: Arc::clone(&replication),
             store,
             entities: EntitySettings {
                 passivation_timeout: config.passivation_timeout,
@@ -371,6 +374,10 @@ impl Service {
             Box::new(retention),
         ];
         drivers.push(Box::new(crate::ingress::MetricsUpkeep));
+        drivers.extend(crate::replication::driver::driver(
+            replication,
+            Arc::clone(&env.store),
+        ));
         drivers.extend(jwks_refresher.map(|r| Box::new(r) as Box<dyn BackgroundDriver>));
         let drivers = RunningDrivers::start(drivers, &dispatcher);
         admin.health.running();

@@ -22,6 +22,7 @@ mod handler;
 mod keyed;
 mod options;
 mod readers;
+mod replicated_entity;
 mod route;
 pub(crate) mod value_entity;
 mod view;
@@ -148,6 +149,15 @@ fn misplaced(name: &str, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn value_entity(args: TokenStream, item: TokenStream) -> TokenStream {
     value_entity::expand(args.into(), item.into()).into()
+}
+
+/// Makes the methods of an `impl` block with route attributes the command handlers of a
+/// replicated entity, whose state is one replicated data type:
+/// `#[replicated_entity(type_id = "counter", id = "counter_id")]`. See
+/// `kalix_core::replicated_entity`.
+#[proc_macro_attribute]
+pub fn replicated_entity(args: TokenStream, item: TokenStream) -> TokenStream {
+    replicated_entity::expand(args.into(), item.into()).into()
 }
 
 /// Makes the methods of an `impl` block with route attributes the command handlers of an

@@ -114,6 +114,10 @@ pub trait EntityKind: Send + Sync + 'static {
     const COMPONENT_ID: &'static str;
     /// What the host keeps of a loaded entity between commands.
     type Memory: Send + 'static;
+    /// Whether one process at a time writes an entity: then, on a shared store, a read checks
+    /// that the entity did not move on another process. A kind whose processes all write
+    /// (replicated entities) hears of other processes' writes instead.
+    const SINGLE_WRITER: bool = true;
 
     /// Loads an entity from `store`: what is kept of it and its position (the version of its
     /// state, or its journal's last sequence number).
@@ -270,7 +274,7 @@ impl<K: EntityKind> EntityHost<K> {
                 // the entity's own write is in, if the entity moved since it was loaded, reload it
                 // and run the command again. (A write needs no such check: its position check at
                 // commit refuses a stale write.)
-                if shared {
+                if shared && K::SINGLE_WRITER {
                     if let Some(own) = resident.pending.clone() {
                         let _ = own.await;
                     }
@@ -362,7 +366,7 @@ impl<K: EntityKind> EntityHost<K> {
             let (memory, position) = self.kind.load(&*self.store, entity_id).await?;
             Ok(Resident::loaded(memory, position))
         };
-        let mut checked_elsewhere = !self.store.is_shared();
+        let mut checked_elsewhere = !self.store.is_shared() || !K::SINGLE_WRITER;
         loop {
             let cell = slot.lock_current(load).await?;
             let resident = cell.as_ref().expect("lock_current loads the entity");
@@ -384,6 +388,19 @@ impl<K: EntityKind> EntityHost<K> {
                 checked_elsewhere = true;
             }
         }
+    }
+
+    /// Marks entity `entity_id`, if it is in memory, to be loaded again before its next command
+    /// (once its own writes in flight are in).
+    pub(crate) fn reload_before_next(&self, entity_id: &str) {
+        if let Some(slot) = self.slots.get(entity_id) {
+            slot.stale.store(true, Ordering::Release);
+        }
+    }
+
+    /// Marks every entity in memory to be loaded again before its next command.
+    pub(crate) fn reload_all_before_next(&self) {
+        self.slots.mark_all_stale();
     }
 
     /// The store the entities are kept in.

@@ -37,6 +37,7 @@ pub(crate) fn keep_with(write: &mut Write, kept: KeptReply) {
         Write::State(state) => state.kept_reply = Some(kept),
         Write::Events(append) => append.kept_reply = Some(kept),
         Write::Reply(reply) => reply.kept = kept,
+        Write::Replica(write) => write.kept_reply = Some(kept),
     }
 }
 

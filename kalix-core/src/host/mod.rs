@@ -5,6 +5,7 @@ mod entity;
 mod entity_id;
 pub(crate) mod event_sourced;
 pub(crate) mod kept;
+pub(crate) mod replicated_entity;
 mod slots;
 pub(crate) mod value_entity;
 pub(crate) mod workflow;

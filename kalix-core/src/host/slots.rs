@@ -108,6 +108,25 @@ impl<M: Send + 'static> Slots<M> {
         &self.shards[(hash as usize) % self.shards.len()]
     }
 
+    /// The slot of `entity_id`, if it has one.
+    pub fn get(&self, entity_id: &str) -> Option<Arc<Slot<M>>> {
+        let shard = self
+            .shard(entity_id)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        shard.get(entity_id).cloned()
+    }
+
+    /// Marks every slot stale.
+    pub fn mark_all_stale(&self) {
+        for shard in &self.shards {
+            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            for slot in shard.values() {
+                slot.stale.store(true, Ordering::Release);
+            }
+        }
+    }
+
     /// The slot of `entity_id`, created (and the bound enforced) if it has none.
     pub fn get_or_insert(&self, entity_id: &str) -> Arc<Slot<M>> {
         let now = self.now();

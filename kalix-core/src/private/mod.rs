@@ -4,12 +4,14 @@
 
 mod action;
 mod event_sourced;
+mod replicated_entity;
 mod topics;
 mod value_entity;
 mod workflow;
 
 pub use action::*;
 pub use event_sourced::*;
+pub use replicated_entity::*;
 pub use topics::*;
 pub use value_entity::*;
 pub use workflow::*;
@@ -24,6 +26,7 @@ pub use crate::access::{Acl, ClaimCheck, ClaimRule, JwtRule, Matcher};
 pub use crate::call::Call;
 pub use crate::client::ComponentClient;
 pub use crate::dependencies::{Dependencies, MissingDependency};
+pub use crate::host::replicated_entity::{Replicas, ReplicatedEntityRuntime};
 pub use crate::host::value_entity::{StateRow, ValueEntityRuntime};
 pub use crate::invocation::Invocation;
 pub use crate::openapi::schema::{DescribedByName, DescribedBySchema, SchemaFn, SchemaProbe};
@@ -182,7 +185,7 @@ use crate::event_sourced_entity::EventSourcedComponent;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an entity's effect",
     label = "an entity handler returns its kind's `Effect`",
-    note = "a value entity handler returns `value_entity::Effect<State, Reply>`, an event-sourced one `event_sourced_entity::Effect<State, Event, Reply>`, or a type alias of either"
+    note = "a value entity handler returns `value_entity::Effect<State, Reply>`, an event-sourced one `event_sourced_entity::Effect<State, Event, Reply>`, a replicated one `replicated_entity::Effect<Data, Reply>`, or a type alias of one"
 )]
 pub trait EffectReply {
     /// What the handler replies with.
@@ -190,6 +193,10 @@ pub trait EffectReply {
 }
 
 impl<S, R> EffectReply for crate::value_entity::Effect<S, R> {
+    type Reply = R;
+}
+
+impl<D, R> EffectReply for crate::replicated_entity::Effect<D, R> {
     type Reply = R;
 }
 

@@ -68,6 +68,16 @@ pub trait Intercept: Send + Sync + 'static {
         inner.commit_news()
     }
 
+    /// [`ReplicaStore::load_replicas`]; by default, `inner`'s.
+    fn load_replicas(
+        &self,
+        inner: &dyn Store,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<Vec<super::ReplicaRow>, StoreError>> {
+        inner.load_replicas(type_id, entity_id)
+    }
+
     /// [`EntityStore::load`]; by default, `inner`'s.
     fn load(
         &self,
@@ -423,6 +433,30 @@ impl<I: Intercept> Store for Intercepted<I> {
     fn commit_news(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
         self.intercept.on_call("commit_news");
         self.intercept.commit_news(&*self.inner)
+    }
+}
+
+impl<I: Intercept> super::ReplicaStore for Intercepted<I> {
+    fn load_replicas(
+        &self,
+        type_id: &str,
+        entity_id: &str,
+    ) -> BoxFuture<'static, Result<Vec<super::ReplicaRow>, StoreError>> {
+        self.intercept.on_call("load_replicas");
+        self.intercept
+            .load_replicas(&*self.inner, type_id, entity_id)
+    }
+    /// Goes to the wrapped store as it is: no test double changes it.
+    fn replica_news(&self) -> Option<tokio::sync::broadcast::Receiver<super::ReplicaNews>> {
+        self.inner.replica_news()
+    }
+    /// Goes to the wrapped store as it is: no test double changes it.
+    fn confirm_replica_write(
+        &self,
+        token: u64,
+        replica: u64,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.inner.confirm_replica_write(token, replica)
     }
 }
 

@@ -12,6 +12,7 @@ mod group_commit;
 mod inspect;
 mod intercept;
 mod postgres;
+pub(crate) mod replica;
 mod schema;
 mod sqlite;
 mod timer;
@@ -30,6 +31,7 @@ pub use inspect::{
 };
 pub use intercept::{Intercept, Intercepted};
 pub use postgres::{PostgresStore, PostgresTimeouts};
+pub use replica::{ReplicaNews, ReplicaRow, ReplicaStore, ReplicaWrite};
 pub use sqlite::SqliteStore;
 pub use timer::{TimerOutcome, TimerRecord, TimerStart};
 pub use view_table::{ViewRowWrite, ViewRows, ViewTableSpec};
@@ -197,6 +199,8 @@ pub enum Write {
     Events(EventAppend),
     /// Keep a reply under its idempotency key, changing nothing else.
     Reply(ReplyWrite),
+    /// Replace a replica's row of a replicated entity.
+    Replica(ReplicaWrite),
 }
 
 impl Write {
@@ -212,6 +216,10 @@ impl Write {
                 .as_ref()
                 .map(|kept| (append.type_id.as_str(), append.entity_id.as_str(), kept)),
             Write::Reply(reply) => Some((&reply.type_id, &reply.entity_id, &reply.kept)),
+            Write::Replica(write) => write
+                .kept_reply
+                .as_ref()
+                .map(|kept| (write.type_id.as_str(), write.entity_id.as_str(), kept)),
         }
     }
 
@@ -220,8 +228,8 @@ impl Write {
         match self {
             Write::State(write) => write.follows_own_write = true,
             Write::Events(append) => append.follows_own_write = true,
-            // Checked against nothing: it changes no entity.
-            Write::Reply(_) => {}
+            // Checked against nothing: it changes no entity, or a row only its writer writes.
+            Write::Reply(_) | Write::Replica(_) => {}
         }
     }
 }
@@ -229,6 +237,12 @@ impl Write {
 impl From<StateWrite> for Write {
     fn from(write: StateWrite) -> Self {
         Write::State(write)
+    }
+}
+
+impl From<ReplicaWrite> for Write {
+    fn from(write: ReplicaWrite) -> Self {
+        Write::Replica(write)
     }
 }
 
@@ -379,13 +393,13 @@ impl std::error::Error for StoreError {}
 /// (`kalix_testkit::store_conformance`).
 ///
 /// Its methods are grouped by concern ([`EntityStore`], [`FeedStore`], [`LeaseStore`],
-/// [`ViewStore`], [`TimerStore`], and [`InspectStore`] for the admin API), each implemented in the backend's file of that concern; `Store`
+/// [`ViewStore`], [`TimerStore`], [`ReplicaStore`], and [`InspectStore`] for the admin API), each implemented in the backend's file of that concern; `Store`
 /// adds what concerns the store as a whole. A test double wraps a store and changes only what
 /// it tests with [`Intercepted`]. Through an `Arc<dyn Store>` every method is at hand; on a
 /// backend's own type (`SqliteStore`, `PostgresStore`) a method needs its concern's trait in
 /// scope (`use kalix_core::store::EntityStore;`).
 pub trait Store:
-    EntityStore + FeedStore + LeaseStore + ViewStore + TimerStore + InspectStore
+    EntityStore + FeedStore + LeaseStore + ViewStore + TimerStore + InspectStore + ReplicaStore
 {
     /// Whether other processes may write to this store too. Entity hosts then check an entity's
     /// version before replying to a read, so it sees writes acknowledged by other processes, and

@@ -9,6 +9,7 @@ pub(crate) enum ComponentKind {
     Action,
     ValueEntity,
     EventSourcedEntity,
+    ReplicatedEntity,
     /// A view's query methods (its update methods are read by the view's own model).
     View,
     /// A workflow's command handlers (its steps are read by the workflow's own model).
@@ -37,6 +38,7 @@ impl ComponentKind {
             ComponentKind::Action => "action",
             ComponentKind::ValueEntity => "value_entity",
             ComponentKind::EventSourcedEntity => "event_sourced_entity",
+            ComponentKind::ReplicatedEntity => "replicated_entity",
             ComponentKind::View => "view",
             ComponentKind::Workflow => "workflow",
         }
@@ -48,6 +50,7 @@ impl ComponentKind {
             ComponentKind::Action => "ActionContext",
             ComponentKind::ValueEntity => "ValueEntityContext",
             ComponentKind::EventSourcedEntity => "EventSourcedEntityContext",
+            ComponentKind::ReplicatedEntity => "ReplicatedEntityContext",
             // A query method takes its parameters alone.
             ComponentKind::View => "ViewQueryHasNoContext",
             ComponentKind::Workflow => "WorkflowContext",
@@ -61,6 +64,7 @@ impl ComponentKind {
             ComponentKind::View => Some("QueryStream"),
             ComponentKind::ValueEntity
             | ComponentKind::EventSourcedEntity
+            | ComponentKind::ReplicatedEntity
             | ComponentKind::Workflow => None,
         }
     }
@@ -74,6 +78,9 @@ impl ComponentKind {
             }
             ComponentKind::EventSourcedEntity => {
                 "`event_sourced_entity::Effect<State, Event, Reply>`, or an alias of it named `..Effect` once the `#[event_handler]` method names the state and event"
+            }
+            ComponentKind::ReplicatedEntity => {
+                "`replicated_entity::Effect<Data, Reply>` (the data is one of the replicated data types), or an alias of it named `..Effect` once the attribute names the data: `#[replicated_entity(.., state = Data)]`"
             }
             ComponentKind::View => {
                 "the row type, a `Vec` of it, a wrapper struct (`SELECT * AS field`) or `view::QueryStream<Row>`"
@@ -98,7 +105,9 @@ impl ComponentKind {
     pub fn effect_shape(self) -> EffectShape {
         match self {
             ComponentKind::Action | ComponentKind::View => EffectShape::Reply,
-            ComponentKind::ValueEntity => EffectShape::StateAndReply,
+            ComponentKind::ValueEntity | ComponentKind::ReplicatedEntity => {
+                EffectShape::StateAndReply
+            }
             ComponentKind::EventSourcedEntity => EffectShape::StateEventAndReply,
             ComponentKind::Workflow => EffectShape::WorkflowStateAndReply,
         }

@@ -207,6 +207,7 @@ fn key(write: &Write) -> (&str, &str) {
         Write::State(write) => (&write.type_id, &write.entity_id),
         Write::Events(append) => (&append.type_id, &append.entity_id),
         Write::Reply(reply) => (&reply.type_id, &reply.entity_id),
+        Write::Replica(write) => (&write.type_id, &write.entity_id),
     }
 }
 
@@ -247,6 +248,7 @@ async fn commit_in_order(
             let applied = match writes[index] {
                 Write::Events(append) => append_events(store, &mut transaction, append).await?,
                 Write::Reply(_) => Ok(0),
+                Write::Replica(write) => super::replica::write(store, &transaction, write).await?,
                 Write::State(_) => unreachable!("state writes go in runs"),
             };
             if let Some(kept) = kept

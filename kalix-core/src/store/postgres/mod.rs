@@ -54,6 +54,7 @@ mod inspect;
 mod kept;
 mod lease;
 mod notify;
+mod replica;
 mod timer;
 mod view;
 
@@ -110,6 +111,8 @@ pub struct PostgresStore {
     heard: Arc<tokio::sync::Notify>,
     /// Keeps the connection listening for commits; stopped with the last handle.
     _listener: Arc<notify::Listener>,
+    /// What the listener hears of replica writes (see `replica`).
+    replica_news: tokio::sync::broadcast::Sender<crate::store::ReplicaNews>,
     sql: Arc<Sql>,
     writer: i64,
     /// The schema, for view tables (named at start, not in [`Sql`]).
@@ -132,6 +135,7 @@ struct Sql {
     events_from: String,
     is_deleted: String,
     feed: feed::FeedSql,
+    replica: replica::ReplicaSql,
     /// Notifies the schema's channel (see `notify`).
     notify: String,
 }
@@ -191,6 +195,7 @@ impl Sql {
                 "SELECT 1 FROM {s}.event_deleted WHERE type_id = $1 AND entity_id = $2"
             ),
             feed: feed::FeedSql::new(s),
+            replica: replica::ReplicaSql::new(s),
         }
     }
 }
@@ -258,6 +263,11 @@ const MIGRATIONS: &[Migration<Step>] = &[
         version: 7,
         what: "the request digest, status and content type of a kept reply",
         apply: |transaction, schema| Box::pin(kept::add_reply_columns(transaction, schema)),
+    },
+    Migration {
+        version: 8,
+        what: "replicated entities' rows, one per replica",
+        apply: |transaction, schema| Box::pin(replica::create_table(transaction, schema)),
     },
 ];
 
@@ -446,7 +456,14 @@ impl PostgresStore {
         config.options(options.trim_end());
         config.connect_timeout(timeouts.pool);
         let heard = Arc::new(tokio::sync::Notify::new());
-        let listener = notify::listen(config.clone(), schema, Arc::clone(&heard));
+        // Bounded: a reader that falls behind is told it missed news and merges everything.
+        let (replica_news, _) = tokio::sync::broadcast::channel(4096);
+        let listener = notify::listen(
+            config.clone(),
+            schema,
+            Arc::clone(&heard),
+            replica_news.clone(),
+        );
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -478,6 +495,7 @@ impl PostgresStore {
             pool,
             heard,
             _listener: Arc::new(listener),
+            replica_news,
             sql: Arc::new(Sql::new(schema)),
             // Random, so no other process (or restart) records itself as this writer.
             writer: uuid::Uuid::new_v4().as_u64_pair().0 as i64,

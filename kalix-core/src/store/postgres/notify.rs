@@ -4,16 +4,22 @@
 //! polling the database. If the listening connection is lost it is opened again (consumers fall
 //! back to their slow poll meanwhile), and every reconnection wakes them once, for what was
 //! missed.
+//!
+//! The same connection listens to the replicas' channel, whose payloads tell which replicated
+//! entity another process wrote (see `replica`): they go to the process's replication driver,
+//! and a reconnection tells it that news may have been missed.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use crate::log_limit::LogLimit;
+use crate::store::ReplicaNews;
+use crate::store::replica::parse_news;
 
 /// The channel of a schema's commits (the schema is a checked identifier).
 pub(super) fn channel(schema: &str) -> String {
@@ -41,11 +47,26 @@ impl Drop for Listener {
     }
 }
 
-/// Listens on `schema`'s channel over a connection of its own, notifying `heard` at each
-/// notification (and at each (re)connection).
-pub(super) fn listen(config: tokio_postgres::Config, schema: &str, heard: Arc<Notify>) -> Listener {
-    let listen = format!("LISTEN {}", channel(schema));
+/// Listens on `schema`'s channels over a connection of its own, notifying `heard` at each
+/// commit notification (and at each (re)connection), and sending replica news to `replicas`.
+pub(super) fn listen(
+    config: tokio_postgres::Config,
+    schema: &str,
+    heard: Arc<Notify>,
+    replicas: broadcast::Sender<ReplicaNews>,
+) -> Listener {
+    let listen = format!(
+        "LISTEN {}; LISTEN {}",
+        channel(schema),
+        super::replica::channel(schema)
+    );
+    let replica_channel = super::replica::channel(schema);
     Listener(tokio::spawn(async move {
+        let heard = Heard {
+            commits: heard,
+            replicas,
+            replica_channel,
+        };
         loop {
             if let Err(error) = listen_once(&config, &listen, &heard).await
                 && let Some(left_out) = LISTEN_FAILED.admit()
@@ -57,11 +78,18 @@ pub(super) fn listen(config: tokio_postgres::Config, schema: &str, heard: Arc<No
     }))
 }
 
+/// Where what the listener hears goes.
+struct Heard {
+    commits: Arc<Notify>,
+    replicas: broadcast::Sender<ReplicaNews>,
+    replica_channel: String,
+}
+
 /// One listening connection, until it fails.
 async fn listen_once(
     config: &tokio_postgres::Config,
     listen: &str,
-    heard: &Notify,
+    heard: &Heard,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = config.connect(NoTls).await?;
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx)).boxed();
@@ -82,10 +110,18 @@ async fn listen_once(
         }
     }
     // Whatever was committed while no connection listened.
-    heard.notify_waiters();
+    heard.commits.notify_waiters();
+    let _ = heard.replicas.send(ReplicaNews::Missed);
     while let Some(message) = messages.next().await {
-        if let AsyncMessage::Notification(_) = message? {
-            heard.notify_waiters();
+        if let AsyncMessage::Notification(notification) = message? {
+            if notification.channel() == heard.replica_channel {
+                if let Some(news) = parse_news(notification.payload()) {
+                    // No receiver: no replicated entity listens in this process.
+                    let _ = heard.replicas.send(news);
+                }
+            } else {
+                heard.commits.notify_waiters();
+            }
         }
     }
     Ok(())

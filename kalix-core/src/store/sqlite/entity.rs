@@ -58,6 +58,7 @@ impl EntityStore for SqliteStore {
                         Write::State(state) => write_state(&transaction, state),
                         Write::Events(append) => journal::append_events(&transaction, append),
                         Write::Reply(_) => Ok(Ok(0)),
+                        Write::Replica(write) => super::replica::write(&transaction, write),
                     })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;

@@ -21,6 +21,7 @@ mod journal;
 mod kept;
 mod lease;
 mod outside;
+mod replica;
 mod timer;
 mod view;
 
@@ -226,6 +227,11 @@ const MIGRATIONS: &[Migration<Step>] = &[
         version: 9,
         what: "the request digest, status and content type of a kept reply",
         apply: |c| c.execute_batch(kept::REPLY_COLUMNS).map_err(sqlite_error),
+    },
+    Migration {
+        version: 10,
+        what: "replicated entities' rows, one per replica",
+        apply: |c| c.execute_batch(replica::SCHEMA).map_err(sqlite_error),
     },
 ];
 

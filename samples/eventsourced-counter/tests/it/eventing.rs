@@ -310,7 +310,9 @@ async fn on_nats_streams_made_again_are_noticed_and_read_from_their_start() {
     headers.insert("ce-type", "IncreaseCounter");
     headers.insert("ce-id", "after-reset-1");
     headers.insert("Content-Type", "application/json");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    // The service's reader finds the stream gone on its next read; reads that fail meanwhile
+    // (the streams are deleted one by one) back off 1 s, 2 s, 4 s, .. up to 30 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
     loop {
         let published = jetstream
             .publish_with_headers(

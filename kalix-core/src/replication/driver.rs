@@ -1,0 +1,106 @@
+//! The replication driver, on a store other processes share: hands what the store hears of
+//! other processes' replica writes to `Replication`, and keeps this process's lease, by which
+//! processes count each other for `Majority` and `All` writes.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::{broadcast, watch};
+
+use super::Replication;
+use crate::background::BackgroundDriver;
+use crate::dispatch::Dispatcher;
+use crate::eventing::delivery::{LEASE_RENEW, LEASE_TTL, pause};
+use crate::store::{ReplicaNews, Store};
+
+/// The prefix of the leases by which processes hosting replicated entities count each other.
+const PROCESS_LEASE: &str = "process:replicas:";
+
+/// The driver of `replication` over `store`, if the store is shared and hears news.
+pub(crate) fn driver(
+    replication: Arc<Replication>,
+    store: Arc<dyn Store>,
+) -> Option<Box<dyn BackgroundDriver>> {
+    if !replication.hosts_any() {
+        return None;
+    }
+    let news = store.replica_news()?;
+    Some(Box::new(ReplicationDriver {
+        replication,
+        store,
+        news,
+    }))
+}
+
+struct ReplicationDriver {
+    replication: Arc<Replication>,
+    store: Arc<dyn Store>,
+    news: broadcast::Receiver<ReplicaNews>,
+}
+
+impl BackgroundDriver for ReplicationDriver {
+    fn name(&self) -> &'static str {
+        "replication"
+    }
+
+    fn run(
+        self: Box<Self>,
+        _dispatcher: Arc<Dispatcher>,
+        stopping: watch::Receiver<bool>,
+    ) -> BoxFuture<'static, ()> {
+        let ReplicationDriver {
+            replication,
+            store,
+            mut news,
+        } = *self;
+        let lease = tokio::spawn(keep_lease(
+            Arc::clone(&replication),
+            store,
+            stopping.clone(),
+        ));
+        let mut stopping = stopping;
+        Box::pin(async move {
+            // Whatever was written before this process listened.
+            replication.heard(ReplicaNews::Missed).await;
+            loop {
+                let heard = tokio::select! {
+                    heard = news.recv() => heard,
+                    _ = stopping.wait_for(|stopping| *stopping) => break,
+                };
+                match heard {
+                    Ok(heard) => replication.heard(heard).await,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        replication.heard(ReplicaNews::Missed).await;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+            let _ = lease.await;
+        })
+    }
+}
+
+/// Keeps this process's lease and counts the live processes, until the service stops; then
+/// gives the lease up.
+async fn keep_lease(
+    replication: Arc<Replication>,
+    store: Arc<dyn Store>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let owner = replication.replica();
+    let name = format!("{PROCESS_LEASE}{owner:016x}");
+    loop {
+        let alive = async {
+            store.lease(&name, owner, LEASE_TTL).await?;
+            store.count_leases(PROCESS_LEASE).await
+        };
+        match alive.await {
+            Ok(alive) => replication.set_live(alive),
+            Err(error) => tracing::warn!(%error, "counting the service's replicas failed"),
+        }
+        if pause(&mut stopping, LEASE_RENEW).await.is_err() {
+            let _ = store.release_lease(&name, owner).await;
+            return;
+        }
+    }
+}
