@@ -131,7 +131,29 @@ pub async fn load_with(
     budget: Budget,
     make: MakeRequest,
 ) -> Figures {
-    drive(address, connections, budget, make, false).await
+    drive(address, connections, budget, make, false, false).await
+}
+
+/// Answers that were not a 2xx, in [`load_lenient`] runs (not counted in their figures).
+pub static REFUSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// As [`load`], counting an answer that is not a 2xx in [`REFUSED`] (and not in the figures)
+/// instead of failing: for a load that may be refused, such as a contended entity's.
+pub async fn load_lenient(
+    address: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    make: MakeRequest,
+) -> Figures {
+    drive(
+        address,
+        connections,
+        Budget::Time(duration),
+        make,
+        false,
+        true,
+    )
+    .await
 }
 
 /// As [`load`], every request with an `Idempotency-Key` of its own (never used before in the
@@ -142,7 +164,15 @@ pub async fn load_keyed(
     duration: Duration,
     make: MakeRequest,
 ) -> Figures {
-    drive(address, connections, Budget::Time(duration), make, true).await
+    drive(
+        address,
+        connections,
+        Budget::Time(duration),
+        make,
+        true,
+        false,
+    )
+    .await
 }
 
 async fn drive(
@@ -151,6 +181,7 @@ async fn drive(
     budget: Budget,
     make: MakeRequest,
     keyed: bool,
+    lenient: bool,
 ) -> Figures {
     static KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let started = Instant::now();
@@ -189,6 +220,10 @@ async fn drive(
                     let response = sender.send_request(request).await.expect("request");
                     let status = response.status();
                     response.into_body().collect().await.expect("body");
+                    if lenient && !status.is_success() {
+                        REFUSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        continue;
+                    }
                     assert!(status.is_success(), "{status}");
                     latencies.push(sent.elapsed());
                 }

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`components`] | handlers and their arguments, effects, the component client, idempotency keys, value and event-sourced entities, start-up hooks, dependencies, bad input |
 //! | [`eventing`] | subscriptions to entities and topics, publishing, brokers, streams between services, retention |
+//! | [`replicated_entities`] | state every process changes at once: the replicated data types, write consistency, what a read may miss, the replica simulator |
 //! | [`views`] | tables fed by entities, events, topics and streams; the query language; paging and streams |
 //! | [`timers`] | durable, named, cancelable calls for later; the clock tests control |
 //! | [`workflows`] | durable multi-step processes: steps, timeouts, recovery, compensation |
@@ -22,6 +23,9 @@ pub mod components {}
 
 #[doc = include_str!("eventing.md")]
 pub mod eventing {}
+
+#[doc = include_str!("replicated_entities.md")]
+pub mod replicated_entities {}
 
 #[doc = include_str!("views.md")]
 pub mod views {}

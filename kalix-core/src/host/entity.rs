@@ -398,6 +398,30 @@ impl<K: EntityKind> EntityHost<K> {
         }
     }
 
+    /// Whether entity `entity_id` has a slot.
+    pub(crate) fn is_resident(&self, entity_id: &str) -> bool {
+        self.slots.get(entity_id).is_some()
+    }
+
+    /// Changes what is kept of entity `entity_id` with `change`, if it is loaded and current (a
+    /// stale one is loaded again before its next command anyway); waits for the entity's lock.
+    pub(crate) async fn update_resident(
+        &self,
+        entity_id: &str,
+        change: impl FnOnce(&mut K::Memory),
+    ) {
+        let Some(slot) = self.slots.get(entity_id) else {
+            return;
+        };
+        let mut cell = slot.cell.lock().await;
+        if slot.stale.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(resident) = cell.as_mut() {
+            change(&mut resident.memory);
+        }
+    }
+
     /// Marks every entity in memory to be loaded again before its next command.
     pub(crate) fn reload_all_before_next(&self) {
         self.slots.mark_all_stale();

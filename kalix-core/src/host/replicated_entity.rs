@@ -21,6 +21,7 @@
 //! merged copy, which is the trade this kind makes for writes without conflicts.
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use super::entity::{Decision, EntityHost, EntityKind, Persist, StoredPosition};
@@ -151,21 +152,24 @@ impl<E: ReplicatedEntityComponent> EntityHost<Replicas<E>> {
                 })
             })
             .await;
-        match confirm {
-            Some((consistency, token)) if !outcome.is_failure() && !outcome.is_replayed() => {
-                let timeout = self.kind().replication.confirm_timeout();
-                match replication.taken_in(token, consistency, timeout).await {
-                    Ok(()) => outcome,
-                    Err(missing) => HandlerOutcome::error(CallError::new(
-                        ErrorCode::SERVICE_UNAVAILABLE,
-                        format!(
-                            "the update of {} '{entity_id}' is applied on this process and will still reach the others, but {missing} of them did not confirm it in time ({consistency:?} consistency)",
-                            E::TYPE_ID
-                        ),
-                    )),
-                }
-            }
-            _ => outcome,
+        let Some((consistency, token)) = confirm else {
+            return outcome;
+        };
+        if outcome.is_failure() || outcome.is_replayed() {
+            // Not written (or written by the first run): no one is to confirm it.
+            replication.forget_token(token);
+            return outcome;
+        }
+        let timeout = replication.confirm_timeout();
+        match replication.taken_in(token, consistency, timeout).await {
+            Ok(()) => outcome,
+            Err(missing) => HandlerOutcome::error(CallError::new(
+                ErrorCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the update of {} '{entity_id}' is applied on this process and will still reach the others, but {missing} of them did not confirm it in time ({consistency:?} consistency)",
+                    E::TYPE_ID
+                ),
+            )),
         }
     }
 }
@@ -192,8 +196,30 @@ fn serialized<E: ReplicatedEntityComponent>(
 }
 
 impl<E: ReplicatedEntityComponent> crate::replication::ReplicaCopies for EntityHost<Replicas<E>> {
-    fn changed_elsewhere(&self, entity_id: &str) {
-        self.reload_before_next(entity_id);
+    fn changed_elsewhere<'a>(&'a self, entity_id: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if !self.is_resident(entity_id) {
+                // Loaded from the store, with the write, when it is next used.
+                return;
+            }
+            // Read outside the entity's lock; joined in under it. Merging never loses this
+            // process's own changes (in flight or not), so nothing waits for them.
+            let me = self.kind().replication.replica();
+            let rows = match self.store().load_replicas(E::TYPE_ID, entity_id).await {
+                Ok(rows) => rows,
+                Err(_) => return self.reload_before_next(entity_id),
+            };
+            let mut others = Vec::with_capacity(rows.len());
+            for row in rows.into_iter().filter(|row| row.replica != me) {
+                match serde_json::from_slice::<StoredReplica<E::State>>(&row.payload) {
+                    Ok(stored) => others.push((stored.data, stored.deleted)),
+                    Err(_) => return self.reload_before_next(entity_id),
+                }
+            }
+            let others = Replica::merged(me, others);
+            self.update_resident(entity_id, |memory| memory.merge(&others))
+                .await;
+        })
     }
 
     fn all_changed_elsewhere(&self) {

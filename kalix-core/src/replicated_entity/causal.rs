@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The id of a replica: one process of the service (one for the whole SQLite store).
@@ -108,61 +109,104 @@ impl DotContext {
     }
 }
 
-/// A causal state: entries and the context of dots it has seen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "K: Serialize, V: Serialize",
-    deserialize = "K: Deserialize<'de> + Ord, V: Deserialize<'de>"
-))]
-pub struct Causal<K, V> {
-    #[serde(default, skip_serializing_if = "Entries::is_empty")]
-    pub entries: Entries<K, V>,
+/// What a causal state keeps beside its context: entries tagged with dots, possibly nested in
+/// maps. Joining two takes each side's context, which says what each has seen.
+pub trait DotStore:
+    Clone + Default + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// Joins `other` (whose context is `theirs`) into this store (whose context is `ours`);
+    /// the contexts are joined by the caller, after.
+    fn join(&mut self, ours: &DotContext, other: &Self, theirs: &DotContext);
+    /// Every dot it holds.
+    fn dots(&self) -> Vec<Dot>;
+    /// Whether it holds nothing.
+    fn is_empty(&self) -> bool;
+}
+
+/// A causal state: a store and the context of dots it has seen.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(bound(serialize = "S: DotStore", deserialize = "S: DotStore"))]
+pub struct Causal<S> {
+    #[serde(default, skip_serializing_if = "DotStore::is_empty")]
+    pub store: S,
     #[serde(default)]
     pub context: DotContext,
 }
 
-impl<K, V> Default for Causal<K, V> {
-    fn default() -> Self {
+impl<S: DotStore> Causal<S> {
+    /// Joins `other` into this state.
+    pub fn merge(&mut self, other: &Self) {
+        self.store.join(&self.context, &other.store, &other.context);
+        self.context.join(&other.context);
+    }
+
+    /// The delta that removes everything this state holds.
+    pub fn clear_delta(&self) -> Self {
         Self {
-            entries: Entries::default(),
-            context: DotContext::default(),
+            store: S::default(),
+            context: DotContext::of(self.store.dots()),
         }
     }
 }
 
-impl<K: Ord + Clone, V: Clone + PartialEq> Causal<K, V> {
-    /// Joins `other` into this state.
-    pub fn merge(&mut self, other: &Self) {
-        self.entries
-            .merge(&self.context, &other.entries, &other.context);
-        self.context.join(&other.context);
-    }
-
-    /// The delta that sets `replica`'s entry of `key` to `value`; with `replace`, it also
-    /// removes the entries of `key` this state has (of every replica).
+impl<K: EntryKey, V: EntryValue> Causal<Entries<K, V>> {
+    /// The delta that sets `replica`'s entry of `key` to `value`, superseding the entries of
+    /// `key` this state has for which `supersedes` holds (by replica), and always
+    /// `replica`'s own.
     ///
-    /// The delta's context holds the dot of the entry it supersedes (`replica`'s of `key`), so
-    /// the supersession holds wherever the delta arrives, in whatever order.
-    pub fn put_delta(&self, replica: ReplicaId, key: K, value: V, replace: bool) -> Self {
+    /// The delta's context holds the dots of the entries it supersedes, so the supersession
+    /// holds wherever the delta arrives, in whatever order.
+    pub fn put_delta(
+        &self,
+        replica: ReplicaId,
+        key: K,
+        value: V,
+        supersedes: impl Fn(ReplicaId, &V) -> bool,
+    ) -> Self {
         let dot = self.context.peek_next(replica);
-        let superseded = self
-            .entries
-            .dots_of(&key)
-            .into_iter()
-            .filter(|seen| replace || seen.replica == replica);
+        let superseded: Vec<Dot> = self
+            .store
+            .map
+            .range((key.clone(), ReplicaId::MIN)..=(key.clone(), ReplicaId::MAX))
+            .filter(|((_, by), (_, old))| *by == replica || supersedes(*by, old))
+            .map(|((_, by), (counter, _))| Dot {
+                replica: *by,
+                counter: *counter,
+            })
+            .collect();
         Self {
-            context: DotContext::of(superseded.chain([dot])),
-            entries: Entries::one(key, dot, value),
+            context: DotContext::of(superseded.into_iter().chain([dot])),
+            store: Entries::one(key, dot, value),
         }
     }
 
     /// The delta that removes every entry of `key` this state has.
     pub fn remove_delta(&self, key: &K) -> Self {
         Self {
-            entries: Entries::default(),
-            context: DotContext::of(self.entries.dots_of(key)),
+            store: Entries::default(),
+            context: DotContext::of(self.store.dots_of(key)),
         }
     }
+}
+
+/// What an entry's key needs.
+pub trait EntryKey:
+    Clone + Ord + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+}
+impl<T: Clone + Ord + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static>
+    EntryKey for T
+{
+}
+
+/// What an entry's value needs.
+pub trait EntryValue:
+    Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+}
+impl<T: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static>
+    EntryValue for T
+{
 }
 
 /// Entries keyed by `K`, one per key and replica, each tagged with the dot of the write that
@@ -192,7 +236,7 @@ impl<K, V> Entries<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone + PartialEq> Entries<K, V> {
+impl<K: EntryKey, V: EntryValue> Entries<K, V> {
     /// Entries holding one entry: `dot.replica`'s of `key`.
     pub fn one(key: K, dot: Dot, value: V) -> Self {
         Self {
@@ -235,9 +279,7 @@ impl<K: Ord + Clone, V: Clone + PartialEq> Entries<K, V> {
             .map(|((key, replica), (_, value))| (key, *replica, value))
     }
 
-    /// Joins `other` (whose context is `theirs`) into these entries (whose context is `ours`);
-    /// the contexts are joined by the caller, after.
-    pub fn merge(&mut self, ours: &DotContext, other: &Self, theirs: &DotContext) {
+    fn join_entries(&mut self, ours: &DotContext, other: &Self, theirs: &DotContext) {
         // Entries only we have, that the other side saw: it removed them.
         self.map.retain(|(key, replica), (counter, _)| {
             let dot = Dot {
@@ -265,6 +307,64 @@ impl<K: Ord + Clone, V: Clone + PartialEq> Entries<K, V> {
                 }
             }
         }
+    }
+}
+
+impl<K: EntryKey, V: EntryValue> DotStore for Entries<K, V> {
+    fn join(&mut self, ours: &DotContext, other: &Self, theirs: &DotContext) {
+        self.join_entries(ours, other, theirs);
+    }
+
+    fn dots(&self) -> Vec<Dot> {
+        self.map
+            .iter()
+            .map(|((_, replica), (counter, _))| Dot {
+                replica: *replica,
+                counter: *counter,
+            })
+            .collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Stores by key: a map whose values are causal stores sharing the map's context (a
+/// `ReplicatedMap`'s values). A key whose store is empty is absent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Serialize, S: Serialize",
+    deserialize = "K: DeserializeOwned + Ord, S: DeserializeOwned"
+))]
+pub struct MapStore<K, S>(#[serde(with = "pairs")] pub BTreeMap<K, S>);
+
+impl<K, S> Default for MapStore<K, S> {
+    fn default() -> Self {
+        Self(BTreeMap::new())
+    }
+}
+
+impl<K: EntryKey, S: DotStore> DotStore for MapStore<K, S> {
+    fn join(&mut self, ours: &DotContext, other: &Self, theirs: &DotContext) {
+        let empty = S::default();
+        let keys: BTreeSet<K> = self.0.keys().chain(other.0.keys()).cloned().collect();
+        for key in keys {
+            let theirs_store = other.0.get(&key).unwrap_or(&empty);
+            let mine = self.0.entry(key.clone()).or_default();
+            mine.join(ours, theirs_store, theirs);
+            if mine.is_empty() {
+                self.0.remove(&key);
+            }
+        }
+    }
+
+    fn dots(&self) -> Vec<Dot> {
+        self.0.values().flat_map(DotStore::dots).collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 

@@ -14,6 +14,7 @@
 //! | [`ReplicatedCounterMap<K>`] | a counter per key |
 //! | [`ReplicatedRegisterMap<K, V>`] | a register per key |
 //! | [`ReplicatedMultiMap<K, V>`] | a set of values per key |
+//! | [`ReplicatedMap<K, D>`] | replicated data per key (a counter, a set, another map..) |
 //! | [`ReplicatedVote`] | each replica's vote: at least one, majority, unanimous |
 //!
 //! **How it runs.** Each process is a replica with its own id (on SQLite, whose file one process
@@ -26,12 +27,12 @@
 //! or all of the live processes have taken it in (`Majority`, `All`; a timeout answers 503, the
 //! update applied here and still to reach the others).
 //!
-//! **What a read may miss.** A read on one process sees the updates of the others once they
-//! have taken them in: at once after a `Majority` or `All` update, usually within milliseconds
-//! after a `Local` one, and at the latest within a second (processes also poll). Use this kind
-//! where many processes change one entity at once (counters, presence, votes, carts many
-//! devices edit) and a read may lag; use a value or event-sourced entity where a command must
-//! see every earlier one.
+//! **What a read may miss.** A read on one process sees the updates of the others once it has
+//! heard of them: at once after a `Majority` or `All` update, usually within milliseconds after a
+//! `Local` one (a process whose listening connection was lost merges every copy when it is
+//! back). Use this kind where many processes change one entity at once (counters, presence,
+//! votes, carts many devices edit) and a read may lag; use a value or event-sourced entity where
+//! a command must see every earlier one.
 //!
 //! **Delete** is for good: the entity's rows become a tombstone that wins every merge, and
 //! later commands to its id are refused (a read with 404, a change with 400).
@@ -71,8 +72,8 @@ mod effect;
 pub use causal::ReplicaId;
 pub use component::ReplicatedEntityComponent;
 pub use data::{
-    Clock, ReplicatedCounter, ReplicatedCounterMap, ReplicatedData, ReplicatedMultiMap,
-    ReplicatedRegister, ReplicatedRegisterMap, ReplicatedSet, ReplicatedVote,
+    Clock, MapKey, Nested, ReplicatedCounter, ReplicatedCounterMap, ReplicatedData, ReplicatedMap,
+    ReplicatedMultiMap, ReplicatedRegister, ReplicatedRegisterMap, ReplicatedSet, ReplicatedVote,
 };
 pub use effect::{DataChange, Effect, OnSuccess, Ran, Replica, WriteConsistency};
 

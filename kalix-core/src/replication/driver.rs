@@ -13,6 +13,9 @@ use crate::dispatch::Dispatcher;
 use crate::eventing::delivery::{LEASE_RENEW, LEASE_TTL, pause};
 use crate::store::{ReplicaNews, Store};
 
+/// At most this many notices are merged together.
+const MAX_BATCH: usize = 1024;
+
 /// The prefix of the leases by which processes hosting replicated entities count each other.
 const PROCESS_LEASE: &str = "process:replicas:";
 
@@ -61,19 +64,28 @@ impl BackgroundDriver for ReplicationDriver {
         let mut stopping = stopping;
         Box::pin(async move {
             // Whatever was written before this process listened.
-            replication.heard(ReplicaNews::Missed).await;
+            replication.heard(vec![ReplicaNews::Missed]).await;
             loop {
                 let heard = tokio::select! {
                     heard = news.recv() => heard,
                     _ = stopping.wait_for(|stopping| *stopping) => break,
                 };
-                match heard {
-                    Ok(heard) => replication.heard(heard).await,
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        replication.heard(ReplicaNews::Missed).await;
-                    }
+                let mut batch = match heard {
+                    Ok(heard) => vec![heard],
+                    Err(broadcast::error::RecvError::Lagged(_)) => vec![ReplicaNews::Missed],
                     Err(broadcast::error::RecvError::Closed) => break,
+                };
+                // What came meanwhile, merged together: a hot entity is read once per batch.
+                while batch.len() < MAX_BATCH {
+                    match news.try_recv() {
+                        Ok(heard) => batch.push(heard),
+                        Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                            batch.push(ReplicaNews::Missed)
+                        }
+                        Err(_) => break,
+                    }
                 }
+                replication.heard(batch).await;
             }
             let _ = lease.await;
         })

@@ -19,8 +19,12 @@ use crate::store::{ReplicaNews, Store};
 
 /// An entity type's copies, which other processes' writes make stale.
 pub(crate) trait ReplicaCopies: Send + Sync {
-    /// Another process wrote entity `entity_id`: merge it again before its next command.
-    fn changed_elsewhere(&self, entity_id: &str);
+    /// Another process wrote entity `entity_id`: merge what is stored into the copy in memory,
+    /// if there is one.
+    fn changed_elsewhere<'a>(
+        &'a self,
+        entity_id: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, ()>;
     /// Other processes may have written any entity (news were missed).
     fn all_changed_elsewhere(&self);
 }
@@ -92,6 +96,11 @@ impl Replication {
         token
     }
 
+    /// Drops the token of a write that was not made.
+    pub(crate) fn forget_token(&self, token: u64) {
+        lock(&self.waiting).remove(&token);
+    }
+
     /// The live processes counted by the driver.
     pub(crate) fn set_live(&self, live: u64) {
         self.live.store(live.max(1), Ordering::Relaxed);
@@ -144,43 +153,55 @@ impl Replication {
         }
     }
 
-    /// What the store heard from other processes.
-    pub(crate) async fn heard(&self, news: ReplicaNews) {
-        match news {
-            ReplicaNews::Changed {
-                type_id,
-                entity_id,
-                replica,
-                token,
-            } => {
-                if replica == self.replica {
-                    return;
+    /// What the store heard from other processes, in a batch: each entity another process
+    /// wrote is merged once (its rows read again and joined into the copy in memory, if there
+    /// is one), then the writes waiting for confirmations are confirmed.
+    pub(crate) async fn heard(&self, batch: Vec<ReplicaNews>) {
+        let mut changed: Vec<(String, String)> = Vec::new();
+        let mut tokens = Vec::new();
+        for news in batch {
+            match news {
+                ReplicaNews::Changed {
+                    type_id,
+                    entity_id,
+                    replica,
+                    token,
+                } => {
+                    if replica == self.replica {
+                        continue;
+                    }
+                    let entity = (type_id, entity_id);
+                    if !changed.contains(&entity) {
+                        changed.push(entity);
+                    }
+                    tokens.extend(token);
                 }
-                if let Some(copies) = self.copies_of(&type_id) {
-                    copies.changed_elsewhere(&entity_id);
+                ReplicaNews::Confirmed { token, replica } => {
+                    if let Some(waiting) = lock(&self.waiting).get_mut(&token) {
+                        waiting.confirmed_by.insert(replica);
+                        waiting.heard.notify_waiters();
+                    }
                 }
-                if let Some(token) = token {
-                    // Confirmed once marked: this process's next command merges it.
-                    if let Err(error) = self.store.confirm_replica_write(token, self.replica).await
-                    {
-                        tracing::warn!(%error, "confirming a replicated write failed");
+                ReplicaNews::Missed => {
+                    let copies: Vec<_> = lock(&self.copies)
+                        .values()
+                        .filter_map(Weak::upgrade)
+                        .collect();
+                    for copies in copies {
+                        copies.all_changed_elsewhere();
                     }
                 }
             }
-            ReplicaNews::Confirmed { token, replica } => {
-                if let Some(waiting) = lock(&self.waiting).get_mut(&token) {
-                    waiting.confirmed_by.insert(replica);
-                    waiting.heard.notify_waiters();
-                }
+        }
+        for (type_id, entity_id) in changed {
+            if let Some(copies) = self.copies_of(&type_id) {
+                copies.changed_elsewhere(&entity_id).await;
             }
-            ReplicaNews::Missed => {
-                let copies: Vec<_> = lock(&self.copies)
-                    .values()
-                    .filter_map(Weak::upgrade)
-                    .collect();
-                for copies in copies {
-                    copies.all_changed_elsewhere();
-                }
+        }
+        // Confirmed once merged: a read here sees the write now.
+        for token in tokens {
+            if let Err(error) = self.store.confirm_replica_write(token, self.replica).await {
+                tracing::warn!(%error, "confirming a replicated write failed");
             }
         }
     }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{HasState, Local, replicated_data};
-use crate::replicated_entity::causal::Causal;
+use crate::replicated_entity::causal::{Causal, Entries};
 
 /// A counter: each replica keeps its own increments and decrements, and the value is their
 /// sum. Concurrent changes all count.
@@ -17,14 +17,14 @@ use crate::replicated_entity::causal::Causal;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ReplicatedCounter {
-    state: Causal<(), Totals>,
+    state: Causal<Entries<(), Totals>>,
     #[serde(skip)]
-    local: Local<Causal<(), Totals>>,
+    local: Local<Causal<Entries<(), Totals>>>,
 }
 
 /// One replica's increments and decrements.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Totals {
+pub struct Totals {
     #[serde(rename = "i")]
     pub up: u64,
     #[serde(rename = "d")]
@@ -74,7 +74,7 @@ impl Totals {
 }
 
 impl HasState for ReplicatedCounter {
-    type State = Causal<(), Totals>;
+    type Store = Entries<(), Totals>;
 }
 
 replicated_data!(ReplicatedCounter where);
@@ -82,7 +82,7 @@ replicated_data!(ReplicatedCounter where);
 impl ReplicatedCounter {
     /// The counter's value.
     pub fn value(&self) -> i64 {
-        Totals::value(self.state.entries.iter().map(|(_, _, totals)| totals))
+        Totals::value(self.state.store.iter().map(|(_, _, totals)| totals))
     }
 
     /// The counter increased by `by` (decreased if it is negative).
@@ -97,7 +97,7 @@ impl ReplicatedCounter {
 
     fn change(&self, to: impl FnOnce(Totals) -> Totals) -> Self {
         let me = self.me();
-        let mine = self.state.entries.get(&(), me).copied().unwrap_or_default();
-        self.changed(self.state.put_delta(me, (), to(mine), false))
+        let mine = self.state.store.get(&(), me).copied().unwrap_or_default();
+        self.changed(self.state.put_delta(me, (), to(mine), |_, _| false))
     }
 }

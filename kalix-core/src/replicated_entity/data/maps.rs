@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::counter::Totals;
 use super::{HasState, Local, replicated_data};
-use crate::replicated_entity::causal::Causal;
+use crate::replicated_entity::causal::{Causal, Entries};
 
 /// What every key and value of a replicated map needs.
 pub trait MapKey:
@@ -23,9 +23,9 @@ macro_rules! map_type {
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
         #[serde(transparent, bound(serialize = "", deserialize = ""))]
         pub struct $name<$($param: MapKey),*> {
-            state: Causal<$key, $value>,
+            state: Causal<Entries<$key, $value>>,
             #[serde(skip)]
-            local: Local<Causal<$key, $value>>,
+            local: Local<Causal<Entries<$key, $value>>>,
         }
 
         impl<$($param: MapKey),*> Default for $name<$($param),*> {
@@ -38,7 +38,7 @@ macro_rules! map_type {
         }
 
         impl<$($param: MapKey),*> HasState for $name<$($param),*> {
-            type State = Causal<$key, $value>;
+            type Store = Entries<$key, $value>;
         }
 
         replicated_data!($name<$($param),*> where $($param: MapKey),*);
@@ -63,7 +63,7 @@ map_type!(
 impl<K: MapKey> ReplicatedCounterMap<K> {
     /// The counter of `key` (0 if absent).
     pub fn get(&self, key: &K) -> i64 {
-        Totals::value(self.state.entries.of_key(key).map(|(_, totals)| totals))
+        Totals::value(self.state.store.of_key(key).map(|(_, totals)| totals))
     }
 
     /// The keys and their counters, in ascending order of key.
@@ -81,7 +81,7 @@ impl<K: MapKey> ReplicatedCounterMap<K> {
     pub fn keys(&self) -> Vec<K> {
         let mut keys: Vec<K> = self
             .state
-            .entries
+            .store
             .iter()
             .map(|(key, _, _)| key.clone())
             .collect();
@@ -91,31 +91,21 @@ impl<K: MapKey> ReplicatedCounterMap<K> {
 
     /// Whether no key is present.
     pub fn is_empty(&self) -> bool {
-        self.state.entries.is_empty()
+        self.state.store.is_empty()
     }
 
     /// The map with `key`'s counter increased by `by` (decreased if negative).
     pub fn increment(&self, key: K, by: i64) -> Self {
         let me = self.me();
-        let mine = self
-            .state
-            .entries
-            .get(&key, me)
-            .copied()
-            .unwrap_or_default();
-        self.changed(self.state.put_delta(me, key, mine.plus(by), false))
+        let mine = self.state.store.get(&key, me).copied().unwrap_or_default();
+        self.changed(self.state.put_delta(me, key, mine.plus(by), |_, _| false))
     }
 
     /// The map with `key`'s counter decreased by `by`.
     pub fn decrement(&self, key: K, by: i64) -> Self {
         let me = self.me();
-        let mine = self
-            .state
-            .entries
-            .get(&key, me)
-            .copied()
-            .unwrap_or_default();
-        self.changed(self.state.put_delta(me, key, mine.minus(by), false))
+        let mine = self.state.store.get(&key, me).copied().unwrap_or_default();
+        self.changed(self.state.put_delta(me, key, mine.minus(by), |_, _| false))
     }
 
     /// The map without `key`.
@@ -141,7 +131,7 @@ impl<K: MapKey, V: MapKey> ReplicatedRegisterMap<K, V> {
     /// The value of `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.state
-            .entries
+            .store
             .of_key(key)
             .max_by_key(|(replica, (clock, _))| (*clock, *replica))
             .map(|(_, (_, value))| value)
@@ -151,7 +141,7 @@ impl<K: MapKey, V: MapKey> ReplicatedRegisterMap<K, V> {
     pub fn keys(&self) -> Vec<K> {
         let mut keys: Vec<K> = self
             .state
-            .entries
+            .store
             .iter()
             .map(|(key, _, _)| key.clone())
             .collect();
@@ -163,13 +153,16 @@ impl<K: MapKey, V: MapKey> ReplicatedRegisterMap<K, V> {
     pub fn set(&self, key: K, value: V) -> Self {
         let seen = self
             .state
-            .entries
+            .store
             .of_key(&key)
             .map(|(_, (clock, _))| *clock)
             .max()
             .unwrap_or(0);
         let clock = crate::replicated_entity::now_ms().max(seen.saturating_add(1));
-        self.changed(self.state.put_delta(self.me(), key, (clock, value), true))
+        self.changed(
+            self.state
+                .put_delta(self.me(), key, (clock, value), |_, _| true),
+        )
     }
 
     /// The map without `key`.
@@ -197,7 +190,7 @@ impl<K: MapKey, V: MapKey> ReplicatedMultiMap<K, V> {
     pub fn get(&self, key: &K) -> Vec<V> {
         let mut values: Vec<V> = self
             .state
-            .entries
+            .store
             .iter()
             .filter(|((k, _), _, _)| k == key)
             .map(|((_, value), _, _)| value.clone())
@@ -210,7 +203,7 @@ impl<K: MapKey, V: MapKey> ReplicatedMultiMap<K, V> {
     pub fn keys(&self) -> Vec<K> {
         let mut keys: Vec<K> = self
             .state
-            .entries
+            .store
             .iter()
             .map(|((key, _), _, _)| key.clone())
             .collect();
@@ -220,7 +213,10 @@ impl<K: MapKey, V: MapKey> ReplicatedMultiMap<K, V> {
 
     /// The map with `value` added to `key`'s values.
     pub fn put(&self, key: K, value: V) -> Self {
-        self.changed(self.state.put_delta(self.me(), (key, value), (), true))
+        self.changed(
+            self.state
+                .put_delta(self.me(), (key, value), (), |_, _| true),
+        )
     }
 
     /// The map with `value` removed from `key`'s values.

@@ -6,6 +6,7 @@
 //! state.
 
 mod counter;
+mod map;
 mod maps;
 #[cfg(test)]
 mod properties;
@@ -14,7 +15,8 @@ mod set;
 mod vote;
 
 pub use counter::ReplicatedCounter;
-pub use maps::{ReplicatedCounterMap, ReplicatedMultiMap, ReplicatedRegisterMap};
+pub use map::ReplicatedMap;
+pub use maps::{MapKey, ReplicatedCounterMap, ReplicatedMultiMap, ReplicatedRegisterMap};
 pub use register::{Clock, ReplicatedRegister};
 pub use set::ReplicatedSet;
 pub use vote::ReplicatedVote;
@@ -25,6 +27,11 @@ use serde::de::DeserializeOwned;
 use super::causal::ReplicaId;
 
 /// A replicated data type: the state of a `#[replicated_entity]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a replicated data type",
+    label = "the data of a replicated entity",
+    note = "a replicated entity's state is one of `ReplicatedCounter`, `ReplicatedRegister<T>`, `ReplicatedSet<T>`, `ReplicatedCounterMap<K>`, `ReplicatedRegisterMap<K, V>`, `ReplicatedMultiMap<K, V>`, `ReplicatedVote` (in `kalix_core::replicated_entity`)"
+)]
 pub trait ReplicatedData:
     Clone + Default + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
 {
@@ -102,11 +109,35 @@ macro_rules! replicated_data {
             }
         }
 
+        impl$(<$($param),*>)? $crate::replicated_entity::data::Nested for $ty$(<$($param),*>)?
+        where $($bounds)*
+        {
+            type Store = <Self as $crate::replicated_entity::data::HasState>::Store;
+
+            fn of_causal(
+                causal: $crate::replicated_entity::causal::Causal<Self::Store>,
+                replica: ::core::option::Option<$crate::replicated_entity::ReplicaId>,
+            ) -> Self {
+                Self {
+                    state: causal,
+                    local: $crate::replicated_entity::data::Local { replica, delta: None },
+                }
+            }
+
+            fn causal(&self) -> &$crate::replicated_entity::causal::Causal<Self::Store> {
+                &self.state
+            }
+
+            fn delta_causal(&self) -> ::core::option::Option<&$crate::replicated_entity::causal::Causal<Self::Store>> {
+                self.local.delta.as_deref()
+            }
+        }
+
         impl$(<$($param),*>)? $ty$(<$($param),*>)?
         where $($bounds)*
         {
             /// This value with `delta` applied and recorded as a change.
-            fn changed(&self, delta: <Self as $crate::replicated_entity::data::HasState>::State) -> Self {
+            fn changed(&self, delta: $crate::replicated_entity::causal::Causal<<Self as $crate::replicated_entity::data::HasState>::Store>) -> Self {
                 let mut next = self.clone();
                 next.state.merge(&delta);
                 let mut recorded = next.local.delta.take().map_or(delta.clone(), |d| *d);
@@ -116,6 +147,7 @@ macro_rules! replicated_data {
             }
 
             /// The replica this value changes.
+            #[allow(dead_code)]
             fn me(&self) -> $crate::replicated_entity::ReplicaId {
                 self.local.replica.unwrap_or($crate::replicated_entity::data::NO_REPLICA)
             }
@@ -124,7 +156,29 @@ macro_rules! replicated_data {
 }
 pub(crate) use replicated_data;
 
-/// The state type inside a data type (what its deltas are).
-pub(crate) trait HasState {
-    type State;
+/// The store inside a data type's causal state (what its deltas are made of).
+#[doc(hidden)]
+pub trait HasState {
+    type Store: crate::replicated_entity::causal::DotStore;
+}
+
+/// A data type whose state is a causal store with a context: what a [`ReplicatedMap`] holds as
+/// values, sharing the map's context.
+#[doc(hidden)]
+pub trait Nested: ReplicatedData {
+    /// Its store.
+    #[doc(hidden)]
+    type Store: crate::replicated_entity::causal::DotStore;
+    /// A value of `causal`, changing `replica`.
+    #[doc(hidden)]
+    fn of_causal(
+        causal: crate::replicated_entity::causal::Causal<Self::Store>,
+        replica: Option<ReplicaId>,
+    ) -> Self;
+    /// Its state.
+    #[doc(hidden)]
+    fn causal(&self) -> &crate::replicated_entity::causal::Causal<Self::Store>;
+    /// Its changes since it was handed out.
+    #[doc(hidden)]
+    fn delta_causal(&self) -> Option<&crate::replicated_entity::causal::Causal<Self::Store>>;
 }

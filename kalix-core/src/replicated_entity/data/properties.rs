@@ -146,6 +146,29 @@ proptest! {
     }
 
     #[test]
+    fn map_of_counters(run in steps((key(), -3i64..4, any::<bool>()))) {
+        check(run, |m: &ReplicatedMap<String, ReplicatedCounter>, (k, by, remove)| {
+            if *remove { m.remove(k) } else { m.update(k.clone(), |c| c.increment(*by)) }
+        })?;
+    }
+
+    #[test]
+    fn map_of_sets(run in steps((key(), key(), 0u8..3))) {
+        check(run, |m: &ReplicatedMap<String, ReplicatedSet<String>>, (k, v, op)| match op {
+            0 => m.update(k.clone(), |s| s.add(v.clone())),
+            1 => m.update(k.clone(), |s| s.remove(v)),
+            _ => m.remove(k),
+        })?;
+    }
+
+    #[test]
+    fn map_of_registers(run in steps((key(), key(), any::<bool>()))) {
+        check(run, |m: &ReplicatedMap<String, ReplicatedRegister<String>>, (k, v, remove)| {
+            if *remove { m.remove(k) } else { m.update(k.clone(), |r| r.set(v.clone())) }
+        })?;
+    }
+
+    #[test]
     fn vote(run in steps(any::<bool>())) {
         check(run, |v: &ReplicatedVote, vote| v.vote(*vote))?;
     }
@@ -274,6 +297,22 @@ mod sequential {
                     _ => { map = map.remove_all(&k); model.remove(&k); }
                 }
                 let seen: BTreeMap<String, BTreeSet<String>> = map.keys().into_iter().map(|k| { let values = map.get(&k).into_iter().collect(); (k, values) }).collect();
+                prop_assert_eq!(seen, model.clone());
+            }
+        }
+
+        #[test]
+        fn a_map_of_counters_is_a_map_of_sums(ops in prop::collection::vec((key(), -3i64..4, any::<bool>()), 0..30)) {
+            let (mut map, mut model) = (mine::<ReplicatedMap<String, ReplicatedCounter>>(), BTreeMap::new());
+            for (k, by, remove) in ops {
+                if remove {
+                    map = map.remove(&k);
+                    model.remove(&k);
+                } else {
+                    map = map.update(k.clone(), |counter| counter.increment(by));
+                    *model.entry(k).or_insert(0) += by;
+                }
+                let seen: BTreeMap<String, i64> = map.keys().into_iter().map(|k| { let value = map.get(&k).unwrap().value(); (k, value) }).collect();
                 prop_assert_eq!(seen, model.clone());
             }
         }

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{HasState, Local, replicated_data};
-use crate::replicated_entity::causal::ReplicaId;
+use crate::replicated_entity::causal::{Causal, Entries, ReplicaId};
 
 /// Which write a register keeps when replicas write it concurrently: the one with the greater
 /// clock (ties broken by replica).
@@ -13,8 +13,8 @@ pub enum Clock {
     /// The system's clock in milliseconds, past the clock of the value replaced: the last
     /// write wins.
     Default,
-    /// The system's clock reversed, below the clock of the value replaced: the first write wins
-    /// (a later write never replaces it).
+    /// The system's clock reversed, below the clock of the value seen: the first write wins (a
+    /// later write never replaces it).
     Reverse,
     /// A clock value the handler gives (a version it keeps, say): the greatest wins.
     Custom(u64),
@@ -32,60 +32,41 @@ pub enum Clock {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(
     transparent,
-    bound(serialize = "T: Serialize", deserialize = "T: DeserializeOwned")
+    bound(
+        serialize = "T: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static",
+        deserialize = "T: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static"
+    )
 )]
 pub struct ReplicatedRegister<T> {
-    state: Cell<T>,
+    state: Causal<Entries<(), Written<T>>>,
     #[serde(skip)]
-    local: Local<Cell<T>>,
+    local: Local<Causal<Entries<(), Written<T>>>>,
 }
 
-/// The written value with its clock and replica, if any.
+/// A replica's write: its value and what orders it among concurrent writes (clock, then
+/// replica, then `seq`, one past the write it replaced, so two writes of one replica never
+/// tie).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Cell<T>(Option<Written<T>>);
-
-/// A write: its value and what orders it among concurrent writes (clock, then replica, then
-/// `seq`, one past the write it replaced, so two writes of one replica never tie).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Written<T> {
+pub struct Written<T> {
     clock: u64,
-    replica: ReplicaId,
     seq: u64,
     value: T,
-}
-
-impl<T> Written<T> {
-    fn order(&self) -> (u64, ReplicaId, u64) {
-        (self.clock, self.replica, self.seq)
-    }
-}
-
-impl<T: Clone> Cell<T> {
-    /// Keeps the write with the greater clock, then replica, then sequence.
-    pub fn merge(&mut self, other: &Self) {
-        if let Some(theirs) = &other.0 {
-            let newer = self
-                .0
-                .as_ref()
-                .is_none_or(|mine| theirs.order() > mine.order());
-            if newer {
-                self.0 = Some(theirs.clone());
-            }
-        }
-    }
 }
 
 impl<T> Default for ReplicatedRegister<T> {
     fn default() -> Self {
         Self {
-            state: Cell(None),
+            state: Causal::default(),
             local: Local::default(),
         }
     }
 }
 
-impl<T> HasState for ReplicatedRegister<T> {
-    type State = Cell<T>;
+impl<T> HasState for ReplicatedRegister<T>
+where
+    T: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    type Store = Entries<(), Written<T>>;
 }
 
 replicated_data!(ReplicatedRegister<T> where T: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static);
@@ -94,9 +75,17 @@ impl<T> ReplicatedRegister<T>
 where
     T: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
+    /// The winning write: the greatest by clock, replica and sequence.
+    fn winner(&self) -> Option<(ReplicaId, &Written<T>)> {
+        self.state
+            .store
+            .of_key(&())
+            .max_by_key(|(replica, written)| (written.clock, *replica, written.seq))
+    }
+
     /// The value, `None` until written.
     pub fn get(&self) -> Option<&T> {
-        self.state.0.as_ref().map(|written| &written.value)
+        self.winner().map(|(_, written)| &written.value)
     }
 
     /// The register with `value` written at the default clock (the last write wins).
@@ -104,31 +93,31 @@ where
         self.set_with_clock(value, Clock::Default)
     }
 
-    /// The register with `value` written at `clock`.
+    /// The register with `value` written at `clock`. A write that orders below the value it
+    /// sees (a `Reverse` clock, a smaller `Custom` one) changes nothing.
     pub fn set_with_clock(&self, value: T, clock: Clock) -> Self {
         let now = crate::replicated_entity::now_ms();
-        let seq = self.state.0.as_ref().map_or(0, |written| written.seq) + 1;
+        let winner = self.winner();
+        let (current_clock, current_seq) =
+            winner.map_or((None, 0), |(_, w)| (Some(w.clock), w.seq));
         let clock = match clock {
-            Clock::Default => {
-                let current = self.state.0.as_ref().map_or(0, |written| written.clock);
-                now.max(current.saturating_add(1))
-            }
-            // Below the clock of the value seen, so a later write never replaces it.
+            Clock::Default => now.max(current_clock.map_or(0, |c| c.saturating_add(1))),
             Clock::Reverse => {
-                let current = self
-                    .state
-                    .0
-                    .as_ref()
-                    .map_or(u64::MAX, |written| written.clock);
-                (u64::MAX - now).min(current.saturating_sub(1))
+                (u64::MAX - now).min(current_clock.map_or(u64::MAX, |c| c.saturating_sub(1)))
             }
             Clock::Custom(clock) => clock,
         };
-        self.changed(Cell(Some(Written {
+        let me = self.me();
+        let written = Written {
             clock,
-            replica: self.me(),
-            seq,
+            seq: current_seq + 1,
             value,
-        })))
+        };
+        let order = (written.clock, me, written.seq);
+        if winner.is_some_and(|(replica, w)| (w.clock, replica, w.seq) > order) {
+            return self.clone();
+        }
+        // The write replaces every write it saw (all order below it).
+        self.changed(self.state.put_delta(me, (), written, |_, _| true))
     }
 }

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{HasState, Local, replicated_data};
-use crate::replicated_entity::causal::Causal;
+use crate::replicated_entity::causal::{Causal, Entries};
 
 /// A set of elements (observed-remove, add wins): a remove takes out the adds its replica has
 /// seen, so an add made concurrently elsewhere survives it.
@@ -19,12 +19,15 @@ use crate::replicated_entity::causal::Causal;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(
     transparent,
-    bound(serialize = "T: Serialize", deserialize = "T: DeserializeOwned + Ord")
+    bound(
+        serialize = "T: Clone + Ord + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static",
+        deserialize = "T: Clone + Ord + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static"
+    )
 )]
 pub struct ReplicatedSet<T> {
-    state: Causal<T, ()>,
+    state: Causal<Entries<T, ()>>,
     #[serde(skip)]
-    local: Local<Causal<T, ()>>,
+    local: Local<Causal<Entries<T, ()>>>,
 }
 
 impl<T> Default for ReplicatedSet<T> {
@@ -36,8 +39,11 @@ impl<T> Default for ReplicatedSet<T> {
     }
 }
 
-impl<T> HasState for ReplicatedSet<T> {
-    type State = Causal<T, ()>;
+impl<T> HasState for ReplicatedSet<T>
+where
+    T: Clone + Ord + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    type Store = Entries<T, ()>;
 }
 
 replicated_data!(ReplicatedSet<T> where T: Clone + Ord + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static);
@@ -51,7 +57,7 @@ where
         // Entries are sorted by element, then replica: an element's entries are together.
         let mut last: Option<&T> = None;
         self.state
-            .entries
+            .store
             .iter()
             .map(|(element, _, _)| element)
             .filter(move |element| {
@@ -63,7 +69,7 @@ where
 
     /// Whether `element` is in the set.
     pub fn contains(&self, element: &T) -> bool {
-        self.state.entries.of_key(element).next().is_some()
+        self.state.store.of_key(element).next().is_some()
     }
 
     /// How many elements there are.
@@ -73,12 +79,12 @@ where
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.state.entries.is_empty()
+        self.state.store.is_empty()
     }
 
     /// The set with `element` added.
     pub fn add(&self, element: T) -> Self {
-        self.changed(self.state.put_delta(self.me(), element, (), true))
+        self.changed(self.state.put_delta(self.me(), element, (), |_, _| true))
     }
 
     /// The set without `element` (as far as this replica has seen it added).

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{HasState, Local, replicated_data};
-use crate::replicated_entity::causal::Causal;
+use crate::replicated_entity::causal::{Causal, Entries};
 
 /// A vote: each replica (process) that voted holds one vote, `true` or `false`, and may change
 /// it. The voters are the replicas that voted.
@@ -17,13 +17,13 @@ use crate::replicated_entity::causal::Causal;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ReplicatedVote {
-    state: Causal<(), bool>,
+    state: Causal<Entries<(), bool>>,
     #[serde(skip)]
-    local: Local<Causal<(), bool>>,
+    local: Local<Causal<Entries<(), bool>>>,
 }
 
 impl HasState for ReplicatedVote {
-    type State = Causal<(), bool>;
+    type Store = Entries<(), bool>;
 }
 
 replicated_data!(ReplicatedVote where);
@@ -32,7 +32,7 @@ impl ReplicatedVote {
     /// This replica's vote (`false` until it votes).
     pub fn self_vote(&self) -> bool {
         self.state
-            .entries
+            .store
             .get(&(), self.me())
             .copied()
             .unwrap_or(false)
@@ -40,13 +40,13 @@ impl ReplicatedVote {
 
     /// How many replicas voted.
     pub fn voters(&self) -> usize {
-        self.state.entries.iter().count()
+        self.state.store.iter().count()
     }
 
     /// How many replicas voted `true`.
     pub fn votes_for(&self) -> usize {
         self.state
-            .entries
+            .store
             .iter()
             .filter(|(_, _, vote)| **vote)
             .count()
@@ -69,6 +69,6 @@ impl ReplicatedVote {
 
     /// The vote with this replica's vote set to `vote`.
     pub fn vote(&self, vote: bool) -> Self {
-        self.changed(self.state.put_delta(self.me(), (), vote, false))
+        self.changed(self.state.put_delta(self.me(), (), vote, |_, _| false))
     }
 }
