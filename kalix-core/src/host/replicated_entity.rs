@@ -12,12 +12,16 @@
 //! processes never conflict over a hot id, where a value entity would hand it back and forth.
 //!
 //! On PostgreSQL each replica write notifies the other processes as it commits (`NOTIFY`, with
-//! the type, id and replica); a process that hears it marks its copy of the entity stale, so the
-//! next command reloads (merges) every row first, once its own writes in flight are in. A write
-//! with `Majority` or `All` carries a token: the processes that marked it answer with the token,
+//! the type, id and replica); a process that hears it, if it has the entity in memory, reads the
+//! entity's rows and joins them into its copy under the entity's lock (notices that arrive
+//! together are merged together, one read per entity). A join never loses the process's own
+//! changes, so nothing waits for its writes in flight, and a hot entity's commands keep flowing.
+//! In a batch of the group commit, a replica's row written several times is written once (the
+//! last), so a hot id's commands cost one row per commit on PostgreSQL. A write
+//! with `Majority` or `All` carries a token: the processes that merged it answer with the token,
 //! and the writer replies once enough of them did (live processes are counted by their leases),
 //! or with a 503 after half the request timeout. A process that lost its listening connection
-//! marks every copy stale when it is back. Reads do not look at the store: they answer from the
+//! reloads every copy when it is back. Reads do not look at the store: they answer from the
 //! merged copy, which is the trade this kind makes for writes without conflicts.
 
 use bytes::Bytes;
@@ -196,22 +200,34 @@ fn serialized<E: ReplicatedEntityComponent>(
 }
 
 impl<E: ReplicatedEntityComponent> crate::replication::ReplicaCopies for EntityHost<Replicas<E>> {
-    fn changed_elsewhere<'a>(&'a self, entity_id: &'a str) -> BoxFuture<'a, ()> {
+    fn changed_elsewhere<'a>(
+        &'a self,
+        entity_id: &'a str,
+        rows: Option<Vec<Bytes>>,
+    ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             if !self.is_resident(entity_id) {
                 // Loaded from the store, with the write, when it is next used.
                 return;
             }
-            // Read outside the entity's lock; joined in under it. Merging never loses this
-            // process's own changes (in flight or not), so nothing waits for them.
+            // The rows as the notices carried them, or read outside the entity's lock; joined
+            // in under it. Merging never loses this process's own changes (in flight or not),
+            // so nothing waits for them.
             let me = self.kind().replication.replica();
-            let rows = match self.store().load_replicas(E::TYPE_ID, entity_id).await {
-                Ok(rows) => rows,
-                Err(_) => return self.reload_before_next(entity_id),
+            let rows = match rows {
+                Some(rows) => rows,
+                None => match self.store().load_replicas(E::TYPE_ID, entity_id).await {
+                    Ok(rows) => rows
+                        .into_iter()
+                        .filter(|row| row.replica != me)
+                        .map(|row| row.payload)
+                        .collect(),
+                    Err(_) => return self.reload_before_next(entity_id),
+                },
             };
             let mut others = Vec::with_capacity(rows.len());
-            for row in rows.into_iter().filter(|row| row.replica != me) {
-                match serde_json::from_slice::<StoredReplica<E::State>>(&row.payload) {
+            for row in rows {
+                match serde_json::from_slice::<StoredReplica<E::State>>(&row) {
                     Ok(stored) => others.push((stored.data, stored.deleted)),
                     Err(_) => return self.reload_before_next(entity_id),
                 }

@@ -22,14 +22,14 @@
 //! runs them at once: a process writes only its own replica's row of the entity (the data as it
 //! has it), so writes of different processes never conflict, and loading an entity merges every
 //! replica's row. On PostgreSQL a write tells the other processes as it commits (`NOTIFY`); each
-//! marks its copy to be merged again from the store before its next command. A reply to an update
+//! reads the entity's rows again and merges them into its copy in memory. A reply to an update
 //! is sent once it is durable on this process ([`WriteConsistency::Local`]), or once a majority
 //! or all of the live processes have taken it in (`Majority`, `All`; a timeout answers 503, the
 //! update applied here and still to reach the others).
 //!
 //! **What a read may miss.** A read on one process sees the updates of the others once it has
 //! heard of them: at once after a `Majority` or `All` update, usually within milliseconds after a
-//! `Local` one (a process whose listening connection was lost merges every copy when it is
+//! `Local` one (a process whose listening connection was lost reloads every copy when it is
 //! back). Use this kind where many processes change one entity at once (counters, presence,
 //! votes, carts many devices edit) and a read may lag; use a value or event-sourced entity where
 //! a command must see every earlier one.

@@ -20,10 +20,12 @@ use crate::store::{ReplicaNews, Store};
 /// An entity type's copies, which other processes' writes make stale.
 pub(crate) trait ReplicaCopies: Send + Sync {
     /// Another process wrote entity `entity_id`: merge what is stored into the copy in memory,
-    /// if there is one.
+    /// if there is one. `rows` are the rows written, as their notices carried them; `None` when
+    /// one did not (then they are read from the store).
     fn changed_elsewhere<'a>(
         &'a self,
         entity_id: &'a str,
+        rows: Option<Vec<bytes::Bytes>>,
     ) -> futures_util::future::BoxFuture<'a, ()>;
     /// Other processes may have written any entity (news were missed).
     fn all_changed_elsewhere(&self);
@@ -157,7 +159,10 @@ impl Replication {
     /// wrote is merged once (its rows read again and joined into the copy in memory, if there
     /// is one), then the writes waiting for confirmations are confirmed.
     pub(crate) async fn heard(&self, batch: Vec<ReplicaNews>) {
-        let mut changed: Vec<(String, String)> = Vec::new();
+        // Per entity, the rows the notices carried (the last per replica: a replica's row holds
+        // everything its earlier ones did), or `None` once a notice carried none.
+        type Rows = Option<HashMap<ReplicaId, bytes::Bytes>>;
+        let mut changed: Vec<((String, String), Rows)> = Vec::new();
         let mut tokens = Vec::new();
         for news in batch {
             match news {
@@ -166,13 +171,25 @@ impl Replication {
                     entity_id,
                     replica,
                     token,
+                    data,
                 } => {
                     if replica == self.replica {
                         continue;
                     }
                     let entity = (type_id, entity_id);
-                    if !changed.contains(&entity) {
-                        changed.push(entity);
+                    let index = match changed.iter().position(|(seen, _)| *seen == entity) {
+                        Some(index) => index,
+                        None => {
+                            changed.push((entity, Some(HashMap::new())));
+                            changed.len() - 1
+                        }
+                    };
+                    let rows = &mut changed[index].1;
+                    match (rows.as_mut(), data) {
+                        (Some(rows), Some(data)) => {
+                            rows.insert(replica, data);
+                        }
+                        _ => *rows = None,
                     }
                     tokens.extend(token);
                 }
@@ -193,9 +210,10 @@ impl Replication {
                 }
             }
         }
-        for (type_id, entity_id) in changed {
+        for ((type_id, entity_id), rows) in changed {
             if let Some(copies) = self.copies_of(&type_id) {
-                copies.changed_elsewhere(&entity_id).await;
+                let rows = rows.map(|rows| rows.into_values().collect());
+                copies.changed_elsewhere(&entity_id, rows).await;
             }
         }
         // Confirmed once merged: a read here sees the write now.

@@ -49,6 +49,9 @@ pub enum ReplicaNews {
         replica: u64,
         /// The write's token, if its writer waits for confirmations.
         token: Option<u64>,
+        /// The row written (the replica's data as JSON), when it was small enough to travel
+        /// with the notice; else it is read from the store.
+        data: Option<Bytes>,
     },
     /// A replica took in the write of `token`.
     Confirmed {
@@ -94,13 +97,17 @@ pub(crate) fn parse_news(payload: &str) -> Option<ReplicaNews> {
                 token => Some(token.parse().ok()?),
             };
             let type_id = parts.next()?.to_owned();
-            // The id is the rest (the id rule allows no control characters, but be safe).
-            let entity_id = parts.collect::<Vec<_>>().join("\u{1f}");
+            // The id rule allows no control characters, and JSON escapes them in strings.
+            let entity_id = parts.next()?.to_owned();
+            let data = parts
+                .next()
+                .map(|json| Bytes::copy_from_slice(json.as_bytes()));
             Some(ReplicaNews::Changed {
                 type_id,
                 entity_id,
                 replica,
                 token,
+                data,
             })
         }
         "a" => Some(ReplicaNews::Confirmed {
@@ -111,13 +118,23 @@ pub(crate) fn parse_news(payload: &str) -> Option<ReplicaNews> {
     }
 }
 
-/// The payload telling of `write`.
+/// The largest notice payload: PostgreSQL refuses one of 8000 bytes or more.
+const MAX_NOTICE: usize = 7900;
+
+/// The payload telling of `write`, with the row written when it fits.
 pub(crate) fn news_payload(write: &ReplicaWrite) -> String {
     let token = write.token.map(|t| t.to_string()).unwrap_or_default();
-    format!(
+    let mut payload = format!(
         "c\u{1f}{}\u{1f}{token}\u{1f}{}\u{1f}{}",
         write.replica, write.type_id, write.entity_id
-    )
+    );
+    if let Ok(json) = std::str::from_utf8(&write.payload)
+        && payload.len() + 1 + json.len() <= MAX_NOTICE
+    {
+        payload.push('\u{1f}');
+        payload.push_str(json);
+    }
+    payload
 }
 
 /// The payload confirming `token` by `replica`.
@@ -135,7 +152,7 @@ mod tests {
             type_id: "counter".to_owned(),
             entity_id: "c-1".to_owned(),
             replica: u64::MAX,
-            payload: Bytes::new(),
+            payload: Bytes::from_static(br#"{"data":{"a":"\u001f"}}"#),
             token: Some(7),
             kept_reply: None,
         };
@@ -146,8 +163,23 @@ mod tests {
                 entity_id: "c-1".to_owned(),
                 replica: u64::MAX,
                 token: Some(7),
+                data: Some(write.payload.clone()),
             })
         );
+        // A row too large to travel is read from the store.
+        let large = ReplicaWrite {
+            payload: Bytes::from(vec![b'1'; 8000]),
+            token: None,
+            ..write
+        };
+        assert!(matches!(
+            parse_news(&news_payload(&large)),
+            Some(ReplicaNews::Changed {
+                data: None,
+                token: None,
+                ..
+            })
+        ));
         assert_eq!(
             parse_news(&confirmation_payload(7, 3)),
             Some(ReplicaNews::Confirmed {

@@ -141,6 +141,36 @@ async fn processes_on_one_database_converge_and_lose_nothing_acknowledged() {
     })
     .await;
 
+    // A row too large to travel with its notice is read from the store.
+    let large = "x".repeat(9000);
+    http.post(format!("{}/set/s1/add", b.base_url()))
+        .json(&json!({"element": large}))
+        .send()
+        .await
+        .unwrap();
+    let on_a = format!("{}/set/s1", a.base_url());
+    kalix_testkit::eventually(|| {
+        let (http, on_a, large) = (http.clone(), on_a.clone(), large.clone());
+        async move {
+            let body: serde_json::Value = http
+                .get(&on_a)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            match body["elements"]
+                .as_array()
+                .is_some_and(|all| all.iter().any(|e| e == &json!(large)))
+            {
+                true => Ok(()),
+                false => Err("the large element has not arrived".to_owned()),
+            }
+        }
+    })
+    .await;
+
     // SIGKILL of one loses no acknowledged `Local` write once it restarts.
     let acknowledged = Arc::new(AtomicI64::new(0));
     let on_a = load(
