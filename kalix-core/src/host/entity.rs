@@ -214,6 +214,24 @@ impl<K: EntityKind> EntityHost<K> {
             Err(error) => return HandlerOutcome::error(error),
         };
         let resident = cell.as_mut().expect("lock_current loads the entity");
+        // Where every process writes (a replicated entity), no version refuses a write stacked
+        // on a refused one: a keyed command runs alone, once the entity's writes in flight are
+        // in (so a repeat finds the first run's reply), and holds the entity until its own
+        // write is in (so nothing stacks on it). Keys are the exception; others keep flowing.
+        let alone = key.is_some() && !K::SINGLE_WRITER;
+        if alone {
+            if let Some(own) = resident.pending.clone()
+                && let Err(error) = own.await
+            {
+                slot.stale.store(true, Ordering::Release);
+                return commit_failed(K::TYPE_ID, entity_id, &error);
+            }
+            if let Some(key) = key
+                && let Some(answer) = self.kept_answer(entity_id, key).await
+            {
+                return answer;
+            }
+        }
         let position = resident.position;
         // The handler (and for a journal the event handler and the reply) are user code: after a
         // panic, or a step that failed half way, what is kept may be partly updated, so the
@@ -325,10 +343,19 @@ impl<K: EntityKind> EntityHost<K> {
                 Some(commit)
             }
         };
-        drop(cell);
-        if let Some(commit) = commit
-            && let Err(error) = commit.await
-        {
+        let held = match alone {
+            true => Some(cell),
+            false => {
+                drop(cell);
+                None
+            }
+        };
+        let committed = match commit {
+            Some(commit) => commit.await,
+            None => Ok(0),
+        };
+        drop(held);
+        if let Err(error) = committed {
             slot.stale.store(true, Ordering::Release);
             if let (WriteError::KeyUsed, Some(key)) = (&error, key)
                 && let Some(answer) = self.kept_answer(entity_id, key).await

@@ -101,6 +101,7 @@ async fn keep_lease(
 ) {
     let owner = replication.replica();
     let name = format!("{PROCESS_LEASE}{owner:016x}");
+    let started = std::time::Instant::now();
     loop {
         let alive = async {
             store.lease(&name, owner, LEASE_TTL).await?;
@@ -110,7 +111,12 @@ async fn keep_lease(
             Ok(alive) => replication.set_live(alive),
             Err(error) => tracing::warn!(%error, "counting the service's replicas failed"),
         }
-        if pause(&mut stopping, LEASE_RENEW).await.is_err() {
+        // Counted often at first, while the other processes start too.
+        let wait = match started.elapsed() < LEASE_TTL {
+            true => LEASE_RENEW / 8,
+            false => LEASE_RENEW,
+        };
+        if pause(&mut stopping, wait).await.is_err() {
             let _ = store.release_lease(&name, owner).await;
             return;
         }

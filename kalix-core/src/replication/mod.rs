@@ -31,6 +31,9 @@ pub(crate) trait ReplicaCopies: Send + Sync {
     fn all_changed_elsewhere(&self);
 }
 
+/// How long a replica heard from counts as live: as long as a lease lives unrenewed.
+const HEARD_FOR: Duration = Duration::from_secs(6);
+
 /// A write waiting for other processes to confirm they took it in.
 #[derive(Default)]
 struct Waiting {
@@ -45,6 +48,9 @@ pub struct Replication {
     copies: Mutex<HashMap<String, Weak<dyn ReplicaCopies>>>,
     /// Live processes of the service (this one included), as their leases tell.
     live: AtomicU64,
+    /// Other replicas heard from (a write or a confirmation), and when: a process is live while
+    /// it is heard from, before the lease count shows it.
+    heard_from: Mutex<HashMap<ReplicaId, std::time::Instant>>,
     waiting: Mutex<HashMap<u64, Waiting>>,
     next_token: AtomicU64,
     confirm_timeout: Duration,
@@ -64,6 +70,7 @@ impl Replication {
             store,
             copies: Mutex::new(HashMap::new()),
             live: AtomicU64::new(1),
+            heard_from: Mutex::new(HashMap::new()),
             waiting: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(replica.rotate_left(32)),
             confirm_timeout: request_timeout / 2,
@@ -146,7 +153,12 @@ impl Replication {
 
     /// How many other processes must confirm a write of `consistency`.
     fn needed(&self, consistency: WriteConsistency) -> usize {
-        let live = self.live.load(Ordering::Relaxed) as usize;
+        let heard = {
+            let mut heard_from = lock(&self.heard_from);
+            heard_from.retain(|_, at| at.elapsed() < HEARD_FOR);
+            heard_from.len() + 1
+        };
+        let live = (self.live.load(Ordering::Relaxed) as usize).max(heard);
         match consistency {
             WriteConsistency::Local => 0,
             // More than half of the live processes, this one among them.
@@ -176,6 +188,7 @@ impl Replication {
                     if replica == self.replica {
                         continue;
                     }
+                    lock(&self.heard_from).insert(replica, std::time::Instant::now());
                     let entity = (type_id, entity_id);
                     let index = match changed.iter().position(|(seen, _)| *seen == entity) {
                         Some(index) => index,
@@ -194,6 +207,9 @@ impl Replication {
                     tokens.extend(token);
                 }
                 ReplicaNews::Confirmed { token, replica } => {
+                    if replica != self.replica {
+                        lock(&self.heard_from).insert(replica, std::time::Instant::now());
+                    }
                     if let Some(waiting) = lock(&self.waiting).get_mut(&token) {
                         waiting.confirmed_by.insert(replica);
                         waiting.heard.notify_waiters();

@@ -10,6 +10,15 @@ use super::{ComponentKind, EffectShape, KnownTypes, Reply};
 use crate::diagnostics::Diagnostics;
 use crate::exports::KalixCoreAt;
 
+/// The modules of the kinds' effects, as handlers name them (`value_entity::Effect`).
+const KIND_MODULES: &[&str] = &[
+    "action",
+    "value_entity",
+    "event_sourced_entity",
+    "replicated_entity",
+    "workflow",
+];
+
 /// The state and event types an effect names, for the kinds that have them.
 #[derive(Default)]
 pub(super) struct EffectTypes {
@@ -45,6 +54,25 @@ pub(super) fn reply_type(
             Some(row) => (EffectTypes::default(), Reply::Stream(row.clone())),
             None => (EffectTypes::default(), Reply::Unary((**ty).clone())),
         });
+    }
+    // Another kind's effect (`value_entity::Effect` in a replicated entity): said here, at the
+    // type, rather than as a mismatch at the attribute.
+    if let Type::Path(path) = ty.as_ref()
+        && let [.., module, last] = path.path.segments.iter().collect::<Vec<_>>()[..]
+        && last.ident == UNARY_REPLY
+    {
+        let module = module.ident.to_string();
+        if KIND_MODULES.contains(&module.as_str()) && module != kind.attribute() {
+            diagnostics.error(
+                ty,
+                format!(
+                    "`{module}::Effect` is another kind's effect: a `#[{}]` handler returns {}",
+                    kind.attribute(),
+                    kind.reply_help()
+                ),
+            );
+            return None;
+        }
     }
     match kind.effect_shape() {
         EffectShape::StateEventAndReply => {

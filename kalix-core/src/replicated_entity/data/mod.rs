@@ -30,7 +30,7 @@ use super::causal::ReplicaId;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a replicated data type",
     label = "the data of a replicated entity",
-    note = "a replicated entity's state is one of `ReplicatedCounter`, `ReplicatedRegister<T>`, `ReplicatedSet<T>`, `ReplicatedCounterMap<K>`, `ReplicatedRegisterMap<K, V>`, `ReplicatedMultiMap<K, V>`, `ReplicatedVote` (in `kalix_core::replicated_entity`)"
+    note = "a replicated entity's state is one of `ReplicatedCounter`, `ReplicatedRegister<T>`, `ReplicatedSet<T>`, `ReplicatedCounterMap<K>`, `ReplicatedRegisterMap<K, V>`, `ReplicatedMultiMap<K, V>`, `ReplicatedMap<K, D>`, `ReplicatedVote` (in `kalix_core::replicated_entity`)"
 )]
 pub trait ReplicatedData:
     Clone + Default + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static

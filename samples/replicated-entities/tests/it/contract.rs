@@ -279,3 +279,63 @@ async fn a_restarted_service_has_every_acknowledged_change() {
     assert_eq!(send(&testkit, testkit.get("/counter/gone")).await.0, 404);
     testkit.stop().await;
 }
+
+/// A command sent again with its `Idempotency-Key` runs once: the repeat gets the kept reply,
+/// marked as replayed, and the counter counts it once.
+#[tokio::test]
+async fn a_repeated_idempotency_key_counts_once() {
+    let testkit = TestKit::start().await;
+    let increase = |key: &str| {
+        testkit
+            .post("/counter/keyed/increase")
+            .header("Idempotency-Key", key)
+            .json(&json!({"value": 5}))
+    };
+    let first = increase("k1").send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert!(!first.headers().contains_key("idempotency-replayed"));
+    let again = increase("k1").send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(again.headers().contains_key("idempotency-replayed"));
+    // Another command in between, and the key once more.
+    testkit
+        .post("/counter/keyed/increase")
+        .json(&json!({"value": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        increase("k1")
+            .send()
+            .await
+            .unwrap()
+            .headers()
+            .contains_key("idempotency-replayed")
+    );
+    assert_eq!(increase("k2").send().await.unwrap().status(), 200);
+    assert_eq!(
+        send(&testkit, testkit.get("/counter/keyed")).await,
+        (200, json!({"value": 11}))
+    );
+    testkit.stop().await;
+}
+
+/// The typed component client reaches a replicated entity as it reaches any other.
+#[tokio::test]
+async fn the_component_client_calls_a_replicated_entity() {
+    let testkit = TestKit::start().await;
+    let client = testkit.component_client();
+    let counter = client.replicated_entity::<replicated_entities::CounterEntity>("called");
+    let reply = counter
+        .increase(replicated_entities::Number { value: 3 })
+        .await
+        .unwrap();
+    assert_eq!(reply, "Ok");
+    let read = client
+        .replicated_entity::<replicated_entities::CounterEntity>("called")
+        .get()
+        .await
+        .unwrap();
+    assert_eq!(read.value, 3);
+    testkit.stop().await;
+}
