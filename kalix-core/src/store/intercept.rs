@@ -68,7 +68,7 @@ pub trait Intercept: Send + Sync + 'static {
         inner.commit_news()
     }
 
-    /// [`ReplicaStore::load_replicas`]; by default, `inner`'s.
+    /// [`ReplicaStore::load_replicas`](super::ReplicaStore::load_replicas); by default, `inner`'s.
     fn load_replicas(
         &self,
         inner: &dyn Store,
