@@ -222,6 +222,7 @@ impl Broker for NatsBroker {
             ),
             reading: None,
             identity: 0,
+            checked_at: std::time::Instant::now(),
         })
     }
 }
@@ -237,6 +238,8 @@ struct NatsReader {
     /// The identity of the stream read (its creation time, ms since the epoch), saved with the
     /// position.
     identity: u64,
+    /// When the consumer was last found to exist, while reads came back empty.
+    checked_at: std::time::Instant,
 }
 
 /// A stream's identity: its creation time, in ms since the epoch. A stream made again has
@@ -354,9 +357,22 @@ impl NatsReader {
                 },
             });
         }
+        // A pull to a consumer deleted with its stream may just come back empty: an idle
+        // reader looks, once a second, whether its consumer is still there, so a stream deleted
+        // under it is made again by the next read.
+        if messages.is_empty() && self.checked_at.elapsed() >= CONSUMER_CHECK {
+            self.checked_at = std::time::Instant::now();
+            reading
+                .get_info()
+                .await
+                .map_err(|e| nats_error("finding the consumer (its stream may be gone)", e))?;
+        }
         Ok(messages)
     }
 }
+
+/// How often an idle reader checks that its consumer still exists.
+const CONSUMER_CHECK: Duration = Duration::from_secs(1);
 
 impl TopicReader for NatsReader {
     fn long_polls(&self) -> bool {

@@ -310,8 +310,8 @@ async fn on_nats_streams_made_again_are_noticed_and_read_from_their_start() {
     headers.insert("ce-type", "IncreaseCounter");
     headers.insert("ce-id", "after-reset-1");
     headers.insert("Content-Type", "application/json");
-    // The service's reader finds the stream gone on its next read; reads that fail meanwhile
-    // (the streams are deleted one by one) back off 1 s, 2 s, 4 s, .. up to 30 s.
+    // The service's reader finds the stream gone within a second (an idle reader checks that its
+    // consumer still exists); reads that fail meanwhile back off 1 s, 2 s, 4 s, .. up to 30 s.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
     loop {
         let published = jetstream
