@@ -40,9 +40,9 @@
 //! ```
 //! use kalix_core::prelude::*;
 //! use kalix_core::replicated_entity::ReplicatedCounter;
-//! use serde::Deserialize;
+//! use serde::{Deserialize, Serialize};
 //!
-//! #[derive(Deserialize)]
+//! #[derive(Serialize, Deserialize)]
 //! pub struct By {
 //!     pub value: i64,
 //! }

@@ -11,10 +11,10 @@ use crate::replicated_entity::causal::{Causal, DotContext, DotStore, MapStore};
 /// change made concurrently on another replica survives, on its own.
 ///
 /// ```
-/// use kalix_core::replicated_entity::{ReplicatedCounter, ReplicatedMap, ReplicatedSet};
+/// use kalix_core::replicated_entity::{ReplicatedCounter, ReplicatedMap};
 ///
 /// let scores: ReplicatedMap<String, ReplicatedCounter> = ReplicatedMap::default()
-///     .update("alice".to_owned(), |score| score.increment(3))
+///     .update("alice".to_owned(), |score: ReplicatedCounter| score.increment(3))
 ///     .update("bob".to_owned(), |score| score.increment(1));
 /// assert_eq!(scores.get(&"alice".to_owned()).map(|s| s.value()), Some(3));
 /// assert_eq!(scores.keys(), ["alice".to_owned(), "bob".to_owned()]);
