@@ -1,6 +1,6 @@
 //! Replication of replicated entities between the service's processes: this process's replica
-//! id, the entity types whose copies other processes' writes make stale, the count of live
-//! processes, and the writes waiting for other processes to take them in.
+//! id, the entity types whose copies in memory other processes' writes are merged into, the
+//! count of live processes, and the writes waiting for other processes to take them in.
 //!
 //! The driver (`replication::driver`) feeds it what the store hears from other processes; the
 //! hosts ask it for tokens and wait on them (see `host/replicated_entity.rs`).
@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use crate::replicated_entity::{ReplicaId, WriteConsistency};
 use crate::store::{ReplicaNews, Store};
 
-/// An entity type's copies, which other processes' writes make stale.
+/// An entity type's copies in memory, which other processes' writes are merged into.
 pub(crate) trait ReplicaCopies: Send + Sync {
     /// Another process wrote entity `entity_id`: merge what is stored into the copy in memory,
     /// if there is one. `rows` are the rows written, as their notices carried them; `None` when
