@@ -12,6 +12,7 @@
 
 mod feed;
 mod inspect;
+mod replica;
 mod timer;
 mod view;
 
@@ -102,6 +103,8 @@ where
     a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(fresh().await).await;
     a_reply_is_kept_alone_and_replaces_a_claim_and_a_stale_claim_is_taken_over(fresh().await).await;
     a_store_keeps_one_identity(fresh().await).await;
+    replica::each_replica_keeps_its_own_row_and_they_load_together(fresh().await).await;
+    replica::a_replica_write_keeps_its_reply_and_a_used_key_refuses_the_next(fresh().await).await;
     feed::state_changes_enter_the_feed_in_commit_order_each_at_its_latest(fresh().await).await;
     feed::every_event_enters_the_feed_in_commit_order(fresh().await).await;
     feed::consumer_progress_reads_back_as_saved(fresh().await).await;
