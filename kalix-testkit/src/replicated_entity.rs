@@ -165,8 +165,9 @@ impl<E: ReplicatedEntityComponent> ReplicaSimulator<E> {
             ComponentClient::disconnected(),
         );
         let entity = &self.entity;
-        let named = format!("{} '{}'", E::TYPE_ID, self.entity_id);
-        let ran = self.replicas[replica].run(&named, |data| handler(entity, data, &context));
+        let ran = self.replicas[replica].run(E::TYPE_ID, &self.entity_id, |data| {
+            handler(entity, data, &context)
+        });
         match ran {
             Ok(ran) => {
                 if ran.changed {

@@ -123,8 +123,9 @@ impl<E: ReplicatedEntityComponent> EntityHost<Replicas<E>> {
         let waiting = &mut confirm;
         let outcome = self
             .run_keyed_command(&entity_id, key.as_deref(), |kind, memory, version| {
-                let named = format!("{} '{entity_id}'", E::TYPE_ID);
-                let ran = memory.run(&named, |data| handler(&kind.entity, data, &context))?;
+                let ran = memory.run(E::TYPE_ID, &entity_id, |data| {
+                    handler(&kind.entity, data, &context)
+                })?;
                 let persist = match ran.changed {
                     false => None,
                     true => {

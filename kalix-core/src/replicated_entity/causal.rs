@@ -189,7 +189,8 @@ impl<K: EntryKey, V: EntryValue> Causal<Entries<K, V>> {
     }
 }
 
-/// What an entry's key needs.
+/// What an entry's key needs: what every key (and every value of a multi-map or register map)
+/// of a replicated map needs.
 pub trait EntryKey:
     Clone + Ord + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static
 {

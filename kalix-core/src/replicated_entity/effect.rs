@@ -246,10 +246,12 @@ impl<D: super::ReplicatedData> Replica<D> {
     /// Runs `handler` on this replica and carries its change out: an update's delta is merged
     /// in, a delete empties the data for good. A command to a deleted entity is refused (a
     /// read with 404, a change with 400) unless the handler answered an error of its own; an
-    /// update of data the handler did not get is a 500. `entity` names the entity in errors.
+    /// update of data the handler did not get is a 500. The errors name the entity as
+    /// `<type_id> '<entity_id>'`.
     pub fn run<R>(
         &mut self,
-        entity: &str,
+        type_id: &str,
+        entity_id: &str,
         handler: impl FnOnce(&D) -> Effect<D, R>,
     ) -> Result<Ran<D, R>, CallError> {
         let (change, consistency, answer, side_effects) = handler(&self.data).into_parts();
@@ -260,7 +262,7 @@ impl<D: super::ReplicatedData> Replica<D> {
             };
             return Err(CallError::new(
                 code,
-                format!("replicated entity {entity} was deleted"),
+                format!("replicated entity {type_id} '{entity_id}' was deleted"),
             ));
         }
         let me = self.data.replica();
@@ -271,7 +273,7 @@ impl<D: super::ReplicatedData> Replica<D> {
                     return Err(CallError::new(
                         ErrorCode::INTERNAL_SERVER_ERROR,
                         format!(
-                            "a handler of replicated entity {entity} returned an update of data it did not get: `Effect::update` takes the data the handler got, changed by its methods"
+                            "a handler of replicated entity {type_id} '{entity_id}' returned an update of data it did not get: `Effect::update` takes the data the handler got, changed by its methods"
                         ),
                     ));
                 }

@@ -80,10 +80,3 @@ pub use effect::{DataChange, Effect, OnSuccess, Ran, Replica, WriteConsistency};
 /// The context of one command to a replicated entity: its id, the metadata, and a client to
 /// build calls for `then_forward` and side effects (the same as a value entity's).
 pub type ReplicatedEntityContext = crate::value_entity::ValueEntityContext;
-
-/// Now, in milliseconds since the epoch (a register's default clock).
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
-}

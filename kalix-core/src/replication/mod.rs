@@ -174,7 +174,7 @@ impl Replication {
         // Per entity, the rows the notices carried (the last per replica: a replica's row holds
         // everything its earlier ones did), or `None` once a notice carried none.
         type Rows = Option<HashMap<ReplicaId, bytes::Bytes>>;
-        let mut changed: Vec<((String, String), Rows)> = Vec::new();
+        let mut changed: HashMap<(String, String), Rows> = HashMap::new();
         let mut tokens = Vec::new();
         for news in batch {
             match news {
@@ -189,15 +189,9 @@ impl Replication {
                         continue;
                     }
                     lock(&self.heard_from).insert(replica, std::time::Instant::now());
-                    let entity = (type_id, entity_id);
-                    let index = match changed.iter().position(|(seen, _)| *seen == entity) {
-                        Some(index) => index,
-                        None => {
-                            changed.push((entity, Some(HashMap::new())));
-                            changed.len() - 1
-                        }
-                    };
-                    let rows = &mut changed[index].1;
+                    let rows = changed
+                        .entry((type_id, entity_id))
+                        .or_insert_with(|| Some(HashMap::new()));
                     match (rows.as_mut(), data) {
                         (Some(rows), Some(data)) => {
                             rows.insert(replica, data);

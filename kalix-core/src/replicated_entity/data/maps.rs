@@ -1,21 +1,11 @@
 //! The maps: of counters, of registers, and of sets of values.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::counter::Totals;
 use super::{HasState, Local, replicated_data};
+pub use crate::replicated_entity::causal::EntryKey as MapKey;
 use crate::replicated_entity::causal::{Causal, Entries};
-
-/// What every key and value of a replicated map needs.
-pub trait MapKey:
-    Clone + Ord + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static
-{
-}
-impl<T: Clone + Ord + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static> MapKey
-    for T
-{
-}
 
 macro_rules! map_type {
     ($(#[$doc:meta])* $name:ident <$($param:ident),*>, $key:ty, $value:ty) => {
@@ -158,7 +148,8 @@ impl<K: MapKey, V: MapKey> ReplicatedRegisterMap<K, V> {
             .map(|(_, (clock, _))| *clock)
             .max()
             .unwrap_or(0);
-        let clock = crate::replicated_entity::now_ms().max(seen.saturating_add(1));
+        let clock =
+            crate::timers::Clock::now_ms(&crate::timers::SystemClock).max(seen.saturating_add(1));
         self.changed(
             self.state
                 .put_delta(self.me(), key, (clock, value), |_, _| true),

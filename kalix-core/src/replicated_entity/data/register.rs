@@ -96,7 +96,7 @@ where
     /// The register with `value` written at `clock`. A write that orders below the value it
     /// sees (a `Reverse` clock, a smaller `Custom` one) changes nothing.
     pub fn set_with_clock(&self, value: T, clock: Clock) -> Self {
-        let now = crate::replicated_entity::now_ms();
+        let now = crate::timers::Clock::now_ms(&crate::timers::SystemClock);
         let winner = self.winner();
         let (current_clock, current_seq) =
             winner.map_or((None, 0), |(_, w)| (Some(w.clock), w.seq));
