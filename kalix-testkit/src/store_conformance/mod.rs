@@ -189,6 +189,38 @@ async fn a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(store: i
         .await
         .unwrap();
     assert_eq!(again, [Err(WriteError::KeyUsed)]);
+    // A batch of keys each once (a store may keep them together): a used key refuses its write
+    // alone, a key on another entity is another key, a write that does not apply keeps nothing.
+    let mixed = store
+        .commit(vec![
+            keeping(write("m", 0, Some("m")), "k1", "\"m\""),
+            keeping(write("k", 1, Some("8")), "k1", "\"eight\""),
+            keeping(write("n", 4, Some("n")), "k3", "\"n\""),
+            keeping(write("p", 0, Some("p")), "k4", "\"p\""),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(mixed[0], Ok(1));
+    assert_eq!(mixed[1], Err(WriteError::KeyUsed));
+    assert!(
+        matches!(mixed[2], Err(WriteError::Conflict { .. })),
+        "{:?}",
+        mixed[2]
+    );
+    assert_eq!(mixed[3], Ok(1));
+    assert_eq!(
+        store.kept_reply("conformance", "m", "k1").await.unwrap(),
+        Some(kept_reply("k1", "\"m\""))
+    );
+    assert_eq!(kept("k1").await.unwrap(), Some(kept_reply("k1", "\"one\"")));
+    assert_eq!(
+        store.kept_reply("conformance", "n", "k3").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.kept_reply("conformance", "p", "k4").await.unwrap(),
+        Some(kept_reply("k4", "\"p\""))
+    );
     // Purged once old: the key is new again.
     assert_eq!(store.purge_kept_replies(0, 10).await.unwrap(), 0);
     let later = std::time::SystemTime::now()
@@ -196,7 +228,7 @@ async fn a_reply_is_kept_with_its_write_and_a_used_key_refuses_the_next(store: i
         .unwrap()
         .as_millis() as u64
         + 60_000;
-    assert_eq!(store.purge_kept_replies(later, 10).await.unwrap(), 2);
+    assert_eq!(store.purge_kept_replies(later, 10).await.unwrap(), 4);
     assert_eq!(kept("k1").await.unwrap(), None);
 }
 

@@ -1,5 +1,7 @@
 //! Replies kept under idempotency keys, in the transaction of the change they answered.
 
+use std::collections::HashSet;
+
 use bytes::Bytes;
 use deadpool_postgres::Transaction as Tx;
 
@@ -52,6 +54,11 @@ fn upsert(schema: &str, kept_ms: &str, on_conflict: &str) -> String {
     )
 }
 
+/// What keeping a reply changes of a row its key holds: only a claim's (status 0) is replaced.
+const KEEP_OVER_CLAIM: &str = "fingerprint = excluded.fingerprint, status = excluded.status, \
+     content_type = excluded.content_type, reply = excluded.reply, \
+     kept_ms = excluded.kept_ms WHERE kept.status = 0";
+
 /// Keeps `kept` for the entity, replacing a claim on its key: `false` if a reply was kept
 /// under it already.
 pub(super) async fn keep(
@@ -60,13 +67,7 @@ pub(super) async fn keep(
     (type_id, entity_id, kept): (&str, &str, &KeptReply),
 ) -> Result<bool, tokio_postgres::Error> {
     let statement = transaction
-        .prepare_cached(&upsert(
-            &store.schema,
-            "$8",
-            "fingerprint = excluded.fingerprint, status = excluded.status, \
-             content_type = excluded.content_type, reply = excluded.reply, \
-             kept_ms = excluded.kept_ms WHERE kept.status = 0",
-        ))
+        .prepare_cached(&upsert(&store.schema, "$8", KEEP_OVER_CLAIM))
         .await?;
     let inserted = transaction
         .execute(
@@ -84,6 +85,83 @@ pub(super) async fn keep(
         )
         .await?;
     Ok(inserted == 1)
+}
+
+/// Keeps each of `kept` (as [`keep`] does, in one statement for all of them): per entry, `false`
+/// if a reply was kept under its key already. A key twice in `kept` goes entry by entry, as
+/// one statement cannot insert a row and then find it.
+pub(super) async fn keep_all(
+    store: &PostgresStore,
+    transaction: &Tx<'_>,
+    kept: &[(&str, &str, &KeptReply)],
+) -> Result<Vec<bool>, tokio_postgres::Error> {
+    let mut scopes = HashSet::with_capacity(kept.len());
+    let distinct = kept.iter().all(|(type_id, entity_id, reply)| {
+        scopes.insert((*type_id, *entity_id, reply.key.as_str()))
+    });
+    if !distinct || kept.len() < 2 {
+        let mut each = Vec::with_capacity(kept.len());
+        for entry in kept {
+            each.push(keep(store, transaction, *entry).await?);
+        }
+        return Ok(each);
+    }
+    let statement = transaction
+        .prepare_cached(&format!(
+            "INSERT INTO {schema}.kept_reply AS kept \
+             (type_id, entity_id, key, fingerprint, status, content_type, reply, kept_ms) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], \
+                                  $6::text[], $7::bytea[], $8::bigint[]) \
+             ON CONFLICT (type_id, entity_id, key) DO UPDATE SET {KEEP_OVER_CLAIM} \
+             RETURNING kept.type_id, kept.entity_id, kept.key",
+            schema = store.schema
+        ))
+        .await?;
+    let type_ids: Vec<&str> = kept.iter().map(|(type_id, _, _)| *type_id).collect();
+    let entity_ids: Vec<&str> = kept.iter().map(|(_, entity_id, _)| *entity_id).collect();
+    let keys: Vec<&str> = kept
+        .iter()
+        .map(|(_, _, reply)| reply.key.as_str())
+        .collect();
+    let fingerprints: Vec<&str> = kept
+        .iter()
+        .map(|(_, _, r)| r.fingerprint.as_str())
+        .collect();
+    let statuses: Vec<i32> = kept.iter().map(|(_, _, r)| i32::from(r.status)).collect();
+    let content_types: Vec<Option<&str>> = kept
+        .iter()
+        .map(|(_, _, r)| r.content_type.as_deref())
+        .collect();
+    let bodies: Vec<&[u8]> = kept
+        .iter()
+        .map(|(_, _, reply)| reply.body.as_ref())
+        .collect();
+    let now = vec![crate::store::now_ms() as i64; kept.len()];
+    let rows = transaction
+        .query(
+            &statement,
+            &[
+                &type_ids,
+                &entity_ids,
+                &keys,
+                &fingerprints,
+                &statuses,
+                &content_types,
+                &bodies,
+                &now,
+            ],
+        )
+        .await?;
+    let inserted: HashSet<(&str, &str, &str)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    Ok(kept
+        .iter()
+        .map(|(type_id, entity_id, reply)| {
+            inserted.contains(&(*type_id, *entity_id, reply.key.as_str()))
+        })
+        .collect())
 }
 
 /// Claims `claim.key` (see [`EntityStore::claim_key`](crate::store::EntityStore::claim_key)).
