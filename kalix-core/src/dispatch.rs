@@ -249,13 +249,15 @@ impl Dispatcher {
             return (Outcome::Error(error), None);
         }
         match invocation.metadata().command_key().cloned() {
-            // A keyed action publishes before its reply is kept, as it answers.
+            // A keyed action publishes before its reply is kept, as it answers. Boxed, as the
+            // other rare paths here: a future holds every future it may await, and all of it is
+            // copied whenever it moves (unboxed, a request's future was 17.7 KB, now 6.3 KB).
             Some(key) if bound.component.kind == ComponentKind::Action => {
                 let run = self
                     .invoke_prepared(bound, invocation, false)
                     .map(|(outcome, _)| outcome);
                 (
-                    self.keys.run_once(bound.component.id, &key, run).await,
+                    Box::pin(self.keys.run_once(bound.component.id, &key, run)).await,
                     None,
                 )
             }
@@ -276,11 +278,13 @@ impl Dispatcher {
         let mut outcome = self.run_handler(&current, invocation).await;
         let mut forwards = 0;
         loop {
-            self.run_side_effects(std::mem::take(&mut outcome.side_effects))
-                .await;
+            if !outcome.side_effects.is_empty() {
+                Box::pin(self.run_side_effects(std::mem::take(&mut outcome.side_effects))).await;
+            }
             let call = match outcome.next {
+                Next::Done(done) if incoming.is_none() => return (done, None),
                 Next::Done(done) => {
-                    return self.published(bound, incoming.as_ref(), done, hold).await;
+                    return Box::pin(self.published(bound, incoming.as_ref(), done, hold)).await;
                 }
                 Next::Forward(call) => call,
                 Next::Conflict(error) => return (Outcome::Error(error), None),
@@ -309,7 +313,7 @@ impl Dispatcher {
                 return (Outcome::Error(error), None);
             }
             current = next;
-            outcome = self.run_handler(&current, invocation).await;
+            outcome = Box::pin(self.run_handler(&current, invocation)).await;
         }
     }
 

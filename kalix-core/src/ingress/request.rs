@@ -139,7 +139,9 @@ impl Endpoint {
             trace_context::adopt_parent(&span, |key| {
                 request.headers().get(key).and_then(|v| v.to_str().ok())
             });
-            let response = self.respond(request).instrument(span.clone()).await;
+            // Boxed: a second copy of the request's future inside this one would double its size,
+            // and a future's whole size is copied each time it moves (once per request).
+            let response = Box::pin(self.respond(request).instrument(span.clone())).await;
             span.record("http.response.status_code", response.status().as_u16());
             response
         } else {
