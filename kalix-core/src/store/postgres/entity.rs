@@ -323,9 +323,9 @@ pub(super) fn stored_event(row: &tokio_postgres::Row) -> StoredEvent {
 }
 
 /// Applies consecutive state writes, each keeping its reply if it has one, in three rounds: the
-/// replies' keys in one statement (a key kept already refuses its write; a statement per key
-/// cost a keyed write a third of its rate), the writes whose key was free, pipelined in order,
-/// and the keys of the writes that did not apply, forgotten again.
+/// replies' keys in one statement (a key kept already refuses its write; keyed writes measured
+/// 0.60 of unkeyed ones with a statement per key, 0.68-0.75 with one), the writes whose key was
+/// free, pipelined in order, and the keys of the writes that did not apply, forgotten again.
 async fn write_keyed_states(
     store: &PostgresStore,
     transaction: &Tx<'_>,
