@@ -32,6 +32,16 @@ pub(crate) enum EffectShape {
 pub(super) const UNARY_REPLY: &str = "Effect";
 
 impl ComponentKind {
+    /// Every kind.
+    pub const ALL: [ComponentKind; 6] = [
+        ComponentKind::Action,
+        ComponentKind::ValueEntity,
+        ComponentKind::EventSourcedEntity,
+        ComponentKind::ReplicatedEntity,
+        ComponentKind::View,
+        ComponentKind::Workflow,
+    ];
+
     /// The attribute of the component, for messages (`action`).
     pub fn attribute(self) -> &'static str {
         match self {

@@ -10,15 +10,6 @@ use super::{ComponentKind, EffectShape, KnownTypes, Reply};
 use crate::diagnostics::Diagnostics;
 use crate::exports::KalixCoreAt;
 
-/// The modules of the kinds' effects, as handlers name them (`value_entity::Effect`).
-const KIND_MODULES: &[&str] = &[
-    "action",
-    "value_entity",
-    "event_sourced_entity",
-    "replicated_entity",
-    "workflow",
-];
-
 /// The state and event types an effect names, for the kinds that have them.
 #[derive(Default)]
 pub(super) struct EffectTypes {
@@ -62,7 +53,12 @@ pub(super) fn reply_type(
         && last.ident == UNARY_REPLY
     {
         let module = module.ident.to_string();
-        if KIND_MODULES.contains(&module.as_str()) && module != kind.attribute() {
+        // Each kind's effect is in the module named as its attribute (`value_entity::Effect`);
+        // a view's query methods return no effect.
+        let another_kind = ComponentKind::ALL.iter().any(|other| {
+            *other != kind && *other != ComponentKind::View && other.attribute() == module
+        });
+        if another_kind {
             diagnostics.error(
                 ty,
                 format!(

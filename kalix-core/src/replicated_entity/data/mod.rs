@@ -112,8 +112,6 @@ macro_rules! replicated_data {
         impl$(<$($param),*>)? $crate::replicated_entity::data::Nested for $ty$(<$($param),*>)?
         where $($bounds)*
         {
-            type Store = <Self as $crate::replicated_entity::data::HasState>::Store;
-
             fn of_causal(
                 causal: $crate::replicated_entity::causal::Causal<Self::Store>,
                 replica: ::core::option::Option<$crate::replicated_entity::ReplicaId>,
@@ -165,10 +163,7 @@ pub trait HasState {
 /// A data type whose state is a causal store with a context: what a [`ReplicatedMap`] holds as
 /// values, sharing the map's context.
 #[doc(hidden)]
-pub trait Nested: ReplicatedData {
-    /// Its store.
-    #[doc(hidden)]
-    type Store: crate::replicated_entity::causal::DotStore;
+pub trait Nested: ReplicatedData + HasState {
     /// A value of `causal`, changing `replica`.
     #[doc(hidden)]
     fn of_causal(
