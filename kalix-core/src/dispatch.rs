@@ -38,6 +38,17 @@ pub(crate) struct Publication {
     message: crate::store::TopicMessage,
 }
 
+/// Held replies that go to the service's own store, by topic, and whose readers to wake once
+/// they are written ([`Dispatcher::held_in_store`]).
+#[derive(Default)]
+pub(crate) struct InStore {
+    pub appends: Vec<crate::store::TopicAppend>,
+    /// Whether any goes to a topic of the embedded broker.
+    topics: bool,
+    /// The streams they go to.
+    streams: Vec<&'static str>,
+}
+
 /// A handler together with the instance of its component.
 #[derive(Clone)]
 pub(crate) struct BoundHandler {
@@ -361,6 +372,54 @@ impl Dispatcher {
         match self.publish_held(vec![publication]).await {
             Ok(()) => (outcome, None),
             Err(error) => (Outcome::Error(error), None),
+        }
+    }
+
+    /// Splits held replies: those that go to the service's own store (the embedded broker's
+    /// topics, streams), for a consumer to append in the transaction that saves its progress
+    /// ([`Dispatcher::appended`] after it), and those published elsewhere
+    /// ([`Dispatcher::publish_held`]).
+    pub(crate) fn held_in_store(&self, held: Vec<Publication>) -> (InStore, Vec<Publication>) {
+        let mut in_store = InStore::default();
+        let mut elsewhere = Vec::new();
+        for Publication { target, message } in held {
+            let topic = match target {
+                PublishTarget::Topic(topic) if self.broker.in_store() => {
+                    in_store.topics = true;
+                    topic.to_owned()
+                }
+                PublishTarget::Stream(id) => {
+                    if !in_store.streams.contains(&id) {
+                        in_store.streams.push(id);
+                    }
+                    broker::stream_topic(id)
+                }
+                PublishTarget::Topic(_) => {
+                    elsewhere.push(Publication { target, message });
+                    continue;
+                }
+            };
+            match in_store.appends.iter_mut().find(|a| a.topic == topic) {
+                Some(append) => append.messages.push(message),
+                None => in_store.appends.push(crate::store::TopicAppend {
+                    topic,
+                    messages: vec![message],
+                }),
+            }
+        }
+        (in_store, elsewhere)
+    }
+
+    /// Wakes the readers of what `written` appended, once its transaction committed.
+    pub(crate) fn appended(&self, written: &InStore) {
+        if written.topics {
+            self.broker.appended();
+        }
+        if !written.streams.is_empty() {
+            self.streams.appended();
+        }
+        for id in &written.streams {
+            self.stream_news.wrote(id);
         }
     }
 

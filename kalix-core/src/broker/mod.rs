@@ -55,6 +55,15 @@ pub(crate) trait Broker: Send + Sync + 'static {
     /// A reader of `topic` for the consumer group `group`, starting after what the group
     /// processed last.
     fn reader(&self, topic: &str, group: &str) -> Box<dyn TopicReader>;
+
+    /// Whether its topics live in the service's own store, so a consumer may append to them in
+    /// the transaction that saves its progress ([`crate::store::FeedStore::publish_with_progress`]).
+    fn in_store(&self) -> bool {
+        false
+    }
+
+    /// Tells its readers that messages were appended to its topics by such a transaction.
+    fn appended(&self) {}
 }
 
 /// Reads one topic for one consumer group.
@@ -115,6 +124,14 @@ impl Broker for EmbeddedBroker {
 
     fn reader(&self, topic: &str, group: &str) -> Box<dyn TopicReader> {
         store_reader(&self.store, topic, format!("topic:{topic}:{group}"))
+    }
+
+    fn in_store(&self) -> bool {
+        true
+    }
+
+    fn appended(&self) {
+        self.news.notify_waiters();
     }
 }
 

@@ -258,10 +258,14 @@ impl Source for TopicSource {
 
 /// The per-entity sequence numbers of a batch of feed entries: those saved before it and those
 /// it moved, so an entry seen already is dropped and a gap is filled from the journal first.
-#[derive(Default)]
+/// On a feed in commit order ([`FeedStore::feed_in_commit_order`]) none are kept: every entry
+/// after the consumer's offset is new and in its entity's order.
+///
+/// [`FeedStore::feed_in_commit_order`]: crate::store::FeedStore::feed_in_commit_order
 pub(crate) struct Sequences {
     known: HashMap<String, u64>,
     touched: HashMap<String, u64>,
+    tracked: bool,
 }
 
 impl Sequences {
@@ -270,6 +274,16 @@ impl Sequences {
         Self {
             known: known.into_iter().collect(),
             touched: HashMap::new(),
+            tracked: true,
+        }
+    }
+
+    /// For a feed in commit order: nothing to read before a batch, nothing to save after it.
+    pub(crate) fn untracked() -> Self {
+        Self {
+            known: HashMap::new(),
+            touched: HashMap::new(),
+            tracked: false,
         }
     }
 
@@ -284,7 +298,9 @@ impl Sequences {
 
     /// Records `seq` of `entity_id` as processed.
     pub(crate) fn processed(&mut self, entity_id: &str, seq: u64) {
-        self.touched.insert(entity_id.to_owned(), seq);
+        if self.tracked {
+            self.touched.insert(entity_id.to_owned(), seq);
+        }
     }
 
     /// What was moved, to save with the consumer's progress.
@@ -298,6 +314,9 @@ impl Sequences {
     /// Whether `entry` comes after the last processed of its entity, and, for an event-sourced
     /// entity, whether events are missing before it (the gap is read from its journal).
     pub(crate) fn place(&self, kind: FeedKind, entry: &FeedEntry) -> Place {
+        if !self.tracked {
+            return Place::Next;
+        }
         let last = self.last(&entry.entity_id);
         if entry.seq <= last {
             // Processed already (a redelivery), or an older version of a value entity's state

@@ -1,10 +1,10 @@
 //! The consumer of an entity type's change feed for one action's `#[subscribe]` handlers.
 //!
-//! Its durable progress in the store is its feed offset and the last sequence number it
-//! processed of each entity. It reads the feed in batches and runs the handler for each entry
-//! in turn; progress is saved after each batch and before each pause after a failure, so after a
-//! crash it resumes at its last save and may deliver again what it had processed since: at
-//! least once.
+//! Its durable progress in the store is its feed offset and, where the feed is not in commit
+//! order (PostgreSQL), the last sequence number it processed of each entity. It reads the feed
+//! in batches and runs the handler for each entry in turn; progress is saved after each batch
+//! and before each pause after a failure, so after a crash it resumes at its last save and may
+//! deliver again what it had processed since: at least once.
 //!
 //! Each subscription is split into slices of entity ids (by a hash of the id), each consumed with
 //! its own lease and progress, so several processes share the work: a process takes no more
@@ -113,18 +113,23 @@ impl EntityConsumer {
             .into_iter()
             .filter(|e| slice_of(&e.entity_id, self.slices) == self.slice)
             .collect();
-        let mut ids: Vec<String> = entries.iter().map(|e| e.entity_id.clone()).collect();
-        ids.sort();
-        ids.dedup();
-        let known = retry(
-            &self.name,
-            "reading the consumer's progress",
-            stopping,
-            || store.consumer_progress(&self.name, ids.clone()),
-        )
-        .await?;
+        let seqs = if store.feed_in_commit_order() {
+            Sequences::untracked()
+        } else {
+            let mut ids: Vec<String> = entries.iter().map(|e| e.entity_id.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            let known = retry(
+                &self.name,
+                "reading the consumer's progress",
+                stopping,
+                || store.consumer_progress(&self.name, ids.clone()),
+            )
+            .await?;
+            Sequences::new(known.seqs)
+        };
         let mut progress = Progress {
-            seqs: Sequences::new(known.seqs),
+            seqs,
             offset: None,
             held: Vec::new(),
         };
@@ -262,10 +267,12 @@ impl EntityConsumer {
         Some((handler, Body::Bytes(payload.clone())))
     }
 
-    /// Publishes the replies the batch holds, then saves what it has processed so far; each
-    /// retried until it is done or the service stops. (A crash between the two delivers the
-    /// entries again and publishes their replies again, under the same message ids: the topic
-    /// keeps each once.)
+    /// Saves what the batch has processed so far, with the replies it holds: those to the
+    /// service's own store (embedded topics, streams) are appended in the transaction that saves
+    /// the progress, so each is published exactly once; those to another broker (NATS) are
+    /// published before it (a crash between the two delivers the entries again and publishes
+    /// their replies again, under the same message ids: the broker keeps each once). Each write
+    /// is retried until it is done or the service stops.
     async fn save(
         &self,
         dispatcher: &Arc<Dispatcher>,
@@ -274,26 +281,13 @@ impl EntityConsumer {
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
         let held = std::mem::take(&mut progress.held);
-        if !held.is_empty() {
-            retry(
-                &self.name,
-                "publishing the replies of the batch",
-                stopping,
-                || {
-                    let (dispatcher, held) = (Arc::clone(dispatcher), held.clone());
-                    Box::pin(async move {
-                        dispatcher
-                            .publish_held(held)
-                            .await
-                            .map_err(|error| crate::store::StoreError::new(error.to_string()))
-                    })
-                },
-            )
-            .await?;
-        }
         let Some(offset) = progress.offset else {
-            return Ok(());
+            // Nothing to save yet (missing events delivered before the batch's first entry
+            // failed): what they published is published now.
+            return self.publish(dispatcher, held, stopping).await;
         };
+        let (in_store, elsewhere) = dispatcher.held_in_store(held);
+        self.publish(dispatcher, elsewhere, stopping).await?;
         let saved = ConsumerProgress {
             offset,
             seqs: progress.seqs.moved(),
@@ -302,7 +296,43 @@ impl EntityConsumer {
             &self.name,
             "saving the consumer's progress",
             stopping,
-            || store.save_consumer_progress(&self.name, saved.clone()),
+            || {
+                if in_store.appends.is_empty() {
+                    store.save_consumer_progress(&self.name, saved.clone())
+                } else {
+                    let appends = in_store.appends.clone();
+                    store.publish_with_progress(&self.name, saved.clone(), appends)
+                }
+            },
+        )
+        .await?;
+        dispatcher.appended(&in_store);
+        Ok(())
+    }
+
+    /// Publishes `held` replies, retried until done or the service stops.
+    async fn publish(
+        &self,
+        dispatcher: &Arc<Dispatcher>,
+        held: Vec<Publication>,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        if held.is_empty() {
+            return Ok(());
+        }
+        retry(
+            &self.name,
+            "publishing the replies of the batch",
+            stopping,
+            || {
+                let (dispatcher, held) = (Arc::clone(dispatcher), held.clone());
+                Box::pin(async move {
+                    dispatcher
+                        .publish_held(held)
+                        .await
+                        .map_err(|error| crate::store::StoreError::new(error.to_string()))
+                })
+            },
         )
         .await
     }

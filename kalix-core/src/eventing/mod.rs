@@ -23,6 +23,9 @@
 //! appends ran in transactions whose ids are in the other order. The consumer tells that from the
 //! sequence numbers: it keeps the last one it processed per entity (`consumer_seq`), drops what is
 //! at or below it, and reads an entity's missing events from its journal when one arrives early.
+//! SQLite's feed has one writer, so it is in commit order (`FeedStore::feed_in_commit_order`):
+//! there a consumer's offset alone tells what it processed, and it keeps no sequence numbers (no
+//! read before each batch, no row per entity written after it).
 //! Akka Projections' timestamps and backtracking window were the other choice; the high-water mark
 //! needs no clock and no window to tune. A test commits two transactions out of order and expects
 //! both (`kalix-testkit/tests/it/store.rs`).

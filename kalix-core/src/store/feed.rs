@@ -63,6 +63,16 @@ pub struct ConsumerProgress {
     pub seqs: Vec<(String, u64)>,
 }
 
+/// Messages to append to one topic of the service's store (a topic of the embedded broker, or a
+/// stream's), in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicAppend {
+    /// The topic.
+    pub topic: String,
+    /// Its new messages, in order.
+    pub messages: Vec<crate::store::TopicMessage>,
+}
+
 /// A message as a topic's reader gets it, with its place in the topic.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredMessage {

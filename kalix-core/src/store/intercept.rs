@@ -40,8 +40,8 @@ use futures_util::future::BoxFuture;
 use super::{
     ConsumerProgress, EntityStore, EventLog, FeedEntry, FeedKind, FeedOffset, FeedStore, KeptReply,
     LeaseStore, Store, StoreError, StoredEvent, StoredMessage, StoredState, TimerOutcome,
-    TimerRecord, TimerStart, TimerStore, TopicMessage, ViewRowWrite, ViewRows, ViewStore,
-    ViewTableSpec, Write, WriteError,
+    TimerRecord, TimerStart, TimerStore, TopicAppend, TopicMessage, ViewRowWrite, ViewRows,
+    ViewStore, ViewTableSpec, Write, WriteError,
 };
 
 /// What an [`Intercepted`] store does instead of its inner store's methods: every method
@@ -212,6 +212,17 @@ pub trait Intercept: Send + Sync + 'static {
         progress: ConsumerProgress,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         inner.save_consumer_progress(consumer, progress)
+    }
+
+    /// [`FeedStore::publish_with_progress`]; by default, `inner`'s.
+    fn publish_with_progress(
+        &self,
+        inner: &dyn Store,
+        consumer: &str,
+        progress: ConsumerProgress,
+        appends: Vec<TopicAppend>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        inner.publish_with_progress(consumer, progress, appends)
     }
 
     /// [`FeedStore::publish`]; by default, `inner`'s.
@@ -565,6 +576,9 @@ impl<I: Intercept> FeedStore for Intercepted<I> {
         self.intercept
             .read_feed(&*self.inner, kind, type_id, after, limit)
     }
+    fn feed_in_commit_order(&self) -> bool {
+        self.inner.feed_in_commit_order()
+    }
     fn consumer_progress(
         &self,
         consumer: &str,
@@ -582,6 +596,16 @@ impl<I: Intercept> FeedStore for Intercepted<I> {
         self.intercept.on_call("save_consumer_progress");
         self.intercept
             .save_consumer_progress(&*self.inner, consumer, progress)
+    }
+    fn publish_with_progress(
+        &self,
+        consumer: &str,
+        progress: ConsumerProgress,
+        appends: Vec<TopicAppend>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.intercept.on_call("publish_with_progress");
+        self.intercept
+            .publish_with_progress(&*self.inner, consumer, progress, appends)
     }
     fn publish(
         &self,

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 pub use crate::cloud_events::TopicMessage;
-pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage};
+pub use feed::{ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoredMessage, TopicAppend};
 pub use group_commit::{CommitResult, GroupCommitter, PendingCommit};
 pub use inspect::{
     ConsumerRecord, EntityRows, InspectStore, LeaseRecord, RECENT_JOURNAL_SCAN, TimerFilter,
@@ -534,6 +534,12 @@ pub trait FeedStore: Send + Sync + 'static {
         limit: usize,
     ) -> BoxFuture<'static, Result<Vec<FeedEntry>, StoreError>>;
 
+    /// Whether the feed hands entries out in the order they were committed, each final once read
+    /// (one writer: SQLite). A consumer's offset then tells alone what it processed, and no entry
+    /// of an entity can come ahead of an earlier one, so consumers keep no sequence numbers per
+    /// entity: no [`FeedStore::consumer_progress`] read per batch, no row per entity saved.
+    fn feed_in_commit_order(&self) -> bool;
+
     /// The progress `consumer` saved last (the feed's start if none), with the sequence numbers
     /// it saved for `entity_ids` (an entity it never saved is left out).
     fn consumer_progress(
@@ -548,6 +554,19 @@ pub trait FeedStore: Send + Sync + 'static {
         &self,
         consumer: &str,
         progress: ConsumerProgress,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Appends `appends` to their topics and saves `consumer`'s progress (as
+    /// [`FeedStore::save_consumer_progress`]) in one transaction: what a consumer's batch
+    /// published moves with its progress, so it is appended exactly once. A message whose id
+    /// [`FeedStore::publish`] appended to its topic already is dropped (a consumer that published
+    /// one message alone, retrying it, before it saved); ids are not otherwise checked (a store
+    /// may keep no index of them for these), as the progress is what keeps them once.
+    fn publish_with_progress(
+        &self,
+        consumer: &str,
+        progress: ConsumerProgress,
+        appends: Vec<TopicAppend>,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
 
     /// Appends `messages` to `topic` in one transaction, in order; a message whose id the topic

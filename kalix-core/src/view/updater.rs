@@ -95,7 +95,11 @@ impl Updater {
                 ids.clone(),
             );
             Box::pin(async move {
-                let known = store.consumer_progress(&name, ids.clone()).await?;
+                let known = if store.feed_in_commit_order() {
+                    Sequences::untracked()
+                } else {
+                    Sequences::new(store.consumer_progress(&name, ids.clone()).await?.seqs)
+                };
                 let rows = store.view_rows(table, ids).await?;
                 Ok((known, rows))
             })
@@ -104,7 +108,7 @@ impl Updater {
         let mut batch = Batch {
             rows: rows.into_iter().map(|(k, v)| (k, Some(v))).collect(),
             writes: Vec::new(),
-            seqs: Sequences::new(known.seqs),
+            seqs: known,
             offset: None,
         };
         for entry in entries {

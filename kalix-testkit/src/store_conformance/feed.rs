@@ -2,7 +2,8 @@
 
 use bytes::Bytes;
 use kalix_core::store::{
-    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, StoredMessage, TopicMessage,
+    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, Store, StoredMessage, TopicAppend,
+    TopicMessage,
 };
 
 use super::{append, write};
@@ -406,6 +407,71 @@ pub(super) async fn topic_messages_read_back_in_order_once_per_id(store: impl St
         after_first,
         read[1..],
         "a read after an offset starts past it"
+    );
+}
+
+/// A consumer's messages are appended in the write that saves its progress, in order, and one
+/// a plain publish appended already is not appended again.
+pub(super) async fn messages_published_with_progress_are_appended_with_it(store: impl Store) {
+    // A retried delivery of the consumer published this one alone before it saved.
+    store
+        .publish("fanned", vec![message("e2", "\"retried\"")])
+        .await
+        .unwrap();
+    let progress = ConsumerProgress {
+        offset: FeedOffset {
+            transaction: 0,
+            position: 9,
+        },
+        seqs: Vec::new(),
+    };
+    let appends = vec![
+        TopicAppend {
+            topic: "fanned".into(),
+            messages: vec![
+                message("e1", "\"1\""),
+                message("e2", "\"2\""),
+                message("e3", "\"3\""),
+            ],
+        },
+        TopicAppend {
+            topic: "other".into(),
+            messages: vec![message("e1", "\"elsewhere\"")],
+        },
+    ];
+    store
+        .publish_with_progress("publisher", progress.clone(), appends)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .consumer_progress("publisher", Vec::new())
+            .await
+            .unwrap(),
+        progress,
+        "the progress is saved with the messages"
+    );
+    let ids = |read: Vec<StoredMessage>| -> Vec<(String, String)> {
+        read.iter()
+            .map(|m| {
+                let body = String::from_utf8_lossy(&m.message.payload).into_owned();
+                (m.message.id.clone(), body)
+            })
+            .collect()
+    };
+    assert_eq!(
+        ids(read_topic_all(&store, "fanned", FeedOffset::default(), 3).await),
+        [
+            ("e2".into(), "\"retried\"".into()),
+            ("e1".into(), "\"1\"".into()),
+            ("e3".into(), "\"3\"".into())
+        ],
+        "appended in order after what was there, the id published already left out"
+    );
+    assert_eq!(
+        ids(read_topic_all(&store, "other", FeedOffset::default(), 1).await),
+        [("e1".into(), "\"elsewhere\"".into())],
+        "each topic gets its own"
     );
 }
 

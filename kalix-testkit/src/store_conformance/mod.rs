@@ -109,6 +109,7 @@ where
     feed::every_event_enters_the_feed_in_commit_order(fresh().await).await;
     feed::consumer_progress_reads_back_as_saved(fresh().await).await;
     feed::topic_messages_read_back_in_order_once_per_id(fresh().await).await;
+    feed::messages_published_with_progress_are_appended_with_it(fresh().await).await;
     feed::topic_retention_removes_old_messages_up_to_a_position(fresh().await).await;
     view::view_rows_and_progress_are_written_together(fresh().await).await;
     view::view_queries_select_order_count_and_page(fresh().await).await;

@@ -19,7 +19,8 @@ use futures_util::future::BoxFuture;
 
 use super::{PostgresStore, column_missing, db_error, pool_error};
 use crate::store::{
-    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError, StoredMessage, TopicMessage,
+    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError, StoredMessage, TopicAppend,
+    TopicMessage,
 };
 
 /// The columns that place a row in the feed, in the order [`place`] gives their values.
@@ -316,6 +317,46 @@ pub(super) async fn publish(
 ) -> Result<(), StoreError> {
     let mut client = store.pool.get().await.map_err(pool_error)?;
     let transaction = client.transaction().await.map_err(db_error)?;
+    append(store, &transaction, topic, messages).await?;
+    // Wakes other processes' readers of the topic as the transaction commits.
+    transaction
+        .batch_execute(&store.sql.notify)
+        .await
+        .map_err(db_error)?;
+    transaction.commit().await.map_err(db_error)
+}
+
+/// Appends a consumer's messages and saves its progress in one transaction. Ids are checked as
+/// [`publish`] checks them: the index of them is one PostgreSQL keeps anyway.
+pub(super) async fn publish_with_progress(
+    store: &PostgresStore,
+    consumer: &str,
+    progress: &ConsumerProgress,
+    appends: &[TopicAppend],
+) -> Result<(), StoreError> {
+    let mut client = store.pool.get().await.map_err(pool_error)?;
+    let transaction = client.transaction().await.map_err(db_error)?;
+    for TopicAppend { topic, messages } in appends {
+        append(store, &transaction, topic, messages).await?;
+    }
+    save_in(store, &transaction, consumer, progress).await?;
+    if !appends.is_empty() {
+        transaction
+            .batch_execute(&store.sql.notify)
+            .await
+            .map_err(db_error)?;
+    }
+    transaction.commit().await.map_err(db_error)
+}
+
+/// Appends `messages` to `topic` inside a transaction the caller commits; an id the topic
+/// holds is dropped.
+async fn append(
+    store: &PostgresStore,
+    transaction: &deadpool_postgres::Transaction<'_>,
+    topic: &str,
+    messages: &[TopicMessage],
+) -> Result<(), StoreError> {
     let statement = transaction
         .prepare_cached(&store.sql.feed.publish)
         .await
@@ -337,12 +378,7 @@ pub(super) async fn publish(
             .await
             .map_err(db_error)?;
     }
-    // Wakes other processes' readers of the topic as the transaction commits.
-    transaction
-        .batch_execute(&store.sql.notify)
-        .await
-        .map_err(db_error)?;
-    transaction.commit().await.map_err(db_error)
+    Ok(())
 }
 
 /// Removes up to `limit` messages of `topic` at or before `up_to` published before `before_ms`.
@@ -429,6 +465,12 @@ impl FeedStore for PostgresStore {
         Box::pin(async move { read(&store, kind, &type_id, after, limit).await })
     }
 
+    /// A transaction can commit after one that began later: an entity's events can come out of
+    /// order (see `eventing`).
+    fn feed_in_commit_order(&self) -> bool {
+        false
+    }
+
     fn consumer_progress(
         &self,
         consumer: &str,
@@ -445,6 +487,16 @@ impl FeedStore for PostgresStore {
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let (store, consumer) = (self.clone(), consumer.to_owned());
         Box::pin(async move { save(&store, &consumer, &progress).await })
+    }
+
+    fn publish_with_progress(
+        &self,
+        consumer: &str,
+        progress: ConsumerProgress,
+        appends: Vec<TopicAppend>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (store, consumer) = (self.clone(), consumer.to_owned());
+        Box::pin(async move { publish_with_progress(&store, &consumer, &progress, &appends).await })
     }
 
     fn publish(

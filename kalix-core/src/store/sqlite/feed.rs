@@ -13,7 +13,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::sqlite_error;
 use crate::store::{
-    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError, StoredMessage, TopicMessage,
+    ConsumerProgress, FeedEntry, FeedKind, FeedOffset, StoreError, StoredMessage, TopicAppend,
+    TopicMessage,
 };
 
 /// The feed's indexes and the consumers' tables.
@@ -234,6 +235,18 @@ pub(super) fn save_in(
     Ok(())
 }
 
+/// Keeps the ids of only the messages [`publish`] appends unique: those a consumer appends with
+/// its progress are kept once by that ([`publish_with_progress`]), and an index entry per message
+/// (ids in no order, so a random page of the index each) was most of what appending them cost.
+pub(super) const PUBLISHED_BY_ID: &str = "
+BEGIN;
+ALTER TABLE topic_message ADD COLUMN by_id INTEGER NOT NULL DEFAULT 1;
+DROP INDEX topic_message_id;
+CREATE UNIQUE INDEX topic_message_id ON topic_message (topic, message_id) WHERE by_id = 1;
+DELETE FROM consumer_seq;
+COMMIT;
+";
+
 /// Appends messages to a topic in one transaction; an id the topic holds is dropped.
 pub(super) fn publish(
     connection: &mut Connection,
@@ -241,28 +254,62 @@ pub(super) fn publish(
     messages: &[TopicMessage],
 ) -> Result<(), StoreError> {
     let transaction = connection.savepoint().map_err(sqlite_error)?;
-    {
-        let mut insert = transaction
-            .prepare_cached(
-                "INSERT INTO topic_message (topic, message_id, attributes, payload, published_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-            )
-            .map_err(sqlite_error)?;
-        for message in messages {
-            let attributes = serde_json::to_string(&message.attributes)
-                .map_err(|e| StoreError::new(format!("sqlite: attributes: {e}")))?;
-            insert
-                .execute(params![
-                    topic,
-                    message.id,
-                    attributes,
-                    &message.payload[..],
-                    super::super::now_ms() as i64
-                ])
-                .map_err(sqlite_error)?;
-        }
-    }
+    append(
+        &transaction,
+        "INSERT INTO topic_message (topic, message_id, attributes, payload, published_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        topic,
+        messages,
+    )?;
     transaction.commit().map_err(sqlite_error)
+}
+
+/// Appends a consumer's messages and saves its progress in one transaction. Their ids enter no
+/// index; one [`publish`] appended (a consumer's retried delivery) is not appended again.
+pub(super) fn publish_with_progress(
+    connection: &mut Connection,
+    consumer: &str,
+    progress: &ConsumerProgress,
+    appends: &[TopicAppend],
+) -> Result<(), StoreError> {
+    let transaction = connection.savepoint().map_err(sqlite_error)?;
+    for TopicAppend { topic, messages } in appends {
+        append(
+            &transaction,
+            "INSERT INTO topic_message (topic, message_id, attributes, payload, published_ms, by_id) \
+             SELECT ?1, ?2, ?3, ?4, ?5, 0 WHERE NOT EXISTS (SELECT 1 FROM topic_message \
+             WHERE topic = ?1 AND message_id = ?2 AND by_id = 1)",
+            topic,
+            messages,
+        )?;
+    }
+    save_in(&transaction, consumer, progress)?;
+    transaction.commit().map_err(sqlite_error)
+}
+
+/// Runs `insert` (parameters: topic, id, attributes, payload, time) for each of `messages`.
+fn append(
+    transaction: &Connection,
+    insert: &str,
+    topic: &str,
+    messages: &[TopicMessage],
+) -> Result<(), StoreError> {
+    let mut insert = transaction.prepare_cached(insert).map_err(sqlite_error)?;
+    let now_ms = super::super::now_ms() as i64;
+    for message in messages {
+        let attributes = serde_json::to_string(&message.attributes)
+            .map_err(|e| StoreError::new(format!("sqlite: attributes: {e}")))?;
+        insert
+            .execute(params![
+                topic,
+                message.id,
+                attributes,
+                &message.payload[..],
+                now_ms
+            ])
+            .map_err(sqlite_error)?;
+    }
+    Ok(())
 }
 
 /// Up to `limit` messages of a topic after `after`.
@@ -319,6 +366,11 @@ impl FeedStore for SqliteStore {
         })
     }
 
+    /// One writer: positions are commit order (see the module's documentation).
+    fn feed_in_commit_order(&self) -> bool {
+        true
+    }
+
     fn consumer_progress(
         &self,
         consumer: &str,
@@ -336,6 +388,18 @@ impl FeedStore for SqliteStore {
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let consumer = consumer.to_owned();
         self.write_outside_batches(move |connection| save(connection, &consumer, &progress))
+    }
+
+    fn publish_with_progress(
+        &self,
+        consumer: &str,
+        progress: ConsumerProgress,
+        appends: Vec<TopicAppend>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let consumer = consumer.to_owned();
+        self.write_outside_batches(move |connection| {
+            publish_with_progress(connection, &consumer, &progress, &appends)
+        })
     }
 
     fn publish(

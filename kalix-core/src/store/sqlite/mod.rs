@@ -100,15 +100,18 @@ impl SqliteStore {
                 .map_err(|e| StoreError::new(format!("cannot create {}: {e}", parent.display())))?;
         }
         let lock = lock_file(path)?;
-        let mut writer = Connection::open(path).map_err(sqlite_error)?;
+        let mut writer = open_connection(path)?;
         // The WAL is checkpointed every 16384 pages (64 MiB) rather than SQLite's 1000: a page
         // written again before the checkpoint (a busy entity's, a table's last page) is copied to
         // the database once, and a batch that dirties many pages (kept replies, one per keyed
-        // write) does not stall the writer with a checkpoint every few batches.
+        // write) does not stall the writer with a checkpoint every few batches. Temporary
+        // storage in memory: each write queued outside the entity batches runs in a savepoint,
+        // whose copies of the pages it changes SQLite would otherwise spill to a temporary file
+        // (a file opened and written per savepoint, in a busy subscriber's every batch).
         writer
             .execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
-                 PRAGMA wal_autocheckpoint=16384;",
+                 PRAGMA wal_autocheckpoint=16384; PRAGMA temp_store=MEMORY;",
             )
             .map_err(sqlite_error)?;
         create_tables(&mut writer)?;
@@ -116,7 +119,7 @@ impl SqliteStore {
         let count = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
         let readers = (0..count)
             .map(|_| {
-                let reader = Connection::open(path).map_err(sqlite_error)?;
+                let reader = open_connection(path)?;
                 reader
                     .execute_batch("PRAGMA busy_timeout=5000;")
                     .map_err(sqlite_error)?;
@@ -150,6 +153,7 @@ impl SqliteStore {
         // One connection for reads and writes: a second connection to a shared-cache memory
         // database meets SQLITE_LOCKED while a commit runs.
         let mut connection = Connection::open_in_memory().map_err(sqlite_error)?;
+        plan_once(&connection)?;
         create_tables(&mut connection)?;
         let connection = Arc::new(Mutex::new(connection));
         Ok(Self {
@@ -162,6 +166,28 @@ impl SqliteStore {
             outside: Arc::default(),
         })
     }
+}
+
+/// Opens a connection to the database file at `path`, its plans fixed ([`plan_once`]).
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open(path).map_err(sqlite_error)?;
+    plan_once(&connection)?;
+    Ok(connection)
+}
+
+/// Turns on SQLite's query planner stability guarantee: a statement's plan no longer depends on
+/// the values bound to it. Without it, binding a new value to `LIMIT ?` (as every feed, topic
+/// and timer read does) expires the cached statement, and each run parses and plans it again
+/// (a twentieth of a busy subscriber's CPU). Nothing is lost: the store never runs `ANALYZE`,
+/// the only other source of value-dependent plans.
+fn plan_once(connection: &Connection) -> Result<(), StoreError> {
+    connection
+        .set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .map_err(sqlite_error)?;
+    Ok(())
 }
 
 /// One step of the schema: what it runs on the writer connection.
@@ -232,6 +258,11 @@ const MIGRATIONS: &[Migration<Step>] = &[
         version: 10,
         what: "replicated entities' rows, one per replica",
         apply: |c| c.execute_batch(replica::SCHEMA).map_err(sqlite_error),
+    },
+    Migration {
+        version: 11,
+        what: "topic messages a consumer appends with its progress kept out of the id index; no sequence numbers per entity kept for consumers of a feed in commit order",
+        apply: |c| c.execute_batch(feed::PUBLISHED_BY_ID).map_err(sqlite_error),
     },
 ];
 
@@ -496,6 +527,28 @@ mod tests {
             kept_reply: None,
             trace_parent: None,
         })
+    }
+
+    #[test]
+    fn a_read_with_a_bound_limit_is_planned_once_not_on_every_run() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("kalix.db");
+        drop(SqliteStore::open(&path).unwrap());
+        // How often the topic read's cached statement was parsed again after three runs, each
+        // with another limit.
+        let reprepared = |connection: &Connection| {
+            for limit in [10, 20, 30] {
+                feed::read_topic(connection, "t", crate::store::FeedOffset::default(), limit)
+                    .unwrap();
+            }
+            let sql = "SELECT position, message_id, attributes, payload FROM topic_message \
+                       WHERE topic = ?1 AND position > ?2 ORDER BY position LIMIT ?3";
+            let statement = connection.prepare_cached(sql).unwrap();
+            statement.get_status(rusqlite::StatementStatus::RePrepare)
+        };
+        assert_eq!(reprepared(&open_connection(&path).unwrap()), 0);
+        // What the store's connections are spared: SQLite's default parses it on each new limit.
+        assert!(reprepared(&Connection::open(&path).unwrap()) > 0);
     }
 
     #[test]
