@@ -23,6 +23,9 @@ pub enum EntityRows {
     State,
     /// Event-sourced entities: a journal each.
     Journal,
+    /// Replicated entities: a row per replica each. They keep no order of change, so
+    /// [`InspectStore::recent_entities`] gives their ids in order (the first ids, not the newest).
+    Replicas,
 }
 
 /// How many journal entries [`InspectStore::recent_entities`] reads at most to find the

@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use kalix_core::store::{
-    ConsumerProgress, EntityRows, FeedOffset, Store, TimerFilter, TimerOutcome, TimerRecord,
+    ConsumerProgress, EntityRows, FeedOffset, ReplicaWrite, Store, TimerFilter, TimerOutcome,
+    TimerRecord, Write,
 };
 
 use super::{append, names, write};
@@ -47,6 +48,30 @@ pub(super) async fn recently_changed_entities_come_newest_first(store: impl Stor
             .is_empty(),
         "type ids are separate"
     );
+
+    // Replicas keep no order of change: their ids come in order, each once.
+    let replica = |entity: &str, replica: u64| {
+        Write::Replica(ReplicaWrite {
+            type_id: "replicated".to_owned(),
+            entity_id: entity.to_owned(),
+            replica,
+            payload: Bytes::from_static(b"{}"),
+            token: None,
+            kept_reply: None,
+        })
+    };
+    let written = store
+        .commit(vec![replica("r2", 1), replica("r1", 1), replica("r2", 2)])
+        .await
+        .unwrap();
+    assert!(written.iter().all(Result::is_ok), "{written:?}");
+    let ids = |limit| store.recent_entities("replicated", EntityRows::Replicas, limit);
+    assert_eq!(
+        ids(10).await.unwrap(),
+        ["r1", "r2"],
+        "each id once, in order"
+    );
+    assert_eq!(ids(1).await.unwrap(), ["r1"], "at most the limit");
 }
 
 /// A journal reads back a page at a time from any sequence number.

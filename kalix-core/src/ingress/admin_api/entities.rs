@@ -17,6 +17,7 @@ const MAX_EVENTS_BACK: u64 = 100_000;
 fn rows_of(kind: ComponentKind) -> EntityRows {
     match kind {
         ComponentKind::EventSourcedEntity => EntityRows::Journal,
+        ComponentKind::ReplicatedEntity => EntityRows::Replicas,
         _ => EntityRows::State,
     }
 }
@@ -78,6 +79,27 @@ pub(super) async fn entity(
                     encode(&id)
                 )
                 .into();
+            }
+            // Each replica's row as it wrote it (the data in its stored form, with the
+            // replicas' clocks): the store does not know the data type that merges them.
+            ComponentKind::ReplicatedEntity => {
+                let rows = read(api.store.load_replicas(&type_id, &id)).await?;
+                if rows.is_empty() {
+                    return Err(not_found(format!("{type_id} '{id}' was never written")));
+                }
+                let replicas: Vec<Value> = rows
+                    .iter()
+                    .map(|row| {
+                        let stored = stored_json(&row.payload);
+                        json!({
+                            "replica": row.replica,
+                            "version": row.version,
+                            "data": stored.get("data").cloned().unwrap_or(Value::Null),
+                            "deleted": stored.get("deleted").cloned().unwrap_or(false.into()),
+                        })
+                    })
+                    .collect();
+                body["replicas"] = replicas.into();
             }
             _ => {
                 let stored = read(api.store.load(&type_id, &id)).await?;

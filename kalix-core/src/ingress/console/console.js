@@ -187,7 +187,9 @@ async function openEntity(id) {
     const entity = await getJson(`/admin/entities/${encodeSegment(type)}/${encodeSegment(id)}`);
     detail.textContent = pretty(entity.kind === "event_sourced_entity"
       ? { seq: entity.seq, deleted: entity.deleted, state: entity.state }
-      : { version: entity.version, deleted: entity.deleted, state: entity.state });
+      : entity.kind === "replicated_entity"
+        ? { replicas: entity.replicas }
+        : { version: entity.version, deleted: entity.deleted, state: entity.state });
     if (entity.kind === "event_sourced_entity") {
       const page = await getJson(`/admin/entities/${encodeSegment(type)}/${encodeSegment(id)}/events?limit=100`);
       const body = table.querySelector("tbody");
@@ -208,7 +210,7 @@ async function openEntity(id) {
 
 loaders.entities = () => {
   const select = document.getElementById("entity-type");
-  fillTypes(select, ["value_entity", "event_sourced_entity", "workflow"]);
+  fillTypes(select, ["value_entity", "event_sourced_entity", "replicated_entity", "workflow"]);
   listIds(select.value, document.getElementById("entity-ids"), openEntity);
 };
 document.getElementById("entity-type").addEventListener("change", loaders.entities);

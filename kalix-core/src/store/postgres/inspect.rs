@@ -17,17 +17,30 @@ impl InspectStore for PostgresStore {
     ) -> BoxFuture<'static, Result<Vec<String>, StoreError>> {
         let (store, type_id) = (self.clone(), type_id.to_owned());
         Box::pin(async move {
-            // Both tables are indexed by (type, feed transaction, feed position).
-            let (table, scan) = match rows {
-                EntityRows::State => ("entity_state", limit),
-                EntityRows::Journal => ("event_journal", RECENT_JOURNAL_SCAN),
+            // Both tables are indexed by (type, feed transaction, feed position); replicas keep
+            // no position, and come in the order of their primary key.
+            let schema = &store.schema;
+            let (sql, scan) = match rows {
+                EntityRows::State | EntityRows::Journal => {
+                    let (table, scan) = match rows {
+                        EntityRows::State => ("entity_state", limit),
+                        _ => ("event_journal", RECENT_JOURNAL_SCAN),
+                    };
+                    let sql = format!(
+                        "SELECT entity_id FROM {schema}.{table} WHERE type_id = $1 \
+                         ORDER BY feed_tx DESC, feed_position DESC LIMIT $2"
+                    );
+                    (sql, scan)
+                }
+                EntityRows::Replicas => (
+                    format!(
+                        "SELECT DISTINCT entity_id FROM {schema}.replica_state WHERE type_id = $1 \
+                         ORDER BY entity_id LIMIT $2"
+                    ),
+                    limit,
+                ),
             };
             let client = store.pool.get().await.map_err(pool_error)?;
-            let sql = format!(
-                "SELECT entity_id FROM {}.{table} WHERE type_id = $1 \
-                 ORDER BY feed_tx DESC, feed_position DESC LIMIT $2",
-                store.schema
-            );
             let rows = client
                 .query(&sql, &[&type_id, &(scan as i64)])
                 .await

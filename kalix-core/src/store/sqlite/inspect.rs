@@ -72,7 +72,8 @@ impl InspectStore for SqliteStore {
     }
 }
 
-/// Both tables are indexed by (type, position): the newest come first without a sort.
+/// Both tables are indexed by (type, position): the newest come first without a sort. Replicas
+/// keep no position: their ids come in order.
 fn recent(
     connection: &Connection,
     type_id: &str,
@@ -88,6 +89,12 @@ fn recent(
         EntityRows::Journal => (
             "SELECT entity_id FROM event_log WHERE type_id = ?1 ORDER BY position DESC LIMIT ?2",
             RECENT_JOURNAL_SCAN,
+        ),
+        // In the primary key's order: each id once, in order.
+        EntityRows::Replicas => (
+            "SELECT DISTINCT entity_id FROM replica_state WHERE type_id = ?1 \
+             ORDER BY entity_id LIMIT ?2",
+            limit,
         ),
     };
     let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;

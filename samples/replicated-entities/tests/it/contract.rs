@@ -339,3 +339,36 @@ async fn the_component_client_calls_a_replicated_entity() {
     assert_eq!(read.value, 3);
     testkit.stop().await;
 }
+
+/// The admin API lists a replicated entity type's ids and shows each replica's row of one.
+#[tokio::test]
+async fn the_admin_api_lists_replicated_entities_and_their_replicas() {
+    let testkit = TestKit::start().await;
+    for (id, value) in [("b2", 2), ("a1", 5), ("a1", 1)] {
+        let increase = testkit
+            .post(&format!("/counter/{id}/increase"))
+            .json(&json!({ "value": value }));
+        assert_eq!(send(&testkit, increase).await.0, 200);
+    }
+    let admin = |path: &str| testkit.http().get(testkit.admin_url(path));
+    let (status, listed) = send(&testkit, admin("/admin/entities/replicated-counter")).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["kind"], "replicated_entity");
+    assert_eq!(listed["ids"], json!(["a1", "b2"]), "each id once, in order");
+
+    let (status, entity) = send(&testkit, admin("/admin/entities/replicated-counter/a1")).await;
+    assert_eq!(status, 200, "{entity}");
+    let replicas = entity["replicas"].as_array().expect("a row per replica");
+    assert_eq!(replicas.len(), 1, "one process, one replica: {entity}");
+    assert_eq!(replicas[0]["version"], 2, "two writes: {entity}");
+    assert_eq!(replicas[0]["deleted"], false);
+    assert!(
+        replicas[0]["data"].to_string().contains(r#""i":6"#),
+        "the counter's data as stored, 5 + 1 increments: {entity}"
+    );
+
+    let (status, missing) = send(&testkit, admin("/admin/entities/replicated-counter/none")).await;
+    assert_eq!(status, 404, "{missing}");
+    assert!(missing.to_string().contains("never written"), "{missing}");
+    testkit.stop().await;
+}
