@@ -262,7 +262,7 @@ const MIGRATIONS: &[Migration<Step>] = &[
     Migration {
         version: 11,
         what: "topic messages a consumer appends with its progress kept out of the id index; no sequence numbers per entity kept for consumers of a feed in commit order",
-        apply: |c| c.execute_batch(feed::PUBLISHED_BY_ID).map_err(sqlite_error),
+        apply: feed::publish_by_id,
     },
 ];
 
@@ -549,6 +549,62 @@ mod tests {
         assert_eq!(reprepared(&open_connection(&path).unwrap()), 0);
         // What the store's connections are spared: SQLite's default parses it on each new limit.
         assert!(reprepared(&Connection::open(&path).unwrap()) > 0);
+    }
+
+    #[tokio::test]
+    async fn a_file_from_version_10_keeps_its_topics_ids_and_opens_again_after_a_step_repeated() {
+        use crate::store::{FeedStore, TopicMessage};
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("kalix.db");
+        drop(SqliteStore::open(&path).unwrap());
+        // The file as version 10 left it: every id in the index, a sequence number kept.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "DROP INDEX topic_message_id;
+                 ALTER TABLE topic_message DROP COLUMN by_id;
+                 CREATE UNIQUE INDEX topic_message_id ON topic_message (topic, message_id);
+                 INSERT INTO topic_message (topic, message_id, attributes, payload, published_ms)
+                     VALUES ('t', 'm1', '[]', x'31', 0);
+                 INSERT INTO consumer_seq (consumer, entity_id, seq) VALUES ('c', 'e', 3);
+                 PRAGMA user_version = 10;",
+            )
+            .unwrap();
+        let message = |id: &str, payload: &'static str| TopicMessage {
+            id: id.to_owned(),
+            attributes: Vec::new(),
+            payload: Bytes::from_static(payload.as_bytes()),
+        };
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            // An id published before the migration is still refused once more.
+            store
+                .publish("t", vec![message("m1", "again"), message("m2", "2")])
+                .await
+                .unwrap();
+            let read = store
+                .read_topic("t", crate::store::FeedOffset::default(), 10)
+                .await
+                .unwrap();
+            let read: Vec<(&str, &[u8])> = read
+                .iter()
+                .map(|m| (m.message.id.as_str(), &m.message.payload[..]))
+                .collect();
+            assert_eq!(read, [("m1", &b"1"[..]), ("m2", &b"2"[..])]);
+            let seqs: i64 = store
+                .writer
+                .lock()
+                .unwrap()
+                .query_row("SELECT COUNT(*) FROM consumer_seq", [], |row| row.get(0))
+                .unwrap();
+            assert_eq!(seqs, 0, "sequence numbers are no longer kept");
+        }
+        // Committed, but its version not recorded (a crash between the two): it runs again.
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 10)
+            .unwrap();
+        drop(SqliteStore::open(&path).expect("the step runs again over its own result"));
     }
 
     #[test]
