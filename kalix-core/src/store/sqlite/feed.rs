@@ -55,15 +55,13 @@ pub(super) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     if !has_position {
         connection
             .execute_batch(
-                "BEGIN;
-                 ALTER TABLE entity_state ADD COLUMN position INTEGER;
+                "ALTER TABLE entity_state ADD COLUMN position INTEGER;
                  UPDATE entity_state SET position = numbered.n
                      FROM (SELECT type_id, entity_id,
                                   row_number() OVER (ORDER BY type_id, entity_id) AS n
                            FROM entity_state) AS numbered
                      WHERE entity_state.type_id = numbered.type_id
-                       AND entity_state.entity_id = numbered.entity_id;
-                 COMMIT;",
+                       AND entity_state.entity_id = numbered.entity_id;",
             )
             .map_err(sqlite_error)?;
     }
@@ -238,32 +236,17 @@ pub(super) fn save_in(
 /// Keeps the ids of only the messages [`publish`] appends unique: those a consumer appends with
 /// its progress are kept once by that ([`publish_with_progress`]), and an index entry per message
 /// (ids in no order, so a random page of the index each) was most of what appending them cost.
-/// A consumer of this feed (in commit order) no longer keeps sequence numbers: they go. One
-/// transaction, and a column already there (a step committed before its version was recorded)
-/// is not added again.
+/// A consumer of this feed (in commit order) no longer keeps sequence numbers: they go.
 pub(super) fn publish_by_id(connection: &mut Connection) -> Result<(), StoreError> {
-    let has_column: bool = connection
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('topic_message') WHERE name = 'by_id')",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(sqlite_error)?;
-    let transaction = connection.transaction().map_err(sqlite_error)?;
-    if !has_column {
-        transaction
-            .execute_batch("ALTER TABLE topic_message ADD COLUMN by_id INTEGER NOT NULL DEFAULT 1;")
-            .map_err(sqlite_error)?;
-    }
-    transaction
+    connection
         .execute_batch(
-            "DROP INDEX IF EXISTS topic_message_id;
+            "ALTER TABLE topic_message ADD COLUMN by_id INTEGER NOT NULL DEFAULT 1;
+             DROP INDEX topic_message_id;
              CREATE UNIQUE INDEX topic_message_id ON topic_message (topic, message_id) \
                  WHERE by_id = 1;
              DELETE FROM consumer_seq;",
         )
-        .map_err(sqlite_error)?;
-    transaction.commit().map_err(sqlite_error)
+        .map_err(sqlite_error)
 }
 
 /// Appends messages to a topic in one transaction; an id the topic holds is dropped.

@@ -62,7 +62,8 @@ pub(super) fn migrate_keyed_journal(connection: &mut Connection) -> Result<(), S
     if !exists(connection, "event_journal")? {
         return Ok(());
     }
-    let transaction = connection.transaction().map_err(sqlite_error)?;
+    // A savepoint: inside the transaction of its schema step (see `create_tables`).
+    let transaction = connection.savepoint().map_err(sqlite_error)?;
     let base: i64 = transaction
         .query_row(
             "SELECT COALESCE(MAX(position), 0) FROM event_log",

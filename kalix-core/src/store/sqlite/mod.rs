@@ -268,19 +268,36 @@ const MIGRATIONS: &[Migration<Step>] = &[
 
 /// Brings the file's schema to the latest version, or refuses a file a newer runtime wrote.
 fn create_tables(connection: &mut Connection) -> Result<(), StoreError> {
+    migrate(connection, MIGRATIONS)
+}
+
+/// Runs the steps of `migrations` the file has not had, each in one transaction with the
+/// version it records: a step that fails, or a process killed during one, leaves the file at
+/// the version before it, nothing of the step applied, so the next start runs it again whole.
+fn migrate(connection: &mut Connection, migrations: &[Migration<Step>]) -> Result<(), StoreError> {
     let found: u32 = connection
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(sqlite_error)?;
-    for migration in super::schema::pending(MIGRATIONS, found)? {
-        (migration.apply)(connection).map_err(|error| {
-            StoreError::new(format!(
+    for migration in super::schema::pending(migrations, found)? {
+        connection
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(sqlite_error)?;
+        let applied = (migration.apply)(connection).and_then(|()| {
+            connection
+                .pragma_update(None, "user_version", migration.version)
+                .map_err(sqlite_error)
+        });
+        let committed =
+            applied.and_then(|()| connection.execute_batch("COMMIT").map_err(sqlite_error));
+        if let Err(error) = committed {
+            if !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+            return Err(StoreError::new(format!(
                 "bringing the store to schema version {} ({}): {error}",
                 migration.version, migration.what
-            ))
-        })?;
-        connection
-            .pragma_update(None, "user_version", migration.version)
-            .map_err(sqlite_error)?;
+            )));
+        }
     }
     Ok(())
 }
@@ -552,7 +569,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_file_from_version_10_keeps_its_topics_ids_and_opens_again_after_a_step_repeated() {
+    async fn a_file_from_version_10_keeps_the_ids_of_its_topics_unique() {
         use crate::store::{FeedStore, TopicMessage};
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("kalix.db");
@@ -599,12 +616,64 @@ mod tests {
                 .unwrap();
             assert_eq!(seqs, 0, "sequence numbers are no longer kept");
         }
-        // Committed, but its version not recorded (a crash between the two): it runs again.
-        Connection::open(&path)
-            .unwrap()
-            .pragma_update(None, "user_version", 10)
+    }
+
+    #[test]
+    fn a_schema_step_that_fails_leaves_nothing_of_it_and_the_version_before() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        let tables = |connection: &Connection| -> Vec<String> {
+            let mut statement = connection
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                .unwrap();
+            let names = statement.query_map([], |row| row.get(0)).unwrap();
+            names.collect::<Result<_, _>>().unwrap()
+        };
+        let version = |connection: &Connection| -> u32 {
+            connection
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .unwrap()
+        };
+        let first: Step = |c| c.execute_batch("CREATE TABLE a (n)").map_err(sqlite_error);
+        // Changes the schema, then fails (as a step killed midway would have left it).
+        let failing: Step = |c| {
+            c.execute_batch("CREATE TABLE b (n); ALTER TABLE a ADD COLUMN m;")
+                .map_err(sqlite_error)?;
+            Err(StoreError::new("the step failed"))
+        };
+        let fixed: Step = |c| c.execute_batch("CREATE TABLE b (n)").map_err(sqlite_error);
+        let steps = |second: Step| {
+            [
+                Migration {
+                    version: 1,
+                    what: "a",
+                    apply: first,
+                },
+                Migration {
+                    version: 2,
+                    what: "b",
+                    apply: second,
+                },
+            ]
+        };
+        let error = migrate(&mut connection, &steps(failing)).unwrap_err();
+        assert!(error.message().contains("schema version 2"), "{error}");
+        assert_eq!(
+            version(&connection),
+            1,
+            "the version before the failed step"
+        );
+        assert_eq!(tables(&connection), ["a"], "nothing of the failed step");
+        let columns: i64 = connection
+            .query_row("SELECT COUNT(*) FROM pragma_table_info('a')", [], |row| {
+                row.get(0)
+            })
             .unwrap();
-        drop(SqliteStore::open(&path).expect("the step runs again over its own result"));
+        assert_eq!(columns, 1, "its column was not added either");
+        migrate(&mut connection, &steps(fixed)).expect("it runs again, whole");
+        assert_eq!(
+            (version(&connection), tables(&connection)),
+            (2, vec!["a".to_owned(), "b".to_owned()])
+        );
     }
 
     #[test]
