@@ -269,8 +269,22 @@ pub(crate) struct Sequences {
 }
 
 impl Sequences {
+    /// What `consumer` saved of the entities of `entries`, read from `store` (retry it as a
+    /// whole); on a feed in commit order, nothing is read and none are kept.
+    pub(crate) fn read(
+        store: &Arc<dyn Store>,
+        consumer: &str,
+        entries: &[FeedEntry],
+    ) -> BoxFuture<'static, Result<Self, StoreError>> {
+        if store.feed_in_commit_order() {
+            return Box::pin(std::future::ready(Ok(Self::untracked())));
+        }
+        let saved = store.consumer_progress(consumer, entity_ids(entries));
+        Box::pin(async move { Ok(Self::new(saved.await?.seqs)) })
+    }
+
     /// The sequence numbers saved for `known` (as the store gave them).
-    pub(crate) fn new(known: Vec<(String, u64)>) -> Self {
+    fn new(known: Vec<(String, u64)>) -> Self {
         Self {
             known: known.into_iter().collect(),
             touched: HashMap::new(),
@@ -279,7 +293,7 @@ impl Sequences {
     }
 
     /// For a feed in commit order: nothing to read before a batch, nothing to save after it.
-    pub(crate) fn untracked() -> Self {
+    fn untracked() -> Self {
         Self {
             known: HashMap::new(),
             touched: HashMap::new(),
@@ -328,6 +342,14 @@ impl Sequences {
             Place::Next
         }
     }
+}
+
+/// The entity ids of `entries`, each once, sorted.
+pub(crate) fn entity_ids(entries: &[FeedEntry]) -> Vec<String> {
+    let mut ids: Vec<String> = entries.iter().map(|e| e.entity_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// Where an entry stands against what its entity's consumer processed.

@@ -113,21 +113,13 @@ impl EntityConsumer {
             .into_iter()
             .filter(|e| slice_of(&e.entity_id, self.slices) == self.slice)
             .collect();
-        let seqs = if store.feed_in_commit_order() {
-            Sequences::untracked()
-        } else {
-            let mut ids: Vec<String> = entries.iter().map(|e| e.entity_id.clone()).collect();
-            ids.sort();
-            ids.dedup();
-            let known = retry(
-                &self.name,
-                "reading the consumer's progress",
-                stopping,
-                || store.consumer_progress(&self.name, ids.clone()),
-            )
-            .await?;
-            Sequences::new(known.seqs)
-        };
+        let seqs = retry(
+            &self.name,
+            "reading the consumer's progress",
+            stopping,
+            || Sequences::read(store, &self.name, &entries),
+        )
+        .await?;
         let mut progress = Progress {
             seqs,
             offset: None,
@@ -296,14 +288,7 @@ impl EntityConsumer {
             &self.name,
             "saving the consumer's progress",
             stopping,
-            || {
-                if in_store.appends.is_empty() {
-                    store.save_consumer_progress(&self.name, saved.clone())
-                } else {
-                    let appends = in_store.appends.clone();
-                    store.publish_with_progress(&self.name, saved.clone(), appends)
-                }
-            },
+            || store.publish_with_progress(&self.name, saved.clone(), in_store.appends.clone()),
         )
         .await?;
         dispatcher.appended(&in_store);

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use crate::backoff::Backoff;
 use crate::eventing::consumer::{
-    Destination, FeedSource, OneLease, Place, Sequences, Source, consume,
+    Destination, FeedSource, OneLease, Place, Sequences, Source, consume, entity_ids,
 };
 use crate::eventing::delivery::{Lease, Stop, pause, retry};
 use crate::registry::{RowUpdate, SubscriptionSource, ViewDescriptor, ViewUpdateInput};
@@ -84,25 +84,11 @@ impl Updater {
         stopping: &mut watch::Receiver<bool>,
     ) -> Result<FeedOffset, Stop> {
         let last_offset = entries.last().map(|e| e.offset).unwrap_or_default();
-        let mut ids: Vec<String> = entries.iter().map(|e| e.entity_id.clone()).collect();
-        ids.sort();
-        ids.dedup();
+        let ids = entity_ids(&entries);
         let (known, rows) = retry(&self.name, "reading the view's rows", stopping, || {
-            let (store, name, table, ids) = (
-                Arc::clone(&self.store),
-                self.name.clone(),
-                self.view.table,
-                ids.clone(),
-            );
-            Box::pin(async move {
-                let known = if store.feed_in_commit_order() {
-                    Sequences::untracked()
-                } else {
-                    Sequences::new(store.consumer_progress(&name, ids.clone()).await?.seqs)
-                };
-                let rows = store.view_rows(table, ids).await?;
-                Ok((known, rows))
-            })
+            let known = Sequences::read(&self.store, &self.name, &entries);
+            let rows = self.store.view_rows(self.view.table, ids.clone());
+            Box::pin(async move { Ok((known.await?, rows.await?)) })
         })
         .await?;
         let mut batch = Batch {

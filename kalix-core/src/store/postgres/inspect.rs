@@ -20,18 +20,15 @@ impl InspectStore for PostgresStore {
             // Both tables are indexed by (type, feed transaction, feed position); replicas keep
             // no position, and come in the order of their primary key.
             let schema = &store.schema;
+            let newest_first = |table: &str| {
+                format!(
+                    "SELECT entity_id FROM {schema}.{table} WHERE type_id = $1 \
+                     ORDER BY feed_tx DESC, feed_position DESC LIMIT $2"
+                )
+            };
             let (sql, scan) = match rows {
-                EntityRows::State | EntityRows::Journal => {
-                    let (table, scan) = match rows {
-                        EntityRows::State => ("entity_state", limit),
-                        _ => ("event_journal", RECENT_JOURNAL_SCAN),
-                    };
-                    let sql = format!(
-                        "SELECT entity_id FROM {schema}.{table} WHERE type_id = $1 \
-                         ORDER BY feed_tx DESC, feed_position DESC LIMIT $2"
-                    );
-                    (sql, scan)
-                }
+                EntityRows::State => (newest_first("entity_state"), limit),
+                EntityRows::Journal => (newest_first("event_journal"), RECENT_JOURNAL_SCAN),
                 EntityRows::Replicas => (
                     format!(
                         "SELECT DISTINCT entity_id FROM {schema}.replica_state WHERE type_id = $1 \
