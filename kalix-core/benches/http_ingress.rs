@@ -151,8 +151,9 @@ fn main() {
     let from_child = std::env::var("BENCH_CLIENT").is_ok_and(|client| client == "process");
     let seconds: f64 = env_or("BENCH_SECONDS", 5.0);
     let connections: usize = env_or("BENCH_CONNECTIONS", 64);
-    // `BENCH_ONLY=grpc`: the gRPC pair alone (to profile it).
-    let grpc_only = std::env::var("BENCH_ONLY").is_ok_and(|only| only == "grpc");
+    // `BENCH_ONLY=grpc`: the gRPC pair alone (to profile it); `BENCH_ONLY=http`: the HTTP pair.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let grpc_only = only == "grpc";
     let round = Duration::from_secs_f64(seconds);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -177,11 +178,20 @@ fn main() {
         measure(from_child, axum_address, connections, warm_up).await;
         measure(from_child, framework_address, connections, warm_up).await;
 
-        let mut axum_figures = measure(from_child, axum_address, connections, round).await;
-        let mut framework_figures = measure(from_child, framework_address, connections, round).await;
-        axum_figures = axum_figures.merge(measure(from_child, axum_address, connections, round).await);
-        framework_figures =
-            framework_figures.merge(measure(from_child, framework_address, connections, round).await);
+        // This process's CPU over each target's rounds: with the client in a child process, the
+        // server's alone, a steadier figure than throughput on a machine that drifts.
+        let measured = |address| async move {
+            let before = recording::process_cpu();
+            let figures = measure(from_child, address, connections, round).await;
+            (figures, recording::process_cpu().saturating_sub(before))
+        };
+        let (mut axum_figures, mut axum_cpu) = measured(axum_address).await;
+        let (mut framework_figures, mut framework_cpu) = measured(framework_address).await;
+        let (figures, cpu) = measured(axum_address).await;
+        (axum_figures, axum_cpu) = (axum_figures.merge(figures), axum_cpu + cpu);
+        let (figures, cpu) = measured(framework_address).await;
+        (framework_figures, framework_cpu) = (framework_figures.merge(figures), framework_cpu + cpu);
+        let per_request = |cpu: Duration, figures: &Figures| cpu / figures.requests.max(1) as u32;
 
         println!(
             "GET /fibonacci/<n>/next, {connections} connections, 2 rounds x {seconds}s each, {} worker threads, client {}",
@@ -195,7 +205,16 @@ fn main() {
             "ratio kalix-core / bare axum (requests/s): {:.3}",
             framework_figures.throughput() / axum_figures.throughput()
         );
-
+        println!(
+            "CPU per request of this process{}: bare axum {:?}, kalix-core {:?}",
+            if from_child { " (the server's alone)" } else { " (server and client)" },
+            per_request(axum_cpu, &axum_figures),
+            per_request(framework_cpu, &framework_figures),
+        );
+        if only == "http" {
+            framework.stop().await.unwrap();
+            return;
+        }
         }
 
         // The same unary method over gRPC: the framework beside a bare tonic server, tonic

@@ -98,7 +98,7 @@ where
 
 /// The CPU time (user and system) this process has used, from `/proc/self/stat` (Linux; zero
 /// elsewhere).
-fn process_cpu() -> Duration {
+pub fn process_cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat

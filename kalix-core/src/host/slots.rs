@@ -5,16 +5,24 @@
 //! references are only taken under the shard lock) and its last write is committed: by the
 //! sweeper once idle past the passivation timeout, or when a shard is over its share of the
 //! active bound (least recently used first). A dropped entity reloads from the store.
+//!
+//! A shard keeps its slots in the order they were last used, so making room for a new entity
+//! looks at the few least recently used, not at the whole shard: a service that keeps meeting
+//! new ids (a workflow per request) pays the same per id with 10 or 10,000 entities resident.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
+
+use hashlink::LinkedHashMap;
 
 use crate::runtime::EntitySettings;
 use crate::store::PendingCommit;
 
 const SHARDS: usize = 64;
+/// How many of a full shard's least recently used slots are looked at for one to drop; if all
+/// are busy (held, or a write in flight), the shard goes over its share until a sweep.
+const EVICTION_CANDIDATES: usize = 8;
 
 /// What a host keeps of a loaded entity: what its kind keeps (`M`), where it stands, and its last
 /// write until that is known to be committed.
@@ -57,8 +65,8 @@ impl<M> Resident<M> {
     }
 }
 
-/// The slots of the ids that hash to one shard.
-type Shard<M> = Mutex<HashMap<String, Arc<Slot<M>>>>;
+/// The slots of the ids that hash to one shard, least recently used first.
+type Shard<M> = Mutex<LinkedHashMap<String, Arc<Slot<M>>>>;
 
 /// The slots of one entity type.
 pub(crate) struct Slots<M> {
@@ -82,7 +90,9 @@ impl<M: Send + 'static> Slots<M> {
     /// are held (`kalix_entities_active` of `component`).
     pub fn start(settings: EntitySettings, component: &'static str) -> Arc<Self> {
         let slots = Arc::new(Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(LinkedHashMap::new()))
+                .collect(),
             per_shard: settings.max_active.div_ceil(SHARDS).max(1),
             epoch: Instant::now(),
         });
@@ -134,7 +144,7 @@ impl<M: Send + 'static> Slots<M> {
             .shard(entity_id)
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if let Some(slot) = shard.get(entity_id) {
+        if let Some(slot) = shard.to_back(entity_id) {
             slot.last_used.store(now, Ordering::Relaxed);
             return Arc::clone(slot);
         }
@@ -164,11 +174,11 @@ fn evictable<M>(slot: &Arc<Slot<M>>) -> bool {
     }
 }
 
-fn evict_least_recently_used<M>(shard: &mut HashMap<String, Arc<Slot<M>>>) {
+fn evict_least_recently_used<M>(shard: &mut LinkedHashMap<String, Arc<Slot<M>>>) {
     let oldest = shard
         .iter()
-        .filter(|(_, slot)| evictable(slot))
-        .min_by_key(|(_, slot)| slot.last_used.load(Ordering::Relaxed))
+        .take(EVICTION_CANDIDATES)
+        .find(|(_, slot)| evictable(slot))
         .map(|(id, _)| id.clone());
     if let Some(id) = oldest {
         shard.remove(&id);
@@ -227,5 +237,45 @@ async fn sweep<M: Send + 'static>(
         }
         // Sampled at each sweep (every 5 s at most), not counted per command.
         active.set(held as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `count` ids that land in the same shard as `first`, `first` among them.
+    fn same_shard(slots: &Slots<()>, first: &str, count: usize) -> Vec<String> {
+        let shard: *const Shard<()> = slots.shard(first);
+        (0..)
+            .map(|n| format!("entity-{n}"))
+            .filter(|id| std::ptr::eq(slots.shard(id), shard))
+            .take(count)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_full_shard_drops_its_least_recently_used_idle_entity() {
+        let settings = EntitySettings {
+            max_active: 2 * SHARDS,
+            passivation_timeout: Duration::from_secs(3600),
+        };
+        let slots = Slots::<()>::start(settings, "test");
+        let ids = same_shard(&slots, "entity-0", 4);
+        let (a, b, c, d) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+        drop(slots.get_or_insert(a));
+        drop(slots.get_or_insert(b));
+        // `a` is used again, so `b` is now the least recently used.
+        drop(slots.get_or_insert(a));
+        drop(slots.get_or_insert(c));
+        assert!(slots.get(b).is_none(), "the least recently used is dropped");
+        assert!(slots.get(a).is_some() && slots.get(c).is_some());
+
+        // A slot somebody holds is never dropped: the next idle one goes instead.
+        let held = slots.get(a).unwrap();
+        drop(slots.get_or_insert(d));
+        assert!(slots.get(a).is_some(), "a held slot stays");
+        assert!(slots.get(c).is_none(), "the idle one goes");
+        drop(held);
     }
 }
