@@ -42,7 +42,8 @@ pub(crate) struct Publication {
 /// they are written ([`Dispatcher::held_in_store`]).
 #[derive(Default)]
 pub(crate) struct InStore {
-    pub appends: Vec<crate::store::TopicAppend>,
+    /// Shared, so a retried write does not copy them.
+    pub appends: Arc<[crate::store::TopicAppend]>,
     /// Whether any goes to a topic of the embedded broker.
     topics: bool,
     /// The streams they go to.
@@ -381,6 +382,7 @@ impl Dispatcher {
     /// ([`Dispatcher::publish_held`]).
     pub(crate) fn held_in_store(&self, held: Vec<Publication>) -> (InStore, Vec<Publication>) {
         let mut in_store = InStore::default();
+        let mut appends: Vec<crate::store::TopicAppend> = Vec::new();
         let mut elsewhere = Vec::new();
         for Publication { target, message } in held {
             let topic = match target {
@@ -399,14 +401,15 @@ impl Dispatcher {
                     continue;
                 }
             };
-            match in_store.appends.iter_mut().find(|a| a.topic == topic) {
+            match appends.iter_mut().find(|a| a.topic == topic) {
                 Some(append) => append.messages.push(message),
-                None => in_store.appends.push(crate::store::TopicAppend {
+                None => appends.push(crate::store::TopicAppend {
                     topic,
                     messages: vec![message],
                 }),
             }
         }
+        in_store.appends = appends.into();
         (in_store, elsewhere)
     }
 

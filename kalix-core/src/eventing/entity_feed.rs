@@ -288,7 +288,13 @@ impl EntityConsumer {
             &self.name,
             "saving the consumer's progress",
             stopping,
-            || store.publish_with_progress(&self.name, saved.clone(), in_store.appends.clone()),
+            || {
+                store.publish_with_progress(
+                    &self.name,
+                    saved.clone(),
+                    Arc::clone(&in_store.appends),
+                )
+            },
         )
         .await?;
         dispatcher.appended(&in_store);

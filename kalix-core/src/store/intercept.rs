@@ -220,7 +220,7 @@ pub trait Intercept: Send + Sync + 'static {
         inner: &dyn Store,
         consumer: &str,
         progress: ConsumerProgress,
-        appends: Vec<TopicAppend>,
+        appends: Arc<[TopicAppend]>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         inner.publish_with_progress(consumer, progress, appends)
     }
@@ -601,7 +601,7 @@ impl<I: Intercept> FeedStore for Intercepted<I> {
         &self,
         consumer: &str,
         progress: ConsumerProgress,
-        appends: Vec<TopicAppend>,
+        appends: Arc<[TopicAppend]>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         self.intercept.on_call("publish_with_progress");
         self.intercept

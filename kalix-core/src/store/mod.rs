@@ -566,7 +566,7 @@ pub trait FeedStore: Send + Sync + 'static {
         &self,
         consumer: &str,
         progress: ConsumerProgress,
-        appends: Vec<TopicAppend>,
+        appends: std::sync::Arc<[TopicAppend]>,
     ) -> BoxFuture<'static, Result<(), StoreError>>;
 
     /// Appends `messages` to `topic` in one transaction, in order; a message whose id the topic

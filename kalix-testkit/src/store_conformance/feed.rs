@@ -440,7 +440,7 @@ pub(super) async fn messages_published_with_progress_are_appended_with_it(store:
         },
     ];
     store
-        .publish_with_progress("publisher", progress.clone(), appends)
+        .publish_with_progress("publisher", progress.clone(), appends.into())
         .await
         .unwrap();
     assert_eq!(

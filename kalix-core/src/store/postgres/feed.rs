@@ -493,7 +493,7 @@ impl FeedStore for PostgresStore {
         &self,
         consumer: &str,
         progress: ConsumerProgress,
-        appends: Vec<TopicAppend>,
+        appends: std::sync::Arc<[TopicAppend]>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let (store, consumer) = (self.clone(), consumer.to_owned());
         Box::pin(async move { publish_with_progress(&store, &consumer, &progress, &appends).await })

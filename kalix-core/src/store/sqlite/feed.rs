@@ -262,6 +262,7 @@ pub(super) fn publish(
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
         topic,
         messages,
+        |_| Ok(false),
     )?;
     transaction.commit().map_err(sqlite_error)
 }
@@ -275,30 +276,48 @@ pub(super) fn publish_with_progress(
     appends: &[TopicAppend],
 ) -> Result<(), StoreError> {
     let transaction = connection.savepoint().map_err(sqlite_error)?;
+    // A probe, then a plain insert: an `INSERT .. SELECT .. WHERE NOT EXISTS` reading the table
+    // it writes makes SQLite build and drop a temporary table on every run.
+    let mut published = transaction
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM topic_message \
+             WHERE topic = ?1 AND message_id = ?2 AND by_id = 1)",
+        )
+        .map_err(sqlite_error)?;
     for TopicAppend { topic, messages } in appends {
         append(
             &transaction,
             "INSERT INTO topic_message (topic, message_id, attributes, payload, published_ms, by_id) \
-             SELECT ?1, ?2, ?3, ?4, ?5, 0 WHERE NOT EXISTS (SELECT 1 FROM topic_message \
-             WHERE topic = ?1 AND message_id = ?2 AND by_id = 1)",
+             VALUES (?1, ?2, ?3, ?4, ?5, 0)",
             topic,
             messages,
+            |message| {
+                published
+                    .query_row(params![topic, message.id], |row| row.get::<_, bool>(0))
+                    .map_err(sqlite_error)
+            },
         )?;
     }
+    drop(published);
     save_in(&transaction, consumer, progress)?;
     transaction.commit().map_err(sqlite_error)
 }
 
-/// Runs `insert` (parameters: topic, id, attributes, payload, time) for each of `messages`.
+/// Runs `insert` (parameters: topic, id, attributes, payload, time) for each of `messages` but
+/// those `skip` says are there already.
 fn append(
     transaction: &Connection,
     insert: &str,
     topic: &str,
     messages: &[TopicMessage],
+    mut skip: impl FnMut(&TopicMessage) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
     let mut insert = transaction.prepare_cached(insert).map_err(sqlite_error)?;
     let now_ms = super::super::now_ms() as i64;
     for message in messages {
+        if skip(message)? {
+            continue;
+        }
         let attributes = serde_json::to_string(&message.attributes)
             .map_err(|e| StoreError::new(format!("sqlite: attributes: {e}")))?;
         insert
@@ -396,7 +415,7 @@ impl FeedStore for SqliteStore {
         &self,
         consumer: &str,
         progress: ConsumerProgress,
-        appends: Vec<TopicAppend>,
+        appends: std::sync::Arc<[TopicAppend]>,
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let consumer = consumer.to_owned();
         self.write_outside_batches(move |connection| {
