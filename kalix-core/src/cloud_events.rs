@@ -121,7 +121,9 @@ pub(crate) fn message(
     subject: Option<&str>,
     sequence: Option<&str>,
 ) -> TopicMessage {
-    let mut attributes = vec![
+    // Room for every attribute below, and the dispatcher's few more, without growing.
+    let mut attributes = Vec::with_capacity(10);
+    attributes.extend([
         ("ce-specversion".to_owned(), SPEC_VERSION.to_owned()),
         ("ce-source".to_owned(), source.to_owned()),
         (Metadata::CE_ID.to_owned(), id.clone()),
@@ -129,7 +131,7 @@ pub(crate) fn message(
             "Content-Type".to_owned(),
             payload_type.content_type().to_owned(),
         ),
-    ];
+    ]);
     if payload_type != PayloadType::Bytes {
         attributes.push((Metadata::CE_TYPE.to_owned(), payload_type.name().to_owned()));
     }

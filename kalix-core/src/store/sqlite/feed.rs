@@ -314,12 +314,16 @@ fn append(
 ) -> Result<(), StoreError> {
     let mut insert = transaction.prepare_cached(insert).map_err(sqlite_error)?;
     let now_ms = super::super::now_ms() as i64;
+    // One buffer for every message's attributes, not a string grown for each.
+    let mut attributes = Vec::with_capacity(256);
     for message in messages {
         if skip(message)? {
             continue;
         }
-        let attributes = serde_json::to_string(&message.attributes)
+        attributes.clear();
+        serde_json::to_writer(&mut attributes, &message.attributes)
             .map_err(|e| StoreError::new(format!("sqlite: attributes: {e}")))?;
+        let attributes = std::str::from_utf8(&attributes).expect("serde_json writes UTF-8");
         insert
             .execute(params![
                 topic,
