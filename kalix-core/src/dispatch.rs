@@ -285,7 +285,10 @@ impl Dispatcher {
         hold: bool,
     ) -> (Outcome, Option<Publication>) {
         // What a published reply's id and subject follow from.
-        let incoming = bound.handler.publish.map(|_| invocation.metadata().clone());
+        let incoming = bound
+            .handler
+            .publish
+            .map(|_| broker::Incoming::of(invocation.metadata()));
         let mut current = bound.clone();
         let mut outcome = self.run_handler(&current, invocation).await;
         let mut forwards = 0;
@@ -335,7 +338,7 @@ impl Dispatcher {
     async fn published(
         &self,
         bound: &BoundHandler,
-        incoming: Option<&Metadata>,
+        incoming: Option<&broker::Incoming>,
         outcome: Outcome,
         hold: bool,
     ) -> (Outcome, Option<Publication>) {
@@ -352,7 +355,7 @@ impl Dispatcher {
         };
         let mut message = broker::message_of(
             &self.service_name,
-            &bound.target(),
+            (bound.component.id, bound.handler.name),
             incoming,
             body,
             metadata,

@@ -12,7 +12,7 @@ mod stream;
 mod topics;
 
 pub(crate) use nats::NatsBroker;
-pub(crate) use publish::{message_of, publish_all};
+pub(crate) use publish::{Incoming, message_of, publish_all};
 pub(crate) use stream::{
     MAX_PAGE, PAGE_WAIT, STREAMS_PATH, ServiceUrls, StreamPage, StreamSource, page, parse_offset,
     stream_topic,
