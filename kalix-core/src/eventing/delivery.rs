@@ -101,6 +101,7 @@ impl Lease {
 }
 
 /// One message for a handler: its body and metadata.
+#[derive(Clone)]
 pub(crate) struct Message {
     pub body: Body,
     pub metadata: Metadata,
@@ -112,7 +113,9 @@ pub(crate) async fn attempt(
     handler: &BoundHandler,
     message: &Message,
 ) -> Result<(), CallError> {
-    run(dispatcher, handler, message, false).await.map(|_| ())
+    run(dispatcher, handler, message.clone(), false)
+        .await
+        .map(|_| ())
 }
 
 /// As [`attempt`], but the reply of a `#[publish]` handler is returned, to be published with
@@ -120,7 +123,7 @@ pub(crate) async fn attempt(
 pub(crate) async fn attempt_holding_publication(
     dispatcher: &Arc<Dispatcher>,
     handler: &BoundHandler,
-    message: &Message,
+    message: Message,
 ) -> Result<Option<Publication>, CallError> {
     run(dispatcher, handler, message, true).await
 }
@@ -128,7 +131,7 @@ pub(crate) async fn attempt_holding_publication(
 async fn run(
     dispatcher: &Arc<Dispatcher>,
     handler: &BoundHandler,
-    message: &Message,
+    message: Message,
     hold: bool,
 ) -> Result<Option<Publication>, CallError> {
     let span = tracing::debug_span!(
@@ -138,12 +141,8 @@ async fn run(
     );
     // The trace of whoever published or wrote it, where the message carries one.
     crate::telemetry::trace_context::adopt_parent_of(&span, &message.metadata);
-    let mut invocation = Invocation::new(
-        Vec::new(),
-        Vec::new(),
-        message.body.clone(),
-        message.metadata.clone(),
-    );
+    let Message { body, metadata } = message;
+    let mut invocation = Invocation::new(Vec::new(), Vec::new(), body, metadata);
     span.in_scope(|| crate::telemetry::trace_context::inject_current(invocation.metadata_mut()));
     let run = async {
         if hold {

@@ -184,6 +184,45 @@ impl EntityConsumer {
                 None => return Ok(()),
             },
         };
+        // A reply to publish is held and published with the batch's others, in one write,
+        // before the batch's progress is saved past it.
+        let first = Message {
+            body: body.clone(),
+            metadata: self.metadata_of(entry),
+        };
+        let error = match delivery::attempt_holding_publication(dispatcher, handler, first).await {
+            Ok(held) => {
+                progress.held.extend(held);
+                return Ok(());
+            }
+            Err(error) => error,
+        };
+        // Made again for the retries: a message delivered once (most are) is not copied.
+        let message = Message {
+            body,
+            metadata: self.metadata_of(entry),
+        };
+        // What was processed before it is not delivered again after a restart.
+        self.save(dispatcher, store, progress, stopping).await?;
+        let about = format!("{} #{}", entry.entity_id, entry.seq);
+        // An entity's change has nowhere else to go: retried until the handler takes it.
+        delivery::retry_until_done(
+            dispatcher,
+            handler,
+            &message,
+            lease,
+            stopping,
+            &about,
+            error,
+            |_| false,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The metadata a handler gets with `entry`: its CloudEvent attributes and the trace of the
+    /// command that wrote it.
+    fn metadata_of(&self, entry: &FeedEntry) -> Metadata {
         let mut metadata = Metadata::new()
             .add(Metadata::CE_SUBJECT, entry.entity_id.clone())
             .add(Metadata::CE_SEQUENCE, entry.seq.to_string())
@@ -202,33 +241,7 @@ impl EntityConsumer {
                 traceparent.clone(),
             );
         }
-        let message = Message { body, metadata };
-        // A reply to publish is held and published with the batch's others, in one write,
-        // before the batch's progress is saved past it.
-        let error = match delivery::attempt_holding_publication(dispatcher, handler, &message).await
-        {
-            Ok(held) => {
-                progress.held.extend(held);
-                return Ok(());
-            }
-            Err(error) => error,
-        };
-        // What was processed before it is not delivered again after a restart.
-        self.save(dispatcher, store, progress, stopping).await?;
-        let about = format!("{} #{}", entry.entity_id, entry.seq);
-        // An entity's change has nowhere else to go: retried until the handler takes it.
-        delivery::retry_until_done(
-            dispatcher,
-            handler,
-            &message,
-            lease,
-            stopping,
-            &about,
-            error,
-            |_| false,
-        )
-        .await
-        .map(|_| ())
+        metadata
     }
 
     /// The handler of a change or event: the first whose parameter it parses as. If none takes
