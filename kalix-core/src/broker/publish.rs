@@ -11,7 +11,7 @@ use crate::store::TopicMessage;
 
 /// What a published reply takes from the message its handler processed: kept from the
 /// handler's metadata before it runs (three entries, not a copy of all of them).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Incoming {
     id: Option<String>,
     subject: Option<String>,
