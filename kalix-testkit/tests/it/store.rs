@@ -548,6 +548,9 @@ async fn on_postgres_a_lock_held_elsewhere_gets_a_503_instead_of_stalling_writes
         return;
     };
     let schema = format!("timeouts_{}", uuid_like());
+    // The schema is made first with the default timeouts: on a loaded machine its DDL may take
+    // longer than the two seconds below, and making it is not what this test is about.
+    drop(PostgresStore::connect(&url, &schema).await.unwrap());
     let timeouts = PostgresTimeouts::new(Duration::from_millis(300), Duration::from_secs(2));
     let store = PostgresStore::connect_with(&url, &schema, timeouts)
         .await
